@@ -1,0 +1,1 @@
+"""Statistical comparisons of two arms; every function returns a ComparisonResult."""

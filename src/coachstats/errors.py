@@ -1,0 +1,130 @@
+"""Exception and warning classes.
+
+Every error coachstats raises on purpose derives from :class:`CoachstatsError`,
+and also from the built-in class a caller would expect (``ValueError`` for bad
+values, ``KeyError`` for missing names), so ``except ValueError`` keeps working.
+
+Examples
+--------
+>>> from coachstats.errors import SchemaError, CoachstatsError
+>>> issubclass(SchemaError, ValueError) and issubclass(SchemaError, CoachstatsError)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "AnalysisError",
+    "CoachstatsError",
+    "CoachstatsWarning",
+    "ColumnNotFoundError",
+    "ConvergenceWarning",
+    "DataWarning",
+    "OptionError",
+    "SchemaError",
+    "UnitError",
+    "UnitWarning",
+    "check_option",
+]
+
+
+class CoachstatsError(Exception):
+    """Base class of every error raised on purpose by coachstats."""
+
+
+class OptionError(CoachstatsError, ValueError):
+    """An option has a value outside its allowed set."""
+
+
+class ColumnNotFoundError(CoachstatsError, KeyError):
+    """A named column is not in the data."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class AnalysisError(CoachstatsError, ValueError):
+    """A comparison cannot be computed on this data (one arm, no events, separation...)."""
+
+
+FAILURE_COLUMNS = ["column", "rows", "values", "problem"]
+
+
+def _fmt_list(items: Sequence[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(x) for x in items[:limit])
+    more = len(items) - limit
+    return shown + (f", ... (+{more} more)" if more > 0 else "")
+
+
+class SchemaError(CoachstatsError, ValueError):
+    """Input data violates the schema.
+
+    All problems found are collected before raising, so one error lists every
+    problem. ``failures`` is a DataFrame with columns ``column``, ``rows`` (a
+    list of patient ids or row numbers), ``values`` (a list of offending values)
+    and ``problem`` (what is wrong and what is allowed).
+    """
+
+    def __init__(self, failures: pd.DataFrame | Iterable[dict[str, Any]], title: str = "") -> None:
+        frame = failures if isinstance(failures, pd.DataFrame) else pd.DataFrame(list(failures))
+        for col in FAILURE_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = [[] for _ in range(len(frame))] if col in ("rows", "values") else ""
+        self.failures: pd.DataFrame = frame[FAILURE_COLUMNS].reset_index(drop=True)
+        self.title = title or f"{len(self.failures)} problem(s) found in the input data"
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = [self.title + ":"]
+        for i, f in enumerate(self.failures.itertuples(index=False), start=1):
+            rows = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
+            values = list(f.values) if isinstance(f.values, (list, tuple)) else []
+            line = f"  {i}. column '{f.column}': {f.problem}"
+            if rows:
+                line += f" [rows: {_fmt_list(rows)}]"
+            if values:
+                line += f" [values: {_fmt_list([repr(v) for v in values])}]"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+class UnitError(SchemaError):
+    """Values look like they are in another unit than the one declared or assumed."""
+
+
+class CoachstatsWarning(UserWarning):
+    """Base class of coachstats warnings."""
+
+
+class DataWarning(CoachstatsWarning):
+    """Suspicious but valid data."""
+
+
+class UnitWarning(DataWarning):
+    """Values are plausible in the declared unit but unusual."""
+
+
+class ConvergenceWarning(CoachstatsWarning):
+    """An iterative fit stopped before meeting its convergence criterion."""
+
+
+def check_option(name: str, value: object, allowed: Iterable[object]) -> None:
+    """Raise :class:`OptionError` when ``value`` is not one of ``allowed``.
+
+    Examples
+    --------
+    >>> check_option("missing", "exclude", ("exclude", "failure"))
+    >>> check_option("missing", "drop", ("exclude", "failure"))
+    Traceback (most recent call last):
+    ...
+    coachstats.errors.OptionError: missing='drop' is not allowed; choose one of 'exclude', 'failure'
+    """
+    allowed = tuple(allowed)
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise OptionError(f"{name}={value!r} is not allowed; choose one of {choices}")

@@ -1,0 +1,262 @@
+"""Result objects shared by every comparison, and journal-style P values.
+
+Every comparison in :mod:`coachstats.compare` returns a :class:`ComparisonResult`:
+a frozen dataclass with the estimate, its standard error and confidence
+interval, the test statistic, degrees of freedom and P value, per-arm
+summaries, and how the analysis was done (method, estimand, adjustment,
+clustering, missing-data rule, exclusions). ``to_frame()`` gives one tidy row,
+like R's ``broom::tidy``; many results combine with :func:`tidy`.
+
+Examples
+--------
+>>> r = ComparisonResult(outcome="composite_any", method="Pearson chi-square",
+...     estimand="risk difference", estimate=0.121, std_error=0.05,
+...     conf_low=0.022, conf_high=0.22, statistic=5.7, df=1.0, p_value=0.017,
+...     arms=(ArmSummary("coaching", 194, events=90, value=90 / 194),
+...           ArmSummary("usual_care", 178, events=61, value=61 / 178)))
+>>> r.format_p()
+'.02'
+>>> print(r.to_brief())
+Health coaching group: 46.4%
+Usual care group: 34.3% (P = .02)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ArmSummary", "ComparisonResult", "format_p", "tidy"]
+
+ARM_DISPLAY = {"coaching": "Health coaching group", "usual_care": "Usual care group"}
+
+
+def format_p(p: float, *, digits: int = 2, threshold: float = 0.001) -> str:
+    """Format a P value in journal style (AMA / Annals of Family Medicine).
+
+    No leading zero; ``digits`` decimals (2 by default), three decimals below
+    .01 and ``"< .001"`` below ``threshold``.
+
+    Parameters
+    ----------
+    p : float
+        The P value, in [0, 1].
+    digits : int
+        Decimals for P >= .01.
+    threshold : float
+        Values below it print as ``"< .001"`` (the threshold's own digits).
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.017, 0.0496, 0.0092, 0.0004, 0.47, 0.999)]
+    ['.02', '.05', '.009', '< .001', '.47', '> .99']
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "NA"
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"P value must be in [0, 1], got {p!r}")
+    if p < threshold:
+        return "< " + f"{threshold:.{_decimals(threshold)}f}".lstrip("0")
+    if p < 0.01:
+        text = f"{p:.3f}"
+        if text == "0.010":  # .0095 <= p < .01 rounds up to the 2-decimal band
+            text = "0.01"
+    else:
+        text = f"{p:.{digits}f}"
+        if float(text) >= 1.0:
+            return "> ." + "9" * digits
+    return text.lstrip("0")
+
+
+def _decimals(x: float) -> int:
+    return max(0, -math.floor(math.log10(x)))
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    """What one arm contributed to a comparison.
+
+    ``value`` is the proportion (binary outcomes) or the mean (continuous ones).
+    """
+
+    arm: str
+    n: int
+    events: int | None = None
+    value: float = math.nan
+    sd: float = math.nan
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """One comparison of two arms (or one estimate), in tidy form.
+
+    The contract of ../shared/DESIGN.md: ``estimate``, ``std_error``,
+    ``conf_low``/``conf_high`` at ``conf_level``, ``statistic`` (named in
+    ``statistic_name``), ``df`` (NaN when the reference distribution is normal
+    or chi-square with its df given in ``df``), ``p_value``; per-arm
+    summaries in ``arms`` (first the arm whose effect is estimated, usually
+    coaching); ``adjusted_for`` covariates; ``cluster`` variable;
+    ``n_excluded`` with ``excluded_reason``; ``missing`` (the missing-data
+    rule); ``extra`` holds method-specific numbers (ICC, working
+    correlation, fraction of missing information...).
+    """
+
+    outcome: str
+    method: str
+    estimand: str
+    estimate: float
+    std_error: float = math.nan
+    conf_low: float = math.nan
+    conf_high: float = math.nan
+    conf_level: float = 0.95
+    statistic: float = math.nan
+    statistic_name: str = ""
+    df: float = math.nan
+    p_value: float = math.nan
+    arms: tuple[ArmSummary, ...] = ()
+    adjusted_for: tuple[str, ...] = ()
+    cluster: str | None = None
+    n_excluded: int = 0
+    excluded_reason: str = ""
+    missing: str = "complete case"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def adjusted(self) -> bool:
+        """True when the estimate is adjusted for covariates."""
+        return len(self.adjusted_for) > 0
+
+    @property
+    def n(self) -> int:
+        """Patients analysed (all arms)."""
+        return int(sum(a.n for a in self.arms))
+
+    def format_p(self, **kwargs: Any) -> str:
+        """Journal-style P value; see :func:`format_p`."""
+        return format_p(self.p_value, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict: the tidy row of :meth:`to_frame`."""
+        row: dict[str, Any] = {
+            "outcome": self.outcome,
+            "method": self.method,
+            "estimand": self.estimand,
+            "estimate": self.estimate,
+            "std_error": self.std_error,
+            "conf_low": self.conf_low,
+            "conf_high": self.conf_high,
+            "conf_level": self.conf_level,
+            "statistic": self.statistic,
+            "statistic_name": self.statistic_name,
+            "df": self.df,
+            "p_value": self.p_value,
+        }
+        for i, a in enumerate(self.arms[:2], start=1):
+            row[f"arm{i}"] = a.arm
+            row[f"n{i}"] = a.n
+            row[f"events{i}"] = a.events if a.events is not None else pd.NA
+            row[f"estimate{i}"] = a.value
+            row[f"sd{i}"] = a.sd
+        row["adjusted_for"] = ", ".join(self.adjusted_for)
+        row["cluster"] = self.cluster or ""
+        row["missing"] = self.missing
+        row["n_excluded"] = self.n_excluded
+        row["excluded_reason"] = self.excluded_reason
+        for k, v in self.extra.items():
+            if isinstance(v, (int, float, str, np.floating, np.integer)):
+                row[k] = v
+        return row
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row (column names as in R's ``broom::tidy`` where they exist)."""
+        return pd.DataFrame([self.to_dict()])
+
+    def to_brief(self, label: str | None = None) -> str:
+        """The practice brief's presentation: one line per arm, then the P value.
+
+        Proportions print as percentages with one decimal; means with two.
+        Adjusted results are marked ``(P = .001, adjusted)``.
+        """
+        lines = [f"{label}:"] if label else []
+        indent = "  " if label else ""
+        binary = all(a.events is not None for a in self.arms)
+        for i, a in enumerate(self.arms):
+            name = ARM_DISPLAY.get(a.arm, a.arm)
+            val = f"{100 * a.value:.1f}%" if binary else f"{a.value:.2f}"
+            tail = ""
+            if i == len(self.arms) - 1:
+                tail = f" (P = {self.format_p()}{', adjusted' if self.adjusted else ''})"
+            lines.append(f"{indent}{name}: {val}{tail}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """Human-readable multi-line summary."""
+        pct = int(round(100 * self.conf_level))
+        lines = [
+            f"{self.method}: {self.outcome}",
+            f"  {self.estimand} = {self.estimate:.4g} "
+            f"({pct}% CI {self.conf_low:.4g} to {self.conf_high:.4g}), SE {self.std_error:.4g}",
+        ]
+        stat = f"  {self.statistic_name or 'statistic'} = {self.statistic:.4g}"
+        if not math.isnan(self.df):
+            stat += f", df = {self.df:.4g}"
+        lines.append(stat + f", P = {self.format_p()} (p = {self.p_value:.4g})")
+        for a in self.arms:
+            desc = f"    {a.arm}: n = {a.n}"
+            if a.events is not None:
+                desc += f", events = {a.events} ({100 * a.value:.1f}%)"
+            elif not math.isnan(a.value):
+                desc += f", mean = {a.value:.4g}"
+                if not math.isnan(a.sd):
+                    desc += f" (SD {a.sd:.4g})"
+            lines.append(desc)
+        if self.adjusted_for:
+            lines.append(f"  adjusted for: {', '.join(self.adjusted_for)}")
+        if self.cluster:
+            lines.append(f"  clustered by: {self.cluster}")
+        lines.append(f"  missing data: {self.missing}")
+        if self.n_excluded:
+            lines.append(f"  excluded: {self.n_excluded} ({self.excluded_reason})")
+        for k, v in self.extra.items():
+            lines.append(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ComparisonResult {self.outcome}: {self.estimand} {self.estimate:.4g} "
+            f"[{self.conf_low:.4g}, {self.conf_high:.4g}], P = {self.format_p()} "
+            f"({self.method}, n = {self.n})>"
+        )
+
+    def _repr_html_(self) -> str:
+        body = html.escape(self.summary())
+        return f"<pre class='coachstats-result'>{body}</pre>"
+
+    def replace(self, **changes: Any) -> ComparisonResult:
+        """A copy with some fields changed."""
+        data = asdict(self)
+        data["arms"] = self.arms
+        data.update(changes)
+        return ComparisonResult(**data)
+
+
+def tidy(results: Iterable[ComparisonResult]) -> pd.DataFrame:
+    """Stack results into one tidy DataFrame (one row each).
+
+    Examples
+    --------
+    >>> r = ComparisonResult(outcome="x", method="m", estimand="risk difference", estimate=0.1)
+    >>> tidy([r, r]).shape[0]
+    2
+    """
+    frames = [r.to_frame() for r in results]
+    if not frames:
+        return pd.DataFrame(columns=list(ComparisonResult(
+            outcome="", method="", estimand="", estimate=math.nan).to_dict()))
+    return pd.concat(frames, ignore_index=True)
