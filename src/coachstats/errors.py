@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "UnitError",
     "UnitWarning",
     "check_option",
+    "failure_from_mask",
 ]
 
 
@@ -82,8 +84,8 @@ class SchemaError(CoachstatsError, ValueError):
     def _message(self) -> str:
         lines = [self.title + ":"]
         for i, f in enumerate(self.failures.itertuples(index=False), start=1):
-            rows = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
-            values = list(f.values) if isinstance(f.values, (list, tuple)) else []
+            rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
+            values: list[Any] = list(f.values) if isinstance(f.values, (list, tuple)) else []
             line = f"  {i}. column '{f.column}': {f.problem}"
             if rows:
                 line += f" [rows: {_fmt_list(rows)}]"
@@ -91,6 +93,31 @@ class SchemaError(CoachstatsError, ValueError):
                 line += f" [values: {_fmt_list([repr(v) for v in values])}]"
             lines.append(line)
         return "\n".join(lines)
+
+
+def failure_from_mask(
+    column: str,
+    problem: str,
+    mask: Any,
+    ids: pd.Series | pd.Index,
+    values: pd.Series | None = None,
+) -> dict[str, Any]:
+    """One row of :attr:`SchemaError.failures`: the ids and distinct values where ``mask`` holds.
+
+    ``mask``, ``ids`` and ``values`` are aligned by position (array-likes of
+    the same length); ``rows`` and ``values`` keep their first-seen order.
+
+    Examples
+    --------
+    >>> f = failure_from_mask("sbp_0", "outside 60-300 mm Hg", [False, True, True],
+    ...                       pd.Index(["a", "b", "c"]), pd.Series([120, 900, 900]))
+    >>> f["rows"], f["values"]
+    (['b', 'c'], [900])
+    """
+    keep = np.asarray(mask, dtype=bool)
+    rows = pd.unique(np.asarray(ids, dtype=object)[keep]).tolist()
+    vals = [] if values is None else pd.unique(np.asarray(values, dtype=object)[keep]).tolist()
+    return {"column": column, "rows": rows, "values": vals, "problem": problem}
 
 
 class UnitError(SchemaError):
