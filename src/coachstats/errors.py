@@ -26,6 +26,7 @@ __all__ = [
     "ColumnNotFoundError",
     "ConvergenceWarning",
     "DataWarning",
+    "FileFormatError",
     "OptionError",
     "SchemaError",
     "UnitError",
@@ -48,6 +49,10 @@ class ColumnNotFoundError(CoachstatsError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class FileFormatError(CoachstatsError, ValueError):
+    """A file cannot be found, read or recognised."""
 
 
 class AnalysisError(CoachstatsError, ValueError):

@@ -197,7 +197,7 @@ class ComparisonResult:
 
     def summary(self) -> str:
         """Human-readable multi-line summary."""
-        pct = int(round(100 * self.conf_level))
+        pct = round(100 * self.conf_level)
         lines = [
             f"{self.method}: {self.outcome}",
             f"  {self.estimand} = {self.estimate:.4g} "
@@ -257,6 +257,9 @@ def tidy(results: Iterable[ComparisonResult]) -> pd.DataFrame:
     """
     frames = [r.to_frame() for r in results]
     if not frames:
-        return pd.DataFrame(columns=list(ComparisonResult(
-            outcome="", method="", estimand="", estimate=math.nan).to_dict()))
+        return pd.DataFrame(
+            columns=list(
+                ComparisonResult(outcome="", method="", estimand="", estimate=math.nan).to_dict()
+            )
+        )
     return pd.concat(frames, ignore_index=True)

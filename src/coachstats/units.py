@@ -1,0 +1,148 @@
+"""Unit conversion and unit detection for the lab measures.
+
+* HbA1c: NGSP/DCCT % and IFCC mmol/mol, related by the master equation
+  ``NGSP = 0.09148 * IFCC + 2.152`` (Hoelzel et al., Clin Chem 2004;50:166-174;
+  the NGSP converter uses these coefficients).
+* LDL cholesterol: mg/dL and mmol/L, ``mg/dL = mmol/L * 38.67``
+  (1 mmol/L of cholesterol = 386.65 mg/L; molar mass 386.65 g/mol).
+* SBP: mm Hg only.
+
+Examples
+--------
+>>> round(float(hba1c_to_percent(64.0)), 3)
+8.007
+>>> float(ldl_to_mgdl(3.0))
+116.01
+>>> round(float(hba1c_to_mmol(hba1c_to_percent(53.0))), 10)
+53.0
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CANONICAL_UNITS",
+    "UNIT_CHOICES",
+    "convert_to_canonical",
+    "hba1c_to_mmol",
+    "hba1c_to_percent",
+    "ldl_to_mgdl",
+    "ldl_to_mmol",
+    "looks_like",
+]
+
+HBA1C_SLOPE = 0.09148
+HBA1C_INTERCEPT = 2.152
+LDL_FACTOR = 38.67
+
+CANONICAL_UNITS = {"hba1c": "%", "ldl": "mg/dL", "sbp": "mmHg"}
+UNIT_CHOICES: dict[str, tuple[str, ...]] = {
+    "hba1c": ("%", "mmol/mol"),
+    "ldl": ("mg/dL", "mmol/L"),
+    "sbp": ("mmHg",),
+}
+_ALIASES = {
+    "percent": "%",
+    "pct": "%",
+    "ngsp": "%",
+    "dcct": "%",
+    "mmol/mol": "mmol/mol",
+    "ifcc": "mmol/mol",
+    "mg/dl": "mg/dL",
+    "mgdl": "mg/dL",
+    "mmol/l": "mmol/L",
+    "mmoll": "mmol/L",
+    "mmhg": "mmHg",
+    "mm hg": "mmHg",
+}
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def normalize_unit(unit: str) -> str:
+    """Canonical spelling of a unit name (case and common aliases).
+
+    Examples
+    --------
+    >>> normalize_unit("MMOL/L"), normalize_unit("IFCC"), normalize_unit("%")
+    ('mmol/L', 'mmol/mol', '%')
+    """
+    key = str(unit).strip().lower()
+    return _ALIASES.get(key, str(unit).strip())
+
+
+def hba1c_to_percent(mmol_mol: npt.ArrayLike) -> FloatArray:
+    """IFCC mmol/mol -> NGSP %: ``0.09148 * x + 2.152``."""
+    return HBA1C_SLOPE * np.asarray(mmol_mol, dtype=float) + HBA1C_INTERCEPT
+
+
+def hba1c_to_mmol(percent: npt.ArrayLike) -> FloatArray:
+    """NGSP % -> IFCC mmol/mol: ``(x - 2.152) / 0.09148``."""
+    return (np.asarray(percent, dtype=float) - HBA1C_INTERCEPT) / HBA1C_SLOPE
+
+
+def ldl_to_mgdl(mmol_l: npt.ArrayLike) -> FloatArray:
+    """mmol/L -> mg/dL: ``x * 38.67``."""
+    return np.asarray(mmol_l, dtype=float) * LDL_FACTOR
+
+
+def ldl_to_mmol(mg_dl: npt.ArrayLike) -> FloatArray:
+    """mg/dL -> mmol/L: ``x / 38.67``."""
+    return np.asarray(mg_dl, dtype=float) / LDL_FACTOR
+
+
+def convert_to_canonical(measure: str, values: npt.ArrayLike, unit: str) -> FloatArray:
+    """Convert ``values`` of ``measure`` given in ``unit`` to the canonical unit."""
+    unit = normalize_unit(unit)
+    v = np.asarray(values, dtype=float)
+    if unit == CANONICAL_UNITS[measure]:
+        return v
+    if measure == "hba1c" and unit == "mmol/mol":
+        return hba1c_to_percent(v)
+    if measure == "ldl" and unit == "mmol/L":
+        return ldl_to_mgdl(v)
+    raise ValueError(f"no conversion for {measure} from {unit!r}")  # guarded by callers
+
+
+#: Plausible ranges of each measure in each unit, used to guess the unit.
+PLAUSIBLE = {
+    ("hba1c", "%"): (3.0, 20.0),
+    ("hba1c", "mmol/mol"): (20.0, 200.0),
+    ("ldl", "mg/dL"): (10.0, 500.0),
+    ("ldl", "mmol/L"): (0.25, 13.0),
+}
+
+
+def looks_like(
+    measure: Literal["hba1c", "ldl"], values: npt.ArrayLike
+) -> tuple[str | None, npt.NDArray[np.bool_]]:
+    """Guess which unit the non-missing ``values`` are in.
+
+    Returns the non-canonical unit when most values are plausible only in it
+    (else ``None``), and a boolean mask of the values that look like the
+    non-canonical unit (to report mixed columns).
+
+    Examples
+    --------
+    >>> looks_like("hba1c", [64, 75, 58])[0]
+    'mmol/mol'
+    >>> looks_like("ldl", [120.0, 3.1, 150.0])
+    (None, array([False,  True, False]))
+    """
+    v = np.asarray(values, dtype=float)
+    canon = CANONICAL_UNITS[measure]
+    other = next(u for u in UNIT_CHOICES[measure] if u != canon)
+    lo_c, hi_c = PLAUSIBLE[(measure, canon)]
+    lo_o, hi_o = PLAUSIBLE[(measure, other)]
+    ok = ~np.isnan(v)
+    in_canon = (v >= lo_c) & (v <= hi_c)
+    in_other = (v >= lo_o) & (v <= hi_o) & ~in_canon
+    n = int(ok.sum())
+    if n == 0:
+        return None, in_other
+    guess = other if in_other.sum() > 0.5 * n else None
+    return guess, in_other

@@ -1,0 +1,193 @@
+"""Endpoint derivation: hand-worked examples and hypothesis invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coachstats.endpoints import STATUS, derive_endpoints, endpoint_specs, measure_months
+from coachstats.errors import ColumnNotFoundError, OptionError
+from coachstats.flow import Flow
+from coachstats.goals import HCPC_GOALS, PEER_GOALS
+from tests.strategies import patient_tables
+
+NA = pd.NA
+
+
+def hand_table() -> pd.DataFrame:
+    """Five patients worked by hand under HCPC_GOALS (see the comments)."""
+    return pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3, 4, 5],
+            "arm": ["coaching", "coaching", "usual_care", "usual_care", "coaching"],
+            "diabetes": [True, True, False, True, False],
+            # 1: A1c 9.5 -> 8.0 (uncontrolled, at goal: 8.0 <= 8.0)
+            # 2: A1c 8.0 (controlled: not > 8.0)
+            # 3: no diabetes: A1c ignored
+            # 4: A1c 10.0 -> missing follow-up
+            # 5: no diabetes, no A1c
+            "hba1c_0": [9.5, 8.0, 9.0, 10.0, np.nan],
+            "hba1c_12": [8.0, 7.0, 9.0, np.nan, np.nan],
+            # 1: diabetes 135 >= 130 uncontrolled -> 131 not at goal (>= 130)
+            # 2: diabetes 129 controlled; 3: no dm 145 uncontrolled -> 139 at goal
+            # 4: diabetes 150 -> 120 at goal; 5: no dm 139 controlled
+            "sbp_0": [135, 129, 145, 150, 139],
+            "sbp_12": [131, 128, 139, 120, 150],
+            # 1: dm 99 controlled; 2: dm 100 uncontrolled -> 99 at goal
+            # 3: no dm 150 controlled; 4: dm 120 -> missing; 5: no dm 160 -> 170 not at goal
+            "ldl_0": [99, 100, 150, 120, 160],
+            "ldl_12": [90, 99, 140, np.nan, 170],
+        }
+    )
+
+
+def test_hand_worked_hcpc() -> None:
+    out = derive_endpoints(hand_table(), HCPC_GOALS)
+    assert out["uncontrolled_hba1c"].tolist() == [True, False, False, True, NA]
+    assert out["at_goal_hba1c"].tolist() == [True, NA, NA, NA, NA]
+    assert out["uncontrolled_sbp"].tolist() == [True, False, True, True, False]
+    assert out["at_goal_sbp"].tolist() == [False, NA, True, True, NA]
+    assert out["uncontrolled_ldl"].tolist() == [False, True, False, True, True]
+    assert out["at_goal_ldl"].tolist() == [NA, True, NA, NA, False]
+    assert out["n_uncontrolled"].tolist() == [2, 1, 1, 3, 1]
+    # patient 4: A1c and LDL follow-up missing -> composites missing (complete case)
+    assert out["composite_any"].tolist() == [True, True, True, NA, False]
+    assert out["composite_all"].tolist() == [False, True, True, NA, False]
+    np.testing.assert_allclose(out["change_sbp"], [-4, -1, -6, -30, 11])
+    assert out.attrs["followup"] == 12
+
+
+def test_missing_as_failure() -> None:
+    out = derive_endpoints(hand_table(), HCPC_GOALS, missing="failure")
+    assert out["at_goal_hba1c"].tolist() == [True, NA, NA, False, NA]
+    assert out["at_goal_ldl"].tolist() == [NA, True, NA, False, False]
+    # patient 4: SBP at goal, the others missing -> any = True, all = False
+    assert out["composite_any"].tolist() == [True, True, True, True, False]
+    assert out["composite_all"].tolist() == [False, True, True, False, False]
+    assert np.isnan(out.loc[3, "change_hba1c"])  # changes are never imputed
+
+
+def test_peer_secondary_endpoints() -> None:
+    df = pd.DataFrame(
+        {"hba1c_0": [9.3, 9.3, 8.0, 7.4, 10.0], "hba1c_6": [8.3, 8.4, 7.5, 7.4, np.nan]}
+    )
+    out = derive_endpoints(df, PEER_GOALS)
+    assert out["hba1c_drop_ge1"].tolist() == [True, False, False, False, NA]  # 1.0 drop counts
+    assert out["hba1c_lt_7_5"].tolist() == [False, False, False, True, NA]  # 7.5 is not < 7.5
+    assert out["hba1c_lt_7_5_0"].tolist() == [False, False, False, True, False]
+    assert out["uncontrolled_hba1c"].tolist() == [True, True, True, False, True]  # >= 8.0
+
+
+def test_followup_month_choice() -> None:
+    df = hand_table().assign(hba1c_24=[7.0, 7.0, 7.0, 7.0, np.nan])
+    assert derive_endpoints(df, HCPC_GOALS).attrs["followup"] == 12
+    out24 = derive_endpoints(df.assign(sbp_24=df.sbp_12, ldl_24=df.ldl_12), HCPC_GOALS, followup=24)
+    assert out24["at_goal_hba1c"].tolist() == [True, NA, NA, True, NA]
+    with pytest.raises(OptionError, match="followup=6"):
+        derive_endpoints(df, HCPC_GOALS, followup=6)
+
+
+def test_errors_name_columns() -> None:
+    with pytest.raises(ColumnNotFoundError, match="diabetes"):
+        derive_endpoints(hand_table().drop(columns="diabetes"), HCPC_GOALS)
+    with pytest.raises(ColumnNotFoundError, match="follow-up"):
+        derive_endpoints(pd.DataFrame({"hba1c_0": [9.0]}), PEER_GOALS)
+    with pytest.raises(OptionError, match="'exclude', 'failure'"):
+        derive_endpoints(hand_table(), HCPC_GOALS, missing="drop")  # type: ignore[arg-type]
+
+
+def test_status_columns_and_flow() -> None:
+    out = derive_endpoints(hand_table(), HCPC_GOALS, with_status=True)
+    assert out["status_at_goal_hba1c"].tolist() == [
+        "analysed",
+        "not eligible",
+        "not eligible",
+        "missing follow-up",
+        "missing baseline",
+    ]
+    assert out["status_composite_any"].tolist() == [
+        "analysed",
+        "analysed",
+        "analysed",
+        "missing follow-up",
+        "analysed",
+    ]
+    flow = Flow.from_endpoints(out)
+    flow.check()
+    assert flow.analysed("composite_any") == {"coaching": 3, "usual_care": 1}
+    assert flow.randomized == {"coaching": 3, "usual_care": 2}
+    assert flow.lost_to_followup == {"coaching": 0, "usual_care": 0}
+
+
+def test_specs_cover_outputs() -> None:
+    out = derive_endpoints(hand_table(), HCPC_GOALS)
+    for spec in endpoint_specs(HCPC_GOALS):
+        assert spec.name in out.columns
+    assert measure_months(out.columns)["sbp"] == [0, 12]
+
+
+# ---------------------------------------------------------------- properties
+PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPS
+@given(patient_tables(), st.randoms(use_true_random=False))
+def test_row_order_does_not_matter(df: pd.DataFrame, rnd: object) -> None:
+    out = derive_endpoints(df, HCPC_GOALS).set_index("patient_id").sort_index()
+    perm = df.sample(frac=1.0, random_state=np.random.RandomState(len(df)))
+    out2 = derive_endpoints(perm, HCPC_GOALS).set_index("patient_id").sort_index()
+    pd.testing.assert_frame_equal(out, out2)
+
+
+@PROPS
+@given(patient_tables(), st.sampled_from(["exclude", "failure"]))
+def test_any_at_least_all(df: pd.DataFrame, missing: str) -> None:
+    out = derive_endpoints(df, HCPC_GOALS, missing=missing)  # type: ignore[arg-type]
+    both = out["composite_any"].notna()
+    assert (out["composite_all"].notna() == both).all()  # one shared denominator
+    anyv = out.loc[both, "composite_any"].astype(bool)
+    allv = out.loc[both, "composite_all"].astype(bool)
+    assert (anyv | ~allv).all()  # all -> any
+    assert (out.loc[both, "n_uncontrolled"] >= 1).all()
+
+
+@PROPS
+@given(patient_tables())
+def test_controlled_patient_changes_no_denominator(df: pd.DataFrame) -> None:
+    before = derive_endpoints(df, HCPC_GOALS)
+    extra = pd.DataFrame(
+        {
+            "patient_id": [10_000],
+            "arm": ["coaching"],
+            "diabetes": [True],
+            "hba1c_0": [6.5],
+            "hba1c_12": [6.4],
+            "sbp_0": [120.0],
+            "sbp_12": [150.0],
+            "ldl_0": [80.0],
+            "ldl_12": [200.0],
+        }
+    )
+    after = derive_endpoints(pd.concat([df, extra], ignore_index=True), HCPC_GOALS)
+    for col in ("composite_any", "composite_all", "at_goal_hba1c", "at_goal_sbp", "at_goal_ldl"):
+        assert after[col].notna().sum() == before[col].notna().sum()
+        assert after[col].sum() == before[col].sum()
+
+
+@PROPS
+@given(patient_tables(), st.sampled_from(["exclude", "failure"]))
+def test_flow_accounts_for_every_patient(df: pd.DataFrame, missing: str) -> None:
+    out = derive_endpoints(df, HCPC_GOALS, missing=missing, with_status=True)  # type: ignore[arg-type]
+    flow = Flow.from_endpoints(out)
+    flow.check()
+    assert flow.total == len(df)
+    for col in [c for c in out.columns if c.startswith("status_")]:
+        ep = col[len("status_") :]
+        assert set(out[col].astype(str)) <= set(STATUS)
+        analysed = sum(flow.analysed(ep).values())
+        excluded = int(flow.excluded(ep)["n"].sum())
+        assert analysed + excluded == len(df)
+        assert analysed == int(out[ep].notna().sum())

@@ -1,0 +1,162 @@
+"""Validation: every rule reports column, rows, values and what is allowed, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coachstats.errors import SchemaError, UnitError
+from coachstats.schema import PATIENT_SCHEMA, column_spec, normalize_arm_labels, validate_patients
+
+
+def good() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": [101, 102, 103, 104],
+            "arm": ["coaching", "usual_care", "coaching", "usual_care"],
+            "diabetes": ["yes", "no", "Y", "0"],
+            "hba1c_0": [9.1, 7.2, 10.4, 8.8],
+            "hba1c_12": [7.9, np.nan, 9.0, 8.9],
+            "ldl_0": [120, 165, 101, 140],
+            "ldl_12": [95, 150, 99, np.nan],
+            "age": [45, 60, 52, 71],
+        }
+    )
+
+
+def problems(exc: SchemaError) -> list[tuple[str, str]]:
+    return [(str(r.column), str(r.problem)) for r in exc.failures.itertuples()]
+
+
+def test_good_table_normalizes() -> None:
+    clean, notes = validate_patients(good())
+    assert clean["diabetes"].tolist() == [True, False, True, False]
+    assert clean["hba1c_0"].dtype == np.float64
+    assert notes == []
+
+
+def test_every_problem_listed_at_once() -> None:
+    bad = good()
+    bad = bad.astype({"hba1c_0": object, "age": object})
+    bad.loc[1, "patient_id"] = 101  # duplicate id
+    bad.loc[2, "arm"] = "waitlist"  # unknown arm
+    bad.loc[3, "hba1c_0"] = "high"  # text in numeric
+    bad.loc[0, "age"] = -4  # negative age
+    bad.loc[0, "diabetes"] = "maybe"  # not boolean
+    bad.loc[2, "ldl_0"] = 600  # impossible LDL
+    with pytest.raises(SchemaError) as info:
+        validate_patients(bad)
+    err = info.value
+    cols = [c for c, _ in problems(err)]
+    assert {"patient_id", "arm", "hba1c_0", "age", "diabetes", "ldl_0"} <= set(cols)
+    f = err.failures.set_index("column")
+    assert f.loc["age", "rows"] == [101] and f.loc["age", "values"] == [-4.0]
+    assert "0 to 120" in f.loc["age", "problem"]
+    assert (
+        f.loc["arm", "values"] == ["waitlist"] and "coaching, usual_care" in f.loc["arm", "problem"]
+    )
+    assert "boolean" in f.loc["diabetes", "problem"]
+    assert f.loc["ldl_0", "values"] == [600.0] and "10 to 500" in f.loc["ldl_0", "problem"]
+    msg = str(err)
+    assert "waitlist" in msg and "'high'" in msg and "duplicate patient ids" in msg
+    assert isinstance(err, ValueError)
+
+
+def test_missing_required_columns() -> None:
+    with pytest.raises(SchemaError) as info:
+        validate_patients(good().drop(columns=["patient_id", "arm"]))
+    assert sorted(c for c, _ in problems(info.value)) == ["arm", "patient_id"]
+
+
+@pytest.mark.parametrize(
+    ("arms", "labels", "expected"),
+    [
+        (None, ["coaching", "coaching"], "exactly 2 arm"),
+        (None, ["Coaching", "Usual Care", "waitlist"], "unknown arm"),
+    ],
+)
+def test_arm_count_and_labels(
+    arms: dict[str, str] | None, labels: list[str], expected: str
+) -> None:
+    df = pd.DataFrame({"patient_id": range(len(labels)), "arm": labels})
+    with pytest.raises(SchemaError, match=expected):
+        validate_patients(df, arms=arms)
+
+
+def test_arm_variants_and_mapping() -> None:
+    s, bad = normalize_arm_labels(pd.Series([" Coaching ", "USUAL CARE", "usual-care", "UC"]))
+    assert s.tolist() == ["coaching", "usual_care", "usual_care", "usual_care"] and bad == []
+    df = pd.DataFrame({"patient_id": [1, 2], "arm": [1, 2]})
+    clean, _ = validate_patients(df, arms={1: "coaching", 2: "usual_care"})
+    assert clean["arm"].tolist() == ["coaching", "usual_care"]
+    with pytest.raises(SchemaError, match="allowed targets"):
+        validate_patients(df, arms={1: "treatment", 2: "usual_care"})
+    single, _ = validate_patients(pd.DataFrame({"patient_id": [1], "arm": ["coaching"]}), n_arms=1)
+    assert len(single) == 1
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "allowed"),
+    [
+        ("hba1c_0", 2.5, "3 to 20 %"),
+        ("sbp_0", 320.0, "60 to 300 mmHg"),
+        ("ldl_12", 5.0, "10 to 500 mg/dL"),
+    ],
+)
+def test_impossible_values(col: str, value: float, allowed: str) -> None:
+    df = good().assign(sbp_0=[150.0] * 4, sbp_12=[140.0] * 4)
+    df[col] = df[col].astype(float)
+    df.loc[2, col] = value
+    with pytest.raises(SchemaError) as info:
+        validate_patients(df)
+    f = info.value.failures
+    row = f[f["column"] == col].iloc[0]
+    assert row["rows"] == [103] and row["values"] == [value] and allowed in row["problem"]
+
+
+def test_unit_mixup_suggests_fix_and_conversion_works() -> None:
+    df = good()
+    df["hba1c_0"] = [75.0, 55.0, 90.0, 73.0]
+    df["hba1c_12"] = [63.0, np.nan, 75.0, 74.0]
+    with pytest.raises(UnitError, match=r"units=\{'hba1c': 'mmol/mol'\}"):
+        validate_patients(df)
+    clean, notes = validate_patients(df, units={"hba1c": "mmol/mol"})
+    np.testing.assert_allclose(clean["hba1c_0"], 0.09148 * np.array([75.0, 55, 90, 73]) + 2.152)
+    assert any("converted from mmol/mol" in n for n in notes)
+    df2 = good().assign(ldl_0=[3.1, 4.3, 2.6, 3.6], ldl_12=[2.5, 3.9, 2.5, np.nan])
+    with pytest.raises(UnitError, match="mmol/L"):
+        validate_patients(df2)
+    clean2, _ = validate_patients(df2, units={"ldl": "mmol/l"})
+    np.testing.assert_allclose(clean2["ldl_0"], np.array([3.1, 4.3, 2.6, 3.6]) * 38.67)
+
+
+def test_mixed_units_in_one_column() -> None:
+    df = good().assign(ldl_0=[120.0, 3.9, 4.2, 140.0])
+    with pytest.raises(UnitError, match="mixed") as info:
+        validate_patients(df)
+    assert info.value.failures.iloc[0]["rows"] == [102, 103]
+
+
+def test_bad_units_option() -> None:
+    with pytest.raises(SchemaError, match="allowed: %, mmol/mol"):
+        validate_patients(good(), units={"hba1c": "g/L"})
+
+
+def test_baseline_required_for_followup() -> None:
+    df = good()
+    df.loc[0, "hba1c_0"] = np.nan
+    with pytest.raises(SchemaError, match="baseline missing") as info:
+        validate_patients(df)
+    assert info.value.failures.iloc[0]["rows"] == [101]
+    clean, _ = validate_patients(df, require_baseline=False)
+    assert np.isnan(clean.loc[0, "hba1c_0"])
+
+
+def test_schema_is_documented() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
+    for spec in PATIENT_SCHEMA:
+        assert f"`{spec.name}" in doc, spec.name
+    assert column_spec("hba1c_24") is column_spec("hba1c_0")
