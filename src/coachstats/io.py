@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 from coachstats.endpoints import measure_months
-from coachstats.errors import FileFormatError, SchemaError, check_option
+from coachstats.errors import CoachstatsError, FileFormatError, SchemaError, check_option
 from coachstats.flow import Flow
+from coachstats.parsing import CensoredRule
+from coachstats.readers import read_delimited
 from coachstats.schema import PATIENT_SCHEMA, column_spec, validate_patients
 from coachstats.trialdata import TrialData
 
@@ -64,12 +66,20 @@ def _sha256(path: Path) -> str:
 
 
 def read_table(
-    path: str | Path, *, format: Format | None = None, sheet: str | int | None = None
+    path: str | Path,
+    *,
+    format: Format | None = None,
+    sheet: str | int | None = None,
+    expected: Iterable[str] = (),
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Read one table from a file; the format comes from the suffix unless given.
 
     Stata, SAS and SPSS value labels are applied (a labelled ``arm`` of 1/2
-    reads as its labels).
+    reads as its labels). Delimited text goes through
+    :func:`coachstats.readers.read_delimited` (encoding, delimiter and header
+    row detection); ``expected`` names help find the header and what was
+    detected is appended to ``notes``.
 
     Raises
     ------
@@ -98,7 +108,12 @@ def read_table(
     )
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(p, sep="\t" if fmt == "tsv" else ",", skip_blank_lines=True)
+            frame, text_notes = read_delimited(
+                p, expected=expected, sep="\t" if fmt == "tsv" else None
+            )
+            if notes is not None:
+                notes.extend(text_notes)
+            return frame
         if fmt == "parquet":
             return pd.read_parquet(p)
         if fmt == "excel":
@@ -112,6 +127,8 @@ def read_table(
         else:
             frame, _ = pyreadstat.read_xport(str(p))
         return frame
+    except CoachstatsError:
+        raise
     except (ValueError, OSError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
     except readstat_errors as exc:
@@ -240,6 +257,7 @@ def load_trial(
     n_arms: Literal[1, 2] = 2,
     require_baseline: bool = True,
     followup: int | None = None,
+    censored: CensoredRule = "error",
 ) -> TrialData:
     """Load, map, convert and validate patient-level trial data.
 
@@ -267,6 +285,8 @@ def load_trial(
         See :func:`coachstats.schema.validate_patients`.
     followup : int, optional
         Follow-up month when the data has several.
+    censored : {"error", "limit", "missing"}
+        How to treat lab strings such as ``"<7.0"`` (see :mod:`coachstats.parsing`).
 
     Returns
     -------
@@ -290,10 +310,14 @@ def load_trial(
         raw = source.copy()
         label = "<DataFrame>"
     else:
-        raw = read_table(source, format=format, sheet=sheet)
+        read_notes: list[str] = []
+        expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
+        raw = read_table(source, format=format, sheet=sheet, expected=expected, notes=read_notes)
         label = str(source)
         sha = _sha256(Path(source))
     df, notes = _apply_mapping(raw, columns)
+    if not isinstance(source, pd.DataFrame):
+        notes = read_notes + notes
     blank = df.isna().all(axis=1).to_numpy()
     if blank.any():
         notes.append(f"{int(blank.sum())} blank row(s) skipped")
@@ -318,7 +342,12 @@ def load_trial(
         df = _pivot_long(df)
         notes.append("long data pivoted to one row per patient")
     clean, vnotes = validate_patients(
-        df, arms=arms, units=units, n_arms=n_arms, require_baseline=require_baseline
+        df,
+        arms=arms,
+        units=units,
+        n_arms=n_arms,
+        require_baseline=require_baseline,
+        censored=censored,
     )
     notes += vnotes
     months = measure_months(clean.columns)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.errors import SchemaError, UnitError, check_option
+from coachstats.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 from coachstats.units import (
     CANONICAL_UNITS,
     UNIT_CHOICES,
@@ -68,8 +69,6 @@ _ARM_SYNONYMS = {
     "control": "usual_care",
     "usual": "usual_care",
 }
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
 @dataclass(frozen=True)
@@ -192,28 +191,6 @@ def _row_ids(frame: pd.DataFrame, mask: np.ndarray) -> list[Any]:
     return [int(i) for i in np.flatnonzero(mask)]
 
 
-def _parse_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("boolean"), np.zeros(len(s), dtype=bool)
-    txt = s.astype("string").str.strip().str.lower()
-    is_t = txt.isin(list(_TRUE)).fillna(False).to_numpy(dtype=bool)
-    is_f = txt.isin(list(_FALSE)).fillna(False).to_numpy(dtype=bool)
-    na = s.isna().to_numpy() | (txt == "").fillna(True).to_numpy(dtype=bool)
-    bad = ~(is_t | is_f | na)
-    out = pd.arrays.BooleanArray(is_t, ~(is_t | is_f))
-    return pd.Series(out, index=s.index, name=s.name), bad
-
-
-def _parse_numeric(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.astype("float64"), np.zeros(len(s), dtype=bool)
-    txt = s.astype("string").str.strip()
-    num = pd.to_numeric(txt, errors="coerce")
-    blank = txt.isna() | (txt == "")
-    bad = (num.isna() & ~blank).to_numpy(dtype=bool)
-    return num.astype("float64"), bad
-
-
 def validate_patients(
     raw: pd.DataFrame,
     *,
@@ -221,6 +198,7 @@ def validate_patients(
     units: Mapping[str, str] | None = None,
     n_arms: Literal[1, 2] = 2,
     require_baseline: bool = True,
+    censored: CensoredRule = "error",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate and normalize a wide patient table; raise one SchemaError listing every problem.
 
@@ -244,6 +222,10 @@ def validate_patients(
     require_baseline : bool
         A patient with a follow-up value but no baseline value of the same
         measure is an error (the patient cannot be analysed on that measure).
+    censored : {"error", "limit", "missing"}
+        Lab strings with a bound (``"<7.0"``, ``">14"``): report them
+        (default), use the bound, or make them missing; the last two add a
+        ``<column>_censored`` flag column (``"<"``, ``">"`` or empty).
 
     Returns
     -------
@@ -258,6 +240,7 @@ def validate_patients(
         When the only problems are unit mix-ups (a SchemaError subclass).
     """
     check_option("n_arms", n_arms, (1, 2))
+    check_option("censored", censored, ("error", "limit", "missing"))
     failures: list[dict[str, Any]] = []
     notes: list[str] = []
     df = raw.copy()
@@ -371,7 +354,7 @@ def validate_patients(
             continue
         spec = col_spec
         if spec.dtype == "bool":
-            parsed, bad_mask = _parse_bool(df[col])
+            parsed, bad_mask = parse_bool(df[col])
             if bad_mask.any():
                 failures.append(
                     {
@@ -383,17 +366,20 @@ def validate_patients(
                 )
             df[col] = parsed
             continue
-        num, bad_mask = _parse_numeric(df[col])
-        if bad_mask.any():
+        parsed_num = parse_numeric(df[col], censored=censored)
+        for kind, bad_mask in parsed_num.problems.items():
             failures.append(
                 {
                     "column": col,
                     "rows": _row_ids(df, bad_mask),
-                    "values": pd.unique(df.loc[bad_mask, col]).tolist(),
-                    "problem": f"non-numeric text in a numeric column; allowed: numbers ({spec.allowed})",
+                    "values": pd.unique(df.loc[bad_mask, col].astype(str)).tolist(),
+                    "problem": f"{PROBLEM_TEXT[kind]}; allowed: numbers ({spec.allowed})",
                 }
             )
-        values = num.to_numpy(dtype=float, na_value=np.nan)
+        notes.extend(f"{col}: {note}" for note in parsed_num.notes)
+        if (parsed_num.censored != "").any() and censored != "error":
+            df[f"{col}_censored"] = pd.array(parsed_num.censored, dtype="string")
+        values = parsed_num.values
         unit_problem = False
         if (
             spec.name in units
