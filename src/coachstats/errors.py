@@ -28,6 +28,7 @@ __all__ = [
     "DataWarning",
     "FileFormatError",
     "OptionError",
+    "OutputError",
     "SchemaError",
     "UnitError",
     "UnitWarning",
@@ -53,6 +54,10 @@ class ColumnNotFoundError(CoachstatsError, KeyError):
 
 class FileFormatError(CoachstatsError, ValueError):
     """A file cannot be found, read or recognised."""
+
+
+class OutputError(CoachstatsError, ValueError):
+    """An output cannot be written safely (it exists, or it is the input file)."""
 
 
 class AnalysisError(CoachstatsError, ValueError):
