@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 
 from coachstats.errors import AnalysisError, DataWarning, OptionError
 
@@ -325,11 +326,11 @@ def _screen_aliased(Xd: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) ->
 
 def _qr_aliased(Xd: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> list[int]:
     """Exact in-order check with R's rule, from the R factor of a QR decomposition."""
-    R = np.linalg.qr(Xd, mode="r")
+    R = sla.qr(Xd, mode="r")[0]
     kept: list[int] = []
     for j in order:
         cols = [*kept, j]
-        r = np.linalg.qr(R[:, cols], mode="r")
+        r = sla.qr(R[:, cols], mode="r")[0]
         if abs(r[len(cols) - 1, len(cols) - 1]) > ALIAS_TOL * np.sqrt(raw_sq[j]):
             kept.append(j)
     return kept
@@ -390,10 +391,7 @@ def build_design(
     order = [*range(1, k), 0]
     raw_sq = np.einsum("ij,ij->j", X, X)
     rel = _screen_aliased(Xd, raw_sq, order)
-    if np.any(rel < _SUSPECT_TOL):
-        kept = _qr_aliased(Xd, raw_sq, order)
-    else:
-        kept = order
+    kept = _qr_aliased(Xd, raw_sq, order) if np.any(rel < _SUSPECT_TOL) else order
     within = "within every group" if groups is not None else ""
     if 0 not in kept:
         if float(Xd[:, 0] @ Xd[:, 0]) <= ALIAS_TOL**2 * raw_sq[0]:

@@ -350,16 +350,14 @@ def fit_logistic(
     g = _check_inputs(X, y, groups)
     if not np.all((y == 0.0) | (y == 1.0)):
         raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
-    n, p = X.shape
+    p = X.shape[1]
     codes = g.codes
     events = g.sums(y)
     degenerate = (events == 0) | (events == g.counts)
     if np.any(degenerate):
         bad = [str(lab) for lab in g.labels[degenerate]]
         what = "the outcome" if g.n_groups == 1 else f"group(s) {bad[:10]}"
-        raise AnalysisError(
-            f"{what} has only one value (all 0 or all 1): its log-odds is infinite"
-        )
+        raise AnalysisError(f"{what} has only one value (all 0 or all 1): its log-odds is infinite")
     beta = np.zeros(p)
     alpha = np.log((events + 0.5) / (g.counts - events + 0.5))
     eta = X @ beta + alpha[codes]
@@ -393,7 +391,9 @@ def fit_logistic(
             alpha = alpha + step * d_alpha
             eta, dev = new_eta, new_dev
             size = max(float(np.max(np.abs(d_beta), initial=0.0)), float(np.max(np.abs(d_alpha))))
-            scale = 1.0 + max(float(np.max(np.abs(beta), initial=0.0)), float(np.max(np.abs(alpha))))
+            scale = 1.0 + max(
+                float(np.max(np.abs(beta), initial=0.0)), float(np.max(np.abs(alpha)))
+            )
             if step * size <= tol * scale:
                 converged = True
                 break

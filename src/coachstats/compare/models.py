@@ -1,0 +1,777 @@
+r"""Adjusted, clustered and mixed-model comparisons of two arms.
+
+Four DataFrame-level functions, each returning a
+:class:`~coachstats.results.ComparisonResult` for the arm effect (treatment,
+coaching by default, versus control):
+
+- :func:`logistic`: logistic regression; odds ratio or marginally standardized
+  risk difference; optional cluster-robust (CR1) SEs and absorbed clinic fixed
+  effects. Matches R ``glm(family = binomial)``, ``sandwich::vcovCL(type =
+  "HC1")`` and ``glm(... + factor(clinic))``.
+- :func:`linear`: ordinary least squares with the same options. Matches
+  ``lm``, ``vcovCL`` and ``lm(... + factor(clinic))``.
+- :func:`gee`: GEE, binomial-logit or gaussian-identity, exchangeable or
+  independence working correlation, robust SEs. Matches ``geepack::geeglm``.
+- :func:`mixed`: linear mixed model with a random intercept, REML or ML,
+  Satterthwaite df. Matches ``lme4::lmer`` + ``lmerTest``.
+
+Covariates are given by name (``covariates=["age", "bmi"]``) or by a formula
+right-hand side (``formula="age + bmi + C(site)"``), or both; the coding of
+categorical covariates and their reference levels, and the handling of aliased
+columns, are described in :mod:`coachstats.compare.design`. Rows missing the
+outcome, the arm, a covariate, the cluster or the fixed-effect column are
+excluded and counted (``n_excluded``, ``excluded_reason``) by
+:func:`coachstats.compare._data.prepare`.
+
+The formulas, the R function each method matches and the tolerances reached
+are in ``docs/methods_models.md``.
+
+Examples
+--------
+>>> rng = np.random.default_rng(5)
+>>> n = 400
+>>> df = pd.DataFrame({
+...     "arm": rng.choice(["coaching", "usual_care"], n),
+...     "clinic": rng.choice([f"c{i}" for i in range(8)], n),
+...     "age": rng.normal(53, 11, n).round(),
+... })
+>>> p = 1 / (1 + np.exp(-(-0.5 + 0.6 * (df["arm"] == "coaching") + 0.02 * (df["age"] - 53))))
+>>> df["goal"] = (rng.random(n) < p).astype(int)
+>>> r = logistic(df, "goal", covariates=["age"], cluster="clinic")
+>>> r.estimand, round(r.estimate, 3), r.format_p()
+('odds ratio', 2.387, '< .001')
+>>> logistic(df, "goal", covariates=["age"], estimand="risk difference").estimand
+'risk difference'
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from coachstats.compare._data import Prepared, prepare
+from coachstats.compare.design import Design, GroupIndex, build_design, covariate_terms
+from coachstats.compare.gee import CORRELATIONS, FAMILIES, fit_gee
+from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
+from coachstats.compare.mixed import fit_mixed
+from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
+from coachstats.results import ArmSummary, ComparisonResult
+
+__all__ = ["gee", "linear", "logistic", "mixed"]
+
+LogisticEstimand = Literal["odds ratio", "risk difference"]
+GEEFamily = Literal["binomial", "gaussian"]
+Correlation = Literal["exchangeable", "independence"]
+MomentDF = Literal["n", "n-p"]
+LOGISTIC_ESTIMANDS: tuple[str, ...] = ("odds ratio", "risk difference")
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Everything a model needs after input checks."""
+
+    prepared: Prepared
+    frame: pd.DataFrame
+    treated: np.ndarray
+    y: np.ndarray
+    terms: tuple[tuple[str, bool], ...]
+    n_excluded: int
+    excluded_reason: str
+
+
+def _check_conf_level(conf_level: float) -> None:
+    if not (isinstance(conf_level, (int, float)) and 0.0 < conf_level < 1.0):
+        raise OptionError(f"conf_level={conf_level!r} is not allowed; choose a number in (0, 1)")
+
+
+def _outcome(values: pd.Series, name: str, binary: bool) -> np.ndarray:
+    """The outcome as float64; binary outcomes must be 0/1 or boolean."""
+    if binary:
+        if pd.api.types.is_bool_dtype(values.dtype):
+            return values.to_numpy(dtype=float)
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            y = values.to_numpy(dtype=float)
+            if np.all((y == 0.0) | (y == 1.0)):
+                return y
+        bad = sorted({str(v) for v in pd.unique(values)})[:10]
+        raise AnalysisError(
+            f"outcome column '{name}' must be binary (0/1 or True/False); found values {bad}"
+        )
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        raise AnalysisError(
+            f"outcome column '{name}' must be numeric for a continuous model; "
+            f"it has dtype {values.dtype}"
+        )
+    return values.to_numpy(dtype=float)
+
+
+def _setup(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str,
+    covariates: Sequence[str] | str,
+    formula: str | None,
+    groups: Sequence[str | None],
+    binary: bool,
+    treatment: str | None,
+    control: str | None,
+) -> _Setup:
+    terms = covariate_terms(covariates, formula)
+    extra_cols = [g for g in groups if g]
+    for name in [*(t for t, _ in terms), *extra_cols]:
+        if name in (outcome, arm):
+            raise AnalysisError(
+                f"column '{name}' is the outcome or the arm; it cannot also be a covariate, "
+                "cluster or fixed effect"
+            )
+    prepared = prepare(
+        data,
+        [outcome, *(t for t, _ in terms), *extra_cols],
+        arm=arm,
+        treatment=treatment,
+        control=control,
+    )
+    y = _outcome(prepared.frame[outcome], outcome, binary)
+    return _Setup(
+        prepared,
+        prepared.frame,
+        prepared.treated,
+        y,
+        terms,
+        prepared.n_excluded,
+        prepared.excluded_reason,
+    )
+
+
+def _groups(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:
+    g = GroupIndex.from_values(frame[column])
+    if g.n_groups < 2:
+        raise AnalysisError(
+            f"{role} column '{column}' has {g.n_groups} level among the analysed rows "
+            f"({list(g.labels)}); {role} needs at least 2"
+        )
+    return g
+
+
+def _arms(setup: _Setup, binary: bool) -> tuple[ArmSummary, ...]:
+    labels = setup.prepared.labels
+    out = []
+    for label, mask in ((labels[0], setup.treated), (labels[1], ~setup.treated)):
+        yy = setup.y[mask]
+        if binary:
+            events = int(yy.sum())
+            out.append(ArmSummary(label, int(mask.sum()), events=events, value=events / len(yy)))
+        else:
+            sd = float(np.std(yy, ddof=1)) if len(yy) > 1 else math.nan
+            out.append(ArmSummary(label, int(mask.sum()), value=float(yy.mean()), sd=sd))
+    return tuple(out)
+
+
+def _check_separation(setup: _Setup, outcome: str) -> None:
+    """Perfect separation on the arm: one arm with all 0 or all 1 outcomes."""
+    labels = setup.prepared.labels
+    for label, mask in ((labels[0], setup.treated), (labels[1], ~setup.treated)):
+        yy = setup.y[mask]
+        if len(yy) and (yy.min() == yy.max()):
+            raise AnalysisError(
+                f"perfect separation: every analysed patient in arm '{label}' has "
+                f"{outcome} = {int(yy[0])} ({len(yy)} patients), so the odds ratio is "
+                "infinite or zero and logistic regression has no estimate; use an "
+                "exact test (compare.proportions) instead"
+            )
+
+
+def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> _Setup:
+    """Drop fixed-effect groups whose outcome is all 0 or all 1 (warning, counted)."""
+    g = GroupIndex.from_values(setup.frame[column])
+    events = g.sums(setup.y)
+    bad = (events == 0) | (events == g.counts)
+    if not bad.any():
+        return setup
+    keep = ~bad[g.codes]
+    n_drop = int((~keep).sum())
+    names = [str(x) for x in g.labels[bad]]
+    shown = ", ".join(names[:10]) + (f", ... (+{len(names) - 10} more)" if len(names) > 10 else "")
+    warnings.warn(
+        f"fixed effects: dropped {len(names)} {column} level(s) whose {outcome} is all 0 "
+        f"or all 1 ({n_drop} patients: {shown}); their intercepts are infinite and they "
+        "carry no information on the other coefficients",
+        DataWarning,
+        stacklevel=3,
+    )
+    if not keep.any():
+        raise AnalysisError(
+            f"every {column} level has {outcome} all 0 or all 1: no within-{column} "
+            "information for a fixed-effects logistic regression"
+        )
+    reason = f"{column} with {outcome} all 0 or all 1 ({n_drop})"
+    frame = setup.frame.loc[keep]
+    treated = setup.treated[keep]
+    if treated.all() or not treated.any():
+        raise AnalysisError(
+            f"after dropping the {column} levels with {outcome} all 0 or all 1, only one "
+            "arm is left"
+        )
+    return _Setup(
+        setup.prepared,
+        frame,
+        treated,
+        setup.y[keep],
+        setup.terms,
+        setup.n_excluded + n_drop,
+        ", ".join(r for r in (setup.excluded_reason, reason) if r),
+    )
+
+
+def _design(setup: _Setup, arm: str, fe: GroupIndex | None) -> Design:
+    return build_design(
+        setup.frame,
+        setup.treated,
+        setup.terms,
+        arm_name=arm,
+        treatment=setup.prepared.labels[0],
+        groups=fe,
+    )
+
+
+def _normal_or_t(
+    est: float, se: float, conf_level: float, df: float | None
+) -> tuple[float, float, float, float]:
+    """(statistic, p, lower, upper) for a z (df None) or t test on ``est``."""
+    if not (math.isfinite(se) and se > 0.0):
+        raise AnalysisError(f"the standard error is not positive and finite ({se!r})")
+    stat = est / se
+    q = 0.5 + conf_level / 2.0
+    if df is None:
+        p = float(2.0 * stats.norm.sf(abs(stat)))
+        crit = float(stats.norm.ppf(q))
+    else:
+        p = float(2.0 * stats.t.sf(abs(stat), df))
+        crit = float(stats.t.ppf(q, df))
+    return float(stat), p, est - crit * se, est + crit * se
+
+
+def _result(
+    setup: _Setup,
+    outcome: str,
+    *,
+    method: str,
+    estimand: str,
+    est: float,
+    se: float,
+    conf_level: float,
+    df: float | None,
+    binary: bool,
+    design: Design,
+    cluster: str | None,
+    ratio: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> ComparisonResult:
+    stat, p, lo, hi = _normal_or_t(est, se, conf_level, df)
+    info: dict[str, Any] = dict(extra or {})
+    if design.dropped:
+        info["dropped_columns"] = ", ".join(design.dropped)
+    if ratio:
+        info = {"log_" + estimand.replace(" ", "_"): est, **info}
+        est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
+    return ComparisonResult(
+        outcome=outcome,
+        method=method,
+        estimand=estimand,
+        estimate=float(est),
+        std_error=float(se),
+        conf_low=float(lo),
+        conf_high=float(hi),
+        conf_level=float(conf_level),
+        statistic=stat,
+        statistic_name="t" if df is not None else "z",
+        df=float(df) if df is not None else math.nan,
+        p_value=p,
+        arms=_arms(setup, binary),
+        adjusted_for=design.covariates,
+        cluster=cluster,
+        n_excluded=setup.n_excluded,
+        excluded_reason=setup.excluded_reason,
+        extra=info,
+    )
+
+
+def _regression_variance(
+    fit: RegressionFit, clusters: GroupIndex | None, g_beta: np.ndarray, g_group: np.ndarray
+) -> float:
+    if clusters is None:
+        return fit.functional_var(g_beta, g_group)
+    return fit.cluster_functional_var(g_beta, g_group, clusters)
+
+
+def _arm_contrast(fit: RegressionFit) -> tuple[np.ndarray, np.ndarray]:
+    g_beta = np.zeros(len(fit.coef))
+    g_beta[0] = 1.0
+    return g_beta, np.zeros(fit.groups.n_groups)
+
+
+def _regression_method(base: str, fixed_effects: str | None, cluster: str | None) -> str:
+    text = base
+    if fixed_effects:
+        text += f" with {fixed_effects} fixed effects"
+    if cluster:
+        text += f" (cluster-robust CR1 by {cluster})"
+    return text
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def logistic(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    cluster: str | None = None,
+    fixed_effects: str | None = None,
+    estimand: LogisticEstimand = "odds ratio",
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+) -> ComparisonResult:
+    r"""Logistic regression of a binary outcome on the arm (and covariates).
+
+    .. math:: \operatorname{logit} P(y_i = 1) = \alpha_{c(i)} + \beta_A A_i + x_i^\top\beta
+
+    - ``estimand="odds ratio"``: :math:`e^{\hat\beta_A}`, Wald interval
+      :math:`\exp(\hat\beta_A \pm z_{1-a/2}\,\mathrm{SE})` and z test on the log
+      scale; ``std_error`` is the SE of :math:`\log OR` (R ``glm``).
+    - ``estimand="risk difference"``: marginal standardization (g-computation),
+      :math:`\frac1n\sum_i [\hat p_i(A{=}1) - \hat p_i(A{=}0)]` over the analysed
+      patients, delta-method SE :math:`\sqrt{g^\top V g}`, Wald interval and z
+      test. (Matched in ``models.R`` by the same computation written in R.)
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient.
+    outcome : str
+        Binary column (0/1 or bool).
+    arm : str
+        Arm column (two labels; the treatment is ``"coaching"`` by default).
+    covariates : sequence of str or str
+        Adjustment covariates by name.
+    formula : str, optional
+        Covariates as ``"age + bmi + C(site)"`` (added to ``covariates``).
+    cluster : str, optional
+        Cluster column for CR1 cluster-robust SEs, as
+        ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC1")``:
+        :math:`\frac{G}{G-1}\frac{n-1}{n-k}` correction, z-based P.
+    fixed_effects : str, optional
+        Column whose levels get their own intercept (absorbed, not dummy
+        coded), as ``glm(... + factor(clinic))``. Levels whose outcome is all 0
+        or all 1 have infinite intercepts: they are **dropped with a
+        DataWarning** and counted in ``n_excluded`` (they carry no information
+        on the other coefficients; R's ``glm`` would report huge intercepts).
+    estimand : {"odds ratio", "risk difference"}
+    conf_level : float
+        Confidence level of the interval.
+    treatment, control : str, optional
+        Arm labels (default: ``"coaching"`` vs the other label).
+
+    Returns
+    -------
+    ComparisonResult
+        ``extra`` holds ``log_odds_ratio`` (odds ratio), ``n_clusters`` or
+        ``n_fixed_effects`` when used, ``iterations`` and ``dropped_columns``
+        (aliased covariates) if any.
+
+    Raises
+    ------
+    AnalysisError
+        One arm, an outcome with a single value, perfect separation on the
+        arm (one arm all 0 or all 1), no convergence (separation by a
+        covariate), an aliased arm, or a cluster column with one level.
+
+    References
+    ----------
+    Localio AR, Margolis DJ, Berlin JA. Relative risks and confidence intervals
+    were easily computed indirectly from multivariable logistic regression.
+    J Clin Epidemiol 2007;60:874-882 (marginal standardization).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching"] * 6 + ["usual_care"] * 6,
+    ...                    "goal": [1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0]})
+    >>> r = logistic(df, "goal")
+    >>> round(r.estimate, 6)  # (4/2) / (2/4)
+    4.0
+    >>> round(logistic(df, "goal", estimand="risk difference").estimate, 6)  # 4/6 - 2/6
+    0.333333
+    """
+    check_option("estimand", estimand, LOGISTIC_ESTIMANDS)
+    _check_conf_level(conf_level)
+    setup = _setup(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        groups=(cluster, fixed_effects),
+        binary=True,
+        treatment=treatment,
+        control=control,
+    )
+    if setup.y.min() == setup.y.max():
+        raise AnalysisError(
+            f"outcome '{outcome}' is {int(setup.y[0])} for every analysed patient "
+            f"({len(setup.y)}): no events to model"
+        )
+    _check_separation(setup, outcome)
+    fe: GroupIndex | None = None
+    if fixed_effects:
+        setup = _drop_degenerate_groups(setup, fixed_effects, outcome)
+        _check_separation(setup, outcome)
+        fe = GroupIndex.from_values(setup.frame[fixed_effects])
+    clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
+    design = _design(setup, arm, fe)
+    fit = fit_logistic(design.X, setup.y, fe)
+    extra: dict[str, Any] = {"iterations": fit.iterations}
+    if clusters is not None:
+        extra["n_clusters"] = clusters.n_groups
+    if fe is not None:
+        extra["n_fixed_effects"] = fe.n_groups
+    method = _regression_method("logistic regression", fixed_effects, cluster)
+    if estimand == "odds ratio":
+        g_beta, g_group = _arm_contrast(fit)
+        est = float(fit.coef[0])
+    else:
+        est, g_beta, g_group = marginal_risk_difference(fit, design.X, 0)
+        method += ", marginal standardization (delta method)"
+    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group))
+    return _result(
+        setup,
+        outcome,
+        method=method,
+        estimand=estimand,
+        est=est,
+        se=se,
+        conf_level=conf_level,
+        df=None,
+        binary=True,
+        design=design,
+        cluster=cluster,
+        ratio=estimand == "odds ratio",
+        extra=extra,
+    )
+
+
+def linear(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    cluster: str | None = None,
+    fixed_effects: str | None = None,
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+) -> ComparisonResult:
+    r"""Linear regression (OLS) of a continuous outcome on the arm (and covariates).
+
+    .. math:: y_i = \alpha_{c(i)} + \beta_A A_i + x_i^\top\beta + \varepsilon_i
+
+    The estimate is the adjusted mean difference :math:`\hat\beta_A`, with a t
+    test and interval on :math:`n - k` df (R ``lm``; ANCOVA when the baseline
+    value is a covariate).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient.
+    outcome : str
+        Numeric column (e.g. a change score or the follow-up value).
+    arm, covariates, formula, treatment, control
+        As in :func:`logistic`.
+    cluster : str, optional
+        CR1 cluster-robust SE, ``vcovCL(type = "HC1")``:
+        :math:`\frac{G}{G-1}\frac{n-1}{n-k}`; the t reference keeps the residual
+        df :math:`n-k`, as ``lmtest::coeftest(fit, vcov = vcovCL)`` does (Stata
+        uses :math:`G-1`, more conservative with few clusters).
+    fixed_effects : str, optional
+        Absorbed fixed effects (the within transformation), as
+        ``lm(... + factor(clinic))``; the residual df counts them.
+    conf_level : float
+        Confidence level.
+
+    Returns
+    -------
+    ComparisonResult
+        ``extra`` holds ``sigma`` (residual SD), ``n_clusters`` /
+        ``n_fixed_effects`` when used, ``dropped_columns`` if any.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching"] * 4 + ["usual_care"] * 4,
+    ...                    "change": [-1.2, -0.8, -1.5, -0.5, -0.2, 0.1, -0.6, 0.3]})
+    >>> r = linear(df, "change")
+    >>> round(r.estimate, 4), r.df  # mean difference -1.0 - (-0.1)
+    (-0.9, 6.0)
+    """
+    _check_conf_level(conf_level)
+    setup = _setup(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        groups=(cluster, fixed_effects),
+        binary=False,
+        treatment=treatment,
+        control=control,
+    )
+    fe = _groups(setup.frame, fixed_effects, "fixed effects") if fixed_effects else None
+    clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
+    design = _design(setup, arm, fe)
+    fit = fit_linear(design.X, setup.y, fe)
+    if fit.dispersion <= 0.0:
+        raise AnalysisError(f"outcome '{outcome}' is fitted exactly: residual variance is 0")
+    extra: dict[str, Any] = {"sigma": math.sqrt(fit.dispersion)}
+    if clusters is not None:
+        extra["n_clusters"] = clusters.n_groups
+    if fe is not None:
+        extra["n_fixed_effects"] = fe.n_groups
+    g_beta, g_group = _arm_contrast(fit)
+    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group))
+    return _result(
+        setup,
+        outcome,
+        method=_regression_method("linear regression (OLS)", fixed_effects, cluster),
+        estimand="mean difference",
+        est=float(fit.coef[0]),
+        se=se,
+        conf_level=conf_level,
+        df=float(fit.df_resid),
+        binary=False,
+        design=design,
+        cluster=cluster,
+        extra=extra,
+    )
+
+
+def gee(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    cluster: str,
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    family: GEEFamily = "binomial",
+    corr: Correlation = "exchangeable",
+    moment_df: MomentDF = "n",
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+) -> ComparisonResult:
+    r"""GEE for clustered patients: population-averaged arm effect with robust SE.
+
+    Binomial family with the logit link (estimand: odds ratio, ``std_error``
+    on the log scale) or gaussian with the identity link (mean difference).
+    Wald z test with the robust (sandwich) SE, as ``summary(geeglm(...))``
+    (whose Wald chi-square is :math:`z^2`). The exchangeable working
+    correlation and the scale use geepack's moment estimators (see
+    :mod:`coachstats.compare.gee`).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient (or visit).
+    outcome : str
+        Binary (``family="binomial"``) or numeric (``"gaussian"``) column.
+    arm, covariates, formula, treatment, control
+        As in :func:`logistic`.
+    cluster : str
+        Cluster column (clinic, clinician, coach); rows need not be sorted.
+    family : {"binomial", "gaussian"}
+    corr : {"exchangeable", "independence"}
+        Working correlation.
+    moment_df : {"n", "n-p"}
+        ``"n"``: geepack's moment estimators (default); ``"n-p"``: statsmodels'.
+    conf_level : float
+        Confidence level.
+
+    Returns
+    -------
+    ComparisonResult
+        ``extra``: ``working_correlation`` (rho; 0 for independence),
+        ``scale``, ``n_clusters``, ``max_cluster_size``, ``iterations``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> clinic = np.repeat([f"c{i}" for i in range(12)], 25)
+    >>> df = pd.DataFrame({"arm": rng.choice(["coaching", "usual_care"], 300),
+    ...                    "clinic": clinic})
+    >>> u = rng.normal(0, 0.5, 12).repeat(25)
+    >>> df["change"] = -0.5 * (df["arm"] == "coaching") + u + rng.normal(0, 1, 300)
+    >>> r = gee(df, "change", cluster="clinic", family="gaussian")
+    >>> r.estimand, round(r.estimate, 3), round(r.extra["working_correlation"], 3)
+    ('mean difference', -0.506, 0.128)
+    """
+    check_option("family", family, FAMILIES)
+    check_option("corr", corr, CORRELATIONS)
+    check_option("moment_df", moment_df, ("n", "n-p"))
+    _check_conf_level(conf_level)
+    binary = family == "binomial"
+    setup = _setup(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        groups=(cluster,),
+        binary=binary,
+        treatment=treatment,
+        control=control,
+    )
+    if binary:
+        if setup.y.min() == setup.y.max():
+            raise AnalysisError(
+                f"outcome '{outcome}' is {int(setup.y[0])} for every analysed patient: "
+                "no events to model"
+            )
+        _check_separation(setup, outcome)
+    clusters = _groups(setup.frame, cluster, "cluster")
+    design = _design(setup, arm, None)
+    fit = fit_gee(design.X, setup.y, clusters, family=family, corr=corr, moment_df=moment_df)
+    link = "logit" if binary else "identity"
+    return _result(
+        setup,
+        outcome,
+        method=f"GEE ({family}, {link} link, {corr} working correlation, robust SE) "
+        f"clustered by {cluster}",
+        estimand="odds ratio" if binary else "mean difference",
+        est=float(fit.params[1]),
+        se=math.sqrt(fit.vcov_robust[1, 1]),
+        conf_level=conf_level,
+        df=None,
+        binary=binary,
+        design=design,
+        cluster=cluster,
+        ratio=binary,
+        extra={
+            "working_correlation": fit.rho,
+            "scale": fit.scale,
+            "n_clusters": fit.n_clusters,
+            "max_cluster_size": fit.max_cluster_size,
+            "iterations": fit.iterations,
+        },
+    )
+
+
+def mixed(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    cluster: str,
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    reml: bool = True,
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+) -> ComparisonResult:
+    r"""Linear mixed model with a random intercept for ``cluster``.
+
+    .. math:: y_{ij} = \beta_0 + \beta_A A_{ij} + x_{ij}^\top\beta + u_i
+              + \varepsilon_{ij},\quad u_i\sim N(0,\tau^2),\ \varepsilon_{ij}\sim
+              N(0,\sigma^2)
+
+    The estimate is :math:`\hat\beta_A` (mean difference) with its model-based
+    SE, a t test and interval on Satterthwaite df as ``lmerTest`` computes
+    them, from ``lme4::lmer(y ~ arm + covariates + (1 | cluster), REML =
+    reml)``. A fit with :math:`\hat\tau^2 = 0` (lme4's "singular" fit) is
+    reported as is, with ``icc = 0``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient (or visit).
+    outcome : str
+        Numeric column.
+    arm, covariates, formula, treatment, control
+        As in :func:`logistic`.
+    cluster : str
+        Grouping column of the random intercept.
+    reml : bool
+        REML (default, as lmer) or maximum likelihood.
+    conf_level : float
+        Confidence level.
+
+    Returns
+    -------
+    ComparisonResult
+        ``extra``: ``icc``, ``var_cluster`` (:math:`\tau^2`), ``var_residual``
+        (:math:`\sigma^2`), ``loglik`` (REML log-likelihood for REML fits, as
+        ``logLik``), ``n_clusters``, ``estimation`` (``"REML"``/``"ML"``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> clinic = np.repeat([f"c{i}" for i in range(6)], 40)
+    >>> df = pd.DataFrame({"arm": np.tile(["coaching", "usual_care"], 120), "clinic": clinic})
+    >>> df["change"] = (-0.7 * (df["arm"] == "coaching") + rng.normal(0, 0.6, 6).repeat(40)
+    ...                 + rng.normal(0, 1.4, 240))
+    >>> r = mixed(df, "change", cluster="clinic")
+    >>> round(r.estimate, 3), round(r.df, 1), round(r.extra["icc"], 3)
+    (-0.825, 233.0, 0.215)
+    """
+    _check_conf_level(conf_level)
+    setup = _setup(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        groups=(cluster,),
+        binary=False,
+        treatment=treatment,
+        control=control,
+    )
+    clusters = _groups(setup.frame, cluster, "cluster")
+    design = _design(setup, arm, None)
+    fit = fit_mixed(design.X, setup.y, clusters, reml=reml)
+    how = "REML" if reml else "ML"
+    return _result(
+        setup,
+        outcome,
+        method=f"linear mixed model ({how}), random intercept for {cluster}, Satterthwaite df",
+        estimand="mean difference",
+        est=float(fit.params[1]),
+        se=math.sqrt(fit.vcov[1, 1]),
+        conf_level=conf_level,
+        df=float(fit.df[1]),
+        binary=False,
+        design=design,
+        cluster=cluster,
+        extra={
+            "icc": fit.icc,
+            "var_cluster": fit.tau2,
+            "var_residual": fit.sigma2,
+            "loglik": fit.loglik,
+            "n_clusters": fit.n_clusters,
+            "estimation": how,
+        },
+    )
