@@ -694,8 +694,26 @@ def _with_clusters(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.DataFrame:
     return out
 
 
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "True", "False", "None"})
+
+
+def _subset_names(expr: str | None) -> list[str]:
+    """Column names used in a ``subset`` expression (quoted text and methods excluded).
+
+    Examples
+    --------
+    >>> _subset_names("site == 'A' and uncontrolled_ldl == True and hba1c_0.notna()")
+    ['site', 'uncontrolled_ldl', 'hba1c_0']
+    """
+    if not expr:
+        return []
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", " ", expr)
+    names = re.findall(r"(?<![\w.])([A-Za-z_]\w*)", text)
+    return list(dict.fromkeys(n for n in names if n not in _KEYWORDS))
+
+
 def _needed(spec: AnalysisSpec) -> list[str]:
-    cols = [spec.outcome, *spec.covariates, *spec.complete_on]
+    cols = [spec.outcome, *spec.covariates, *spec.complete_on, *_subset_names(spec.subset)]
     if spec.change_from:
         cols.append(spec.change_from)
     if spec.cluster:
