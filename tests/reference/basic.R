@@ -133,10 +133,11 @@ two_by_two <- function(x1, n1, x2, n2, conf = 0.95) {
 # ------------------------------------------------------------------ continuous helpers
 ttest <- function(y, treat, var_equal) {
   h <- t.test(y[treat == 1], y[treat == 0], var.equal = var_equal)
-  c(htest(h), list(mean1 = unname(h$estimate[1]), mean2 = unname(h$estimate[2]),
-                   estimate = unname(h$estimate[1] - h$estimate[2]),
-                   sd1 = sd(y[treat == 1]), sd2 = sd(y[treat == 0]),
-                   n1 = sum(treat == 1), n2 = sum(treat == 0)))
+  out <- htest(h)
+  out$estimate <- unname(h$estimate[1] - h$estimate[2])
+  c(out, list(mean1 = unname(h$estimate[1]), mean2 = unname(h$estimate[2]),
+              sd1 = sd(y[treat == 1]), sd2 = sd(y[treat == 0]),
+              n1 = sum(treat == 1), n2 = sum(treat == 0)))
 }
 
 lm_arm <- function(formula, d) {

@@ -1,0 +1,426 @@
+r"""Two-arm comparisons of a continuous endpoint: t tests and ANCOVA.
+
+- :func:`t_test` (alias :func:`mean_difference`): Welch or pooled two-sample t
+  test of a column between arms (R ``t.test(var.equal = FALSE / TRUE)``); the
+  estimate is the mean difference treatment - control with its t interval.
+- :func:`two_sample_t` (arrays) and :func:`t_test_from_stats` (means, SDs and
+  sizes, e.g. published tables) are the lower levels the DataFrame function uses.
+- :func:`ancova`: ordinary least squares of the follow-up value on the arm, the
+  baseline value and covariates (R ``lm``); the estimate is the adjusted mean
+  difference.
+
+Examples
+--------
+Peer coaching trial, HbA1c change at 6 months: -1.07 (SD 2.8), n = 122 vs
+-0.30 (SD 3.1), n = 114 (../shared/published.md):
+
+>>> r = t_test_from_stats(-1.07, 2.8, 122, -0.30, 3.1, 114, equal_var=True)
+>>> round(r.estimate, 2), round(r.p_value, 3)
+(-0.77, 0.046)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from coachstats.compare._data import prepare
+from coachstats.compare.design import build_design
+from coachstats.compare.proportions import check_conf_level
+from coachstats.errors import AnalysisError
+from coachstats.results import ArmSummary, ComparisonResult
+
+__all__ = ["ancova", "mean_difference", "t_test", "t_test_from_stats", "two_sample_t"]
+
+
+# --------------------------------------------------------------------------- helpers
+def t_inference(
+    estimate: float, std_error: float, df: float, conf_level: float
+) -> tuple[float, float, float, float]:
+    r"""``(t, p, conf_low, conf_high)`` for :math:`t = \hat\theta/SE` on ``df`` degrees of freedom.
+
+    Two-sided :math:`p = 2 P(T_{df} > |t|)`; interval
+    :math:`\hat\theta \pm t_{df, 1-\alpha/2} SE`.
+    """
+    check_conf_level(conf_level)
+    t = estimate / std_error
+    p = float(2.0 * stats.t.sf(abs(t), df))
+    half = float(stats.t.ppf((1.0 + conf_level) / 2.0, df)) * std_error
+    return t, p, estimate - half, estimate + half
+
+
+def as_numeric(values: pd.Series) -> NDArray[np.float64]:
+    """Float array of a numeric column; :class:`AnalysisError` for text or infinite values."""
+    if not (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
+        raise AnalysisError(
+            f"column '{values.name}' must be numeric; it has dtype {values.dtype} "
+            f"(e.g. {list(values.head(3))})"
+        )
+    arr = values.to_numpy(dtype=float)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise AnalysisError(
+            f"column '{values.name}' has infinite values in rows {list(values.index[bad][:10])}"
+        )
+    return arr
+
+
+def _mean_sd(x: NDArray[np.float64]) -> tuple[float, float]:
+    mean = float(x.mean())
+    sd = float(np.sqrt(((x - mean) ** 2).sum() / (len(x) - 1))) if len(x) > 1 else math.nan
+    return mean, sd
+
+
+# --------------------------------------------------------------------------- t tests
+def t_test_from_stats(
+    m1: float,
+    sd1: float,
+    n1: int,
+    m2: float,
+    sd2: float,
+    n2: int,
+    *,
+    equal_var: bool = False,
+    conf_level: float = 0.95,
+    labels: tuple[str, str] = ("treatment", "control"),
+    outcome: str = "outcome",
+) -> ComparisonResult:
+    r"""Two-sample t test from each arm's mean, SD and size.
+
+    Welch (``equal_var=False``):
+    :math:`SE = \sqrt{s_1^2/n_1 + s_2^2/n_2}`, Welch-Satterthwaite
+    :math:`df = SE^4 / \{(s_1^2/n_1)^2/(n_1-1) + (s_2^2/n_2)^2/(n_2-1)\}`.
+    Pooled: :math:`s_p^2 = \{(n_1-1)s_1^2 + (n_2-1)s_2^2\}/(n_1+n_2-2)`,
+    :math:`SE = s_p\sqrt{1/n_1 + 1/n_2}`, :math:`df = n_1 + n_2 - 2`.
+    Estimate :math:`\bar y_1 - \bar y_2`, :math:`t = (\bar y_1 - \bar y_2)/SE`,
+    two-sided P and :math:`t_{df,1-\alpha/2}` interval (R ``t.test``).
+
+    Raises
+    ------
+    AnalysisError
+        An arm with fewer than 2 patients (Welch; pooled needs ``n1 + n2 >= 3``),
+        a negative SD, or a zero standard error (constant data).
+
+    References
+    ----------
+    Welch BL. The generalization of "Student's" problem when several different
+    population variances are involved. Biometrika 1947;34:28-35.
+
+    Examples
+    --------
+    >>> r = t_test_from_stats(2.44, 0.9, 130, 3.06, 1.1, 139)
+    >>> r.method, round(r.df, 1), r.format_p()
+    ('Welch two-sample t test', 262.4, '< .001')
+    """
+    n1, n2 = int(n1), int(n2)
+    if sd1 < 0 or sd2 < 0 or not (math.isfinite(sd1) and math.isfinite(sd2)):
+        raise AnalysisError(f"'{outcome}': SDs must be finite and >= 0, got {sd1} and {sd2}")
+    min_n = (1, 3) if equal_var else (2, 4)
+    if min(n1, n2) < min_n[0] or n1 + n2 < min_n[1]:
+        raise AnalysisError(
+            f"'{outcome}': not enough observations for the "
+            f"{'pooled' if equal_var else 'Welch'} t test (n = {n1} and {n2})"
+        )
+    v1, v2 = sd1**2 / n1, sd2**2 / n2
+    if equal_var:
+        pooled = ((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2)
+        se = math.sqrt(pooled * (1.0 / n1 + 1.0 / n2))
+        df = float(n1 + n2 - 2)
+        method = "Two-sample t test (pooled variance)"
+    else:
+        se = math.sqrt(v1 + v2)
+        df = se**4 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se > 0 else math.nan
+        method = "Welch two-sample t test"
+    diff = m1 - m2
+    if not se > 10 * np.finfo(float).eps * max(abs(m1), abs(m2)):
+        raise AnalysisError(f"'{outcome}': the data are essentially constant (standard error 0)")
+    t, p, lo, hi = t_inference(diff, se, df, conf_level)
+    return ComparisonResult(
+        outcome=outcome,
+        method=method,
+        estimand="mean difference",
+        estimate=float(diff),
+        std_error=se,
+        conf_low=lo,
+        conf_high=hi,
+        conf_level=float(conf_level),
+        statistic=t,
+        statistic_name="t",
+        df=df,
+        p_value=p,
+        arms=(
+            ArmSummary(str(labels[0]), n1, value=float(m1), sd=float(sd1)),
+            ArmSummary(str(labels[1]), n2, value=float(m2), sd=float(sd2)),
+        ),
+    )
+
+
+def two_sample_t(
+    x1: ArrayLike,
+    x2: ArrayLike,
+    *,
+    equal_var: bool = False,
+    conf_level: float = 0.95,
+    labels: tuple[str, str] = ("treatment", "control"),
+    outcome: str = "outcome",
+) -> ComparisonResult:
+    """Two-sample t test on two arrays (treatment, control); see :func:`t_test_from_stats`.
+
+    Examples
+    --------
+    >>> r = two_sample_t([1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0], equal_var=True)
+    >>> r.estimate, round(r.statistic, 4), r.df
+    (-1.5, -1.218, 5.0)
+    """
+    a = np.asarray(x1, dtype=float)
+    b = np.asarray(x2, dtype=float)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise AnalysisError(f"'{outcome}': values must be finite (remove missing values first)")
+    if len(a) == 0 or len(b) == 0:
+        raise AnalysisError(f"'{outcome}': an arm has no observations (n = {len(a)}, {len(b)})")
+    m1, s1 = _mean_sd(a)
+    m2, s2 = _mean_sd(b)
+    sd1 = 0.0 if math.isnan(s1) else s1  # one observation: no spread (pooled test only)
+    sd2 = 0.0 if math.isnan(s2) else s2
+    result = t_test_from_stats(
+        m1,
+        sd1,
+        len(a),
+        m2,
+        sd2,
+        len(b),
+        equal_var=equal_var,
+        conf_level=conf_level,
+        labels=labels,
+        outcome=outcome,
+    )
+    if math.isnan(s1) or math.isnan(s2):  # a single observation has no SD: report it as such
+        arms = tuple(replace(a, sd=s) for a, s in zip(result.arms, (s1, s2), strict=True))
+        result = result.replace(arms=arms)
+    return result
+
+
+def t_test(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    treatment: str | None = None,
+    control: str | None = None,
+    conf_level: float = 0.95,
+    equal_var: bool = False,
+) -> ComparisonResult:
+    r"""Welch (default) or pooled two-sample t test of ``outcome`` between arms.
+
+    The estimate is the mean difference treatment - control with its t interval
+    (formulas in :func:`t_test_from_stats`); it matches R
+    ``t.test(y[treat], y[control], var.equal = equal_var)``. Rows missing the
+    outcome or the arm are excluded and counted in ``n_excluded``. Typical use:
+    change scores (``hba1c_change``) or follow-up values.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient.
+    outcome : str
+        Numeric column.
+    arm, treatment, control : str
+        Arm column and labels (treatment defaults to ``"coaching"``).
+    conf_level : float
+        Confidence level.
+    equal_var : bool
+        Pooled-variance (Student) test instead of Welch's.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching"] * 4 + ["usual_care"] * 3,
+    ...                    "change": [-2.0, -1.0, 0.0, -1.0, 0.0, 1.0, None]})
+    >>> r = t_test(df, "change")
+    >>> r.estimate, r.n_excluded, r.excluded_reason
+    (-1.5, 1, 'missing change (1)')
+    """
+    prep = prepare(data, [outcome], arm=arm, treatment=treatment, control=control)
+    y = as_numeric(prep.frame[outcome])
+    result = two_sample_t(
+        y[prep.treated],
+        y[~prep.treated],
+        equal_var=equal_var,
+        conf_level=conf_level,
+        labels=prep.labels,
+        outcome=outcome,
+    )
+    return result.replace(n_excluded=prep.n_excluded, excluded_reason=prep.excluded_reason)
+
+
+mean_difference = t_test
+"""Alias of :func:`t_test`: the mean difference (treatment - control) with its t interval."""
+
+
+# --------------------------------------------------------------------------- ANCOVA
+def ols(
+    X: NDArray[np.float64], y: NDArray[np.float64], names: Sequence[str] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    r"""Least squares by Householder QR: ``(beta, vcov, sigma, df_resid)``.
+
+    :math:`X = QR`, :math:`\hat\beta = R^{-1}Q^\top y`,
+    :math:`\hat\sigma^2 = \lVert y - X\hat\beta\rVert^2/(n - p)`,
+    :math:`\widehat{V}(\hat\beta) = \hat\sigma^2 (R^\top R)^{-1}` (R ``lm``).
+
+    Raises
+    ------
+    AnalysisError
+        Too few rows, or columns that are collinear (named when ``names`` given).
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> beta, vcov, sigma, df = ols(X, np.array([1.0, 3.0, 4.0, 7.0]))
+    >>> [round(float(b), 2) for b in beta], df
+    ([0.9, 1.9], 2.0)
+    """
+    n, p = X.shape
+    labels = list(names) if names is not None else [f"x{j}" for j in range(p)]
+    if n <= p:
+        raise AnalysisError(f"{n} complete rows are too few to estimate {p} coefficients {labels}")
+    q, r = np.linalg.qr(X, mode="reduced")
+    diag = np.abs(np.diag(r))
+    tol = max(n, p) * np.finfo(float).eps * diag.max()
+    if (diag <= tol).any():
+        which = [labels[j] for j in np.flatnonzero(diag <= tol)]
+        raise AnalysisError(
+            f"the model matrix is rank deficient: {which} collinear with earlier columns "
+            f"(e.g. a covariate constant within the analysed rows or identical to the arm)"
+        )
+    beta = np.linalg.solve(r, q.T @ y)
+    resid = y - X @ beta
+    df = float(n - p)
+    sigma = math.sqrt(float(resid @ resid) / df)
+    r_inv = np.linalg.solve(r, np.eye(p))
+    vcov = sigma**2 * (r_inv @ r_inv.T)
+    return beta, vcov, sigma, df
+
+
+def ancova(
+    data: pd.DataFrame,
+    outcome: str,
+    baseline: str,
+    *,
+    arm: str = "arm",
+    treatment: str | None = None,
+    control: str | None = None,
+    covariates: Sequence[str] = (),
+    conf_level: float = 0.95,
+) -> ComparisonResult:
+    r"""ANCOVA: follow-up ~ arm + baseline + covariates by OLS (R ``lm``).
+
+    .. math::
+
+        y_i = \beta_0 + \tau\,T_i + \gamma\,y_{0i} + x_i^\top\delta + \varepsilon_i,
+
+    with :math:`T_i = 1` in the treatment arm. The estimate is :math:`\hat\tau`,
+    the adjusted mean difference, with :math:`t = \hat\tau/SE`,
+    :math:`df = n - p` and a t interval. The model matrix comes from
+    :func:`coachstats.compare.design.build_design`: numeric and boolean
+    covariates enter linearly; text and categorical ones are dummy-coded against
+    a reference level, the first category of a pandas ``Categorical``, else the
+    first level in sorted order (as R's ``factor()`` for ASCII labels); a
+    constant or collinear covariate is dropped with a ``DataWarning`` (R's ``lm``
+    reports NA for it). Rows missing any used column are excluded and counted.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient.
+    outcome : str
+        Follow-up value (e.g. ``"hba1c_12"``).
+    baseline : str
+        Baseline value of the same measure (e.g. ``"hba1c_0"``).
+    arm, treatment, control : str
+        Arm column and labels.
+    covariates : sequence of str
+        Further adjustment columns.
+    conf_level : float
+        Confidence level.
+
+    Returns
+    -------
+    ComparisonResult
+        ``arms`` carry the unadjusted follow-up mean and SD; ``adjusted_for`` is
+        ``(baseline, *covariates)``; ``extra`` has ``baseline_coef``,
+        ``residual_se`` and ``r_squared``.
+
+    References
+    ----------
+    Vickers AJ, Altman DG. Analysing controlled trials with baseline and follow
+    up measurements. BMJ 2001;323:1123-1124.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching", "usual_care"] * 4,
+    ...                    "y0": [9.0, 9.5, 10.0, 8.5, 11.0, 10.5, 9.8, 9.1],
+    ...                    "y12": [8.0, 9.4, 8.8, 8.6, 9.9, 10.0, 8.7, 9.0]})
+    >>> r = ancova(df, "y12", "y0")
+    >>> round(r.estimate, 3), r.df, r.adjusted_for
+    (-0.855, 5.0, ('y0',))
+    """
+    if outcome == baseline:
+        raise AnalysisError(f"outcome and baseline are the same column '{outcome}'")
+    covs = list(dict.fromkeys(covariates))
+    clash = [c for c in covs if c in (outcome, baseline, arm)]
+    if clash:
+        raise AnalysisError(f"covariates {clash} repeat the outcome, baseline or arm column")
+    check_conf_level(conf_level)
+    prep = prepare(data, [outcome, baseline, *covs], arm=arm, treatment=treatment, control=control)
+    y = as_numeric(prep.frame[outcome])
+    as_numeric(prep.frame[baseline])  # the baseline must be numeric, not a factor
+    design = build_design(
+        prep.frame, prep.treated, [baseline, *covs], arm_name=arm, treatment=prep.labels[0]
+    )
+    if baseline not in design.names:
+        raise AnalysisError(
+            f"baseline column '{baseline}' is constant or collinear with the covariates "
+            f"in the analysed rows ({', '.join(design.dropped)}); use a t test instead"
+        )
+    X, names = design.with_intercept()
+    beta, vcov, sigma, df = ols(X, y, names)
+    if sigma == 0.0:
+        raise AnalysisError(f"'{outcome}' is fitted exactly by the model: no residual variance")
+    se = math.sqrt(float(vcov[1, 1]))
+    t, p, lo, hi = t_inference(float(beta[1]), se, df, conf_level)
+    resid_ss = sigma**2 * df
+    total_ss = float(((y - y.mean()) ** 2).sum())
+    arms: list[ArmSummary] = []
+    for label, mask in zip(prep.labels, (prep.treated, ~prep.treated), strict=True):
+        mean, sd = _mean_sd(y[mask])
+        arms.append(ArmSummary(label, int(mask.sum()), value=mean, sd=sd))
+    return ComparisonResult(
+        outcome=outcome,
+        method="ANCOVA (OLS)",
+        estimand="adjusted mean difference",
+        estimate=float(beta[1]),
+        std_error=se,
+        conf_low=lo,
+        conf_high=hi,
+        conf_level=float(conf_level),
+        statistic=t,
+        statistic_name="t",
+        df=df,
+        p_value=p,
+        arms=tuple(arms),
+        adjusted_for=(baseline, *covs),
+        n_excluded=prep.n_excluded,
+        excluded_reason=prep.excluded_reason,
+        extra={
+            "baseline_coef": float(beta[names.index(baseline)]),
+            "residual_se": sigma,
+            "r_squared": 1.0 - resid_ss / total_ss,
+        },
+    )
