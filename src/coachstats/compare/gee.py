@@ -42,9 +42,16 @@ for the scale and the correlation:
 (geepack's defaults: the scale is estimated for both families, and neither
 divisor subtracts the number of coefficients ``p``). ``moment_df="n-p"`` uses
 statsmodels' divisors instead, :math:`N - p` and :math:`\sum_i n_i(n_i-1)/2 - p`.
-Iteration runs to a fixed point (``tol``); geepack's default
+Iteration runs to a fixed point (``tol``). When the alternation cycles instead
+of converging (it can with few clusters and a negative rho; geepack then stops
+at ``maxit``), the fixed point is found by Brent's method on
+:math:`\rho = \hat\rho(\hat\beta(\rho))`. geepack's default
 ``epsilon = 1e-4`` stops earlier, so default ``geeglm`` fits agree with these
-only to about 1e-5.
+only to about 1e-5. Like geepack, :math:`\hat\rho` is not constrained: a
+negative estimate below :math:`-1/(n_{max}-1)` (no clustering, large
+clusters) makes some working covariances indefinite; the fit is kept with a
+:class:`~coachstats.errors.DataWarning` (the sandwich SE remains valid), and an
+error is raised only if :math:`H` is singular.
 
 The robust ("sandwich", geepack's ``san.se``) covariance is
 :math:`H^{-1}\big(\sum_i U_i U_i^\top\big)H^{-1}` with :math:`H = \sum_i
@@ -80,11 +87,12 @@ from typing import Literal
 
 import numpy as np
 import scipy.linalg as sla
+from scipy import optimize
 from scipy.special import expit
 
 from coachstats.compare.design import GroupIndex
 from coachstats.compare.glm import fit_linear, fit_logistic
-from coachstats.errors import AnalysisError, ConvergenceWarning, check_option
+from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
 __all__ = ["CORRELATIONS", "FAMILIES", "GEEFit", "fit_gee"]
 
@@ -158,14 +166,25 @@ def _score_parts(
     return H, U
 
 
-def _check_rho(rho: float, max_size: int) -> None:
-    lower = -1.0 / (max_size - 1) if max_size > 1 else -math.inf
-    if not (lower < rho < 1.0):
+def _check_rho(rho: float, counts: np.ndarray) -> None:
+    """rho must keep every R_i invertible (geepack imposes nothing more)."""
+    if not (math.isfinite(rho) and rho < 1.0) or np.any(np.abs(1.0 + (counts - 1.0) * rho) < 1e-12):
         raise AnalysisError(
-            f"the exchangeable working correlation rho = {rho:.4g} is outside "
-            f"({lower:.4g}, 1) for clusters of up to {max_size} patients: the working "
-            "covariance is not positive definite; use corr='independence'"
+            f"the exchangeable working correlation rho = {rho:.4g} makes a working "
+            "correlation matrix singular; use corr='independence'"
         )
+
+
+def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    try:
+        # Symmetric, not necessarily definite: with rho < -1/(n_i - 1), as in geepack.
+        out: np.ndarray = sla.solve(H, rhs, assume_a="sym")
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise AnalysisError(
+            "GEE: D'V^-1 D is singular (collinear regressors, or an exchangeable rho "
+            "at a singular value); use corr='independence'"
+        ) from exc
+    return out
 
 
 def fit_gee(
@@ -221,35 +240,75 @@ def fit_gee(
     n_pairs = float(np.sum(counts * (counts - 1.0)) / 2.0)
     exchangeable = corr == "exchangeable"
     max_size = int(clusters.counts.max())
-    _, d, e = _mean_parts(family, Xc @ beta, y)
-    scale, rho = _moments(e, clusters, n_pairs, ddof, exchangeable)
+
+    def beta_step(b: np.ndarray, r: float) -> tuple[np.ndarray, float]:
+        """One Fisher-scoring step for beta at fixed rho; returns (beta, relative step)."""
+        _check_rho(r, counts)
+        _, dd, ee = _mean_parts(family, Xc @ b, y)
+        H, U = _score_parts(Xc, dd, ee, clusters, r)
+        delta = _solve(H, U.sum(axis=0))
+        b = b + delta
+        return b, float(np.max(np.abs(delta)) / (1.0 + np.max(np.abs(b))))
+
+    def moments_at(b: np.ndarray) -> tuple[float, float]:
+        _, _, ee = _mean_parts(family, Xc @ b, y)
+        return _moments(ee, clusters, n_pairs, ddof, exchangeable)
+
+    scale, rho = moments_at(beta)
     converged = not exchangeable  # independence: the GLM fit is the solution
     it = 0
-    while not converged and it < max_iter:
+    history = [rho]
+    while not converged and it < max_iter:  # geepack's alternating iteration
         it += 1
-        _check_rho(rho, max_size)
-        H, U = _score_parts(Xc, d, e, clusters, rho)
-        delta = sla.solve(H, U.sum(axis=0), assume_a="pos")
-        beta = beta + delta
-        _, d, e = _mean_parts(family, Xc @ beta, y)
-        new_scale, new_rho = _moments(e, clusters, n_pairs, ddof, exchangeable)
-        change = max(
-            float(np.max(np.abs(delta)) / (1.0 + np.max(np.abs(beta)))),
-            abs(new_scale - scale) / (1.0 + scale),
-            abs(new_rho - rho),
-        )
+        beta, step = beta_step(beta, rho)
+        new_scale, new_rho = moments_at(beta)
+        change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
         scale, rho = new_scale, new_rho
+        history.append(rho)
         converged = change <= tol
+    if not converged:
+        # The alternation can cycle (few clusters, rho < 0). The fixed point solves
+        # rho = rho_hat(beta(rho)) with beta(rho) the GEE solution at fixed rho;
+        # the last two iterates of a cycle bracket it.
+        state = {"beta": beta}
+
+        def gap(r: float) -> float:
+            b = state["beta"]
+            for _ in range(max_iter):
+                b, step = beta_step(b, r)
+                if step <= tol:
+                    break
+            state["beta"] = b
+            return moments_at(b)[1] - r
+
+        lo, hi = sorted(history[-2:])
+        if lo < hi and gap(lo) * gap(hi) < 0.0:
+            rho = float(optimize.brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14))
+            gap(rho)
+            beta = state["beta"]
+            scale, _ = moments_at(beta)
+            converged = True
     if not converged:
         warnings.warn(
             f"GEE did not converge in {max_iter} iterations (tolerance {tol:g})",
             ConvergenceWarning,
             stacklevel=2,
         )
+    _, d, e = _mean_parts(family, Xc @ beta, y)
     if exchangeable:
-        _check_rho(rho, max_size)
+        _check_rho(rho, counts)
+        if max_size > 1 and rho <= -1.0 / (max_size - 1):
+            warnings.warn(
+                f"the exchangeable working correlation rho = {rho:.4g} is below "
+                f"-1/(n_max - 1) = {-1.0 / (max_size - 1):.4g}: the working covariance of "
+                f"the largest clusters (up to {max_size} patients) is not positive "
+                "definite. The estimate is kept (as geepack does; the robust SE stays "
+                "valid), but corr='independence' is the safer choice",
+                DataWarning,
+                stacklevel=2,
+            )
     H, U = _score_parts(Xc, d, e, clusters, rho)
-    H_inv = sla.inv(H)
+    H_inv = _solve(H, np.eye(p + 1))
     H_inv = (H_inv + H_inv.T) / 2.0
     robust = H_inv @ (U.T @ U) @ H_inv
     # Back to the uncentred intercept: beta_0 = b_0 - means' b.
