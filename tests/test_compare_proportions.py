@@ -393,7 +393,7 @@ def test_bad_counts_and_columns() -> None:
 
 def test_object_column_of_python_bools() -> None:
     df = patients(4, 10, 6, 10)
-    df["goal"] = pd.Series([bool(v) for v in df["goal"]] + [], dtype=object)
+    df["goal"] = pd.Series([bool(v) for v in df["goal"]], dtype=object)
     df.loc[0, "goal"] = None
     r = quiet(chi_square, df, "goal")
     assert r.n_excluded == 1 and r.arms[0].events == 3

@@ -270,9 +270,14 @@ def ols(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
     r"""Least squares by Householder QR: ``(beta, vcov, sigma, df_resid)``.
 
-    :math:`X = QR`, :math:`\hat\beta = R^{-1}Q^\top y`,
-    :math:`\hat\sigma^2 = \lVert y - X\hat\beta\rVert^2/(n - p)`,
-    :math:`\widehat{V}(\hat\beta) = \hat\sigma^2 (R^\top R)^{-1}` (R ``lm``).
+    The triangular factor of the augmented matrix :math:`[X \mid y] = QR` holds
+    everything (:math:`Q` is never formed): with :math:`R_{11}` its leading
+    :math:`p \times p` block, :math:`r = R_{1:p,\,p+1}` and
+    :math:`\rho = R_{p+1,\,p+1}`,
+    :math:`\hat\beta = R_{11}^{-1} r`, :math:`RSS = \rho^2`,
+    :math:`\hat\sigma^2 = RSS/(n - p)` and
+    :math:`\widehat{V}(\hat\beta) = \hat\sigma^2 (R_{11}^\top R_{11})^{-1}`,
+    the algorithm of R's ``lm`` (Householder QR).
 
     Raises
     ------
@@ -290,7 +295,8 @@ def ols(
     labels = list(names) if names is not None else [f"x{j}" for j in range(p)]
     if n <= p:
         raise AnalysisError(f"{n} complete rows are too few to estimate {p} coefficients {labels}")
-    q, r = np.linalg.qr(X, mode="reduced")
+    r_aug: NDArray[np.float64] = np.asarray(np.linalg.qr(np.column_stack([X, y]), mode="r"))
+    r = r_aug[:p, :p]
     diag = np.abs(np.diag(r))
     tol = max(n, p) * np.finfo(float).eps * diag.max()
     if (diag <= tol).any():
@@ -299,10 +305,9 @@ def ols(
             f"the model matrix is rank deficient: {which} collinear with earlier columns "
             f"(e.g. a covariate constant within the analysed rows or identical to the arm)"
         )
-    beta = np.linalg.solve(r, q.T @ y)
-    resid = y - X @ beta
+    beta: NDArray[np.float64] = np.linalg.solve(r, r_aug[:p, p]).astype(np.float64)
     df = float(n - p)
-    sigma = math.sqrt(float(resid @ resid) / df)
+    sigma = abs(float(r_aug[p, p])) / math.sqrt(df)
     r_inv = np.linalg.solve(r, np.eye(p))
     vcov = sigma**2 * (r_inv @ r_inv.T)
     return beta, vcov, sigma, df
