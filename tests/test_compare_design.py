@@ -1,0 +1,201 @@
+"""coachstats.compare.design: formula parsing, covariate coding, aliasing, group sums."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coachstats.compare.design import (
+    GroupIndex,
+    build_design,
+    covariate_terms,
+    group_sums,
+    parse_formula,
+)
+from coachstats.errors import AnalysisError, DataWarning, OptionError
+
+
+def frame(n: int = 40, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame(
+        {
+            "age": rng.normal(50, 10, n).round(),
+            "bmi": rng.normal(31, 6, n).round(1),
+            "site": rng.choice(["west", "east", "north"], n),
+            "insulin": rng.random(n) < 0.4,
+            "size": rng.choice([3, 1, 2], n),
+            "clinic": rng.choice(["a", "b", "c", "d"], n),
+        }
+    )
+    treated = np.arange(n) % 2 == 0
+    return d, treated
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def test_parse_formula() -> None:
+    assert parse_formula("age + bmi + C(site)") == (("age", False), ("bmi", False), ("site", True))
+    assert parse_formula("~age+C( size )") == (("age", False), ("size", True))
+    assert parse_formula("age + C(age)") == (("age", True),)
+    assert parse_formula("age + age") == (("age", False),)
+
+
+@pytest.mark.parametrize("bad", ["y ~ age", "age:bmi", "age * bmi", "log(age)", "age + -1", ""])
+def test_parse_formula_rejects_what_it_cannot_do(bad: str) -> None:
+    with pytest.raises(OptionError, match="not supported"):
+        parse_formula(bad)
+
+
+def test_covariate_terms_merge_names_and_formula() -> None:
+    assert covariate_terms("age") == (("age", False),)
+    assert covariate_terms(["age", "site"], "C(site) + bmi") == (
+        ("age", False),
+        ("site", True),
+        ("bmi", False),
+    )
+
+
+# --------------------------------------------------------------------------- coding
+
+
+def test_coding_of_numeric_bool_and_string_columns() -> None:
+    d, t = frame()
+    des = build_design(d, t, ["age", "insulin", "site"], arm_name="group", treatment="coach")
+    assert des.names == (
+        "group[T.coach]",
+        "age",
+        "insulin",
+        "site[T.north]",
+        "site[T.west]",
+    )
+    assert des.covariates == ("age", "insulin", "site")
+    np.testing.assert_array_equal(des.X[:, 0], t.astype(float))
+    np.testing.assert_array_equal(des.X[:, 1], d["age"].to_numpy())
+    np.testing.assert_array_equal(des.X[:, 2], d["insulin"].to_numpy(dtype=float))
+    # Treatment coding against pandas' own dummies (reference = first sorted level, 'east').
+    dummies = pd.get_dummies(d["site"], dtype=float).drop(columns="east")
+    np.testing.assert_array_equal(des.X[:, 3:], dummies[["north", "west"]].to_numpy())
+
+
+def test_categorical_reference_is_its_first_category_and_unused_levels_go() -> None:
+    d, t = frame()
+    d["site"] = pd.Categorical(d["site"], categories=["west", "unused", "north", "east"])
+    des = build_design(d, t, ["site"])
+    assert des.names[1:] == ("site[T.north]", "site[T.east]")
+    np.testing.assert_array_equal(des.X[:, 1], (d["site"] == "north").to_numpy(dtype=float))
+
+
+def test_c_forces_categorical_numeric_levels_in_numeric_order() -> None:
+    d, t = frame()
+    des = build_design(d, t, parse_formula("C(size)"))
+    assert des.names[1:] == ("size[T.2]", "size[T.3]")
+    np.testing.assert_array_equal(des.X[:, 2], (d["size"] == 3).to_numpy(dtype=float))
+
+
+def test_object_column_of_booleans_is_coded_as_bool() -> None:
+    d, t = frame()
+    d["insulin"] = d["insulin"].astype(object)
+    des = build_design(d, t, ["insulin"])
+    assert des.names[1:] == ("insulin",)
+
+
+def test_with_intercept() -> None:
+    d, t = frame()
+    X1, names = build_design(d, t, ["age"]).with_intercept()
+    assert names == ("(Intercept)", "arm[T.coaching]", "age")
+    np.testing.assert_array_equal(X1[:, 0], 1.0)
+
+
+# --------------------------------------------------------------------------- aliasing
+
+
+def test_constant_and_collinear_covariates_are_dropped_with_a_warning() -> None:
+    d, t = frame()
+    d["bmi_kg"] = 2.0 * d["bmi"] - 3.0
+    d["one"] = 7.0
+    with pytest.warns(DataWarning, match=r"bmi_kg \(collinear\).*one \(constant\)"):
+        des = build_design(d, t, ["age", "bmi", "bmi_kg", "one"])
+    assert des.names == ("arm[T.coaching]", "age", "bmi")
+    assert des.dropped == ("bmi_kg (collinear)", "one (constant)")
+    assert des.covariates == ("age", "bmi", "bmi_kg", "one")
+
+
+def test_dummy_trap_is_detected() -> None:
+    d, t = frame()
+    d["east"] = (d["site"] == "east").astype(float)
+    with pytest.warns(DataWarning, match="east"):
+        des = build_design(d, t, ["site", "east"])
+    assert "east (collinear)" in des.dropped
+
+
+def test_r_rule_for_nearly_collinear_columns() -> None:
+    """Aliased iff the residual norm is below 1e-7 times the column norm (R's lm)."""
+    d, t = frame(200)
+    noise = np.random.default_rng(9).normal(size=200)
+    noise -= noise.mean()
+    for scale, aliased in [(1e-10, True), (1e-5, False)]:
+        x = d["age"].to_numpy()
+        d["near"] = x + scale * np.linalg.norm(x) * noise / np.linalg.norm(noise)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            des = build_design(d, t, ["age", "near"])
+        assert ("near" not in des.names) is aliased
+        assert bool(caught) is aliased
+
+
+def test_arm_aliased_with_covariates_is_an_error() -> None:
+    d, t = frame()
+    d["coached"] = t.astype(float)
+    with pytest.raises(AnalysisError, match="aliased with the covariates"):
+        build_design(d, t, ["age", "coached"])
+    d["combo"] = 2.0 * t + 0.5 * d["age"]
+    with pytest.raises(AnalysisError, match="aliased"):
+        build_design(d, t, ["age", "combo"])
+
+
+def test_within_group_aliasing() -> None:
+    d, t = frame()
+    level = {"a": 1.0, "b": 3.0, "c": 2.0, "d": 5.0}
+    d["clinic_size"] = d["clinic"].map(level).astype(float)
+    g = GroupIndex.from_values(d["clinic"])
+    with pytest.warns(DataWarning, match=r"clinic_size \(constant within every group\)"):
+        des = build_design(d, t, ["age", "clinic_size"], groups=g)
+    assert des.names == ("arm[T.coaching]", "age")
+    cluster_arm = d["clinic"].isin(["a", "c"]).to_numpy()
+    with pytest.raises(AnalysisError, match="constant within every group"):
+        build_design(d, cluster_arm, ["age"], groups=g)
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    codes=st.lists(st.integers(0, 6), min_size=1, max_size=60),
+    seed=st.integers(0, 1000),
+)
+def test_group_sums_match_pandas(codes: list[int], seed: int) -> None:
+    c = np.array(codes)
+    v = np.random.default_rng(seed).normal(size=(len(c), 2))
+    expected = pd.DataFrame(v).groupby(c).sum().reindex(range(7), fill_value=0.0)
+    np.testing.assert_allclose(group_sums(c, v, 7), expected.to_numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(group_sums(c, v[:, 0], 7), expected[0].to_numpy(), atol=1e-12)
+
+
+def test_group_index() -> None:
+    g = GroupIndex.from_values(pd.Series(["k2", "k1", "k2", "k3", "k2"]))
+    assert list(g.labels) == ["k1", "k2", "k3"] and g.n_groups == 3
+    np.testing.assert_array_equal(g.counts, [1, 3, 1])
+    x = np.array([1.0, 2.0, 3.0, 4.0, 8.0])
+    np.testing.assert_allclose(g.means(x), [2.0, 4.0, 4.0])
+    np.testing.assert_allclose(g.demean(x), [-3.0, 0.0, -1.0, 0.0, 4.0])
+    sub = g.subset(np.array([True, False, True, False, True]))
+    assert list(sub.labels) == ["k2"] and list(sub.counts) == [3]
+    one = GroupIndex.single(4)
+    assert one.n_groups == 1 and list(one.codes) == [0, 0, 0, 0]
