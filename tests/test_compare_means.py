@@ -240,3 +240,11 @@ def test_ancova_swap_and_row_order(seed: int, n: int) -> None:
     t2 = t_test(shuffled, "y12")
     assert t2.estimate == pytest.approx(t1.estimate, rel=1e-12, abs=1e-12)
     assert t2.p_value == pytest.approx(t1.p_value, rel=1e-9)
+
+
+def test_zero_standard_error_is_an_analysis_error() -> None:
+    from coachstats.compare.means import t_inference
+    from coachstats.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="standard error is zero"):
+        t_inference(1.0, 0.0, 10.0, 0.95)

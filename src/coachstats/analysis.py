@@ -12,8 +12,8 @@ rule. :func:`run_plan` is the one place where endpoint derivation
 
 For each spec, :func:`run_plan`
 
-1. takes the table the spec names (``"patients"``, or ``"visits"`` for
-   clinician visit ratings);
+1. takes the table the spec names (``"patients"``, or ``"visit_ratings"`` for
+   clinician post-visit ratings);
 2. adds questionnaire scores (``trust_<m>``, ``pacic_<m>``,
    ``pacic_<subscale>_<m>``, ``recommend_definitely_<m>``,
    ``recommend_pcp_definitely_<m>``) when the item columns are present, and the
@@ -114,7 +114,7 @@ Method = Literal[
 METHODS: tuple[str, ...] = get_args(Method)
 MissingRule = Literal["complete case", "failure", "mi"]
 MISSING_RULES: tuple[str, ...] = get_args(MissingRule)
-Table = Literal["patients", "visits"]
+Table = Literal["patients", "visit_ratings"]
 TABLES: tuple[str, ...] = get_args(Table)
 DescribeStat = Literal["mean", "proportion", "n", "n_unique"]
 DESCRIBE_STATS: tuple[str, ...] = get_args(DescribeStat)
@@ -159,7 +159,8 @@ class AnalysisSpec:
         Keyword options of the compare function (``correct``, ``equal_var``,
         ``estimand``, ``family``, ``corr``, ``reml``, ``fixed_effects``,
         ``baseline`` for ANCOVA...), plus for ``describe`` ``stat`` (one of
-        :data:`DESCRIBE_STATS`) and ``level``; for ``missing="mi"`` ``m``,
+        :data:`DESCRIBE_STATS`), ``level`` and ``where`` (the proportion of
+        rows meeting a :meth:`pandas.DataFrame.eval` condition); for ``missing="mi"`` ``m``,
         ``seed``, ``maxit`` and ``impute`` (the imputation model's columns);
         ``singleton_clusters=True`` puts rows with a missing cluster id (usual
         care has no coach) in clusters of their own.
@@ -176,7 +177,7 @@ class AnalysisSpec:
         Follow-up month of the derived endpoints (default: the earliest).
     timepoints : tuple of two ints, optional
         Paired methods: the months compared (``(12, 24)``).
-    table : {"patients", "visits"}
+    table : {"patients", "visit_ratings"}
         Which table the outcome is in.
     by : str or None
         ``describe``: the grouping column (``"arm"``, ``"site"``) or None for
@@ -431,9 +432,9 @@ def _tables(data: Any) -> dict[str, pd.DataFrame | None]:
         return {"patients": data}
     if isinstance(data, Mapping):
         out = dict(data)
-        if "patients" not in out and "visits" not in out:
+        if "patients" not in out and "visit_ratings" not in out:
             raise OptionError(
-                f"a mapping of tables needs 'patients' and/or 'visits'; got {sorted(out)}"
+                f"a mapping of tables needs 'patients' and/or 'visit_ratings'; got {sorted(out)}"
             )
         for k, v in out.items():
             if v is not None and not isinstance(v, pd.DataFrame):
@@ -443,7 +444,7 @@ def _tables(data: Any) -> dict[str, pd.DataFrame | None]:
     if isinstance(patients, pd.DataFrame):
         return {
             name: getattr(data, name, None)
-            for name in ("patients", "medications", "adherent_days", "visits")
+            for name in ("patients", "medications", "adherent_days", "visit_ratings")
         }
     raise OptionError(
         "data must be a DataFrame (patients), a TrialData or a mapping of tables, "
@@ -605,7 +606,7 @@ def _compare_function(method: str) -> Callable[..., ComparisonResult]:
     return cast(Callable[..., ComparisonResult], getattr(paired, method))
 
 
-_RESERVED = ("stat", "level", "m", "seed", "maxit", "impute", "singleton_clusters")
+_RESERVED = ("stat", "level", "where", "m", "seed", "maxit", "impute", "singleton_clusters")
 
 
 def _call(
@@ -785,7 +786,10 @@ def _run(ctx: _Context, spec: AnalysisSpec) -> ComparisonResult:
         fn = _compare_function(spec.method)
         kwargs = {k: v for k, v in spec.options.items() if k not in _RESERVED}
         result = fn(frame, before, after, **kwargs)
-        return _finish(result, spec, dropped, reasons)
+        t0, t1 = spec.timepoints or (0, 0)
+        month = {before: f"month {t0}", after: f"month {t1}"}
+        arms = tuple(replace(a, arm=month.get(a.arm, a.arm)) for a in result.arms)
+        return _finish(result.replace(arms=arms), spec, dropped, reasons)
     frame = ctx.frame(spec, _needed(spec))
     frame, dropped, reasons = _apply_rows(frame, spec)
     if len(frame) == 0:
@@ -945,9 +949,20 @@ def describe(
 
 
 def _describe_spec(frame: pd.DataFrame, outcome: str, spec: AnalysisSpec) -> ComparisonResult:
-    by = spec.by
     stat = cast(DescribeStat, spec.options.get("stat", "mean"))
-    return describe(frame, outcome, by=by, stat=stat, level=spec.options.get("level"))
+    where = spec.options.get("where")
+    if where is not None:
+        # proportion of rows meeting a condition, e.g. "seen at 12 and 24 months"
+        try:
+            hit = pd.Series(frame.eval(str(where)), index=frame.index)
+        except Exception as exc:  # pandas raises many types for a bad expression
+            raise OptionError(
+                f"{spec.label!r}: where {where!r} cannot be evaluated: {exc}"
+            ) from exc
+        frame = frame.assign(**{"__where__": hit.astype("boolean").fillna(False)})
+        result = describe(frame, "__where__", by=spec.by, stat="proportion")
+        return result.replace(outcome=f"{outcome}: {where}")
+    return describe(frame, outcome, by=spec.by, stat=stat, level=spec.options.get("level"))
 
 
 # --------------------------------------------------------------------------- run_plan
@@ -969,7 +984,7 @@ def run_plan(
         :class:`~coachstats.trialdata.TrialData` (its medication and
         adherent-days tables feed the adherence endpoints), or a mapping with
         ``"patients"``, ``"medications"``, ``"adherent_days"`` and
-        ``"visits"`` (clinician visit ratings) tables.
+        ``"visit_ratings"`` (clinician post-visit ratings) tables.
     plan : AnalysisPlan or sequence of AnalysisSpec
         What to run.
     goals : GoalSet or str, optional

@@ -49,6 +49,10 @@ def t_inference(
     :math:`\hat\theta \pm t_{df, 1-\alpha/2} SE`.
     """
     check_conf_level(conf_level)
+    if std_error == 0.0:
+        raise AnalysisError(
+            "standard error is zero (no variation in the outcome); a t statistic is undefined"
+        )
     t = estimate / std_error
     p = float(2.0 * stats.t.sf(abs(t), df))
     half = float(stats.t.ppf((1.0 + conf_level) / 2.0, df)) * std_error

@@ -87,6 +87,7 @@ def _normalize(text: str) -> str:
 
 
 _FRACTION = re.compile(r"^(?P<events>\d+)/(?P<n>\d+) \((?P<pct>\d+(?:\.\d+)?) ?%\)$")
+_PLAIN_FRACTION = re.compile(r"^(?P<events>\d+)/(?P<n>\d+)$")
 _EVENTS_PCT = re.compile(r"^(?P<events>\d+) \((?P<pct>\d+(?:\.\d+)?) ?%\)$")
 _NUMBER = re.compile(
     r"^(?P<sign>[+-]?)(?P<num>\d+(?:\.\d+)?)(?: \((?P<sd>\d+(?:\.\d+)?)\))?(?P<pct> ?%)?$"
@@ -99,7 +100,7 @@ class PrintedValue:
     """A per-group value or difference as printed, and how to print a reproduced one.
 
     Kinds: ``"none"`` (not printed, e.g. ``"n.s."``), ``"count"`` (``"224"``),
-    ``"fraction"`` (``"60/121 (49.6 %)"``), ``"events_pct"`` (``"27 (22.0 %)"``),
+    ``"fraction"`` (``"60/121 (49.6 %)"`` or ``"290/441"``), ``"events_pct"`` (``"27 (22.0 %)"``),
     ``"percent"`` (``"46.4 %"``, ``"+16.3 %"``), ``"mean_sd"``
     (``"-1.07 (2.8)"``) and ``"number"`` (``"3.82"``, ``"+3.9"``).
 
@@ -133,6 +134,8 @@ class PrintedValue:
             return cls(t, "none")
         if m := _FRACTION.match(t):
             return cls(t, "fraction", _decimals(m["pct"]), percent=True, space=_space(t))
+        if _PLAIN_FRACTION.match(t):
+            return cls(t, "fraction")
         if m := _EVENTS_PCT.match(t):
             return cls(t, "events_pct", _decimals(m["pct"]), percent=True, space=_space(t))
         if m := _NUMBER.match(t):
@@ -163,6 +166,9 @@ class PrintedValue:
     def number(self) -> float:
         """The main printed number (percent for percentages), NaN when not printed."""
         t = self.text
+        if self.kind == "fraction" and not self.percent:
+            events, n = t.split("/")
+            return 100 * int(events) / int(n)
         if self.kind in ("fraction", "events_pct"):
             return float(t[t.index("(") + 1 : t.index("%")])
         if self.kind == "none":
@@ -196,6 +202,8 @@ class PrintedValue:
     def format_arm(self, arm: ArmSummary) -> str:
         """Print one group's reproduced summary in this value's form."""
         pct = self._num(100 * arm.value, self.decimals, False)
+        if self.kind == "fraction" and not self.percent:
+            return f"{arm.events}/{arm.n}"
         if self.kind == "fraction":
             return f"{arm.events}/{arm.n} ({pct}{self.space}%)"
         if self.kind == "events_pct":
