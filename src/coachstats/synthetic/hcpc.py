@@ -1,0 +1,654 @@
+"""Seeded synthetic cohort of the HCPC trial (health coaching by medical assistants).
+
+:func:`hcpc_cohort` generates patient-level raw data with the design of
+Willard-Grace et al. (2015) and calibrated so that the project's own analysis
+(:func:`~coachstats.endpoints.derive_endpoints`, then the comparisons) recovers
+the published figures:
+
+* design: 441 randomized, 224 coaching / 217 usual care, sites A (332) and B
+  (109), 3 coaches, 17 clinicians; 30 coaching and 39 usual-care patients
+  have no 12-month measurement;
+* the 12-month counts of the coherent inferred set in ``published.md``
+  (>= 1 goal 90/194 vs 61/178, all goals 66/194 vs 44/178, HbA1c 34/70 vs
+  21/76, LDL at site A 33/79 vs 16/63) exactly, plus SBP 38/80 vs 32/74
+  (assumed; P = .60, not significant as published);
+* baseline distributions at the printed precision (means and SDs, per-site
+  means, percentages as exact counts);
+* the 24-month paired counts of the coaching arm.
+
+The generator writes **raw** values only (lab values, item responses,
+medication lists), never a derived endpoint: which patient is at goal is
+decided first by exact assignment, then lab values are drawn on the right side
+of each threshold (truncated normals) and rounded to laboratory precision
+(HbA1c 0.1 %, SBP and LDL whole units), so the analysis recovers the counts
+from the values alone. Assumptions and the inference behind every count are in
+``docs/synthetic.md``.
+
+``n`` other than 441 keeps the design's proportions: every design cell is
+scaled with Hamilton apportionment, so rates match the published ones to
+within rounding, and means and SDs are matched exactly at any size.
+
+References
+----------
+Willard-Grace R, Chen EH, Hessler D, et al. Health coaching by medical
+assistants to improve control of diabetes, hypertension, and hyperlipidemia in
+low-income patients: a randomized controlled trial. Ann Fam Med
+2015;13:130-138. doi:10.1370/afm.1768
+
+Examples
+--------
+>>> c = hcpc_cohort()
+>>> c.patients.groupby("arm").size().to_dict()
+{'coaching': 224, 'usual_care': 217}
+>>> from coachstats.endpoints import derive_endpoints
+>>> from coachstats.goals import HCPC_GOALS
+>>> ep = derive_endpoints(c.patients, HCPC_GOALS)
+>>> ep.groupby("arm")["composite_any"].agg(["sum", "count"]).to_numpy().tolist()
+[[90, 194], [61, 178]]
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coachstats.errors import OptionError
+from coachstats.synthetic._common import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    exact_labels,
+    group_targets,
+    largest_remainder,
+    match_moments,
+    nested_counts,
+    round_exact_mean,
+    scale_counts,
+    truncated_normal,
+    write_frame,
+)
+
+__all__ = [
+    "ARMS",
+    "BASELINE",
+    "DEFAULT_SEED",
+    "N_RANDOMIZED",
+    "SITES",
+    "HcpcCohort",
+    "hcpc_cohort",
+]
+
+DEFAULT_SEED = 20150301
+"""Default seed (the month the trial was published: March 2015)."""
+N_RANDOMIZED = 441
+
+ARMS: tuple[str, str] = ("coaching", "usual_care")
+SITES: tuple[str, str] = ("A", "B")
+MEASURES: tuple[str, str, str] = ("hba1c", "sbp", "ldl")
+MEASURE_INDEX = {m: i for i, m in enumerate(MEASURES)}
+
+# --- design (published: arm and site sizes; assumed: the arm x site split) -------------
+#: Randomized per arm and site. Coached patients per site follow from the printed mean
+#: contacts: 14.1 at A and 7.6 at B average to 12.4 only with about 166 of 224 at site A.
+RANDOMIZED = {
+    ("coaching", "A"): 166,
+    ("coaching", "B"): 58,
+    ("usual_care", "A"): 166,
+    ("usual_care", "B"): 51,
+}
+#: No 12-month measurement (441 -> 372 analysed: 224 - 194 = 30 and 217 - 178 = 39).
+LOST_12 = {
+    ("coaching", "A"): 22,
+    ("coaching", "B"): 8,
+    ("usual_care", "A"): 29,
+    ("usual_care", "B"): 10,
+}
+#: Seen at both 12 and 24 months: 290 of 441 (Sharma 2016); the coaching arm's 157 is the
+#: denominator that fits both printed >= 1 goal percentages (74/157 = 47.1 %, 72/157 = 45.9 %).
+SEEN_24 = {"coaching": 157, "usual_care": 133}
+
+# --- 12-month outcome counts: (at goal, analysed) per arm -------------------------------
+#: Per-condition goal counts; key (measure, site or None for both sites).
+GOAL_COUNTS_12: dict[tuple[str, str | None], dict[str, tuple[int, int]]] = {
+    ("hba1c", None): {"coaching": (34, 70), "usual_care": (21, 76)},
+    ("ldl", "A"): {"coaching": (33, 79), "usual_care": (16, 63)},
+    # SBP: "did not differ significantly" -- assumed 47.5 % vs 43.2 %, Pearson P = .60
+    ("sbp", None): {"coaching": (38, 80), "usual_care": (32, 74)},
+}
+COMPOSITE_12 = {
+    "any": {"coaching": (90, 194), "usual_care": (61, 178)},
+    "all": {"coaching": (66, 194), "usual_care": (44, 178)},
+}
+#: Coaching arm, patients seen at 12 and 24 months: paired counts (McNemar without
+#: continuity correction gives P = .80 and P = .033, printed .80 and .03).
+FOLLOWUP_24: dict[str, Any] = {
+    "arm": "coaching",
+    "composite_any": {"n": 157, "at_12": 74, "lost_goal": 32, "gained_goal": 30},
+    "at_goal_hba1c": {"n": 58, "at_12": 31, "lost_goal": 16, "gained_goal": 6},
+}
+
+# --- baseline distributions (published) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A published mean (SD), optionally per site, and how the values are written."""
+
+    mean: float
+    sd: float
+    site_means: tuple[float, ...] = ()
+    printed: int = 1  # decimals of the printed mean and SD
+    lower: float | None = None  # bounds of the values (written values stay inside)
+    upper: float | None = None
+    decimals: int = 0  # decimals of the written values
+
+
+#: Among the patients uncontrolled on the measure: mean (SD) overall and site A / B means.
+BASELINE = {
+    "hba1c": Moments(9.9, 1.5, (9.8, 10.3), upper=16.0, decimals=1),
+    "ldl": Moments(147.0, 35.6, (147.3, 145.2), upper=330.0),
+    "sbp": Moments(159.4, 15.4, (158.3, 160.9), upper=230.0),
+}
+#: Lab precision of the written values (decimals).
+LAB_DECIMALS = {"hba1c": 1, "sbp": 0, "ldl": 0, "bmi": 1}
+#: Plausible lab ranges (bounds of every draw).
+LAB_RANGE = {"hba1c": (4.5, 16.0), "sbp": (90.0, 230.0), "ldl": (30.0, 330.0)}
+
+COVARIATES = {
+    "age": Moments(52.7, 11.1, lower=17.5, upper=75.5),  # eligibility 18-75
+    "bmi_0": Moments(31.4, 6.7, lower=16.0, upper=65.0, decimals=1),
+    "pcp_visits": Moments(5.4, 4.1, lower=-0.5),
+    "coaching_minutes": Moments(540.8, 307.6, lower=-0.5),
+    # per coached patient: 12.4 (7.4) overall, 14.1 at site A, 7.6 at site B
+    "coach_contacts": Moments(12.4, 7.4, (14.1, 7.6), lower=-0.5),
+}
+
+#: Counts per site at n = 441 (percentages printed: female 55.3 %; Spanish 89.5 % / 5.5 %
+#: (68.7 % overall); Latino 70.1 %, African American 1.8 % / 71.6 % (19.0 % overall)).
+#: Latino per site, the other groups, marital and work status are not published (assumed).
+SITE_COUNTS: dict[str, dict[str, dict[str, int]]] = {
+    "ethnicity": {
+        "A": {"latino": 300, "african_american": 6, "asian": 12, "white": 8, "other": 6},
+        "B": {"latino": 9, "african_american": 78, "asian": 6, "white": 9, "other": 7},
+    },
+    "spanish_among_latino": {
+        "A": {"spanish": 297, "english": 3},
+        "B": {"spanish": 6, "english": 3},
+    },
+    "sex": {"A": {"female": 184, "male": 148}, "B": {"female": 60, "male": 49}},
+    "marital_status": {
+        "A": {"married": 126, "single": 106, "divorced_separated": 70, "widowed": 30},
+        "B": {"married": 28, "single": 44, "divorced_separated": 25, "widowed": 12},
+    },
+    "work_status": {
+        "A": {"employed": 110, "unemployed": 96, "disabled": 66, "retired": 45, "other": 15},
+        "B": {"employed": 22, "unemployed": 33, "disabled": 32, "retired": 17, "other": 5},
+    },
+}
+#: Share of patients with a diagnosis but controlled at baseline (assumed).
+DIAGNOSED_CONTROLLED = {"hypertension": 0.55, "hyperlipidemia": 0.50}
+INSULIN_SHARE = 0.35  # among patients with diabetes (assumed)
+
+#: Clinicians (17, 15 of them in the clinician survey) and their relative panel sizes.
+CLINICIANS = {
+    "A": {
+        f"C{i:02d}": w
+        for i, w in enumerate((36, 34, 31, 29, 28, 27, 26, 25, 24, 22, 20, 17, 13), 1)
+    },
+    "B": {f"C{i:02d}": w for i, w in enumerate((33, 30, 26, 20), 14)},
+}
+SURVEY_CLINICIANS = tuple(c for s in SITES for c in CLINICIANS[s] if c not in ("C13", "C17"))
+#: Coaches: about 75 coached patients each (224 / 3); coach 3 worked at both sites.
+COACHES = {"A": {"coach1": 75, "coach2": 75, "coach3": 16}, "B": {"coach3": 58}}
+
+#: Generation streams (independent child seeds, so tuning one layer leaves the others).
+_STREAMS = ("design", "covariates", "labs", "questionnaires", "medications", "visits")
+
+
+# ---------------------------------------------------------------------------
+# design table
+
+
+@functools.cache
+def _design_cells() -> tuple[IntArray, IntArray, tuple[tuple[str, str, str], ...], IntArray]:
+    """Parse ``_hcpc_design.py``: arm index, site index, token pattern, count per cell."""
+    from coachstats.synthetic._hcpc_design import DESIGN_TABLE
+
+    arms, sites, pats, counts = [], [], [], []
+    for line in DESIGN_TABLE.strip().splitlines():
+        arm, site, h, b, ldl, count = line.split()
+        arms.append(ARMS.index(arm))
+        sites.append(SITES.index(site))
+        pats.append((h, b, ldl))
+        counts.append(int(count))
+    return np.array(arms), np.array(sites), tuple(pats), np.array(counts, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Per-patient design arrays (internal; never written)."""
+
+    arm: IntArray
+    site: IntArray
+    diabetes: BoolArray
+    uncontrolled: BoolArray  # (n, 3)
+    lost: BoolArray
+    seen24: BoolArray
+    goal12: BoolArray  # (n, 3), meaningful where uncontrolled and not lost
+    goal24: BoolArray  # (n, 3), meaningful where uncontrolled and seen24
+    exact: bool  # n == 441: every published count is met exactly
+
+
+def _follow_class(pattern: tuple[str, str, str]) -> int:
+    """0 lost at 12 months, 1 seen at 12 only, 2 seen at 12 and 24."""
+    tok = next(t for t in pattern if t not in ("n", "c"))
+    return 0 if tok == "??" else (1 if tok[1] == "?" else 2)
+
+
+def _design(rng: np.random.Generator, n: int) -> _Design:
+    arm_c, site_c, pats, counts = _design_cells()
+    cls = np.array([_follow_class(p) for p in pats])
+    cell_n = nested_counts(counts, [arm_c * len(SITES) + site_c, cls], n)
+    cell = rng.permutation(np.repeat(np.arange(counts.size), cell_n))
+    tok = np.array(pats, dtype="U2")[cell]  # (n, 3)
+    unc = (tok != "n") & (tok != "c")
+    first = np.array([[t[:1] for t in row] for row in np.array(pats, dtype="U2")])[cell]
+    second = np.array([[t[1:] for t in row] for row in np.array(pats, dtype="U2")])[cell]
+    lost = np.any(unc & (tok == "??"), axis=1)
+    seen24 = np.any(unc & (second != "?") & (second != ""), axis=1)
+    return _Design(
+        arm=arm_c[cell],
+        site=site_c[cell],
+        diabetes=tok[:, 0] != "n",
+        uncontrolled=unc,
+        lost=lost,
+        seen24=seen24,
+        goal12=unc & (first == "+"),
+        goal24=unc & (second == "+"),
+        exact=n == N_RANDOMIZED,
+    )
+
+
+# ---------------------------------------------------------------------------
+# covariates
+
+
+def _site_exact(
+    rng: np.random.Generator, site: IntArray, spec: dict[str, dict[str, int]]
+) -> BoolArray:
+    """Labels with the per-site counts of ``spec`` (scaled to each site's size)."""
+    out = np.empty(site.size, dtype=object)
+    for s, name in enumerate(SITES):
+        idx = np.flatnonzero(site == s)
+        labels = list(spec[name])
+        counts = scale_counts(list(spec[name].values()), idx.size)
+        out[idx] = exact_labels(rng, counts, labels)
+    return out
+
+
+def _exact_share(rng: np.random.Generator, mask: BoolArray, share: float) -> BoolArray:
+    """Boolean with exactly ``round(share * mask.sum())`` True values inside ``mask``."""
+    idx = np.flatnonzero(mask)
+    k = int(largest_remainder([share, 1 - share], idx.size)[0])
+    out = np.zeros(mask.size, dtype=bool)
+    out[rng.choice(idx, size=k, replace=False)] = True
+    return out
+
+
+def _matched(spec: Moments, draw: FloatArray) -> FloatArray:
+    """Exact mean and SD, rounded to the written precision with the mean kept."""
+    x = match_moments(draw, spec.mean, spec.sd, lower=spec.lower, upper=spec.upper)
+    return round_exact_mean(x, spec.decimals, mean=spec.mean, lower=spec.lower, upper=spec.upper)
+
+
+def _group_matched(
+    spec: Moments,
+    draw: FloatArray,
+    group: IntArray,
+    *,
+    strict: bool,
+    lower: FloatArray | float | None = None,
+) -> FloatArray:
+    """Per-group exact means (reconciled with the overall mean) and the overall SD.
+
+    ``lower`` overrides ``spec.lower`` (per-element entry thresholds for labs).
+    """
+    counts = [int((group == g).sum()) for g in range(len(spec.site_means))]
+    means, within = group_targets(
+        spec.mean, spec.sd, spec.site_means, counts, decimals=spec.printed, strict=strict
+    )
+    low = spec.lower if lower is None else lower
+    out = np.empty(draw.size)
+    for g, m in enumerate(means):
+        idx = np.flatnonzero(group == g)
+        lo = None if low is None else np.broadcast_to(low, draw.shape)[idx]
+        x = match_moments(draw[idx], float(m), within, lower=lo, upper=spec.upper)
+        out[idx] = round_exact_mean(x, spec.decimals, mean=float(m), lower=lo, upper=spec.upper)
+    return out
+
+
+def _int_array(values: FloatArray) -> pd.arrays.IntegerArray:
+    """Nullable integers (NaN -> <NA>)."""
+    na = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(na, 0, values).astype(np.int64), na)
+
+
+def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
+    n = d.arm.size
+    site = d.site
+    cols: dict[str, Any] = {}
+    # clinicians: exact panel sizes within site
+    clin = np.empty(n, dtype=object)
+    for s, name in enumerate(SITES):
+        idx = np.flatnonzero(site == s)
+        counts = largest_remainder(list(CLINICIANS[name].values()), idx.size)
+        clin[idx] = exact_labels(rng, counts, list(CLINICIANS[name]))
+    cols["clinician_id"] = clin
+    coach = np.full(n, None, dtype=object)
+    for s, name in enumerate(SITES):
+        idx = np.flatnonzero((site == s) & (d.arm == 0))
+        counts = scale_counts(list(COACHES[name].values()), idx.size)
+        coach[idx] = exact_labels(rng, counts, list(COACHES[name]))
+    cols["coach_id"] = coach
+    cols["diabetes"] = d.diabetes.copy()
+    for k, cond in ((1, "hypertension"), (2, "hyperlipidemia")):
+        unc = d.uncontrolled[:, k]
+        cols[cond] = unc | _exact_share(rng, ~unc, DIAGNOSED_CONTROLLED[cond])
+    age = truncated_normal(rng, 52.7, 11.1, 18, 75, size=n)
+    cols["age"] = _matched(COVARIATES["age"], age).astype(np.int64)
+    cols["sex"] = _site_exact(rng, site, SITE_COUNTS["sex"])
+    eth = _site_exact(rng, site, SITE_COUNTS["ethnicity"])
+    lang = np.full(n, "english", dtype=object)
+    for s, name in enumerate(SITES):
+        idx = np.flatnonzero((site == s) & (eth == "latino"))
+        spec = SITE_COUNTS["spanish_among_latino"][name]
+        lang[idx] = exact_labels(rng, scale_counts(list(spec.values()), idx.size), list(spec))
+    cols["language"] = lang
+    cols["ethnicity"] = eth
+    cols["marital_status"] = _site_exact(rng, site, SITE_COUNTS["marital_status"])
+    cols["work_status"] = _site_exact(rng, site, SITE_COUNTS["work_status"])
+    cols["insulin"] = _exact_share(rng, d.diabetes, INSULIN_SHARE)
+    bmi = truncated_normal(rng, 31.4, 6.7, 16, 65, size=n)
+    cols["bmi_0"] = _matched(COVARIATES["bmi_0"], bmi)
+    mu, var = 5.4, 4.1**2
+    r = mu**2 / (var - mu)
+    visits = rng.negative_binomial(r, r / (r + mu), size=n).astype(float)
+    cols["pcp_visits"] = _matched(COVARIATES["pcp_visits"], visits).astype(np.int64)
+    # coaching dose (coached patients only)
+    coached = np.flatnonzero(d.arm == 0)
+    contacts = np.full(n, np.nan)
+    minutes = np.full(n, np.nan)
+    if coached.size > 1:
+        raw = rng.gamma(2.5, 1.0, coached.size) * np.where(site[coached] == 0, 1.9, 1.0)
+        contacts[coached] = _group_matched(
+            COVARIATES["coach_contacts"], raw, site[coached], strict=d.exact
+        )
+        per_contact = rng.gamma(16.0, 43.6 / 16.0, coached.size)
+        raw_min = contacts[coached] * per_contact + rng.gamma(2.0, 10.0, coached.size)
+        minutes[coached] = _matched(COVARIATES["coaching_minutes"], raw_min)
+    cols["coach_contacts"] = _int_array(contacts)
+    cols["coaching_minutes"] = _int_array(minutes)
+    return cols
+
+
+# ---------------------------------------------------------------------------
+# labs
+
+
+def _entry(measure: str, diabetes: BoolArray) -> FloatArray:
+    """Entry threshold per patient (uncontrolled at or above it, on the lab grid)."""
+    if measure == "hba1c":
+        return np.full(diabetes.shape, 8.1)  # > 8.0 at 0.1 precision
+    if measure == "sbp":
+        return np.where(diabetes, 130.0, 140.0)
+    return np.where(diabetes, 100.0, 160.0)
+
+
+def _goal_top(measure: str, diabetes: BoolArray) -> FloatArray:
+    """Largest at-goal value on the lab grid."""
+    return _entry(measure, diabetes) - (0.1 if measure == "hba1c" else 1.0)
+
+
+#: Shapes of the draws (no published targets): at-goal values, values above goal.
+_AT_GOAL = {"hba1c": (7.2, 0.6), "sbp": (-11.0, 8.0), "ldl": (-25.0, 18.0)}
+_ABOVE_GOAL_SHIFT = {"hba1c": (-0.3, 1.0), "sbp": (-4.0, 12.0), "ldl": (-8.0, 25.0)}
+_CONTROLLED_NOISE = {"hba1c": 0.5, "sbp": 11.0, "ldl": 20.0}
+_BASELINE_DRAW = {  # initial shapes before moment matching, uncontrolled
+    "hba1c": (9.7, 1.5),
+    "sbp": (156.0, 14.0),
+    "ldl": (140.0, 30.0),
+}
+
+
+def _followup_values(
+    rng: np.random.Generator,
+    measure: str,
+    base: FloatArray,
+    diabetes: BoolArray,
+    uncontrolled: BoolArray,
+    at_goal: BoolArray,
+    measured: BoolArray,
+) -> FloatArray:
+    """Follow-up values on the side of the threshold that ``at_goal`` asks for."""
+    lo_r, hi_r = LAB_RANGE[measure]
+    dec = LAB_DECIMALS[measure]
+    entry = _entry(measure, diabetes)
+    top = _goal_top(measure, diabetes)
+    n = base.size
+    out = np.full(n, np.nan)
+    g = measured & uncontrolled & at_goal
+    m, s = _AT_GOAL[measure]
+    centre = np.full(n, m) if measure == "hba1c" else entry + m
+    out[g] = truncated_normal(rng, centre[g], s, lo_r, top[g])
+    a = measured & uncontrolled & ~at_goal
+    shift, s2 = _ABOVE_GOAL_SHIFT[measure]
+    out[a] = truncated_normal(rng, base[a] + shift, s2, entry[a], hi_r)
+    c = measured & ~uncontrolled & ~np.isnan(base)
+    out[c] = np.clip(base[c] + rng.normal(0.0, _CONTROLLED_NOISE[measure], c.sum()), lo_r, hi_r)
+    return np.clip(np.round(out, dec), lo_r, hi_r)
+
+
+def _labs(rng: np.random.Generator, d: _Design) -> dict[str, FloatArray]:
+    n = d.arm.size
+    cols: dict[str, FloatArray] = {}
+    measured12 = ~d.lost
+    for k, measure in enumerate(MEASURES):
+        lo_r, hi_r = LAB_RANGE[measure]
+        dec = LAB_DECIMALS[measure]
+        has = d.diabetes if measure == "hba1c" else np.ones(n, dtype=bool)
+        entry = _entry(measure, d.diabetes)
+        unc = d.uncontrolled[:, k]
+        base = np.full(n, np.nan)
+        # controlled at baseline: below the entry threshold
+        c = has & ~unc
+        if measure == "hba1c":
+            base[c] = truncated_normal(rng, 7.1, 0.6, 5.0, 8.0, size=int(c.sum()))
+        else:
+            m, s = _AT_GOAL[measure]
+            base[c] = truncated_normal(rng, entry[c] + m, s, lo_r, entry[c] - 1.0)
+        base[c] = np.round(base[c], dec)
+        # uncontrolled: site means and overall SD as published
+        m0, s0 = _BASELINE_DRAW[measure]
+        draw = truncated_normal(
+            rng, np.maximum(m0, entry[unc] + 5 * 10.0**-dec), s0, entry[unc], hi_r
+        )
+        base[unc] = _group_matched(
+            BASELINE[measure], draw, d.site[unc], strict=d.exact, lower=entry[unc]
+        )
+        cols[f"{measure}_0"] = base
+        cols[f"{measure}_12"] = _followup_values(
+            rng, measure, base, d.diabetes, unc, d.goal12[:, k], measured12 & has
+        )
+        cols[f"{measure}_24"] = _followup_values(
+            rng, measure, base, d.diabetes, unc, d.goal24[:, k], d.seen24 & has
+        )
+    return cols
+
+
+# ---------------------------------------------------------------------------
+# the cohort
+
+
+PATIENT_COLUMNS = (
+    "patient_id", "arm", "site", "clinician_id", "coach_id",
+    "diabetes", "hypertension", "hyperlipidemia",
+    "age", "sex", "language", "ethnicity", "marital_status", "work_status", "insulin",
+    "pcp_visits", "coach_contacts", "coaching_minutes",
+    "bmi_0", "hba1c_0", "sbp_0", "ldl_0",
+    "bmi_12", "hba1c_12", "sbp_12", "ldl_12",
+    "hba1c_24", "sbp_24", "ldl_24",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HcpcCohort:
+    """A generated HCPC cohort: the patient table and its side tables.
+
+    Attributes
+    ----------
+    patients : DataFrame
+        One row per randomized patient (raw measurements and covariates).
+    medications : DataFrame
+        Long table ``patient_id, month, medication, condition, in_chart, reported_taking``.
+    adherent_days : DataFrame
+        ``patient_id, month, adherent_days_7``.
+    visit_ratings : DataFrame
+        Clinician post-visit survey: ``clinician_id, visit_id, patient_id, arm,
+        demanding, adequate_time``.
+    seed, n : int
+        The generator call.
+    """
+
+    patients: pd.DataFrame
+    medications: pd.DataFrame
+    adherent_days: pd.DataFrame
+    visit_ratings: pd.DataFrame
+    seed: int
+    n: int
+    decimals: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by file stem (``hcpc_patients`` ...)."""
+        return {
+            "hcpc_patients": self.patients,
+            "hcpc_medications": self.medications,
+            "hcpc_adherent_days": self.adherent_days,
+            "hcpc_visit_ratings": self.visit_ratings,
+        }
+
+    def write(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        formats: Sequence[str] = ("csv", "parquet"),
+    ) -> list[Path]:
+        """Write every table as CSV (and Parquet) into ``directory``, byte-stable.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
+        paths: list[Path] = []
+        for name, frame in self.tables().items():
+            dec = {c: v for c, v in self.decimals.items() if c in frame.columns}
+            paths += write_frame(frame, directory, name, decimals=dec, formats=formats)  # type: ignore[arg-type]
+        return paths
+
+
+def _decimals(columns: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in columns:
+        stem = c.rsplit("_", 1)[0]
+        if stem in LAB_DECIMALS:
+            out[c] = LAB_DECIMALS[stem]
+    return out
+
+
+def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohort:
+    """Generate a synthetic HCPC cohort.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the :class:`numpy.random.SeedSequence`; one child stream per
+        layer (design, covariates, labs, questionnaires, medications, visits).
+    n : int
+        Patients randomized. At 441 every published count is exact; at other
+        sizes the design cells are scaled (same rates).
+
+    Returns
+    -------
+    HcpcCohort
+
+    Examples
+    --------
+    >>> c = hcpc_cohort(n=1000, seed=1)
+    >>> len(c.patients), round(float(c.patients["age"].mean()), 1)
+    (1000, 52.7)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 50:
+        raise OptionError(f"n must be a whole number >= 50, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+    streams = dict(
+        zip(
+            _STREAMS,
+            (
+                np.random.default_rng(s)
+                for s in np.random.SeedSequence(int(seed)).spawn(len(_STREAMS))
+            ),
+            strict=True,
+        )
+    )
+    d = _design(streams["design"], int(n))
+    cols: dict[str, Any] = {}
+    width = max(4, len(str(int(n))))
+    cols["patient_id"] = np.array([f"H{i:0{width}d}" for i in range(1, int(n) + 1)], dtype=object)
+    cols["arm"] = np.array(ARMS, dtype=object)[d.arm]
+    cols["site"] = np.array(SITES, dtype=object)[d.site]
+    cols.update(_covariates(streams["covariates"], d))
+    cols.update(_labs(streams["labs"], d))
+    bmi12 = np.where(d.lost, np.nan, cols["bmi_0"] + streams["labs"].normal(-0.1, 1.2, d.arm.size))
+    cols["bmi_12"] = np.round(np.clip(bmi12, 16.0, 65.0), 1)
+    patients = pd.DataFrame({c: cols[c] for c in PATIENT_COLUMNS})
+    for c in ("patient_id", "arm", "site", "clinician_id", "coach_id", "sex", "language",
+              "ethnicity", "marital_status", "work_status"):  # fmt: skip
+        patients[c] = patients[c].astype("str") if c != "coach_id" else patients[c].astype("string")
+    empty_meds = pd.DataFrame(
+        {
+            "patient_id": [],
+            "month": [],
+            "medication": [],
+            "condition": [],
+            "in_chart": [],
+            "reported_taking": [],
+        }
+    )
+    empty_days = pd.DataFrame({"patient_id": [], "month": [], "adherent_days_7": []})
+    empty_visits = pd.DataFrame(
+        {
+            "clinician_id": [],
+            "visit_id": [],
+            "patient_id": [],
+            "arm": [],
+            "demanding": [],
+            "adequate_time": [],
+        }
+    )
+    return HcpcCohort(
+        patients=patients,
+        medications=empty_meds,
+        adherent_days=empty_days,
+        visit_ratings=empty_visits,
+        seed=int(seed),
+        n=int(n),
+        decimals=_decimals(list(patients.columns)),
+    )

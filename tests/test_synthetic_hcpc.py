@@ -1,0 +1,313 @@
+"""Tests of the synthetic HCPC cohort (coachstats.synthetic.hcpc and _common).
+
+The targets asserted here are the published figures (``published.md`` section 1)
+and the coherent inferred counts listed there, recovered from the generated raw
+values through the project's own analysis functions.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coachstats.compare.paired import mcnemar
+from coachstats.compare.proportions import chi_square
+from coachstats.endpoints import derive_endpoints
+from coachstats.errors import AnalysisError, OptionError
+from coachstats.goals import HCPC_GOALS
+from coachstats.synthetic import hcpc_cohort
+from coachstats.synthetic._common import (
+    group_targets,
+    largest_remainder,
+    likert_counts,
+    match_moments,
+    round_exact_mean,
+    split_total,
+    truncated_normal,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+ARMS = ("coaching", "usual_care")
+
+#: Derived columns the generator must never write.
+DERIVED = re.compile(
+    r"^(at_goal_|composite_|change_|uncontrolled_|status_|n_uncontrolled|hba1c_drop|"
+    r"hba1c_lt|score|trust_score|pacic_score|prop_|.*_score$)"
+)
+
+
+@pytest.fixture(scope="module")
+def cohort():  # type: ignore[no-untyped-def]
+    return hcpc_cohort()
+
+
+@pytest.fixture(scope="module")
+def bundled() -> pd.DataFrame:
+    return pd.read_csv(DATA / "hcpc_patients.csv")
+
+
+def _counts(ep: pd.DataFrame, col: str) -> list[tuple[int, int]]:
+    g = ep.dropna(subset=[col]).groupby("arm")[col]
+    return [(int(g.sum()[a]), int(g.count()[a])) for a in ARMS]
+
+
+# --------------------------------------------------------------------------- design
+
+
+def test_no_derived_columns(cohort) -> None:  # type: ignore[no-untyped-def]
+    for name, frame in cohort.tables().items():
+        bad = [c for c in frame.columns if DERIVED.match(str(c))]
+        assert bad == [], f"{name} has derived columns {bad}"
+    measure = re.compile(r"^(hba1c|sbp|ldl|bmi)_(0|12|24)$")
+    months = {int(measure.match(c).group(2)) for c in cohort.patients if measure.match(c)}
+    assert months == {0, 12, 24}
+
+
+def test_design_counts(cohort) -> None:  # type: ignore[no-untyped-def]
+    p = cohort.patients
+    assert p["patient_id"].is_unique and len(p) == 441
+    assert p.groupby("arm").size().to_dict() == {"coaching": 224, "usual_care": 217}
+    assert p.groupby("site").size().to_dict() == {"A": 332, "B": 109}
+    coached = p[p["arm"] == "coaching"]
+    assert coached["coach_id"].nunique() == 3
+    assert coached["coach_id"].value_counts().between(70, 80).all()  # about 75 each
+    assert p.loc[p["arm"] == "usual_care", "coach_id"].isna().all()
+    assert p["clinician_id"].nunique() == 17
+    # 441 -> 372 analysed: no 12-month value at all for 30 + 39 patients
+    no_fu = p[["hba1c_12", "sbp_12", "ldl_12"]].isna().all(axis=1)
+    assert no_fu.groupby(p["arm"]).sum().to_dict() == {"coaching": 30, "usual_care": 39}
+
+
+def test_eligibility_consistent(cohort) -> None:  # type: ignore[no-untyped-def]
+    ep = derive_endpoints(cohort.patients, HCPC_GOALS)
+    assert (ep["n_uncontrolled"] >= 1).all()  # everyone uncontrolled on >= 1 condition
+    assert cohort.patients.loc[~cohort.patients["diabetes"], "hba1c_0"].isna().all()
+    for cond, m in (("hypertension", "sbp"), ("hyperlipidemia", "ldl")):
+        unc = ep[f"uncontrolled_{m}"].fillna(False).astype(bool)
+        assert cohort.patients.loc[unc, cond].all()  # uncontrolled implies the diagnosis
+    assert cohort.patients["age"].between(18, 75).all()
+
+
+# --------------------------------------------------------------------------- primary
+
+
+PRIMARY = {  # outcome: (coaching, usual care) counts, printed P (2 decimals)
+    "composite_any": ([(90, 194), (61, 178)], 0.02),
+    "composite_all": ([(66, 194), (44, 178)], 0.05),
+    "at_goal_hba1c": ([(34, 70), (21, 76)], 0.01),
+}
+
+
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_primary_counts_and_p(source, cohort, bundled) -> None:  # type: ignore[no-untyped-def]
+    data = cohort.patients if source == "generated" else bundled
+    ep = derive_endpoints(data, HCPC_GOALS)
+    for outcome, (counts, printed_p) in PRIMARY.items():
+        assert _counts(ep, outcome) == counts, outcome
+        r = chi_square(ep, outcome, correct=False)
+        assert round(r.p_value, 2) == printed_p, outcome
+    site_a = ep[ep["site"] == "A"]
+    assert _counts(site_a, "at_goal_ldl") == [(33, 79), (16, 63)]
+    assert chi_square(site_a, "at_goal_ldl").format_p() == ".04"
+    # percentages as printed: 46.4 vs 34.3, 34.0 vs 24.7, 48.6 vs 27.6, 41.8 vs 25.4
+    pct = [
+        round(100 * a / b, 1)
+        for a, b in _counts(ep, "composite_any") + _counts(site_a, "at_goal_ldl")
+    ]
+    assert pct == [46.4, 34.3, 41.8, 25.4]
+    # SBP: not significant, and the per-condition denominators are subsets of the composite ones
+    assert chi_square(ep, "at_goal_sbp").p_value > 0.05
+    for m in ("hba1c", "sbp", "ldl"):
+        assert (ep[f"at_goal_{m}"].notna() <= ep["composite_any"].notna()).all()
+
+
+def test_followup_24_paired(cohort) -> None:  # type: ignore[no-untyped-def]
+    p = cohort.patients
+    e12 = derive_endpoints(p, HCPC_GOALS, followup=12)
+    e24 = derive_endpoints(p, HCPC_GOALS, followup=24)
+    both = e12["composite_any"].notna() & e24["composite_any"].notna()
+    assert int(both.sum()) == 290  # seen at both 12 and 24 months
+    paired = pd.DataFrame(
+        {
+            "any_12": e12["composite_any"],
+            "any_24": e24["composite_any"],
+            "a1c_12": e12["at_goal_hba1c"],
+            "a1c_24": e24["at_goal_hba1c"],
+        }
+    )[p["arm"] == "coaching"]
+    expected = {
+        ("any_12", "any_24"): (47.1, 45.9, ".80"),
+        ("a1c_12", "a1c_24"): (53.4, 36.2, ".03"),
+    }
+    for (before, after), (pct_12, pct_24, printed_p) in expected.items():
+        sub = paired.dropna(subset=[before, after])
+        assert round(100 * sub[before].mean(), 1) == pct_12
+        assert round(100 * sub[after].mean(), 1) == pct_24
+        assert mcnemar(sub, before, after, correct=False).format_p() == printed_p
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def test_baseline_distributions(cohort) -> None:  # type: ignore[no-untyped-def]
+    p = cohort.patients
+    ep = derive_endpoints(p, HCPC_GOALS)
+    published = {  # overall mean, SD, site A mean, site B mean (among the uncontrolled)
+        "hba1c": (9.9, 1.5, 9.8, 10.3),
+        "ldl": (147.0, 35.6, 147.3, 145.2),
+        "sbp": (159.4, 15.4, 158.3, 160.9),
+    }
+    for m, (mean, sd, mean_a, mean_b) in published.items():
+        unc = ep[f"uncontrolled_{m}"].fillna(False).astype(bool)
+        x = p.loc[unc, f"{m}_0"]
+        site_means = x.groupby(p.loc[unc, "site"]).mean()
+        assert round(x.mean(), 1) == mean and round(x.std(), 1) == sd, m
+        assert (round(site_means["A"], 1), round(site_means["B"], 1)) == (mean_a, mean_b), m
+    for col, (mean, sd) in {
+        "age": (52.7, 11.1),
+        "bmi_0": (31.4, 6.7),
+        "pcp_visits": (5.4, 4.1),
+    }.items():
+        assert (round(p[col].mean(), 1), round(p[col].std(), 1)) == (mean, sd), col
+    pct = lambda s: round(100 * s.mean(), 1)  # noqa: E731
+    assert pct(p["sex"] == "female") == 55.3
+    assert pct(p["language"] == "spanish") == 68.7
+    assert pct(p["ethnicity"] == "latino") == 70.1
+    assert pct(p["ethnicity"] == "african_american") == 19.0
+    by_site = p.groupby("site")
+    assert by_site["language"].apply(lambda s: pct(s == "spanish")).to_dict() == {
+        "A": 89.5,
+        "B": 5.5,
+    }
+    aa = by_site["ethnicity"].apply(lambda s: pct(s == "african_american")).to_dict()
+    assert aa == {"A": 1.8, "B": 71.6}
+    assert not ((p["language"] == "spanish") & (p["ethnicity"] != "latino")).any()
+    coached = p[p["arm"] == "coaching"]
+    contacts = coached["coach_contacts"].astype(float)
+    assert (round(contacts.mean(), 1), round(contacts.std(), 1)) == (12.4, 7.4)
+    site_contacts = contacts.groupby(coached["site"]).mean().round(1).to_dict()
+    assert site_contacts == {"A": 14.1, "B": 7.6}
+    minutes = coached["coaching_minutes"].astype(float)
+    assert (round(minutes.mean(), 1), round(minutes.std(), 1)) == (540.8, 307.6)
+
+
+def test_lab_precision(cohort) -> None:  # type: ignore[no-untyped-def]
+    p = cohort.patients
+    for col, dec in {"hba1c_0": 1, "hba1c_12": 1, "sbp_0": 0, "ldl_12": 0, "sbp_24": 0}.items():
+        x = p[col].dropna().to_numpy()
+        assert np.allclose(x, np.round(x, dec), atol=1e-9), col
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_identical_bytes(tmp_path: Path) -> None:
+    a = hcpc_cohort(seed=7).write(tmp_path / "a")
+    b = hcpc_cohort(seed=7).write(tmp_path / "b")
+    assert [x.name for x in a] == [y.name for y in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.read_bytes() == y.read_bytes(), x.name
+
+
+def test_bundled_equals_fresh_generation(tmp_path: Path, cohort) -> None:  # type: ignore[no-untyped-def]
+    written = cohort.write(tmp_path, formats=("csv",))
+    for path in written:
+        assert filecmp.cmp(path, DATA / path.name, shallow=False), path.name
+    for name, frame in cohort.tables().items():
+        shipped = pd.read_parquet(DATA / f"{name}.parquet")
+        pd.testing.assert_frame_equal(shipped, frame.reset_index(drop=True))
+
+
+def test_other_seed_same_design(cohort) -> None:  # type: ignore[no-untyped-def]
+    other = hcpc_cohort(seed=cohort.seed + 1).patients
+    p = cohort.patients
+    assert not other["sbp_0"].equals(p["sbp_0"])
+    assert not other["arm"].equals(p["arm"])
+    for cols in (["arm"], ["arm", "site"], ["site", "language"], ["site", "ethnicity"]):
+        pd.testing.assert_series_equal(other.groupby(cols).size(), p.groupby(cols).size())
+    ep = derive_endpoints(other, HCPC_GOALS)
+    for outcome, (counts, _) in PRIMARY.items():
+        assert _counts(ep, outcome) == counts
+
+
+def test_scale_keeps_proportions() -> None:
+    start = time.perf_counter()
+    big = hcpc_cohort(n=100_000, seed=3)
+    elapsed = time.perf_counter() - start
+    p = big.patients
+    assert len(p) == 100_000
+    assert elapsed < 30  # vectorized: about a second here
+    share = p["arm"].eq("coaching").mean()
+    assert abs(share - 224 / 441) < 1e-4
+    assert abs(p["site"].eq("A").mean() - 332 / 441) < 1e-3
+    ep = derive_endpoints(p, HCPC_GOALS)
+    rates = ep.groupby("arm")["composite_any"].mean()
+    assert abs(rates["coaching"] - 90 / 194) < 0.005
+    assert abs(rates["usual_care"] - 61 / 178) < 0.005
+    a1c = ep.groupby("arm")["at_goal_hba1c"].mean()
+    assert abs(a1c["coaching"] - 34 / 70) < 0.005
+    assert round(p["age"].mean(), 1) == 52.7
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(OptionError, match="n must be"):
+        hcpc_cohort(n=10)
+    with pytest.raises(OptionError, match="seed"):
+        hcpc_cohort(seed=-1)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 100.0), min_size=1, max_size=8).filter(lambda w: sum(w) > 0),
+    st.integers(0, 10_000),
+)
+def test_largest_remainder_properties(weights: list[float], total: int) -> None:
+    parts = largest_remainder(weights, total)
+    share = np.asarray(weights) * total / sum(weights)
+    assert parts.sum() == total
+    assert np.all(np.abs(parts - share) < 1 + 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31), st.floats(20.0, 70.0), st.floats(3.0, 15.0))
+def test_match_moments_exact_and_bounded(seed: int, mean: float, sd: float) -> None:
+    x = 100 * np.random.default_rng(seed).beta(2.0, 2.0, size=200)  # inside the bounds
+    y = match_moments(x, mean, sd, lower=0.0, upper=100.0)
+    assert abs(y.mean() - mean) < 1e-8 and abs(y.std(ddof=1) - sd) < 1e-8
+    assert y.min() > 0 and y.max() < 100
+    assert np.array_equal(np.argsort(x, kind="stable"), np.argsort(y, kind="stable"))
+
+
+def test_match_moments_impossible() -> None:
+    with pytest.raises(AnalysisError):
+        match_moments(np.arange(5.0), 120.0, 1.0, lower=0.0, upper=100.0)
+
+
+def test_helpers_by_hand() -> None:
+    # 244 of 441 is the only count that prints as 55.3 %
+    assert largest_remainder([55.3, 44.7], 441).tolist() == [244, 197]
+    means, within = group_targets(12.4, 7.4, [14.1, 7.6], [166, 58], decimals=1)
+    assert abs((166 * means[0] + 58 * means[1]) / 224 - 12.4) < 1e-12
+    total_ss = (165 + 57) * within**2 + 58 * (means[1] - 12.4) ** 2 + 166 * (means[0] - 12.4) ** 2
+    assert abs(total_ss / 223 - 7.4**2) < 1e-9
+    with pytest.raises(AnalysisError):
+        group_targets(10.0, 1.0, [9.8, 10.3], [10, 90], decimals=1)
+    r = round_exact_mean(np.array([1.26, 2.26, 3.26]), 1, mean=2.26)
+    assert np.allclose(r, np.round(r, 1)) and abs(r.mean() - 2.26) <= 0.05 / 3 + 1e-12
+    items = split_total(np.random.default_rng(0), [11, 33, 55], 11)
+    assert items.sum(axis=1).tolist() == [11, 33, 55] and items.min() >= 1 and items.max() <= 5
+    counts = likert_counts(134, 3.57, 0.8)
+    assert counts.sum() == 134 and round((counts * np.arange(1, 6)).sum() / 134, 2) == 3.57
+    x = truncated_normal(np.random.default_rng(1), 0.0, 1.0, 5.0, 6.0, size=100)
+    assert x.min() >= 5.0 and x.max() <= 6.0  # far upper tail stays finite and in range
