@@ -102,22 +102,39 @@ def test_independence_is_the_glm_with_an_unadjusted_sandwich() -> None:
         assert fit.scale == pytest.approx(np.mean(resid**2 / var), rel=1e-10)
 
 
+def few_unclustered(seed: int, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, GroupIndex]:
+    rng = np.random.default_rng(seed)
+    rng.integers(5, 20, 3)  # keep the stream of the search that found these cases
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    x = (np.arange(len(g)) % 2).astype(float).reshape(-1, 1)
+    y = -0.5 * x[:, 0] + rng.normal(0, 1, len(g))
+    return x, y, GroupIndex.from_values(g)
+
+
 def test_cycling_alternation_reaches_the_fixed_point() -> None:
     """Few clusters, no clustering: geepack's alternation cycles; we still converge."""
-    rng = np.random.default_rng(1)
-    g = np.repeat([0, 1, 2], [16, 11, 13])
-    x = (np.arange(40) % 2).astype(float).reshape(-1, 1)
-    y = -0.5 * x[:, 0] + rng.normal(0, 1, 40)
-    G = GroupIndex.from_values(g)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        fit = fit_gee(x, y, G, family="gaussian", corr="exchangeable")
-    assert fit.converged
+    x, y, G = few_unclustered(8, [15, 9, 8])
+    fit = fit_gee(x, y, G, family="gaussian", corr="exchangeable", max_iter=60)
+    assert fit.converged and fit.corr == "exchangeable" and fit.iterations == 60
+    assert -1 / 14 < fit.rho < 0
     e = y - fit.params[0] - x[:, 0] * fit.params[1]
     n_pairs = float(np.sum(G.counts * (G.counts - 1)) / 2)
     scale, rho = _moments(e, G, n_pairs, 0, True)
     assert rho == pytest.approx(fit.rho, rel=1e-8)
     assert scale == pytest.approx(fit.scale, rel=1e-8)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_indefinite_working_correlation_falls_back_to_independence(family: str) -> None:
+    x, y, G = few_unclustered(20, [16, 11, 13])
+    if family == "binomial":
+        y = (y > np.median(y)).astype(float)
+    with pytest.warns(DataWarning, match="independence"):
+        fit = fit_gee(x, y, G, family=family, corr="exchangeable")  # type: ignore[arg-type]
+    assert fit.corr == "independence" and fit.rho == 0.0 and "-1/(n_max - 1)" in fit.note
+    ind = fit_gee(x, y, G, family=family, corr="independence")  # type: ignore[arg-type]
+    np.testing.assert_allclose(fit.params, ind.params, rtol=1e-12)
+    np.testing.assert_allclose(fit.vcov_robust, ind.vcov_robust, rtol=1e-12)
 
 
 @settings(max_examples=20, deadline=None)

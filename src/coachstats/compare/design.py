@@ -157,7 +157,15 @@ class GroupIndex:
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Per-group sums of ``values``; see :func:`group_sums`."""
+        if self.n_groups == 1:
+            return values.sum(axis=0)[None, ...]
         return group_sums(self.codes, values, self.n_groups)
+
+    def expand(self, per_group: np.ndarray) -> np.ndarray:
+        """Per-group values broadcast back to the rows (``per_group[codes]``)."""
+        if self.n_groups == 1:
+            return per_group[0]  # broadcasts against (n,) or (n, k)
+        return per_group[self.codes]
 
     def means(self, values: np.ndarray) -> np.ndarray:
         """Per-group means of ``values``."""
@@ -166,7 +174,8 @@ class GroupIndex:
 
     def demean(self, values: np.ndarray) -> np.ndarray:
         """``values`` minus their group means (the within transformation)."""
-        return values - self.means(values)[self.codes]
+        out: np.ndarray = values - self.expand(self.means(values))
+        return out
 
     def subset(self, keep: np.ndarray) -> GroupIndex:
         """The index restricted to rows ``keep`` (groups renumbered, empty ones removed)."""
@@ -421,6 +430,5 @@ def build_design(
             stacklevel=3,
         )
     covs = tuple(name for name, _ in pairs)
-    return Design(
-        np.ascontiguousarray(X[:, keep]), tuple(names[j] for j in keep), covs, tuple(dropped)
-    )
+    X = X if len(keep) == k else np.ascontiguousarray(X[:, keep])
+    return Design(X, tuple(names[j] for j in keep), covs, tuple(dropped))

@@ -47,11 +47,16 @@ of converging (it can with few clusters and a negative rho; geepack then stops
 at ``maxit``), the fixed point is found by Brent's method on
 :math:`\rho = \hat\rho(\hat\beta(\rho))`. geepack's default
 ``epsilon = 1e-4`` stops earlier, so default ``geeglm`` fits agree with these
-only to about 1e-5. Like geepack, :math:`\hat\rho` is not constrained: a
-negative estimate below :math:`-1/(n_{max}-1)` (no clustering, large
-clusters) makes some working covariances indefinite; the fit is kept with a
-:class:`~coachstats.errors.DataWarning` (the sandwich SE remains valid), and an
-error is raised only if :math:`H` is singular.
+only to about 1e-5.
+
+Fallback: a negative :math:`\hat\rho` at or below :math:`-1/(n_{max}-1)`
+(patients within a cluster no more alike than across clusters) makes the
+working covariance of the largest clusters indefinite, and near that value the
+estimating equations have a pole (geepack then diverges or returns an
+indefinite fit). In that case, or if the iteration diverges, the model is fitted
+with the **independence** working correlation instead, with a
+:class:`~coachstats.errors.DataWarning`; ``GEEFit.corr`` and ``note`` say so.
+The robust SE of the independence fit is valid whatever the true correlation.
 
 The robust ("sandwich", geepack's ``san.se``) covariance is
 :math:`H^{-1}\big(\sum_i U_i U_i^\top\big)H^{-1}` with :math:`H = \sum_i
@@ -109,7 +114,8 @@ class GEEFit:
 
     ``params`` and the covariances are for ``[intercept, columns of X]``.
     ``rho`` is the working correlation (0 for independence), ``scale`` the
-    estimated :math:`\\phi`.
+    estimated :math:`\\phi`; ``corr`` the working correlation actually used
+    and ``note`` why, when it differs from the one asked for.
     """
 
     params: np.ndarray
@@ -124,6 +130,7 @@ class GEEFit:
     max_cluster_size: int
     iterations: int
     converged: bool
+    note: str = ""
 
 
 def _mean_parts(
@@ -238,7 +245,6 @@ def fit_gee(
     ddof = 0 if moment_df == "n" else p + 1
     counts = clusters.counts.astype(float)
     n_pairs = float(np.sum(counts * (counts - 1.0)) / 2.0)
-    exchangeable = corr == "exchangeable"
     max_size = int(clusters.counts.max())
 
     def beta_step(b: np.ndarray, r: float) -> tuple[np.ndarray, float]:
@@ -250,44 +256,75 @@ def fit_gee(
         b = b + delta
         return b, float(np.max(np.abs(delta)) / (1.0 + np.max(np.abs(b))))
 
-    def moments_at(b: np.ndarray) -> tuple[float, float]:
+    def moments_at(b: np.ndarray, exch: bool) -> tuple[float, float]:
         _, _, ee = _mean_parts(family, Xc @ b, y)
-        return _moments(ee, clusters, n_pairs, ddof, exchangeable)
+        return _moments(ee, clusters, n_pairs, ddof, exch)
 
-    scale, rho = moments_at(beta)
-    converged = not exchangeable  # independence: the GLM fit is the solution
-    it = 0
-    history = [rho]
-    while not converged and it < max_iter:  # geepack's alternating iteration
-        it += 1
-        beta, step = beta_step(beta, rho)
-        new_scale, new_rho = moments_at(beta)
-        change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
-        scale, rho = new_scale, new_rho
-        history.append(rho)
-        converged = change <= tol
-    if not converged:
-        # The alternation can cycle (few clusters, rho < 0). The fixed point solves
-        # rho = rho_hat(beta(rho)) with beta(rho) the GEE solution at fixed rho;
-        # the last two iterates of a cycle bracket it.
-        state = {"beta": beta}
+    def solve_exchangeable() -> tuple[np.ndarray, float, float, int, bool]:
+        b = beta
+        scale, rho = moments_at(b, True)
+        converged = False
+        it = 0
+        history = [rho]
+        while not converged and it < max_iter:  # geepack's alternating iteration
+            it += 1
+            b, step = beta_step(b, rho)
+            new_scale, new_rho = moments_at(b, True)
+            change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
+            scale, rho = new_scale, new_rho
+            history.append(rho)
+            converged = change <= tol
+        if not converged:
+            # The alternation can cycle (few clusters, rho < 0). The fixed point solves
+            # rho = rho_hat(beta(rho)) with beta(rho) the GEE solution at fixed rho;
+            # the last two iterates of a cycle bracket it.
+            state = {"beta": b}
 
-        def gap(r: float) -> float:
-            b = state["beta"]
-            for _ in range(max_iter):
-                b, step = beta_step(b, r)
-                if step <= tol:
-                    break
-            state["beta"] = b
-            return moments_at(b)[1] - r
+            def gap(r: float) -> float:
+                bb = state["beta"]
+                for _ in range(max_iter):
+                    bb, step = beta_step(bb, r)
+                    if step <= tol:
+                        break
+                state["beta"] = bb
+                return moments_at(bb, True)[1] - r
 
-        lo, hi = sorted(history[-2:])
-        if lo < hi and gap(lo) * gap(hi) < 0.0:
-            rho = float(optimize.brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14))
-            gap(rho)
-            beta = state["beta"]
-            scale, _ = moments_at(beta)
-            converged = True
+            lo, hi = sorted(history[-2:])
+            if lo < hi and gap(lo) * gap(hi) < 0.0:
+                rho = float(optimize.brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14))
+                gap(rho)
+                b = state["beta"]
+                scale, _ = moments_at(b, True)
+                converged = True
+        return b, scale, rho, it, converged
+
+    used = corr
+    note = ""
+    it, converged = 0, True
+    if corr == "exchangeable":
+        lower = -1.0 / (max_size - 1) if max_size > 1 else -math.inf
+        try:
+            with np.errstate(divide="raise", over="raise", invalid="raise"):
+                b, scale, rho, it, converged = solve_exchangeable()
+            if not (np.all(np.isfinite(b)) and rho > lower):
+                raise FloatingPointError(f"rho = {rho:.4g}")
+            beta = b
+        except (FloatingPointError, AnalysisError) as exc:
+            used = "independence"
+            note = (
+                "exchangeable working correlation not estimable "
+                f"({exc}; rho must exceed -1/(n_max - 1) = {lower:.4g}): "
+                "fitted with the independence working correlation"
+            )
+            warnings.warn(
+                f"GEE: {note}. This happens when patients in a cluster are no more "
+                "alike than patients in different clusters (rho <= 0); the robust SE of "
+                "the independence fit remains valid",
+                DataWarning,
+                stacklevel=2,
+            )
+    if used == "independence":  # the GLM fit is the solution
+        scale, rho = moments_at(beta, False)
     if not converged:
         warnings.warn(
             f"GEE did not converge in {max_iter} iterations (tolerance {tol:g})",
@@ -295,18 +332,6 @@ def fit_gee(
             stacklevel=2,
         )
     _, d, e = _mean_parts(family, Xc @ beta, y)
-    if exchangeable:
-        _check_rho(rho, counts)
-        if max_size > 1 and rho <= -1.0 / (max_size - 1):
-            warnings.warn(
-                f"the exchangeable working correlation rho = {rho:.4g} is below "
-                f"-1/(n_max - 1) = {-1.0 / (max_size - 1):.4g}: the working covariance of "
-                f"the largest clusters (up to {max_size} patients) is not positive "
-                "definite. The estimate is kept (as geepack does; the robust SE stays "
-                "valid), but corr='independence' is the safer choice",
-                DataWarning,
-                stacklevel=2,
-            )
     H, U = _score_parts(Xc, d, e, clusters, rho)
     H_inv = _solve(H, np.eye(p + 1))
     H_inv = (H_inv + H_inv.T) / 2.0
@@ -322,10 +347,11 @@ def fit_gee(
         rho=float(rho),
         scale=float(scale),
         family=family,
-        corr=corr,
+        corr=used,
         nobs=n,
         n_clusters=clusters.n_groups,
         max_cluster_size=max_size,
         iterations=it,
         converged=converged,
+        note=note,
     )

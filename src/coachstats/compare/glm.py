@@ -213,8 +213,7 @@ class RegressionFit:
         """
         adj = cr1_adjustment(clusters.n_groups, self.nobs, self.n_params)
         z_beta, _ = self.solve(g_beta, g_group)
-        codes = self.groups.codes
-        h = (self.xt @ z_beta + (g_group / self.group_weight)[codes]) * self.resid
+        h = (self.xt @ z_beta + self.groups.expand(g_group / self.group_weight)) * self.resid
         u = clusters.sums(h)
         return float(adj * (u @ u))
 
@@ -272,8 +271,8 @@ def fit_linear(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None = None) -
         )
     xbar = g.means(X)
     ybar = g.means(y)
-    xt = X - xbar[g.codes]
-    yt = y - ybar[g.codes]
+    xt = X - g.expand(xbar)
+    yt = y - g.expand(ybar)
     bread = _chol_inverse(xt.T @ xt, "linear regression")
     beta = bread @ (xt.T @ yt)
     resid = yt - xt @ beta
@@ -296,8 +295,9 @@ def fit_linear(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None = None) -
     )
 
 
-def _logistic_deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    return float(2.0 * np.sum(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta)))
+def _logistic_deviance(sign: np.ndarray, eta: np.ndarray) -> float:
+    """Binomial deviance; ``sign = 2y - 1``: -2 log L = 2 sum log(1 + exp(-sign * eta))."""
+    return float(2.0 * np.sum(np.logaddexp(0.0, -sign * eta)))
 
 
 def fit_logistic(
@@ -351,7 +351,6 @@ def fit_logistic(
     if not np.all((y == 0.0) | (y == 1.0)):
         raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
     p = X.shape[1]
-    codes = g.codes
     events = g.sums(y)
     degenerate = (events == 0) | (events == g.counts)
     if np.any(degenerate):
@@ -360,8 +359,9 @@ def fit_logistic(
         raise AnalysisError(f"{what} has only one value (all 0 or all 1): its log-odds is infinite")
     beta = np.zeros(p)
     alpha = np.log((events + 0.5) / (g.counts - events + 0.5))
-    eta = X @ beta + alpha[codes]
-    dev = _logistic_deviance(y, eta)
+    sign = 2.0 * y - 1.0
+    eta = X @ beta + g.expand(alpha)
+    dev = _logistic_deviance(sign, eta)
     converged = False
     it = 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -370,9 +370,11 @@ def fit_logistic(
             w = mu * (1.0 - mu)
             r = y - mu
             wc = g.sums(w)
-            B = g.sums(X * w[:, None])
-            xt = X - (B / wc[:, None])[codes]
-            S = (xt * w[:, None]).T @ xt
+            Xw = X * w[:, None]
+            B = g.sums(Xw)
+            xt = X - g.expand(B / wc[:, None])
+            S = xt.T @ Xw  # = xt' W xt: the weighted group sums of xt vanish
+            S = (S + S.T) / 2.0
             try:
                 d_beta = sla.cho_solve(sla.cho_factor(S, lower=True), xt.T @ r)
             except (np.linalg.LinAlgError, ValueError):
@@ -382,8 +384,8 @@ def fit_logistic(
                 break
             step = 1.0
             for _ in range(30):
-                new_eta = X @ (beta + step * d_beta) + (alpha + step * d_alpha)[codes]
-                new_dev = _logistic_deviance(y, new_eta)
+                new_eta = X @ (beta + step * d_beta) + g.expand(alpha + step * d_alpha)
+                new_dev = _logistic_deviance(sign, new_eta)
                 if new_dev <= dev * (1.0 + 1e-12) + 1e-12:
                     break
                 step /= 2.0
@@ -406,9 +408,11 @@ def fit_logistic(
     mu = expit(eta)
     w = mu * (1.0 - mu)
     wc = g.sums(w)
-    B = g.sums(X * w[:, None])
-    xt = X - (B / wc[:, None])[codes]
-    bread = _chol_inverse((xt * w[:, None]).T @ xt, "logistic regression")
+    Xw = X * w[:, None]
+    B = g.sums(Xw)
+    xt = X - g.expand(B / wc[:, None])
+    S = xt.T @ Xw
+    bread = _chol_inverse((S + S.T) / 2.0, "logistic regression")
     return RegressionFit(
         coef=beta,
         group_coef=alpha,
@@ -465,7 +469,7 @@ def marginal_risk_difference(
     check_option("family", fit.family, ("binomial",))
     n = X.shape[0]
     b_arm = fit.coef[arm_column]
-    eta = X @ fit.coef + fit.group_coef[fit.groups.codes]
+    eta = X @ fit.coef + fit.groups.expand(fit.group_coef)
     arm = X[:, arm_column]
     p1 = expit(eta + b_arm * (1.0 - arm))
     p0 = expit(eta - b_arm * arm)

@@ -615,7 +615,10 @@ def gee(
     -------
     ComparisonResult
         ``extra``: ``working_correlation`` (rho; 0 for independence),
-        ``scale``, ``n_clusters``, ``max_cluster_size``, ``iterations``.
+        ``scale``, ``n_clusters``, ``max_cluster_size``, ``iterations``, and
+        ``note`` when the exchangeable fit fell back to independence (a
+        :class:`~coachstats.errors.DataWarning` is issued; see
+        :mod:`coachstats.compare.gee`), which the ``method`` text then names.
 
     Examples
     --------
@@ -656,10 +659,19 @@ def gee(
     design = _design(setup, arm, None)
     fit = fit_gee(design.X, setup.y, clusters, family=family, corr=corr, moment_df=moment_df)
     link = "logit" if binary else "identity"
+    extra: dict[str, Any] = {
+        "working_correlation": fit.rho,
+        "scale": fit.scale,
+        "n_clusters": fit.n_clusters,
+        "max_cluster_size": fit.max_cluster_size,
+        "iterations": fit.iterations,
+    }
+    if fit.note:
+        extra["note"] = fit.note
     return _result(
         setup,
         outcome,
-        method=f"GEE ({family}, {link} link, {corr} working correlation, robust SE) "
+        method=f"GEE ({family}, {link} link, {fit.corr} working correlation, robust SE) "
         f"clustered by {cluster}",
         estimand="odds ratio" if binary else "mean difference",
         est=float(fit.params[1]),
@@ -670,13 +682,7 @@ def gee(
         design=design,
         cluster=cluster,
         ratio=binary,
-        extra={
-            "working_correlation": fit.rho,
-            "scale": fit.scale,
-            "n_clusters": fit.n_clusters,
-            "max_cluster_size": fit.max_cluster_size,
-            "iterations": fit.iterations,
-        },
+        extra=extra,
     )
 
 
