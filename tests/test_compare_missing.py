@@ -728,3 +728,78 @@ def test_with_missing_as_failure_labels_the_result() -> None:
     assert result.missing == f"missing goal_met counted as failure ({n_miss} recoded)"
     recoded, _ = missing_as_failure(data, "goal_met")
     assert result.estimate == pytest.approx(arm_result(recoded, "glm").estimate, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- with the package's analyses
+
+
+def test_multiple_imputation_with_models_matches_mice_pool() -> None:
+    """End to end against R: the imputations of missing_imputed_mar.csv, analysed and pooled.
+
+    make_missing_data.py wrote that file with impute(m=5, seed=20240501) and the default
+    maxit, so multiple_imputation with the same arguments re-creates the same datasets;
+    missing.R fitted lm / glm on them and pooled with mice::pool (dfcom = n - k = 256).
+    """
+    from coachstats.compare.models import linear, logistic
+
+    data = fixture("mar")
+    long = pd.read_csv(DATA / "missing_imputed_mar.csv")
+    first = impute(data, MAR_COLUMNS, m=5, seed=20240501)
+    for i, completed in enumerate(first):
+        expected = long[long[".imp"] == i + 1]
+        np.testing.assert_array_equal(completed["hba1c_12"], expected["hba1c_12"])
+        np.testing.assert_array_equal(completed["goal_met"], expected["goal_met"])
+
+    ref = reference()["pooling"]["mar_lm"]["armcoaching"]
+    lm_result = multiple_imputation(
+        data, lambda d: linear(d, "hba1c_12", covariates=["hba1c_0", "age"]),
+        columns=MAR_COLUMNS, m=5, seed=20240501,
+    )  # fmt: skip
+    assert lm_result.extra["df_complete"] == ref["dfcom"]  # linear's n - k, as mice
+    for ours, name in [(lm_result.estimate, "estimate"), (lm_result.std_error, "std_error"),
+                       (lm_result.df, "df"), (lm_result.p_value, "p_value"),
+                       (lm_result.conf_low, "conf_low"), (lm_result.conf_high, "conf_high"),
+                       (lm_result.extra["fmi"], "fmi"), (lm_result.extra["riv"], "riv")]:  # fmt: skip
+        assert close(ours, ref[name], CLOSED), name
+
+    ref = reference()["pooling"]["mar_glm"]["armcoaching"]
+    or_result = multiple_imputation(
+        data, lambda d: logistic(d, "goal_met", covariates=["hba1c_0", "age"]),
+        columns=MAR_COLUMNS, m=5, seed=20240501, df_complete=ref["dfcom"],
+    )  # fmt: skip
+    assert close(math.log(or_result.estimate), ref["estimate"], ITER_EST)
+    assert close(or_result.std_error, ref["std_error"], ITER_SE)
+    assert close(or_result.df, ref["df"], ITER_SE)
+    assert close(or_result.p_value, ref["p_value"], ITER_SE)
+    assert close(math.log(or_result.conf_low), ref["conf_low"], ITER_SE)
+    assert close(math.log(or_result.conf_high), ref["conf_high"], ITER_SE)
+
+
+def test_multiple_imputation_with_tests_of_the_package() -> None:
+    """Welch t test (t-based: its df is the complete-data df) and chi-square odds ratios."""
+    from coachstats.compare.means import t_test
+    from coachstats.compare.proportions import chi_square
+
+    data = fixture("mar")
+    imp = mar_imputed()
+    welch = multiple_imputation(data, lambda d: t_test(d, "hba1c_12"), columns=MAR_COLUMNS,
+                                m=5, seed=9, maxit=5)  # fmt: skip
+    per = [t_test(d, "hba1c_12") for d in imp]
+    assert welch.extra["df_complete"] == per[0].df
+    pooled = rubin_pool([r.estimate for r in per], [r.std_error**2 for r in per],
+                        df_complete=per[0].df)  # fmt: skip
+    assert welch.estimate == pytest.approx(pooled.estimate, rel=1e-12)
+    assert welch.p_value == pytest.approx(pooled.p_value, rel=1e-9)
+    assert [a.arm for a in welch.arms] == ["coaching", "usual_care"]
+    assert welch.arms[0].value == pytest.approx(np.mean([r.arms[0].value for r in per]))
+
+    odds = multiple_imputation(
+        data, lambda d: chi_square(d, "goal_met", estimand="odds ratio"),
+        columns=MAR_COLUMNS, m=5, seed=9, maxit=5,
+    )  # fmt: skip
+    per = [chi_square(d, "goal_met", estimand="odds ratio") for d in imp]
+    # the SE recovered from each Woolf interval is the result's own SE of log OR
+    pooled = rubin_pool([math.log(r.estimate) for r in per], [r.std_error**2 for r in per])
+    assert math.log(odds.estimate) == pytest.approx(pooled.estimate, rel=1e-12)
+    assert odds.std_error == pytest.approx(pooled.std_error, rel=1e-9)
+    assert odds.arms[0].events is not None and odds.arms[0].n == 150

@@ -283,9 +283,25 @@ def logistic_irls(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted logistic regression by IRLS (Newton) with Cholesky solves.
 
+    The fit of ``mice.impute.logreg`` (``glm.fit`` with ``quasibinomial`` and
+    prior weights, here used on the augmented data). It never raises on
+    separation: the augmentation rows keep the estimates finite. (The
+    comparison models use :func:`coachstats.compare.glm.fit_logistic`, which
+    has no prior weights and treats separation as an error.)
+
     Starts and stops as R's ``glm.fit``: ``mu0 = (w y + 0.5) / (w + 1)``,
-    convergence when :math:`|D - D_{old}| / (|D| + 0.1) < 10^{-8}`, at most 25
-    iterations (then a :class:`~coachstats.errors.ConvergenceWarning`).
+    convergence when :math:`|D - D_{old}| / (|D| + 0.1) < 10^{-8}` with the
+    deviance :math:`D = 2\\sum_i w_i \\log(1 + e^{-(2y_i - 1)\\eta_i})`, at most
+    25 iterations (then a :class:`~coachstats.errors.ConvergenceWarning`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, p)
+        Design, intercept included.
+    y : ndarray, shape (n,)
+        Outcome, 0 or 1.
+    w : ndarray, shape (n,), optional
+        Prior weights (default 1).
 
     Returns
     -------
@@ -304,6 +320,7 @@ def logistic_irls(
     array([-3.0351,  1.214 ])
     """
     w = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
+    sign = 2.0 * y - 1.0
     mu = (w * y + 0.5) / (w + 1.0)
     eta = np.log(mu / (1.0 - mu))
     beta = np.zeros(x.shape[1])
@@ -315,7 +332,7 @@ def logistic_irls(
         beta = _chol_solve(_cholesky(x.T @ (x * wk[:, None])), x.T @ (wk * z))
         eta = x @ beta
         mu = np.clip(expit(eta), 1e-15, 1 - 1e-15)
-        dev = _binomial_deviance(y, mu, w)
+        dev = _binomial_deviance(sign, eta, w)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < _GLM_TOL:
             break
         dev_old = dev
@@ -329,11 +346,9 @@ def logistic_irls(
     return beta, _cholesky(x.T @ (x * (w * var)[:, None]))
 
 
-def _binomial_deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = np.where(y > 0, y * np.log(y / mu), 0.0)
-        t2 = np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
-    return float(2.0 * np.sum(w * (t1 + t2)))
+def _binomial_deviance(sign: np.ndarray, eta: np.ndarray, w: np.ndarray) -> float:
+    """Deviance of 0/1 outcomes, ``sign = 2y - 1``: :math:`2\\sum_i w_i \\log(1 + e^{-s_i\\eta_i})`."""
+    return float(2.0 * np.dot(w, np.logaddexp(0.0, -sign * eta)))
 
 
 def _impute_logreg(
