@@ -1,0 +1,259 @@
+"""Forest plot: estimates with confidence intervals across outcomes, trials or subgroups.
+
+Examples
+--------
+>>> from coachstats.results import ComparisonResult
+>>> r = ComparisonResult(outcome="at_goal_hba1c", method="Woolf", estimand="odds ratio",
+...     estimate=2.47, conf_low=1.24, conf_high=4.93, p_value=0.009)
+>>> ax = plot_forest([r])
+>>> ax.get_xscale(), [t.get_text() for t in ax.texts]
+('log', ['OR (95% CI)', '2.47 (1.24 to 4.93)'])
+>>> import matplotlib.pyplot as plt; plt.close("all")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from coachstats.errors import AnalysisError
+from coachstats.plots._common import (
+    OUTCOME_LABELS,
+    Labels,
+    Results,
+    as_frame,
+    axes_for,
+    fmt_number,
+    require_columns,
+    row_labels,
+    tick_fontsize,
+)
+from coachstats.plots.style import SINGLE_COLUMN
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["ESTIMAND_ABBREVIATIONS", "estimate_text", "is_ratio", "plot_forest"]
+
+ESTIMAND_ABBREVIATIONS: dict[str, str] = {
+    "risk difference": "RD",
+    "odds ratio": "OR",
+    "relative risk": "RR",
+    "risk ratio": "RR",
+    "mean difference": "MD",
+    "standardized mean difference": "SMD",
+}
+"""Short names of the estimands for the column header."""
+
+_LOG_TICKS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
+_LOG_TICKS_FINE = np.array([0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 10])
+
+
+def is_ratio(estimand: str) -> bool:
+    """True for ratio estimands (odds ratio, relative risk...), drawn on a log axis.
+
+    Examples
+    --------
+    >>> is_ratio("odds ratio"), is_ratio("Risk Ratio"), is_ratio("risk difference")
+    (True, True, False)
+    """
+    e = estimand.lower()
+    return "ratio" in e or e in ("relative risk", "rr", "or", "hr")
+
+
+def estimate_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """The numbers column of a forest plot: ``"est (low to high)"``, minus signs typeset.
+
+    Examples
+    --------
+    >>> estimate_text(0.121, 0.022, 0.22)
+    '0.12 (0.02 to 0.22)'
+    >>> estimate_text(-0.77, -1.5, -0.04)
+    '−0.77 (−1.50 to −0.04)'
+    >>> estimate_text(1.5, float("nan"), float("nan"))
+    '1.50'
+    """
+    text = fmt_number(estimate, digits)
+    if not (math.isnan(low) or math.isnan(high)):
+        text += f" ({fmt_number(low, digits)} to {fmt_number(high, digits)})"
+    return text
+
+
+def _labels(frame: pd.DataFrame, labels: Labels, label_columns: Sequence[str]) -> list[str]:
+    if labels is not None:
+        return row_labels(frame, labels)
+    parts = [frame[c].astype("string").fillna("") for c in label_columns if c in frame.columns]
+    names = [OUTCOME_LABELS.get(str(o), str(o)) for o in frame["outcome"]]
+    return [
+        ": ".join([str(p.iloc[i]) for p in parts if str(p.iloc[i])] + [names[i]])
+        for i in range(len(frame))
+    ]
+
+
+def plot_forest(
+    results: Results,
+    *,
+    labels: Labels = None,
+    label_columns: Sequence[str] = ("trial", "subgroup"),
+    log: bool | None = None,
+    digits: int = 2,
+    xlabel: str | None = None,
+    numbers: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Forest plot of estimates with confidence intervals, one row per result.
+
+    Each row is a square at the estimate with a line over its confidence
+    interval, labelled on the left; a column of numbers on the right reads
+    ``"est (low to high)"`` under a header such as ``"RD (95% CI)"``. A
+    vertical reference line marks no effect: 1 for ratios (odds ratio,
+    relative risk), drawn on a log axis so that 0.5 and 2 sit symmetrically,
+    and 0 for differences.
+
+    Parameters
+    ----------
+    results : ComparisonResult, sequence of them, or tidy DataFrame
+        One row each, top to bottom. A tidy frame may add ``trial`` and
+        ``subgroup`` columns (see ``label_columns``).
+    labels : sequence of str or mapping, optional
+        Row labels; default: the ``label_columns`` present, then the outcome
+        label, joined with ``": "``.
+    label_columns : sequence of str
+        Frame columns that prefix the default labels.
+    log : bool, optional
+        Log x axis; default True exactly when the estimands are ratios.
+    digits : int
+        Decimals of the numbers column.
+    xlabel : str, optional
+        X-axis label; default the estimand and confidence level.
+    numbers : bool
+        Draw the numbers column.
+    ax : Axes, optional
+        Where to draw; default a new figure in the journal style.
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    AnalysisError
+        Ratios mixed with differences (they cannot share an axis), or a
+        non-positive value on a log axis.
+
+    References
+    ----------
+    Lewis S, Clarke M. Forest plots: trying to see the wood and the trees.
+    BMJ 2001;322:1479-1480.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"trial": ["HCPC", "Peer"], "outcome": ["at_goal_hba1c"] * 2,
+    ...     "estimand": ["risk difference"] * 2, "estimate": [0.21, 0.18],
+    ...     "conf_low": [0.05, 0.05], "conf_high": [0.36, 0.30]})
+    >>> ax = plot_forest(frame)
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xscale()
+    (['HCPC: HbA1c', 'Peer: HbA1c'], 'linear')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    frame = as_frame(results)
+    require_columns(
+        frame, ("outcome", "estimand", "estimate", "conf_low", "conf_high"), "plot_forest"
+    )
+    estimands = [str(e) for e in pd.unique(frame["estimand"])]
+    kinds = {is_ratio(e) for e in estimands}
+    if len(kinds) > 1:
+        raise AnalysisError(
+            "plot_forest puts every row on one axis; ratios and differences cannot share it "
+            f"(estimands: {', '.join(estimands)}): plot them separately"
+        )
+    ratio = kinds.pop()
+    use_log = ratio if log is None else bool(log)
+    est = frame["estimate"].to_numpy(dtype=float, na_value=np.nan)
+    lo = frame["conf_low"].to_numpy(dtype=float, na_value=np.nan)
+    hi = frame["conf_high"].to_numpy(dtype=float, na_value=np.nan)
+    values = np.concatenate([est, lo, hi])
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise AnalysisError("plot_forest: every estimate is missing")
+    if use_log and np.any(values <= 0):
+        raise AnalysisError(
+            "plot_forest: a log axis needs positive estimates and limits; "
+            f"got {sorted(values[values <= 0].tolist())[:5]} (use log=False)"
+        )
+    names = _labels(frame, labels, label_columns)
+    n = len(frame)
+    y = np.arange(n, dtype=float)[::-1]
+    reference = 1.0 if ratio else 0.0
+    level = float(frame["conf_level"].iloc[0]) if "conf_level" in frame else 0.95
+    pct = f"{100 * level:g}"
+    abbr = (
+        ESTIMAND_ABBREVIATIONS.get(estimands[0].lower(), estimands[0])
+        if len(estimands) == 1
+        else "Estimate"
+    )
+    with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * n)) as ax:
+        has_ci = ~(np.isnan(lo) | np.isnan(hi))
+        ax.hlines(y[has_ci], lo[has_ci], hi[has_ci], color="black", lw=0.9)
+        ax.plot(est, y, "s", color="black", markersize=4, linestyle="none")
+        ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
+        if use_log:
+            _log_axis(ax, np.append(values, reference))
+        ax.set_yticks(y, names)
+        ax.set_ylim(-0.7, n - 0.3)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        name = estimands[0] if len(estimands) == 1 else "estimate"
+        ax.set_xlabel(xlabel if xlabel is not None else f"{name[:1].upper()}{name[1:]} ({pct}% CI)")
+        if numbers:
+            size = tick_fontsize()
+            ax.annotate(
+                f"{abbr} ({pct}% CI)",
+                xy=(1.0, 1.0),
+                xycoords="axes fraction",
+                xytext=(6, 0),
+                textcoords="offset points",
+                ha="left",
+                va="bottom",
+                fontweight="bold",
+                fontsize=size,
+            )
+            for i in range(n):
+                ax.annotate(
+                    estimate_text(est[i], lo[i], hi[i], digits),
+                    xy=(1.0, y[i]),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=size,
+                )
+    return ax
+
+
+def _within(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return values[(values >= lo) & (values <= hi)]
+
+
+def _log_axis(ax: Axes, values: np.ndarray) -> None:
+    """Log x axis with plain-number ticks (0.5, 1, 2) covering ``values``."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    vmin, vmax = float(values.min()), float(values.max())
+    ax.set_xscale("log")
+    span = math.log(vmax / vmin) if vmax > vmin else 1.0
+    pad = math.exp(0.08 * span)
+    lo, hi = vmin / pad, vmax * pad
+    ax.set_xlim(lo, hi)
+    ticks = _within(_LOG_TICKS, lo, hi)
+    if ticks.size < 3:
+        ticks = _within(_LOG_TICKS_FINE, lo, hi)
+    ax.xaxis.set_major_locator(FixedLocator(ticks.tolist()))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
