@@ -558,6 +558,10 @@ def test_plot_power_curve() -> None:
         legend = ax.get_legend()
         assert legend is not None
         assert [t.get_text() for t in legend.get_texts()] == [a.outcome, b.outcome]
+        assert plot_power_curve(frame, ax=ax).get_xlabel() == "Patients enrolled per group"
+        unequal = power_curve(published_effect("hcpc_composite").plan(power=0.8, ratio=2))
+        assert plot_power_curve(unequal, ax=ax).get_xlabel() == "Patients enrolled in group 1"
+        ax.clear()
         new = plot_power_curve(frame, target=None)
         assert new is not ax and len(new.get_lines()) == 2
         plt.close(new.figure)  # type: ignore[arg-type]

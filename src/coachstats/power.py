@@ -38,7 +38,7 @@ Chow S-C, Shao J, Wang H. Sample Size Calculations in Clinical Research. 2nd ed.
 Chapman & Hall/CRC; 2008 (ch. 3-4).
 Cohen J. Statistical Power Analysis for the Behavioral Sciences. 2nd ed. Erlbaum; 1988.
 Fleiss JL, Levin B, Paik MC. Statistical Methods for Rates and Proportions. 3rd ed.
-Wiley; 2003 (sec. 4.2-4.4).
+Wiley; 2003 (ch. 4).
 Donner A, Klar N. Design and Analysis of Cluster Randomization Trials in Health
 Research. Arnold; 2000.
 Eldridge SM, Ashby D, Kerry S. Sample size for cluster randomized trials: effect of
@@ -732,7 +732,7 @@ def power_two_proportions(
 
       :math:`\bar p = (p_1 + r p_2)/(1 + r)`. At :math:`r = 1` this is
       ``power.prop.test`` exactly (:math:`s_0^2 = (p_1 + p_2)(1 - \bar p)`);
-      unequal allocation follows Fleiss et al. (2003, sec. 4.4), as
+      unequal allocation follows Fleiss et al. (2003, ch. 4), as
       ``statsmodels.stats.proportion.power_proportions_2indep``.
     - ``method="arcsine"`` -- Cohen's :math:`h = 2\arcsin\sqrt{p_1} -
       2\arcsin\sqrt{p_2}`, :math:`1 - \beta = \Phi(|h|\sqrt{n_1 n_2/(n_1 + n_2)} - z)`,
@@ -789,7 +789,7 @@ def power_two_proportions(
 
     References
     ----------
-    Fleiss JL, Levin B, Paik MC (2003), sec. 4.2-4.4; Cohen J (1988), ch. 6;
+    Fleiss JL, Levin B, Paik MC (2003), ch. 4; Cohen J (1988), ch. 6;
     R ``stats::power.prop.test``; ``pwr`` 1.3 (Champely S).
 
     Examples
@@ -1066,7 +1066,11 @@ def plot_power_curve(
     if target is not None:
         ax.axhline(target, color="0.5", linestyle="--", linewidth=0.8)
     ax.set_ylim(0.0, 1.0)
-    ax.set_xlabel("Patients enrolled per group" if x == "n1_enrolled" else "Patients enrolled")
+    equal = "n2_enrolled" not in frame.columns or bool(
+        np.allclose(frame["n2_enrolled"].to_numpy(), frame["n1_enrolled"].to_numpy())
+    )
+    group = "per group" if equal else "in group 1"
+    ax.set_xlabel(f"Patients enrolled {group}" if x == "n1_enrolled" else "Patients enrolled")
     ax.set_ylabel("Power")
     ax.legend(frameon=False)
     return ax

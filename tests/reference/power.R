@@ -6,7 +6,7 @@
 # Functions matched:
 #   - stats::power.prop.test (strict = FALSE / TRUE): the "pooled" normal approximation,
 #     equal allocation. For unequal allocation (n2 = ratio * n1) no R function exists; the
-#     generalization is written out here (Fleiss, Levin & Paik 2003, sec. 4.4: pooled
+#     generalization is written out here (Fleiss, Levin & Paik 2003, ch. 4: pooled
 #     proportion (p1 + ratio * p2) / (1 + ratio) under H0, unpooled variance under H1) and
 #     checked to reduce to power.prop.test at ratio = 1.
 #   - pwr::pwr.2p.test, pwr::pwr.2p2n.test: the "arcsine" method (Cohen's h = ES.h(p1, p2)).
