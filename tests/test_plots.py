@@ -696,6 +696,14 @@ def test_published_vs_reproduced_paired(targets: pd.DataFrame) -> None:
         "−1.07 / −1.05",
     ]
     assert ax.get_yticklabels()[0].get_text() == "HCPC: ≥ 1 goal, coaching"
+    fixed = plot_published_vs_reproduced(
+        targets.assign(paper=[46.4, 34.0, "n.s.", -1.07]),
+        published="paper",
+        reproduced="ours",
+        label="target",
+        digits=1,
+    )
+    assert texts(fixed)[1:] == ["46.4 / 46.4", "34.0 / 34.3", "n.s. / 41.7", "−1.1 / −1.1"]
 
 
 def test_published_vs_reproduced_scatter(targets: pd.DataFrame) -> None:

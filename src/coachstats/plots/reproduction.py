@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.errors import AnalysisError, check_option
-from coachstats.plots._common import MINUS, axes_for, require_columns, tick_fontsize
+from coachstats.plots._common import MINUS, axes_for, fmt_number, require_columns, tick_fontsize
 from coachstats.plots.style import OKABE_ITO, SINGLE_COLUMN
 
 if TYPE_CHECKING:
@@ -42,11 +42,15 @@ Kind = Literal["paired", "scatter"]
 Scale = Literal["linear", "log", "symlog"]
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, digits: int | None) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "NA"
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return f"{float(value):.4g}".replace("-", MINUS)
+        return (
+            fmt_number(float(value), digits)
+            if digits is not None
+            else f"{float(value):.4g}".replace("-", MINUS)
+        )
     return str(value)
 
 
@@ -59,6 +63,7 @@ def plot_published_vs_reproduced(
     group: str | None = "trial",
     kind: Kind = "paired",
     scale: Scale = "linear",
+    digits: int | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Published against reproduced values, one mark per target.
@@ -86,6 +91,8 @@ def plot_published_vs_reproduced(
         The layout.
     scale : {"linear", "log", "symlog"}
         Scale of the value axes.
+    digits : int, optional
+        Decimals of the numbers column (paired); default 4 significant digits.
     ax : Axes, optional
         Where to draw; default a new single-column figure in the journal style.
 
@@ -136,7 +143,7 @@ def plot_published_vs_reproduced(
         size = (SINGLE_COLUMN, SINGLE_COLUMN * 0.9)
     with axes_for(ax, size) as ax:
         if kind == "paired":
-            _paired(ax, data, pub, rep, names, published, reproduced, scale)
+            _paired(ax, data, pub, rep, names, (published, reproduced), scale, digits)
         else:
             _scatter(ax, pub, rep, groups, values, scale)
     return ax
@@ -148,9 +155,9 @@ def _paired(
     pub: np.ndarray,
     rep: np.ndarray,
     names: list[str],
-    published: str,
-    reproduced: str,
+    columns: tuple[str, str],
     scale: Scale,
+    digits: int | None,
 ) -> None:
     n = len(names)
     y = np.arange(n, dtype=float)[::-1]
@@ -161,6 +168,7 @@ def _paired(
     )
     ax.plot(rep, y, "o", color=REPRODUCED_COLOR, ms=3, ls="none", label="Reproduced")
     _set_scale(ax, "x", scale, np.concatenate([pub, rep]))
+    ax.margins(x=0.1)
     ax.set_yticks(y, names)
     ax.set_ylim(-0.7, n - 0.3)
     ax.tick_params(axis="y", length=0)
@@ -181,7 +189,7 @@ def _paired(
     )
     for i in range(n):
         ax.annotate(
-            f"{_text(data[published].iloc[i])} / {_text(data[reproduced].iloc[i])}",
+            " / ".join(_text(data[c].iloc[i], digits) for c in columns),
             xy=(1.0, y[i]),
             xycoords=("axes fraction", "data"),
             xytext=(6, 0),
