@@ -110,6 +110,108 @@ def endpoints(
         typer.echo(f"wrote {out}")
 
 
+@app.command()
+@_guard
+def power(
+    published: Annotated[
+        str | None, typer.Option(help="Use a published effect, e.g. hcpc_composite (see --list).")
+    ] = None,
+    p1: Annotated[float | None, typer.Option(help="Proportion in the coached group.")] = None,
+    p2: Annotated[float | None, typer.Option(help="Proportion in the comparison group.")] = None,
+    delta: Annotated[
+        float | None, typer.Option(help="Mean difference (coaching - comparison).")
+    ] = None,
+    sd: Annotated[float | None, typer.Option(help="Outcome SD (with --delta).")] = None,
+    n: Annotated[
+        int | None, typer.Option(help="Patients enrolled in the coached group (solve for power).")
+    ] = None,
+    target: Annotated[
+        float | None, typer.Option("--power", help="Target power (solve for n); default 0.8.")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    ratio: Annotated[float, typer.Option(help="Comparison group size / coached group size.")] = 1.0,
+    icc: Annotated[float, typer.Option(help="Intraclass correlation within clinics.")] = 0.0,
+    cluster_size: Annotated[
+        float | None, typer.Option(help="Mean patients per clinic (with --icc).")
+    ] = None,
+    attrition: Annotated[float, typer.Option(help="Expected share lost to follow-up.")] = 0.0,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the published effects and exit.")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a power curve figure (PNG/SVG/PDF).")
+    ] = None,
+) -> None:
+    """Sample size or power for a coaching program, from the published effects or your own."""
+    from coachstats import power as pw
+    from coachstats.errors import OptionError
+
+    if list_:
+        typer.echo(
+            pw.published_effects()[["key", "label", "p1", "p2", "delta", "sd"]].to_string(
+                index=False
+            )
+        )
+        return
+    opts: dict[str, Any] = {
+        "alpha": alpha,
+        "ratio": ratio,
+        "icc": icc,
+        "cluster_size": cluster_size,
+        "attrition": attrition,
+    }
+    if n is not None:
+        opts["n"] = n
+    else:
+        opts["power"] = 0.8 if target is None else target
+    if published is not None:
+        result = pw.published_effect(published).plan(**opts)
+    elif p1 is not None and p2 is not None:
+        result = pw.power_two_proportions(p1, p2, **opts)
+    elif delta is not None and sd is not None:
+        result = pw.power_two_means(delta, sd, **opts)
+    else:
+        raise OptionError(
+            "give --published KEY, or --p1 and --p2, or --delta and --sd (see --list)"
+        )
+    typer.echo(result.summary())
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = pw.plot_power_curve(pw.power_curve(result))
+        ax.figure.savefig(plot, bbox_inches="tight")
+        typer.echo(f"wrote {plot}")
+
+
+@app.command()
+@_guard
+def synth(
+    out: Annotated[Path, typer.Argument(help="Directory to write the cohort files into.")],
+    trial: Annotated[str, typer.Option(help="hcpc or peer.")] = "hcpc",
+    n: Annotated[
+        int | None,
+        typer.Option(help="Patients (default: the trial's own size, calibrated exactly)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (default: the bundled cohort's seed).")
+    ] = None,
+) -> None:
+    """Generate a seeded synthetic cohort (raw measurements only) as CSV and Parquet."""
+    from coachstats import synthetic
+    from coachstats.errors import check_option
+
+    check_option("--trial", trial, ("hcpc", "peer"))
+    gen = synthetic.hcpc_cohort if trial == "hcpc" else synthetic.peer_cohort
+    kwargs: dict[str, Any] = {}
+    if n is not None:
+        kwargs["n"] = n
+    if seed is not None:
+        kwargs["seed"] = seed
+    for path in gen(**kwargs).write(out):
+        typer.echo(str(path))
+
+
 def main() -> None:
     """Entry point of the ``coachstats`` command."""
     app()

@@ -1,0 +1,78 @@
+"""The command line: exit codes (0 ok, 1 finding, 2 bad input), no tracebacks, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from coachstats.cli import app
+
+runner = CliRunner()
+
+
+def small_csv(tmp_path: Path) -> Path:
+    df = pd.DataFrame(
+        {
+            "ID": [1, 2, 3, 4],
+            "Group": ["Coaching", "Usual care", "Coaching", "Usual care"],
+            "diabetes": [True, True, False, True],
+            "hba1c_0": [9.5, 8.5, 7.0, 10.1],
+            "hba1c_12": [7.5, 8.4, 7.2, 9.0],
+            "sbp_0": [150, 135, 142, 128],
+            "sbp_12": [128, 131, 139, 126],
+        }
+    )
+    path = tmp_path / "program.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_endpoints_with_map(tmp_path: Path) -> None:
+    out = tmp_path / "ep.csv"
+    res = runner.invoke(
+        app,
+        [
+            "endpoints",
+            str(small_csv(tmp_path)),
+            "--map",
+            "patient_id=ID,arm=Group",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Randomized: coaching 2, usual_care 2" in res.output
+    table = pd.read_csv(out)
+    # 1: A1c and SBP at goal; 2: neither (8.4 > 8.0, 131 >= 130); 3: SBP 139 < 140; 4: A1c 9.0 > 8.0
+    assert table["composite_any"].tolist() == [True, False, True, False]
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["endpoints", str(small_csv(tmp_path))])
+    assert res.exit_code == 2
+    assert "required column missing" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["endpoints", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2 and "file not found" in res.output
+    res = runner.invoke(app, ["endpoints", str(small_csv(tmp_path)), "--map", "patient_id"])
+    assert res.exit_code == 2 and "--map expects" in res.output
+
+
+def test_power_command(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["power", "--published", "hcpc_composite"])
+    assert res.exit_code == 0, res.output
+    # 46.4 % vs 34.3 %, 80 % power, alpha .05: 257 per group (R power.prop.test gives 256.9)
+    assert "257 + 257 = 514" in res.output
+    fig = tmp_path / "curve.png"
+    res = runner.invoke(
+        app, ["power", "--delta", "0.77", "--sd", "2.95", "--n", "120", "--plot", str(fig)]
+    )
+    assert res.exit_code == 0 and fig.stat().st_size > 1000
+    res = runner.invoke(app, ["power", "--p1", "0.4"])
+    assert res.exit_code == 2
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["--debug", "endpoints", str(tmp_path / "missing.csv")])
+    assert res.exit_code != 0 and res.exception is not None
