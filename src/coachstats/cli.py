@@ -179,8 +179,9 @@ def power(
         import matplotlib
 
         matplotlib.use("Agg")
-        ax = pw.plot_power_curve(pw.power_curve(result))
-        ax.figure.savefig(plot, bbox_inches="tight")
+        from coachstats.plots.style import save_figure
+
+        save_figure(pw.plot_power_curve(pw.power_curve(result)), plot)
         typer.echo(f"wrote {plot}")
 
 
