@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coachstats.adherence import adherence_change
+from coachstats.compare.means import t_test
 from coachstats.compare.paired import mcnemar
 from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
@@ -152,6 +154,36 @@ def test_followup_24_paired(cohort) -> None:  # type: ignore[no-untyped-def]
         assert round(100 * sub[before].mean(), 1) == pct_12
         assert round(100 * sub[after].mean(), 1) == pct_24
         assert mcnemar(sub, before, after, correct=False).format_p() == printed_p
+
+
+# --------------------------------------------------------------------------- adherence
+
+
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_adherence_changes(source, cohort) -> None:  # type: ignore[no-untyped-def]
+    if source == "generated":
+        patients, meds, days = cohort.patients, cohort.medications, cohort.adherent_days
+    else:
+        patients, meds, days = (
+            pd.read_csv(DATA / f"hcpc_{t}.csv")
+            for t in ("patients", "medications", "adherent_days")
+        )
+    assert set(meds["condition"]) <= {"diabetes", "hypertension", "hyperlipidemia", "other"}
+    assert set(meds["month"]) == {0, 12} and set(days["month"]) == {0, 12}
+    assert (meds["in_chart"] | meds["reported_taking"]).all()  # every row is a medication
+    with pytest.warns(UserWarning, match="other"):  # non-target rows are excluded
+        change = adherence_change(meds, days, patients=patients["patient_id"])
+    data = patients[["patient_id", "arm"]].merge(change, on="patient_id")
+    # published: coaching - usual care change +10 % (P = .05), -17 % (P = .013), +1.08 days (< .001)
+    conc = t_test(data, "change_prop_concordant")
+    assert round(100 * conc.estimate) == 10 and round(conc.p_value, 2) == 0.05
+    lnt = t_test(data, "change_prop_listed_not_taken")
+    assert round(100 * lnt.estimate) == -17 and round(lnt.p_value, 3) == 0.013
+    adherent = t_test(data, "change_adherent_days")
+    assert round(adherent.estimate, 2) == 1.08 and adherent.format_p() == "< .001"
+    # only patients seen at 12 months have a 12-month interview
+    seen = patients.loc[patients[["sbp_12", "ldl_12"]].notna().any(axis=1), "patient_id"]
+    assert set(meds.loc[meds["month"] == 12, "patient_id"]) <= set(seen)
 
 
 # --------------------------------------------------------------------------- baseline

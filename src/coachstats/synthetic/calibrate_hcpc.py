@@ -4,8 +4,8 @@ Nothing here runs when a cohort is generated: :mod:`coachstats.synthetic.hcpc`
 reads the constants this module produced. Rerun it to check them or after
 changing a target::
 
-    python -m coachstats.synthetic.calibrate_hcpc design   # rewrite _hcpc_design.py
-    python -m coachstats.synthetic.calibrate_hcpc check    # analyse the bundled cohort
+    python -m coachstats.synthetic.calibrate_hcpc design      # rewrite _hcpc_design.py
+    python -m coachstats.synthetic.calibrate_hcpc adherence   # print ADHERENCE_TRANSITIONS
 
 **Design table** (:func:`solve_design`). Every randomized patient belongs to
 one cell: arm x site x a pattern giving, for HbA1c, SBP and LDL, whether the
@@ -24,6 +24,17 @@ artificially clustered. HiGHS stops at a 10 % relative gap, which is
 deterministic; the solution is stored in ``_hcpc_design.py`` so that the
 cohort never depends on the solver version.
 
+**Medication adherence** (:func:`search_adherence`). Each patient with a
+medication interview at both times is in one of the concordance states of
+``hcpc.ADHERENCE_STATES`` at baseline and at 12 months; a state fixes the
+patient's proportions (concordant, listed not taken, taken not listed) exactly.
+The per-arm 6 x 6 transition tables decide every per-patient change, hence the
+two Welch t tests of Thom et al. (2015). Starting from a plausible Markov model
+(:data:`ADHERENCE_PRIOR`), a seeded simulated annealing moves one patient at a
+time to another 12-month state until the differences in change print as +10 %
+and -17 % and the P values as .05 and .013 (with a margin inside the rounding
+windows), staying close (L1) to the starting tables.
+
 Examples
 --------
 >>> pats = design_patterns()
@@ -38,12 +49,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from coachstats.compare.means import t_test_from_stats
 from coachstats.errors import AnalysisError
 from coachstats.synthetic import hcpc
 
-__all__ = ["PRIOR", "design_patterns", "format_design", "main", "solve_design"]
+__all__ = [
+    "ADHERENCE_PRIOR",
+    "PRIOR",
+    "adherence_statistics",
+    "design_patterns",
+    "format_design",
+    "main",
+    "search_adherence",
+    "solve_design",
+]
 
 Pattern = tuple[str, str, str]
 Cell = tuple[str, str, Pattern]
@@ -242,13 +264,187 @@ def write_design_module(path: Path | None = None) -> Path:
     return target
 
 
+# ---------------------------------------------------------------------------
+# medication adherence
+
+#: Starting 12-month transition probabilities (rows: baseline state, columns: 12-month state,
+#: in the order of ``hcpc.ADHERENCE_STATES``); not published, plausible.
+ADHERENCE_PRIOR = {
+    "coaching": (
+        (0.74, 0.10, 0.04, 0.05, 0.03, 0.04),
+        (0.25, 0.35, 0.06, 0.16, 0.12, 0.06),
+        (0.12, 0.08, 0.14, 0.26, 0.12, 0.28),
+        (0.18, 0.10, 0.17, 0.45, 0.05, 0.05),
+        (0.15, 0.15, 0.12, 0.15, 0.38, 0.05),
+        (0.15, 0.05, 0.22, 0.10, 0.05, 0.43),
+    ),
+    "usual_care": (
+        (0.70, 0.10, 0.08, 0.04, 0.04, 0.04),
+        (0.12, 0.42, 0.18, 0.10, 0.12, 0.06),
+        (0.05, 0.08, 0.36, 0.14, 0.15, 0.22),
+        (0.12, 0.10, 0.40, 0.28, 0.05, 0.05),
+        (0.08, 0.14, 0.28, 0.10, 0.35, 0.05),
+        (0.05, 0.05, 0.50, 0.05, 0.05, 0.30),
+    ),
+}
+
+#: Printed targets: difference in mean change (coaching - usual care) and the P window that
+#: prints as published, shrunk by a safety margin.
+ADHERENCE_TARGETS: dict[str, tuple[float, float, float]] = {  # difference, P low, P high
+    "concordant": (0.10, 0.046, 0.054),  # printed +10 %, P = .05
+    "listed_not_taken": (-0.17, 0.0126, 0.0134),  # printed -17 %, P = .013
+}
+_DIFF_MARGIN = 0.003  # the differences print as +10 % / -17 % within +-0.005
+
+
+def _change_matrices() -> list[np.ndarray]:
+    props = np.array(list(hcpc.ADHERENCE_STATES.values()))  # (states, 3)
+    return [props[None, :, k] - props[:, None, k] for k in range(2)]
+
+
+def _welch(
+    sums: tuple[float, float, float], other: tuple[float, float, float]
+) -> tuple[float, float]:
+    """Difference and Welch P from (n, sum, sum of squares) of coaching and usual care."""
+    moments: list[float] = []
+    for n, s1, s2 in (sums, other):
+        mean = s1 / n
+        moments += [mean, float(np.sqrt(max((s2 - n * mean**2) / (n - 1), 0.0))), n]
+    m1, sd1, n1, m2, sd2, n2 = moments
+    r = t_test_from_stats(m1, sd1, int(n1), m2, sd2, int(n2))
+    return float(r.estimate), float(r.p_value)
+
+
+def _sums(x: np.ndarray, delta: np.ndarray) -> tuple[float, float, float]:
+    return float(x.sum()), float((x * delta).sum()), float((x * delta**2).sum())
+
+
+def adherence_statistics(tables: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Difference in mean change and Welch P of each proportion, from transition tables.
+
+    :func:`coachstats.compare.means.t_test_from_stats` on the per-arm mean and
+    SD of the per-patient changes the tables imply (the same numbers the
+    pipeline gets from the medication rows).
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for name, delta in zip(ADHERENCE_TARGETS, _change_matrices(), strict=True):
+        out[name] = _welch(_sums(tables["coaching"], delta), _sums(tables["usual_care"], delta))
+    return out
+
+
+def _candidates(
+    delta: np.ndarray, usual: np.ndarray, n: int, name: str
+) -> list[tuple[float, float]]:
+    """Coaching (sum, sum of squares) pairs on the lattice whose test prints as published."""
+    target, lo, hi = ADHERENCE_TARGETS[name]
+    other = _sums(usual, delta)
+    mean_u = other[1] / other[0]
+    var_u = (other[2] - other[0] * mean_u**2) / (other[0] - 1)
+    # moments the coaching arm needs (Welch df iterated), then a lattice around them
+    p_mid = float(np.sqrt(lo * hi))
+    df = n + other[0] - 2
+    for _ in range(20):
+        se = abs(target) / float(stats.t.isf(p_mid / 2, df))
+        var_c = (se**2 - var_u / other[0]) * n
+        df = (var_c / n + var_u / other[0]) ** 2 / (
+            (var_c / n) ** 2 / (n - 1) + (var_u / other[0]) ** 2 / (other[0] - 1)
+        )
+    mean_c = mean_u + target
+    s1_mid, s2_mid = n * mean_c, (n - 1) * var_c + n * mean_c**2
+    out: list[tuple[float, float, float]] = []
+    for s1 in np.arange(np.round(2 * s1_mid) - 6, np.round(2 * s1_mid) + 7) / 2:
+        for s2 in np.arange(np.round(4 * s2_mid) - 20, np.round(4 * s2_mid) + 21) / 4:
+            diff, p = _welch((n, s1, s2), other)
+            if abs(diff - target) <= _DIFF_MARGIN and lo <= p <= hi:
+                score = abs(diff - target) / _DIFF_MARGIN + abs(np.log(p / p_mid))
+                out.append((score, float(s1), float(s2)))
+    return [(s1, s2) for _, s1, s2 in sorted(out)]
+
+
+def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
+    """The adherence transition tables (see the module docstring).
+
+    Usual care keeps its starting table (:data:`ADHERENCE_PRIOR` apportioned
+    to :data:`hcpc.ADHERENCE_BASELINE`). For coaching, every change's sum and
+    sum of squares is linear in the table's counts, so the lattice points
+    whose Welch test prints as published are listed (:func:`_candidates`,
+    best first) and an integer program finds the coaching table closest (L1)
+    to its start with exactly those sums; the first feasible pair wins.
+
+    Returns
+    -------
+    dict
+        Arm -> 6 x 6 table of patient counts (rows: baseline state).
+    """
+    from coachstats.synthetic._common import largest_remainder
+
+    start = {
+        arm: np.array(
+            [
+                largest_remainder(row, int(b))
+                for row, b in zip(ADHERENCE_PRIOR[arm], hcpc.ADHERENCE_BASELINE[arm], strict=True)
+            ]
+        )
+        for arm in hcpc.ARMS
+    }
+    usual, coach = start["usual_care"], start["coaching"]
+    n = int(coach.sum())
+    k = coach.shape[0]
+    nv = k * k
+    deltas = _change_matrices()
+    cands = [
+        _candidates(d, usual, n, name) for d, name in zip(deltas, ADHERENCE_TARGETS, strict=True)
+    ]
+    rowsum = np.kron(np.eye(k), np.ones(k))
+    dev = np.hstack([np.eye(nv), -np.eye(nv), np.eye(nv)])
+    pad = np.zeros((k + 4, 2 * nv))
+    a_sums = np.vstack([rowsum] + [m for d in deltas for m in (d.ravel(), (d**2).ravel())])
+    pairs = sorted(
+        ((i + j, i, j) for i in range(len(cands[0])) for j in range(len(cands[1]))),
+    )
+    for _, i, j in pairs[:400]:
+        (c1, c2), (l1, l2) = cands[0][i], cands[1][j]
+        rhs = np.concatenate([coach.sum(axis=1), [c1, c2, l1, l2]])
+        res = milp(
+            np.concatenate([np.zeros(nv), np.ones(2 * nv)]),
+            constraints=[
+                LinearConstraint(np.hstack([a_sums, pad]), rhs, rhs),
+                LinearConstraint(dev, coach.ravel(), coach.ravel()),
+            ],
+            integrality=np.concatenate([np.ones(nv), np.zeros(2 * nv)]),
+            bounds=Bounds(0, np.inf),
+            options={"disp": False},
+        )
+        if res.x is None:
+            continue
+        tables = {"coaching": np.round(res.x[:nv]).astype(int).reshape(k, k), "usual_care": usual}
+        found = adherence_statistics(tables)
+        if all(
+            abs(found[m][0] - t) <= _DIFF_MARGIN and lo <= found[m][1] <= hi
+            for m, (t, lo, hi) in ADHERENCE_TARGETS.items()
+        ):
+            return {a: tuple(tuple(int(v) for v in row) for row in tables[a]) for a in hcpc.ARMS}
+    raise AnalysisError("adherence: no transition table meets the printed targets")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``design`` rewrites the design table module."""
+    """Command line: ``design`` rewrites the design table; ``adherence`` prints the tables."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["design"]:
         print(write_design_module())
         return 0
-    print("usage: python -m coachstats.synthetic.calibrate_hcpc design")
+    if args[:1] == ["adherence"]:
+        tables = search_adherence()
+        print("ADHERENCE_TRANSITIONS = {")
+        for arm, rows in tables.items():
+            print(f"    {arm!r}: (")
+            for row in rows:
+                print(f"        {row},")
+            print("    ),")
+        print("}")
+        print(adherence_statistics({a: np.array(t) for a, t in tables.items()}))
+        return 0
+    print("usage: python -m coachstats.synthetic.calibrate_hcpc design | adherence")
     return 2
 
 

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from coachstats.errors import OptionError
@@ -207,6 +208,69 @@ CLINICIANS = {
 SURVEY_CLINICIANS = tuple(c for s in SITES for c in CLINICIANS[s] if c not in ("C13", "C17"))
 #: Coaches: about 75 coached patients each (224 / 3); coach 3 worked at both sites.
 COACHES = {"A": {"coach1": 75, "coach2": 75, "coach3": 16}, "B": {"coach3": 58}}
+
+# --- medication adherence (Thom et al., J Am Board Fam Med 2015) ---------------------------
+#: Concordance states: (concordant, listed not taken, taken not listed) proportions of the
+#: patient's target-condition medications (union of chart and report).
+ADHERENCE_STATES = {
+    "all_concordant": (1.0, 0.0, 0.0),
+    "some_not_taken": (0.5, 0.5, 0.0),
+    "none_taken": (0.0, 1.0, 0.0),
+    "extra_taken": (0.5, 0.0, 0.5),
+    "switched": (0.0, 0.5, 0.5),
+    "only_unlisted": (0.0, 0.0, 1.0),
+}
+#: Patients with a medication interview at both 0 and 12 months (not published; assumed
+#: 237 of the 372 analysed), by baseline state (about a third each taking all, some or
+#: none of their medications, as in the practice brief).
+ADHERENCE_BASELINE = {"coaching": (38, 34, 36, 5, 4, 3), "usual_care": (37, 33, 35, 5, 4, 3)}
+#: Baseline -> 12-month state counts (rows and columns in ADHERENCE_STATES order), found by
+#: ``python -m coachstats.synthetic.calibrate_hcpc adherence`` (``search_adherence``): usual care
+#: is the starting Markov table; coaching is the table closest to its start whose Welch t tests
+#: on the per-patient changes give +10.1 % (P = .050) concordant and -16.9 % (P = .013) listed
+#: but not taken.
+ADHERENCE_TRANSITIONS = {
+    "coaching": (
+        (27, 4, 3, 2, 1, 1),
+        (9, 12, 2, 5, 4, 2),
+        (4, 2, 2, 13, 3, 12),
+        (1, 0, 2, 2, 0, 0),
+        (1, 1, 0, 1, 1, 0),
+        (1, 0, 1, 0, 0, 1),
+    ),
+    "usual_care": (
+        (26, 4, 3, 2, 1, 1),
+        (4, 14, 6, 3, 4, 2),
+        (2, 3, 12, 5, 5, 8),
+        (1, 1, 2, 1, 0, 0),
+        (0, 1, 1, 1, 1, 0),
+        (0, 0, 2, 0, 0, 1),
+    ),
+}
+#: Medications by condition ("other" rows are excluded by the analysis).
+MEDICATIONS = {
+    "diabetes": ("metformin", "glipizide", "insulin glargine", "pioglitazone", "sitagliptin"),
+    "hypertension": ("lisinopril", "amlodipine", "hydrochlorothiazide", "metoprolol", "losartan"),
+    "hyperlipidemia": ("simvastatin", "atorvastatin", "pravastatin", "ezetimibe"),
+    "other": ("omeprazole", "albuterol", "gabapentin", "sertraline"),
+}
+#: Number of target medications allowed per state (capped at 2 per diagnosed condition).
+STATE_MED_COUNTS = {
+    "all_concordant": (1, 2, 3, 4),
+    "some_not_taken": (2, 4),
+    "none_taken": (1, 2, 3),
+    "extra_taken": (2, 4),
+    "switched": (2, 4),
+    "only_unlisted": (1, 2),
+}
+#: Adherent days (of the last 7), not published: mean per state, patient-level and visit SDs,
+#: and the 12-month shift per arm before the coaching sum is set to give the printed +1.08.
+DAYS_STATE_MEAN = (6.0, 4.0, 2.5, 5.5, 3.5, 4.5)
+DAYS_PATIENT_SD = 1.0
+DAYS_VISIT_SD = 0.7
+DAYS_SHIFT_12 = {"coaching": 0.9, "usual_care": 0.0}
+#: Difference in mean change of adherent days, coaching - usual care (printed +1.08).
+ADHERENT_DAYS_DIFFERENCE = 1.08
 
 #: Generation streams (independent child seeds, so tuning one layer leaves the others).
 _STREAMS = ("design", "covariates", "labs", "questionnaires", "medications", "visits")
@@ -493,6 +557,165 @@ def _labs(rng: np.random.Generator, d: _Design) -> dict[str, FloatArray]:
 
 
 # ---------------------------------------------------------------------------
+# medications and adherent days
+
+
+def _adherence_states(rng: np.random.Generator, d: _Design) -> tuple[IntArray, IntArray]:
+    """Concordance state per patient at 0 and 12 months (-1 = no interview)."""
+    n = d.arm.size
+    s0 = np.full(n, -1, dtype=np.int64)
+    s12 = np.full(n, -1, dtype=np.int64)
+    k = len(ADHERENCE_STATES)
+    for a, arm in enumerate(ARMS):
+        table = np.array(ADHERENCE_TRANSITIONS[arm])
+        in_arm = d.arm == a
+        analysed = np.flatnonzero(in_arm & ~d.lost)
+        total = int(table.sum())
+        if d.exact:
+            n_both = total
+        else:
+            share = total / (
+                RANDOMIZED[arm, "A"] + RANDOMIZED[arm, "B"] - LOST_12[arm, "A"] - LOST_12[arm, "B"]
+            )
+            n_both = round(share * analysed.size)
+        cells = nested_counts(table.ravel(), [np.repeat(np.arange(k), k)], n_both)
+        both = rng.choice(analysed, size=n_both, replace=False)
+        cell = rng.permutation(np.repeat(np.arange(k * k), cells))
+        s0[both] = cell // k
+        s12[both] = cell % k
+        rest = np.setdiff1d(np.flatnonzero(in_arm), both)  # baseline interview only
+        s0[rest] = exact_labels(rng, largest_remainder(table.sum(axis=1), rest.size), np.arange(k))
+    return s0, s12
+
+
+def _medication_rows(
+    rng: np.random.Generator,
+    state: IntArray,
+    keys: FloatArray,
+    conditions: tuple[str, ...],
+    diagnosed: BoolArray,
+    month: int,
+) -> dict[str, Any]:
+    """Target and other medication rows of one visit for the patients with ``state >= 0``."""
+    who = np.flatnonzero(state >= 0)
+    names = np.array([m for c in conditions for m in MEDICATIONS[c]], dtype=object)
+    cond = np.array([c for c in conditions for _ in MEDICATIONS[c]], dtype=object)
+    cap = 2 * diagnosed[who].sum(axis=1)
+    st = state[who]
+    n_meds = np.zeros(who.size, dtype=np.int64)
+    for k, allowed in enumerate(STATE_MED_COUNTS.values()):
+        idx = np.flatnonzero(st == k)
+        if idx.size == 0:
+            continue
+        options = np.array(allowed)
+        ok = options[None, :] <= cap[idx, None]  # at least one option always fits (cap >= 2)
+        pick = np.argmax(ok * rng.random((idx.size, options.size)), axis=1)
+        n_meds[idx] = options[pick]
+    props = np.array(list(ADHERENCE_STATES.values()))[st]
+    n_conc = np.round(props[:, 0] * n_meds).astype(np.int64)
+    n_lnt = np.round(props[:, 1] * n_meds).astype(np.int64)
+    order = np.argsort(keys[who], axis=1, kind="stable")  # the patient's drugs, in a fixed order
+    slot = np.arange(names.size)[None, :]
+    take = slot < n_meds[:, None]
+    rows_p, rows_s = np.nonzero(take)
+    drug = order[rows_p, rows_s]
+    in_chart = rows_s < n_conc[rows_p] + n_lnt[rows_p]
+    reported = (rows_s < n_conc[rows_p]) | (rows_s >= n_conc[rows_p] + n_lnt[rows_p])
+    # other (non-target) medications: 0-2 per visit, excluded by the analysis
+    n_other = rng.integers(0, 3, size=who.size)
+    other_names = np.array(MEDICATIONS["other"], dtype=object)
+    o_order = np.argsort(rng.random((who.size, other_names.size)), axis=1)
+    o_p, o_s = np.nonzero(np.arange(other_names.size)[None, :] < n_other[:, None])
+    o_kind = rng.choice(3, size=o_p.size, p=[0.7, 0.15, 0.15])  # concordant / listed / taken
+    return {
+        "patient": np.concatenate([who[rows_p], who[o_p]]),
+        "slot": np.concatenate([rows_s, names.size + o_s]),
+        "month": month,
+        "medication": np.concatenate([names[drug], other_names[o_order[o_p, o_s]]]),
+        "condition": np.concatenate([cond[drug], np.full(o_p.size, "other", dtype=object)]),
+        "in_chart": np.concatenate([in_chart, o_kind != 2]),
+        "reported_taking": np.concatenate([reported, o_kind != 1]),
+    }
+
+
+def _adherent_days(
+    rng: np.random.Generator, d: _Design, s0: IntArray, s12: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """Adherent days at 0 and 12 months; the coaching sum of changes gives +1.08."""
+    n = d.arm.size
+    mean = np.array(DAYS_STATE_MEAN)
+    person = rng.normal(0.0, DAYS_PATIENT_SD, n)
+    shift = np.where(d.arm == 0, DAYS_SHIFT_12["coaching"], DAYS_SHIFT_12["usual_care"])
+    visit = DAYS_VISIT_SD
+    d0 = np.where(s0 >= 0, mean[np.maximum(s0, 0)] + person + rng.normal(0, visit, n), np.nan)
+    d12 = np.where(
+        s12 >= 0, mean[np.maximum(s12, 0)] + person + shift + rng.normal(0, visit, n), np.nan
+    )
+    d0 = np.clip(np.round(d0), 0, 7)
+    d12 = np.clip(np.round(d12), 0, 7)
+    both = (s0 >= 0) & (s12 >= 0)
+    change = d12 - d0
+    usual = both & (d.arm == 1)
+    coach = np.flatnonzero(both & (d.arm == 0))
+    if usual.sum() and coach.size:
+        target = ADHERENT_DAYS_DIFFERENCE + change[usual].mean()
+        need = round(target * coach.size - change[coach].sum())
+        step = 1 if need > 0 else -1
+        room = coach[(d12[coach] < 7) if step > 0 else (d12[coach] > 0)]
+        pick = rng.choice(room, size=min(abs(need), room.size), replace=False)
+        d12[pick] += step
+    return d0, d12
+
+
+def _medications(
+    rng: np.random.Generator, d: _Design, cols: dict[str, Any], ids: npt.NDArray[np.object_]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    conditions = ("diabetes", "hypertension", "hyperlipidemia")
+    diagnosed = np.column_stack([np.asarray(cols[c], dtype=bool) for c in conditions])
+    s0, s12 = _adherence_states(rng, d)
+    names_cond = [c for c in conditions for _ in MEDICATIONS[c]]
+    allowed = np.array([[c == name for name in names_cond] for c in conditions])  # (3, drugs)
+    keys = rng.random((d.arm.size, len(names_cond)))
+    keys[~(diagnosed.astype(int) @ allowed.astype(int)).astype(bool)] = np.inf
+    insulin = np.asarray(cols["insulin"], dtype=bool)
+    keys[
+        insulin, names_cond.index("diabetes") + MEDICATIONS["diabetes"].index("insulin glargine")
+    ] = -1.0
+    parts = [
+        _medication_rows(rng, s0, keys, conditions, diagnosed, 0),
+        _medication_rows(rng, s12, keys, conditions, diagnosed, 12),
+    ]
+    patient = np.concatenate([p["patient"] for p in parts])
+    month = np.concatenate([np.full(p["patient"].size, p["month"]) for p in parts])
+    slot = np.concatenate([p["slot"] for p in parts])
+    order = np.lexsort((slot, month, patient))
+    meds = pd.DataFrame(
+        {
+            "patient_id": ids[patient[order]],
+            "month": month[order].astype(np.int64),
+            "medication": np.concatenate([p["medication"] for p in parts])[order],
+            "condition": np.concatenate([p["condition"] for p in parts])[order],
+            "in_chart": np.concatenate([p["in_chart"] for p in parts])[order].astype(bool),
+            "reported_taking": np.concatenate([p["reported_taking"] for p in parts])[order].astype(
+                bool
+            ),
+        }
+    )
+    for c in ("patient_id", "medication", "condition"):
+        meds[c] = meds[c].astype("str")
+    d0, d12 = _adherent_days(rng, d, s0, s12)
+    dp = np.concatenate([np.flatnonzero(s0 >= 0), np.flatnonzero(s12 >= 0)])
+    dm = np.concatenate([np.zeros((s0 >= 0).sum(), np.int64), np.full((s12 >= 0).sum(), 12)])
+    dv = np.concatenate([d0[s0 >= 0], d12[s12 >= 0]])
+    o = np.lexsort((dm, dp))
+    days = pd.DataFrame(
+        {"patient_id": ids[dp[o]], "month": dm[o], "adherent_days_7": dv[o].astype(np.int64)}
+    )
+    days["patient_id"] = days["patient_id"].astype("str")
+    return meds, days
+
+
+# ---------------------------------------------------------------------------
 # the cohort
 
 
@@ -622,17 +845,7 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     for c in ("patient_id", "arm", "site", "clinician_id", "coach_id", "sex", "language",
               "ethnicity", "marital_status", "work_status"):  # fmt: skip
         patients[c] = patients[c].astype("str") if c != "coach_id" else patients[c].astype("string")
-    empty_meds = pd.DataFrame(
-        {
-            "patient_id": [],
-            "month": [],
-            "medication": [],
-            "condition": [],
-            "in_chart": [],
-            "reported_taking": [],
-        }
-    )
-    empty_days = pd.DataFrame({"patient_id": [], "month": [], "adherent_days_7": []})
+    meds, days = _medications(streams["medications"], d, cols, cols["patient_id"])
     empty_visits = pd.DataFrame(
         {
             "clinician_id": [],
@@ -645,8 +858,8 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     )
     return HcpcCohort(
         patients=patients,
-        medications=empty_meds,
-        adherent_days=empty_days,
+        medications=meds,
+        adherent_days=days,
         visit_ratings=empty_visits,
         seed=int(seed),
         n=int(n),
