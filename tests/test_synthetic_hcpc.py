@@ -18,8 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coachstats import scales
 from coachstats.adherence import adherence_change
 from coachstats.compare.means import t_test
+from coachstats.compare.models import gee, mixed
 from coachstats.compare.paired import mcnemar
 from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
@@ -184,6 +186,90 @@ def test_adherence_changes(source, cohort) -> None:  # type: ignore[no-untyped-d
     # only patients seen at 12 months have a 12-month interview
     seen = patients.loc[patients[["sbp_12", "ldl_12"]].notna().any(axis=1), "patient_id"]
     assert set(meds.loc[meds["month"] == 12, "patient_id"]) <= set(seen)
+
+
+# --------------------------------------------------------------------------- questionnaires
+
+
+def _tables(source: str, cohort) -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    if source == "generated":
+        return cohort.patients, cohort.visit_ratings
+    return pd.read_csv(DATA / "hcpc_patients.csv"), pd.read_csv(DATA / "hcpc_visit_ratings.csv")
+
+
+def _by_arm(values: pd.Series, arm: pd.Series, digits: int) -> list[float]:
+    means = values.groupby(arm).mean()
+    return [round(float(means[a]), digits) for a in ARMS]
+
+
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_trust_and_recommend_pcp(source, cohort) -> None:  # type: ignore[no-untyped-def]
+    p, _ = _tables(source, cohort)
+    items = {m: scales.item_columns("trust", 11, m) for m in (0, 12)}
+    assert p[items[0]].notna().all().all()  # everyone answered at baseline
+    data = p[["arm", "clinician_id", "pcp_visits"]].copy()
+    data["trust_change"] = scales.score_trust(p, items[12]) - scales.score_trust(p, items[0])
+    top = {m: scales.recommend_binary(p, f"recommend_pcp_{m}", levels=4, cut=4) for m in (0, 12)}
+    data["pcp_change"] = (top[12].astype("Float64") - top[0].astype("Float64")).astype(float)
+    both = data.dropna(subset=["trust_change"])
+    assert both.groupby("arm").size().to_dict() == {"coaching": 190, "usual_care": 176}
+    # published: +3.9 vs +1.5 (P = .047, mixed model adjusted for PCP visits, clinician intercept)
+    assert _by_arm(both["trust_change"], both["arm"], 1) == [3.9, 1.5]
+    r = mixed(both, "trust_change", cluster="clinician_id", covariates=["pcp_visits"])
+    assert round(r.p_value, 3) == 0.047
+    # published: would highly recommend their PCP +16.3 vs +4.0 percentage points, P = .02
+    pcp = data.dropna(subset=["pcp_change"])
+    assert _by_arm(100 * pcp["pcp_change"], pcp["arm"], 1) == [16.3, 4.0]
+    r = mixed(pcp, "pcp_change", cluster="clinician_id", covariates=["pcp_visits"])
+    assert r.format_p() == ".02"
+
+
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_pacic_and_recommend_clinic(source, cohort) -> None:  # type: ignore[no-untyped-def]
+    p, _ = _tables(source, cohort)
+    data = p[["arm", "clinician_id"]].copy()
+    for m in (0, 12):
+        data[f"pacic_{m}"] = scales.score_pacic(p, scales.item_columns("pacic", 20, m))["pacic"]
+        data[f"rec_{m}"] = scales.recommend_binary(p, f"recommend_{m}", levels=4, cut=4)
+    both = data.dropna(subset=["pacic_0", "pacic_12"])
+    assert len(both) == 366  # published n with both time points
+    assert _by_arm(both["pacic_0"], both["arm"], 2) == [3.00, 3.06]
+    assert _by_arm(both["pacic_12"], both["arm"], 2) == [3.82, 3.13]
+    r = gee(both, "pacic_12", cluster="clinician_id", family="gaussian")
+    assert r.format_p() == "< .001"
+    rec = data.dropna(subset=["rec_0", "rec_12"])
+    assert _by_arm(100 * rec["rec_0"].astype(float), rec["arm"], 0) == [73, 73]
+    assert _by_arm(100 * rec["rec_12"].astype(float), rec["arm"], 0) == [85, 73]
+    r = gee(rec, "rec_12", cluster="clinician_id", family="binomial")
+    assert r.format_p() == ".002"
+
+
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_clinician_visit_ratings(source, cohort) -> None:  # type: ignore[no-untyped-def]
+    p, visits = _tables(source, cohort)
+    assert len(visits) == 269 and visits["visit_id"].is_unique
+    assert visits["clinician_id"].nunique() == 15  # 15 of the 17 clinicians answered
+    owner = p.set_index("patient_id").loc[visits["patient_id"], ["clinician_id", "arm"]]
+    assert (owner["clinician_id"].to_numpy() == visits["clinician_id"].to_numpy()).all()
+    assert (owner["arm"].to_numpy() == visits["arm"].to_numpy()).all()
+    for item, means in {"demanding": [2.44, 3.06], "adequate_time": [3.96, 3.57]}.items():
+        assert visits[item].between(1, 5).all()
+        assert _by_arm(visits[item], visits["arm"], 2) == means
+        assert t_test(visits, item, equal_var=True).format_p() == "< .001"
+
+
+def test_item_ranges(cohort) -> None:  # type: ignore[no-untyped-def]
+    p = cohort.patients
+    for pattern, (lo, hi) in {
+        r"^(trust|pacic)_q\d+_": (1, 5),
+        r"^recommend(_pcp)?_\d+$": (1, 4),
+    }.items():
+        cols = p.filter(regex=pattern)
+        assert len(cols.columns) and cols.stack().between(lo, hi).all(), pattern
+    # non-respondents at 12 months have no 12-month item at all
+    answered = p.filter(regex=r"_12$").drop(columns=["bmi_12", "hba1c_12", "sbp_12", "ldl_12"])
+    partial = answered.notna().any(axis=1) & ~answered.notna().all(axis=1)
+    assert not partial.any()
 
 
 # --------------------------------------------------------------------------- baseline

@@ -47,12 +47,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from coachstats import scales
 from coachstats.compare.means import t_test_from_stats
+from coachstats.compare.models import gee, mixed
 from coachstats.errors import AnalysisError
 from coachstats.synthetic import hcpc
 
@@ -427,11 +431,102 @@ def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
     raise AnalysisError("adherence: no transition table meets the printed targets")
 
 
+# ---------------------------------------------------------------------------
+# questionnaire P values that depend on unpublished spread
+
+
+def _questionnaire_frame(seed: int) -> tuple[Any, dict[str, Any], np.ndarray]:
+    d, cols = hcpc._base(seed, hcpc.N_RANDOMIZED)
+    resp = hcpc._respondents(hcpc._rng(seed, "questionnaires"), d)
+    return d, cols, resp
+
+
+def _frame(cols: dict[str, Any], block: dict[str, Any]) -> pd.DataFrame:
+    keep = ("patient_id", "arm", "clinician_id", "pcp_visits")
+    return pd.DataFrame({**{k: cols[k] for k in keep}, **block})
+
+
+def trust_p(seed: int, change_sd: float) -> float:
+    """Mixed-model P of the trust change for a given SD of the change (bundled design)."""
+    d, cols, resp = _questionnaire_frame(seed)
+    block = hcpc._trust_items(hcpc._rng(seed, "trust"), d, cols, resp, change_sd)
+    frame = _frame(cols, block)
+    score = {
+        m: scales.score_trust(frame, scales.item_columns("trust", 11, m)).to_numpy()
+        for m in (0, 12)
+    }
+    frame["change"] = score[12] - score[0]
+    frame = frame.dropna(subset=["change"])
+    return float(mixed(frame, "change", cluster="clinician_id", covariates=["pcp_visits"]).p_value)
+
+
+def tune_trust(seed: int = hcpc.DEFAULT_SEED, target: float = 0.047) -> tuple[float, float]:
+    """Grid search (0.01 steps, 10-15 points) of ``TRUST_CHANGE_SD``: P nearest ``target``."""
+    grid = np.round(np.arange(10.0, 15.0, 0.01), 2)
+    ps = np.array([trust_p(seed, float(g)) for g in grid])
+    best = int(np.argmin(np.abs(np.log(ps / target))))
+    return float(grid[best]), float(ps[best])
+
+
+def recommend_pcp_p(seed: int, moves: dict[str, tuple[int, int]]) -> float:
+    """Mixed-model P of the change in 'would highly recommend the PCP' for given moves."""
+    d, cols, resp = _questionnaire_frame(seed)
+    block = hcpc._recommend_pcp(hcpc._rng(seed, "recommend_pcp"), d, resp, moves)
+    frame = _frame(cols, block)
+    top = {
+        m: scales.recommend_binary(frame, f"recommend_pcp_{m}", levels=4, cut=4) for m in (0, 12)
+    }
+    frame["change"] = top[12].astype("Float64") - top[0].astype("Float64")
+    frame = frame.dropna(subset=["change"])
+    frame["change"] = frame["change"].astype(float)
+    return float(mixed(frame, "change", cluster="clinician_id", covariates=["pcp_visits"]).p_value)
+
+
+def tune_recommend_pcp(
+    seed: int = hcpc.DEFAULT_SEED, target: float = 0.02
+) -> tuple[dict[str, tuple[int, int]], float]:
+    """Search the moves (same number falling from "definitely" in both arms; the rises give the
+    printed net changes +31/190 and +7/176) for the P nearest ``target``."""
+    best: tuple[float, dict[str, tuple[int, int]], float] | None = None
+    for down in range(5, 61):
+        moves = {"coaching": (31 + down, down), "usual_care": (7 + down, down)}
+        p = recommend_pcp_p(seed, moves)
+        score = abs(np.log(p / target))
+        if best is None or score < best[0]:
+            best = (score, moves, p)
+    if best is None:  # pragma: no cover - the grid is not empty
+        raise AnalysisError("empty grid")
+    return best[1], best[2]
+
+
+def recommend_p(seed: int, clinician_sd: float) -> float:
+    """GEE P of "definitely recommend the clinic" at 12 months for a clinician-effect spread."""
+    d, cols, resp = _questionnaire_frame(seed)
+    block = hcpc._recommend(hcpc._rng(seed, "recommend"), d, cols, resp, clinician_sd)
+    frame = _frame(cols, block)
+    frame["top"] = scales.recommend_binary(frame, "recommend_12", levels=4, cut=4)
+    frame = frame.loc[resp]
+    return float(gee(frame, "top", cluster="clinician_id", family="binomial").p_value)
+
+
+def tune_recommend(seed: int = hcpc.DEFAULT_SEED, target: float = 0.002) -> tuple[float, float]:
+    """Grid search (0.01 steps, 0-2) of ``RECOMMEND_CLINICIAN_SD``: GEE P nearest ``target``."""
+    grid = np.round(np.arange(0.0, 2.0, 0.01), 2)
+    ps = np.array([recommend_p(seed, float(g)) for g in grid])
+    best = int(np.argmin(np.abs(np.log(ps / target))))
+    return float(grid[best]), float(ps[best])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``design`` rewrites the design table; ``adherence`` prints the tables."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["design"]:
         print(write_design_module())
+        return 0
+    if args[:1] == ["questionnaires"]:
+        print("TRUST_CHANGE_SD, P =", tune_trust())
+        print("RECOMMEND_PCP_MOVES, P =", tune_recommend_pcp())
+        print("RECOMMEND_CLINICIAN_SD, P =", tune_recommend())
         return 0
     if args[:1] == ["adherence"]:
         tables = search_adherence()
@@ -444,7 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("}")
         print(adherence_statistics({a: np.array(t) for a, t in tables.items()}))
         return 0
-    print("usage: python -m coachstats.synthetic.calibrate_hcpc design | adherence")
+    print(
+        "usage: python -m coachstats.synthetic.calibrate_hcpc design | adherence | questionnaires"
+    )
     return 2
 
 

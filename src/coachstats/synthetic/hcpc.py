@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import special
 
 from coachstats.errors import OptionError
 from coachstats.synthetic._common import (
@@ -68,10 +69,12 @@ from coachstats.synthetic._common import (
     exact_labels,
     group_targets,
     largest_remainder,
+    likert_counts,
     match_moments,
     nested_counts,
     round_exact_mean,
     scale_counts,
+    split_total,
     truncated_normal,
     write_frame,
 )
@@ -272,8 +275,56 @@ DAYS_SHIFT_12 = {"coaching": 0.9, "usual_care": 0.0}
 #: Difference in mean change of adherent days, coaching - usual care (printed +1.08).
 ADHERENT_DAYS_DIFFERENCE = 1.08
 
-#: Generation streams (independent child seeds, so tuning one layer leaves the others).
-_STREAMS = ("design", "covariates", "labs", "questionnaires", "medications", "visits")
+# --- questionnaires (Thom et al. 2014, 2015; practice brief) --------------------------------
+#: Patients who answered the 12-month questionnaire (and the baseline one): the 366 "with both
+#: time points" of the PACIC paper, taken from the 372 analysed (split assumed).
+QUESTIONNAIRE_12 = {"coaching": 190, "usual_care": 176}
+#: Trust in Physician (0-100): baseline mean (SD) assumed; change 0 -> 12 months as printed.
+TRUST_BASELINE = Moments(74.0, 15.0)
+TRUST_CHANGE = {"coaching": 3.9, "usual_care": 1.5}
+#: SD of the per-patient trust change (score points). Found by ``calibrate_hcpc.tune_trust``:
+#: the value on a 0.01 grid (10-15) whose mixed model (change ~ arm + pcp_visits + (1 | clinician))
+#: gives P nearest .047 on the bundled cohort.
+TRUST_CHANGE_SD = 12.69  # P = .0471
+TRUST_CLINICIAN_SD = 1.0  # clinician effect on the change (score points; assumed)
+#: "Would highly recommend their PCP" (4 of 4): baseline counts among the 12-month respondents
+#: (60 %, assumed) and the patients moving up to / down from "definitely" by 12 months. The net
+#: changes are printed (+16.3 % = 31/190, +4.0 % = 7/176); how many moved both ways was found by
+#: ``calibrate_hcpc.tune_recommend_pcp`` (mixed model P nearest .02).
+RECOMMEND_PCP_BASELINE = {"coaching": 114, "usual_care": 106}
+RECOMMEND_PCP_MOVES = {"coaching": (46, 15), "usual_care": (22, 15)}  # (up, down); P = .0199
+#: PACIC (mean of 20 items, 1-5) among the respondents at both times: (baseline, 12 months) as
+#: printed; SDs assumed.
+PACIC_MEANS = {"coaching": (3.00, 3.82), "usual_care": (3.06, 3.13)}
+PACIC_SD = (0.75, 0.70)
+PACIC_CORRELATION = 0.45  # between baseline and 12 months (assumed)
+#: "Definitely recommend" the clinic (4 of 4): counts among the respondents, (baseline, 12 months):
+#: 73 % / 73 % at baseline, 85 % vs 73 % at 12 months (139 and 162 of 190; 128 and 128 of 176).
+RECOMMEND_COUNTS = {"coaching": (139, 162), "usual_care": (128, 128)}
+#: Spread of the clinician effect in the latent that orders who recommends at 12 months. Found
+#: by ``calibrate_hcpc.tune_recommend``: GEE (binomial, exchangeable, clustered by clinician)
+#: P nearest .002 on a 0.01 grid.
+RECOMMEND_CLINICIAN_SD = 0.75  # P = .0022
+#: Clinician post-visit survey (Dube et al. 2015): 269 visits rated by the 15 responding
+#: clinicians (split by arm assumed); printed means, assumed SDs (1-5 items).
+VISITS = {"coaching": 135, "usual_care": 134}
+VISIT_RATINGS = {
+    "demanding": {"coaching": (2.44, 0.95), "usual_care": (3.06, 0.95)},
+    "adequate_time": {"coaching": (3.96, 0.80), "usual_care": (3.57, 0.85)},
+}
+VISIT_CLINICIAN_SD = 0.5  # clinician effect in the latent that orders the ratings (assumed)
+
+#: Generation streams (independent child seeds ``SeedSequence(seed, spawn_key=(i,))``), so
+#: tuning one block leaves the others; new blocks are appended.
+_STREAMS = (
+    "design", "covariates", "labs", "questionnaires", "medications", "visits",
+    "trust", "recommend_pcp", "pacic", "recommend",
+)  # fmt: skip
+
+
+def _rng(seed: int, stream: str) -> np.random.Generator:
+    """The generator of one block (the i-th child of ``SeedSequence(seed)``)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAMS.index(stream),)))
 
 
 # ---------------------------------------------------------------------------
@@ -519,7 +570,7 @@ def _followup_values(
     return np.clip(np.round(out, dec), lo_r, hi_r)
 
 
-def _labs(rng: np.random.Generator, d: _Design) -> dict[str, FloatArray]:
+def _labs(rng: np.random.Generator, d: _Design, bmi_0: FloatArray) -> dict[str, FloatArray]:
     n = d.arm.size
     cols: dict[str, FloatArray] = {}
     measured12 = ~d.lost
@@ -553,6 +604,8 @@ def _labs(rng: np.random.Generator, d: _Design) -> dict[str, FloatArray]:
         cols[f"{measure}_24"] = _followup_values(
             rng, measure, base, d.diabetes, unc, d.goal24[:, k], d.seen24 & has
         )
+    bmi12 = np.round(np.clip(bmi_0 + rng.normal(-0.1, 1.2, n), 16.0, 65.0), 1)
+    cols["bmi_12"] = np.where(d.lost, np.nan, bmi12)
     return cols
 
 
@@ -716,6 +769,226 @@ def _medications(
 
 
 # ---------------------------------------------------------------------------
+# questionnaires and clinician ratings
+
+
+def _respondents(rng: np.random.Generator, d: _Design) -> BoolArray:
+    """Answered the 12-month questionnaire: exact counts among the patients seen at 12 months."""
+    out = np.zeros(d.arm.size, dtype=bool)
+    for a, arm in enumerate(ARMS):
+        seen = np.flatnonzero((d.arm == a) & ~d.lost)
+        k = _arm_count(d, arm, QUESTIONNAIRE_12[arm], seen.size)
+        out[rng.choice(seen, size=k, replace=False)] = True
+    return out
+
+
+def _arm_count(d: _Design, arm: str, count: int, pool: int) -> int:
+    """``count`` at n = 441; otherwise the same share of ``pool`` (patients seen at 12 months)."""
+    if d.exact:
+        return count
+    seen = sum(RANDOMIZED[arm, s] - LOST_12[arm, s] for s in SITES)
+    return min(pool, round(count / seen * pool))
+
+
+def _clinician_codes(cols: dict[str, Any]) -> IntArray:
+    return np.unique(np.asarray(cols["clinician_id"], dtype=str), return_inverse=True)[1]
+
+
+def _trust_items(
+    rng: np.random.Generator,
+    d: _Design,
+    cols: dict[str, Any],
+    resp: BoolArray,
+    change_sd: float = TRUST_CHANGE_SD,
+) -> dict[str, Any]:
+    """Trust in Physician items at 0 and 12 months (items 1, 5, 7, 11 negatively worded)."""
+    n = d.arm.size
+    unit = 25.0 / 11.0  # score points per point of the raw total (11 items, 0-100 scale)
+    base = TRUST_BASELINE
+    raw_mean, raw_sd = 11 + base.mean / unit, base.sd / unit
+    draw = truncated_normal(rng, raw_mean, raw_sd, 11.0, 55.0, size=n)
+    t0 = np.clip(np.round(match_moments(draw, raw_mean, raw_sd, lower=10.5, upper=55.5)), 11, 55)
+    clin = rng.normal(0.0, TRUST_CLINICIAN_SD / unit, _clinician_codes(cols).max() + 1)
+    t12 = np.full(n, np.nan)
+    for a, arm in enumerate(ARMS):
+        idx = np.flatnonzero(resp & (d.arm == a))
+        change = TRUST_CHANGE[arm] / unit + change_sd / unit * rng.standard_normal(idx.size)
+        x = np.clip(t0[idx] + change + clin[_clinician_codes(cols)[idx]], 11, 55)
+        target = round(TRUST_CHANGE[arm] / unit * idx.size + t0[idx].sum()) / idx.size
+        t12[idx] = round_exact_mean(x, 0, mean=target, lower=11, upper=55)
+    out: dict[str, Any] = {}
+    for month, total in ((0, t0), (12, t12)):
+        ok = ~np.isnan(total)
+        items = np.full((n, 11), np.nan)
+        items[ok] = split_total(rng, total[ok].astype(np.int64), 11)
+        items[:, [0, 4, 6, 10]] = 6 - items[:, [0, 4, 6, 10]]  # as written: reversed wording
+        out.update({f"trust_q{j + 1}_{month}": _int_array(items[:, j]) for j in range(11)})
+    return out
+
+
+def _likert4(rng: np.random.Generator, n: int) -> FloatArray:
+    """Responses 1-3 (below "definitely") for the patients who do not answer 4."""
+    return rng.choice([3.0, 2.0, 1.0], size=n, p=[0.72, 0.2, 0.08])
+
+
+def _recommend_pcp(
+    rng: np.random.Generator,
+    d: _Design,
+    resp: BoolArray,
+    moves: dict[str, tuple[int, int]] = RECOMMEND_PCP_MOVES,
+) -> dict[str, Any]:
+    """'Would recommend your PCP' (1-4) at 0 and 12 months; 4 = would highly recommend."""
+    n = d.arm.size
+    r0 = _likert4(rng, n)
+    r12 = np.full(n, np.nan)
+    for a, arm in enumerate(ARMS):
+        in_arm = np.flatnonzero(d.arm == a)
+        idx = np.flatnonzero(resp & (d.arm == a))
+        k0 = _arm_count(d, arm, RECOMMEND_PCP_BASELINE[arm], idx.size)
+        up, down = (_arm_count(d, arm, m, idx.size) for m in moves[arm])
+        top = rng.permutation(idx)[:k0]
+        others = np.setdiff1d(in_arm, idx)
+        share = RECOMMEND_PCP_BASELINE[arm] / QUESTIONNAIRE_12[arm]
+        r0[top] = 4
+        r0[others[rng.random(others.size) < share]] = 4
+        r12[idx] = r0[idx]
+        is_top = r0[idx] == 4
+        fall = rng.choice(idx[is_top], size=min(down, int(is_top.sum())), replace=False)
+        rise = rng.choice(idx[~is_top], size=min(up, int((~is_top).sum())), replace=False)
+        r12[fall] = _likert4(rng, fall.size)
+        r12[rise] = 4
+    return {"recommend_pcp_0": _int_array(r0), "recommend_pcp_12": _int_array(r12)}
+
+
+def _pacic_items(
+    rng: np.random.Generator, d: _Design, cols: dict[str, Any], resp: BoolArray
+) -> dict[str, Any]:
+    """PACIC items (20, 1-5) at 0 and 12 months with the printed means among respondents."""
+    n = d.arm.size
+    z0 = rng.normal(size=n)
+    rho = PACIC_CORRELATION
+    clin = rng.normal(0.0, 0.25, _clinician_codes(cols).max() + 1)[_clinician_codes(cols)]
+    z12 = rho * z0 + np.sqrt(1 - rho**2) * rng.normal(size=n) + clin
+    t0 = np.empty(n)
+    t12 = np.full(n, np.nan)
+    sd0, sd12 = PACIC_SD
+    lo, hi = 19.5, 100.5  # totals of 20 items on 1-5
+    for a, arm in enumerate(ARMS):
+        m0, m12 = PACIC_MEANS[arm]
+        for group, month_means in ((resp, (m0, m12)), (~resp, (m0, None))):
+            idx = np.flatnonzero(group & (d.arm == a))
+            if idx.size < 2:
+                continue
+            x = match_moments(
+                _to_bounds(z0[idx], lo, hi), 20 * month_means[0], 20 * sd0, lower=lo, upper=hi
+            )
+            t0[idx] = round_exact_mean(x, 0, mean=20 * month_means[0], lower=20, upper=100)
+            if month_means[1] is not None:
+                y = match_moments(
+                    _to_bounds(z12[idx], lo, hi), 20 * month_means[1], 20 * sd12, lower=lo, upper=hi
+                )
+                t12[idx] = round_exact_mean(y, 0, mean=20 * month_means[1], lower=20, upper=100)
+    out: dict[str, Any] = {}
+    for month, total in ((0, t0), (12, t12)):
+        ok = ~np.isnan(total)
+        items = np.full((n, 20), np.nan)
+        items[ok] = split_total(rng, total[ok].astype(np.int64), 20)
+        out.update({f"pacic_q{j + 1}_{month}": _int_array(items[:, j]) for j in range(20)})
+    return out
+
+
+def _to_bounds(z: FloatArray, lo: float, hi: float) -> FloatArray:
+    """Standard-normal scores mapped strictly inside (lo, hi) for :func:`match_moments`."""
+    return lo + (hi - lo) * special.ndtr(z)
+
+
+def _recommend(
+    rng: np.random.Generator,
+    d: _Design,
+    cols: dict[str, Any],
+    resp: BoolArray,
+    clinician_sd: float = RECOMMEND_CLINICIAN_SD,
+) -> dict[str, Any]:
+    """'Would recommend this clinic' (1-4) at 0 and 12 months; exact "definitely" counts."""
+    n = d.arm.size
+    clin = rng.normal(size=_clinician_codes(cols).max() + 1)[_clinician_codes(cols)]
+    noise0, noise12 = rng.normal(size=n), rng.normal(size=n)
+    r0 = _likert4(rng, n)
+    r12 = np.full(n, np.nan)
+    low12 = _likert4(rng, n)
+    for a, arm in enumerate(ARMS):
+        idx = np.flatnonzero(resp & (d.arm == a))
+        k0, k12 = (_arm_count(d, arm, k, idx.size) for k in RECOMMEND_COUNTS[arm])
+        top0 = idx[np.argsort(-(noise0[idx] + 0.5 * clin[idx]), kind="stable")[:k0]]
+        r0[top0] = 4
+        latent = 1.0 * (r0[idx] == 4) + clinician_sd * clin[idx] + noise12[idx]
+        top12 = idx[np.argsort(-latent, kind="stable")[:k12]]
+        r12[idx] = low12[idx]
+        r12[top12] = 4
+        others = np.flatnonzero(~resp & (d.arm == a))
+        r0[others[rng.random(others.size) < k0 / max(idx.size, 1)]] = 4
+    return {"recommend_0": _int_array(r0), "recommend_12": _int_array(r12)}
+
+
+def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -> pd.DataFrame:
+    """Clinician post-visit survey: visits of the responding clinicians' own patients."""
+    clin_ids = np.asarray(cols["clinician_id"], dtype=str)
+    survey = np.isin(clin_ids, SURVEY_CLINICIANS)
+    scale = 1.0 if d.exact else d.arm.size / N_RANDOMIZED
+    effect = dict(
+        zip(
+            SURVEY_CLINICIANS,
+            rng.normal(0.0, VISIT_CLINICIAN_SD, len(SURVEY_CLINICIANS)),
+            strict=True,
+        )
+    )
+    frames = []
+    for a, arm in enumerate(ARMS):
+        pool = np.flatnonzero(survey & (d.arm == a))
+        k = max(2, round(VISITS[arm] * scale))
+        patient = rng.choice(pool, size=k, replace=True)  # some patients have several visits
+        clin = clin_ids[patient]
+        frame = {"clinician_id": clin, "patient": patient, "arm": np.full(k, arm, dtype=object)}
+        for item, spec in VISIT_RATINGS.items():
+            mean, sd = spec[arm]
+            counts = likert_counts(k, mean, sd)
+            values = np.repeat(np.arange(1, 6), counts)  # ascending
+            sign = -1.0 if item == "adequate_time" else 1.0  # busier clinicians: less time
+            latent = sign * np.array([effect[c] for c in clin]) + rng.normal(size=k)
+            rating = np.empty(k, dtype=np.int64)
+            rating[np.argsort(latent, kind="stable")] = values
+            frame[item] = rating
+        frames.append(pd.DataFrame(frame))
+    visits = pd.concat(frames, ignore_index=True)
+    visits = visits.iloc[rng.permutation(len(visits))].reset_index(drop=True)
+    ids = np.asarray(cols["patient_id"], dtype=object)
+    width = max(3, len(str(len(visits))))
+    out = pd.DataFrame(
+        {
+            "clinician_id": visits["clinician_id"].astype("str"),
+            "visit_id": [f"V{i:0{width}d}" for i in range(1, len(visits) + 1)],
+            "patient_id": ids[visits["patient"].to_numpy()],
+            "arm": visits["arm"].astype("str"),
+            "demanding": visits["demanding"].astype(np.int64),
+            "adequate_time": visits["adequate_time"].astype(np.int64),
+        }
+    )
+    for c in ("visit_id", "patient_id"):
+        out[c] = out[c].astype("str")
+    return out.sort_values(["clinician_id", "visit_id"], kind="stable").reset_index(drop=True)
+
+
+def _questionnaires(seed: int, d: _Design, cols: dict[str, Any]) -> dict[str, Any]:
+    resp = _respondents(_rng(seed, "questionnaires"), d)
+    out: dict[str, Any] = {}
+    out.update(_trust_items(_rng(seed, "trust"), d, cols, resp))
+    out.update(_pacic_items(_rng(seed, "pacic"), d, cols, resp))
+    out.update(_recommend(_rng(seed, "recommend"), d, cols, resp))
+    out.update(_recommend_pcp(_rng(seed, "recommend_pcp"), d, resp))
+    return out
+
+
+# ---------------------------------------------------------------------------
 # the cohort
 
 
@@ -795,6 +1068,19 @@ def _decimals(columns: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def _base(seed: int, n: int) -> tuple[_Design, dict[str, Any]]:
+    """Design and covariates (what every later block depends on)."""
+    d = _design(_rng(seed, "design"), n)
+    width = max(4, len(str(n)))
+    cols: dict[str, Any] = {
+        "patient_id": np.array([f"H{i:0{width}d}" for i in range(1, n + 1)], dtype=object),
+        "arm": np.array(ARMS, dtype=object)[d.arm],
+        "site": np.array(SITES, dtype=object)[d.site],
+    }
+    cols.update(_covariates(_rng(seed, "covariates"), d))
+    return d, cols
+
+
 def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohort:
     """Generate a synthetic HCPC cohort.
 
@@ -821,46 +1107,24 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
         raise OptionError(f"n must be a whole number >= 50, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
-    streams = dict(
-        zip(
-            _STREAMS,
-            (
-                np.random.default_rng(s)
-                for s in np.random.SeedSequence(int(seed)).spawn(len(_STREAMS))
-            ),
-            strict=True,
-        )
-    )
-    d = _design(streams["design"], int(n))
-    cols: dict[str, Any] = {}
-    width = max(4, len(str(int(n))))
-    cols["patient_id"] = np.array([f"H{i:0{width}d}" for i in range(1, int(n) + 1)], dtype=object)
-    cols["arm"] = np.array(ARMS, dtype=object)[d.arm]
-    cols["site"] = np.array(SITES, dtype=object)[d.site]
-    cols.update(_covariates(streams["covariates"], d))
-    cols.update(_labs(streams["labs"], d))
-    bmi12 = np.where(d.lost, np.nan, cols["bmi_0"] + streams["labs"].normal(-0.1, 1.2, d.arm.size))
-    cols["bmi_12"] = np.round(np.clip(bmi12, 16.0, 65.0), 1)
-    patients = pd.DataFrame({c: cols[c] for c in PATIENT_COLUMNS})
-    for c in ("patient_id", "arm", "site", "clinician_id", "coach_id", "sex", "language",
+    seed = int(seed)
+    d, cols = _base(seed, int(n))
+    cols.update(_labs(_rng(seed, "labs"), d, cols["bmi_0"]))
+    questionnaires = _questionnaires(seed, d, cols)
+    cols.update(questionnaires)
+    names = list(PATIENT_COLUMNS) + list(questionnaires)
+    patients = pd.DataFrame({c: cols[c] for c in names})
+    for c in ("patient_id", "arm", "site", "clinician_id", "sex", "language",
               "ethnicity", "marital_status", "work_status"):  # fmt: skip
-        patients[c] = patients[c].astype("str") if c != "coach_id" else patients[c].astype("string")
-    meds, days = _medications(streams["medications"], d, cols, cols["patient_id"])
-    empty_visits = pd.DataFrame(
-        {
-            "clinician_id": [],
-            "visit_id": [],
-            "patient_id": [],
-            "arm": [],
-            "demanding": [],
-            "adequate_time": [],
-        }
-    )
+        patients[c] = patients[c].astype("str")
+    patients["coach_id"] = patients["coach_id"].astype("string")
+    meds, days = _medications(_rng(seed, "medications"), d, cols, cols["patient_id"])
+    visits = _visit_ratings(_rng(seed, "visits"), d, cols)
     return HcpcCohort(
         patients=patients,
         medications=meds,
         adherent_days=days,
-        visit_ratings=empty_visits,
+        visit_ratings=visits,
         seed=int(seed),
         n=int(n),
         decimals=_decimals(list(patients.columns)),
