@@ -1,0 +1,747 @@
+"""Seeded synthetic cohort of the peer health coaching trial (Thom et al. 2013).
+
+:func:`peer_cohort` generates raw patient-level data with the trial's design
+and calibrated so that the project's own analysis (the registry's plan,
+:func:`coachstats.analysis.run_plan`) recovers every printed figure of
+``published.md`` section 2:
+
+* design: 299 randomized, 148 coaching / 151 usual care, 6 clinics
+  (randomization stratified by clinic), 23 peer coaches, 6-month follow-up;
+* HbA1c at 6 months for 123 vs 114 patients; one coaching patient has no
+  baseline laboratory value, so the complete cases are 122 vs 114;
+* HbA1c: baseline 10.05 (2.0) vs 9.85 (2.0), 6 months 8.98 (2.0) vs 9.55 (2.3),
+  change -1.07 (2.8) vs -0.30 (3.1); below 7.5 % at baseline 5 vs 7 and at 6
+  months 27/123 vs 17/114; a drop of >= 1.0 point 60/121 vs 34/108;
+* SBP change (128 vs 123 patients) +1.4 (22.3) vs -4.3 (26.0); LDL change
+  (107 vs 96) -3.9 (41.4) vs -3.0 (52.7); BMI change -0.1 vs -0.1;
+* the unadjusted and adjusted P values of the linear mixed models (random
+  intercept for clinic), the adjusted estimates, and the adjusted logistic
+  model of the HbA1c drop.
+
+Only raw values are written (HbA1c %, mm Hg, mg/dL, kg/m2 at laboratory
+precision, covariates), never a derived endpoint. Counts are met exactly by
+assigning each patient to a cell first (below 7.5 % or not; a drop of at least
+one point or not) and drawing the value inside the cell's interval; means and
+SDs are then brought to the printed precision by moving single values on the
+laboratory grid within those intervals (:func:`~._peer_helpers.grid_repair`).
+
+**What is assumed** (not published) and how the unpublished parameters were
+tuned is in ``data/synthetic/README.md`` ("Peer trial") and
+``docs/reproduction.md``. In short: clinic sizes, covariate distributions,
+which baseline values fall below 7.0 % (the assumed reason for the drop
+denominators 121 vs 108), the BMI change SD, and -- found by the seeded search
+in :mod:`coachstats.synthetic.calibrate_peer` -- the between-clinic variance of
+each change, the covariate effects and the transitions across 7.5 %, stored in
+:data:`CALIBRATION`.
+
+``n`` other than 299 keeps the design's proportions (every count scaled by
+Hamilton apportionment) and the same parameters; published P values are
+targeted only at the default seed and size.
+
+References
+----------
+Thom DH, Ghorob A, Hessler D, De Vore D, Chen E, Bodenheimer TA. Impact of
+peer health coaching on glycemic control in low-income patients with
+diabetes: a randomized controlled trial. Ann Fam Med 2013;11:137-144.
+doi:10.1370/afm.1443
+
+Examples
+--------
+>>> c = peer_cohort()
+>>> c.patients.groupby("arm").size().to_dict()
+{'coaching': 148, 'usual_care': 151}
+>>> from coachstats.endpoints import derive_endpoints
+>>> from coachstats.goals import PEER_GOALS
+>>> ep = derive_endpoints(c.patients, PEER_GOALS)
+>>> ep.groupby("arm")["change_hba1c"].agg(["count", "mean"]).round(2).to_numpy().tolist()
+[[122.0, -1.07], [114.0, -0.3]]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coachstats.errors import AnalysisError, OptionError
+from coachstats.synthetic._common import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    exact_labels,
+    largest_remainder,
+    match_moments,
+    round_exact_mean,
+    scale_counts,
+    truncated_normal,
+    write_frame,
+)
+from coachstats.synthetic._peer_helpers import covariate_matrix, covariate_scores, grid_repair
+
+__all__ = [
+    "ADJUSTMENT",
+    "CALIBRATION",
+    "DEFAULT_SEED",
+    "N_RANDOMIZED",
+    "PeerCohort",
+    "peer_cohort",
+]
+
+DEFAULT_SEED = 20130301
+"""Default seed (the issue of Ann Fam Med in which the trial appeared: March 2013)."""
+N_RANDOMIZED = 299
+ARMS: tuple[str, str] = ("coaching", "usual_care")
+RANDOMIZED = {"coaching": 148, "usual_care": 151}
+
+# --- design (published: 6 clinics, 23 coaches; assumed: the clinic sizes) -------------------
+CLINICS: dict[str, int] = {"C1": 68, "C2": 58, "C3": 52, "C4": 46, "C5": 41, "C6": 34}
+N_COACHES = 23
+
+#: The covariates of the adjusted models (age, marital status, work status, insulin use,
+#: hypertension and BMI; baseline BMI stands for "BMI").
+ADJUSTMENT: tuple[str, ...] = (
+    "age",
+    "marital_status",
+    "work_status",
+    "insulin",
+    "hypertension",
+    "bmi_0",
+)
+
+# --- follow-up (published: 122 vs 114 complete cases; n for SBP and LDL change) -------------
+#: Patients with a 6-month HbA1c (27 (22.0 %) fits 27/123: one more coaching patient than the
+#: 122 complete cases, who has no baseline laboratory value).
+HBA1C_6 = {"coaching": 123, "usual_care": 114}
+NO_BASELINE_HBA1C = {"coaching": 1, "usual_care": 0}
+#: 6-month visit with vitals (SBP, BMI); includes every patient with a 6-month HbA1c.
+VITALS_6 = {"coaching": 128, "usual_care": 123}
+#: LDL at 6 months (and baseline): a subset of the HbA1c complete cases.
+LDL_6 = {"coaching": 107, "usual_care": 96}
+
+# --- HbA1c among the complete cases (published, except the two marked assumed) --------------
+HBA1C: dict[str, dict[str, float]] = {
+    "coaching": {
+        "base_mean": 10.05,
+        "base_sd": 2.0,
+        "fu_mean": 8.98,
+        "fu_sd": 2.0,
+        "change_sd": 2.8,
+        "base_lt_7_5": 5,
+        "base_lt_7_0": 1,  # 1 of the 5: assumed
+        "fu_lt_7_5": 27,  # of 123 with a 6-month value
+        "drop": 60,  # of 121 complete cases with baseline >= 7.0
+    },
+    "usual_care": {
+        "base_mean": 9.85,
+        "base_sd": 2.0,
+        "fu_mean": 9.55,
+        "fu_sd": 2.3,
+        "change_sd": 3.1,
+        "base_lt_7_5": 7,
+        "base_lt_7_0": 6,  # 6 of the 7: assumed
+        "fu_lt_7_5": 17,  # of 114
+        "drop": 34,  # of 108
+    },
+}
+#: Published change mean and SD per arm; the BMI change SD is not published (assumed 1.5).
+CHANGES: dict[str, dict[str, Any]] = {
+    "sbp": {
+        "coaching": (1.4, 22.3),
+        "usual_care": (-4.3, 26.0),
+        "decimals": 0,
+        "baseline": (134.0, 18.0),
+        "bounds": (85.0, 230.0),
+    },
+    "ldl": {
+        "coaching": (-3.9, 41.4),
+        "usual_care": (-3.0, 52.7),
+        "decimals": 0,
+        "baseline": (104.0, 36.0),
+        "bounds": (35.0, 320.0),
+    },
+    "bmi": {
+        "coaching": (-0.1, 1.5),
+        "usual_care": (-0.1, 1.5),
+        "decimals": 1,
+        "baseline": None,
+        "bounds": (15.0, 70.0),
+    },
+}
+SD_BAND = 0.03
+"""Half-width kept around a printed SD (the printed precision allows 0.05)."""
+
+# --- covariates (not published for this trial; assumed) ---------------------------------------
+COVARIATES: dict[str, Any] = {
+    "age": {"mean": 54.0, "sd": 10.0, "bounds": (21.5, 79.5)},
+    "bmi_0": {"mean": 32.5, "sd": 7.0, "bounds": (18.0, 60.0)},
+    "female": 0.52,
+    "insulin": 0.42,
+    "hypertension": 0.72,
+    "marital_status": {
+        "married": 0.30,
+        "single": 0.38,
+        "divorced_separated": 0.22,
+        "widowed": 0.10,
+    },
+    "work_status": {"employed": 0.26, "unemployed": 0.34, "disabled": 0.26, "retired": 0.14},
+}
+
+#: Parameters found by ``python -m coachstats.synthetic.calibrate_peer`` (seeded search; see
+#: that module). ``lam``: between-clinic SD of the change (split between a baseline effect
+#: -lam/2 and a follow-up effect +lam/2 for HbA1c); ``A``: covariate score with an arm
+#: difference of 1 (moves the adjusted estimate by about -A); ``B``: balanced covariate score
+#: (lowers the adjusted SE); ``offset``: the noise substream; HbA1c only: ``rho`` (follow-up on
+#: baseline), ``trans`` (patients below 7.5 % at baseline but not at 6 months, per arm),
+#: ``k_lt`` / ``k_drop`` (covariate weight in choosing who is below 7.5 % / drops >= 1 point).
+CALIBRATION: dict[str, dict[str, Any]] = {
+    "hba1c": {
+        "lam": 2.0615,
+        "A": -0.1385,
+        "B": 1.5841,
+        "rho": 0.05,
+        "trans": (5, 7),
+        "k_lt": 0.2998,
+        "k_drop": -0.0194,
+        "offset": 0,
+    },
+    "sbp": {"lam": 1.7778, "A": 1.5034, "B": 13.2513, "offset": 0},
+    "ldl": {"lam": 8.8932, "A": -0.2522, "B": 37.1876, "offset": 1},
+    "bmi": {"lam": 0.1152, "A": -0.1217, "B": 0.3526, "offset": 0},
+}
+
+_STREAMS = ("design", "covariates", "followup", "hba1c", "sbp", "ldl", "bmi")
+PATIENT_COLUMNS = (
+    "patient_id",
+    "arm",
+    "site",
+    "coach_id",
+    "diabetes",
+    "hypertension",
+    "insulin",
+    "age",
+    "sex",
+    "marital_status",
+    "work_status",
+    "bmi_0",
+    "hba1c_0",
+    "sbp_0",
+    "ldl_0",
+    "bmi_6",
+    "hba1c_6",
+    "sbp_6",
+    "ldl_6",
+)
+DECIMALS = {
+    "bmi_0": 1,
+    "bmi_6": 1,
+    "hba1c_0": 1,
+    "hba1c_6": 1,
+    "sbp_0": 0,
+    "sbp_6": 0,
+    "ldl_0": 0,
+    "ldl_6": 0,
+}
+
+
+def _rng(seed: int, stream: str, offset: int = 0) -> np.random.Generator:
+    """Independent generator per (seed, stream, offset): tuning one layer leaves the others."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(_STREAMS.index(stream), int(offset)))
+    return np.random.default_rng(ss)
+
+
+# ---------------------------------------------------------------------------
+# design and covariates
+
+
+@dataclass(frozen=True)
+class _Design:
+    arm: IntArray  # 0 coaching, 1 usual care
+    site: IntArray
+    hba1c_6: BoolArray
+    no_base: BoolArray
+    vitals_6: BoolArray
+    ldl_6: BoolArray
+    exact: bool
+
+
+def _scaled(counts: Mapping[str, int], n: int) -> dict[str, int]:
+    return dict(zip(counts, scale_counts(list(counts.values()), n).tolist(), strict=True))
+
+
+def _design(seed: int, n: int) -> _Design:
+    rng = _rng(seed, "design")
+    arms = _scaled(RANDOMIZED, n)
+    sizes = largest_remainder(list(CLINICS.values()), n)
+    # stratified randomization: the coaching count per clinic is apportioned
+    coached = largest_remainder(sizes, arms["coaching"])
+    site = np.repeat(np.arange(len(CLINICS)), sizes)
+    arm = np.concatenate(
+        [
+            rng.permutation(np.r_[np.zeros(c, int), np.ones(s - c, int)])
+            for c, s in zip(coached, sizes, strict=True)
+        ]
+    )
+    frng = _rng(seed, "followup")
+    hba1c_6 = np.zeros(n, dtype=bool)
+    no_base = np.zeros(n, dtype=bool)
+    vitals_6 = np.zeros(n, dtype=bool)
+    ldl_6 = np.zeros(n, dtype=bool)
+    for a, name in enumerate(ARMS):
+        idx = np.flatnonzero(arm == a)
+        share = idx.size / RANDOMIZED[name]
+        k_h = min(idx.size, round(HBA1C_6[name] * share))
+        k_v = min(idx.size, max(k_h, round(VITALS_6[name] * share)))
+        k_e = round(NO_BASELINE_HBA1C[name] * share)
+        k_l = min(k_h - k_e, round(LDL_6[name] * share))
+        order = frng.permutation(idx)
+        vitals_6[order[:k_v]] = True
+        hba1c_6[order[:k_h]] = True
+        within = frng.permutation(order[:k_h])
+        no_base[within[:k_e]] = True
+        ldl_6[within[k_e : k_e + k_l]] = True
+    return _Design(arm, site, hba1c_6, no_base, vitals_6, ldl_6, n == N_RANDOMIZED)
+
+
+def _share_labels(rng: np.random.Generator, shares: Mapping[Any, float], n: int) -> np.ndarray:
+    return exact_labels(rng, largest_remainder(list(shares.values()), n), list(shares))
+
+
+def _covariates(seed: int, d: _Design) -> dict[str, Any]:
+    rng = _rng(seed, "covariates")
+    n = d.arm.size
+    cols: dict[str, Any] = {}
+    coach = np.full(n, None, dtype=object)
+    coached = np.flatnonzero(d.arm == 0)
+    # peer coaches work within a clinic; 23 coaches apportioned to the clinics' coached patients
+    per_site = np.bincount(d.site[coached], minlength=len(CLINICS))
+    coaches = np.maximum(largest_remainder(per_site, N_COACHES), 1)
+    k = 1
+    for s in range(len(CLINICS)):
+        idx = coached[d.site[coached] == s]
+        labels = [f"PC{j:02d}" for j in range(k, k + int(coaches[s]))]
+        k += int(coaches[s])
+        if idx.size:
+            coach[idx] = exact_labels(
+                rng, largest_remainder(np.ones(len(labels)), idx.size), labels
+            )
+    cols["coach_id"] = coach
+    spec = COVARIATES
+    a_lo, a_hi = spec["age"]["bounds"]
+    age = truncated_normal(rng, spec["age"]["mean"], spec["age"]["sd"], a_lo, a_hi, size=n)
+    age = match_moments(
+        age,
+        spec["age"]["mean"],
+        spec["age"]["sd"],
+        lower=spec["age"]["bounds"][0],
+        upper=spec["age"]["bounds"][1],
+    )
+    cols["age"] = np.round(age).astype(np.int64)
+    cols["sex"] = _share_labels(rng, {"female": spec["female"], "male": 1 - spec["female"]}, n)
+    cols["marital_status"] = _share_labels(rng, spec["marital_status"], n)
+    cols["work_status"] = _share_labels(rng, spec["work_status"], n)
+    for name in ("insulin", "hypertension"):
+        cols[name] = _share_labels(rng, {True: spec[name], False: 1 - spec[name]}, n).astype(bool)
+    lo, hi = spec["bmi_0"]["bounds"]
+    bmi = lo + rng.gamma(4.0, (spec["bmi_0"]["mean"] - lo) / 4.0, size=n)
+    bmi = match_moments(
+        np.clip(bmi, lo + 0.05, hi - 0.05),
+        spec["bmi_0"]["mean"],
+        spec["bmi_0"]["sd"],
+        lower=lo,
+        upper=hi,
+    )
+    cols["bmi_0"] = round_exact_mean(bmi, 1, mean=spec["bmi_0"]["mean"], lower=lo, upper=hi)
+    cols["diabetes"] = np.ones(n, dtype=bool)
+    return cols
+
+
+def _frame(d: _Design, cov: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "arm": np.array(ARMS, dtype=object)[d.arm],
+            **{c: cov[c] for c in ADJUSTMENT},
+        }
+    )
+
+
+def _clinic_effects(seed: int, stream: str, offset: int) -> FloatArray:
+    u = _rng(seed, stream, offset).normal(size=len(CLINICS))
+    u = u - u.mean()
+    return u / u.std(ddof=1)
+
+
+def _scores(
+    x_all: FloatArray, mask: BoolArray, treated: BoolArray, seed: int, stream: str, offset: int
+) -> tuple[FloatArray, list[FloatArray]]:
+    """Covariate scores on the analysed rows ``mask`` (zero elsewhere).
+
+    ``x_all`` is the covariate matrix of every patient (:func:`covariate_matrix`).
+    """
+    x = x_all[mask]
+    z1, zs = covariate_scores(
+        x - x.mean(axis=0), treated[mask], _rng(seed, stream, offset + 1000), 3
+    )
+    out1 = np.zeros(mask.size)
+    out1[mask] = z1
+    outs = []
+    for z in zs:
+        o = np.zeros(mask.size)
+        o[mask] = z
+        outs.append(o)
+    return out1, outs
+
+
+# ---------------------------------------------------------------------------
+# continuous changes (SBP, LDL, BMI)
+
+
+def _change(
+    seed: int,
+    measure: str,
+    d: _Design,
+    x_all: FloatArray,
+    mask: BoolArray,
+    params: Mapping[str, Any],
+) -> FloatArray:
+    """Change at 6 months on ``mask``: clinic + covariate scores + noise, exact arm moments."""
+    spec = CHANGES[measure]
+    off = int(params.get("offset", 0))
+    rng = _rng(seed, measure, off)
+    treated = d.arm == 0
+    u = _clinic_effects(seed, measure, off)[d.site]
+    z1, zs = _scores(x_all, mask, treated, seed, measure, off)
+    lam, a_, b_ = float(params["lam"]), float(params["A"]), float(params["B"])
+    out = np.full(mask.size, np.nan)
+    dec = int(spec["decimals"])
+    for arm, name in enumerate(ARMS):
+        idx = np.flatnonzero(mask & (d.arm == arm))
+        mean, sd = spec[name]
+        struct = lam * u[idx] + a_ * z1[idx] + b_ * zs[0][idx]
+        resid_var = sd**2 - float(struct.var(ddof=1))
+        noise = rng.normal(size=idx.size) * np.sqrt(max(resid_var, 0.05 * sd**2))
+        x = match_moments(struct + noise, mean, sd)
+        x = round_exact_mean(x, dec, mean=mean)
+        if d.exact:
+            x = grid_repair(
+                x,
+                np.full(x.size, -1e6),
+                np.full(x.size, 1e6),
+                h=10.0**-dec,
+                total=float(np.round(mean * idx.size, dec)),
+                sd_bands=[(np.ones(x.size, bool), None, sd, SD_BAND)],
+            )
+        out[idx] = x
+    return out
+
+
+def _pair_baseline(
+    rng: np.random.Generator, measure: str, change: FloatArray, baseline: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    """Baseline for everyone and follow-up = baseline + change, inside the plausible range."""
+    spec = CHANGES[measure]
+    lo, hi = spec["bounds"]
+    dec = int(spec["decimals"])
+    n = change.size
+    if baseline is None:
+        m, s = spec["baseline"]
+        b = truncated_normal(rng, m, s, lo + 10, hi - 20, size=n)
+        b = np.round(b, dec)
+    else:
+        b = baseline.copy()
+    has = ~np.isnan(change)
+    # keep the follow-up plausible: a large fall needs a high enough baseline
+    need_lo = np.where(has, lo - change, -np.inf)
+    need_hi = np.where(has, hi - change, np.inf)
+    if baseline is None:
+        b = np.clip(b, need_lo, need_hi)
+    f = np.where(has, np.round(b + change, dec), np.nan)
+    if np.any(has & ((f < lo - 1e-9) | (f > hi + 1e-9))):
+        raise AnalysisError(f"{measure}: follow-up values outside {lo}-{hi}")
+    return b, f
+
+
+# ---------------------------------------------------------------------------
+# HbA1c
+
+
+def _hba1c_counts(name: str, n_cc: int, n_extra: int) -> dict[str, int]:
+    """Cell counts of one arm: published at the trial's size, scaled otherwise."""
+    spec = HBA1C[name]
+    pub_cc = HBA1C_6[name] - NO_BASELINE_HBA1C[name]
+    f = n_cc / pub_cc
+    g = (n_cc + n_extra) / HBA1C_6[name]
+    keys = ("base_lt_7_0", "base_lt_7_5", "drop")
+    out = {k: round(spec[k] * f) for k in keys}
+    out["fu_lt_7_5"] = round(spec["fu_lt_7_5"] * g)
+    return out
+
+
+def _hba1c_baseline(
+    rng: np.random.Generator,
+    spec: Mapping[str, float],
+    counts: Mapping[str, int],
+    structure: FloatArray,
+    exact: bool,
+) -> FloatArray:
+    """Baseline HbA1c of the complete cases: exact counts below 7.0 and 7.5, mean, SD.
+
+    The lowest values of ``structure + noise`` (the clinic pattern) become the low ones.
+    """
+    n = structure.size
+    k0 = counts["base_lt_7_0"]
+    k1 = counts["base_lt_7_5"] - k0
+    raw = 7.5 + rng.gamma(1.6, 1.6, size=n) + structure
+    order = np.argsort(raw, kind="stable")
+    out = np.empty(n)
+    low, high = order[: k0 + k1], order[k0 + k1 :]
+    out[order[:k0]] = np.round(rng.uniform(6.0, 6.95, size=k0), 1)
+    out[order[k0 : k0 + k1]] = np.round(rng.uniform(7.0, 7.45, size=k1), 1)
+    # the high values carry the rest of the printed mean and SD
+    total = spec["base_mean"] * n
+    ss = (n - 1) * spec["base_sd"] ** 2 + n * spec["base_mean"] ** 2
+    m_h = (total - out[low].sum()) / high.size
+    s_h = float(np.sqrt((ss - (out[low] ** 2).sum() - high.size * m_h**2) / (high.size - 1)))
+    start = np.clip(raw[high] - raw[high].min() + 7.6, 7.55, 15.5)
+    x = match_moments(start, m_h, s_h, lower=7.45, upper=16.0)
+    out[high] = round_exact_mean(x, 1, mean=m_h, lower=7.5, upper=16.0)
+    if not exact:
+        return out
+    is_high = np.zeros(n, dtype=bool)
+    is_high[high] = True
+    lo = np.where(is_high, 7.5, out)
+    hi = np.where(is_high, 16.0, out)
+    return grid_repair(
+        out,
+        lo,
+        hi,
+        h=0.1,
+        total=float(np.round(total, 1)),
+        sd_bands=[(np.ones(n, bool), None, spec["base_sd"], SD_BAND)],
+    )
+
+
+def _hba1c(
+    seed: int, d: _Design, x_all: FloatArray, params: Mapping[str, Any]
+) -> tuple[FloatArray, FloatArray]:
+    off = int(params.get("offset", 0))
+    rng = _rng(seed, "hba1c", off)
+    n = d.arm.size
+    treated = d.arm == 0
+    complete = d.hba1c_6 & ~d.no_base
+    u = _clinic_effects(seed, "hba1c", off)[d.site]
+    z1, zs = _scores(x_all, complete, treated, seed, "hba1c", off)
+    lam, a_, b_, rho = (float(params[k]) for k in ("lam", "A", "B", "rho"))
+    base = np.full(n, np.nan)
+    fol = np.full(n, np.nan)
+    for arm, name in enumerate(ARMS):
+        spec = HBA1C[name]
+        cc = np.flatnonzero(complete & (d.arm == arm))
+        extra = np.flatnonzero(d.no_base & (d.arm == arm))
+        lost = np.flatnonzero(~complete & ~d.no_base & (d.arm == arm))
+        # baseline: the clinic effect on the change is split -lam/2 (baseline) / +lam/2
+        counts = _hba1c_counts(name, cc.size, extra.size)
+        base[cc] = _hba1c_baseline(rng, spec, counts, -0.5 * lam * u[cc], d.exact)
+        lb = 7.5 + rng.gamma(1.6, 1.6, size=lost.size) - 0.5 * lam * u[lost]
+        base[lost] = np.round(np.clip(lb, 6.0, 16.0), 1)
+        # latent 6-month value
+        struct = (0.5 * lam * u + a_ * z1 + b_ * zs[0])[cc] + rho * (base[cc] - base[cc].mean())
+        resid = spec["fu_sd"] ** 2 - float(struct.var(ddof=1))
+        if resid <= 0.05:
+            # another seed or size can realize more clinic / covariate variance than the
+            # calibrated one: shrink the structure to 90 % of the follow-up variance
+            struct = struct * np.sqrt(0.9 * spec["fu_sd"] ** 2 / float(struct.var(ddof=1)))
+            resid = 0.1 * spec["fu_sd"] ** 2
+        latent = struct + rng.normal(size=cc.size) * np.sqrt(resid)
+        latent = match_moments(latent, spec["fu_mean"], spec["fu_sd"])
+        lat_extra = spec["fu_mean"] + rng.normal(size=extra.size) * spec["fu_sd"]
+        fol[cc], fol[extra] = _hba1c_followup(
+            rng,
+            spec,
+            counts,
+            base[cc],
+            latent,
+            lat_extra,
+            z1[cc],
+            z1[cc],
+            trans=int(params["trans"][arm]),
+            k_lt=float(params["k_lt"]),
+            k_drop=float(params["k_drop"]),
+            exact=d.exact,
+        )
+    return base, fol
+
+
+def _hba1c_followup(
+    rng: np.random.Generator,
+    spec: Mapping[str, float],
+    counts: Mapping[str, int],
+    b: FloatArray,
+    latent: FloatArray,
+    latent_extra: FloatArray,
+    z_lt: FloatArray,
+    z_drop: FloatArray,
+    *,
+    trans: int,
+    k_lt: float,
+    k_drop: float,
+    exact: bool,
+) -> tuple[FloatArray, FloatArray]:
+    """6-month HbA1c with exact cell counts (below 7.5 %, drop >= 1) and moments."""
+    n, ne = b.size, latent_extra.size
+    k_lt_total, k_drop_total = counts["fu_lt_7_5"], counts["drop"]
+    low = b < 7.45
+    elig = b >= 6.95
+    # below 7.5 at 6 months: `low.sum() - trans` of the baseline-low patients plus the lowest
+    # others by the ranking score (latent value + covariate score)
+    r_lt = np.r_[latent + k_lt * z_lt, latent_extra]
+    is_low = np.r_[low, np.zeros(ne, bool)]
+    keep_low = max(int(low.sum()) - trans, 0)
+    pick = np.zeros(n + ne, dtype=bool)
+    pick[np.flatnonzero(is_low)[np.argsort(r_lt[is_low], kind="stable")[:keep_low]]] = True
+    others = np.flatnonzero(~is_low)
+    pick[others[np.argsort(r_lt[others], kind="stable")[: max(k_lt_total - keep_low, 0)]]] = True
+    lt, lt_extra = pick[:n], pick[n:]
+    # a drop of >= 1.0 point: forced for lt patients with baseline >= 8.4; impossible for
+    # patients not below 7.5 with baseline < 8.5
+    forced = elig & lt & (b >= 8.35)
+    possible = elig & ((lt & (b < 8.35)) | (~lt & (b >= 8.45)))
+    need = k_drop_total - int(forced.sum())
+    if need < 0 or need > int(possible.sum()):
+        raise AnalysisError(
+            f"HbA1c cells infeasible: drop {k_drop_total}, forced {int(forced.sum())}, "
+            f"possible {int(possible.sum())}"
+        )
+    r_drop = (b - latent) + k_drop * z_drop
+    cand = np.flatnonzero(possible)
+    drop = forced.copy()
+    drop[cand[np.argsort(-r_drop[cand], kind="stable")[:need]]] = True
+    # intervals on the 0.1 grid
+    lo = np.full(n, 4.5)
+    hi = np.full(n, 16.0)
+    hi = np.where(lt, 7.4, hi)
+    lo = np.where(lt, lo, 7.5)
+    hi = np.where(elig & drop, np.minimum(hi, np.round(b - 1.0, 1)), hi)
+    lo = np.where(elig & ~drop, np.maximum(lo, np.round(b - 0.9, 1)), lo)
+    if np.any(lo > hi + 1e-9):
+        raise AnalysisError("HbA1c cells infeasible: empty interval")
+    f = np.clip(np.round(latent, 1), lo, hi)
+    if exact:
+        total = float(np.round(spec["fu_mean"] * n, 1))
+        f = grid_repair(
+            f,
+            lo,
+            hi,
+            h=0.1,
+            total=total,
+            sd_bands=[
+                (np.ones(n, bool), None, spec["fu_sd"], SD_BAND),
+                (np.ones(n, bool), b, spec["change_sd"], SD_BAND),
+            ],
+        )
+    fe = np.where(
+        lt_extra,
+        np.clip(np.round(latent_extra, 1), 4.5, 7.4),
+        np.clip(np.round(latent_extra, 1), 7.5, 16.0),
+    )
+    return f, fe
+
+
+# ---------------------------------------------------------------------------
+# the cohort
+
+
+@dataclass(frozen=True)
+class PeerCohort:
+    """A generated peer-trial cohort.
+
+    Attributes
+    ----------
+    patients : DataFrame
+        One row per randomized patient: design, covariates and raw measurements
+        at baseline (``_0``) and 6 months (``_6``).
+    seed, n : int
+        The generator call.
+    """
+
+    patients: pd.DataFrame
+    seed: int
+    n: int
+    calibration: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by file stem."""
+        return {"peer_patients": self.patients}
+
+    def write(
+        self, directory: str | os.PathLike[str], *, formats: Sequence[str] = ("csv", "parquet")
+    ) -> list[Path]:
+        """Write the patient table as CSV (and Parquet), byte-stable."""
+        dec = {c: v for c, v in DECIMALS.items() if c in self.patients.columns}
+        return write_frame(self.patients, directory, "peer_patients", decimals=dec, formats=formats)  # type: ignore[arg-type]
+
+
+def build(seed: int, n: int, calibration: Mapping[str, Mapping[str, Any]]) -> PeerCohort:
+    """Generate with explicit calibration parameters (used by the calibration search)."""
+    d = _design(seed, n)
+    cov = _covariates(seed, d)
+    x_all = covariate_matrix(_frame(d, cov), list(ADJUSTMENT), d.arm == 0)
+    cols: dict[str, Any] = {}
+    width = max(4, len(str(n)))
+    cols["patient_id"] = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    cols["arm"] = np.array(ARMS, dtype=object)[d.arm]
+    cols["site"] = np.array(list(CLINICS), dtype=object)[d.site]
+    cols.update(cov)
+    cols["hba1c_0"], cols["hba1c_6"] = _hba1c(seed, d, x_all, calibration["hba1c"])
+    for measure, mask in (("sbp", d.vitals_6), ("ldl", d.ldl_6), ("bmi", d.vitals_6)):
+        change = _change(seed, measure, d, x_all, mask, calibration[measure])
+        rng = _rng(seed, measure, int(calibration[measure].get("offset", 0)) + 2000)
+        given = cov["bmi_0"] if measure == "bmi" else None
+        b, f = _pair_baseline(rng, measure, change, given)
+        if measure == "ldl":  # no LDL follow-up outside the analysed set
+            f = np.where(d.ldl_6, f, np.nan)
+        cols[f"{measure}_0"] = b
+        cols[f"{measure}_6"] = f
+    patients = pd.DataFrame({c: cols[c] for c in PATIENT_COLUMNS})
+    for c in ("patient_id", "arm", "site", "sex", "marital_status", "work_status"):
+        patients[c] = patients[c].astype("str")
+    patients["coach_id"] = patients["coach_id"].astype("string")
+    return PeerCohort(
+        patients=patients,
+        seed=int(seed),
+        n=int(n),
+        calibration={k: dict(v) for k, v in calibration.items()},
+    )
+
+
+def peer_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> PeerCohort:
+    """Generate a synthetic peer-coaching cohort.
+
+    Parameters
+    ----------
+    seed : int
+        Seed; one independent stream per layer (design, covariates, follow-up,
+        HbA1c, SBP, LDL, BMI).
+    n : int
+        Patients randomized. At 299 every published figure is met (the P
+        values at the default seed); other sizes keep the proportions.
+
+    Returns
+    -------
+    PeerCohort
+
+    Examples
+    --------
+    >>> c = peer_cohort(seed=7)
+    >>> c.patients["site"].nunique(), int(c.patients["hba1c_6"].notna().sum())
+    (6, 237)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 60:
+        raise OptionError(f"n must be a whole number >= 60, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+    return build(int(seed), int(n), CALIBRATION)
