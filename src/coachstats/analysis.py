@@ -536,16 +536,27 @@ def _add_adherence(
     return merged
 
 
+_ADHERENCE_COLUMN = re.compile(
+    r"^(n_meds_\d+|prop_\w+_\d+|adherent_days_\d+|change_prop_\w+|change_adherent_days)$"
+)
+
+
 class _Context:
-    """Derived tables of one :func:`run_plan` call, computed once and cached."""
+    """Derived tables of one :func:`run_plan` call, computed once and cached.
+
+    The patient table gets its questionnaire scores always, and the adherence
+    columns only when a spec uses one (deriving them reads the medication table).
+    """
 
     def __init__(self, data: Any, goals: GoalSet | None) -> None:
         self.tables = _tables(data)
         self.goals = goals
-        self._base: dict[str, pd.DataFrame] = {}
-        self._derived: dict[tuple[int | None, str], pd.DataFrame] = {}
+        self._base: dict[tuple[str, bool], pd.DataFrame] = {}
+        self._derived: dict[tuple[int | None, str, bool], pd.DataFrame] = {}
 
-    def base(self, table: str, followup: int | None = None) -> pd.DataFrame:
+    def base(
+        self, table: str, followup: int | None = None, needed: Sequence[str] = ()
+    ) -> pd.DataFrame:
         frame = self.tables.get(table)
         if frame is None:
             raise ColumnNotFoundError(
@@ -554,16 +565,24 @@ class _Context:
             )
         if table != "patients":
             return frame
-        if "patients" not in self._base:
-            scored = derive_scores(frame)
-            self._base["patients"] = _add_adherence(
+        if ("patients", False) not in self._base:
+            self._base[("patients", False)] = derive_scores(frame)
+        scored = self._base[("patients", False)]
+        if not self._wants_adherence(scored, needed):
+            return scored
+        if ("patients", True) not in self._base:
+            self._base[("patients", True)] = _add_adherence(
                 scored, self.tables.get("medications"), self.tables.get("adherent_days"), followup
             )
-        return self._base["patients"]
+        return self._base[("patients", True)]
+
+    @staticmethod
+    def _wants_adherence(scored: pd.DataFrame, needed: Sequence[str]) -> bool:
+        return any(c not in scored.columns and _ADHERENCE_COLUMN.match(c) for c in needed)
 
     def frame(self, spec: AnalysisSpec, needed: Sequence[str]) -> pd.DataFrame:
         """The table a spec runs on: raw when it has every needed column, else derived."""
-        base = self.base(spec.table, spec.followup)
+        base = self.base(spec.table, spec.followup, needed)
         if spec.table != "patients":
             return base
         failure = spec.missing == "failure" and bool(_GOAL_ENDPOINT.match(spec.outcome))
@@ -572,7 +591,7 @@ class _Context:
         return self.derived(base, spec.followup, "failure" if failure else "exclude")
 
     def derived(self, base: pd.DataFrame, followup: int | None, rule: str) -> pd.DataFrame:
-        key = (followup, rule)
+        key = (followup, rule, any(b is base for k, b in self._base.items() if k[1]))
         if key not in self._derived:
             if self.goals is None:
                 raise OptionError(
@@ -836,7 +855,9 @@ def _run_mi(
     """Impute the raw measurements, re-derive the endpoint per completed data set, pool."""
     from coachstats.compare.missing import multiple_imputation
 
-    derived_cols = set(frame.columns) - set(ctx.base(spec.table, spec.followup).columns)
+    derived_cols = set(frame.columns) - set(
+        ctx.base(spec.table, spec.followup, _needed(spec)).columns
+    )
     raw = frame.drop(columns=sorted(derived_cols))
     columns = _impute_columns(spec, raw, spec.followup)
     goals = ctx.goals

@@ -364,7 +364,9 @@ def load_bundled(cohort: str) -> dict[str, pd.DataFrame | None]:
     days = bundled_table(f"{cohort}_adherent_days")
     if meds is not None and len(read_table(meds).index) == 0:
         meds = days = None  # the generator wrote an empty table: no adherence data
-    td = load_trial(patients, medications=meds, adherent_days=days)
+    # require_baseline=False: a follow-up value without a baseline (the peer trial's one
+    # coaching patient without a baseline HbA1c) is excluded per endpoint, and counted
+    td = load_trial(patients, medications=meds, adherent_days=days, require_baseline=False)
     visits = bundled_table(f"{cohort}_visit_ratings")
     ratings = read_table(visits) if visits is not None else None
     if ratings is not None and len(ratings) == 0:
@@ -381,7 +383,7 @@ def _user_tables(data: Any) -> Mapping[str, pd.DataFrame | None]:
     from coachstats.io import load_trial
 
     if isinstance(data, (str, Path)):
-        td = load_trial(data)
+        td = load_trial(data, require_baseline=False)
         return {
             "patients": td.patients,
             "medications": td.medications,

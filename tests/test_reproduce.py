@@ -1,0 +1,286 @@
+"""Tests of coachstats.reproduce -- the acceptance test of the package's main job.
+
+Every registry target must be reproduced by the public pipeline (load -> endpoints
+-> compare, through run_plan) on the bundled synthetic cohorts; a perturbed data
+set must make the run fail. The verdict rules are tested on hand-made results.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coachstats.errors import OptionError
+from coachstats.reproduce import (
+    FRAME_COLUMNS,
+    ReproductionResult,
+    evaluate_target,
+    load_bundled,
+    reproduce,
+)
+from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.trials import AnalysisSpec, Target, get_trial, list_trials
+
+
+@pytest.fixture(scope="module")
+def everything() -> ReproductionResult:
+    return reproduce()
+
+
+def _ids(res: ReproductionResult) -> list[tuple[str, str]]:
+    return [(t.trial, t.target.id) for t in res.targets]
+
+
+# --------------------------------------------------------------------------- acceptance
+
+
+def test_every_target_is_reproduced(everything: ReproductionResult) -> None:
+    """THE acceptance test: no figure differs and no analysis fails on the bundled cohorts."""
+    failures = everything.failures()
+    assert failures.empty, (
+        "\n"
+        + failures[
+            ["trial", "target", "published_p", "reproduced_p", "verdict", "note"]
+        ].to_string()
+    )
+    assert everything.ok
+
+
+def test_every_registry_target_is_in_the_table(everything: ReproductionResult) -> None:
+    expected = [(name, t.id) for name in list_trials() for t in get_trial(name).targets]
+    assert _ids(everything) == expected
+    frame = everything.to_frame()
+    assert tuple(frame.columns) == FRAME_COLUMNS
+    assert len(frame) == len(expected)
+
+
+def test_unreachable_figures_are_listed_with_reasons(everything: ReproductionResult) -> None:
+    frame = everything.to_frame().set_index(["trial", "target"])
+    for name in list_trials():
+        for t in get_trial(name).targets:
+            row = frame.loc[(name, t.id)]
+            if row["verdict"].startswith("not reproducible"):
+                assert "(" in row["verdict"] and row["note"], (name, t.id)
+                assert t.unreachable, f"{name}/{t.id} is not reproducible without a declared reason"
+
+
+def test_hcpc_primary_outcomes(everything: ReproductionResult) -> None:
+    frame = everything.to_frame().set_index(["trial", "target"])
+    rows = {
+        "composite_any": ("46.4 %", "34.3 %", ".02"),
+        "composite_all": ("34.0 %", "24.7 %", ".05"),
+        "hba1c_goal": ("48.6 %", "27.6 %", ".01"),
+        "ldl_goal_site_a": ("41.8 %", "25.4 %", ".04"),
+    }
+    for tid, (c, u, p) in rows.items():
+        row = frame.loc[("hcpc", tid)]
+        assert (row["reproduced_coaching"], row["reproduced_usual_care"], row["reproduced_p"]) == (
+            c,
+            u,
+            p,
+        )
+        assert row["verdict"] == "match"
+    assert frame.loc[("hcpc", "sbp_goal"), "reproduced_p"] == "not significant"
+
+
+def test_peer_primary_outcomes(everything: ReproductionResult) -> None:
+    frame = everything.to_frame().set_index(["trial", "target"])
+    row = frame.loc[("peer", "hba1c_change")]
+    assert (row["reproduced_coaching"], row["reproduced_usual_care"]) == (
+        "-1.07 (2.8)",
+        "-0.30 (3.1)",
+    )
+    assert (row["reproduced_difference"], row["reproduced_p"]) == ("-0.77", ".01")
+    adj = frame.loc[("peer", "hba1c_change_adj")]
+    assert (adj["reproduced_difference"], adj["reproduced_p"], adj["adjusted"]) == (
+        "-0.69",
+        ".01",
+        True,
+    )
+    drop = frame.loc[("peer", "hba1c_drop")]
+    assert drop["reproduced_coaching"] == "60/121 (49.6 %)" and drop["reproduced_p"] == ".005"
+
+
+def test_brief_presentation(everything: ReproductionResult) -> None:
+    brief = everything.to_brief()
+    assert (
+        "One clinical goal:\n  Health coaching group: 46.4%\n  Usual care group: 34.3% (P = .02)"
+        in brief
+    )
+    assert "(P = .001, adjusted)" in brief  # the peer trial's adjusted drop
+    assert "Randomized:" not in brief  # design rows are not part of the brief
+
+
+def test_summary_text(everything: ReproductionResult) -> None:
+    text = everything.summary()
+    assert (
+        "One clinical goal: published 46.4 % vs 34.3 %, P .02; reproduced 46.4 % vs 34.3 %, P .02 -> match"
+        in text
+    )
+    assert text.rstrip().endswith("OK")
+    assert repr(everything).startswith("<ReproductionResult")
+
+
+# --------------------------------------------------------------------------- perturbation
+
+
+def test_perturbed_data_fails() -> None:
+    tables = dict(load_bundled("hcpc"))
+    patients = tables["patients"].copy()
+    # two coached patients who met their HbA1c goal get a 12-month value above 8.0
+    met = patients.index[
+        (patients["arm"] == "coaching")
+        & (patients["hba1c_12"] <= 8.0)
+        & (patients["hba1c_0"] > 8.0)
+    ][:2]
+    patients.loc[met, "hba1c_12"] = 9.5
+    tables["patients"] = patients
+    res = reproduce("hcpc", data=tables)
+    assert not res.ok
+    row = res.to_frame().set_index("target").loc["hba1c_goal"]
+    assert row["verdict"] == "differs"
+    assert row["reproduced_coaching"] == "45.7 %"  # 32/70
+    assert "hba1c_goal" in res.failures()["target"].tolist()
+    assert res.summary().rstrip().endswith("FAILED: some figures differ or could not be computed")
+
+
+def test_missing_table_is_not_hidden() -> None:
+    """Data without visit ratings: the clinician figures are listed as failures."""
+    tables = dict(load_bundled("hcpc"))
+    tables["visit_ratings"] = None
+    res = reproduce("hcpc_clinician", data=tables)
+    assert not res.ok
+    assert all(v.startswith("not reproducible (analysis failed") for v in res.to_frame()["verdict"])
+
+
+def test_user_dataframe_and_bad_input() -> None:
+    res = reproduce("peer", data=load_bundled("peer")["patients"])
+    assert res.ok and res.source == "<DataFrame>"
+    with pytest.raises(OptionError, match="data must be"):
+        reproduce("peer", data=42)
+    with pytest.raises(OptionError, match="choose one of"):
+        reproduce("nope")
+
+
+def test_sensitivity_table() -> None:
+    res = reproduce("hcpc", sensitivity=True)
+    sens = res.sensitivity
+    assert sens is not None
+    variants = set(sens["analysis"])
+    assert {
+        "as published",
+        "Yates continuity correction",
+        "Missing follow-up = not at goal",
+        "Multiple imputation (m = 20)",
+    } <= variants
+    published = sens.loc[(sens["target"] == "composite_any") & (sens["analysis"] == "as published")]
+    assert published["p"].item() == ".02"
+    yates = sens.loc[
+        (sens["target"] == "composite_any") & (sens["analysis"] == "Yates continuity correction")
+    ]
+    assert yates["p_value"].item() > published["p_value"].item()  # the correction is conservative
+    failure = sens.loc[
+        (sens["target"] == "composite_any") & (sens["analysis"].str.startswith("Missing"))
+    ]
+    assert failure["coaching"].item().startswith("90/224")  # every randomized coaching patient
+    assert reproduce("peer", sensitivity=True).sensitivity is not None
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+
+def _target(**kw: object) -> Target:
+    base: dict[str, object] = {
+        "id": "t",
+        "label": "T",
+        "analysis": AnalysisSpec("y", "chi_square"),
+        "values": ("46.4 %", "34.3 %"),
+        "p": ".01",
+    }
+    base.update(kw)
+    return Target(**base)  # type: ignore[arg-type]
+
+
+def _result(
+    p: float, c: tuple[int, int] = (90, 194), u: tuple[int, int] = (61, 178)
+) -> ComparisonResult:
+    return ComparisonResult(
+        outcome="y",
+        method="m",
+        estimand="risk difference",
+        estimate=c[0] / c[1] - u[0] / u[1],
+        p_value=p,
+        arms=(
+            ArmSummary("coaching", c[1], events=c[0], value=c[0] / c[1]),
+            ArmSummary("usual_care", u[1], events=u[0], value=u[0] / u[1]),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "verdict"),
+    [(0.009, "match"), (0.0149, "match"), (0.0151, "differs"), (0.004, "differs")],
+)
+def test_p_at_printed_precision(p: float, verdict: str) -> None:
+    tr = evaluate_target("x", _target(), _result(p), _result(p))
+    assert tr.verdict == verdict
+    assert tr.acceptable is (verdict == "match")
+
+
+def test_values_tolerance_and_unreachable() -> None:
+    res = _result(0.01, c=(91, 194))  # 46.9 %
+    assert evaluate_target("x", _target(), res, res).verdict == "differs"
+    tol = evaluate_target("x", _target(tolerance={"values": 0.5}), res, res)
+    assert tol.verdict == "within tolerance" and tol.acceptable
+    why = "printed value contradicts the paper. More detail."
+    unr = evaluate_target("x", _target(unreachable={"values": why}), res, res)
+    assert (
+        unr.verdict == "not reproducible (values (coaching): printed value contradicts the paper)"
+    )
+    assert unr.acceptable and why in unr.note()
+
+
+def test_failed_analysis_is_not_acceptable() -> None:
+    tr = evaluate_target("x", _target(), None, None, "ColumnNotFoundError: column 'y' not found")
+    assert tr.verdict.startswith("not reproducible (analysis failed: ColumnNotFoundError")
+    assert not tr.acceptable
+    assert math.isnan(tr.p_value)
+
+
+def test_difference_from_values_and_estimate() -> None:
+    t = _target(
+        values=("60/121 (49.6 %)", "34/108 (31.5 %)"),
+        difference="18.1",
+        difference_source="values",
+        percent_points=True,
+        p=".005",
+    )
+    res = _result(0.0054, c=(60, 121), u=(34, 108))
+    tr = evaluate_target("x", t, res, res)
+    assert tr.difference == "18.1" and tr.verdict == "match"
+    est = ComparisonResult(
+        outcome="y", method="m", estimand="mean difference", estimate=-0.6921, p_value=0.007
+    )
+    t2 = _target(values=("", ""), difference="-0.69", p=".01", adjusted=True)
+    tr2 = evaluate_target("x", t2, est, est)
+    assert (tr2.difference, tr2.p, tr2.verdict) == ("-0.69", ".01", "match")
+
+
+def test_timing(everything: ReproductionResult) -> None:
+    """Every trial on the bundled cohorts in a few seconds."""
+    assert everything.elapsed < 20.0
+    assert np.isfinite(everything.elapsed)
+
+
+def test_frame_is_tidy(everything: ReproductionResult) -> None:
+    frame = everything.to_frame()
+    assert (
+        frame["verdict"]
+        .map(lambda v: v.split(" (")[0])
+        .isin(["match", "within tolerance", "differs", "not reproducible"])
+        .all()
+    )
+    assert pd.api.types.is_float_dtype(frame["p_value"])
