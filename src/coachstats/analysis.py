@@ -74,7 +74,6 @@ import pandas as pd
 from coachstats.endpoints import derive_endpoints
 from coachstats.errors import (
     AnalysisError,
-    CoachstatsError,
     ColumnNotFoundError,
     OptionError,
     check_option,
@@ -1011,8 +1010,8 @@ def run_plan(
     goals : GoalSet or str, optional
         Goal set for the endpoints; default the plan's.
     errors : {"raise", "record"}
-        Raise the first error, or record it per spec in
-        :attr:`PlanResult.errors` and go on.
+        Raise the first error, or record it (any exception, with its type) per
+        spec in :attr:`PlanResult.errors` and go on.
 
     Returns
     -------
@@ -1039,7 +1038,9 @@ def run_plan(
         try:
             results.append(_run(ctx, spec))
             messages.append(None)
-        except CoachstatsError as exc:
+        except (
+            Exception
+        ) as exc:  # record mode reports any failure of one spec, raise mode re-raises
             if errors == "raise":
                 raise
             results.append(None)

@@ -52,7 +52,7 @@ from typing import Any
 import pandas as pd
 
 from coachstats._paths import bundled_table
-from coachstats.analysis import PlanResult, run_plan
+from coachstats.analysis import PlanResult, derive_scores, run_plan
 from coachstats.errors import CoachstatsError, OptionError
 from coachstats.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p
 from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
@@ -472,6 +472,40 @@ class ReproductionResult:
         lines.append("OK" if self.ok else "FAILED: some figures differ or could not be computed")
         return "\n".join(lines)
 
+    def to_markdown(self) -> str:
+        """The published-vs-reproduced table as Markdown, one section per trial.
+
+        Examples
+        --------
+        >>> print(reproduce("hcpc_24").to_markdown().splitlines()[6])
+        | Seen at both 12 and 24 months | 290/441 |  |  | 290/441 |  |  | match |
+        """
+        lines: list[str] = []
+        head = (
+            "| outcome | published: coaching | usual care | P "
+            "| reproduced: coaching | usual care | P | verdict |\n"
+            "|---|---|---|---|---|---|---|---|"
+        )
+        for name in self.trials:
+            trial = get_trial(name)
+            lines += [f"### {trial.title}", "", f"{trial.citation.text()}", "", head]
+            for t in self.targets:
+                if t.trial != name:
+                    continue
+                r = t.row()
+                label = r["outcome"] + (" (adjusted)" if r["adjusted"] else "")
+                pub = [r["published_coaching"], r["published_usual_care"]]
+                rep = [r["reproduced_coaching"], r["reproduced_usual_care"]]
+                if r["published_difference"]:
+                    pub[1] = (pub[1] + "; " if pub[1] else "") + f"diff {r['published_difference']}"
+                    rep[1] = (
+                        rep[1] + "; " if rep[1] else ""
+                    ) + f"diff {r['reproduced_difference']}"
+                cells = [label, *pub, r["published_p"], *rep, r["reproduced_p"], r["verdict"]]
+                lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
     def to_brief(self) -> str:
         """The practice brief's presentation of the reproduced figures, one block per outcome.
 
@@ -634,9 +668,9 @@ def reproduce(
 
     Examples
     --------
-    >>> r = reproduce("hcpc_24")
-    >>> r.to_frame().set_index("target").loc["hba1c_goal_24", ["reproduced_usual_care", "reproduced_p"]].tolist()
-    ['36.2 %', '.03']
+    >>> r = reproduce("peer")
+    >>> r.to_frame().set_index("target").loc["hba1c_drop", ["reproduced_coaching", "reproduced_p"]].tolist()
+    ['60/121 (49.6 %)', '.005']
     """
     start = time.perf_counter()
     names: list[str | Path | Trial]
@@ -652,14 +686,17 @@ def reproduce(
     results: list[TargetResult] = []
     plans: dict[str, PlanResult] = {}
     sens_frames: list[pd.DataFrame] = []
+    if user is not None:
+        user = _scored(user)
     for tr in trials:
+        tables: Mapping[str, pd.DataFrame | None]
         if user is not None:
             tables = user
         else:
             if tr.cohort is None:
                 raise OptionError(f"trial {tr.name!r} has no bundled cohort; pass data=")
             if tr.cohort not in cache:
-                cache[tr.cohort] = load_bundled(tr.cohort)
+                cache[tr.cohort] = _scored(load_bundled(tr.cohort))
             tables = cache[tr.cohort]
         plan_result = run_plan(tables, tr.plan(), errors="record")
         plans[tr.name] = plan_result
@@ -678,6 +715,15 @@ def reproduce(
         elapsed=time.perf_counter() - start,
         plan_results=plans,
     )
+
+
+def _scored(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame | None]:
+    """Questionnaire scores computed once per data set, shared by the trials that use it."""
+    out = dict(tables)
+    patients = out.get("patients")
+    if patients is not None:
+        out["patients"] = derive_scores(patients)
+    return out
 
 
 def _describe_source(data: Any) -> str:
