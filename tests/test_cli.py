@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -76,3 +77,26 @@ def test_power_command(tmp_path: Path) -> None:
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     res = runner.invoke(app, ["--debug", "endpoints", str(tmp_path / "missing.csv")])
     assert res.exit_code != 0 and res.exception is not None
+
+
+def test_reproduce_command_passes_on_bundled_cohorts() -> None:
+    res = runner.invoke(app, ["reproduce", "hcpc", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(io.StringIO(res.output))
+    assert set(table["verdict"]) <= {"match", "within tolerance"}
+    text = runner.invoke(app, ["reproduce", "hcpc"]).output
+    assert "Health coaching group: 46.4%\n  Usual care group: 34.3% (P = .02)" in text
+
+
+def test_reproduce_exits_1_when_a_figure_differs(tmp_path: Path) -> None:
+    from coachstats.reproduce import load_bundled
+
+    tables = load_bundled("hcpc")
+    patients = tables["patients"].copy()
+    # Perturb: every usual-care patient reaches SBP goal, which changes the composite.
+    uc = patients["arm"] == "usual_care"
+    patients.loc[uc, "sbp_12"] = 110
+    path = tmp_path / "perturbed.csv"
+    patients.to_csv(path, index=False)
+    res = runner.invoke(app, ["reproduce", "hcpc", "--data", str(path), "--format", "csv"])
+    assert res.exit_code == 1, res.output

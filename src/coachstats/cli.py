@@ -68,6 +68,57 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
 
 @app.command()
 @_guard
+def reproduce(
+    trials: Annotated[
+        list[str] | None, typer.Argument(help="Trials to run (default: all); see --list.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Run the published analysis plans on your own file.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, csv, json or markdown.")] = "text",
+    sensitivity: Annotated[
+        bool, typer.Option(help="Also rerun the main HCPC outcomes under alternatives.")
+    ] = False,
+    brief: Annotated[
+        bool, typer.Option(help="Also print the practice brief's presentation.")
+    ] = True,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the registered trials and exit.")
+    ] = False,
+) -> None:
+    """Reproduce every published figure from patient-level data; exit 1 if any differs."""
+    from coachstats.errors import check_option
+
+    check_option("--format", fmt, ("text", "csv", "json", "markdown"))
+    if list_:
+        from coachstats.trials import get_trial, list_trials
+
+        for name in list_trials():
+            typer.echo(f"{name}: {get_trial(name).title}")
+        return
+    from coachstats.reproduce import reproduce as run
+
+    result = run(trials or None, data=data, sensitivity=sensitivity)
+    if fmt == "text":
+        typer.echo(result.summary())
+        if brief:
+            typer.echo("\nAs the practice brief presents them:\n")
+            typer.echo(result.to_brief())
+        if sensitivity and result.sensitivity is not None:
+            typer.echo("\nSensitivity of the main HCPC outcomes:\n")
+            typer.echo(result.sensitivity.to_string(index=False))
+    elif fmt == "csv":
+        typer.echo(result.to_frame().to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(result.to_frame().to_json(orient="records", indent=2))
+    else:
+        typer.echo(result.to_markdown())
+    if not result.ok:
+        raise typer.Exit(EXIT_FINDING)
+
+
+@app.command()
+@_guard
 def endpoints(
     data: Annotated[
         Path, typer.Argument(help="Patient file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
