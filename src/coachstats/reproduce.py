@@ -478,13 +478,13 @@ class ReproductionResult:
         Examples
         --------
         >>> print(reproduce("hcpc_24").to_markdown().splitlines()[6])
-        | Seen at both 12 and 24 months | 290/441 |  |  | 290/441 |  |  | match |
+        | Seen at both 12 and 24 months | 290/441 |  |  |  | 290/441 |  |  |  | match |
         """
         lines: list[str] = []
         head = (
-            "| outcome | published: coaching | usual care | P "
-            "| reproduced: coaching | usual care | P | verdict |\n"
-            "|---|---|---|---|---|---|---|---|"
+            "| outcome | published: coaching | usual care | difference | P "
+            "| reproduced: coaching | usual care | difference | P | verdict |\n"
+            "|---|---|---|---|---|---|---|---|---|---|"
         )
         for name in self.trials:
             trial = get_trial(name)
@@ -493,15 +493,15 @@ class ReproductionResult:
                 if t.trial != name:
                     continue
                 r = t.row()
-                label = r["outcome"] + (" (adjusted)" if r["adjusted"] else "")
-                pub = [r["published_coaching"], r["published_usual_care"]]
-                rep = [r["reproduced_coaching"], r["reproduced_usual_care"]]
-                if r["published_difference"]:
-                    pub[1] = (pub[1] + "; " if pub[1] else "") + f"diff {r['published_difference']}"
-                    rep[1] = (
-                        rep[1] + "; " if rep[1] else ""
-                    ) + f"diff {r['reproduced_difference']}"
-                cells = [label, *pub, r["published_p"], *rep, r["reproduced_p"], r["verdict"]]
+                label = r["outcome"]
+                if r["adjusted"] and "adjusted" not in label:
+                    label += " (adjusted)"
+                cells = [label]
+                for side in ("published", "reproduced"):
+                    cells += [
+                        r[f"{side}_{c}"] for c in ("coaching", "usual_care", "difference", "p")
+                    ]
+                cells.append(r["verdict"])
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
