@@ -110,7 +110,7 @@ def test_brief_presentation(everything: ReproductionResult) -> None:
         "One clinical goal:\n  Health coaching group: 46.4%\n  Usual care group: 34.3% (P = .02)"
         in brief
     )
-    assert "(P = .001, adjusted)" in brief  # the peer trial's adjusted drop
+    assert "HbA1c drop >= 1.0 point, adjusted:\n  P = .001, adjusted" in brief
     assert "Randomized:" not in brief  # design rows are not part of the brief
 
 

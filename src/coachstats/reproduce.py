@@ -556,8 +556,9 @@ def _brief_block(tr: TargetResult) -> str:
     rows = [(_GROUP_DISPLAY.get(g, g.capitalize()), v.replace(" %", "%")) for g, v in shown]
     if tr.difference:
         rows.append(("Difference", tr.difference.replace(" %", "%")))
-    if not rows:
-        rows.append(("Result", "n.s." if p == "not significant" else "not shown"))
+    if not rows:  # only a P value was printed (e.g. an adjusted model)
+        text = tail.strip()[1:-1] if tail else "not reproduced"
+        lines.append(f"  {text[0].upper()}{text[1:]}")
     for i, (name, value) in enumerate(rows):
         end = tail if i == len(rows) - 1 else ""
         lines.append(f"  {name}: {value}{end}")
