@@ -59,6 +59,8 @@ __all__ = [
     "round_exact_mean",
     "scale_counts",
     "split_total",
+    "str_take",
+    "top_k",
     "truncated_normal",
     "write_frame",
 ]
@@ -256,14 +258,16 @@ def split_total(
     *,
     low: int = 1,
     high: int = 5,
-    spread: int = 2,
+    spread: float = 0.7,
 ) -> npt.NDArray[np.int8]:
     """Item responses in ``[low, high]`` whose row sums equal ``totals``.
 
-    Each row starts as evenly as possible (``total // n_items`` everywhere,
-    one more on a random subset), then ``spread`` rounds move one point from
-    a random item to another random item of the same row where both stay in
-    range, which adds item-level variation without touching the total.
+    Each item starts at the row's average plus zero-sum normal noise with SD
+    about ``spread`` and is rounded cumulatively (the running sums are
+    rounded, so the items add up to the total exactly); items pushed outside
+    the range are clipped, and the few rows then off their total get the
+    shortfall (or excess) one point at a time, on the item whose rounding
+    moved it furthest in the other direction and that has room.
 
     Parameters
     ----------
@@ -273,8 +277,8 @@ def split_total(
     n_items : int
     low, high : int
         Response range.
-    spread : int
-        Rounds of point moves (0 = as even as possible).
+    spread : float
+        SD of the item-level deviations from the row average (0 = as even as possible).
 
     Examples
     --------
@@ -286,18 +290,25 @@ def split_total(
     if np.any(t < low * n_items) or np.any(t > high * n_items):
         raise OptionError(f"totals must lie in [{low * n_items}, {high * n_items}]")
     n = t.shape[0]
-    base = np.asarray(t // n_items, dtype=np.int64)
-    rem = np.asarray(t - base * n_items, dtype=np.int64)
-    ranks = np.argsort(rng.random((n, n_items)), axis=1)
-    out = (base[:, None] + (ranks < rem[:, None])).astype(np.int64)
-    rows = np.arange(n)
-    for _ in range(spread * n_items):
-        i: IntArray = rng.integers(0, n_items, size=(n,))
-        j: IntArray = rng.integers(0, n_items, size=(n,))
-        ok = (i != j) & (out[rows, i] > low) & (out[rows, j] < high)
-        out[rows[ok], i[ok]] -= 1
-        out[rows[ok], j[ok]] += 1
-    return out.astype(np.int8)
+    noise = rng.standard_normal((n, n_items), dtype=np.float32)
+    noise -= noise.mean(axis=1, keepdims=True)  # the unrounded items add up to the total
+    x = t[:, None].astype(np.float32) / n_items + spread * noise
+    # cumulative rounding: round the running sums, so the rounded items add up exactly
+    cum = np.round(np.cumsum(x, axis=1))
+    cum[:, -1] = t
+    items = np.clip(np.diff(cum, axis=1, prepend=np.float32(0.0)), low, high).astype(np.int8)
+    bad = np.arange(n)
+    for _ in range(n_items * (high - low)):  # one point per row and pass
+        bad = bad[t[bad] != items[bad].sum(axis=1, dtype=np.int64)]
+        if bad.size == 0:
+            break
+        xi, it = x[bad], items[bad]
+        up = (t[bad] > it.sum(axis=1, dtype=np.int64))[:, None]
+        room = np.where(up, it < high, it > low)
+        score = np.where(room, np.where(up, xi - it, it - xi), -np.inf)
+        col = np.argmax(score, axis=1)
+        items[bad, col] += np.where(up[:, 0], 1, -1).astype(np.int8)
+    return items.astype(np.int8)
 
 
 # ---------------------------------------------------------------------------
@@ -533,9 +544,52 @@ def round_exact_mean(
             room = (units + step) * h <= hi + 1e-9 if step > 0 else (units + step) * h >= lo - 1e-9
             score = np.where(room, step * resid, -np.inf)
             kk = min(abs(k), int(room.sum()))
-            pick = np.argsort(-score, kind="stable")[:kk]
+            pick = top_k(score, kk)
             units[pick] += step
     return np.round(units * h, decimals)
+
+
+def top_k(score: npt.ArrayLike, k: int) -> IntArray:
+    """Indices of the ``k`` largest scores, ties broken by position (as a stable sort would).
+
+    Linear time (``np.partition`` for the threshold), so it stays fast for
+    millions of values; equals ``np.argsort(-score, kind="stable")[:k]`` as a set.
+
+    Examples
+    --------
+    >>> top_k([0.5, 0.9, 0.5, 0.1], 2).tolist()
+    [0, 1]
+    """
+    v = np.asarray(score, dtype=float)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k >= v.size:
+        return np.arange(v.size, dtype=np.int64)
+    threshold = np.partition(v, v.size - k)[v.size - k]
+    above = np.flatnonzero(v > threshold)
+    tied = np.flatnonzero(v == threshold)[: k - above.size]
+    return np.sort(np.concatenate([above, tied])).astype(np.int64)
+
+
+def str_take(categories: Sequence[str] | npt.ArrayLike, codes: npt.ArrayLike) -> pd.Series:
+    """A pandas ``str`` Series ``categories[codes]``, built in Arrow (fast for millions of rows).
+
+    Examples
+    --------
+    >>> str_take(["coaching", "usual_care"], [1, 0, 0]).tolist()
+    ['usual_care', 'coaching', 'coaching']
+    """
+    cats = np.asarray(categories, dtype=object).astype(str)
+    idx = np.asarray(codes, dtype=np.int64)
+    try:
+        import pyarrow as pa
+
+        dtype = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+        if pd.Series([], dtype="str").dtype != dtype:  # pragma: no cover - pandas < 3
+            raise TypeError
+        return pd.Series(pa.array(cats).take(pa.array(idx)), dtype=dtype)
+    except (ImportError, TypeError):  # pragma: no cover - pandas < 3 or no pyarrow
+        return pd.Series(cats[idx], dtype=object).astype("str")
 
 
 def likert_counts(n: int, mean: float, sd: float, *, low: int = 1, high: int = 5) -> IntArray:

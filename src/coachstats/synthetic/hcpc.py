@@ -75,6 +75,7 @@ from coachstats.synthetic._common import (
     round_exact_mean,
     scale_counts,
     split_total,
+    str_take,
     truncated_normal,
     write_frame,
 )
@@ -257,6 +258,7 @@ MEDICATIONS = {
     "hyperlipidemia": ("simvastatin", "atorvastatin", "pravastatin", "ezetimibe"),
     "other": ("omeprazole", "albuterol", "gabapentin", "sertraline"),
 }
+MEDICATION_CONDITIONS = ("diabetes", "hypertension", "hyperlipidemia")
 #: Number of target medications allowed per state (capped at 2 per diagnosed condition).
 STATE_MED_COUNTS = {
     "all_concordant": (1, 2, 3, 4),
@@ -460,12 +462,16 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     site = d.site
     cols: dict[str, Any] = {}
     # clinicians: exact panel sizes within site
-    clin = np.empty(n, dtype=object)
+    clin = np.empty(n, dtype=np.int64)
+    offset = 0
     for s, name in enumerate(SITES):
         idx = np.flatnonzero(site == s)
         counts = largest_remainder(list(CLINICIANS[name].values()), idx.size)
-        clin[idx] = exact_labels(rng, counts, list(CLINICIANS[name]))
-    cols["clinician_id"] = clin
+        clin[idx] = exact_labels(rng, counts, np.arange(len(counts)) + offset)
+        offset += len(counts)
+    names = np.array([c for s in SITES for c in CLINICIANS[s]], dtype=object)
+    cols["_clinician"] = clin
+    cols["clinician_id"] = names[clin]
     coach = np.full(n, None, dtype=object)
     for s, name in enumerate(SITES):
         idx = np.flatnonzero((site == s) & (d.arm == 0))
@@ -636,7 +642,9 @@ def _adherence_states(rng: np.random.Generator, d: _Design) -> tuple[IntArray, I
         cell = rng.permutation(np.repeat(np.arange(k * k), cells))
         s0[both] = cell // k
         s12[both] = cell % k
-        rest = np.setdiff1d(np.flatnonzero(in_arm), both)  # baseline interview only
+        is_rest = in_arm.copy()
+        is_rest[both] = False
+        rest = np.flatnonzero(is_rest)  # baseline interview only
         s0[rest] = exact_labels(rng, largest_remainder(table.sum(axis=1), rest.size), np.arange(k))
     return s0, s12
 
@@ -652,7 +660,6 @@ def _medication_rows(
     """Target and other medication rows of one visit for the patients with ``state >= 0``."""
     who = np.flatnonzero(state >= 0)
     names = np.array([m for c in conditions for m in MEDICATIONS[c]], dtype=object)
-    cond = np.array([c for c in conditions for _ in MEDICATIONS[c]], dtype=object)
     cap = 2 * diagnosed[who].sum(axis=1)
     st = state[who]
     n_meds = np.zeros(who.size, dtype=np.int64)
@@ -684,11 +691,14 @@ def _medication_rows(
         "patient": np.concatenate([who[rows_p], who[o_p]]),
         "slot": np.concatenate([rows_s, names.size + o_s]),
         "month": month,
-        "medication": np.concatenate([names[drug], other_names[o_order[o_p, o_s]]]),
-        "condition": np.concatenate([cond[drug], np.full(o_p.size, "other", dtype=object)]),
+        "drug": np.concatenate([drug, names.size + o_order[o_p, o_s]]),  # index into _DRUGS
         "in_chart": np.concatenate([in_chart, o_kind != 2]),
         "reported_taking": np.concatenate([reported, o_kind != 1]),
     }
+
+
+#: Every medication name and its condition, target conditions first (``drug`` indices).
+_DRUGS = tuple((c, m) for c in (*MEDICATION_CONDITIONS, "other") for m in MEDICATIONS[c])
 
 
 def _adherent_days(
@@ -723,7 +733,7 @@ def _adherent_days(
 def _medications(
     rng: np.random.Generator, d: _Design, cols: dict[str, Any], ids: npt.NDArray[np.object_]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    conditions = ("diabetes", "hypertension", "hyperlipidemia")
+    conditions = MEDICATION_CONDITIONS
     diagnosed = np.column_stack([np.asarray(cols[c], dtype=bool) for c in conditions])
     s0, s12 = _adherence_states(rng, d)
     names_cond = [c for c in conditions for _ in MEDICATIONS[c]]
@@ -741,30 +751,33 @@ def _medications(
     patient = np.concatenate([p["patient"] for p in parts])
     month = np.concatenate([np.full(p["patient"].size, p["month"]) for p in parts])
     slot = np.concatenate([p["slot"] for p in parts])
-    order = np.lexsort((slot, month, patient))
+    key = (patient * 2 + (month > 0)) * (len(_DRUGS) + 1) + slot  # patient, month, slot
+    order = np.argsort(key, kind="stable")
+    drug = np.concatenate([p["drug"] for p in parts])[order]
     meds = pd.DataFrame(
         {
-            "patient_id": ids[patient[order]],
+            "patient_id": str_take(ids, patient[order]),
             "month": month[order].astype(np.int64),
-            "medication": np.concatenate([p["medication"] for p in parts])[order],
-            "condition": np.concatenate([p["condition"] for p in parts])[order],
+            "medication": str_take([m for _, m in _DRUGS], drug),
+            "condition": str_take([c for c, _ in _DRUGS], drug),
             "in_chart": np.concatenate([p["in_chart"] for p in parts])[order].astype(bool),
             "reported_taking": np.concatenate([p["reported_taking"] for p in parts])[order].astype(
                 bool
             ),
         }
     )
-    for c in ("patient_id", "medication", "condition"):
-        meds[c] = meds[c].astype("str")
     d0, d12 = _adherent_days(rng, d, s0, s12)
     dp = np.concatenate([np.flatnonzero(s0 >= 0), np.flatnonzero(s12 >= 0)])
     dm = np.concatenate([np.zeros((s0 >= 0).sum(), np.int64), np.full((s12 >= 0).sum(), 12)])
     dv = np.concatenate([d0[s0 >= 0], d12[s12 >= 0]])
     o = np.lexsort((dm, dp))
     days = pd.DataFrame(
-        {"patient_id": ids[dp[o]], "month": dm[o], "adherent_days_7": dv[o].astype(np.int64)}
+        {
+            "patient_id": str_take(ids, dp[o]),
+            "month": dm[o],
+            "adherent_days_7": dv[o].astype(np.int64),
+        }
     )
-    days["patient_id"] = days["patient_id"].astype("str")
     return meds, days
 
 
@@ -790,8 +803,22 @@ def _arm_count(d: _Design, arm: str, count: int, pool: int) -> int:
     return min(pool, round(count / seen * pool))
 
 
+def _item_columns(
+    instrument: str, month: int, items: IntArray, missing: BoolArray
+) -> dict[str, pd.arrays.IntegerArray]:
+    """``<instrument>_q<j>_<month>`` nullable integer columns (``missing`` rows are <NA>)."""
+    values = np.where(missing[:, None], 0, items)
+    return {
+        f"{instrument}_q{j + 1}_{month}": pd.arrays.IntegerArray(
+            np.ascontiguousarray(values[:, j]), missing.copy()
+        )
+        for j in range(items.shape[1])
+    }
+
+
 def _clinician_codes(cols: dict[str, Any]) -> IntArray:
-    return np.unique(np.asarray(cols["clinician_id"], dtype=str), return_inverse=True)[1]
+    """Clinician index per patient (0 = C01 ...), from the internal ``_clinician`` column."""
+    return np.asarray(cols["_clinician"], dtype=np.int64)
 
 
 def _trust_items(
@@ -819,10 +846,10 @@ def _trust_items(
     out: dict[str, Any] = {}
     for month, total in ((0, t0), (12, t12)):
         ok = ~np.isnan(total)
-        items = np.full((n, 11), np.nan)
+        items = np.zeros((n, 11), dtype=np.int64)
         items[ok] = split_total(rng, total[ok].astype(np.int64), 11)
         items[:, [0, 4, 6, 10]] = 6 - items[:, [0, 4, 6, 10]]  # as written: reversed wording
-        out.update({f"trust_q{j + 1}_{month}": _int_array(items[:, j]) for j in range(11)})
+        out.update(_item_columns("trust", month, items, ~ok))
     return out
 
 
@@ -842,12 +869,11 @@ def _recommend_pcp(
     r0 = _likert4(rng, n)
     r12 = np.full(n, np.nan)
     for a, arm in enumerate(ARMS):
-        in_arm = np.flatnonzero(d.arm == a)
         idx = np.flatnonzero(resp & (d.arm == a))
         k0 = _arm_count(d, arm, RECOMMEND_PCP_BASELINE[arm], idx.size)
         up, down = (_arm_count(d, arm, m, idx.size) for m in moves[arm])
         top = rng.permutation(idx)[:k0]
-        others = np.setdiff1d(in_arm, idx)
+        others = np.flatnonzero((d.arm == a) & ~resp)
         share = RECOMMEND_PCP_BASELINE[arm] / QUESTIONNAIRE_12[arm]
         r0[top] = 4
         r0[others[rng.random(others.size) < share]] = 4
@@ -891,9 +917,9 @@ def _pacic_items(
     out: dict[str, Any] = {}
     for month, total in ((0, t0), (12, t12)):
         ok = ~np.isnan(total)
-        items = np.full((n, 20), np.nan)
+        items = np.zeros((n, 20), dtype=np.int64)
         items[ok] = split_total(rng, total[ok].astype(np.int64), 20)
-        out.update({f"pacic_q{j + 1}_{month}": _int_array(items[:, j]) for j in range(20)})
+        out.update(_item_columns("pacic", month, items, ~ok))
     return out
 
 
@@ -932,29 +958,27 @@ def _recommend(
 
 def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -> pd.DataFrame:
     """Clinician post-visit survey: visits of the responding clinicians' own patients."""
-    clin_ids = np.asarray(cols["clinician_id"], dtype=str)
-    survey = np.isin(clin_ids, SURVEY_CLINICIANS)
+    names = [c for s in SITES for c in CLINICIANS[s]]
+    code = _clinician_codes(cols)
+    survey = np.isin(code, [names.index(c) for c in SURVEY_CLINICIANS])
     scale = 1.0 if d.exact else d.arm.size / N_RANDOMIZED
-    effect = dict(
-        zip(
-            SURVEY_CLINICIANS,
-            rng.normal(0.0, VISIT_CLINICIAN_SD, len(SURVEY_CLINICIANS)),
-            strict=True,
-        )
+    effect = np.zeros(len(names))
+    effect[[names.index(c) for c in SURVEY_CLINICIANS]] = rng.normal(
+        0.0, VISIT_CLINICIAN_SD, len(SURVEY_CLINICIANS)
     )
     frames = []
     for a, arm in enumerate(ARMS):
         pool = np.flatnonzero(survey & (d.arm == a))
         k = max(2, round(VISITS[arm] * scale))
         patient = rng.choice(pool, size=k, replace=True)  # some patients have several visits
-        clin = clin_ids[patient]
-        frame = {"clinician_id": clin, "patient": patient, "arm": np.full(k, arm, dtype=object)}
+        clin = code[patient]
+        frame = {"clinician": clin, "patient": patient, "arm": np.full(k, arm, dtype=object)}
         for item, spec in VISIT_RATINGS.items():
             mean, sd = spec[arm]
             counts = likert_counts(k, mean, sd)
             values = np.repeat(np.arange(1, 6), counts)  # ascending
             sign = -1.0 if item == "adequate_time" else 1.0  # busier clinicians: less time
-            latent = sign * np.array([effect[c] for c in clin]) + rng.normal(size=k)
+            latent = sign * effect[clin] + rng.normal(size=k)
             rating = np.empty(k, dtype=np.int64)
             rating[np.argsort(latent, kind="stable")] = values
             frame[item] = rating
@@ -965,16 +989,15 @@ def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -
     width = max(3, len(str(len(visits))))
     out = pd.DataFrame(
         {
-            "clinician_id": visits["clinician_id"].astype("str"),
-            "visit_id": [f"V{i:0{width}d}" for i in range(1, len(visits) + 1)],
-            "patient_id": ids[visits["patient"].to_numpy()],
+            "clinician_id": str_take(names, visits["clinician"].to_numpy()),
+            "visit_id": _ids("V", len(visits), width),
+            "patient_id": str_take(ids, visits["patient"].to_numpy()),
             "arm": visits["arm"].astype("str"),
             "demanding": visits["demanding"].astype(np.int64),
             "adequate_time": visits["adequate_time"].astype(np.int64),
         }
     )
-    for c in ("visit_id", "patient_id"):
-        out[c] = out[c].astype("str")
+    out["visit_id"] = out["visit_id"].astype("str")
     return out.sort_values(["clinician_id", "visit_id"], kind="stable").reset_index(drop=True)
 
 
@@ -1068,12 +1091,17 @@ def _decimals(columns: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def _ids(prefix: str, n: int, width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + 1..n zero-padded to ``width`` digits (e.g. H0001)."""
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+
+
 def _base(seed: int, n: int) -> tuple[_Design, dict[str, Any]]:
     """Design and covariates (what every later block depends on)."""
     d = _design(_rng(seed, "design"), n)
     width = max(4, len(str(n)))
     cols: dict[str, Any] = {
-        "patient_id": np.array([f"H{i:0{width}d}" for i in range(1, n + 1)], dtype=object),
+        "patient_id": _ids("H", n, width).astype(object),
         "arm": np.array(ARMS, dtype=object)[d.arm],
         "site": np.array(SITES, dtype=object)[d.site],
     }
@@ -1114,8 +1142,12 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     cols.update(questionnaires)
     names = list(PATIENT_COLUMNS) + list(questionnaires)
     patients = pd.DataFrame({c: cols[c] for c in names})
-    for c in ("patient_id", "arm", "site", "clinician_id", "sex", "language",
-              "ethnicity", "marital_status", "work_status"):  # fmt: skip
+    clinicians = [c for site in SITES for c in CLINICIANS[site]]
+    patients["patient_id"] = str_take(cols["patient_id"], np.arange(d.arm.size))
+    patients["arm"] = str_take(ARMS, d.arm)
+    patients["site"] = str_take(SITES, d.site)
+    patients["clinician_id"] = str_take(clinicians, cols["_clinician"])
+    for c in ("sex", "language", "ethnicity", "marital_status", "work_status"):
         patients[c] = patients[c].astype("str")
     patients["coach_id"] = patients["coach_id"].astype("string")
     meds, days = _medications(_rng(seed, "medications"), d, cols, cols["patient_id"])
