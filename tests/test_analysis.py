@@ -55,13 +55,24 @@ def _hcpc_like(n: int = 240, seed: int = 3) -> pd.DataFrame:
     coach = pd.array(
         np.where(treated, np.array([f"k{i}" for i in rng.integers(0, 3, n)]), None), dtype="string"
     )
-    return pd.DataFrame({
-        "patient_id": [f"P{i:04d}" for i in range(n)], "arm": arm, "site": site,
-        "clinician_id": clinician, "coach_id": coach, "diabetes": diabetes,
-        "age": np.round(rng.normal(52, 11, n)), "pcp_visits": rng.poisson(5, n),
-        "hba1c_0": hba1c_0, "hba1c_12": hba1c_12, "sbp_0": sbp_0, "sbp_12": sbp_12,
-        "ldl_0": ldl_0, "ldl_12": ldl_12,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i:04d}" for i in range(n)],
+            "arm": arm,
+            "site": site,
+            "clinician_id": clinician,
+            "coach_id": coach,
+            "diabetes": diabetes,
+            "age": np.round(rng.normal(52, 11, n)),
+            "pcp_visits": rng.poisson(5, n),
+            "hba1c_0": hba1c_0,
+            "hba1c_12": hba1c_12,
+            "sbp_0": sbp_0,
+            "sbp_12": sbp_12,
+            "ldl_0": ldl_0,
+            "ldl_12": ldl_12,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,32 +100,63 @@ def _same(a, b, rel: float = 1e-12) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("spec", "direct"),
     [
-        (AnalysisSpec("composite_any", "chi_square"),
-         lambda d: proportions.chi_square(d, "composite_any")),
-        (AnalysisSpec("composite_all", "chi_square", options={"correct": True}),
-         lambda d: proportions.chi_square(d, "composite_all", correct=True)),
-        (AnalysisSpec("at_goal_hba1c", "fisher"),
-         lambda d: proportions.fisher_exact(d, "at_goal_hba1c")),
-        (AnalysisSpec("change_sbp", "t_test", options={"equal_var": True}),
-         lambda d: means.t_test(d, "change_sbp", equal_var=True)),
-        (AnalysisSpec("ldl_12", "ancova", options={"baseline": "ldl_0"}, covariates=("age",)),
-         lambda d: means.ancova(d, "ldl_12", "ldl_0", covariates=["age"])),
-        (AnalysisSpec("composite_any", "logistic", covariates=("site",),
-                      options={"estimand": "risk difference"}),
-         lambda d: models.logistic(d, "composite_any", covariates=["site"],
-                                   estimand="risk difference")),
-        (AnalysisSpec("change_ldl", "linear", covariates=("age",), cluster="clinician_id"),
-         lambda d: models.linear(d, "change_ldl", covariates=["age"], cluster="clinician_id")),
-        (AnalysisSpec("composite_any", "gee", cluster="clinician_id",
-                      options={"family": "binomial", "corr": "exchangeable"}),
-         lambda d: models.gee(d, "composite_any", cluster="clinician_id", family="binomial",
-                              corr="exchangeable")),
-        (AnalysisSpec("change_hba1c", "mixed", cluster="clinician_id", covariates=("pcp_visits",)),
-         lambda d: models.mixed(d, "change_hba1c", cluster="clinician_id",
-                                covariates=["pcp_visits"])),
+        (
+            AnalysisSpec("composite_any", "chi_square"),
+            lambda d: proportions.chi_square(d, "composite_any"),
+        ),
+        (
+            AnalysisSpec("composite_all", "chi_square", options={"correct": True}),
+            lambda d: proportions.chi_square(d, "composite_all", correct=True),
+        ),
+        (
+            AnalysisSpec("at_goal_hba1c", "fisher"),
+            lambda d: proportions.fisher_exact(d, "at_goal_hba1c"),
+        ),
+        (
+            AnalysisSpec("change_sbp", "t_test", options={"equal_var": True}),
+            lambda d: means.t_test(d, "change_sbp", equal_var=True),
+        ),
+        (
+            AnalysisSpec("ldl_12", "ancova", options={"baseline": "ldl_0"}, covariates=("age",)),
+            lambda d: means.ancova(d, "ldl_12", "ldl_0", covariates=["age"]),
+        ),
+        (
+            AnalysisSpec(
+                "composite_any",
+                "logistic",
+                covariates=("site",),
+                options={"estimand": "risk difference"},
+            ),
+            lambda d: models.logistic(
+                d, "composite_any", covariates=["site"], estimand="risk difference"
+            ),
+        ),
+        (
+            AnalysisSpec("change_ldl", "linear", covariates=("age",), cluster="clinician_id"),
+            lambda d: models.linear(d, "change_ldl", covariates=["age"], cluster="clinician_id"),
+        ),
+        (
+            AnalysisSpec(
+                "composite_any",
+                "gee",
+                cluster="clinician_id",
+                options={"family": "binomial", "corr": "exchangeable"},
+            ),
+            lambda d: models.gee(
+                d, "composite_any", cluster="clinician_id", family="binomial", corr="exchangeable"
+            ),
+        ),
+        (
+            AnalysisSpec(
+                "change_hba1c", "mixed", cluster="clinician_id", covariates=("pcp_visits",)
+            ),
+            lambda d: models.mixed(
+                d, "change_hba1c", cluster="clinician_id", covariates=["pcp_visits"]
+            ),
+        ),
     ],
     ids=lambda x: x.method if isinstance(x, AnalysisSpec) else "",
-)  # fmt: skip
+)
 def test_run_plan_equals_direct_call(hcpc_like, derived, spec, direct) -> None:  # type: ignore[no-untyped-def]
     got = run_plan(hcpc_like, AnalysisPlan([spec], goals=HCPC_GOALS))[0]
     _same(got, direct(derived))
@@ -162,17 +204,25 @@ def test_missing_failure_for_other_binary_outcomes(hcpc_like, derived) -> None: 
 
 
 def test_multiple_imputation_re_derives_the_endpoint(hcpc_like) -> None:  # type: ignore[no-untyped-def]
-    spec = AnalysisSpec("composite_any", "chi_square", missing="mi",
-                        options={"m": 3, "seed": 11, "maxit": 3,
-                                 "impute": ["hba1c_0", "hba1c_12", "sbp_0", "sbp_12", "ldl_0",
-                                            "ldl_12", "age"]})  # fmt: skip
+    spec = AnalysisSpec(
+        "composite_any",
+        "chi_square",
+        missing="mi",
+        options={
+            "m": 3,
+            "seed": 11,
+            "maxit": 3,
+            "impute": ["hba1c_0", "hba1c_12", "sbp_0", "sbp_12", "ldl_0", "ldl_12", "age"],
+        },
+    )
     got = run_spec(hcpc_like, spec, goals="hcpc")
 
     def analysis(d: pd.DataFrame):  # type: ignore[no-untyped-def]
         return proportions.chi_square(derive_endpoints(d, HCPC_GOALS), "composite_any")
 
-    want = multiple_imputation(hcpc_like, analysis, columns=list(spec.options["impute"]),
-                               m=3, seed=11, maxit=3)  # fmt: skip
+    want = multiple_imputation(
+        hcpc_like, analysis, columns=list(spec.options["impute"]), m=3, seed=11, maxit=3
+    )
     _same(got, want)
     assert got.extra["m"] == 3
 
@@ -183,14 +233,21 @@ def test_paired_methods_derive_each_timepoint() -> None:
     base["hba1c_24"] = np.round(base["hba1c_12"] + rng.normal(0.2, 0.8, len(base)), 1)
     base["sbp_24"] = base["sbp_12"] + np.round(rng.normal(2.0, 5.0, len(base)))
     base["ldl_24"] = base["ldl_12"] + 3.0
-    spec = AnalysisSpec("at_goal_hba1c", "mcnemar", timepoints=(12, 24),
-                        subset="arm == 'coaching'", options={"correct": False})  # fmt: skip
+    spec = AnalysisSpec(
+        "at_goal_hba1c",
+        "mcnemar",
+        timepoints=(12, 24),
+        subset="arm == 'coaching'",
+        options={"correct": False},
+    )
     got = run_spec(base, spec, goals="hcpc")
     coached = base.loc[base["arm"] == "coaching"]
-    frame = pd.DataFrame({
-        "g12": derive_endpoints(coached, HCPC_GOALS, followup=12)["at_goal_hba1c"],
-        "g24": derive_endpoints(coached, HCPC_GOALS, followup=24)["at_goal_hba1c"],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "g12": derive_endpoints(coached, HCPC_GOALS, followup=12)["at_goal_hba1c"],
+            "g24": derive_endpoints(coached, HCPC_GOALS, followup=24)["at_goal_hba1c"],
+        }
+    )
     want = paired.mcnemar(frame, "g12", "g24", correct=False)
     assert got.p_value == pytest.approx(want.p_value, rel=1e-14)
     assert got.estimate == pytest.approx(want.estimate, rel=1e-14)
@@ -200,12 +257,14 @@ def test_paired_methods_derive_each_timepoint() -> None:
 
 
 def test_change_from_and_complete_on() -> None:
-    df = pd.DataFrame({
-        "arm": ["coaching"] * 4 + ["usual_care"] * 4,
-        "x_0": [1.0, 0, 0, 1, 0, 0, 1, np.nan],
-        "x_6": [1.0, 1, 1, 0, 0, 1, 1, 1],
-        "w": [1.0, 1, np.nan, 1, 1, 1, 1, 1],
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "arm": ["coaching"] * 4 + ["usual_care"] * 4,
+            "x_0": [1.0, 0, 0, 1, 0, 0, 1, np.nan],
+            "x_6": [1.0, 1, 1, 0, 0, 1, 1, 1],
+            "w": [1.0, 1, np.nan, 1, 1, 1, 1, 1],
+        }
+    )
     spec = AnalysisSpec("x_6", "t_test", change_from="x_0", complete_on=("w",))
     got = run_spec(df, spec)
     kept = df.loc[df["w"].notna()].assign(d=lambda d: d["x_6"] - d["x_0"])
@@ -217,11 +276,18 @@ def test_change_from_and_complete_on() -> None:
 
 
 def test_singleton_clusters_for_usual_care(hcpc_like, derived) -> None:  # type: ignore[no-untyped-def]
-    spec = AnalysisSpec("composite_any", "gee", cluster="coach_id",
-                        options={"family": "binomial", "singleton_clusters": True})  # fmt: skip
+    spec = AnalysisSpec(
+        "composite_any",
+        "gee",
+        cluster="coach_id",
+        options={"family": "binomial", "singleton_clusters": True},
+    )
     got = run_spec(hcpc_like, spec, goals="hcpc")
-    filled = derived.assign(coach_id=derived["coach_id"].astype(object).where(
-        derived["coach_id"].notna(), derived["patient_id"]))  # fmt: skip
+    filled = derived.assign(
+        coach_id=derived["coach_id"]
+        .astype(object)
+        .where(derived["coach_id"].notna(), derived["patient_id"])
+    )
     _same(got, models.gee(filled, "composite_any", cluster="coach_id", family="binomial"))
 
 
@@ -229,8 +295,12 @@ def test_singleton_clusters_for_usual_care(hcpc_like, derived) -> None:  # type:
 
 
 def test_describe_mean_sd_and_groups() -> None:
-    df = pd.DataFrame({"arm": ["usual_care", "coaching", "coaching", "usual_care", "coaching"],
-                       "y": [1.0, 2.0, 4.0, np.nan, 9.0]})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "arm": ["usual_care", "coaching", "coaching", "usual_care", "coaching"],
+            "y": [1.0, 2.0, 4.0, np.nan, 9.0],
+        }
+    )
     r = describe(df, "y")
     assert [a.arm for a in r.arms] == ["coaching", "usual_care"]
     assert r.arms[0].value == pytest.approx(5.0) and r.arms[0].sd == pytest.approx(
@@ -243,10 +313,20 @@ def test_describe_mean_sd_and_groups() -> None:
 
 
 def test_describe_where_and_unique() -> None:
-    df = pd.DataFrame({"patient_id": range(6), "site": list("AABBBC"),
-                       "a": [1.0, np.nan, 2, np.nan, 3, 4], "b": [np.nan, np.nan, 1, 1, 1, np.nan]})  # fmt: skip
-    spec = AnalysisSpec("patient_id", "describe", by=None,
-                        options={"stat": "proportion", "where": "a.notna() & b.notna()"})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "patient_id": range(6),
+            "site": list("AABBBC"),
+            "a": [1.0, np.nan, 2, np.nan, 3, 4],
+            "b": [np.nan, np.nan, 1, 1, 1, np.nan],
+        }
+    )
+    spec = AnalysisSpec(
+        "patient_id",
+        "describe",
+        by=None,
+        options={"stat": "proportion", "where": "a.notna() & b.notna()"},
+    )
     r = run_spec(df, spec)
     assert (r.arms[0].events, r.arms[0].n) == (2, 6)
     u = run_spec(df, AnalysisSpec("site", "describe", by=None, options={"stat": "n_unique"}))
@@ -276,14 +356,23 @@ def test_scores_are_derived_with_scales() -> None:
 
 
 def test_adherence_changes_are_merged() -> None:
-    meds = pd.DataFrame({
-        "patient_id": ["a", "a", "b", "b", "c", "c", "d", "d"],
-        "month": [0, 12] * 4,
-        "medication": ["metformin"] * 8, "condition": ["diabetes"] * 8,
-        "in_chart": [True] * 8, "reported_taking": [False, True, True, True, False, False, True, False],
-    })  # fmt: skip
-    days = pd.DataFrame({"patient_id": list("aabbccdd"), "month": [0, 12] * 4,
-                         "adherent_days_7": [2, 6, 5, 6, 3, 3, 7, 4]})  # fmt: skip
+    meds = pd.DataFrame(
+        {
+            "patient_id": ["a", "a", "b", "b", "c", "c", "d", "d"],
+            "month": [0, 12] * 4,
+            "medication": ["metformin"] * 8,
+            "condition": ["diabetes"] * 8,
+            "in_chart": [True] * 8,
+            "reported_taking": [False, True, True, True, False, False, True, False],
+        }
+    )
+    days = pd.DataFrame(
+        {
+            "patient_id": list("aabbccdd"),
+            "month": [0, 12] * 4,
+            "adherent_days_7": [2, 6, 5, 6, 3, 3, 7, 4],
+        }
+    )
     patients = pd.DataFrame(
         {"patient_id": list("abcd"), "arm": ["coaching", "coaching", "usual_care", "usual_care"]}
     )
@@ -296,9 +385,14 @@ def test_adherence_changes_are_merged() -> None:
 
 
 def test_visit_ratings_table() -> None:
-    visits = pd.DataFrame({"clinician_id": ["c1"] * 4 + ["c2"] * 4, "visit_id": range(8),
-                           "arm": ["coaching", "usual_care"] * 4,
-                           "demanding": [2, 3, 2, 4, 1, 3, 2, 3]})  # fmt: skip
+    visits = pd.DataFrame(
+        {
+            "clinician_id": ["c1"] * 4 + ["c2"] * 4,
+            "visit_id": range(8),
+            "arm": ["coaching", "usual_care"] * 4,
+            "demanding": [2, 3, 2, 4, 1, 3, 2, 3],
+        }
+    )
     got = run_spec(
         {"visit_ratings": visits}, AnalysisSpec("demanding", "t_test", table="visit_ratings")
     )
@@ -315,10 +409,12 @@ def test_visit_ratings_table() -> None:
 
 def test_plan_result_table_and_errors(hcpc_like) -> None:  # type: ignore[no-untyped-def]
     plan = AnalysisPlan(
-        [AnalysisSpec("composite_any", "chi_square", label="any"),
-         AnalysisSpec("no_such_column", "t_test", label="bad")],
+        [
+            AnalysisSpec("composite_any", "chi_square", label="any"),
+            AnalysisSpec("no_such_column", "t_test", label="bad"),
+        ],
         goals="hcpc",
-    )  # fmt: skip
+    )
     with pytest.raises(ColumnNotFoundError):
         run_plan(hcpc_like, plan)
     res = run_plan(hcpc_like, plan, errors="record")
@@ -347,13 +443,22 @@ def test_spec_validation() -> None:
 
 def test_unknown_option_lists_allowed(hcpc_like) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OptionError, match=r"takes no option\(s\) \['corect'\]; allowed: .*correct"):
-        run_spec(hcpc_like, AnalysisSpec("composite_any", "chi_square",
-                                         options={"corect": True}), goals="hcpc")  # fmt: skip
+        run_spec(
+            hcpc_like,
+            AnalysisSpec("composite_any", "chi_square", options={"corect": True}),
+            goals="hcpc",
+        )
 
 
 def test_spec_round_trip_and_replace() -> None:
-    spec = AnalysisSpec("change_hba1c", "mixed", cluster="site", covariates=("age", "bmi_0"),
-                        subset="hba1c_0 >= 7.0", options={"reml": True})  # fmt: skip
+    spec = AnalysisSpec(
+        "change_hba1c",
+        "mixed",
+        cluster="site",
+        covariates=("age", "bmi_0"),
+        subset="hba1c_0 >= 7.0",
+        options={"reml": True},
+    )
     assert AnalysisSpec.from_dict(spec.to_dict()) == spec
     assert "clustered by site" in spec.describe_rule()
     yates = replace_spec(spec, options={"reml": False})

@@ -38,8 +38,11 @@ def test_every_paper_is_registered() -> None:
 
 def test_dois_only_where_published() -> None:
     dois = {n: get_trial(n).citation.doi for n in ALL}
-    assert dois == {"hcpc": "10.1370/afm.1768", "peer": "10.1370/afm.1443",
-                    **{n: None for n in ALL[1:-1]}}  # fmt: skip
+    assert dois == {
+        "hcpc": "10.1370/afm.1768",
+        "peer": "10.1370/afm.1443",
+        **{n: None for n in ALL[1:-1]},
+    }
 
 
 def test_designs() -> None:
@@ -117,8 +120,9 @@ def test_sensitivity_variants() -> None:
     assert "composite_any | as published" in labels
     yates = plan.specs[labels.index("composite_any | Yates continuity correction")]
     assert yates.options["correct"] is True and yates.method == "chi_square"
-    logistic = plan.specs[labels.index("composite_any | Logistic regression adjusted for site "
-                                       "(risk difference)")]  # fmt: skip
+    logistic = plan.specs[
+        labels.index("composite_any | Logistic regression adjusted for site (risk difference)")
+    ]
     assert "correct" not in logistic.options  # options replaced when the method changes
     assert not any(lab.startswith("ldl_goal_site_a | Logistic") for lab in labels)
     assert get_trial("peer").sensitivity_plan().specs == ()
@@ -134,17 +138,25 @@ def test_sensitivity_variants() -> None:
         ("85 %", "percent", ArmSummary("coaching", 300, events=254, value=254 / 300), "85 %"),
         ("-1.07 (2.8)", "mean_sd", ArmSummary("c", 122, value=-1.0749, sd=2.849), "-1.07 (2.8)"),
         ("+1.4 (22.3)", "mean_sd", ArmSummary("c", 128, value=1.36, sd=22.3), "+1.4 (22.3)"),
-        ("60/121 (49.6 %)", "fraction", ArmSummary("c", 121, events=60, value=60 / 121),
-         "60/121 (49.6 %)"),
-        ("27 (22.0 %)", "events_pct", ArmSummary("c", 123, events=27, value=27 / 123),
-         "27 (22.0 %)"),
+        (
+            "60/121 (49.6 %)",
+            "fraction",
+            ArmSummary("c", 121, events=60, value=60 / 121),
+            "60/121 (49.6 %)",
+        ),
+        (
+            "27 (22.0 %)",
+            "events_pct",
+            ArmSummary("c", 123, events=27, value=27 / 123),
+            "27 (22.0 %)",
+        ),
         ("290/441", "fraction", ArmSummary("all", 441, events=290, value=290 / 441), "290/441"),
         ("224", "count", ArmSummary("c", 224, value=224.0), "224"),
         ("3.82", "number", ArmSummary("c", 200, value=3.8249), "3.82"),
         ("+16.3 %", "percent", ArmSummary("c", 200, value=0.16349), "+16.3 %"),
         ("-0.1", "number", ArmSummary("c", 128, value=-0.0501), "-0.1"),
     ],
-)  # fmt: skip
+)
 def test_printed_value_round_trip(text: str, kind: str, arm: ArmSummary, formatted: str) -> None:
     pv = PrintedValue.parse(text)
     assert pv.kind == kind
