@@ -27,7 +27,7 @@ from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, OptionError
 from coachstats.goals import HCPC_GOALS
-from coachstats.synthetic import hcpc_cohort
+from coachstats.synthetic import calibrate_hcpc, hcpc, hcpc_cohort
 from coachstats.synthetic._common import (
     group_targets,
     largest_remainder,
@@ -373,6 +373,12 @@ def test_scale_keeps_proportions() -> None:
     a1c = ep.groupby("arm")["at_goal_hba1c"].mean()
     assert abs(a1c["coaching"] - 34 / 70) < 0.005
     assert round(p["age"].mean(), 1) == 52.7
+    # side tables keep their shares: 366 of 441 answered at 12 months, 269 visits per 441
+    answered = p["pacic_q1_12"].notna().mean()
+    assert abs(answered - 366 / 441) < 0.002
+    assert abs(len(big.visit_ratings) - 269 / 441 * 100_000) <= 2
+    interviewed = big.medications.loc[big.medications["month"] == 12, "patient_id"].nunique()
+    assert abs(interviewed / 100_000 - 237 / 441) < 0.002
 
 
 def test_bad_arguments() -> None:
@@ -405,6 +411,38 @@ def test_match_moments_exact_and_bounded(seed: int, mean: float, sd: float) -> N
     assert abs(y.mean() - mean) < 1e-8 and abs(y.std(ddof=1) - sd) < 1e-8
     assert y.min() > 0 and y.max() < 100
     assert np.array_equal(np.argsort(x, kind="stable"), np.argsort(y, kind="stable"))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(2, 25),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30),
+)
+def test_split_total_properties(seed: int, n_items: int, where: list[float]) -> None:
+    totals = [round(n_items + w * 4 * n_items) for w in where]  # anywhere in [k, 5k]
+    items = split_total(np.random.default_rng(seed), totals, n_items)
+    assert items.shape == (len(totals), n_items)
+    assert items.sum(axis=1).tolist() == totals
+    assert items.min() >= 1 and items.max() <= 5
+
+
+def test_calibration_constants() -> None:
+    """The stored search results still satisfy what they were searched for."""
+    tables = {a: np.array(t) for a, t in hcpc.ADHERENCE_TRANSITIONS.items()}
+    for arm, table in tables.items():
+        assert table.sum(axis=1).tolist() == list(hcpc.ADHERENCE_BASELINE[arm])
+    found = calibrate_hcpc.adherence_statistics(tables)
+    assert round(100 * found["concordant"][0]) == 10 and round(found["concordant"][1], 2) == 0.05
+    lnt = found["listed_not_taken"]
+    assert round(100 * lnt[0]) == -17 and round(lnt[1], 3) == 0.013
+    # the design table: sizes and loss to follow-up per arm and site
+    arm, site, pats, counts = hcpc._design_cells()
+    for (a, s_), n in hcpc.RANDOMIZED.items():
+        cell = (arm == hcpc.ARMS.index(a)) & (site == hcpc.SITES.index(s_))
+        lost = np.array(["??" in p for p in pats])
+        assert counts[cell].sum() == n
+        assert counts[cell & lost].sum() == hcpc.LOST_12[a, s_]
 
 
 def test_match_moments_impossible() -> None:

@@ -47,6 +47,7 @@ from coachstats.errors import AnalysisError, OptionError, check_option
 __all__ = [
     "BoolArray",
     "FloatArray",
+    "Format",
     "IntArray",
     "exact_labels",
     "format_column",

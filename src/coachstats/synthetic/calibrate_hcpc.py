@@ -4,8 +4,9 @@ Nothing here runs when a cohort is generated: :mod:`coachstats.synthetic.hcpc`
 reads the constants this module produced. Rerun it to check them or after
 changing a target::
 
-    python -m coachstats.synthetic.calibrate_hcpc design      # rewrite _hcpc_design.py
-    python -m coachstats.synthetic.calibrate_hcpc adherence   # print ADHERENCE_TRANSITIONS
+    python -m coachstats.synthetic.calibrate_hcpc design          # rewrite _hcpc_design.py
+    python -m coachstats.synthetic.calibrate_hcpc adherence       # print ADHERENCE_TRANSITIONS
+    python -m coachstats.synthetic.calibrate_hcpc questionnaires  # print the tuned spreads
 
 **Design table** (:func:`solve_design`). Every randomized patient belongs to
 one cell: arm x site x a pattern giving, for HbA1c, SBP and LDL, whether the
@@ -29,11 +30,21 @@ medication interview at both times is in one of the concordance states of
 ``hcpc.ADHERENCE_STATES`` at baseline and at 12 months; a state fixes the
 patient's proportions (concordant, listed not taken, taken not listed) exactly.
 The per-arm 6 x 6 transition tables decide every per-patient change, hence the
-two Welch t tests of Thom et al. (2015). Starting from a plausible Markov model
-(:data:`ADHERENCE_PRIOR`), a seeded simulated annealing moves one patient at a
-time to another 12-month state until the differences in change print as +10 %
-and -17 % and the P values as .05 and .013 (with a margin inside the rounding
-windows), staying close (L1) to the starting tables.
+two Welch t tests of Thom et al. (2015). Usual care keeps a plausible Markov
+table (:data:`ADHERENCE_PRIOR`); for coaching, each change's sum and sum of
+squares are linear in the counts, so the lattice points whose Welch test
+prints as published (+10 %, P = .05; -17 %, P = .013, with a margin inside
+the rounding windows) are listed and an integer program finds the table
+closest (L1) to the coaching prior with exactly those sums.
+
+**Questionnaire spreads** (:func:`tune_trust`, :func:`tune_recommend_pcp`,
+:func:`tune_recommend`). Means and counts are exact by construction; the P
+values of the mixed models and the GEE depend on unpublished spreads (SD of
+the trust change, how many patients moved both ways on "would highly
+recommend the PCP", the clinician effect on recommending the clinic). Each is
+a grid search on the bundled seed, through the project's own scoring
+(:mod:`coachstats.scales`) and models (:mod:`coachstats.compare.models`),
+picking the value whose P is nearest the printed one.
 
 Examples
 --------

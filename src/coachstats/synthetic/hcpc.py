@@ -14,7 +14,12 @@ the published figures:
   (assumed; P = .60, not significant as published);
 * baseline distributions at the printed precision (means and SDs, per-site
   means, percentages as exact counts);
-* the 24-month paired counts of the coaching arm.
+* the 24-month paired counts of the coaching arm;
+* the secondary papers: medication concordance and adherent days (Thom 2015),
+  trust and "would highly recommend the PCP" (Thom 2014), PACIC and
+  "definitely recommend the clinic" (Thom 2015), clinicians' visit ratings
+  (Dube 2015) -- means and counts exact, model-based P values tuned by
+  :mod:`coachstats.synthetic.calibrate_hcpc`.
 
 The generator writes **raw** values only (lab values, item responses,
 medication lists), never a derived endpoint: which patient is at goal is
@@ -65,6 +70,7 @@ from coachstats.errors import OptionError
 from coachstats.synthetic._common import (
     BoolArray,
     FloatArray,
+    Format,
     IntArray,
     exact_labels,
     group_targets,
@@ -1066,7 +1072,7 @@ class HcpcCohort:
         self,
         directory: str | os.PathLike[str],
         *,
-        formats: Sequence[str] = ("csv", "parquet"),
+        formats: Sequence[Format] = ("csv", "parquet"),
     ) -> list[Path]:
         """Write every table as CSV (and Parquet) into ``directory``, byte-stable.
 
@@ -1078,7 +1084,7 @@ class HcpcCohort:
         paths: list[Path] = []
         for name, frame in self.tables().items():
             dec = {c: v for c, v in self.decimals.items() if c in frame.columns}
-            paths += write_frame(frame, directory, name, decimals=dec, formats=formats)  # type: ignore[arg-type]
+            paths += write_frame(frame, directory, name, decimals=dec, formats=formats)
         return paths
 
 
