@@ -538,7 +538,7 @@ def _summary_line(r: Mapping[str, Any]) -> str:
         if r["published_p"]:
             text += (", P " if text else "P ") + str(r[f"{side}_p"])
         texts.append(text)
-    adj = " (adjusted)" if r["adjusted"] else ""
+    adj = " (adjusted)" if r["adjusted"] and "adjusted" not in str(r["outcome"]) else ""
     return f"{r['outcome']}{adj}: published {texts[0]}; reproduced {texts[1]} -> {r['verdict']}"
 
 
