@@ -186,7 +186,10 @@ def test_printed_value_signs_and_zero() -> None:
         ("< .001", 0.0004, True, "< .001"),
         ("< .001", 0.0012, False, ".001"),
         ("not significant", 0.6, True, "not significant"),
-        ("not significant", 0.03, False, ".030"),
+        ("not significant", 0.03, False, ".03"),  # journal style (format_p)
+        ("not significant", 0.0004, False, "< .001"),
+        (".013", 0.0004, False, "< .001"),  # never ".000"
+        (".02", 0.004, False, "< .01"),
         ("p = .05", 0.0496, True, ".05"),
     ],
 )

@@ -50,7 +50,7 @@ from typing import Any, Literal, get_args
 from coachstats.analysis import AnalysisPlan, AnalysisSpec, resolve_goals
 from coachstats.errors import OptionError, check_option
 from coachstats.goals import GoalSet
-from coachstats.results import ArmSummary
+from coachstats.results import ArmSummary, format_p
 
 __all__ = [
     "AnalysisSpec",
@@ -278,9 +278,12 @@ class PrintedP:
         if self.kind == "below" and p < self.threshold:
             return "< " + f"{self.threshold:.{self.decimals}f}".lstrip("0")
         if self.kind == "not_significant":
-            return "not significant" if p >= self.threshold else f"{p:.3f}".lstrip("0")
+            return "not significant" if p >= self.threshold else format_p(p)
         decimals = self.decimals if self.kind == "value" else max(self.decimals, 2)
-        return f"{p:.{decimals}f}".lstrip("0") or "0"
+        floor = 10.0**-decimals
+        if p < floor / 2:  # would print as .000: say how small instead
+            return "< " + f"{floor:.{decimals}f}".lstrip("0")
+        return f"{p:.{decimals}f}".lstrip("0")
 
     def matches(self, p: float) -> bool:
         """The reproduced P prints as this P."""
