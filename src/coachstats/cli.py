@@ -7,7 +7,9 @@ problem). Tracebacks are shown only with ``--debug``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -50,6 +52,24 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     _state["debug"] = debug
+
+
+@contextmanager
+def _notes() -> Iterator[None]:
+    """Show coachstats warnings once each, as short notes on stderr after the work."""
+    from coachstats.errors import CoachstatsWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CoachstatsWarning)
+        yield
+    seen: set[str] = set()
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, CoachstatsWarning) and text not in seen:
+            seen.add(text)
+            typer.echo(f"note: {text}", err=True)
+        elif not issubclass(w.category, CoachstatsWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -98,7 +118,8 @@ def reproduce(
         return
     from coachstats.reproduce import reproduce as run
 
-    result = run(trials or None, data=data, sensitivity=sensitivity)
+    with _notes():
+        result = run(trials or None, data=data, sensitivity=sensitivity)
     if fmt == "text":
         typer.echo(result.summary())
         if brief:

@@ -54,7 +54,7 @@ import pandas as pd
 from coachstats._paths import bundled_table
 from coachstats.analysis import PlanResult, derive_scores, run_plan
 from coachstats.errors import CoachstatsError, OptionError
-from coachstats.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p
+from coachstats.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
 from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
 
 __all__ = [
@@ -548,7 +548,7 @@ def _brief_block(tr: TargetResult) -> str:
     shown = [(g, v) for g, v in zip(t.groups, tr.values, strict=False) if v]
     p = tr.p or ""
     adjusted = ", adjusted" if t.adjusted else ""
-    tail = f" (P = {p}{adjusted})" if p else ""
+    tail = f" ({p_phrase(p)}{adjusted})" if p else ""
     if p == "not significant":
         tail = f" (not significant{adjusted})"
     if t.adjusted and not tail:

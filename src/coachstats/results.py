@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ArmSummary", "ComparisonResult", "format_p", "tidy"]
+__all__ = ["ArmSummary", "ComparisonResult", "format_p", "p_phrase", "tidy"]
 
 ARM_DISPLAY = {"coaching": "Health coaching group", "usual_care": "Usual care group"}
 
@@ -72,6 +72,18 @@ def format_p(p: float, *, digits: int = 2, threshold: float = 0.001) -> str:
         if float(text) >= 1.0:
             return "> ." + "9" * digits
     return text.lstrip("0")
+
+
+def p_phrase(p: float | str) -> str:
+    """``"P = .02"`` or ``"P < .001"``: a P value (or its formatted text) in a sentence.
+
+    Examples
+    --------
+    >>> p_phrase(0.017), p_phrase(0.0002), p_phrase("> .99")
+    ('P = .02', 'P < .001', 'P > .99')
+    """
+    text = format_p(p) if isinstance(p, float) else str(p).strip()
+    return f"P {text}" if text[:1] in "<>" else f"P = {text}"
 
 
 def _decimals(x: float) -> int:
@@ -191,7 +203,7 @@ class ComparisonResult:
             val = f"{100 * a.value:.1f}%" if binary else f"{a.value:.2f}"
             tail = ""
             if i == len(self.arms) - 1:
-                tail = f" (P = {self.format_p()}{', adjusted' if self.adjusted else ''})"
+                tail = f" ({p_phrase(self.format_p())}{', adjusted' if self.adjusted else ''})"
             lines.append(f"{indent}{name}: {val}{tail}")
         return "\n".join(lines)
 
@@ -206,7 +218,7 @@ class ComparisonResult:
         stat = f"  {self.statistic_name or 'statistic'} = {self.statistic:.4g}"
         if not math.isnan(self.df):
             stat += f", df = {self.df:.4g}"
-        lines.append(stat + f", P = {self.format_p()} (p = {self.p_value:.4g})")
+        lines.append(stat + f", {p_phrase(self.format_p())} (p = {self.p_value:.4g})")
         for a in self.arms:
             desc = f"    {a.arm}: n = {a.n}"
             if a.events is not None:
@@ -230,7 +242,7 @@ class ComparisonResult:
     def __repr__(self) -> str:
         return (
             f"<ComparisonResult {self.outcome}: {self.estimand} {self.estimate:.4g} "
-            f"[{self.conf_low:.4g}, {self.conf_high:.4g}], P = {self.format_p()} "
+            f"[{self.conf_low:.4g}, {self.conf_high:.4g}], {p_phrase(self.format_p())} "
             f"({self.method}, n = {self.n})>"
         )
 
