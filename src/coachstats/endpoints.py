@@ -144,6 +144,20 @@ def _bool_array(values: npt.NDArray[np.bool_], na: npt.NDArray[np.bool_]) -> pd.
     return pd.arrays.BooleanArray(values & ~na, na.copy())
 
 
+def _float_values(column: pd.Series) -> npt.NDArray[np.float64]:
+    """A numeric column as float64 with NaN for missing (no copy for float64 columns)."""
+    if column.dtype == np.float64:
+        return column.to_numpy()
+    return pd.to_numeric(column).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _copy_on_write() -> bool:
+    """True when pandas copies on write (always from pandas 3)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return bool(pd.options.mode.copy_on_write)  # pragma: no cover - pandas 2
+
+
 def _status(
     n: int,
     *,
@@ -243,6 +257,12 @@ def derive_endpoints(
     dm_na = dm_series.isna().to_numpy()
     dm = dm_series.fillna(False).to_numpy(dtype=bool)
     failure = missing == "failure"
+    values: dict[str, npt.NDArray[np.float64]] = {}
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        if name not in values:
+            values[name] = _float_values(patients[name])
+        return values[name]
 
     new: dict[str, object] = {}
     unc_any = np.zeros(n, dtype=bool)
@@ -253,8 +273,7 @@ def derive_endpoints(
     n_unc = np.zeros(n, dtype=np.int64)
     for m in goal_measures:
         t = goals.thresholds[m]
-        base = pd.to_numeric(patients[f"{m}_{baseline}"]).to_numpy(dtype=float, na_value=np.nan)
-        fol = pd.to_numeric(patients[f"{m}_{fu}"]).to_numpy(dtype=float, na_value=np.nan)
+        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
         b_na, f_na = np.isnan(base), np.isnan(fol)
         dm_unknown = dm_na & (t.only_diabetes or t.diabetes_threshold is not None)
         unc_na = b_na | dm_unknown
@@ -294,8 +313,7 @@ def derive_endpoints(
                 failure=failure,
             )
     for m in measures:
-        base = pd.to_numeric(patients[f"{m}_{baseline}"]).to_numpy(dtype=float, na_value=np.nan)
-        fol = pd.to_numeric(patients[f"{m}_{fu}"]).to_numpy(dtype=float, na_value=np.nan)
+        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
         new[f"change_{m}"] = fol - base
         if with_status:
             new[f"status_change_{m}"] = _status(
@@ -310,9 +328,12 @@ def derive_endpoints(
             if with_status:
                 new["status_hba1c_drop_ge1"] = _status(n, miss_base=b_na, miss_fu=f_na & ~b_na)
                 new["status_hba1c_lt_7_5"] = _status(n, miss_fu=f_na)
-    out = patients.copy()
-    for k, v in new.items():
-        out[k] = pd.Series(v, index=patients.index)
+    if any(k in patients.columns for k in new) or not _copy_on_write():
+        out = patients.copy()
+        for k, v in new.items():
+            out[k] = pd.Series(v, index=patients.index)
+    else:  # no copy of the input columns (copy on write protects them)
+        out = pd.concat([patients, pd.DataFrame(new, index=patients.index)], axis=1)
     out.attrs = {
         **patients.attrs,
         "followup": fu,

@@ -54,8 +54,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Hashable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -64,11 +65,15 @@ import scipy.linalg as sla
 from coachstats.errors import AnalysisError, DataWarning, OptionError
 
 __all__ = [
+    "Additive",
     "Design",
     "GroupIndex",
+    "ModelRows",
     "build_design",
     "group_sums",
+    "minus_group_values",
     "parse_formula",
+    "run_local",
 ]
 
 #: R's ``lm`` tolerance for aliased columns (relative norm after projection).
@@ -113,9 +118,46 @@ def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
     """
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups)
-    out = np.empty((n_groups, values.shape[1]))
-    for j in range(values.shape[1]):  # loop over columns, not rows or groups
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups)
+    return group_sums_t(codes, np.asfortranarray(values).T, n_groups)
+
+
+def group_sums_t(codes: np.ndarray | None, values_t: np.ndarray, n_groups: int) -> np.ndarray:
+    """:func:`group_sums` of the rows of a ``(k, n)`` array; returns ``(n_groups, k)``.
+
+    ``codes=None`` means one group (plain sums). Each row of ``values_t`` is
+    summed by one ``np.bincount`` (fastest on C-contiguous rows).
+
+    Examples
+    --------
+    >>> group_sums_t(np.array([0, 1, 0]), np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]), 2)
+    array([[6., 8.],
+           [3., 4.]])
+    """
+    if codes is None or n_groups == 1:
+        return values_t.sum(axis=1)[None, :]
+    out = np.empty((n_groups, values_t.shape[0]))
+    for j in range(values_t.shape[0]):  # loop over columns, not rows or groups
+        out[:, j] = np.bincount(codes, weights=values_t[j], minlength=n_groups)
+    return out
+
+
+def minus_group_values(
+    values_t: np.ndarray, per_group: np.ndarray, codes: np.ndarray | None
+) -> np.ndarray:
+    """``values_t[j] - per_group[codes, j]`` for every row ``j`` of a ``(k, n)`` array.
+
+    ``per_group`` is ``(C, k)``; ``codes=None`` means one group. Row by row with
+    ``np.take`` (several times faster than one 2-D fancy index).
+
+    Examples
+    --------
+    >>> minus_group_values(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0], [2.0]]), np.array([0, 1, 1]))
+    array([[0., 0., 1.]])
+    """
+    out = np.empty(values_t.shape)
+    for j in range(values_t.shape[0]):  # loop over columns, not rows or groups
+        sub = per_group[0, j] if codes is None else np.take(per_group[:, j], codes)
+        np.subtract(values_t[j], sub, out=out[j])
     return out
 
 
@@ -145,8 +187,18 @@ class GroupIndex:
     @classmethod
     def from_values(cls, values: pd.Series | np.ndarray) -> GroupIndex:
         """Code any column (strings, numbers, categories) as ``0 .. G-1``."""
-        codes, labels = pd.factorize(pd.Series(values).to_numpy(), sort=True)
-        codes = codes.astype(np.intp)
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        if isinstance(series.dtype, pd.StringDtype) or (
+            pd.api.types.is_numeric_dtype(series.dtype)
+            and not pd.api.types.is_extension_array_dtype(series.dtype)
+        ):
+            # Sorting strings (by code point) or numbers: no need for Python objects.
+            codes, uniques = pd.factorize(series, sort=True)
+            string = isinstance(series.dtype, pd.StringDtype)
+            labels = uniques.to_numpy(dtype=object) if string else uniques.to_numpy()
+        else:
+            codes, labels = pd.factorize(series.to_numpy(), sort=True)
+        codes = codes.astype(np.intp, copy=False)
         counts = np.bincount(codes, minlength=len(labels))
         return cls(codes, np.asarray(labels), counts)
 
@@ -165,7 +217,7 @@ class GroupIndex:
         """Per-group values broadcast back to the rows (``per_group[codes]``)."""
         if self.n_groups == 1:
             return per_group[0]  # broadcasts against (n,) or (n, k)
-        return per_group[self.codes]
+        return np.take(per_group, self.codes, axis=0)
 
     def means(self, values: np.ndarray) -> np.ndarray:
         """Per-group means of ``values``."""
@@ -183,6 +235,180 @@ class GroupIndex:
         return GroupIndex(
             codes.astype(np.intp), self.labels[used], np.bincount(codes, minlength=len(used))
         )
+
+
+# --------------------------------------------------------------------------- chunks of rows
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class Additive:
+    """Mixin for frozen dataclasses of sums: ``a + b`` adds every field.
+
+    The statistics the fitters accumulate (Gram matrices, per-group sums,
+    counts) are sums over rows, so the statistics of a whole data set are the
+    sum of those of its chunks -- in memory (one chunk), over the row groups
+    of a Parquet file (:mod:`coachstats.stream`) or over the partitions of a
+    Dask DataFrame (:mod:`coachstats.dask_support`).
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Sums(Additive):
+    ...     n: int
+    ...     s: np.ndarray
+    >>> Sums(1, np.array([1.0, 2.0])) + Sums(2, np.array([3.0, 4.0]))
+    Sums(n=3, s=array([4., 6.]))
+    """
+
+    def __add__(self, other: Self) -> Self:
+        values = {
+            f.name: getattr(self, f.name) + getattr(other, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+        }
+        return type(self)(**values)
+
+
+@dataclass(eq=False)
+class ModelRows:
+    """The numeric rows of one model: all of them (in memory) or one chunk.
+
+    Attributes
+    ----------
+    XT : ndarray
+        ``(k, n)`` regressors, one C-contiguous row per column of the design
+        (the layout that makes per-column sums and ``np.bincount`` fast).
+    y : ndarray
+        ``(n,)`` outcome.
+    groups : ndarray or None
+        Code of the absorbed group (fixed effect) of each row; None for one
+        group (an intercept).
+    n_groups : int
+        Number of absorbed groups (1 for an intercept).
+    clusters : ndarray or None
+        Cluster code of each row (cluster-robust SEs, GEE, mixed models).
+    n_clusters : int
+        Number of clusters (0 when there are none).
+
+    Derived arrays (the design shifted by per-group centres, or centred with
+    an intercept row) are computed once per chunk and cached, so the passes of
+    an iterative fit over in-memory rows do not recompute them.
+    """
+
+    XT: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray | None = None
+    n_groups: int = 1
+    clusters: np.ndarray | None = None
+    n_clusters: int = 0
+    _cache: dict[Hashable, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_design(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: GroupIndex | None = None,
+        clusters: GroupIndex | None = None,
+    ) -> ModelRows:
+        """Rows from an ``(n, k)`` design (no copy when ``X`` is Fortran-ordered)."""
+        g_codes = None if groups is None or groups.n_groups == 1 else groups.codes
+        return cls(
+            XT=np.ascontiguousarray(X.T, dtype=float),
+            y=np.asarray(y, dtype=float),
+            groups=g_codes,
+            n_groups=1 if groups is None else groups.n_groups,
+            clusters=None if clusters is None else clusters.codes,
+            n_clusters=0 if clusters is None else clusters.n_groups,
+        )
+
+    @property
+    def nobs(self) -> int:
+        """Number of rows."""
+        return len(self.y)
+
+    def by_group(self, per_group: np.ndarray) -> np.ndarray:
+        """Per-group values at the rows: ``per_group[groups]`` (scalar for one group)."""
+        if self.groups is None:
+            return per_group[0]
+        return np.take(per_group, self.groups, axis=0)
+
+    def cached(self, key: Hashable, anchor: Any, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """``compute()`` once per ``(key, anchor)``; ``anchor`` is the parameter it depends on."""
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is anchor:
+            return hit[1]
+        value = compute()
+        self._cache[key] = (anchor, value)
+        return value
+
+    def buffer(self, name: str, rows: int = 0) -> np.ndarray:
+        """A scratch array of ``n`` (or ``(rows, n)``) floats, reused across passes."""
+        shape = (rows, self.nobs) if rows else (self.nobs,)
+        hit = self._cache.get(("buffer", name))
+        if hit is not None and hit[1].shape == shape:
+            return hit[1]
+        value = np.empty(shape)
+        self._cache[("buffer", name)] = (None, value)
+        return value
+
+    def shifted(self, shift: np.ndarray) -> np.ndarray:
+        r"""``(k, n)`` design minus per-group centres: :math:`x_i - m_{c(i)}`.
+
+        Group effects absorb any per-group shift, so fits on the shifted
+        design have the same slopes; the shift only improves conditioning.
+        """
+
+        return self.cached(
+            "shifted", shift, lambda: minus_group_values(self.XT, shift, self.groups)
+        )
+
+    def centered(self, center: np.ndarray) -> np.ndarray:
+        """``(k + 1, n)``: a row of ones (the intercept) over ``XT - center``."""
+
+        def compute() -> np.ndarray:
+            out = np.empty((self.XT.shape[0] + 1, self.nobs))
+            out[0] = 1.0
+            np.subtract(self.XT, center[:, None], out=out[1:])
+            return out
+
+        return self.cached("centered", center, compute)
+
+
+#: A request of a fitter: the statistics it needs, computed on one chunk of rows.
+Request = Callable[[ModelRows], _T]
+
+
+def run_local(steps: Generator[Callable[[_T], Any], Any, _R], rows: _T) -> _R:
+    """Drive a fitter's generator of requests on rows held in memory.
+
+    The iterative fitters are generators: each ``yield`` hands out a function
+    that computes, on one chunk of rows, the sums the fitter needs next, and
+    receives their total over all rows. In memory there is one chunk, so the
+    total is the function's value on ``rows``; the streaming and Dask drivers
+    evaluate it chunk by chunk and add. An exception raised by a request is
+    thrown into the generator (which may handle it, e.g. by a fallback).
+
+    Examples
+    --------
+    >>> def mean_of_y():
+    ...     total = yield lambda rows: (rows.nobs, float(rows.y.sum()))
+    ...     return total[1] / total[0]
+    >>> run_local(mean_of_y(), ModelRows(np.zeros((0, 3)), np.array([1.0, 2.0, 6.0])))
+    3.0
+    """
+    try:
+        request = next(steps)
+        while True:
+            try:
+                value = request(rows)
+            except Exception as exc:  # the fitter decides what to do (e.g. a fallback)
+                request = steps.throw(exc)
+                continue
+            request = steps.send(value)
+    except StopIteration as stop:
+        return stop.value
 
 
 # --------------------------------------------------------------------------- formulas
@@ -287,37 +513,64 @@ def _is_bool_like(s: pd.Series) -> bool:
     return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "boolean"
 
 
-def _encode(s: pd.Series, name: str, categorical: bool) -> tuple[np.ndarray, list[str]]:
-    """Columns and names for one covariate (see the module docstring for the coding)."""
-    if not categorical and _is_bool_like(s):
-        return s.to_numpy(dtype=float).reshape(-1, 1), [name]
-    if not categorical and pd.api.types.is_numeric_dtype(s.dtype):
-        return s.to_numpy(dtype=float).reshape(-1, 1), [name]
+def covariate_levels(s: pd.Series, categorical: bool) -> list[Any] | None:
+    """Levels of a dummy-coded covariate, reference first; None for a numeric column.
+
+    The coding rule of the module docstring: a pandas ``Categorical`` keeps its
+    category order (unused categories removed); other text is sorted as text;
+    numbers and booleans under ``C()`` are sorted as values.
+    """
+    if not categorical and (_is_bool_like(s) or pd.api.types.is_numeric_dtype(s.dtype)):
+        return None
     if isinstance(s.dtype, pd.CategoricalDtype):
-        cat = s.cat.remove_unused_categories()
-        codes = cat.cat.codes.to_numpy()
-        levels = [str(c) for c in cat.cat.categories]
+        return list(s.cat.remove_unused_categories().cat.categories)
+    return order_levels(pd.unique(s.to_numpy()), numeric=_sorts_as_values(s))
+
+
+def _sorts_as_values(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) or _is_bool_like(s)
+
+
+def order_levels(observed: Any, *, numeric: bool) -> list[Any]:
+    """Sort observed levels: by value (numbers, booleans) or by their text.
+
+    Examples
+    --------
+    >>> order_levels(["b", "a", "c"], numeric=False), order_levels([3, 1, 2], numeric=True)
+    (['a', 'b', 'c'], [1, 2, 3])
+    """
+    if numeric:
+        return list(np.sort(np.asarray(observed)).tolist())
+    return sorted(observed, key=str)
+
+
+def dummy_columns(s: pd.Series, name: str, levels: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """Treatment-coded 0/1 columns (``(n, L - 1)``) of ``s`` for the given ``levels``."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.set_categories(list(levels)).cat.codes.to_numpy()
     else:
         values = s.to_numpy()
-        uniq = pd.unique(values)
-        if pd.api.types.is_numeric_dtype(s.dtype) or _is_bool_like(s):
-            uniq = np.sort(uniq)
-        else:
-            uniq = np.array(sorted(uniq, key=str), dtype=object)
-        codes = pd.Categorical(values, categories=uniq).codes
-        levels = [str(u) for u in uniq]
+        cats = np.asarray(levels) if _sorts_as_values(s) else np.array(levels, dtype=object)
+        codes = pd.Categorical(values, categories=cats).codes
     block = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
     return block, [f"{name}[T.{lev}]" for lev in levels[1:]]
 
 
-def _screen_aliased(Xd: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> np.ndarray:
-    """Greedy in-order elimination on the Gram matrix of the demeaned columns.
+def _encode(s: pd.Series, name: str, categorical: bool) -> tuple[np.ndarray, list[str]]:
+    """Columns and names for one covariate (see the module docstring for the coding)."""
+    levels = covariate_levels(s, categorical)
+    if levels is None:
+        return s.to_numpy(dtype=float), [name]
+    return dummy_columns(s, name, levels)
+
+
+def _screen_aliased(G: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """Greedy in-order elimination on the Gram matrix ``G`` of the demeaned columns.
 
     Returns, for every column, its squared norm after projection on the group
     means and on the columns kept before it, relative to its raw squared norm
     (R's ``lm`` rule); columns below ``_SCREEN_TOL`` count as not kept.
     """
-    G = Xd.T @ Xd
     rel = np.zeros(G.shape[0])
     kept: list[int] = []
     for j in order:
@@ -384,26 +637,50 @@ def build_design(
     """
     pairs = [(t, False) if isinstance(t, str) else (str(t[0]), bool(t[1])) for t in terms]
     n = len(frame)
-    blocks = [np.asarray(treated, dtype=float).reshape(-1, 1)]
+    blocks: list[np.ndarray] = [np.asarray(treated, dtype=float)]
     names = [f"{arm_name}[T.{treatment}]"]
     for name, categorical in pairs:
         block, cols = _encode(frame[name], name, categorical)
-        blocks.append(block)
+        blocks.extend(block.T if block.ndim == 2 else [block])
         names.extend(cols)
-    X = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
-    if X.shape[0] != n:  # pragma: no cover - defensive
-        raise AnalysisError("design matrix and data have different numbers of rows")
+    # Fortran order: each column contiguous (fast per-column sums; X.T is C-contiguous).
+    X = np.empty((n, len(blocks)), order="F")
+    for j, col in enumerate(blocks):
+        X[:, j] = col
     g = groups if groups is not None else GroupIndex.single(n)
-    Xd = g.demean(X)
+    XT = X.T
+    XdT = minus_group_values(XT, g.means(X), g.codes if g.n_groups > 1 else None)
     k = X.shape[1]
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
-    raw_sq = np.einsum("ij,ij->j", X, X)
-    rel = _screen_aliased(Xd, raw_sq, order)
-    kept = _qr_aliased(Xd, raw_sq, order) if np.any(rel < _SUSPECT_TOL) else order
-    within = "within every group" if groups is not None else ""
+    raw_sq = np.einsum("ij,ij->i", XT, XT)
+    gram = XdT @ XdT.T
+    rel = _screen_aliased(gram, raw_sq, order)
+    kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < _SUSPECT_TOL) else order
+    kept, dropped = _check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
+    covs = tuple(name for name, _ in pairs)
+    keep = sorted(kept)
+    X = X if len(keep) == k else np.asfortranarray(X[:, keep])
+    return Design(X, tuple(names[j] for j in keep), covs, tuple(dropped))
+
+
+def _check_aliased(
+    kept: Sequence[int],
+    within_sq: np.ndarray,
+    raw_sq: np.ndarray,
+    names: Sequence[str],
+    arm_name: str,
+    has_groups: bool,
+) -> tuple[list[int], list[str]]:
+    """Errors for an aliased arm; the dropped covariates (with a warning) otherwise.
+
+    ``within_sq`` are the squared norms of the columns after removing the group
+    means (the diagonal of the demeaned Gram matrix).
+    """
+    k = len(names)
+    within = "within every group" if has_groups else ""
     if 0 not in kept:
-        if float(Xd[:, 0] @ Xd[:, 0]) <= ALIAS_TOL**2 * raw_sq[0]:
+        if float(within_sq[0]) <= ALIAS_TOL**2 * raw_sq[0]:
             raise AnalysisError(
                 f"the arm column '{arm_name}' is constant {within or 'in the analysed rows'}: "
                 "the treatment effect is not estimable"
@@ -411,15 +688,14 @@ def build_design(
         others = [names[j] for j in range(1, k)]
         raise AnalysisError(
             f"the arm column '{arm_name}' is aliased with the covariates "
-            f"{others}{' and the fixed effects' if groups is not None else ''}: "
+            f"{others}{' and the fixed effects' if has_groups else ''}: "
             "the treatment effect is not estimable; remove the covariate(s) that "
             "reproduce the arm"
         )
-    keep = sorted(kept)
     dropped = []
     for j in range(1, k):
         if j not in kept:
-            constant = float(Xd[:, j] @ Xd[:, j]) <= ALIAS_TOL**2 * raw_sq[j]
+            constant = float(within_sq[j]) <= ALIAS_TOL**2 * raw_sq[j]
             why = f"constant {within}".strip() if constant else "collinear"
             dropped.append(f"{names[j]} ({why})")
     if dropped:
@@ -427,8 +703,6 @@ def build_design(
             f"dropped covariate column(s) {', '.join(dropped)}: not estimable "
             "(as R's lm reports NA for them)",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    covs = tuple(name for name, _ in pairs)
-    X = X if len(keep) == k else np.ascontiguousarray(X[:, keep])
-    return Design(X, tuple(names[j] for j in keep), covs, tuple(dropped))
+    return list(kept), dropped

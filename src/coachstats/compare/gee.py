@@ -28,7 +28,9 @@ so with :math:`d_{ij} = \mu'_{ij}/\sqrt{v_{ij}}` and the Pearson residuals
     \phi(1-\rho)\, U_i = \sum_j d_{ij} e_{ij} x_{ij} - c_i t_i \sum_j e_{ij},
 
 with :math:`t_i = \sum_j d_{ij} x_{ij}`: every quantity is a per-cluster sum
-(``np.bincount``).
+(``np.bincount``), and so are the sums of the moment estimators below: each
+iteration is one pass over the rows computing :class:`GEEStats`, which add
+across chunks of rows (in memory, streamed from Parquet, or on Dask).
 
 Estimation follows ``geepack::geeglm`` (Halekoh, Hojsgaard & Yan 2006), which
 alternates one Fisher-scoring step for :math:`\beta` with its moment equations
@@ -87,19 +89,19 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg as sla
-from scipy import optimize
 from scipy.special import expit
 
-from coachstats.compare.design import GroupIndex
-from coachstats.compare.glm import fit_linear, fit_logistic
+from coachstats.compare.design import Additive, GroupIndex, ModelRows, Request, run_local
+from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
 from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
-__all__ = ["CORRELATIONS", "FAMILIES", "GEEFit", "fit_gee"]
+__all__ = ["CORRELATIONS", "FAMILIES", "GEEFit", "GEEStats", "fit_gee", "gee_stats", "gee_steps"]
 
 GEEFamily = Literal["binomial", "gaussian"]
 Correlation = Literal["exchangeable", "independence"]
@@ -144,32 +146,92 @@ def _mean_parts(
     return eta, np.ones_like(eta), y - eta
 
 
-def _moments(
-    e: np.ndarray, clusters: GroupIndex, n_pairs: float, ddof: int, exchangeable: bool
+@dataclass(frozen=True)
+class GEEStats(Additive):
+    r"""Per-iteration sums of the GEE at one :math:`\beta` (additive over chunks of rows).
+
+    With the centred design :math:`x_{ij}` (intercept first), :math:`d_{ij}`
+    and the Pearson residuals :math:`e_{ij}`: ``ee`` :math:`=\sum e^2`,
+    ``es`` :math:`=\sum_j e_{ij}` per cluster, ``h0`` :math:`=\sum d^2 x x^\top`,
+    ``T`` :math:`=\sum_j d_{ij} x_{ij}` and ``DE`` :math:`=\sum_j d_{ij} e_{ij}
+    x_{ij}` per cluster. Everything the scoring step, the moment estimators and
+    the sandwich need, for any :math:`\rho`.
+    """
+
+    nobs: int
+    ee: float
+    es: np.ndarray
+    h0: np.ndarray
+    T: np.ndarray
+    DE: np.ndarray
+
+
+def gee_stats(rows: ModelRows, center: np.ndarray, beta: np.ndarray, family: str) -> GEEStats:
+    """:class:`GEEStats` of ``rows`` (clusters in ``rows.clusters``) at ``beta``.
+
+    ``beta`` is on the design ``[1, X - center]``.
+    """
+    if rows.clusters is None:  # pragma: no cover - the callers always set clusters
+        raise AnalysisError("GEE rows need cluster codes")
+    XcT = rows.centered(center)
+    y = rows.y
+    eta = np.dot(beta, XcT, out=rows.buffer("eta"))
+    k = XcT.shape[0]
+    if family == "binomial":  # _mean_parts, in place on reused buffers
+        mu = expit(eta, out=rows.buffer("r"))
+        d = np.subtract(1.0, mu, out=rows.buffer("d"))
+        d *= mu
+        np.sqrt(d, out=d)
+        r = np.subtract(y, mu, out=mu)
+        e = np.divide(r, d, out=rows.buffer("e"))
+        XD = np.multiply(XcT, d, out=rows.buffer("xd", k))
+        XR = np.multiply(XcT, r, out=rows.buffer("xr", k))  # d * e * x
+    else:
+        e = np.subtract(y, eta, out=rows.buffer("e"))
+        XD = XcT
+        XR = np.multiply(XcT, e, out=rows.buffer("xr", k))
+    G = rows.n_clusters
+    return GEEStats(
+        nobs=rows.nobs,
+        ee=float(e @ e),
+        es=np.bincount(rows.clusters, weights=e, minlength=G),
+        h0=XD @ XD.T,
+        T=_cluster_sums(rows.clusters, XD, G),
+        DE=_cluster_sums(rows.clusters, XR, G),
+    )
+
+
+def _cluster_sums(codes: np.ndarray, values_t: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty((n, values_t.shape[0]))
+    for j in range(values_t.shape[0]):  # loop over columns, not rows or clusters
+        out[:, j] = np.bincount(codes, weights=values_t[j], minlength=n)
+    return out
+
+
+def _moments_from(
+    ss: float, s: np.ndarray, n: int, n_pairs: float, ddof: int, exchangeable: bool
 ) -> tuple[float, float]:
-    """geepack's (or statsmodels') moment estimators of the scale and rho."""
-    n = len(e)
-    ss = float(e @ e)
+    r"""Scale :math:`\sum e^2/(N - ddof)` and rho from :math:`\sum e^2` and cluster sums ``s``."""
     scale = ss / (n - ddof)
     if not exchangeable or n_pairs - ddof <= 0:
         return scale, 0.0
-    s = clusters.sums(e)
     pairs = 0.5 * (float(s @ s) - ss)
     return scale, pairs / (scale * (n_pairs - ddof))
 
 
-def _score_parts(
-    Xc: np.ndarray,
-    d: np.ndarray,
-    e: np.ndarray,
-    clusters: GroupIndex,
-    rho: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``phi * H`` and the per-cluster ``phi * U_i`` (``(G, p)``)."""
-    c = rho / (1.0 + (clusters.counts - 1.0) * rho)
-    T = clusters.sums(Xc * d[:, None])
-    H = ((Xc * (d * d)[:, None]).T @ Xc - (T * c[:, None]).T @ T) / (1.0 - rho)
-    U = (clusters.sums(Xc * (d * e)[:, None]) - T * (c * clusters.sums(e))[:, None]) / (1.0 - rho)
+def _moments(
+    e: np.ndarray, clusters: GroupIndex, n_pairs: float, ddof: int, exchangeable: bool
+) -> tuple[float, float]:
+    """geepack's (or statsmodels') moment estimators of the scale and rho."""
+    return _moments_from(float(e @ e), clusters.sums(e), len(e), n_pairs, ddof, exchangeable)
+
+
+def _score_parts(stats: GEEStats, counts: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """``phi * H`` and the per-cluster ``phi * U_i`` (``(G, p)``) at working correlation rho."""
+    c = rho / (1.0 + (counts - 1.0) * rho)
+    T = stats.T
+    H = (stats.h0 - (T * c[:, None]).T @ T) / (1.0 - rho)
+    U = (stats.DE - T * (c * stats.es)[:, None]) / (1.0 - rho)
     return H, U
 
 
@@ -192,6 +254,238 @@ def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
             "at a singular value); use corr='independence'"
         ) from exc
     return out
+
+
+_Steps = Generator[Request[Any], Any, Any]
+
+
+def _brentq(
+    f: Callable[[float], _Steps], xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100
+) -> Generator[Request[Any], Any, float]:
+    """Brent's root finder (the algorithm of ``scipy.optimize.brentq``) on a generator function.
+
+    ``f(x)`` is itself a generator of requests returning the function value, so
+    every evaluation may take passes over the data.
+    """
+    xpre, xcur = xa, xb
+    xblk = fblk = spre = scur = 0.0
+    fpre = yield from f(xpre)
+    fcur = yield from f(xcur)
+    if fpre == 0.0:
+        return xpre
+    if fcur == 0.0:
+        return xcur
+    for _ in range(maxiter):
+        if fpre != 0.0 and fcur != 0.0 and (math.copysign(1, fpre) != math.copysign(1, fcur)):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2.0
+        sbis = (xblk - xcur) / 2.0
+        if fcur == 0.0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2.0 * abs(stry) < min(abs(spre), 3.0 * abs(sbis) - delta):
+                spre, scur = scur, stry
+            else:
+                spre = scur = sbis
+        else:
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = yield from f(xcur)
+    return xcur
+
+
+def gee_steps(
+    counts: np.ndarray,
+    center: np.ndarray,
+    events: float,
+    *,
+    family: GEEFamily,
+    corr: Correlation = "exchangeable",
+    moment_df: MomentDF = "n",
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> Generator[Request[Any], Any, GEEFit]:
+    """The GEE fit of :func:`fit_gee` as a generator of requests on chunks of rows.
+
+    Parameters
+    ----------
+    counts : ndarray
+        Cluster sizes :math:`n_i`.
+    center : ndarray
+        Column means of ``X`` (the design is centred; the intercept absorbs them).
+    events : float
+        :math:`\\sum y` (binomial: the starting intercept).
+    family, corr, moment_df, max_iter, tol
+        As in :func:`fit_gee`.
+
+    Each pass computes :class:`GEEStats` (or, for the starting GLM,
+    :class:`~coachstats.compare.glm.NewtonStats`) over rows whose
+    ``clusters`` hold the cluster codes and whose ``groups`` is None.
+    """
+    counts_f = counts.astype(float)
+    n = int(counts.sum())
+    p = len(center)
+    if len(counts) < 2:
+        raise AnalysisError(f"GEE needs at least 2 clusters; found {len(counts)}")
+    binomial = family == "binomial"
+    # Start from the GLM (independence) on the same design.
+    alpha0 = initial_intercepts(np.array([events]), np.array([n])) if binomial else np.zeros(1)
+    if not binomial and n - p - 1 <= 0:
+        raise AnalysisError(
+            f"{n} observations for {p + 1} coefficients: no residual degrees of freedom"
+        )
+    start = yield from newton_steps(alpha0, center[None, :], family=family)
+    if not start.converged:
+        if binomial:
+            raise not_converged(start.iterations)
+        raise AnalysisError(
+            "linear regression: the information matrix is singular (collinear or constant regressors)"
+        )
+    beta = np.concatenate([[start.group_coef[0] + center @ start.coef], start.coef])
+    ddof = 0 if moment_df == "n" else p + 1
+    n_pairs = float(np.sum(counts_f * (counts_f - 1.0)) / 2.0)
+    max_size = int(counts.max())
+
+    def request(b: np.ndarray) -> Request[GEEStats]:
+        def compute(rows: ModelRows) -> GEEStats:
+            with np.errstate(divide="raise", over="raise", invalid="raise"):
+                return gee_stats(rows, center, b, family)
+
+        return compute
+
+    def moments(st: GEEStats, exch: bool) -> tuple[float, float]:
+        if not exch:
+            return _moments_from(st.ee, st.es, n, n_pairs, ddof, exch)
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            return _moments_from(st.ee, st.es, n, n_pairs, ddof, exch)
+
+    def beta_step(b: np.ndarray, st: GEEStats, r: float) -> tuple[np.ndarray, float]:
+        """One Fisher-scoring step for beta at fixed rho; returns (beta, relative step)."""
+        # Floating-point trouble means the exchangeable fit fails (the errstate is set
+        # here and in the requests, never across a yield, where other code runs).
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            _check_rho(r, counts_f)
+            H, U = _score_parts(st, counts_f, r)
+            delta = _solve(H, U.sum(axis=0))
+            b = b + delta
+            return b, float(np.max(np.abs(delta)) / (1.0 + np.max(np.abs(b))))
+
+    def solve_exchangeable() -> Generator[
+        Request[Any], Any, tuple[np.ndarray, GEEStats, float, float, int, bool]
+    ]:
+        b = beta
+        st = yield request(b)
+        scale, rho = moments(st, True)
+        converged = False
+        it = 0
+        history = [rho]
+        while not converged and it < max_iter:  # geepack's alternating iteration
+            it += 1
+            b, step = beta_step(b, st, rho)
+            st = yield request(b)
+            new_scale, new_rho = moments(st, True)
+            change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
+            scale, rho = new_scale, new_rho
+            history.append(rho)
+            converged = change <= tol
+        if not converged:
+            # The alternation can cycle (few clusters, rho < 0). The fixed point solves
+            # rho = rho_hat(beta(rho)) with beta(rho) the GEE solution at fixed rho;
+            # the last two iterates of a cycle bracket it.
+            state: dict[str, Any] = {"beta": b, "stats": st}
+
+            def gap(r: float) -> Generator[Request[Any], Any, float]:
+                bb, ss = state["beta"], state["stats"]
+                for _ in range(max_iter):
+                    bb, step = beta_step(bb, ss, r)
+                    ss = yield request(bb)
+                    if step <= tol:
+                        break
+                state["beta"], state["stats"] = bb, ss
+                return moments(ss, True)[1] - r
+
+            lo, hi = sorted(history[-2:])
+            if lo < hi:
+                g_lo = yield from gap(lo)
+                g_hi = yield from gap(hi)
+                if g_lo * g_hi < 0.0:
+                    rho = yield from _brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14)
+                    yield from gap(rho)
+                    b, st = state["beta"], state["stats"]
+                    scale, _ = moments(st, True)
+                    converged = True
+        return b, st, scale, rho, it, converged
+
+    used = corr
+    note = ""
+    it, converged = 0, True
+    stats: GEEStats | None = None
+    if corr == "exchangeable":
+        lower = -1.0 / (max_size - 1) if max_size > 1 else -math.inf
+        try:
+            b, st, scale, rho, it, converged = yield from solve_exchangeable()
+            if not (np.all(np.isfinite(b)) and rho > lower):
+                raise FloatingPointError(f"rho = {rho:.4g}")
+            beta, stats = b, st
+        except (FloatingPointError, AnalysisError) as exc:
+            used = "independence"
+            note = (
+                "exchangeable working correlation not estimable "
+                f"({exc}; rho must exceed -1/(n_max - 1) = {lower:.4g}): "
+                "fitted with the independence working correlation"
+            )
+            warnings.warn(
+                f"GEE: {note}. This happens when patients in a cluster are no more "
+                "alike than patients in different clusters (rho <= 0); the robust SE of "
+                "the independence fit remains valid",
+                DataWarning,
+                stacklevel=4,  # gee_steps < run_local < fit_gee < the caller of fit_gee
+            )
+    if used == "independence":  # the GLM fit is the solution
+        stats = yield (lambda rows: gee_stats(rows, center, beta, family))
+        scale, rho = moments(stats, False)
+    if stats is None:  # pragma: no cover - set on every path above
+        raise AnalysisError("GEE: no statistics at the solution")
+    if not converged:
+        warnings.warn(
+            f"GEE did not converge in {max_iter} iterations (tolerance {tol:g})",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    H, U = _score_parts(stats, counts_f, rho)
+    H_inv = _solve(H, np.eye(p + 1))
+    H_inv = (H_inv + H_inv.T) / 2.0
+    robust = H_inv @ (U.T @ U) @ H_inv
+    # Back to the uncentred intercept: beta_0 = b_0 - means' b.
+    T = np.eye(p + 1)
+    T[0, 1:] = -center
+    params = T @ beta
+    return GEEFit(
+        params=params,
+        vcov_robust=T @ robust @ T.T,
+        vcov_naive=scale * (T @ H_inv @ T.T),
+        rho=float(rho),
+        scale=float(scale),
+        family=family,
+        corr=used,
+        nobs=n,
+        n_clusters=len(counts),
+        max_cluster_size=max_size,
+        iterations=it,
+        converged=converged,
+        note=note,
+    )
 
 
 def fit_gee(
@@ -232,126 +526,21 @@ def fit_gee(
     check_option("family", family, FAMILIES)
     check_option("corr", corr, CORRELATIONS)
     check_option("moment_df", moment_df, ("n", "n-p"))
-    n, p = X.shape
-    if clusters.n_groups < 2:
-        raise AnalysisError(f"GEE needs at least 2 clusters; found {clusters.n_groups}")
-    # Centre the regressors (the intercept absorbs the means): better conditioned H.
-    means = X.mean(axis=0)
-    Xc = np.empty((n, p + 1))
-    Xc[:, 0] = 1.0
-    Xc[:, 1:] = X - means
-    start = fit_logistic(X, y) if family == "binomial" else fit_linear(X, y)
-    beta = np.concatenate([[start.group_coef[0] + means @ start.coef], start.coef])
-    ddof = 0 if moment_df == "n" else p + 1
-    counts = clusters.counts.astype(float)
-    n_pairs = float(np.sum(counts * (counts - 1.0)) / 2.0)
-    max_size = int(clusters.counts.max())
-
-    def beta_step(b: np.ndarray, r: float) -> tuple[np.ndarray, float]:
-        """One Fisher-scoring step for beta at fixed rho; returns (beta, relative step)."""
-        _check_rho(r, counts)
-        _, dd, ee = _mean_parts(family, Xc @ b, y)
-        H, U = _score_parts(Xc, dd, ee, clusters, r)
-        delta = _solve(H, U.sum(axis=0))
-        b = b + delta
-        return b, float(np.max(np.abs(delta)) / (1.0 + np.max(np.abs(b))))
-
-    def moments_at(b: np.ndarray, exch: bool) -> tuple[float, float]:
-        _, _, ee = _mean_parts(family, Xc @ b, y)
-        return _moments(ee, clusters, n_pairs, ddof, exch)
-
-    def solve_exchangeable() -> tuple[np.ndarray, float, float, int, bool]:
-        b = beta
-        scale, rho = moments_at(b, True)
-        converged = False
-        it = 0
-        history = [rho]
-        while not converged and it < max_iter:  # geepack's alternating iteration
-            it += 1
-            b, step = beta_step(b, rho)
-            new_scale, new_rho = moments_at(b, True)
-            change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
-            scale, rho = new_scale, new_rho
-            history.append(rho)
-            converged = change <= tol
-        if not converged:
-            # The alternation can cycle (few clusters, rho < 0). The fixed point solves
-            # rho = rho_hat(beta(rho)) with beta(rho) the GEE solution at fixed rho;
-            # the last two iterates of a cycle bracket it.
-            state = {"beta": b}
-
-            def gap(r: float) -> float:
-                bb = state["beta"]
-                for _ in range(max_iter):
-                    bb, step = beta_step(bb, r)
-                    if step <= tol:
-                        break
-                state["beta"] = bb
-                return moments_at(bb, True)[1] - r
-
-            lo, hi = sorted(history[-2:])
-            if lo < hi and gap(lo) * gap(hi) < 0.0:
-                rho = float(optimize.brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14))
-                gap(rho)
-                b = state["beta"]
-                scale, _ = moments_at(b, True)
-                converged = True
-        return b, scale, rho, it, converged
-
-    used = corr
-    note = ""
-    it, converged = 0, True
-    if corr == "exchangeable":
-        lower = -1.0 / (max_size - 1) if max_size > 1 else -math.inf
-        try:
-            with np.errstate(divide="raise", over="raise", invalid="raise"):
-                b, scale, rho, it, converged = solve_exchangeable()
-            if not (np.all(np.isfinite(b)) and rho > lower):
-                raise FloatingPointError(f"rho = {rho:.4g}")
-            beta = b
-        except (FloatingPointError, AnalysisError) as exc:
-            used = "independence"
-            note = (
-                "exchangeable working correlation not estimable "
-                f"({exc}; rho must exceed -1/(n_max - 1) = {lower:.4g}): "
-                "fitted with the independence working correlation"
-            )
-            warnings.warn(
-                f"GEE: {note}. This happens when patients in a cluster are no more "
-                "alike than patients in different clusters (rho <= 0); the robust SE of "
-                "the independence fit remains valid",
-                DataWarning,
-                stacklevel=2,
-            )
-    if used == "independence":  # the GLM fit is the solution
-        scale, rho = moments_at(beta, False)
-    if not converged:
-        warnings.warn(
-            f"GEE did not converge in {max_iter} iterations (tolerance {tol:g})",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    _, d, e = _mean_parts(family, Xc @ beta, y)
-    H, U = _score_parts(Xc, d, e, clusters, rho)
-    H_inv = _solve(H, np.eye(p + 1))
-    H_inv = (H_inv + H_inv.T) / 2.0
-    robust = H_inv @ (U.T @ U) @ H_inv
-    # Back to the uncentred intercept: beta_0 = b_0 - means' b.
-    T = np.eye(p + 1)
-    T[0, 1:] = -means
-    params = T @ beta
-    return GEEFit(
-        params=params,
-        vcov_robust=T @ robust @ T.T,
-        vcov_naive=scale * (T @ H_inv @ T.T),
-        rho=float(rho),
-        scale=float(scale),
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+        raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
+    if family == "binomial" and not np.all((y == 0.0) | (y == 1.0)):
+        raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
+    rows = ModelRows.from_design(X, y, clusters=clusters)
+    steps = gee_steps(
+        clusters.counts,
+        X.mean(axis=0),
+        float(y.sum()),
         family=family,
-        corr=used,
-        nobs=n,
-        n_clusters=clusters.n_groups,
-        max_cluster_size=max_size,
-        iterations=it,
-        converged=converged,
-        note=note,
+        corr=corr,
+        moment_df=moment_df,
+        max_iter=max_iter,
+        tol=tol,
     )
+    return run_local(steps, rows)

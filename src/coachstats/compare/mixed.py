@@ -78,10 +78,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from coachstats.compare.design import GroupIndex
+from coachstats.compare.design import GroupIndex, ModelRows
 from coachstats.errors import AnalysisError
 
-__all__ = ["CS", "MixedFit", "MixedStats", "fit_mixed", "fit_mixed_stats", "mixed_stats"]
+__all__ = [
+    "CS",
+    "MixedFit",
+    "MixedStats",
+    "fit_mixed",
+    "fit_mixed_stats",
+    "mixed_chunk_stats",
+    "mixed_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,43 @@ class MixedStats:
         """Number of fixed-effect coefficients (intercept included)."""
         return len(self.Xty)
 
+    def __add__(self, other: MixedStats) -> MixedStats:
+        """Statistics of two chunks of rows together (same ``center``)."""
+        return MixedStats(
+            XtX=self.XtX + other.XtX,
+            Xty=self.Xty + other.Xty,
+            yty=self.yty + other.yty,
+            counts=self.counts + other.counts,
+            Sx=self.Sx + other.Sx,
+            Sy=self.Sy + other.Sy,
+            center=self.center,
+        )
+
+
+def mixed_chunk_stats(rows: ModelRows, center: np.ndarray) -> MixedStats:
+    """:class:`MixedStats` of one chunk of rows (clusters in ``rows.clusters``).
+
+    ``center`` is the column means of ``X`` over all rows (from an earlier pass
+    when streaming); the statistics of chunks add up (``+``).
+    """
+    if rows.clusters is None:  # pragma: no cover - the callers always set clusters
+        raise AnalysisError("mixed-model rows need cluster codes")
+    XcT = rows.centered(center)
+    y = rows.y
+    G = rows.n_clusters
+    Sx = np.empty((G, XcT.shape[0]))
+    for j in range(XcT.shape[0]):  # loop over columns, not rows or clusters
+        Sx[:, j] = np.bincount(rows.clusters, weights=XcT[j], minlength=G)
+    return MixedStats(
+        XtX=XcT @ XcT.T,
+        Xty=XcT @ y,
+        yty=float(y @ y),
+        counts=np.bincount(rows.clusters, minlength=G),
+        Sx=Sx,
+        Sy=np.bincount(rows.clusters, weights=y, minlength=G),
+        center=center,
+    )
+
 
 def mixed_stats(X: np.ndarray, y: np.ndarray, clusters: GroupIndex) -> MixedStats:
     """One pass over the rows: the :class:`MixedStats` of ``[1, X]`` and ``y``.
@@ -126,20 +171,8 @@ def mixed_stats(X: np.ndarray, y: np.ndarray, clusters: GroupIndex) -> MixedStat
     >>> s.counts, s.Sy
     (array([2, 1]), array([3., 3.]))
     """
-    n, p = X.shape
-    center = X.mean(axis=0)
-    Xc = np.empty((n, p + 1))
-    Xc[:, 0] = 1.0
-    Xc[:, 1:] = X - center
-    return MixedStats(
-        XtX=Xc.T @ Xc,
-        Xty=Xc.T @ y,
-        yty=float(y @ y),
-        counts=clusters.counts.copy(),
-        Sx=clusters.sums(Xc),
-        Sy=clusters.sums(y),
-        center=center,
-    )
+    rows = ModelRows.from_design(X, y, clusters=clusters)
+    return mixed_chunk_stats(rows, X.mean(axis=0))
 
 
 @dataclass(frozen=True)

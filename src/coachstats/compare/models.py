@@ -57,7 +57,7 @@ import pandas as pd
 from scipy import stats
 
 from coachstats.compare._data import Prepared, prepare
-from coachstats.compare.design import Design, GroupIndex, build_design, covariate_terms
+from coachstats.compare.design import Additive, Design, GroupIndex, build_design, covariate_terms
 from coachstats.compare.gee import CORRELATIONS, FAMILIES, fit_gee
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
 from coachstats.compare.mixed import fit_mixed
@@ -164,41 +164,90 @@ def _groups(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:
     return g
 
 
+@dataclass(frozen=True)
+class ArmMoments(Additive):
+    """Per-arm count, sum and sum of squared deviations (treatment first), mergeable.
+
+    The arm summaries of a result (``n``, events or mean and SD) from sums that
+    add across chunks of rows; deviations are taken from a per-chunk mean and
+    merged exactly (Chan, Golub & LeVeque's pairwise update), so the SD has no
+    cancellation.
+    """
+
+    n: np.ndarray
+    total: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, treated: np.ndarray) -> ArmMoments:
+        """The moments of ``y`` in the treatment (``treated``) and control arms."""
+        n1 = int(np.count_nonzero(treated))
+        t1 = float(y @ treated) if n1 else 0.0
+        n = np.array([n1, len(y) - n1])
+        total = np.array([t1, float(y.sum()) - t1])
+        mean = np.divide(total, n, out=np.zeros(2), where=n > 0)
+        dev = y - np.where(treated, mean[0], mean[1])
+        sq = float(dev @ (dev * treated))
+        m2 = np.array([sq, float(dev @ dev) - sq])
+        return cls(n, total, m2)
+
+    def __add__(self, other: ArmMoments) -> ArmMoments:
+        n = self.n + other.n
+        mean_a = np.divide(self.total, self.n, out=np.zeros(2), where=self.n > 0)
+        mean_b = np.divide(other.total, other.n, out=np.zeros(2), where=other.n > 0)
+        delta = mean_b - mean_a
+        cross = np.divide(self.n * other.n, n, out=np.zeros(2), where=n > 0)
+        return ArmMoments(n, self.total + other.total, self.m2 + other.m2 + delta**2 * cross)
+
+    def summaries(self, labels: tuple[str, str], binary: bool) -> tuple[ArmSummary, ...]:
+        """:class:`ArmSummary` per arm: events and proportion, or mean and SD."""
+        out = []
+        for j, label in enumerate(labels):
+            n = int(self.n[j])
+            if binary:
+                events = round(float(self.total[j]))
+                out.append(ArmSummary(label, n, events=events, value=events / n))
+            else:
+                sd = math.sqrt(self.m2[j] / (n - 1)) if n > 1 else math.nan
+                out.append(ArmSummary(label, n, value=float(self.total[j] / n), sd=sd))
+        return tuple(out)
+
+
 def _arms(setup: _Setup, binary: bool) -> tuple[ArmSummary, ...]:
-    labels = setup.prepared.labels
-    out = []
-    for label, mask in ((labels[0], setup.treated), (labels[1], ~setup.treated)):
-        yy = setup.y[mask]
-        if binary:
-            events = int(yy.sum())
-            out.append(ArmSummary(label, int(mask.sum()), events=events, value=events / len(yy)))
-        else:
-            sd = float(np.std(yy, ddof=1)) if len(yy) > 1 else math.nan
-            out.append(ArmSummary(label, int(mask.sum()), value=float(yy.mean()), sd=sd))
-    return tuple(out)
+    return ArmMoments.of(setup.y, setup.treated).summaries(setup.prepared.labels, binary)
 
 
-def _check_separation(setup: _Setup, outcome: str) -> None:
-    """Perfect separation on the arm: one arm with all 0 or all 1 outcomes."""
-    labels = setup.prepared.labels
-    for label, mask in ((labels[0], setup.treated), (labels[1], ~setup.treated)):
-        yy = setup.y[mask]
-        if len(yy) and (yy.min() == yy.max()):
+def check_separation(
+    labels: tuple[str, str], n: np.ndarray, events: np.ndarray, outcome: str
+) -> None:
+    """Perfect separation on the arm: one arm with all 0 or all 1 outcomes.
+
+    ``n`` and ``events`` per arm, treatment first.
+    """
+    for label, size, ev in zip(labels, n, events, strict=True):
+        if size and (ev == 0 or ev == size):
             raise AnalysisError(
                 f"perfect separation: every analysed patient in arm '{label}' has "
-                f"{outcome} = {int(yy[0])} ({len(yy)} patients), so the odds ratio is "
+                f"{outcome} = {int(ev > 0)} ({int(size)} patients), so the odds ratio is "
                 "infinite or zero and logistic regression has no estimate; use an "
                 "exact test (compare.proportions) instead"
             )
 
 
-def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> _Setup:
+def _check_separation(setup: _Setup, outcome: str) -> None:
+    n1 = int(np.count_nonzero(setup.treated))
+    e1 = float(setup.y @ setup.treated)
+    n = np.array([n1, len(setup.y) - n1])
+    check_separation(setup.prepared.labels, n, np.array([e1, setup.y.sum() - e1]), outcome)
+
+
+def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> tuple[_Setup, GroupIndex]:
     """Drop fixed-effect groups whose outcome is all 0 or all 1 (warning, counted)."""
     g = GroupIndex.from_values(setup.frame[column])
     events = g.sums(setup.y)
     bad = (events == 0) | (events == g.counts)
     if not bad.any():
-        return setup
+        return setup, g
     keep = ~bad[g.codes]
     n_drop = int((~keep).sum())
     names = [str(x) for x in g.labels[bad]]
@@ -223,7 +272,7 @@ def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> _Setup:
             f"after dropping the {column} levels with {outcome} all 0 or all 1, only one "
             "arm is left"
         )
-    return _Setup(
+    kept = _Setup(
         setup.prepared,
         frame,
         treated,
@@ -232,6 +281,7 @@ def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> _Setup:
         setup.n_excluded + n_drop,
         ", ".join(r for r in (setup.excluded_reason, reason) if r),
     )
+    return kept, g.subset(keep)
 
 
 def _design(setup: _Setup, arm: str, fe: GroupIndex | None) -> Design:
@@ -438,9 +488,8 @@ def logistic(
     _check_separation(setup, outcome)
     fe: GroupIndex | None = None
     if fixed_effects:
-        setup = _drop_degenerate_groups(setup, fixed_effects, outcome)
+        setup, fe = _drop_degenerate_groups(setup, fixed_effects, outcome)
         _check_separation(setup, outcome)
-        fe = GroupIndex.from_values(setup.frame[fixed_effects])
     clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
     design = _design(setup, arm, fe)
     fit = fit_logistic(design.X, setup.y, fe)
