@@ -52,6 +52,7 @@ array([1., 0., 1., 0., 0., 0.])
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Callable, Generator, Hashable, Sequence
@@ -63,9 +64,11 @@ import pandas as pd
 import scipy.linalg as sla
 
 from coachstats.errors import AnalysisError, DataWarning, OptionError
+from coachstats.results import ArmSummary
 
 __all__ = [
     "Additive",
+    "ArmMoments",
     "Design",
     "GroupIndex",
     "ModelRows",
@@ -409,6 +412,64 @@ def run_local(steps: Generator[Callable[[_T], Any], Any, _R], rows: _T) -> _R:
             request = steps.send(value)
     except StopIteration as stop:
         return stop.value
+
+
+@dataclass(frozen=True)
+class ArmMoments(Additive):
+    """Per-arm count, sum and sum of squared deviations (treatment first), mergeable.
+
+    The arm summaries of a result (``n``, events or mean and SD) from sums that
+    add across chunks of rows; deviations are taken from a per-chunk mean and
+    merged exactly (Chan, Golub & LeVeque's pairwise update), so the SD has no
+    cancellation.
+    """
+
+    n: np.ndarray
+    total: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, treated: np.ndarray) -> ArmMoments:
+        """The moments of ``y`` in the treatment (``treated``) and control arms."""
+        n1 = int(np.count_nonzero(treated))
+        t1 = float(y @ treated) if n1 else 0.0
+        n = np.array([n1, len(y) - n1])
+        total = np.array([t1, float(y.sum()) - t1])
+        mean = np.divide(total, n, out=np.zeros(2), where=n > 0)
+        dev = y - np.where(treated, mean[0], mean[1])
+        sq = float(dev @ (dev * treated))
+        m2 = np.array([sq, float(dev @ dev) - sq])
+        return cls(n, total, m2)
+
+    def __add__(self, other: ArmMoments) -> ArmMoments:
+        n = self.n + other.n
+        mean_a = np.divide(self.total, self.n, out=np.zeros(2), where=self.n > 0)
+        mean_b = np.divide(other.total, other.n, out=np.zeros(2), where=other.n > 0)
+        delta = mean_b - mean_a
+        cross = np.divide(self.n * other.n, n, out=np.zeros(2), where=n > 0)
+        return ArmMoments(n, self.total + other.total, self.m2 + other.m2 + delta**2 * cross)
+
+    def total_m2(self) -> float:
+        """Sum of squared deviations from the overall mean (both arms together)."""
+        n = float(self.n.sum())
+        if n == 0:
+            return 0.0
+        mean = np.divide(self.total, self.n, out=np.zeros(2), where=self.n > 0)
+        between = self.n[0] * self.n[1] / n * (mean[0] - mean[1]) ** 2
+        return float(self.m2.sum() + between)
+
+    def summaries(self, labels: tuple[str, str], binary: bool) -> tuple[ArmSummary, ...]:
+        """:class:`ArmSummary` per arm: events and proportion, or mean and SD."""
+        out = []
+        for j, label in enumerate(labels):
+            n = int(self.n[j])
+            if binary:
+                events = round(float(self.total[j]))
+                out.append(ArmSummary(label, n, events=events, value=events / n))
+            else:
+                sd = math.sqrt(self.m2[j] / (n - 1)) if n > 1 else math.nan
+                out.append(ArmSummary(label, n, value=float(self.total[j] / n), sd=sd))
+        return tuple(out)
 
 
 # --------------------------------------------------------------------------- formulas

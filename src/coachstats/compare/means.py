@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -31,12 +31,22 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from coachstats.compare._data import prepare
-from coachstats.compare.design import build_design
+from coachstats.compare.design import ArmMoments, build_design
 from coachstats.compare.proportions import check_conf_level
 from coachstats.errors import AnalysisError
 from coachstats.results import ArmSummary, ComparisonResult
 
-__all__ = ["ancova", "mean_difference", "t_test", "t_test_from_stats", "two_sample_t"]
+__all__ = [
+    "AugmentedR",
+    "ancova",
+    "ancova_result",
+    "mean_difference",
+    "ols_from_r",
+    "t_test",
+    "t_test_from_moments",
+    "t_test_from_stats",
+    "two_sample_t",
+]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -188,19 +198,50 @@ def two_sample_t(
     b = np.asarray(x2, dtype=float)
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise AnalysisError(f"'{outcome}': values must be finite (remove missing values first)")
-    if len(a) == 0 or len(b) == 0:
-        raise AnalysisError(f"'{outcome}': an arm has no observations (n = {len(a)}, {len(b)})")
-    m1, s1 = _mean_sd(a)
-    m2, s2 = _mean_sd(b)
+    m1, s1 = _mean_sd(a) if len(a) else (math.nan, math.nan)
+    m2, s2 = _mean_sd(b) if len(b) else (math.nan, math.nan)
+    return t_test_from_moments(
+        (m1, s1, len(a)),
+        (m2, s2, len(b)),
+        equal_var=equal_var,
+        conf_level=conf_level,
+        labels=labels,
+        outcome=outcome,
+    )
+
+
+def t_test_from_moments(
+    arm1: tuple[float, float, int],
+    arm2: tuple[float, float, int],
+    *,
+    equal_var: bool = False,
+    conf_level: float = 0.95,
+    labels: tuple[str, str] = ("treatment", "control"),
+    outcome: str = "outcome",
+) -> ComparisonResult:
+    """:func:`t_test_from_stats` on ``(mean, sd, n)`` per arm, where an arm of one has SD NaN.
+
+    A single observation has no SD: the pooled test treats its spread as 0
+    and the arm summary reports NaN (as R's ``sd`` of one value).
+
+    Examples
+    --------
+    >>> r = t_test_from_moments((2.5, 1.2909944487358056, 4), (4.0, 2.0, 3), equal_var=True)
+    >>> r.estimate, round(r.statistic, 4)
+    (-1.5, -1.218)
+    """
+    (m1, s1, n1), (m2, s2, n2) = arm1, arm2
+    if n1 == 0 or n2 == 0:
+        raise AnalysisError(f"'{outcome}': an arm has no observations (n = {n1}, {n2})")
     sd1 = 0.0 if math.isnan(s1) else s1  # one observation: no spread (pooled test only)
     sd2 = 0.0 if math.isnan(s2) else s2
     result = t_test_from_stats(
         m1,
         sd1,
-        len(a),
+        n1,
         m2,
         sd2,
-        len(b),
+        n2,
         equal_var=equal_var,
         conf_level=conf_level,
         labels=labels,
@@ -299,7 +340,39 @@ def ols(
     labels = list(names) if names is not None else [f"x{j}" for j in range(p)]
     if n <= p:
         raise AnalysisError(f"{n} complete rows are too few to estimate {p} coefficients {labels}")
-    r_aug: NDArray[np.float64] = np.asarray(np.linalg.qr(np.column_stack([X, y]), mode="r"))
+    return ols_from_r(AugmentedR.of(X, y).r, n, labels)
+
+
+@dataclass(frozen=True)
+class AugmentedR:
+    r"""The triangular factor :math:`R` of :math:`[X \mid y] = QR`, mergeable over chunks of rows.
+
+    ``a + b`` is the :math:`R` factor of the rows of both (the QR of the two
+    stacked factors, as in TSQR), so streamed or distributed rows give the
+    :math:`R` of the whole data (up to the signs of its rows, which
+    :func:`ols_from_r` does not depend on).
+    """
+
+    r: NDArray[np.float64]
+    nobs: int
+
+    @classmethod
+    def of(cls, X: NDArray[np.float64], y: NDArray[np.float64]) -> AugmentedR:
+        """:math:`R` of one chunk (or of all rows)."""
+        aug = np.column_stack([X, y])
+        return cls(np.asarray(np.linalg.qr(aug, mode="r")), len(y))
+
+    def __add__(self, other: AugmentedR) -> AugmentedR:
+        stacked = np.vstack([self.r, other.r])
+        return AugmentedR(np.asarray(np.linalg.qr(stacked, mode="r")), self.nobs + other.nobs)
+
+
+def ols_from_r(
+    r_aug: NDArray[np.float64], n: int, names: Sequence[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    r""":func:`ols` from the triangular factor of :math:`[X \mid y]` and the number of rows."""
+    labels = list(names)
+    p = len(labels)
     r = r_aug[:p, :p]
     diag = np.abs(np.diag(r))
     tol = max(n, p) * np.finfo(float).eps * diag.max()
@@ -400,16 +473,45 @@ def ancova(
         )
     X, names = design.with_intercept()
     beta, vcov, sigma, df = ols(X, y, names)
+    return ancova_result(
+        (beta, vcov, sigma, df),
+        names,
+        ArmMoments.of(y, prep.treated),
+        prep.labels,
+        outcome=outcome,
+        baseline=baseline,
+        covariates=covs,
+        conf_level=conf_level,
+        n_excluded=prep.n_excluded,
+        excluded_reason=prep.excluded_reason,
+    )
+
+
+def ancova_result(
+    fit: tuple[NDArray[np.float64], NDArray[np.float64], float, float],
+    names: Sequence[str],
+    moments: ArmMoments,
+    labels: tuple[str, str],
+    *,
+    outcome: str,
+    baseline: str,
+    covariates: Sequence[str],
+    conf_level: float,
+    n_excluded: int,
+    excluded_reason: str,
+) -> ComparisonResult:
+    """The result of :func:`ancova` from the OLS fit ``(beta, vcov, sigma, df)`` of :func:`ols`.
+
+    ``moments`` are the per-arm moments of the outcome (arm summaries and the
+    total sum of squares of the R-squared); shared with the streamed fits.
+    """
+    beta, vcov, sigma, df = fit
     if sigma == 0.0:
         raise AnalysisError(f"'{outcome}' is fitted exactly by the model: no residual variance")
     se = math.sqrt(float(vcov[1, 1]))
     t, p, lo, hi = t_inference(float(beta[1]), se, df, conf_level)
     resid_ss = sigma**2 * df
-    total_ss = float(((y - y.mean()) ** 2).sum())
-    arms: list[ArmSummary] = []
-    for label, mask in zip(prep.labels, (prep.treated, ~prep.treated), strict=True):
-        mean, sd = _mean_sd(y[mask])
-        arms.append(ArmSummary(label, int(mask.sum()), value=mean, sd=sd))
+    total_ss = moments.total_m2()
     return ComparisonResult(
         outcome=outcome,
         method="ANCOVA (OLS)",
@@ -423,12 +525,12 @@ def ancova(
         statistic_name="t",
         df=df,
         p_value=p,
-        arms=tuple(arms),
-        adjusted_for=(baseline, *covs),
-        n_excluded=prep.n_excluded,
-        excluded_reason=prep.excluded_reason,
+        arms=moments.summaries(labels, binary=False),
+        adjusted_for=(baseline, *covariates),
+        n_excluded=n_excluded,
+        excluded_reason=excluded_reason,
         extra={
-            "baseline_coef": float(beta[names.index(baseline)]),
+            "baseline_coef": float(beta[list(names).index(baseline)]),
             "residual_se": sigma,
             "r_squared": 1.0 - resid_ss / total_ss,
         },

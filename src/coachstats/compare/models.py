@@ -57,10 +57,16 @@ import pandas as pd
 from scipy import stats
 
 from coachstats.compare._data import Prepared, prepare
-from coachstats.compare.design import Additive, Design, GroupIndex, build_design, covariate_terms
-from coachstats.compare.gee import CORRELATIONS, FAMILIES, fit_gee
+from coachstats.compare.design import (
+    ArmMoments,
+    Design,
+    GroupIndex,
+    build_design,
+    covariate_terms,
+)
+from coachstats.compare.gee import CORRELATIONS, FAMILIES, GEEFit, fit_gee
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
-from coachstats.compare.mixed import fit_mixed
+from coachstats.compare.mixed import MixedFit, fit_mixed
 from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
 
@@ -165,56 +171,17 @@ def _groups(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:
 
 
 @dataclass(frozen=True)
-class ArmMoments(Additive):
-    """Per-arm count, sum and sum of squared deviations (treatment first), mergeable.
+class RowSummary:
+    """What a result reports about its rows: the arm summaries and the exclusions."""
 
-    The arm summaries of a result (``n``, events or mean and SD) from sums that
-    add across chunks of rows; deviations are taken from a per-chunk mean and
-    merged exactly (Chan, Golub & LeVeque's pairwise update), so the SD has no
-    cancellation.
-    """
-
-    n: np.ndarray
-    total: np.ndarray
-    m2: np.ndarray
-
-    @classmethod
-    def of(cls, y: np.ndarray, treated: np.ndarray) -> ArmMoments:
-        """The moments of ``y`` in the treatment (``treated``) and control arms."""
-        n1 = int(np.count_nonzero(treated))
-        t1 = float(y @ treated) if n1 else 0.0
-        n = np.array([n1, len(y) - n1])
-        total = np.array([t1, float(y.sum()) - t1])
-        mean = np.divide(total, n, out=np.zeros(2), where=n > 0)
-        dev = y - np.where(treated, mean[0], mean[1])
-        sq = float(dev @ (dev * treated))
-        m2 = np.array([sq, float(dev @ dev) - sq])
-        return cls(n, total, m2)
-
-    def __add__(self, other: ArmMoments) -> ArmMoments:
-        n = self.n + other.n
-        mean_a = np.divide(self.total, self.n, out=np.zeros(2), where=self.n > 0)
-        mean_b = np.divide(other.total, other.n, out=np.zeros(2), where=other.n > 0)
-        delta = mean_b - mean_a
-        cross = np.divide(self.n * other.n, n, out=np.zeros(2), where=n > 0)
-        return ArmMoments(n, self.total + other.total, self.m2 + other.m2 + delta**2 * cross)
-
-    def summaries(self, labels: tuple[str, str], binary: bool) -> tuple[ArmSummary, ...]:
-        """:class:`ArmSummary` per arm: events and proportion, or mean and SD."""
-        out = []
-        for j, label in enumerate(labels):
-            n = int(self.n[j])
-            if binary:
-                events = round(float(self.total[j]))
-                out.append(ArmSummary(label, n, events=events, value=events / n))
-            else:
-                sd = math.sqrt(self.m2[j] / (n - 1)) if n > 1 else math.nan
-                out.append(ArmSummary(label, n, value=float(self.total[j] / n), sd=sd))
-        return tuple(out)
+    arms: tuple[ArmSummary, ...]
+    n_excluded: int
+    excluded_reason: str
 
 
-def _arms(setup: _Setup, binary: bool) -> tuple[ArmSummary, ...]:
-    return ArmMoments.of(setup.y, setup.treated).summaries(setup.prepared.labels, binary)
+def _summary(setup: _Setup, binary: bool) -> RowSummary:
+    arms = ArmMoments.of(setup.y, setup.treated).summaries(setup.prepared.labels, binary)
+    return RowSummary(arms, setup.n_excluded, setup.excluded_reason)
 
 
 def check_separation(
@@ -313,7 +280,7 @@ def _normal_or_t(
 
 
 def _result(
-    setup: _Setup,
+    rows: RowSummary,
     outcome: str,
     *,
     method: str,
@@ -322,7 +289,6 @@ def _result(
     se: float,
     conf_level: float,
     df: float | None,
-    binary: bool,
     design: Design,
     cluster: str | None,
     ratio: bool = False,
@@ -348,21 +314,25 @@ def _result(
         statistic_name="t" if df is not None else "z",
         df=float(df) if df is not None else math.nan,
         p_value=p,
-        arms=_arms(setup, binary),
+        arms=rows.arms,
         adjusted_for=design.covariates,
         cluster=cluster,
-        n_excluded=setup.n_excluded,
-        excluded_reason=setup.excluded_reason,
+        n_excluded=rows.n_excluded,
+        excluded_reason=rows.excluded_reason,
         extra=info,
     )
 
 
 def _regression_variance(
-    fit: RegressionFit, clusters: GroupIndex | None, g_beta: np.ndarray, g_group: np.ndarray
+    fit: RegressionFit,
+    clusters: GroupIndex | None,
+    g_beta: np.ndarray,
+    g_group: np.ndarray,
+    scores: np.ndarray | None = None,
 ) -> float:
     if clusters is None:
         return fit.functional_var(g_beta, g_group)
-    return fit.cluster_functional_var(g_beta, g_group, clusters)
+    return fit.cluster_functional_var(g_beta, g_group, clusters, scores)
 
 
 def _arm_contrast(fit: RegressionFit) -> tuple[np.ndarray, np.ndarray]:
@@ -493,21 +463,57 @@ def logistic(
     clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
     design = _design(setup, arm, fe)
     fit = fit_logistic(design.X, setup.y, fe)
+    rd = marginal_risk_difference(fit, design.X, 0) if estimand == "risk difference" else None
+    return logistic_result(
+        fit,
+        design,
+        _summary(setup, True),
+        outcome,
+        estimand=estimand,
+        conf_level=conf_level,
+        fixed_effects=fixed_effects,
+        cluster=cluster,
+        clusters=clusters,
+        risk_difference=rd,
+    )
+
+
+def logistic_result(
+    fit: RegressionFit,
+    design: Design,
+    rows: RowSummary,
+    outcome: str,
+    *,
+    estimand: str,
+    conf_level: float,
+    fixed_effects: str | None,
+    cluster: str | None,
+    clusters: GroupIndex | None,
+    risk_difference: tuple[float, np.ndarray, np.ndarray] | None = None,
+    scores: np.ndarray | None = None,
+) -> ComparisonResult:
+    """The result of :func:`logistic` from its fit (shared with the streamed fits).
+
+    ``risk_difference`` is :func:`~coachstats.compare.glm.marginal_risk_difference`
+    when the estimand is the risk difference; ``scores`` the per-cluster score
+    sums (:func:`~coachstats.compare.glm.cluster_score_sums`) when the fit has
+    no rows.
+    """
     extra: dict[str, Any] = {"iterations": fit.iterations}
     if clusters is not None:
         extra["n_clusters"] = clusters.n_groups
-    if fe is not None:
-        extra["n_fixed_effects"] = fe.n_groups
+    if fixed_effects:
+        extra["n_fixed_effects"] = fit.groups.n_groups
     method = _regression_method("logistic regression", fixed_effects, cluster)
-    if estimand == "odds ratio":
+    if risk_difference is None:
         g_beta, g_group = _arm_contrast(fit)
         est = float(fit.coef[0])
     else:
-        est, g_beta, g_group = marginal_risk_difference(fit, design.X, 0)
+        est, g_beta, g_group = risk_difference
         method += ", marginal standardization (delta method)"
-    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group))
+    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group, scores))
     return _result(
-        setup,
+        rows,
         outcome,
         method=method,
         estimand=estimand,
@@ -515,7 +521,6 @@ def logistic(
         se=se,
         conf_level=conf_level,
         df=None,
-        binary=True,
         design=design,
         cluster=cluster,
         ratio=estimand == "odds ratio",
@@ -593,17 +598,42 @@ def linear(
     clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
     design = _design(setup, arm, fe)
     fit = fit_linear(design.X, setup.y, fe)
+    return linear_result(
+        fit,
+        design,
+        _summary(setup, False),
+        outcome,
+        conf_level=conf_level,
+        fixed_effects=fixed_effects,
+        cluster=cluster,
+        clusters=clusters,
+    )
+
+
+def linear_result(
+    fit: RegressionFit,
+    design: Design,
+    rows: RowSummary,
+    outcome: str,
+    *,
+    conf_level: float,
+    fixed_effects: str | None,
+    cluster: str | None,
+    clusters: GroupIndex | None,
+    scores: np.ndarray | None = None,
+) -> ComparisonResult:
+    """The result of :func:`linear` from its fit (shared with the streamed fits)."""
     if fit.dispersion <= 0.0:
         raise AnalysisError(f"outcome '{outcome}' is fitted exactly: residual variance is 0")
     extra: dict[str, Any] = {"sigma": math.sqrt(fit.dispersion)}
     if clusters is not None:
         extra["n_clusters"] = clusters.n_groups
-    if fe is not None:
-        extra["n_fixed_effects"] = fe.n_groups
+    if fixed_effects:
+        extra["n_fixed_effects"] = fit.groups.n_groups
     g_beta, g_group = _arm_contrast(fit)
-    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group))
+    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group, scores))
     return _result(
-        setup,
+        rows,
         outcome,
         method=_regression_method("linear regression (OLS)", fixed_effects, cluster),
         estimand="mean difference",
@@ -611,7 +641,6 @@ def linear(
         se=se,
         conf_level=conf_level,
         df=float(fit.df_resid),
-        binary=False,
         design=design,
         cluster=cluster,
         extra=extra,
@@ -707,6 +736,23 @@ def gee(
     clusters = _groups(setup.frame, cluster, "cluster")
     design = _design(setup, arm, None)
     fit = fit_gee(design.X, setup.y, clusters, family=family, corr=corr, moment_df=moment_df)
+    return gee_result(
+        fit, design, _summary(setup, binary), outcome, cluster=cluster, conf_level=conf_level
+    )
+
+
+def gee_result(
+    fit: GEEFit,
+    design: Design,
+    rows: RowSummary,
+    outcome: str,
+    *,
+    cluster: str,
+    conf_level: float,
+) -> ComparisonResult:
+    """The result of :func:`gee` from its fit (shared with the streamed fits)."""
+    family = fit.family
+    binary = family == "binomial"
     link = "logit" if binary else "identity"
     extra: dict[str, Any] = {
         "working_correlation": fit.rho,
@@ -718,7 +764,7 @@ def gee(
     if fit.note:
         extra["note"] = fit.note
     return _result(
-        setup,
+        rows,
         outcome,
         method=f"GEE ({family}, {link} link, {fit.corr} working correlation, robust SE) "
         f"clustered by {cluster}",
@@ -727,7 +773,6 @@ def gee(
         se=math.sqrt(fit.vcov_robust[1, 1]),
         conf_level=conf_level,
         df=None,
-        binary=binary,
         design=design,
         cluster=cluster,
         ratio=binary,
@@ -808,9 +853,24 @@ def mixed(
     clusters = _groups(setup.frame, cluster, "cluster")
     design = _design(setup, arm, None)
     fit = fit_mixed(design.X, setup.y, clusters, reml=reml)
-    how = "REML" if reml else "ML"
+    return mixed_result(
+        fit, design, _summary(setup, False), outcome, cluster=cluster, conf_level=conf_level
+    )
+
+
+def mixed_result(
+    fit: MixedFit,
+    design: Design,
+    rows: RowSummary,
+    outcome: str,
+    *,
+    cluster: str,
+    conf_level: float,
+) -> ComparisonResult:
+    """The result of :func:`mixed` from its fit (shared with the streamed fits)."""
+    how = "REML" if fit.reml else "ML"
     return _result(
-        setup,
+        rows,
         outcome,
         method=f"linear mixed model ({how}), random intercept for {cluster}, Satterthwaite df",
         estimand="mean difference",
@@ -818,7 +878,6 @@ def mixed(
         se=math.sqrt(fit.vcov[1, 1]),
         conf_level=conf_level,
         df=float(fit.df[1]),
-        binary=False,
         design=design,
         cluster=cluster,
         extra={
