@@ -1,0 +1,547 @@
+"""HTML report (coachstats.report): parsed with lxml; the numbers in it are the result objects'.
+
+The browser test renders the report in headless Chromium (marked ``browser``; skipped when
+/usr/bin/chromium is absent: ``apt-get install -y chromium``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import lxml.html
+import numpy as np
+import pandas as pd
+import pytest
+
+import coachstats
+from coachstats._paths import bundled_table
+from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
+from coachstats.errors import OptionError, OutputError
+from coachstats.flow import Flow
+from coachstats.goals import HCPC_GOALS
+from coachstats.io import load_trial
+from coachstats.report import (
+    Report,
+    build_report,
+    methods_sentence,
+    methods_text,
+    report_from_analysis,
+    report_from_reproduction,
+    write_report,
+)
+from coachstats.reproduce import ReproductionResult, reproduce
+from coachstats.results import format_p
+from coachstats.table1 import baseline_table
+
+SECTIONS = ("design", "flow", "baseline", "outcomes", "figures", "methods", "provenance")
+CHROMIUM = Path("/usr/bin/chromium")
+XSS = "<script>alert(1)</script>"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def hcpc() -> ReproductionResult:
+    return reproduce("hcpc")
+
+
+@pytest.fixture(scope="module")
+def hcpc_report(hcpc: ReproductionResult) -> Report:
+    return report_from_reproduction(hcpc, seed=7)
+
+
+@pytest.fixture(scope="module")
+def hcpc_html(hcpc_report: Report) -> str:
+    return build_report(hcpc_report)
+
+
+@pytest.fixture(scope="module")
+def doc(hcpc_html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(hcpc_html)
+
+
+def _section(doc: lxml.html.HtmlElement, name: str) -> lxml.html.HtmlElement:
+    found = doc.xpath(f"//section[@id='{name}']")
+    assert len(found) == 1, name
+    return found[0]
+
+
+def _rows(table: lxml.html.HtmlElement) -> list[list[str]]:
+    return [
+        [c.text_content().strip() for c in tr.xpath("./td")] for tr in table.xpath("./tbody/tr")
+    ]
+
+
+def _table(doc: lxml.html.HtmlElement, section: str, cls: str) -> list[lxml.html.HtmlElement]:
+    return _section(doc, section).xpath(f".//table[contains(@class, '{cls}')]")
+
+
+def _small_trial(site_b: str = "B") -> pd.DataFrame:
+    """A small two-arm trial with HbA1c at 0 and 12 months (seeded)."""
+    rng = np.random.default_rng(11)
+    n = 80
+    arm = np.array(["coaching", "usual_care"] * (n // 2))
+    base = np.round(rng.normal(9.5, 1.2, n), 1)
+    follow = np.round(base - np.where(arm == "coaching", 0.9, 0.3) + rng.normal(0, 1.0, n), 1)
+    follow[rng.random(n) < 0.15] = np.nan
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i:03d}" for i in range(n)],
+            "arm": arm,
+            "site": np.where(rng.random(n) < 0.6, "A", site_b),
+            "diabetes": True,
+            "age": np.round(rng.normal(55, 10, n)),
+            "hba1c_0": base,
+            "hba1c_12": follow,
+        }
+    )
+
+
+def _small_plan() -> AnalysisPlan:
+    return AnalysisPlan(
+        [
+            AnalysisSpec("at_goal_hba1c", "chi_square", label="HbA1c goal"),
+            AnalysisSpec("change_hba1c", "t_test", label="HbA1c change"),
+            AnalysisSpec("change_hba1c", "linear", covariates=("age",), label="HbA1c change, adj"),
+        ],
+        goals="hcpc",
+    )
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_every_section_present(doc: lxml.html.HtmlElement) -> None:
+    for name in (*SECTIONS, "reproduction"):
+        sec = _section(doc, name)
+        assert sec.xpath("./h2"), name
+    nav = [a.get("href") for a in doc.xpath("//nav//a")]
+    assert nav == [
+        f"#{s}"
+        for s in (
+            "design",
+            "flow",
+            "baseline",
+            "outcomes",
+            "figures",
+            "reproduction",
+            "methods",
+            "provenance",
+        )
+    ]
+
+
+def test_self_contained(hcpc_html: str, doc: lxml.html.HtmlElement) -> None:
+    assert not doc.xpath("//script | //link | //iframe | //object | //embed")
+    for el in doc.xpath("//*[@src or @href]"):
+        for attr in ("src", "href"):
+            value = el.get(attr) or ""
+            assert not value.startswith(("http://", "https://", "//")), value
+    assert "@import" not in hcpc_html and "url(" not in hcpc_html
+    assert all(img.get("src").startswith("data:image/") for img in doc.xpath("//img"))
+
+
+def test_images_are_embedded_and_not_blank(doc: lxml.html.HtmlElement) -> None:
+    from PIL import Image
+
+    imgs = doc.xpath("//img")
+    # CONSORT, bars by arm, forest of the risk differences
+    assert len(imgs) >= 3
+    titles = {img.get("alt") for img in imgs}
+    assert {
+        "CONSORT flow: ≥ 1 goal",
+        "Patients at goal by arm",
+        "Forest plot: risk difference",
+    } <= titles
+    for img in imgs:
+        head, data = img.get("src").split(",", 1)
+        assert head == "data:image/png;base64"
+        raw = base64.b64decode(data)
+        assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+        pixels = np.asarray(Image.open(io.BytesIO(raw)).convert("L"), dtype=float)
+        assert pixels.std() > 5  # something is drawn
+
+
+def test_title_and_design(doc: lxml.html.HtmlElement, hcpc: ReproductionResult) -> None:
+    assert doc.xpath("//title")[0].text == "Reproduction of the published health-coaching trials"
+    design = _section(doc, "design")
+    facts = dict(
+        zip(
+            [dt.text_content() for dt in design.xpath(".//dt")],
+            [dd.text_content() for dd in design.xpath(".//dd")],
+            strict=True,
+        )
+    )
+    assert facts["Randomized"] == "441 (coaching 224, usual_care 217)"
+    assert facts["Citation"].startswith("Willard-Grace R, et al. Ann Fam Med 2015")
+    assert facts["Follow-up"] == "12 months"
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_outcome_table_equals_results(doc: lxml.html.HtmlElement, hcpc: ReproductionResult) -> None:
+    (table,) = _table(doc, "outcomes", "outcomes")
+    rows = {r[0]: r for r in _rows(table)}
+    plan = hcpc.plan_results["hcpc"]
+    labels = {t.analysis.label: t.label for t in coachstats.trials.get_trial("hcpc").targets}
+    compared = [
+        (labels[s.label], r)
+        for s, r in zip(plan.specs, plan.results, strict=True)
+        if r is not None and s.method != "describe"
+    ]
+    assert set(rows) == {lab for lab, _ in compared}
+    for label, r in compared:
+        cells = rows[label]
+        a, b = r.arms
+        assert (int(cells[1]), int(cells[2])) == (a.n, b.n)
+        assert cells[3] == f"{a.events} ({100 * a.value:.1f}%)"
+        assert cells[4] == f"{b.events} ({100 * b.value:.1f}%)"
+        est, lo, hi = (float(x) for x in re.findall(r"-?\d+\.\d", cells[6]))
+        assert est == pytest.approx(round(100 * r.estimate, 1), abs=1e-9)
+        assert (lo, hi) == pytest.approx(
+            (round(100 * r.conf_low, 1), round(100 * r.conf_high, 1)), abs=1e-9
+        )
+        assert cells[7] == format_p(r.p_value)
+    # the primary outcome as published (inferred counts 90/194 vs 61/178, P = .02)
+    assert rows["One clinical goal"][1:5] == ["194", "178", "90 (46.4%)", "61 (34.3%)"]
+    assert rows["One clinical goal"][7] == ".02"
+
+
+def test_reproduction_table_equals_frame(
+    doc: lxml.html.HtmlElement, hcpc: ReproductionResult
+) -> None:
+    (table,) = _table(doc, "reproduction", "reproduction")
+    frame = hcpc.to_frame().set_index("target")
+    trs = table.xpath("./tbody/tr")
+    assert [tr.get("data-target") for tr in trs] == frame.index.tolist()
+    cols = [
+        f"{side}_{c}"
+        for side in ("published", "reproduced")
+        for c in ("coaching", "usual_care", "difference", "p")
+    ]
+    for tr in trs:
+        cells = [td.text_content().strip() for td in tr.xpath("./td")]
+        row = frame.loc[tr.get("data-target")]
+        assert cells[1:9] == [str(row[c]) for c in cols]
+        assert cells[9] == row["verdict"]
+        assert tr.xpath("./td")[-1].get("class") == "verdict-" + row["verdict"].split(" (")[
+            0
+        ].replace(" ", "-")
+    summary = _section(doc, "reproduction").xpath(".//p")[0].text_content()
+    assert summary.startswith(f"{len(hcpc.targets)} targets: ")
+    assert ("ok" if hcpc.ok else "failed") == _section(doc, "reproduction").xpath(".//p")[0].get(
+        "class"
+    )
+
+
+def test_flow_table_equals_flow(doc: lxml.html.HtmlElement) -> None:
+    td = load_trial(bundled_table("hcpc_patients"), require_baseline=False)
+    flow: Flow = td.flow_for(HCPC_GOALS)
+    (table,) = _table(doc, "flow", "consort")
+    rows = {r[0]: [int(x) for x in r[1:]] for r in _rows(table)}
+    assert rows["Randomized"] == [224, 217, 441]
+    assert rows["Randomized"][:2] == [flow.randomized["coaching"], flow.randomized["usual_care"]]
+    lost = flow.lost_to_followup
+    assert rows["No follow-up measurement"][:2] == [lost["coaching"], lost["usual_care"]]
+    analysed = flow.analysed("composite_any")
+    assert rows["Analysed"] == [
+        analysed["coaching"],
+        analysed["usual_care"],
+        sum(analysed.values()),
+    ]
+    assert rows["Analysed"][:2] == [194, 178]
+    # every patient is randomized = analysed + not analysed
+    not_analysed = [v for k, v in rows.items() if k.startswith("Not analysed")]
+    for i in range(3):
+        assert rows["Analysed"][i] + sum(v[i] for v in not_analysed) == rows["Randomized"][i]
+    (per_endpoint,) = _table(doc, "flow", "flow-endpoints")
+    t = flow.endpoints.set_index(["endpoint", "status", "arm"])["n"]
+    for r in _rows(per_endpoint):
+        assert [int(r[2]), int(r[3])] == [
+            t[(r[0], r[1], "coaching")],
+            t[(r[0], r[1], "usual_care")],
+        ]
+
+
+def test_baseline_table_equals_table1(doc: lxml.html.HtmlElement) -> None:
+    td = load_trial(bundled_table("hcpc_patients"), require_baseline=False)
+    variables = [v for v in coachstats.report.BASELINE_VARIABLES if v in td.patients.columns]
+    expected = baseline_table(td.patients, variables)
+    (table,) = _table(doc, "baseline", "table1")
+    rows = _rows(table)
+    disp = expected.to_display()
+    assert [c.strip() for c in disp["Characteristic"]] == [r[0] for r in rows]
+    head = [th.text_content() for th in table.xpath("./thead//th")]
+    assert head[1:3] == ["Health coaching group (n = 224)", "Usual care group (n = 217)"]
+    age = next(v for v in expected.variables if v.name == "age")
+    age_row = next(r for r in rows if r[0] == "Age, mean (SD)")
+    assert age_row[1] == f"{age.mean[0]:.1f} ({age.sd[0]:.1f})"
+    assert age_row[3] == f"{age.smd:.2f}"
+
+
+def test_methods_and_provenance(doc: lxml.html.HtmlElement, hcpc: ReproductionResult) -> None:
+    items = [
+        li.text_content() for li in _section(doc, "methods").xpath(".//ul[@class='methods']/li")
+    ]
+    trial = coachstats.trials.get_trial("hcpc")
+    for t in trial.targets:
+        if t.analysis.method != "describe":
+            assert methods_sentence(t.analysis, label=t.label) in items
+    assert items[-1].startswith("Described without a test")
+    prov = _section(doc, "provenance")
+    versions = dict(_rows(prov.xpath(".//table[@class='versions']")[0]))
+    assert versions["coachstats"] == coachstats.__version__
+    files = _rows(prov.xpath(".//table[@class='files']")[0])
+    path = bundled_table("hcpc_patients")
+    assert ["HCPC cohort", path.name, hashlib.sha256(path.read_bytes()).hexdigest()] in files
+    seeds = dict(_rows(prov.xpath(".//table[@class='seeds']")[0]))
+    assert seeds["synthetic hcpc cohort (coachstats.synthetic)"] == "20150301"
+    assert seeds["given"] == "7"
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def test_user_strings_are_escaped() -> None:
+    data = _small_trial(site_b=XSS)
+    td = load_trial(data)
+    plan = _small_plan()
+    labels = {"HbA1c goal": "<b>HbA1c</b> & goal"}
+    report = report_from_analysis(
+        td, run_plan(td, plan), goals="hcpc", labels=labels, title=XSS, figures=False
+    )
+    html = build_report(report)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert "&lt;b&gt;HbA1c&lt;/b&gt; &amp; goal" in html
+    parsed = lxml.html.document_fromstring(html)
+    assert not parsed.xpath("//script | //b[text()='HbA1c']")
+    assert parsed.xpath("//title")[0].text == XSS
+    # the site name is a Table 1 level, shown as text
+    cells = [r[0] for r in _rows(_table(parsed, "baseline", "table1")[0])]
+    assert XSS in cells
+
+
+# --------------------------------------------------------------------------- analysis report
+
+
+@pytest.fixture(scope="module")
+def analysis() -> tuple[object, PlanResult]:
+    td = load_trial(_small_trial())
+    return td, run_plan(td, _small_plan())
+
+
+def test_report_from_analysis(analysis: tuple[object, PlanResult]) -> None:
+    td, plan = analysis
+    html = build_report(report_from_analysis(td, plan, goals="hcpc", image_format="svg", seed=3))  # type: ignore[arg-type]
+    doc = lxml.html.document_fromstring(html)
+    for name in SECTIONS:
+        _section(doc, name)
+    assert not doc.xpath("//section[@id='reproduction']")
+    imgs = doc.xpath("//img")
+    assert imgs and all(i.get("src").startswith("data:image/svg+xml;base64,") for i in imgs)
+    svg = base64.b64decode(imgs[0].get("src").split(",", 1)[1])
+    assert b"<svg" in svg and b"http://www.w3.org/2000/svg" in svg  # the namespace, not a fetch
+    (table,) = _table(doc, "outcomes", "outcomes")
+    rows = {r[0]: r for r in _rows(table)}
+    for spec, r in zip(plan.specs, plan.results, strict=True):
+        assert r is not None
+        label = spec.label + (" (adjusted)" if r.adjusted else "")
+        assert rows[label][7] == format_p(r.p_value)
+        assert (int(rows[label][1]), int(rows[label][2])) == (r.arms[0].n, r.arms[1].n)
+    design = dict(
+        zip(
+            [dt.text_content() for dt in doc.xpath("//dl/dt")],
+            [dd.text_content() for dd in doc.xpath("//dl/dd")],
+            strict=True,
+        )
+    )
+    assert design["Randomized"] == "80 (coaching 40, usual_care 40)"
+    assert design["Follow-up"] == "12 months"
+    methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
+    assert methods == methods_text(plan.specs)
+    files = _rows(_section(doc, "provenance").xpath(".//table[@class='files']")[0])
+    assert files == [["Your data", "in-memory data (no file hash)"]]
+
+
+def test_report_records_failures_and_file_hash(tmp_path: Path) -> None:
+    path = tmp_path / "trial.csv"
+    _small_trial().to_csv(path, index=False)
+    td = load_trial(path)
+    plan = AnalysisPlan(
+        [*_small_plan().specs, AnalysisSpec("no_such_column", "t_test", label="Broken")],
+        goals="hcpc",
+    )
+    result = run_plan(td, plan, errors="record")
+    doc = lxml.html.document_fromstring(
+        build_report(report_from_analysis(td, result, goals="hcpc", figures=False))
+    )
+    failed = [li.text_content() for li in _section(doc, "outcomes").xpath(".//ul/li")]
+    assert len(failed) == 1 and failed[0].startswith("Broken: ColumnNotFoundError")
+    files = _rows(_section(doc, "provenance").xpath(".//table[@class='files']")[0])
+    assert files == [["Your data", str(path), hashlib.sha256(path.read_bytes()).hexdigest()]]
+
+
+def test_reproduction_on_user_data_needs_the_data(tmp_path: Path) -> None:
+    """A reproduction run on a DataFrame: the report says how to get the flow and Table 1."""
+    data = load_trial(bundled_table("peer_patients"), require_baseline=False)
+    res = reproduce("peer", data=data.patients)
+    without = build_report(report_from_reproduction(res, figures=False))
+    assert "pass data= to show the flow and Table 1" in without
+    with_data = lxml.html.document_fromstring(
+        build_report(report_from_reproduction(res, data=data, figures=False))
+    )
+    assert _table(with_data, "baseline", "table1")
+
+
+# --------------------------------------------------------------------------- methods text
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            AnalysisSpec(
+                "x",
+                "gee",
+                cluster="coach_id",
+                options={"family": "binomial", "corr": "exchangeable", "singleton_clusters": True},
+            ),
+            "x: generalized estimating equations (binomial family, exchangeable working correlation, robust standard errors), clustered by coach_id (patients without a coach_id as clusters of one); complete-case analysis.",
+        ),
+        (
+            AnalysisSpec(
+                "x",
+                "logistic",
+                covariates=("age",),
+                options={"fixed_effects": "site", "estimand": "risk difference"},
+            ),
+            "x: logistic regression (risk difference) with site fixed effects, adjusted for age; complete-case analysis.",
+        ),
+        (
+            AnalysisSpec("x", "chi_square", missing="failure", options={"correct": True}),
+            "x: Pearson's chi-square test with Yates' continuity correction; patients with a missing follow-up value counted as not at goal.",
+        ),
+        (
+            AnalysisSpec(
+                "composite_any", "mcnemar", timepoints=(12, 24), subset="arm == 'coaching'"
+            ),
+            "composite_any: McNemar's test for paired proportions, among patients with arm == 'coaching', month 12 vs month 24; complete-case analysis.",
+        ),
+        (
+            AnalysisSpec(
+                "bmi_6", "mixed", cluster="site", change_from="bmi_0", options={"reml": False}
+            ),
+            "bmi_6: a linear mixed model (ML) with a random intercept for site, of the change from bmi_0; complete-case analysis.",
+        ),
+        (
+            AnalysisSpec(
+                "y", "t_test", complete_on=("trust_0", "trust_12"), options={"equal_var": True}
+            ),
+            "y: Student's t test (equal variances), among patients with trust_0 and trust_12 measured; complete-case analysis.",
+        ),
+    ],
+)
+def test_methods_sentence(spec: AnalysisSpec, expected: str) -> None:
+    assert methods_sentence(spec) == expected
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def test_write_report_is_atomic_and_refuses_to_overwrite(
+    tmp_path: Path, analysis: tuple[object, PlanResult]
+) -> None:
+    td, plan = analysis
+    report = report_from_analysis(td, plan, figures=False)  # type: ignore[arg-type]
+    out = tmp_path / "report.html"
+    assert write_report(out, report) == out
+    first = out.read_text(encoding="utf-8")
+    assert first == build_report(report)
+    with pytest.raises(OutputError, match="exists"):
+        write_report(out, report)
+    assert out.read_text(encoding="utf-8") == first
+    write_report(out, report, force=True)
+    data = tmp_path / "data.html"
+    data.write_text("input")
+    with pytest.raises(OutputError, match="input file"):
+        write_report(data, report, force=True, inputs=[data])
+    assert data.read_text() == "input"
+    with pytest.raises(OptionError, match=r"\.html"):
+        write_report(tmp_path / "report.pdf", report)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_image_format_is_validated() -> None:
+    with pytest.raises(OptionError, match="'png', 'svg'"):
+        Report("t", (), image_format="gif")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture
+def chromium_profile(tmp_path: Path) -> Iterator[Path]:
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    yield profile
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="headless Chromium not installed (/usr/bin/chromium; apt-get install -y chromium)",
+)
+def test_renders_in_chromium(hcpc_html: str, tmp_path: Path, chromium_profile: Path) -> None:
+    from PIL import Image
+
+    page = tmp_path / "report.html"
+    page.write_text(hcpc_html, encoding="utf-8")
+    shot = tmp_path / "report.png"
+    run = _chromium(
+        f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri(), profile=chromium_profile
+    )
+    assert shot.exists(), run.stderr[-2000:]
+    errors = [
+        line for line in run.stderr.splitlines() if "Uncaught" in line or "ERROR:CONSOLE" in line
+    ]
+    assert not errors, errors
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (3000, 1200)
+    assert pixels.std() > 10  # text, tables and figures, not a blank page
+    # the figures are decoded: the DOM after load holds the images with their data
+    dom = _chromium("--dump-dom", page.as_uri(), profile=chromium_profile)
+    rendered = lxml.html.document_fromstring(dom.stdout)
+    assert len(rendered.xpath("//img[starts-with(@src, 'data:image/png;base64,')]")) == len(
+        lxml.html.document_fromstring(hcpc_html).xpath("//img")
+    )
+    assert rendered.xpath("//section[@id='reproduction']//table")
