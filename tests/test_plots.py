@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -187,6 +187,14 @@ def bar_containers(ax: plt.Axes) -> list[BarContainer]:
     return [c for c in ax.containers if isinstance(c, BarContainer)]
 
 
+def errorbar_containers(ax: plt.Axes) -> list[ErrorbarContainer]:
+    return [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+
+
+def legend_texts(ax: plt.Axes) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def proportion_confint(
     x: int | list[int], n: int | list[int], alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +258,7 @@ def test_by_arm_bars_count_heights_and_colours(hcpc: list[ComparisonResult]) -> 
     assert all(b.get_facecolor() == ORANGE for b in usual)
     # coaching on the left of usual care in every group
     assert all(c.get_x() < u.get_x() for c, u in zip(coaching, usual, strict=True))
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Health coaching", "Usual care"]
+    assert legend_texts(ax) == ["Health coaching", "Usual care"]
 
 
 def test_by_arm_value_and_p_labels_as_in_the_brief(hcpc: list[ComparisonResult]) -> None:
@@ -289,7 +297,7 @@ def test_by_arm_adjusted_label() -> None:
 
 def test_by_arm_ci_error_bars_are_wilson_limits(hcpc: list[ComparisonResult]) -> None:
     ax = plot_by_arm(hcpc, ci=True)
-    ebars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    ebars = errorbar_containers(ax)
     assert len(ebars) == 2
     for container, (x_col, n_col) in zip(ebars, ((1, 2), (3, 4)), strict=True):
         x = [r[x_col] for r in HCPC_COUNTS]
@@ -306,7 +314,7 @@ def test_by_arm_ci_error_bars_are_wilson_limits(hcpc: list[ComparisonResult]) ->
 def test_by_arm_ci_uses_the_result_conf_level() -> None:
     r = binary("composite_any", 90, 194, 61, 178, 0.017).replace(conf_level=0.9)
     ax = plot_by_arm(r, ci=True)
-    ebar = next(c for c in ax.containers if isinstance(c, ErrorbarContainer))
+    ebar = errorbar_containers(ax)[0]
     lo, hi = proportion_confint(90, 194, alpha=0.1)
     np.testing.assert_allclose(
         errorbar_segments(ebar)[0][:, 1], [100 * lo[0], 100 * hi[0]], rtol=1e-9
@@ -358,12 +366,7 @@ def test_by_arm_property_heights_inside_their_ci(
         ax = plot_by_arm(binary("x", x1, n1, x2, n2, p), ci=True)
         heights = [b.get_height() for c in bar_containers(ax) for b in c]
         assert heights == pytest.approx([100 * x1 / n1, 100 * x2 / n2])
-        ends = [
-            s[:, 1]
-            for c in ax.containers
-            if isinstance(c, ErrorbarContainer)
-            for s in errorbar_segments(c)
-        ]
+        ends = [s[:, 1] for c in errorbar_containers(ax) for s in errorbar_segments(c)]
         for h, seg in zip(heights, ends, strict=True):
             assert 0 <= seg.min() <= h + 1e-9 and h - 1e-9 <= seg.max() <= 100
         assert ax.get_ylim()[1] >= max(seg.max() for seg in ends)
@@ -385,7 +388,7 @@ def test_mean_limits_hand_worked_and_against_scipy() -> None:
 
 def test_change_points_ci_and_annotation(peer_changes: list[ComparisonResult]) -> None:
     ax = plot_change(peer_changes[0])
-    ebars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    ebars = errorbar_containers(ax)
     assert len(ebars) == 2
     for c, (mean, sd, n), colour in zip(
         ebars, ((-1.07, 2.8, 122), (-0.30, 3.1, 114)), (BLUE, ORANGE), strict=True
@@ -455,9 +458,18 @@ def forest_frame(estimand: str, est: list[float], lo: list[float], hi: list[floa
     )
 
 
+def odds_ratios() -> pd.DataFrame:
+    """Three made-up odds ratios, for tests that need any ratio forest."""
+    return forest_frame("odds ratio", [1.5, 2.0, 3.0], [1.0, 1.1, 1.2], [2.0, 3.0, 4.0])
+
+
+def published_odds_ratios() -> pd.DataFrame:
+    """The odds ratios of the HCPC and peer papers: 1.66, 2.47 and 2.14 with their CIs."""
+    return forest_frame("odds ratio", [1.66, 2.47, 2.14], [1.09, 1.24, 1.24], [2.52, 4.93, 3.69])
+
+
 def test_forest_ratio_on_log_axis_with_reference_at_one() -> None:
-    f = forest_frame("odds ratio", [1.66, 2.47, 2.14], [1.09, 1.24, 1.24], [2.52, 4.93, 3.69])
-    ax = plot_forest(f)
+    ax = plot_forest(published_odds_ratios())
     assert ax.get_xscale() == "log"
     assert any(list(line.get_xdata()) == [1, 1] for line in ax.lines)  # axvline at 1
     assert texts(ax) == [
@@ -490,16 +502,11 @@ def test_forest_difference_linear_with_minus_signs(peer_changes: list[Comparison
     assert texts(ax)[0] == "MD (95% CI)"
     assert texts(ax)[1] == "−0.8 (−1.3 to −0.3)"
     assert ax.get_xlabel() == "Mean difference (95% CI)"
-    assert (
-        plot_forest(
-            forest_frame("odds ratio", [1.5, 2.0, 3.0], [1.0, 1.1, 1.2], [2.0, 3.0, 4.0]), log=False
-        ).get_xscale()
-        == "linear"
-    )
+    assert plot_forest(odds_ratios(), log=False).get_xscale() == "linear"
 
 
 def test_forest_errors() -> None:
-    mixed = forest_frame("odds ratio", [1.5, 2.0, 3.0], [1.0, 1.1, 1.2], [2.0, 3.0, 4.0])
+    mixed = odds_ratios()
     mixed.loc[0, "estimand"] = "risk difference"
     with pytest.raises(AnalysisError, match="ratios and differences"):
         plot_forest(mixed)
@@ -621,7 +628,7 @@ def test_adherence_stacked_heights(concordance_frame: pd.DataFrame) -> None:
     assert [to_rgba(conc[0].get_facecolor())] != [to_rgba(listed[0].get_facecolor())]
     assert [t for t in texts(ax) if t.startswith("n = ")] == ["n = 2", "n = 3", "n = 2", "n = 2"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Coaching", "Usual\ncare"] * 2
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = legend_texts(ax)
     assert legend == ["Completely concordant", "Listed, not taken", "Taken, not listed"]
 
 
@@ -652,7 +659,7 @@ def test_adherent_days_distribution() -> None:
     np.testing.assert_allclose([b.get_height() for b in coaching], expected_c)
     np.testing.assert_allclose([b.get_height() for b in usual], expected_u)
     assert coaching[0].get_facecolor() == BLUE and usual[0].get_facecolor() == ORANGE
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+    assert legend_texts(ax) == [
         "Health coaching (n = 3, mean 5.7)",
         "Usual care (n = 2, mean 1.0; 1 missing)",
     ]
@@ -683,8 +690,15 @@ def targets() -> pd.DataFrame:
     )
 
 
+def paper_vs_ours(targets: pd.DataFrame, **options: Any) -> plt.Axes:
+    """plot_published_vs_reproduced on the columns of the ``targets`` fixture."""
+    return plot_published_vs_reproduced(
+        targets, published="paper", reproduced="ours", label="target", **options
+    )
+
+
 def test_published_vs_reproduced_paired(targets: pd.DataFrame) -> None:
-    ax = plot_published_vs_reproduced(targets, published="paper", reproduced="ours", label="target")
+    ax = paper_vs_ours(targets)
     pub, rep = (line for line in ax.lines if line.get_marker() == "o")
     np.testing.assert_allclose(pub.get_xdata(), [46.4, 34.3, np.nan, -1.07])
     np.testing.assert_allclose(rep.get_xdata(), [46.39, 34.27, 41.7, -1.05])
@@ -696,49 +710,28 @@ def test_published_vs_reproduced_paired(targets: pd.DataFrame) -> None:
         "−1.07 / −1.05",
     ]
     assert ax.get_yticklabels()[0].get_text() == "HCPC: ≥ 1 goal, coaching"
-    fixed = plot_published_vs_reproduced(
-        targets.assign(paper=[46.4, 34.0, "n.s.", -1.07]),
-        published="paper",
-        reproduced="ours",
-        label="target",
-        digits=1,
-    )
+    fixed = paper_vs_ours(targets.assign(paper=[46.4, 34.0, "n.s.", -1.07]), digits=1)
     assert texts(fixed)[1:] == ["46.4 / 46.4", "34.0 / 34.3", "n.s. / 41.7", "−1.1 / −1.1"]
 
 
 def test_published_vs_reproduced_scatter(targets: pd.DataFrame) -> None:
-    ax = plot_published_vs_reproduced(
-        targets,
-        published="paper",
-        reproduced="ours",
-        label="target",
-        kind="scatter",
-        scale="symlog",
-    )
+    ax = paper_vs_ours(targets, kind="scatter", scale="symlog")
     assert ax.get_xscale() == ax.get_yscale() == "symlog"
     identity = ax.lines[0]
     assert list(identity.get_xdata()) == list(identity.get_ydata())
     hcpc, peer = ax.collections
     np.testing.assert_allclose(hcpc.get_offsets().data[:2], [[46.4, 46.39], [34.3, 34.27]])
     np.testing.assert_allclose(peer.get_offsets().data, [[-1.07, -1.05]])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Identity", "HCPC", "Peer"]
+    assert legend_texts(ax) == ["Identity", "HCPC", "Peer"]
 
 
 def test_published_vs_reproduced_errors(targets: pd.DataFrame) -> None:
     with pytest.raises(ColumnNotFoundError, match="published_value"):
         plot_published_vs_reproduced(targets)
     with pytest.raises(AnalysisError, match="symlog"):
-        plot_published_vs_reproduced(
-            targets, published="paper", reproduced="ours", label="target", scale="log"
-        )
+        paper_vs_ours(targets, scale="log")
     with pytest.raises(OptionError, match="'paired', 'scatter'"):
-        plot_published_vs_reproduced(
-            targets,
-            published="paper",
-            reproduced="ours",
-            label="target",
-            kind="bars",  # type: ignore[arg-type]
-        )
+        paper_vs_ours(targets, kind="bars")
 
 
 # ----------------------------------------------------------------------------- style and export
@@ -777,11 +770,11 @@ def all_figures(
     return [
         plot_by_arm(hcpc, ci=True),
         plot_changes(peer_changes)[0],
-        plot_forest(forest_frame("odds ratio", [1.5, 2, 3], [1, 1.1, 1.2], [2, 3, 4])),
+        plot_forest(odds_ratios()),
         plot_consort(flow, endpoint="change_hba1c"),
         plot_adherence(concordance_frame),
         plot_adherent_days(concordance_frame.assign(d=1), days="d", month=0),
-        plot_published_vs_reproduced(targets, published="paper", reproduced="ours", label="target"),
+        paper_vs_ours(targets),
     ]
 
 
@@ -811,7 +804,7 @@ def test_every_figure_saves_to_png_svg_pdf(
 
 def test_save_figure_is_reproducible_and_checks_the_format(tmp_path: Path) -> None:
     # the same figure code gives byte-identical files (fixed SVG ids, no dates)
-    frame = forest_frame("odds ratio", [1.5, 2, 3], [1, 1.1, 1.2], [2, 3, 4])
+    frame = odds_ratios()
     first = save_figure(plot_forest(frame), tmp_path / "a.svg")[0]
     again = save_figure(plot_forest(frame).figure, tmp_path / "b.svg")[0]
     assert first.read_bytes() == again.read_bytes()
@@ -832,20 +825,21 @@ def _baseline_figures(
     hcpc: list[ComparisonResult], flow: Flow
 ) -> dict[str, tuple[plt.Figure, plt.Axes]]:
     """The figures compared with baselines, drawn into axes made under TEST_RC (DejaVu Sans)."""
-    figs = {}
-    fig, ax = plt.subplots(figsize=(5.25, 2.6), layout="constrained")
-    plot_by_arm(hcpc, ci=True, ax=ax)
-    figs["by_arm"] = (fig, ax)
+    figs = {"by_arm": _by_arm_figure(hcpc)}
     fig, ax = plt.subplots(figsize=(3.5, 1.6), layout="constrained")
-    plot_forest(
-        forest_frame("odds ratio", [1.66, 2.47, 2.14], [1.09, 1.24, 1.24], [2.52, 4.93, 3.69]),
-        ax=ax,
-    )
+    plot_forest(published_odds_ratios(), ax=ax)
     figs["forest"] = (fig, ax)
     fig, ax = plt.subplots(figsize=(3.5, 3.6), layout="constrained")
     plot_consort(flow, endpoint="change_hba1c", ax=ax)
     figs["consort"] = (fig, ax)
     return figs
+
+
+def _by_arm_figure(results: list[ComparisonResult], **options: Any) -> tuple[plt.Figure, plt.Axes]:
+    """The by-arm baseline figure (CI bars, 5.25 x 2.6 inches), with changed ``options``."""
+    fig, ax = plt.subplots(figsize=(5.25, 2.6), layout="constrained")
+    plot_by_arm(results, ci=True, ax=ax, **options)
+    return fig, ax
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -875,8 +869,7 @@ def test_baseline_tolerance_detects_changes(
     expected = BASELINE_DIR / "by_arm.png"
     off_by_one = [binary("composite_any", 88, 194, 61, 178, 0.017), *hcpc[1:]]  # 45.4 %, not 46.4 %
     for results, options in ((off_by_one, {}), (hcpc, {"value_labels": False})):
-        fig, ax = plt.subplots(figsize=(5.25, 2.6), layout="constrained")
-        plot_by_arm(results, ci=True, ax=ax, **options)
+        fig, _ = _by_arm_figure(results, **options)
         actual = tmp_path / "wrong.png"
         _save(fig, actual)
         result = compare_images(str(expected), str(actual), tol=BASELINE_TOL, in_decorator=True)

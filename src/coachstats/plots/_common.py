@@ -22,13 +22,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from coachstats.errors import AnalysisError, ColumnNotFoundError, OptionError
 from coachstats.results import ComparisonResult, format_p, tidy
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+    from matplotlib.figure import Figure
 
 __all__ = [
     "MINUS",
@@ -39,11 +43,19 @@ __all__ = [
     "arm_rows",
     "as_frame",
     "axes_for",
+    "axes_row",
     "fmt_number",
+    "group_offsets",
+    "headroom_fraction",
     "is_adjusted",
+    "label_rows",
+    "new_figure",
+    "numbers_column",
     "p_label",
+    "plain_tick_labels",
     "require_columns",
     "row_labels",
+    "row_positions",
 ]
 
 Results = ComparisonResult | Sequence[ComparisonResult] | pd.DataFrame
@@ -228,21 +240,47 @@ def arm_order(rows: Sequence[Sequence[ArmRow]]) -> list[str]:
 
 
 @contextmanager
-def axes_for(ax: Axes | None, figsize: tuple[float, float]) -> Iterator[Axes]:
-    """Yield ``ax``, or a new Axes in the journal style (drawn inside that style).
+def new_figure(figsize: tuple[float, float]) -> Iterator[Figure]:
+    """Yield a new figure in the journal style (drawn inside that style).
 
-    A new figure uses the constrained layout, so labels and the legend fit.
+    The figure uses the constrained layout, so labels and the legend fit.
     """
-    if ax is not None:
-        yield ax
-        return
     import matplotlib.pyplot as plt
 
     from coachstats.plots.style import journal_style
 
     with journal_style():
-        fig = plt.figure(figsize=figsize, layout="constrained")
+        yield plt.figure(figsize=figsize, layout="constrained")
+
+
+@contextmanager
+def axes_for(ax: Axes | None, figsize: tuple[float, float]) -> Iterator[Axes]:
+    """Yield ``ax``, or a new Axes on a :func:`new_figure` of size ``figsize``."""
+    if ax is not None:
+        yield ax
+        return
+    with new_figure(figsize) as fig:
         yield fig.add_subplot()
+
+
+@contextmanager
+def axes_row(
+    axes: Sequence[Axes] | None, n: int, figsize: tuple[float, float]
+) -> Iterator[list[Axes]]:
+    """Yield ``axes`` (which must hold ``n``), or ``n`` new Axes side by side on a :func:`new_figure`.
+
+    Raises
+    ------
+    OptionError
+        ``axes`` holds another number of Axes than ``n``.
+    """
+    if axes is not None:
+        if len(axes) != n:
+            raise OptionError(f"axes must hold {n} Axes, one per result; got {len(axes)}")
+        yield list(axes)
+        return
+    with new_figure(figsize) as fig:
+        yield list(np.atleast_1d(fig.subplots(1, n)))
 
 
 def tick_fontsize() -> float:
@@ -256,3 +294,76 @@ def tick_fontsize() -> float:
 def axes_height_points(ax: Axes) -> float:
     """Height of ``ax`` in points at the figure's current size (before layout)."""
     return float(ax.bbox.height) * 72.0 / float(ax.figure.dpi)
+
+
+def headroom_fraction(ax: Axes, points: float) -> float:
+    """Share of the axes height to keep free above the data for ``points`` of text (at most 0.6).
+
+    ``points / (0.8 h)`` with ``h`` the axes height in points (:func:`axes_height_points`);
+    the 0.8 allows for the layout shrinking the axes after the limits are set.
+    """
+    return min(0.6, points / max(axes_height_points(ax) * 0.8, 1.0))
+
+
+def group_offsets(k: int) -> tuple[float, NDArray[np.float64]]:
+    """Width of each of ``k`` bars side by side in a group 0.8 wide, and their offsets from its centre.
+
+    Examples
+    --------
+    >>> width, offsets = group_offsets(2)
+    >>> width, offsets.tolist()
+    (0.4, [-0.2, 0.2])
+    """
+    width = 0.8 / k
+    return width, (np.arange(k, dtype=float) - (k - 1) / 2.0) * width
+
+
+def row_positions(n: int) -> NDArray[np.float64]:
+    """The y positions of ``n`` rows drawn top to bottom: ``n - 1, ..., 1, 0``."""
+    return np.arange(n, dtype=float)[::-1]
+
+
+def label_rows(ax: Axes, y: NDArray[np.float64], names: Sequence[str]) -> None:
+    """Label the rows at ``y`` with ``names`` on a y axis drawn without ticks or spine."""
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.7, len(names) - 0.3)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+
+
+def numbers_column(ax: Axes, header: str, lines: Sequence[str], y: NDArray[np.float64]) -> None:
+    """A column of text right of the axes: a bold ``header`` on top, ``lines[i]`` level with ``y[i]``.
+
+    The forest plot's ``"est (low to high)"`` column and the published / reproduced numbers.
+    """
+    size = tick_fontsize()
+    ax.annotate(
+        header,
+        xy=(1.0, 1.0),
+        xycoords="axes fraction",
+        xytext=(6, 0),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontweight="bold",
+        fontsize=size,
+    )
+    for text, row in zip(lines, y, strict=True):
+        ax.annotate(
+            text,
+            xy=(1.0, row),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=size,
+        )
+
+
+def plain_tick_labels(axis: Axis) -> None:
+    """Major ticks of ``axis`` as plain numbers (``0.5``, ``2``, ``−1``), minor ticks unlabelled."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", MINUS)))
+    axis.set_minor_formatter(NullFormatter())

@@ -27,7 +27,13 @@ import pandas as pd
 
 from coachstats.adherence import PROPORTIONS
 from coachstats.errors import AnalysisError, check_option
-from coachstats.plots._common import axes_for, require_columns, tick_fontsize, wrap
+from coachstats.plots._common import (
+    axes_for,
+    group_offsets,
+    require_columns,
+    tick_fontsize,
+    wrap,
+)
 from coachstats.plots.style import ARM_COLORS, OKABE_ITO, SINGLE_COLUMN, arm_color, arm_label
 
 if TYPE_CHECKING:
@@ -192,9 +198,7 @@ def plot_adherence(
     table = adherence_summary(data, arm=arm, month=month, summary=summary)
     arms = _arm_order(table["arm"])
     months = list(pd.unique(table["month"]))
-    k = len(arms)
-    width = 0.8 / k
-    offsets = (np.arange(k) - (k - 1) / 2.0) * width
+    width, offsets = group_offsets(len(arms))
     labels = {m: (month_labels or {}).get(m, _month_label(m)) for m in months}
     with axes_for(ax, (SINGLE_COLUMN, 2.8)) as ax:
         size = tick_fontsize()
@@ -324,8 +328,7 @@ def plot_adherent_days(
     if vmin >= 0 and vmax <= 7:
         vmin, vmax = 0, 7
     grid = np.arange(vmin, vmax + 1)
-    k = len(arms)
-    width = 0.8 / k
+    width, offsets = group_offsets(len(arms))
     arm_col = rows[arm].astype("string")
     with axes_for(ax, (SINGLE_COLUMN, 2.4)) as ax:
         for j, a in enumerate(arms):
@@ -337,7 +340,7 @@ def plot_adherent_days(
             label = f"{arm_label(a)} (n = {ok.size}, mean {ok.mean():.1f}"
             label += f"; {missing} missing)" if missing else ")"
             ax.bar(
-                grid + (j - (k - 1) / 2.0) * width,
+                grid + offsets[j],
                 pct,
                 width * 0.95,
                 color=arm_color(a, j),

@@ -31,7 +31,8 @@ from coachstats.plots._common import (
     arm_rows,
     as_frame,
     axes_for,
-    axes_height_points,
+    group_offsets,
+    headroom_fraction,
     is_adjusted,
     p_label,
     require_columns,
@@ -178,7 +179,7 @@ def plot_by_arm(
             )
     arms_all = arm_order(rows)
     k = len(arms_all)
-    width = 0.8 / k
+    width, offsets = group_offsets(k)
     n_groups = len(rows)
     x = np.arange(n_groups, dtype=float)
     conf = frame["conf_level"].to_numpy(dtype=float) if "conf_level" in frame else None
@@ -201,7 +202,6 @@ def plot_by_arm(
     tops = np.fmax(heights, highs) if ci else heights
     figsize = (SINGLE_COLUMN if n_groups <= 3 else DOUBLE_COLUMN * 0.75, 2.6)
     with axes_for(ax, figsize) as ax:
-        offsets = (np.arange(k) - (k - 1) / 2.0) * width
         for j, arm in enumerate(arms_all):
             present = ~np.isnan(heights[j])
             xs = x[present] + offsets[j]
@@ -257,7 +257,7 @@ def plot_by_arm(
         # headroom for the labels above the tallest bar, in data units
         n_lines = 2 if p_values and frame.apply(is_adjusted, axis=1).any() else 1
         needed = above + (1.2 * label_size * n_lines if p_values else 0.0) + 2.0
-        frac = min(0.6, needed / max(axes_height_points(ax) * 0.8, 1.0))
+        frac = headroom_fraction(ax, needed)
         ymax = float(np.nanmax(tops))
         ax.set_ylim(0.0, max(ymax / (1.0 - frac), 1.0))
         ax.set_xticks(x, [wrap(lab, 14) for lab in names])

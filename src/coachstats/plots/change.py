@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,8 +36,9 @@ from coachstats.plots._common import (
     arm_rows,
     as_frame,
     axes_for,
-    axes_height_points,
+    axes_row,
     fmt_number,
+    headroom_fraction,
     is_adjusted,
     p_label,
     require_columns,
@@ -213,9 +213,7 @@ def plot_change(
         ticks = np.asarray(MaxNLocator(nbins=5).tick_values(ymin, ymax), dtype=float)
         ticks = ticks[(ticks >= ymin) & (ticks <= ymax)]
         n_lines = text.count("\n") + 1
-        frac = min(
-            0.6, (1.25 * tick_fontsize() * n_lines + 4.0) / max(axes_height_points(ax) * 0.8, 1.0)
-        )
+        frac = headroom_fraction(ax, 1.25 * tick_fontsize() * n_lines + 4.0)
         ax.set_ylim(ymin, ymax + frac / (1.0 - frac) * (ymax - ymin))
         ax.set_yticks(ticks)
         ax.spines["left"].set_bounds(float(ticks[0]), float(ticks[-1]))
@@ -268,19 +266,8 @@ def plot_changes(
     places = [digits] * m if isinstance(digits, int) else list(digits)
     if len(places) != m:
         raise OptionError(f"digits must be an int or {m} ints, one per result; got {digits!r}")
-    import matplotlib.pyplot as plt
-
-    from coachstats.plots.style import journal_style
-
-    with journal_style() if axes is None else nullcontext():
-        if axes is None:
-            width = SINGLE_COLUMN if m <= 3 else SINGLE_COLUMN * m / 3.0
-            fig = plt.figure(figsize=(width, 2.4), layout="constrained")
-            axs = list(np.atleast_1d(fig.subplots(1, m)))
-        elif len(axes) != m:
-            raise OptionError(f"axes must hold {m} Axes, one per result; got {len(axes)}")
-        else:
-            axs = list(axes)
+    width = SINGLE_COLUMN if m <= 3 else SINGLE_COLUMN * m / 3.0
+    with axes_row(axes, m, (width, 2.4)) as axs:
         for i, ax in enumerate(axs):
             plot_change(
                 frame.iloc[[i]],

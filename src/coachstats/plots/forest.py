@@ -28,9 +28,12 @@ from coachstats.plots._common import (
     as_frame,
     axes_for,
     fmt_number,
+    label_rows,
+    numbers_column,
+    plain_tick_labels,
     require_columns,
     row_labels,
-    tick_fontsize,
+    row_positions,
 )
 from coachstats.plots.style import SINGLE_COLUMN
 
@@ -188,7 +191,7 @@ def plot_forest(
         )
     names = _labels(frame, labels, label_columns)
     n = len(frame)
-    y = np.arange(n, dtype=float)[::-1]
+    y = row_positions(n)
     reference = 1.0 if ratio else 0.0
     level = float(frame["conf_level"].iloc[0]) if "conf_level" in frame else 0.95
     pct = f"{100 * level:g}"
@@ -204,36 +207,16 @@ def plot_forest(
         ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
         if use_log:
             _log_axis(ax, np.append(values, reference))
-        ax.set_yticks(y, names)
-        ax.set_ylim(-0.7, n - 0.3)
-        ax.tick_params(axis="y", length=0)
-        ax.spines["left"].set_visible(False)
+        label_rows(ax, y, names)
         name = estimands[0] if len(estimands) == 1 else "estimate"
         ax.set_xlabel(xlabel if xlabel is not None else f"{name[:1].upper()}{name[1:]} ({pct}% CI)")
         if numbers:
-            size = tick_fontsize()
-            ax.annotate(
+            numbers_column(
+                ax,
                 f"{abbr} ({pct}% CI)",
-                xy=(1.0, 1.0),
-                xycoords="axes fraction",
-                xytext=(6, 0),
-                textcoords="offset points",
-                ha="left",
-                va="bottom",
-                fontweight="bold",
-                fontsize=size,
+                [estimate_text(est[i], lo[i], hi[i], digits) for i in range(n)],
+                y,
             )
-            for i in range(n):
-                ax.annotate(
-                    estimate_text(est[i], lo[i], hi[i], digits),
-                    xy=(1.0, y[i]),
-                    xycoords=("axes fraction", "data"),
-                    xytext=(6, 0),
-                    textcoords="offset points",
-                    ha="left",
-                    va="center",
-                    fontsize=size,
-                )
     return ax
 
 
@@ -243,7 +226,7 @@ def _within(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def _log_axis(ax: Axes, values: np.ndarray) -> None:
     """Log x axis with plain-number ticks (0.5, 1, 2) covering ``values``."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    from matplotlib.ticker import FixedLocator
 
     vmin, vmax = float(values.min()), float(values.max())
     ax.set_xscale("log")
@@ -255,5 +238,4 @@ def _log_axis(ax: Axes, values: np.ndarray) -> None:
     if ticks.size < 3:
         ticks = _within(_LOG_TICKS_FINE, lo, hi)
     ax.xaxis.set_major_locator(FixedLocator(ticks.tolist()))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    plain_tick_labels(ax.xaxis)

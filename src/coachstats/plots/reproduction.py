@@ -25,7 +25,16 @@ import numpy as np
 import pandas as pd
 
 from coachstats.errors import AnalysisError, check_option
-from coachstats.plots._common import MINUS, axes_for, fmt_number, require_columns, tick_fontsize
+from coachstats.plots._common import (
+    MINUS,
+    axes_for,
+    fmt_number,
+    label_rows,
+    numbers_column,
+    plain_tick_labels,
+    require_columns,
+    row_positions,
+)
 from coachstats.plots.style import OKABE_ITO, SINGLE_COLUMN
 
 if TYPE_CHECKING:
@@ -159,8 +168,7 @@ def _paired(
     scale: Scale,
     digits: int | None,
 ) -> None:
-    n = len(names)
-    y = np.arange(n, dtype=float)[::-1]
+    y = row_positions(len(names))
     both = ~(np.isnan(pub) | np.isnan(rep))
     ax.hlines(y[both], np.fmin(pub, rep)[both], np.fmax(pub, rep)[both], color="0.6", lw=0.8)
     ax.plot(
@@ -169,42 +177,19 @@ def _paired(
     ax.plot(rep, y, "o", color=REPRODUCED_COLOR, ms=3, ls="none", label="Reproduced")
     _set_scale(ax, "x", scale, np.concatenate([pub, rep]))
     ax.margins(x=0.1)
-    ax.set_yticks(y, names)
-    ax.set_ylim(-0.7, n - 0.3)
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
+    label_rows(ax, y, names)
     # below the tick labels, clear of the numbers column's header
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, borderaxespad=2.0)
-    size = tick_fontsize()
-    ax.annotate(
+    numbers_column(
+        ax,
         "Published / reproduced",
-        xy=(1.0, 1.0),
-        xycoords="axes fraction",
-        xytext=(6, 0),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontweight="bold",
-        fontsize=size,
+        [" / ".join(_text(data[c].iloc[i], digits) for c in columns) for i in range(len(names))],
+        y,
     )
-    for i in range(n):
-        ax.annotate(
-            " / ".join(_text(data[c].iloc[i], digits) for c in columns),
-            xy=(1.0, y[i]),
-            xycoords=("axes fraction", "data"),
-            xytext=(6, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=size,
-        )
 
 
 def _set_scale(ax: Axes, which: Literal["x", "y"], scale: Scale, values: np.ndarray) -> None:
     """Apply ``scale`` with plain-number tick labels; symlog is linear below the smallest |value|."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    axis = ax.xaxis if which == "x" else ax.yaxis
     setter = ax.set_xscale if which == "x" else ax.set_yscale
     if scale == "linear":
         return
@@ -213,8 +198,7 @@ def _set_scale(ax: Axes, which: Literal["x", "y"], scale: Scale, values: np.ndar
         setter("symlog", linthresh=float(nonzero.min()) if nonzero.size else 1.0)
     else:
         setter("log")
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212")))
-    axis.set_minor_formatter(NullFormatter())
+    plain_tick_labels(ax.xaxis if which == "x" else ax.yaxis)
 
 
 def _scatter(
