@@ -70,23 +70,18 @@ def tag(strict: bool) -> str:
     return "strict" if strict else "nonstrict"
 
 
-def prop_options(case: dict[str, Any], method: str, strict: bool) -> dict[str, Any]:
-    return {
-        "alpha": case["alpha"],
-        "ratio": case["ratio"],
-        "alternative": case["alternative"],
-        "method": method,
-        "strict": strict,
-    }
-
-
 def mean_options(case: dict[str, Any], strict: bool) -> dict[str, Any]:
+    """The test settings of a reference case, as keyword arguments."""
     return {
         "alpha": case["alpha"],
         "ratio": case["ratio"],
         "alternative": case["alternative"],
         "strict": strict,
     }
+
+
+def prop_options(case: dict[str, Any], method: str, strict: bool) -> dict[str, Any]:
+    return {**mean_options(case, strict), "method": method}
 
 
 # --------------------------------------------------------------------- R: proportions

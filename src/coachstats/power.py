@@ -72,7 +72,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -145,13 +145,47 @@ def _positive(name: str, value: object) -> float:
     return x
 
 
-def _one_of_n_power(n: object, power: object) -> None:
+class _Settings(NamedTuple):
+    """The test settings both designs share (the tail of :class:`_Test`'s fields)."""
+
+    alpha: float
+    sides: int
+    strict: bool
+    ratio: float
+
+
+def _sides(alternative: str) -> int:
+    return 2 if alternative == "two-sided" else 1
+
+
+def _settings(
+    n: object,
+    power: object,
+    alpha: object,
+    ratio: object,
+    alternative: str,
+    strict: bool | None,
+    method: str,
+    methods: Sequence[str],
+) -> _Settings:
+    """Check the options both designs share, in the order the errors are reported.
+
+    ``methods`` are the allowed values of ``method`` (``("t",)`` for two means).
+    """
     if (n is None) == (power is None):
         given = "both" if n is not None else "neither"
         raise OptionError(
             f"give exactly one of n (to compute the power) or power (to compute the sample "
             f"size); {given} given"
         )
+    check_option("method", method, methods)
+    check_option("alternative", alternative, ALTERNATIVES)
+    a = _open_unit("alpha", alpha)
+    r = _positive("ratio", ratio)
+    if strict is not None and not isinstance(strict, (bool, np.bool_)):
+        raise OptionError(f"strict must be True, False or None, got {strict!r}")
+    s = STRICT_DEFAULT[method] if strict is None else bool(strict)
+    return _Settings(a, _sides(alternative), s, r)
 
 
 def design_effect(icc: float, cluster_size: float, *, cluster_cv: float = 0.0) -> float:
@@ -360,9 +394,8 @@ class _Test:
         return float(root)
 
 
-def _proportion_test(
-    p1: float, p2: float, method: str, alpha: float, sides: int, strict: bool, ratio: float
-) -> _Test:
+def _proportion_test(p1: float, p2: float, method: str, settings: _Settings) -> _Test:
+    ratio = settings.ratio
     if method == "pooled":
         pbar = (p1 + ratio * p2) / (1.0 + ratio)
         s0 = math.sqrt(pbar * (1.0 - pbar) * (1.0 + 1.0 / ratio))
@@ -371,12 +404,12 @@ def _proportion_test(
     else:
         s0 = s1 = math.sqrt(1.0 + 1.0 / ratio)
         effect = abs(_cohen_h(p1, p2))
-    return _Test(method, effect, s0, s1, alpha, sides, strict, ratio)
+    return _Test(method, effect, s0, s1, *settings)
 
 
-def _mean_test(d: float, alpha: float, sides: int, strict: bool, ratio: float) -> _Test:
-    s = math.sqrt(1.0 + 1.0 / ratio)
-    return _Test("t", abs(d), s, s, alpha, sides, strict, ratio)
+def _mean_test(d: float, settings: _Settings) -> _Test:
+    s = math.sqrt(1.0 + 1.0 / settings.ratio)
+    return _Test("t", abs(d), s, s, *settings)
 
 
 def _cohen_h(p1: float, p2: float) -> float:
@@ -614,20 +647,34 @@ def _pair(a: float, b: float) -> str:
     return f"{_num(a)} + {_num(b)} = {_num(a + b)}"
 
 
+# the test, its effect and its standardized effect, by design
+_NAMES = {
+    "proportions": ("two proportions", "risk difference", "Cohen's h"),
+    "means": ("two means", "mean difference", "Cohen's d"),
+}
+
+
 def _result(
     test: _Test,
-    *,
-    kind: str,
     n: object,
     power: object,
     design: _Design,
-    alternative: str,
-    fields: dict[str, Any],
+    *,
+    outcome: str,
+    effect: float,
+    effect_size: float,
+    **inputs: float,
 ) -> PowerResult:
-    """Solve ``test`` for n or power, and apply the design effect and attrition."""
+    """Solve ``test`` for n or power, and apply the design effect and attrition.
+
+    ``effect`` (raw) and ``effect_size`` (standardized) are named after the
+    test; ``inputs`` are the design's own (``p1``, ``p2`` or ``delta``, ``sd``).
+    """
+    kind, effect_name, effect_size_name = _NAMES["means" if test.method == "t" else "proportions"]
     de = design.effect
     keep = 1.0 - design.attrition
     ratio = test.ratio
+    size = design.cluster_size
     if power is not None:
         target = _open_unit("power", power)
         n1, at_min = test.solve(target)
@@ -638,7 +685,6 @@ def _result(
         n2 = ratio * n1
         analysed: list[float] = [_ceil(_ceil(x) * de) for x in (n1, n2)]
         enrolled: list[float] = [_ceil(x / keep) for x in analysed]
-        size = design.cluster_size
         clusters: list[float] = [
             _ceil(x / size) if size is not None else math.nan for x in analysed
         ]
@@ -654,7 +700,6 @@ def _result(
                 "patients after attrition and the design effect; the t test needs at least 2 "
                 "per group"
             )
-        size = design.cluster_size
         clusters = [x / size if size is not None else math.nan for x in analysed]
         solved, value, at_min = "power", float(test.power(n1)), False
     return PowerResult(
@@ -671,7 +716,7 @@ def _result(
         clusters1=clusters[0],
         clusters2=clusters[1],
         alpha=test.alpha,
-        alternative=alternative,
+        alternative="two-sided" if test.sides == 2 else "one-sided",
         strict=test.strict,
         ratio=ratio,
         icc=design.icc,
@@ -680,20 +725,13 @@ def _result(
         design_effect=de,
         attrition=design.attrition,
         at_minimum=at_min,
-        **fields,
+        effect=effect,
+        effect_name=effect_name,
+        effect_size=effect_size,
+        effect_size_name=effect_size_name,
+        outcome=outcome,
+        **inputs,
     )
-
-
-def _common(
-    alpha: object, ratio: object, alternative: str, strict: bool | None, method: str
-) -> tuple[float, float, int, bool]:
-    check_option("alternative", alternative, ALTERNATIVES)
-    a = _open_unit("alpha", alpha)
-    r = _positive("ratio", ratio)
-    if strict is not None and not isinstance(strict, (bool, np.bool_)):
-        raise OptionError(f"strict must be True, False or None, got {strict!r}")
-    s = STRICT_DEFAULT[method] if strict is None else bool(strict)
-    return a, r, (2 if alternative == "two-sided" else 1), s
 
 
 # ------------------------------------------------------------------------ public API
@@ -811,29 +849,15 @@ def power_two_proportions(
     >>> round(power_two_proportions(0.464, 0.343, n=200).power, 4)
     0.6951
     """
-    _one_of_n_power(n, power)
-    check_option("method", method, PROPORTION_METHODS)
-    a, r, sides, s = _common(alpha, ratio, alternative, strict, method)
+    settings = _settings(n, power, alpha, ratio, alternative, strict, method, PROPORTION_METHODS)
     q1, q2 = _open_unit("p1", p1), _open_unit("p2", p2)
     if q1 == q2:
         raise AnalysisError(f"p1 and p2 are both {q1!r}: there is no difference to detect")
-    test = _proportion_test(q1, q2, method, a, sides, s, r)
+    test = _proportion_test(q1, q2, method, settings)
+    design = _design(icc, cluster_size, cluster_cv, attrition)
+    h = _cohen_h(q1, q2)
     return _result(
-        test,
-        kind="two proportions",
-        n=n,
-        power=power,
-        design=_design(icc, cluster_size, cluster_cv, attrition),
-        alternative=alternative,
-        fields={
-            "effect": q1 - q2,
-            "effect_name": "risk difference",
-            "effect_size": _cohen_h(q1, q2),
-            "effect_size_name": "Cohen's h",
-            "p1": q1,
-            "p2": q2,
-            "outcome": outcome,
-        },
+        test, n, power, design, outcome=outcome, effect=q1 - q2, effect_size=h, p1=q1, p2=q2
     )
 
 
@@ -911,38 +935,24 @@ def power_two_means(
     >>> round(power_two_means(0.5, 1.0, power=0.8).n1, 2)
     63.77
     """
-    _one_of_n_power(n, power)
-    a, r, sides, s = _common(alpha, ratio, alternative, strict, "t")
+    settings = _settings(n, power, alpha, ratio, alternative, strict, "t", ("t",))
     dlt = _number("delta", delta)
     sigma = _positive("sd", sd)
     if dlt == 0.0:
         raise AnalysisError("delta is 0: there is no difference to detect")
+    d = dlt / sigma
+    test = _mean_test(d, settings)
+    design = _design(icc, cluster_size, cluster_cv, attrition)
     return _result(
-        _mean_test(dlt / sigma, a, sides, s, r),
-        kind="two means",
-        n=n,
-        power=power,
-        design=_design(icc, cluster_size, cluster_cv, attrition),
-        alternative=alternative,
-        fields={
-            "effect": dlt,
-            "effect_name": "mean difference",
-            "effect_size": dlt / sigma,
-            "effect_size_name": "Cohen's d",
-            "delta": dlt,
-            "sd": sigma,
-            "outcome": outcome,
-        },
+        test, n, power, design, outcome=outcome, effect=dlt, effect_size=d, delta=dlt, sd=sigma
     )
 
 
 def _rebuild(result: PowerResult) -> _Test:
-    sides = 2 if result.alternative == "two-sided" else 1
+    settings = _Settings(result.alpha, _sides(result.alternative), result.strict, result.ratio)
     if result.test == "two proportions":
-        return _proportion_test(
-            result.p1, result.p2, result.method, result.alpha, sides, result.strict, result.ratio
-        )
-    return _mean_test(result.effect_size, result.alpha, sides, result.strict, result.ratio)
+        return _proportion_test(result.p1, result.p2, result.method, settings)
+    return _mean_test(result.effect_size, settings)
 
 
 # ------------------------------------------------------------------------ power curves
