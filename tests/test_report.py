@@ -158,7 +158,7 @@ def test_images_are_embedded_and_not_blank(doc: lxml.html.HtmlElement) -> None:
     titles = {img.get("alt") for img in imgs}
     assert {
         "CONSORT flow: ≥ 1 goal",
-        "Patients at goal by arm",
+        "Patients with the outcome by arm",
         "Forest plot: risk difference",
     } <= titles
     for img in imgs:

@@ -46,6 +46,7 @@ import importlib
 import math
 import platform
 import tempfile
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -742,8 +743,21 @@ def _unique_by_outcome(
     return list(seen.values())
 
 
+def _wrap(label: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
 def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
+    """Bars of the binary outcomes, mean changes, and one forest plot per effect measure.
+
+    The figures are sized for the report (a page, not a journal column): the change panels
+    get 1.9 in each and the forest plots the double-column width, with wrapped labels.
+    """
+    import numpy as np
+
     from coachstats.plots import plot_by_arm, plot_changes, plot_forest
+    from coachstats.plots._common import new_figure
+    from coachstats.plots.style import DOUBLE_COLUMN, SINGLE_COLUMN
 
     pairs = list(zip(section.results, section.labels, strict=True))
     figures: list[Figure] = []
@@ -755,14 +769,19 @@ def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
         ]
     )
     if binary:
-        ax = plot_by_arm([r for r, _ in binary], labels=[lab for _, lab in binary], ci=True)
+        ax = plot_by_arm(
+            [r for r, _ in binary],
+            labels=[lab for _, lab in binary],
+            ci=True,
+            ylabel="Patients with the outcome (%)",
+        )
         figures.append(
             _embed(
                 ax,
                 fmt,
-                "Patients at goal by arm",
-                "Percentage of each arm with the outcome, with Wilson 95% intervals and the P value "
-                "of each comparison.",
+                "Patients with the outcome by arm",
+                "Percentage of each arm with the outcome (at goal, for the clinical goals), with "
+                "Wilson 95% intervals and the P value of each comparison.",
             )
         )
     changes = _unique_by_outcome(
@@ -773,7 +792,12 @@ def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
         ]
     )
     if changes:
-        axes = plot_changes([r for r, _ in changes], labels=[lab for _, lab in changes])
+        m = len(changes)
+        with new_figure((max(SINGLE_COLUMN, 1.9 * m), 2.9)) as fig:
+            axes = list(np.atleast_1d(fig.subplots(1, m)))
+            plot_changes(
+                [r for r, _ in changes], labels=[_wrap(lab, 18) for _, lab in changes], axes=axes
+            )
         figures.append(
             _embed(
                 axes,
@@ -788,14 +812,19 @@ def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
         if math.isfinite(r.conf_low) and math.isfinite(r.conf_high):
             by_estimand.setdefault(r.estimand, []).append((r, lab))
     for estimand, items in by_estimand.items():
-        ax = plot_forest([r for r, _ in items], labels=[lab for _, lab in items])
+        with new_figure((DOUBLE_COLUMN, 0.9 + 0.3 * len(items))) as fig:
+            ax = plot_forest(
+                [r for r, _ in items],
+                labels=[_wrap(lab, 45) for _, lab in items],
+                ax=fig.add_subplot(),
+            )
         figures.append(
             _embed(
                 ax,
                 fmt,
                 f"Forest plot: {estimand}",
                 f"{estimand.capitalize()} (coaching vs usual care) with its 95% CI for every "
-                "comparison.",
+                "comparison; mean differences are on the scale of each outcome.",
             )
         )
     return figures
