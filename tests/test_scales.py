@@ -7,6 +7,8 @@ hand from the responses after reversing items 1, 5, 7 and 11.
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +38,11 @@ def trust_frame(rows: list[list[float]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=TRUST)
     frame.insert(0, "patient_id", [f"p{i + 1}" for i in range(len(rows))])
     return frame
+
+
+def shuffled(df: pd.DataFrame, rnd: random.Random) -> pd.DataFrame:
+    """The rows of ``df`` in a random order (index kept), seeded from hypothesis' ``rnd``."""
+    return df.sample(frac=1.0, random_state=rnd.randint(0, 2**31))
 
 
 # ----------------------------------------------------------------------------- trust
@@ -153,7 +160,8 @@ def test_pacic_hand_worked() -> None:
         [NaN, NaN, NaN] + [5] * 17,  # activation unanswered
         [NaN] * 20,
     ]
-    out = score_pacic(pd.DataFrame(rows, columns=PACIC), PACIC)
+    df = pd.DataFrame(rows, columns=PACIC)
+    out = score_pacic(df, PACIC)
     assert list(out.columns) == [
         "pacic",
         "pacic_activation",
@@ -173,7 +181,7 @@ def test_pacic_hand_worked() -> None:
     assert out["pacic_n_answered"].tolist() == [19, 17, 0]
     assert np.isnan(out.loc[1, "pacic_activation"]) and out.loc[1, "pacic"] == 5.0
     assert out.iloc[2, :6].isna().all()
-    strict = score_pacic(pd.DataFrame(rows, columns=PACIC), PACIC, min_answered=18)
+    strict = score_pacic(df, PACIC, min_answered=18)
     assert strict["pacic"].iloc[0] == 49 / 19 and np.isnan(strict["pacic"].iloc[1])
 
 
@@ -216,6 +224,9 @@ def test_recommend_binary() -> None:
 # ----------------------------------------------------------------------------- visit ratings
 
 
+VISIT_ITEMS = ["demanding", "adequate_time"]
+
+
 def visits() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -229,12 +240,12 @@ def visits() -> pd.DataFrame:
 
 
 def test_visit_ratings_valid_and_shifted() -> None:
-    out = validate_visit_ratings(visits(), ["demanding", "adequate_time"])
+    out = validate_visit_ratings(visits(), VISIT_ITEMS)
     assert out["demanding"].tolist()[:2] == [2.0, 3.0] and np.isnan(out["demanding"].iloc[2])
     shifted = visits().assign(adequate_time=[3, 3, 4, 0], demanding=[1, 2, None, 0])
     with pytest.raises(SchemaError, match="coding='0-4'"):
-        validate_visit_ratings(shifted, ["demanding", "adequate_time"])
-    fixed = validate_visit_ratings(shifted, ["demanding", "adequate_time"], coding="0-4")
+        validate_visit_ratings(shifted, VISIT_ITEMS)
+    fixed = validate_visit_ratings(shifted, VISIT_ITEMS, coding="0-4")
     assert fixed["adequate_time"].tolist() == [4.0, 4.0, 5.0, 1.0]
 
 
@@ -285,7 +296,7 @@ def naive_trust(row: list[float | None]) -> float:
 
 @settings(max_examples=50, deadline=None)
 @given(responses(11), st.randoms(use_true_random=False))
-def test_trust_properties(rows: list[list[float | None]], rnd: object) -> None:
+def test_trust_properties(rows: list[list[float | None]], rnd: random.Random) -> None:
     df = pd.DataFrame(rows, columns=TRUST, dtype=float)
     s = score_trust(df, TRUST).to_numpy()
     scored = ~np.isnan(s)
@@ -298,7 +309,7 @@ def test_trust_properties(rows: list[list[float | None]], rnd: object) -> None:
     declared = score_trust(df, TRUST, coding="reversed").to_numpy()
     np.testing.assert_array_equal(declared, flipped)
     # permuting rows changes nothing (scores follow their rows)
-    perm = df.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
+    perm = shuffled(df, rnd)
     pd.testing.assert_series_equal(
         score_trust(perm, TRUST).reindex(df.index), score_trust(df, TRUST)
     )
@@ -306,7 +317,7 @@ def test_trust_properties(rows: list[list[float | None]], rnd: object) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(responses(20), st.randoms(use_true_random=False))
-def test_pacic_properties(rows: list[list[float | None]], rnd: object) -> None:
+def test_pacic_properties(rows: list[list[float | None]], rnd: random.Random) -> None:
     df = pd.DataFrame(rows, columns=PACIC, dtype=float)
     out = score_pacic(df, PACIC)
     values = out.drop(columns="pacic_n_answered").to_numpy()
@@ -320,7 +331,7 @@ def test_pacic_properties(rows: list[list[float | None]], rnd: object) -> None:
             part = [row[k - 1] for k in ks if row[k - 1] is not None]
             want = sum(part) / len(part) if part else NaN  # type: ignore[arg-type]
             np.testing.assert_allclose(out[f"pacic_{sub}"].iloc[i], want, rtol=1e-15)
-    perm = df.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
+    perm = shuffled(df, rnd)
     pd.testing.assert_frame_equal(score_pacic(perm, PACIC).reindex(df.index), out)
     arrays = pacic_from_responses(df.to_numpy())
     np.testing.assert_array_equal(arrays["pacic"], out["pacic"].to_numpy())

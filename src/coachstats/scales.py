@@ -46,6 +46,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -133,6 +134,30 @@ def _codings(levels: int) -> tuple[str, str, str]:
     return (_one_based(levels), _zero_based(levels), "reversed")
 
 
+def _coding_or_default(levels: int, coding: str | None) -> str:
+    return _one_based(levels) if coding is None else coding
+
+
+@dataclass(frozen=True)
+class _Instrument:
+    """What the response checks know of a questionnaire (or of a single item)."""
+
+    name: str  # names the instrument in error messages
+    n_items: int | None = None  # the number of item columns, checked when given
+    levels: int = 5  # response categories per item
+
+
+_TRUST = _Instrument("Trust in Physician Scale", TRUST_N_ITEMS)
+_PACIC = _Instrument("PACIC", PACIC_N_ITEMS)
+
+
+def _require_frame(data: object) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise SchemaError(
+            [{"column": "", "problem": f"expected a DataFrame, got {type(data).__name__}"}]
+        )
+
+
 def _ids(data: pd.DataFrame, id_column: str | None) -> pd.Index:
     if id_column is not None and id_column in data.columns:
         return pd.Index(data[id_column])
@@ -198,21 +223,16 @@ def _coding_hint(num: FloatArray, levels: int, coding: str) -> str | None:
 def _likert(
     data: pd.DataFrame,
     items: Sequence[str],
-    *,
-    levels: int,
+    instrument: _Instrument,
     coding: str,
-    n_items: int | None,
-    instrument: str,
     id_column: str | None,
 ) -> tuple[FloatArray, list[dict[str, Any]]]:
     """Responses recoded to 1..levels (NaN = unanswered) and every problem found."""
+    levels = instrument.levels
     check_option("coding", coding, _codings(levels))
-    if not isinstance(data, pd.DataFrame):
-        raise SchemaError(
-            [{"column": "", "problem": f"expected a DataFrame, got {type(data).__name__}"}]
-        )
+    _require_frame(data)
     items = [items] if isinstance(items, str) else list(items)
-    failures = _item_list_failures(data, items, n_items, instrument)
+    failures = _item_list_failures(data, items, instrument.n_items, instrument.name)
     present = [c for c in dict.fromkeys(items) if c in data.columns]
     ids = _ids(data, id_column)
     lo, hi = _coding_range(levels, coding)
@@ -321,15 +341,7 @@ def validate_likert(
     >>> validate_likert(df, ["q1", "q2"], coding="0-4")["q1"].tolist()
     [1.0, 4.0]
     """
-    responses, failures = _likert(
-        data,
-        items,
-        levels=5,
-        coding=coding,
-        n_items=n_items,
-        instrument=instrument,
-        id_column=id_column,
-    )
+    responses, failures = _likert(data, items, _Instrument(instrument, n_items), coding, id_column)
     _raise(failures, f"{instrument} responses")
     return pd.DataFrame(responses, columns=list(items), index=data.index)
 
@@ -337,11 +349,15 @@ def validate_likert(
 # ----------------------------------------------------------------------------- scoring
 
 
+def _answered_sum(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Row sums over the answered (non-NaN) entries, and their counts."""
+    answered = ~np.isnan(x)
+    return np.where(answered, x, 0.0).sum(axis=1), answered.sum(axis=1)
+
+
 def _answered_mean(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """Row means over the answered (non-NaN) entries, and their counts; NaN when none."""
-    answered = ~np.isnan(x)
-    n = answered.sum(axis=1)
-    total = np.where(answered, x, 0.0).sum(axis=1)
+    total, n = _answered_sum(x)
     mean = np.divide(total, n, out=np.full(n.shape, np.nan), where=n > 0)
     return mean, n
 
@@ -380,10 +396,7 @@ def trust_from_responses(
     x = np.array(responses, dtype=float, ndmin=2)
     rev = np.zeros(x.shape[1], dtype=bool)
     rev[np.asarray(reverse, dtype=int) - 1] = True
-    x = np.where(rev, 6.0 - x, x)
-    answered = ~np.isnan(x)
-    n = answered.sum(axis=1)
-    total = np.where(answered, x, 0.0).sum(axis=1)
+    total, n = _answered_sum(np.where(rev, 6.0 - x, x))
     ok = n >= min_answered
     return np.divide(25.0 * (total - n), n, out=np.full(n.shape, np.nan), where=ok)
 
@@ -492,17 +505,9 @@ def score_trust(
     [75.0, 100.0, nan]
     """
     min_answered = _check_whole("min_answered", min_answered, 1, TRUST_N_ITEMS)
-    responses, failures = _likert(
-        data,
-        items,
-        levels=5,
-        coding=coding,
-        n_items=TRUST_N_ITEMS,
-        instrument="Trust in Physician Scale",
-        id_column=id_column,
-    )
+    responses, failures = _likert(data, items, _TRUST, coding, id_column)
     positions = _reverse_positions(reverse, items, failures)
-    _raise(failures, "Trust in Physician Scale responses")
+    _raise(failures, f"{_TRUST.name} responses")
     scores = trust_from_responses(responses, reverse=positions, min_answered=min_answered)
     return pd.Series(scores, index=data.index, name=name)
 
@@ -602,16 +607,8 @@ def score_pacic(
     (np.float64(4.5), True)
     """
     min_answered = _check_whole("min_answered", min_answered, 1, PACIC_N_ITEMS)
-    responses, failures = _likert(
-        data,
-        items,
-        levels=5,
-        coding=coding,
-        n_items=PACIC_N_ITEMS,
-        instrument="PACIC",
-        id_column=id_column,
-    )
-    _raise(failures, "PACIC responses")
+    responses, failures = _likert(data, items, _PACIC, coding, id_column)
+    _raise(failures, f"{_PACIC.name} responses")
     scores = pacic_from_responses(responses, min_answered=min_answered)
     out = pd.DataFrame(index=data.index)
     out[prefix] = scores["pacic"]
@@ -678,14 +675,9 @@ def recommend_binary(
     """
     levels = _check_whole("levels", levels, 2)
     cut = _check_whole("cut", levels if cut is None else cut, 1, levels)
+    item = _Instrument(column, 1, levels)
     responses, failures = _likert(
-        data,
-        [column],
-        levels=levels,
-        coding=_one_based(levels) if coding is None else coding,
-        n_items=1,
-        instrument=column,
-        id_column=id_column,
+        data, [column], item, _coding_or_default(levels, coding), id_column
     )
     _raise(failures, f"'{column}' responses")
     x = responses[:, 0]
@@ -748,10 +740,7 @@ def validate_visit_ratings(
     demanding [2] [6]
     """
     levels = _check_whole("levels", levels, 2)
-    if not isinstance(df, pd.DataFrame):
-        raise SchemaError(
-            [{"column": "", "problem": f"expected a DataFrame, got {type(df).__name__}"}]
-        )
+    _require_frame(df)
     failures: list[dict[str, Any]] = [
         {"column": c, "problem": "required column missing"}
         for c in VISIT_COLUMNS
@@ -781,14 +770,9 @@ def validate_visit_ratings(
                     ids,
                 )
             )
+    ratings = _Instrument("visit ratings", None, levels)
     responses, item_failures = _likert(
-        df,
-        items,
-        levels=levels,
-        coding=_one_based(levels) if coding is None else coding,
-        n_items=None,
-        instrument="visit ratings",
-        id_column=id_column,
+        df, items, ratings, _coding_or_default(levels, coding), id_column
     )
     _raise(failures + item_failures, "clinician visit ratings")
     out = df.copy()
