@@ -25,7 +25,7 @@ recommend_definitely_12`` (1/0, blank = not answered).
   kept, so the tests can score them again and check the accounting.
 - ``questionnaires_unbalanced.csv``: every coaching patient and 40 % of usual
   care (unbalanced about 2.5:1), each clinician's panel split at random into 4
-  clusters (``clinician_id`` = ``C01-1`` ...; many clusters, about 68).
+  clusters (``clinician_id`` = ``C01-1`` ...; many clusters: 67).
 - ``questionnaires_small.csv``: 6 clinicians (few clusters), 56 patients;
   fewer than 5 coached patients do not "definitely recommend" at 12 months
   (a cell below 5).
