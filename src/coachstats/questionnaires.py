@@ -78,6 +78,7 @@ from coachstats.analysis import (
     replace_spec,
     run_plan,
 )
+from coachstats.analysis import _needed as spec_columns  # the columns a spec uses
 from coachstats.compare._data import require_columns, resolve_arms
 from coachstats.compare.design import GroupIndex
 from coachstats.errors import AnalysisError, ColumnNotFoundError, OptionError, check_option
@@ -477,18 +478,7 @@ def _analyse(
     table: Literal["patients", "visit_ratings"] = "patients",
 ) -> tuple[QuestionnaireAnalyses, pd.DataFrame]:
     """Account for every row, run the specs on the analysis set, attach the exclusions."""
-    used = [
-        c
-        for spec, _ in specs
-        for c in (
-            spec.outcome,
-            *([spec.change_from] if spec.change_from else []),
-            *([str(spec.options["baseline"])] if "baseline" in spec.options else []),
-            *spec.covariates,
-            *spec.complete_on,
-            *([spec.cluster] if spec.cluster else []),
-        )
-    ]
+    used = [c for spec, _ in specs for c in spec_columns(spec)]
     needed = list(dict.fromkeys([*scored, *used]))  # the scores' reasons first, baseline first
     first = "randomized" if table == "patients" else "visits rated"
     verb = "scored" if table == "patients" else "rated"
