@@ -100,3 +100,14 @@ def test_reproduce_exits_1_when_a_figure_differs(tmp_path: Path) -> None:
     patients.to_csv(path, index=False)
     res = runner.invoke(app, ["reproduce", "hcpc", "--data", str(path), "--format", "csv"])
     assert res.exit_code == 1, res.output
+
+
+def test_reproduce_writes_a_report_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    res = runner.invoke(app, ["reproduce", "peer", "--report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "Published vs reproduced" in html and "<script" not in html
+    again = runner.invoke(app, ["reproduce", "peer", "--report", str(out)])
+    assert again.exit_code == 2 and "--force" in again.output
+    assert runner.invoke(app, ["reproduce", "peer", "--report", str(out), "--force"]).exit_code == 0

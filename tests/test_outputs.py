@@ -39,3 +39,14 @@ def test_hash_ids_stable_and_salted() -> None:
     assert a == hash_ids(["MRN1", "MRN2"], salt="x")
     assert a != hash_ids(["MRN1", "MRN2"], salt="y")
     assert len(set(a)) == 2 and all(len(h) == 12 for h in a)
+
+
+def test_written_file_has_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        p = write_atomic(tmp_path / "r.csv", "x")
+    finally:
+        os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o644

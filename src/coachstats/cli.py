@@ -105,6 +105,10 @@ def reproduce(
     list_: Annotated[
         bool, typer.Option("--list", help="List the registered trials and exit.")
     ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
 ) -> None:
     """Reproduce every published figure from patient-level data; exit 1 if any differs."""
     from coachstats.errors import check_option
@@ -134,6 +138,14 @@ def reproduce(
         typer.echo(result.to_frame().to_json(orient="records", indent=2))
     else:
         typer.echo(result.to_markdown())
+    if report is not None:
+        from coachstats.report import report_from_reproduction, write_report
+
+        with _notes():
+            written = write_report(
+                report, report_from_reproduction(result), force=force, inputs=[data] if data else []
+            )
+        typer.echo(f"wrote {written}", err=True)
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)
 
