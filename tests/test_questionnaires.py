@@ -487,3 +487,7 @@ def test_bad_options_and_degenerate_data() -> None:
     a = q.clinician_rating_comparison(renamed, "demanding", cluster="doctor")
     b = q.clinician_rating_comparison(v, "demanding")
     np.testing.assert_allclose(a["p_value"], b["p_value"], rtol=1e-12)
+    renamed.loc[renamed.index[[2, 5]], "doctor"] = None
+    with pytest.raises(SchemaError, match="column 'doctor': missing") as info:
+        q.clinician_rating_analyses(renamed, "demanding", cluster="doctor")
+    assert info.value.failures.loc[0, "rows"] == [2, 5]

@@ -81,7 +81,13 @@ from coachstats.analysis import (
 from coachstats.analysis import _needed as spec_columns  # the columns a spec uses
 from coachstats.compare._data import require_columns, resolve_arms
 from coachstats.compare.design import GroupIndex
-from coachstats.errors import AnalysisError, ColumnNotFoundError, OptionError, check_option
+from coachstats.errors import (
+    AnalysisError,
+    ColumnNotFoundError,
+    OptionError,
+    SchemaError,
+    check_option,
+)
 from coachstats.results import ComparisonResult
 
 __all__ = [
@@ -1012,7 +1018,11 @@ def clinician_rating_analyses(
         },
         index=visits.index,
     )
-    checked = scales.validate_visit_ratings(view, [item], levels=levels)
+    try:
+        checked = scales.validate_visit_ratings(view, [item], levels=levels)
+    except SchemaError as exc:  # name the user's columns, not the schema's
+        renamed = exc.failures["column"].replace({"clinician_id": cluster, "arm": arm})
+        raise SchemaError(exc.failures.assign(column=renamed), title=exc.title) from None
     data = visits.copy()
     data[item] = checked[item].to_numpy()
     t_test = AnalysisSpec(
