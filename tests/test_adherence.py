@@ -8,6 +8,8 @@ written as the same fraction arithmetic, so equality is exact.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,16 +84,19 @@ def worked_days() -> pd.DataFrame:
     )
 
 
-def quiet_concordance(meds: pd.DataFrame, **kw: object) -> pd.DataFrame:
+def quietly(fn: Callable[..., pd.DataFrame], *args: Any, **kw: Any) -> pd.DataFrame:
+    """``fn(*args, **kw)`` without the DataWarning about excluded conditions."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        return concordance(meds, **kw)  # type: ignore[arg-type]
+        return fn(*args, **kw)
 
 
-def quiet_change(meds: pd.DataFrame, *args: object, **kw: object) -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        return adherence_change(meds, *args, **kw)  # type: ignore[arg-type]
+def quiet_concordance(meds: pd.DataFrame, **kw: Any) -> pd.DataFrame:
+    return quietly(concordance, meds, **kw)
+
+
+def quiet_change(meds: pd.DataFrame, *args: Any, **kw: Any) -> pd.DataFrame:
+    return quietly(adherence_change, meds, *args, **kw)
 
 
 # ----------------------------------------------------------------------------- concordance

@@ -232,6 +232,35 @@ def _raise(failures: list[dict[str, Any]], what: str) -> None:
         raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
 
 
+def _open_table(
+    data: pd.DataFrame, columns: Sequence[str], what: str
+) -> tuple[pd.DataFrame, pd.Series, list[dict[str, Any]]]:
+    """Start checking a patient-month table: a copy to normalize, the ids, the problems so far.
+
+    A non-DataFrame or missing ``columns`` raise at once (nothing else can be
+    checked); then ``patient_id`` and ``month`` are checked, the month
+    normalized in the copy, and their problems returned to be raised with the
+    rest by :func:`_close_table`.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise SchemaError(
+            [{"column": "", "problem": f"expected a DataFrame, got {type(data).__name__}"}]
+        )
+    failures = _missing_columns(data, columns)
+    _raise(failures, what)
+    out = data.copy()
+    ids = data["patient_id"]
+    out["month"] = _check_key(data, ids, failures)
+    return out, ids, failures
+
+
+def _close_table(out: pd.DataFrame, failures: list[dict[str, Any]], what: str) -> pd.DataFrame:
+    """Raise every problem found in the table, else return it with whole-number months."""
+    _raise(failures, what)
+    out["month"] = out["month"].astype("int64")
+    return out
+
+
 def validate_medications(meds: pd.DataFrame) -> pd.DataFrame:
     """Check a medication table and return a normalized copy.
 
@@ -279,16 +308,7 @@ def validate_medications(meds: pd.DataFrame) -> pd.DataFrame:
     in_chart [7] ['maybe']
     patient_id + month + medication [7] ['7 / 0 / metformin']
     """
-    if not isinstance(meds, pd.DataFrame):
-        raise SchemaError(
-            [{"column": "", "problem": f"expected a DataFrame, got {type(meds).__name__}"}]
-        )
-    failures = _missing_columns(meds, MEDICATION_COLUMNS)
-    _raise(failures, "medication table")
-    out = meds.copy()
-    ids = meds["patient_id"]
-    out["month"] = _check_key(meds, ids, failures)
-
+    out, ids, failures = _open_table(meds, MEDICATION_COLUMNS, "medication table")
     for col in ("medication", "condition"):
         text = meds[col].astype("string").str.strip()
         empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
@@ -328,9 +348,7 @@ def validate_medications(meds: pd.DataFrame) -> pd.DataFrame:
         }
     )
     _check_duplicates(key, ids, "patient, month and medication", failures)
-    _raise(failures, "medication table")
-    out["month"] = out["month"].astype("int64")
-    return out
+    return _close_table(out, failures, "medication table")
 
 
 def validate_adherent_days(days: pd.DataFrame) -> pd.DataFrame:
@@ -367,20 +385,10 @@ def validate_adherent_days(days: pd.DataFrame) -> pd.DataFrame:
     must be a whole number of days from 0 to 7 (or missing)
     [1, 2] [8.0, 2.5]
     """
-    if not isinstance(days, pd.DataFrame):
-        raise SchemaError(
-            [{"column": "", "problem": f"expected a DataFrame, got {type(days).__name__}"}]
-        )
-    failures = _missing_columns(days, DAYS_COLUMNS)
-    _raise(failures, "adherent-days table")
-    out = days.copy()
-    ids = days["patient_id"]
-    out["month"] = _check_key(days, ids, failures)
+    out, ids, failures = _open_table(days, DAYS_COLUMNS, "adherent-days table")
     out[DAYS] = _check_days(days, ids, failures)
     _check_duplicates(out[_KEY], ids, "patient and month", failures)
-    _raise(failures, "adherent-days table")
-    out["month"] = out["month"].astype("int64")
-    return out
+    return _close_table(out, failures, "adherent-days table")
 
 
 # ----------------------------------------------------------------------------- concordance
