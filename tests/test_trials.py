@@ -247,6 +247,11 @@ analysis = { outcome = "hba1c_drop_ge1", method = "chi_square" }
     bad.write_text(text.replace('p = ".09"', 'p = ".09"\nprinted = "x"'), encoding="utf-8")
     with pytest.raises(OptionError, match="unknown key"):
         load_trial_file(bad)
+    bad.write_text(
+        text.replace('goals = "peer"', 'goals = "peer"\ngoal = "hcpc"'), encoding="utf-8"
+    )
+    with pytest.raises(OptionError, match=r"trial 'my_program': unknown key\(s\) \['goal'\]"):
+        load_trial_file(bad)
 
 
 def test_unknown_trial_lists_choices() -> None:

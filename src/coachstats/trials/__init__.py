@@ -14,34 +14,7 @@ True
 
 from __future__ import annotations
 
-from coachstats.trials.registry import (
-    AnalysisSpec,
-    Citation,
-    Design,
-    PrintedP,
-    PrintedValue,
-    Sensitivity,
-    Target,
-    Trial,
-    Variant,
-    get_trial,
-    iter_targets,
-    list_trials,
-    load_trial_file,
-)
-
-__all__ = [
-    "AnalysisSpec",
-    "Citation",
-    "Design",
-    "PrintedP",
-    "PrintedValue",
-    "Sensitivity",
-    "Target",
-    "Trial",
-    "Variant",
-    "get_trial",
-    "iter_targets",
-    "list_trials",
-    "load_trial_file",
-]
+# The registry module defines the public names (and their list, __all__); this package
+# only re-exports them, so that the list is kept in one place.
+from coachstats.trials.registry import *  # noqa: F403
+from coachstats.trials.registry import __all__ as __all__

@@ -39,8 +39,9 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,7 @@ __all__ = [
     "Trial",
     "Variant",
     "get_trial",
+    "iter_targets",
     "list_trials",
     "load_trial_file",
 ]
@@ -297,6 +299,19 @@ class PrintedP:
 # --------------------------------------------------------------------------- registry objects
 
 
+def _duplicates(names: Iterable[str]) -> list[str]:
+    """The names that occur more than once, sorted."""
+    return sorted(name for name, k in Counter(names).items() if k > 1)
+
+
+def _check_keys(cls: type, data: Mapping[str, Any], what: str) -> None:
+    """Raise :class:`OptionError` naming the keys of ``data`` that are not fields of ``cls``."""
+    allowed = {f.name for f in fields(cls)}
+    bad = sorted(set(data) - allowed)
+    if bad:
+        raise OptionError(f"{what}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+
+
 @dataclass(frozen=True)
 class Citation:
     """Where the published figures come from (DOIs only where the sources print them)."""
@@ -442,12 +457,7 @@ class Target:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
         """Build a target from a TOML table."""
-        allowed = set(cls.__dataclass_fields__)
-        bad = sorted(set(data) - allowed)
-        if bad:
-            raise OptionError(
-                f"target {data.get('id')!r}: unknown key(s) {bad}; allowed: {sorted(allowed)}"
-            )
+        _check_keys(cls, data, f"target {data.get('id')!r}")
         d = dict(data)
         for key in ("analysis", "values_analysis"):
             if key in d:
@@ -529,7 +539,7 @@ class Trial:
 
     def __post_init__(self) -> None:
         ids = [t.id for t in self.targets]
-        dups = sorted({i for i in ids if ids.count(i) > 1})
+        dups = _duplicates(ids)
         if dups:
             raise OptionError(f"trial {self.name!r}: duplicate target ids {dups}")
         if self.sensitivity:
@@ -565,13 +575,8 @@ class Trial:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trial:
         """Build a trial from a parsed TOML document."""
+        _check_keys(cls, data, f"trial {data.get('name')!r}")
         d = dict(data)
-        allowed = set(cls.__dataclass_fields__)
-        bad = sorted(set(d) - allowed)
-        if bad:
-            raise OptionError(
-                f"trial {d.get('name')!r}: unknown key(s) {bad}; allowed: {sorted(allowed)}"
-            )
         d["citation"] = Citation(**d["citation"])
         d["design"] = Design(**d["design"])
         d["targets"] = tuple(Target.from_dict(t) for t in d.get("targets", ()))
@@ -612,8 +617,7 @@ def _registry() -> Mapping[str, Trial]:
         if entry.name.endswith(".toml"):
             trials.append(Trial.from_dict(tomllib.loads(entry.read_text(encoding="utf-8"))))
     trials.sort(key=lambda t: (t.order, t.name))
-    names = [t.name for t in trials]
-    dups = sorted({n for n in names if names.count(n) > 1})
+    dups = _duplicates(t.name for t in trials)
     if dups:
         raise OptionError(f"duplicate trial names in the registry: {dups}")
     return MappingProxyType({t.name: t for t in trials})
