@@ -649,7 +649,14 @@ def _screen_aliased(G: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> 
 
 def _qr_aliased(Xd: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> list[int]:
     """Exact in-order check with R's rule, from the R factor of a QR decomposition."""
-    R = sla.qr(Xd, mode="r")[0]
+    return qr_aliased_from_r(sla.qr(Xd, mode="r")[0], raw_sq, order)
+
+
+def qr_aliased_from_r(R: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> list[int]:
+    """The columns kept by R's rule, from the R factor of the demeaned design.
+
+    ``R`` may come from chunks of rows (the R factor of stacked R factors).
+    """
     kept: list[int] = []
     for j in order:
         cols = [*kept, j]

@@ -217,28 +217,12 @@ def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> tuple[_
         return setup, g
     keep = ~bad[g.codes]
     n_drop = int((~keep).sum())
-    names = [str(x) for x in g.labels[bad]]
-    shown = ", ".join(names[:10]) + (f", ... (+{len(names) - 10} more)" if len(names) > 10 else "")
-    warnings.warn(
-        f"fixed effects: dropped {len(names)} {column} level(s) whose {outcome} is all 0 "
-        f"or all 1 ({n_drop} patients: {shown}); their intercepts are infinite and they "
-        "carry no information on the other coefficients",
-        DataWarning,
-        stacklevel=3,
+    reason = degenerate_groups_reason(
+        column, outcome, [str(x) for x in g.labels[bad]], n_drop, bool(keep.any())
     )
-    if not keep.any():
-        raise AnalysisError(
-            f"every {column} level has {outcome} all 0 or all 1: no within-{column} "
-            "information for a fixed-effects logistic regression"
-        )
-    reason = f"{column} with {outcome} all 0 or all 1 ({n_drop})"
     frame = setup.frame.loc[keep]
     treated = setup.treated[keep]
-    if treated.all() or not treated.any():
-        raise AnalysisError(
-            f"after dropping the {column} levels with {outcome} all 0 or all 1, only one "
-            "arm is left"
-        )
+    check_arms_left(column, outcome, int(treated.sum()), len(treated))
     kept = _Setup(
         setup.prepared,
         frame,
@@ -249,6 +233,41 @@ def _drop_degenerate_groups(setup: _Setup, column: str, outcome: str) -> tuple[_
         ", ".join(r for r in (setup.excluded_reason, reason) if r),
     )
     return kept, g.subset(keep)
+
+
+def degenerate_groups_reason(
+    column: str, outcome: str, names: list[str], n_drop: int, any_left: bool
+) -> str:
+    """Warn about dropped all-0 / all-1 fixed-effect groups; the exclusion reason.
+
+    Raises
+    ------
+    AnalysisError
+        When every group is degenerate (``any_left`` False).
+    """
+    shown = ", ".join(names[:10]) + (f", ... (+{len(names) - 10} more)" if len(names) > 10 else "")
+    warnings.warn(
+        f"fixed effects: dropped {len(names)} {column} level(s) whose {outcome} is all 0 "
+        f"or all 1 ({n_drop} patients: {shown}); their intercepts are infinite and they "
+        "carry no information on the other coefficients",
+        DataWarning,
+        stacklevel=4,
+    )
+    if not any_left:
+        raise AnalysisError(
+            f"every {column} level has {outcome} all 0 or all 1: no within-{column} "
+            "information for a fixed-effects logistic regression"
+        )
+    return f"{column} with {outcome} all 0 or all 1 ({n_drop})"
+
+
+def check_arms_left(column: str, outcome: str, n_treated: int, n: int) -> None:
+    """Both arms must remain after dropping degenerate fixed-effect groups."""
+    if n_treated in (0, n):
+        raise AnalysisError(
+            f"after dropping the {column} levels with {outcome} all 0 or all 1, only one "
+            "arm is left"
+        )
 
 
 def _design(setup: _Setup, arm: str, fe: GroupIndex | None) -> Design:

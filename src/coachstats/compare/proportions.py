@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -58,6 +59,7 @@ from coachstats.errors import AnalysisError, DataWarning, OptionError, check_opt
 from coachstats.results import ArmSummary, ComparisonResult
 
 __all__ = [
+    "ArmCounts",
     "by_arm",
     "chi_square",
     "fisher_exact",
@@ -592,10 +594,38 @@ def two_proportions(
 
 
 # --------------------------------------------------------------------------- DataFrame API
+@dataclass(frozen=True)
+class ArmCounts:
+    """Complete-case events and sizes per arm, counted elsewhere (e.g. over streamed rows).
+
+    The DataFrame functions of this module accept it in place of a DataFrame:
+    ``chi_square(ArmCounts((x1, n1, x2, n2), ("coaching", "usual_care")), "goal")``
+    (``arm``, ``treatment`` and ``control`` are then ignored: the labels are
+    already resolved, treatment first).
+
+    Examples
+    --------
+    >>> r = chi_square(ArmCounts((90, 194, 61, 178), ("coaching", "usual_care")), "goal")
+    >>> r.format_p(), [a.events for a in r.arms]
+    ('.02', [90, 61])
+    """
+
+    counts: tuple[int, int, int, int]
+    labels: tuple[str, str]
+    n_excluded: int = 0
+    excluded_reason: str = ""
+
+
 def _arm_counts(
-    data: pd.DataFrame, outcome: str, arm: str, treatment: str | None, control: str | None
+    data: pd.DataFrame | ArmCounts,
+    outcome: str,
+    arm: str,
+    treatment: str | None,
+    control: str | None,
 ) -> tuple[tuple[int, int, int, int], tuple[str, str], int, str]:
     """Complete-case 2x2 counts of ``outcome`` by ``arm`` (treatment first)."""
+    if isinstance(data, ArmCounts):
+        return data.counts, data.labels, data.n_excluded, data.excluded_reason
     prep = prepare(data, [outcome], arm=arm, treatment=treatment, control=control)
     y = as_binary(prep.frame[outcome])
     n1 = int(prep.treated.sum())
@@ -605,7 +635,7 @@ def _arm_counts(
 
 
 def _compare(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str,
@@ -640,7 +670,7 @@ def _default_test(ci: str, test: Test | None) -> Test:
 
 
 def chi_square(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str = "arm",
@@ -703,7 +733,7 @@ def chi_square(
 
 
 def fisher_exact(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str = "arm",
@@ -751,7 +781,7 @@ def fisher_exact(
 
 
 def risk_difference(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str = "arm",
@@ -795,7 +825,7 @@ def risk_difference(
 
 
 def relative_risk(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str = "arm",
@@ -841,7 +871,7 @@ def relative_risk(
 
 
 def odds_ratio(
-    data: pd.DataFrame,
+    data: pd.DataFrame | ArmCounts,
     outcome: str,
     *,
     arm: str = "arm",
