@@ -67,7 +67,6 @@ And the power of a 150 + 150 program for the peer-coaching HbA1c effect:
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -80,6 +79,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from coachstats.errors import AnalysisError, CoachstatsWarning, OptionError, check_option
+from coachstats.results import TidyResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -418,7 +418,7 @@ def _cohen_h(p1: float, p2: float) -> float:
 
 # ------------------------------------------------------------------------------ result
 @dataclass(frozen=True)
-class PowerResult:
+class PowerResult(TidyResult):
     """Sample size or power of a two-group comparison, with its design inflation.
 
     Attributes
@@ -550,10 +550,6 @@ class PowerResult:
             "n_enrolled": self.n_enrolled,
         }
 
-    def to_frame(self) -> pd.DataFrame:
-        """One tidy row; combine many with ``pd.concat([r.to_frame() for r in results])``."""
-        return pd.DataFrame([self.to_dict()])
-
     def summary(self) -> str:
         """Human-readable multi-line summary (the inflation steps shown one per line)."""
         head = "Sample size" if self.solved_for == "n" else "Power"
@@ -630,9 +626,6 @@ class PowerResult:
             f"{self.effect_size_name} {self.effect_size:.3g}, alpha {self.alpha:g} "
             f"{self.alternative}>"
         )
-
-    def _repr_html_(self) -> str:
-        return f"<pre class='coachstats-result'>{html.escape(self.summary())}</pre>"
 
 
 def _pct(p: float) -> str:

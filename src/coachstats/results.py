@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ArmSummary", "ComparisonResult", "format_p", "p_phrase", "tidy"]
+__all__ = ["ArmSummary", "ComparisonResult", "TidyResult", "format_p", "p_phrase", "tidy"]
 
 ARM_DISPLAY = {"coaching": "Health coaching group", "usual_care": "Usual care group"}
 
@@ -90,6 +90,33 @@ def _decimals(x: float) -> int:
     return max(0, -math.floor(math.log10(x)))
 
 
+class TidyResult:
+    """Base of the result objects: the tidy row and the notebook view from two methods.
+
+    A subclass (usually a frozen dataclass) defines :meth:`to_dict` (one flat
+    row) and :meth:`summary` (multi-line text); it inherits :meth:`to_frame`
+    and the ``_repr_html_`` that Jupyter shows.
+    """
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every result class overrides it
+        """Flat dict: the tidy row of :meth:`to_frame`."""
+        raise NotImplementedError
+
+    def summary(self) -> str:  # pragma: no cover - every result class overrides it
+        """Human-readable multi-line summary."""
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row, column names as in R's ``broom::tidy`` where they exist.
+
+        Combine many with ``pd.concat([r.to_frame() for r in results])`` (or :func:`tidy`).
+        """
+        return pd.DataFrame([self.to_dict()])
+
+    def _repr_html_(self) -> str:
+        return f"<pre class='coachstats-result'>{html.escape(self.summary())}</pre>"
+
+
 @dataclass(frozen=True)
 class ArmSummary:
     """What one arm contributed to a comparison.
@@ -105,7 +132,7 @@ class ArmSummary:
 
 
 @dataclass(frozen=True)
-class ComparisonResult:
+class ComparisonResult(TidyResult):
     """One comparison of two arms (or one estimate), in tidy form.
 
     The contract of ../shared/DESIGN.md: ``estimate``, ``std_error``,
@@ -185,10 +212,6 @@ class ComparisonResult:
                 row[k] = v
         return row
 
-    def to_frame(self) -> pd.DataFrame:
-        """One tidy row (column names as in R's ``broom::tidy`` where they exist)."""
-        return pd.DataFrame([self.to_dict()])
-
     def to_brief(self, label: str | None = None) -> str:
         """The practice brief's presentation: one line per arm, then the P value.
 
@@ -245,10 +268,6 @@ class ComparisonResult:
             f"[{self.conf_low:.4g}, {self.conf_high:.4g}], {p_phrase(self.format_p())} "
             f"({self.method}, n = {self.n})>"
         )
-
-    def _repr_html_(self) -> str:
-        body = html.escape(self.summary())
-        return f"<pre class='coachstats-result'>{body}</pre>"
 
     def replace(self, **changes: Any) -> ComparisonResult:
         """A copy with some fields changed."""
