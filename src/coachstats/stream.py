@@ -127,6 +127,7 @@ __all__ = [
     "analyze",
     "analyze_chunks",
     "analyze_parquet",
+    "compare_frame",
     "evaluate_chunk",
     "merge_totals",
     "parquet_chunks",
@@ -450,6 +451,42 @@ def analyze(
         "data must be a Parquet path, a pandas DataFrame or a Dask DataFrame, "
         f"got {type(data).__name__}"
     )
+
+
+def compare_frame(
+    method: str, data: Any, outcome: str, *args: Any, **options: Any
+) -> ComparisonResult:
+    """One comparison of :mod:`coachstats.compare` on chunked or distributed data.
+
+    ``compare_frame("logistic", ddf, "goal", covariates=["age"], cluster="clinic")``
+    is ``models.logistic`` on a Dask DataFrame (or a Parquet path, or a pandas
+    DataFrame in chunks); the compare functions call it themselves when given
+    a Dask DataFrame. ``args`` holds ANCOVA's ``baseline``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching"] * 4 + ["usual_care"] * 3,
+    ...                    "change": [-2.0, -1.0, 0.0, -1.0, 0.0, 1.0, None]})
+    >>> compare_frame("t_test", df, "change").estimate
+    -1.5
+    """
+    opts = dict(options)
+    if method == "ancova":
+        opts["baseline"] = args[0] if args else opts.pop("baseline")
+    elif args:
+        raise OptionError(f"{method}: options are keyword arguments")
+    arm = opts.pop("arm", "arm")
+    covariates = opts.pop("covariates", ())
+    cluster = opts.pop("cluster", None)
+    spec = AnalysisSpec(
+        outcome,
+        cast(Any, method),
+        options=opts,
+        covariates=(covariates,) if isinstance(covariates, str) else tuple(covariates),
+        cluster=cluster,
+        arm=arm,
+    )
+    return analyze(data, [spec])[0]
 
 
 def analyze_parquet(

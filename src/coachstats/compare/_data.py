@@ -7,8 +7,10 @@ excluded and counted, and on the errors raised for unusable input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,41 @@ import pandas as pd
 from coachstats.errors import AnalysisError, ColumnNotFoundError
 
 DEFAULT_TREATMENT = "coaching"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def is_dask_frame(data: object) -> bool:
+    """True for a Dask DataFrame (recognized without importing dask)."""
+    return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
+        data, "to_delayed"
+    )
+
+
+def accepts_dask(method: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Let a comparison also take a Dask DataFrame (``pip install coachstats[dask]``).
+
+    A Dask DataFrame is analysed partition by partition from sufficient
+    statistics (:func:`coachstats.stream.compare_frame`, the ``method`` of an
+    :class:`~coachstats.analysis.AnalysisSpec`); anything else goes to the
+    function itself.
+    """
+
+    def wrap(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(fn)
+        def inner(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if args and is_dask_frame(args[0]):
+                from coachstats.stream import compare_frame
+
+                call: Callable[..., Any] = compare_frame
+                out: _R = call(method, *args, **kwargs)
+                return out
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from coachstats.compare._data import prepare
+from coachstats.compare._data import accepts_dask, prepare
 from coachstats.compare.design import ArmMoments, build_design
 from coachstats.compare.proportions import check_conf_level
 from coachstats.errors import AnalysisError
@@ -253,6 +253,7 @@ def t_test_from_moments(
     return result
 
 
+@accepts_dask("t_test")
 def t_test(
     data: pd.DataFrame,
     outcome: str,
@@ -390,6 +391,7 @@ def ols_from_r(
     return beta, vcov, sigma, df
 
 
+@accepts_dask("ancova")
 def ancova(
     data: pd.DataFrame,
     outcome: str,

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from coachstats.compare._data import Prepared, prepare
+from coachstats.compare._data import Prepared, accepts_dask, prepare
 from coachstats.compare.design import (
     ArmMoments,
     Design,
@@ -372,6 +372,7 @@ def _regression_method(base: str, fixed_effects: str | None, cluster: str | None
 # --------------------------------------------------------------------------- public API
 
 
+@accepts_dask("logistic")
 def logistic(
     data: pd.DataFrame,
     outcome: str,
@@ -547,6 +548,7 @@ def logistic_result(
     )
 
 
+@accepts_dask("linear")
 def linear(
     data: pd.DataFrame,
     outcome: str,
@@ -666,6 +668,7 @@ def linear_result(
     )
 
 
+@accepts_dask("gee")
 def gee(
     data: pd.DataFrame,
     outcome: str,
@@ -799,6 +802,7 @@ def gee_result(
     )
 
 
+@accepts_dask("mixed")
 def mixed(
     data: pd.DataFrame,
     outcome: str,

@@ -54,7 +54,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
-from coachstats.compare._data import prepare
+from coachstats.compare._data import accepts_dask, prepare
 from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
 
@@ -669,6 +669,7 @@ def _default_test(ci: str, test: Test | None) -> Test:
     return DEFAULT_TEST[ci]
 
 
+@accepts_dask("chi_square")
 def chi_square(
     data: pd.DataFrame | ArmCounts,
     outcome: str,
@@ -732,6 +733,7 @@ def chi_square(
     )
 
 
+@accepts_dask("fisher")
 def fisher_exact(
     data: pd.DataFrame | ArmCounts,
     outcome: str,
