@@ -71,7 +71,13 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from coachstats.errors import AnalysisError, DataWarning, SchemaError, failure_from_mask
+from coachstats.errors import (
+    AnalysisError,
+    DataWarning,
+    SchemaError,
+    failure_from_mask,
+    raise_if_failures,
+)
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -227,11 +233,6 @@ def _check_duplicates(
         )
 
 
-def _raise(failures: list[dict[str, Any]], what: str) -> None:
-    if failures:
-        raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
-
-
 def _open_table(
     data: pd.DataFrame, columns: Sequence[str], what: str
 ) -> tuple[pd.DataFrame, pd.Series, list[dict[str, Any]]]:
@@ -247,7 +248,7 @@ def _open_table(
             [{"column": "", "problem": f"expected a DataFrame, got {type(data).__name__}"}]
         )
     failures = _missing_columns(data, columns)
-    _raise(failures, what)
+    raise_if_failures(failures, what)
     out = data.copy()
     ids = data["patient_id"]
     out["month"] = _check_key(data, ids, failures)
@@ -256,7 +257,7 @@ def _open_table(
 
 def _close_table(out: pd.DataFrame, failures: list[dict[str, Any]], what: str) -> pd.DataFrame:
     """Raise every problem found in the table, else return it with whole-number months."""
-    _raise(failures, what)
+    raise_if_failures(failures, what)
     out["month"] = out["month"].astype("int64")
     return out
 

@@ -34,6 +34,7 @@ __all__ = [
     "UnitWarning",
     "check_option",
     "failure_from_mask",
+    "raise_if_failures",
 ]
 
 
@@ -128,6 +129,22 @@ def failure_from_mask(
     rows = pd.unique(np.asarray(ids, dtype=object)[keep]).tolist()
     vals = [] if values is None else pd.unique(np.asarray(values, dtype=object)[keep]).tolist()
     return {"column": column, "rows": rows, "values": vals, "problem": problem}
+
+
+def raise_if_failures(failures: list[dict[str, Any]], what: str) -> None:
+    """Raise one :class:`SchemaError` listing ``failures`` (if any) found in ``what``.
+
+    Examples
+    --------
+    >>> raise_if_failures([], "medication table")
+    >>> try:
+    ...     raise_if_failures([{"column": "month", "problem": "not a number"}], "medication table")
+    ... except SchemaError as e:
+    ...     print(e.title)
+    1 problem(s) found in the medication table
+    """
+    if failures:
+        raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
 
 
 class UnitError(SchemaError):

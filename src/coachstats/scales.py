@@ -53,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from coachstats.errors import SchemaError, check_option, failure_from_mask
+from coachstats.errors import SchemaError, check_option, failure_from_mask, raise_if_failures
 
 __all__ = [
     "CODINGS",
@@ -270,11 +270,6 @@ def _likert(
     return by_item.reindex(columns=items).to_numpy(dtype=float), failures
 
 
-def _raise(failures: list[dict[str, Any]], what: str) -> None:
-    if failures:
-        raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
-
-
 def _check_whole(name: str, value: object, lo: int, hi: int | None = None) -> int:
     """``value`` as an int in ``lo..hi``; SchemaError naming the option otherwise."""
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -342,7 +337,7 @@ def validate_likert(
     [1.0, 4.0]
     """
     responses, failures = _likert(data, items, _Instrument(instrument, n_items), coding, id_column)
-    _raise(failures, f"{instrument} responses")
+    raise_if_failures(failures, f"{instrument} responses")
     return pd.DataFrame(responses, columns=list(items), index=data.index)
 
 
@@ -507,7 +502,7 @@ def score_trust(
     min_answered = _check_whole("min_answered", min_answered, 1, TRUST_N_ITEMS)
     responses, failures = _likert(data, items, _TRUST, coding, id_column)
     positions = _reverse_positions(reverse, items, failures)
-    _raise(failures, f"{_TRUST.name} responses")
+    raise_if_failures(failures, f"{_TRUST.name} responses")
     scores = trust_from_responses(responses, reverse=positions, min_answered=min_answered)
     return pd.Series(scores, index=data.index, name=name)
 
@@ -608,7 +603,7 @@ def score_pacic(
     """
     min_answered = _check_whole("min_answered", min_answered, 1, PACIC_N_ITEMS)
     responses, failures = _likert(data, items, _PACIC, coding, id_column)
-    _raise(failures, f"{_PACIC.name} responses")
+    raise_if_failures(failures, f"{_PACIC.name} responses")
     scores = pacic_from_responses(responses, min_answered=min_answered)
     out = pd.DataFrame(index=data.index)
     out[prefix] = scores["pacic"]
@@ -679,7 +674,7 @@ def recommend_binary(
     responses, failures = _likert(
         data, [column], item, _coding_or_default(levels, coding), id_column
     )
-    _raise(failures, f"'{column}' responses")
+    raise_if_failures(failures, f"'{column}' responses")
     x = responses[:, 0]
     values = pd.array(x >= cut, dtype="boolean")
     values[np.isnan(x)] = pd.NA
@@ -774,7 +769,7 @@ def validate_visit_ratings(
     responses, item_failures = _likert(
         df, items, ratings, _coding_or_default(levels, coding), id_column
     )
-    _raise(failures + item_failures, "clinician visit ratings")
+    raise_if_failures(failures + item_failures, "clinician visit ratings")
     out = df.copy()
     out[list(items)] = responses
     return out
