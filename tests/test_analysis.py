@@ -27,6 +27,7 @@ from coachstats.analysis import (
     replace_spec,
     run_plan,
     run_spec,
+    spec_columns,
 )
 from coachstats.compare import means, models, paired, proportions
 from coachstats.compare.missing import multiple_imputation
@@ -463,6 +464,24 @@ def test_spec_round_trip_and_replace() -> None:
     assert "clustered by site" in spec.describe_rule()
     yates = replace_spec(spec, options={"reml": False})
     assert yates.options["reml"] is False and yates.cluster == "site"
+
+
+def test_spec_columns_lists_every_column_a_spec_reads(hcpc_like) -> None:  # type: ignore[no-untyped-def]
+    spec = AnalysisSpec(
+        "sbp_12",
+        "linear",
+        covariates=("age",),
+        cluster="clinician_id",
+        subset="site == 'A' and pcp_visits >= 1",
+        complete_on=("ldl_0",),
+        change_from="sbp_0",
+    )
+    expected = ["sbp_12", "age", "ldl_0", "site", "pcp_visits", "sbp_0", "clinician_id"]
+    assert spec_columns(spec) == expected
+    ancova = AnalysisSpec("ldl_12", "ancova", options={"baseline": "ldl_0"})
+    assert spec_columns(ancova) == ["ldl_12", "ldl_0"]
+    # those columns and the arm are all the spec needs: no goal set, no derivation
+    assert run_spec(hcpc_like[["arm", *expected]], spec).n > 0
 
 
 def test_goals_needed_for_derived_endpoints(hcpc_like) -> None:  # type: ignore[no-untyped-def]

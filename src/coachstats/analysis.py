@@ -95,6 +95,7 @@ __all__ = [
     "resolve_goals",
     "run_plan",
     "run_spec",
+    "spec_columns",
 ]
 
 Method = Literal[
@@ -627,9 +628,9 @@ def _compare_function(method: str) -> Callable[..., ComparisonResult]:
 _RESERVED = ("stat", "level", "where", "m", "seed", "maxit", "impute", "singleton_clusters")
 
 
-def _call(
-    fn: Callable[..., ComparisonResult], spec: AnalysisSpec, frame: pd.DataFrame, outcome: str
-) -> ComparisonResult:
+def _compare_kwargs(fn: Callable[..., ComparisonResult], spec: AnalysisSpec) -> dict[str, Any]:
+    """The keyword arguments ``spec`` gives the compare function ``fn`` (arm, covariates,
+    cluster and its options); an option ``fn`` does not take raises, listing the allowed ones."""
     params = inspect.signature(fn).parameters
     kwargs: dict[str, Any] = {k: v for k, v in spec.options.items() if k not in _RESERVED}
     if "arm" in params:
@@ -647,6 +648,13 @@ def _call(
             f"{spec.label!r}: method {spec.method!r} takes no option(s) {unknown}; "
             f"allowed: {allowed}"
         )
+    return kwargs
+
+
+def _call(
+    fn: Callable[..., ComparisonResult], spec: AnalysisSpec, frame: pd.DataFrame, outcome: str
+) -> ComparisonResult:
+    kwargs = _compare_kwargs(fn, spec)
     if spec.method == "ancova":
         baseline = kwargs.pop("baseline", None)
         if baseline is None:
@@ -655,18 +663,25 @@ def _call(
     return fn(frame, outcome, **kwargs)
 
 
+def _evaluate(frame: pd.DataFrame, spec: AnalysisSpec, what: str, expr: object) -> pd.Series:
+    """``frame.eval(expr)`` as a Series on the frame's index; a bad expression raises."""
+    try:
+        return pd.Series(frame.eval(str(expr)), index=frame.index)
+    except Exception as exc:  # pandas raises many types for a bad expression
+        raise OptionError(f"{spec.label!r}: {what} {expr!r} cannot be evaluated: {exc}") from exc
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """A numeric (or boolean) column as float64, missing values as NaN."""
+    return pd.to_numeric(values.astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
+
+
 def _apply_rows(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, int, list[str]]:
     """Apply ``subset`` and ``complete_on``; return the frame, rows dropped, reasons."""
     n0 = len(frame)
     reasons = []
     if spec.subset:
-        try:
-            keep = frame.eval(spec.subset)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise OptionError(
-                f"{spec.label!r}: subset {spec.subset!r} cannot be evaluated: {exc}"
-            ) from exc
-        mask = pd.Series(keep, index=frame.index).astype("boolean").fillna(False)
+        mask = _evaluate(frame, spec, "subset", spec.subset).astype("boolean").fillna(False)
         frame = frame.loc[mask.to_numpy(dtype=bool)]
         if n0 - len(frame):
             reasons.append(f"outside subset {spec.subset} ({n0 - len(frame)})")
@@ -691,13 +706,7 @@ def _with_change(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame,
             raise ColumnNotFoundError(f"{spec.label!r}: column {c!r} not found")
     name = f"{spec.outcome} - {spec.change_from}"
     out = frame.copy()
-    after = pd.to_numeric(frame[spec.outcome].astype("Float64")).to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    before = pd.to_numeric(frame[spec.change_from].astype("Float64")).to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    out[name] = after - before
+    out[name] = _floats(frame[spec.outcome]) - _floats(frame[spec.change_from])
     return out, name
 
 
@@ -731,7 +740,36 @@ def _subset_names(expr: str | None) -> list[str]:
     return list(dict.fromkeys(n for n in names if n not in _KEYWORDS))
 
 
-def _needed(spec: AnalysisSpec) -> list[str]:
+def spec_columns(spec: AnalysisSpec) -> list[str]:
+    """Every column a spec reads from its table, in a fixed order.
+
+    The outcome, the covariates, the ``complete_on`` columns, the names used in
+    the ``subset`` expression, then ``change_from``, the cluster and the ANCOVA
+    baseline (``options["baseline"]``) when given; the arm column is not
+    included. :func:`run_plan` derives endpoints and scores only when one of
+    these is missing from the table, and the questionnaire analyses
+    (:mod:`coachstats.questionnaires`) build their common analysis set from them.
+    A name may appear more than once (e.g. a covariate also in ``complete_on``).
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        The analysis.
+
+    Returns
+    -------
+    list of str
+        The column names.
+
+    Examples
+    --------
+    >>> spec = AnalysisSpec("pacic_12", "gee", covariates=("pacic_0",), cluster="clinician_id",
+    ...                     subset="site == 'A'", complete_on=("pacic_0", "pacic_12"))
+    >>> spec_columns(spec)
+    ['pacic_12', 'pacic_0', 'pacic_0', 'pacic_12', 'site', 'clinician_id']
+    >>> spec_columns(AnalysisSpec("ldl_12", "ancova", options={"baseline": "ldl_0"}))
+    ['ldl_12', 'ldl_0']
+    """
     cols = [spec.outcome, *spec.covariates, *spec.complete_on, *_subset_names(spec.subset)]
     if spec.change_from:
         cols.append(spec.change_from)
@@ -740,6 +778,10 @@ def _needed(spec: AnalysisSpec) -> list[str]:
     if "baseline" in spec.options:
         cols.append(str(spec.options["baseline"]))
     return cols
+
+
+#: Former private name, still used by :mod:`coachstats.stream`.
+_needed = spec_columns
 
 
 def _paired_frame(ctx: _Context, spec: AnalysisSpec) -> tuple[pd.DataFrame, str, str]:
@@ -808,7 +850,7 @@ def _run(ctx: _Context, spec: AnalysisSpec) -> ComparisonResult:
         month = {before: f"month {t0}", after: f"month {t1}"}
         arms = tuple(replace(a, arm=month.get(a.arm, a.arm)) for a in result.arms)
         return _finish(result.replace(arms=arms), spec, dropped, reasons)
-    frame = ctx.frame(spec, _needed(spec))
+    frame = ctx.frame(spec, spec_columns(spec))
     frame, dropped, reasons = _apply_rows(frame, spec)
     if len(frame) == 0:
         raise AnalysisError(f"{spec.label!r}: no rows left after {'; '.join(reasons)}")
@@ -855,7 +897,7 @@ def _run_mi(
     from coachstats.compare.missing import multiple_imputation
 
     derived_cols = set(frame.columns) - set(
-        ctx.base(spec.table, spec.followup, _needed(spec)).columns
+        ctx.base(spec.table, spec.followup, spec_columns(spec)).columns
     )
     raw = frame.drop(columns=sorted(derived_cols))
     columns = _impute_columns(spec, raw, spec.followup)
@@ -941,7 +983,7 @@ def describe(
         sel = mask & present
         n = int(sel.sum())
         if stat == "mean":
-            x = pd.to_numeric(values[sel].astype("Float64")).to_numpy(dtype=float)
+            x = _floats(values[sel])
             mean = float(x.mean()) if n else math.nan
             sd = float(x.std(ddof=1)) if n > 1 else math.nan
             arms.append(ArmSummary(lab, n, value=mean, sd=sd))
@@ -973,12 +1015,7 @@ def _describe_spec(frame: pd.DataFrame, outcome: str, spec: AnalysisSpec) -> Com
     where = spec.options.get("where")
     if where is not None:
         # proportion of rows meeting a condition, e.g. "seen at 12 and 24 months"
-        try:
-            hit = pd.Series(frame.eval(str(where)), index=frame.index)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise OptionError(
-                f"{spec.label!r}: where {where!r} cannot be evaluated: {exc}"
-            ) from exc
+        hit = _evaluate(frame, spec, "where", where)
         frame = frame.assign(**{"__where__": hit.astype("boolean").fillna(False)})
         result = describe(frame, "__where__", by=spec.by, stat="proportion")
         return result.replace(outcome=f"{outcome}: {where}")
