@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +29,20 @@ from coachstats._paths import bundled_table
 from coachstats.errors import AnalysisError, ColumnNotFoundError, OptionError, SchemaError
 from coachstats.results import ComparisonResult
 from coachstats.trials.registry import get_trial
+from tests.reference.make_questionnaires_data import SCORES  # the scores the fixtures carry
 
 REFERENCE = Path(__file__).parent / "reference"
 REF: dict[str, Any] = json.loads((REFERENCE / "questionnaires.json").read_text())["fixtures"]
-SCORES = [
-    "trust_0",
-    "trust_12",
-    "pacic_0",
-    "pacic_12",
-    "recommend_definitely_0",
-    "recommend_definitely_12",
-]
 PATIENT_FIXTURES = ["patients", "unbalanced", "small"]
 VISIT_FIXTURES = ["visits", "visits_few"]
 ITEMS = ["demanding", "adequate_time"]
+
+#: The patient-level analyses with their default options.
+ANALYSES: dict[str, Callable[[pd.DataFrame], q.QuestionnaireAnalyses]] = {
+    "trust": q.trust_analyses,
+    "pacic": q.pacic_analyses,
+    "recommend": q.recommend_analyses,
+}
 
 CLOSED = 1e-8  # closed forms
 ITER = 1e-6  # iterative estimates
@@ -98,28 +99,22 @@ def test_trust_matches_lmer_lm_and_t_test(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", PATIENT_FIXTURES)
-def test_pacic_matches_geeglm(name: str) -> None:
-    ref = REF[name]["pacic"]
-    res = q.pacic_analyses(fixture(name))
+@pytest.mark.parametrize("outcome", ["pacic", "recommend"])
+def test_gee_analyses_match_geeglm(outcome: str, name: str) -> None:
+    """PACIC: gaussian GEE (R also reports the scale); recommend: binomial GEE (odds ratios)."""
+    ref = REF[name][outcome]
+    binomial = outcome == "recommend"
+    res = ANALYSES[outcome](fixture(name))
     for label, key in (("GEE", "gee"), ("GEE, baseline-adjusted", "gee_adjusted")):
         r = res[label]
-        check(r, ref[key], ITER, ITER_SE)
-        assert r.extra["working_correlation"] == pytest.approx(ref[key]["alpha"], rel=ITER)
-        assert r.extra["scale"] == pytest.approx(ref[key]["scale"], rel=ITER)
-        assert arm_counts(r) == ref["n"]
-
-
-@pytest.mark.parametrize("name", PATIENT_FIXTURES)
-def test_recommend_matches_binomial_geeglm(name: str) -> None:
-    ref = REF[name]["recommend"]
-    res = q.recommend_analyses(fixture(name))
-    for label, key in (("GEE", "gee"), ("GEE, baseline-adjusted", "gee_adjusted")):
-        r = res[label]
-        assert r.estimand == "odds ratio"
-        check(r, ref[key], ITER, ITER_SE, log=True)
+        check(r, ref[key], ITER, ITER_SE, log=binomial)
         assert r.extra["working_correlation"] == pytest.approx(ref[key]["alpha"], rel=ITER)
         assert arm_counts(r) == ref["n"]
-        assert {a.arm: a.events for a in r.arms} == ref["events"]
+        if binomial:
+            assert r.estimand == "odds ratio"
+            assert {a.arm: a.events for a in r.arms} == ref["events"]
+        else:
+            assert r.extra["scale"] == pytest.approx(ref[key]["scale"], rel=ITER)
 
 
 def test_small_fixture_has_a_cell_below_five() -> None:
@@ -326,13 +321,6 @@ def check_bounds(frame: pd.DataFrame) -> None:
     assert ((frame["p_value"] >= 0) & (frame["p_value"] <= 1)).all()
     assert (frame["conf_low"] <= frame["estimate"]).all()
     assert (frame["estimate"] <= frame["conf_high"]).all()
-
-
-ANALYSES = {
-    "trust": lambda d: q.trust_analyses(d),
-    "pacic": lambda d: q.pacic_analyses(d),
-    "recommend": lambda d: q.recommend_analyses(d),
-}
 
 
 @settings(max_examples=10, deadline=None)

@@ -77,8 +77,8 @@ from coachstats.analysis import (
     derive_scores,
     replace_spec,
     run_plan,
+    spec_columns,
 )
-from coachstats.analysis import _needed as spec_columns  # the columns a spec uses
 from coachstats.compare._data import require_columns, resolve_arms
 from coachstats.compare.design import GroupIndex
 from coachstats.errors import (
@@ -634,8 +634,8 @@ def trust_analyses(
 def _two_time_gee(
     data: pd.DataFrame,
     outcome_stem: str,
-    y0: str,
-    y12: str,
+    column: str,
+    months: tuple[int, int],
     *,
     family: Literal["gaussian", "binomial"],
     arm: str,
@@ -644,8 +644,14 @@ def _two_time_gee(
     treatment: str | None,
     conf_level: float,
 ) -> QuestionnaireAnalyses:
-    """GEE of the follow-up value, unadjusted (published) and baseline-adjusted."""
+    """GEE of the follow-up value, unadjusted (published) and baseline-adjusted.
+
+    ``column`` names the value at a month (``"{stem}_{month}"``); ``months`` are
+    the baseline and follow-up months.
+    """
+    _months(*months)
     check_option("corr", corr, CORRELATIONS)
+    y0, y12 = (column.format(stem=outcome_stem, month=m) for m in months)
     data = _scored(data, [y0, y12])
     published = AnalysisSpec(
         y12,
@@ -717,12 +723,11 @@ def pacic_analyses(
     >>> [(a.arm, round(a.value, 2)) for a in r.published.arms], r.published.format_p()
     ([('coaching', 3.82), ('usual_care', 3.13)], '< .001')
     """
-    _months(baseline, followup)
     return _two_time_gee(
         data,
         score,
-        f"{score}_{baseline}",
-        f"{score}_{followup}",
+        "{stem}_{month}",
+        (baseline, followup),
         family="gaussian",
         arm=arm,
         cluster=cluster,
@@ -786,12 +791,11 @@ def recommend_analyses(
     >>> [(a.arm, a.events, a.n) for a in r.published.arms], r.published.format_p()
     ([('coaching', 162, 190), ('usual_care', 128, 176)], '.002')
     """
-    _months(baseline, followup)
     return _two_time_gee(
         data,
         item,
-        f"{item}_definitely_{baseline}",
-        f"{item}_definitely_{followup}",
+        "{stem}_definitely_{month}",
+        (baseline, followup),
         family="binomial",
         arm=arm,
         cluster=cluster,
