@@ -1,11 +1,15 @@
 """Building blocks shared by the synthetic cohort generators (HCPC and peer).
 
 Everything here is vectorized numpy and deterministic given a
-:class:`numpy.random.Generator`. The helpers fall in four groups:
+:class:`numpy.random.Generator`. The helpers fall in five groups:
 
+* **arguments and streams** -- :func:`check_seed`, :func:`check_size`,
+  :func:`stream_rng` (one independent generator per generation block),
+  :func:`sequential_ids` and :func:`design_columns`;
 * **exact counts** -- :func:`largest_remainder` (Hamilton apportionment),
-  :func:`scale_counts` and :func:`exact_labels` turn published percentages or
-  design counts into label arrays with exactly those counts, in random order;
+  :func:`scale_counts`, :func:`exact_labels` and :func:`apportioned_labels`
+  turn published percentages or design counts into label arrays with exactly
+  those counts, in random order;
 * **draws** -- :func:`truncated_normal` (inverse-CDF, tail-safe) and
   :func:`split_total` (item responses that add up to a given total);
 * **calibration** -- :func:`match_moments` (exact mean and SD inside bounds,
@@ -14,7 +18,8 @@ Everything here is vectorized numpy and deterministic given a
   (round to the printed precision and keep the mean exact) and
   :func:`likert_counts` (Likert responses with an exact mean);
 * **writing** -- :func:`write_frame`, a byte-stable CSV / Parquet writer with a
-  fixed number of decimals per column.
+  fixed number of decimals per column, and :func:`write_tables` for a cohort's
+  tables.
 
 Examples
 --------
@@ -35,7 +40,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,10 +50,15 @@ from scipy import special
 from coachstats.errors import AnalysisError, OptionError, check_option
 
 __all__ = [
+    "ARMS",
     "BoolArray",
     "FloatArray",
     "Format",
     "IntArray",
+    "apportioned_labels",
+    "check_seed",
+    "check_size",
+    "design_columns",
     "exact_labels",
     "format_column",
     "group_targets",
@@ -59,17 +69,57 @@ __all__ = [
     "rng_from",
     "round_exact_mean",
     "scale_counts",
+    "sequential_ids",
     "split_total",
     "str_take",
+    "stream_rng",
     "top_k",
     "truncated_normal",
     "write_frame",
+    "write_tables",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Format = Literal["csv", "parquet"]
+
+#: Arm labels of both trials, coaching (code 0) first.
+ARMS: tuple[str, str] = ("coaching", "usual_care")
+
+
+def check_seed(seed: object) -> int:
+    """The seed as an ``int``; anything but a non-negative whole number raises.
+
+    Examples
+    --------
+    >>> check_seed(np.int64(7))
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    coachstats.errors.OptionError: seed must be a non-negative integer, got -1
+    """
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def check_size(n: object, minimum: int) -> int:
+    """The cohort size as an ``int``; anything but a whole number >= ``minimum`` raises.
+
+    Examples
+    --------
+    >>> check_size(441, 50)
+    441
+    >>> check_size(10, 50)
+    Traceback (most recent call last):
+    ...
+    coachstats.errors.OptionError: n must be a whole number >= 50, got 10
+    """
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= minimum:
+        return int(n)
+    raise OptionError(f"n must be a whole number >= {minimum}, got {n!r}")
 
 
 def rng_from(seed: int | np.random.Generator) -> np.random.Generator:
@@ -82,9 +132,60 @@ def rng_from(seed: int | np.random.Generator) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_seed(seed))
+
+
+def stream_rng(seed: int, streams: Sequence[str], stream: str, *key: int) -> np.random.Generator:
+    """The generator of one block: ``SeedSequence(seed, spawn_key=(i, *key))``.
+
+    ``i`` is the position of ``stream`` in ``streams``, so every block (design,
+    covariates, labs...) draws from its own child of the seed and tuning one
+    block leaves the others unchanged; ``key`` adds further levels (e.g. a
+    noise substream searched by a calibration). New blocks are appended to
+    ``streams``.
+
+    Examples
+    --------
+    >>> a = stream_rng(1, ("design", "labs"), "labs").random()
+    >>> b = np.random.default_rng(np.random.SeedSequence(1, spawn_key=(1,))).random()
+    >>> a == b
+    True
+    """
+    return np.random.default_rng(
+        np.random.SeedSequence(int(seed), spawn_key=(streams.index(stream), *map(int, key)))
+    )
+
+
+def sequential_ids(prefix: str, n: int, min_width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + 1..n, zero-padded to ``max(min_width, digits of n)`` (e.g. ``H0001``).
+
+    Examples
+    --------
+    >>> sequential_ids("V", 3, 3).tolist(), str(sequential_ids("P", 12345, 4)[-1])
+    (['V001', 'V002', 'V003'], 'P12345')
+    """
+    width = max(min_width, len(str(n)))
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+
+
+def design_columns(
+    prefix: str, arm: IntArray, site: IntArray, sites: Sequence[str]
+) -> dict[str, npt.NDArray[np.object_]]:
+    """``patient_id`` (:func:`sequential_ids`, at least 4 digits), ``arm`` and ``site`` labels.
+
+    ``arm`` holds codes into :data:`ARMS`, ``site`` codes into ``sites``.
+
+    Examples
+    --------
+    >>> cols = design_columns("P", np.array([1, 0]), np.array([0, 0]), ["C1"])
+    >>> [cols[k].tolist() for k in ("patient_id", "arm", "site")]
+    [['P0001', 'P0002'], ['usual_care', 'coaching'], ['C1', 'C1']]
+    """
+    return {
+        "patient_id": sequential_ids(prefix, arm.size, 4).astype(object),
+        "arm": np.array(ARMS, dtype=object)[arm],
+        "site": np.array(list(sites), dtype=object)[site],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -141,14 +242,20 @@ def largest_remainder(weights: npt.ArrayLike, total: int) -> IntArray:
 def scale_counts(counts: npt.ArrayLike, n: int) -> IntArray:
     """Design counts scaled to ``n`` patients, keeping the proportions (exact at ``n = sum``).
 
+    Whole-number counts that already add up to ``n`` are returned as they are;
+    anything else (other totals, shares, weights) is apportioned with
+    :func:`largest_remainder`.
+
     Examples
     --------
     >>> scale_counts([224, 217], 441).tolist(), scale_counts([224, 217], 1000).tolist()
     ([224, 217], [508, 492])
+    >>> scale_counts([0.52, 0.48], 299).tolist()
+    [155, 144]
     """
-    c = np.asarray(counts, dtype=np.int64)
-    if int(c.sum()) == n:
-        return c.copy()
+    c = np.asarray(counts)
+    if np.issubdtype(c.dtype, np.integer) and int(c.sum()) == n:
+        return c.astype(np.int64)
     return largest_remainder(c, n)
 
 
@@ -207,6 +314,23 @@ def exact_labels(
     if lab.shape[0] != c.shape[0]:
         raise OptionError(f"{c.shape[0]} counts but {lab.shape[0]} labels")
     return rng.permutation(np.repeat(lab, c))
+
+
+def apportioned_labels(
+    rng: np.random.Generator, weights: Mapping[Any, float], n: int
+) -> npt.NDArray[np.generic]:
+    """``n`` labels (the keys of ``weights``) in random order, counts by :func:`scale_counts`.
+
+    Counts that add up to ``n`` are kept exactly; shares or counts of another
+    total are apportioned (Hamilton).
+
+    Examples
+    --------
+    >>> lab = apportioned_labels(np.random.default_rng(0), {"female": 0.553, "male": 0.447}, 441)
+    >>> int((lab == "female").sum()), lab.size
+    (244, 441)
+    """
+    return exact_labels(rng, scale_counts(list(weights.values()), n), list(weights))
 
 
 # ---------------------------------------------------------------------------
@@ -707,4 +831,29 @@ def write_frame(
             path, engine="pyarrow", index=False, compression="zstd", use_dictionary=False
         )
         paths.append(path)
+    return paths
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    directory: str | os.PathLike[str],
+    *,
+    decimals: Mapping[str, int],
+    formats: Sequence[Format] = ("csv", "parquet"),
+) -> list[Path]:
+    """:func:`write_frame` for every table (by file stem), each with its columns' ``decimals``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tables = {"a": pd.DataFrame({"x": [1.25]}), "b": pd.DataFrame({"y": [2.5]})}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = write_tables(tables, d, decimals={"x": 1, "y": 0}, formats=("csv",))
+    ...     [p.read_text() for p in paths]
+    ['x\\n1.2\\n', 'y\\n2\\n']
+    """
+    paths: list[Path] = []
+    for name, frame in tables.items():
+        dec = {c: v for c, v in decimals.items() if c in frame.columns}
+        paths += write_frame(frame, directory, name, decimals=dec, formats=formats)
     return paths

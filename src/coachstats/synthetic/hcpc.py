@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
-from coachstats.errors import OptionError
 from coachstats.synthetic._common import (
+    ARMS,
     BoolArray,
     FloatArray,
     Format,
     IntArray,
+    apportioned_labels,
+    check_seed,
+    check_size,
+    design_columns,
     exact_labels,
     group_targets,
     largest_remainder,
@@ -79,11 +83,12 @@ from coachstats.synthetic._common import (
     match_moments,
     nested_counts,
     round_exact_mean,
-    scale_counts,
+    sequential_ids,
     split_total,
     str_take,
+    stream_rng,
     truncated_normal,
-    write_frame,
+    write_tables,
 )
 
 __all__ = [
@@ -100,7 +105,6 @@ DEFAULT_SEED = 20150301
 """Default seed (the month the trial was published: March 2015)."""
 N_RANDOMIZED = 441
 
-ARMS: tuple[str, str] = ("coaching", "usual_care")
 SITES: tuple[str, str] = ("A", "B")
 MEASURES: tuple[str, str, str] = ("hba1c", "sbp", "ldl")
 MEASURE_INDEX = {m: i for i, m in enumerate(MEASURES)}
@@ -332,7 +336,7 @@ _STREAMS = (
 
 def _rng(seed: int, stream: str) -> np.random.Generator:
     """The generator of one block (the i-th child of ``SeedSequence(seed)``)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAMS.index(stream),)))
+    return stream_rng(seed, _STREAMS, stream)
 
 
 # ---------------------------------------------------------------------------
@@ -403,17 +407,30 @@ def _design(rng: np.random.Generator, n: int) -> _Design:
 # covariates
 
 
-def _site_exact(
-    rng: np.random.Generator, site: IntArray, spec: dict[str, dict[str, int]]
-) -> BoolArray:
-    """Labels with the per-site counts of ``spec`` (scaled to each site's size)."""
-    out = np.empty(site.size, dtype=object)
+def _per_site(
+    rng: np.random.Generator,
+    site: IntArray,
+    spec: Mapping[str, Mapping[Any, float]],
+    out: npt.NDArray[Any],
+    within: BoolArray | None = None,
+) -> npt.NDArray[Any]:
+    """``out`` with labels of the per-site counts of ``spec`` (:func:`apportioned_labels`).
+
+    Site by site, the patients of the site (and of ``within``) get the labels
+    of ``spec[site]`` with counts scaled to their number; ``out`` keeps its
+    values elsewhere.
+    """
     for s, name in enumerate(SITES):
-        idx = np.flatnonzero(site == s)
-        labels = list(spec[name])
-        counts = scale_counts(list(spec[name].values()), idx.size)
-        out[idx] = exact_labels(rng, counts, labels)
+        idx = np.flatnonzero(site == s if within is None else (site == s) & within)
+        out[idx] = apportioned_labels(rng, spec[name], idx.size)
     return out
+
+
+def _site_exact(
+    rng: np.random.Generator, site: IntArray, spec: Mapping[str, Mapping[str, int]]
+) -> npt.NDArray[np.object_]:
+    """Labels with the per-site counts of ``spec`` (scaled to each site's size)."""
+    return _per_site(rng, site, spec, np.empty(site.size, dtype=object))
 
 
 def _exact_share(rng: np.random.Generator, mask: BoolArray, share: float) -> BoolArray:
@@ -430,22 +447,34 @@ def _sd_tolerance(spec: Moments) -> float:
     return 0.2 * 10.0**-spec.printed
 
 
-def _matched(spec: Moments, draw: FloatArray) -> FloatArray:
-    """Exact mean and SD, rounded to the written precision with the mean kept.
+def _nudged(spec: Moments, sd: float, written: Callable[[float], FloatArray]) -> FloatArray:
+    """``written(sd)``, with ``sd`` nudged until the values' SD is within tolerance of ``spec.sd``.
 
-    Rounding (and the floor of a bounded variable) moves the SD a little; the
-    SD asked of the continuous values is nudged until the written values'
-    SD is within :func:`_sd_tolerance` of the printed one.
+    Rounding to the written precision (and the floor of a bounded variable)
+    moves the SD a little, so the SD asked of the continuous values is scaled
+    by printed / written SD until the written values' SD is within
+    :func:`_sd_tolerance` of the printed one (at most ``_SD_ITERATIONS`` tries).
     """
-    target = spec.sd
     for _ in range(_SD_ITERATIONS):
-        x = match_moments(draw, spec.mean, target, lower=spec.lower, upper=spec.upper)
-        out = round_exact_mean(x, spec.decimals, mean=spec.mean, lower=spec.lower, upper=spec.upper)
+        out = written(sd)
         got = float(out.std(ddof=1))
         if abs(got - spec.sd) <= _sd_tolerance(spec):
             break
-        target *= spec.sd / got
+        sd *= spec.sd / got
     return out
+
+
+def _matched_values(
+    spec: Moments, draw: FloatArray, mean: float, sd: float, lower: FloatArray | float | None
+) -> FloatArray:
+    """``draw`` with exactly ``mean`` and ``sd``, rounded to the written precision (mean kept)."""
+    x = match_moments(draw, mean, sd, lower=lower, upper=spec.upper)
+    return round_exact_mean(x, spec.decimals, mean=mean, lower=lower, upper=spec.upper)
+
+
+def _matched(spec: Moments, draw: FloatArray) -> FloatArray:
+    """Exact mean and SD, rounded to the written precision with the mean kept (SD nudged)."""
+    return _nudged(spec, spec.sd, lambda sd: _matched_values(spec, draw, spec.mean, sd, spec.lower))
 
 
 def _group_matched(
@@ -468,17 +497,15 @@ def _group_matched(
     )
     low = spec.lower if lower is None else lower
     out = np.empty(draw.size)
-    for _ in range(_SD_ITERATIONS):
+
+    def written(sd: float) -> FloatArray:
         for g, m in enumerate(means):
             idx = np.flatnonzero(group == g)
             lo = None if low is None else np.broadcast_to(low, draw.shape)[idx]
-            x = match_moments(draw[idx], float(m), within, lower=lo, upper=spec.upper)
-            out[idx] = round_exact_mean(x, spec.decimals, mean=float(m), lower=lo, upper=spec.upper)
-        got = float(out.std(ddof=1))
-        if abs(got - spec.sd) <= _sd_tolerance(spec):
-            break
-        within *= spec.sd / got
-    return out
+            out[idx] = _matched_values(spec, draw[idx], float(m), sd, lo)
+        return out
+
+    return _nudged(spec, within, written)
 
 
 _SD_ITERATIONS = 20
@@ -494,23 +521,15 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     n = d.arm.size
     site = d.site
     cols: dict[str, Any] = {}
-    # clinicians: exact panel sizes within site
-    clin = np.empty(n, dtype=np.int64)
-    offset = 0
-    for s, name in enumerate(SITES):
-        idx = np.flatnonzero(site == s)
-        counts = largest_remainder(list(CLINICIANS[name].values()), idx.size)
-        clin[idx] = exact_labels(rng, counts, np.arange(len(counts)) + offset)
-        offset += len(counts)
-    names = np.array([c for s in SITES for c in CLINICIANS[s]], dtype=object)
+    # clinicians: exact panel sizes within site (codes 0 = C01 ...)
+    names = [c for s in SITES for c in CLINICIANS[s]]
+    panels = {s: {names.index(c): w for c, w in CLINICIANS[s].items()} for s in SITES}
+    clin = _per_site(rng, site, panels, np.empty(n, dtype=np.int64))
     cols["_clinician"] = clin
-    cols["clinician_id"] = names[clin]
-    coach = np.full(n, None, dtype=object)
-    for s, name in enumerate(SITES):
-        idx = np.flatnonzero((site == s) & (d.arm == 0))
-        counts = scale_counts(list(COACHES[name].values()), idx.size)
-        coach[idx] = exact_labels(rng, counts, list(COACHES[name]))
-    cols["coach_id"] = coach
+    cols["clinician_id"] = np.array(names, dtype=object)[clin]
+    cols["coach_id"] = _per_site(
+        rng, site, COACHES, np.full(n, None, dtype=object), within=d.arm == 0
+    )
     cols["diabetes"] = d.diabetes.copy()
     for k, cond in ((1, "hypertension"), (2, "hyperlipidemia")):
         unc = d.uncontrolled[:, k]
@@ -519,12 +538,9 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     cols["age"] = _matched(COVARIATES["age"], age).astype(np.int64)
     cols["sex"] = _site_exact(rng, site, SITE_COUNTS["sex"])
     eth = _site_exact(rng, site, SITE_COUNTS["ethnicity"])
+    spanish = SITE_COUNTS["spanish_among_latino"]
     lang = np.full(n, "english", dtype=object)
-    for s, name in enumerate(SITES):
-        idx = np.flatnonzero((site == s) & (eth == "latino"))
-        spec = SITE_COUNTS["spanish_among_latino"][name]
-        lang[idx] = exact_labels(rng, scale_counts(list(spec.values()), idx.size), list(spec))
-    cols["language"] = lang
+    cols["language"] = _per_site(rng, site, spanish, lang, within=eth == "latino")
     cols["ethnicity"] = eth
     cols["marital_status"] = _site_exact(rng, site, SITE_COUNTS["marital_status"])
     cols["work_status"] = _site_exact(rng, site, SITE_COUNTS["work_status"])
@@ -855,6 +871,35 @@ def _clinician_codes(cols: dict[str, Any]) -> IntArray:
     return np.asarray(cols["_clinician"], dtype=np.int64)
 
 
+def _clinician_effect(rng: np.random.Generator, cols: dict[str, Any], sd: float) -> FloatArray:
+    """A normal effect (SD ``sd``) per clinician, given to each of the clinician's patients."""
+    code = _clinician_codes(cols)
+    return rng.normal(0.0, sd, code.max() + 1)[code]
+
+
+def _items(
+    rng: np.random.Generator,
+    instrument: str,
+    totals: Mapping[int, FloatArray],
+    n_items: int,
+    reversed_items: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Item columns per month whose sums are ``totals`` (NaN: not answered, <NA> items).
+
+    :func:`split_total` spreads each total over ``n_items`` items on 1-5; the
+    ``reversed_items`` (0-based) are written reversed (6 - x), as worded.
+    """
+    out: dict[str, Any] = {}
+    for month, total in totals.items():
+        ok = ~np.isnan(total)
+        items = np.zeros((total.size, n_items), dtype=np.int64)
+        items[ok] = split_total(rng, total[ok].astype(np.int64), n_items)
+        flip = list(reversed_items)
+        items[:, flip] = 6 - items[:, flip]
+        out.update(_item_columns(instrument, month, items, ~ok))
+    return out
+
+
 def _trust_items(
     rng: np.random.Generator,
     d: _Design,
@@ -869,22 +914,15 @@ def _trust_items(
     raw_mean, raw_sd = 11 + base.mean / unit, base.sd / unit
     draw = truncated_normal(rng, raw_mean, raw_sd, 11.0, 55.0, size=n)
     t0 = np.clip(np.round(match_moments(draw, raw_mean, raw_sd, lower=10.5, upper=55.5)), 11, 55)
-    clin = rng.normal(0.0, TRUST_CLINICIAN_SD / unit, _clinician_codes(cols).max() + 1)
+    clin = _clinician_effect(rng, cols, TRUST_CLINICIAN_SD / unit)
     t12 = np.full(n, np.nan)
     for a, arm in enumerate(ARMS):
         idx = np.flatnonzero(resp & (d.arm == a))
         change = TRUST_CHANGE[arm] / unit + change_sd / unit * rng.standard_normal(idx.size)
-        x = np.clip(t0[idx] + change + clin[_clinician_codes(cols)[idx]], 11, 55)
+        x = np.clip(t0[idx] + change + clin[idx], 11, 55)
         target = round(TRUST_CHANGE[arm] / unit * idx.size + t0[idx].sum()) / idx.size
         t12[idx] = round_exact_mean(x, 0, mean=target, lower=11, upper=55)
-    out: dict[str, Any] = {}
-    for month, total in ((0, t0), (12, t12)):
-        ok = ~np.isnan(total)
-        items = np.zeros((n, 11), dtype=np.int64)
-        items[ok] = split_total(rng, total[ok].astype(np.int64), 11)
-        items[:, [0, 4, 6, 10]] = 6 - items[:, [0, 4, 6, 10]]  # as written: reversed wording
-        out.update(_item_columns("trust", month, items, ~ok))
-    return out
+    return _items(rng, "trust", {0: t0, 12: t12}, 11, reversed_items=[0, 4, 6, 10])
 
 
 def _likert4(rng: np.random.Generator, n: int) -> FloatArray:
@@ -927,7 +965,7 @@ def _pacic_items(
     n = d.arm.size
     z0 = rng.normal(size=n)
     rho = PACIC_CORRELATION
-    clin = rng.normal(0.0, 0.25, _clinician_codes(cols).max() + 1)[_clinician_codes(cols)]
+    clin = _clinician_effect(rng, cols, 0.25)
     z12 = rho * z0 + np.sqrt(1 - rho**2) * rng.normal(size=n) + clin
     t0 = np.empty(n)
     t12 = np.full(n, np.nan)
@@ -948,13 +986,7 @@ def _pacic_items(
                     _to_bounds(z12[idx], lo, hi), 20 * month_means[1], 20 * sd12, lower=lo, upper=hi
                 )
                 t12[idx] = round_exact_mean(y, 0, mean=20 * month_means[1], lower=20, upper=100)
-    out: dict[str, Any] = {}
-    for month, total in ((0, t0), (12, t12)):
-        ok = ~np.isnan(total)
-        items = np.zeros((n, 20), dtype=np.int64)
-        items[ok] = split_total(rng, total[ok].astype(np.int64), 20)
-        out.update(_item_columns("pacic", month, items, ~ok))
-    return out
+    return _items(rng, "pacic", {0: t0, 12: t12}, 20)
 
 
 def _to_bounds(z: FloatArray, lo: float, hi: float) -> FloatArray:
@@ -971,7 +1003,7 @@ def _recommend(
 ) -> dict[str, Any]:
     """'Would recommend this clinic' (1-4) at 0 and 12 months; exact "definitely" counts."""
     n = d.arm.size
-    clin = rng.normal(size=_clinician_codes(cols).max() + 1)[_clinician_codes(cols)]
+    clin = _clinician_effect(rng, cols, 1.0)
     noise0, noise12 = rng.normal(size=n), rng.normal(size=n)
     r0 = _likert4(rng, n)
     r12 = np.full(n, np.nan)
@@ -1020,11 +1052,10 @@ def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -
     visits = pd.concat(frames, ignore_index=True)
     visits = visits.iloc[rng.permutation(len(visits))].reset_index(drop=True)
     ids = np.asarray(cols["patient_id"], dtype=object)
-    width = max(3, len(str(len(visits))))
     out = pd.DataFrame(
         {
             "clinician_id": str_take(names, visits["clinician"].to_numpy()),
-            "visit_id": _ids("V", len(visits), width),
+            "visit_id": sequential_ids("V", len(visits), 3),
             "patient_id": str_take(ids, visits["patient"].to_numpy()),
             "arm": visits["arm"].astype("str"),
             "demanding": visits["demanding"].astype(np.int64),
@@ -1109,11 +1140,7 @@ class HcpcCohort:
         list of Path
             The files written.
         """
-        paths: list[Path] = []
-        for name, frame in self.tables().items():
-            dec = {c: v for c, v in self.decimals.items() if c in frame.columns}
-            paths += write_frame(frame, directory, name, decimals=dec, formats=formats)
-        return paths
+        return write_tables(self.tables(), directory, decimals=self.decimals, formats=formats)
 
 
 def _decimals(columns: Sequence[str]) -> dict[str, int]:
@@ -1125,20 +1152,10 @@ def _decimals(columns: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def _ids(prefix: str, n: int, width: int) -> npt.NDArray[np.str_]:
-    """``prefix`` + 1..n zero-padded to ``width`` digits (e.g. H0001)."""
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
-
-
 def _base(seed: int, n: int) -> tuple[_Design, dict[str, Any]]:
     """Design and covariates (what every later block depends on)."""
     d = _design(_rng(seed, "design"), n)
-    width = max(4, len(str(n)))
-    cols: dict[str, Any] = {
-        "patient_id": _ids("H", n, width).astype(object),
-        "arm": np.array(ARMS, dtype=object)[d.arm],
-        "site": np.array(SITES, dtype=object)[d.site],
-    }
+    cols: dict[str, Any] = design_columns("H", d.arm, d.site, SITES)
     cols.update(_covariates(_rng(seed, "covariates"), d))
     return d, cols
 
@@ -1165,12 +1182,9 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     >>> len(c.patients), round(float(c.patients["age"].mean()), 1)
     (1000, 52.7)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 50:
-        raise OptionError(f"n must be a whole number >= 50, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
-    d, cols = _base(seed, int(n))
+    n = check_size(n, 50)
+    seed = check_seed(seed)
+    d, cols = _base(seed, n)
     cols.update(_labs(_rng(seed, "labs"), d, cols["bmi_0"]))
     questionnaires = _questionnaires(seed, d, cols)
     cols.update(questionnaires)
@@ -1191,7 +1205,7 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
         medications=meds,
         adherent_days=days,
         visit_ratings=visits,
-        seed=int(seed),
-        n=int(n),
+        seed=seed,
+        n=n,
         decimals=_decimals(list(patients.columns)),
     )
