@@ -68,18 +68,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coachstats.errors import AnalysisError, OptionError
+from coachstats.errors import AnalysisError
 from coachstats.synthetic._common import (
+    ARMS,
     BoolArray,
     FloatArray,
+    Format,
     IntArray,
-    exact_labels,
+    apportioned_labels,
+    check_seed,
+    check_size,
+    design_columns,
     largest_remainder,
     match_moments,
     round_exact_mean,
     scale_counts,
+    stream_rng,
     truncated_normal,
-    write_frame,
+    write_tables,
 )
 from coachstats.synthetic._peer_helpers import covariate_matrix, covariate_scores, grid_repair
 
@@ -95,7 +101,6 @@ __all__ = [
 DEFAULT_SEED = 20130301
 """Default seed (the issue of Ann Fam Med in which the trial appeared: March 2013)."""
 N_RANDOMIZED = 299
-ARMS: tuple[str, str] = ("coaching", "usual_care")
 RANDOMIZED = {"coaching": 148, "usual_care": 151}
 
 # --- design (published: 6 clinics, 23 coaches; assumed: the clinic sizes) -------------------
@@ -250,8 +255,7 @@ DECIMALS = {
 
 def _rng(seed: int, stream: str, offset: int = 0) -> np.random.Generator:
     """Independent generator per (seed, stream, offset): tuning one layer leaves the others."""
-    ss = np.random.SeedSequence(int(seed), spawn_key=(_STREAMS.index(stream), int(offset)))
-    return np.random.default_rng(ss)
+    return stream_rng(seed, _STREAMS, stream, offset)
 
 
 # ---------------------------------------------------------------------------
@@ -307,10 +311,6 @@ def _design(seed: int, n: int) -> _Design:
     return _Design(arm, site, hba1c_6, no_base, vitals_6, ldl_6, n == N_RANDOMIZED)
 
 
-def _share_labels(rng: np.random.Generator, shares: Mapping[Any, float], n: int) -> np.ndarray:
-    return exact_labels(rng, largest_remainder(list(shares.values()), n), list(shares))
-
-
 def _covariates(seed: int, d: _Design) -> dict[str, Any]:
     rng = _rng(seed, "covariates")
     n = d.arm.size
@@ -326,26 +326,19 @@ def _covariates(seed: int, d: _Design) -> dict[str, Any]:
         labels = [f"PC{j:02d}" for j in range(k, k + int(coaches[s]))]
         k += int(coaches[s])
         if idx.size:
-            coach[idx] = exact_labels(
-                rng, largest_remainder(np.ones(len(labels)), idx.size), labels
-            )
+            coach[idx] = apportioned_labels(rng, dict.fromkeys(labels, 1.0), idx.size)
     cols["coach_id"] = coach
     spec = COVARIATES
-    a_lo, a_hi = spec["age"]["bounds"]
-    age = truncated_normal(rng, spec["age"]["mean"], spec["age"]["sd"], a_lo, a_hi, size=n)
-    age = match_moments(
-        age,
-        spec["age"]["mean"],
-        spec["age"]["sd"],
-        lower=spec["age"]["bounds"][0],
-        upper=spec["age"]["bounds"][1],
-    )
-    cols["age"] = np.round(age).astype(np.int64)
-    cols["sex"] = _share_labels(rng, {"female": spec["female"], "male": 1 - spec["female"]}, n)
-    cols["marital_status"] = _share_labels(rng, spec["marital_status"], n)
-    cols["work_status"] = _share_labels(rng, spec["work_status"], n)
+    mean, sd, (lo, hi) = spec["age"]["mean"], spec["age"]["sd"], spec["age"]["bounds"]
+    age = truncated_normal(rng, mean, sd, lo, hi, size=n)
+    cols["age"] = np.round(match_moments(age, mean, sd, lower=lo, upper=hi)).astype(np.int64)
+    cols["sex"] = apportioned_labels(rng, {"female": spec["female"], "male": 1 - spec["female"]}, n)
+    cols["marital_status"] = apportioned_labels(rng, spec["marital_status"], n)
+    cols["work_status"] = apportioned_labels(rng, spec["work_status"], n)
     for name in ("insulin", "hypertension"):
-        cols[name] = _share_labels(rng, {True: spec[name], False: 1 - spec[name]}, n).astype(bool)
+        cols[name] = apportioned_labels(rng, {True: spec[name], False: 1 - spec[name]}, n).astype(
+            bool
+        )
     lo, hi = spec["bmi_0"]["bounds"]
     bmi = lo + rng.gamma(4.0, (spec["bmi_0"]["mean"] - lo) / 4.0, size=n)
     bmi = match_moments(
@@ -386,14 +379,13 @@ def _scores(
     z1, zs = covariate_scores(
         x - x.mean(axis=0), treated[mask], _rng(seed, stream, offset + 1000), 3
     )
-    out1 = np.zeros(mask.size)
-    out1[mask] = z1
-    outs = []
-    for z in zs:
-        o = np.zeros(mask.size)
-        o[mask] = z
-        outs.append(o)
-    return out1, outs
+
+    def spread(z: FloatArray) -> FloatArray:
+        out = np.zeros(mask.size)
+        out[mask] = z
+        return out
+
+    return spread(z1), [spread(z) for z in zs]
 
 
 # ---------------------------------------------------------------------------
@@ -678,11 +670,10 @@ class PeerCohort:
         return {"peer_patients": self.patients}
 
     def write(
-        self, directory: str | os.PathLike[str], *, formats: Sequence[str] = ("csv", "parquet")
+        self, directory: str | os.PathLike[str], *, formats: Sequence[Format] = ("csv", "parquet")
     ) -> list[Path]:
         """Write the patient table as CSV (and Parquet), byte-stable."""
-        dec = {c: v for c, v in DECIMALS.items() if c in self.patients.columns}
-        return write_frame(self.patients, directory, "peer_patients", decimals=dec, formats=formats)  # type: ignore[arg-type]
+        return write_tables(self.tables(), directory, decimals=DECIMALS, formats=formats)
 
 
 def build(seed: int, n: int, calibration: Mapping[str, Mapping[str, Any]]) -> PeerCohort:
@@ -690,11 +681,7 @@ def build(seed: int, n: int, calibration: Mapping[str, Mapping[str, Any]]) -> Pe
     d = _design(seed, n)
     cov = _covariates(seed, d)
     x_all = covariate_matrix(_frame(d, cov), list(ADJUSTMENT), d.arm == 0)
-    cols: dict[str, Any] = {}
-    width = max(4, len(str(n)))
-    cols["patient_id"] = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
-    cols["arm"] = np.array(ARMS, dtype=object)[d.arm]
-    cols["site"] = np.array(list(CLINICS), dtype=object)[d.site]
+    cols: dict[str, Any] = design_columns("P", d.arm, d.site, list(CLINICS))
     cols.update(cov)
     cols["hba1c_0"], cols["hba1c_6"] = _hba1c(seed, d, x_all, calibration["hba1c"])
     for measure, mask in (("sbp", d.vitals_6), ("ldl", d.ldl_6), ("bmi", d.vitals_6)):
@@ -740,8 +727,5 @@ def peer_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> PeerCohor
     >>> c.patients["site"].nunique(), int(c.patients["hba1c_6"].notna().sum())
     (6, 237)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 60:
-        raise OptionError(f"n must be a whole number >= 60, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
-    return build(int(seed), int(n), CALIBRATION)
+    n = check_size(n, 60)
+    return build(check_seed(seed), n, CALIBRATION)
