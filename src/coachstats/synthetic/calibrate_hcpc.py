@@ -56,9 +56,9 @@ Examples
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,7 @@ __all__ = [
     "solve_design",
 ]
 
+_T = TypeVar("_T")
 Pattern = tuple[str, str, str]
 Cell = tuple[str, str, Pattern]
 
@@ -446,51 +447,72 @@ def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
 # questionnaire P values that depend on unpublished spread
 
 
-def _questionnaire_frame(seed: int) -> tuple[Any, dict[str, Any], np.ndarray]:
+#: One questionnaire block of ``hcpc``: (generator, design, columns, respondents) -> columns.
+Block = Callable[[np.random.Generator, Any, dict[str, Any], np.ndarray], dict[str, Any]]
+
+
+def _block_frame(seed: int, stream: str, block: Block) -> tuple[pd.DataFrame, np.ndarray]:
+    """Keys of the bundled design plus one questionnaire block drawn from its stream.
+
+    Returns the frame (``patient_id, arm, clinician_id, pcp_visits`` and the
+    block's columns) and the 12-month respondents.
+    """
     d, cols = hcpc._base(seed, hcpc.N_RANDOMIZED)
     resp = hcpc._respondents(hcpc._rng(seed, "questionnaires"), d)
-    return d, cols, resp
-
-
-def _frame(cols: dict[str, Any], block: dict[str, Any]) -> pd.DataFrame:
     keep = ("patient_id", "arm", "clinician_id", "pcp_visits")
-    return pd.DataFrame({**{k: cols[k] for k in keep}, **block})
+    columns = block(hcpc._rng(seed, stream), d, cols, resp)
+    return pd.DataFrame({**{k: cols[k] for k in keep}, **columns}), resp
+
+
+def _change_p(frame: pd.DataFrame, change: Any) -> float:
+    """P of the arm in the published mixed model of a change (PCP visits, clinician intercept)."""
+    frame = frame.assign(change=change).dropna(subset=["change"])
+    frame["change"] = frame["change"].astype(float)
+    return float(mixed(frame, "change", cluster="clinician_id", covariates=["pcp_visits"]).p_value)
+
+
+def _nearest(
+    candidates: Sequence[_T], p_of: Callable[[_T], float], target: float
+) -> tuple[_T, float]:
+    """The candidate whose P is nearest ``target`` on the log scale (the first of equals)."""
+    best: tuple[float, _T, float] | None = None
+    for candidate in candidates:
+        p = p_of(candidate)
+        score = abs(np.log(p / target))
+        if best is None or score < best[0]:
+            best = (score, candidate, p)
+    if best is None:
+        raise AnalysisError("no candidate with a P value to compare")
+    return best[1], best[2]
 
 
 def trust_p(seed: int, change_sd: float) -> float:
     """Mixed-model P of the trust change for a given SD of the change (bundled design)."""
-    d, cols, resp = _questionnaire_frame(seed)
-    block = hcpc._trust_items(hcpc._rng(seed, "trust"), d, cols, resp, change_sd)
-    frame = _frame(cols, block)
+    frame, _ = _block_frame(
+        seed, "trust", lambda rng, d, cols, resp: hcpc._trust_items(rng, d, cols, resp, change_sd)
+    )
     score = {
         m: scales.score_trust(frame, scales.item_columns("trust", 11, m)).to_numpy()
         for m in (0, 12)
     }
-    frame["change"] = score[12] - score[0]
-    frame = frame.dropna(subset=["change"])
-    return float(mixed(frame, "change", cluster="clinician_id", covariates=["pcp_visits"]).p_value)
+    return _change_p(frame, score[12] - score[0])
 
 
 def tune_trust(seed: int = hcpc.DEFAULT_SEED, target: float = 0.047) -> tuple[float, float]:
     """Grid search (0.01 steps, 10-15 points) of ``TRUST_CHANGE_SD``: P nearest ``target``."""
-    grid = np.round(np.arange(10.0, 15.0, 0.01), 2)
-    ps = np.array([trust_p(seed, float(g)) for g in grid])
-    best = int(np.argmin(np.abs(np.log(ps / target))))
-    return float(grid[best]), float(ps[best])
+    grid = [float(g) for g in np.round(np.arange(10.0, 15.0, 0.01), 2)]
+    return _nearest(grid, lambda g: trust_p(seed, g), target)
 
 
 def recommend_pcp_p(seed: int, moves: dict[str, tuple[int, int]]) -> float:
     """Mixed-model P of the change in 'would highly recommend the PCP' for given moves."""
-    d, cols, resp = _questionnaire_frame(seed)
-    block = hcpc._recommend_pcp(hcpc._rng(seed, "recommend_pcp"), d, resp, moves)
-    frame = _frame(cols, block)
+    frame, _ = _block_frame(
+        seed, "recommend_pcp", lambda rng, d, cols, resp: hcpc._recommend_pcp(rng, d, resp, moves)
+    )
     top = {
         m: scales.recommend_binary(frame, f"recommend_pcp_{m}", levels=4, cut=4) for m in (0, 12)
     }
-    frame["change"] = top[12].astype("Float64") - top[0].astype("Float64")
-    frame = frame.dropna(subset=["change"])
-    frame["change"] = frame["change"].astype(float)
-    return float(mixed(frame, "change", cluster="clinician_id", covariates=["pcp_visits"]).p_value)
+    return _change_p(frame, top[12].astype("Float64") - top[0].astype("Float64"))
 
 
 def tune_recommend_pcp(
@@ -498,23 +520,19 @@ def tune_recommend_pcp(
 ) -> tuple[dict[str, tuple[int, int]], float]:
     """Search the moves (same number falling from "definitely" in both arms; the rises give the
     printed net changes +31/190 and +7/176) for the P nearest ``target``."""
-    best: tuple[float, dict[str, tuple[int, int]], float] | None = None
-    for down in range(5, 61):
-        moves = {"coaching": (31 + down, down), "usual_care": (7 + down, down)}
-        p = recommend_pcp_p(seed, moves)
-        score = abs(np.log(p / target))
-        if best is None or score < best[0]:
-            best = (score, moves, p)
-    if best is None:  # pragma: no cover - the grid is not empty
-        raise AnalysisError("empty grid")
-    return best[1], best[2]
+    grid = [
+        {"coaching": (31 + down, down), "usual_care": (7 + down, down)} for down in range(5, 61)
+    ]
+    return _nearest(grid, lambda moves: recommend_pcp_p(seed, moves), target)
 
 
 def recommend_p(seed: int, clinician_sd: float) -> float:
     """GEE P of "definitely recommend the clinic" at 12 months for a clinician-effect spread."""
-    d, cols, resp = _questionnaire_frame(seed)
-    block = hcpc._recommend(hcpc._rng(seed, "recommend"), d, cols, resp, clinician_sd)
-    frame = _frame(cols, block)
+    frame, resp = _block_frame(
+        seed,
+        "recommend",
+        lambda rng, d, cols, resp: hcpc._recommend(rng, d, cols, resp, clinician_sd),
+    )
     frame["top"] = scales.recommend_binary(frame, "recommend_12", levels=4, cut=4)
     frame = frame.loc[resp]
     return float(gee(frame, "top", cluster="clinician_id", family="binomial").p_value)
@@ -522,10 +540,8 @@ def recommend_p(seed: int, clinician_sd: float) -> float:
 
 def tune_recommend(seed: int = hcpc.DEFAULT_SEED, target: float = 0.002) -> tuple[float, float]:
     """Grid search (0.01 steps, 0-2) of ``RECOMMEND_CLINICIAN_SD``: GEE P nearest ``target``."""
-    grid = np.round(np.arange(0.0, 2.0, 0.01), 2)
-    ps = np.array([recommend_p(seed, float(g)) for g in grid])
-    best = int(np.argmin(np.abs(np.log(ps / target))))
-    return float(grid[best]), float(ps[best])
+    grid = [float(g) for g in np.round(np.arange(0.0, 2.0, 0.01), 2)]
+    return _nearest(grid, lambda g: recommend_p(seed, g), target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
