@@ -474,12 +474,15 @@ def _change_p(frame: pd.DataFrame, change: Any) -> float:
 def _nearest(
     candidates: Sequence[_T], p_of: Callable[[_T], float], target: float
 ) -> tuple[_T, float]:
-    """The candidate whose P is nearest ``target`` on the log scale (the first of equals)."""
+    """The candidate whose P is nearest ``target`` on the log scale (the first of equals).
+
+    Candidates whose P is NaN are skipped.
+    """
     best: tuple[float, _T, float] | None = None
     for candidate in candidates:
         p = p_of(candidate)
         score = abs(np.log(p / target))
-        if best is None or score < best[0]:
+        if not np.isnan(score) and (best is None or score < best[0]):
             best = (score, candidate, p)
     if best is None:
         raise AnalysisError("no candidate with a P value to compare")
