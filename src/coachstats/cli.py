@@ -297,6 +297,227 @@ def synth(
         typer.echo(str(path))
 
 
+# --------------------------------------------------------------------------- analyze / evaluate
+
+
+def _parse_pairs(text: str | None, option: str) -> dict[str, str]:
+    """``"a=b,c=d"`` -> ``{"a": "b", "c": "d"}`` (``--units``)."""
+    if not text:
+        return {}
+    from coachstats.errors import OptionError
+
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    bad = [p[0] for p in pairs if len(p) != 2]
+    if bad:
+        raise OptionError(
+            f"{option} expects key=value pairs separated by commas; cannot parse {bad}"
+        )
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _program_load(
+    columns: Path | None,
+    map_: str | None,
+    sheet: str | None,
+    units: str | None,
+    single_arm: bool,
+    exclude_invalid: bool,
+) -> dict[str, Any]:
+    """The :func:`coachstats.programdata.load_program` keywords from the CLI options.
+
+    ``--map`` and ``--units`` add to (and override) the mapping file's entries.
+    """
+    from coachstats.programdata import MappingFile, read_mapping
+
+    spec = read_mapping(columns) if columns is not None else MappingFile()
+    mapping = {**spec.columns, **(_parse_map(map_) or {})}
+    sheet_value: str | int | None = spec.sheet
+    if sheet is not None:
+        sheet_value = int(sheet) if sheet.isdigit() else sheet
+    return {
+        "columns": mapping or None,
+        "arms": dict(spec.arms) or None,
+        "units": {**spec.units, **_parse_pairs(units, "--units")} or None,
+        "sheet": sheet_value,
+        "design": "single-arm" if single_arm else "auto",
+        "on_invalid": "exclude" if exclude_invalid else "error",
+    }
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[str], None]]:
+    """A rich spinner with the current step on stderr (silent when stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda step: bar.update(task, description=f"{label}: {step}")
+
+
+def _write_result(out: Path, frame: Any, payload: str, *, force: bool, inputs: list[Path]) -> None:
+    """Write the tidy table (``.csv``) or the full result (``.json``) atomically."""
+    from coachstats.errors import OptionError
+    from coachstats.outputs import write_atomic
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise OptionError(f"--out {out.name}: use a .csv (the outcome table) or .json (everything)")
+    content = frame.to_csv(index=False) if suffix == ".csv" else payload
+    typer.echo(f"wrote {write_atomic(out, content, force=force, inputs=inputs)}", err=True)
+
+
+def _write_figure(figure: Any, path: Path, *, force: bool, inputs: list[Path]) -> None:
+    """Render a figure with :func:`coachstats.plots.save_figure`, then write it atomically."""
+    import tempfile
+
+    from coachstats.outputs import write_atomic
+    from coachstats.plots.style import save_figure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (rendered,) = save_figure(figure, Path(tmp) / f"figure{path.suffix}")
+        data = rendered.read_bytes()
+    typer.echo(f"wrote {write_atomic(path, data, force=force, inputs=inputs)}", err=True)
+
+
+_MapFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        help="Mapping file (YAML, JSON or TOML): 'schema_name: your_column' lines, or sections "
+        "columns/arms/units/sheet.",
+    ),
+]
+_Map = Annotated[
+    str | None, typer.Option("--map", help="schema=yours pairs, e.g. arm=group,hba1c_0=a1c_base")
+]
+_Sheet = Annotated[str | None, typer.Option(help="Excel sheet (name or 0-based number).")]
+_Units = Annotated[
+    str | None, typer.Option(help="measure=unit pairs, e.g. hba1c=mmol/mol,ldl=mmol/L")
+]
+_SingleArm = Annotated[
+    bool, typer.Option("--single-arm", help="Every patient is coached (no comparison group).")
+]
+_Exclude = Annotated[
+    bool,
+    typer.Option(
+        "--exclude-invalid",
+        help="Exclude rows that fail validation (each listed, with its reason) instead of stopping.",
+    ),
+]
+_Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
+
+
+@app.command()
+@_guard
+def analyze(
+    data: Annotated[
+        Path, typer.Argument(help="Program file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
+    ],
+    columns: _MapFile = None,
+    map_: _Map = None,
+    sheet: _Sheet = None,
+    goals: Annotated[str, typer.Option(help="Goal set: hcpc or peer.")] = "hcpc",
+    units: _Units = None,
+    single_arm: _SingleArm = False,
+    exclude_invalid: _Exclude = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
+    ] = None,
+    force: _Force = False,
+) -> None:
+    """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
+    from coachstats.errors import check_option
+    from coachstats.evaluate import analyze as run
+
+    check_option("--goals", goals, ("hcpc", "peer"))
+    load = _program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
+    with _notes(), _progress("analyze") as step:
+        result = run(data, goals=goals, progress=step, **load)
+    typer.echo(result.summary())
+    if out is not None:
+        import json
+
+        payload = json.dumps(result.to_dict(), indent=2, default=str)
+        _write_result(out, result.to_frame(), payload, force=force, inputs=[data])
+
+
+@app.command()
+@_guard
+def evaluate(
+    data: Annotated[
+        Path, typer.Argument(help="Program file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
+    ],
+    against: Annotated[str, typer.Option(help="Published trial(s): hcpc, peer or all.")] = "all",
+    single_arm: _SingleArm = False,
+    columns: _MapFile = None,
+    map_: _Map = None,
+    sheet: _Sheet = None,
+    units: _Units = None,
+    exclude_invalid: _Exclude = False,
+    encounters: Annotated[
+        Path | None,
+        typer.Option(help="Coaching encounters (patient_id, date, cpt: 0591T/0592T/0593T)."),
+    ] = None,
+    published_se: Annotated[
+        str, typer.Option(help="Published SE from: auto, counts (also inferred) or p_value.")
+    ] = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the comparison table (.csv) or every table (.json)."),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the forest plot (PNG, SVG or PDF).")
+    ] = None,
+    force: _Force = False,
+) -> None:
+    """Compare a program with the published trials; exit 1 if an outcome differs from them."""
+    from coachstats.errors import check_option
+    from coachstats.evaluate import evaluate as run
+    from coachstats.evaluate import evaluation_figure
+    from coachstats.io import read_table
+
+    check_option("--against", against, ("hcpc", "peer", "all"))
+    check_option("--published-se", published_se, ("auto", "counts", "p_value"))
+    load = _program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
+    enc = read_table(encounters) if encounters is not None else None
+    with _notes(), _progress("evaluate") as step:
+        result = run(
+            data,
+            against=against,
+            published_se=published_se,  # type: ignore[arg-type]
+            encounters=enc,
+            progress=step,
+            **load,
+        )
+    typer.echo(result.summary())
+    inputs = [p for p in (data, encounters) if p is not None]
+    if out is not None:
+        _write_result(out, result.to_frame(), result.to_json(), force=force, inputs=inputs)
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure = evaluation_figure(result)
+        try:
+            _write_figure(figure, plot, force=force, inputs=inputs)
+        finally:
+            plt.close(figure)
+    if not result.ok:
+        raise typer.Exit(EXIT_FINDING)
+
+
 def main() -> None:
     """Entry point of the ``coachstats`` command."""
     app()

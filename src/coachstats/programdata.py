@@ -258,11 +258,12 @@ def load_program(
     n_arms: Literal[1, 2] = 2
     if design != "two-arm":
         labels: list[Any] = pd.unique(raw[arm_src].dropna()).tolist() if arm_src is not None else []
-        if arm_src is None:
+        if arm_src is None and _source_column(raw, columns, "patient_id") is not None:
+            # without an id column the file is unmapped: let validation report both columns
             raw["arm"] = "coaching"
             n_arms = 1
             notes.append("no arm column: a single-arm program (every patient coached)")
-        elif len(labels) <= 1 or design == "single-arm":
+        elif (arm_src is not None and len(labels) <= 1) or design == "single-arm":
             n_arms = 1
             if len(labels) == 1:
                 arm_map.setdefault(labels[0], "coaching")

@@ -1,0 +1,295 @@
+"""``coachstats analyze`` and ``coachstats evaluate`` end to end on synthetic programs.
+
+Programs come from the package's generators: an HCPC cohort (the coaching
+effect as published), the same cohort with the effect removed
+(:func:`coachstats.programs.without_effect`), a single-arm mixture of both arms
+(:func:`coachstats.programs.single_arm_program`), and a messy real-world
+export of an HCPC cohort (other column names, HbA1c in mmol/mol, extra
+columns, bad rows, a blank row, Excel dates, a cover sheet) with CPT
+encounter rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coachstats.cli import app
+from coachstats.programs import single_arm_program, synthetic_encounters, without_effect
+from coachstats.synthetic import hcpc_cohort
+
+runner = CliRunner()
+KEEP = ["patient_id", "arm", "site", "coach_id", "diabetes", "age", "sex", "bmi_0", "pcp_visits",
+        "coach_contacts", "hba1c_0", "hba1c_12", "sbp_0", "sbp_12", "ldl_0", "ldl_12"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return hcpc_cohort(n=2000, seed=3).patients[KEEP]
+
+
+@pytest.fixture(scope="module")
+def files(cohort: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("programs")
+    paths = {
+        "effect": d / "effect.csv",
+        "null": d / "null.csv",
+        "single": d / "single.csv",
+    }
+    cohort.to_csv(paths["effect"], index=False)
+    without_effect(cohort, seed=2).to_csv(paths["null"], index=False)
+    mix = single_arm_program(cohort, usual_care_share=0.5, seed=2).drop(columns="arm")
+    mix.to_csv(paths["single"], index=False)
+    return paths
+
+
+def run(*args: str) -> tuple[int, str]:
+    res = runner.invoke(app, list(args))
+    assert "Traceback" not in res.output
+    return res.exit_code, res.output
+
+
+# --------------------------------------------------------------------------- evaluate verdicts
+
+
+def test_program_with_the_effect_is_consistent(files: dict[str, Path], tmp_path: Path) -> None:
+    out, fig = tmp_path / "res.json", tmp_path / "forest.png"
+    code, text = run(
+        "evaluate", str(files["effect"]), "--against", "hcpc", "--out", str(out), "--plot", str(fig)
+    )
+    assert code == 0, text
+    assert "Verdict: no outcome differs from the published figures" in text
+    assert text.count("consistent with HCPC 2015") == 4
+    doc = json.loads(out.read_text())
+    assert doc["ok"] is True and {r["verdict"] for r in doc["outcomes"]} == {"consistent"}
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_program_without_effect_is_judged_inconsistent(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "null.csv"
+    code, text = run("evaluate", str(files["null"]), "--against", "hcpc", "--out", str(out))
+    assert code == 1, text  # an analysis finding
+    assert "outcome(s) differ from the published figures" in text
+    assert "differs from HCPC 2015: the program's effect is lower" in text
+    table = pd.read_csv(out)
+    rd = table.loc[table["estimand"] == "risk difference"].set_index("target")
+    assert (
+        rd.loc["composite_any", "verdict"] == "differs"
+        and rd.loc["hba1c_goal", "verdict"] == "differs"
+    )
+    assert (rd["program_conf_low"] < 0).all()
+
+
+def test_single_arm_program_lands_between_the_arms(files: dict[str, Path]) -> None:
+    code, text = run("evaluate", str(files["single"]), "--against", "hcpc")
+    assert code == 1, text  # it differs from the published coaching arm
+    assert "single-arm program" in text
+    assert (
+        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015" in text
+    )
+    assert "at goal for >= 1 condition: 4" in text
+
+
+def test_against_all_and_outputs_need_force(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    code, text = run("evaluate", str(files["effect"]), "--out", str(out))
+    assert code in (0, 1), text  # an HCPC-like program need not match the peer trial
+    assert "Peer 2013" in text and set(pd.read_csv(out)["trial"]) == {"hcpc", "peer"}
+    code, text = run("evaluate", str(files["effect"]), "--out", str(out))
+    assert code == 2 and "--force" in text
+    code, _ = run(
+        "evaluate", str(files["effect"]), "--against", "hcpc", "--out", str(out), "--force"
+    )
+    assert code == 0 and set(pd.read_csv(out)["trial"]) == {"hcpc"}
+    code, text = run("evaluate", str(files["effect"]), "--out", str(files["effect"]), "--force")
+    assert code == 2 and "refusing to overwrite the input" in text
+
+
+def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    code, text = run("evaluate", str(files["effect"]), "--against", "nope")
+    assert code == 2 and "'hcpc', 'peer', 'all'" in text
+    code, text = run("evaluate", str(files["effect"]), "--out", str(tmp_path / "x.xlsx"))
+    assert code == 2 and ".csv" in text
+    code, text = run("evaluate", str(tmp_path / "missing.csv"))
+    assert code == 2 and "file not found" in text
+    code, text = run("analyze", str(files["effect"]), "--units", "hba1c")
+    assert code == 2 and "--units expects" in text
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+def test_analyze_prints_the_table_and_the_brief(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "outcomes.json"
+    code, text = run("analyze", str(files["effect"]), "--out", str(out))
+    assert code == 0, text
+    assert "As the practice brief presents them:" in text and "Health coaching group: " in text
+    assert "Usual care group: " in text and "(P = " in text and "Program tracking" in text
+    doc = json.loads(out.read_text())
+    assert doc["design"] == "two-arm" and len(doc["outcomes"]) == 8
+    code, text = run(
+        "analyze", str(files["single"]), "--goals", "peer", "--out", str(tmp_path / "s.csv")
+    )
+    assert code == 0, text
+    assert "single-arm" in text
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert {"label", "estimate", "conf_low", "conf_high"} <= set(table.columns)
+
+
+def test_analyze_with_map_and_units(cohort: pd.DataFrame, tmp_path: Path) -> None:
+    raw = cohort.rename(
+        columns={"patient_id": "id", "arm": "group", "hba1c_0": "a1c_base", "hba1c_12": "a1c_12"}
+    )
+    raw["a1c_base"] = np.round((raw["a1c_base"] - 2.15) * 10.929)
+    raw["a1c_12"] = np.round((raw["a1c_12"] - 2.15) * 10.929)
+    path = tmp_path / "mapped.csv"
+    raw.to_csv(path, index=False)
+    code, text = run("analyze", str(path))
+    assert code == 2 and "required column missing" in text
+    code, text = run(
+        "analyze", str(path), "--map", "patient_id=id,arm=group,hba1c_0=a1c_base,hba1c_12=a1c_12",
+        "--units", "hba1c=mmol/mol",
+    )  # fmt: skip
+    assert code == 0, text
+    assert "converted from mmol/mol" in text
+
+
+# --------------------------------------------------------------------------- a messy real-world file
+
+
+MAPPING = """\
+# exported from the clinic's registry
+sheet: Patients
+columns:
+  patient_id: MRN
+  arm: Program group
+  site: Clinic
+  coach_id: Coach
+  diabetes: DM (Y/N)
+  age: Age (yrs)
+  coach_contacts: Visits w/ coach
+  hba1c_0: A1c baseline (mmol/mol)
+  hba1c_12: A1c 12 mo (mmol/mol)
+  sbp_0: SBP base
+  sbp_12: SBP 12m
+  ldl_0: LDL base
+  ldl_12: LDL 12m
+arms:
+  Coached: coaching
+  Waitlist: usual_care
+units:
+  hba1c: mmol/mol
+"""
+
+
+@pytest.fixture(scope="module")
+def messy(cohort: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("messy")
+    p = cohort.iloc[:900].copy()
+    out = pd.DataFrame(
+        {
+            "MRN": [f"MRN-{i:05d}" for i in range(len(p))],
+            "Program group": p["arm"]
+            .map({"coaching": "Coached", "usual_care": "Waitlist"})
+            .to_numpy(),
+            "Clinic": p["site"].to_numpy(),
+            "Coach": p["coach_id"].to_numpy(dtype=object),
+            "DM (Y/N)": np.where(p["diabetes"], "Y", "N"),
+            "Age (yrs)": p["age"].to_numpy(),
+            "Visits w/ coach": p["coach_contacts"].to_numpy(dtype=object),
+            "A1c baseline (mmol/mol)": np.round((p["hba1c_0"].to_numpy() - 2.15) * 10.929),
+            "A1c 12 mo (mmol/mol)": np.round((p["hba1c_12"].to_numpy() - 2.15) * 10.929),
+            "SBP base": p["sbp_0"].to_numpy(),
+            "SBP 12m": p["sbp_12"].to_numpy(),
+            "LDL base": p["ldl_0"].to_numpy(),
+            "LDL 12m": p["ldl_12"].to_numpy(),
+            # extra columns: free text, a date cell, and dates exported as Excel serial numbers
+            "Notes": ["called twice" if i % 7 == 0 else "" for i in range(len(p))],
+            "Referral date": pd.Timestamp("2023-01-02")
+            + pd.to_timedelta(np.arange(len(p)) % 90, unit="D"),
+            "Last A1c (Excel date)": 45000 + np.arange(len(p)) % 300,
+        }
+    ).astype({"A1c baseline (mmol/mol)": object, "SBP 12m": object, "LDL base": object})
+    # bad rows: text in a lab column, an impossible blood pressure, a unit typo
+    diabetic = np.flatnonzero(p["diabetes"].to_numpy() & p["hba1c_0"].notna().to_numpy())
+    out.loc[diabetic[0], "A1c baseline (mmol/mol)"] = "pending"
+    out.loc[3, "SBP 12m"] = 1400
+    out.loc[5, "LDL base"] = "see chart"
+    bad = [out.loc[diabetic[0], "MRN"], out.loc[3, "MRN"], out.loc[5, "MRN"]]
+    blank = pd.DataFrame([[None] * out.shape[1]], columns=out.columns)
+    out = pd.concat([out.iloc[:10], blank, out.iloc[10:]], ignore_index=True)
+    book = d / "program.xlsx"
+    with pd.ExcelWriter(book) as xl:
+        pd.DataFrame({"About": ["Coaching program export", "Generated by the registry"]}).to_excel(
+            xl, sheet_name="README", index=False
+        )
+        out.to_excel(xl, sheet_name="Patients", index=False)
+    coached = cohort.iloc[:900].assign(patient_id=[f"MRN-{i:05d}" for i in range(900)])
+    enc = synthetic_encounters(coached.loc[coached["arm"] == "coaching"], seed=5)
+    enc = pd.concat(
+        [
+            enc,
+            pd.DataFrame(
+                {
+                    "patient_id": [bad[1], "MRN-99999"],
+                    "date": ["??", 45100],
+                    "cpt": ["0592T", "99213"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).rename(columns={"patient_id": "patient_id", "date": "date", "cpt": "cpt"})
+    enc_path = d / "encounters.csv"
+    enc.to_csv(enc_path, index=False)
+    mapping = d / "mapping.yaml"
+    mapping.write_text(MAPPING)
+    (d / "bad_ids.json").write_text(json.dumps(bad))
+    return {"book": book, "encounters": enc_path, "mapping": mapping, "bad": d / "bad_ids.json"}
+
+
+def test_messy_file_without_a_mapping_gives_clear_errors(messy: dict[str, Path]) -> None:
+    code, text = run("evaluate", str(messy["book"]), "--sheet", "Patients")
+    assert code == 2
+    assert "column 'patient_id': required column missing" in text and "MRN" in text
+    assert "column 'arm': required column missing" in text  # not silently read as single-arm
+    code, text = run("evaluate", str(messy["book"]))  # the first sheet is the cover sheet
+    assert code == 2 and "About" in text
+
+
+def test_messy_file_with_a_mapping_lists_every_bad_row(messy: dict[str, Path]) -> None:
+    bad = json.loads(messy["bad"].read_text())
+    code, text = run("evaluate", str(messy["book"]), "--columns", str(messy["mapping"]))
+    assert code == 2
+    for mrn in bad:
+        assert mrn in text
+    assert "non-numeric text" in text and "impossible value" in text
+
+
+def test_messy_file_with_a_mapping_and_exclusions_works(
+    messy: dict[str, Path], tmp_path: Path
+) -> None:
+    bad = json.loads(messy["bad"].read_text())
+    out = tmp_path / "messy.json"
+    code, text = run(
+        "evaluate", str(messy["book"]), "--columns", str(messy["mapping"]), "--exclude-invalid",
+        "--against", "hcpc", "--encounters", str(messy["encounters"]), "--out", str(out),
+    )  # fmt: skip
+    assert code in (0, 1), text
+    assert "two-arm program" in text and "3 patient row(s) excluded as invalid" in text
+    for mrn in bad:  # reported, not dropped silently
+        assert mrn in text
+    assert "1 blank row(s) skipped" in text and "converted from mmol/mol" in text
+    assert "Coaching sessions per patient (CPT 0591T-0593T)" in text
+    assert "unknown CPT code" in text and "unreadable date" in text
+    doc = json.loads(out.read_text())
+    assert sum(doc["n"].values()) == 900 - 3
+    hba1c = next(r for r in doc["case_mix"] if r["characteristic"].startswith("Baseline HbA1c"))
+    assert hba1c["program_value"] == pytest.approx(9.9, abs=0.15)  # back in %, from mmol/mol
+    assert any("excluded" in n for n in doc["notes"])
