@@ -30,6 +30,12 @@ def everything() -> ReproductionResult:
     return reproduce()
 
 
+@pytest.fixture(scope="module")
+def by_target(everything: ReproductionResult) -> pd.DataFrame:
+    """The reproduction table indexed by (trial, target)."""
+    return everything.to_frame().set_index(["trial", "target"])
+
+
 def _ids(res: ReproductionResult) -> list[tuple[str, str]]:
     return [(t.trial, t.target.id) for t in res.targets]
 
@@ -57,18 +63,16 @@ def test_every_registry_target_is_in_the_table(everything: ReproductionResult) -
     assert len(frame) == len(expected)
 
 
-def test_unreachable_figures_are_listed_with_reasons(everything: ReproductionResult) -> None:
-    frame = everything.to_frame().set_index(["trial", "target"])
+def test_unreachable_figures_are_listed_with_reasons(by_target: pd.DataFrame) -> None:
     for name in list_trials():
         for t in get_trial(name).targets:
-            row = frame.loc[(name, t.id)]
+            row = by_target.loc[(name, t.id)]
             if row["verdict"].startswith("not reproducible"):
                 assert "(" in row["verdict"] and row["note"], (name, t.id)
                 assert t.unreachable, f"{name}/{t.id} is not reproducible without a declared reason"
 
 
-def test_hcpc_primary_outcomes(everything: ReproductionResult) -> None:
-    frame = everything.to_frame().set_index(["trial", "target"])
+def test_hcpc_primary_outcomes(by_target: pd.DataFrame) -> None:
     rows = {
         "composite_any": ("46.4 %", "34.3 %", ".02"),
         "composite_all": ("34.0 %", "24.7 %", ".05"),
@@ -76,31 +80,30 @@ def test_hcpc_primary_outcomes(everything: ReproductionResult) -> None:
         "ldl_goal_site_a": ("41.8 %", "25.4 %", ".04"),
     }
     for tid, (c, u, p) in rows.items():
-        row = frame.loc[("hcpc", tid)]
+        row = by_target.loc[("hcpc", tid)]
         assert (row["reproduced_coaching"], row["reproduced_usual_care"], row["reproduced_p"]) == (
             c,
             u,
             p,
         )
         assert row["verdict"] == "match"
-    assert frame.loc[("hcpc", "sbp_goal"), "reproduced_p"] == "not significant"
+    assert by_target.loc[("hcpc", "sbp_goal"), "reproduced_p"] == "not significant"
 
 
-def test_peer_primary_outcomes(everything: ReproductionResult) -> None:
-    frame = everything.to_frame().set_index(["trial", "target"])
-    row = frame.loc[("peer", "hba1c_change")]
+def test_peer_primary_outcomes(by_target: pd.DataFrame) -> None:
+    row = by_target.loc[("peer", "hba1c_change")]
     assert (row["reproduced_coaching"], row["reproduced_usual_care"]) == (
         "-1.07 (2.8)",
         "-0.30 (3.1)",
     )
     assert (row["reproduced_difference"], row["reproduced_p"]) == ("-0.77", ".01")
-    adj = frame.loc[("peer", "hba1c_change_adj")]
+    adj = by_target.loc[("peer", "hba1c_change_adj")]
     assert (adj["reproduced_difference"], adj["reproduced_p"], adj["adjusted"]) == (
         "-0.69",
         ".01",
         True,
     )
-    drop = frame.loc[("peer", "hba1c_drop")]
+    drop = by_target.loc[("peer", "hba1c_drop")]
     assert drop["reproduced_coaching"] == "60/121 (49.6 %)" and drop["reproduced_p"] == ".005"
 
 
@@ -176,16 +179,13 @@ def test_sensitivity_table() -> None:
         "Missing follow-up = not at goal",
         "Multiple imputation (m = 20)",
     } <= variants
-    published = sens.loc[(sens["target"] == "composite_any") & (sens["analysis"] == "as published")]
-    assert published["p"].item() == ".02"
-    yates = sens.loc[
-        (sens["target"] == "composite_any") & (sens["analysis"] == "Yates continuity correction")
-    ]
-    assert yates["p_value"].item() > published["p_value"].item()  # the correction is conservative
-    failure = sens.loc[
-        (sens["target"] == "composite_any") & (sens["analysis"].str.startswith("Missing"))
-    ]
-    assert failure["coaching"].item().startswith("90/224")  # every randomized coaching patient
+    composite = sens.loc[sens["target"] == "composite_any"].set_index("analysis")
+    published = composite.loc["as published"]
+    assert published["p"] == ".02"
+    yates = composite.loc["Yates continuity correction"]
+    assert yates["p_value"] > published["p_value"]  # the correction is conservative
+    failure = composite.loc["Missing follow-up = not at goal"]
+    assert failure["coaching"].startswith("90/224")  # every randomized coaching patient
     assert reproduce("peer", sensitivity=True).sensitivity is not None
 
 

@@ -53,9 +53,13 @@ def cohort():  # type: ignore[no-untyped-def]
     return hcpc_cohort()
 
 
-@pytest.fixture(scope="module")
-def bundled() -> pd.DataFrame:
-    return pd.read_csv(DATA / "hcpc_patients.csv")
+@pytest.fixture(scope="module", params=["generated", "bundled"])
+def tables(request, cohort) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """The cohort's tables by name (``patients``...): freshly generated, or as shipped."""
+    if request.param == "generated":
+        return {name.removeprefix("hcpc_"): frame for name, frame in cohort.tables().items()}
+    names = ("patients", "medications", "adherent_days", "visit_ratings")
+    return {t: pd.read_csv(DATA / f"hcpc_{t}.csv") for t in names}
 
 
 def _counts(ep: pd.DataFrame, col: str) -> list[tuple[int, int]]:
@@ -110,10 +114,8 @@ PRIMARY = {  # outcome: (coaching, usual care) counts, printed P (2 decimals)
 }
 
 
-@pytest.mark.parametrize("source", ["generated", "bundled"])
-def test_primary_counts_and_p(source, cohort, bundled) -> None:  # type: ignore[no-untyped-def]
-    data = cohort.patients if source == "generated" else bundled
-    ep = derive_endpoints(data, HCPC_GOALS)
+def test_primary_counts_and_p(tables: dict[str, pd.DataFrame]) -> None:
+    ep = derive_endpoints(tables["patients"], HCPC_GOALS)
     for outcome, (counts, printed_p) in PRIMARY.items():
         assert _counts(ep, outcome) == counts, outcome
         r = chi_square(ep, outcome, correct=False)
@@ -161,15 +163,8 @@ def test_followup_24_paired(cohort) -> None:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- adherence
 
 
-@pytest.mark.parametrize("source", ["generated", "bundled"])
-def test_adherence_changes(source, cohort) -> None:  # type: ignore[no-untyped-def]
-    if source == "generated":
-        patients, meds, days = cohort.patients, cohort.medications, cohort.adherent_days
-    else:
-        patients, meds, days = (
-            pd.read_csv(DATA / f"hcpc_{t}.csv")
-            for t in ("patients", "medications", "adherent_days")
-        )
+def test_adherence_changes(tables: dict[str, pd.DataFrame]) -> None:
+    patients, meds, days = (tables[t] for t in ("patients", "medications", "adherent_days"))
     assert set(meds["condition"]) <= {"diabetes", "hypertension", "hyperlipidemia", "other"}
     assert set(meds["month"]) == {0, 12} and set(days["month"]) == {0, 12}
     assert (meds["in_chart"] | meds["reported_taking"]).all()  # every row is a medication
@@ -191,20 +186,13 @@ def test_adherence_changes(source, cohort) -> None:  # type: ignore[no-untyped-d
 # --------------------------------------------------------------------------- questionnaires
 
 
-def _tables(source: str, cohort) -> tuple[pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
-    if source == "generated":
-        return cohort.patients, cohort.visit_ratings
-    return pd.read_csv(DATA / "hcpc_patients.csv"), pd.read_csv(DATA / "hcpc_visit_ratings.csv")
-
-
 def _by_arm(values: pd.Series, arm: pd.Series, digits: int) -> list[float]:
     means = values.groupby(arm).mean()
     return [round(float(means[a]), digits) for a in ARMS]
 
 
-@pytest.mark.parametrize("source", ["generated", "bundled"])
-def test_trust_and_recommend_pcp(source, cohort) -> None:  # type: ignore[no-untyped-def]
-    p, _ = _tables(source, cohort)
+def test_trust_and_recommend_pcp(tables: dict[str, pd.DataFrame]) -> None:
+    p = tables["patients"]
     items = {m: scales.item_columns("trust", 11, m) for m in (0, 12)}
     assert p[items[0]].notna().all().all()  # everyone answered at baseline
     data = p[["arm", "clinician_id", "pcp_visits"]].copy()
@@ -224,9 +212,8 @@ def test_trust_and_recommend_pcp(source, cohort) -> None:  # type: ignore[no-unt
     assert r.format_p() == ".02"
 
 
-@pytest.mark.parametrize("source", ["generated", "bundled"])
-def test_pacic_and_recommend_clinic(source, cohort) -> None:  # type: ignore[no-untyped-def]
-    p, _ = _tables(source, cohort)
+def test_pacic_and_recommend_clinic(tables: dict[str, pd.DataFrame]) -> None:
+    p = tables["patients"]
     data = p[["arm", "clinician_id"]].copy()
     for m in (0, 12):
         data[f"pacic_{m}"] = scales.score_pacic(p, scales.item_columns("pacic", 20, m))["pacic"]
@@ -244,9 +231,8 @@ def test_pacic_and_recommend_clinic(source, cohort) -> None:  # type: ignore[no-
     assert r.format_p() == ".002"
 
 
-@pytest.mark.parametrize("source", ["generated", "bundled"])
-def test_clinician_visit_ratings(source, cohort) -> None:  # type: ignore[no-untyped-def]
-    p, visits = _tables(source, cohort)
+def test_clinician_visit_ratings(tables: dict[str, pd.DataFrame]) -> None:
+    p, visits = tables["patients"], tables["visit_ratings"]
     assert len(visits) == 269 and visits["visit_id"].is_unique
     assert visits["clinician_id"].nunique() == 15  # 15 of the 17 clinicians answered
     owner = p.set_index("patient_id").loc[visits["patient_id"], ["clinician_id", "arm"]]
