@@ -128,7 +128,10 @@ def test_program_metrics_on_the_hcpc_cohort(cohort: pd.DataFrame) -> None:
     assert round(m["contacts"].value, 1) == HCPC_CONTACTS[0] and m["contacts"].status == "similar"
     # 194 of 224 coached patients have a 12-month lab (30 lost in the design)
     assert (m["retention"].n, m["retention"].value) == (224, pytest.approx(194 / 224))
-    assert m["uncontrolled_at_referral"].value == 1.0
+    assert (
+        m["uncontrolled_at_referral"].value == 1.0
+        and m["uncontrolled_at_referral"].status == "similar"
+    )
     unc = m["uncontrolled_hba1c"]
     dm = coached.loc[coached["diabetes"] & coached["hba1c_0"].notna()]
     assert unc.n == len(dm) and unc.value == pytest.approx((dm["hba1c_0"] > 8.0).mean())

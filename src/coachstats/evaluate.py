@@ -134,7 +134,14 @@ from coachstats.goals import GoalSet
 from coachstats.metaanalysis import MetaResult, difference_test, pool
 from coachstats.onesample import one_sample_mean, one_sample_proportion
 from coachstats.programdata import MappingFile, ProgramDesign, load_program, read_mapping
-from coachstats.results import ARM_DISPLAY, ArmSummary, ComparisonResult, TidyResult, format_p
+from coachstats.results import (
+    ARM_DISPLAY,
+    ArmSummary,
+    ComparisonResult,
+    TidyResult,
+    format_p,
+    p_phrase,
+)
 from coachstats.tracking import ProgramMetrics, program_metrics
 from coachstats.trialdata import TrialData
 from coachstats.trials.registry import PrintedP, PrintedValue, Target, Trial, get_trial
@@ -490,7 +497,7 @@ class PublishedOutcome:
             hi,
             ci[0],
             ci[1],
-            f"SE = |{what}| / z(1 - P/2) from the printed P = {self.p} "
+            f"SE = |{what}| / z(1 - P/2) from the printed {p_phrase(self.p)} "
             f"(rounding range {lo:.4g} to {hi:.4g})",
             log_scale,
         )
@@ -892,7 +899,7 @@ class EffectComparison(_Row):
         )
         body = (
             f"{what} {_num(self._t(d.estimate))} (95% CI {_num(self._t(d.conf_low))} to "
-            f"{_num(self._t(d.conf_high))}), P = {d.format_p()}"
+            f"{_num(self._t(d.conf_high))}), {p_phrase(d.p_value)}"
         )
         if self.verdict == "consistent":
             text += f"consistent with {name} ({body})"
@@ -1160,9 +1167,7 @@ class StandardizedComparison(_Row):
             f"adjusted for {', '.join(r.adjusted_for)})"
         )
         if self.comparison is not None:
-            text += (
-                f"; vs published {_num(self._published_value())}: P = {self.comparison.format_p()}"
-            )
+            text += f"; vs published {_num(self._published_value())}: {p_phrase(self.comparison.p_value)}"
         elif self._position():
             text += f"; {self._position()}"
         return text

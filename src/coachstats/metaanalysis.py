@@ -65,7 +65,7 @@ from scipy import stats
 from coachstats.compare._data import require_columns
 from coachstats.compare.proportions import check_conf_level, normal_quantile
 from coachstats.errors import AnalysisError, check_option
-from coachstats.results import ComparisonResult, TidyResult, format_p
+from coachstats.results import ComparisonResult, TidyResult, p_phrase
 
 __all__ = [
     "METHODS",
@@ -263,10 +263,10 @@ class MetaResult(TidyResult):
             [
                 f"{name}: {row['method']}, k = {self.k} ({row['studies']})",
                 f"  pooled {row['estimate']:.4g} ({pct}% CI {row['conf_low']:.4g} to "
-                f"{row['conf_high']:.4g}), P = {format_p(self.p_value)}",
+                f"{row['conf_high']:.4g}), {p_phrase(self.p_value)}",
                 f"  fixed effect {row['fixed_estimate']:.4g} ({pct}% CI "
                 f"{row['fixed_conf_low']:.4g} to {row['fixed_conf_high']:.4g})",
-                f"  Cochran's Q = {self.q:.3f}, df = {self.q_df}, P = {format_p(self.q_p_value)}; "
+                f"  Cochran's Q = {self.q:.3f}, df = {self.q_df}, {p_phrase(self.q_p_value)}; "
                 f"I² = {100 * self.i2:.0f}%; tau² = {self.tau2:.4g}",
             ]
         )

@@ -141,9 +141,10 @@ class Metric:
 def _status_interval(lo: float, hi: float, benchmark: float) -> str:
     if not (math.isfinite(lo) and math.isfinite(benchmark)):
         return ""
-    if hi < benchmark:
+    slack = 1e-9  # an interval ending at 100 % reaches a 100 % yardstick
+    if hi < benchmark - slack:
         return "below"
-    if lo > benchmark:
+    if lo > benchmark + slack:
         return "above"
     return "similar"
 
