@@ -29,6 +29,7 @@ from coachstats.errors import AnalysisError, OptionError
 from coachstats.goals import HCPC_GOALS
 from coachstats.synthetic import calibrate_hcpc, hcpc, hcpc_cohort
 from coachstats.synthetic._common import (
+    apportioned_labels,
     group_targets,
     largest_remainder,
     likert_counts,
@@ -388,6 +389,23 @@ def test_largest_remainder_properties(weights: list[float], total: int) -> None:
     share = np.asarray(weights) * total / sum(weights)
     assert parts.sum() == total
     assert np.all(np.abs(parts - share) < 1 + 1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), min_size=1, max_size=6).filter(lambda c: sum(c) > 0),
+    st.integers(0, 500),
+    st.integers(0, 2**31),
+)
+def test_apportioned_labels_counts(counts: list[int], n: int, seed: int) -> None:
+    weights = {f"label{i}": c for i, c in enumerate(counts)}
+    labels = apportioned_labels(np.random.default_rng(seed), weights, n)
+    got = np.array([int((labels == k).sum()) for k in weights])
+    assert labels.size == n == got.sum()
+    assert np.all(np.abs(got - np.asarray(counts) * n / sum(counts)) < 1 + 1e-9)
+    # counts that add up to n are kept exactly, only their order is random
+    exact = apportioned_labels(np.random.default_rng(seed), weights, sum(counts))
+    assert [int((exact == k).sum()) for k in weights] == counts
 
 
 @settings(max_examples=30, deadline=None)
