@@ -5,33 +5,59 @@ primary analysis a researcher writes today): composite endpoint, chi-square,
 logistic regression adjusted for covariates plus clinic fixed effects,
 cluster-robust logistic by clinic, GEE exchangeable by clinic, ANCOVA.
 Both sides run on the same generated data; the table reports seconds per
-stage, the ratio baseline / coachstats, and the largest relative difference
-between the two sets of estimates, SEs and p-values.
+stage, the ratio baseline / coachstats, and the largest absolute and relative
+differences between the two sets of estimates, SEs and p-values.
 
-    python benchmarks/run.py --n 1e6          # one size
-    python benchmarks/run.py --quick          # 1e4 and 1e5, for a smoke run
-    python benchmarks/run.py --n 1e7 --skip-baseline   # coachstats alone
+    python benchmarks/run.py --n 1e6                  # one size, both sides
+    python benchmarks/run.py --quick                  # 1e4 and 1e5, a smoke run
+    python benchmarks/run.py --n 1e7 --skip-baseline  # coachstats alone
+    python benchmarks/run.py --growth                 # 1e4 .. 1e7, JSON + growth plot
+    python benchmarks/run.py --clusters 5000          # 5,000 clinics: FE logit, GEE, LMM
+    python benchmarks/run.py --parquet 1e7            # streamed from Parquet, peak RSS
 
-Results are printed as a table and written as JSON (``--json out.json``).
+Results are printed as a table and written as JSON (``--json out.json``;
+``--growth`` writes ``benchmarks/results/growth.json`` and the plot
+``docs/img/performance_growth.png`` unless told otherwise). Timings are wall
+clock; on a shared machine run each mode alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+IMG = ROOT / "docs" / "img"
+COVS = ["age", "female", "diabetes", "hba1c_0"]
+RENAME = {"a1c_0": "hba1c_0", "a1c_12": "hba1c_12"}
 
-def make_data(n: int, clinics: int = 40, seed: int = 1) -> pd.DataFrame:
-    """The baseline script's data generator, verbatim (same seed, same draws)."""
+
+# --------------------------------------------------------------------------- data
+
+
+def make_data(n: int, clinics: int = 40, seed: int = 1, clinic_sd: float = 0.0) -> pd.DataFrame:
+    """The baseline script's data generator, verbatim (same seed, same draws).
+
+    ``clinic_sd > 0`` adds a clinic random intercept to the follow-up HbA1c
+    (drawn after everything else, so the other columns are unchanged): the
+    data of the mixed-model benchmark.
+    """
     rng = np.random.default_rng(seed)
     df = pd.DataFrame(
         {
@@ -50,6 +76,9 @@ def make_data(n: int, clinics: int = 40, seed: int = 1) -> pd.DataFrame:
     df["a1c_12"] = df.a1c_0 - 0.4 - eff + rng.normal(0, 1.5, n)
     df["sbp_12"] = df.sbp_0 - 6 - 4 * eff + rng.normal(0, 15, n)
     df["ldl_12"] = df.ldl_0 - 10 - 10 * eff + rng.normal(0, 30, n)
+    if clinic_sd > 0:
+        u = rng.normal(0, clinic_sd, clinics)
+        df["a1c_12"] += u[df["clinic"].str.slice(1).astype(int).to_numpy()]
     return df
 
 
@@ -59,19 +88,34 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-COVS = ["age", "female", "diabetes", "hba1c_0"]
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_coachstats(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]]:
+Stages = dict[str, tuple[float, dict[str, float]]]
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+def run_coachstats(df: pd.DataFrame) -> Stages:
     """The analysis through coachstats' public API."""
     from coachstats import HCPC_GOALS, derive_endpoints
     from coachstats.compare.models import gee, linear, logistic
     from coachstats.compare.proportions import chi_square
 
-    out: dict[str, tuple[float, dict[str, float]]] = {}
-    data = df.rename(columns=lambda c: c.replace("a1c_", "hba1c_")).astype({"diabetes": bool})
-    t, ep = timed(lambda: derive_endpoints(data, HCPC_GOALS))
-    s = ep[ep["n_uncontrolled"] > 0]
+    out: Stages = {}
+    data = df.rename(columns=RENAME).astype({"diabetes": bool})
+
+    used = ["arm", "clinic", *COVS, "composite_any", "change_hba1c"]
+
+    def endpoints() -> pd.DataFrame:
+        ep = derive_endpoints(data, HCPC_GOALS)
+        # the patients analysed (uncontrolled on a measure), with the columns used
+        return ep.loc[ep["n_uncontrolled"].to_numpy() > 0, used]
+
+    t, s = timed(endpoints)
     out["endpoints"] = (t, {"n_analysed": float(len(s)), "events": float(s["composite_any"].sum())})
     t, r = timed(lambda: chi_square(s, "composite_any"))
     out["chisq"] = (t, {"p": r.p_value})
@@ -79,7 +123,7 @@ def run_coachstats(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]
     # std_error of an odds ratio is on the log scale, like statsmodels bse of the coefficient
     out["logit_adj"] = (t, {"or": r.estimate, "se": r.std_error, "p": r.p_value})
     t, r = timed(lambda: logistic(s, "composite_any", covariates=COVS, cluster="clinic"))
-    out["logit_cluster"] = (t, {"or": r.estimate, "p": r.p_value})
+    out["logit_cluster"] = (t, {"or": r.estimate, "se": r.std_error, "p": r.p_value})
     t, r = timed(
         lambda: gee(
             s,
@@ -91,19 +135,19 @@ def run_coachstats(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]
             moment_df="n-p",
         )
     )
-    out["gee_exch"] = (t, {"or": r.estimate, "p": r.p_value})
+    out["gee_exch"] = (t, {"or": r.estimate, "se": r.std_error, "p": r.p_value})
     t, r = timed(lambda: linear(s, "change_hba1c", covariates=["hba1c_0", "age", "female"]))
     out["ancova"] = (t, {"diff": r.estimate, "se": r.std_error, "p": r.p_value})
     return out
 
 
-def run_baseline(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]]:
+def run_baseline(df: pd.DataFrame) -> Stages:
     """The baseline script's steps (statsmodels formulas), timed the same way."""
     import scipy.stats as st
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    out: dict[str, tuple[float, dict[str, float]]] = {}
+    out: Stages = {}
     t0 = time.perf_counter()
     d = df.diabetes == 1
     unc_a1c = d & (df.a1c_0 > 8.0)
@@ -127,23 +171,13 @@ def run_baseline(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]]:
     f = "comp_any ~ C(arm) + age + female + diabetes + a1c_0"
     t, m = timed(lambda: smf.logit(f + " + C(clinic)", data=s).fit(disp=0))
     # statsmodels' reference arm is coaching (alphabetical): invert to coaching vs usual care
-    out["logit_adj"] = (
-        t,
-        {
-            "or": float(np.exp(-m.params.iloc[1])),
-            "se": float(m.bse.iloc[1]),
-            "p": float(m.pvalues.iloc[1]),
-        },
-    )
+    out["logit_adj"] = (t, _arm_effect(m, ratio=True))
     t, m2 = timed(
         lambda: smf.logit(f, data=s).fit(
             disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(s.clinic)[0]}
         )
     )
-    out["logit_cluster"] = (
-        t,
-        {"or": float(np.exp(-m2.params.iloc[1])), "p": float(m2.pvalues.iloc[1])},
-    )
+    out["logit_cluster"] = (t, _arm_effect(m2, ratio=True))
     t, g = timed(
         lambda: smf.gee(
             f,
@@ -153,51 +187,48 @@ def run_baseline(df: pd.DataFrame) -> dict[str, tuple[float, dict[str, float]]]:
             cov_struct=sm.cov_struct.Exchangeable(),
         ).fit()
     )
-    out["gee_exch"] = (t, {"or": float(np.exp(-g.params.iloc[1])), "p": float(g.pvalues.iloc[1])})
+    out["gee_exch"] = (t, _arm_effect(g, ratio=True))
     t, o = timed(lambda: smf.ols("I(a1c_12 - a1c_0) ~ C(arm) + a1c_0 + age + female", data=s).fit())
-    out["ancova"] = (
-        t,
-        {
-            "diff": float(-o.params.iloc[1]),
-            "se": float(o.bse.iloc[1]),
-            "p": float(o.pvalues.iloc[1]),
-        },
-    )
+    out["ancova"] = (t, _arm_effect(o, ratio=False))
     return out
 
 
-def max_rel_diff(a: dict[str, float], b: dict[str, float]) -> float:
-    keys = set(a) & set(b)
-    return max((abs(a[k] - b[k]) / max(abs(b[k]), 1e-300) for k in keys), default=float("nan"))
+def _arm_effect(model: Any, ratio: bool) -> dict[str, float]:
+    """Coaching vs usual care from a statsmodels fit whose reference arm is coaching."""
+    b, se, p = float(model.params.iloc[1]), float(model.bse.iloc[1]), float(model.pvalues.iloc[1])
+    if ratio:
+        return {"or": float(np.exp(-b)), "se": se, "p": p}
+    return {"diff": -b, "se": se, "p": p}
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def differences(a: dict[str, float], b: dict[str, float]) -> tuple[float, float]:
+    """Largest absolute and relative differences over the common keys."""
+    keys = sorted(set(a) & set(b))
+    if not keys:
+        return float("nan"), float("nan")
+    absd = [abs(a[k] - b[k]) for k in keys]
+    rel = [abs(a[k] - b[k]) / max(abs(b[k]), 1e-300) for k in keys]
+    return max(absd), max(rel)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--n", type=float, action="append", help="patients (repeatable); default 1e5")
-    ap.add_argument("--quick", action="store_true", help="1e4 and 1e5 only")
-    ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--json", type=str, default=None)
-    args = ap.parse_args(argv)
-    sizes = [int(x) for x in (args.n or ([1e4, 1e5] if args.quick else [1e5]))]
-    rows = []
+def compare_sizes(sizes: list[int], skip_baseline: Callable[[int], bool]) -> list[dict[str, Any]]:
+    """The main table: every stage at every size, both sides unless skipped."""
+    rows: list[dict[str, Any]] = []
     for n in sizes:
         df = make_data(n)
+        run_coachstats(df.head(2000))  # warm imports and caches outside the timings
         cs = run_coachstats(df)
-        bl = None if args.skip_baseline else run_baseline(df)
+        bl = None if skip_baseline(n) else run_baseline(df)
         for stage, (t_cs, est_cs) in cs.items():
             row: dict[str, Any] = {"stage": stage, "n": n, "coachstats_s": t_cs}
             if bl is not None:
                 t_bl, est_bl = bl[stage]
+                absd, rel = differences(est_cs, est_bl)
                 row.update(
                     baseline_s=t_bl,
                     ratio=t_bl / t_cs if t_cs > 0 else float("inf"),
-                    max_rel_diff=max_rel_diff(est_cs, est_bl),
+                    max_abs_diff=absd,
+                    max_rel_diff=rel,
                 )
             rows.append(row)
         tot: dict[str, Any] = {
@@ -208,20 +239,470 @@ def main(argv: list[str] | None = None) -> int:
         if bl is not None:
             tot["baseline_s"] = sum(v[0] for v in bl.values())
             tot["ratio"] = tot["baseline_s"] / tot["coachstats_s"]
+            tot["max_rel_diff"] = max(r["max_rel_diff"] for r in rows if r["n"] == n)
         rows.append(tot)
+        del df
+    return rows
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def run_clusters(
+    n: int, clinics: int, ref_n: int, ref_clinics: int, lme4: bool
+) -> list[dict[str, Any]]:
+    """Many clinics: clinic FE logistic, GEE and the random-intercept LMM.
+
+    statsmodels' dummy-variable logit cannot hold ``n x clinics`` dummies, so
+    its estimates are compared at ``ref_n`` patients in ``ref_clinics``; its GEE
+    and MixedLM run at full size. With ``lme4`` and Rscript installed, lme4
+    fits the LMM on the same data too.
+    """
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from coachstats import HCPC_GOALS, derive_endpoints
+    from coachstats.compare.models import gee, logistic, mixed
+
+    rows: list[dict[str, Any]] = []
+
+    def analysed(size: int, n_clinics: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        df = make_data(size, clinics=n_clinics, clinic_sd=0.4)
+        ep = derive_endpoints(df.rename(columns=RENAME).astype({"diabetes": bool}), HCPC_GOALS)
+        keep = ep["n_uncontrolled"].to_numpy() > 0
+        return ep[keep], df[keep].assign(comp_any=ep["composite_any"][keep].astype(int))
+
+    s, raw = analysed(n, clinics)
+    f = "comp_any ~ C(arm) + age + female + diabetes + a1c_0"
+
+    def fe_logit(data: pd.DataFrame) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return logistic(data, "composite_any", covariates=COVS, fixed_effects="clinic")
+
+    t_cs, r = timed(lambda: fe_logit(s))
+    rows.append(
+        {
+            "stage": "logit_fe",
+            "n": n,
+            "clinics": clinics,
+            "coachstats_s": t_cs,
+            "baseline_s": float("nan"),
+            "note": f"statsmodels: {len(s)} x {clinics} dense dummies, not attempted",
+        }
+    )
+    # reference size: statsmodels dummies on the rows coachstats keeps
+    s_ref, raw_ref = analysed(ref_n, ref_clinics)
+    t_cs_ref, r_ref = timed(lambda: fe_logit(s_ref))
+    events = raw_ref.groupby("clinic")["comp_any"].agg(["sum", "count"])
+    ok = events.index[(events["sum"] > 0) & (events["sum"] < events["count"])]
+    kept = raw_ref[raw_ref["clinic"].isin(ok)]
+    t_bl, m = timed(lambda: smf.logit(f + " + C(clinic)", data=kept).fit(disp=0, maxiter=100))
+    absd, rel = differences(
+        {"or": r_ref.estimate, "se": r_ref.std_error, "p": r_ref.p_value},
+        _arm_effect(m, ratio=True),
+    )
+    rows.append(
+        {
+            "stage": "logit_fe (reference size)",
+            "n": ref_n,
+            "clinics": ref_clinics,
+            "coachstats_s": t_cs_ref,
+            "baseline_s": t_bl,
+            "ratio": t_bl / t_cs_ref,
+            "max_abs_diff": absd,
+            "max_rel_diff": rel,
+        }
+    )
+
+    t_cs, r = timed(
+        lambda: gee(s, "composite_any", covariates=COVS, cluster="clinic", moment_df="n-p")
+    )
+    t_bl, g = timed(
+        lambda: smf.gee(
+            f,
+            groups="clinic",
+            data=raw,
+            family=sm.families.Binomial(),
+            cov_struct=sm.cov_struct.Exchangeable(),
+        ).fit()
+    )
+    absd, rel = differences(
+        {"or": r.estimate, "se": r.std_error, "p": r.p_value}, _arm_effect(g, ratio=True)
+    )
+    rows.append(
+        {
+            "stage": "gee_exch",
+            "n": n,
+            "clinics": clinics,
+            "coachstats_s": t_cs,
+            "baseline_s": t_bl,
+            "ratio": t_bl / t_cs,
+            "max_abs_diff": absd,
+            "max_rel_diff": rel,
+        }
+    )
+
+    # random-intercept LMM on every patient: change in HbA1c ~ arm + baseline + age + female
+    full = make_data(n, clinics=clinics, clinic_sd=0.4)
+    full["change"] = full["a1c_12"] - full["a1c_0"]
+    t_cs, r = timed(
+        lambda: mixed(full, "change", covariates=["a1c_0", "age", "female"], cluster="clinic")
+    )
+    ours = {
+        "diff": r.estimate,
+        "var_clinic": r.extra["var_cluster"],
+        "var_residual": r.extra["var_residual"],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_bl, lm = timed(
+            lambda: smf.mixedlm(
+                "change ~ C(arm, Treatment('usual_care')) + a1c_0 + age + female",
+                full,
+                groups="clinic",
+            ).fit(reml=True, method="lbfgs", gtol=1e-10)
+        )
+    theirs = {
+        "diff": float(lm.params.iloc[1]),
+        "var_clinic": float(lm.cov_re.iloc[0, 0]),
+        "var_residual": float(lm.scale),
+    }
+    absd, rel = differences(ours, theirs)
+    rows.append(
+        {
+            "stage": "mixed_reml (statsmodels MixedLM)",
+            "n": n,
+            "clinics": clinics,
+            "coachstats_s": t_cs,
+            "baseline_s": t_bl,
+            "ratio": t_bl / t_cs,
+            "max_abs_diff": absd,
+            "max_rel_diff": rel,
+            "note": "REML estimates: arm effect, clinic and residual variances",
+        }
+    )
+    if lme4 and shutil.which("Rscript"):
+        rows.append(_lme4_row(full, ours, t_cs, n, clinics))
+    return rows
+
+
+_LME4 = r"""
+suppressMessages(library(lme4)); library(jsonlite)
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+d$arm <- factor(d$arm, levels = c("usual_care", "coaching"))
+t0 <- proc.time()[["elapsed"]]
+m <- lmer(change ~ arm + a1c_0 + age + female + (1 | clinic), data = d, REML = TRUE)
+el <- proc.time()[["elapsed"]] - t0
+vc <- as.data.frame(VarCorr(m))
+cat(toJSON(list(seconds = el, diff = unname(fixef(m)[2]), var_clinic = vc$vcov[1],
+                var_residual = vc$vcov[2]), digits = 15, auto_unbox = TRUE))
+"""
+
+
+def _lme4_row(
+    full: pd.DataFrame, ours: dict[str, float], t_cs: float, n: int, clinics: int
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "lmm.csv"
+        script = Path(tmp) / "lmm.R"
+        full[["change", "arm", "a1c_0", "age", "female", "clinic"]].to_csv(csv, index=False)
+        script.write_text(_LME4)
+        out = subprocess.run(
+            ["Rscript", str(script), str(csv)], capture_output=True, text=True, check=True
+        )
+    res = json.loads(out.stdout)
+    absd, rel = differences(ours, {k: float(res[k]) for k in ours})
+    return {
+        "stage": "mixed_reml (R lme4::lmer)",
+        "n": n,
+        "clinics": clinics,
+        "coachstats_s": t_cs,
+        "baseline_s": float(res["seconds"]),
+        "ratio": float(res["seconds"]) / t_cs,
+        "max_abs_diff": absd,
+        "max_rel_diff": rel,
+        "note": "lmer fit time only (not reading the CSV)",
+    }
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def parquet_plan() -> Any:
+    """The benchmark analysis as an AnalysisPlan (what run_plan and stream.analyze run)."""
+    from coachstats.analysis import AnalysisPlan, AnalysisSpec
+
+    covs = tuple(COVS)
+    return AnalysisPlan(
+        [
+            AnalysisSpec("composite_any", "chi_square", label="chisq"),
+            AnalysisSpec(
+                "composite_any",
+                "logistic",
+                label="logit_adj",
+                covariates=covs,
+                options={"fixed_effects": "clinic"},
+            ),
+            AnalysisSpec(
+                "composite_any",
+                "logistic",
+                label="logit_cluster",
+                covariates=covs,
+                cluster="clinic",
+            ),
+            AnalysisSpec(
+                "composite_any",
+                "gee",
+                label="gee_exch",
+                covariates=covs,
+                cluster="clinic",
+                options={"moment_df": "n-p"},
+            ),
+            AnalysisSpec(
+                "change_hba1c",
+                "linear",
+                label="ancova",
+                covariates=("hba1c_0", "age", "female"),
+                subset="n_uncontrolled > 0",
+            ),
+        ],
+        goals="hcpc",
+    )
+
+
+def write_parquet(n: int, path: Path, row_group: int = 1_000_000) -> None:
+    """The benchmark data as a Parquet file, written ``row_group`` rows at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = make_data(n).astype({"diabetes": bool})
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    del df
+    pq.write_table(table, path, row_group_size=row_group)
+
+
+def child(mode: str, path: str, batch_size: int) -> None:
+    """Run in a fresh process: the plan streamed or in memory; print time, peak RSS, results."""
+    from coachstats.analysis import run_plan
+    from coachstats.stream import analyze_parquet
+
+    plan = parquet_plan()
+    base_rss = peak_rss_mb()
+    t0 = time.perf_counter()
+    if mode == "stream":
+        res = analyze_parquet(path, plan, columns=RENAME, batch_size=batch_size)
+    else:
+        data = pd.read_parquet(path).rename(columns=RENAME)
+        res = run_plan(data, plan)
+    seconds = time.perf_counter() - t0
+    est = {
+        f"{r.outcome}:{label}:{k}": float(getattr(r, k))
+        for label, r in zip((s.label for s in plan), res.results, strict=True)
+        if r is not None
+        for k in ("estimate", "std_error", "p_value")
+    }
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": peak_rss_mb(),
+                "import_rss_mb": base_rss,
+                "est": est,
+            }
+        )
+    )
+
+
+def run_parquet(n: int, batch_size: int, keep: bool, in_memory: bool) -> list[dict[str, Any]]:
+    """Write the data to Parquet; analyse it streamed (and in memory) in fresh processes."""
+    tmp = Path(os.environ.get("COACHSTATS_BENCH_DIR", tempfile.gettempdir()))
+    path = tmp / f"coachstats_bench_{n}.parquet"
+    if not path.exists():
+        t, _ = timed(lambda: write_parquet(n, path))
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {t:.0f} s", file=sys.stderr)
+    runs = {}
+    for mode in ("stream", "memory") if in_memory else ("stream",):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(path), "--batch-size", str(batch_size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = []
+    for mode, r in runs.items():
+        row: dict[str, Any] = {
+            "stage": f"whole analysis ({'streamed' if mode == 'stream' else 'in memory'})",
+            "n": n,
+            "coachstats_s": r["seconds"],
+            "peak_rss_mb": r["peak_rss_mb"],
+            "batch_size": batch_size if mode == "stream" else None,
+        }
+        if mode == "stream" and "memory" in runs:
+            absd, rel = differences(r["est"], runs["memory"]["est"])
+            row.update(max_abs_diff=absd, max_rel_diff=rel)
+        rows.append(row)
+    if not keep:
+        path.unlink()
+    return rows
+
+
+# --------------------------------------------------------------------------- output
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, memory and versions of the machine the benchmark ran on."""
+    import scipy
+    import statsmodels
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "nproc": os.cpu_count(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+        "statsmodels": statsmodels.__version__,
+    }
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+        info["cpu"] = fields.get("Model name", "").strip()
+    except (OSError, subprocess.CalledProcessError):
+        info["cpu"] = platform.processor()
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            info["mem_gb"] = round(int(f.readline().split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return info
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
     table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
+    ):
         print(table.to_string(index=False))
+
+
+def write_json(path: Path, mode: str, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"mode": mode, "machine": machine(), "peak_rss_mb": peak_rss_mb(), "rows": rows}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, default=float)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def plot_growth(rows: list[dict[str, Any]], path: Path) -> None:
+    """Log-log seconds vs n: coachstats and statsmodels totals, with a slope-1 guide."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tot = pd.DataFrame([r for r in rows if r["stage"] == "TOTAL"])
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.loglog(tot["n"], tot["coachstats_s"], "o-", label="coachstats (whole analysis)")
+    if "baseline_s" in tot:
+        b = tot.dropna(subset=["baseline_s"])
+        ax.loglog(b["n"], b["baseline_s"], "s--", label="pandas + statsmodels")
+    n0, t0 = float(tot["n"].iloc[-1]), float(tot["coachstats_s"].iloc[-1])
+    ns = np.array([float(tot["n"].iloc[0]), n0])
+    ax.loglog(ns, t0 * ns / n0, ":", color="grey", label="linear in n")
+    ax.set_xlabel("patients")
+    ax.set_ylabel("seconds (wall clock)")
+    ax.set_title("Time of the HCPC primary analysis")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def plot_memory(rows: list[dict[str, Any]], path: Path) -> None:
+    """Peak RSS of the whole analysis, in memory vs streamed from Parquet."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    labels = [f"{r['stage'].split('(')[1].rstrip(')')}\nn = {r['n']:.0e}" for r in rows]
+    values = [r["peak_rss_mb"] / 1024 for r in rows]
+    ax.barh(
+        labels, values, color=["tab:blue" if "streamed" in lab else "tab:grey" for lab in labels]
+    )
+    ax.axvline(6, color="tab:red", ls="--", label="6 GB target")
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.2f} GB", va="center")
+    ax.set_xlabel("peak resident memory (GB)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=float, action="append", help="patients (repeatable); default 1e5")
+    ap.add_argument("--quick", action="store_true", help="1e4 and 1e5 only")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--json", type=str, default=None, help="write the rows as JSON")
+    ap.add_argument(
+        "--growth", action="store_true", help="1e4 .. 1e7 (baseline up to --baseline-max)"
+    )
+    ap.add_argument("--baseline-max", type=float, default=1e6)
+    ap.add_argument("--plot", type=str, default=None, help="growth / memory plot (PNG)")
+    ap.add_argument("--clusters", type=int, default=None, help="clinics (e.g. 5000)")
+    ap.add_argument("--ref-n", type=float, default=5e4, help="statsmodels FE-logit size")
+    ap.add_argument("--ref-clinics", type=int, default=1000)
+    ap.add_argument("--no-lme4", action="store_true", help="skip the lme4 comparison")
+    ap.add_argument("--parquet", type=float, default=None, help="patients in the Parquet file")
+    ap.add_argument("--batch-size", type=int, default=500_000)
+    ap.add_argument("--no-memory", action="store_true", help="parquet: skip the in-memory run")
+    ap.add_argument("--keep", action="store_true", help="parquet: keep the file")
+    ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        child(args.child[0], args.child[1], args.batch_size)
+        return 0
+    if args.parquet:
+        rows = run_parquet(int(args.parquet), args.batch_size, args.keep, not args.no_memory)
+        print_table(rows)
+        write_json(Path(args.json or RESULTS / "parquet.json"), "parquet", rows)
+        plot_memory(rows, Path(args.plot or IMG / "performance_memory.png"))
+        return 0
+    if args.clusters:
+        n = int(args.n[0]) if args.n else 1_000_000
+        rows = run_clusters(
+            n, args.clusters, int(args.ref_n), args.ref_clinics, lme4=not args.no_lme4
+        )
+        print_table(rows)
+        write_json(Path(args.json or RESULTS / "clusters.json"), "clusters", rows)
+        return 0
+    if args.growth:
+        sizes = [10_000, 100_000, 1_000_000, 10_000_000]
+        rows = compare_sizes(sizes, lambda n: args.skip_baseline or n > args.baseline_max)
+        print_table(rows)
+        write_json(Path(args.json or RESULTS / "growth.json"), "growth", rows)
+        plot_growth(rows, Path(args.plot or IMG / "performance_growth.png"))
+        return 0
+    sizes = [int(x) for x in (args.n or ([1e4, 1e5] if args.quick else [1e5]))]
+    rows = compare_sizes(sizes, lambda n: args.skip_baseline)
+    print_table(rows)
     print(
         f"peak RSS {peak_rss_mb():.0f} MB; python {platform.python_version()}; {platform.machine()}"
     )
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(
-                {"machine": platform.platform(), "rows": rows, "peak_rss_mb": peak_rss_mb()},
-                f,
-                indent=2,
-            )
+        write_json(Path(args.json), "sizes", rows)
     return 0
 
 

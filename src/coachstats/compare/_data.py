@@ -152,15 +152,18 @@ def prepare(
             if miss.any():
                 reasons.append(f"missing {c} ({int(miss.sum())})")
             already |= miss
-    frame = sub.loc[keep]
+    frame = sub.loc[keep] if n_excluded else sub  # no copy when every row is complete
     if len(frame) == 0:
         raise AnalysisError(
             f"no complete rows to analyse for columns {cols} "
             f"({n_excluded} rows excluded: {', '.join(reasons)})"
         )
     if arm:
-        labels = resolve_arms(frame[arm].astype(str).rename(arm), treatment, control)
-        treated = (frame[arm].astype(str) == labels[0]).to_numpy()
+        # Factorize once; the labels are the arm values as text (as ``astype(str)``).
+        codes, uniques = pd.factorize(frame[arm])
+        text = np.array([str(u) for u in uniques], dtype=object)
+        labels = resolve_arms(pd.Series(text, name=arm), treatment, control)
+        treated = (text == labels[0])[codes]
     else:
         labels = ("all", "")
         treated = np.ones(len(frame), dtype=bool)

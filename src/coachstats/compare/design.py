@@ -73,10 +73,13 @@ __all__ = [
     "GroupIndex",
     "ModelRows",
     "build_design",
+    "combine_rows",
     "group_sums",
     "minus_group_values",
     "parse_formula",
+    "rows_dot",
     "run_local",
+    "vdot",
 ]
 
 #: R's ``lm`` tolerance for aliased columns (relative norm after projection).
@@ -142,6 +145,49 @@ def group_sums_t(codes: np.ndarray | None, values_t: np.ndarray, n_groups: int) 
     for j in range(values_t.shape[0]):  # loop over columns, not rows or groups
         out[:, j] = np.bincount(codes, weights=values_t[j], minlength=n_groups)
     return out
+
+
+# Products over the rows use einsum's single-threaded loops rather than BLAS
+# gemv / dot: OpenBLAS runs those multi-threaded, which on a machine with busy
+# cores makes them several times slower than one thread (measured: a 600k-row
+# dot product 0.2 ms on one thread, 8 ms on two contended ones).
+
+
+def rows_dot(values_t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``values_t @ v`` for a ``(k, n)`` array: one sum of products per row.
+
+    Examples
+    --------
+    >>> rows_dot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]))
+    array([3., 7.])
+    """
+    return np.einsum("ij,j->i", values_t, v)
+
+
+def combine_rows(
+    coef: np.ndarray, values_t: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``coef @ values_t``: the linear combination of the rows of a ``(k, n)`` array.
+
+    Examples
+    --------
+    >>> combine_rows(np.array([1.0, -1.0]), np.array([[1.0, 2.0], [3.0, 5.0]]))
+    array([-2., -3.])
+    """
+    if out is None:
+        return np.einsum("i,ij->j", coef, values_t)
+    return np.einsum("i,ij->j", coef, values_t, out=out)
+
+
+def vdot(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` of two vectors, as a float.
+
+    Examples
+    --------
+    >>> vdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    11.0
+    """
+    return float(np.einsum("i,i->", a, b))
 
 
 def minus_group_values(
@@ -432,13 +478,13 @@ class ArmMoments(Additive):
     def of(cls, y: np.ndarray, treated: np.ndarray) -> ArmMoments:
         """The moments of ``y`` in the treatment (``treated``) and control arms."""
         n1 = int(np.count_nonzero(treated))
-        t1 = float(y @ treated) if n1 else 0.0
+        t1 = vdot(y, treated.astype(float)) if n1 else 0.0
         n = np.array([n1, len(y) - n1])
         total = np.array([t1, float(y.sum()) - t1])
         mean = np.divide(total, n, out=np.zeros(2), where=n > 0)
         dev = y - np.where(treated, mean[0], mean[1])
-        sq = float(dev @ (dev * treated))
-        m2 = np.array([sq, float(dev @ dev) - sq])
+        sq = vdot(dev, dev * treated)
+        m2 = np.array([sq, vdot(dev, dev) - sq])
         return cls(n, total, m2)
 
     def __add__(self, other: ArmMoments) -> ArmMoments:

@@ -97,7 +97,15 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.special import expit
 
-from coachstats.compare.design import Additive, GroupIndex, ModelRows, Request, run_local
+from coachstats.compare.design import (
+    Additive,
+    GroupIndex,
+    ModelRows,
+    Request,
+    combine_rows,
+    run_local,
+    vdot,
+)
 from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
 from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
@@ -175,7 +183,7 @@ def gee_stats(rows: ModelRows, center: np.ndarray, beta: np.ndarray, family: str
         raise AnalysisError("GEE rows need cluster codes")
     XcT = rows.centered(center)
     y = rows.y
-    eta = np.dot(beta, XcT, out=rows.buffer("eta"))
+    eta = combine_rows(beta, XcT, out=rows.buffer("eta"))
     k = XcT.shape[0]
     if family == "binomial":  # _mean_parts, in place on reused buffers
         mu = expit(eta, out=rows.buffer("r"))
@@ -193,7 +201,7 @@ def gee_stats(rows: ModelRows, center: np.ndarray, beta: np.ndarray, family: str
     G = rows.n_clusters
     return GEEStats(
         nobs=rows.nobs,
-        ee=float(e @ e),
+        ee=vdot(e, e),
         es=np.bincount(rows.clusters, weights=e, minlength=G),
         h0=XD @ XD.T,
         T=_cluster_sums(rows.clusters, XD, G),
@@ -223,7 +231,7 @@ def _moments(
     e: np.ndarray, clusters: GroupIndex, n_pairs: float, ddof: int, exchangeable: bool
 ) -> tuple[float, float]:
     """geepack's (or statsmodels') moment estimators of the scale and rho."""
-    return _moments_from(float(e @ e), clusters.sums(e), len(e), n_pairs, ddof, exchangeable)
+    return _moments_from(vdot(e, e), clusters.sums(e), len(e), n_pairs, ddof, exchangeable)
 
 
 def _score_parts(stats: GEEStats, counts: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:

@@ -92,9 +92,12 @@ from coachstats.compare.design import (
     GroupIndex,
     ModelRows,
     Request,
+    combine_rows,
     group_sums_t,
     minus_group_values,
+    rows_dot,
     run_local,
+    vdot,
 )
 from coachstats.errors import AnalysisError, check_option
 
@@ -207,7 +210,7 @@ def newton_stats(
     """
     XT = rows.shifted(shift)
     y = rows.y
-    eta = np.dot(beta, XT, out=rows.buffer("eta"))
+    eta = combine_rows(beta, XT, out=rows.buffer("eta"))
     eta += rows.by_group(alpha)
     w: np.ndarray | None
     if family == "binomial":
@@ -231,7 +234,7 @@ def newton_stats(
     else:
         w = None
         r = np.subtract(y, eta, out=rows.buffer("r"))
-        deviance = float(r @ r)
+        deviance = vdot(r, r)
         XW = XT
     codes, C = rows.groups, rows.n_groups
     if w is None:
@@ -246,7 +249,7 @@ def newton_stats(
         nobs=len(y),
         deviance=deviance,
         xwx=XW @ XT.T,
-        xr=XT @ r,
+        xr=rows_dot(XT, r),
         wg=wg,
         rg=_group_total(codes, r, C),
         bg=group_sums_t(codes, XW, C),
@@ -399,7 +402,7 @@ def cluster_score_sums(
     """
     shift = result.shift
     XT = rows.shifted(shift)
-    eta = result.coef @ XT + rows.by_group(result.shifted_group_coef)
+    eta = combine_rows(result.coef, XT) + rows.by_group(result.shifted_group_coef)
     e = rows.y - (expit(eta) if family == "binomial" else eta)
     _, a = result.stats.schur()
     xt = minus_group_values(XT, a, rows.groups)
@@ -490,7 +493,7 @@ class RegressionFit:
     def fitted(self) -> np.ndarray:
         r""":math:`\hat\mu`."""
         rows = self._rows()
-        eta = self.coef @ rows.XT + rows.by_group(self.group_coef)
+        eta = combine_rows(self.coef, rows.XT) + rows.by_group(self.group_coef)
         return expit(eta) if self.family == "binomial" else eta
 
     @cached_property
@@ -755,7 +758,7 @@ def risk_difference_sums(
     """:class:`RiskDifferenceSums` of ``rows`` (unshifted design) at a logistic fit."""
     XT = rows.XT
     b_arm = coef[arm_column]
-    eta = coef @ XT + rows.by_group(group_coef)
+    eta = combine_rows(coef, XT) + rows.by_group(group_coef)
     arm = XT[arm_column]
     p1 = expit(eta + b_arm * (1.0 - arm))
     p0 = expit(eta - b_arm * arm)
@@ -765,7 +768,7 @@ def risk_difference_sums(
         nobs=len(eta),
         p1=float(p1.sum()),
         p0=float(p0.sum()),
-        gx=XT @ dd,
+        gx=rows_dot(XT, dd),
         d1=float(d1.sum()),
         gg=_group_total(rows.groups, dd, rows.n_groups),
     )

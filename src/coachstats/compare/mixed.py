@@ -78,7 +78,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from coachstats.compare.design import GroupIndex, ModelRows
+from coachstats.compare.design import GroupIndex, ModelRows, rows_dot, vdot
 from coachstats.errors import AnalysisError
 
 __all__ = [
@@ -152,8 +152,8 @@ def mixed_chunk_stats(rows: ModelRows, center: np.ndarray) -> MixedStats:
         Sx[:, j] = np.bincount(rows.clusters, weights=XcT[j], minlength=G)
     return MixedStats(
         XtX=XcT @ XcT.T,
-        Xty=XcT @ y,
-        yty=float(y @ y),
+        Xty=rows_dot(XcT, y),
+        yty=vdot(y, y),
         counts=np.bincount(rows.clusters, minlength=G),
         Sx=Sx,
         Sy=np.bincount(rows.clusters, weights=y, minlength=G),

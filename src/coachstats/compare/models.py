@@ -63,6 +63,7 @@ from coachstats.compare.design import (
     GroupIndex,
     build_design,
     covariate_terms,
+    vdot,
 )
 from coachstats.compare.gee import CORRELATIONS, FAMILIES, GEEFit, fit_gee
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
@@ -203,7 +204,7 @@ def check_separation(
 
 def _check_separation(setup: _Setup, outcome: str) -> None:
     n1 = int(np.count_nonzero(setup.treated))
-    e1 = float(setup.y @ setup.treated)
+    e1 = vdot(setup.y, setup.treated.astype(float))
     n = np.array([n1, len(setup.y) - n1])
     check_separation(setup.prepared.labels, n, np.array([e1, setup.y.sum() - e1]), outcome)
 
