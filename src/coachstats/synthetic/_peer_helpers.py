@@ -99,6 +99,19 @@ def _sd(s1: FloatArray, s2: FloatArray, n: int) -> FloatArray:
     return np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0) / (n - 1))
 
 
+def _band_sums(
+    units: FloatArray, m: BoolArray, off: FloatArray
+) -> tuple[FloatArray, int, float, float]:
+    """``y = units - off`` and the count, sum and sum of squares of ``y`` inside the band ``m``."""
+    y = units - off
+    return y, int(m.sum()), float(y[m].sum()), float((y[m] ** 2).sum())
+
+
+def _sd_penalty(sd: FloatArray | float, target: float, width: float) -> FloatArray | float:
+    r"""Loss of an SD outside its band: :math:`10^4 \max(0, |s - t| - w)^2` (elementwise)."""
+    return 1e4 * np.maximum(0.0, np.abs(sd - target) - width) ** 2
+
+
 def _pair_move(
     units: FloatArray,
     idx: np.ndarray,
@@ -119,9 +132,7 @@ def _pair_move(
         np.fill_diagonal(ok, False)
         loss = np.zeros(ok.shape)
         for m, off, target, width in bands:
-            y = units - off
-            n = int(m.sum())
-            s1, s2 = float(y[m].sum()), float((y[m] ** 2).sum())
+            y, n, s1, s2 = _band_sums(units, m, off)
             yi, mi = y[idx], m[idx].astype(float)
             t1 = s1 + step * mi[:, None] - step * mi[None, :]
             t2 = (
@@ -129,8 +140,7 @@ def _pair_move(
                 + ((yi + step) ** 2 - yi**2)[:, None] * mi[:, None]
                 + ((yi - step) ** 2 - yi**2)[None, :] * mi[None, :]
             )
-            sd = _sd(t1, t2, n)
-            loss += 1e4 * np.maximum(0.0, np.abs(sd - target) - width) ** 2
+            loss += _sd_penalty(_sd(t1, t2, n), target, width)
         loss = np.where(ok, loss, np.inf)
         k = int(np.argmin(loss))
         if loss.flat[k] < best_loss:
@@ -202,9 +212,7 @@ def grid_repair(
         if target_units is not None:
             loss += 10.0 * abs(float(u[smask].sum()) - target_units)
         for m, off, target, width in bands:
-            y = u[m] - off[m]
-            sd = float(y.std(ddof=1))
-            loss += 1e4 * max(0.0, abs(sd - target) - width) ** 2
+            loss += float(_sd_penalty(float((u[m] - off[m]).std(ddof=1)), target, width))
         return loss
 
     current = loss_parts(units)
@@ -222,15 +230,12 @@ def grid_repair(
             s0 = float(units[smask].sum())
             new += 10.0 * np.abs(s0 + delta * smask[idx][:, None] - target_units)
         for m, off, target, width in bands:
-            y = units - off
-            n = int(m.sum())
-            s1, s2 = float(y[m].sum()), float((y[m] ** 2).sum())
+            y, n, s1, s2 = _band_sums(units, m, off)
             yi = y[idx][:, None]
             inm = m[idx][:, None]
             t1 = s1 + delta * inm
             t2 = s2 + ((yi + delta) ** 2 - yi**2) * inm
-            sd = _sd(t1, t2, n)
-            new += 1e4 * np.maximum(0.0, np.abs(sd - target) - width) ** 2
+            new += _sd_penalty(_sd(t1, t2, n), target, width)
         new = np.where(allowed, new + 1e-9 * np.abs(delta), np.inf)
         best = np.unravel_index(int(np.argmin(new)), new.shape)
         if new[best] < current - 1e-12:
