@@ -90,7 +90,10 @@ def test_program_without_effect_is_judged_inconsistent(
 def test_single_arm_program_lands_between_the_arms(files: dict[str, Path]) -> None:
     code, text = run("evaluate", str(files["single"]), "--against", "hcpc")
     assert code == 1, text  # it differs from the published coaching arm
-    assert "single-arm program" in text
+    assert (
+        "single-arm program" in text
+        and "outcome(s) differ from the published coaching arms" in text
+    )
     assert (
         "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015" in text
     )

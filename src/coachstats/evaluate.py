@@ -1823,10 +1823,11 @@ class EvaluationResult(_Row):
     def summary(self) -> str:
         """Text: header, verdicts, the outcome table, heterogeneity, case mix, standardized, tracking."""
         parts = [self.sentence()]
+        what = "published figures" if self.design == "two-arm" else "published coaching arms"
         verdict = (
-            "no outcome differs from the published figures"
+            f"no outcome differs from the {what}"
             if self.ok
-            else (f"{len(self.findings())} outcome(s) differ from the published figures")
+            else f"{len(self.findings())} outcome(s) differ from the {what}"
         )
         parts.append("Verdict: " + verdict + "\n" + "\n".join(f"  - {v}" for v in self.verdicts()))
         frame = self.to_frame()
