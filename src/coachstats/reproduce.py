@@ -75,7 +75,8 @@ MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE = (
 )
 VERDICTS: tuple[str, ...] = (MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE)
 _RANK = {MATCH: 0, WITHIN: 1, NOT_REPRODUCIBLE: 2, DIFFERS: 3}
-_TABLES = ("patients", "medications", "adherent_days", "visit_ratings")
+_TRIAL_TABLES = ("patients", "medications", "adherent_days")  # the tables of a TrialData
+_TABLES = (*_TRIAL_TABLES, "visit_ratings")
 _GROUP_DISPLAY = {**ARM_DISPLAY, "all": "All patients", "A": "Site A", "B": "Site B"}
 
 FRAME_COLUMNS: tuple[str, ...] = (
@@ -371,24 +372,19 @@ def load_bundled(cohort: str) -> dict[str, pd.DataFrame | None]:
     ratings = read_table(visits) if visits is not None else None
     if ratings is not None and len(ratings) == 0:
         ratings = None
-    return {
-        "patients": td.patients,
-        "medications": td.medications,
-        "adherent_days": td.adherent_days,
-        "visit_ratings": ratings,
-    }
+    return {**_trial_tables(td), "visit_ratings": ratings}
+
+
+def _trial_tables(td: Any) -> dict[str, pd.DataFrame | None]:
+    """The patient, medication and adherent-days tables of a loaded :class:`TrialData`."""
+    return {name: getattr(td, name) for name in _TRIAL_TABLES}
 
 
 def _user_tables(data: Any) -> Mapping[str, pd.DataFrame | None]:
     from coachstats.io import load_trial
 
     if isinstance(data, (str, Path)):
-        td = load_trial(data, require_baseline=False)
-        return {
-            "patients": td.patients,
-            "medications": td.medications,
-            "adherent_days": td.adherent_days,
-        }
+        return _trial_tables(load_trial(data, require_baseline=False))
     if isinstance(data, pd.DataFrame):
         return {"patients": data}
     if isinstance(data, Mapping):
