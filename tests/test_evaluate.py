@@ -238,6 +238,25 @@ def test_peer_program_with_effect_and_cluster_fallback() -> None:
     assert "clustered by 'site'" in change2.note
 
 
+def test_program_measuring_only_hba1c(cohort: pd.DataFrame) -> None:
+    only = cohort[["patient_id", "arm", "diabetes", "hba1c_0", "hba1c_12"]]
+    res = evaluate(only, against="hcpc", tracking=False)
+    rows = {e.target: e for e in res.effects if e.primary}
+    assert "its composite is narrower" in rows["composite_any"].note
+    ldl = rows["ldl_goal_site_a"]
+    assert ldl.verdict == "not analysed" and "at_goal_ldl" in ldl.sentence()
+    assert "available columns" not in ldl.sentence()
+    std = {s.target: s for s in res.standardized}
+    # age is absent and every analysed patient has diabetes and one condition: nothing to adjust for
+    assert (
+        std["composite_any"].result is None
+        and "not standardized" in std["composite_any"].sentence()
+    )
+    assert std["hba1c_goal"].result is not None and std["hba1c_goal"].result.adjusted_for == (
+        "hba1c_0",
+    )
+
+
 def test_followup_and_population_notes(with_effect: EvaluationResult, cohort: pd.DataFrame) -> None:
     res = evaluate(cohort, against="peer", tracking=False, standardize=False)
     assert any("follow-up is month 6" in n and "month 12 is used" in n for n in res.notes)
@@ -361,7 +380,7 @@ def test_standardize_errors_and_constant_covariates() -> None:
     )
     r = standardize(prog, pd.DataFrame({"x": [1.0], "z": [2.0]}), "y", covariates=["x", "z"])
     assert r.adjusted_for == ("z",)
-    with pytest.raises(AnalysisError, match="no covariate varies"):
+    with pytest.raises(AnalysisError, match="varies in the program"):
         standardize(prog, prog, "y", covariates=["x"])
     with pytest.raises(AnalysisError, match="numeric or boolean"):
         standardize(prog.assign(x=list("abcd")), prog, "y", covariates=["x"])

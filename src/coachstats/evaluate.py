@@ -704,6 +704,18 @@ def _benchmark_spec(
         complete_on=complete_on,
     )
     notes: list[str] = []
+    goals = get_trial(b.trial).goals
+    if spec.outcome.startswith("composite_") and goals is not None and followup is not None:
+        absent = [
+            m
+            for m in goals.measures
+            if f"{m}_0" not in td.patients.columns or f"{m}_{followup}" not in td.patients.columns
+        ]
+        if absent:
+            notes.append(
+                f"the published composite covers {', '.join(goals.measures)}; the program has no "
+                f"{', '.join(absent)} at baseline and month {followup}, so its composite is narrower"
+            )
     if single_arm:
         return _single_arm_spec(spec, b.kind), notes
     spec, note = _fallback_cluster(spec, b.kind, td.patients)
@@ -792,6 +804,11 @@ class _Row(TidyResult):
     def summary(self) -> str:
         """One line of text (the sentence)."""
         return self.sentence()
+
+
+def _short(error: str) -> str:
+    """An error message without the list of available columns."""
+    return error.split("; available")[0] if error else "no result"
 
 
 def _num(x: float, digits: int = 2) -> str:
@@ -890,7 +907,7 @@ class EffectComparison(_Row):
         name = trial_name(self.trial)
         head = f"{self.label} ({self.estimand})"
         if self.program is None or self.difference is None:
-            return f"{head}: not analysed ({self.error or 'no result'})"
+            return f"{head}: not analysed ({_short(self.error)})"
         p, d, pub = self.program, self.difference, self.published
         what = "ratio" if pub.log_scale else "difference"
         text = (
@@ -1006,7 +1023,7 @@ class ArmComparison(_Row):
     def sentence(self) -> str:
         """E.g. ``"at goal for >= 1 condition: 41 % (95 % CI 36-46), between ..."``."""
         if self.program is None:
-            return f"{self.label}: not analysed ({self.error or 'no result'})"
+            return f"{self.label}: not analysed ({_short(self.error)})"
         text = _POSITION_TEXT[self.position].format(
             c=self.published.arm_text(0), u=self.published.arm_text(1), t=trial_name(self.trial)
         )
@@ -1159,7 +1176,7 @@ class StandardizedComparison(_Row):
     def sentence(self) -> str:
         """E.g. ``"at goal ...: crude 0.41, standardized to HCPC 2015 0.44 (95% CI ...)"``."""
         if self.result is None:
-            return f"{self.label}: not standardized ({self.error or 'no result'})"
+            return f"{self.label}: not standardized ({_short(self.error)})"
         r = self.result
         text = (
             f"{self.label}: crude {_num(self.crude)}, standardized to {trial_name(self.trial)}'s "
@@ -1282,13 +1299,14 @@ def standardize(
         float(np.mean(np.any((X.min(axis=0) > R) | (X.max(axis=0) < R), axis=1))) if used else 0.0
     )
     two_arm = arm is not None
+    if not used:
+        raise AnalysisError(
+            f"'{outcome}': no covariate of {list(covariates)} varies in the program; "
+            "standardization would be the crude figure"
+        )
     if two_arm:
         a = prep.treated.astype(float)[:, None]
         X = np.hstack([a, X])
-    if X.shape[1] == 0:
-        raise AnalysisError(
-            f"'{outcome}': no covariate varies in the program; standardization is the crude figure"
-        )
     fit = fit_logistic(X, y) if binary else fit_linear(X, y)
     m = len(ref)
     designs = [np.hstack([np.full((m, 1), v), R]) for v in (1.0, 0.0)] if two_arm else [R]

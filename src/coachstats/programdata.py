@@ -157,6 +157,15 @@ def read_mapping(path: str | Path) -> MappingFile:
     )
 
 
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _source_column(raw: pd.DataFrame, columns: Mapping[str, str] | None, schema: str) -> str | None:
     for yours, target in (columns or {}).items():
         if target == schema and yours in raw.columns:
@@ -251,7 +260,7 @@ def load_program(
         expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
         raw = read_table(path, sheet=sheet, expected=expected, notes=notes)
         label = str(path)
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        sha = _sha256(path)
     raw = raw.rename(columns=lambda c: str(c).strip())
     arm_src = _source_column(raw, columns, "arm")
     arm_map = dict(arms or {})

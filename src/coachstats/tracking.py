@@ -256,7 +256,7 @@ def count_encounters(
     require_columns(encounters, [patient, cpt])
     ids = encounters[patient]
     codes = encounters[cpt].astype("string").str.strip().str.upper()
-    kind = codes.map(lambda c: CPT_CODES.get(str(c)) if pd.notna(c) else None)
+    kind = codes.map(dict(CPT_CODES))
     known = kind.notna().to_numpy()
     problems: list[dict[str, Any]] = []
     row_no = np.arange(len(encounters))
