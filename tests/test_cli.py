@@ -111,3 +111,15 @@ def test_reproduce_writes_a_report_and_refuses_to_overwrite(tmp_path: Path) -> N
     again = runner.invoke(app, ["reproduce", "peer", "--report", str(out)])
     assert again.exit_code == 2 and "--force" in again.output
     assert runner.invoke(app, ["reproduce", "peer", "--report", str(out), "--force"]).exit_code == 0
+
+
+def test_analyze_writes_a_report(tmp_path: Path) -> None:
+    from coachstats.reproduce import load_bundled
+
+    data = tmp_path / "program.csv"
+    load_bundled("hcpc")["patients"].to_csv(data, index=False)
+    out = tmp_path / "analysis.html"
+    res = runner.invoke(app, ["analyze", str(data), "--report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "CONSORT" in html and "<script" not in html

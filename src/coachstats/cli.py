@@ -433,6 +433,9 @@ def analyze(
         Path | None,
         typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
+    ] = None,
     force: _Force = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
@@ -449,6 +452,18 @@ def analyze(
 
         payload = json.dumps(result.to_dict(), indent=2, default=str)
         _write_result(out, result.to_frame(), payload, force=force, inputs=[data])
+    if report is not None:
+        from coachstats.goals import HCPC_GOALS, PEER_GOALS
+        from coachstats.programdata import load_program
+        from coachstats.report import report_from_analysis, write_report
+
+        with _notes():
+            trial_data = load_program(data, **load)
+            doc = report_from_analysis(
+                trial_data, result.plan, goals=HCPC_GOALS if goals == "hcpc" else PEER_GOALS
+            )
+            written = write_report(report, doc, force=force, inputs=[data])
+        typer.echo(f"wrote {written}", err=True)
 
 
 @app.command()
