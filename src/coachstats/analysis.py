@@ -89,6 +89,7 @@ __all__ = [
     "AnalysisPlan",
     "AnalysisSpec",
     "PlanResult",
+    "compare_endpoints",
     "derive_scores",
     "describe",
     "replace_spec",
@@ -1097,3 +1098,28 @@ def replace_spec(spec: AnalysisSpec, **changes: Any) -> AnalysisSpec:
     if "options" in changes:
         changes["options"] = {**spec.options, **changes["options"]}
     return replace(spec, **changes)
+
+
+def compare_endpoints(
+    data: Any,
+    plan: AnalysisPlan | Sequence[AnalysisSpec],
+    *,
+    goals: GoalSet | str | None = None,
+    errors: Errors = "raise",
+) -> pd.DataFrame:
+    """Run a list of analyses and return one tidy DataFrame (one row per comparison).
+
+    A convenience over :func:`run_plan` for notebooks: endpoints are derived
+    with ``goals`` and each :class:`AnalysisSpec` becomes one row with the
+    columns of :meth:`coachstats.results.ComparisonResult.to_frame`.
+
+    Examples
+    --------
+    >>> from coachstats.reproduce import load_bundled
+    >>> patients = load_bundled("hcpc")["patients"]
+    >>> table = compare_endpoints(patients, [AnalysisSpec("composite_any", "chi_square"),
+    ...                                      AnalysisSpec("composite_all", "chi_square")], goals="hcpc")
+    >>> table[["outcome", "n1", "events1", "n2", "events2"]].to_string(index=False)
+    '      outcome  n1  events1  n2  events2\\ncomposite_any 194       90 178       61\\ncomposite_all 194       66 178       44'
+    """
+    return run_plan(data, plan, goals=goals, errors=errors).to_frame()
