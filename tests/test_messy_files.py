@@ -186,3 +186,70 @@ def test_fuzz_random_csv(
     except CoachstatsError:
         return
     assert td.n == len(td.patients) and td.flow.total == td.n
+
+
+def test_hashed_ids_in_error_messages(tmp_path: Path) -> None:
+    from coachstats.io import ID_SALT
+    from coachstats.outputs import hash_ids
+
+    text = "\n".join([HEADER, "MRN123,coaching,yes,99,7.9", "MRN456,usual_care,no,8.4,8.6"])
+    p = write(tmp_path, text)
+    with pytest.raises(SchemaError) as plain:
+        load_trial(p)
+    assert "MRN123" in str(plain.value)
+    with pytest.raises(SchemaError) as hashed:
+        load_trial(p, hash_ids=True)
+    assert "MRN123" not in str(hashed.value)
+    assert hash_ids(["MRN123"], salt=ID_SALT)[0] in str(hashed.value)
+
+
+def test_large_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big export is read by pandas once; the hash streams bytes (nothing held twice)."""
+    import coachstats.readers as readers
+
+    n = 50_000
+    rows = [
+        f"{i},{'coaching' if i % 2 else 'usual_care'},yes,9.{i % 10},8.{i % 7}" for i in range(n)
+    ]
+    p = write(tmp_path, "\n".join([HEADER, *rows]))
+    calls = []
+    real = pd.read_csv
+
+    def counting(*args: object, **kwargs: object) -> pd.DataFrame:
+        calls.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(readers.pd, "read_csv", counting)
+    td = load_trial(p)
+    assert td.n == n and len(calls) == 1
+
+
+# random column mappings: a result or a CoachstatsError, nothing else
+SCHEMA_TARGETS = [
+    "patient_id",
+    "arm",
+    "diabetes",
+    "hba1c_0",
+    "hba1c_12",
+    "age",
+    "site",
+    "nonsense_col",
+]
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.sampled_from(["patient_id", "arm", "diabetes", "hba1c_0", "hba1c_12", "x"]),
+        st.sampled_from(SCHEMA_TARGETS),
+        max_size=5,
+    )
+)
+def test_fuzz_random_mappings(tmp_path: Path, mapping: dict[str, str]) -> None:
+    p = write(tmp_path, "\n".join([HEADER, *ROWS]))
+    try:
+        td = load_trial(p, columns=mapping)
+    except CoachstatsError as exc:
+        assert str(exc)
+        return
+    assert td.n == 3 and td.flow.total == 3

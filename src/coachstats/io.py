@@ -31,6 +31,7 @@ import pandas as pd
 from coachstats.endpoints import measure_months
 from coachstats.errors import CoachstatsError, FileFormatError, SchemaError, check_option
 from coachstats.flow import Flow
+from coachstats.outputs import hash_ids
 from coachstats.parsing import CensoredRule
 from coachstats.readers import read_delimited
 from coachstats.schema import PATIENT_SCHEMA, column_spec, validate_patients
@@ -258,6 +259,7 @@ def load_trial(
     require_baseline: bool = True,
     followup: int | None = None,
     censored: CensoredRule = "error",
+    hash_ids: bool = False,
 ) -> TrialData:
     """Load, map, convert and validate patient-level trial data.
 
@@ -287,6 +289,10 @@ def load_trial(
         Follow-up month when the data has several.
     censored : {"error", "limit", "missing"}
         How to treat lab strings such as ``"<7.0"`` (see :mod:`coachstats.parsing`).
+    hash_ids : bool
+        Show patient ids in error messages as salted hashes
+        (``coachstats.outputs.hash_ids(ids, salt=ID_SALT)``), for logs that must
+        not carry identifiers; compute the same hashes on your side to find the rows.
 
     Returns
     -------
@@ -341,14 +347,19 @@ def load_trial(
     ):
         df = _pivot_long(df)
         notes.append("long data pivoted to one row per patient")
-    clean, vnotes = validate_patients(
-        df,
-        arms=arms,
-        units=units,
-        n_arms=n_arms,
-        require_baseline=require_baseline,
-        censored=censored,
-    )
+    try:
+        clean, vnotes = validate_patients(
+            df,
+            arms=arms,
+            units=units,
+            n_arms=n_arms,
+            require_baseline=require_baseline,
+            censored=censored,
+        )
+    except SchemaError as exc:
+        if not hash_ids:
+            raise
+        raise _with_hashed_rows(exc) from None
     notes += vnotes
     months = measure_months(clean.columns)
     later = sorted({m for ms in months.values() for m in ms if m > 0})
@@ -366,6 +377,17 @@ def load_trial(
         sha256=sha,
         notes=tuple(notes),
     )
+
+
+#: Salt of the hashed patient ids in error messages (``load_trial(hash_ids=True)``).
+ID_SALT = "coachstats"
+
+
+def _with_hashed_rows(exc: SchemaError) -> SchemaError:
+    """The same error with every patient id replaced by its salted hash."""
+    failures = exc.failures.copy()
+    failures["rows"] = [hash_ids(list(rows), salt=ID_SALT) for rows in failures["rows"]]
+    return type(exc)(failures, title=exc.title + " (patient ids hashed)")
 
 
 def _load_side(src: str | Path | pd.DataFrame | None, kind: str) -> pd.DataFrame | None:
