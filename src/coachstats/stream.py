@@ -93,8 +93,7 @@ import pandas as pd
 
 from coachstats import analysis
 from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, resolve_goals
-from coachstats.compare import gee as gee_engine
-from coachstats.compare import glm, means, mixed, models, proportions
+from coachstats.compare import glm, means, models, proportions
 from coachstats.compare._data import require_columns, resolve_arms
 from coachstats.compare.design import (
     _SUSPECT_TOL,
@@ -113,6 +112,8 @@ from coachstats.compare.design import (
     order_levels,
     qr_aliased_from_r,
 )
+from coachstats.compare.gee import CORRELATIONS, FAMILIES, gee_steps  # names: the package
+from coachstats.compare.mixed import fit_mixed_stats, mixed_chunk_stats  # exports gee(), mixed()
 from coachstats.errors import AnalysisError, OptionError, check_option
 from coachstats.goals import GoalSet
 from coachstats.results import ComparisonResult
@@ -1217,8 +1218,8 @@ def _model(
     if method == "logistic":
         check_option("estimand", opts["estimand"], models.LOGISTIC_ESTIMANDS)
     if method == "gee":
-        check_option("family", opts["family"], gee_engine.FAMILIES)
-        check_option("corr", opts["corr"], gee_engine.CORRELATIONS)
+        check_option("family", opts["family"], FAMILIES)
+        check_option("corr", opts["corr"], CORRELATIONS)
         check_option("moment_df", opts["moment_df"], ("n", "n-p"))
     models._check_conf_level(conf_level)
     cluster: str | None = opts.get("cluster")
@@ -1286,15 +1287,15 @@ def _model(
     shift_kept = np.ascontiguousarray(shift[:, keep])
     if method == "mixed":
         center = shift_kept[0]
-        stats = yield (lambda chunk: mixed.mixed_chunk_stats(rows_of(chunk), center))
-        fit_m = mixed.fit_mixed_stats(stats, reml=bool(opts["reml"]))
+        stats = yield (lambda chunk: mixed_chunk_stats(rows_of(chunk), center))
+        fit_m = fit_mixed_stats(stats, reml=bool(opts["reml"]))
         result = models.mixed_result(
             fit_m, design, rows_summary, outcome, cluster=str(cluster), conf_level=conf_level
         )
         return _finish(result, spec, prep)
     if method == "gee":
         counts = sums.clusters
-        steps = gee_engine.gee_steps(
+        steps = gee_steps(
             counts,
             shift_kept[0],
             float(sums.arms.total.sum()),

@@ -647,7 +647,7 @@ def order_levels(observed: Any, *, numeric: bool) -> list[Any]:
     (['a', 'b', 'c'], [1, 2, 3])
     """
     if numeric:
-        return list(np.sort(np.asarray(observed)).tolist())
+        return list(np.sort(np.asarray(list(observed))).tolist())
     return sorted(observed, key=str)
 
 
