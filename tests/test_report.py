@@ -25,21 +25,28 @@ import coachstats
 from coachstats._paths import bundled_table
 from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.errors import OptionError, OutputError
+from coachstats.evaluate import EvaluationResult, evaluate
 from coachstats.flow import Flow
 from coachstats.goals import HCPC_GOALS
 from coachstats.io import load_trial
+from coachstats.programdata import load_program
+from coachstats.programs import single_arm_program
 from coachstats.report import (
     Report,
     build_report,
     methods_sentence,
     methods_text,
     report_from_analysis,
+    report_from_evaluation,
     report_from_reproduction,
     write_report,
 )
 from coachstats.reproduce import ReproductionResult, reproduce
 from coachstats.results import format_p
+from coachstats.synthetic import hcpc_cohort
+from coachstats.synthetic.hcpc import DEFAULT_SEED as HCPC_SEED
 from coachstats.table1 import baseline_table
+from coachstats.trialdata import TrialData
 
 SECTIONS = ("design", "flow", "baseline", "outcomes", "figures", "methods", "provenance")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -140,14 +147,21 @@ def test_every_section_present(doc: lxml.html.HtmlElement) -> None:
     ]
 
 
-def test_self_contained(hcpc_html: str, doc: lxml.html.HtmlElement) -> None:
+def _assert_self_contained(html: str) -> None:
+    """No script, frame or linked resource; every src/href is local; images are data: URIs."""
+    doc = lxml.html.document_fromstring(html)
+    assert "<script" not in html.lower()
     assert not doc.xpath("//script | //link | //iframe | //object | //embed")
     for el in doc.xpath("//*[@src or @href]"):
         for attr in ("src", "href"):
             value = el.get(attr) or ""
             assert not value.startswith(("http://", "https://", "//")), value
-    assert "@import" not in hcpc_html and "url(" not in hcpc_html
+    assert "@import" not in html and "url(" not in html
     assert all(img.get("src").startswith("data:image/") for img in doc.xpath("//img"))
+
+
+def test_self_contained(hcpc_html: str) -> None:
+    _assert_self_contained(hcpc_html)
 
 
 def test_images_are_embedded_and_not_blank(doc: lxml.html.HtmlElement) -> None:
@@ -402,6 +416,315 @@ def test_reproduction_on_user_data_needs_the_data(tmp_path: Path) -> None:
         build_report(report_from_reproduction(res, data=data, figures=False))
     )
     assert _table(with_data, "baseline", "table1")
+
+
+# --------------------------------------------------------------------------- evaluation report
+
+
+EVAL_PARTS = ("comparison", "forest", "pooled", "case-mix", "standardized", "tracking")
+
+
+def _cells(tr: lxml.html.HtmlElement) -> list[str]:
+    return [td.text_content().strip() for td in tr.xpath("./td")]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.\d+", text)]
+
+
+def _shown(text: str, values: list[float], estimand: str) -> None:
+    """``text`` prints ``values`` rounded as the report does: percent with 1 decimal for risk
+    differences and proportions, 2 decimals otherwise (each within half its last digit)."""
+    percent = "risk difference" in estimand or "proportion" in estimand
+    scale, half = (100.0, 0.05) if percent else (1.0, 0.005)
+    shown = _numbers(text)
+    assert len(shown) == len(values), (text, values)
+    for got, value in zip(shown, values, strict=True):
+        assert abs(got - scale * value) <= half + 1e-9, (text, values)
+
+
+@pytest.fixture(scope="module")
+def program_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-arm program: an HCPC-size cohort (441 patients; the published counts, seeded)."""
+    path = tmp_path_factory.mktemp("program") / "program.csv"
+    hcpc_cohort(n=441, seed=8).patients.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_arm(program_file: Path) -> tuple[TrialData, EvaluationResult]:
+    td = load_program(program_file)
+    return td, evaluate(td, against="all")
+
+
+@pytest.fixture(scope="module")
+def eval_doc(two_arm: tuple[TrialData, EvaluationResult]) -> lxml.html.HtmlElement:
+    td, res = two_arm
+    html = build_report(report_from_evaluation(res, trial_data=td))
+    _assert_self_contained(html)
+    return lxml.html.document_fromstring(html)
+
+
+def test_evaluation_report_sections(eval_doc: lxml.html.HtmlElement) -> None:
+    for name in (*SECTIONS, "evaluation", *EVAL_PARTS, "evaluation-notes"):
+        assert _section(eval_doc, name).xpath("./h2 | ./h3"), name
+    assert not eval_doc.xpath("//section[@id='reproduction']")
+    nav = [a.get("href") for a in eval_doc.xpath("//nav//a")]
+    assert nav.index("#figures") < nav.index("#evaluation") < nav.index("#methods")
+    assert eval_doc.xpath("//title")[0].text.startswith("Program evaluation: ")
+    facts = dict(
+        zip(
+            [dt.text_content() for dt in eval_doc.xpath("//dl/dt")],
+            [dd.text_content() for dd in eval_doc.xpath("//dl/dd")],
+            strict=True,
+        )
+    )
+    assert facts["Patients"] == "441 (coaching 224, usual_care 217)"
+    assert facts["Program design"].startswith("two-arm")
+    assert "Willard-Grace R" in facts["Compared with HCPC 2015"]
+    assert "Thom DH" in facts["Compared with Peer 2013"]
+
+
+def test_evaluation_comparison_table_equals_frame(
+    eval_doc: lxml.html.HtmlElement, two_arm: tuple[TrialData, EvaluationResult]
+) -> None:
+    _, res = two_arm
+    frame = res.to_frame()
+    assert frame.equals(res.tables()["outcomes"])
+    (table,) = _table(eval_doc, "comparison", "comparison")
+    trs = table.xpath("./tbody/tr")
+    keys = [(tr.get("data-trial"), tr.get("data-target"), tr.get("data-estimand")) for tr in trs]
+    assert keys == list(zip(frame["trial"], frame["target"], frame["estimand"], strict=True))
+    for tr, r in zip(trs, frame.to_dict("records"), strict=True):
+        cells = _cells(tr)
+        est = r["estimand"]
+        assert cells[2] == est
+        assert cells[3] == f"{r['program_n1']} vs {r['program_n2']}"
+        _shown(
+            cells[4], [r["program_estimate"], r["program_conf_low"], r["program_conf_high"]], est
+        )
+        _shown(
+            cells[5],
+            [r["published_estimate"], r["published_conf_low"], r["published_conf_high"]],
+            est,
+        )
+        assert tr.xpath("./td")[5].get("title") == r["published_se_method"]
+        diff = [r["difference"], r["difference_conf_low"], r["difference_conf_high"]]
+        _shown(cells[6], diff, est if r["difference_scale"] == "difference" else "ratio")
+        assert cells[7].rstrip(" \N{DAGGER}") == format_p(r["p_value"])
+        assert cells[8] == (format_p(r["p_holm"]) if r["primary"] else "")
+        assert cells[9] == r["verdict"]
+        assert tr.xpath("./td")[9].get("class") == "verdict-" + r["verdict"].replace(" ", "-")
+    # the primary outcome: the cohort has the counts fitting the paper, 90/194 vs 61/178
+    composite = _cells(trs[0])
+    p1, p2 = 90 / 194, 61 / 178
+    se = float(np.sqrt(p1 * (1 - p1) / 194 + p2 * (1 - p2) / 178))
+    assert composite[3] == "194 vs 178"
+    _shown(
+        composite[4], [p1 - p2, p1 - p2 - 1.959964 * se, p1 - p2 + 1.959964 * se], "risk difference"
+    )
+    assert _numbers(composite[5])[0] == 12.1  # the published 46.4 % - 34.3 %
+
+
+def test_evaluation_verdicts_and_summary(
+    eval_doc: lxml.html.HtmlElement, two_arm: tuple[TrialData, EvaluationResult]
+) -> None:
+    _, res = two_arm
+    items = [li.text_content() for li in eval_doc.xpath("//ul[@class='verdicts']/li")]
+    assert items == res.verdicts() and len(items) == 9  # 4 HCPC + 5 peer outcomes
+    assert all(" with HCPC 2015" in v or " from HCPC 2015" in v for v in items[:4])
+    verdict = _section(eval_doc, "evaluation").xpath("./p")[1]
+    assert verdict.get("class") == ("ok" if res.ok else "failed")
+    n_differ = sum(e.verdict == "differs" for e in res.effects if e.primary)
+    assert verdict.text_content() == (
+        "Verdict: no outcome differs from the published figures."
+        if n_differ == 0
+        else f"Verdict: {n_differ} outcome(s) differ from the published figures."
+    )
+    notes = [li.text_content() for li in eval_doc.xpath("//section[@id='evaluation-notes']//li")]
+    assert notes == list(res.notes)
+
+
+def test_evaluation_pooled_table(
+    eval_doc: lxml.html.HtmlElement, two_arm: tuple[TrialData, EvaluationResult]
+) -> None:
+    _, res = two_arm
+    pooled = res.tables()["heterogeneity"]
+    effects = res.to_frame().set_index(["outcome", "estimand"])
+    (table,) = _table(eval_doc, "pooled", "pooled")
+    rows = _rows(table)
+    assert [(r[0], r[1]) for r in rows] == list(
+        zip(pooled["outcome"], pooled["estimand"], strict=True)
+    )
+    for cells, r in zip(rows, pooled.to_dict("records"), strict=True):
+        est = r["estimand"]
+        assert cells[2] == r["studies"] and cells[3] == str(r["k"])
+        _shown(cells[4], [r["estimate"], r["conf_low"], r["conf_high"]], est)
+        _shown(cells[5], [r["fixed_estimate"], r["fixed_conf_low"], r["fixed_conf_high"]], est)
+        assert cells[6] == f"{r['q']:.2f} ({r['q_df']})"
+        assert cells[7] == format_p(r["q_p_value"])
+        assert cells[8] == f"{100 * r['i2']:.0f}%"
+        # the program and one trial: Cochran's Q is the square of the difference test's z
+        q = float(cells[6].split()[0])
+        assert q == pytest.approx(effects.loc[(r["outcome"], est), "z"] ** 2, abs=0.005)
+
+
+def test_evaluation_case_mix_standardized_and_tracking(
+    eval_doc: lxml.html.HtmlElement, two_arm: tuple[TrialData, EvaluationResult]
+) -> None:
+    _, res = two_arm
+    tables = res.tables()
+    (mix,) = _table(eval_doc, "case-mix", "case-mix")
+    rows = _rows(mix)
+    assert [r[1] for r in rows] == tables["case_mix"]["characteristic"].tolist()
+    for cells, r in zip(rows, tables["case_mix"].to_dict("records"), strict=True):
+        assert cells[3] == str(r["program_n"]) and cells[4] == r["published_text"]
+        assert float(cells[6]) == pytest.approx(r["difference"], abs=0.005)
+        assert (cells[7] == "material") == r["material"]
+    sentences = [li.text_content() for li in eval_doc.xpath("//ul[@class='case-mix-notes']/li")]
+    assert sentences == [c.sentence() for c in res.case_mix]
+    (std,) = _table(eval_doc, "standardized", "standardized")
+    rows = _rows(std)
+    assert len(rows) == len(tables["standardized"]) == 9
+    for cells, r in zip(rows, tables["standardized"].to_dict("records"), strict=True):
+        est = r["estimand"]
+        _shown(cells[3], [r["crude"]], est)
+        _shown(cells[4], [r["standardized"], r["conf_low"], r["conf_high"]], est)
+        assert cells[5] == r["covariates"] and cells[6] == str(r["reference_n"])
+        assert cells[8] == format_p(r["difference_p_value"])
+    (tracking,) = _table(eval_doc, "tracking", "tracking")
+    trs = tracking.xpath("./tbody/tr")
+    metrics = tables["tracking"].set_index("key")
+    assert [tr.get("data-key") for tr in trs] == metrics.index.tolist()
+    contacts = _cells(next(tr for tr in trs if tr.get("data-key") == "contacts"))
+    value, lo, hi = _numbers(contacts[1])
+    row = metrics.loc["contacts"]
+    assert (value, lo, hi) == pytest.approx(
+        (row["value"], row["conf_low"], row["conf_high"]), abs=0.05
+    )
+    assert contacts[2] == str(row["n"]) == "224"  # the coached patients
+
+
+def test_evaluation_forest_is_embedded(eval_doc: lxml.html.HtmlElement) -> None:
+    from PIL import Image
+
+    (img,) = _section(eval_doc, "forest").xpath(".//img")
+    assert img.get("alt") == "Forest plot: the program and the published trials"
+    head, data = img.get("src").split(",", 1)
+    assert head == "data:image/png;base64"
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"), dtype=float)
+    assert pixels.std() > 5
+    # the program-only forest plots give way to the one with the trials; the bars by arm remain
+    titles = [i.get("alt") for i in _section(eval_doc, "figures").xpath(".//img")]
+    assert "Patients with the outcome by arm" in titles
+    assert not [t for t in titles if t.startswith("Forest plot")]
+
+
+def test_evaluation_flow_methods_and_provenance(
+    eval_doc: lxml.html.HtmlElement,
+    two_arm: tuple[TrialData, EvaluationResult],
+    program_file: Path,
+) -> None:
+    td, res = two_arm
+    (consort,) = _table(eval_doc, "flow", "consort")
+    flow_rows = {r[0]: [int(x) for x in r[1:]] for r in _rows(consort)}
+    assert flow_rows["Randomized"] == [224, 217, 441]
+    assert flow_rows["Analysed"][:2] == list(
+        td.flow_for(HCPC_GOALS).analysed("composite_any").values()
+    )
+    methods = [li.text_content() for li in eval_doc.xpath("//ul[@class='methods']/li")]
+    first = res.effects[0].program
+    assert first is not None
+    assert methods[0].startswith(
+        f"at goal for >= 1 condition (HCPC 2015 analysis): {first.method}; "
+    )
+    assert any("z = (program - published)" in m for m in methods)
+    assert any("Cohen's h" in m for m in methods) and any("g-computation" in m for m in methods)
+    prov = _section(eval_doc, "provenance")
+    files = _rows(prov.xpath(".//table[@class='files']")[0])
+    sha = hashlib.sha256(program_file.read_bytes()).hexdigest()
+    assert files == [["Your program", str(program_file), sha]]
+    seeds = dict(_rows(prov.xpath(".//table[@class='seeds']")[0]))
+    assert seeds["synthetic hcpc cohort (reference of the case mix and standardization)"] == str(
+        HCPC_SEED
+    )
+
+
+def test_evaluation_without_trial_data(
+    two_arm: tuple[TrialData, EvaluationResult], program_file: Path
+) -> None:
+    """Without the loaded data: no flow or Table 1, the file hashed when the report is written."""
+    _, res = two_arm
+    doc = lxml.html.document_fromstring(build_report(report_from_evaluation(res, figures=False)))
+    assert "No patient-level data" in _section(doc, "flow").text_content()
+    assert not _table(doc, "baseline", "table1")
+    assert not doc.xpath("//img") and not doc.xpath("//section[@id='forest']")
+    files = _rows(_section(doc, "provenance").xpath(".//table[@class='files']")[0])
+    assert files == [
+        ["Your program", str(program_file), hashlib.sha256(program_file.read_bytes()).hexdigest()]
+    ]
+    assert "pass trial_data= to show the flow" in _section(doc, "provenance").text_content()
+
+
+def test_single_arm_evaluation_report() -> None:
+    """Single-arm: the program beside the published arms, the plain-language verdicts, and a
+    site named ``<script>`` shown as text."""
+    cohort = hcpc_cohort(n=441, seed=4).patients
+    program = single_arm_program(cohort, usual_care_share=0.5, seed=3)
+    program["site"] = program["site"].map({"A": "A", "B": XSS})
+    td = load_program(program)
+    res = evaluate(td, against="all", standardize=False)
+    html = build_report(report_from_evaluation(res, trial_data=td, title=XSS, figures=False))
+    _assert_self_contained(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    doc = lxml.html.document_fromstring(html)
+    assert doc.xpath("//title")[0].text == XSS
+    sites = next(
+        dd.text_content()
+        for dt, dd in zip(doc.xpath("//dl/dt"), doc.xpath("//dl/dd"), strict=True)
+        if dt.text_content() == "Sites"
+    )
+    assert XSS in sites
+    assert not doc.xpath("//section[@id='comparison']//table[@class='comparison']")
+    assert not doc.xpath("//section[@id='pooled']")  # nothing to pool without a comparison group
+    assert not _table(doc, "baseline", "table1")  # one arm: the case mix instead
+    (table,) = _table(doc, "comparison", "arm-comparison")
+    frame = res.to_frame()
+    trs = table.xpath("./tbody/tr")
+    assert [(tr.get("data-trial"), tr.get("data-target")) for tr in trs] == list(
+        zip(frame["trial"], frame["target"], strict=True)
+    )
+    for tr, r in zip(trs, frame.to_dict("records"), strict=True):
+        cells, est = _cells(tr), r["estimand"]
+        assert cells[2] == str(r["n"])
+        _shown(cells[3], [r["estimate"], r["conf_low"], r["conf_high"]], est)
+        _shown(cells[4], [r["published_coaching"]], est)
+        _shown(cells[5], [r["published_usual_care"]], est)
+        assert cells[6] == format_p(r["p_vs_coaching"])
+        assert cells[8] == format_p(r["p_vs_usual_care"])
+        assert cells[7] == (format_p(r["p_exact_vs_coaching"]) if est == "proportion" else "")
+        assert cells[10] == r["position"]
+        cls = "verdict-differs" if r["differs_from_coaching"] else "verdict-consistent"
+        assert tr.xpath("./td")[10].get("class") == cls
+    verdicts = [li.text_content() for li in doc.xpath("//ul[@class='verdicts']/li")]
+    assert verdicts == res.verdicts() == frame["verdict"].tolist()
+    # half the usual-care patients relabelled as coached: half the effect, between the arms
+    assert verdicts[0].endswith(
+        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015"
+    )
+    n_differ = int(frame["differs_from_coaching"].sum())
+    summary = _section(doc, "evaluation").xpath("./p")[1]
+    assert summary.get("class") == ("ok" if n_differ == 0 else "failed")
+    assert summary.text_content() == (
+        f"Verdict: {n_differ} outcome(s) differ from the published coaching arms."
+        if n_differ
+        else "Verdict: no outcome differs from the published coaching arms."
+    )
+    methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
+    assert any(
+        m.startswith("Single-arm program: each outcome's proportion (Wilson") for m in methods
+    )
+    assert "baseline table not available" not in html
 
 
 # --------------------------------------------------------------------------- methods text

@@ -12,7 +12,7 @@ Sections
 --------
 ========================  ====================================================
 Trial design              the registry's design and citation (reproduction) or
-                          the design read from the data (analysis)
+                          the design read from the data (analysis, evaluation)
 CONSORT flow              :func:`~coachstats.plots.plot_consort` and the
                           :class:`~coachstats.flow.Flow` table per endpoint
 Baseline characteristics  Table 1 by arm with SMDs (:mod:`coachstats.table1`)
@@ -22,13 +22,21 @@ Figures                   :func:`~coachstats.plots.plot_by_arm`,
                           :func:`~coachstats.plots.plot_forest`
 Published vs reproduced   :meth:`ReproductionResult.to_frame` with verdicts,
                           and the sensitivity table when it was run
+Program vs published      :meth:`EvaluationResult.tables`: the program's effect
+                          vs each trial with the difference test and verdict
+                          (two-arm) or beside the published arms (single-arm),
+                          the plain-language verdicts, the forest plot
+                          (:func:`~coachstats.evaluate.evaluation_figure`), the
+                          pooled Q and I², case mix, standardized comparison
+                          and tracking metrics
 Methods                   one sentence per :class:`~coachstats.analysis.AnalysisSpec`
 Provenance                package versions, data files with SHA-256, seeds
 ========================  ====================================================
 
-Two entry points build a :class:`Report`: :func:`report_from_reproduction`
-(``coachstats reproduce --report``) and :func:`report_from_analysis`
-(``coachstats analyze --report``); :func:`write_report` writes it atomically.
+Three entry points build a :class:`Report`: :func:`report_from_reproduction`
+(``coachstats reproduce --report``), :func:`report_from_analysis`
+(``coachstats analyze --report``) and :func:`report_from_evaluation`
+(``coachstats evaluate --report``); :func:`write_report` writes it atomically.
 
 Examples
 --------
@@ -58,14 +66,17 @@ from coachstats.analysis import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
 from coachstats.errors import CoachstatsError, OptionError, check_option
 from coachstats.flow import Flow
 from coachstats.goals import GoalSet
-from coachstats.results import ComparisonResult
+from coachstats.results import ComparisonResult, format_p
 from coachstats.table1 import BaselineTable, baseline_table
 from coachstats.tables import headers, publication_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure as MplFigure
 
+    from coachstats.evaluate import EvaluationResult
     from coachstats.reproduce import ReproductionResult
+    from coachstats.tracking import Metric, ProgramMetrics
     from coachstats.trialdata import TrialData
     from coachstats.trials.registry import Trial
 
@@ -78,6 +89,7 @@ __all__ = [
     "methods_sentence",
     "methods_text",
     "report_from_analysis",
+    "report_from_evaluation",
     "report_from_reproduction",
     "write_report",
 ]
@@ -301,6 +313,11 @@ class DataSection:
         Data files and their SHA-256.
     notes : tuple of str
         What loading did, and why a section is missing.
+    outcomes : tuple of str
+        Endpoints analysed beyond those of ``specs`` (an evaluation's), for the
+        per-endpoint flow table.
+    methods : tuple of str
+        Methods sentences beyond those written from ``specs``.
     """
 
     name: str
@@ -316,6 +333,8 @@ class DataSection:
     failures: tuple[tuple[str, str], ...] = ()
     files: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -330,6 +349,8 @@ class Report:
         One per data set.
     reproduction : ReproductionResult or None
         Published vs reproduced (for :func:`report_from_reproduction`).
+    evaluation : EvaluationResult or None
+        A program against the published trials (for :func:`report_from_evaluation`).
     seeds : tuple of (str, int)
         Every seed behind the numbers (what, seed).
     image_format : {"png", "svg"}
@@ -341,6 +362,7 @@ class Report:
     title: str
     sections: tuple[DataSection, ...]
     reproduction: ReproductionResult | None = None
+    evaluation: EvaluationResult | None = None
     seeds: tuple[tuple[str, int], ...] = ()
     image_format: ImageFormat = "png"
     figures: bool = True
@@ -376,14 +398,36 @@ def _baseline(patients: pd.DataFrame, variables: Sequence[str] | None) -> Baseli
     return baseline_table(patients, chosen)
 
 
-def _flow_endpoint(flow: Flow | None, specs: Sequence[AnalysisSpec]) -> str | None:
+def _flow_endpoint(flow: Flow | None, outcomes: Iterable[str]) -> str | None:
+    """The endpoint drawn in the CONSORT figure: the first of ``outcomes`` the flow counts."""
     if flow is None or flow.endpoints.empty:
         return None
     have = set(flow.endpoints["endpoint"].astype(str))
-    for spec in specs:
-        if spec.method != "describe" and spec.outcome in have:
-            return spec.outcome
-    return sorted(have)[0]
+    return next((o for o in outcomes if o in have), sorted(have)[0])
+
+
+def _flow_and_baseline(
+    td: TrialData,
+    goals: GoalSet | None,
+    baseline: Sequence[str] | None,
+    notes: list[str],
+    *,
+    table: bool = True,
+) -> tuple[Flow, BaselineTable | None]:
+    """The per-endpoint flow (under ``goals``) and Table 1 of ``td`` (when ``table``); what
+    fails goes to ``notes``."""
+    flow = td.flow
+    table1: BaselineTable | None = None
+    if goals is not None:
+        try:
+            flow = td.flow_for(goals)
+        except CoachstatsError as exc:
+            notes.append(f"per-endpoint flow not available: {exc}")
+    try:
+        table1 = _baseline(td.patients, baseline) if table else None
+    except CoachstatsError as exc:
+        notes.append(f"baseline table not available: {exc}")
+    return flow, table1
 
 
 def _section_for_plan(
@@ -416,22 +460,15 @@ def _section_for_plan(
     flow: Flow | None = None
     table1: BaselineTable | None = None
     if td is not None:
-        flow = td.flow
-        if goals is not None:
-            try:
-                flow = td.flow_for(goals)
-            except CoachstatsError as exc:
-                notes.append(f"per-endpoint flow not available: {exc}")
-        try:
-            table1 = _baseline(td.patients, baseline)
-        except CoachstatsError as exc:
-            notes.append(f"baseline table not available: {exc}")
+        flow, table1 = _flow_and_baseline(td, goals, baseline, notes)
     return DataSection(
         name=name,
         design=design,
         trials=trials,
         flow=flow,
-        flow_endpoint=_flow_endpoint(flow, plan.specs),
+        flow_endpoint=_flow_endpoint(
+            flow, (s.outcome for s in plan.specs if s.method != "describe")
+        ),
         baseline=table1,
         results=tuple(results),
         labels=tuple(labels),
@@ -443,13 +480,16 @@ def _section_for_plan(
     )
 
 
-def _data_design(td: TrialData, followup: int | None = None) -> tuple[tuple[str, str], ...]:
+def _sizes(counts: Mapping[str, int]) -> str:
+    """``"441 (coaching 224, usual_care 217)"``."""
+    return f"{sum(counts.values())} (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
+
+
+def _data_design(
+    td: TrialData, followup: int | None = None, *, entry: str = "Randomized"
+) -> tuple[tuple[str, str], ...]:
     p = td.patients
-    arms = td.flow.randomized
-    rows = [
-        ("Data", td.source),
-        ("Randomized", f"{td.n} (" + ", ".join(f"{k} {v}" for k, v in arms.items()) + ")"),
-    ]
+    rows = [("Data", td.source), (entry, _sizes(td.flow.randomized))]
     if "site" in p.columns:
         counts = p["site"].astype("string").value_counts(dropna=True).sort_index()
         rows.append(
@@ -466,12 +506,7 @@ def _trial_design(trial: Trial) -> tuple[tuple[str, str], ...]:
     rows = [("Trial", trial.title), ("Citation", trial.citation.text())]
     if d.description:
         rows.append(("Design", d.description))
-    rows.append(
-        (
-            "Randomized",
-            f"{d.n_randomized} (" + ", ".join(f"{k} {v}" for k, v in d.arms.items()) + ")",
-        )
-    )
+    rows.append(("Randomized", _sizes(d.arms)))
     if d.sites:
         rows.append(("Sites", ", ".join(f"{k} ({v})" for k, v in d.sites.items())))
     elif d.n_sites:
@@ -712,16 +747,243 @@ def report_from_analysis(
     )
 
 
+def _data_files(
+    td: TrialData | None, source: str, extra: Iterable[str | Path], notes: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """The data files with their SHA-256: the bytes ``td`` was read from, else ``source`` hashed now.
+
+    ``extra`` files (e.g. encounter rows) are hashed now; what is hashed now is said in ``notes``.
+    """
+    files: list[tuple[str, str]] = []
+    if td is not None and td.sha256:
+        files.append((td.source, td.sha256))
+    elif td is None and Path(source).is_file():
+        files.append((source, _file_sha256(Path(source))))
+        notes.append(
+            f"the SHA-256 of {source} was computed when the report was written; pass "
+            "trial_data= for the hash of the bytes the evaluation read"
+        )
+    for f in extra:
+        files.append((str(f), _file_sha256(Path(f))))
+    return tuple(files)
+
+
+def _result_methods(label: str, result: ComparisonResult) -> str:
+    """One methods sentence read from a result: method, covariates, clustering, exclusions."""
+    parts = [result.method]
+    if result.adjusted_for:
+        parts.append("adjusted for " + _join(result.adjusted_for))
+    if result.cluster and result.cluster not in result.method:
+        parts.append(f"clustered by {result.cluster}")
+    missing = (
+        "complete-case analysis"
+        if result.missing == "complete case"
+        else f"missing data: {result.missing}"
+    )
+    if result.n_excluded:
+        missing += f" ({result.n_excluded} not analysed: {result.excluded_reason})"
+    return f"{label}: {', '.join(parts)}; {missing}."
+
+
+def _evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
+    """The methods of an evaluation: each program analysis (from its result), then the comparisons."""
+    from coachstats.evaluate import CASE_MIX_THRESHOLD, trial_name
+
+    rows: Sequence[Any] = (
+        [e for e in result.effects if e.primary] if result.design == "two-arm" else result.arms
+    )
+    out = [
+        _result_methods(f"{r.label} ({trial_name(r.trial)} analysis)", r.program)
+        for r in rows
+        if r.program is not None
+    ]
+    alpha = format_p(result.alpha)
+    if result.design == "two-arm":
+        out += [
+            "Each trial's published analysis ran on the program's patients with "
+            "coachstats.analysis.run_plan: the same endpoints, goal thresholds and tests, on the "
+            "trial's population and follow-up month (departures are in the notes). Risk "
+            "differences have Wald intervals and odds ratios Woolf intervals.",
+            "The published standard error is reconstructed from the printed counts, from the "
+            "printed means, SDs and sizes (sqrt(s1^2/n1 + s2^2/n2)), or from the printed P value "
+            "and estimate (SE = |estimate| / z(1 - P/2)); the source of each is the tooltip of "
+            "the published figure.",
+            "The program's effect and the published one are compared as independent estimates: "
+            "z = (program - published) / sqrt(SE_program^2 + SE_published^2), two-sided normal "
+            "P (Altman and Bland 2003; odds ratios on the log scale, the difference reported as "
+            f"a ratio of odds ratios). An outcome differs when P < {alpha}; Holm-adjusted P "
+            "values across a trial's outcomes are shown. A verdict that flips within the "
+            "rounding range of the printed P is marked borderline.",
+        ]
+        if result.heterogeneity:
+            out.append(
+                "The program and the trial(s) reporting an outcome are pooled by inverse variance "
+                "(fixed effect, and DerSimonian-Laird random effects), with Cochran's Q and "
+                "I^2 = max(0, (Q - df) / Q) (Higgins and Thompson 2002)."
+            )
+    else:
+        out.append(
+            "Single-arm program: each outcome's proportion (Wilson score interval) or mean "
+            "(t interval) is compared with each published arm by the one-sample score and exact "
+            "binomial tests (proportions) or the one-sample t test (means). The verdict places "
+            "the program's interval relative to the published coaching and usual-care values; "
+            f"an outcome differs when P < {alpha} against the published coaching arm."
+        )
+    if result.case_mix:
+        out.append(
+            "Case mix: the standardized mean difference (program mean - published mean) / "
+            "published SD for means, Cohen's h = 2 arcsin(sqrt(p)) - 2 arcsin(sqrt(p_published)) "
+            f"for shares; an absolute value above {CASE_MIX_THRESHOLD} is a material difference."
+        )
+    if result.standardized:
+        out.append(
+            "Direct standardization (g-computation): a logistic (binary) or linear (continuous) "
+            "model of the outcome on baseline covariates (and the arm), fitted on the program and "
+            "averaged over the patients of the trial's synthetic cohort (calibrated to the "
+            "published baseline), with a delta-method SE that treats that cohort as fixed "
+            "(Muller and MacLehose 2014)."
+        )
+    return tuple(dict.fromkeys(out))
+
+
+def _evaluation_seeds(result: EvaluationResult) -> list[tuple[str, int]]:
+    """Seeds of the synthetic cohorts used as the reference of the standardization or case mix."""
+    from coachstats.trials.registry import get_trial
+
+    uses: dict[str, list[str]] = {}
+    for c in result.case_mix:
+        if "synthetic" in c.source:
+            uses.setdefault(c.trial, []).append("case mix")
+    for s in result.standardized:
+        if s.result is not None:
+            uses.setdefault(s.trial, []).append("standardization")
+    seeds = []
+    for name, what in uses.items():
+        cohort = get_trial(name).cohort or name
+        seed = _cohort_seed(cohort)
+        if seed is not None:
+            seeds.append(
+                (
+                    f"synthetic {cohort} cohort (reference of the {_join(list(dict.fromkeys(what)))})",
+                    seed,
+                )
+            )
+    return seeds
+
+
+def report_from_evaluation(
+    result: EvaluationResult,
+    *,
+    trial_data: TrialData | None = None,
+    title: str | None = None,
+    files: Iterable[str | Path] = (),
+    baseline: Sequence[str] | None = None,
+    image_format: ImageFormat = "png",
+    figures: bool = True,
+) -> Report:
+    """A report of :func:`coachstats.evaluate.evaluate` (``coachstats evaluate --report``).
+
+    The program's design and data provenance; its CONSORT flow, Table 1 (two-arm) and outcome
+    table when ``trial_data`` is given; the comparison with each published trial (two-arm: the
+    program's effect, the published one, the difference test and the verdict; single-arm: the
+    program beside the published arms with the plain-language verdicts); the pooled estimates
+    with Cochran's Q and I²; the case mix and the standardized comparison; the tracking metrics;
+    the forest plot; the methods.
+
+    Parameters
+    ----------
+    result : EvaluationResult
+        What :func:`~coachstats.evaluate.evaluate` returned.
+    trial_data : TrialData, optional
+        The program's data as loaded (:func:`coachstats.programdata.load_program`, the same
+        object given to ``evaluate``): its flow and Table 1 are shown and the SHA-256 of the
+        bytes read is recorded. Without it a ``source`` that is a file is hashed when the
+        report is written.
+    title : str, optional
+        Page title (default ``"Program evaluation: <source>"``).
+    files : iterable of path, optional
+        Further data files the evaluation read (e.g. the CPT encounter rows), listed with their
+        SHA-256.
+    baseline, image_format, figures
+        As in :func:`report_from_reproduction`.
+
+    Returns
+    -------
+    Report
+        Render with :func:`build_report`, write with :func:`write_report`.
+
+    Examples
+    --------
+    >>> from coachstats.evaluate import evaluate
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> res = evaluate(hcpc_cohort(n=441, seed=5).patients, against="hcpc", standardize=False)
+    >>> html = build_report(report_from_evaluation(res, figures=False))
+    >>> 'id="evaluation"' in html, "consistent with HCPC 2015" in html, "<script" in html
+    (True, True, False)
+    """
+    from coachstats.evaluate import trial_name
+    from coachstats.trials.registry import get_trial
+
+    trials = tuple(get_trial(t) for t in result.against)
+    two_arm = result.design == "two-arm"
+    notes: list[str] = []
+    flow: Flow | None = None
+    table1: BaselineTable | None = None
+    if trial_data is not None:
+        goals = next((t.goals for t in trials if t.goals is not None), None)
+        # one arm has no Table 1 by arm: the case mix compares its baseline with the trials
+        flow, table1 = _flow_and_baseline(trial_data, goals, baseline, notes, table=two_arm)
+        design = _data_design(trial_data, entry="Patients")
+    else:
+        design = (("Data", result.source), ("Patients", _sizes(result.n)))
+        notes.append("the program's data were not given: pass trial_data= to show the flow")
+    design += (("Program design", f"{result.design}, evaluated at alpha = {result.alpha:g}"),)
+    design += tuple(
+        (
+            f"Compared with {trial_name(t.name)}",
+            f"{t.title}; {_sizes(t.design.arms)} randomized, {t.design.months} months. "
+            f"{t.citation.text()}",
+        )
+        for t in trials
+    )
+    effects = [e for e in result.effects if e.primary and e.program is not None]
+    outcomes = [e.outcome for e in effects] or [a.outcome for a in result.arms]
+    section = DataSection(
+        name="Your program",
+        design=design,
+        trials=trials,
+        flow=flow,
+        flow_endpoint=_flow_endpoint(flow, outcomes),
+        baseline=table1,
+        results=tuple(e.program for e in effects if e.program is not None),
+        labels=tuple(f"{e.label} ({trial_name(e.trial)})" for e in effects),
+        files=_data_files(trial_data, result.source, files, notes),
+        notes=tuple(notes),
+        outcomes=tuple(dict.fromkeys(outcomes)),
+        methods=_evaluation_methods(result),
+    )
+    return Report(
+        title=title or str(result.report_data()["title"]),
+        sections=(section,),
+        evaluation=result,
+        seeds=tuple(_evaluation_seeds(result)),
+        image_format=image_format,
+        figures=figures,
+    )
+
+
 # --------------------------------------------------------------------------- figures
 
 
-def _embed(ax: Axes | Sequence[Axes], fmt: ImageFormat, title: str, caption: str) -> Figure:
+def _embed(
+    ax: Axes | Sequence[Axes] | MplFigure, fmt: ImageFormat, title: str, caption: str
+) -> Figure:
     """Save the figure of ``ax`` with :func:`~coachstats.plots.save_figure`, close it, encode it."""
     import matplotlib.pyplot as plt
 
     from coachstats.plots import save_figure
 
-    first = ax if not isinstance(ax, Sequence) else ax[0]
+    first = ax[0] if isinstance(ax, Sequence) else ax
     fig = first.figure
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -747,11 +1009,14 @@ def _wrap(label: str, width: int) -> str:
     return "\n".join(textwrap.wrap(label, width)) or label
 
 
-def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
+def _section_figures(
+    section: DataSection, fmt: ImageFormat, *, forests: bool = True
+) -> list[Figure]:
     """Bars of the binary outcomes, mean changes, and one forest plot per effect measure.
 
     The figures are sized for the report (a page, not a journal column): the change panels
     get 1.9 in each and the forest plots the double-column width, with wrapped labels.
+    ``forests=False`` leaves the forest plots out (an evaluation draws its own, with the trials).
     """
     import numpy as np
 
@@ -808,7 +1073,7 @@ def _section_figures(section: DataSection, fmt: ImageFormat) -> list[Figure]:
             )
         )
     by_estimand: dict[str, list[tuple[ComparisonResult, str]]] = {}
-    for r, lab in pairs:
+    for r, lab in pairs if forests else ():
         if math.isfinite(r.conf_low) and math.isfinite(r.conf_high):
             by_estimand.setdefault(r.estimand, []).append((r, lab))
     for estimand, items in by_estimand.items():
@@ -878,7 +1143,7 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
             reason = REASON_LABELS.get(status, status.capitalize())
             stages.append(row(f"Not analysed: {reason}", _arm_counts(grp)))
         stages.append(row("Analysed", flow.analysed(ep)))
-        used = {s.outcome for s in section.specs}
+        used = {s.outcome for s in section.specs} | set(section.outcomes)
         t = flow.endpoints
         t = t[t["endpoint"].astype(str).isin(used) & (t["n"] > 0)]
         for keys, grp in t.groupby(["endpoint", "status"], sort=False, observed=True):
@@ -980,16 +1245,485 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
     }
 
 
-def _estimate_text(row: Mapping[Any, Any]) -> str:
-    est = row.get("estimate", math.nan)
-    if not isinstance(est, float) or not math.isfinite(est):
+def _finite(x: Any) -> bool:
+    """A real number that is not NaN or infinite (``pd.NA`` and None are not)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _value_text(x: Any, estimand: str) -> str:
+    """A number as the report prints it: risk differences and proportions in percent (1 decimal),
+    everything else (ratios, means, mean differences) with 2 decimals; missing as ``""``."""
+    if not _finite(x):
         return ""
-    scale, d = (100.0, 1) if str(row.get("estimand")) == "risk difference" else (1.0, 2)
-    text = f"{row['estimand']} {scale * est:.{d}f}"
-    lo, hi = row.get("conf_low", math.nan), row.get("conf_high", math.nan)
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f" ({scale * lo:.{d}f} to {scale * hi:.{d}f})"
+    scale, d = (100.0, 1) if ("risk difference" in estimand or "proportion" in estimand) else (1, 2)
+    text = f"{scale * float(x):.{d}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _interval_text(estimate: Any, low: Any, high: Any, estimand: str) -> str:
+    """``"12.1 (2.2 to 22.0)"`` (see :func:`_value_text`); the interval only when it is finite."""
+    text = _value_text(estimate, estimand)
+    if text and _finite(low) and _finite(high):
+        text += f" ({_value_text(low, estimand)} to {_value_text(high, estimand)})"
     return text
+
+
+def _estimate_text(row: Mapping[Any, Any]) -> str:
+    estimand = str(row.get("estimand"))
+    text = _interval_text(
+        row.get("estimate", math.nan), row.get("conf_low"), row.get("conf_high"), estimand
+    )
+    return f"{estimand} {text}" if text else ""
+
+
+# --------------------------------------------------------------------------- evaluation context
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A table cell: its text, right-aligned when a number, an optional tooltip and CSS class."""
+
+    text: str
+    num: bool = False
+    title: str = ""
+    cls: str = ""
+
+    @property
+    def classes(self) -> str:
+        return " ".join(c for c in ("num" if self.num else "", self.cls) if c)
+
+
+@dataclass(frozen=True)
+class _HtmlRow:
+    cells: tuple[_Cell, ...]
+    data: Mapping[str, str] = field(default_factory=dict)  # data-* attributes
+
+
+@dataclass(frozen=True)
+class _HtmlTable:
+    cls: str
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[_HtmlRow, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A subsection of the evaluation: a table, a list, a figure and notes (each optional)."""
+
+    id: str
+    heading: str
+    intro: str = ""
+    table: _HtmlTable | None = None
+    items: tuple[str, ...] = ()
+    items_cls: str = ""
+    figure: Figure | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _num(text: str, **kw: Any) -> _Cell:
+    return _Cell(text, num=True, **kw)
+
+
+def _p_text(p: Any) -> str:
+    return format_p(float(p)) if _finite(p) else ""
+
+
+def _count(x: Any) -> str:
+    return (
+        "" if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else str(int(x))
+    )
+
+
+def _row_notes(frame: pd.DataFrame, trial_name: Any) -> tuple[str, ...]:
+    """The distinct notes of a table's rows: ``"<outcome> (<trial>): <note>"``."""
+    return tuple(
+        dict.fromkeys(
+            f"{r['outcome']} ({trial_name(r['trial'])}): {r['note']}"
+            for r in frame.to_dict("records")
+            if r["note"]
+        )
+    )
+
+
+def _effects_table(frame: pd.DataFrame) -> _HtmlTable:
+    """Two-arm: the program's effect, the published one, their difference test and the verdict."""
+    from coachstats.evaluate import trial_name
+
+    rows, borderline = [], False
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        diff_est = est if r["difference_scale"] == "difference" else "ratio"
+        p_cell = _num(_p_text(r["p_value"]))
+        if r["borderline"]:
+            borderline = True
+            lo, hi = sorted((r["p_value_low"], r["p_value_high"]))
+            p_cell = _num(
+                p_cell.text + " \N{DAGGER}",
+                title=f"P {format_p(lo)} to {format_p(hi)} over the rounding of the printed P",
+            )
+        verdict = str(r["verdict"])
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _num(f"{_count(r['program_n1'])} vs {_count(r['program_n2'])}"),
+            _num(
+                _interval_text(
+                    r["program_estimate"], r["program_conf_low"], r["program_conf_high"], est
+                )
+            ),
+            _num(
+                _interval_text(
+                    r["published_estimate"], r["published_conf_low"], r["published_conf_high"], est
+                ),
+                title=str(r["published_se_method"]),
+            ),
+            _num(
+                _interval_text(
+                    r["difference"], r["difference_conf_low"], r["difference_conf_high"], diff_est
+                )
+            ),
+            p_cell,
+            _num(_p_text(r["p_holm"])),
+            _Cell(verdict, title=str(r["note"]), cls="verdict-" + verdict.replace(" ", "-")),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"], "estimand": est}))
+    notes = [
+        "Risk differences, and differences between them, in percentage points; odds ratios "
+        "and their ratio (program / published); mean differences, and differences between "
+        "them, in the outcome's unit. The tooltip of a published figure says how its standard "
+        "error was reconstructed."
+    ]
+    if borderline:
+        notes.append(
+            "\N{DAGGER} Borderline: the verdict flips within the rounding range of the printed P "
+            "(the range is the tooltip)."
+        )
+    return _HtmlTable(
+        "comparison",
+        "The program's effect vs each published trial: z test of the difference of independent "
+        "estimates",
+        (
+            "Trial",
+            "Outcome",
+            "Estimand",
+            "n (coaching vs usual care)",
+            "Program (95% CI)",
+            "Published (95% CI)",
+            "Difference or ratio (95% CI)",
+            "P",
+            "P (Holm)",
+            "Verdict",
+        ),
+        tuple(rows),
+        (*notes, *_row_notes(frame, trial_name)),
+    )
+
+
+def _arms_table(frame: pd.DataFrame) -> _HtmlTable:
+    """Single-arm: the program's figure beside the published arms, with the one-sample tests."""
+    from coachstats.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        position = str(r["position"]) or "not analysed"
+        cls = (
+            "verdict-not-analysed"
+            if not r["position"]
+            else "verdict-differs"
+            if r["differs_from_coaching"]
+            else "verdict-consistent"
+        )
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _num(_count(r["n"])),
+            _num(_interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
+            _num(_value_text(r["published_coaching"], est)),
+            _num(_value_text(r["published_usual_care"], est)),
+            _num(_p_text(r["p_vs_coaching"])),
+            _num(_p_text(r["p_exact_vs_coaching"])),
+            _num(_p_text(r["p_vs_usual_care"])),
+            _num(_p_text(r["p_exact_vs_usual_care"])),
+            _Cell(position, title=str(r["note"]), cls=cls),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
+    return _HtmlTable(
+        "arm-comparison",
+        "The program (every patient coached) beside the published coaching and usual-care arms",
+        (
+            "Trial",
+            "Outcome",
+            "n",
+            "Program (95% CI)",
+            "Published coaching",
+            "Published usual care",
+            "P vs coaching",
+            "P vs coaching (exact)",
+            "P vs usual care",
+            "P vs usual care (exact)",
+            "Position",
+        ),
+        tuple(rows),
+        (
+            "Proportions in percent, means in the outcome's unit. P: one-sample score test "
+            "(proportions) or t test (means) against the published arm's figure; exact: the "
+            "exact binomial test. Position: where the program's 95% CI lies relative to the two "
+            "published figures.",
+            *_row_notes(frame, trial_name),
+        ),
+    )
+
+
+def _pooled_table(frame: pd.DataFrame) -> _HtmlTable:
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        cells = (
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _Cell(str(r["studies"])),
+            _num(str(r["k"])),
+            _num(_interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
+            _num(
+                _interval_text(r["fixed_estimate"], r["fixed_conf_low"], r["fixed_conf_high"], est)
+            ),
+            _num(f"{r['q']:.2f} ({r['q_df']})"),
+            _num(_p_text(r["q_p_value"])),
+            _num(f"{100 * r['i2']:.0f}%"),
+            _num(f"{r['tau2']:.3g}"),
+        )
+        rows.append(_HtmlRow(cells, {"outcome": str(r["outcome"]), "estimand": est}))
+    return _HtmlTable(
+        "pooled",
+        "The program and the published trial(s) pooled, with Cochran's Q and I\N{SUPERSCRIPT TWO}",
+        (
+            "Outcome",
+            "Estimand",
+            "Estimates",
+            "k",
+            "Random effects, DerSimonian-Laird (95% CI)",
+            "Fixed effect (95% CI)",
+            "Q (df)",
+            "P (Q)",
+            "I\N{SUPERSCRIPT TWO}",
+            "\N{GREEK SMALL LETTER TAU}\N{SUPERSCRIPT TWO}",
+        ),
+        tuple(rows),
+        (
+            "Pooled risk differences in percentage points; \N{GREEK SMALL LETTER TAU}"
+            "\N{SUPERSCRIPT TWO} on the pooling scale (proportions, log odds ratios, the "
+            "outcome's unit).",
+        ),
+    )
+
+
+def _case_mix_table(frame: pd.DataFrame) -> _HtmlTable:
+    from coachstats.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        share = r["metric"] != "SMD"
+        value = (
+            f"{100 * r['program_value']:.1f} %"
+            if share
+            else f"{r['program_value']:.1f}"
+            + (f" (SD {r['program_sd']:.1f})" if _finite(r["program_sd"]) else "")
+        )
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["characteristic"])),
+            _num(value),
+            _num(_count(r["program_n"])),
+            _num(str(r["published_text"])),
+            _Cell(str(r["metric"])),
+            _num(f"{r['difference']:+.2f}" if _finite(r["difference"]) else ""),
+            _Cell("material" if r["material"] else "", cls="failed" if r["material"] else ""),
+            _Cell(str(r["source"])),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"]}))
+    return _HtmlTable(
+        "case-mix",
+        "Baseline of the program vs each trial's published baseline",
+        (
+            "Trial",
+            "Characteristic",
+            "Program",
+            "n",
+            "Published",
+            "Metric",
+            "Difference",
+            "Material",
+            "Published figure",
+        ),
+        tuple(rows),
+    )
+
+
+def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
+    from coachstats.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _num(_value_text(r["crude"], est)),
+            _num(_interval_text(r["standardized"], r["conf_low"], r["conf_high"], est)),
+            _Cell(str(r["covariates"])),
+            _num(_count(r["reference_n"])),
+            _num(_value_text(r["published"], est)),
+            _num(_p_text(r["difference_p_value"])),
+            _Cell(str(r["position"])),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
+    return _HtmlTable(
+        "standardized",
+        "The program's figures standardized to each trial's baseline distribution",
+        (
+            "Trial",
+            "Outcome",
+            "Estimand",
+            "Crude",
+            "Standardized (95% CI)",
+            "Adjusted for",
+            "Reference n",
+            "Published",
+            "P vs published",
+            "Position",
+        ),
+        tuple(rows),
+        (
+            "Proportions and risk differences in percent; the reference is the patients of the "
+            "trial's synthetic cohort with the outcome.",
+            *_row_notes(frame, trial_name),
+        ),
+    )
+
+
+def _tracking_table(metrics: ProgramMetrics) -> _HtmlTable:
+    def fmt(m: Metric, x: float) -> str:
+        if not _finite(x):
+            return ""
+        return f"{100 * x:.0f} %" if m.percent else f"{x:.3g}"
+
+    rows = []
+    for m in metrics.metrics:
+        value = fmt(m, m.value)
+        if _finite(m.conf_low) and _finite(m.conf_high):
+            value += f" ({fmt(m, m.conf_low)} to {fmt(m, m.conf_high)})"
+        cells = (
+            _Cell(m.label),
+            _num(value),
+            _num(str(m.n) if m.n else ""),
+            _Cell(m.benchmark_text),
+            _Cell(m.status),
+            _Cell(m.note),
+        )
+        rows.append(_HtmlRow(cells, {"key": m.key}))
+    extra = metrics.encounters.summary().splitlines() if metrics.encounters is not None else []
+    return _HtmlTable(
+        "tracking",
+        "Program tracking: the practice brief's indicators",
+        ("Indicator", "Value (95% CI)", "n", "Yardstick", "Status", "Note"),
+        tuple(rows),
+        (*extra, *metrics.notes),
+    )
+
+
+def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part:
+    """The forest figure of :func:`coachstats.evaluate.evaluation_figure`, embedded."""
+    caption = (
+        "Each outcome's effect in the published trial(s) and in the program, with 95% CIs: the "
+        "risk differences in one panel, each mean difference in its own (their units differ)."
+        if result.design == "two-arm"
+        else "Each outcome's published coaching and usual-care figures and the program's, with "
+        "95% CIs (a published arm without a printed n has none): the proportions in one panel, "
+        "each mean in its own."
+    )
+    try:
+        figure = _embed(make(), fmt, "Forest plot: the program and the published trials", caption)
+    except CoachstatsError as exc:
+        return _Part("forest", "Forest plot", notes=(f"not drawn: {exc}",))
+    return _Part("forest", "Forest plot", figure=figure)
+
+
+def _evaluation_context(report: Report, result: EvaluationResult) -> dict[str, Any]:
+    """The evaluation section: verdict, comparison table, forest, pooled, case mix, tracking."""
+    data = result.report_data()
+    tables: Mapping[str, pd.DataFrame] = data["tables"]
+    two_arm = result.design == "two-arm"
+    what = "published figures" if two_arm else "published coaching arms"
+    verdict = (
+        f"no outcome differs from the {what}"
+        if result.ok
+        else f"{len(result.findings())} outcome(s) differ from the {what}"
+    )
+    parts: list[_Part] = []
+    outcomes = tables["outcomes"]
+    if not outcomes.empty:
+        parts.append(
+            _Part(
+                "comparison",
+                "Comparison with the published trials",
+                table=_effects_table(outcomes) if two_arm else _arms_table(outcomes),
+                items=tuple(data["verdicts"]),
+                items_cls="verdicts",
+            )
+        )
+    if report.figures:
+        parts.append(_forest_part(result, data["figures"]["forest"], report.image_format))
+    if not tables["heterogeneity"].empty:
+        parts.append(
+            _Part(
+                "pooled",
+                "Pooled estimates and heterogeneity",
+                table=_pooled_table(tables["heterogeneity"]),
+            )
+        )
+    if result.case_mix:
+        material = list(dict.fromkeys(c.characteristic for c in result.case_mix if c.material))
+        intro = (
+            "The program's baseline differs materially on " + _join(material) + "; see the "
+            "standardized comparison."
+            if material
+            else "No baseline characteristic differs materially."
+        )
+        parts.append(
+            _Part(
+                "case-mix",
+                "Case mix",
+                intro=intro,
+                table=_case_mix_table(tables["case_mix"]),
+                items=tuple(c.sentence() for c in result.case_mix),
+                items_cls="case-mix-notes",
+            )
+        )
+    if result.standardized:
+        parts.append(
+            _Part(
+                "standardized",
+                "Standardized to each trial's baseline",
+                table=_standardized_table(tables["standardized"]),
+                items=tuple(s.sentence() for s in result.standardized),
+                items_cls="standardized-notes",
+            )
+        )
+    if result.tracking is not None:
+        parts.append(_Part("tracking", "Program tracking", table=_tracking_table(result.tracking)))
+    if result.notes:
+        parts.append(_Part("evaluation-notes", "Notes", items=result.notes, items_cls="notes"))
+    return {
+        "header": result.sentence(),
+        "ok": result.ok,
+        "verdict": verdict,
+        "parts": parts,
+    }
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -1016,8 +1750,12 @@ def _context(report: Report) -> dict[str, Any]:
                 "consort_figure": consort,
                 "baseline": _baseline_context(s),
                 "outcomes": _outcome_context(s),
-                "figures": _section_figures(s, report.image_format) if report.figures else [],
-                "methods": methods_text(s.specs, labels=s.spec_labels),
+                "figures": (
+                    _section_figures(s, report.image_format, forests=report.evaluation is None)
+                    if report.figures
+                    else []
+                ),
+                "methods": [*methods_text(s.specs, labels=s.spec_labels), *s.methods],
                 "failures": [list(f) for f in s.failures],
                 "files": [list(f) for f in s.files],
                 "notes": list(s.notes),
@@ -1028,6 +1766,11 @@ def _context(report: Report) -> dict[str, Any]:
         "sections": sections,
         "reproduction": (
             _reproduction_context(report.reproduction) if report.reproduction is not None else None
+        ),
+        "evaluation": (
+            _evaluation_context(report, report.evaluation)
+            if report.evaluation is not None
+            else None
         ),
         "versions": _versions(),
         "seeds": [list(s) for s in report.seeds],
