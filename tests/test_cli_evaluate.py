@@ -11,6 +11,7 @@ encounter rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -113,6 +114,33 @@ def test_against_all_and_outputs_need_force(files: dict[str, Path], tmp_path: Pa
     assert code == 0 and set(pd.read_csv(out)["trial"]) == {"hcpc"}
     code, text = run("evaluate", str(files["effect"]), "--out", str(files["effect"]), "--force")
     assert code == 2 and "refusing to overwrite the input" in text
+
+
+def test_report_is_written_and_not_overwritten(tmp_path: Path) -> None:
+    """``--report`` writes the HTML report before exit 1 (a single-arm program with half the
+    trial's effect differs from the published coaching arm) and refuses to overwrite it
+    without ``--force``."""
+    data, page = tmp_path / "program.csv", tmp_path / "report.html"
+    cohort = hcpc_cohort(n=441, seed=4).patients[KEEP]
+    single_arm_program(cohort, usual_care_share=0.5, seed=3).drop(columns="arm").to_csv(
+        data, index=False
+    )
+    args = ("evaluate", str(data), "--against", "hcpc", "--report", str(page))
+    code, text = run(*args)
+    assert code == 1, text
+    assert f"wrote {page}" in text
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html.lower()
+    assert 'id="evaluation"' in html and 'id="forest"' in html and "data:image/png;base64," in html
+    assert "between the published coaching (46.4 %) and usual care (34.3 %) arms" in html
+    assert hashlib.sha256(data.read_bytes()).hexdigest() in html  # the file's provenance
+    page.write_text("an earlier report")
+    code, text = run(*args)
+    assert code == 2 and "--force" in text
+    assert page.read_text() == "an earlier report"
+    code, text = run(*args, "--force")
+    assert code == 1, text
+    assert 'id="evaluation"' in page.read_text(encoding="utf-8")
 
 
 def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:

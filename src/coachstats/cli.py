@@ -493,6 +493,9 @@ def evaluate(
     plot: Annotated[
         Path | None, typer.Option(help="Write the forest plot (PNG, SVG or PDF).")
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
+    ] = None,
     force: _Force = False,
 ) -> None:
     """Compare a program with the published trials; exit 1 if an outcome differs from them."""
@@ -500,14 +503,17 @@ def evaluate(
     from coachstats.evaluate import evaluate as run
     from coachstats.evaluate import evaluation_figure
     from coachstats.io import read_table
+    from coachstats.programdata import load_program
 
     check_option("--against", against, ("hcpc", "peer", "all"))
     check_option("--published-se", published_se, ("auto", "counts", "p_value"))
     load = _program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     enc = read_table(encounters) if encounters is not None else None
     with _notes(), _progress("evaluate") as step:
+        step("loading and validating")
+        trial_data = load_program(data, **load)  # once: evaluated, and the report's flow and hash
         result = run(
-            data,
+            trial_data,
             against=against,
             published_se=published_se,  # type: ignore[arg-type]
             encounters=enc,
@@ -518,10 +524,11 @@ def evaluate(
     inputs = [p for p in (data, encounters) if p is not None]
     if out is not None:
         _write_result(out, result.to_frame(), result.to_json(), force=force, inputs=inputs)
-    if plot is not None:
+    if plot is not None or report is not None:
         import matplotlib
 
         matplotlib.use("Agg")
+    if plot is not None:
         import matplotlib.pyplot as plt
 
         figure = evaluation_figure(result)
@@ -529,6 +536,15 @@ def evaluate(
             _write_figure(figure, plot, force=force, inputs=inputs)
         finally:
             plt.close(figure)
+    if report is not None:
+        from coachstats.report import report_from_evaluation, write_report
+
+        with _notes():
+            doc = report_from_evaluation(
+                result, trial_data=trial_data, files=[encounters] if encounters else ()
+            )
+            written = write_report(report, doc, force=force, inputs=inputs)
+        typer.echo(f"wrote {written}", err=True)
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)
 
