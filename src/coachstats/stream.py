@@ -739,7 +739,19 @@ class _Kept:
         """The kept rows of a numeric column as float64 (computed once)."""
         key = ("floats", column)
         if key not in self._cache:
-            self._cache[key] = self.series(column).to_numpy(dtype=float)
+            s = self.frame[column]
+            if s.dtype == np.float64 or s.dtype.kind in "iub":
+                values = s.to_numpy(dtype=float)  # numpy-backed: no missing values to map
+                self._cache[key] = values if self.everything else values[self.keep]
+            else:
+                self._cache[key] = self.series(column).to_numpy(dtype=float)
+        return cast(np.ndarray, self._cache[key])
+
+    def checked(self, column: str, check: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+        """``check`` (an outcome validation returning floats) of the kept rows, once."""
+        key = ("checked", column, check)
+        if key not in self._cache:
+            self._cache[key] = check(self.series(column))
         return cast(np.ndarray, self._cache[key])
 
     def present(self, column: str) -> list[Any]:
@@ -766,6 +778,17 @@ class _Kept:
             hit = np.array([str(u) == label for u in uniques.tolist()] + [False])
             self._cache[key] = hit[codes if self.everything else codes[self.keep]]
         return cast(np.ndarray, self._cache[key])
+
+
+_CHECKS: dict[tuple[str, bool], Callable[[pd.Series], np.ndarray]] = {}
+
+
+def _outcome_check(name: str, binary: bool) -> Callable[[pd.Series], np.ndarray]:
+    """The models' outcome validation as one (cacheable) function per outcome."""
+    key = (name, binary)
+    if key not in _CHECKS:
+        _CHECKS[key] = lambda values: models._outcome(values, name, binary)
+    return _CHECKS[key]
 
 
 def _kept_rows(
@@ -795,9 +818,9 @@ def _meta_request(
         if sf.outcome != cols.outcome:  # pragma: no cover - the names are built alike
             raise AnalysisError(f"outcome column {sf.outcome!r} expected {cols.outcome!r}")
         if cols.binary is not None:
-            models._outcome(kept.series(cols.outcome), cols.outcome, cols.binary)
+            kept.checked(cols.outcome, _outcome_check(cols.outcome, cols.binary))
         for name in cols.numeric:
-            means.as_numeric(kept.series(name))
+            kept.checked(name, means.as_numeric)
         levels: dict[str, tuple[str, Any]] = {}
         for name, categorical in cols.terms:
             s = kept.frame[name]
@@ -915,9 +938,9 @@ def _model_rows(
     cols = prep.cols
     kept = _kept_rows(chunk, spec, cols, prep.exclude)
     if numeric_outcome:
-        y = means.as_numeric(kept.series(cols.outcome))
+        y = kept.checked(cols.outcome, means.as_numeric)
     else:
-        y = models._outcome(kept.series(cols.outcome), cols.outcome, bool(cols.binary))
+        y = kept.checked(cols.outcome, _outcome_check(cols.outcome, bool(cols.binary)))
         if not np.all(np.isfinite(y)):
             raise AnalysisError(
                 "X and y must be finite (missing values are excluded before fitting)"
