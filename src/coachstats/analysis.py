@@ -781,10 +781,6 @@ def spec_columns(spec: AnalysisSpec) -> list[str]:
     return cols
 
 
-#: Former private name, still used by :mod:`coachstats.stream`.
-_needed = spec_columns
-
-
 def _paired_frame(ctx: _Context, spec: AnalysisSpec) -> tuple[pd.DataFrame, str, str]:
     base = ctx.base(spec.table, spec.followup)
     if spec.timepoints is None:  # pragma: no cover - AnalysisSpec.__post_init__ checks this

@@ -173,7 +173,7 @@ class Chunk:
         """The rows ``spec`` analyses (after ``subset``, ``complete_on``, ``change_from``)."""
         key = ("frame", id(spec))
         if key not in self.memo:
-            frame = self.context.frame(spec, analysis._needed(spec))
+            frame = self.context.frame(spec, analysis.spec_columns(spec))
             n0 = len(frame)
             frame, _, reasons = analysis._apply_rows(frame, spec)
             frame, outcome = analysis._with_change(frame, spec)
@@ -391,7 +391,7 @@ def _needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
     """Which raw columns a plan can use (measurements and diabetes for the endpoints)."""
     names: set[str] = set()
     for spec in specs:
-        names.update(analysis._needed(spec))
+        names.update(analysis.spec_columns(spec))
         names.add(spec.arm)
         for key in ("fixed_effects", "baseline"):
             if spec.options.get(key):
@@ -584,22 +584,7 @@ def _bound_options(spec: AnalysisSpec) -> dict[str, Any]:
     """The compare function's keyword arguments for ``spec``, defaults filled in."""
     fn = analysis._compare_function(spec.method)
     params = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {k: v for k, v in spec.options.items() if k not in analysis._RESERVED}
-    if "arm" in params:
-        kwargs["arm"] = spec.arm
-    if spec.covariates:
-        kwargs["covariates"] = list(spec.covariates)
-    if spec.cluster:
-        kwargs["cluster"] = spec.cluster
-    unknown = sorted(k for k in kwargs if k not in params)
-    if unknown:
-        allowed = sorted(
-            k for k, p in params.items() if p.kind == p.KEYWORD_ONLY and k not in ("arm",)
-        )
-        raise OptionError(
-            f"{spec.label!r}: method {spec.method!r} takes no option(s) {unknown}; "
-            f"allowed: {allowed}"
-        )
+    kwargs = analysis._compare_kwargs(fn, spec)
     out = {
         name: kwargs.get(name, p.default) for name, p in params.items() if p.kind == p.KEYWORD_ONLY
     }
