@@ -69,6 +69,44 @@ def t_inference(
     return t, p, estimate - half, estimate + half
 
 
+def t_result(
+    outcome: str,
+    *,
+    method: str,
+    estimand: str,
+    estimate: float,
+    std_error: float,
+    df: float,
+    conf_level: float,
+    arms: tuple[ArmSummary, ...],
+    adjusted_for: tuple[str, ...] = (),
+    n_excluded: int = 0,
+    excluded_reason: str = "",
+    extra: dict[str, float] | None = None,
+) -> ComparisonResult:
+    """A :class:`ComparisonResult` with the t test and interval of :func:`t_inference`."""
+    t, p, lo, hi = t_inference(estimate, std_error, df, conf_level)
+    return ComparisonResult(
+        outcome=outcome,
+        method=method,
+        estimand=estimand,
+        estimate=estimate,
+        std_error=std_error,
+        conf_low=lo,
+        conf_high=hi,
+        conf_level=float(conf_level),
+        statistic=t,
+        statistic_name="t",
+        df=df,
+        p_value=p,
+        arms=arms,
+        adjusted_for=adjusted_for,
+        n_excluded=n_excluded,
+        excluded_reason=excluded_reason,
+        extra={} if extra is None else extra,
+    )
+
+
 def as_numeric(values: pd.Series) -> NDArray[np.float64]:
     """Float array of a numeric column; :class:`AnalysisError` for text or infinite values."""
     if not (
@@ -156,20 +194,14 @@ def t_test_from_stats(
     diff = m1 - m2
     if not se > 10 * np.finfo(float).eps * max(abs(m1), abs(m2)):
         raise AnalysisError(f"'{outcome}': the data are essentially constant (standard error 0)")
-    t, p, lo, hi = t_inference(diff, se, df, conf_level)
-    return ComparisonResult(
-        outcome=outcome,
+    return t_result(
+        outcome,
         method=method,
         estimand="mean difference",
         estimate=float(diff),
         std_error=se,
-        conf_low=lo,
-        conf_high=hi,
-        conf_level=float(conf_level),
-        statistic=t,
-        statistic_name="t",
         df=df,
-        p_value=p,
+        conf_level=conf_level,
         arms=(
             ArmSummary(str(labels[0]), n1, value=float(m1), sd=float(sd1)),
             ArmSummary(str(labels[1]), n2, value=float(m2), sd=float(sd2)),
@@ -511,22 +543,16 @@ def ancova_result(
     if sigma == 0.0:
         raise AnalysisError(f"'{outcome}' is fitted exactly by the model: no residual variance")
     se = math.sqrt(float(vcov[1, 1]))
-    t, p, lo, hi = t_inference(float(beta[1]), se, df, conf_level)
     resid_ss = sigma**2 * df
     total_ss = moments.total_m2()
-    return ComparisonResult(
-        outcome=outcome,
+    return t_result(
+        outcome,
         method="ANCOVA (OLS)",
         estimand="adjusted mean difference",
         estimate=float(beta[1]),
         std_error=se,
-        conf_low=lo,
-        conf_high=hi,
-        conf_level=float(conf_level),
-        statistic=t,
-        statistic_name="t",
         df=df,
-        p_value=p,
+        conf_level=conf_level,
         arms=moments.summaries(labels, binary=False),
         adjusted_for=(baseline, *covariates),
         n_excluded=n_excluded,

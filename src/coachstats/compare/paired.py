@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from coachstats.compare._data import prepare
-from coachstats.compare.means import as_numeric, t_inference
+from coachstats.compare.means import as_numeric, t_result
 from coachstats.compare.proportions import as_binary, normal_quantile
 from coachstats.errors import AnalysisError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
@@ -252,24 +252,18 @@ def paired_t_arrays(
     se = sd / math.sqrt(n)
     if not se > 10 * np.finfo(float).eps * abs(mean):
         raise AnalysisError(f"'{outcome}': the paired differences are essentially constant")
-    t, p, lo, hi = t_inference(mean, se, float(n - 1), conf_level)
     arms = tuple(
         ArmSummary(str(label), n, value=float(x.mean()), sd=float(x.std(ddof=1)))
         for label, x in zip(labels, (x1, x0), strict=True)
     )
-    return ComparisonResult(
-        outcome=outcome,
+    return t_result(
+        outcome,
         method="Paired t test",
         estimand="paired mean difference",
         estimate=mean,
         std_error=se,
-        conf_low=lo,
-        conf_high=hi,
-        conf_level=float(conf_level),
-        statistic=t,
-        statistic_name="t",
         df=float(n - 1),
-        p_value=p,
+        conf_level=conf_level,
         arms=arms,
         extra={"sd_difference": sd},
     )
