@@ -1620,11 +1620,7 @@ class ProgramAnalysis(_Row):
             self.to_brief(),
             self.flow,
         ]
-        if self.tracking is not None:
-            parts.append(self.tracking.summary())
-        if self.notes:
-            parts.append("\n".join(f"note: {n}" for n in self.notes))
-        return "\n\n".join(parts)
+        return _join_parts(parts, self.tracking, self.notes)
 
     def report_data(self) -> dict[str, Any]:
         """What an HTML report needs (tables as DataFrames, texts)."""
@@ -1646,6 +1642,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         frame.to_json(orient="records", date_format="iso", default_handler=str)
     )
     return out
+
+
+def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
+    """A summary's blocks, then the tracking summary and the notes, blank-line separated."""
+    if tracking is not None:
+        parts.append(tracking.summary())
+    if notes:
+        parts.append("\n".join(f"note: {n}" for n in notes))
+    return "\n\n".join(parts)
 
 
 def _table_text(frame: pd.DataFrame) -> str:
@@ -1913,11 +1918,7 @@ class EvaluationResult(_Row):
                 "Standardized to each trial's baseline (direct standardization):\n"
                 + "\n".join(f"  - {s.sentence()}" for s in self.standardized)
             )
-        if self.tracking is not None:
-            parts.append(self.tracking.summary())
-        if self.notes:
-            parts.append("\n".join(f"note: {n}" for n in self.notes))
-        return "\n\n".join(parts)
+        return _join_parts(parts, self.tracking, self.notes)
 
     def report_data(self) -> dict[str, Any]:
         """What an HTML report needs: title, tables (DataFrames), verdicts, notes, figure makers."""
