@@ -361,6 +361,48 @@ def _arm_contrast(fit: RegressionFit) -> tuple[np.ndarray, np.ndarray]:
     return g_beta, np.zeros(fit.groups.n_groups)
 
 
+def _regression_result(
+    fit: RegressionFit,
+    design: Design,
+    rows: RowSummary,
+    outcome: str,
+    *,
+    method: str,
+    estimand: str,
+    est: float,
+    contrast: tuple[np.ndarray, np.ndarray],
+    df: float | None,
+    ratio: bool,
+    extra: dict[str, Any],
+    conf_level: float,
+    fixed_effects: str | None,
+    cluster: str | None,
+    clusters: GroupIndex | None,
+    scores: np.ndarray | None,
+) -> ComparisonResult:
+    """:func:`_result` of a logistic or linear fit: SE of the ``contrast`` (plain or CR1)
+    and the cluster / fixed-effect counts appended to ``extra``."""
+    if clusters is not None:
+        extra["n_clusters"] = clusters.n_groups
+    if fixed_effects:
+        extra["n_fixed_effects"] = fit.groups.n_groups
+    se = math.sqrt(_regression_variance(fit, clusters, *contrast, scores))
+    return _result(
+        rows,
+        outcome,
+        method=method,
+        estimand=estimand,
+        est=est,
+        se=se,
+        conf_level=conf_level,
+        df=df,
+        design=design,
+        cluster=cluster,
+        ratio=ratio,
+        extra=extra,
+    )
+
+
 def _regression_method(base: str, fixed_effects: str | None, cluster: str | None) -> str:
     text = base
     if fixed_effects:
@@ -520,11 +562,6 @@ def logistic_result(
     sums (:func:`~coachstats.compare.glm.cluster_score_sums`) when the fit has
     no rows.
     """
-    extra: dict[str, Any] = {"iterations": fit.iterations}
-    if clusters is not None:
-        extra["n_clusters"] = clusters.n_groups
-    if fixed_effects:
-        extra["n_fixed_effects"] = fit.groups.n_groups
     method = _regression_method("logistic regression", fixed_effects, cluster)
     if risk_difference is None:
         g_beta, g_group = _arm_contrast(fit)
@@ -532,20 +569,23 @@ def logistic_result(
     else:
         est, g_beta, g_group = risk_difference
         method += ", marginal standardization (delta method)"
-    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group, scores))
-    return _result(
+    return _regression_result(
+        fit,
+        design,
         rows,
         outcome,
         method=method,
         estimand=estimand,
         est=est,
-        se=se,
-        conf_level=conf_level,
+        contrast=(g_beta, g_group),
         df=None,
-        design=design,
-        cluster=cluster,
         ratio=estimand == "odds ratio",
-        extra=extra,
+        extra={"iterations": fit.iterations},
+        conf_level=conf_level,
+        fixed_effects=fixed_effects,
+        cluster=cluster,
+        clusters=clusters,
+        scores=scores,
     )
 
 
@@ -647,25 +687,23 @@ def linear_result(
     """The result of :func:`linear` from its fit (shared with the streamed fits)."""
     if fit.dispersion <= 0.0:
         raise AnalysisError(f"outcome '{outcome}' is fitted exactly: residual variance is 0")
-    extra: dict[str, Any] = {"sigma": math.sqrt(fit.dispersion)}
-    if clusters is not None:
-        extra["n_clusters"] = clusters.n_groups
-    if fixed_effects:
-        extra["n_fixed_effects"] = fit.groups.n_groups
-    g_beta, g_group = _arm_contrast(fit)
-    se = math.sqrt(_regression_variance(fit, clusters, g_beta, g_group, scores))
-    return _result(
+    return _regression_result(
+        fit,
+        design,
         rows,
         outcome,
         method=_regression_method("linear regression (OLS)", fixed_effects, cluster),
         estimand="mean difference",
         est=float(fit.coef[0]),
-        se=se,
-        conf_level=conf_level,
+        contrast=_arm_contrast(fit),
         df=float(fit.df_resid),
-        design=design,
+        ratio=False,
+        extra={"sigma": math.sqrt(fit.dispersion)},
+        conf_level=conf_level,
+        fixed_effects=fixed_effects,
         cluster=cluster,
-        extra=extra,
+        clusters=clusters,
+        scores=scores,
     )
 
 
