@@ -72,18 +72,21 @@ def _notes() -> Iterator[None]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _split_pairs(text: str, expects: str) -> list[tuple[str, str]]:
+    """``"a=b,c=d"`` -> ``[("a", "b"), ("c", "d")]``; an item without ``=`` raises."""
+    from coachstats.errors import OptionError
+
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    bad = [p[0] for p in pairs if len(p) != 2]
+    if bad:
+        raise OptionError(f"{expects} pairs separated by commas; cannot parse {bad}")
+    return [(k.strip(), v.strip()) for k, v in pairs]
+
+
 def _parse_map(text: str | None) -> dict[str, str] | None:
     if not text:
         return None
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-    from coachstats.errors import OptionError
-
-    bad = [p[0] for p in pairs if len(p) != 2]
-    if bad:
-        raise OptionError(
-            f"--map expects schema=yours pairs separated by commas; cannot parse {bad}"
-        )
-    return {yours.strip(): schema.strip() for schema, yours in pairs}
+    return {yours: schema for schema, yours in _split_pairs(text, "--map expects schema=yours")}
 
 
 @app.command()
@@ -105,9 +108,7 @@ def reproduce(
     list_: Annotated[
         bool, typer.Option("--list", help="List the registered trials and exit.")
     ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
-    ] = None,
+    report: _Report = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
 ) -> None:
     """Reproduce every published figure from patient-level data; exit 1 if any differs."""
@@ -304,15 +305,7 @@ def _parse_pairs(text: str | None, option: str) -> dict[str, str]:
     """``"a=b,c=d"`` -> ``{"a": "b", "c": "d"}`` (``--units``)."""
     if not text:
         return {}
-    from coachstats.errors import OptionError
-
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-    bad = [p[0] for p in pairs if len(p) != 2]
-    if bad:
-        raise OptionError(
-            f"{option} expects key=value pairs separated by commas; cannot parse {bad}"
-        )
-    return {k.strip(): v.strip() for k, v in pairs}
+    return dict(_split_pairs(text, f"{option} expects key=value"))
 
 
 def _program_load(
@@ -414,6 +407,7 @@ _Exclude = Annotated[
     ),
 ]
 _Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
+_Report = Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report here.")]
 
 
 @app.command()
@@ -433,9 +427,7 @@ def analyze(
         Path | None,
         typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
-    ] = None,
+    report: _Report = None,
     force: _Force = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
@@ -493,9 +485,7 @@ def evaluate(
     plot: Annotated[
         Path | None, typer.Option(help="Write the forest plot (PNG, SVG or PDF).")
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
-    ] = None,
+    report: _Report = None,
     force: _Force = False,
 ) -> None:
     """Compare a program with the published trials; exit 1 if an outcome differs from them."""
