@@ -156,7 +156,6 @@ def run_coachstats(df: pd.DataFrame) -> Stages:
 def run_baseline(df: pd.DataFrame) -> Stages:
     """The baseline script's steps (statsmodels formulas), timed the same way."""
     import scipy.stats as st
-    import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
     out: Stages = {}
@@ -190,15 +189,7 @@ def run_baseline(df: pd.DataFrame) -> Stages:
         )
     )
     out["logit_cluster"] = (t, _arm_effect(m2, ratio=True))
-    t, g = timed(
-        lambda: smf.gee(
-            f,
-            groups="clinic",
-            data=s,
-            family=sm.families.Binomial(),
-            cov_struct=sm.cov_struct.Exchangeable(),
-        ).fit()
-    )
+    t, g = timed(lambda: _sm_gee_exch(f, s))
     out["gee_exch"] = (t, _arm_effect(g, ratio=True))
     t, o = timed(lambda: smf.ols("I(a1c_12 - a1c_0) ~ C(arm) + a1c_0 + age + female", data=s).fit())
     out["ancova"] = (t, _arm_effect(o, ratio=False))
@@ -211,6 +202,46 @@ def _arm_effect(model: Any, ratio: bool) -> dict[str, float]:
     if ratio:
         return {"or": float(np.exp(-b)), "se": se, "p": p}
     return {"diff": -b, "se": se, "p": p}
+
+
+def _sm_gee_exch(formula: str, data: pd.DataFrame) -> Any:
+    """statsmodels' binomial GEE, exchangeable within clinic, fitted with its defaults."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    return smf.gee(
+        formula,
+        groups="clinic",
+        data=data,
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    ).fit()
+
+
+def _compared(
+    stage: str,
+    n: int,
+    clinics: int,
+    t_cs: float,
+    t_bl: float,
+    absd: float,
+    rel: float,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A row comparing coachstats with a baseline: times, their ratio, largest differences."""
+    row: dict[str, Any] = {
+        "stage": stage,
+        "n": n,
+        "clinics": clinics,
+        "coachstats_s": t_cs,
+        "baseline_s": t_bl,
+        "ratio": t_bl / t_cs,
+        "max_abs_diff": absd,
+        "max_rel_diff": rel,
+    }
+    if note is not None:
+        row["note"] = note
+    return row
 
 
 def differences(a: dict[str, float], b: dict[str, float]) -> tuple[float, float]:
@@ -270,7 +301,6 @@ def run_clusters(
     and MixedLM run at full size. With ``lme4`` and Rscript installed, lme4
     fits the LMM on the same data too.
     """
-    import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
     from coachstats import HCPC_GOALS, derive_endpoints
@@ -315,45 +345,17 @@ def run_clusters(
         _arm_effect(m, ratio=True),
     )
     rows.append(
-        {
-            "stage": "logit_fe (reference size)",
-            "n": ref_n,
-            "clinics": ref_clinics,
-            "coachstats_s": t_cs_ref,
-            "baseline_s": t_bl,
-            "ratio": t_bl / t_cs_ref,
-            "max_abs_diff": absd,
-            "max_rel_diff": rel,
-        }
+        _compared("logit_fe (reference size)", ref_n, ref_clinics, t_cs_ref, t_bl, absd, rel)
     )
 
     t_cs, r = timed(
         lambda: gee(s, "composite_any", covariates=COVS, cluster="clinic", moment_df="n-p")
     )
-    t_bl, g = timed(
-        lambda: smf.gee(
-            f,
-            groups="clinic",
-            data=raw,
-            family=sm.families.Binomial(),
-            cov_struct=sm.cov_struct.Exchangeable(),
-        ).fit()
-    )
+    t_bl, g = timed(lambda: _sm_gee_exch(f, raw))
     absd, rel = differences(
         {"or": r.estimate, "se": r.std_error, "p": r.p_value}, _arm_effect(g, ratio=True)
     )
-    rows.append(
-        {
-            "stage": "gee_exch",
-            "n": n,
-            "clinics": clinics,
-            "coachstats_s": t_cs,
-            "baseline_s": t_bl,
-            "ratio": t_bl / t_cs,
-            "max_abs_diff": absd,
-            "max_rel_diff": rel,
-        }
-    )
+    rows.append(_compared("gee_exch", n, clinics, t_cs, t_bl, absd, rel))
 
     # random-intercept LMM on every patient: change in HbA1c ~ arm + baseline + age + female
     full = make_data(n, clinics=clinics, clinic_sd=0.4)
@@ -382,17 +384,16 @@ def run_clusters(
     }
     absd, rel = differences(ours, theirs)
     rows.append(
-        {
-            "stage": "mixed_reml (statsmodels MixedLM)",
-            "n": n,
-            "clinics": clinics,
-            "coachstats_s": t_cs,
-            "baseline_s": t_bl,
-            "ratio": t_bl / t_cs,
-            "max_abs_diff": absd,
-            "max_rel_diff": rel,
-            "note": "REML estimates: arm effect, clinic and residual variances",
-        }
+        _compared(
+            "mixed_reml (statsmodels MixedLM)",
+            n,
+            clinics,
+            t_cs,
+            t_bl,
+            absd,
+            rel,
+            note="REML estimates: arm effect, clinic and residual variances",
+        )
     )
     if lme4 and shutil.which("Rscript"):
         rows.append(_lme4_row(full, ours, t_cs, n, clinics))
@@ -426,17 +427,16 @@ def _lme4_row(
         )
     res = json.loads(out.stdout)
     absd, rel = differences(ours, {k: float(res[k]) for k in ours})
-    return {
-        "stage": "mixed_reml (R lme4::lmer)",
-        "n": n,
-        "clinics": clinics,
-        "coachstats_s": t_cs,
-        "baseline_s": float(res["seconds"]),
-        "ratio": float(res["seconds"]) / t_cs,
-        "max_abs_diff": absd,
-        "max_rel_diff": rel,
-        "note": "lmer fit time only (not reading the CSV)",
-    }
+    return _compared(
+        "mixed_reml (R lme4::lmer)",
+        n,
+        clinics,
+        t_cs,
+        float(res["seconds"]),
+        absd,
+        rel,
+        note="lmer fit time only (not reading the CSV)",
+    )
 
 
 # --------------------------------------------------------------------------- parquet
@@ -608,6 +608,13 @@ def write_json(path: Path, mode: str, rows: list[dict[str, Any]]) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def plot_growth(rows: list[dict[str, Any]], path: Path) -> None:
     """Log-log seconds vs n: coachstats and statsmodels totals, with a slope-1 guide."""
     import matplotlib
@@ -629,10 +636,7 @@ def plot_growth(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("Time of the HCPC primary analysis")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"wrote {path}", file=sys.stderr)
+    _save(fig, path)
 
 
 def plot_memory(rows: list[dict[str, Any]], path: Path) -> None:
@@ -653,10 +657,7 @@ def plot_memory(rows: list[dict[str, Any]], path: Path) -> None:
         ax.text(v, y, f" {v:.2f} GB", va="center")
     ax.set_xlabel("peak resident memory (GB)")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"wrote {path}", file=sys.stderr)
+    _save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
