@@ -59,7 +59,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,7 +87,7 @@ from coachstats.errors import (
     SchemaError,
     check_option,
 )
-from coachstats.results import ComparisonResult
+from coachstats.results import ComparisonResult, TidyResult
 
 __all__ = [
     "ROLES",
@@ -120,7 +119,7 @@ _NO_ARM = "no arm"
 
 
 @dataclass(frozen=True, eq=False)
-class QuestionnaireAnalyses:
+class QuestionnaireAnalyses(TidyResult):
     """The published analysis of one outcome and its alternatives, on one analysis set.
 
     Attributes
@@ -220,9 +219,6 @@ class QuestionnaireAnalyses:
             f"<QuestionnaireAnalyses {self.outcome}: {', '.join(self.labels)}; "
             f"published P = {self.published.format_p()}, n = {self.published.n}>"
         )
-
-    def _repr_html_(self) -> str:
-        return f"<pre class='coachstats-result'>{html.escape(self.summary())}</pre>"
 
 
 # --------------------------------------------------------------------------- accounting
