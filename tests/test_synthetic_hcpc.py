@@ -10,12 +10,13 @@ from __future__ import annotations
 import filecmp
 import re
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coachstats import scales
@@ -25,15 +26,17 @@ from coachstats.compare.models import gee, mixed
 from coachstats.compare.paired import mcnemar
 from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
-from coachstats.errors import AnalysisError, OptionError
+from coachstats.errors import AnalysisError, CoachstatsWarning, OptionError
 from coachstats.goals import HCPC_GOALS
 from coachstats.synthetic import calibrate_hcpc, hcpc, hcpc_cohort
 from coachstats.synthetic._common import (
     apportioned_labels,
+    balanced_counts,
     group_targets,
     largest_remainder,
     likert_counts,
     match_moments,
+    nested_counts,
     round_exact_mean,
     split_total,
     truncated_normal,
@@ -369,9 +372,43 @@ def test_scale_keeps_proportions() -> None:
     assert abs(interviewed / 100_000 - 237 / 441) < 0.002
 
 
+@settings(max_examples=12, deadline=None)
+@given(st.integers(hcpc.MIN_N, 3000))
+@example(hcpc.MIN_N)
+@example(100)  # these three sizes once failed in match_moments (LDL at site B)
+@example(600)
+@example(601)
+def test_any_size_keeps_the_design(n: int) -> None:
+    """Every n >= MIN_N generates: arms, sites and the primary counts keep their shares."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = hcpc_cohort(n=n, seed=5)
+    assert all(issubclass(w.category, CoachstatsWarning) for w in caught)
+    p = c.patients
+    assert len(p) == n and p["patient_id"].is_unique
+    for name, frame in c.tables().items():
+        assert not [col for col in frame.columns if DERIVED.match(str(col))], name
+    # Hamilton within one for the arms; arm x site and site within one of the arm's share
+    counts = {a: int((p["arm"] == a).sum()) for a in ARMS}
+    assert abs(counts["coaching"] - n * 224 / 441) < 1
+    assert abs(int((p["site"] == "A").sum()) - n * 332 / 441) < 2
+    for (arm, site), k in hcpc.RANDOMIZED.items():
+        assert abs(int(((p["arm"] == arm) & (p["site"] == site)).sum()) - n * k / 441) < 2
+    # lab values stay on their side of the entry thresholds (everyone is eligible), and the
+    # balanced design keeps the analysed and at-goal counts within two of their shares
+    ep = derive_endpoints(p, HCPC_GOALS)
+    assert (ep["n_uncontrolled"] >= 1).all()
+    for (events, analysed), (k, m) in zip(
+        PRIMARY["composite_any"][0], _counts(ep, "composite_any"), strict=True
+    ):
+        assert abs(k - n * events / 441) < 2 and abs(m - n * analysed / 441) < 2
+
+
 def test_bad_arguments() -> None:
-    with pytest.raises(OptionError, match="n must be"):
+    with pytest.raises(OptionError, match=f"n must be a whole number >= {hcpc.MIN_N}, got 10"):
         hcpc_cohort(n=10)
+    with pytest.raises(OptionError, match="n must be"):
+        hcpc_cohort(n=hcpc.MIN_N - 1)
     with pytest.raises(OptionError, match="seed"):
         hcpc_cohort(seed=-1)
 
@@ -453,6 +490,60 @@ def test_calibration_constants() -> None:
 def test_match_moments_impossible() -> None:
     with pytest.raises(AnalysisError):
         match_moments(np.arange(5.0), 120.0, 1.0, lower=0.0, upper=100.0)
+    with pytest.raises(OptionError, match="infeasible"):
+        match_moments(np.arange(5.0), 2.0, 1.0, infeasible="clip")  # type: ignore[arg-type]
+
+
+def test_match_moments_closest() -> None:
+    low, up = np.array([160.0, 160.0, 100.0]), 330.0
+    x = np.array([170.0, 200.0, 140.0])
+    # reachable: the same values as the exact solve
+    exact = match_moments(x, 150.0, 35.0, lower=low, upper=up)
+    assert np.array_equal(
+        match_moments(x, 150.0, 35.0, lower=low, upper=up, infeasible="closest"), exact
+    )
+    # an SD of 50 with mean 145: the increasing map can at most send the two lower ranks to
+    # their bounds (160 and 100) and the top one to 3 * 145 - 260 = 175 (SD 39.69)
+    with pytest.raises(AnalysisError):
+        match_moments(x, 145.0, 50.0, lower=low, upper=up)
+    y = match_moments(x, 145.0, 50.0, lower=low, upper=up, infeasible="closest")
+    assert y.mean() == pytest.approx(145.0, abs=1e-9)
+    assert np.allclose(y, [160.0, 175.0, 100.0], atol=0.01) and np.all(y >= low)
+    # a mean below the average lower bound (140): the bounds themselves are the closest
+    assert np.array_equal(
+        match_moments(x, 120.0, 5.0, lower=low, upper=up, infeasible="closest"), low
+    )
+    # one value: the mean (inside the bounds); none: nothing
+    assert match_moments(
+        [170.0], 165.0, 5.0, lower=160.0, upper=up, infeasible="closest"
+    ).tolist() == pytest.approx([165.0])
+    assert match_moments([], 165.0, 5.0, lower=160.0, infeasible="closest").size == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), min_size=2, max_size=24).filter(lambda c: sum(c) > 0),
+    st.integers(0, 2**31),
+    st.integers(0, 400),
+)
+def test_balanced_counts_properties(counts: list[int], seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = np.array(counts)
+    level = rng.integers(0, 3, c.size)
+    features = rng.random((4, c.size)) < 0.5
+    got = balanced_counts(c, [level], features, n)
+    start = nested_counts(c, [level], n)
+    assert got.sum() == n
+    # the level totals are those of nested_counts; each cell within one of its share there
+    totals = np.bincount(level, weights=start, minlength=3)
+    assert np.array_equal(np.bincount(level, weights=got, minlength=3), totals)
+    original = np.bincount(level, weights=c, minlength=3)
+    share = c * np.divide(totals, original, out=np.zeros(3), where=original > 0)[level]
+    assert np.all(np.abs(got - share) < 1 + 1e-9)
+    # the feature margins are never further from their shares than Hamilton's
+    target = features @ (c * n / c.sum())
+    assert np.sum((features @ got - target) ** 2) <= np.sum((features @ start - target) ** 2) + 1e-9
+    assert np.array_equal(balanced_counts(c, [level], features, int(c.sum())), c)
 
 
 def test_helpers_by_hand() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coachstats.endpoints import derive_endpoints
@@ -22,7 +22,17 @@ from coachstats.errors import AnalysisError, OptionError
 from coachstats.goals import PEER_GOALS
 from coachstats.synthetic import peer_cohort
 from coachstats.synthetic._peer_helpers import covariate_matrix, covariate_scores, grid_repair
-from coachstats.synthetic.peer import ADJUSTMENT, DEFAULT_SEED, PATIENT_COLUMNS
+from coachstats.synthetic.peer import (
+    ADJUSTMENT,
+    CHANGES,
+    CLINICS,
+    DEFAULT_SEED,
+    HBA1C_6,
+    MIN_N,
+    PATIENT_COLUMNS,
+    RANDOMIZED,
+    _swap_into_range,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 ARMS = ("coaching", "usual_care")
@@ -166,10 +176,60 @@ def test_other_sizes_keep_proportions() -> None:
     assert (counts["coaching"], counts["usual_care"]) == (1480, 1510)
     assert int(big["hba1c_6"].notna().sum()) == 2370
     assert big["site"].nunique() == 6
-    with pytest.raises(OptionError, match="n must be"):
+    with pytest.raises(OptionError, match=f"n must be a whole number >= {MIN_N}, got 10"):
         peer_cohort(n=10)
+    with pytest.raises(OptionError, match="n must be"):
+        peer_cohort(n=MIN_N - 1)
     with pytest.raises(OptionError, match="seed must"):
         peer_cohort(seed=-1)
+
+
+def _in_bounds(p: pd.DataFrame) -> bool:
+    """Every SBP, LDL and BMI value inside the generator's plausible range."""
+    cols = [(f"{m}_{t}", CHANGES[m]["bounds"]) for m in ("sbp", "ldl", "bmi") for t in (0, 6)]
+    return all(p[c].dropna().between(lo, hi).all() for c, (lo, hi) in cols)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(MIN_N, 3000))
+@example(MIN_N)
+@example(405)  # once failed: a BMI change taking the follow-up value below 15
+def test_any_size_keeps_the_design(n: int) -> None:
+    p = peer_cohort(n=n).patients
+    assert len(p) == n and p["patient_id"].is_unique
+    assert tuple(p.columns) == PATIENT_COLUMNS
+    assert not [c for c in p.columns if DERIVED.match(c)]
+    # arms and clinics by Hamilton apportionment: within one of their shares
+    assert abs(int((p["arm"] == "coaching").sum()) - n * RANDOMIZED["coaching"] / 299) < 1
+    sizes = p["site"].value_counts()
+    for clinic, k in CLINICS.items():
+        assert abs(int(sizes.get(clinic, 0)) - n * k / 299) < 1
+    # the 6-month HbA1c share per arm (rounded within the arm's rounded size)
+    for arm, k in HBA1C_6.items():
+        got = int(p.loc[p["arm"] == arm, "hba1c_6"].notna().sum())
+        assert abs(got - n * k / 299) < 1.5
+    assert _in_bounds(p)
+
+
+def test_large_cohort_stays_in_range() -> None:
+    p = peer_cohort(n=100_000).patients  # the default seed once failed here (BMI)
+    assert len(p) == 100_000 and _in_bounds(p)
+    assert abs(int((p["arm"] == "coaching").sum()) - 100_000 * 148 / 299) < 1
+    # swapping the few BMI changes that left the range keeps each arm's mean change
+    change = (p["bmi_6"] - p["bmi_0"]).groupby(p["arm"]).mean()
+    assert change.round(2).tolist() == [-0.1, -0.1]
+
+
+def test_swap_into_range() -> None:
+    b = np.array([18.0, 30.0, 30.0, 30.0, 18.5, np.nan])
+    change = np.array([-4.2, 0.3, -0.2, 1.5, 0.4, np.nan])
+    arm = np.array([0, 0, 0, 0, 1, 1])
+    out = _swap_into_range("bmi", b, change, arm, 15.0, 70.0)
+    # the fall of 4.2 moves to a patient with room (the smallest change that fits, -0.2)
+    assert out.tolist()[:5] == [-0.2, 0.3, -4.2, 1.5, 0.4] and np.isnan(out[5])
+    assert np.all(b[:5] + out[:5] >= 15.0)
+    with pytest.raises(AnalysisError, match="only 0 can swap"):
+        _swap_into_range("bmi", b[:1], change[:1], arm[:1], 15.0, 70.0)
 
 
 # --------------------------------------------------------------------------- helpers

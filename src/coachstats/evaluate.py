@@ -2245,7 +2245,7 @@ def evaluate(
     >>> prog = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
     >>> res = evaluate(prog, against="hcpc", standardize=False, tracking=False)
     >>> print(res.arms[0].sentence())
-    at goal for >= 1 condition: 47 % (95 % CI 43-51), consistent with the published coaching arm of HCPC 2015 (46.4 %; usual care 34.3 %)
+    at goal for >= 1 condition: 46 % (95 % CI 42-51), consistent with the published coaching arm of HCPC 2015 (46.4 %; usual care 34.3 %)
     """
     check_option("published_se", published_se, SE_SOURCES)
     if not 0 < alpha < 1:

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special
+from scipy import optimize, special
 
 from coachstats.errors import AnalysisError, OptionError, check_option
 
@@ -54,8 +54,10 @@ __all__ = [
     "BoolArray",
     "FloatArray",
     "Format",
+    "Infeasible",
     "IntArray",
     "apportioned_labels",
+    "balanced_counts",
     "check_seed",
     "check_size",
     "design_columns",
@@ -298,6 +300,99 @@ def nested_counts(counts: npt.ArrayLike, levels: Sequence[npt.ArrayLike], n: int
     return out
 
 
+def balanced_counts(
+    counts: npt.ArrayLike,
+    levels: Sequence[npt.ArrayLike],
+    features: npt.ArrayLike,
+    n: int,
+) -> IntArray:
+    r"""Cell counts scaled to ``n`` like :func:`nested_counts`, with feature margins kept.
+
+    :func:`nested_counts` apportions the totals of the grouping ``levels``
+    level by level and then the cells of each finest group by Hamilton's
+    method, whose ties fall on the earlier cells. Every other margin (say, the
+    patients with diabetes among those uncontrolled on LDL) then collects the
+    rounding errors of its many small cells, biased by the table order. Here the
+    group totals and the bounds of each cell (its share
+    :math:`s_j = c_j T_g / C_g` rounded down or up, :math:`T_g` and
+    :math:`C_g` the new and the original total of its group) are kept, and
+    single units move between two cells of a group while that brings the
+    feature margins closer to their shares: with :math:`A` the features x cells
+    matrix, :math:`k` the counts, :math:`d = A k - t` the deviations from the
+    target margins :math:`t = A c\,n / N`, moving a unit from cell :math:`i` to
+    cell :math:`j` changes :math:`\lVert d\rVert^2` by
+
+    .. math:: 2\,d^\top (A_{\cdot j} - A_{\cdot i}) + \lVert A_{\cdot j} - A_{\cdot i}\rVert^2,
+
+    and the move with the largest decrease is made until none decreases it
+    (a local search for a controlled rounding). Exact when ``n == sum(counts)``.
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Cell counts.
+    levels : sequence of array_like
+        One label per cell for each grouping level, coarse to fine (may be empty).
+    features : array_like of float
+        Features x cells: each row defines a margin to keep proportional (e.g.
+        an indicator of the cells of one arm with a condition).
+    n : int
+        New total.
+
+    Returns
+    -------
+    ndarray of int64
+        Counts adding up to ``n``, the group totals of :func:`nested_counts`,
+        each cell within one of its share.
+
+    References
+    ----------
+    Cox LH, Ernst LR. Controlled rounding. INFOR 1982;20:423-432.
+
+    Examples
+    --------
+    Four cells crossing two binary traits, halved: Hamilton's ties put both
+    units in trait ``a``; the balanced counts keep one of each trait.
+
+    >>> cells = [1, 1, 1, 1]  # (a, x), (a, y), (b, x), (b, y)
+    >>> nested_counts(cells, [], 2).tolist()
+    [1, 1, 0, 0]
+    >>> balanced_counts(cells, [], [[1, 1, 0, 0], [1, 0, 1, 0]], 2).tolist()
+    [0, 1, 1, 0]
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    out = nested_counts(c, levels, n)
+    if int(c.sum()) == n:
+        return out
+    a = np.asarray(features, dtype=float).reshape(-1, c.size)
+    group = np.zeros(c.size, dtype=np.int64)
+    for level in levels:
+        code = np.unique(np.asarray(level), return_inverse=True)[1].ravel()
+        group = np.unique(group * (code.max() + 1) + code, return_inverse=True)[1].ravel()
+    new = np.bincount(group, weights=out)
+    old = np.bincount(group, weights=c)
+    share = c * np.divide(new, old, out=np.zeros(new.size), where=old > 0)[group]
+    low, high = np.floor(share + 1e-9), np.ceil(share - 1e-9)
+    same = group[:, None] == group[None, :]
+    gram = a.T @ a
+    norms = np.diag(gram)
+    pair = norms[:, None] + norms[None, :] - 2.0 * gram  # ||A_j - A_i||^2
+    dev = a @ out - a @ (c * (n / c.sum()))
+    for _ in range(10 * c.size):  # each move lowers ||d||^2; the cap is a safety net
+        g = dev @ a
+        gain = 2.0 * (g[None, :] - g[:, None]) + pair
+        movable = same & (out > low)[:, None] & (out < high)[None, :]
+        gain = np.where(movable, gain, np.inf)
+        k = int(np.argmin(gain))
+        if not gain.flat[k] < -1e-9:
+            break
+        i, j = divmod(k, c.size)
+        out[i] -= 1
+        out[j] += 1
+        dev += a[:, j] - a[:, i]
+    return out
+
+
 def exact_labels(
     rng: np.random.Generator, counts: npt.ArrayLike, labels: Sequence[object] | npt.ArrayLike
 ) -> npt.NDArray[np.generic]:
@@ -469,6 +564,9 @@ def _inverse(
     return eta, np.ones_like(eta)
 
 
+Infeasible = Literal["raise", "closest"]
+
+
 def match_moments(
     x: npt.ArrayLike,
     mean: float,
@@ -479,6 +577,7 @@ def match_moments(
     ddof: int = 1,
     tol: float = 1e-12,
     max_iter: int = 100,
+    infeasible: Infeasible = "raise",
 ) -> FloatArray:
     r"""Monotone map of ``x`` with exactly the given mean and SD, staying inside the bounds.
 
@@ -494,19 +593,42 @@ def match_moments(
     the association with other columns) of ``x`` are kept. Without bounds it is
     the plain affine standardization.
 
+    Bounds limit what the two-parameter map can reach: a mean at or beyond the
+    average bound, or (with bounds that differ per element, e.g. entry
+    thresholds) a large SD with a mean close to the lower bounds, can be out
+    of reach, and so is any SD for fewer than two values. ``infeasible``
+    chooses what then happens: ``"raise"`` an :class:`AnalysisError`;
+    ``"closest"`` the same family of maps with the mean met exactly (when it
+    lies strictly between the average lower and upper bounds) and the SD as
+    close to ``sd`` as the bounds allow (a search over :math:`\beta \ge 0`,
+    :math:`\alpha` solving the mean for each); a mean outside that range gives
+    the nearest bounds themselves. The result equals the exact one whenever
+    the exact one exists.
+
     Parameters
     ----------
     x : array_like
-        Values strictly inside the bounds (at least 2).
+        Values inside the bounds (at least 2, unless ``infeasible="closest"``).
     mean, sd : float
-        Targets (sample SD with ``ddof``).
+        Targets (sample SD with ``ddof``; ``sd > 0``).
     lower, upper : array_like, optional
         Bounds, scalars or one per element.
+    ddof : int
+        Delta degrees of freedom of the SD.
+    tol : float
+        Relative tolerance of the Newton iterations.
+    max_iter : int
+        Newton iterations.
+    infeasible : {"raise", "closest"}
+        What to do when the targets cannot be met inside the bounds.
 
     Raises
     ------
     AnalysisError
-        The targets cannot be met inside the bounds (e.g. a mean outside them).
+        ``infeasible="raise"`` and the targets cannot be met inside the bounds
+        (e.g. a mean outside them, or constant input), or ``sd <= 0``.
+    OptionError
+        A value outside its bounds, or an unknown ``infeasible``.
 
     Examples
     --------
@@ -514,21 +636,62 @@ def match_moments(
     >>> y = match_moments(rng.gamma(2.0, size=300), 5.4, 4.1, lower=-0.5)
     >>> round(float(y.mean()), 9), round(float(y.std(ddof=1)), 9), bool(y.min() > -0.5)
     (5.4, 4.1, True)
+
+    Two values of at least 160 and one of at least 100 (entry thresholds), below
+    330: with a mean of 145 the ordered values cannot spread beyond
+    (160, 175, 100), so an SD of 50 is out of reach and the closest is kept.
+
+    >>> x, low = [170.0, 200.0, 140.0], [160.0, 160.0, 100.0]
+    >>> y = match_moments(x, 145.0, 50.0, lower=low, upper=330.0, infeasible="closest")
+    >>> round(float(y.mean()), 9), round(float(y.std(ddof=1)), 2), y.round(2).tolist()
+    (145.0, 39.69, [160.0, 175.0, 100.0])
     """
+    check_option("infeasible", infeasible, ("raise", "closest"))
     v = np.asarray(x, dtype=float).ravel()
     n = v.size
-    if n < 2 or sd <= 0:
-        raise AnalysisError("match_moments needs at least 2 values and sd > 0")
+    if not sd > 0:
+        raise AnalysisError(f"match_moments needs sd > 0, got {sd}")
     lo = None if lower is None else np.broadcast_to(np.asarray(lower, dtype=float), v.shape)
     hi = None if upper is None else np.broadcast_to(np.asarray(upper, dtype=float), v.shape)
     if (lo is not None and np.any(v < lo)) or (hi is not None and np.any(v > hi)):
         raise OptionError("match_moments: every value must lie inside [lower, upper]")
-    if (lo is not None and mean <= float(lo.min())) or (hi is not None and mean >= float(hi.max())):
-        raise AnalysisError(f"target mean {mean} lies outside the bounds")
+    closest = infeasible == "closest"
     y, kind = _link(v, lo, hi)
+    if n < 2:
+        if closest:
+            return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+        raise AnalysisError("match_moments needs at least 2 values and sd > 0")
+    if (lo is not None and mean <= float(lo.min())) or (hi is not None and mean >= float(hi.max())):
+        if closest:
+            return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+        raise AnalysisError(f"target mean {mean} lies outside the bounds")
+    try:
+        return _exact_moments(y, kind, lo, hi, mean, sd, ddof, tol, max_iter)
+    except AnalysisError:
+        if not closest:
+            raise
+        return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+
+
+def _exact_moments(
+    y: FloatArray,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+    sd: float,
+    ddof: int,
+    tol: float,
+    max_iter: int,
+) -> FloatArray:
+    """The Newton solve of :func:`match_moments` on the link values ``y``."""
+    n = y.size
     if kind == "identity":
-        c = v - v.mean()
-        return mean + c * (sd / c.std(ddof=ddof))
+        c = y - y.mean()
+        spread = c.std(ddof=ddof)
+        if not spread > 0:
+            raise AnalysisError("match_moments: constant input has no SD to scale")
+        return mean + c * (sd / spread)
     second = sd**2 * (n - ddof) / n + mean**2
     # standardize the link values for a well-conditioned Newton problem
     ym, ys = y.mean(), y.std()
@@ -571,6 +734,94 @@ def match_moments(
     if not np.all(np.abs(f) <= 1e3 * tol * scale):
         raise AnalysisError(f"match_moments: no convergence to mean {mean} and SD {sd}")
     return xv
+
+
+def _shifted(
+    z: FloatArray,
+    beta: float,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+) -> FloatArray:
+    r""":math:`g^{-1}(\alpha + \beta z)` with :math:`\alpha` solving the mean (safeguarded Newton).
+
+    The mean is increasing in :math:`\alpha`; a Newton step that leaves the
+    current bracket or jumps more than 8 link units (from a saturated start)
+    is replaced by bisection, or by doubling the step while one side of the
+    bracket is still open.
+    """
+    below, above = -np.inf, np.inf
+    alpha = 0.0
+    scale = max(abs(mean), 1.0)
+    x = _inverse(alpha + beta * z, kind, lo, hi)[0]
+    for _ in range(200):
+        x, d = _inverse(alpha + beta * z, kind, lo, hi)
+        f = float(x.mean()) - mean
+        if abs(f) <= 1e-13 * scale:
+            break
+        if f > 0:
+            above = alpha
+        else:
+            below = alpha
+        slope = float(d.mean())
+        step = alpha - f / slope if slope > 0 else np.nan
+        if not (below < step < above and abs(step - alpha) <= 8.0):  # saturated: no long jumps
+            if np.isfinite(below) and np.isfinite(above):
+                step = 0.5 * (below + above)
+            elif np.isfinite(below):
+                step = below + max(1.0, abs(below))
+            else:
+                step = above - max(1.0, abs(above))
+        if step == alpha:
+            break
+        alpha = step
+    return x
+
+
+def _closest_moments(
+    y: FloatArray,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+    sd: float,
+    ddof: int,
+) -> FloatArray:
+    """``infeasible="closest"`` of :func:`match_moments`: mean exact if reachable, SD nearest."""
+    n = y.size
+    lo_mean = -np.inf if lo is None or n == 0 else float(lo.mean())
+    hi_mean = np.inf if hi is None or n == 0 else float(hi.mean())
+    if n == 0:
+        return np.zeros(0)
+    if mean <= lo_mean and lo is not None:
+        return np.array(lo, dtype=float)
+    if mean >= hi_mean and hi is not None:
+        return np.array(hi, dtype=float)
+    if kind == "identity":  # constant input (or one value): no spread to scale
+        return np.full(n, float(mean))
+    ys = float(y.std())
+    z = (y - y.mean()) / ys if ys > 0 else np.zeros(n)
+    if n <= ddof or ys == 0:
+        return _shifted(z, 0.0, kind, lo, hi, mean)
+
+    def gap(beta: float) -> float:
+        return float(_shifted(z, beta, kind, lo, hi, mean).std(ddof=ddof)) - sd
+
+    grid = np.concatenate([[0.0], np.geomspace(1e-2, 1e2, 17)])
+    gaps = np.array([gap(b) for b in grid])
+    i = int(np.argmin(np.abs(gaps)))
+    for j in (i - 1, i):  # a sign change next to the best grid point: the SD is reachable
+        if 0 <= j < grid.size - 1 and gaps[j] * gaps[j + 1] < 0:
+            beta = optimize.brentq(gap, grid[j], grid[j + 1], xtol=1e-12, rtol=1e-12)
+            return _shifted(z, float(beta), kind, lo, hi, mean)
+    if 0 < i < grid.size - 1:
+        found = optimize.minimize_scalar(
+            lambda b: abs(gap(b)), bounds=(grid[i - 1], grid[i + 1]), method="bounded"
+        )
+        if abs(gap(float(found.x))) < abs(gaps[i]):
+            return _shifted(z, float(found.x), kind, lo, hi, mean)
+    return _shifted(z, float(grid[i]), kind, lo, hi, mean)
 
 
 def group_targets(

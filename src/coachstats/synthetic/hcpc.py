@@ -29,9 +29,17 @@ of each threshold (truncated normals) and rounded to laboratory precision
 from the values alone. Assumptions and the inference behind every count are in
 ``docs/synthetic.md``.
 
-``n`` other than 441 keeps the design's proportions: every design cell is
-scaled with Hamilton apportionment, so rates match the published ones to
-within rounding, and means and SDs are matched exactly at any size.
+``n`` other than 441 (any ``n >= MIN_N``, 50) keeps the design's
+proportions: the arm, arm x site and follow-up totals are apportioned level by
+level and the design cells are then balanced so that the conditions, goals
+and composites of every arm and site stay within about one patient of their
+shares (:func:`~._common.balanced_counts`). Means and SDs are matched exactly
+whenever the group's bounds allow it; in small groups (say, the few patients
+at site B uncontrolled on LDL, whose values must stay above their entry
+thresholds) the mean is kept and the SD comes as close as the bounds allow
+(``match_moments(..., infeasible="closest")``), and a
+:class:`~coachstats.errors.CoachstatsWarning` names any printed figure that is
+then missed.
 
 References
 ----------
@@ -56,6 +64,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +75,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
+from coachstats.errors import CoachstatsWarning
 from coachstats.synthetic._common import (
     ARMS,
     BoolArray,
@@ -73,6 +83,7 @@ from coachstats.synthetic._common import (
     Format,
     IntArray,
     apportioned_labels,
+    balanced_counts,
     check_seed,
     check_size,
     design_columns,
@@ -95,6 +106,7 @@ __all__ = [
     "ARMS",
     "BASELINE",
     "DEFAULT_SEED",
+    "MIN_N",
     "N_RANDOMIZED",
     "SITES",
     "HcpcCohort",
@@ -104,6 +116,8 @@ __all__ = [
 DEFAULT_SEED = 20150301
 """Default seed (the month the trial was published: March 2015)."""
 N_RANDOMIZED = 441
+MIN_N = 50
+"""Smallest cohort :func:`hcpc_cohort` generates (a few patients per design group)."""
 
 SITES: tuple[str, str] = ("A", "B")
 MEASURES: tuple[str, str, str] = ("hba1c", "sbp", "ldl")
@@ -379,15 +393,59 @@ def _follow_class(pattern: tuple[str, str, str]) -> int:
     return 0 if tok == "??" else (1 if tok[1] == "?" else 2)
 
 
+@functools.cache
+def _cell_tokens() -> tuple[npt.NDArray[np.str_], npt.NDArray[np.str_], npt.NDArray[np.str_]]:
+    """Per design cell (rows) and measure (columns): the token, its 12- and its 24-month part."""
+    tok = np.array(_design_cells()[2], dtype="U2")
+    first = np.array([[t[:1] for t in row] for row in tok])
+    second = np.array([[t[1:] for t in row] for row in tok])
+    return tok, first, second
+
+
+@functools.cache
+def _design_features() -> FloatArray:
+    """Margins that scaled designs keep proportional (features x cells, see ``balanced_counts``).
+
+    For every arm and every arm x site: each measure's token (not diabetic,
+    controlled, or uncontrolled with its goal status at 12 and 24 months);
+    uncontrolled with diabetes for SBP and LDL (whose entry thresholds depend
+    on it); uncontrolled, analysed and at goal at 12 months per measure; >= 1
+    goal and all goals at 12 months; >= 1 goal at 12 x at 24 months among the
+    patients seen at both.
+    """
+    arm_c, site_c, pats, _ = _design_cells()
+    tok, first, second = _cell_tokens()
+    unc = (tok != "n") & (tok != "c")
+    cls = np.array([_follow_class(p) for p in pats])
+    analysed = unc & (cls > 0)[:, None]
+    any12 = np.any(unc & (first == "+"), axis=1)
+    all12 = ~np.any(unc & (first == "-"), axis=1)
+    any24 = np.any(unc & (second == "+"), axis=1)
+    traits = [tok[:, k] == v for k in range(tok.shape[1]) for v in np.unique(tok[:, k])]
+    traits += [unc[:, k] & (tok[:, 0] != "n") for k in (1, 2)]
+    traits += [m[:, k] for m in (unc, analysed, analysed & (first == "+")) for k in range(3)]
+    traits += [(cls > 0) & any12, (cls > 0) & all12]
+    traits += [(cls == 2) & (any12 == g12) & (any24 == g24) for g12 in (0, 1) for g24 in (0, 1)]
+    groups = [arm_c == a for a in range(len(ARMS))]
+    groups += [(arm_c == a) & (site_c == s) for a in range(len(ARMS)) for s in range(len(SITES))]
+    return np.array([t & g for g in groups for t in traits], dtype=float)
+
+
 def _design(rng: np.random.Generator, n: int) -> _Design:
+    """Per-patient design: the design cells scaled to ``n`` (:func:`balanced_counts`), shuffled.
+
+    Arms, arm x site and follow-up class are apportioned level by level; the
+    cells inside each are balanced on :func:`_design_features`. At 441 the
+    cells are the design table's counts.
+    """
     arm_c, site_c, pats, counts = _design_cells()
     cls = np.array([_follow_class(p) for p in pats])
-    cell_n = nested_counts(counts, [arm_c * len(SITES) + site_c, cls], n)
+    levels = [arm_c, arm_c * len(SITES) + site_c, cls]
+    cell_n = balanced_counts(counts, levels, _design_features(), n)
     cell = rng.permutation(np.repeat(np.arange(counts.size), cell_n))
-    tok = np.array(pats, dtype="U2")[cell]  # (n, 3)
+    tokens, firsts, seconds = _cell_tokens()
+    tok, first, second = tokens[cell], firsts[cell], seconds[cell]  # (n, 3)
     unc = (tok != "n") & (tok != "c")
-    first = np.array([[t[:1] for t in row] for row in np.array(pats, dtype="U2")])[cell]
-    second = np.array([[t[1:] for t in row] for row in np.array(pats, dtype="U2")])[cell]
     lost = np.any(unc & (tok == "??"), axis=1)
     seen24 = np.any(unc & (second != "?") & (second != ""), axis=1)
     return _Design(
@@ -453,31 +511,85 @@ def _nudged(spec: Moments, sd: float, written: Callable[[float], FloatArray]) ->
     Rounding to the written precision (and the floor of a bounded variable)
     moves the SD a little, so the SD asked of the continuous values is scaled
     by printed / written SD until the written values' SD is within
-    :func:`_sd_tolerance` of the printed one (at most ``_SD_ITERATIONS`` tries).
+    :func:`_sd_tolerance` of the printed one (at most ``_SD_ITERATIONS`` tries;
+    if none is within it, as when the bounds cap the SD of a small group, the
+    closest try is kept).
     """
-    for _ in range(_SD_ITERATIONS):
-        out = written(sd)
-        got = float(out.std(ddof=1))
-        if abs(got - spec.sd) <= _sd_tolerance(spec):
+    out = written(sd)
+    best, best_gap = out, np.inf
+    for tries in range(1, _SD_ITERATIONS + 1):
+        got = float(out.std(ddof=1)) if out.size > 1 else np.nan
+        gap = abs(got - spec.sd)
+        if gap <= _sd_tolerance(spec):
+            return out
+        if gap < best_gap:
+            best, best_gap = out.copy(), gap
+        if tries == _SD_ITERATIONS or not got > 0:  # out of tries, or no spread to scale
             break
         sd *= spec.sd / got
-    return out
+        out = written(sd)
+    return best
 
 
 def _matched_values(
     spec: Moments, draw: FloatArray, mean: float, sd: float, lower: FloatArray | float | None
 ) -> FloatArray:
-    """``draw`` with exactly ``mean`` and ``sd``, rounded to the written precision (mean kept)."""
-    x = match_moments(draw, mean, sd, lower=lower, upper=spec.upper)
+    """``draw`` with ``mean`` and ``sd``, rounded to the written precision (mean kept).
+
+    Exact whenever the bounds allow it; otherwise (a small group, say, whose
+    entry thresholds cap the SD) as close as they allow
+    (``match_moments(..., infeasible="closest")``).
+    """
+    x = match_moments(draw, mean, sd, lower=lower, upper=spec.upper, infeasible="closest")
     return round_exact_mean(x, spec.decimals, mean=mean, lower=lower, upper=spec.upper)
 
 
-def _matched(spec: Moments, draw: FloatArray) -> FloatArray:
+def _check_written(
+    name: str,
+    spec: Moments,
+    values: FloatArray,
+    targets: Sequence[float],
+    group: IntArray | None = None,
+) -> None:
+    """Warn when the written values miss a target mean or no longer print the published SD.
+
+    Small groups can make this happen: values stay inside their bounds (entry
+    thresholds, plausible ranges) and on the written grid, and a few dozen of
+    them cannot always be given both the printed mean and SD.
+
+    A reachable mean is met to within half a grid step over the group size
+    (:func:`~._common.round_exact_mean`); the SD is aimed at
+    :func:`_sd_tolerance` and warned about only when it no longer prints as
+    published (off by more than half a printed unit).
+    """
+    step = 10.0**-spec.decimals
+    sizes, means = [], []
+    for g, target in enumerate(targets):
+        v = values if group is None else values[group == g]
+        sizes.append(v.size)
+        if v.size and abs(float(v.mean()) - target) > step / (2 * v.size) + 1e-9:
+            means.append(f"{float(v.mean()):.4g} for {target:.4g}")
+    got_sd = float(values.std(ddof=1)) if values.size > 1 else np.nan
+    sd_missed = not abs(got_sd - spec.sd) <= 0.5 * 10.0**-spec.printed + 1e-9
+    if means or sd_missed:
+        warnings.warn(
+            f"{name}: groups of {sizes} patients are too small for the printed figures inside "
+            f"the values' bounds and grid; written as close as they allow (means "
+            f"{', '.join(means) or 'met'}; SD {got_sd:.4g} for {spec.sd})",
+            CoachstatsWarning,
+            stacklevel=2,
+        )
+
+
+def _matched(name: str, spec: Moments, draw: FloatArray) -> FloatArray:
     """Exact mean and SD, rounded to the written precision with the mean kept (SD nudged)."""
-    return _nudged(spec, spec.sd, lambda sd: _matched_values(spec, draw, spec.mean, sd, spec.lower))
+    out = _nudged(spec, spec.sd, lambda sd: _matched_values(spec, draw, spec.mean, sd, spec.lower))
+    _check_written(name, spec, out, [spec.mean])
+    return out
 
 
 def _group_matched(
+    name: str,
     spec: Moments,
     draw: FloatArray,
     group: IntArray,
@@ -490,6 +602,7 @@ def _group_matched(
     ``lower`` overrides ``spec.lower`` (per-element entry thresholds for labs).
     As in :func:`_matched`, the common within-group SD is nudged until the
     written values' overall SD is within :func:`_sd_tolerance` of the printed one.
+    A group whose bounds cap its SD then leaves the others to carry more of it.
     """
     counts = [int((group == g).sum()) for g in range(len(spec.site_means))]
     means, within = group_targets(
@@ -505,7 +618,9 @@ def _group_matched(
             out[idx] = _matched_values(spec, draw[idx], float(m), sd, lo)
         return out
 
-    return _nudged(spec, within, written)
+    values = _nudged(spec, within, written)
+    _check_written(name, spec, values, [float(m) for m in means], group)
+    return values
 
 
 _SD_ITERATIONS = 20
@@ -535,7 +650,7 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
         unc = d.uncontrolled[:, k]
         cols[cond] = unc | _exact_share(rng, ~unc, DIAGNOSED_CONTROLLED[cond])
     age = truncated_normal(rng, 52.7, 11.1, 18, 75, size=n)
-    cols["age"] = _matched(COVARIATES["age"], age).astype(np.int64)
+    cols["age"] = _matched("age", COVARIATES["age"], age).astype(np.int64)
     cols["sex"] = _site_exact(rng, site, SITE_COUNTS["sex"])
     eth = _site_exact(rng, site, SITE_COUNTS["ethnicity"])
     spanish = SITE_COUNTS["spanish_among_latino"]
@@ -546,12 +661,12 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     cols["work_status"] = _site_exact(rng, site, SITE_COUNTS["work_status"])
     cols["insulin"] = _exact_share(rng, d.diabetes, INSULIN_SHARE)
     bmi = truncated_normal(rng, 31.4, 6.7, 16, 65, size=n)
-    cols["bmi_0"] = _matched(COVARIATES["bmi_0"], bmi)
+    cols["bmi_0"] = _matched("bmi_0", COVARIATES["bmi_0"], bmi)
     mu, var = 5.4, 4.1**2
     r = mu**2 / (var - mu)
     visits = rng.negative_binomial(r, r / (r + mu), size=n).astype(float)
     visits += rng.uniform(-0.45, 0.45, n)  # untie the counts, so the SD can be matched smoothly
-    cols["pcp_visits"] = _matched(COVARIATES["pcp_visits"], visits).astype(np.int64)
+    cols["pcp_visits"] = _matched("pcp_visits", COVARIATES["pcp_visits"], visits).astype(np.int64)
     # coaching dose (coached patients only)
     coached = np.flatnonzero(d.arm == 0)
     contacts = np.full(n, np.nan)
@@ -559,11 +674,11 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     if coached.size > 1:
         raw = rng.gamma(2.5, 1.0, coached.size) * np.where(site[coached] == 0, 1.9, 1.0)
         contacts[coached] = _group_matched(
-            COVARIATES["coach_contacts"], raw, site[coached], strict=d.exact
+            "coach_contacts", COVARIATES["coach_contacts"], raw, site[coached], strict=d.exact
         )
         per_contact = rng.gamma(16.0, 43.6 / 16.0, coached.size)
         raw_min = contacts[coached] * per_contact + rng.gamma(2.0, 10.0, coached.size)
-        minutes[coached] = _matched(COVARIATES["coaching_minutes"], raw_min)
+        minutes[coached] = _matched("coaching_minutes", COVARIATES["coaching_minutes"], raw_min)
     cols["coach_contacts"] = _int_array(contacts)
     cols["coaching_minutes"] = _int_array(minutes)
     return cols
@@ -651,7 +766,7 @@ def _labs(rng: np.random.Generator, d: _Design, bmi_0: FloatArray) -> dict[str, 
             rng, np.maximum(m0, entry[unc] + 5 * 10.0**-dec), s0, entry[unc], hi_r
         )
         base[unc] = _group_matched(
-            BASELINE[measure], draw, d.site[unc], strict=d.exact, lower=entry[unc]
+            f"{measure}_0", BASELINE[measure], draw, d.site[unc], strict=d.exact, lower=entry[unc]
         )
         cols[f"{measure}_0"] = base
         cols[f"{measure}_12"] = _followup_values(
@@ -913,7 +1028,8 @@ def _trust_items(
     base = TRUST_BASELINE
     raw_mean, raw_sd = 11 + base.mean / unit, base.sd / unit
     draw = truncated_normal(rng, raw_mean, raw_sd, 11.0, 55.0, size=n)
-    t0 = np.clip(np.round(match_moments(draw, raw_mean, raw_sd, lower=10.5, upper=55.5)), 11, 55)
+    x = match_moments(draw, raw_mean, raw_sd, lower=10.5, upper=55.5, infeasible="closest")
+    t0 = np.clip(np.round(x), 11, 55)
     clin = _clinician_effect(rng, cols, TRUST_CLINICIAN_SD / unit)
     t12 = np.full(n, np.nan)
     for a, arm in enumerate(ARMS):
@@ -970,23 +1086,27 @@ def _pacic_items(
     t0 = np.empty(n)
     t12 = np.full(n, np.nan)
     sd0, sd12 = PACIC_SD
-    lo, hi = 19.5, 100.5  # totals of 20 items on 1-5
     for a, arm in enumerate(ARMS):
         m0, m12 = PACIC_MEANS[arm]
         for group, month_means in ((resp, (m0, m12)), (~resp, (m0, None))):
             idx = np.flatnonzero(group & (d.arm == a))
-            if idx.size < 2:
-                continue
-            x = match_moments(
-                _to_bounds(z0[idx], lo, hi), 20 * month_means[0], 20 * sd0, lower=lo, upper=hi
-            )
-            t0[idx] = round_exact_mean(x, 0, mean=20 * month_means[0], lower=20, upper=100)
+            t0[idx] = _pacic_totals(z0[idx], month_means[0], sd0)
             if month_means[1] is not None:
-                y = match_moments(
-                    _to_bounds(z12[idx], lo, hi), 20 * month_means[1], 20 * sd12, lower=lo, upper=hi
-                )
-                t12[idx] = round_exact_mean(y, 0, mean=20 * month_means[1], lower=20, upper=100)
+                t12[idx] = _pacic_totals(z12[idx], month_means[1], sd12)
     return _items(rng, "pacic", {0: t0, 12: t12}, 20)
+
+
+def _pacic_totals(z: FloatArray, mean: float, sd: float) -> FloatArray:
+    """Totals of the 20 PACIC items (20-100) ordered as ``z``, item mean ``mean`` and SD ``sd``.
+
+    Exact (the total's mean to the whole point) unless the group is too small
+    for the SD, which then comes as close as the bounds allow.
+    """
+    lo, hi = 19.5, 100.5  # totals of 20 items on 1-5
+    x = match_moments(
+        _to_bounds(z, lo, hi), 20 * mean, 20 * sd, lower=lo, upper=hi, infeasible="closest"
+    )
+    return round_exact_mean(x, 0, mean=20 * mean, lower=20, upper=100)
 
 
 def _to_bounds(z: FloatArray, lo: float, hi: float) -> FloatArray:
@@ -1169,12 +1289,26 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
         Seed of the :class:`numpy.random.SeedSequence`; one child stream per
         layer (design, covariates, labs, questionnaires, medications, visits).
     n : int
-        Patients randomized. At 441 every published count is exact; at other
-        sizes the design cells are scaled (same rates).
+        Patients randomized, at least :data:`MIN_N` (50). At 441 every
+        published count is exact; at other sizes the design cells are scaled
+        and balanced (the same rates to within about one patient per arm and
+        site). Means and SDs are exact where the bounds of the values allow;
+        in groups too small for that (mostly below a few hundred patients) they
+        come as close as the bounds allow, with a warning.
 
     Returns
     -------
     HcpcCohort
+
+    Raises
+    ------
+    OptionError
+        ``n`` is not a whole number >= :data:`MIN_N`, or ``seed`` is negative.
+
+    Warns
+    -----
+    CoachstatsWarning
+        A printed mean or SD cannot be met in a group this small (never at 441).
 
     Examples
     --------
@@ -1182,7 +1316,7 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     >>> len(c.patients), round(float(c.patients["age"].mean()), 1)
     (1000, 52.7)
     """
-    n = check_size(n, 50)
+    n = check_size(n, MIN_N)
     seed = check_seed(seed)
     d, cols = _base(seed, n)
     cols.update(_labs(_rng(seed, "labs"), d, cols["bmi_0"]))

@@ -34,9 +34,12 @@ in :mod:`coachstats.synthetic.calibrate_peer` -- the between-clinic variance of
 each change, the covariate effects and the transitions across 7.5 %, stored in
 :data:`CALIBRATION`.
 
-``n`` other than 299 keeps the design's proportions (every count scaled by
-Hamilton apportionment) and the same parameters; published P values are
-targeted only at the default seed and size.
+``n`` other than 299 (any ``n >= MIN_N``, 50) keeps the design's proportions
+(every count scaled by Hamilton apportionment) and the same parameters;
+published P values are targeted only at the default seed and size. A given
+baseline (BMI) whose change would take the follow-up value outside the
+plausible range swaps that change with a fitting one of the same arm, so the
+arm's changes (and their mean and SD) stay the same.
 
 References
 ----------
@@ -93,6 +96,7 @@ __all__ = [
     "ADJUSTMENT",
     "CALIBRATION",
     "DEFAULT_SEED",
+    "MIN_N",
     "N_RANDOMIZED",
     "PeerCohort",
     "peer_cohort",
@@ -101,6 +105,8 @@ __all__ = [
 DEFAULT_SEED = 20130301
 """Default seed (the issue of Ann Fam Med in which the trial appeared: March 2013)."""
 N_RANDOMIZED = 299
+MIN_N = 50
+"""Smallest cohort :func:`peer_cohort` generates (a few patients per clinic and arm)."""
 RANDOMIZED = {"coaching": 148, "usual_care": 151}
 
 # --- design (published: 6 clinics, 23 coaches; assumed: the clinic sizes) -------------------
@@ -331,7 +337,8 @@ def _covariates(seed: int, d: _Design) -> dict[str, Any]:
     spec = COVARIATES
     mean, sd, (lo, hi) = spec["age"]["mean"], spec["age"]["sd"], spec["age"]["bounds"]
     age = truncated_normal(rng, mean, sd, lo, hi, size=n)
-    cols["age"] = np.round(match_moments(age, mean, sd, lower=lo, upper=hi)).astype(np.int64)
+    age = match_moments(age, mean, sd, lower=lo, upper=hi, infeasible="closest")
+    cols["age"] = np.round(age).astype(np.int64)
     cols["sex"] = apportioned_labels(rng, {"female": spec["female"], "male": 1 - spec["female"]}, n)
     cols["marital_status"] = apportioned_labels(rng, spec["marital_status"], n)
     cols["work_status"] = apportioned_labels(rng, spec["work_status"], n)
@@ -347,6 +354,7 @@ def _covariates(seed: int, d: _Design) -> dict[str, Any]:
         spec["bmi_0"]["sd"],
         lower=lo,
         upper=hi,
+        infeasible="closest",
     )
     cols["bmi_0"] = round_exact_mean(bmi, 1, mean=spec["bmi_0"]["mean"], lower=lo, upper=hi)
     cols["diabetes"] = np.ones(n, dtype=bool)
@@ -432,9 +440,18 @@ def _change(
 
 
 def _pair_baseline(
-    rng: np.random.Generator, measure: str, change: FloatArray, baseline: FloatArray | None
+    rng: np.random.Generator,
+    measure: str,
+    change: FloatArray,
+    baseline: FloatArray | None,
+    arm: IntArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Baseline for everyone and follow-up = baseline + change, inside the plausible range."""
+    """Baseline for everyone and follow-up = baseline + change, inside the plausible range.
+
+    A drawn baseline is moved where the change needs room; a given one (BMI)
+    keeps its values, and the rare change that would leave the range is
+    swapped with a fitting one of the same arm (:func:`_swap_into_range`).
+    """
     spec = CHANGES[measure]
     lo, hi = spec["bounds"]
     dec = int(spec["decimals"])
@@ -445,6 +462,7 @@ def _pair_baseline(
         b = np.round(b, dec)
     else:
         b = baseline.copy()
+        change = _swap_into_range(measure, b, change, arm, lo, hi)
     has = ~np.isnan(change)
     # keep the follow-up plausible: a large fall needs a high enough baseline
     need_lo = np.where(has, lo - change, -np.inf)
@@ -455,6 +473,35 @@ def _pair_baseline(
     if np.any(has & ((f < lo - 1e-9) | (f > hi + 1e-9))):
         raise AnalysisError(f"{measure}: follow-up values outside {lo}-{hi}")
     return b, f
+
+
+def _swap_into_range(
+    measure: str, b: FloatArray, change: FloatArray, arm: IntArray, lo: float, hi: float
+) -> FloatArray:
+    """``change`` with every value that takes ``b + change`` outside ``[lo, hi]`` swapped.
+
+    Each such change trades places with one of the same arm (the smallest in
+    size among those that fit every offending baseline and whose own baseline
+    takes every offending change), so each arm keeps exactly the same changes
+    (mean and SD). Large cohorts meet a few of these (a BMI near 18 with a
+    fall of 3 or more); none exists in the bundled one.
+    """
+    out = change.copy()
+    has = ~np.isnan(out)
+    bad = has & ((b + out < lo - 1e-9) | (b + out > hi + 1e-9))
+    for a in np.unique(arm[bad]):
+        v = np.flatnonzero(bad & (arm == a))
+        cv = out[v]
+        fits = (b[v].min() + out >= lo - 1e-9) & (b[v].max() + out <= hi + 1e-9)
+        takes = (b + cv.min() >= lo - 1e-9) & (b + cv.max() <= hi + 1e-9)
+        pool = np.flatnonzero(has & ~bad & (arm == a) & fits & takes)
+        if pool.size < v.size:
+            raise AnalysisError(
+                f"{measure}: {v.size} changes leave {lo}-{hi} and only {pool.size} can swap"
+            )
+        pick = pool[np.argsort(np.abs(out[pool]), kind="stable")[: v.size]]
+        out[v], out[pick] = out[pick], cv
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -499,7 +546,7 @@ def _hba1c_baseline(
     m_h = (total - out[low].sum()) / high.size
     s_h = float(np.sqrt((ss - (out[low] ** 2).sum() - high.size * m_h**2) / (high.size - 1)))
     start = np.clip(raw[high] - raw[high].min() + 7.6, 7.55, 15.5)
-    x = match_moments(start, m_h, s_h, lower=7.45, upper=16.0)
+    x = match_moments(start, m_h, s_h, lower=7.45, upper=16.0, infeasible="closest")
     out[high] = round_exact_mean(x, 1, mean=m_h, lower=7.5, upper=16.0)
     if not exact:
         return out
@@ -688,7 +735,7 @@ def build(seed: int, n: int, calibration: Mapping[str, Mapping[str, Any]]) -> Pe
         change = _change(seed, measure, d, x_all, mask, calibration[measure])
         rng = _rng(seed, measure, int(calibration[measure].get("offset", 0)) + 2000)
         given = cov["bmi_0"] if measure == "bmi" else None
-        b, f = _pair_baseline(rng, measure, change, given)
+        b, f = _pair_baseline(rng, measure, change, given, d.arm)
         if measure == "ldl":  # no LDL follow-up outside the analysed set
             f = np.where(d.ldl_6, f, np.nan)
         cols[f"{measure}_0"] = b
@@ -714,12 +761,19 @@ def peer_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> PeerCohor
         Seed; one independent stream per layer (design, covariates, follow-up,
         HbA1c, SBP, LDL, BMI).
     n : int
-        Patients randomized. At 299 every published figure is met (the P
-        values at the default seed); other sizes keep the proportions.
+        Patients randomized, at least :data:`MIN_N` (50). At 299 every
+        published figure is met (the P values at the default seed); other
+        sizes keep the proportions (arms, clinics and follow-up to within
+        rounding) and the printed means.
 
     Returns
     -------
     PeerCohort
+
+    Raises
+    ------
+    OptionError
+        ``n`` is not a whole number >= :data:`MIN_N`, or ``seed`` is negative.
 
     Examples
     --------
@@ -727,5 +781,5 @@ def peer_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> PeerCohor
     >>> c.patients["site"].nunique(), int(c.patients["hba1c_6"].notna().sum())
     (6, 237)
     """
-    n = check_size(n, 60)
+    n = check_size(n, MIN_N)
     return build(check_seed(seed), n, CALIBRATION)
