@@ -62,7 +62,7 @@ from coachstats.endpoints import derive_endpoints, measure_months
 from coachstats.errors import AnalysisError
 from coachstats.goals import GoalSet
 from coachstats.onesample import one_sample_mean, one_sample_proportion
-from coachstats.results import TidyResult
+from coachstats.results import ComparisonResult, TidyResult
 
 __all__ = [
     "CPT_CODES",
@@ -506,28 +506,18 @@ def _caseload_metric(
     return metric, table
 
 
-def _mean_metric(
-    key: str, label: str, values: np.ndarray, benchmark: tuple[float, float], text: str
+def _interval_metric(
+    key: str,
+    label: str,
+    r: ComparisonResult,
+    n: int,
+    benchmark: float,
+    text: str,
+    note: str,
+    *,
+    percent: bool = False,
 ) -> Metric:
-    r = one_sample_mean(float(values.mean()), float(values.std(ddof=1)), len(values), outcome=key)
-    return Metric(
-        key,
-        label,
-        r.estimate,
-        r.conf_low,
-        r.conf_high,
-        n=len(values),
-        benchmark=benchmark[0],
-        benchmark_text=text,
-        status=_status_interval(r.conf_low, r.conf_high, benchmark[0]),
-        note=f"SD {r.arms[0].sd:.1f}",
-    )
-
-
-def _share_metric(
-    key: str, label: str, x: int, n: int, benchmark: float, text: str, note: str = ""
-) -> Metric:
-    r = one_sample_proportion(x, n, outcome=key)
+    """A metric from a one-sample result: its estimate and interval against ``benchmark``."""
     return Metric(
         key,
         label,
@@ -537,12 +527,27 @@ def _share_metric(
         n=n,
         benchmark=benchmark,
         benchmark_text=text,
-        status=_status_interval(r.conf_low, r.conf_high, benchmark)
-        if math.isfinite(benchmark)
-        else "",
-        note=note or f"{x}/{n}",
-        percent=True,
+        status=_status_interval(r.conf_low, r.conf_high, benchmark),
+        note=note,
+        percent=percent,
     )
+
+
+def _mean_metric(
+    key: str, label: str, values: np.ndarray, benchmark: tuple[float, float], text: str
+) -> Metric:
+    r = one_sample_mean(float(values.mean()), float(values.std(ddof=1)), len(values), outcome=key)
+    return _interval_metric(
+        key, label, r, len(values), benchmark[0], text, f"SD {r.arms[0].sd:.1f}"
+    )
+
+
+def _share_metric(
+    key: str, label: str, x: int, n: int, benchmark: float, text: str, note: str = ""
+) -> Metric:
+    # _status_interval gives "" for a non-finite benchmark
+    r = one_sample_proportion(x, n, outcome=key)
+    return _interval_metric(key, label, r, n, benchmark, text, note or f"{x}/{n}", percent=True)
 
 
 def program_metrics(
