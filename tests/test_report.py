@@ -76,6 +76,13 @@ def doc(hcpc_html: str) -> lxml.html.HtmlElement:
     return lxml.html.document_fromstring(hcpc_html)
 
 
+def _facts(node: lxml.html.HtmlElement, path: str) -> dict[str, str]:
+    """A definition list's terms mapped to their definitions (``path`` + ``dt``/``dd``)."""
+    terms = [dt.text_content() for dt in node.xpath(f"{path}dt")]
+    defs = [dd.text_content() for dd in node.xpath(f"{path}dd")]
+    return dict(zip(terms, defs, strict=True))
+
+
 def _section(doc: lxml.html.HtmlElement, name: str) -> lxml.html.HtmlElement:
     found = doc.xpath(f"//section[@id='{name}']")
     assert len(found) == 1, name
@@ -188,13 +195,7 @@ def test_images_are_embedded_and_not_blank(doc: lxml.html.HtmlElement) -> None:
 def test_title_and_design(doc: lxml.html.HtmlElement, hcpc: ReproductionResult) -> None:
     assert doc.xpath("//title")[0].text == "Reproduction of the published health-coaching trials"
     design = _section(doc, "design")
-    facts = dict(
-        zip(
-            [dt.text_content() for dt in design.xpath(".//dt")],
-            [dd.text_content() for dd in design.xpath(".//dd")],
-            strict=True,
-        )
-    )
+    facts = _facts(design, ".//")
     assert facts["Randomized"] == "441 (coaching 224, usual_care 217)"
     assert facts["Citation"].startswith("Willard-Grace R, et al. Ann Fam Med 2015")
     assert facts["Follow-up"] == "12 months"
@@ -373,13 +374,7 @@ def test_report_from_analysis(analysis: tuple[object, PlanResult]) -> None:
         label = spec.label + (" (adjusted)" if r.adjusted else "")
         assert rows[label][7] == format_p(r.p_value)
         assert (int(rows[label][1]), int(rows[label][2])) == (r.arms[0].n, r.arms[1].n)
-    design = dict(
-        zip(
-            [dt.text_content() for dt in doc.xpath("//dl/dt")],
-            [dd.text_content() for dd in doc.xpath("//dl/dd")],
-            strict=True,
-        )
-    )
+    design = _facts(doc, "//dl/")
     assert design["Randomized"] == "80 (coaching 40, usual_care 40)"
     assert design["Follow-up"] == "12 months"
     methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
@@ -472,13 +467,7 @@ def test_evaluation_report_sections(eval_doc: lxml.html.HtmlElement) -> None:
     nav = [a.get("href") for a in eval_doc.xpath("//nav//a")]
     assert nav.index("#figures") < nav.index("#evaluation") < nav.index("#methods")
     assert eval_doc.xpath("//title")[0].text.startswith("Program evaluation: ")
-    facts = dict(
-        zip(
-            [dt.text_content() for dt in eval_doc.xpath("//dl/dt")],
-            [dd.text_content() for dd in eval_doc.xpath("//dl/dd")],
-            strict=True,
-        )
-    )
+    facts = _facts(eval_doc, "//dl/")
     assert facts["Patients"] == "441 (coaching 224, usual_care 217)"
     assert facts["Program design"].startswith("two-arm")
     assert "Willard-Grace R" in facts["Compared with HCPC 2015"]
