@@ -153,7 +153,9 @@ def test_paired_t_swap_row_order_and_bounds(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     before = np.round(rng.normal(9, 1.5, n), 1)
     after = np.round(before + rng.normal(-0.3, 1.0, n), 1)
-    if np.ptp(np.round(after - before, 9)) == 0:  # equal differences up to float noise: R errors too
+    if (
+        np.ptp(np.round(after - before, 9)) == 0
+    ):  # equal differences up to float noise: R errors too
         return
     fwd = paired_t_arrays(before, after)
     rev = paired_t_arrays(after, before)
