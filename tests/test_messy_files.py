@@ -253,3 +253,20 @@ def test_fuzz_random_mappings(tmp_path: Path, mapping: dict[str, str]) -> None:
         assert str(exc)
         return
     assert td.n == 3 and td.flow.total == 3
+
+
+def test_endpoint_with_every_value_missing(tmp_path: Path) -> None:
+    """Loads (patients are all accounted for), and the comparison says why it cannot run."""
+    from coachstats import HCPC_GOALS
+    from coachstats.compare import chi_square
+    from coachstats.errors import AnalysisError
+
+    text = "\n".join(
+        [HEADER, "1,coaching,yes,9.5,", "2,usual_care,yes,8.4,", "3,coaching,yes,10.1,"]
+    )
+    td = load_trial(write(tmp_path, text))
+    flow = td.flow_for(HCPC_GOALS)
+    assert flow.analysed("at_goal_hba1c") == {"coaching": 0, "usual_care": 0}
+    assert int(flow.excluded("at_goal_hba1c")["n"].sum()) == 3
+    with pytest.raises(AnalysisError, match="no complete rows"):
+        chi_square(td.endpoints(HCPC_GOALS), "at_goal_hba1c")
