@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from coachstats.compare._data import accepts_dask, prepare
+from coachstats.compare._dist import t_ppf, t_sf
 from coachstats.compare.design import ArmMoments, build_design
 from coachstats.compare.proportions import check_conf_level
 from coachstats.errors import AnalysisError
@@ -64,8 +64,8 @@ def t_inference(
             "standard error is zero (no variation in the outcome); a t statistic is undefined"
         )
     t = estimate / std_error
-    p = float(2.0 * stats.t.sf(abs(t), df))
-    half = float(stats.t.ppf((1.0 + conf_level) / 2.0, df)) * std_error
+    p = float(2.0 * t_sf(abs(t), df))
+    half = float(t_ppf((1.0 + conf_level) / 2.0, df)) * std_error
     return t, p, estimate - half, estimate + half
 
 

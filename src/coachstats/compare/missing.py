@@ -50,9 +50,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from coachstats.compare._data import require_columns
+from coachstats.compare._dist import norm_ppf, t_ppf, t_sf
 from coachstats.compare.mice import METHODS, Progress, Seed, mice_arrays
 from coachstats.errors import AnalysisError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
@@ -722,8 +722,8 @@ def rubin_pool(
     se = math.sqrt(t)
     stat = qbar / se
     df_test = max(df, 0.001)
-    p = float(2.0 * stats.t.sf(abs(stat), df_test))
-    crit = float(stats.t.ppf(0.5 + conf_level / 2.0, df))
+    p = float(2.0 * t_sf(abs(stat), df_test))
+    crit = float(t_ppf(0.5 + conf_level / 2.0, df))
     return PooledEstimate(
         estimate=qbar,
         std_error=se,
@@ -765,7 +765,7 @@ def _is_t_based(r: ComparisonResult) -> bool:
 
 def _critical(r: ComparisonResult) -> float:
     upper = 0.5 + r.conf_level / 2.0
-    return float(stats.t.ppf(upper, r.df) if _is_t_based(r) else stats.norm.ppf(upper))
+    return float(t_ppf(upper, r.df) if _is_t_based(r) else norm_ppf(upper))
 
 
 def _on_pooling_scale(r: ComparisonResult) -> tuple[float, float]:

@@ -54,9 +54,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from coachstats.compare._data import Prepared, accepts_dask, prepare
+from coachstats.compare._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.design import (
     ArmMoments,
     Design,
@@ -291,11 +291,11 @@ def _normal_or_t(
     stat = est / se
     q = 0.5 + conf_level / 2.0
     if df is None:
-        p = float(2.0 * stats.norm.sf(abs(stat)))
-        crit = float(stats.norm.ppf(q))
+        p = float(2.0 * norm_sf(abs(stat)))
+        crit = float(norm_ppf(q))
     else:
-        p = float(2.0 * stats.t.sf(abs(stat), df))
-        crit = float(stats.t.ppf(q, df))
+        p = float(2.0 * t_sf(abs(stat), df))
+        crit = float(t_ppf(q, df))
     return float(stat), p, est - crit * se, est + crit * se
 
 

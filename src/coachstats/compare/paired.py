@@ -33,9 +33,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from coachstats.compare._data import prepare
+from coachstats.compare._dist import chi2_sf, scipy_stats
 from coachstats.compare.means import as_numeric, t_result
 from coachstats.compare.proportions import as_binary, normal_quantile
 from coachstats.errors import AnalysisError, check_option
@@ -128,13 +128,13 @@ def mcnemar_counts(
         )
     if method == "exact":
         stat, stat_name, df = float(b), "discordant pairs (before only)", math.nan
-        p = float(stats.binomtest(b, b + c, 0.5).pvalue)
+        p = float(scipy_stats().binomtest(b, b + c, 0.5).pvalue)
         name = "Exact McNemar test (binomial)"
     else:
         yates = 1.0 if correct and b != c else 0.0
         stat = (abs(b - c) - yates) ** 2 / (b + c)
         stat_name, df = "McNemar's chi-squared", 1.0
-        p = float(stats.chi2.sf(stat, 1))
+        p = float(chi2_sf(stat, 1))
         name = "McNemar's chi-square test" + (" with continuity correction" if yates else "")
     after, before = a + c, a + b
     return ComparisonResult(

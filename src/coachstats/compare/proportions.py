@@ -52,9 +52,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
+from scipy import optimize
 
 from coachstats.compare._data import accepts_dask, prepare
+from coachstats.compare._dist import chi2_sf, norm_ppf, norm_sf, scipy_stats
 from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
 
@@ -114,13 +115,13 @@ def check_conf_level(conf_level: float) -> None:
 def normal_quantile(conf_level: float) -> float:
     """The two-sided normal critical value :math:`z_{1-\\alpha/2}` for ``conf_level``."""
     check_conf_level(conf_level)
-    return float(stats.norm.ppf((1.0 + conf_level) / 2.0))
+    return float(norm_ppf((1.0 + conf_level) / 2.0))
 
 
 def normal_test(estimate: float, std_error: float) -> tuple[float, float]:
     """Wald statistic :math:`z = \\hat\\theta / SE` and its two-sided normal P value."""
     z = estimate / std_error
-    return z, float(2.0 * stats.norm.sf(abs(z)))
+    return z, float(2.0 * norm_sf(abs(z)))
 
 
 def as_binary(values: pd.Series) -> NDArray[np.int64]:
@@ -273,7 +274,7 @@ class _ConditionalOR:
         self.lo = max(0, k - n)
         self.hi = min(k, m)
         self.support = np.arange(self.lo, self.hi + 1, dtype=float)
-        self.logdc = stats.hypergeom.logpmf(self.support, m + n, m, k)
+        self.logdc = scipy_stats().hypergeom.logpmf(self.support, m + n, m, k)
 
     def pmf(self, u: float) -> NDArray[np.float64]:
         logd = self.logdc + u * self.support
@@ -551,10 +552,10 @@ def two_proportions(
             )
         if test == "chi-square":
             stat, stat_name, df = x2_stat, "X-squared", 1.0
-            p = float(stats.chi2.sf(stat, 1))
+            p = float(chi2_sf(stat, 1))
         else:
             stat, stat_name = _pooled_z(x1, n1, x2, n2, correct), "z"
-            p = float(2.0 * stats.norm.sf(abs(stat)))
+            p = float(2.0 * norm_sf(abs(stat)))
         method = "Pearson chi-square" if test == "chi-square" else "Two-proportion z test"
         if correct:
             method += " with Yates' continuity correction"
@@ -569,7 +570,7 @@ def two_proportions(
                 f"({x1}/{n1} vs {x2}/{n2}); use test='chi-square' or 'fisher'"
             )
         stat, stat_name = wald_stat, "z"
-        p = float(2.0 * stats.norm.sf(abs(stat)))
+        p = float(2.0 * norm_sf(abs(stat)))
         method = "Wald test"
 
     return ComparisonResult(
