@@ -216,6 +216,10 @@ def _cluster_sums(codes: np.ndarray, values_t: np.ndarray, n: int) -> np.ndarray
     return out
 
 
+class _RhoOutOfRangeError(FloatingPointError):
+    """The exchangeable correlation estimate left its admissible range."""
+
+
 def _moments_from(
     ss: float, s: np.ndarray, n: int, n_pairs: float, ddof: int, exchangeable: bool
 ) -> tuple[float, float]:
@@ -444,19 +448,29 @@ def gee_steps(
         try:
             b, st, scale, rho, it, converged = yield from solve_exchangeable()
             if not (np.all(np.isfinite(b)) and rho > lower):
-                raise FloatingPointError(f"rho = {rho:.4g}")
+                raise _RhoOutOfRangeError(
+                    f"rho = {rho:.4g}; rho must exceed -1/(n_max - 1) = {lower:.4g}"
+                )
             beta, stats = b, st
         except (FloatingPointError, AnalysisError) as exc:
             used = "independence"
+            if isinstance(exc, _RhoOutOfRangeError):
+                why, hint = (
+                    str(exc),
+                    "This happens when patients in a cluster are no more alike than "
+                    "patients in different clusters (rho <= 0); ",
+                )
+            elif isinstance(exc, AnalysisError):
+                why, hint = str(exc), ""
+            else:  # numpy's floating-point error, raised by the errstate above
+                why = f"the fit failed numerically: {exc}"
+                hint = "This happens when fitted probabilities reach 0 or 1; "
             note = (
-                "exchangeable working correlation not estimable "
-                f"({exc}; rho must exceed -1/(n_max - 1) = {lower:.4g}): "
+                f"exchangeable working correlation not estimable ({why}): "
                 "fitted with the independence working correlation"
             )
             warnings.warn(
-                f"GEE: {note}. This happens when patients in a cluster are no more "
-                "alike than patients in different clusters (rho <= 0); the robust SE of "
-                "the independence fit remains valid",
+                f"GEE: {note}. {hint}the robust SE of the independence fit remains valid",
                 DataWarning,
                 stacklevel=4,  # gee_steps < run_local < fit_gee < the caller of fit_gee
             )
