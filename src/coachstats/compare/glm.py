@@ -405,8 +405,8 @@ def cluster_score_sums(
     eta = combine_rows(result.coef, XT) + rows.by_group(result.shifted_group_coef)
     e = rows.y - (expit(eta) if family == "binomial" else eta)
     _, a = result.stats.schur()
-    xt = minus_group_values(XT, a, rows.groups)
-    scores = group_sums_t(clusters, xt * e, n_clusters)
+    xt = minus_group_values(XT, a, rows.groups)  # a fresh array: scaled in place
+    scores = group_sums_t(clusters, np.multiply(xt, e, out=xt), n_clusters)
     if influence is None:
         return scores
     extra = np.bincount(clusters, weights=rows.by_group(influence) * e, minlength=n_clusters)
