@@ -341,7 +341,15 @@ data_strategy = st.builds(
     n_clusters=st.integers(3, 8),
 )
 
+# On random data with 3 to 8 clusters the exchangeable GEE may fall back to
+# independence (rho below its bound) or stop short of convergence, and says so;
+# these properties must hold either way.
+_tolerate_random_data = pytest.mark.filterwarnings(
+    "ignore::coachstats.errors.DataWarning", "ignore::coachstats.errors.ConvergenceWarning"
+)
 
+
+@_tolerate_random_data
 @settings(max_examples=15, deadline=None)
 @given(d=data_strategy, analysis=st.sampled_from(sorted(ANALYSES)))
 def test_swapping_arm_labels_flips_the_effect(d: pd.DataFrame, analysis: str) -> None:
@@ -358,6 +366,7 @@ def test_swapping_arm_labels_flips_the_effect(d: pd.DataFrame, analysis: str) ->
     assert b.p_value == pytest.approx(a.p_value, rel=1e-6, abs=1e-14)
 
 
+@_tolerate_random_data
 @settings(max_examples=15, deadline=None)
 @given(
     d=data_strategy,
@@ -374,6 +383,7 @@ def test_row_order_does_not_matter(d: pd.DataFrame, analysis: str, perm_seed: in
     assert b.p_value == pytest.approx(a.p_value, rel=1e-6, abs=1e-14)
 
 
+@_tolerate_random_data
 @settings(max_examples=25, deadline=None)
 @given(d=data_strategy, analysis=st.sampled_from(sorted(ANALYSES)))
 def test_p_value_and_interval_are_coherent(d: pd.DataFrame, analysis: str) -> None:

@@ -136,7 +136,10 @@ def test_single_huge_cluster_and_many_tiny_clusters() -> None:
     for r in (linear(df, "y", cluster="clinic"), mixed(df, "y", cluster="clinic")):
         assert np.isfinite([r.estimate, r.std_error, r.p_value]).all()
     df["b"] = (rng.random(n) < 0.3).astype(int)
-    r = gee(df, "b", cluster="clinic", family="binomial", corr="exchangeable")
+    # with 10,000 singleton clusters the moment estimate of rho falls below its
+    # lower bound; the fit falls back to independence and says so
+    with pytest.warns(DataWarning, match="not estimable"):
+        r = gee(df, "b", cluster="clinic", family="binomial", corr="exchangeable")
     assert np.isfinite([r.estimate, r.std_error]).all() and 0 <= r.p_value <= 1
 
 
