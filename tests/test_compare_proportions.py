@@ -191,6 +191,21 @@ def test_wilson_matches_one_sample_prop_test(case: dict[str, Any]) -> None:
     assert close(float(lo), case["conf_low"]) and close(float(hi), case["conf_high"])
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 100_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.floats(0.5, 0.999),
+)
+def test_wilson_limits_stay_in_the_unit_interval_and_contain_p(
+    xn: tuple[int, int], conf_level: float
+) -> None:
+    # at x = 0 and x = n the limits are exactly 0 and 1 (rounding once gave 1 + 2e-16)
+    x, n = xn
+    lo, hi = wilson_interval(x, n, conf_level=conf_level)
+    assert 0.0 <= float(lo) <= x / n <= float(hi) <= 1.0
+    assert (x > 0 or float(lo) == 0.0) and (x < n or float(hi) == 1.0)
+
+
 @pytest.mark.parametrize("name", sorted(COUNTS))
 def test_fisher_matches_fisher_test(name: str) -> None:
     case = COUNTS[name]

@@ -191,7 +191,12 @@ def wilson_interval(
     center = xa + z * z / 2.0
     half = z * np.sqrt(xa * (na - xa) / na + z * z / 4.0)
     denom = na + z * z
-    return (center - half) / denom, (center + half) / denom
+    # At x = 0 (x = n) the lower (upper) limit is exactly 0 (1), which rounding can
+    # miss by an ulp either way (1 + 2e-16, 1 - 2e-16): set exactly, and clipped as
+    # R's prop.test clips its interval.
+    lo = np.where(xa == 0, 0.0, np.clip((center - half) / denom, 0.0, 1.0))
+    hi = np.where(xa == na, 1.0, np.clip((center + half) / denom, 0.0, 1.0))
+    return lo, hi
 
 
 def newcombe_interval(
