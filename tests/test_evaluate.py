@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coachstats import PEER_GOALS, load_trial
 from coachstats.compare.proportions import two_proportions
 from coachstats.errors import AnalysisError, FileFormatError, OptionError, SchemaError
 from coachstats.evaluate import (
@@ -43,6 +44,7 @@ from coachstats.evaluate import (
     standardize,
     trial_name,
 )
+from coachstats.plots.consort import consort_boxes
 from coachstats.programdata import load_program, read_mapping
 from coachstats.programs import single_arm_program, without_effect
 from coachstats.synthetic import hcpc_cohort, peer_cohort
@@ -514,6 +516,24 @@ def test_load_program_designs_and_invalid_rows() -> None:
     assert set(two.patients["arm"]) == {"coaching", "usual_care"}
     with pytest.raises(SchemaError, match="unknown arm label"):  # never excluded row by row
         load_program(raw, columns=cols, design="two-arm", on_invalid="exclude")
+
+
+def test_program_flow_says_enrolled_not_randomized() -> None:
+    raw = pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3],
+            "arm": ["coaching", "usual_care", "coaching"],
+            "hba1c_0": [9.0, 9.5, 8.6],
+            "hba1c_12": [7.5, None, 8.0],
+        }
+    )
+    program, trial = load_program(raw), load_trial(raw)
+    assert (program.flow.entry, trial.flow.entry) == ("Enrolled", "Randomized")
+    full = program.flow_for(PEER_GOALS)  # rebuilt per endpoint, keeps the label
+    assert full.entry == "Enrolled"
+    assert full.summary().splitlines()[0] == "Enrolled: coaching 2, usual_care 1 (total 3)"
+    assert consort_boxes(full, "change_hba1c")[0].lines == ("Enrolled (n = 3)",)
+    assert trial.flow_for(PEER_GOALS).summary().startswith("Randomized: ")
 
 
 def test_read_mapping_files(tmp_path: Path) -> None:

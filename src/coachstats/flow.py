@@ -48,6 +48,11 @@ class Flow:
         statuses of :data:`coachstats.endpoints.STATUS`, zeros included).
     notes : tuple of str
         What happened on load (blank rows skipped, unit conversions...).
+    entry : str
+        How patients entered: ``"Randomized"`` for a trial, ``"Enrolled"`` for a
+        program's data (:func:`coachstats.load_program`). It heads the text flow,
+        the CONSORT diagram and the report's flow table. The counts stay in
+        :attr:`randomized` either way.
     """
 
     randomized: Mapping[str, int]
@@ -56,10 +61,16 @@ class Flow:
         default_factory=lambda: pd.DataFrame(columns=["endpoint", "arm", "status", "n"])
     )
     notes: tuple[str, ...] = ()
+    entry: str = "Randomized"
 
     @classmethod
     def from_patients(
-        cls, patients: pd.DataFrame, *, followup: int | None = None, notes: tuple[str, ...] = ()
+        cls,
+        patients: pd.DataFrame,
+        *,
+        followup: int | None = None,
+        notes: tuple[str, ...] = (),
+        entry: str = "Randomized",
     ) -> Flow:
         """Randomized and lost-to-follow-up counts from a validated patient table."""
         arms = patients["arm"].astype("string")
@@ -76,15 +87,19 @@ class Flow:
         else:
             lost_mask = pd.Series(True, index=patients.index)
         lost = {a: int(lost_mask[arms == a].sum()) for a in randomized}
-        return cls(randomized, lost, notes=notes)
+        return cls(randomized, lost, notes=notes, entry=entry)
 
     @classmethod
-    def from_endpoints(cls, derived: pd.DataFrame, *, notes: tuple[str, ...] = ()) -> Flow:
+    def from_endpoints(
+        cls, derived: pd.DataFrame, *, notes: tuple[str, ...] = (), entry: str = "Randomized"
+    ) -> Flow:
         """Full flow from the output of ``derive_endpoints(..., with_status=True)``."""
         status_cols = [c for c in derived.columns if str(c).startswith("status_")]
         if not status_cols:
             raise AnalysisError("no status_* columns: call derive_endpoints(..., with_status=True)")
-        base = cls.from_patients(derived, followup=derived.attrs.get("followup"), notes=notes)
+        base = cls.from_patients(
+            derived, followup=derived.attrs.get("followup"), notes=notes, entry=entry
+        )
         arms = derived["arm"].astype("string").to_numpy()
         arm_labels = list(base.randomized)
         arm_codes = pd.Categorical(arms, categories=arm_labels).codes
@@ -101,7 +116,7 @@ class Flow:
 
     @property
     def total(self) -> int:
-        """All randomized patients."""
+        """All randomized (or enrolled, see :attr:`entry`) patients."""
         return int(sum(self.randomized.values()))
 
     def _by(self, endpoint: str, statuses: tuple[str, ...]) -> dict[str, int]:
@@ -157,7 +172,7 @@ class Flow:
         """Text CONSORT flow."""
         arms = list(self.randomized)
         lines = [
-            "Randomized: "
+            f"{self.entry}: "
             + ", ".join(f"{a} {self.randomized[a]}" for a in arms)
             + f" (total {self.total})",
             "No follow-up measurement: "

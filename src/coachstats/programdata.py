@@ -301,5 +301,10 @@ def load_program(
         td = _load(raw.loc[~drop].reset_index(drop=True), **kwargs)
     all_notes = tuple(notes) + td.notes
     return replace(
-        td, source=label, sha256=sha, notes=all_notes, flow=replace(td.flow, notes=all_notes)
+        td,
+        source=label,
+        sha256=sha,
+        notes=all_notes,
+        # a program's patients were enrolled, not (necessarily) randomized
+        flow=replace(td.flow, notes=all_notes, entry="Enrolled"),
     )

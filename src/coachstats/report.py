@@ -486,10 +486,10 @@ def _sizes(counts: Mapping[str, int]) -> str:
 
 
 def _data_design(
-    td: TrialData, followup: int | None = None, *, entry: str = "Randomized"
+    td: TrialData, followup: int | None = None, *, entry: str | None = None
 ) -> tuple[tuple[str, str], ...]:
     p = td.patients
-    rows = [("Data", td.source), (entry, _sizes(td.flow.randomized))]
+    rows = [("Data", td.source), (entry or td.flow.entry, _sizes(td.flow.randomized))]
     if "site" in p.columns:
         counts = p["site"].astype("string").value_counts(dropna=True).sort_index()
         rows.append(
@@ -1108,8 +1108,8 @@ def _consort_figure(section: DataSection, fmt: ImageFormat) -> Figure | None:
         ax,
         fmt,
         "CONSORT flow" + (f": {name}" if name else ""),
-        "Randomized, lost to follow-up, excluded from the analysis with the reason, and analysed, "
-        "per arm.",
+        f"{section.flow.entry}, lost to follow-up, excluded from the analysis with the reason, "
+        "and analysed, per arm.",
     )
 
 
@@ -1131,7 +1131,7 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
         return {"label": label, "cells": cells, "total": sum(cells)}
 
     stages = [
-        row("Randomized", flow.randomized),
+        row(flow.entry, flow.randomized),
         row("No follow-up measurement", flow.lost_to_followup),
     ]
     ep = section.flow_endpoint

@@ -71,7 +71,9 @@ class TrialData:
 
     def flow_for(self, goals: GoalSet, *, missing: MissingRule = "exclude") -> Flow:
         """The full CONSORT flow, with per-endpoint analysed/excluded counts."""
-        flow = Flow.from_endpoints(self.endpoints(goals, missing=missing), notes=self.flow.notes)
+        flow = Flow.from_endpoints(
+            self.endpoints(goals, missing=missing), notes=self.flow.notes, entry=self.flow.entry
+        )
         flow.check()
         return flow
 

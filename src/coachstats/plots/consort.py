@@ -105,7 +105,7 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
     """
     ep = _resolve_endpoint(flow, endpoint)
     arms = list(flow.randomized)
-    boxes = [ConsortBox("randomized", None, (f"Randomized (n = {flow.total})",))]
+    boxes = [ConsortBox("randomized", None, (f"{flow.entry} (n = {flow.total})",))]
     boxes += [
         ConsortBox("allocated", a, (arm_label(a), f"Allocated (n = {flow.randomized[a]})"))
         for a in arms
