@@ -360,6 +360,14 @@ def plan() -> AnalysisPlan:
                 options={"fixed_effects": "clinic"},
             ),
             AnalysisSpec(
+                "change",
+                "linear",
+                label="cr2",
+                covariates=("hba1c_0", "age"),
+                cluster="clinic",
+                options={"cluster_vcov": "CR2"},
+            ),
+            AnalysisSpec(
                 "change", "mixed", label="lmm", covariates=("hba1c_0", "age"), cluster="clinic"
             ),
             AnalysisSpec(
@@ -489,7 +497,7 @@ def test_dask_local_cluster_equals_pandas() -> None:
         distributed.Client(cluster),
     ):
         ddf = dd.from_pandas(df, npartitions=3)
-        specs = [s for s in plan() if s.label in ("chi", "ancova", "fe", "gee", "lmm")]
+        specs = [s for s in plan() if s.label in ("chi", "ancova", "fe", "gee", "cr2", "lmm")]
         # clinic k0014 has one patient: both paths drop it from the fixed-effects fit, and say so
         with pytest.warns(DataWarning, match="k0014"):
             whole = run_plan(df, AnalysisPlan(specs, goals="hcpc"))

@@ -114,6 +114,7 @@ from coachstats.compare.design import (
 )
 from coachstats.compare.gee import CORRELATIONS, FAMILIES, gee_steps  # names: the package
 from coachstats.compare.mixed import fit_mixed_stats, mixed_chunk_stats  # exports gee(), mixed()
+from coachstats.compare.smallsample import ClusterCrossProducts, ols_cross_products
 from coachstats.errors import AnalysisError, OptionError, check_option
 from coachstats.goals import GoalSet
 from coachstats.results import ComparisonResult
@@ -1225,6 +1226,8 @@ def _model(
     conf_level = opts["conf_level"]
     if method == "logistic":
         check_option("estimand", opts["estimand"], models.LOGISTIC_ESTIMANDS)
+    if method == "linear":
+        models.check_cluster_vcov(opts["cluster_vcov"], opts["cluster"], opts["fixed_effects"])
     if method == "gee":
         check_option("family", opts["family"], FAMILIES)
         check_option("corr", opts["corr"], CORRELATIONS)
@@ -1374,6 +1377,23 @@ def _model(
             scores=scores,
         )
     else:
+        small = None
+        if opts["cluster_vcov"] == "CR2" and clusters is not None:
+            n_c = clusters.n_groups
+
+            def cross(chunk: Chunk) -> ClusterCrossProducts:
+                rows = rows_of(chunk)
+                return ols_cross_products(
+                    rows.XT,
+                    rows.y,
+                    cast(np.ndarray, rows.clusters),
+                    n_c,
+                    fit.coef,
+                    float(fit.group_coef[0]),
+                    shift_kept[0],
+                )
+
+            small = models.cr2_arm((yield cross))
         result = models.linear_result(
             fit,
             design,
@@ -1384,5 +1404,6 @@ def _model(
             cluster=cluster,
             clusters=clusters,
             scores=scores,
+            small_sample=small,
         )
     return _finish(result, spec, prep)

@@ -68,6 +68,12 @@ from coachstats.compare.design import (
 from coachstats.compare.gee import CORRELATIONS, FAMILIES, GEEFit, fit_gee
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
 from coachstats.compare.mixed import MixedFit, fit_mixed
+from coachstats.compare.smallsample import (
+    ClusterCrossProducts,
+    CR2Result,
+    cr2_from_sums,
+    ols_cross_products,
+)
 from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
 from coachstats.results import ArmSummary, ComparisonResult
 
@@ -77,6 +83,9 @@ LogisticEstimand = Literal["odds ratio", "risk difference"]
 GEEFamily = Literal["binomial", "gaussian"]
 Correlation = Literal["exchangeable", "independence"]
 MomentDF = Literal["n", "n-p"]
+ClusterVcov = Literal["CR1", "CR2"]
+#: Cluster-robust variances of :func:`linear`: CR1 (``vcovCL`` HC1) or CR2 (``clubSandwich``).
+CLUSTER_VCOVS: tuple[str, ...] = ("CR1", "CR2")
 LOGISTIC_ESTIMANDS: tuple[str, ...] = ("odds ratio", "risk difference")
 
 
@@ -379,14 +388,19 @@ def _regression_result(
     cluster: str | None,
     clusters: GroupIndex | None,
     scores: np.ndarray | None,
+    std_error: float | None = None,
 ) -> ComparisonResult:
-    """:func:`_result` of a logistic or linear fit: SE of the ``contrast`` (plain or CR1)
-    and the cluster / fixed-effect counts appended to ``extra``."""
+    """:func:`_result` of a logistic or linear fit: SE of the ``contrast`` (plain or CR1,
+    or ``std_error`` when given) and the cluster / fixed-effect counts appended to ``extra``."""
     if clusters is not None:
         extra["n_clusters"] = clusters.n_groups
     if fixed_effects:
         extra["n_fixed_effects"] = fit.groups.n_groups
-    se = math.sqrt(_regression_variance(fit, clusters, *contrast, scores))
+    se = (
+        math.sqrt(_regression_variance(fit, clusters, *contrast, scores))
+        if std_error is None
+        else std_error
+    )
     return _result(
         rows,
         outcome,
@@ -403,12 +417,15 @@ def _regression_result(
     )
 
 
-def _regression_method(base: str, fixed_effects: str | None, cluster: str | None) -> str:
+def _regression_method(
+    base: str, fixed_effects: str | None, cluster: str | None, kind: ClusterVcov = "CR1"
+) -> str:
     text = base
     if fixed_effects:
         text += f" with {fixed_effects} fixed effects"
     if cluster:
-        text += f" (cluster-robust CR1 by {cluster})"
+        df = ", Satterthwaite df" if kind == "CR2" else ""
+        text += f" (cluster-robust {kind} by {cluster}{df})"
     return text
 
 
@@ -602,6 +619,7 @@ def linear(
     conf_level: float = 0.95,
     treatment: str | None = None,
     control: str | None = None,
+    cluster_vcov: ClusterVcov = "CR1",
 ) -> ComparisonResult:
     r"""Linear regression (OLS) of a continuous outcome on the arm (and covariates).
 
@@ -629,6 +647,13 @@ def linear(
         ``lm(... + factor(clinic))``; the residual df counts them.
     conf_level : float
         Confidence level.
+    cluster_vcov : {"CR1", "CR2"}
+        With ``cluster``: ``"CR1"`` (above), or ``"CR2"``, the bias-reduced
+        linearization SE with Satterthwaite df
+        (:mod:`coachstats.compare.smallsample`; R
+        ``clubSandwich::coef_test(fit, vcov = vcovCR(fit, cluster, type = "CR2"),
+        test = "Satterthwaite")``). Use CR2 with fewer than about 40 clusters,
+        where CR1 rejects too often. Not with ``fixed_effects``.
 
     Returns
     -------
@@ -643,8 +668,18 @@ def linear(
     >>> r = linear(df, "change")
     >>> round(r.estimate, 4), r.df  # mean difference -1.0 - (-0.1)
     (-0.9, 6.0)
+
+    Four clinics: CR2 with Satterthwaite df, as ``clubSandwich`` reports it.
+
+    >>> df["clinic"] = ["a", "b", "c", "d"] * 2
+    >>> r = linear(df, "change", cluster="clinic", cluster_vcov="CR2")
+    >>> r.method
+    'linear regression (OLS) (cluster-robust CR2 by clinic, Satterthwaite df)'
+    >>> bool(r.df < 4)
+    True
     """
     _check_conf_level(conf_level)
+    check_cluster_vcov(cluster_vcov, cluster, fixed_effects)
     setup = _setup(
         data,
         outcome,
@@ -660,6 +695,7 @@ def linear(
     clusters = _groups(setup.frame, cluster, "cluster") if cluster else None
     design = _design(setup, arm, fe)
     fit = fit_linear(design.X, setup.y, fe)
+    small = _cr2(design.X, setup.y, fit, clusters) if cluster_vcov == "CR2" else None
     return linear_result(
         fit,
         design,
@@ -669,7 +705,38 @@ def linear(
         fixed_effects=fixed_effects,
         cluster=cluster,
         clusters=clusters,
+        small_sample=small,
     )
+
+
+def check_cluster_vcov(cluster_vcov: str, cluster: str | None, fixed_effects: str | None) -> None:
+    """Raise :class:`OptionError` unless ``cluster_vcov`` is known and CR2 has what it needs."""
+    check_option("cluster_vcov", cluster_vcov, CLUSTER_VCOVS)
+    if cluster_vcov == "CR2" and (cluster is None or fixed_effects):
+        raise OptionError(
+            "cluster_vcov='CR2' needs cluster= and no fixed_effects= (the small-sample "
+            f"correction is implemented for clustered OLS; got cluster={cluster!r}, "
+            f"fixed_effects={fixed_effects!r})"
+        )
+
+
+def cr2_arm(sums: ClusterCrossProducts) -> CR2Result:
+    """CR2 SE and Satterthwaite df of the arm coefficient (column 1 of ``[1, X]``)."""
+    contrast = np.zeros(sums.Ze.shape[1])
+    contrast[1] = 1.0  # the arm column follows the intercept
+    return cr2_from_sums(sums, contrast)
+
+
+def _cr2(
+    X: np.ndarray, y: np.ndarray, fit: RegressionFit, clusters: GroupIndex | None
+) -> CR2Result:
+    """:func:`cr2_arm` of an OLS fit held in memory."""
+    if clusters is None:  # pragma: no cover - linear() checks cluster= first
+        raise OptionError("cluster_vcov='CR2' needs cluster=")
+    sums = ols_cross_products(
+        X.T, y, clusters.codes, clusters.n_groups, fit.coef, fit.group_coef[0], X.mean(axis=0)
+    )
+    return cr2_arm(sums)
 
 
 def linear_result(
@@ -683,20 +750,26 @@ def linear_result(
     cluster: str | None,
     clusters: GroupIndex | None,
     scores: np.ndarray | None = None,
+    small_sample: CR2Result | None = None,
 ) -> ComparisonResult:
-    """The result of :func:`linear` from its fit (shared with the streamed fits)."""
+    """The result of :func:`linear` from its fit (shared with the streamed fits).
+
+    ``small_sample``: the CR2 SE and Satterthwaite df replace CR1 and ``n - k``."""
     if fit.dispersion <= 0.0:
         raise AnalysisError(f"outcome '{outcome}' is fitted exactly: residual variance is 0")
+    method = _regression_method(
+        "linear regression (OLS)", fixed_effects, cluster, "CR1" if small_sample is None else "CR2"
+    )
     return _regression_result(
         fit,
         design,
         rows,
         outcome,
-        method=_regression_method("linear regression (OLS)", fixed_effects, cluster),
+        method=method,
         estimand="mean difference",
         est=float(fit.coef[0]),
         contrast=_arm_contrast(fit),
-        df=float(fit.df_resid),
+        df=float(fit.df_resid) if small_sample is None else small_sample.df,
         ratio=False,
         extra={"sigma": math.sqrt(fit.dispersion)},
         conf_level=conf_level,
@@ -704,6 +777,7 @@ def linear_result(
         cluster=cluster,
         clusters=clusters,
         scores=scores,
+        std_error=None if small_sample is None else small_sample.std_error,
     )
 
 
