@@ -4,7 +4,7 @@
 #     python tests/reference/make_questionnaires_data.py   # CSV fixtures (scored in Python)
 #     Rscript tests/reference/questionnaires.R             # writes tests/reference/questionnaires.json
 #
-# Packages: jsonlite, lme4, lmerTest, geepack, sandwich, lmtest.
+# Packages: jsonlite, lme4, lmerTest, geepack, sandwich, lmtest, clubSandwich.
 #
 # The fixtures hold the questionnaire scores already computed by coachstats.scales, so this
 # script only selects the analysis set and fits models:
@@ -18,6 +18,7 @@
 #   takes clusters as runs of equal id);
 # - visit ratings: t.test(var.equal = TRUE); lmer(item ~ arm + (1 | clinician_id)); lm with
 #   sandwich::vcovCL(type = "HC1") and the t reference on the residual df (lmtest::coeftest);
+#   the same lm with clubSandwich::vcovCR(type = "CR2") and coef_test(test = "Satterthwaite");
 #   geeglm gaussian exchangeable. The ICC is tau2 / (tau2 + sigma2) from VarCorr, and the
 #   variance ratio of the t test's difference under the fitted random-intercept model is
 #   computed by dense matrix algebra (x'Vx / (x'x)^2 over (tau2 + sigma2) / x'x, x the centred
@@ -31,6 +32,7 @@ suppressPackageStartupMessages({
   library(geepack)
   library(lme4)
   library(lmerTest)
+  library(clubSandwich)
 })
 
 args <- commandArgs(trailingOnly = FALSE)
@@ -80,6 +82,14 @@ lm_fit <- function(d, formula, cluster = FALSE) {
   half <- qt(0.975, df.residual(fit)) * ct[["Std. Error"]]
   coef_out(ct[["Estimate"]], ct[["Std. Error"]], ct[["t value"]], df.residual(fit),
            ct[["Pr(>|t|)"]], ct[["Estimate"]] - half, ct[["Estimate"]] + half)
+}
+
+cr2_fit <- function(d, formula) {
+  fit <- lm(formula, data = d)
+  V <- vcovCR(fit, cluster = d$clinician_id, type = "CR2")
+  ct <- coef_test(fit, vcov = V, test = "Satterthwaite", coefs = "armcoaching")
+  ci <- conf_int(fit, vcov = V, test = "Satterthwaite", coefs = "armcoaching", level = 0.95)
+  coef_out(ct$beta, ct$SE, ct$tstat, ct$df_Satt, ct$p_Satt, ci$CI_L, ci$CI_U)
 }
 
 t_fit <- function(y, arm, var_equal) {
@@ -155,6 +165,7 @@ visits_block <- function(name) {
       t_test = t_fit(v[[item]], v$arm, TRUE),
       mixed = mixed,
       cr1 = lm_fit(v, f, cluster = TRUE),
+      cr2 = cr2_fit(v, f),
       gee = gee_fit(v, f, gaussian()),
       variance_ratio_t = variance_ratio(v, mixed$tau2, mixed$sigma2)
     )
@@ -162,7 +173,7 @@ visits_block <- function(name) {
   out
 }
 
-pkgs <- c("jsonlite", "lme4", "lmerTest", "geepack", "sandwich", "lmtest")
+pkgs <- c("jsonlite", "lme4", "lmerTest", "geepack", "sandwich", "lmtest", "clubSandwich")
 result <- list(
   R_version = R.version.string,
   packages = setNames(lapply(pkgs, function(p) as.character(packageVersion(p))), pkgs),
