@@ -117,6 +117,21 @@ def test_impossible_values(col: str, value: float, allowed: str) -> None:
     assert row["rows"] == [103] and row["values"] == [value] and allowed in row["problem"]
 
 
+def test_repeated_bad_values_are_listed_once_with_every_row() -> None:
+    # the same typo in two patients: both rows, one value (as the scale and adherence checks)
+    df = good().assign(sbp_0=[150.0, 900.0, 150.0, 900.0], diabetes=["yes", "maybe", "maybe", "no"])
+    with pytest.raises(SchemaError) as info:
+        validate_patients(df)
+    f = info.value.failures.set_index("column")
+    assert f.loc["sbp_0", "rows"] == [102, 104] and f.loc["sbp_0", "values"] == [900.0]
+    assert f.loc["diabetes", "rows"] == [102, 103] and f.loc["diabetes", "values"] == ["maybe"]
+    # without an id column rows are named by position
+    with pytest.raises(SchemaError) as info:
+        validate_patients(df.drop(columns="patient_id"))
+    f = info.value.failures
+    assert f.loc[f["column"] == "sbp_0", "rows"].iloc[0] == [1, 3]
+
+
 def test_unit_mixup_suggests_fix_and_conversion_works() -> None:
     df = good()
     df["hba1c_0"] = [75.0, 55.0, 90.0, 73.0]

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from coachstats.errors import SchemaError, UnitError, check_option
+from coachstats.errors import SchemaError, UnitError, check_option, failure_from_mask
 from coachstats.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 from coachstats.units import (
     CANONICAL_UNITS,
@@ -185,10 +185,11 @@ def normalize_arm_labels(
     return mapped, [str(x) for x in pd.unique(bad)]
 
 
-def _row_ids(frame: pd.DataFrame, mask: np.ndarray) -> list[Any]:
+def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
+    """What names a row in a message: its patient id, or its position without an id column."""
     if "patient_id" in frame:
-        return frame.loc[mask, "patient_id"].tolist()
-    return [int(i) for i in np.flatnonzero(mask)]
+        return frame["patient_id"]
+    return pd.RangeIndex(len(frame))
 
 
 def validate_patients(
@@ -317,23 +318,24 @@ def validate_patients(
         if bad:
             mask = df["arm"].isin(bad).to_numpy()
             failures.append(
-                {
-                    "column": "arm",
-                    "rows": _row_ids(df, mask),
-                    "values": bad,
-                    "problem": "unknown arm label(s); allowed: coaching, usual_care "
+                failure_from_mask(
+                    "arm",
+                    "unknown arm label(s); allowed: coaching, usual_care "
                     "(map yours with arms={'your label': 'coaching', ...})",
-                }
+                    mask,
+                    _row_ids(df),
+                    df["arm"],
+                )
             )
         miss = df["arm"].isna().to_numpy()
         if miss.any():
             failures.append(
-                {
-                    "column": "arm",
-                    "rows": _row_ids(df, miss),
-                    "values": [],
-                    "problem": "arm is missing; every randomized patient needs an arm",
-                }
+                failure_from_mask(
+                    "arm",
+                    "arm is missing; every randomized patient needs an arm",
+                    miss,
+                    _row_ids(df),
+                )
             )
         found = sorted(pd.unique(mapped.dropna()).tolist())
         if not bad and not miss.any() and len(found) != n_arms:
@@ -357,24 +359,26 @@ def validate_patients(
             parsed, bad_mask = parse_bool(df[col])
             if bad_mask.any():
                 failures.append(
-                    {
-                        "column": col,
-                        "rows": _row_ids(df, bad_mask),
-                        "values": pd.unique(df.loc[bad_mask, col]).tolist(),
-                        "problem": f"not a boolean; allowed: {spec.allowed}",
-                    }
+                    failure_from_mask(
+                        col,
+                        f"not a boolean; allowed: {spec.allowed}",
+                        bad_mask,
+                        _row_ids(df),
+                        df[col],
+                    )
                 )
             df[col] = parsed
             continue
         parsed_num = parse_numeric(df[col], censored=censored)
         for kind, bad_mask in parsed_num.problems.items():
             failures.append(
-                {
-                    "column": col,
-                    "rows": _row_ids(df, bad_mask),
-                    "values": pd.unique(df.loc[bad_mask, col].astype(str)).tolist(),
-                    "problem": f"{PROBLEM_TEXT[kind]}; allowed: numbers ({spec.allowed})",
-                }
+                failure_from_mask(
+                    col,
+                    f"{PROBLEM_TEXT[kind]}; allowed: numbers ({spec.allowed})",
+                    bad_mask,
+                    _row_ids(df),
+                    df[col].astype(str),
+                )
             )
         notes.extend(f"{col}: {note}" for note in parsed_num.notes)
         if (parsed_num.censored != "").any() and censored != "error":
@@ -410,15 +414,16 @@ def validate_patients(
                 unit_problem = True
                 other = next(u for u in UNIT_CHOICES[spec.name] if u != CANONICAL_UNITS[spec.name])
                 failures.append(
-                    {
-                        "column": col,
-                        "rows": _row_ids(df, other_mask),
-                        "values": values[other_mask].tolist(),
-                        "problem": f"units mixed within the column: these values look like {other} "
+                    failure_from_mask(
+                        col,
+                        f"units mixed within the column: these values look like {other} "
                         f"while the rest are {CANONICAL_UNITS[spec.name]}; "
                         "convert them in the source file",
-                        "_unit": True,
-                    }
+                        other_mask,
+                        _row_ids(df),
+                        pd.Series(values),
+                    )
+                    | {"_unit": True}
                 )
         if not unit_problem:
             lo = -np.inf if spec.minimum is None else spec.minimum
@@ -426,12 +431,13 @@ def validate_patients(
             out = ~np.isnan(values) & ((values < lo) | (values > hi))
             if out.any():
                 failures.append(
-                    {
-                        "column": col,
-                        "rows": _row_ids(df, out),
-                        "values": values[out].tolist(),
-                        "problem": f"impossible value(s); allowed: {spec.allowed}",
-                    }
+                    failure_from_mask(
+                        col,
+                        f"impossible value(s); allowed: {spec.allowed}",
+                        out,
+                        _row_ids(df),
+                        pd.Series(values),
+                    )
                 )
         df[col] = values
 
@@ -463,14 +469,14 @@ def validate_patients(
             bad_b = has_fu & df[base].isna().to_numpy()
             if bad_b.any():
                 failures.append(
-                    {
-                        "column": base,
-                        "rows": _row_ids(df, bad_b),
-                        "values": [],
-                        "problem": "baseline missing for patients with a follow-up value; "
+                    failure_from_mask(
+                        base,
+                        "baseline missing for patients with a follow-up value; "
                         "they cannot be analysed on this measure (fill the baseline, "
                         "or pass require_baseline=False to exclude them per endpoint)",
-                    }
+                        bad_b,
+                        _row_ids(df),
+                    )
                 )
 
     if failures:
