@@ -1226,6 +1226,11 @@ def _model(
     conf_level = opts["conf_level"]
     if method == "logistic":
         check_option("estimand", opts["estimand"], models.LOGISTIC_ESTIMANDS)
+        if opts["firth"]:
+            raise OptionError(
+                f"{spec.label!r}: firth=True is fitted in memory (it is for small samples); "
+                "use compare.logistic or run_plan"
+            )
     if method == "linear":
         models.check_cluster_vcov(opts["cluster_vcov"], opts["cluster"], opts["fixed_effects"])
     if method == "gee":

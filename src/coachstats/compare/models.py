@@ -65,6 +65,7 @@ from coachstats.compare.design import (
     covariate_terms,
     vdot,
 )
+from coachstats.compare.firth import fit_firth, profile_inference
 from coachstats.compare.gee import CORRELATIONS, FAMILIES, GEEFit, fit_gee
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
 from coachstats.compare.mixed import MixedFit, fit_mixed
@@ -446,6 +447,7 @@ def logistic(
     conf_level: float = 0.95,
     treatment: str | None = None,
     control: str | None = None,
+    firth: bool = False,
 ) -> ComparisonResult:
     r"""Logistic regression of a binary outcome on the arm (and covariates).
 
@@ -486,20 +488,30 @@ def logistic(
         Confidence level of the interval.
     treatment, control : str, optional
         Arm labels (default: ``"coaching"`` vs the other label).
+    firth : bool
+        Firth's penalized likelihood (:mod:`coachstats.compare.firth`; R
+        ``logistf``): a finite odds ratio under separation (small programs
+        where every coached patient reaches the goal) and less small-sample
+        bias. The interval is the profile penalized likelihood interval and
+        the P value the penalized likelihood ratio test (``statistic`` is its
+        chi-square on ``df`` = 1); ``std_error`` is the Wald SE of the log
+        odds ratio. Odds ratio only, without ``cluster`` or ``fixed_effects``.
 
     Returns
     -------
     ComparisonResult
         ``extra`` holds ``log_odds_ratio`` (odds ratio), ``n_clusters`` or
         ``n_fixed_effects`` when used, ``iterations`` and ``dropped_columns``
-        (aliased covariates) if any.
+        (aliased covariates) if any; with ``firth``, also the Wald
+        ``wald_p_value``.
 
     Raises
     ------
     AnalysisError
         One arm, an outcome with a single value, perfect separation on the
-        arm (one arm all 0 or all 1), no convergence (separation by a
-        covariate), an aliased arm, or a cluster column with one level.
+        arm (one arm all 0 or all 1; ``firth=True`` handles it), no
+        convergence (separation by a covariate), an aliased arm, or a cluster
+        column with one level.
 
     References
     ----------
@@ -516,9 +528,18 @@ def logistic(
     4.0
     >>> round(logistic(df, "goal", estimand="risk difference").estimate, 6)  # 4/6 - 2/6
     0.333333
+
+    Every coached patient at goal: maximum likelihood has no odds ratio, Firth's
+    does (here the odds ratio with 1/2 added to each cell, (6.5/0.5) / (2.5/4.5)).
+
+    >>> df.loc[df["arm"] == "coaching", "goal"] = 1
+    >>> r = logistic(df, "goal", firth=True)
+    >>> round(r.estimate, 6), r.statistic_name
+    (23.4, 'penalized LR chi-square')
     """
     check_option("estimand", estimand, LOGISTIC_ESTIMANDS)
     _check_conf_level(conf_level)
+    check_firth(firth, estimand, cluster, fixed_effects)
     setup = _setup(
         data,
         outcome,
@@ -535,6 +556,8 @@ def logistic(
             f"outcome '{outcome}' is {int(setup.y[0])} for every analysed patient "
             f"({len(setup.y)}): no events to model"
         )
+    if firth:
+        return _firth(setup, _design(setup, arm, None), outcome, conf_level)
     _check_separation(setup, outcome)
     fe: GroupIndex | None = None
     if fixed_effects:
@@ -706,6 +729,53 @@ def linear(
         cluster=cluster,
         clusters=clusters,
         small_sample=small,
+    )
+
+
+def check_firth(firth: bool, estimand: str, cluster: str | None, fixed_effects: str | None) -> None:
+    """Raise :class:`OptionError` unless ``firth`` is a bool and its model is available."""
+    check_option("firth", firth, (True, False))
+    if firth and (estimand != "odds ratio" or cluster or fixed_effects):
+        raise OptionError(
+            "firth=True fits the odds ratio of an unclustered model; got "
+            f"estimand={estimand!r}, cluster={cluster!r}, fixed_effects={fixed_effects!r}"
+        )
+
+
+def _firth(setup: _Setup, design: Design, outcome: str, conf_level: float) -> ComparisonResult:
+    """The result of ``logistic(..., firth=True)``."""
+    X1, _ = design.with_intercept()
+    fit = fit_firth(X1, setup.y)
+    inference = profile_inference(X1, setup.y, fit, 1, conf_level=conf_level)
+    log_or = float(fit.coef[1])  # the arm column follows the intercept
+    se = math.sqrt(float(fit.vcov[1, 1]))
+    rows = _summary(setup, True)
+    extra: dict[str, Any] = {
+        "log_odds_ratio": log_or,
+        "iterations": fit.iterations,
+        "wald_p_value": float(2.0 * norm_sf(abs(log_or / se))),
+    }
+    if design.dropped:
+        extra["dropped_columns"] = ", ".join(design.dropped)
+    return ComparisonResult(
+        outcome=outcome,
+        method="Firth penalized logistic regression (profile penalized likelihood CI, "
+        "penalized likelihood ratio test)",
+        estimand="odds ratio",
+        estimate=math.exp(log_or),
+        std_error=se,
+        conf_low=math.exp(inference.conf_low),
+        conf_high=math.exp(inference.conf_high),
+        conf_level=float(conf_level),
+        statistic=inference.chisq,
+        statistic_name="penalized LR chi-square",
+        df=1.0,
+        p_value=inference.p_value,
+        arms=rows.arms,
+        adjusted_for=design.covariates,
+        n_excluded=rows.n_excluded,
+        excluded_reason=rows.excluded_reason,
+        extra=extra,
     )
 
 
