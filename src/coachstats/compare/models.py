@@ -207,8 +207,8 @@ def check_separation(
             raise AnalysisError(
                 f"perfect separation: every analysed patient in arm '{label}' has "
                 f"{outcome} = {int(ev > 0)} ({int(size)} patients), so the odds ratio is "
-                "infinite or zero and logistic regression has no estimate; use an "
-                "exact test (compare.proportions) instead"
+                "infinite or zero and logistic regression has no estimate; use "
+                "firth=True (penalized likelihood) or an exact test (compare.proportions)"
             )
 
 
