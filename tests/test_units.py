@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coachstats import HCPC_GOALS, load_trial
 from coachstats.units import (
     hba1c_to_mmol,
     hba1c_to_percent,
@@ -52,3 +54,23 @@ def test_unit_guess() -> None:
 def test_normalize_unit_aliases() -> None:
     assert normalize_unit(" mg/dl ") == "mg/dL"
     assert normalize_unit("IFCC") == "mmol/mol"
+
+
+def test_converted_hba1c_meets_goals_as_its_equivalent_in_percent() -> None:
+    # 64 mmol/mol is 8.0 % and 58 mmol/mol is 7.5 % in the IFCC-NGSP tables; the goal
+    # flags must not depend on the unit the program recorded (a reviewer's case)
+    raw = pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3, 4],
+            "arm": ["coaching", "coaching", "usual_care", "usual_care"],
+            "diabetes": [True] * 4,
+            "hba1c_0": [75.0, 80.0, 75.0, 80.0],
+            "hba1c_12": [64.0, 58.0, 65.0, 53.0],
+        }
+    )
+    pct = raw.assign(hba1c_0=[9.0, 9.5, 9.0, 9.5], hba1c_12=[8.0, 7.5, 8.1, 7.0])
+    a = load_trial(raw, units={"hba1c": "mmol/mol"}).endpoints(HCPC_GOALS)
+    b = load_trial(pct).endpoints(HCPC_GOALS)
+    for col in ("at_goal_hba1c", "hba1c_lt_7_5", "change_hba1c"):
+        pd.testing.assert_series_equal(a[col], b[col])
+    assert a["at_goal_hba1c"].tolist() == [True, True, False, True]

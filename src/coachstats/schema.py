@@ -40,10 +40,12 @@ from coachstats.errors import SchemaError, UnitError, check_option, failure_from
 from coachstats.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 from coachstats.units import (
     CANONICAL_UNITS,
+    REPORTED_DECIMALS,
     UNIT_CHOICES,
     convert_to_canonical,
     looks_like,
     normalize_unit,
+    to_reported_precision,
 )
 
 __all__ = [
@@ -391,9 +393,18 @@ def validate_patients(
             and units[spec.name] in UNIT_CHOICES[spec.name]
         ):
             if units[spec.name] != CANONICAL_UNITS[spec.name]:
-                values = convert_to_canonical(spec.name, values, units[spec.name])
+                values = to_reported_precision(
+                    spec.name, convert_to_canonical(spec.name, values, units[spec.name])
+                )
+                decimals = REPORTED_DECIMALS.get(spec.name)
                 notes.append(
                     f"{col}: converted from {units[spec.name]} to {CANONICAL_UNITS[spec.name]}"
+                    + (
+                        ""
+                        if decimals is None
+                        else f" and rounded to {10.0**-decimals:g} {CANONICAL_UNITS[spec.name]}, "
+                        "as labs report it"
+                    )
                 )
         elif spec.name in ("hba1c", "ldl"):
             guess, other_mask = looks_like(spec.name, values)  # type: ignore[arg-type]

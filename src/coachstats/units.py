@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 __all__ = [
     "CANONICAL_UNITS",
+    "REPORTED_DECIMALS",
     "UNIT_CHOICES",
     "convert_to_canonical",
     "hba1c_to_mmol",
@@ -33,6 +34,7 @@ __all__ = [
     "ldl_to_mgdl",
     "ldl_to_mmol",
     "looks_like",
+    "to_reported_precision",
 ]
 
 HBA1C_SLOPE = 0.09148
@@ -40,6 +42,15 @@ HBA1C_INTERCEPT = 2.152
 LDL_FACTOR = 38.67
 
 CANONICAL_UNITS = {"hba1c": "%", "ldl": "mg/dL", "sbp": "mmHg"}
+
+#: Decimals a lab reports a converted measure with, in its canonical unit. HbA1c in
+#: NGSP % is reported to 0.1 %, and the IFCC-NGSP equivalence tables pair whole
+#: mmol/mol with 0.1 % steps (53 -> 7.0 %, 58 -> 7.5 %, 64 -> 8.0 %); unrounded, the
+#: master equation puts 64 mmol/mol at 8.0067 %, above an "HbA1c <= 8.0 %" goal, and
+#: 58 mmol/mol at 7.458 %, below "< 7.5 %". LDL is not rounded: mmol/L values with two
+#: decimals carry more precision than whole mg/dL, and rounding would move 2.58 mmol/L
+#: (99.8 mg/dL, under a 100 mg/dL goal) to 100.
+REPORTED_DECIMALS: dict[str, int] = {"hba1c": 1}
 UNIT_CHOICES: dict[str, tuple[str, ...]] = {
     "hba1c": ("%", "mmol/mol"),
     "ldl": ("mg/dL", "mmol/L"),
@@ -93,6 +104,19 @@ def ldl_to_mgdl(mmol_l: npt.ArrayLike) -> FloatArray:
 def ldl_to_mmol(mg_dl: npt.ArrayLike) -> FloatArray:
     """mg/dL -> mmol/L: ``x / 38.67``."""
     return np.asarray(mg_dl, dtype=float) / LDL_FACTOR
+
+
+def to_reported_precision(measure: str, values: npt.ArrayLike) -> FloatArray:
+    """Round converted values to :data:`REPORTED_DECIMALS` (unchanged for other measures).
+
+    Examples
+    --------
+    >>> to_reported_precision("hba1c", hba1c_to_percent([53.0, 58.0, 64.0])).tolist()
+    [7.0, 7.5, 8.0]
+    """
+    v = np.asarray(values, dtype=float)
+    decimals = REPORTED_DECIMALS.get(measure)
+    return v if decimals is None else np.round(v, decimals)
 
 
 def convert_to_canonical(measure: str, values: npt.ArrayLike, unit: str) -> FloatArray:
