@@ -518,6 +518,19 @@ def test_load_program_designs_and_invalid_rows() -> None:
         load_program(raw, columns=cols, design="two-arm", on_invalid="exclude")
 
 
+def test_single_arm_program_of_usual_care_is_refused() -> None:
+    # a reviewer's case: only 'Waitlist', mapped to usual care, was evaluated as if coached
+    raw = pd.DataFrame(
+        {"ID": [1, 2, 3], "Group": ["Waitlist"] * 3, "A1c": [9.0, 9.5, 8.8], "A1c 12": [8, 9, 8]}
+    )
+    cols = {"ID": "patient_id", "Group": "arm", "A1c": "hba1c_0", "A1c 12": "hba1c_12"}
+    with pytest.raises(SchemaError, match="only arm maps to 'usual_care'") as err:
+        load_program(raw, columns=cols, arms={"Waitlist": "usual_care"})
+    assert err.value.failures["column"].tolist() == ["Group"]
+    # the documented default: a single label is the coached arm
+    assert set(load_program(raw, columns=cols).patients["arm"]) == {"coaching"}
+
+
 def test_program_flow_says_enrolled_not_randomized() -> None:
     raw = pd.DataFrame(
         {

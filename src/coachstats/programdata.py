@@ -196,6 +196,24 @@ def _row_failures(error: SchemaError) -> tuple[set[Any], list[str]] | None:
     return ids, lines
 
 
+def _check_single_arm_is_coached(td: TrialData, arm_src: str | None) -> None:
+    """A single-arm program is compared as the coached arm: its one arm must map to coaching."""
+    found = sorted(pd.unique(td.patients["arm"].astype(str)).tolist())
+    if found != ["coaching"]:
+        raise SchemaError(
+            [
+                {
+                    "column": arm_src or "arm",
+                    "rows": [],
+                    "values": found,
+                    "problem": "a single-arm program is evaluated as the coached arm, but its "
+                    f"only arm maps to {', '.join(map(repr, found))}; map the program's label "
+                    "to 'coaching' (or give a file with both arms)",
+                }
+            ]
+        )
+
+
 def load_program(
     source: str | Path | pd.DataFrame | TrialData,
     *,
@@ -299,6 +317,8 @@ def load_program(
         notes.extend(lines)
         notes.append(f"{int(drop.sum())} patient row(s) excluded as invalid (on_invalid='exclude')")
         td = _load(raw.loc[~drop].reset_index(drop=True), **kwargs)
+    if n_arms == 1:
+        _check_single_arm_is_coached(td, arm_src)
     all_notes = tuple(notes) + td.notes
     return replace(
         td,
