@@ -619,6 +619,8 @@ def test_evaluation_flow_methods_and_provenance(
     flow_rows = {r[0]: [int(x) for x in r[1:]] for r in _rows(consort)}
     # a program's patients were enrolled: the flow does not call them randomized
     assert flow_rows["Enrolled"] == [224, 217, 441] and "Randomized" not in flow_rows
+    caption = consort.xpath("./caption")[0].text_content()
+    assert caption.startswith("Patient flow (441 enrolled"), caption
     assert flow_rows["Analysed"][:2] == list(
         td.flow_for(HCPC_GOALS).analysed("composite_any").values()
     )

@@ -1152,6 +1152,7 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
     return {
         "arms": [ARM_LABELS.get(a, a) for a in arms],
         "total": flow.total,
+        "entry": flow.entry.lower(),
         "endpoint": ep,
         "stages": stages,
         "endpoints": endpoints,

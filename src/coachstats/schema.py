@@ -334,7 +334,7 @@ def validate_patients(
             failures.append(
                 failure_from_mask(
                     "arm",
-                    "arm is missing; every randomized patient needs an arm",
+                    "arm is missing; every patient needs an arm",
                     miss,
                     _row_ids(df),
                 )
