@@ -154,6 +154,22 @@ def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     assert code == 2 and "--units expects" in text
 
 
+def test_output_paths_are_checked_before_any_work(files: dict[str, Path], tmp_path: Path) -> None:
+    # a reviewer's case: --out was written, then --plot refused, and no report followed
+    out, plot, page = tmp_path / "new.csv", tmp_path / "old.png", tmp_path / "new.html"
+    plot.write_bytes(b"an earlier figure")
+    args = ["evaluate", str(files["effect"]), "--out", str(out), "--plot", str(plot)]
+    code, text = run(*args, "--report", str(page))
+    assert code == 2 and "--plot" in text and "--force" in text
+    assert "Evaluation" not in text  # refused before loading: nothing analysed or printed
+    assert not out.exists() and not page.exists() and plot.read_bytes() == b"an earlier figure"
+    for bad, option in ((tmp_path / "x.jpg", "--plot"), (tmp_path / "x.txt", "--report")):
+        code, text = run("evaluate", str(files["effect"]), option, str(bad))
+        assert code == 2 and f"{option} {bad}: give a path ending in" in text
+    code, text = run("analyze", str(files["effect"]), "--out", str(tmp_path / "x.xlsx"))
+    assert code == 2 and "--out" in text and "Health coaching" not in text
+
+
 # --------------------------------------------------------------------------- analyze
 
 

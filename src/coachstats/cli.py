@@ -115,6 +115,7 @@ def reproduce(
     from coachstats.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json", "markdown"))
+    _check_outputs(force, [data] if data else [], report=report)
     if list_:
         from coachstats.trials import get_trial, list_trials
 
@@ -356,6 +357,31 @@ def _progress(label: str) -> Iterator[Callable[[str], None]]:
         yield lambda step: bar.update(task, description=f"{label}: {step}")
 
 
+_OUTPUT_SUFFIXES = {
+    "--out": (".csv", ".json"),
+    "--plot": (".png", ".svg", ".pdf"),
+    "--report": (".html", ".htm"),
+}
+
+
+def _check_outputs(
+    force: bool,
+    inputs: list[Path],
+    *,
+    out: Path | None = None,
+    plot: Path | None = None,
+    report: Path | None = None,
+) -> None:
+    """Check every output path before the work starts (:func:`coachstats.outputs.check_output`)."""
+    from coachstats.outputs import check_output
+
+    given = {"--out": out, "--plot": plot, "--report": report}
+    for option, path in given.items():  # their suffixes differ, so they never name one file
+        check_output(
+            path, option=option, suffixes=_OUTPUT_SUFFIXES[option], force=force, inputs=inputs
+        )
+
+
 def _write_result(out: Path, frame: Any, payload: str, *, force: bool, inputs: list[Path]) -> None:
     """Write the tidy table (``.csv``) or the full result (``.json``) atomically."""
     from coachstats.errors import OptionError
@@ -435,6 +461,7 @@ def analyze(
     from coachstats.evaluate import analyze as run
 
     check_option("--goals", goals, ("hcpc", "peer"))
+    _check_outputs(force, [data], out=out, report=report)
     load = _program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     with _notes(), _progress("analyze") as step:
         result = run(data, goals=goals, progress=step, **load)
@@ -497,6 +524,9 @@ def evaluate(
 
     check_option("--against", against, ("hcpc", "peer", "all"))
     check_option("--published-se", published_se, ("auto", "counts", "p_value"))
+    _check_outputs(
+        force, [p for p in (data, encounters) if p is not None], out=out, plot=plot, report=report
+    )
     load = _program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     enc = read_table(encounters) if encounters is not None else None
     with _notes(), _progress("evaluate") as step:

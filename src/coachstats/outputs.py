@@ -33,7 +33,52 @@ from pathlib import Path
 
 from coachstats.errors import OutputError
 
-__all__ = ["hash_ids", "write_atomic"]
+__all__ = ["check_output", "hash_ids", "write_atomic"]
+
+
+def check_output(
+    path: str | Path | None,
+    *,
+    option: str,
+    suffixes: Iterable[str],
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> None:
+    """Refuse an output path before any work: wrong suffix, an input file, or an existing file.
+
+    The command-line tools call this for every output option before they load
+    and analyse, so a long run never ends in a refusal with some outputs
+    written and others not. :func:`write_atomic` checks again when it writes.
+
+    Raises
+    ------
+    OutputError
+        As :func:`write_atomic`, or a suffix not in ``suffixes`` (lower case,
+        with the dot).
+
+    Examples
+    --------
+    >>> check_output(None, option="--out", suffixes=(".csv",))
+    >>> try:
+    ...     check_output("table.txt", option="--out", suffixes=(".csv", ".json"))
+    ... except OutputError as e:
+    ...     print(e)
+    --out table.txt: give a path ending in .csv or .json
+    """
+    if path is None:
+        return
+    target = Path(path)
+    allowed = tuple(suffixes)
+    if target.suffix.lower() not in allowed:
+        raise OutputError(f"{option} {target}: give a path ending in {' or '.join(allowed)}")
+    resolved = target.resolve()
+    for inp in inputs:
+        if Path(inp).resolve() == resolved:
+            raise OutputError(
+                f"{option}: refusing to overwrite the input file {target}; choose another path"
+            )
+    if target.exists() and not force:
+        raise OutputError(f"{option}: {target} exists; pass --force to overwrite it")
 
 
 def write_atomic(
