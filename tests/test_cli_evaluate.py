@@ -152,6 +152,9 @@ def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     assert code == 2 and "file not found" in text
     code, text = run("analyze", str(files["effect"]), "--units", "hba1c")
     assert code == 2 and "--units expects" in text
+    # a reviewer's case: a --map entry naming no schema column was accepted silently
+    code, text = run("analyze", str(files["effect"]), "--map", "a1c_base=A1c baseline")
+    assert code == 2 and "--map" in text and "a1c_base" in text and "schema columns" in text
 
 
 def test_output_paths_are_checked_before_any_work(files: dict[str, Path], tmp_path: Path) -> None:

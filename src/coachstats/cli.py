@@ -84,9 +84,12 @@ def _split_pairs(text: str, expects: str) -> list[tuple[str, str]]:
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
+    """``--map schema=yours,...`` -> ``{yours: schema}``; a name outside the schema raises."""
     if not text:
         return None
-    return {yours: schema for schema, yours in _split_pairs(text, "--map expects schema=yours")}
+    from coachstats.programdata import orient_columns
+
+    return orient_columns(dict(_split_pairs(text, "--map expects schema=yours")), "--map")
 
 
 @app.command()

@@ -33,7 +33,7 @@ from coachstats.errors import FileFormatError, SchemaError, check_option
 from coachstats.schema import PATIENT_SCHEMA, column_spec
 from coachstats.trialdata import TrialData
 
-__all__ = ["DESIGNS", "MappingFile", "load_program", "read_mapping"]
+__all__ = ["DESIGNS", "MappingFile", "load_program", "orient_columns", "read_mapping"]
 
 ProgramDesign = Literal["auto", "two-arm", "single-arm"]
 DESIGNS: tuple[str, ...] = get_args(ProgramDesign)
@@ -61,8 +61,17 @@ def _is_schema_name(name: object) -> bool:
     return isinstance(name, str) and (name in _SCHEMA_NAMES or column_spec(name) is not None)
 
 
-def _orient_columns(mapping: Mapping[str, Any], source: str) -> dict[str, str]:
-    """Your name -> schema name, from a mapping written either way round."""
+def orient_columns(mapping: Mapping[str, Any], source: str) -> dict[str, str]:
+    """Your name -> schema name, from a mapping written either way round.
+
+    Raises :class:`SchemaError` naming the entries with no schema column on
+    either side (``source`` says where the mapping came from).
+
+    Examples
+    --------
+    >>> orient_columns({"arm": "Group", "hba1c_0": "A1c base"}, "--map")
+    {'Group': 'arm', 'A1c base': 'hba1c_0'}
+    """
     pairs = {str(k): str(v) for k, v in mapping.items()}
     if not pairs:
         return {}
@@ -138,7 +147,7 @@ def read_mapping(path: str | Path) -> MappingFile:
         raise FileFormatError(f"mapping file {p.name} must hold a mapping (key: value lines)")
     sections = {"columns", "arms", "units", "sheet"}
     if not (set(doc) & sections) or (set(doc) - sections and "columns" not in doc):
-        return MappingFile(columns=_orient_columns(doc, p.name), path=str(p))
+        return MappingFile(columns=orient_columns(doc, p.name), path=str(p))
     unknown = sorted(set(doc) - sections)
     if unknown:
         raise FileFormatError(
@@ -149,7 +158,7 @@ def read_mapping(path: str | Path) -> MappingFile:
             raise FileFormatError(f"mapping file {p.name}: '{key}' must be a mapping")
     sheet = doc.get("sheet")
     return MappingFile(
-        columns=_orient_columns(doc.get("columns") or {}, p.name),
+        columns=orient_columns(doc.get("columns") or {}, p.name),
         arms={str(k): str(v) for k, v in (doc.get("arms") or {}).items()},
         units={str(k): str(v) for k, v in (doc.get("units") or {}).items()},
         sheet=sheet if isinstance(sheet, (str, int)) else None,
