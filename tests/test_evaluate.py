@@ -181,6 +181,18 @@ def test_program_without_effect_is_inconsistent(no_effect: EvaluationResult) -> 
     assert (rd["p_holm"] >= rd["p_value"] - 1e-15).all()
 
 
+def test_reprs_are_one_short_line(no_effect: EvaluationResult) -> None:
+    # a reviewer's case: the dataclass repr of an evaluation ran to 26,570 characters
+    text = repr(no_effect)
+    assert "\n" not in text and len(text) < 300
+    assert text.startswith("<EvaluationResult: ") and f"{len(no_effect.findings())} differ" in text
+    effect = no_effect.effects[0]
+    assert repr(effect) == f"<EffectComparison: {effect.sentence()}>"
+    difference = effect.difference
+    assert difference is not None and difference.n == 0
+    assert "n = 0" not in repr(difference)  # a difference of two published effects: no count
+
+
 def test_difference_test_and_heterogeneity_agree(no_effect: EvaluationResult) -> None:
     by_key = {(m.outcome, m.estimand): m for m in no_effect.heterogeneity}
     for e in no_effect.effects:

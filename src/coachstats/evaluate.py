@@ -805,6 +805,10 @@ class _Row(TidyResult):
         """One line of text (the sentence)."""
         return self.sentence()
 
+    def __repr__(self) -> str:
+        """``<ClassName: the sentence>``: one line, however many results it holds."""
+        return f"<{type(self).__name__}: {self.sentence()}>"
+
 
 def _short(error: str) -> str:
     """An error message without the list of available columns."""
@@ -822,7 +826,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EffectComparison(_Row):
     """A two-arm program's effect on one outcome next to one trial's published effect."""
 
@@ -972,7 +976,7 @@ _POSITION_TEXT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ArmComparison(_Row):
     """A single-arm program's figure on one outcome next to one trial's two arms.
 
@@ -1063,7 +1067,7 @@ class ArmComparison(_Row):
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CaseMixItem(_Row):
     """One baseline characteristic of the program next to the trial's.
 
@@ -1123,7 +1127,7 @@ class CaseMixItem(_Row):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StandardizedComparison(_Row):
     """The program's figure standardized to the trial's baseline distribution."""
 
@@ -1520,7 +1524,7 @@ def _cohort(name: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- analyze
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProgramAnalysis(_Row):
     """The outcomes of a program (``coachstats analyze``), without published comparisons.
 
@@ -1752,7 +1756,7 @@ def analyze(
 # --------------------------------------------------------------------------- evaluate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EvaluationResult(_Row):
     """A program evaluated against the published trials (see :func:`evaluate`).
 
@@ -1842,6 +1846,13 @@ class EvaluationResult(_Row):
         sizes = ", ".join(f"{k} {v}" for k, v in self.n.items())
         names = ", ".join(trial_name(t) for t in self.against)
         return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
+
+    def __repr__(self) -> str:
+        n_out = len(self.verdicts())
+        return (
+            f"<EvaluationResult: {self.sentence()}; {n_out} comparison(s), "
+            f"{len(self.findings())} differ>"
+        )
 
     def summary(self) -> str:
         """Text: header, verdicts, the outcome table, heterogeneity, case mix, standardized, tracking."""

@@ -266,7 +266,7 @@ class ComparisonResult(TidyResult):
         return (
             f"<ComparisonResult {self.outcome}: {self.estimand} {self.estimate:.4g} "
             f"[{self.conf_low:.4g}, {self.conf_high:.4g}], {p_phrase(self.format_p())} "
-            f"({self.method}, n = {self.n})>"
+            f"({self.method}{f', n = {self.n}' if self.n else ''})>"
         )
 
     def replace(self, **changes: Any) -> ComparisonResult:
