@@ -1624,7 +1624,9 @@ class ProgramAnalysis(_Row):
             self.to_brief(),
             self.flow,
         ]
-        return _join_parts(parts, self.tracking, self.notes)
+        # the flow text already ends with the load notes: print each note once
+        shown = {line.removeprefix("note: ") for line in self.flow.splitlines()}
+        return _join_parts(parts, self.tracking, tuple(n for n in self.notes if n not in shown))
 
     def report_data(self) -> dict[str, Any]:
         """What an HTML report needs (tables as DataFrames, texts)."""
