@@ -178,3 +178,26 @@ def test_schema_is_documented() -> None:
     for spec in PATIENT_SCHEMA:
         assert f"`{spec.name}" in doc, spec.name
     assert column_spec("hba1c_24") is column_spec("hba1c_0")
+
+
+def test_converted_values_are_reported_as_typed_and_in_the_users_names() -> None:
+    # a reviewer's case: 250 and 8.1 mmol/mol were shown as 25.02 and 2.89 (converted %)
+    from coachstats import load_trial
+
+    raw = pd.DataFrame(
+        {
+            "MRN": [1, 2, 3],
+            "Group": ["coaching", "usual_care", "coaching"],
+            "A1c baseline": [250.0, 81.0, 8.1],
+            "A1c 12": [70.0, 60.0, 65.0],
+        }
+    )
+    cols = {"MRN": "patient_id", "Group": "arm", "A1c baseline": "hba1c_0", "A1c 12": "hba1c_12"}
+    with pytest.raises(SchemaError) as info:
+        load_trial(raw, columns=cols, units={"hba1c": "mmol/mol"})
+    f = info.value.failures.iloc[0]
+    assert f["values"] == [250.0, 8.1] and f["rows"] == [1, 3]
+    assert "(9.27 to 195 mmol/mol, the unit of the file)" in f["problem"]
+    assert "column 'hba1c_0' (your 'A1c baseline'): impossible" in str(info.value)
+    with pytest.raises(UnitError, match="on the command line: --units hba1c=mmol/mol"):
+        load_trial(raw.assign(**{"A1c baseline": [75.0, 81.0, 70.0]}), columns=cols)

@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,21 +83,44 @@ class SchemaError(CoachstatsError, ValueError):
     and ``problem`` (what is wrong and what is allowed).
     """
 
-    def __init__(self, failures: pd.DataFrame | Iterable[dict[str, Any]], title: str = "") -> None:
+    def __init__(
+        self,
+        failures: pd.DataFrame | Iterable[dict[str, Any]],
+        title: str = "",
+        *,
+        source_names: Mapping[str, str] | None = None,
+    ) -> None:
         frame = failures if isinstance(failures, pd.DataFrame) else pd.DataFrame(list(failures))
         for col in FAILURE_COLUMNS:
             if col not in frame.columns:
                 frame[col] = [[] for _ in range(len(frame))] if col in ("rows", "values") else ""
         self.failures: pd.DataFrame = frame[FAILURE_COLUMNS].reset_index(drop=True)
         self.title = title or f"{len(self.failures)} problem(s) found in the input data"
+        #: schema name -> the user's column name, shown next to the schema name
+        self.source_names: dict[str, str] = dict(source_names or {})
         super().__init__(self._message())
+
+    def with_source_names(self, source_names: Mapping[str, str]) -> SchemaError:
+        """The same error, naming each mapped column as the user's file does too.
+
+        Examples
+        --------
+        >>> e = SchemaError([{"column": "hba1c_0", "problem": "impossible value(s)"}])
+        >>> print(e.with_source_names({"hba1c_0": "A1c baseline"}))
+        1 problem(s) found in the input data:
+          1. column 'hba1c_0' (your 'A1c baseline'): impossible value(s)
+        """
+        names = {k: v for k, v in source_names.items() if k != v}
+        return type(self)(self.failures, self.title, source_names={**self.source_names, **names})
 
     def _message(self) -> str:
         lines = [self.title + ":"]
         for i, f in enumerate(self.failures.itertuples(index=False), start=1):
             rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
             values: list[Any] = list(f.values) if isinstance(f.values, (list, tuple)) else []
-            line = f"  {i}. column '{f.column}': {f.problem}"
+            yours = self.source_names.get(str(f.column))
+            named = f"'{f.column}'" + (f" (your '{yours}')" if yours else "")
+            line = f"  {i}. column {named}: {f.problem}"
             if rows:
                 line += f" [rows: {_fmt_list(rows)}]"
             if values:

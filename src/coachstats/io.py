@@ -357,9 +357,9 @@ def load_trial(
             censored=censored,
         )
     except SchemaError as exc:
-        if not hash_ids:
-            raise
-        raise _with_hashed_rows(exc) from None
+        if columns:
+            exc = exc.with_source_names({str(v): str(k) for k, v in columns.items()})
+        raise (_with_hashed_rows(exc) if hash_ids else exc) from None
     notes += vnotes
     months = measure_months(clean.columns)
     later = sorted({m for ms in months.values() for m in ms if m > 0})
@@ -387,7 +387,9 @@ def _with_hashed_rows(exc: SchemaError) -> SchemaError:
     """The same error with every patient id replaced by its salted hash."""
     failures = exc.failures.copy()
     failures["rows"] = [hash_ids(list(rows), salt=ID_SALT) for rows in failures["rows"]]
-    return type(exc)(failures, title=exc.title + " (patient ids hashed)")
+    return type(exc)(
+        failures, title=exc.title + " (patient ids hashed)", source_names=exc.source_names
+    )
 
 
 def _load_side(src: str | Path | pd.DataFrame | None, kind: str) -> pd.DataFrame | None:

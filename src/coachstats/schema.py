@@ -43,6 +43,8 @@ from coachstats.units import (
     REPORTED_DECIMALS,
     UNIT_CHOICES,
     convert_to_canonical,
+    hba1c_to_mmol,
+    ldl_to_mmol,
     looks_like,
     normalize_unit,
     to_reported_precision,
@@ -194,6 +196,15 @@ def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
     return pd.RangeIndex(len(frame))
 
 
+def _in_unit(measure: str, unit: str, canonical_value: float) -> float:
+    """A canonical-unit bound expressed in ``unit`` (for messages), to 3 significant digits."""
+    if measure == "hba1c" and normalize_unit(unit) == "mmol/mol":
+        return float(f"{float(hba1c_to_mmol(canonical_value)):.3g}")
+    if measure == "ldl" and normalize_unit(unit) == "mmol/L":
+        return float(f"{float(ldl_to_mmol(canonical_value)):.3g}")
+    return canonical_value
+
+
 def validate_patients(
     raw: pd.DataFrame,
     *,
@@ -323,7 +334,8 @@ def validate_patients(
                 failure_from_mask(
                     "arm",
                     "unknown arm label(s); allowed: coaching, usual_care "
-                    "(map yours with arms={'your label': 'coaching', ...})",
+                    "(map yours with arms={'your label': 'coaching', ...}; on the command "
+                    "line, in the mapping file's arms: section)",
                     mask,
                     _row_ids(df),
                     df["arm"],
@@ -386,6 +398,7 @@ def validate_patients(
         if (parsed_num.censored != "").any() and censored != "error":
             df[f"{col}_censored"] = pd.array(parsed_num.censored, dtype="string")
         values = parsed_num.values
+        given = values  # as in the file, for messages (values is converted below)
         unit_problem = False
         if (
             spec.name in units
@@ -417,7 +430,7 @@ def validate_patients(
                         "values": [float(np.nanmedian(values))],
                         "problem": f"values look like {guess} (median shown), not "
                         f"{CANONICAL_UNITS[spec.name]}; pass units={{'{spec.name}': '{guess}'}} "
-                        "to convert",
+                        f"to convert (on the command line: --units {spec.name}={guess})",
                         "_unit": True,
                     }
                 )
@@ -441,13 +454,18 @@ def validate_patients(
             hi = np.inf if spec.maximum is None else spec.maximum
             out = ~np.isnan(values) & ((values < lo) | (values > hi))
             if out.any():
+                allowed = spec.allowed
+                if given is not values:  # converted: say it in the unit of the file too
+                    unit = units[spec.name]
+                    lo_u, hi_u = _in_unit(spec.name, unit, lo), _in_unit(spec.name, unit, hi)
+                    allowed += f" ({lo_u:g} to {hi_u:g} {unit}, the unit of the file)"
                 failures.append(
                     failure_from_mask(
                         col,
-                        f"impossible value(s); allowed: {spec.allowed}",
+                        f"impossible value(s); allowed: {allowed}",
                         out,
                         _row_ids(df),
-                        pd.Series(values),
+                        pd.Series(given),  # as the user typed them
                     )
                 )
         df[col] = values
