@@ -350,6 +350,24 @@ def test_user_strings_are_escaped() -> None:
 # --------------------------------------------------------------------------- analysis report
 
 
+def test_mean_differences_of_different_units_get_their_own_panels(tmp_path: Path) -> None:
+    # a reviewer's case: HbA1c (%), SBP (mm Hg) and LDL (mg/dL) shared one forest axis
+    from PIL import Image
+
+    from coachstats.evaluate import analyze
+
+    cohort = hcpc_cohort(n=441, seed=4).patients
+    result = analyze(cohort)
+    doc = report_from_analysis(load_program(cohort), result.plan, goals=HCPC_GOALS)
+    parsed = lxml.html.document_fromstring(build_report(doc))
+    (img,) = parsed.xpath("//img[@alt='Forest plot: mean difference']")
+    caption = img.getparent().xpath("./figcaption")[0].text_content()
+    assert "one panel per outcome, each on its own scale" in caption
+    png = Image.open(io.BytesIO(base64.b64decode(img.get("src").split(",", 1)[1])))
+    changes = [s for s in result.plan.specs if s.outcome.startswith("change_")]
+    assert len({s.outcome for s in changes}) == 3 and png.height > png.width / 2  # three panels
+
+
 @pytest.fixture(scope="module")
 def analysis() -> tuple[object, PlanResult]:
     td = load_trial(_small_trial())

@@ -1072,24 +1072,32 @@ def _section_figures(
                 "comparison's (marked adjusted when it is).",
             )
         )
-    by_estimand: dict[str, list[tuple[ComparisonResult, str]]] = {}
+    # one figure per estimand; mean differences get one panel per outcome, whose units differ
+    panels: dict[str, dict[str, list[tuple[ComparisonResult, str]]]] = {}
     for r, lab in pairs if forests else ():
         if math.isfinite(r.conf_low) and math.isfinite(r.conf_high):
-            by_estimand.setdefault(r.estimand, []).append((r, lab))
-    for estimand, items in by_estimand.items():
-        with new_figure((DOUBLE_COLUMN, 0.9 + 0.3 * len(items))) as fig:
-            ax = plot_forest(
-                [r for r, _ in items],
-                labels=[_wrap(lab, 45) for _, lab in items],
-                ax=fig.add_subplot(),
-            )
+            unit_key = r.outcome if r.estimand == "mean difference" else ""
+            panels.setdefault(r.estimand, {}).setdefault(unit_key, []).append((r, lab))
+    for estimand, groups in panels.items():
+        heights = [0.9 + 0.3 * len(items) for items in groups.values()]
+        with new_figure((DOUBLE_COLUMN, sum(heights))) as fig:
+            grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+            axes = [
+                plot_forest(
+                    [r for r, _ in items],
+                    labels=[_wrap(lab, 45) for _, lab in items],
+                    ax=fig.add_subplot(grid[i]),
+                )
+                for i, items in enumerate(groups.values())
+            ]
         figures.append(
             _embed(
-                ax,
+                axes if len(axes) > 1 else axes[0],
                 fmt,
                 f"Forest plot: {estimand}",
                 f"{estimand.capitalize()} (coaching vs usual care) with its 95% CI for every "
-                "comparison; mean differences are on the scale of each outcome.",
+                "comparison"
+                + ("; one panel per outcome, each on its own scale." if len(axes) > 1 else "."),
             )
         )
     return figures
