@@ -343,3 +343,10 @@ def test_messy_file_with_a_mapping_and_exclusions_works(
     hba1c = next(r for r in doc["case_mix"] if r["characteristic"].startswith("Baseline HbA1c"))
     assert hba1c["program_value"] == pytest.approx(9.9, abs=0.15)  # back in %, from mmol/mol
     assert any("excluded" in n for n in doc["notes"])
+    # the excluded patients are in the flow, not only in the notes (evaluator review)
+    code, text = run(
+        "analyze", str(messy["book"]), "--columns", str(messy["mapping"]), "--exclude-invalid"
+    )
+    assert code == 0, text
+    assert "Enrolled: 900; excluded on loading: invalid data 3" in text
+    assert "Included: coaching" in text and "(total 897)" in text

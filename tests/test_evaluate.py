@@ -530,6 +530,25 @@ def test_load_program_designs_and_invalid_rows() -> None:
         load_program(raw, columns=cols, design="two-arm", on_invalid="exclude")
 
 
+def test_rows_excluded_as_invalid_stay_in_the_flow() -> None:
+    raw = pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3, 4],
+            "arm": ["coaching", "usual_care", "coaching", "usual_care"],
+            "hba1c_0": [9.0, 99.0, 8.6, 9.4],
+            "hba1c_12": [7.5, 8.0, 8.0, 9.0],
+        }
+    )
+    td = load_program(raw, on_invalid="exclude")
+    flow = td.flow_for(PEER_GOALS)
+    assert (flow.total, flow.entered, dict(flow.excluded_on_load)) == (3, 4, {"invalid data": 1})
+    top = consort_boxes(flow, "change_hba1c")[0].lines
+    assert top == ("Enrolled (n = 4)", "Excluded on loading: invalid data (n = 1)")
+    first, second = flow.summary().splitlines()[:2]
+    assert first == "Enrolled: 4; excluded on loading: invalid data 1"
+    assert second == "Included: coaching 2, usual_care 1 (total 3)"
+
+
 def test_single_arm_program_of_usual_care_is_refused() -> None:
     # a reviewer's case: only 'Waitlist', mapped to usual care, was evaluated as if coached
     raw = pd.DataFrame(

@@ -53,6 +53,10 @@ class Flow:
         program's data (:func:`coachstats.load_program`). It heads the text flow,
         the CONSORT diagram and the report's flow table. The counts stay in
         :attr:`randomized` either way.
+    excluded_on_load : mapping reason -> int
+        Patients left out while loading, before the arms were known (a
+        program's invalid rows with ``on_invalid="exclude"``). They are counted
+        in :attr:`entered`, not in :attr:`randomized`.
     """
 
     randomized: Mapping[str, int]
@@ -62,6 +66,7 @@ class Flow:
     )
     notes: tuple[str, ...] = ()
     entry: str = "Randomized"
+    excluded_on_load: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_patients(
@@ -88,6 +93,11 @@ class Flow:
             lost_mask = pd.Series(True, index=patients.index)
         lost = {a: int(lost_mask[arms == a].sum()) for a in randomized}
         return cls(randomized, lost, notes=notes, entry=entry)
+
+    @property
+    def entered(self) -> int:
+        """Every patient of the input: :attr:`total` plus :attr:`excluded_on_load`."""
+        return self.total + int(sum(self.excluded_on_load.values()))
 
     @classmethod
     def from_endpoints(
@@ -171,10 +181,16 @@ class Flow:
     def summary(self) -> str:
         """Text CONSORT flow."""
         arms = list(self.randomized)
-        lines = [
-            f"{self.entry}: "
-            + ", ".join(f"{a} {self.randomized[a]}" for a in arms)
-            + f" (total {self.total})",
+        head = f"{self.entry}: "
+        lines = []
+        if self.excluded_on_load:
+            lines.append(
+                f"{self.entry}: {self.entered}; excluded on loading: "
+                + ", ".join(f"{why} {n}" for why, n in self.excluded_on_load.items())
+            )
+            head = "Included: "
+        lines += [
+            head + ", ".join(f"{a} {self.randomized[a]}" for a in arms) + f" (total {self.total})",
             "No follow-up measurement: "
             + ", ".join(f"{a} {self.lost_to_followup[a]}" for a in arms),
         ]

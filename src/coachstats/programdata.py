@@ -278,6 +278,7 @@ def load_program(
     if isinstance(source, TrialData):
         return source
     notes: list[str] = []
+    n_invalid = 0
     sha = None
     if isinstance(source, pd.DataFrame):
         raw = source.copy()
@@ -324,7 +325,8 @@ def load_program(
         if drop.all():
             raise
         notes.extend(lines)
-        notes.append(f"{int(drop.sum())} patient row(s) excluded as invalid (on_invalid='exclude')")
+        n_invalid = int(drop.sum())
+        notes.append(f"{n_invalid} patient row(s) excluded as invalid (on_invalid='exclude')")
         td = _load(raw.loc[~drop].reset_index(drop=True), **kwargs)
     if n_arms == 1:
         _check_single_arm_is_coached(td, arm_src)
@@ -335,5 +337,10 @@ def load_program(
         sha256=sha,
         notes=all_notes,
         # a program's patients were enrolled, not (necessarily) randomized
-        flow=replace(td.flow, notes=all_notes, entry="Enrolled"),
+        flow=replace(
+            td.flow,
+            notes=all_notes,
+            entry="Enrolled",
+            excluded_on_load={"invalid data": n_invalid} if n_invalid else {},
+        ),
     )

@@ -1139,7 +1139,12 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
         return {"label": label, "cells": cells, "total": sum(cells)}
 
     stages = [
-        row(flow.entry, flow.randomized),
+        # excluded before their arm was known: a total, no per-arm cells
+        {"label": f"Excluded on loading: {why}", "cells": [""] * len(arms), "total": n}
+        for why, n in flow.excluded_on_load.items()
+    ]
+    stages += [
+        row(flow.entry if not stages else "Included", flow.randomized),
         row("No follow-up measurement", flow.lost_to_followup),
     ]
     ep = section.flow_endpoint
@@ -1159,7 +1164,7 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
             endpoints.append({"endpoint": name, "status": status, **row("", _arm_counts(grp))})
     return {
         "arms": [ARM_LABELS.get(a, a) for a in arms],
-        "total": flow.total,
+        "total": flow.entered,
         "entry": flow.entry.lower(),
         "endpoint": ep,
         "stages": stages,

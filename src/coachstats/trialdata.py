@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -71,8 +71,11 @@ class TrialData:
 
     def flow_for(self, goals: GoalSet, *, missing: MissingRule = "exclude") -> Flow:
         """The full CONSORT flow, with per-endpoint analysed/excluded counts."""
-        flow = Flow.from_endpoints(
-            self.endpoints(goals, missing=missing), notes=self.flow.notes, entry=self.flow.entry
+        flow = replace(
+            Flow.from_endpoints(
+                self.endpoints(goals, missing=missing), notes=self.flow.notes, entry=self.flow.entry
+            ),
+            excluded_on_load=self.flow.excluded_on_load,
         )
         flow.check()
         return flow

@@ -105,7 +105,9 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
     """
     ep = _resolve_endpoint(flow, endpoint)
     arms = list(flow.randomized)
-    boxes = [ConsortBox("randomized", None, (f"{flow.entry} (n = {flow.total})",))]
+    on_load = [f"Excluded on loading: {why} (n = {n})" for why, n in flow.excluded_on_load.items()]
+    top = (f"{flow.entry} (n = {flow.entered})", *on_load)
+    boxes = [ConsortBox("randomized", None, top)]
     boxes += [
         ConsortBox("allocated", a, (arm_label(a), f"Allocated (n = {flow.randomized[a]})"))
         for a in arms
