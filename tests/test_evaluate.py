@@ -298,8 +298,10 @@ def test_single_arm_mixture_lands_between_the_arms(mixture: EvaluationResult) ->
     sentence = arms[("hcpc", "composite_any")].sentence()
     assert sentence.startswith("at goal for >= 1 condition: ")
     assert sentence.endswith(
-        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015"
+        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015; "
+        "differs from the coaching arm: the program's value is lower (P < .001)"
     )
+    assert f"  x {sentence}" in mixture.summary()  # the outcomes that differ are marked
     assert not mixture.ok  # the program differs from the published coaching arm
     frame = mixture.to_frame()
     assert {"p_vs_coaching", "p_exact_vs_coaching", "p_vs_usual_care", "position"} <= set(

@@ -719,9 +719,10 @@ def test_single_arm_evaluation_report() -> None:
     verdicts = [li.text_content() for li in doc.xpath("//ul[@class='verdicts']/li")]
     assert verdicts == res.verdicts() == frame["verdict"].tolist()
     # half the usual-care patients relabelled as coached: half the effect, between the arms
-    assert verdicts[0].endswith(
-        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015"
-    )
+    assert (
+        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015; "
+        "differs from the coaching arm: the program's value is lower (P = .02)"
+    ) in verdicts[0]
     n_differ = int(frame["differs_from_coaching"].sum())
     summary = _section(doc, "evaluation").xpath("./p")[1]
     assert summary.get("class") == ("ok" if n_differ == 0 else "failed")

@@ -1031,6 +1031,13 @@ class ArmComparison(_Row):
         text = _POSITION_TEXT[self.position].format(
             c=self.published.arm_text(0), u=self.published.arm_text(1), t=trial_name(self.trial)
         )
+        test = self.tests.get("coaching")
+        if self.differs and test is not None:
+            side = "higher" if self.program.estimate > self.published.values[0] else "lower"
+            text += (
+                f"; differs from the coaching arm: the program's value is {side} "
+                f"({p_phrase(test.format_p())})"
+            )
         return f"{self.label}: {self._value_text()}, {text}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -1865,7 +1872,13 @@ class EvaluationResult(_Row):
             if self.ok
             else f"{len(self.findings())} outcome(s) differ from the {what}"
         )
-        parts.append("Verdict: " + verdict + "\n" + "\n".join(f"  - {v}" for v in self.verdicts()))
+        differ = set(self.findings())
+        parts.append(
+            "Verdict: "
+            + verdict
+            + "\n"
+            + "\n".join(f"  {'x' if v in differ else '-'} {v}" for v in self.verdicts())
+        )
         frame = self.to_frame()
         if not frame.empty:
             if self.design == "two-arm":
