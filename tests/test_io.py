@@ -169,3 +169,23 @@ def test_formats_table_complete() -> None:
         "xport",
         "spss",
     }
+
+
+def test_workbook_sheets_are_found_or_listed(tmp_path: Path) -> None:
+    # a reviewer's case: an 'info' sheet first, and a mistyped --sheet, gave errors about columns
+    path = tmp_path / "export.xlsx"
+    patients = pd.DataFrame(
+        {"patient_id": [1, 2], "arm": ["coaching", "usual_care"], "hba1c_0": [9.0, 8.5]}
+    )
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"info": ["exported 2026-11-01"]}).to_excel(
+            book, sheet_name="info", index=False
+        )
+        patients.to_excel(book, sheet_name="Patients", index=False)
+    td = load_trial(path)
+    assert td.n == 2
+    assert any("read sheet 'Patients' of 'info', 'Patients'" in n for n in td.notes)
+    assert load_trial(path, sheet="Patients").n == 2 and load_trial(path, sheet=1).n == 2
+    for wrong in ("Patiens", 5):
+        with pytest.raises(FileFormatError, match="its sheets: 'info', 'Patients'"):
+            load_trial(path, sheet=wrong)

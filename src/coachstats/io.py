@@ -118,7 +118,7 @@ def read_table(
         if fmt == "parquet":
             return pd.read_parquet(p)
         if fmt == "excel":
-            return pd.read_excel(p, sheet_name=0 if sheet is None else sheet)
+            return _read_excel(p, sheet, expected, notes)
         if fmt == "stata":
             frame, _ = pyreadstat.read_dta(str(p), apply_value_formats=True)
         elif fmt == "spss":
@@ -134,6 +134,43 @@ def read_table(
         raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
     except readstat_errors as exc:
         raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
+
+
+def _read_excel(
+    path: Path, sheet: str | int | None, expected: Iterable[str], notes: list[str] | None
+) -> pd.DataFrame:
+    """One sheet of a workbook: the one named, else the first holding an expected column.
+
+    A sheet name or number that is not in the workbook raises
+    :class:`FileFormatError` listing the sheets.
+    """
+    with pd.ExcelFile(path) as book:
+        names = [str(n) for n in book.sheet_names]
+        listed = ", ".join(repr(n) for n in names)
+        if sheet is not None:
+            if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (
+                isinstance(sheet, str) and sheet not in names
+            ):
+                raise FileFormatError(
+                    f"{path.name} has no sheet {sheet!r}; its sheets: {listed} "
+                    "(--sheet takes a name or a number from 0)"
+                )
+            return pd.read_excel(book, sheet_name=sheet)
+        if len(names) == 1:
+            return pd.read_excel(book, sheet_name=0)
+        wanted = {str(c).strip().lower() for c in expected or ()}
+        for name in names:
+            header = pd.read_excel(book, sheet_name=name, nrows=0)
+            if wanted & {str(c).strip().lower() for c in header.columns}:
+                if notes is not None:
+                    notes.append(
+                        f"read sheet {name!r} of {listed}, the first with expected columns "
+                        "(pass --sheet / sheet= to choose another)"
+                    )
+                return pd.read_excel(book, sheet_name=name)
+        if notes is not None:
+            notes.append(f"read the first sheet of {listed} (pass --sheet / sheet= to choose)")
+        return pd.read_excel(book, sheet_name=0)
 
 
 def _apply_mapping(
