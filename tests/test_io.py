@@ -189,3 +189,13 @@ def test_workbook_sheets_are_found_or_listed(tmp_path: Path) -> None:
     for wrong in ("Patiens", 5):
         with pytest.raises(FileFormatError, match="its sheets: 'info', 'Patients'"):
             load_trial(path, sheet=wrong)
+
+
+def test_empty_lines_are_counted_as_blank_rows(tmp_path: Path) -> None:
+    # a reviewer's case: two blank lines, one of them bare, were reported as one
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "patient_id,arm,hba1c_0\n1,coaching,9.0\n\n2,usual_care,8.5\n,,\n3,coaching,9.9\n"
+    )
+    td = load_trial(path)
+    assert td.n == 3 and "2 blank row(s) skipped" in td.notes

@@ -150,7 +150,7 @@ def _read(path: Path, delim: str, encoding: str, header: int) -> pd.DataFrame:
         encoding_errors="replace",
         skiprows=header,
         dtype=str,
-        skip_blank_lines=True,
+        skip_blank_lines=False,  # counted (and skipped) by the loader, not dropped silently
         skipinitialspace=True,
     )
     for col in frame.columns:
