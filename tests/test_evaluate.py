@@ -613,3 +613,15 @@ def test_evaluate_options_are_validated(cohort: pd.DataFrame) -> None:
         evaluate(cohort, published_se="guess")  # type: ignore[arg-type]
     with pytest.raises(OptionError, match="alpha"):
         evaluate(cohort, alpha=1.5)
+
+
+def test_extrapolated_standardization_is_flagged_in_the_text(cohort: pd.DataFrame) -> None:
+    # a program of patients under 50 standardized to trials of all ages: the caveat must
+    # reach the terminal, not only the JSON and HTML (evaluator review)
+    program = single_arm_program(cohort, usual_care_share=0.5, seed=2).drop(columns="arm")
+    res = evaluate(program[program["age"] < 50], against="hcpc", tracking=False)
+    assert res.standardized
+    for s in res.standardized:
+        assert "extrapolation" in s.note
+        assert f"[caution: {s.note}]" in s.sentence()
+        assert s.sentence() in res.summary()

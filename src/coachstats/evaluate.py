@@ -1198,6 +1198,8 @@ class StandardizedComparison(_Row):
             text += f"; vs published {_num(self._published_value())}: {p_phrase(self.comparison.p_value)}"
         elif self._position():
             text += f"; {self._position()}"
+        if "extrapolation" in self.note:  # the caveat belongs next to the number it qualifies
+            text += f" [caution: {self.note}]"
         return text
 
 
