@@ -698,6 +698,9 @@ def test_single_arm_evaluation_report() -> None:
     assert not doc.xpath("//section[@id='comparison']//table[@class='comparison']")
     assert not doc.xpath("//section[@id='pooled']")  # nothing to pool without a comparison group
     assert not _table(doc, "baseline", "table1")  # one arm: the case mix instead
+    # ... and the sections say why, instead of "Not available." (evaluator review)
+    for name, why in (("baseline", "no Table 1 by arm"), ("outcomes", "no comparison of arms")):
+        assert why in _section(doc, name).text_content()
     (table,) = _table(doc, "comparison", "arm-comparison")
     frame = res.to_frame()
     trs = table.xpath("./tbody/tr")

@@ -1734,6 +1734,7 @@ def _evaluation_context(report: Report, result: EvaluationResult) -> dict[str, A
         parts.append(_Part("evaluation-notes", "Notes", items=result.notes, items_cls="notes"))
     return {
         "header": result.sentence(),
+        "single_arm": not two_arm,
         "ok": result.ok,
         "verdict": verdict,
         "parts": parts,
