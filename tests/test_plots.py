@@ -879,3 +879,25 @@ def test_baseline_tolerance_detects_changes(
         _save(fig, actual)
         result = compare_images(str(expected), str(actual), tol=BASELINE_TOL, in_decorator=True)
         assert result is not None and result["rms"] > BASELINE_TOL
+
+
+def test_forest_highlight_sets_rows_apart() -> None:
+    frame = pd.DataFrame(
+        {
+            "trial": ["HCPC", "Program"],
+            "outcome": ["at_goal_hba1c"] * 2,
+            "estimand": ["risk difference"] * 2,
+            "estimate": [0.21, 0.15],
+            "conf_low": [0.05, 0.02],
+            "conf_high": [0.36, 0.28],
+        }
+    )
+    ax = plot_forest(frame, highlight=[False, True])
+    diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
+    assert len(diamonds) == 1 and list(diamonds[0].get_xdata()) == [0.15]
+    assert mpl.colors.to_hex(diamonds[0].get_color()) == mpl.colors.to_hex(ARM_COLORS["coaching"])
+    weights = [t.get_fontweight() for t in ax.get_yticklabels()]
+    assert weights[1] == "bold" and weights[0] != "bold"
+    plt.close(ax.figure)
+    with pytest.raises(OptionError, match="one flag per row"):
+        plot_forest(frame, highlight=[True])

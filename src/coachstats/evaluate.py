@@ -2466,6 +2466,11 @@ def forest_frame(
     )
 
 
+def _is_program(frame: pd.DataFrame) -> list[bool]:
+    """The program's rows of a :func:`forest_frame` (set apart in the plot)."""
+    return (frame["source"] == PROGRAM).tolist()
+
+
 def _panels(result: EvaluationResult) -> list[pd.DataFrame]:
     frame = forest_frame(result)
     if frame.empty:
@@ -2510,7 +2515,7 @@ def plot_evaluation(
             f"nothing to plot for estimand {est!r}"
             + (f" and outcome {outcome!r}" if outcome else "")
         )
-    return plot_forest(frame, labels=frame["label"].tolist(), ax=ax)
+    return plot_forest(frame, labels=frame["label"].tolist(), highlight=_is_program(frame), ax=ax)
 
 
 def evaluation_figure(result: EvaluationResult) -> Figure:
@@ -2537,5 +2542,10 @@ def evaluation_figure(result: EvaluationResult) -> Figure:
         fig = plt.figure(figsize=(6.5, 0.25 * sum(heights) + 0.4), layout="constrained")
         grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
         for i, frame in enumerate(panels):
-            plot_forest(frame, labels=frame["label"].tolist(), ax=fig.add_subplot(grid[i]))
+            plot_forest(
+                frame,
+                labels=frame["label"].tolist(),
+                highlight=_is_program(frame),
+                ax=fig.add_subplot(grid[i]),
+            )
     return fig

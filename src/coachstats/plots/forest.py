@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from coachstats.errors import AnalysisError
+from coachstats.errors import AnalysisError, OptionError
 from coachstats.plots._common import (
     OUTCOME_LABELS,
     Labels,
@@ -35,7 +35,7 @@ from coachstats.plots._common import (
     row_labels,
     row_positions,
 )
-from coachstats.plots.style import SINGLE_COLUMN
+from coachstats.plots.style import SINGLE_COLUMN, arm_color
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -106,6 +106,7 @@ def plot_forest(
     digits: int = 2,
     xlabel: str | None = None,
     numbers: bool = True,
+    highlight: Sequence[bool] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Forest plot of estimates with confidence intervals, one row per result.
@@ -135,6 +136,9 @@ def plot_forest(
         X-axis label; default the estimand and confidence level.
     numbers : bool
         Draw the numbers column.
+    highlight : sequence of bool, optional
+        Rows to set apart (e.g. your program among the published trials): drawn
+        as diamonds in the coaching colour, with bold labels.
     ax : Axes, optional
         Where to draw; default a new figure in the journal style.
 
@@ -200,14 +204,24 @@ def plot_forest(
         if len(estimands) == 1
         else "Estimate"
     )
+    marked = np.zeros(n, dtype=bool) if highlight is None else np.asarray(highlight, dtype=bool)
+    if marked.shape != (n,):
+        raise OptionError(f"highlight needs one flag per row ({n}), got {marked.shape[0]}")
     with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * n)) as ax:
         has_ci = ~(np.isnan(lo) | np.isnan(hi))
-        ax.hlines(y[has_ci], lo[has_ci], hi[has_ci], color="black", lw=0.9)
-        ax.plot(est, y, "s", color="black", markersize=4, linestyle="none")
+        for rows, color in ((~marked, "black"), (marked, arm_color("coaching", 0))):
+            ax.hlines(y[has_ci & rows], lo[has_ci & rows], hi[has_ci & rows], color=color, lw=0.9)
+        ax.plot(est[~marked], y[~marked], "s", color="black", markersize=4, linestyle="none")
+        if marked.any():
+            color = arm_color("coaching", 0)
+            ax.plot(est[marked], y[marked], "D", color=color, markersize=5, linestyle="none")
         ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
         if use_log:
             _log_axis(ax, np.append(values, reference))
         label_rows(ax, y, names)
+        for tick, bold in zip(ax.get_yticklabels(), marked, strict=False):
+            if bold:
+                tick.set_fontweight("bold")
         name = estimands[0] if len(estimands) == 1 else "estimate"
         ax.set_xlabel(xlabel if xlabel is not None else f"{name[:1].upper()}{name[1:]} ({pct}% CI)")
         if numbers:
