@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -901,3 +902,15 @@ def test_forest_highlight_sets_rows_apart() -> None:
     plt.close(ax.figure)
     with pytest.raises(OptionError, match="one flag per row"):
         plot_forest(frame, highlight=[True])
+
+
+def test_by_arm_group_labels_do_not_touch(hcpc: list[ComparisonResult]) -> None:
+    # a reviewer's case: "HbA1c drop >= 1 point (Peer 2013)" ran into its neighbour
+    labels = [f"a rather long outcome label number {i} (Trial 2013)" for i in range(len(hcpc))]
+    fig, ax = plt.subplots(figsize=(5.0, 2.6), layout="constrained")
+    plot_by_arm(hcpc, ci=True, labels=labels, ax=ax)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    assert all(a.x1 < b.x0 for a, b in pairwise(boxes))
+    assert max(len(line) for t in ax.get_xticklabels() for line in t.get_text().split("\n")) < 14
+    plt.close(fig)

@@ -18,6 +18,8 @@ The HCPC composite (90/194 vs 61/178, Pearson P = .017; counts inferred in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,6 +51,7 @@ __all__ = ["plot_by_arm", "wilson_limits"]
 
 _PAD = 1.5  # points between a bar (or its error bar) and its value label
 _GAP = 2.0  # points between the value labels and the P value
+_CAP = 1.5  # extra points above an error bar, whose cap would touch the label
 
 
 def wilson_limits(
@@ -96,6 +99,17 @@ def wilson_limits(
 
     lo, hi = wilson_interval(events, n, conf_level=conf_level)
     return np.atleast_1d(np.asarray(lo, dtype=float)), np.atleast_1d(np.asarray(hi, dtype=float))
+
+
+def _fit_tick_labels(ax: Axes, x: NDArray[np.float64], names: Sequence[str]) -> None:
+    """Group labels wrapped at 14 characters, or narrower until neighbours do not touch."""
+    for width in (14, 12, 10, 8):
+        ax.set_xticks(x, [wrap(lab, width) for lab in names])
+        renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+        gap = 2.0 * ax.figure.dpi / 72.0  # 2 points
+        if all(a.x1 + gap <= b.x0 for a, b in pairwise(boxes)):
+            return
 
 
 def plot_by_arm(
@@ -229,14 +243,15 @@ def plot_by_arm(
                     capthick=0.6,
                 )
         label_size = tick_fontsize()
-        above = _PAD + (1.2 * label_size if value_labels else 0.0) + _GAP
+        pad = _PAD + (_CAP if ci else 0.0)
+        above = pad + (1.2 * label_size if value_labels else 0.0) + _GAP
         for g, (_, row) in enumerate(frame.iterrows()):
             for j in range(k):
                 if value_labels and not np.isnan(heights[j, g]):
                     ax.annotate(
                         f"{heights[j, g]:.1f}%",
                         xy=(x[g] + offsets[j], tops[j, g]),
-                        xytext=(0, _PAD),
+                        xytext=(0, pad),
                         textcoords="offset points",
                         ha="center",
                         va="bottom",
@@ -260,7 +275,7 @@ def plot_by_arm(
         frac = headroom_fraction(ax, needed)
         ymax = float(np.nanmax(tops))
         ax.set_ylim(0.0, max(ymax / (1.0 - frac), 1.0))
-        ax.set_xticks(x, [wrap(lab, 14) for lab in names])
+        _fit_tick_labels(ax, x, names)
         ax.tick_params(axis="x", length=0)
         ax.set_ylabel(ylabel)
         if legend:
