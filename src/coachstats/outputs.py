@@ -71,14 +71,19 @@ def check_output(
     allowed = tuple(suffixes)
     if target.suffix.lower() not in allowed:
         raise OutputError(f"{option} {target}: give a path ending in {' or '.join(allowed)}")
+    _refuse_target(target, inputs, force, f"{option}: ")
+
+
+def _refuse_target(target: Path, inputs: Iterable[str | Path], force: bool, prefix: str) -> None:
+    """Raise :class:`OutputError` if ``target`` is an input, or exists and ``force`` is False."""
     resolved = target.resolve()
     for inp in inputs:
         if Path(inp).resolve() == resolved:
             raise OutputError(
-                f"{option}: refusing to overwrite the input file {target}; choose another path"
+                f"{prefix}refusing to overwrite the input file {target}; choose another output path"
             )
     if target.exists() and not force:
-        raise OutputError(f"{option}: {target} exists; pass --force to overwrite it")
+        raise OutputError(f"{prefix}{target} exists; pass --force (force=True) to overwrite it")
 
 
 def write_atomic(
@@ -97,14 +102,7 @@ def write_atomic(
         ``path`` is one of ``inputs``, or exists and ``force`` is False.
     """
     target = Path(path)
-    resolved = target.resolve()
-    for inp in inputs:
-        if Path(inp).resolve() == resolved:
-            raise OutputError(
-                f"refusing to overwrite the input file {target}; choose another output path"
-            )
-    if target.exists() and not force:
-        raise OutputError(f"{target} exists; pass --force (force=True) to overwrite it")
+    _refuse_target(target, inputs, force, "")
     target.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode(encoding) if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
