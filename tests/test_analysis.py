@@ -509,3 +509,26 @@ def test_row_order_and_arm_swap(seed: int) -> None:
     c = run_plan(swapped, plan)[0]
     assert c.estimate == pytest.approx(-a.estimate, rel=1e-12, abs=1e-12)
     assert 0.0 <= a.p_value <= 1.0
+
+
+@pytest.mark.parametrize("outcome", ["at_goal_ldl", "composite_any"])
+def test_not_eligible_patients_are_not_called_missing(hcpc_like, outcome: str) -> None:  # type: ignore[no-untyped-def]
+    # a reviewer's case: "missing at_goal_ldl (270)" counted 229 patients controlled at baseline
+    got = run_spec(hcpc_like, AnalysisSpec(outcome, "chi_square"), goals="hcpc")
+    d = derive_endpoints(hcpc_like, HCPC_GOALS)
+    _same(got, proportions.chi_square(d, outcome))  # the same analysis, only the reasons differ
+    if outcome == "at_goal_ldl":
+        unc = d["uncontrolled_ldl"].astype("boolean")
+        not_eligible = int((unc == False).sum())  # noqa: E712
+        no_baseline = int(unc.isna().sum())
+    else:
+        not_eligible, no_baseline = int((d["n_uncontrolled"] == 0).sum()), 0
+    no_follow_up = int(d[outcome].isna().sum()) - not_eligible - no_baseline
+    assert not_eligible > 0 and no_follow_up > 0
+    reason = got.excluded_reason
+    assert (
+        f"not eligible: controlled at baseline{'' if outcome == 'at_goal_ldl' else ' on every measure'} ({not_eligible})"
+        in reason
+    )
+    assert f"missing {outcome} ({no_follow_up})" in reason
+    assert got.n_excluded == int(d[outcome].isna().sum())

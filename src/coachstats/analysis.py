@@ -677,6 +677,43 @@ def _floats(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values.astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
 
 
+def _drop_not_eligible(frame: pd.DataFrame, outcome: str, reasons: list[str]) -> pd.DataFrame:
+    """Rows a goal endpoint is undefined for by design, with their reason (not "missing").
+
+    ``at_goal_m`` exists only for patients uncontrolled on ``m`` at baseline and
+    the composites only for patients uncontrolled on at least one measure; the
+    rows outside are dropped here as "not eligible" (or "missing baseline"), so
+    that "missing <outcome>" counts only missing follow-up. Rows with a value
+    are never dropped, so results do not change. Needs the derived
+    ``uncontrolled_*`` / ``n_uncontrolled`` columns; without them, nothing happens.
+    """
+    m = _GOAL_ENDPOINT.match(outcome)
+    if m is None or outcome not in frame.columns:
+        return frame
+    missing = frame[outcome].isna().to_numpy()
+    if m.group(2):  # at_goal_<measure>
+        flag = f"uncontrolled_{m.group(2)}"
+        if flag not in frame.columns:
+            return frame
+        unc = frame[flag].astype("boolean")
+        groups = [
+            ("not eligible: controlled at baseline", (unc == False).fillna(False)),  # noqa: E712
+            (f"missing baseline {m.group(2)}", unc.isna()),
+        ]
+    else:
+        if "n_uncontrolled" not in frame.columns:
+            return frame
+        none = pd.to_numeric(frame["n_uncontrolled"]) == 0
+        groups = [("not eligible: controlled at baseline on every measure", none.fillna(False))]
+    drop = np.zeros(len(frame), dtype=bool)
+    for why, mask in groups:
+        hit = missing & mask.to_numpy(dtype=bool) & ~drop
+        if hit.any():
+            reasons.append(f"{why} ({int(hit.sum())})")
+            drop |= hit
+    return frame.loc[~drop] if drop.any() else frame
+
+
 def _apply_rows(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, int, list[str]]:
     """Apply ``subset`` and ``complete_on``; return the frame, rows dropped, reasons."""
     n0 = len(frame)
@@ -686,6 +723,8 @@ def _apply_rows(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, 
         frame = frame.loc[mask.to_numpy(dtype=bool)]
         if n0 - len(frame):
             reasons.append(f"outside subset {spec.subset} ({n0 - len(frame)})")
+    if spec.missing != "mi":  # imputation may make a patient eligible: keep every row
+        frame = _drop_not_eligible(frame, spec.outcome, reasons)
     if spec.complete_on:
         missing_cols = [c for c in spec.complete_on if c not in frame.columns]
         if missing_cols:
