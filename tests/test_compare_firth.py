@@ -124,3 +124,44 @@ def test_firth_options_are_checked() -> None:
         logistic(d.assign(goal=0), "goal", firth=True)
     with pytest.raises(OptionError, match="in memory"):
         analyze(d, [AnalysisSpec("goal", "logistic", options={"firth": True})])
+
+
+def test_profile_follows_the_right_branch_of_a_bimodal_restricted_likelihood() -> None:
+    # a reviewer's case: the restricted likelihood has two local maxima near the upper limit;
+    # restarting every restricted fit from the estimate locked onto the wrong one, and the
+    # limit stayed at 5.655 for every confidence level. The expected limits come from
+    # maximizing the restricted penalized likelihood from several starts (Nelder-Mead).
+    x = [1.4137220260143424, -0.7511951937810897, -0.3647844359294702, -0.4018174212245956,
+         -0.1984731180772436, -1.452248509221688, -0.1353574992704805, 0.07671994416987787,
+         -1.3107122352787777, -0.6791376540420634, -0.6195331880781771, 2.1094424780197656,
+         -8.375215159010732, -0.07329175103645391, -0.12574197478624913, 3.093470932477134,
+         0.45049385767647093, 2.3992492149129045]  # fmt: skip
+    arm = [1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 0]
+    d = pd.DataFrame(
+        {"arm": ["coaching" if a else "usual_care" for a in arm], "x": x, "y": [1] + [0] * 17}
+    )
+    for level, upper in ((0.86, 5.6765866776856), (0.87, 5.8085314592263), (0.88, 5.9503489984015)):
+        r = logistic(d, "y", covariates=["x"], firth=True, conf_level=level)
+        assert math.log(r.conf_high) == pytest.approx(upper, abs=1e-7)  # brentq xtol 1e-8
+
+
+def test_separation_by_a_covariate_profiles_without_error() -> None:
+    # a reviewer's case: the profile walked out in doubling steps to where the restricted
+    # fits did not converge, and raised; the interval is about (-2.380, 10.358) on the log scale
+    x = [0.35, 0.82, 0.33, -1.3, 0.91, 0.45, -0.54, 0.58, 0.36, 0.29, 0.03, 0.55, -0.74, -0.16,
+         -0.48, 0.6]  # fmt: skip
+    d = pd.DataFrame({"arm": ["coaching", "usual_care"] * 8, "x": x, "y": [int(v > 0) for v in x]})
+    r = logistic(d, "y", covariates=["x"], firth=True)
+    assert (math.log(r.conf_low), math.log(r.conf_high)) == pytest.approx(
+        (-2.380, 10.358), abs=1e-3
+    )
+    with pytest.raises(AnalysisError, match="'x' has 1 infinite value"):
+        logistic(d.assign(x=d["x"].replace(0.6, np.inf)), "y", covariates=["x"], firth=True)
+
+
+def test_a_large_covariate_offset_does_not_move_the_estimate() -> None:
+    d = data("small")
+    a = logistic(d, "goal", covariates=["age"], firth=True)
+    b = logistic(d.assign(age=d["age"] * 300 + 1e6), "goal", covariates=["age"], firth=True)
+    assert b.estimate == pytest.approx(a.estimate, rel=1e-9)
+    assert (b.conf_low, b.conf_high) == pytest.approx((a.conf_low, a.conf_high), rel=1e-8)

@@ -180,3 +180,12 @@ def test_cr2_is_more_cautious_than_cr1_with_few_clusters() -> None:
     assert cr1.df == 276 and cr2.df < 5
     assert cr2.p_value > 2 * cr1.p_value
     assert cr2.conf_high - cr2.conf_low > cr1.conf_high - cr1.conf_low
+
+
+def test_an_exact_fit_is_refused() -> None:
+    # a reviewer's case: y = 2x + arm gave a residual SD of 5e-16 and P = 3e-61
+    d = frame(2, 40, 5)
+    d["y"] = 2 * d["age"] + (d["arm"] == "coaching")
+    for kw in ({}, {"cluster": "clinic", "cluster_vcov": "CR2"}):
+        with pytest.raises(AnalysisError, match="fitted exactly"):
+            linear(d, "y", covariates=["age"], **kw)

@@ -158,6 +158,15 @@ def prepare(
             f"no complete rows to analyse for columns {cols} "
             f"({n_excluded} rows excluded: {', '.join(reasons)})"
         )
+    for c in cols:  # an infinite value would surface later as a NaN warning or a bad fit
+        if c != arm and pd.api.types.is_float_dtype(frame[c].dtype):
+            inf = np.isinf(frame[c].to_numpy(dtype=float, na_value=np.nan))
+            if inf.any():
+                rows = frame.index[inf][:10].tolist()
+                raise AnalysisError(
+                    f"column {c!r} has {int(inf.sum())} infinite value(s) (rows {rows}); "
+                    "replace them by finite values or by missing ones"
+                )
     if arm:
         # Factorize once; the labels are the arm values as text (as ``astype(str)``).
         codes, uniques = pd.factorize(frame[arm])

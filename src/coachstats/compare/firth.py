@@ -128,12 +128,17 @@ def fit_firth(
     fixed: tuple[int, float] | None = None,
     start: np.ndarray | None = None,
     tol: float = 1e-10,
-    max_iter: int = 200,
+    max_iter: int = 1000,  # Fisher scoring ignores the penalty's curvature: with a point of
+    strict: bool = True,  # leverage near 1 it converges linearly (seen: 764 iterations)
 ) -> FirthFit:
     """Maximize :math:`\\ell^*` over ``beta`` (``X`` includes the intercept column).
 
     ``fixed=(j, b)`` holds ``beta[j] = b`` (the restricted fit of the profile),
     keeping the full model's information in the penalty, as ``logistf`` does.
+    ``strict=False`` returns the last iterate instead of raising when
+    ``max_iter`` is reached (its :math:`\\ell^*` is a lower bound of the
+    maximum: the profile search uses it far out, where it only has to know
+    that the deviance is past the critical value).
     """
     k = X.shape[1]
     beta = np.zeros(k) if start is None else np.array(start, dtype=float)
@@ -164,7 +169,12 @@ def fit_firth(
         if step * np.max(np.abs(delta)) <= tol * (1.0 + np.max(np.abs(beta))):
             vcov = np.linalg.inv(chol @ chol.T)
             return FirthFit(beta, (vcov + vcov.T) / 2.0, pen, it)
-    raise AnalysisError(f"Firth logistic regression did not converge in {max_iter} iterations")
+    if not strict:
+        return FirthFit(beta, np.full((k, k), np.nan), pen, max_iter)
+    raise AnalysisError(
+        f"Firth logistic regression did not converge in {max_iter} iterations (a covariate "
+        "that separates the outcome, or values too large for floating point)"
+    )
 
 
 def profile_inference(
@@ -175,16 +185,31 @@ def profile_inference(
 
     crit = _chi2_1_quantile(conf_level)
     b_hat = float(fit.coef[j])
+    solved: dict[float, np.ndarray] = {b_hat: fit.coef}
 
     def deviance_at(b: float) -> float:
-        restricted = fit_firth(X, y, fixed=(j, b), start=fit.coef)
-        return 2.0 * (fit.pen_loglik - restricted.pen_loglik)
+        # The restricted likelihood can have several local maxima: start from the
+        # full solution, from zero and from the solution at the nearest b already
+        # profiled (a path along the profile), and keep the highest maximum.
+        nearest = min(solved, key=lambda v: abs(v - b))
+        # zeros too: in a reviewer's example the higher branch is reached only from there
+        starts = [fit.coef, np.zeros_like(fit.coef)]
+        if nearest != b_hat:
+            starts.append(solved[nearest])
+        fits = [fit_firth(X, y, fixed=(j, b), start=s, strict=False) for s in starts]
+        best = max(fits, key=lambda f: f.pen_loglik)
+        if math.isfinite(best.pen_loglik):
+            solved[b] = best.coef
+        return 2.0 * (fit.pen_loglik - best.pen_loglik)
 
+    # the test: walk from the estimate to 0, so the restricted fit at 0 follows the path
+    for b in np.linspace(b_hat, 0.0, 5)[1:-1]:
+        deviance_at(float(b))
     chisq = max(deviance_at(0.0), 0.0)
     se = math.sqrt(float(fit.vcov[j, j]))
 
     def limit(direction: float) -> float:
-        step = max(se, 0.1)
+        step = max(se, 0.1) / 2.0
         inner, outer = b_hat, b_hat + direction * step
         for _ in range(200):  # walk out until the profile deviance passes the critical value
             dev = deviance_at(outer)
@@ -194,7 +219,7 @@ def profile_inference(
                 outer = (inner + outer) / 2.0
                 continue
             inner, outer = outer, outer + direction * step
-            step *= 2.0
+            step *= 1.5  # grows, but slowly: each restricted fit starts from the last
         else:  # pragma: no cover - the penalty keeps the profile bounded
             raise AnalysisError("Firth logistic regression: the profile interval is unbounded")
         return float(brentq(lambda b: deviance_at(b) - crit, inner, outer, xtol=1e-12))

@@ -745,6 +745,9 @@ def check_firth(firth: bool, estimand: str, cluster: str | None, fixed_effects: 
 def _firth(setup: _Setup, design: Design, outcome: str, conf_level: float) -> ComparisonResult:
     """The result of ``logistic(..., firth=True)``."""
     X1, _ = design.with_intercept()
+    # centred covariates: the slopes, the LR test and the interval do not change (the
+    # penalty moves by a constant), and a large offset no longer slows the convergence
+    X1[:, 1:] -= X1[:, 1:].mean(axis=0)
     fit = fit_firth(X1, setup.y)
     inference = profile_inference(X1, setup.y, fit, 1, conf_level=conf_level)
     log_or = float(fit.coef[1])  # the arm column follows the intercept
@@ -825,8 +828,14 @@ def linear_result(
     """The result of :func:`linear` from its fit (shared with the streamed fits).
 
     ``small_sample``: the CR2 SE and Satterthwaite df replace CR1 and ``n - k``."""
-    if fit.dispersion <= 0.0:
-        raise AnalysisError(f"outcome '{outcome}' is fitted exactly: residual variance is 0")
+    spread = max((a.sd for a in rows.arms if a.sd is not None and math.isfinite(a.sd)), default=0.0)
+    # an exact fit up to rounding (y = 2x + arm gives a residual SD of 5e-16): its SEs and
+    # P values would be artefacts of floating point
+    if fit.dispersion <= 0.0 or math.sqrt(fit.dispersion) <= 1e-10 * spread:
+        raise AnalysisError(
+            f"outcome '{outcome}' is fitted exactly by the arm and covariates: residual SD "
+            f"{math.sqrt(max(fit.dispersion, 0.0)):.3g} against an outcome SD of {spread:.3g}"
+        )
     method = _regression_method(
         "linear regression (OLS)", fixed_effects, cluster, "CR1" if small_sample is None else "CR2"
     )

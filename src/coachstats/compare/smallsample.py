@@ -189,7 +189,8 @@ def cr2_from_sums(sums: ClusterCrossProducts, c: np.ndarray) -> CR2Result:
         L = np.linalg.cholesky(M)
     except np.linalg.LinAlgError as exc:
         raise AnalysisError(f"CR2: the design is singular ({exc})") from exc
-    C = np.einsum("ji,gjk,kl->gil", L, ZZ, L)  # L' Z_g'Z_g L
+    # stacked matrix products (O(G k^3)); a three-operand einsum would be O(G k^4)
+    C = L.T @ ZZ @ L  # L' Z_g'Z_g L, (G, k, k)
     lam, V = np.linalg.eigh(C)
     lam = np.clip(lam, 0.0, 1.0)
     rest = 1.0 - lam  # eigenvalues of I - H_gg on the column space of Z_g
@@ -201,7 +202,7 @@ def cr2_from_sums(sums: ClusterCrossProducts, c: np.ndarray) -> CR2Result:
     # U = Z_g L V diag(lam)^-1/2; f and q over lam enter every product below.
     f_lam = np.where(used, (np.where(regular, safe_rest**-0.5, 0.0) - 1.0) / safe_lam, 0.0)
     q_lam = np.where(used, np.where(regular, lam / safe_rest, -1.0) / safe_lam, 0.0)
-    GLV = np.einsum("gij,jk,gkl->gil", ZZ, L, V)  # Z_g'Z_g L V
+    GLV = (ZZ @ L) @ V  # Z_g'Z_g L V
 
     def project(v: np.ndarray) -> np.ndarray:
         """``V_g' L' v_g`` for per-cluster vectors ``v`` ``(G, k)``."""
@@ -217,7 +218,7 @@ def cr2_from_sums(sums: ClusterCrossProducts, c: np.ndarray) -> CR2Result:
     s = project(Gm)
     d = Gm @ m + np.sum(q_lam * s * s, axis=1)
     u = Gm + np.einsum("gik,gk->gi", GLV, f_lam * s)
-    b_diag = np.einsum("gi,ij,gj->g", u, M, u)
+    b_diag = np.einsum("gi,gi->g", u @ M, u)
     UU = u.T @ u
     trace = float(np.sum(d - b_diag))
     frob = float(np.sum(d * d) - 2.0 * np.sum(d * b_diag) + np.trace(M @ UU @ M @ UU))
