@@ -172,7 +172,7 @@ def test_subset_rows_are_counted(hcpc_like, derived) -> None:  # type: ignore[no
     _same(got, want)
     n_b = int((hcpc_like["site"] == "B").sum())
     assert got.n_excluded == want.n_excluded + n_b
-    assert f"outside subset site == 'A' ({n_b})" in got.excluded_reason
+    assert f"outside the analysed subgroup site == 'A' ({n_b})" in got.excluded_reason
 
 
 def test_subset_on_a_derived_column_triggers_derivation(hcpc_like, derived) -> None:  # type: ignore[no-untyped-def]

@@ -722,7 +722,7 @@ def _apply_rows(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, 
         mask = _evaluate(frame, spec, "subset", spec.subset).astype("boolean").fillna(False)
         frame = frame.loc[mask.to_numpy(dtype=bool)]
         if n0 - len(frame):
-            reasons.append(f"outside subset {spec.subset} ({n0 - len(frame)})")
+            reasons.append(f"outside the analysed subgroup {spec.subset} ({n0 - len(frame)})")
     if spec.missing != "mi":  # imputation may make a patient eligible: keep every row
         frame = _drop_not_eligible(frame, spec.outcome, reasons)
     if spec.complete_on:
