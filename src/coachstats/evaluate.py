@@ -1488,6 +1488,8 @@ def case_mix(
         if r is None or not r.arms or r.arms[0].n == 0:
             continue
         a = r.arms[0]
+        if share and value in (0.0, 1.0) and a.value == value:
+            continue  # an eligibility criterion (every Peer patient has diabetes): no information
         metric, diff = _std_difference(a.value, value, sd, share)
         items.append(
             CaseMixItem(
