@@ -1237,6 +1237,7 @@ def _model(
         check_option("family", opts["family"], FAMILIES)
         check_option("corr", opts["corr"], CORRELATIONS)
         check_option("moment_df", opts["moment_df"], ("n", "n-p"))
+        check_option("small_sample", opts["small_sample"], ("none", "MD"))
     models._check_conf_level(conf_level)
     cluster: str | None = opts.get("cluster")
     fe: str | None = opts.get("fixed_effects") if method in ("logistic", "linear") else None
@@ -1318,6 +1319,7 @@ def _model(
             family=opts["family"],
             corr=opts["corr"],
             moment_df=opts["moment_df"],
+            small_sample=opts["small_sample"],
         )
         fit_g = yield from _adapt(steps, rows_of)
         result = models.gee_result(

@@ -109,11 +109,23 @@ from coachstats.compare.design import (
 from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
 from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
-__all__ = ["CORRELATIONS", "FAMILIES", "GEEFit", "GEEStats", "fit_gee", "gee_stats", "gee_steps"]
+__all__ = [
+    "CORRELATIONS",
+    "FAMILIES",
+    "SMALL_SAMPLE",
+    "GEEFit",
+    "GEEStats",
+    "fit_gee",
+    "gee_stats",
+    "gee_steps",
+]
 
 GEEFamily = Literal["binomial", "gaussian"]
 Correlation = Literal["exchangeable", "independence"]
 MomentDF = Literal["n", "n-p"]
+SmallSample = Literal["none", "MD"]
+#: Small-sample corrections of the robust covariance: none, or Mancl & DeRouen (2001).
+SMALL_SAMPLE: tuple[str, ...] = ("none", "MD")
 FAMILIES: tuple[str, ...] = ("binomial", "gaussian")
 CORRELATIONS: tuple[str, ...] = ("exchangeable", "independence")
 
@@ -125,7 +137,8 @@ class GEEFit:
     ``params`` and the covariances are for ``[intercept, columns of X]``.
     ``rho`` is the working correlation (0 for independence), ``scale`` the
     estimated :math:`\\phi`; ``corr`` the working correlation actually used
-    and ``note`` why, when it differs from the one asked for.
+    and ``note`` why, when it differs from the one asked for;
+    ``small_sample`` the correction in ``vcov_robust`` (``"MD"``: Mancl-DeRouen).
     """
 
     params: np.ndarray
@@ -141,6 +154,7 @@ class GEEFit:
     iterations: int
     converged: bool
     note: str = ""
+    small_sample: str = "none"
 
 
 def _mean_parts(
@@ -247,6 +261,54 @@ def _score_parts(stats: GEEStats, counts: np.ndarray, rho: float) -> tuple[np.nd
     return H, U
 
 
+def gee_cluster_grams(
+    rows: ModelRows, center: np.ndarray, beta: np.ndarray, family: str
+) -> np.ndarray:
+    """Per-cluster :math:`\\sum_{j \\in i} \\tilde d_j \\tilde d_j^\\top` ``(G, p, p)``, with
+    :math:`\\tilde d_j = d_j x_j` the rows of ``XD`` of :func:`gee_stats` (additive over chunks)."""
+    if rows.clusters is None:  # pragma: no cover - the callers always set clusters
+        raise AnalysisError("GEE rows need cluster codes")
+    XcT = rows.centered(center)
+    eta = combine_rows(beta, XcT)
+    XD = XcT * np.sqrt(expit(eta) * (1.0 - expit(eta))) if family == "binomial" else XcT
+    k, G = XD.shape[0], rows.n_clusters
+    out = np.empty((G, k, k))
+    for a in range(k):  # loops over columns, not rows or clusters
+        for b in range(a, k):
+            s = np.bincount(rows.clusters, weights=XD[a] * XD[b], minlength=G)
+            out[:, a, b] = s
+            out[:, b, a] = s
+    return out
+
+
+def _mancl_derouen_scores(
+    grams: np.ndarray,
+    stats: GEEStats,
+    counts: np.ndarray,
+    rho: float,
+    H_inv: np.ndarray,
+    U: np.ndarray,
+) -> np.ndarray:
+    r"""Cluster scores with the bias correction of Mancl & DeRouen (2001).
+
+    :math:`\tilde U_i = D_i^\top V_i^{-1} (I - H_{ii})^{-1} e_i` with the cluster
+    leverage :math:`H_{ii} = D_i (\sum D^\top V^{-1} D)^{-1} D_i^\top V_i^{-1}`. By the
+    push-through identity this is :math:`(I - H_i H^{-1})^{-1} U_i`, with
+    :math:`H_i = D_i^\top V_i^{-1} D_i` (``p x p``): no ``n_i x n_i`` matrix.
+    """
+    c = rho / (1.0 + (counts - 1.0) * rho)
+    T = stats.T
+    H_i = (grams - c[:, None, None] * T[:, :, None] * T[:, None, :]) / (1.0 - rho)
+    A = np.eye(H_inv.shape[0])[None] - H_i @ H_inv
+    try:
+        return np.linalg.solve(A, U[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError(
+            "GEE: the Mancl-DeRouen correction needs I - H_ii invertible; a cluster has "
+            "leverage 1 (it alone determines a coefficient); use small_sample='none'"
+        ) from exc
+
+
 def _check_rho(rho: float, counts: np.ndarray) -> None:
     """rho must keep every R_i invertible (geepack imposes nothing more)."""
     if not (math.isfinite(rho) and rho < 1.0) or np.any(np.abs(1.0 + (counts - 1.0) * rho) < 1e-12):
@@ -327,6 +389,7 @@ def gee_steps(
     moment_df: MomentDF = "n",
     max_iter: int = 100,
     tol: float = 1e-10,
+    small_sample: SmallSample = "none",
 ) -> Generator[Request[Any], Any, GEEFit]:
     """The GEE fit of :func:`fit_gee` as a generator of requests on chunks of rows.
 
@@ -338,7 +401,7 @@ def gee_steps(
         Column means of ``X`` (the design is centred; the intercept absorbs them).
     events : float
         :math:`\\sum y` (binomial: the starting intercept).
-    family, corr, moment_df, max_iter, tol
+    family, corr, moment_df, max_iter, tol, small_sample
         As in :func:`fit_gee`.
 
     Each pass computes :class:`GEEStats` (or, for the starting GLM,
@@ -488,6 +551,10 @@ def gee_steps(
     H, U = _score_parts(stats, counts_f, rho)
     H_inv = _solve(H, np.eye(p + 1))
     H_inv = (H_inv + H_inv.T) / 2.0
+    if small_sample == "MD":
+        b_final = beta
+        grams = yield (lambda rows: gee_cluster_grams(rows, center, b_final, family))
+        U = _mancl_derouen_scores(grams, stats, counts_f, rho, H_inv, U)
     robust = H_inv @ (U.T @ U) @ H_inv
     # Back to the uncentred intercept: beta_0 = b_0 - means' b.
     T = np.eye(p + 1)
@@ -507,6 +574,7 @@ def gee_steps(
         iterations=it,
         converged=converged,
         note=note,
+        small_sample=small_sample,
     )
 
 
@@ -520,6 +588,7 @@ def fit_gee(
     moment_df: MomentDF = "n",
     max_iter: int = 100,
     tol: float = 1e-10,
+    small_sample: SmallSample = "none",
 ) -> GEEFit:
     """Fit a GEE (an intercept is added to ``X``).
 
@@ -540,6 +609,10 @@ def fit_gee(
     max_iter, tol : int, float
         Alternating iterations and the convergence threshold on the largest
         change in beta, the scale and rho.
+    small_sample : {"none", "MD"}
+        ``"MD"``: the robust covariance with the bias correction of Mancl &
+        DeRouen (2001) for few clusters (cluster scores computed on residuals
+        corrected by :math:`(I - H_{ii})^{-1}`).
 
     Returns
     -------
@@ -548,6 +621,7 @@ def fit_gee(
     check_option("family", family, FAMILIES)
     check_option("corr", corr, CORRELATIONS)
     check_option("moment_df", moment_df, ("n", "n-p"))
+    check_option("small_sample", small_sample, SMALL_SAMPLE)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
@@ -564,5 +638,6 @@ def fit_gee(
         moment_df=moment_df,
         max_iter=max_iter,
         tol=tol,
+        small_sample=small_sample,
     )
     return run_local(steps, rows)

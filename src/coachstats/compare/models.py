@@ -66,7 +66,14 @@ from coachstats.compare.design import (
     vdot,
 )
 from coachstats.compare.firth import fit_firth, profile_inference
-from coachstats.compare.gee import CORRELATIONS, FAMILIES, GEEFit, fit_gee
+from coachstats.compare.gee import (
+    CORRELATIONS,
+    FAMILIES,
+    SMALL_SAMPLE,
+    GEEFit,
+    SmallSample,
+    fit_gee,
+)
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
 from coachstats.compare.mixed import MixedFit, fit_mixed
 from coachstats.compare.smallsample import (
@@ -875,6 +882,7 @@ def gee(
     conf_level: float = 0.95,
     treatment: str | None = None,
     control: str | None = None,
+    small_sample: SmallSample = "none",
 ) -> ComparisonResult:
     r"""GEE for clustered patients: population-averaged arm effect with robust SE.
 
@@ -902,6 +910,11 @@ def gee(
         ``"n"``: geepack's moment estimators (default); ``"n-p"``: statsmodels'.
     conf_level : float
         Confidence level.
+    small_sample : {"none", "MD"}
+        ``"MD"``: the robust SE with the bias correction of Mancl & DeRouen
+        (2001), for few clusters (the plain sandwich is too small with, say,
+        15 clinicians). Checked against the correction computed in R from
+        ``geeglm`` (``tests/reference/gee_md.R``).
 
     Returns
     -------
@@ -927,6 +940,7 @@ def gee(
     check_option("family", family, FAMILIES)
     check_option("corr", corr, CORRELATIONS)
     check_option("moment_df", moment_df, ("n", "n-p"))
+    check_option("small_sample", small_sample, SMALL_SAMPLE)
     _check_conf_level(conf_level)
     binary = family == "binomial"
     setup = _setup(
@@ -949,7 +963,15 @@ def gee(
         _check_separation(setup, outcome)
     clusters = _groups(setup.frame, cluster, "cluster")
     design = _design(setup, arm, None)
-    fit = fit_gee(design.X, setup.y, clusters, family=family, corr=corr, moment_df=moment_df)
+    fit = fit_gee(
+        design.X,
+        setup.y,
+        clusters,
+        family=family,
+        corr=corr,
+        moment_df=moment_df,
+        small_sample=small_sample,
+    )
     return gee_result(
         fit, design, _summary(setup, binary), outcome, cluster=cluster, conf_level=conf_level
     )
@@ -980,8 +1002,9 @@ def gee_result(
     return _result(
         rows,
         outcome,
-        method=f"GEE ({family}, {link} link, {fit.corr} working correlation, robust SE) "
-        f"clustered by {cluster}",
+        method=f"GEE ({family}, {link} link, {fit.corr} working correlation, robust SE"
+        + (" with the Mancl-DeRouen correction" if fit.small_sample == "MD" else "")
+        + f") clustered by {cluster}",
         estimand="odds ratio" if binary else "mean difference",
         est=float(fit.params[1]),
         se=math.sqrt(fit.vcov_robust[1, 1]),
