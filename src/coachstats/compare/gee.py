@@ -107,6 +107,7 @@ from coachstats.compare.design import (
     vdot,
 )
 from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
+from coachstats.compare.smallsample import cluster_grams
 from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
 __all__ = [
@@ -271,14 +272,7 @@ def gee_cluster_grams(
     XcT = rows.centered(center)
     eta = combine_rows(beta, XcT)
     XD = XcT * np.sqrt(expit(eta) * (1.0 - expit(eta))) if family == "binomial" else XcT
-    k, G = XD.shape[0], rows.n_clusters
-    out = np.empty((G, k, k))
-    for a in range(k):  # loops over columns, not rows or clusters
-        for b in range(a, k):
-            s = np.bincount(rows.clusters, weights=XD[a] * XD[b], minlength=G)
-            out[:, a, b] = s
-            out[:, b, a] = s
-    return out
+    return cluster_grams(XD, rows.clusters, rows.n_clusters)
 
 
 def _mancl_derouen_scores(

@@ -70,6 +70,7 @@ __all__ = [
     "CR2Result",
     "ClusterCrossProducts",
     "cluster_cross_products",
+    "cluster_grams",
     "cr2_from_sums",
     "ols_cross_products",
 ]
@@ -124,16 +125,31 @@ def cluster_cross_products(
     ([[2.0, 5.0], [5.0, 13.0]], [0.5, 2.5])
     """
     k = Z.shape[1]
-    ZZ = np.empty((n_clusters, k, k))
-    for i in range(k):  # loops over columns, not rows or clusters
-        for j in range(i, k):
-            s = np.bincount(codes, weights=Z[:, i] * Z[:, j], minlength=n_clusters)
-            ZZ[:, i, j] = s
-            ZZ[:, j, i] = s
+    ZZ = cluster_grams(Z.T, codes, n_clusters)
     Ze = np.column_stack(
         [np.bincount(codes, weights=Z[:, i] * e, minlength=n_clusters) for i in range(k)]
     )
     return ClusterCrossProducts(ZZ, Ze)
+
+
+def cluster_grams(values_t: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per-cluster Gram matrices of the columns of ``values_t.T``: ``(G, k, k)``.
+
+    One ``np.bincount`` per pair of rows of the ``(k, n)`` array ``values_t``.
+
+    Examples
+    --------
+    >>> cluster_grams(np.array([[1.0, 2.0, 3.0]]), np.array([0, 0, 1]), 2)[:, 0, 0].tolist()
+    [5.0, 9.0]
+    """
+    k = values_t.shape[0]
+    out = np.empty((n_clusters, k, k))
+    for a in range(k):  # loops over columns, not rows or clusters
+        for b in range(a, k):
+            s = np.bincount(codes, weights=values_t[a] * values_t[b], minlength=n_clusters)
+            out[:, a, b] = s
+            out[:, b, a] = s
+    return out
 
 
 def ols_cross_products(
