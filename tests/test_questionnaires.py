@@ -132,6 +132,7 @@ def test_clinician_ratings_match_r(name: str, item: str) -> None:
     check(res["cluster-robust OLS (CR1)"], ref["cr1"], CLOSED, CLOSED)
     check(res["cluster-robust OLS (CR2)"], ref["cr2"], CLOSED, CLOSED)
     check(res["GEE"], ref["gee"], ITER, ITER_SE)
+    check(res["GEE (Mancl-DeRouen)"], ref["gee_md"], ITER, ITER_SE)
     for r in res:
         assert arm_counts(r) == ref["n"]
     d = res.design

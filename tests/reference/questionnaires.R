@@ -19,7 +19,7 @@
 # - visit ratings: t.test(var.equal = TRUE); lmer(item ~ arm + (1 | clinician_id)); lm with
 #   sandwich::vcovCL(type = "HC1") and the t reference on the residual df (lmtest::coeftest);
 #   the same lm with clubSandwich::vcovCR(type = "CR2") and coef_test(test = "Satterthwaite");
-#   geeglm gaussian exchangeable. The ICC is tau2 / (tau2 + sigma2) from VarCorr, and the
+#   geeglm gaussian exchangeable, plain and with the Mancl-DeRouen correction (md_helpers.R). The ICC is tau2 / (tau2 + sigma2) from VarCorr, and the
 #   variance ratio of the t test's difference under the fitted random-intercept model is
 #   computed by dense matrix algebra (x'Vx / (x'x)^2 over (tau2 + sigma2) / x'x, x the centred
 #   arm indicator), independently of coachstats' closed form.
@@ -38,6 +38,7 @@ suppressPackageStartupMessages({
 args <- commandArgs(trailingOnly = FALSE)
 script <- sub("--file=", "", grep("--file=", args, value = TRUE))
 here <- if (length(script)) dirname(normalizePath(script)) else "tests/reference"
+source(file.path(here, "md_helpers.R"))
 
 gee_ctrl <- geese.control(epsilon = 1e-10, maxit = 200)
 lmer_ctrl <- lmerControl(
@@ -98,15 +99,19 @@ t_fit <- function(y, arm, var_equal) {
   coef_out(est, tt$stderr, tt$statistic, tt$parameter, tt$p.value, tt$conf.int[1], tt$conf.int[2])
 }
 
-gee_fit <- function(d, formula, family) {
+gee_fit <- function(d, formula, family, md = FALSE) {
   d <- d[order(d$clinician_id), ]
   d$cid <- as.integer(factor(d$clinician_id))
   fit <- geeglm(formula, id = cid, data = d, family = family, corstr = "exchangeable",
                 control = gee_ctrl)
   s <- summary(fit)$coefficients["armcoaching", ]
-  z <- s[["Estimate"]] / s[["Std.err"]]
-  half <- qnorm(0.975) * s[["Std.err"]]
-  c(coef_out(s[["Estimate"]], s[["Std.err"]], z, NA, s[["Pr(>|W|)"]],
+  se <- s[["Std.err"]]
+  if (md) {  # the Mancl-DeRouen corrected SE (md_helpers.R), z-based as geeglm's
+    se <- sqrt(mancl_derouen(fit, d[[all.vars(formula)[1]]], d$cid)$md[2, 2])
+  }
+  z <- s[["Estimate"]] / se
+  half <- qnorm(0.975) * se
+  c(coef_out(s[["Estimate"]], se, z, NA, if (md) 2 * pnorm(-abs(z)) else s[["Pr(>|W|)"]],
              s[["Estimate"]] - half, s[["Estimate"]] + half),
     list(alpha = vec(fit$geese$alpha), scale = vec(fit$geese$gamma)))
 }
@@ -167,6 +172,7 @@ visits_block <- function(name) {
       cr1 = lm_fit(v, f, cluster = TRUE),
       cr2 = cr2_fit(v, f),
       gee = gee_fit(v, f, gaussian()),
+      gee_md = gee_fit(v, f, gaussian(), md = TRUE),
       variance_ratio_t = variance_ratio(v, mixed$tau2, mixed$sigma2)
     )
   }
