@@ -112,7 +112,12 @@ from coachstats.compare.design import (
     order_levels,
     qr_aliased_from_r,
 )
-from coachstats.compare.gee import CORRELATIONS, FAMILIES, gee_steps  # names: the package
+from coachstats.compare.gee import (  # names: the package
+    CORRELATIONS,
+    FAMILIES,
+    SMALL_SAMPLE,
+    gee_steps,
+)
 from coachstats.compare.mixed import fit_mixed_stats, mixed_chunk_stats  # exports gee(), mixed()
 from coachstats.compare.smallsample import ClusterCrossProducts, ols_cross_products
 from coachstats.errors import AnalysisError, OptionError, check_option
@@ -1237,7 +1242,7 @@ def _model(
         check_option("family", opts["family"], FAMILIES)
         check_option("corr", opts["corr"], CORRELATIONS)
         check_option("moment_df", opts["moment_df"], ("n", "n-p"))
-        check_option("small_sample", opts["small_sample"], ("none", "MD"))
+        check_option("small_sample", opts["small_sample"], SMALL_SAMPLE)
     models._check_conf_level(conf_level)
     cluster: str | None = opts.get("cluster")
     fe: str | None = opts.get("fixed_effects") if method in ("logistic", "linear") else None

@@ -271,7 +271,11 @@ def gee_cluster_grams(
         raise AnalysisError("GEE rows need cluster codes")
     XcT = rows.centered(center)
     eta = combine_rows(beta, XcT)
-    XD = XcT * np.sqrt(expit(eta) * (1.0 - expit(eta))) if family == "binomial" else XcT
+    if family == "binomial":
+        mu = expit(eta)
+        XD = XcT * np.sqrt(mu * (1.0 - mu))
+    else:
+        XD = XcT
     return cluster_grams(XD, rows.clusters, rows.n_clusters)
 
 
