@@ -42,9 +42,8 @@ from coachstats.units import (
     CANONICAL_UNITS,
     REPORTED_DECIMALS,
     UNIT_CHOICES,
+    convert_from_canonical,
     convert_to_canonical,
-    hba1c_to_mmol,
-    ldl_to_mmol,
     looks_like,
     normalize_unit,
     to_reported_precision,
@@ -198,11 +197,7 @@ def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
 
 def _in_unit(measure: str, unit: str, canonical_value: float) -> float:
     """A canonical-unit bound expressed in ``unit`` (for messages), to 3 significant digits."""
-    if measure == "hba1c" and normalize_unit(unit) == "mmol/mol":
-        return float(f"{float(hba1c_to_mmol(canonical_value)):.3g}")
-    if measure == "ldl" and normalize_unit(unit) == "mmol/L":
-        return float(f"{float(ldl_to_mmol(canonical_value)):.3g}")
-    return canonical_value
+    return float(f"{float(convert_from_canonical(measure, canonical_value, unit)):.3g}")
 
 
 def validate_patients(

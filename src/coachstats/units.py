@@ -28,6 +28,7 @@ __all__ = [
     "CANONICAL_UNITS",
     "REPORTED_DECIMALS",
     "UNIT_CHOICES",
+    "convert_from_canonical",
     "convert_to_canonical",
     "hba1c_to_mmol",
     "hba1c_to_percent",
@@ -119,17 +120,38 @@ def to_reported_precision(measure: str, values: npt.ArrayLike) -> FloatArray:
     return v if decimals is None else np.round(v, decimals)
 
 
-def convert_to_canonical(measure: str, values: npt.ArrayLike, unit: str) -> FloatArray:
-    """Convert ``values`` of ``measure`` given in ``unit`` to the canonical unit."""
+#: (measure, other unit) -> (to the canonical unit, back from it)
+_CONVERSIONS = {
+    ("hba1c", "mmol/mol"): (hba1c_to_percent, hba1c_to_mmol),
+    ("ldl", "mmol/L"): (ldl_to_mgdl, ldl_to_mmol),
+}
+
+
+def _convert(measure: str, values: npt.ArrayLike, unit: str, direction: int) -> FloatArray:
     unit = normalize_unit(unit)
     v = np.asarray(values, dtype=float)
     if unit == CANONICAL_UNITS[measure]:
         return v
-    if measure == "hba1c" and unit == "mmol/mol":
-        return hba1c_to_percent(v)
-    if measure == "ldl" and unit == "mmol/L":
-        return ldl_to_mgdl(v)
-    raise ValueError(f"no conversion for {measure} from {unit!r}")  # guarded by callers
+    pair = _CONVERSIONS.get((measure, unit))
+    if pair is None:  # guarded by callers
+        raise ValueError(f"no conversion for {measure} between {unit!r} and the canonical unit")
+    return pair[direction](v)
+
+
+def convert_to_canonical(measure: str, values: npt.ArrayLike, unit: str) -> FloatArray:
+    """Convert ``values`` of ``measure`` given in ``unit`` to the canonical unit."""
+    return _convert(measure, values, unit, 0)
+
+
+def convert_from_canonical(measure: str, values: npt.ArrayLike, unit: str) -> FloatArray:
+    """Convert canonical-unit ``values`` of ``measure`` to ``unit``.
+
+    Examples
+    --------
+    >>> round(float(convert_from_canonical("hba1c", 8.0, "mmol/mol")), 1)
+    63.9
+    """
+    return _convert(measure, values, unit, 1)
 
 
 #: Plausible ranges of each measure in each unit, used to guess the unit.
