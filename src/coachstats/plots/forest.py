@@ -209,12 +209,12 @@ def plot_forest(
         raise OptionError(f"highlight needs one flag per row ({n}), got {marked.shape[0]}")
     with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * n)) as ax:
         has_ci = ~(np.isnan(lo) | np.isnan(hi))
-        for rows, color in ((~marked, "black"), (marked, arm_color("coaching", 0))):
+        accent = arm_color("coaching", 0)
+        for rows, color in ((~marked, "black"), (marked, accent)):
             ax.hlines(y[has_ci & rows], lo[has_ci & rows], hi[has_ci & rows], color=color, lw=0.9)
         ax.plot(est[~marked], y[~marked], "s", color="black", markersize=4, linestyle="none")
         if marked.any():
-            color = arm_color("coaching", 0)
-            ax.plot(est[marked], y[marked], "D", color=color, markersize=5, linestyle="none")
+            ax.plot(est[marked], y[marked], "D", color=accent, markersize=5, linestyle="none")
         ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
         if use_log:
             _log_axis(ax, np.append(values, reference))
