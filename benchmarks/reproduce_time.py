@@ -14,7 +14,7 @@ Three measurements:
 - ``import``: median wall time of ``import numpy, pandas`` and of
   ``import numpy, pandas, coachstats`` in fresh interpreters; the difference is
   what coachstats adds;
-- ``api``: ``from coachstats.reproduce import reproduce; reproduce()`` timed
+- ``api``: ``from coachstats.tasks.reproduce import reproduce; reproduce()`` timed
   inside a fresh process (import and run separately);
 - ``command``: wall time of the ``coachstats reproduce`` console script, start
   to exit (interpreter start-up, the CLI, the run and printing the table).
@@ -40,7 +40,7 @@ from pathlib import Path
 CHILD = """
 import json, time
 t0 = time.perf_counter()
-from coachstats.reproduce import reproduce
+from coachstats.tasks.reproduce import reproduce
 t1 = time.perf_counter()
 res = reproduce(sensitivity={sens})
 t2 = time.perf_counter()

@@ -19,10 +19,10 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachstats.compare._data import prepare
 from coachstats.compare.design import GroupIndex, build_design
 from coachstats.compare.gee import _moments, fit_gee
 from coachstats.compare.glm import cr1_adjustment, fit_linear, fit_logistic
+from coachstats.compare.prepare import prepare
 from coachstats.errors import AnalysisError, DataWarning, OptionError
 
 HERE = Path(__file__).parent / "reference"

@@ -22,9 +22,9 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachstats.compare._data import prepare
 from coachstats.compare.design import GroupIndex, build_design
 from coachstats.compare.mixed import CS, fit_mixed, mixed_stats
+from coachstats.compare.prepare import prepare
 from coachstats.errors import AnalysisError
 
 HERE = Path(__file__).parent / "reference"

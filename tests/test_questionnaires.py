@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from coachstats import questionnaires as q
 from coachstats import scales
-from coachstats._paths import bundled_table
+from coachstats.core.paths import bundled_table
 from coachstats.errors import AnalysisError, ColumnNotFoundError, OptionError, SchemaError
 from coachstats.results import ComparisonResult
 from coachstats.trials.registry import get_trial

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 import coachstats
-from coachstats._paths import bundled_table
 from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
+from coachstats.core.paths import bundled_table
 from coachstats.errors import OptionError, OutputError
 from coachstats.evaluate import EvaluationResult, evaluate
 from coachstats.flow import Flow

@@ -29,7 +29,7 @@ from coachstats.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, CoachstatsWarning, OptionError
 from coachstats.goals import HCPC_GOALS
 from coachstats.synthetic import calibrate_hcpc, hcpc, hcpc_cohort
-from coachstats.synthetic._common import (
+from coachstats.synthetic.common import (
     apportioned_labels,
     balanced_counts,
     group_targets,

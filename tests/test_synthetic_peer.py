@@ -21,7 +21,6 @@ from coachstats.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, OptionError
 from coachstats.goals import PEER_GOALS
 from coachstats.synthetic import peer_cohort
-from coachstats.synthetic._peer_helpers import covariate_matrix, covariate_scores, grid_repair
 from coachstats.synthetic.peer import (
     ADJUSTMENT,
     CHANGES,
@@ -33,6 +32,7 @@ from coachstats.synthetic.peer import (
     RANDOMIZED,
     _swap_into_range,
 )
+from coachstats.synthetic.peer_helpers import covariate_matrix, covariate_scores, grid_repair
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 ARMS = ("coaching", "usual_care")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachstats.analysis import METHODS, AnalysisPlan, _compare_function
+from coachstats.analysis import METHODS, AnalysisPlan, compare_function
 from coachstats.errors import OptionError
 from coachstats.results import ArmSummary
 from coachstats.trials import (
@@ -85,7 +85,7 @@ def test_every_target_is_well_formed(trial: str, target: str) -> None:
     for spec in t.specs:
         assert spec.method in METHODS
         if spec.method != "describe":
-            params = inspect.signature(_compare_function(spec.method)).parameters
+            params = inspect.signature(compare_function(spec.method)).parameters
             reserved = {"m", "seed", "maxit", "impute", "singleton_clusters", "baseline"}
             assert set(spec.options) - reserved <= set(params), spec.options
             if spec.covariates:

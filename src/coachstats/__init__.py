@@ -11,14 +11,14 @@ Examples
 '.02'
 
 The task modules load on first use, so ``import coachstats`` stays fast:
-``coachstats.evaluate`` (:func:`coachstats.evaluate.evaluate`,
-:func:`coachstats.evaluate.analyze`), ``coachstats.reproduce``,
-``coachstats.compare``, ``coachstats.plots``, ``coachstats.report``, ... and
-:func:`load_program` (:mod:`coachstats.programdata`).
+``coachstats.tasks.evaluate`` (:func:`coachstats.tasks.evaluate.evaluate`,
+:func:`coachstats.tasks.evaluate.analyze`), ``coachstats.tasks.reproduce``,
+``coachstats.compare``, ``coachstats.present.plots``, ``coachstats.present.report``, ... and
+:func:`load_program` (:mod:`coachstats.data.programdata`).
 
 >>> coachstats.load_program.__module__
-'coachstats.programdata'
->>> coachstats.evaluate.evaluate.__name__
+'coachstats.data.programdata'
+>>> coachstats.tasks.evaluate.evaluate.__name__
 'evaluate'
 """
 
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coachstats.endpoints import derive_endpoints
-from coachstats.errors import (
+from coachstats import compat
+from coachstats.core.errors import (
     AnalysisError,
     CoachstatsError,
     ColumnNotFoundError,
@@ -36,44 +36,36 @@ from coachstats.errors import (
     SchemaError,
     UnitError,
 )
-from coachstats.flow import Flow
-from coachstats.goals import HCPC_GOALS, PEER_GOALS, GoalSet, Threshold
-from coachstats.io import load_trial
-from coachstats.results import ComparisonResult, format_p, tidy
-from coachstats.trialdata import TrialData
+from coachstats.core.goals import HCPC_GOALS, PEER_GOALS, GoalSet, Threshold
+from coachstats.core.results import ComparisonResult, format_p, tidy
+from coachstats.data.flow import Flow
+from coachstats.data.io import load_trial
+from coachstats.data.trialdata import TrialData
+from coachstats.derive.endpoints import derive_endpoints
 
 __version__ = "0.1.0"
 
-#: Submodules loaded on first attribute access (``coachstats.evaluate.evaluate(...)``).
+compat.install()
+
+#: Packages and moved module names loaded on first attribute access (``coachstats.evaluate.evaluate(...)``).
 _LAZY_MODULES = frozenset(
     {
-        "adherence",
-        "analysis",
+        "cli",
         "compare",
-        "dask_support",
-        "evaluate",
-        "metaanalysis",
-        "onesample",
-        "outputs",
-        "plots",
-        "power",
-        "programdata",
-        "programs",
-        "questionnaires",
-        "report",
-        "reproduce",
-        "scales",
-        "stream",
+        "core",
+        "data",
+        "derive",
+        "engines",
+        "plan",
+        "present",
         "synthetic",
-        "table1",
-        "tables",
-        "tracking",
+        "tasks",
         "trials",
-        "units",
+        *compat.MOVED,
     }
 )
 #: Functions of those modules offered at the top level, loaded on first use.
-_LAZY_FUNCTIONS = {"load_program": "programdata"}
+_LAZY_FUNCTIONS = {"load_program": "data.programdata"}
 
 
 def __getattr__(name: str) -> Any:

@@ -34,7 +34,7 @@ def _guard(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from coachstats.errors import CoachstatsError
+        from coachstats.core.errors import CoachstatsError
 
         try:
             return func(*args, **kwargs)
@@ -57,7 +57,7 @@ def _main(
 @contextmanager
 def _notes() -> Iterator[None]:
     """Show coachstats warnings once each, as short notes on stderr after the work."""
-    from coachstats.errors import CoachstatsWarning
+    from coachstats.core.errors import CoachstatsWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CoachstatsWarning)
@@ -74,7 +74,7 @@ def _notes() -> Iterator[None]:
 
 def _split_pairs(text: str, expects: str) -> list[tuple[str, str]]:
     """``"a=b,c=d"`` -> ``[("a", "b"), ("c", "d")]``; an item without ``=`` raises."""
-    from coachstats.errors import OptionError
+    from coachstats.core.errors import OptionError
 
     pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
     bad = [p[0] for p in pairs if len(p) != 2]
@@ -87,7 +87,7 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
     """``--map schema=yours,...`` -> ``{yours: schema}``; a name outside the schema raises."""
     if not text:
         return None
-    from coachstats.programdata import orient_columns
+    from coachstats.data.programdata import orient_columns
 
     return orient_columns(dict(_split_pairs(text, "--map expects schema=yours")), "--map")
 
@@ -115,7 +115,7 @@ def reproduce(
     force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
 ) -> None:
     """Reproduce every published figure from patient-level data; exit 1 if any differs."""
-    from coachstats.errors import check_option
+    from coachstats.core.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json", "markdown"))
     _check_outputs(force, [data] if data else [], report=report)
@@ -125,7 +125,7 @@ def reproduce(
         for name in list_trials():
             typer.echo(f"{name}: {get_trial(name).title}")
         return
-    from coachstats.reproduce import reproduce as run
+    from coachstats.tasks.reproduce import reproduce as run
 
     with _notes():
         result = run(trials or None, data=data, sensitivity=sensitivity)
@@ -144,7 +144,7 @@ def reproduce(
     else:
         typer.echo(result.to_markdown())
     if report is not None:
-        from coachstats.report import report_from_reproduction, write_report
+        from coachstats.present.report import report_from_reproduction, write_report
 
         with _notes():
             written = write_report(
@@ -169,7 +169,7 @@ def endpoints(
 ) -> None:
     """Load a patient file, validate it and print its per-patient endpoint table and flow."""
     from coachstats import HCPC_GOALS, PEER_GOALS, load_trial
-    from coachstats.errors import check_option
+    from coachstats.core.errors import check_option
 
     check_option("--goals", goals, ("hcpc", "peer"))
     gs = HCPC_GOALS if goals == "hcpc" else PEER_GOALS
@@ -232,8 +232,8 @@ def power(
     ] = None,
 ) -> None:
     """Sample size or power for a coaching program, from the published effects or your own."""
-    from coachstats import power as pw
-    from coachstats.errors import OptionError
+    from coachstats.core.errors import OptionError
+    from coachstats.tasks import power as pw
 
     if list_:
         typer.echo(
@@ -268,7 +268,7 @@ def power(
         import matplotlib
 
         matplotlib.use("Agg")
-        from coachstats.plots.style import save_figure
+        from coachstats.present.plots.style import save_figure
 
         save_figure(pw.plot_power_curve(pw.power_curve(result)), plot)
         typer.echo(f"wrote {plot}")
@@ -289,7 +289,7 @@ def synth(
 ) -> None:
     """Generate a seeded synthetic cohort (raw measurements only) as CSV and Parquet."""
     from coachstats import synthetic
-    from coachstats.errors import check_option
+    from coachstats.core.errors import check_option
 
     check_option("--trial", trial, ("hcpc", "peer"))
     gen = synthetic.hcpc_cohort if trial == "hcpc" else synthetic.peer_cohort
@@ -320,11 +320,11 @@ def _program_load(
     single_arm: bool,
     exclude_invalid: bool,
 ) -> dict[str, Any]:
-    """The :func:`coachstats.programdata.load_program` keywords from the CLI options.
+    """The :func:`coachstats.data.programdata.load_program` keywords from the CLI options.
 
     ``--map`` and ``--units`` add to (and override) the mapping file's entries.
     """
-    from coachstats.programdata import MappingFile, read_mapping
+    from coachstats.data.programdata import MappingFile, read_mapping
 
     spec = read_mapping(columns) if columns is not None else MappingFile()
     mapping = {**spec.columns, **(_parse_map(map_) or {})}
@@ -375,8 +375,8 @@ def _check_outputs(
     plot: Path | None = None,
     report: Path | None = None,
 ) -> None:
-    """Check every output path before the work starts (:func:`coachstats.outputs.check_output`)."""
-    from coachstats.outputs import check_output
+    """Check every output path before the work starts (:func:`coachstats.data.outputs.check_output`)."""
+    from coachstats.data.outputs import check_output
 
     given = {"--out": out, "--plot": plot, "--report": report}
     for option, path in given.items():  # their suffixes differ, so they never name one file
@@ -387,8 +387,8 @@ def _check_outputs(
 
 def _write_result(out: Path, frame: Any, payload: str, *, force: bool, inputs: list[Path]) -> None:
     """Write the tidy table (``.csv``) or the full result (``.json``) atomically."""
-    from coachstats.errors import OptionError
-    from coachstats.outputs import write_atomic
+    from coachstats.core.errors import OptionError
+    from coachstats.data.outputs import write_atomic
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".json"):
@@ -398,11 +398,11 @@ def _write_result(out: Path, frame: Any, payload: str, *, force: bool, inputs: l
 
 
 def _write_figure(figure: Any, path: Path, *, force: bool, inputs: list[Path]) -> None:
-    """Render a figure with :func:`coachstats.plots.save_figure`, then write it atomically."""
+    """Render a figure with :func:`coachstats.present.plots.save_figure`, then write it atomically."""
     import tempfile
 
-    from coachstats.outputs import write_atomic
-    from coachstats.plots.style import save_figure
+    from coachstats.data.outputs import write_atomic
+    from coachstats.present.plots.style import save_figure
 
     with tempfile.TemporaryDirectory() as tmp:
         (rendered,) = save_figure(figure, Path(tmp) / f"figure{path.suffix}")
@@ -460,8 +460,8 @@ def analyze(
     force: _Force = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
-    from coachstats.errors import check_option
-    from coachstats.evaluate import analyze as run
+    from coachstats.core.errors import check_option
+    from coachstats.tasks.evaluate import analyze as run
 
     check_option("--goals", goals, ("hcpc", "peer"))
     _check_outputs(force, [data], out=out, report=report)
@@ -475,9 +475,9 @@ def analyze(
         payload = json.dumps(result.to_dict(), indent=2, default=str)
         _write_result(out, result.to_frame(), payload, force=force, inputs=[data])
     if report is not None:
-        from coachstats.goals import HCPC_GOALS, PEER_GOALS
-        from coachstats.programdata import load_program
-        from coachstats.report import report_from_analysis, write_report
+        from coachstats.core.goals import HCPC_GOALS, PEER_GOALS
+        from coachstats.data.programdata import load_program
+        from coachstats.present.report import report_from_analysis, write_report
 
         with _notes():
             trial_data = load_program(data, **load)
@@ -519,11 +519,11 @@ def evaluate(
     force: _Force = False,
 ) -> None:
     """Compare a program with the published trials; exit 1 if an outcome differs from them."""
-    from coachstats.errors import check_option
-    from coachstats.evaluate import evaluate as run
-    from coachstats.evaluate import evaluation_figure
-    from coachstats.io import read_table
-    from coachstats.programdata import load_program
+    from coachstats.core.errors import check_option
+    from coachstats.data.io import read_table
+    from coachstats.data.programdata import load_program
+    from coachstats.tasks.evaluate import evaluate as run
+    from coachstats.tasks.evaluate import evaluation_figure
 
     check_option("--against", against, ("hcpc", "peer", "all"))
     check_option("--published-se", published_se, ("auto", "counts", "p_value"))
@@ -560,7 +560,7 @@ def evaluate(
         finally:
             plt.close(figure)
     if report is not None:
-        from coachstats.report import report_from_evaluation, write_report
+        from coachstats.present.report import report_from_evaluation, write_report
 
         with _notes():
             doc = report_from_evaluation(

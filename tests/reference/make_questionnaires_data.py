@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats import scales
-from coachstats._paths import bundled_table
+from coachstats.core.paths import bundled_table
 from coachstats.questionnaires import score_questionnaires
 
 OUT = Path(__file__).resolve().parent / "data"

@@ -1,7 +1,7 @@
 r"""Design matrices for the model-based comparisons, and per-group sums.
 
 :func:`build_design` turns the complete-case frame of one comparison (from
-:func:`coachstats.compare._data.prepare`) into the matrix of regressors
+:func:`coachstats.compare.prepare.prepare`) into the matrix of regressors
 ``X = [arm, covariates]`` used by :mod:`~coachstats.compare.glm`,
 :mod:`~coachstats.compare.gee` and :mod:`~coachstats.compare.mixed`. The
 intercept (or the clinic fixed effects) is not a column of ``X``: the fitters
@@ -29,12 +29,12 @@ Aliased columns
 ---------------
 A covariate column that is constant (within every group, when fixed effects
 are absorbed) or a linear combination of the columns before it is dropped with
-a :class:`~coachstats.errors.DataWarning` and listed in ``Design.dropped``; the
+a :class:`~coachstats.core.errors.DataWarning` and listed in ``Design.dropped``; the
 rule is that of R's ``lm`` (a column is aliased when its norm after projection
 on the earlier columns is below ``1e-7`` times its own norm, measured after
 removing the group means). If the arm column itself is aliased with the
 covariates (or the fixed effects), the treatment effect is not estimable and
-:class:`~coachstats.errors.AnalysisError` is raised.
+:class:`~coachstats.core.errors.AnalysisError` is raised.
 
 Examples
 --------
@@ -63,8 +63,8 @@ import numpy as np
 import pandas as pd
 import scipy.linalg as sla
 
-from coachstats.errors import AnalysisError, DataWarning, OptionError
-from coachstats.results import ArmSummary
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError
+from coachstats.core.results import ArmSummary
 
 __all__ = [
     "Additive",
@@ -298,8 +298,8 @@ class Additive:
     The statistics the fitters accumulate (Gram matrices, per-group sums,
     counts) are sums over rows, so the statistics of a whole data set are the
     sum of those of its chunks -- in memory (one chunk), over the row groups
-    of a Parquet file (:mod:`coachstats.stream`) or over the partitions of a
-    Dask DataFrame (:mod:`coachstats.dask_support`).
+    of a Parquet file (:mod:`coachstats.engines.stream`) or over the partitions of a
+    Dask DataFrame (:mod:`coachstats.engines.dask`).
 
     Examples
     --------
@@ -540,7 +540,7 @@ def parse_formula(formula: str) -> tuple[tuple[str, bool], ...]:
     >>> parse_formula("age * sex")
     Traceback (most recent call last):
     ...
-    coachstats.errors.OptionError: formula term 'age * sex' is not supported; write column names \
+    coachstats.core.errors.OptionError: formula term 'age * sex' is not supported; write column names \
 and C(name) separated by '+' (no interactions, transformations or left-hand side)
     """
     text = formula.strip()

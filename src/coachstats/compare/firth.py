@@ -64,8 +64,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from coachstats.compare._dist import chi2_sf, norm_ppf
-from coachstats.errors import AnalysisError
+from coachstats.compare.dist import chi2_sf, norm_ppf
+from coachstats.core.errors import AnalysisError
 
 __all__ = ["FirthFit", "ProfileInference", "fit_firth", "profile_inference"]
 

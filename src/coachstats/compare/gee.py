@@ -57,7 +57,7 @@ working covariance of the largest clusters indefinite, and near that value the
 estimating equations have a pole (geepack then diverges or returns an
 indefinite fit). In that case, or if the iteration diverges, the model is fitted
 with the **independence** working correlation instead, with a
-:class:`~coachstats.errors.DataWarning`; ``GEEFit.corr`` and ``note`` say so.
+:class:`~coachstats.core.errors.DataWarning`; ``GEEFit.corr`` and ``note`` say so.
 The robust SE of the independence fit is valid whatever the true correlation.
 
 The robust ("sandwich", geepack's ``san.se``) covariance is
@@ -108,7 +108,7 @@ from coachstats.compare.design import (
 )
 from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
 from coachstats.compare.smallsample import cluster_grams
-from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
+from coachstats.core.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
 __all__ = [
     "CORRELATIONS",

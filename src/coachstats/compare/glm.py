@@ -33,7 +33,7 @@ Every pass over the data computes sums over rows (:class:`NewtonStats`:
 :math:`B_c`), so the statistics of chunks of rows add up: the fitters are
 generators of requests (:func:`newton_steps`) that run on rows in memory
 (:func:`~coachstats.compare.design.run_local`), on the row groups of a Parquet
-file (:mod:`coachstats.stream`) or on Dask partitions, with the same formulas.
+file (:mod:`coachstats.engines.stream`) or on Dask partitions, with the same formulas.
 The design is shifted by per-group centres before the sums are taken (the
 group effects absorb the shift), so that :math:`S` is formed without
 cancellation.
@@ -99,7 +99,7 @@ from coachstats.compare.design import (
     run_local,
     vdot,
 )
-from coachstats.errors import AnalysisError, check_option
+from coachstats.core.errors import AnalysisError, check_option
 
 __all__ = [
     "NewtonResult",

@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from coachstats.compare._data import accepts_dask, prepare
-from coachstats.compare._dist import t_ppf, t_sf
 from coachstats.compare.design import ArmMoments, build_design
+from coachstats.compare.dist import t_ppf, t_sf
+from coachstats.compare.prepare import accepts_dask, prepare
 from coachstats.compare.proportions import check_conf_level
-from coachstats.errors import AnalysisError
-from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.core.errors import AnalysisError
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
     "AugmentedR",

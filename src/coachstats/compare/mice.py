@@ -33,7 +33,7 @@ The algorithm follows R's ``mice`` 3.15 (van Buuren & Groothuis-Oudshoorn
    variance among the observed cases is below 1e-4 or its correlation with the
    variable being imputed is 0.99 or more; a design that is still singular is
    fitted with ``mice``'s ridge penalty (1e-5 times the diagonal of
-   :math:`X'X`), with a :class:`~coachstats.errors.DataWarning`.
+   :math:`X'X`), with a :class:`~coachstats.core.errors.DataWarning`.
 3. Repeat from 1 for each of the ``m`` chains. Chain ``i`` draws from its own
    generator, spawned from ``seed`` (``numpy.random.SeedSequence.spawn``), so
    the first imputations do not change when ``m`` grows.
@@ -69,7 +69,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import expit
 
-from coachstats.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
+from coachstats.core.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
 __all__ = [
     "METHODS",
@@ -292,7 +292,7 @@ def logistic_irls(
     Starts and stops as R's ``glm.fit``: ``mu0 = (w y + 0.5) / (w + 1)``,
     convergence when :math:`|D - D_{old}| / (|D| + 0.1) < 10^{-8}` with the
     deviance :math:`D = 2\\sum_i w_i \\log(1 + e^{-(2y_i - 1)\\eta_i})`, at most
-    25 iterations (then a :class:`~coachstats.errors.ConvergenceWarning`).
+    25 iterations (then a :class:`~coachstats.core.errors.ConvergenceWarning`).
 
     Parameters
     ----------

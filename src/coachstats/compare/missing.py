@@ -1,7 +1,7 @@
 """Missing outcome data: missing = failure, multiple imputation and Rubin's rules.
 
 The published analyses are complete case (every comparison excludes and counts
-incomplete rows through :func:`coachstats.compare._data.prepare`). This module
+incomplete rows through :func:`coachstats.compare.prepare.prepare`). This module
 offers the two sensitivity analyses that readers of the trial papers ask for:
 
 * :func:`missing_as_failure` -- a binary endpoint with missing follow-up is
@@ -51,11 +51,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from coachstats.compare._data import require_columns
-from coachstats.compare._dist import norm_ppf, t_ppf, t_sf
+from coachstats.compare.dist import norm_ppf, t_ppf, t_sf
 from coachstats.compare.mice import METHODS, Progress, Seed, mice_arrays
-from coachstats.errors import AnalysisError, check_option
-from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.compare.prepare import require_columns
+from coachstats.core.errors import AnalysisError, check_option
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
     "ImputedData",

@@ -79,7 +79,7 @@ import numpy as np
 from scipy import optimize
 
 from coachstats.compare.design import GroupIndex, ModelRows, rows_dot, vdot
-from coachstats.errors import AnalysisError
+from coachstats.core.errors import AnalysisError
 
 __all__ = [
     "CS",

@@ -1,7 +1,7 @@
 r"""Adjusted, clustered and mixed-model comparisons of two arms.
 
 Four DataFrame-level functions, each returning a
-:class:`~coachstats.results.ComparisonResult` for the arm effect (treatment,
+:class:`~coachstats.core.results.ComparisonResult` for the arm effect (treatment,
 coaching by default, versus control):
 
 - :func:`logistic`: logistic regression; odds ratio or marginally standardized
@@ -21,7 +21,7 @@ categorical covariates and their reference levels, and the handling of aliased
 columns, are described in :mod:`coachstats.compare.design`. Rows missing the
 outcome, the arm, a covariate, the cluster or the fixed-effect column are
 excluded and counted (``n_excluded``, ``excluded_reason``) by
-:func:`coachstats.compare._data.prepare`.
+:func:`coachstats.compare.prepare.prepare`.
 
 The formulas, the R function each method matches and the tolerances reached
 are in ``docs/methods_models.md``.
@@ -55,8 +55,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from coachstats.compare._data import Prepared, accepts_dask, prepare
-from coachstats.compare._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.design import (
     ArmMoments,
     Design,
@@ -65,6 +63,7 @@ from coachstats.compare.design import (
     covariate_terms,
     vdot,
 )
+from coachstats.compare.dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.firth import fit_firth, profile_inference
 from coachstats.compare.gee import (
     CORRELATIONS,
@@ -76,14 +75,15 @@ from coachstats.compare.gee import (
 )
 from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
 from coachstats.compare.mixed import MixedFit, fit_mixed
+from coachstats.compare.prepare import Prepared, accepts_dask, prepare
 from coachstats.compare.smallsample import (
     ClusterCrossProducts,
     CR2Result,
     cr2_from_sums,
     ols_cross_products,
 )
-from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
-from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError, check_option
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = ["gee", "linear", "logistic", "mixed"]
 
@@ -922,7 +922,7 @@ def gee(
         ``extra``: ``working_correlation`` (rho; 0 for independence),
         ``scale``, ``n_clusters``, ``max_cluster_size``, ``iterations``, and
         ``note`` when the exchangeable fit fell back to independence (a
-        :class:`~coachstats.errors.DataWarning` is issued; see
+        :class:`~coachstats.core.errors.DataWarning` is issued; see
         :mod:`coachstats.compare.gee`), which the ``method`` text then names.
 
     Examples

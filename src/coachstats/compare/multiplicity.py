@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from coachstats.compare._data import require_columns
-from coachstats.errors import AnalysisError, check_option
+from coachstats.compare.prepare import require_columns
+from coachstats.core.errors import AnalysisError, check_option
 
 __all__ = ["adjust_pvalues", "adjust_table"]
 
@@ -120,7 +120,7 @@ def adjust_table(
     Parameters
     ----------
     df : DataFrame
-        E.g. ``coachstats.results.tidy(results)``.
+        E.g. ``coachstats.core.results.tidy(results)``.
     method : {"holm", "bh", "bonferroni"}
         See :func:`adjust_pvalues`.
     p_col : str

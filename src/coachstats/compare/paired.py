@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from coachstats.compare._data import prepare
-from coachstats.compare._dist import chi2_sf, scipy_stats
+from coachstats.compare.dist import chi2_sf, scipy_stats
 from coachstats.compare.means import as_numeric, t_result
+from coachstats.compare.prepare import prepare
 from coachstats.compare.proportions import as_binary, normal_quantile
-from coachstats.errors import AnalysisError, check_option
-from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.core.errors import AnalysisError, check_option
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = ["mcnemar", "mcnemar_counts", "paired_t", "paired_t_arrays"]
 

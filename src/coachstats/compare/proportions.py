@@ -9,7 +9,7 @@ treatment      :math:`a`    :math:`b`       (:math:`n_1 = a + b`, :math:`x_1 = a
 control        :math:`c`    :math:`d`       (:math:`n_2 = c + d`, :math:`x_2 = c`)
 =============  ===========  =============
 
-and returns a :class:`~coachstats.results.ComparisonResult` whose test
+and returns a :class:`~coachstats.core.results.ComparisonResult` whose test
 (``statistic``/``df``/``p_value``) and effect measure (``estimate`` with its
 interval) are chosen independently:
 
@@ -24,7 +24,7 @@ interval) are chosen independently:
 
 The DataFrame functions (:func:`chi_square`, :func:`fisher_exact`,
 :func:`risk_difference`, :func:`relative_risk`, :func:`odds_ratio`,
-:func:`by_arm`) all go through :func:`coachstats.compare._data.prepare`
+:func:`by_arm`) all go through :func:`coachstats.compare.prepare.prepare`
 (complete cases, counted in ``n_excluded``) and then the counts-level
 :func:`two_proportions`, which the reproduce and evaluate code call directly
 with published counts.
@@ -54,10 +54,10 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from coachstats.compare._data import accepts_dask, prepare
-from coachstats.compare._dist import chi2_sf, norm_ppf, norm_sf, scipy_stats
-from coachstats.errors import AnalysisError, DataWarning, OptionError, check_option
-from coachstats.results import ArmSummary, ComparisonResult
+from coachstats.compare.dist import chi2_sf, norm_ppf, norm_sf, scipy_stats
+from coachstats.compare.prepare import accepts_dask, prepare
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError, check_option
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
     "ArmCounts",

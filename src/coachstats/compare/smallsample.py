@@ -64,7 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coachstats.compare.design import Additive
-from coachstats.errors import AnalysisError
+from coachstats.core.errors import AnalysisError
 
 __all__ = [
     "CR2Result",

@@ -43,7 +43,7 @@ values of the mixed models and the GEE depend on unpublished spreads (SD of
 the trust change, how many patients moved both ways on "would highly
 recommend the PCP", the clinician effect on recommending the clinic). Each is
 a grid search on the bundled seed, through the project's own scoring
-(:mod:`coachstats.scales`) and models (:mod:`coachstats.compare.models`),
+(:mod:`coachstats.derive.scales`) and models (:mod:`coachstats.compare.models`),
 picking the value whose P is nearest the printed one.
 
 Examples
@@ -65,10 +65,10 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from coachstats import scales
 from coachstats.compare.means import t_test_from_stats
 from coachstats.compare.models import gee, mixed
-from coachstats.errors import AnalysisError
+from coachstats.core.errors import AnalysisError
+from coachstats.derive import scales
 from coachstats.synthetic import hcpc
 
 __all__ = [
@@ -392,7 +392,7 @@ def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
     dict
         Arm -> 6 x 6 table of patient counts (rows: baseline state).
     """
-    from coachstats.synthetic._common import largest_remainder
+    from coachstats.synthetic.common import largest_remainder
 
     start = {
         arm: np.array(

@@ -6,7 +6,7 @@ the between-clinic variance of each change, how the covariates relate to the
 outcomes, and (for HbA1c below 7.5 %) how many patients crossed 7.5 % in
 either direction. :func:`search` finds values of these parameters for which
 the registry's own analysis plan (``coachstats.trials`` "peer", run by
-:func:`coachstats.analysis.run_plan`) gives every printed P value and estimate
+:func:`coachstats.plan.analysis.run_plan`) gives every printed P value and estimate
 at the printed precision on the cohort of :func:`coachstats.synthetic.peer.build`
 at the default seed.
 
@@ -27,7 +27,7 @@ The search, per outcome (HbA1c, SBP, LDL, BMI):
 
 Run ``python -m coachstats.synthetic.calibrate_peer`` to repeat the search
 (a few minutes); it prints the parameters to paste into ``CALIBRATION`` and
-checks them with ``coachstats.reproduce``. ``python -m
+checks them with ``coachstats.tasks.reproduce``. ``python -m
 coachstats.synthetic.calibrate_peer check`` only checks the stored ones.
 
 Examples
@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from coachstats.analysis import AnalysisPlan, run_plan
-from coachstats.errors import CoachstatsError
+from coachstats.core.errors import CoachstatsError
+from coachstats.plan.analysis import AnalysisPlan, run_plan
 from coachstats.synthetic.peer import CALIBRATION, DEFAULT_SEED, N_RANDOMIZED, build
 from coachstats.trials import get_trial
 

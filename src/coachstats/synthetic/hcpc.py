@@ -2,7 +2,7 @@
 
 :func:`hcpc_cohort` generates patient-level raw data with the design of
 Willard-Grace et al. (2015) and calibrated so that the project's own analysis
-(:func:`~coachstats.endpoints.derive_endpoints`, then the comparisons) recovers
+(:func:`~coachstats.derive.endpoints.derive_endpoints`, then the comparisons) recovers
 the published figures:
 
 * design: 441 randomized, 224 coaching / 217 usual care, sites A (332) and B
@@ -38,7 +38,7 @@ whenever the group's bounds allow it; in small groups (say, the few patients
 at site B uncontrolled on LDL, whose values must stay above their entry
 thresholds) the mean is kept and the SD comes as close as the bounds allow
 (``match_moments(..., infeasible="closest")``), and a
-:class:`~coachstats.errors.CoachstatsWarning` names any printed figure that is
+:class:`~coachstats.core.errors.CoachstatsWarning` names any printed figure that is
 then missed.
 
 References
@@ -53,8 +53,8 @@ Examples
 >>> c = hcpc_cohort()
 >>> c.patients.groupby("arm").size().to_dict()
 {'coaching': 224, 'usual_care': 217}
->>> from coachstats.endpoints import derive_endpoints
->>> from coachstats.goals import HCPC_GOALS
+>>> from coachstats.derive.endpoints import derive_endpoints
+>>> from coachstats.core.goals import HCPC_GOALS
 >>> ep = derive_endpoints(c.patients, HCPC_GOALS)
 >>> ep.groupby("arm")["composite_any"].agg(["sum", "count"]).to_numpy().tolist()
 [[90, 194], [61, 178]]
@@ -75,8 +75,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
-from coachstats.errors import CoachstatsWarning
-from coachstats.synthetic._common import (
+from coachstats.core.errors import CoachstatsWarning
+from coachstats.synthetic.common import (
     ARMS,
     BoolArray,
     FloatArray,
@@ -360,7 +360,7 @@ def _rng(seed: int, stream: str) -> np.random.Generator:
 @functools.cache
 def _design_cells() -> tuple[IntArray, IntArray, tuple[tuple[str, str, str], ...], IntArray]:
     """Parse ``_hcpc_design.py``: arm index, site index, token pattern, count per cell."""
-    from coachstats.synthetic._hcpc_design import DESIGN_TABLE
+    from coachstats.synthetic.hcpc_design import DESIGN_TABLE
 
     arms, sites, pats, counts = [], [], [], []
     for line in DESIGN_TABLE.strip().splitlines():

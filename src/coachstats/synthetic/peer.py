@@ -2,7 +2,7 @@
 
 :func:`peer_cohort` generates raw patient-level data with the trial's design
 and calibrated so that the project's own analysis (the registry's plan,
-:func:`coachstats.analysis.run_plan`) recovers every printed figure of
+:func:`coachstats.plan.analysis.run_plan`) recovers every printed figure of
 ``published.md`` section 2:
 
 * design: 299 randomized, 148 coaching / 151 usual care, 6 clinics
@@ -53,8 +53,8 @@ Examples
 >>> c = peer_cohort()
 >>> c.patients.groupby("arm").size().to_dict()
 {'coaching': 148, 'usual_care': 151}
->>> from coachstats.endpoints import derive_endpoints
->>> from coachstats.goals import PEER_GOALS
+>>> from coachstats.derive.endpoints import derive_endpoints
+>>> from coachstats.core.goals import PEER_GOALS
 >>> ep = derive_endpoints(c.patients, PEER_GOALS)
 >>> ep.groupby("arm")["change_hba1c"].agg(["count", "mean"]).round(2).to_numpy().tolist()
 [[122.0, -1.07], [114.0, -0.3]]
@@ -71,8 +71,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coachstats.errors import AnalysisError
-from coachstats.synthetic._common import (
+from coachstats.core.errors import AnalysisError
+from coachstats.synthetic.common import (
     ARMS,
     BoolArray,
     FloatArray,
@@ -90,7 +90,7 @@ from coachstats.synthetic._common import (
     truncated_normal,
     write_tables,
 )
-from coachstats.synthetic._peer_helpers import covariate_matrix, covariate_scores, grid_repair
+from coachstats.synthetic.peer_helpers import covariate_matrix, covariate_scores, grid_repair
 
 __all__ = [
     "ADJUSTMENT",

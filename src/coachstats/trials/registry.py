@@ -2,14 +2,14 @@
 
 Each trial (or paper) is one TOML file in ``coachstats/trials/data/``; adding a
 trial means adding a file, not code. A file holds the citation, the design, the
-name of the :class:`~coachstats.goals.GoalSet`, and a list of targets. A
+name of the :class:`~coachstats.core.goals.GoalSet`, and a list of targets. A
 target records
 
 * the outcome's label and the per-group values **exactly as printed**
   (``"46.4 %"``, ``"-1.07 (2.8)"``, ``"60/121 (49.6 %)"``), the printed
   difference and the P value as printed (``".02"``, ``"< .001"``);
 * whether the published figure was adjusted;
-* the :class:`~coachstats.analysis.AnalysisSpec` that produces it (test or
+* the :class:`~coachstats.plan.analysis.AnalysisSpec` that produces it (test or
   model, covariates, clustering, subset, missing-data rule), and optionally a
   second spec for the per-group values when they come from another summary
   than the test;
@@ -48,10 +48,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-from coachstats.analysis import AnalysisPlan, AnalysisSpec, resolve_goals
-from coachstats.errors import OptionError, check_option
-from coachstats.goals import GoalSet
-from coachstats.results import ArmSummary, format_p
+from coachstats.core.errors import OptionError, check_option
+from coachstats.core.goals import GoalSet
+from coachstats.core.results import ArmSummary, format_p
+from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec, resolve_goals
 
 __all__ = [
     "AnalysisSpec",
@@ -646,7 +646,7 @@ def get_trial(name: str | Path | Trial) -> Trial:
     >>> get_trial("nope")
     Traceback (most recent call last):
     ...
-    coachstats.errors.OptionError: trial='nope' is not allowed; choose one of 'hcpc', \
+    coachstats.core.errors.OptionError: trial='nope' is not allowed; choose one of 'hcpc', \
 'hcpc_adherence', 'hcpc_trust', 'hcpc_pacic', 'hcpc_clinician', 'hcpc_24', 'peer'
     """
     if isinstance(name, Trial):

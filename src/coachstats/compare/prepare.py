@@ -1,0 +1,179 @@
+"""Shared input handling for every comparison: column checks, arms, complete cases.
+
+All comparisons go through :func:`prepare`, so they agree on which arm is the
+"treatment" (the arm whose effect is estimated), on how missing values are
+excluded and counted, and on the errors raised for unusable input.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from coachstats.core.errors import AnalysisError, ColumnNotFoundError
+
+DEFAULT_TREATMENT = "coaching"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def is_dask_frame(data: object) -> bool:
+    """True for a Dask DataFrame (recognized without importing dask)."""
+    return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
+        data, "to_delayed"
+    )
+
+
+def accepts_dask(method: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Let a comparison also take a Dask DataFrame (``pip install coachstats[dask]``).
+
+    A Dask DataFrame is analysed partition by partition from sufficient
+    statistics (:func:`coachstats.engines.stream.compare_frame`, the ``method`` of an
+    :class:`~coachstats.plan.analysis.AnalysisSpec`); anything else goes to the
+    function itself.
+    """
+
+    def wrap(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(fn)
+        def inner(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if args and is_dask_frame(args[0]):
+                from coachstats.engines.stream import compare_frame
+
+                call: Callable[..., Any] = compare_frame
+                out: _R = call(method, *args, **kwargs)
+                return out
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The complete-case analysis frame of one comparison.
+
+    ``frame`` holds the used columns for the analysed rows (index preserved);
+    ``treated`` is a boolean array (True = treatment arm); ``labels`` is
+    ``(treatment, control)``.
+    """
+
+    frame: pd.DataFrame
+    treated: np.ndarray
+    labels: tuple[str, str]
+    n_excluded: int
+    excluded_reason: str
+
+
+def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise :class:`ColumnNotFoundError` naming every missing column."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ColumnNotFoundError(
+            f"column(s) {', '.join(repr(c) for c in missing)} not found; "
+            f"available columns: {', '.join(map(str, data.columns))}"
+        )
+
+
+def resolve_arms(
+    arm_values: pd.Series, treatment: str | None = None, control: str | None = None
+) -> tuple[str, str]:
+    """Return ``(treatment, control)`` labels, checking there are exactly two arms.
+
+    The treatment defaults to ``"coaching"`` when present, otherwise to the
+    first label in sorted order; the control is the other label.
+    """
+    labels = sorted(str(x) for x in pd.unique(arm_values.dropna()))
+    name = arm_values.name
+    if len(labels) != 2:
+        raise AnalysisError(
+            f"column '{name}' must have exactly 2 arms among the analysed rows; "
+            f"found {len(labels)}: {labels}"
+        )
+    if treatment is None:
+        if control is not None:
+            treatment = next(lab for lab in labels if lab != str(control))
+        else:
+            treatment = DEFAULT_TREATMENT if DEFAULT_TREATMENT in labels else labels[0]
+    if str(treatment) not in labels:
+        raise AnalysisError(f"treatment arm {treatment!r} not in column '{name}' (found {labels})")
+    if control is None:
+        control = next(lab for lab in labels if lab != str(treatment))
+    if str(control) not in labels or str(control) == str(treatment):
+        raise AnalysisError(f"control arm {control!r} invalid for column '{name}' (found {labels})")
+    return str(treatment), str(control)
+
+
+def prepare(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    arm: str | None = "arm",
+    treatment: str | None = None,
+    control: str | None = None,
+) -> Prepared:
+    """Select ``columns`` (plus ``arm``), drop incomplete rows and count them.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient (or visit).
+    columns : sequence of str
+        Every column the analysis uses besides the arm (outcome, covariates,
+        cluster).
+    arm : str or None
+        The arm column; ``None`` for one-sample analyses.
+
+    Returns
+    -------
+    Prepared
+        With ``excluded_reason`` such as ``"missing hba1c_12 (12), missing age (3)"``
+        (a row missing several columns counts under the first one listed).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise AnalysisError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    cols = list(dict.fromkeys([*columns, *([arm] if arm else [])]))
+    require_columns(data, cols)
+    sub = data[cols]
+    isna = sub.isna()
+    keep = ~isna.any(axis=1).to_numpy()
+    n_excluded = int((~keep).sum())
+    reasons = []
+    if n_excluded:
+        already = np.zeros(len(sub), dtype=bool)
+        for c in cols:
+            miss = isna[c].to_numpy() & ~already
+            if miss.any():
+                reasons.append(f"missing {c} ({int(miss.sum())})")
+            already |= miss
+    frame = sub.loc[keep] if n_excluded else sub  # no copy when every row is complete
+    if len(frame) == 0:
+        raise AnalysisError(
+            f"no complete rows to analyse for columns {cols} "
+            f"({n_excluded} rows excluded: {', '.join(reasons)})"
+        )
+    for c in cols:  # an infinite value would surface later as a NaN warning or a bad fit
+        if c != arm and pd.api.types.is_float_dtype(frame[c].dtype):
+            inf = np.isinf(frame[c].to_numpy(dtype=float, na_value=np.nan))
+            if inf.any():
+                rows = frame.index[inf][:10].tolist()
+                raise AnalysisError(
+                    f"column {c!r} has {int(inf.sum())} infinite value(s) (rows {rows}); "
+                    "replace them by finite values or by missing ones"
+                )
+    if arm:
+        # Factorize once; the labels are the arm values as text (as ``astype(str)``).
+        codes, uniques = pd.factorize(frame[arm])
+        text = np.array([str(u) for u in uniques], dtype=object)
+        labels = resolve_arms(pd.Series(text, name=arm), treatment, control)
+        treated = (text == labels[0])[codes]
+    else:
+        labels = ("all", "")
+        treated = np.ones(len(frame), dtype=bool)
+    return Prepared(frame, treated, labels, n_excluded, ", ".join(reasons))

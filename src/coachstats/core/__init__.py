@@ -1,0 +1,1 @@
+"""Core vocabulary shared by every stage: errors, result objects, formatting, goal sets, units."""

@@ -1,0 +1,207 @@
+"""Exception and warning classes.
+
+Every error coachstats raises on purpose derives from :class:`CoachstatsError`,
+and also from the built-in class a caller would expect (``ValueError`` for bad
+values, ``KeyError`` for missing names), so ``except ValueError`` keeps working.
+
+Examples
+--------
+>>> from coachstats.core.errors import SchemaError, CoachstatsError
+>>> issubclass(SchemaError, ValueError) and issubclass(SchemaError, CoachstatsError)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "AnalysisError",
+    "CoachstatsError",
+    "CoachstatsWarning",
+    "ColumnNotFoundError",
+    "ConvergenceWarning",
+    "DataWarning",
+    "FileFormatError",
+    "OptionError",
+    "OutputError",
+    "SchemaError",
+    "UnitError",
+    "UnitWarning",
+    "check_option",
+    "failure_from_mask",
+    "raise_if_failures",
+]
+
+
+class CoachstatsError(Exception):
+    """Base class of every error raised on purpose by coachstats."""
+
+
+class OptionError(CoachstatsError, ValueError):
+    """An option has a value outside its allowed set."""
+
+
+class ColumnNotFoundError(CoachstatsError, KeyError):
+    """A named column is not in the data."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class FileFormatError(CoachstatsError, ValueError):
+    """A file cannot be found, read or recognised."""
+
+
+class OutputError(CoachstatsError, ValueError):
+    """An output cannot be written safely (it exists, or it is the input file)."""
+
+
+class AnalysisError(CoachstatsError, ValueError):
+    """A comparison cannot be computed on this data (one arm, no events, separation...)."""
+
+
+FAILURE_COLUMNS = ["column", "rows", "values", "problem"]
+
+
+def _fmt_list(items: Sequence[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(x) for x in items[:limit])
+    more = len(items) - limit
+    return shown + (f", ... (+{more} more)" if more > 0 else "")
+
+
+class SchemaError(CoachstatsError, ValueError):
+    """Input data violates the schema.
+
+    All problems found are collected before raising, so one error lists every
+    problem. ``failures`` is a DataFrame with columns ``column``, ``rows`` (a
+    list of patient ids or row numbers), ``values`` (a list of offending values)
+    and ``problem`` (what is wrong and what is allowed).
+    """
+
+    def __init__(
+        self,
+        failures: pd.DataFrame | Iterable[dict[str, Any]],
+        title: str = "",
+        *,
+        source_names: Mapping[str, str] | None = None,
+    ) -> None:
+        frame = failures if isinstance(failures, pd.DataFrame) else pd.DataFrame(list(failures))
+        for col in FAILURE_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = [[] for _ in range(len(frame))] if col in ("rows", "values") else ""
+        self.failures: pd.DataFrame = frame[FAILURE_COLUMNS].reset_index(drop=True)
+        self.title = title or f"{len(self.failures)} problem(s) found in the input data"
+        #: schema name -> the user's column name, shown next to the schema name
+        self.source_names: dict[str, str] = dict(source_names or {})
+        super().__init__(self._message())
+
+    def with_source_names(self, source_names: Mapping[str, str]) -> SchemaError:
+        """The same error, naming each mapped column as the user's file does too.
+
+        Examples
+        --------
+        >>> e = SchemaError([{"column": "hba1c_0", "problem": "impossible value(s)"}])
+        >>> print(e.with_source_names({"hba1c_0": "A1c baseline"}))
+        1 problem(s) found in the input data:
+          1. column 'hba1c_0' (your 'A1c baseline'): impossible value(s)
+        """
+        names = {k: v for k, v in source_names.items() if k != v}
+        return type(self)(self.failures, self.title, source_names={**self.source_names, **names})
+
+    def _message(self) -> str:
+        lines = [self.title + ":"]
+        for i, f in enumerate(self.failures.itertuples(index=False), start=1):
+            rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
+            values: list[Any] = list(f.values) if isinstance(f.values, (list, tuple)) else []
+            yours = self.source_names.get(str(f.column))
+            named = f"'{f.column}'" + (f" (your '{yours}')" if yours else "")
+            line = f"  {i}. column {named}: {f.problem}"
+            if rows:
+                line += f" [rows: {_fmt_list(rows)}]"
+            if values:
+                line += f" [values: {_fmt_list([repr(v) for v in values])}]"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def failure_from_mask(
+    column: str,
+    problem: str,
+    mask: Any,
+    ids: pd.Series | pd.Index,
+    values: pd.Series | None = None,
+) -> dict[str, Any]:
+    """One row of :attr:`SchemaError.failures`: the ids and distinct values where ``mask`` holds.
+
+    ``mask``, ``ids`` and ``values`` are aligned by position (array-likes of
+    the same length); ``rows`` and ``values`` keep their first-seen order.
+
+    Examples
+    --------
+    >>> f = failure_from_mask("sbp_0", "outside 60-300 mm Hg", [False, True, True],
+    ...                       pd.Index(["a", "b", "c"]), pd.Series([120, 900, 900]))
+    >>> f["rows"], f["values"]
+    (['b', 'c'], [900])
+    """
+    keep = np.asarray(mask, dtype=bool)
+    rows = pd.unique(np.asarray(ids, dtype=object)[keep]).tolist()
+    vals = [] if values is None else pd.unique(np.asarray(values, dtype=object)[keep]).tolist()
+    return {"column": column, "rows": rows, "values": vals, "problem": problem}
+
+
+def raise_if_failures(failures: list[dict[str, Any]], what: str) -> None:
+    """Raise one :class:`SchemaError` listing ``failures`` (if any) found in ``what``.
+
+    Examples
+    --------
+    >>> raise_if_failures([], "medication table")
+    >>> try:
+    ...     raise_if_failures([{"column": "month", "problem": "not a number"}], "medication table")
+    ... except SchemaError as e:
+    ...     print(e.title)
+    1 problem(s) found in the medication table
+    """
+    if failures:
+        raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
+
+
+class UnitError(SchemaError):
+    """Values look like they are in another unit than the one declared or assumed."""
+
+
+class CoachstatsWarning(UserWarning):
+    """Base class of coachstats warnings."""
+
+
+class DataWarning(CoachstatsWarning):
+    """Suspicious but valid data."""
+
+
+class UnitWarning(DataWarning):
+    """Values are plausible in the declared unit but unusual."""
+
+
+class ConvergenceWarning(CoachstatsWarning):
+    """An iterative fit stopped before meeting its convergence criterion."""
+
+
+def check_option(name: str, value: object, allowed: Iterable[object]) -> None:
+    """Raise :class:`OptionError` when ``value`` is not one of ``allowed``.
+
+    Examples
+    --------
+    >>> check_option("missing", "exclude", ("exclude", "failure"))
+    >>> check_option("missing", "drop", ("exclude", "failure"))
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: missing='drop' is not allowed; choose one of 'exclude', 'failure'
+    """
+    allowed = tuple(allowed)
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise OptionError(f"{name}={value!r} is not allowed; choose one of {choices}")

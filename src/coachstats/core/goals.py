@@ -1,0 +1,229 @@
+"""Clinical goal thresholds as data: :class:`GoalSet`.
+
+A goal set says, for each measure (HbA1c %, systolic BP mm Hg, LDL mg/dL),
+when a patient is *uncontrolled* at baseline and when they are *at goal* at
+follow-up, with diabetes-specific thresholds where the trial had them.
+
+Boundary behaviour is explicit. ``Threshold(uncontrolled_above=8.0,
+inclusive=False)`` means uncontrolled when ``value > 8.0``; the default goal
+is the complement of the entry rule, so ``value <= 8.0`` is at goal and a
+value of exactly 8.0 is at goal. ``inclusive=True`` makes the entry rule
+``value >= threshold`` and the goal ``value < threshold``. A different goal
+than the complement is set with ``goal_below`` / ``goal_inclusive``.
+
+Examples
+--------
+>>> HCPC_GOALS.thresholds["sbp"].entry_threshold(diabetes=True)
+130.0
+>>> t = HCPC_GOALS.thresholds["hba1c"]
+>>> t.is_uncontrolled(8.0), t.is_uncontrolled(8.1), t.is_at_goal(8.0)
+(False, True, True)
+>>> custom = GoalSet.from_dict({"name": "strict", "thresholds": {
+...     "hba1c": {"uncontrolled_above": 7.0, "inclusive": True}}})
+>>> custom.measures
+('hba1c',)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from coachstats.core.errors import OptionError
+
+__all__ = ["HCPC_GOALS", "MEASURES", "PEER_GOALS", "GoalSet", "Threshold"]
+
+MEASURES = ("hba1c", "sbp", "ldl")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Entry (uncontrolled) and goal rule for one measure.
+
+    Parameters
+    ----------
+    uncontrolled_above : float
+        Threshold for patients without diabetes (or everyone, when
+        ``diabetes_threshold`` is None).
+    diabetes_threshold : float or None
+        Threshold for patients with diabetes.
+    inclusive : bool
+        Uncontrolled when ``value >= threshold`` (True) or ``value > threshold`` (False).
+    only_diabetes : bool
+        The measure defines a condition only in patients with diabetes (HbA1c in
+        HCPC): patients without diabetes are never uncontrolled on it.
+    goal_below, goal_below_diabetes : float or None
+        Goal thresholds when they differ from the entry threshold.
+    goal_inclusive : bool or None
+        At goal when ``value <= goal`` (True) or ``value < goal`` (False).
+        Default: the complement of the entry rule (``not inclusive``).
+    """
+
+    uncontrolled_above: float
+    diabetes_threshold: float | None = None
+    inclusive: bool = False
+    only_diabetes: bool = False
+    goal_below: float | None = None
+    goal_below_diabetes: float | None = None
+    goal_inclusive: bool | None = None
+
+    def entry_threshold(self, diabetes: bool = False) -> float:
+        """The uncontrolled threshold for a patient with or without diabetes."""
+        if diabetes and self.diabetes_threshold is not None:
+            return float(self.diabetes_threshold)
+        return float(self.uncontrolled_above)
+
+    def goal_threshold(self, diabetes: bool = False) -> float:
+        """The at-goal threshold for a patient with or without diabetes."""
+        if diabetes and self.goal_below_diabetes is not None:
+            return float(self.goal_below_diabetes)
+        if self.goal_below is not None and not (diabetes and self.diabetes_threshold is not None):
+            return float(self.goal_below)
+        return self.entry_threshold(diabetes)
+
+    @property
+    def at_goal_inclusive(self) -> bool:
+        """At goal includes the threshold value itself (``<=``)."""
+        return (not self.inclusive) if self.goal_inclusive is None else self.goal_inclusive
+
+    def _thresholds(self, diabetes: npt.ArrayLike, goal: bool) -> npt.NDArray[np.float64]:
+        d = np.asarray(diabetes, dtype=bool)
+        if goal:
+            return np.where(d, self.goal_threshold(True), self.goal_threshold(False))
+        return np.where(d, self.entry_threshold(True), self.entry_threshold(False))
+
+    def uncontrolled(self, values: npt.ArrayLike, diabetes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Vectorized entry rule; NaN values give False (callers track missingness)."""
+        v = np.asarray(values, dtype=float)
+        thr = self._thresholds(diabetes, goal=False)
+        out = v >= thr if self.inclusive else v > thr
+        if self.only_diabetes:
+            out &= np.asarray(diabetes, dtype=bool)
+        return out
+
+    def at_goal(self, values: npt.ArrayLike, diabetes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Vectorized goal rule; NaN values give False (callers track missingness)."""
+        v = np.asarray(values, dtype=float)
+        thr = self._thresholds(diabetes, goal=True)
+        return v <= thr if self.at_goal_inclusive else v < thr
+
+    def is_uncontrolled(self, value: float, diabetes: bool = True) -> bool:
+        """Scalar version of :meth:`uncontrolled` (diabetes defaults to True)."""
+        return bool(self.uncontrolled([value], [diabetes])[0])
+
+    def is_at_goal(self, value: float, diabetes: bool = True) -> bool:
+        """Scalar version of :meth:`at_goal`."""
+        return bool(self.at_goal([value], [diabetes])[0])
+
+    def describe(self) -> str:
+        """One line such as ``uncontrolled if > 8.0 (diabetes only); at goal if <= 8.0``."""
+        op = ">=" if self.inclusive else ">"
+        gop = "<=" if self.at_goal_inclusive else "<"
+        txt = f"uncontrolled if {op} {self.uncontrolled_above:g}"
+        if self.diabetes_threshold is not None:
+            txt += f" ({op} {self.diabetes_threshold:g} with diabetes)"
+        if self.only_diabetes:
+            txt += " (patients with diabetes only)"
+        txt += f"; at goal if {gop} {self.goal_threshold(False):g}"
+        if self.diabetes_threshold is not None or self.goal_below_diabetes is not None:
+            txt += f" ({gop} {self.goal_threshold(True):g} with diabetes)"
+        return txt
+
+
+@dataclass(frozen=True)
+class GoalSet:
+    """Thresholds for every measure a trial used, plus the HbA1c secondary endpoints.
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"hcpc"``).
+    thresholds : mapping of measure -> Threshold
+        Measures among ``"hba1c"``, ``"sbp"``, ``"ldl"``.
+    hba1c_drop : float
+        The "drop of at least this many points" endpoint (``hba1c_drop_ge1``).
+    hba1c_target : float
+        The "HbA1c below this at follow-up" endpoint (``hba1c_lt_7_5``).
+    source : str
+        Where the definitions come from.
+    """
+
+    name: str
+    thresholds: Mapping[str, Threshold]
+    hba1c_drop: float = 1.0
+    hba1c_target: float = 7.5
+    source: str = ""
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.thresholds if m not in MEASURES]
+        if unknown:
+            raise OptionError(
+                f"GoalSet {self.name!r}: unknown measure(s) {unknown}; allowed: {list(MEASURES)}"
+            )
+        if not math.isfinite(self.hba1c_drop) or not math.isfinite(self.hba1c_target):
+            raise OptionError("hba1c_drop and hba1c_target must be finite numbers")
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """Measures defined, in canonical order."""
+        return tuple(m for m in MEASURES if m in self.thresholds)
+
+    def describe(self) -> str:
+        """Multi-line description of every rule."""
+        lines = [f"GoalSet {self.name!r}" + (f" ({self.source})" if self.source else "")]
+        lines += [f"  {m}: {self.thresholds[m].describe()}" for m in self.measures]
+        lines.append(
+            f"  hba1c_drop_ge1: drop >= {self.hba1c_drop:g}; hba1c_lt_7_5: < {self.hba1c_target:g}"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"GoalSet({self.name!r}, measures={list(self.measures)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML/JSON)."""
+        d = asdict(self)
+        d["thresholds"] = {m: asdict(t) for m, t in self.thresholds.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> GoalSet:
+        """Build a GoalSet from plain data, e.g. parsed from YAML."""
+        allowed = set(Threshold.__dataclass_fields__)
+        ths = {}
+        for m, t in dict(spec.get("thresholds", {})).items():
+            bad = sorted(set(t) - allowed)
+            if bad:
+                raise OptionError(
+                    f"threshold {m!r}: unknown key(s) {bad}; allowed: {sorted(allowed)}"
+                )
+            ths[m] = Threshold(**t)
+        rest = {k: v for k, v in spec.items() if k != "thresholds"}
+        return cls(thresholds=ths, **rest)
+
+
+HCPC_GOALS = GoalSet(
+    name="hcpc",
+    thresholds={
+        "hba1c": Threshold(uncontrolled_above=8.0, inclusive=False, only_diabetes=True),
+        "sbp": Threshold(uncontrolled_above=140.0, diabetes_threshold=130.0, inclusive=True),
+        "ldl": Threshold(uncontrolled_above=160.0, diabetes_threshold=100.0, inclusive=True),
+    },
+    source="Willard-Grace et al., Ann Fam Med 2015;13:130-138",
+    notes="At goal is the complement of the entry threshold (inferred; the paper gives entry only).",
+)
+
+PEER_GOALS = GoalSet(
+    name="peer",
+    thresholds={"hba1c": Threshold(uncontrolled_above=8.0, inclusive=True)},
+    hba1c_drop=1.0,
+    hba1c_target=7.5,
+    source="Thom et al., Ann Fam Med 2013;11:137-144",
+    notes="Every patient has diabetes (HbA1c >= 8.0 % at entry).",
+)

@@ -1,0 +1,1 @@
+"""Loading, validating and accounting for patient data: readers, schema, flow, outputs."""

@@ -1,0 +1,214 @@
+"""CONSORT-style accounting of every randomized patient.
+
+A :class:`Flow` counts, per arm, who was randomized, who has no follow-up
+measurement at all (lost to follow-up), and, for every endpoint, how many
+patients were analysed and why the others were not (not eligible: controlled
+at baseline; missing baseline; missing follow-up). Every randomized patient
+is in exactly one status per endpoint; :meth:`Flow.check` verifies it.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from coachstats.derive.endpoints import derive_endpoints
+>>> from coachstats.core.goals import PEER_GOALS
+>>> df = pd.DataFrame({"patient_id": [1, 2, 3, 4], "arm": ["coaching", "coaching", "usual_care", "usual_care"],
+...                    "hba1c_0": [9.0, 10.0, 8.5, 9.9], "hba1c_6": [7.0, None, 8.0, 9.0]})
+>>> flow = Flow.from_endpoints(derive_endpoints(df, PEER_GOALS, with_status=True))
+>>> flow.analysed("change_hba1c")
+{'coaching': 1, 'usual_care': 2}
+>>> flow.check()
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from coachstats.core.errors import AnalysisError
+from coachstats.derive.endpoints import ANALYSED_STATUSES, STATUS, measure_months
+
+__all__ = ["Flow"]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Who was randomized, lost, excluded (with reason) and analysed, per arm.
+
+    Attributes
+    ----------
+    randomized : mapping arm -> int
+    lost_to_followup : mapping arm -> int
+        Patients with no follow-up value on any measure.
+    endpoints : DataFrame
+        Long table with columns ``endpoint``, ``arm``, ``status``, ``n`` (all
+        statuses of :data:`coachstats.derive.endpoints.STATUS`, zeros included).
+    notes : tuple of str
+        What happened on load (blank rows skipped, unit conversions...).
+    entry : str
+        How patients entered: ``"Randomized"`` for a trial, ``"Enrolled"`` for a
+        program's data (:func:`coachstats.load_program`). It heads the text flow,
+        the CONSORT diagram and the report's flow table. The counts stay in
+        :attr:`randomized` either way.
+    excluded_on_load : mapping reason -> int
+        Patients left out while loading, before the arms were known (a
+        program's invalid rows with ``on_invalid="exclude"``). They are counted
+        in :attr:`entered`, not in :attr:`randomized`.
+    """
+
+    randomized: Mapping[str, int]
+    lost_to_followup: Mapping[str, int]
+    endpoints: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["endpoint", "arm", "status", "n"])
+    )
+    notes: tuple[str, ...] = ()
+    entry: str = "Randomized"
+    excluded_on_load: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_patients(
+        cls,
+        patients: pd.DataFrame,
+        *,
+        followup: int | None = None,
+        notes: tuple[str, ...] = (),
+        entry: str = "Randomized",
+    ) -> Flow:
+        """Randomized and lost-to-follow-up counts from a validated patient table."""
+        arms = patients["arm"].astype("string")
+        randomized = {str(k): int(v) for k, v in arms.value_counts().sort_index().items()}
+        months = measure_months(patients.columns)
+        fu_cols = [
+            f"{m}_{mo}"
+            for m, ms in months.items()
+            for mo in ms
+            if mo > 0 and (followup is None or mo == followup)
+        ]
+        if fu_cols:
+            lost_mask = patients[fu_cols].isna().all(axis=1)
+        else:
+            lost_mask = pd.Series(True, index=patients.index)
+        lost = {a: int(lost_mask[arms == a].sum()) for a in randomized}
+        return cls(randomized, lost, notes=notes, entry=entry)
+
+    @property
+    def entered(self) -> int:
+        """Every patient of the input: :attr:`total` plus :attr:`excluded_on_load`."""
+        return self.total + int(sum(self.excluded_on_load.values()))
+
+    @classmethod
+    def from_endpoints(
+        cls, derived: pd.DataFrame, *, notes: tuple[str, ...] = (), entry: str = "Randomized"
+    ) -> Flow:
+        """Full flow from the output of ``derive_endpoints(..., with_status=True)``."""
+        status_cols = [c for c in derived.columns if str(c).startswith("status_")]
+        if not status_cols:
+            raise AnalysisError("no status_* columns: call derive_endpoints(..., with_status=True)")
+        base = cls.from_patients(
+            derived, followup=derived.attrs.get("followup"), notes=notes, entry=entry
+        )
+        arms = derived["arm"].astype("string").to_numpy()
+        arm_labels = list(base.randomized)
+        arm_codes = pd.Categorical(arms, categories=arm_labels).codes
+        rows = []
+        k = len(STATUS)
+        for col in status_cols:
+            st = pd.Categorical(derived[col], categories=list(STATUS)).codes
+            counts = np.bincount(arm_codes.astype(np.int64) * k + st, minlength=len(arm_labels) * k)
+            for ai, a in enumerate(arm_labels):
+                for si, s in enumerate(STATUS):
+                    rows.append((str(col)[len("status_") :], a, s, int(counts[ai * k + si])))
+        table = pd.DataFrame(rows, columns=["endpoint", "arm", "status", "n"])
+        return replace(base, endpoints=table)
+
+    @property
+    def total(self) -> int:
+        """All randomized (or enrolled, see :attr:`entry`) patients."""
+        return int(sum(self.randomized.values()))
+
+    def _by(self, endpoint: str, statuses: tuple[str, ...]) -> dict[str, int]:
+        t = self.endpoints
+        if endpoint not in set(t["endpoint"]):
+            raise AnalysisError(
+                f"endpoint {endpoint!r} not in the flow; have {sorted(set(t['endpoint']))}"
+            )
+        sub = t[(t["endpoint"] == endpoint) & t["status"].isin(statuses)]
+        return {a: int(sub.loc[sub["arm"] == a, "n"].sum()) for a in self.randomized}
+
+    def analysed(self, endpoint: str) -> dict[str, int]:
+        """Patients analysed for ``endpoint``, per arm."""
+        return self._by(endpoint, ANALYSED_STATUSES)
+
+    def excluded(self, endpoint: str) -> pd.DataFrame:
+        """Patients not analysed for ``endpoint``: one row per arm x reason with n > 0."""
+        t = self.endpoints
+        sub = t[(t["endpoint"] == endpoint) & ~t["status"].isin(ANALYSED_STATUSES) & (t["n"] > 0)]
+        return sub.reset_index(drop=True)
+
+    def check(self) -> None:
+        """Raise :class:`AnalysisError` unless every patient is in exactly one status per endpoint."""
+        if self.endpoints.empty:
+            return
+        sums = self.endpoints.groupby(["endpoint", "arm"], observed=True)["n"].sum()
+        for key, n in sums.items():
+            ep, arm = str(key[0]), str(key[1])  # type: ignore[index]
+            if n != self.randomized.get(arm, -1):
+                raise AnalysisError(
+                    f"flow does not add up for {ep}, arm {arm}: {n} in statuses vs "
+                    f"{self.randomized.get(arm)} randomized"
+                )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Wide table: one row per endpoint x status, one column per arm, plus a total."""
+        if self.endpoints.empty:
+            return pd.DataFrame(
+                {"randomized": self.randomized, "lost_to_followup": self.lost_to_followup}
+            ).T
+        wide = self.endpoints.pivot_table(
+            index=["endpoint", "status"],
+            columns="arm",
+            values="n",
+            aggfunc="sum",
+            observed=True,
+            sort=False,
+        )
+        wide["total"] = wide.sum(axis=1)
+        return wide
+
+    def summary(self) -> str:
+        """Text CONSORT flow."""
+        arms = list(self.randomized)
+        head = f"{self.entry}: "
+        lines = []
+        if self.excluded_on_load:
+            lines.append(
+                f"{self.entry}: {self.entered}; excluded on loading: "
+                + ", ".join(f"{why} {n}" for why, n in self.excluded_on_load.items())
+            )
+            head = "Included: "
+        lines += [
+            head + ", ".join(f"{a} {self.randomized[a]}" for a in arms) + f" (total {self.total})",
+            "No follow-up measurement: "
+            + ", ".join(f"{a} {self.lost_to_followup[a]}" for a in arms),
+        ]
+        if not self.endpoints.empty:
+            for ep in pd.unique(self.endpoints["endpoint"]):
+                an = self.analysed(str(ep))
+                lines.append(f"{ep}: analysed " + ", ".join(f"{a} {an[a]}" for a in arms))
+                for r in self.excluded(str(ep)).itertuples(index=False):
+                    lines.append(f"    not analysed ({r.status}): {r.arm} {r.n}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        eps = self.endpoints["endpoint"].nunique() if not self.endpoints.empty else 0
+        return (
+            f"Flow(randomized={dict(self.randomized)}, lost_to_followup={dict(self.lost_to_followup)}, "
+            f"endpoints={eps})"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"

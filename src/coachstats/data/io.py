@@ -1,0 +1,446 @@
+"""Read patient-level trial data from files or DataFrames: :func:`load_trial`.
+
+Formats (by file suffix, or ``format=``): CSV/TSV, Parquet, Excel (.xlsx),
+Stata (.dta), SAS (.sas7bdat, .xpt) and SPSS (.sav). Wide data (one row per
+patient) and long data (one row per patient x month x measure, with columns
+``measure``, ``month`` and ``value``) are both accepted; long data is pivoted
+to ``<measure>_<month>`` columns.
+
+Examples
+--------
+>>> import pandas as pd
+>>> raw = pd.DataFrame({"ID": [1, 2], "Group": ["HC", "UC"],
+...                     "A1c base": [75.0, 80.0], "A1c 12m": [58.0, 79.0]})
+>>> td = load_trial(raw, columns={"ID": "patient_id", "Group": "arm",
+...                               "A1c base": "hba1c_0", "A1c 12m": "hba1c_12"},
+...                 units={"hba1c": "mmol/mol"})
+>>> td.patients["hba1c_0"].tolist()  # 0.09148 * x + 2.152, to 0.1 % as labs report it
+[9.0, 9.5]
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from coachstats.core.errors import CoachstatsError, FileFormatError, SchemaError, check_option
+from coachstats.data.flow import Flow
+from coachstats.data.outputs import hash_ids
+from coachstats.data.parsing import CensoredRule
+from coachstats.data.readers import read_delimited
+from coachstats.data.schema import PATIENT_SCHEMA, column_spec, validate_patients
+from coachstats.data.trialdata import TrialData
+from coachstats.derive.endpoints import measure_months
+
+__all__ = ["FORMATS", "load_trial", "read_table"]
+
+Format = Literal["csv", "tsv", "parquet", "excel", "stata", "sas", "xport", "spss"]
+FORMATS: dict[str, Format] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".dta": "stata",
+    ".sas7bdat": "sas",
+    ".xpt": "xport",
+    ".sav": "spss",
+    ".zsav": "spss",
+}
+_LONG_KEYS = ("measure", "value")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_table(
+    path: str | Path,
+    *,
+    format: Format | None = None,
+    sheet: str | int | None = None,
+    expected: Iterable[str] = (),
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read one table from a file; the format comes from the suffix unless given.
+
+    Stata, SAS and SPSS value labels are applied (a labelled ``arm`` of 1/2
+    reads as its labels). Delimited text goes through
+    :func:`coachstats.data.readers.read_delimited` (encoding, delimiter and header
+    row detection); ``expected`` names help find the header and what was
+    detected is appended to ``notes``.
+
+    Raises
+    ------
+    FileFormatError
+        The file is missing, its format is unknown, or it cannot be parsed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileFormatError(f"file not found: {p}")
+    fmt = format or FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise FileFormatError(
+            f"unknown file type {p.suffix!r} for {p.name}; supported: {', '.join(sorted(FORMATS))} "
+            "(or pass format=)"
+        )
+    check_option("format", fmt, sorted(set(FORMATS.values())))
+    import pyreadstat
+
+    readstat_errors: tuple[type[BaseException], ...] = tuple(
+        e
+        for e in (
+            getattr(pyreadstat, "ReadstatError", None),
+            getattr(pyreadstat, "PyreadstatError", None),
+        )
+        if isinstance(e, type) and issubclass(e, BaseException)
+    )
+    try:
+        if fmt in ("csv", "tsv"):
+            frame, text_notes = read_delimited(
+                p, expected=expected, sep="\t" if fmt == "tsv" else None
+            )
+            if notes is not None:
+                notes.extend(text_notes)
+            return frame
+        if fmt == "parquet":
+            return pd.read_parquet(p)
+        if fmt == "excel":
+            return _read_excel(p, sheet, expected, notes)
+        if fmt == "stata":
+            frame, _ = pyreadstat.read_dta(str(p), apply_value_formats=True)
+        elif fmt == "spss":
+            frame, _ = pyreadstat.read_sav(str(p), apply_value_formats=True)
+        elif fmt == "sas":
+            frame, _ = pyreadstat.read_sas7bdat(str(p))
+        else:
+            frame, _ = pyreadstat.read_xport(str(p))
+        return frame
+    except CoachstatsError:
+        raise
+    except (ValueError, OSError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
+    except readstat_errors as exc:
+        raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
+
+
+def _read_excel(
+    path: Path, sheet: str | int | None, expected: Iterable[str], notes: list[str] | None
+) -> pd.DataFrame:
+    """One sheet of a workbook: the one named, else the first holding an expected column.
+
+    A sheet name or number that is not in the workbook raises
+    :class:`FileFormatError` listing the sheets.
+    """
+    with pd.ExcelFile(path) as book:
+        names = [str(n) for n in book.sheet_names]
+        listed = ", ".join(repr(n) for n in names)
+        if sheet is not None:
+            if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (
+                isinstance(sheet, str) and sheet not in names
+            ):
+                raise FileFormatError(
+                    f"{path.name} has no sheet {sheet!r}; its sheets: {listed} "
+                    "(--sheet takes a name or a number from 0)"
+                )
+            return pd.read_excel(book, sheet_name=sheet)
+        if len(names) == 1:
+            return pd.read_excel(book, sheet_name=0)
+        wanted = {str(c).strip().lower() for c in expected or ()}
+        for name in names:
+            header = pd.read_excel(book, sheet_name=name, nrows=0)
+            if wanted & {str(c).strip().lower() for c in header.columns}:
+                if notes is not None:
+                    notes.append(
+                        f"read sheet {name!r} of {listed}, the first with expected columns "
+                        "(pass --sheet / sheet= to choose another)"
+                    )
+                return pd.read_excel(book, sheet_name=name)
+        if notes is not None:
+            notes.append(f"read the first sheet of {listed} (pass --sheet / sheet= to choose)")
+        return pd.read_excel(book, sheet_name=0)
+
+
+def _apply_mapping(
+    df: pd.DataFrame, columns: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    failures: list[dict[str, Any]] = []
+    df = df.rename(columns=lambda c: str(c).strip())
+    if columns:
+        known = {c.name for c in PATIENT_SCHEMA}
+        for src, dst in columns.items():
+            if src not in df.columns:
+                close = difflib.get_close_matches(str(src), list(map(str, df.columns)), n=3)
+                failures.append(
+                    {
+                        "column": src,
+                        "rows": [],
+                        "values": [],
+                        "problem": "mapped column not in the file"
+                        + (
+                            f"; did you mean {close}?"
+                            if close
+                            else f"; columns found: {', '.join(map(str, df.columns))}"
+                        ),
+                    }
+                )
+            elif column_spec(str(dst)) is None and dst not in known and not _is_extra_ok(str(dst)):
+                failures.append(
+                    {
+                        "column": src,
+                        "rows": [],
+                        "values": [dst],
+                        "problem": "maps to an unknown schema column; see docs/schema.md "
+                        f"(e.g. {', '.join(sorted(known)[:8])}, hba1c_0, hba1c_12...)",
+                    }
+                )
+        if failures:
+            raise SchemaError(failures, title="column mapping problem(s)")
+        df = df.rename(columns=dict(columns))
+        notes.append("renamed columns: " + ", ".join(f"{k} -> {v}" for k, v in columns.items()))
+    lower = {
+        c: str(c).lower()
+        for c in df.columns
+        if str(c) != str(c).lower() and column_spec(str(c).lower()) is not None
+    }
+    if lower:
+        df = df.rename(columns=lower)
+    return df, notes
+
+
+def _is_extra_ok(name: str) -> bool:
+    """Questionnaire items and other covariates pass through unchecked."""
+    return name.replace("_", "").isalnum()
+
+
+def _pivot_long(df: pd.DataFrame) -> pd.DataFrame:
+    month_col = "month" if "month" in df.columns else "visit"
+    keys = ["patient_id", month_col, "measure"]
+    dup = df.duplicated(keys, keep=False).to_numpy()
+    failures: list[dict[str, Any]] = []
+    if dup.any():
+        failures.append(
+            {
+                "column": "measure",
+                "rows": pd.unique(df.loc[dup, "patient_id"]).tolist(),
+                "values": [],
+                "problem": "long data has duplicate patient x month x measure rows",
+            }
+        )
+    months = pd.to_numeric(df[month_col], errors="coerce")
+    if months.isna().any():
+        bad = months.isna().to_numpy()
+        failures.append(
+            {
+                "column": month_col,
+                "rows": df.loc[bad, "patient_id"].tolist(),
+                "values": pd.unique(df.loc[bad, month_col]).tolist(),
+                "problem": "month must be a whole number (0 = baseline)",
+            }
+        )
+    attrs = [c for c in df.columns if c not in (*keys, "value")]
+    if attrs:
+        varying = df.groupby("patient_id", sort=False)[attrs].nunique(dropna=False)
+        for c in attrs:
+            rows = varying.index[varying[c] > 1].tolist()
+            if rows:
+                failures.append(
+                    {
+                        "column": c,
+                        "rows": rows,
+                        "values": [],
+                        "problem": "patient-level column varies within a patient in long data",
+                    }
+                )
+    if failures:
+        raise SchemaError(failures, title="long-format problem(s)")
+    names = (
+        df["measure"].astype("string").str.strip().str.lower()
+        + "_"
+        + months.astype("int64").astype("string")
+    )
+    wide = df.assign(_col=names.to_numpy()).pivot(
+        index="patient_id", columns="_col", values="value"
+    )
+    wide.columns.name = None
+    if attrs:
+        first = df.groupby("patient_id", sort=False)[attrs].first()
+        wide = first.join(wide)
+    return wide.reset_index()
+
+
+def load_trial(
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    arms: Mapping[Any, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    medications: str | Path | pd.DataFrame | None = None,
+    adherent_days: str | Path | pd.DataFrame | None = None,
+    format: Format | None = None,
+    sheet: str | int | None = None,
+    n_arms: Literal[1, 2] = 2,
+    require_baseline: bool = True,
+    followup: int | None = None,
+    censored: CensoredRule = "error",
+    hash_ids: bool = False,
+) -> TrialData:
+    """Load, map, convert and validate patient-level trial data.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        The patient table (wide or long).
+    columns : mapping, optional
+        Your column names -> schema names, e.g. ``{"group": "arm", "a1c_base": "hba1c_0"}``.
+        Column names that differ from the schema only by case or surrounding
+        spaces are matched without a mapping.
+    arms : mapping, optional
+        Your arm labels -> ``"coaching"`` / ``"usual_care"``.
+    units : mapping, optional
+        Measure -> input unit, e.g. ``{"hba1c": "mmol/mol", "ldl": "mmol/L"}``.
+    medications, adherent_days : path or DataFrame, optional
+        Side tables for the adherence endpoints (validated by :mod:`coachstats.derive.adherence`).
+    format : str, optional
+        Override the format guessed from the suffix.
+    sheet : str or int, optional
+        Excel sheet.
+    n_arms : {1, 2}
+        2 for a randomized trial, 1 for a single-arm program.
+    require_baseline : bool
+        See :func:`coachstats.data.schema.validate_patients`.
+    followup : int, optional
+        Follow-up month when the data has several.
+    censored : {"error", "limit", "missing"}
+        How to treat lab strings such as ``"<7.0"`` (see :mod:`coachstats.data.parsing`).
+    hash_ids : bool
+        Show patient ids in error messages as salted hashes
+        (``coachstats.data.outputs.hash_ids(ids, salt=ID_SALT)``), for logs that must
+        not carry identifiers; compute the same hashes on your side to find the rows.
+
+    Returns
+    -------
+    TrialData
+
+    Raises
+    ------
+    SchemaError
+        One error listing every problem in the data (``.failures`` is a DataFrame).
+    FileFormatError
+        The file cannot be read.
+
+    Notes
+    -----
+    Rows in which every cell is empty are not patients; they are skipped and
+    the count is recorded in ``TrialData.notes`` and the flow. No other row is
+    ever dropped: invalid rows raise, valid ones are all kept.
+    """
+    sha = None
+    if isinstance(source, pd.DataFrame):
+        raw = source.copy()
+        label = "<DataFrame>"
+    else:
+        read_notes: list[str] = []
+        expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
+        raw = read_table(source, format=format, sheet=sheet, expected=expected, notes=read_notes)
+        label = str(source)
+        sha = _sha256(Path(source))
+    df, notes = _apply_mapping(raw, columns)
+    if not isinstance(source, pd.DataFrame):
+        notes = read_notes + notes
+    blank = df.isna().all(axis=1).to_numpy()
+    if blank.any():
+        notes.append(f"{int(blank.sum())} blank row(s) skipped")
+        df = df.loc[~blank].reset_index(drop=True)
+    if len(df) == 0:
+        raise SchemaError(
+            [
+                {
+                    "column": "",
+                    "rows": [],
+                    "values": [],
+                    "problem": "the data has no rows (no patients)",
+                }
+            ],
+            title="empty input",
+        )
+    if (
+        all(k in df.columns for k in _LONG_KEYS)
+        and ("month" in df.columns or "visit" in df.columns)
+        and "patient_id" in df.columns
+    ):
+        df = _pivot_long(df)
+        notes.append("long data pivoted to one row per patient")
+    try:
+        clean, vnotes = validate_patients(
+            df,
+            arms=arms,
+            units=units,
+            n_arms=n_arms,
+            require_baseline=require_baseline,
+            censored=censored,
+        )
+    except SchemaError as exc:
+        if columns:
+            exc = exc.with_source_names({str(v): str(k) for k, v in columns.items()})
+        raise (_with_hashed_rows(exc) if hash_ids else exc) from None
+    notes += vnotes
+    months = measure_months(clean.columns)
+    later = sorted({m for ms in months.values() for m in ms if m > 0})
+    fu = followup if followup is not None else (later[0] if later else None)
+    meds = _load_side(medications, "medications")
+    days = _load_side(adherent_days, "adherent_days")
+    flow = Flow.from_patients(clean, followup=fu, notes=tuple(notes))
+    return TrialData(
+        patients=clean,
+        flow=flow,
+        medications=meds,
+        adherent_days=days,
+        followup=fu,
+        source=label,
+        sha256=sha,
+        notes=tuple(notes),
+    )
+
+
+#: Salt of the hashed patient ids in error messages (``load_trial(hash_ids=True)``).
+ID_SALT = "coachstats"
+
+
+def _with_hashed_rows(exc: SchemaError) -> SchemaError:
+    """The same error with every patient id replaced by its salted hash."""
+    failures = exc.failures.copy()
+    failures["rows"] = [hash_ids(list(rows), salt=ID_SALT) for rows in failures["rows"]]
+    return type(exc)(
+        failures, title=exc.title + " (patient ids hashed)", source_names=exc.source_names
+    )
+
+
+def _load_side(src: str | Path | pd.DataFrame | None, kind: str) -> pd.DataFrame | None:
+    if src is None:
+        return None
+    frame = src.copy() if isinstance(src, pd.DataFrame) else read_table(src)
+    try:
+        from coachstats.derive import adherence
+    except ImportError:  # pragma: no cover - adherence ships with the package
+        return frame
+    validator = getattr(adherence, "validate_medications", None)
+    if kind == "medications" and validator is not None:
+        return pd.DataFrame(validator(frame))
+    validator = getattr(adherence, "validate_adherent_days", None)
+    if kind == "adherent_days" and validator is not None:
+        return pd.DataFrame(validator(frame))
+    return frame

@@ -1,0 +1,143 @@
+"""Parsing cell values of messy exports into numbers and booleans.
+
+Each parser returns the parsed values plus masks of the cells it could not
+parse, by kind, so the schema can report every problem with its rows.
+
+Numbers
+    Plain numbers; text with a decimal comma (``"9,5"``, common in files
+    exported with a semicolon delimiter) when the whole column uses decimal
+    commas (noted); lab strings with a bound (``"<7.0"``, ``">14"``), handled
+    by the ``censored`` option: ``"error"`` (default) reports them,
+    ``"limit"`` uses the bound as the value and ``"missing"`` makes them
+    missing, both recording a flag; dates (``"2023-04-05"``, Excel date
+    cells) are reported as dates, never converted.
+Booleans
+    true/false, yes/no, y/n, t/f, 1/0 in any case.
+
+Examples
+--------
+>>> import pandas as pd
+>>> p = parse_numeric(pd.Series(["9,5", "10,25", None]))
+>>> p.values.tolist(), p.notes
+([9.5, 10.25, nan], ('decimal commas converted',))
+>>> p = parse_numeric(pd.Series(["<7.0", "8.1", "2023-01-05", "high"]), censored="limit")
+>>> p.values.tolist()[:2], p.censored.tolist(), sorted(p.problems)
+([7.0, 8.1], ['<', '', '', ''], ['date', 'text'])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from coachstats.core.errors import check_option
+
+__all__ = ["CENSORED_RULES", "ParsedColumn", "parse_bool", "parse_numeric"]
+
+CensoredRule = Literal["error", "limit", "missing"]
+CENSORED_RULES: tuple[CensoredRule, ...] = ("error", "limit", "missing")
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_CENSORED = re.compile(r"^([<>]=?)\s*([+-]?\d+(?:[.,]\d+)?)$")
+_DATE = re.compile(
+    r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}/\d{1,2}/\d{2,4}|"
+    r"\d{1,2}-[A-Za-z]{3}-\d{2,4})$"
+)
+
+PROBLEM_TEXT = {
+    "text": "non-numeric text in a numeric column",
+    "date": "a date where a number is expected (was the column formatted as a date in Excel?)",
+    "censored": "lab value with a bound such as '<7.0' or '>14'; pass censored='limit' to use the "
+    "bound (flagged) or censored='missing' to treat it as missing",
+}
+
+
+@dataclass(frozen=True)
+class ParsedColumn:
+    """Parsed float values, problem masks by kind, censoring flags and notes."""
+
+    values: npt.NDArray[np.float64]
+    problems: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    censored: npt.NDArray[np.str_] = field(default_factory=lambda: np.array([], dtype=str))
+    notes: tuple[str, ...] = ()
+
+
+def parse_numeric(s: pd.Series, *, censored: CensoredRule = "error") -> ParsedColumn:
+    """Parse a column into floats; see the module docstring for the rules."""
+    check_option("censored", censored, CENSORED_RULES)
+    n = len(s)
+    flags = np.full(n, "", dtype="<U2")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        mask = s.notna().to_numpy()
+        return ParsedColumn(np.full(n, np.nan), {"date": mask} if mask.any() else {}, flags)
+    if pd.api.types.is_bool_dtype(s):
+        return ParsedColumn(s.to_numpy(dtype=np.float64), {}, flags)
+    if pd.api.types.is_numeric_dtype(s):
+        return ParsedColumn(s.to_numpy(dtype=np.float64, na_value=np.nan), {}, flags)
+    obj = s.astype(object)
+    is_dt = obj.map(lambda x: hasattr(x, "year") and hasattr(x, "month")).to_numpy(dtype=bool)
+    txt = s.astype("string").str.strip()
+    blank = (txt.isna() | (txt == "")).to_numpy(dtype=bool)
+    values = pd.to_numeric(txt.where(~is_dt), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    unparsed = np.isnan(values) & ~blank & ~is_dt
+    notes: list[str] = []
+    if unparsed.any():
+        comma = txt.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False).to_numpy(dtype=bool)
+        dots = txt.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
+        if comma[unparsed].any() and not (dots & ~blank).any():
+            values[comma] = pd.to_numeric(txt[comma].str.replace(",", ".", regex=False)).to_numpy(
+                dtype=float
+            )
+            notes.append("decimal commas converted")
+            unparsed &= ~comma
+    problems: dict[str, npt.NDArray[np.bool_]] = {}
+    if unparsed.any():
+        parts = txt.str.extract(_CENSORED.pattern)
+        cens = (parts[0].notna().to_numpy(dtype=bool)) & unparsed
+        dates = txt.str.fullmatch(_DATE.pattern).fillna(False).to_numpy(dtype=bool) & unparsed
+        if cens.any():
+            flags[cens] = parts[0][cens].str[0].to_numpy(dtype=str)
+            if censored == "error":
+                problems["censored"] = cens
+            else:
+                bound = pd.to_numeric(parts[1][cens].str.replace(",", ".", regex=False)).to_numpy(
+                    dtype=float
+                )
+                values[cens] = bound if censored == "limit" else np.nan
+                notes.append(f"{int(cens.sum())} censored lab value(s) ({censored}), flagged")
+        if dates.any():
+            problems["date"] = dates
+        text = unparsed & ~cens & ~dates
+        if text.any():
+            problems["text"] = text
+    if is_dt.any():
+        problems["date"] = problems.get("date", np.zeros(n, dtype=bool)) | is_dt
+    return ParsedColumn(values, problems, flags, tuple(notes))
+
+
+def parse_bool(s: pd.Series) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
+    """Parse a column into nullable booleans; return it and the mask of unparseable cells.
+
+    Examples
+    --------
+    >>> out, bad = parse_bool(pd.Series(["Yes", "n", "1", "maybe", None]))
+    >>> out.tolist(), bad.tolist()
+    ([True, False, True, <NA>, <NA>], [False, False, False, True, False])
+    """
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean"), np.zeros(len(s), dtype=bool)
+    txt = s.astype("string").str.strip().str.lower()
+    is_t = txt.isin(list(_TRUE)).fillna(False).to_numpy(dtype=bool)
+    is_f = txt.isin(list(_FALSE)).fillna(False).to_numpy(dtype=bool)
+    na = s.isna().to_numpy() | (txt == "").fillna(True).to_numpy(dtype=bool)
+    bad = ~(is_t | is_f | na)
+    out = pd.arrays.BooleanArray(is_t, ~(is_t | is_f))
+    return pd.Series(out, index=s.index, name=s.name), bad

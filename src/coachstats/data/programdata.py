@@ -1,0 +1,346 @@
+"""Load an evaluator's program file: column-mapping files and tolerant loading.
+
+:func:`read_mapping` reads a mapping file (YAML, JSON or TOML) that says which
+of your columns is which schema column (``arm: Group``, ``hba1c_0: A1c
+baseline``), how your arm labels map to ``coaching`` / ``usual_care``, the
+units of your labs and the Excel sheet. :func:`load_program` loads the patient
+table through :func:`coachstats.load_trial`, recognises single-arm programs
+(no arm column, or one label), and can exclude the rows that fail validation
+-- listing each, with its reason and patient ids, in ``TrialData.notes`` --
+instead of refusing the whole file.
+
+Examples
+--------
+>>> import pandas as pd
+>>> td = load_program(pd.DataFrame({"id": [1, 2], "a1c": [9.5, 8.7], "a1c_12": [8.1, 8.0]}),
+...                   columns={"id": "patient_id", "a1c": "hba1c_0", "a1c_12": "hba1c_12"})
+>>> td.n, td.followup, td.notes[0]
+(2, 12, 'no arm column: a single-arm program (every patient coached)')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import pandas as pd
+
+from coachstats.core.errors import FileFormatError, SchemaError, check_option
+from coachstats.data.schema import PATIENT_SCHEMA, column_spec
+from coachstats.data.trialdata import TrialData
+
+__all__ = ["DESIGNS", "MappingFile", "load_program", "orient_columns", "read_mapping"]
+
+ProgramDesign = Literal["auto", "two-arm", "single-arm"]
+DESIGNS: tuple[str, ...] = get_args(ProgramDesign)
+OnInvalid = Literal["error", "exclude"]
+
+
+@dataclass(frozen=True)
+class MappingFile:
+    """What a mapping file says: your column names, arm labels, units and sheet.
+
+    ``columns`` maps your names to the schema's (as ``load_trial(columns=)``).
+    """
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    arms: Mapping[str, str] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
+    sheet: str | int | None = None
+    path: str = ""
+
+
+_SCHEMA_NAMES = frozenset(c.name for c in PATIENT_SCHEMA)
+
+
+def _is_schema_name(name: object) -> bool:
+    return isinstance(name, str) and (name in _SCHEMA_NAMES or column_spec(name) is not None)
+
+
+def orient_columns(mapping: Mapping[str, Any], source: str) -> dict[str, str]:
+    """Your name -> schema name, from a mapping written either way round.
+
+    Raises :class:`SchemaError` naming the entries with no schema column on
+    either side (``source`` says where the mapping came from).
+
+    Examples
+    --------
+    >>> orient_columns({"arm": "Group", "hba1c_0": "A1c base"}, "--map")
+    {'Group': 'arm', 'A1c base': 'hba1c_0'}
+    """
+    pairs = {str(k): str(v) for k, v in mapping.items()}
+    if not pairs:
+        return {}
+    keys_schema = all(_is_schema_name(k) for k in pairs)
+    values_schema = all(_is_schema_name(v) for v in pairs.values())
+    if keys_schema:
+        return {yours: schema for schema, yours in pairs.items()}
+    if values_schema:
+        return pairs
+    bad = sorted(k for k, v in pairs.items() if not _is_schema_name(k) and not _is_schema_name(v))
+    raise SchemaError(
+        [
+            {
+                "column": ", ".join(bad) or ", ".join(pairs),
+                "rows": [],
+                "values": [],
+                "problem": f"{source}: write the column mapping as 'schema_name: your_column' "
+                "(e.g. 'arm: Group', 'hba1c_0: A1c baseline'); these entries name no schema column "
+                f"on either side (schema columns: {', '.join(sorted(_SCHEMA_NAMES))}, "
+                "hba1c_0, hba1c_12, sbp_0, ...)",
+            }
+        ],
+        title="column mapping problem(s)",
+    )
+
+
+def read_mapping(path: str | Path) -> MappingFile:
+    """Read a column-mapping file (YAML, JSON or TOML).
+
+    The file is either a flat mapping of schema names to your column names
+    (``arm: Group``), the same orientation as ``--map arm=Group`` (the other
+    orientation, your name to schema name, is recognised too), or a document
+    with the sections ``columns``, ``arms`` (your label -> ``coaching`` /
+    ``usual_care``), ``units`` (measure -> unit, e.g. ``hba1c: mmol/mol``) and
+    ``sheet`` (Excel sheet). YAML needs PyYAML.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "map.json"
+    >>> _ = p.write_text('{"columns": {"patient_id": "MRN", "arm": "Group"}, "units": {"hba1c": "mmol/mol"}}')
+    >>> m = read_mapping(p)
+    >>> dict(m.columns), dict(m.units)
+    ({'MRN': 'patient_id', 'Group': 'arm'}, {'hba1c': 'mmol/mol'})
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileFormatError(f"mapping file not found: {p}")
+    text = p.read_text(encoding="utf-8-sig")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".json":
+            doc = json.loads(text)
+        elif suffix == ".toml":
+            import tomllib
+
+            doc = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError as exc:  # pragma: no cover - PyYAML ships with the environment
+                raise FileFormatError(
+                    "reading a YAML mapping needs PyYAML (pip install pyyaml); or write it as JSON/TOML"
+                ) from exc
+            doc = yaml.safe_load(text)
+        else:
+            raise FileFormatError(f"mapping file {p.name}: use .yaml, .yml, .json or .toml")
+    except FileFormatError:
+        raise
+    except Exception as exc:  # each parser raises its own error type
+        raise FileFormatError(f"cannot parse the mapping file {p.name}: {exc}") from exc
+    if not isinstance(doc, Mapping):
+        raise FileFormatError(f"mapping file {p.name} must hold a mapping (key: value lines)")
+    sections = {"columns", "arms", "units", "sheet"}
+    if not (set(doc) & sections) or (set(doc) - sections and "columns" not in doc):
+        return MappingFile(columns=orient_columns(doc, p.name), path=str(p))
+    unknown = sorted(set(doc) - sections)
+    if unknown:
+        raise FileFormatError(
+            f"mapping file {p.name}: unknown section(s) {unknown}; allowed: {sorted(sections)}"
+        )
+    for key in ("columns", "arms", "units"):
+        if key in doc and not isinstance(doc[key], Mapping):
+            raise FileFormatError(f"mapping file {p.name}: '{key}' must be a mapping")
+    sheet = doc.get("sheet")
+    return MappingFile(
+        columns=orient_columns(doc.get("columns") or {}, p.name),
+        arms={str(k): str(v) for k, v in (doc.get("arms") or {}).items()},
+        units={str(k): str(v) for k, v in (doc.get("units") or {}).items()},
+        sheet=sheet if isinstance(sheet, (str, int)) else None,
+        path=str(p),
+    )
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _source_column(raw: pd.DataFrame, columns: Mapping[str, str] | None, schema: str) -> str | None:
+    for yours, target in (columns or {}).items():
+        if target == schema and yours in raw.columns:
+            return yours
+    for c in raw.columns:
+        if str(c).strip().lower() == schema:
+            return str(c)
+    return None
+
+
+#: Problems in these columns concern the file (ids, arm labels), never excluded row by row.
+_FILE_LEVEL = ("patient_id", "arm")
+
+
+def _row_failures(error: SchemaError) -> tuple[set[Any], list[str]] | None:
+    """Patient ids of row-level problems, or None if any problem concerns the whole file."""
+    ids: set[Any] = set()
+    lines: list[str] = []
+    for f in error.failures.itertuples(index=False):
+        rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
+        if not rows or f.column in _FILE_LEVEL:
+            return None
+        ids.update(rows)
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        lines.append(
+            f"excluded {len(rows)} row(s) with {f.column!r}: {f.problem} [patients: {shown}]"
+        )
+    return ids, lines
+
+
+def _check_single_arm_is_coached(td: TrialData, arm_src: str | None) -> None:
+    """A single-arm program is compared as the coached arm: its one arm must map to coaching."""
+    found = sorted(pd.unique(td.patients["arm"].astype(str)).tolist())
+    if found != ["coaching"]:
+        raise SchemaError(
+            [
+                {
+                    "column": arm_src or "arm",
+                    "rows": [],
+                    "values": found,
+                    "problem": "a single-arm program is evaluated as the coached arm, but its "
+                    f"only arm maps to {', '.join(map(repr, found))}; map the program's label "
+                    "to 'coaching' (or give a file with both arms)",
+                }
+            ]
+        )
+
+
+def load_program(
+    source: str | Path | pd.DataFrame | TrialData,
+    *,
+    columns: Mapping[str, str] | None = None,
+    arms: Mapping[Any, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    design: ProgramDesign = "auto",
+    on_invalid: OnInvalid = "error",
+    censored: Literal["error", "limit", "missing"] = "error",
+    require_baseline: bool = True,
+) -> TrialData:
+    """Load a program's patient file (any format of :func:`coachstats.load_trial`).
+
+    Parameters
+    ----------
+    source : path, DataFrame or TrialData
+        The patient table.
+    columns, arms, units, sheet, censored, require_baseline
+        As in :func:`coachstats.load_trial` (``columns``: your names -> schema names).
+    design : {"auto", "two-arm", "single-arm"}
+        ``"auto"``: single-arm when there is no arm column or it has one
+        label (then mapped to ``coaching``), otherwise two-arm.
+    on_invalid : {"error", "exclude"}
+        Rows failing validation (impossible or unreadable values...): raise one
+        :class:`~coachstats.core.errors.SchemaError` listing every problem, or
+        exclude those patients and record each exclusion, with its reason and
+        the patient ids, in ``TrialData.notes`` (never silently). Problems of
+        the whole file (a missing column, a mapping error, duplicate or missing
+        ids, unknown or missing arm labels) always raise, as does a file whose
+        every row is invalid.
+
+    Returns
+    -------
+    TrialData
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"MRN": [1, 2, 3], "A1c": [9.4, 99.0, 8.8], "A1c 12m": [8.0, 7.5, 9.1]})
+    >>> td = load_program(raw, columns={"MRN": "patient_id", "A1c": "hba1c_0", "A1c 12m": "hba1c_12"},
+    ...                   on_invalid="exclude")
+    >>> td.n, td.patients["arm"].unique().tolist()
+    (2, ['coaching'])
+    >>> [n for n in td.notes if n.startswith("excluded")]
+    ["excluded 1 row(s) with 'hba1c_0': impossible value(s); allowed: 3 to 20 % [patients: 2]"]
+    """
+    from coachstats.data.io import load_trial as _load
+    from coachstats.data.io import read_table
+
+    check_option("design", design, DESIGNS)
+    check_option("on_invalid", on_invalid, get_args(OnInvalid))
+    if isinstance(source, TrialData):
+        return source
+    notes: list[str] = []
+    n_invalid = 0
+    sha = None
+    if isinstance(source, pd.DataFrame):
+        raw = source.copy()
+        label = "<DataFrame>"
+    else:
+        path = Path(source)
+        expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
+        raw = read_table(path, sheet=sheet, expected=expected, notes=notes)
+        label = str(path)
+        sha = _sha256(path)
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    arm_src = _source_column(raw, columns, "arm")
+    arm_map = dict(arms or {})
+    n_arms: Literal[1, 2] = 2
+    if design != "two-arm":
+        labels: list[Any] = pd.unique(raw[arm_src].dropna()).tolist() if arm_src is not None else []
+        if arm_src is None and _source_column(raw, columns, "patient_id") is not None:
+            # without an id column the file is unmapped: let validation report both columns
+            raw["arm"] = "coaching"
+            n_arms = 1
+            notes.append("no arm column: a single-arm program (every patient coached)")
+        elif (arm_src is not None and len(labels) <= 1) or design == "single-arm":
+            n_arms = 1
+            if len(labels) == 1:
+                arm_map.setdefault(labels[0], "coaching")
+                notes.append(f"arm column has one label ({labels[0]!r}): a single-arm program")
+    kwargs: dict[str, Any] = {
+        "columns": columns,
+        "arms": arm_map or None,
+        "units": units,
+        "n_arms": n_arms,
+        "censored": censored,
+        "require_baseline": require_baseline,
+    }
+    try:
+        td = _load(raw, **kwargs)
+    except SchemaError as exc:
+        found = _row_failures(exc) if on_invalid == "exclude" else None
+        id_src = _source_column(raw, columns, "patient_id")
+        if found is None or id_src is None:
+            raise
+        ids, lines = found
+        drop = raw[id_src].isin(list(ids)).to_numpy()
+        if drop.all():
+            raise
+        notes.extend(lines)
+        n_invalid = int(drop.sum())
+        notes.append(f"{n_invalid} patient row(s) excluded as invalid (on_invalid='exclude')")
+        td = _load(raw.loc[~drop].reset_index(drop=True), **kwargs)
+    if n_arms == 1:
+        _check_single_arm_is_coached(td, arm_src)
+    all_notes = tuple(notes) + td.notes
+    return replace(
+        td,
+        source=label,
+        sha256=sha,
+        notes=all_notes,
+        # a program's patients were enrolled, not (necessarily) randomized
+        flow=replace(
+            td.flow,
+            notes=all_notes,
+            entry="Enrolled",
+            excluded_on_load={"invalid data": n_invalid} if n_invalid else {},
+        ),
+    )

@@ -1,0 +1,94 @@
+"""TrialData: a validated patient table with its CONSORT flow and side tables."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from coachstats.core.goals import GoalSet
+from coachstats.data.flow import Flow
+from coachstats.derive.endpoints import MissingRule, derive_endpoints
+
+__all__ = ["TrialData"]
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Validated trial data, as returned by :func:`coachstats.load_trial`.
+
+    Attributes
+    ----------
+    patients : DataFrame
+        One row per randomized patient, schema column names, canonical units.
+    flow : Flow
+        Randomized and lost-to-follow-up counts, plus load notes.
+    medications, adherent_days : DataFrame or None
+        Optional side tables (see :mod:`coachstats.derive.adherence`).
+    followup : int or None
+        The follow-up month used by default (earliest after baseline).
+    source : str
+        File path, or ``"<DataFrame>"``.
+    sha256 : str or None
+        Hash of the input file's bytes (for the report).
+    notes : tuple of str
+        What loading did (renamed columns, unit conversions, blank rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from coachstats import load_trial, PEER_GOALS
+    >>> td = load_trial(pd.DataFrame({"patient_id": [1, 2], "arm": ["coaching", "usual_care"],
+    ...                               "hba1c_0": [9.0, 9.5], "hba1c_6": [8.0, 9.6]}))
+    >>> td
+    TrialData(n=2, arms={'coaching': 1, 'usual_care': 1}, followup=6, source='<DataFrame>')
+    >>> td.endpoints(PEER_GOALS)["change_hba1c"].round(2).tolist()
+    [-1.0, 0.1]
+    """
+
+    patients: pd.DataFrame
+    flow: Flow
+    medications: pd.DataFrame | None = None
+    adherent_days: pd.DataFrame | None = None
+    followup: int | None = None
+    source: str = "<DataFrame>"
+    sha256: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        """Number of randomized patients."""
+        return len(self.patients)
+
+    def endpoints(
+        self, goals: GoalSet, *, missing: MissingRule = "exclude", with_status: bool = True
+    ) -> pd.DataFrame:
+        """Patient table with derived endpoints (see :func:`coachstats.derive_endpoints`)."""
+        return derive_endpoints(
+            self.patients, goals, followup=self.followup, missing=missing, with_status=with_status
+        )
+
+    def flow_for(self, goals: GoalSet, *, missing: MissingRule = "exclude") -> Flow:
+        """The full CONSORT flow, with per-endpoint analysed/excluded counts."""
+        flow = replace(
+            Flow.from_endpoints(
+                self.endpoints(goals, missing=missing), notes=self.flow.notes, entry=self.flow.entry
+            ),
+            excluded_on_load=self.flow.excluded_on_load,
+        )
+        flow.check()
+        return flow
+
+    def __repr__(self) -> str:
+        return (
+            f"TrialData(n={self.n}, arms={dict(self.flow.randomized)}, followup={self.followup}, "
+            f"source={self.source!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        head = html.escape(repr(self))
+        return (
+            f"<p>{head}</p><pre>{html.escape(self.flow.summary())}</pre>"
+            + self.patients.head(10).to_html()
+        )

@@ -1,0 +1,1 @@
+"""Per-patient endpoints derived from validated data: goal attainment, changes, adherence, scales."""

@@ -1,0 +1,345 @@
+"""Per-patient derived endpoints: uncontrolled flags, at-goal, composites, changes.
+
+Everything is a vectorized column operation; there is no per-patient Python.
+
+Definitions (``m`` is ``hba1c``, ``sbp`` or ``ldl``; months from the column
+suffixes, e.g. ``hba1c_0`` and ``hba1c_12``):
+
+``uncontrolled_m``
+    Baseline value meets the goal set's entry rule (see :class:`~coachstats.core.goals.GoalSet`).
+    Missing (NA) when the baseline value is missing.
+``at_goal_m``
+    Follow-up value meets the goal rule. Defined only for patients uncontrolled
+    on ``m`` at baseline; NA for others and when the follow-up value is missing
+    (``missing="exclude"``, complete case as published). With
+    ``missing="failure"`` a missing follow-up counts as not at goal.
+``n_uncontrolled``
+    Number of measures uncontrolled at baseline (missing baselines count 0).
+``composite_any`` / ``composite_all``
+    Among patients with ``n_uncontrolled >= 1``: at goal on at least one /
+    on every condition uncontrolled at baseline. Complete case: defined only
+    when every uncontrolled condition has a follow-up value, so both composites
+    share one denominator (as in HCPC, where both were reported on the same
+    patients). NA for patients controlled on everything at baseline.
+``change_m``
+    Follow-up minus baseline (negative = improvement for all three measures).
+``hba1c_drop_ge1``
+    ``hba1c_0 - hba1c_F >= goals.hba1c_drop`` (with a 1e-9 allowance so that
+    9.3 -> 8.3 counts as a drop of exactly 1.0 despite binary floating point).
+``hba1c_lt_7_5``
+    ``hba1c_F < goals.hba1c_target`` at follow-up (``hba1c_lt_7_5_0`` at baseline).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from coachstats.core.goals import HCPC_GOALS
+>>> df = pd.DataFrame({"patient_id": [1, 2, 3], "arm": ["coaching"] * 3,
+...     "diabetes": [True, False, True],
+...     "hba1c_0": [9.5, None, 7.0], "hba1c_12": [7.9, None, 7.2],
+...     "sbp_0": [150, 145, 120], "sbp_12": [135, 138, 125],
+...     "ldl_0": [120, 100, 90], "ldl_12": [None, 95, 80]})
+>>> out = derive_endpoints(df, HCPC_GOALS)
+>>> out[["n_uncontrolled", "composite_any", "composite_all"]].to_string()
+'   n_uncontrolled  composite_any  composite_all\\n0               3           <NA>           <NA>\\n1               1           True           True\\n2               0           <NA>           <NA>'
+>>> out["at_goal_hba1c"].tolist()
+[True, <NA>, <NA>]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from coachstats.core.errors import ColumnNotFoundError, OptionError, check_option
+from coachstats.core.goals import MEASURES, GoalSet
+
+__all__ = [
+    "STATUS",
+    "EndpointSpec",
+    "derive_endpoints",
+    "endpoint_specs",
+    "measure_months",
+]
+
+MissingRule = Literal["exclude", "failure"]
+_MEASURE_COL = re.compile(r"^(hba1c|sbp|ldl)_(\d+)$")
+_EPS = 1e-9
+
+#: Per-endpoint status of every patient; each patient has exactly one.
+STATUS = (
+    "analysed",
+    "not eligible",
+    "missing baseline",
+    "missing follow-up",
+    "missing follow-up (counted as failure)",
+)
+ANALYSED_STATUSES = ("analysed", "missing follow-up (counted as failure)")
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """Name and kind of one derived endpoint column."""
+
+    name: str
+    kind: Literal["binary", "continuous"]
+    measure: str | None
+    label: str
+
+
+def measure_months(columns: pd.Index | list[str]) -> dict[str, list[int]]:
+    """Months present per measure, from column names like ``hba1c_12``.
+
+    Examples
+    --------
+    >>> measure_months(["hba1c_0", "hba1c_12", "sbp_0", "age"])
+    {'hba1c': [0, 12], 'sbp': [0]}
+    """
+    out: dict[str, list[int]] = {}
+    for c in columns:
+        m = _MEASURE_COL.match(str(c))
+        if m:
+            out.setdefault(m.group(1), []).append(int(m.group(2)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _followup_month(months: dict[str, list[int]], followup: int | None) -> int:
+    later = sorted({mo for ms in months.values() for mo in ms if mo > 0})
+    if followup is not None:
+        if followup not in later:
+            raise OptionError(
+                f"followup={followup} has no measurement columns; found months {later}"
+            )
+        return followup
+    if not later:
+        raise ColumnNotFoundError(
+            "no follow-up measurement columns found (expected e.g. hba1c_12, sbp_12, ldl_12)"
+        )
+    return later[0]
+
+
+def endpoint_specs(goals: GoalSet, measures: list[str] | None = None) -> list[EndpointSpec]:
+    """The endpoints :func:`derive_endpoints` produces for a goal set."""
+    ms = [m for m in goals.measures if measures is None or m in measures]
+    specs = [EndpointSpec(f"at_goal_{m}", "binary", m, f"{m} at goal") for m in ms]
+    specs += [
+        EndpointSpec("composite_any", "binary", None, ">= 1 goal met"),
+        EndpointSpec("composite_all", "binary", None, "all goals met"),
+    ]
+    present = measures if measures is not None else list(MEASURES)
+    specs += [EndpointSpec(f"change_{m}", "continuous", m, f"{m} change") for m in present]
+    if "hba1c" in present:
+        specs += [
+            EndpointSpec("hba1c_drop_ge1", "binary", "hba1c", "HbA1c drop >= 1 point"),
+            EndpointSpec("hba1c_lt_7_5", "binary", "hba1c", "HbA1c < 7.5 %"),
+        ]
+    return specs
+
+
+def _bool_array(values: npt.NDArray[np.bool_], na: npt.NDArray[np.bool_]) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(values & ~na, na.copy())
+
+
+def _float_values(column: pd.Series) -> npt.NDArray[np.float64]:
+    """A numeric column as float64 with NaN for missing (no copy for float64 columns)."""
+    if column.dtype == np.float64:
+        return column.to_numpy()
+    return pd.to_numeric(column).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _copy_on_write() -> bool:
+    """True when pandas copies on write (always from pandas 3)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return bool(pd.options.mode.copy_on_write)  # pragma: no cover - pandas 2
+
+
+def _status(
+    n: int,
+    *,
+    not_eligible: npt.NDArray[np.bool_] | None = None,
+    miss_base: npt.NDArray[np.bool_] | None = None,
+    miss_fu: npt.NDArray[np.bool_] | None = None,
+    failure: bool = False,
+) -> pd.Categorical:
+    codes = np.zeros(n, dtype=np.int8)
+    if miss_fu is not None:
+        codes[miss_fu] = 4 if failure else 3
+    if miss_base is not None:
+        codes[miss_base] = 2
+    if not_eligible is not None:
+        codes[not_eligible] = 1
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(STATUS)))  # type: ignore[return-value]
+
+
+def derive_endpoints(
+    data: pd.DataFrame,
+    goals: GoalSet,
+    *,
+    followup: int | None = None,
+    baseline: int = 0,
+    missing: MissingRule = "exclude",
+    with_status: bool = False,
+) -> pd.DataFrame:
+    """Add the per-patient endpoint columns to a copy of ``data``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient with measurement columns ``<measure>_<month>``
+        (``hba1c``, ``sbp``, ``ldl``) and, when the goal set has
+        diabetes-specific rules, a boolean ``diabetes`` column.
+        A :class:`~coachstats.data.schema.TrialData` is accepted too (its ``patients``).
+    goals : GoalSet
+        Thresholds, e.g. :data:`~coachstats.core.goals.HCPC_GOALS`.
+    followup : int, optional
+        Follow-up month; default the earliest month after baseline present.
+    baseline : int
+        Baseline month (default 0).
+    missing : {"exclude", "failure"}
+        Missing follow-up is NA (complete case, as published) or counts as
+        not at goal (sensitivity analysis). Changes stay NA either way.
+    with_status : bool
+        Also add ``status_<endpoint>`` categorical columns (one of
+        :data:`STATUS`), which the CONSORT :class:`~coachstats.data.flow.Flow` counts.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` with the endpoint columns (nullable ``boolean`` for
+        binary endpoints, float for changes) appended.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from coachstats.core.goals import PEER_GOALS
+    >>> df = pd.DataFrame({"hba1c_0": [9.3, 10.0, 8.5], "hba1c_6": [8.3, 7.4, None]})
+    >>> out = derive_endpoints(df, PEER_GOALS)
+    >>> out["hba1c_drop_ge1"].tolist(), out["hba1c_lt_7_5"].tolist()
+    ([True, True, <NA>], [False, True, <NA>])
+    >>> derive_endpoints(df, PEER_GOALS, missing="failure")["at_goal_hba1c"].tolist()
+    [False, True, False]
+    """
+    check_option("missing", missing, ("exclude", "failure"))
+    patients = getattr(data, "patients", data)
+    if not isinstance(patients, pd.DataFrame):
+        raise OptionError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
+    months = measure_months(patients.columns)
+    fu = _followup_month(months, followup)
+    n = len(patients)
+    measures = [m for m in MEASURES if f"{m}_{baseline}" in patients and f"{m}_{fu}" in patients]
+    goal_measures = [m for m in goals.measures if m in measures]
+    missing_goal = [m for m in goals.measures if m not in measures]
+    if not goal_measures:
+        raise ColumnNotFoundError(
+            f"goal set {goals.name!r} needs baseline and month-{fu} columns for at least one of "
+            f"{list(goals.measures)} (e.g. '{goals.measures[0]}_{baseline}', "
+            f"'{goals.measures[0]}_{fu}'); found {sorted(map(str, patients.columns))}"
+        )
+    needs_dm = any(
+        goals.thresholds[m].diabetes_threshold is not None
+        or goals.thresholds[m].only_diabetes
+        or goals.thresholds[m].goal_below_diabetes is not None
+        for m in goal_measures
+    )
+    if needs_dm and "diabetes" not in patients:
+        raise ColumnNotFoundError(
+            f"goal set {goals.name!r} has diabetes-specific thresholds, so a boolean 'diabetes' "
+            "column is required (map yours with columns={'your_name': 'diabetes'})"
+        )
+    dm_series = (
+        patients["diabetes"] if "diabetes" in patients else pd.Series(True, index=patients.index)
+    )
+    dm_na = dm_series.isna().to_numpy()
+    dm = dm_series.fillna(False).to_numpy(dtype=bool)
+    failure = missing == "failure"
+    values: dict[str, npt.NDArray[np.float64]] = {}
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        if name not in values:
+            values[name] = _float_values(patients[name])
+        return values[name]
+
+    new: dict[str, object] = {}
+    unc_any = np.zeros(n, dtype=bool)
+    any_unc_missing_fu = np.zeros(n, dtype=bool)
+    all_unc_at_goal = np.ones(n, dtype=bool)
+    any_unc_at_goal = np.zeros(n, dtype=bool)
+    all_base_missing = np.ones(n, dtype=bool)
+    n_unc = np.zeros(n, dtype=np.int64)
+    for m in goal_measures:
+        t = goals.thresholds[m]
+        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
+        b_na, f_na = np.isnan(base), np.isnan(fol)
+        dm_unknown = dm_na & (t.only_diabetes or t.diabetes_threshold is not None)
+        unc_na = b_na | dm_unknown
+        unc = t.uncontrolled(base, dm) & ~unc_na
+        goal = t.at_goal(fol, dm)
+        goal_na = ~unc | f_na
+        if failure:
+            goal_na = ~unc
+        new[f"uncontrolled_{m}"] = _bool_array(unc, unc_na)
+        new[f"at_goal_{m}"] = _bool_array(goal, goal_na)
+        if with_status:
+            new[f"status_at_goal_{m}"] = _status(
+                n,
+                not_eligible=~unc & ~unc_na,
+                miss_base=unc_na,
+                miss_fu=unc & f_na,
+                failure=failure,
+            )
+        n_unc += unc
+        unc_any |= unc
+        all_base_missing &= unc_na
+        any_unc_missing_fu |= unc & f_na
+        g = goal & ~f_na
+        any_unc_at_goal |= unc & g
+        all_unc_at_goal &= ~unc | g
+    new["n_uncontrolled"] = n_unc
+    comp_na = ~unc_any if failure else ~unc_any | any_unc_missing_fu
+    new["composite_any"] = _bool_array(any_unc_at_goal, comp_na)
+    new["composite_all"] = _bool_array(all_unc_at_goal, comp_na)
+    if with_status:
+        for name in ("composite_any", "composite_all"):
+            new[f"status_{name}"] = _status(
+                n,
+                not_eligible=~unc_any & ~all_base_missing,
+                miss_base=~unc_any & all_base_missing,
+                miss_fu=unc_any & any_unc_missing_fu,
+                failure=failure,
+            )
+    for m in measures:
+        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
+        new[f"change_{m}"] = fol - base
+        if with_status:
+            new[f"status_change_{m}"] = _status(
+                n, miss_base=np.isnan(base), miss_fu=np.isnan(fol) & ~np.isnan(base)
+            )
+        if m == "hba1c":
+            b_na, f_na = np.isnan(base), np.isnan(fol)
+            drop = (base - fol) >= goals.hba1c_drop - _EPS
+            new["hba1c_drop_ge1"] = _bool_array(drop, b_na | f_na)
+            new["hba1c_lt_7_5"] = _bool_array(fol < goals.hba1c_target, f_na)
+            new["hba1c_lt_7_5_0"] = _bool_array(base < goals.hba1c_target, b_na)
+            if with_status:
+                new["status_hba1c_drop_ge1"] = _status(n, miss_base=b_na, miss_fu=f_na & ~b_na)
+                new["status_hba1c_lt_7_5"] = _status(n, miss_fu=f_na)
+    if any(k in patients.columns for k in new) or not _copy_on_write():
+        out = patients.copy()
+        for k, v in new.items():
+            out[k] = pd.Series(v, index=patients.index)
+    else:  # no copy of the input columns (copy on write protects them)
+        out = pd.concat([patients, pd.DataFrame(new, index=patients.index)], axis=1)
+    out.attrs = {
+        **patients.attrs,
+        "followup": fu,
+        "baseline": baseline,
+        "goals": goals.name,
+        "missing_rule": missing,
+        "goals_not_measured": missing_goal,
+    }
+    return out

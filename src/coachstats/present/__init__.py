@@ -1,0 +1,1 @@
+"""Presenting results: figures, tables, and the HTML report."""

@@ -1,0 +1,255 @@
+"""Forest plot: estimates with confidence intervals across outcomes, trials or subgroups.
+
+Examples
+--------
+>>> from coachstats.core.results import ComparisonResult
+>>> r = ComparisonResult(outcome="at_goal_hba1c", method="Woolf", estimand="odds ratio",
+...     estimate=2.47, conf_low=1.24, conf_high=4.93, p_value=0.009)
+>>> ax = plot_forest([r])
+>>> ax.get_xscale(), [t.get_text() for t in ax.texts]
+('log', ['OR (95% CI)', '2.47 (1.24 to 4.93)'])
+>>> import matplotlib.pyplot as plt; plt.close("all")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.present.plots.common import (
+    OUTCOME_LABELS,
+    Labels,
+    Results,
+    as_frame,
+    axes_for,
+    fmt_number,
+    label_rows,
+    numbers_column,
+    plain_tick_labels,
+    require_columns,
+    row_labels,
+    row_positions,
+)
+from coachstats.present.plots.style import SINGLE_COLUMN, arm_color
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["ESTIMAND_ABBREVIATIONS", "estimate_text", "is_ratio", "plot_forest"]
+
+ESTIMAND_ABBREVIATIONS: dict[str, str] = {
+    "risk difference": "RD",
+    "odds ratio": "OR",
+    "relative risk": "RR",
+    "risk ratio": "RR",
+    "mean difference": "MD",
+    "standardized mean difference": "SMD",
+}
+"""Short names of the estimands for the column header."""
+
+_LOG_TICKS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
+_LOG_TICKS_FINE = np.array([0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 10])
+
+
+def is_ratio(estimand: str) -> bool:
+    """True for ratio estimands (odds ratio, relative risk...), drawn on a log axis.
+
+    Examples
+    --------
+    >>> is_ratio("odds ratio"), is_ratio("Risk Ratio"), is_ratio("risk difference")
+    (True, True, False)
+    """
+    e = estimand.lower()
+    return "ratio" in e or e in ("relative risk", "rr", "or", "hr")
+
+
+def estimate_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """The numbers column of a forest plot: ``"est (low to high)"``, minus signs typeset.
+
+    Examples
+    --------
+    >>> estimate_text(0.121, 0.022, 0.22)
+    '0.12 (0.02 to 0.22)'
+    >>> estimate_text(-0.77, -1.5, -0.04)
+    '−0.77 (−1.50 to −0.04)'
+    >>> estimate_text(1.5, float("nan"), float("nan"))
+    '1.50'
+    """
+    text = fmt_number(estimate, digits)
+    if not (math.isnan(low) or math.isnan(high)):
+        text += f" ({fmt_number(low, digits)} to {fmt_number(high, digits)})"
+    return text
+
+
+def _labels(frame: pd.DataFrame, labels: Labels, label_columns: Sequence[str]) -> list[str]:
+    if labels is not None:
+        return row_labels(frame, labels)
+    parts = [frame[c].astype("string").fillna("") for c in label_columns if c in frame.columns]
+    names = [OUTCOME_LABELS.get(str(o), str(o)) for o in frame["outcome"]]
+    return [
+        ": ".join([str(p.iloc[i]) for p in parts if str(p.iloc[i])] + [names[i]])
+        for i in range(len(frame))
+    ]
+
+
+def plot_forest(
+    results: Results,
+    *,
+    labels: Labels = None,
+    label_columns: Sequence[str] = ("trial", "subgroup"),
+    log: bool | None = None,
+    digits: int = 2,
+    xlabel: str | None = None,
+    numbers: bool = True,
+    highlight: Sequence[bool] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Forest plot of estimates with confidence intervals, one row per result.
+
+    Each row is a square at the estimate with a line over its confidence
+    interval, labelled on the left; a column of numbers on the right reads
+    ``"est (low to high)"`` under a header such as ``"RD (95% CI)"``. A
+    vertical reference line marks no effect: 1 for ratios (odds ratio,
+    relative risk), drawn on a log axis so that 0.5 and 2 sit symmetrically,
+    and 0 for differences.
+
+    Parameters
+    ----------
+    results : ComparisonResult, sequence of them, or tidy DataFrame
+        One row each, top to bottom. A tidy frame may add ``trial`` and
+        ``subgroup`` columns (see ``label_columns``).
+    labels : sequence of str or mapping, optional
+        Row labels; default: the ``label_columns`` present, then the outcome
+        label, joined with ``": "``.
+    label_columns : sequence of str
+        Frame columns that prefix the default labels.
+    log : bool, optional
+        Log x axis; default True exactly when the estimands are ratios.
+    digits : int
+        Decimals of the numbers column.
+    xlabel : str, optional
+        X-axis label; default the estimand and confidence level.
+    numbers : bool
+        Draw the numbers column.
+    highlight : sequence of bool, optional
+        Rows to set apart (e.g. your program among the published trials): drawn
+        as diamonds in the coaching colour, with bold labels.
+    ax : Axes, optional
+        Where to draw; default a new figure in the journal style.
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    AnalysisError
+        Ratios mixed with differences (they cannot share an axis), or a
+        non-positive value on a log axis.
+
+    References
+    ----------
+    Lewis S, Clarke M. Forest plots: trying to see the wood and the trees.
+    BMJ 2001;322:1479-1480.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"trial": ["HCPC", "Peer"], "outcome": ["at_goal_hba1c"] * 2,
+    ...     "estimand": ["risk difference"] * 2, "estimate": [0.21, 0.18],
+    ...     "conf_low": [0.05, 0.05], "conf_high": [0.36, 0.30]})
+    >>> ax = plot_forest(frame)
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xscale()
+    (['HCPC: HbA1c', 'Peer: HbA1c'], 'linear')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    frame = as_frame(results)
+    require_columns(
+        frame, ("outcome", "estimand", "estimate", "conf_low", "conf_high"), "plot_forest"
+    )
+    estimands = [str(e) for e in pd.unique(frame["estimand"])]
+    kinds = {is_ratio(e) for e in estimands}
+    if len(kinds) > 1:
+        raise AnalysisError(
+            "plot_forest puts every row on one axis; ratios and differences cannot share it "
+            f"(estimands: {', '.join(estimands)}): plot them separately"
+        )
+    ratio = kinds.pop()
+    use_log = ratio if log is None else bool(log)
+    est = frame["estimate"].to_numpy(dtype=float, na_value=np.nan)
+    lo = frame["conf_low"].to_numpy(dtype=float, na_value=np.nan)
+    hi = frame["conf_high"].to_numpy(dtype=float, na_value=np.nan)
+    values = np.concatenate([est, lo, hi])
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise AnalysisError("plot_forest: every estimate is missing")
+    if use_log and np.any(values <= 0):
+        raise AnalysisError(
+            "plot_forest: a log axis needs positive estimates and limits; "
+            f"got {sorted(values[values <= 0].tolist())[:5]} (use log=False)"
+        )
+    names = _labels(frame, labels, label_columns)
+    n = len(frame)
+    y = row_positions(n)
+    reference = 1.0 if ratio else 0.0
+    level = float(frame["conf_level"].iloc[0]) if "conf_level" in frame else 0.95
+    pct = f"{100 * level:g}"
+    abbr = (
+        ESTIMAND_ABBREVIATIONS.get(estimands[0].lower(), estimands[0])
+        if len(estimands) == 1
+        else "Estimate"
+    )
+    marked = np.zeros(n, dtype=bool) if highlight is None else np.asarray(highlight, dtype=bool)
+    if marked.shape != (n,):
+        raise OptionError(f"highlight needs one flag per row ({n}), got {marked.shape[0]}")
+    with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * n)) as ax:
+        has_ci = ~(np.isnan(lo) | np.isnan(hi))
+        accent = arm_color("coaching", 0)
+        for rows, color in ((~marked, "black"), (marked, accent)):
+            ax.hlines(y[has_ci & rows], lo[has_ci & rows], hi[has_ci & rows], color=color, lw=0.9)
+        ax.plot(est[~marked], y[~marked], "s", color="black", markersize=4, linestyle="none")
+        if marked.any():
+            ax.plot(est[marked], y[marked], "D", color=accent, markersize=5, linestyle="none")
+        ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
+        if use_log:
+            _log_axis(ax, np.append(values, reference))
+        label_rows(ax, y, names)
+        for tick, bold in zip(ax.get_yticklabels(), marked, strict=False):
+            if bold:
+                tick.set_fontweight("bold")
+        name = estimands[0] if len(estimands) == 1 else "estimate"
+        ax.set_xlabel(xlabel if xlabel is not None else f"{name[:1].upper()}{name[1:]} ({pct}% CI)")
+        if numbers:
+            numbers_column(
+                ax,
+                f"{abbr} ({pct}% CI)",
+                [estimate_text(est[i], lo[i], hi[i], digits) for i in range(n)],
+                y,
+            )
+    return ax
+
+
+def _within(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return values[(values >= lo) & (values <= hi)]
+
+
+def _log_axis(ax: Axes, values: np.ndarray) -> None:
+    """Log x axis with plain-number ticks (0.5, 1, 2) covering ``values``."""
+    from matplotlib.ticker import FixedLocator
+
+    vmin, vmax = float(values.min()), float(values.max())
+    ax.set_xscale("log")
+    span = math.log(vmax / vmin) if vmax > vmin else 1.0
+    pad = math.exp(0.08 * span)
+    lo, hi = vmin / pad, vmax * pad
+    ax.set_xlim(lo, hi)
+    ticks = _within(_LOG_TICKS, lo, hi)
+    if ticks.size < 3:
+        ticks = _within(_LOG_TICKS_FINE, lo, hi)
+    ax.xaxis.set_major_locator(FixedLocator(ticks.tolist()))
+    plain_tick_labels(ax.xaxis)

@@ -1,0 +1,323 @@
+"""Publication tables of comparisons: Markdown and LaTeX.
+
+One row per comparison, in the layout of a trial paper's results table:
+outcome, n per arm, the value per arm, the difference with its confidence
+interval, and P in journal style (:func:`coachstats.core.results.format_p`).
+
+=====================  =======================================================
+per-arm value          ``events (percent%)`` for binary outcomes, ``mean (SD)``
+                       for continuous ones
+difference             the result's estimate and CI: risk differences in
+                       percentage points (``12.1 (2.2 to 22.0)``), ratios and
+                       mean differences on their own scale
+P                      ``.02``, ``.009``, ``< .001``
+adjusted results       the outcome is marked ``(adjusted)``
+=====================  =======================================================
+
+Examples
+--------
+>>> from coachstats.compare.proportions import two_proportions
+>>> r = two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care"), outcome="composite_any")
+>>> print(to_markdown([r]))
+| Outcome | n, Health coaching group | n, Usual care group | Health coaching group | Usual care group | Effect | Difference (95% CI) | P |
+|---|---|---|---|---|---|---|---|
+| ≥ 1 goal | 194 | 178 | 90 (46.4%) | 61 (34.3%) | Risk difference, % points | 12.1 (2.2 to 22.0) | .02 |
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+
+__all__ = [
+    "COLUMNS",
+    "format_difference",
+    "format_value",
+    "headers",
+    "publication_table",
+    "to_latex",
+    "to_markdown",
+]
+
+Results = ComparisonResult | Sequence[ComparisonResult]
+Labels = Sequence[str] | Mapping[str, str] | None
+
+#: Columns of :func:`publication_table` (display text, except the n columns).
+COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "n1",
+    "n2",
+    "value1",
+    "value2",
+    "effect",
+    "difference",
+    "p",
+)
+
+# Characters that need math mode (or a plain substitute) after Styler's LaTeX escaping.
+_LATEX_SYMBOLS = {
+    "<": "$<$",
+    ">": "$>$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "²": r"$^2$",
+    "−": "-",
+    "≈": r"$\approx$",
+}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _as_list(results: Results) -> list[ComparisonResult]:
+    if isinstance(results, ComparisonResult):
+        return [results]
+    items = list(results)
+    bad = sorted({type(r).__name__ for r in items if not isinstance(r, ComparisonResult)})
+    if bad:
+        raise OptionError(f"results must be ComparisonResult objects; got {', '.join(bad)}")
+    if not items:
+        raise AnalysisError("no results to tabulate (empty input)")
+    return items
+
+
+def _labels(results: Sequence[ComparisonResult], labels: Labels) -> list[str]:
+    from coachstats.present.plots.common import OUTCOME_LABELS
+
+    if labels is None or isinstance(labels, Mapping):
+        names = {**OUTCOME_LABELS, **dict(labels or {})}
+        out = [names.get(r.outcome, r.outcome) for r in results]
+    else:
+        out = [str(x) for x in labels]
+        if len(out) != len(results):
+            raise OptionError(f"labels has {len(out)} entries for {len(results)} results")
+    return [
+        f"{lab} (adjusted)" if r.adjusted and "adjusted" not in lab.lower() else lab
+        for lab, r in zip(out, results, strict=True)
+    ]
+
+
+def _num(x: float, digits: int) -> str:
+    if not math.isfinite(x):
+        return "NA"
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+
+
+def _is_ratio(estimand: str) -> bool:
+    return "ratio" in estimand.lower()
+
+
+def _is_risk_difference(estimand: str) -> bool:
+    e = estimand.lower()
+    return e == "risk difference" or e == "difference in proportion"
+
+
+def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
+    """One arm's value: ``events (percent%)`` (binary) or ``mean (SD)`` (continuous).
+
+    Examples
+    --------
+    >>> from coachstats.core.results import ArmSummary
+    >>> r = ComparisonResult("x", "m", "mean difference", -0.77,
+    ...     arms=(ArmSummary("coaching", 122, value=-1.07, sd=2.8), ArmSummary("usual_care", 114, value=-0.3, sd=3.1)))
+    >>> format_value(r, 0), format_value(r, 1, digits=1)
+    ('-1.07 (2.80)', '-0.3 (3.1)')
+    """
+    a = result.arms[arm]
+    if a.events is not None:
+        return f"{a.events} ({_num(100 * a.value, 1)}%)"
+    if math.isnan(a.sd):
+        return _num(a.value, digits)
+    return f"{_num(a.value, digits)} ({_num(a.sd, digits)})"
+
+
+def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str, str]:
+    """The effect's name and ``estimate (low to high)`` on the scale it is read on.
+
+    Risk differences are shown in percentage points with one decimal, ratios
+    with two decimals, other differences with ``digits``. Without a CI, only the
+    estimate; without an estimate, empty strings.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> format_difference(two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care")))
+    ('Risk difference, % points', '12.1 (2.2 to 22.0)')
+    """
+    est, lo, hi = result.estimate, result.conf_low, result.conf_high
+    if not math.isfinite(est):
+        return "", ""
+    if _is_risk_difference(result.estimand):
+        name, scale, d = "Risk difference, % points", 100.0, 1
+    elif _is_ratio(result.estimand):
+        name, scale, d = result.estimand.capitalize(), 1.0, 2
+    else:
+        name, scale, d = result.estimand.capitalize(), 1.0, digits
+    text = _num(scale * est, d)
+    if math.isfinite(lo) and math.isfinite(hi):
+        text += f" ({_num(scale * lo, d)} to {_num(scale * hi, d)})"
+    return name, text
+
+
+def _p_text(result: ComparisonResult) -> str:
+    return "" if math.isnan(result.p_value) else result.format_p()
+
+
+def _arms_of(results: Sequence[ComparisonResult]) -> tuple[str, str]:
+    short = [r.outcome for r in results if len(r.arms) != 2]
+    if short:
+        raise AnalysisError(f"publication tables need two groups per result; not so for {short}")
+    pairs = {(r.arms[0].arm, r.arms[1].arm) for r in results}
+    if len(pairs) > 1:
+        raise OptionError(
+            f"results compare different groups ({sorted(pairs)}); tabulate them separately"
+        )
+    arm1, arm2 = pairs.pop()
+    return arm1, arm2
+
+
+def publication_table(results: Results, *, labels: Labels = None, digits: int = 2) -> pd.DataFrame:
+    """One row per comparison: outcome, n per arm, values per arm, difference (CI), P.
+
+    Parameters
+    ----------
+    results : ComparisonResult or sequence of them
+        Two-group comparisons with the same groups (treatment first).
+    labels : sequence or mapping, optional
+        Outcome labels, one per result or ``{outcome: label}`` (default: the
+        endpoint labels of the figures, else the outcome name).
+    digits : int
+        Decimals of means, SDs and mean differences.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS` (text, except ``n1`` and ``n2``);
+        ``frame.attrs["arms"]`` holds the two group labels and
+        ``frame.attrs["conf_level"]`` the confidence level.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> t = publication_table([two_proportions(34, 70, 21, 76, labels=("coaching", "usual_care"), outcome="at_goal_hba1c")])
+    >>> t.loc[0, ["outcome", "value1", "value2", "difference", "p"]].tolist()
+    ['HbA1c', '34 (48.6%)', '21 (27.6%)', '20.9 (5.5 to 36.4)', '.009']
+    """
+    items = _as_list(results)
+    arms = _arms_of(items)
+    rows = []
+    for label, r in zip(_labels(items, labels), items, strict=True):
+        effect, diff = format_difference(r, digits=digits)
+        rows.append(
+            {
+                "outcome": label,
+                "n1": r.arms[0].n,
+                "n2": r.arms[1].n,
+                "value1": format_value(r, 0, digits=digits),
+                "value2": format_value(r, 1, digits=digits),
+                "effect": effect,
+                "difference": diff,
+                "p": _p_text(r),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame.attrs["arms"] = arms
+    levels = {r.conf_level for r in items}
+    frame.attrs["conf_level"] = levels.pop() if len(levels) == 1 else math.nan
+    return frame
+
+
+def headers(arms: Sequence[str], conf_level: float = 0.95) -> list[str]:
+    """Display headers of :data:`COLUMNS` for two groups.
+
+    Examples
+    --------
+    >>> headers(("coaching", "usual_care"))[1:5]
+    ['n, Health coaching group', 'n, Usual care group', 'Health coaching group', 'Usual care group']
+    """
+    names = [ARM_DISPLAY.get(a, str(a)) for a in arms]
+    ci = f"{round(100 * conf_level)}% CI" if math.isfinite(conf_level) else "CI"
+    return [
+        "Outcome",
+        f"n, {names[0]}",
+        f"n, {names[1]}",
+        names[0],
+        names[1],
+        "Effect",
+        f"Difference ({ci})",
+        "P",
+    ]
+
+
+def _display(results: Results, labels: Labels, digits: int) -> pd.DataFrame:
+    frame = publication_table(results, labels=labels, digits=digits)
+    out = frame.astype({"n1": str, "n2": str})
+    out.columns = pd.Index(headers(frame.attrs["arms"], frame.attrs["conf_level"]))
+    return out
+
+
+def to_markdown(results: Results, *, labels: Labels = None, digits: int = 2) -> str:
+    """The publication table as a Markdown (GitHub) table; see :func:`publication_table`."""
+    out = _display(results, labels, digits)
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [line(list(out.columns)), "|" + "---|" * len(out.columns)]
+    lines += [line(row) for row in out.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def to_latex(
+    results: Results,
+    *,
+    labels: Labels = None,
+    digits: int = 2,
+    caption: str | None = None,
+    label: str | None = None,
+) -> str:
+    """The publication table as a LaTeX ``tabular`` (booktabs rules; special characters escaped).
+
+    Uses :meth:`pandas.io.formats.style.Styler.to_latex`; with ``caption`` or
+    ``label`` the tabular is wrapped in a ``table`` environment. Needs
+    ``\\usepackage{booktabs}``.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> tex = to_latex([two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care"), outcome="composite_any")])
+    >>> print(tex.splitlines()[4])
+    $\\geq$ 1 goal & 194 & 178 & 90 (46.4\\%) & 61 (34.3\\%) & Risk difference, \\% points & 12.1 (2.2 to 22.0) & .02 \\\\
+    """
+    out = _display(results, labels, digits)
+    if caption is not None:
+        caption = "".join(_LATEX_SPECIAL.get(ch, _LATEX_SYMBOLS.get(ch, ch)) for ch in caption)
+    styler = (
+        out.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    )
+    tex = styler.to_latex(
+        hrules=True,
+        column_format="l" + "r" * (len(out.columns) - 1),
+        caption=caption,
+        label=label,
+        position="htbp" if (caption or label) else None,
+    )
+    head, sep, body = tex.partition("\\toprule")
+    for symbol, latex in _LATEX_SYMBOLS.items():
+        body = body.replace(symbol, latex)
+    return head + sep + body

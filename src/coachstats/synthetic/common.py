@@ -1,0 +1,1110 @@
+"""Building blocks shared by the synthetic cohort generators (HCPC and peer).
+
+Everything here is vectorized numpy and deterministic given a
+:class:`numpy.random.Generator`. The helpers fall in five groups:
+
+* **arguments and streams** -- :func:`check_seed`, :func:`check_size`,
+  :func:`stream_rng` (one independent generator per generation block),
+  :func:`sequential_ids` and :func:`design_columns`;
+* **exact counts** -- :func:`largest_remainder` (Hamilton apportionment),
+  :func:`scale_counts`, :func:`exact_labels` and :func:`apportioned_labels`
+  turn published percentages or design counts into label arrays with exactly
+  those counts, in random order;
+* **draws** -- :func:`truncated_normal` (inverse-CDF, tail-safe) and
+  :func:`split_total` (item responses that add up to a given total);
+* **calibration** -- :func:`match_moments` (exact mean and SD inside bounds,
+  by an affine map on a link scale), :func:`group_targets` (reconcile printed
+  group means with a printed overall mean and SD), :func:`round_exact_mean`
+  (round to the printed precision and keep the mean exact) and
+  :func:`likert_counts` (Likert responses with an exact mean);
+* **writing** -- :func:`write_frame`, a byte-stable CSV / Parquet writer with a
+  fixed number of decimals per column, and :func:`write_tables` for a cohort's
+  tables.
+
+Examples
+--------
+>>> rng = np.random.default_rng(1)
+>>> largest_remainder([0.553, 0.447], 441).tolist()
+[244, 197]
+>>> labels = exact_labels(rng, [2, 1], ["female", "male"])
+>>> sorted(labels.tolist())
+['female', 'female', 'male']
+>>> x = match_moments(truncated_normal(rng, 50, 10, 18, 75, size=500), 52.7, 11.1,
+...                   lower=18, upper=75)
+>>> round(float(x.mean()), 6), round(float(x.std(ddof=1)), 6)
+(52.7, 11.1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, special
+
+from coachstats.core.errors import AnalysisError, OptionError, check_option
+
+__all__ = [
+    "ARMS",
+    "BoolArray",
+    "FloatArray",
+    "Format",
+    "Infeasible",
+    "IntArray",
+    "apportioned_labels",
+    "balanced_counts",
+    "check_seed",
+    "check_size",
+    "design_columns",
+    "exact_labels",
+    "format_column",
+    "group_targets",
+    "largest_remainder",
+    "likert_counts",
+    "match_moments",
+    "nested_counts",
+    "rng_from",
+    "round_exact_mean",
+    "scale_counts",
+    "sequential_ids",
+    "split_total",
+    "str_take",
+    "stream_rng",
+    "top_k",
+    "truncated_normal",
+    "write_frame",
+    "write_tables",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Format = Literal["csv", "parquet"]
+
+#: Arm labels of both trials, coaching (code 0) first.
+ARMS: tuple[str, str] = ("coaching", "usual_care")
+
+
+def check_seed(seed: object) -> int:
+    """The seed as an ``int``; anything but a non-negative whole number raises.
+
+    Examples
+    --------
+    >>> check_seed(np.int64(7))
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: seed must be a non-negative integer, got -1
+    """
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def check_size(n: object, minimum: int) -> int:
+    """The cohort size as an ``int``; anything but a whole number >= ``minimum`` raises.
+
+    Examples
+    --------
+    >>> check_size(441, 50)
+    441
+    >>> check_size(10, 50)
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: n must be a whole number >= 50, got 10
+    """
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= minimum:
+        return int(n)
+    raise OptionError(f"n must be a whole number >= {minimum}, got {n!r}")
+
+
+def rng_from(seed: int | np.random.Generator) -> np.random.Generator:
+    """A :class:`numpy.random.Generator` from an integer seed (or the generator itself).
+
+    Examples
+    --------
+    >>> float(rng_from(3).random()) == float(np.random.default_rng(3).random())
+    True
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_seed(seed))
+
+
+def stream_rng(seed: int, streams: Sequence[str], stream: str, *key: int) -> np.random.Generator:
+    """The generator of one block: ``SeedSequence(seed, spawn_key=(i, *key))``.
+
+    ``i`` is the position of ``stream`` in ``streams``, so every block (design,
+    covariates, labs...) draws from its own child of the seed and tuning one
+    block leaves the others unchanged; ``key`` adds further levels (e.g. a
+    noise substream searched by a calibration). New blocks are appended to
+    ``streams``.
+
+    Examples
+    --------
+    >>> a = stream_rng(1, ("design", "labs"), "labs").random()
+    >>> b = np.random.default_rng(np.random.SeedSequence(1, spawn_key=(1,))).random()
+    >>> a == b
+    True
+    """
+    return np.random.default_rng(
+        np.random.SeedSequence(int(seed), spawn_key=(streams.index(stream), *map(int, key)))
+    )
+
+
+def sequential_ids(prefix: str, n: int, min_width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + 1..n, zero-padded to ``max(min_width, digits of n)`` (e.g. ``H0001``).
+
+    Examples
+    --------
+    >>> sequential_ids("V", 3, 3).tolist(), str(sequential_ids("P", 12345, 4)[-1])
+    (['V001', 'V002', 'V003'], 'P12345')
+    """
+    width = max(min_width, len(str(n)))
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+
+
+def design_columns(
+    prefix: str, arm: IntArray, site: IntArray, sites: Sequence[str]
+) -> dict[str, npt.NDArray[np.object_]]:
+    """``patient_id`` (:func:`sequential_ids`, at least 4 digits), ``arm`` and ``site`` labels.
+
+    ``arm`` holds codes into :data:`ARMS`, ``site`` codes into ``sites``.
+
+    Examples
+    --------
+    >>> cols = design_columns("P", np.array([1, 0]), np.array([0, 0]), ["C1"])
+    >>> [cols[k].tolist() for k in ("patient_id", "arm", "site")]
+    [['P0001', 'P0002'], ['usual_care', 'coaching'], ['C1', 'C1']]
+    """
+    return {
+        "patient_id": sequential_ids(prefix, arm.size, 4).astype(object),
+        "arm": np.array(ARMS, dtype=object)[arm],
+        "site": np.array(list(sites), dtype=object)[site],
+    }
+
+
+# ---------------------------------------------------------------------------
+# exact counts
+
+
+def largest_remainder(weights: npt.ArrayLike, total: int) -> IntArray:
+    r"""Split ``total`` into integers proportional to ``weights`` (Hamilton's method).
+
+    Each part gets :math:`\lfloor t\,w_i / \sum w \rfloor`; the units still
+    missing go to the largest fractional remainders (ties to the earlier
+    entry), so the parts sum to ``total`` exactly and each is within 1 of its
+    exact share.
+
+    Parameters
+    ----------
+    weights : array_like of float
+        Non-negative weights (counts, proportions, percentages).
+    total : int
+        The total to split.
+
+    Returns
+    -------
+    ndarray of int64
+        Same shape as ``weights``.
+
+    References
+    ----------
+    Balinski ML, Young HP. Fair Representation. 2nd ed. Brookings; 2001.
+
+    Examples
+    --------
+    >>> largest_remainder([0.687, 0.313], 441).tolist()
+    [303, 138]
+    >>> largest_remainder([1, 1, 1], 10).tolist()
+    [4, 3, 3]
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.size == 0 or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise OptionError("weights must be finite, non-negative and not all zero")
+    if total < 0:
+        raise OptionError(f"total must be non-negative, got {total}")
+    flat = w.ravel() / w.max()  # normalized first: safe for tiny (subnormal) weights
+    share = flat / flat.sum() * total
+    base = np.floor(share + 1e-9).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        rem = share - base
+        order = np.lexsort((np.arange(flat.size), -rem))
+        base[order[:short]] += 1
+    return base.reshape(w.shape)
+
+
+def scale_counts(counts: npt.ArrayLike, n: int) -> IntArray:
+    """Design counts scaled to ``n`` patients, keeping the proportions (exact at ``n = sum``).
+
+    Whole-number counts that already add up to ``n`` are returned as they are;
+    anything else (other totals, shares, weights) is apportioned with
+    :func:`largest_remainder`.
+
+    Examples
+    --------
+    >>> scale_counts([224, 217], 441).tolist(), scale_counts([224, 217], 1000).tolist()
+    ([224, 217], [508, 492])
+    >>> scale_counts([0.52, 0.48], 299).tolist()
+    [155, 144]
+    """
+    c = np.asarray(counts)
+    if np.issubdtype(c.dtype, np.integer) and int(c.sum()) == n:
+        return c.astype(np.int64)
+    return largest_remainder(c, n)
+
+
+def nested_counts(counts: npt.ArrayLike, levels: Sequence[npt.ArrayLike], n: int) -> IntArray:
+    """Scale cell counts to ``n`` level by level, so coarse margins stay proportional.
+
+    The totals of the first grouping (e.g. arm x site) are apportioned first
+    (:func:`largest_remainder`), then each group's total is split among its
+    sub-groups of the next level, and so on down to the cells. Scaling the
+    cells directly would let the rounding errors of many small cells add up in
+    the margins. Exact when ``n == sum(counts)``.
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Cell counts.
+    levels : sequence of array_like
+        One label per cell for each grouping level, coarse to fine.
+    n : int
+        New total.
+
+    Examples
+    --------
+    >>> nested_counts([1, 1, 1, 1, 2, 2], [[0, 0, 0, 0, 1, 1]], 12).tolist()
+    [2, 2, 1, 1, 3, 3]
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    if int(c.sum()) == n:
+        return c.copy()
+    out = np.zeros(c.size, dtype=np.int64)
+    if not levels:
+        return largest_remainder(c, n)
+    top = np.asarray(levels[0])
+    keys, inverse = np.unique(top, return_inverse=True)
+    totals = largest_remainder(np.bincount(inverse, weights=c), n)
+    for k in range(keys.size):
+        idx = np.flatnonzero(inverse == k)
+        sub = [np.asarray(lv)[idx] for lv in levels[1:]]
+        out[idx] = nested_counts(c[idx], sub, int(totals[k])) if totals[k] else 0
+    return out
+
+
+def balanced_counts(
+    counts: npt.ArrayLike,
+    levels: Sequence[npt.ArrayLike],
+    features: npt.ArrayLike,
+    n: int,
+) -> IntArray:
+    r"""Cell counts scaled to ``n`` like :func:`nested_counts`, with feature margins kept.
+
+    :func:`nested_counts` apportions the totals of the grouping ``levels``
+    level by level and then the cells of each finest group by Hamilton's
+    method, whose ties fall on the earlier cells. Every other margin (say, the
+    patients with diabetes among those uncontrolled on LDL) then collects the
+    rounding errors of its many small cells, biased by the table order. Here the
+    group totals and the bounds of each cell (its share
+    :math:`s_j = c_j T_g / C_g` rounded down or up, :math:`T_g` and
+    :math:`C_g` the new and the original total of its group) are kept, and
+    single units move between two cells of a group while that brings the
+    feature margins closer to their shares: with :math:`A` the features x cells
+    matrix, :math:`k` the counts, :math:`d = A k - t` the deviations from the
+    target margins :math:`t = A c\,n / N`, moving a unit from cell :math:`i` to
+    cell :math:`j` changes :math:`\lVert d\rVert^2` by
+
+    .. math:: 2\,d^\top (A_{\cdot j} - A_{\cdot i}) + \lVert A_{\cdot j} - A_{\cdot i}\rVert^2,
+
+    and the move with the largest decrease is made until none decreases it
+    (a local search for a controlled rounding). Exact when ``n == sum(counts)``.
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Cell counts.
+    levels : sequence of array_like
+        One label per cell for each grouping level, coarse to fine (may be empty).
+    features : array_like of float
+        Features x cells: each row defines a margin to keep proportional (e.g.
+        an indicator of the cells of one arm with a condition).
+    n : int
+        New total.
+
+    Returns
+    -------
+    ndarray of int64
+        Counts adding up to ``n``, the group totals of :func:`nested_counts`,
+        each cell within one of its share.
+
+    References
+    ----------
+    Cox LH, Ernst LR. Controlled rounding. INFOR 1982;20:423-432.
+
+    Examples
+    --------
+    Four cells crossing two binary traits, halved: Hamilton's ties put both
+    units in trait ``a``; the balanced counts keep one of each trait.
+
+    >>> cells = [1, 1, 1, 1]  # (a, x), (a, y), (b, x), (b, y)
+    >>> nested_counts(cells, [], 2).tolist()
+    [1, 1, 0, 0]
+    >>> balanced_counts(cells, [], [[1, 1, 0, 0], [1, 0, 1, 0]], 2).tolist()
+    [0, 1, 1, 0]
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    out = nested_counts(c, levels, n)
+    if int(c.sum()) == n:
+        return out
+    a = np.asarray(features, dtype=float).reshape(-1, c.size)
+    group = np.zeros(c.size, dtype=np.int64)
+    for level in levels:
+        code = np.unique(np.asarray(level), return_inverse=True)[1].ravel()
+        group = np.unique(group * (code.max() + 1) + code, return_inverse=True)[1].ravel()
+    new = np.bincount(group, weights=out)
+    old = np.bincount(group, weights=c)
+    share = c * np.divide(new, old, out=np.zeros(new.size), where=old > 0)[group]
+    low, high = np.floor(share + 1e-9), np.ceil(share - 1e-9)
+    same = group[:, None] == group[None, :]
+    gram = a.T @ a
+    norms = np.diag(gram)
+    pair = norms[:, None] + norms[None, :] - 2.0 * gram  # ||A_j - A_i||^2
+    dev = a @ out - a @ (c * (n / c.sum()))
+    for _ in range(10 * c.size):  # each move lowers ||d||^2; the cap is a safety net
+        g = dev @ a
+        gain = 2.0 * (g[None, :] - g[:, None]) + pair
+        movable = same & (out > low)[:, None] & (out < high)[None, :]
+        gain = np.where(movable, gain, np.inf)
+        k = int(np.argmin(gain))
+        if not gain.flat[k] < -1e-9:
+            break
+        i, j = divmod(k, c.size)
+        out[i] -= 1
+        out[j] += 1
+        dev += a[:, j] - a[:, i]
+    return out
+
+
+def exact_labels(
+    rng: np.random.Generator, counts: npt.ArrayLike, labels: Sequence[object] | npt.ArrayLike
+) -> npt.NDArray[np.generic]:
+    """``labels[i]`` repeated ``counts[i]`` times, in random order.
+
+    Examples
+    --------
+    >>> lab = exact_labels(np.random.default_rng(0), [3, 1], [True, False])
+    >>> int(lab.sum()), lab.size
+    (3, 4)
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    lab = np.asarray(labels)
+    if lab.shape[0] != c.shape[0]:
+        raise OptionError(f"{c.shape[0]} counts but {lab.shape[0]} labels")
+    return rng.permutation(np.repeat(lab, c))
+
+
+def apportioned_labels(
+    rng: np.random.Generator, weights: Mapping[Any, float], n: int
+) -> npt.NDArray[np.generic]:
+    """``n`` labels (the keys of ``weights``) in random order, counts by :func:`scale_counts`.
+
+    Counts that add up to ``n`` are kept exactly; shares or counts of another
+    total are apportioned (Hamilton).
+
+    Examples
+    --------
+    >>> lab = apportioned_labels(np.random.default_rng(0), {"female": 0.553, "male": 0.447}, 441)
+    >>> int((lab == "female").sum()), lab.size
+    (244, 441)
+    """
+    return exact_labels(rng, scale_counts(list(weights.values()), n), list(weights))
+
+
+# ---------------------------------------------------------------------------
+# draws
+
+
+def truncated_normal(
+    rng: np.random.Generator,
+    mean: npt.ArrayLike,
+    sd: npt.ArrayLike,
+    lower: npt.ArrayLike = -np.inf,
+    upper: npt.ArrayLike = np.inf,
+    size: int | None = None,
+) -> FloatArray:
+    r"""Draws from :math:`N(\mu, \sigma^2)` truncated to ``[lower, upper]`` (inverse CDF).
+
+    With :math:`a = (l - \mu)/\sigma`, :math:`b = (u - \mu)/\sigma` and
+    :math:`U \sim \mathrm{Uniform}(0, 1)`,
+    :math:`x = \mu + \sigma\,\Phi^{-1}(\Phi(a) + U(\Phi(b) - \Phi(a)))`; for
+    :math:`a > 0` the reflected form on :math:`(-b, -a)` keeps precision in the
+    upper tail. Arguments broadcast; ``size`` defaults to their broadcast size.
+
+    Examples
+    --------
+    >>> x = truncated_normal(np.random.default_rng(0), 9.9, 1.5, 8.1, 15.0, size=1000)
+    >>> bool(x.min() >= 8.1 and x.max() <= 15.0)
+    True
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (mean, sd, lower, upper)))
+    shape = arrays[0].shape if size is None else (size,)
+    mu, s, lo, hi = (np.broadcast_to(v, shape).ravel() for v in arrays)
+    if np.any(s <= 0) or np.any(lo >= hi):
+        raise OptionError("truncated_normal needs sd > 0 and lower < upper")
+    a = (lo - mu) / s
+    b = (hi - mu) / s
+    flip = a > 0
+    a2 = np.where(flip, -b, a)
+    b2 = np.where(flip, -a, b)
+    pa, pb = special.ndtr(a2), special.ndtr(b2)
+    u = rng.random(mu.size)
+    z = special.ndtri(np.clip(pa + u * (pb - pa), 1e-300, 1 - 1e-16))
+    z = np.where(flip, -z, z)
+    return np.clip(mu + s * z, lo, hi).reshape(shape)
+
+
+def split_total(
+    rng: np.random.Generator,
+    totals: npt.ArrayLike,
+    n_items: int,
+    *,
+    low: int = 1,
+    high: int = 5,
+    spread: float = 0.7,
+) -> npt.NDArray[np.int8]:
+    """Item responses in ``[low, high]`` whose row sums equal ``totals``.
+
+    Each item starts at the row's average plus zero-sum normal noise with SD
+    about ``spread`` and is rounded cumulatively (the running sums are
+    rounded, so the items add up to the total exactly); items pushed outside
+    the range are clipped, and the few rows then off their total get the
+    shortfall (or excess) one point at a time, on the item whose rounding
+    moved it furthest in the other direction and that has room.
+
+    Parameters
+    ----------
+    rng : Generator
+    totals : array_like of int
+        Row totals, each in ``[low * n_items, high * n_items]``.
+    n_items : int
+    low, high : int
+        Response range.
+    spread : float
+        SD of the item-level deviations from the row average (0 = as even as possible).
+
+    Examples
+    --------
+    >>> m = split_total(np.random.default_rng(0), [11, 30, 55], 11)
+    >>> m.sum(axis=1).tolist(), int(m.min()), int(m.max())
+    ([11, 30, 55], 1, 5)
+    """
+    t = np.asarray(totals, dtype=np.int64)
+    if np.any(t < low * n_items) or np.any(t > high * n_items):
+        raise OptionError(f"totals must lie in [{low * n_items}, {high * n_items}]")
+    n = t.shape[0]
+    noise = rng.standard_normal((n, n_items), dtype=np.float32)
+    noise -= noise.mean(axis=1, keepdims=True)  # the unrounded items add up to the total
+    x = t[:, None].astype(np.float32) / n_items + spread * noise
+    # cumulative rounding: round the running sums, so the rounded items add up exactly
+    cum = np.round(np.cumsum(x, axis=1))
+    cum[:, -1] = t
+    items = np.clip(np.diff(cum, axis=1, prepend=np.float32(0.0)), low, high).astype(np.int8)
+    bad = np.arange(n)
+    for _ in range(n_items * (high - low)):  # one point per row and pass
+        bad = bad[t[bad] != items[bad].sum(axis=1, dtype=np.int64)]
+        if bad.size == 0:
+            break
+        xi, it = x[bad], items[bad]
+        up = (t[bad] > it.sum(axis=1, dtype=np.int64))[:, None]
+        room = np.where(up, it < high, it > low)
+        score = np.where(room, np.where(up, xi - it, it - xi), -np.inf)
+        col = np.argmax(score, axis=1)
+        items[bad, col] += np.where(up[:, 0], 1, -1).astype(np.int8)
+    return items.astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# calibration
+
+
+def _link(
+    x: FloatArray, lower: FloatArray | None, upper: FloatArray | None
+) -> tuple[FloatArray, str]:
+    if lower is not None and upper is not None:
+        width = upper - lower
+        z = np.clip((x - lower) / width, 1e-9, 1 - 1e-9)
+        return np.log(z) - np.log1p(-z), "logit"
+    if lower is not None:
+        return np.log(np.maximum(x - lower, 1e-9)), "log-lower"
+    if upper is not None:
+        return np.log(np.maximum(upper - x, 1e-9)), "log-upper"
+    return x.copy(), "identity"
+
+
+def _inverse(
+    eta: FloatArray, kind: str, lower: FloatArray | None, upper: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    """Inverse link and its derivative d x / d eta."""
+    lo = 0.0 if lower is None else lower
+    hi = 0.0 if upper is None else upper
+    if kind == "logit":
+        p = special.expit(eta)
+        return lo + (hi - lo) * p, (hi - lo) * p * (1 - p)
+    if kind in ("log-lower", "log-upper"):
+        e = np.exp(np.clip(eta, -700, 700))
+        return (lo + e, e) if kind == "log-lower" else (hi - e, -e)
+    return eta, np.ones_like(eta)
+
+
+Infeasible = Literal["raise", "closest"]
+
+
+def match_moments(
+    x: npt.ArrayLike,
+    mean: float,
+    sd: float,
+    *,
+    lower: npt.ArrayLike | None = None,
+    upper: npt.ArrayLike | None = None,
+    ddof: int = 1,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+    infeasible: Infeasible = "raise",
+) -> FloatArray:
+    r"""Monotone map of ``x`` with exactly the given mean and SD, staying inside the bounds.
+
+    With a link :math:`g` (identity; :math:`\log(x - l)` with a lower bound;
+    :math:`\log(u - x)` with an upper bound; :math:`\mathrm{logit}((x-l)/(u-l))`
+    with both; bounds may differ per element),
+
+    .. math:: x'_i = g^{-1}(\alpha + \beta\, g(x_i)),
+
+    where :math:`(\alpha, \beta)` solve
+    :math:`\bar{x'} = m` and :math:`\mathrm{sd}(x') = s` by damped Newton
+    steps with the analytic Jacobian. The map is increasing, so the ranks (and
+    the association with other columns) of ``x`` are kept. Without bounds it is
+    the plain affine standardization.
+
+    Bounds limit what the two-parameter map can reach: a mean at or beyond the
+    average bound, or (with bounds that differ per element, e.g. entry
+    thresholds) a large SD with a mean close to the lower bounds, can be out
+    of reach, and so is any SD for fewer than two values. ``infeasible``
+    chooses what then happens: ``"raise"`` an :class:`AnalysisError`;
+    ``"closest"`` the same family of maps with the mean met exactly (when it
+    lies strictly between the average lower and upper bounds) and the SD as
+    close to ``sd`` as the bounds allow (a search over :math:`\beta \ge 0`,
+    :math:`\alpha` solving the mean for each); a mean outside that range gives
+    the nearest bounds themselves. The result equals the exact one whenever
+    the exact one exists.
+
+    Parameters
+    ----------
+    x : array_like
+        Values inside the bounds (at least 2, unless ``infeasible="closest"``).
+    mean, sd : float
+        Targets (sample SD with ``ddof``; ``sd > 0``).
+    lower, upper : array_like, optional
+        Bounds, scalars or one per element.
+    ddof : int
+        Delta degrees of freedom of the SD.
+    tol : float
+        Relative tolerance of the Newton iterations.
+    max_iter : int
+        Newton iterations.
+    infeasible : {"raise", "closest"}
+        What to do when the targets cannot be met inside the bounds.
+
+    Raises
+    ------
+    AnalysisError
+        ``infeasible="raise"`` and the targets cannot be met inside the bounds
+        (e.g. a mean outside them, or constant input), or ``sd <= 0``.
+    OptionError
+        A value outside its bounds, or an unknown ``infeasible``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = match_moments(rng.gamma(2.0, size=300), 5.4, 4.1, lower=-0.5)
+    >>> round(float(y.mean()), 9), round(float(y.std(ddof=1)), 9), bool(y.min() > -0.5)
+    (5.4, 4.1, True)
+
+    Two values of at least 160 and one of at least 100 (entry thresholds), below
+    330: with a mean of 145 the ordered values cannot spread beyond
+    (160, 175, 100), so an SD of 50 is out of reach and the closest is kept.
+
+    >>> x, low = [170.0, 200.0, 140.0], [160.0, 160.0, 100.0]
+    >>> y = match_moments(x, 145.0, 50.0, lower=low, upper=330.0, infeasible="closest")
+    >>> round(float(y.mean()), 9), round(float(y.std(ddof=1)), 2), y.round(2).tolist()
+    (145.0, 39.69, [160.0, 175.0, 100.0])
+    """
+    check_option("infeasible", infeasible, ("raise", "closest"))
+    v = np.asarray(x, dtype=float).ravel()
+    n = v.size
+    if not sd > 0:
+        raise AnalysisError(f"match_moments needs sd > 0, got {sd}")
+    lo = None if lower is None else np.broadcast_to(np.asarray(lower, dtype=float), v.shape)
+    hi = None if upper is None else np.broadcast_to(np.asarray(upper, dtype=float), v.shape)
+    if (lo is not None and np.any(v < lo)) or (hi is not None and np.any(v > hi)):
+        raise OptionError("match_moments: every value must lie inside [lower, upper]")
+    closest = infeasible == "closest"
+    y, kind = _link(v, lo, hi)
+    if n < 2:
+        if closest:
+            return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+        raise AnalysisError("match_moments needs at least 2 values and sd > 0")
+    if (lo is not None and mean <= float(lo.min())) or (hi is not None and mean >= float(hi.max())):
+        if closest:
+            return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+        raise AnalysisError(f"target mean {mean} lies outside the bounds")
+    try:
+        return _exact_moments(y, kind, lo, hi, mean, sd, ddof, tol, max_iter)
+    except AnalysisError:
+        if not closest:
+            raise
+        return _closest_moments(y, kind, lo, hi, mean, sd, ddof)
+
+
+def _exact_moments(
+    y: FloatArray,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+    sd: float,
+    ddof: int,
+    tol: float,
+    max_iter: int,
+) -> FloatArray:
+    """The Newton solve of :func:`match_moments` on the link values ``y``."""
+    n = y.size
+    if kind == "identity":
+        c = y - y.mean()
+        spread = c.std(ddof=ddof)
+        if not spread > 0:
+            raise AnalysisError("match_moments: constant input has no SD to scale")
+        return mean + c * (sd / spread)
+    second = sd**2 * (n - ddof) / n + mean**2
+    # standardize the link values for a well-conditioned Newton problem
+    ym, ys = y.mean(), y.std()
+    ys = ys if ys > 0 else 1.0
+    ystd = (y - ym) / ys
+    theta = np.array([ym, ys])
+
+    def resid(th: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        xv, d = _inverse(th[0] + th[1] * ystd, kind, lo, hi)
+        f = np.array([xv.mean() - mean, (xv * xv).mean() - second])
+        return f, xv, d, th
+
+    f, xv, d, _ = resid(theta)
+    scale = np.array([max(abs(mean), sd), max(second, 1.0)])
+    for _ in range(max_iter):
+        if np.all(np.abs(f) <= tol * scale):
+            break
+        jac = np.array(
+            [
+                [d.mean(), (d * ystd).mean()],
+                [(2 * xv * d).mean(), (2 * xv * d * ystd).mean()],
+            ]
+        )
+        try:
+            step = np.linalg.solve(jac, -f)
+        except np.linalg.LinAlgError as err:
+            raise AnalysisError("match_moments: singular Jacobian (constant input?)") from err
+        t = 1.0
+        norm0 = np.max(np.abs(f) / scale)
+        while t > 1e-8:
+            f_new, xv_new, d_new, th_new = resid(theta + t * step)
+            if np.all(np.isfinite(f_new)) and np.max(np.abs(f_new) / scale) < norm0:
+                break
+            t /= 2
+        else:
+            raise AnalysisError(
+                f"match_moments: cannot reach mean {mean} and SD {sd} inside the bounds"
+            )
+        theta, f, xv, d = th_new, f_new, xv_new, d_new
+    if not np.all(np.abs(f) <= 1e3 * tol * scale):
+        raise AnalysisError(f"match_moments: no convergence to mean {mean} and SD {sd}")
+    return xv
+
+
+def _shifted(
+    z: FloatArray,
+    beta: float,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+) -> FloatArray:
+    r""":math:`g^{-1}(\alpha + \beta z)` with :math:`\alpha` solving the mean (safeguarded Newton).
+
+    The mean is increasing in :math:`\alpha`; a Newton step that leaves the
+    current bracket or jumps more than 8 link units (from a saturated start)
+    is replaced by bisection, or by doubling the step while one side of the
+    bracket is still open.
+    """
+    below, above = -np.inf, np.inf
+    alpha = 0.0
+    scale = max(abs(mean), 1.0)
+    x = _inverse(alpha + beta * z, kind, lo, hi)[0]
+    for _ in range(200):
+        x, d = _inverse(alpha + beta * z, kind, lo, hi)
+        f = float(x.mean()) - mean
+        if abs(f) <= 1e-13 * scale:
+            break
+        if f > 0:
+            above = alpha
+        else:
+            below = alpha
+        slope = float(d.mean())
+        step = alpha - f / slope if slope > 0 else np.nan
+        if not (below < step < above and abs(step - alpha) <= 8.0):  # saturated: no long jumps
+            if np.isfinite(below) and np.isfinite(above):
+                step = 0.5 * (below + above)
+            elif np.isfinite(below):
+                step = below + max(1.0, abs(below))
+            else:
+                step = above - max(1.0, abs(above))
+        if step == alpha:
+            break
+        alpha = step
+    return x
+
+
+def _closest_moments(
+    y: FloatArray,
+    kind: str,
+    lo: FloatArray | None,
+    hi: FloatArray | None,
+    mean: float,
+    sd: float,
+    ddof: int,
+) -> FloatArray:
+    """``infeasible="closest"`` of :func:`match_moments`: mean exact if reachable, SD nearest."""
+    n = y.size
+    lo_mean = -np.inf if lo is None or n == 0 else float(lo.mean())
+    hi_mean = np.inf if hi is None or n == 0 else float(hi.mean())
+    if n == 0:
+        return np.zeros(0)
+    if mean <= lo_mean and lo is not None:
+        return np.array(lo, dtype=float)
+    if mean >= hi_mean and hi is not None:
+        return np.array(hi, dtype=float)
+    if kind == "identity":  # constant input (or one value): no spread to scale
+        return np.full(n, float(mean))
+    ys = float(y.std())
+    z = (y - y.mean()) / ys if ys > 0 else np.zeros(n)
+    if n <= ddof or ys == 0:
+        return _shifted(z, 0.0, kind, lo, hi, mean)
+
+    def gap(beta: float) -> float:
+        return float(_shifted(z, beta, kind, lo, hi, mean).std(ddof=ddof)) - sd
+
+    grid = np.concatenate([[0.0], np.geomspace(1e-2, 1e2, 17)])
+    gaps = np.array([gap(b) for b in grid])
+    i = int(np.argmin(np.abs(gaps)))
+    for j in (i - 1, i):  # a sign change next to the best grid point: the SD is reachable
+        if 0 <= j < grid.size - 1 and gaps[j] * gaps[j + 1] < 0:
+            beta = optimize.brentq(gap, grid[j], grid[j + 1], xtol=1e-12, rtol=1e-12)
+            return _shifted(z, float(beta), kind, lo, hi, mean)
+    if 0 < i < grid.size - 1:
+        found = optimize.minimize_scalar(
+            lambda b: abs(gap(b)), bounds=(grid[i - 1], grid[i + 1]), method="bounded"
+        )
+        if abs(gap(float(found.x))) < abs(gaps[i]):
+            return _shifted(z, float(found.x), kind, lo, hi, mean)
+    return _shifted(z, float(grid[i]), kind, lo, hi, mean)
+
+
+def group_targets(
+    overall_mean: float,
+    overall_sd: float,
+    group_means: Sequence[float],
+    counts: Sequence[int],
+    *,
+    decimals: int,
+    strict: bool = True,
+) -> tuple[FloatArray, float]:
+    r"""Group means and a common within-group SD consistent with a printed overall mean and SD.
+
+    The printed group means :math:`m_g` are shifted by one common
+    :math:`\delta = M - \sum_g n_g m_g / N` so that they average exactly to the
+    printed overall mean :math:`M`; every shifted mean must still print as
+    :math:`m_g` at ``decimals``. The within-group SD :math:`s` then follows from
+    the decomposition of the total sum of squares,
+
+    .. math:: (N - 1) S^2 = (N - G)\,s^2 + \sum_g n_g (m_g + \delta - M)^2 .
+
+    With ``strict=False`` (cohorts of another size, whose group shares differ
+    slightly from the trial's), :math:`\delta` is clipped so that every group
+    mean still prints as published; the overall mean then comes as close to
+    :math:`M` as that allows.
+
+    Raises
+    ------
+    AnalysisError
+        ``strict`` and no shift keeps every group mean at its printed value, or
+        the group means alone already exceed the overall variance.
+
+    Examples
+    --------
+    >>> means, s = group_targets(9.9, 1.5, [9.8, 10.3], [136, 34], decimals=1)
+    >>> [round(float(m), 3) for m in means], round(s, 4)
+    ([9.8, 10.3], 1.4909)
+    >>> means, s = group_targets(12.4, 7.4, [14.1, 7.6], [381, 128], decimals=1, strict=False)
+    >>> [round(float(m), 4) for m in means]
+    [14.05, 7.55]
+    """
+    m = np.asarray(group_means, dtype=float)
+    c = np.asarray(counts, dtype=float)
+    big_n = c.sum()
+    delta = overall_mean - float((c * m).sum() / big_n)
+    shifted = m + delta
+    half = 0.5 * 10.0**-decimals
+    if abs(delta) >= half - 1e-9 and not strict:
+        delta = float(np.clip(delta, -half + 1e-6, half - 1e-6))
+        shifted = m + delta
+        overall_mean = float((c * shifted).sum() / big_n)
+    if abs(delta) >= half - 1e-9:
+        raise AnalysisError(
+            f"group means {m.tolist()} with counts {c.astype(int).tolist()} cannot average to "
+            f"{overall_mean} while printing as themselves at {decimals} decimals"
+        )
+    between = float((c * (shifted - overall_mean) ** 2).sum())
+    within = ((big_n - 1) * overall_sd**2 - between) / (big_n - len(m))
+    if within <= 0:
+        raise AnalysisError("the group means are too far apart for the overall SD")
+    return shifted, float(np.sqrt(within))
+
+
+def round_exact_mean(
+    x: npt.ArrayLike,
+    decimals: int,
+    *,
+    mean: float | None = None,
+    lower: npt.ArrayLike | None = None,
+    upper: npt.ArrayLike | None = None,
+) -> FloatArray:
+    """Round to ``decimals`` and, if ``mean`` is given, keep the mean exact to the grid.
+
+    After rounding to the grid :math:`h = 10^{-d}`, the sum is off from
+    :math:`\\mathrm{round}(n m / h)\\,h` by ``k`` grid steps; the ``k`` values
+    whose rounding moved them most in the other direction get one step back,
+    without leaving ``[lower, upper]``. The resulting mean is within
+    :math:`h / (2n)` of ``mean``.
+
+    Examples
+    --------
+    >>> r = round_exact_mean([1.04, 2.04, 3.04], 1, mean=2.04)
+    >>> r.tolist(), round(float(r.mean()), 2)
+    ([1.1, 2.0, 3.0], 2.03)
+    """
+    v = np.asarray(x, dtype=float)
+    h = 10.0**-decimals
+    units = np.round(v / h)
+    if mean is not None and v.size:
+        lo = np.full(v.shape, -np.inf) if lower is None else np.broadcast_to(lower, v.shape)
+        hi = np.full(v.shape, np.inf) if upper is None else np.broadcast_to(upper, v.shape)
+        k = int(np.round(mean * v.size / h) - units.sum())
+        resid = v / h - units  # > 0: rounded down
+        if k != 0:
+            step = 1 if k > 0 else -1
+            room = (units + step) * h <= hi + 1e-9 if step > 0 else (units + step) * h >= lo - 1e-9
+            score = np.where(room, step * resid, -np.inf)
+            kk = min(abs(k), int(room.sum()))
+            pick = top_k(score, kk)
+            units[pick] += step
+    return np.round(units * h, decimals)
+
+
+def top_k(score: npt.ArrayLike, k: int) -> IntArray:
+    """Indices of the ``k`` largest scores, ties broken by position (as a stable sort would).
+
+    Linear time (``np.partition`` for the threshold), so it stays fast for
+    millions of values; equals ``np.argsort(-score, kind="stable")[:k]`` as a set.
+
+    Examples
+    --------
+    >>> top_k([0.5, 0.9, 0.5, 0.1], 2).tolist()
+    [0, 1]
+    """
+    v = np.asarray(score, dtype=float)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k >= v.size:
+        return np.arange(v.size, dtype=np.int64)
+    threshold = np.partition(v, v.size - k)[v.size - k]
+    above = np.flatnonzero(v > threshold)
+    tied = np.flatnonzero(v == threshold)[: k - above.size]
+    return np.sort(np.concatenate([above, tied])).astype(np.int64)
+
+
+def str_take(categories: Sequence[str] | npt.ArrayLike, codes: npt.ArrayLike) -> pd.Series:
+    """A pandas ``str`` Series ``categories[codes]``, built in Arrow (fast for millions of rows).
+
+    Examples
+    --------
+    >>> str_take(["coaching", "usual_care"], [1, 0, 0]).tolist()
+    ['usual_care', 'coaching', 'coaching']
+    """
+    cats = np.asarray(categories, dtype=object).astype(str)
+    idx = np.asarray(codes, dtype=np.int64)
+    try:
+        import pyarrow as pa
+
+        dtype = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+        if pd.Series([], dtype="str").dtype != dtype:  # pragma: no cover - pandas < 3
+            raise TypeError
+        return pd.Series(pa.array(cats).take(pa.array(idx)), dtype=dtype)
+    except (ImportError, TypeError):  # pragma: no cover - pandas < 3 or no pyarrow
+        return pd.Series(cats[idx], dtype=object).astype("str")
+
+
+def likert_counts(n: int, mean: float, sd: float, *, low: int = 1, high: int = 5) -> IntArray:
+    """Counts of each response ``low..high`` with an exact total and an SD near ``sd``.
+
+    The counts start from a normal distribution with the target mean and SD
+    discretized to the response categories (Hamilton apportionment), then
+    single responses move one category up or down (nearest the mean first)
+    until the sum is ``round(n * mean)``.
+
+    Examples
+    --------
+    >>> c = likert_counts(135, 2.44, 1.0)
+    >>> c.tolist(), int((c * np.arange(1, 6)).sum()), round(329 / 135, 2)
+    ([29, 41, 45, 17, 3], 329, 2.44)
+    """
+    values = np.arange(low, high + 1)
+    edges = np.concatenate([[-np.inf], values[:-1] + 0.5, [np.inf]])
+    prob = np.diff(special.ndtr((edges - mean) / sd))
+    counts = largest_remainder(prob, n)
+    target = round(n * mean)
+    if not low * n <= target <= high * n:
+        raise AnalysisError(f"mean {mean} is outside {low}..{high}")
+    order = np.argsort(np.abs(values - mean), kind="stable")
+    while (diff := target - int((counts * values).sum())) != 0:
+        step = 1 if diff > 0 else -1
+        for i in order:
+            j = i + step
+            if 0 <= j < values.size and counts[i] > 0:
+                counts[i] -= 1
+                counts[j] += 1
+                break
+    return counts
+
+
+# ---------------------------------------------------------------------------
+# writing
+
+
+def format_column(values: pd.Series, decimals: int | None) -> pd.Series:
+    """Text of one column for CSV: fixed ``decimals`` for numbers, ``""`` for missing.
+
+    Booleans print as ``True``/``False`` (pandas reads them back as bool);
+    integers without decimals.
+
+    Examples
+    --------
+    >>> format_column(pd.Series([8.0, np.nan, 10.25]), 1).tolist()
+    ['8.0', '', '10.2']
+    >>> format_column(pd.Series([1, None], dtype="Int64"), None).tolist()
+    ['1', '']
+    """
+    na = values.isna().to_numpy()
+    if decimals is not None:
+        num = values.to_numpy(dtype=float, na_value=np.nan)
+        text = np.char.mod(f"%.{decimals}f", np.where(na, 0.0, num))
+        text = np.char.replace(text, "-0." + "0" * decimals, "0." + "0" * decimals)
+        out = np.where(na, "", text)
+    else:
+        out = np.where(na, "", values.astype(object).astype(str).to_numpy())
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def write_frame(
+    frame: pd.DataFrame,
+    directory: str | os.PathLike[str],
+    name: str,
+    *,
+    decimals: Mapping[str, int] | None = None,
+    formats: Sequence[Format] = ("csv", "parquet"),
+) -> list[Path]:
+    """Write ``frame`` as ``<directory>/<name>.csv`` (and ``.parquet``), byte-stable.
+
+    The CSV has ``\\n`` line ends, no index, and every column listed in
+    ``decimals`` printed with exactly that many decimals; other float columns
+    use ``repr``-style shortest text. The Parquet file (pyarrow, no index,
+    uncompressed dictionary-free pages) holds the same values with the
+    DataFrame's dtypes; it is byte-identical across runs with the same pyarrow.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = write_frame(pd.DataFrame({"a": [1.25, np.nan], "b": [1, 2]}), d, "t",
+    ...                         decimals={"a": 1}, formats=("csv",))
+    ...     paths[0].read_text()
+    'a,b\\n1.2,1\\n,2\\n'
+    """
+    for f in formats:
+        check_option("formats", f, ("csv", "parquet"))
+    decimals = dict(decimals or {})
+    unknown = sorted(set(decimals) - set(frame.columns))
+    if unknown:
+        raise OptionError(f"decimals given for unknown column(s) {unknown}")
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    if "csv" in formats:
+        text = pd.DataFrame(
+            {c: format_column(frame[c], decimals.get(c)) for c in frame.columns},
+            index=frame.index,
+        )
+        path = out_dir / f"{name}.csv"
+        text.to_csv(path, index=False, lineterminator="\n")
+        paths.append(path)
+    if "parquet" in formats:
+        path = out_dir / f"{name}.parquet"
+        frame.reset_index(drop=True).to_parquet(
+            path, engine="pyarrow", index=False, compression="zstd", use_dictionary=False
+        )
+        paths.append(path)
+    return paths
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    directory: str | os.PathLike[str],
+    *,
+    decimals: Mapping[str, int],
+    formats: Sequence[Format] = ("csv", "parquet"),
+) -> list[Path]:
+    """:func:`write_frame` for every table (by file stem), each with its columns' ``decimals``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tables = {"a": pd.DataFrame({"x": [1.25]}), "b": pd.DataFrame({"y": [2.5]})}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = write_tables(tables, d, decimals={"x": 1, "y": 0}, formats=("csv",))
+    ...     [p.read_text() for p in paths]
+    ['x\\n1.2\\n', 'y\\n2\\n']
+    """
+    paths: list[Path] = []
+    for name, frame in tables.items():
+        dec = {c: v for c, v in decimals.items() if c in frame.columns}
+        paths += write_frame(frame, directory, name, decimals=dec, formats=formats)
+    return paths

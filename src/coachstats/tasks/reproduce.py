@@ -1,0 +1,729 @@
+"""Reproduce the published trials: published and reproduced figures side by side.
+
+:func:`reproduce` runs each registered trial's analysis plan
+(:mod:`coachstats.trials`) through :func:`coachstats.plan.analysis.run_plan` on
+patient-level data -- by default the bundled synthetic cohorts in
+``data/synthetic`` -- and compares every target with the figure as printed.
+
+**Tolerances** (per target, documented in the registry and in
+``docs/reproduction.md``):
+
+* per-group values (percentages, counts, means, SDs) and differences must be
+  equal **at the printed precision**: the reproduced figure is formatted like
+  the printed one (``"46.4 %"``, ``"-1.07 (2.8)"``, ``"60/121 (49.6 %)"``) and
+  the strings are compared;
+* P values must be equal at the printed precision: the reproduced P is
+  rounded to the printed number of decimals (a reproduced .009 matches a
+  printed ``".01"``); ``"< .001"`` needs P < .001; ``"not significant"`` needs
+  P >= .05;
+* a target may give an absolute ``tolerance`` per field on the printed scale;
+  a figure within it but not equal is ``"within tolerance"``.
+
+**Verdicts**: ``"match"``; ``"within tolerance"``; ``"differs"``; and
+``"not reproducible (reason)"`` for figures the registry declares unreachable
+(with the reason, e.g. a printed P that contradicts the paper) or whose
+analysis cannot run on the data. :attr:`ReproductionResult.ok` is False when
+any figure differs or an analysis fails; the declared unreachable figures are
+listed, never hidden, and do not make the run fail.
+
+Examples
+--------
+>>> res = reproduce("hcpc")
+>>> row = res.to_frame().set_index("target").loc["composite_any"]
+>>> row["published_coaching"], row["reproduced_coaching"], row["reproduced_p"], row["verdict"]
+('46.4 %', '46.4 %', '.02', 'match')
+>>> res.ok
+True
+>>> print(res.to_brief().split("\\n\\n")[1])
+One clinical goal:
+  Health coaching group: 46.4%
+  Usual care group: 34.3% (P = .02)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from coachstats.core.errors import CoachstatsError, OptionError
+from coachstats.core.paths import bundled_table
+from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
+from coachstats.plan.analysis import PlanResult, derive_scores, run_plan
+from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
+
+__all__ = [
+    "MATCH",
+    "NOT_REPRODUCIBLE",
+    "VERDICTS",
+    "ReproductionResult",
+    "TargetResult",
+    "load_bundled",
+    "reproduce",
+]
+
+MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE = (
+    "match",
+    "within tolerance",
+    "differs",
+    "not reproducible",
+)
+VERDICTS: tuple[str, ...] = (MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE)
+_RANK = {MATCH: 0, WITHIN: 1, NOT_REPRODUCIBLE: 2, DIFFERS: 3}
+_TRIAL_TABLES = ("patients", "medications", "adherent_days")  # the tables of a TrialData
+_TABLES = (*_TRIAL_TABLES, "visit_ratings")
+_GROUP_DISPLAY = {**ARM_DISPLAY, "all": "All patients", "A": "Site A", "B": "Site B"}
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "trial",
+    "target",
+    "outcome",
+    "groups",
+    "published_coaching",
+    "published_usual_care",
+    "published_difference",
+    "published_p",
+    "reproduced_coaching",
+    "reproduced_usual_care",
+    "reproduced_difference",
+    "reproduced_p",
+    "p_value",
+    "verdict",
+    "adjusted",
+    "n_coaching",
+    "n_usual_care",
+    "analysis",
+    "note",
+)
+
+
+# --------------------------------------------------------------------------- one target
+
+
+@dataclass(frozen=True)
+class Check:
+    """One compared field of a target: printed, reproduced, verdict."""
+
+    field: str
+    published: str
+    reproduced: str
+    verdict: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """A published target and its reproduction.
+
+    ``values``, ``difference`` and ``p`` are the reproduced figures formatted
+    at the printed precision; ``checks`` lists every compared field.
+    """
+
+    trial: str
+    target: Target
+    result: ComparisonResult | None
+    values_result: ComparisonResult | None
+    values: tuple[str, ...]
+    n: tuple[int | None, ...]
+    difference: str
+    p: str
+    checks: tuple[Check, ...]
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """Worst field verdict, with the reason when not reproducible."""
+        if self.error is not None:
+            return f"{NOT_REPRODUCIBLE} (analysis failed: {_short(self.error)})"
+        if not self.checks:
+            return MATCH
+        worst = max(self.checks, key=lambda c: _RANK[c.verdict])
+        if worst.verdict == NOT_REPRODUCIBLE:
+            return f"{NOT_REPRODUCIBLE} ({worst.field}: {_first_sentence(worst.reason)})"
+        return worst.verdict
+
+    @property
+    def acceptable(self) -> bool:
+        """Matched, within tolerance, or declared unreachable (not an unexpected failure)."""
+        if self.error is not None:
+            return False
+        return all(c.verdict != DIFFERS for c in self.checks)
+
+    @property
+    def p_value(self) -> float:
+        """The reproduced P value (NaN without a test)."""
+        return self.result.p_value if self.result is not None else math.nan
+
+    def note(self) -> str:
+        """Why a figure is not reproduced, what differs, and the inferred values."""
+        parts = [f"{c.field}: {c.reason}" for c in self.checks if c.verdict == NOT_REPRODUCIBLE]
+        parts += [
+            f"{c.field} differs: published {c.published}, reproduced {c.reproduced}"
+            for c in self.checks
+            if c.verdict in (DIFFERS, WITHIN)
+        ]
+        inferred = self.target.inferred
+        if inferred.get("values") and self.values_result is not None:
+            got = [_counts(a) for a in self._arms()]
+            want = [str(v) for v in inferred["values"]]
+            if got != want:
+                parts.append(f"inferred counts {' vs '.join(want)}; reproduced {' vs '.join(got)}")
+        if self.result is not None and "p" in inferred and math.isfinite(self.p_value):
+            parts.append(f"P = {self.p_value:.3f} (inferred {inferred['p']})")
+        return "; ".join(parts)
+
+    def _arms(self) -> list[ArmSummary | None]:
+        return _match_groups(self.values_result, self.target.groups)
+
+    def row(self) -> dict[str, Any]:
+        """One row of :meth:`ReproductionResult.to_frame`."""
+        t = self.target
+        pub = list(t.values) + [""] * (2 - len(t.values))
+        rep = list(self.values) + [""] * (2 - len(self.values))
+        n = list(self.n) + [None] * (2 - len(self.n))
+        return {
+            "trial": self.trial,
+            "target": t.id,
+            "outcome": t.label,
+            "groups": " / ".join(t.groups),
+            "published_coaching": pub[0],
+            "published_usual_care": pub[1],
+            "published_difference": t.difference,
+            "published_p": t.p,
+            "reproduced_coaching": rep[0],
+            "reproduced_usual_care": rep[1],
+            "reproduced_difference": self.difference,
+            "reproduced_p": self.p,
+            "p_value": self.p_value,
+            "verdict": self.verdict,
+            "adjusted": t.adjusted,
+            "n_coaching": n[0],
+            "n_usual_care": n[1],
+            "analysis": t.analysis.describe_rule(),
+            "note": self.note(),
+        }
+
+
+def _short(text: str, limit: int = 100) -> str:
+    line = text.splitlines()[0] if text else ""
+    line = line.split("; available columns")[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _first_sentence(text: str) -> str:
+    head = text.split(". ")[0].strip()
+    return head[:-1] if head.endswith(".") else head
+
+
+def _counts(arm: ArmSummary | None) -> str:
+    if arm is None:
+        return "NA"
+    return f"{arm.events}/{arm.n}" if arm.events is not None else str(arm.n)
+
+
+def _match_groups(
+    result: ComparisonResult | None, groups: Sequence[str]
+) -> list[ArmSummary | None]:
+    """The result's group summaries in the target's group order (None when absent)."""
+    if result is None:
+        return [None] * len(groups)
+    by_label = {a.arm: a for a in result.arms}
+    return [by_label.get(g) for g in groups]
+
+
+def _verdict(
+    target: Target, name: str, published: str, reproduced: str, equal: bool, distance: float
+) -> Check:
+    """Verdict of one field: match, within its tolerance, declared unreachable, or differs."""
+    if equal:
+        return Check(name, published, reproduced, MATCH)
+    key = name.split(" ")[0]  # "values (coaching)" -> "values"
+    tol = target.tolerance.get(key)
+    if tol is not None and math.isfinite(distance) and distance <= float(tol) + 1e-12:
+        return Check(name, published, reproduced, WITHIN, f"tolerance {tol}")
+    reason = target.unreachable.get(key)
+    if reason:
+        return Check(name, published, reproduced, NOT_REPRODUCIBLE, reason)
+    return Check(name, published, reproduced, DIFFERS)
+
+
+def _check_value(
+    target: Target, name: str, published: str, reproduced: str, pv: PrintedValue
+) -> Check:
+    try:
+        distance = abs(PrintedValue.parse(reproduced).number() - pv.number())
+    except OptionError:
+        distance = math.nan
+    return _verdict(target, name, published, reproduced, pv.matches(reproduced), distance)
+
+
+def _default_format(arm: ArmSummary) -> str:
+    """A reproduced value whose printed counterpart is not a number (e.g. ``n.s.``)."""
+    if arm.events is not None:
+        return f"{100 * arm.value:.1f} %"
+    return f"{arm.value:.2f}"
+
+
+def _difference(target: Target, result: ComparisonResult, values: ComparisonResult) -> float:
+    pv = target.printed_difference()
+    scale = 100.0 if (pv.percent or target.percent_points) else 1.0
+    if target.difference_source == "values":
+        arms = _match_groups(values, target.groups)
+        if len(arms) != 2 or arms[0] is None or arms[1] is None:
+            return math.nan
+        return scale * (arms[0].value - arms[1].value)
+    return scale * result.estimate
+
+
+def evaluate_target(
+    trial: str,
+    target: Target,
+    result: ComparisonResult | None,
+    values_result: ComparisonResult | None,
+    error: str | None = None,
+) -> TargetResult:
+    """Format the reproduced figures at the printed precision and compare them."""
+    if result is None or values_result is None:
+        return TargetResult(
+            trial, target, result, values_result, (), (), "", "", (), error or "no result"
+        )
+    checks: list[Check] = []
+    arms = _match_groups(values_result, target.groups)
+    values: list[str] = []
+    for group, printed, pv, arm in zip(
+        target.groups, target.values, target.printed_values(), arms, strict=False
+    ):
+        if not pv.printed:
+            # not printed: "" (shown elsewhere) stays blank; "n.s." shows the reproduced value
+            values.append(_default_format(arm) if pv.text and arm is not None else "")
+            continue
+        rep = pv.format_arm(arm) if arm is not None else "NA"
+        values.append(rep)
+        checks.append(_check_value(target, f"values ({group})", printed, rep, pv))
+    n_arms = _match_groups(result, target.groups)
+    for group, printed, pv, arm in zip(
+        target.groups, target.n, target.printed_n(), n_arms, strict=False
+    ):
+        rep = str(arm.n) if arm is not None else "NA"
+        checks.append(_check_value(target, f"n ({group})", printed, rep, pv))
+    difference = ""
+    pdiff = target.printed_difference()
+    if pdiff.printed:
+        diff = _difference(target, result, values_result)
+        difference = pdiff.format_number(diff / 100.0 if pdiff.percent else diff)
+        checks.append(_check_value(target, "difference", target.difference, difference, pdiff))
+    p_text = ""
+    pp = target.printed_p()
+    if pp.printed:
+        p_text = pp.format(result.p_value)
+        distance = abs(result.p_value - pp.value())
+        checks.append(_verdict(target, "p", target.p, p_text, pp.matches(result.p_value), distance))
+    n_tuple = tuple(a.n if a is not None else None for a in n_arms)
+    return TargetResult(
+        trial,
+        target,
+        result,
+        values_result,
+        tuple(values),
+        n_tuple,
+        difference,
+        p_text,
+        tuple(checks),
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_bundled(cohort: str) -> dict[str, pd.DataFrame | None]:
+    """Load a bundled synthetic cohort's tables (``data/synthetic/<cohort>_<table>.csv``).
+
+    The patient table goes through :func:`coachstats.load_trial` (validation,
+    dtypes), exactly as a user's file would; the medication and adherent-days
+    tables through its side-table validation.
+
+    Examples
+    --------
+    >>> tables = load_bundled("hcpc")
+    >>> len(tables["patients"])
+    441
+    """
+    from coachstats.data.io import load_trial, read_table
+
+    patients = bundled_table(f"{cohort}_patients")
+    if patients is None:
+        raise CoachstatsError(
+            f"no bundled cohort {cohort!r} (expected {cohort}_patients.csv in data/synthetic); "
+            "regenerate with `python -m coachstats.synthetic data/synthetic`"
+        )
+    meds = bundled_table(f"{cohort}_medications")
+    days = bundled_table(f"{cohort}_adherent_days")
+    if meds is not None and len(read_table(meds).index) == 0:
+        meds = days = None  # the generator wrote an empty table: no adherence data
+    # require_baseline=False: a follow-up value without a baseline (the peer trial's one
+    # coaching patient without a baseline HbA1c) is excluded per endpoint, and counted
+    td = load_trial(patients, medications=meds, adherent_days=days, require_baseline=False)
+    visits = bundled_table(f"{cohort}_visit_ratings")
+    ratings = read_table(visits) if visits is not None else None
+    if ratings is not None and len(ratings) == 0:
+        ratings = None
+    return {**_trial_tables(td), "visit_ratings": ratings}
+
+
+def _trial_tables(td: Any) -> dict[str, pd.DataFrame | None]:
+    """The patient, medication and adherent-days tables of a loaded :class:`TrialData`."""
+    return {name: getattr(td, name) for name in _TRIAL_TABLES}
+
+
+def _user_tables(data: Any) -> Mapping[str, pd.DataFrame | None]:
+    from coachstats.data.io import load_trial
+
+    if isinstance(data, (str, Path)):
+        return _trial_tables(load_trial(data, require_baseline=False))
+    if isinstance(data, pd.DataFrame):
+        return {"patients": data}
+    if isinstance(data, Mapping):
+        return data
+    patients = getattr(data, "patients", None)
+    if isinstance(patients, pd.DataFrame):
+        return {name: getattr(data, name, None) for name in _TABLES}
+    raise OptionError(
+        "data must be a path, a DataFrame, a TrialData or a mapping of tables, "
+        f"got {type(data).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False)
+class ReproductionResult:
+    """Published vs reproduced for one or more trials.
+
+    Attributes
+    ----------
+    targets : tuple of TargetResult
+        Every target, in registry order.
+    trials : tuple of str
+        The trials run.
+    source : str
+        ``"bundled synthetic cohorts"`` or the user's data.
+    sensitivity : DataFrame or None
+        With ``sensitivity=True``: the main HCPC outcomes under each variant.
+    elapsed : float
+        Seconds taken.
+    """
+
+    targets: tuple[TargetResult, ...]
+    trials: tuple[str, ...]
+    source: str
+    sensitivity: pd.DataFrame | None = None
+    elapsed: float = 0.0
+    plan_results: Mapping[str, PlanResult] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no figure differs and no analysis failed."""
+        return all(t.acceptable for t in self.targets)
+
+    def counts(self) -> dict[str, int]:
+        """Targets per verdict category."""
+        out = dict.fromkeys(VERDICTS, 0)
+        for t in self.targets:
+            out[t.verdict.split(" (")[0]] += 1
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row per target (columns :data:`FRAME_COLUMNS`)."""
+        rows = [t.row() for t in self.targets]
+        return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+
+    def failures(self) -> pd.DataFrame:
+        """The rows that differ or failed."""
+        frame = self.to_frame()
+        bad = [not t.acceptable for t in self.targets]
+        return frame.loc[bad].reset_index(drop=True)
+
+    def summary(self) -> str:
+        """A text table per trial, then the verdict counts and what is not reproduced."""
+        lines: list[str] = []
+        for name in self.trials:
+            trial = get_trial(name)
+            lines += [f"{trial.title}", f"  {trial.citation.text()}"]
+            for t in self.targets:
+                if t.trial == name:
+                    lines.append("  - " + _summary_line(t.row()))
+            lines.append("")
+        counts = self.counts()
+        lines.append(
+            f"{len(self.targets)} targets: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items())
+            + f" ({self.source}; {self.elapsed:.1f} s)"
+        )
+        lines.append("OK" if self.ok else "FAILED: some figures differ or could not be computed")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """The published-vs-reproduced table as Markdown, one section per trial.
+
+        Examples
+        --------
+        >>> print(reproduce("hcpc_24").to_markdown().splitlines()[6])
+        | Seen at both 12 and 24 months | 290/441 |  |  |  | 290/441 |  |  |  | match |
+        """
+        lines: list[str] = []
+        head = (
+            "| outcome | published: coaching | usual care | difference | P "
+            "| reproduced: coaching | usual care | difference | P | verdict |\n"
+            "|---|---|---|---|---|---|---|---|---|---|"
+        )
+        for name in self.trials:
+            trial = get_trial(name)
+            lines += [f"### {trial.title}", "", f"{trial.citation.text()}", "", head]
+            for t in self.targets:
+                if t.trial != name:
+                    continue
+                r = t.row()
+                label = r["outcome"]
+                if r["adjusted"] and "adjusted" not in label:
+                    label += " (adjusted)"
+                cells = [label]
+                for side in ("published", "reproduced"):
+                    cells += [
+                        r[f"{side}_{c}"] for c in ("coaching", "usual_care", "difference", "p")
+                    ]
+                cells.append(r["verdict"])
+                lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_brief(self) -> str:
+        """The practice brief's presentation of the reproduced figures, one block per outcome.
+
+        Per-group values at the printed precision, then the P value in the
+        printed style; adjusted results are marked ``(P = .001, adjusted)``.
+        """
+        blocks: list[str] = []
+        for name in self.trials:
+            trial = get_trial(name)
+            targets = [t for t in self.targets if t.trial == name and t.target.brief]
+            if not targets:
+                continue
+            blocks.append(f"{trial.title} ({trial.citation.text()})")
+            blocks += [_brief_block(t) for t in targets]
+        return "\n\n".join(blocks)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items() if v)
+        return f"<ReproductionResult {list(self.trials)}: {counts}; ok={self.ok}>"
+
+
+def _summary_line(r: Mapping[str, Any]) -> str:
+    """``outcome: published ...; reproduced ... -> verdict``."""
+    texts = []
+    for side in ("published", "reproduced"):
+        vals = [str(r[f"{side}_{g}"]) for g in ("coaching", "usual_care") if r[f"{side}_{g}"]]
+        text = " vs ".join(vals)
+        if r["published_difference"]:
+            text += (" diff " if text else "diff ") + str(r[f"{side}_difference"])
+        if r["published_p"]:
+            text += (", P " if text else "P ") + str(r[f"{side}_p"])
+        texts.append(text)
+    adj = " (adjusted)" if r["adjusted"] and "adjusted" not in str(r["outcome"]) else ""
+    return f"{r['outcome']}{adj}: published {texts[0]}; reproduced {texts[1]} -> {r['verdict']}"
+
+
+def _brief_block(tr: TargetResult) -> str:
+    t = tr.target
+    lines = [f"{t.label}:"]
+    shown = [(g, v) for g, v in zip(t.groups, tr.values, strict=False) if v]
+    p = tr.p or ""
+    adjusted = ", adjusted" if t.adjusted else ""
+    tail = f" ({p_phrase(p)}{adjusted})" if p else ""
+    if p == "not significant":
+        tail = f" (not significant{adjusted})"
+    if t.adjusted and not tail:
+        tail = " (adjusted)"
+    rows = [(_GROUP_DISPLAY.get(g, g.capitalize()), v.replace(" %", "%")) for g, v in shown]
+    if tr.difference:
+        rows.append(("Difference", tr.difference.replace(" %", "%")))
+    if not rows:  # only a P value was printed (e.g. an adjusted model)
+        text = tail.strip()[1:-1] if tail else "not reproduced"
+        lines.append(f"  {text[0].upper()}{text[1:]}")
+    for i, (name, value) in enumerate(rows):
+        end = tail if i == len(rows) - 1 else ""
+        lines.append(f"  {name}: {value}{end}")
+    if tr.error is not None:
+        lines.append(f"  (not reproduced: {_short(tr.error)})")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _sensitivity_table(name: str, result: PlanResult) -> pd.DataFrame:
+    rows = []
+    for spec, res, err in zip(result.specs, result.results, result.errors, strict=True):
+        target, _, variant = spec.label.partition(" | ")
+        row: dict[str, Any] = {
+            "trial": name,
+            "target": target,
+            "analysis": variant,
+            "rule": spec.describe_rule(),
+        }
+        if res is None:
+            row.update(
+                {
+                    "coaching": "",
+                    "usual_care": "",
+                    "estimand": "",
+                    "estimate": math.nan,
+                    "conf_low": math.nan,
+                    "conf_high": math.nan,
+                    "p_value": math.nan,
+                    "p": "",
+                    "significant": "",
+                    "note": err or "",
+                }
+            )
+        else:
+            arms = _match_groups(res, ("coaching", "usual_care"))
+            row.update(
+                {
+                    "coaching": _arm_text(arms[0]),
+                    "usual_care": _arm_text(arms[1]),
+                    "estimand": res.estimand,
+                    "estimate": res.estimate,
+                    "conf_low": res.conf_low,
+                    "conf_high": res.conf_high,
+                    "p_value": res.p_value,
+                    "p": format_p(res.p_value),
+                    "significant": "yes" if res.p_value < 0.05 else "no",
+                    "note": res.missing if res.missing != "complete case" else "",
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _arm_text(arm: ArmSummary | None) -> str:
+    if arm is None:
+        return ""
+    pct = f"{100 * arm.value:.1f} %"
+    if arm.events is None:
+        return f"{pct} (n = {arm.n})"
+    return f"{arm.events}/{arm.n} ({pct})"
+
+
+# --------------------------------------------------------------------------- reproduce
+
+
+def _targets_of(trial: Trial, plan_result: PlanResult) -> list[TargetResult]:
+    by_label = {s.label: i for i, s in enumerate(plan_result.specs)}
+    out = []
+    for target in trial.targets:
+        i = by_label[target.analysis.label]
+        res, err = plan_result.results[i], plan_result.errors[i]
+        vres, verr = res, err
+        if target.values_analysis is not None:
+            j = by_label[target.values_analysis.label]
+            vres, verr = plan_result.results[j], plan_result.errors[j]
+        out.append(evaluate_target(trial.name, target, res, vres, err or verr))
+    return out
+
+
+def reproduce(
+    trial: str | Sequence[str] | None = None,
+    *,
+    data: Any = None,
+    sensitivity: bool = False,
+) -> ReproductionResult:
+    """Reproduce published figures through the public pipeline.
+
+    Parameters
+    ----------
+    trial : str, list of str or None
+        Registry names (:func:`coachstats.trials.list_trials`), or TOML file
+        paths of your own trials; None runs every registered trial.
+    data : path, DataFrame, TrialData or mapping of tables, optional
+        Run the plans on this data instead of the bundled synthetic cohorts
+        (the same data for every trial requested).
+    sensitivity : bool
+        Also rerun the main HCPC outcomes under the sensitivity variants
+        (missing = failure, multiple imputation, Yates, site-adjusted and
+        clustered models); the table is in :attr:`ReproductionResult.sensitivity`.
+
+    Returns
+    -------
+    ReproductionResult
+        ``.to_frame()`` (tidy table), ``.summary()``, ``.to_brief()``, ``.ok``.
+
+    Examples
+    --------
+    >>> r = reproduce("peer")
+    >>> r.to_frame().set_index("target").loc["hba1c_drop", ["reproduced_coaching", "reproduced_p"]].tolist()
+    ['60/121 (49.6 %)', '.005']
+    """
+    start = time.perf_counter()
+    names: list[str | Path | Trial]
+    if trial is None:
+        names = list(list_trials())
+    elif isinstance(trial, (str, Path, Trial)):
+        names = [trial]
+    else:
+        names = list(trial)
+    trials = [get_trial(n) for n in names]
+    user = _user_tables(data) if data is not None else None
+    cache: dict[str, Mapping[str, pd.DataFrame | None]] = {}
+    results: list[TargetResult] = []
+    plans: dict[str, PlanResult] = {}
+    sens_frames: list[pd.DataFrame] = []
+    if user is not None:
+        user = _scored(user)
+    for tr in trials:
+        tables: Mapping[str, pd.DataFrame | None]
+        if user is not None:
+            tables = user
+        else:
+            if tr.cohort is None:
+                raise OptionError(f"trial {tr.name!r} has no bundled cohort; pass data=")
+            if tr.cohort not in cache:
+                cache[tr.cohort] = _scored(load_bundled(tr.cohort))
+            tables = cache[tr.cohort]
+        plan_result = run_plan(tables, tr.plan(), errors="record")
+        plans[tr.name] = plan_result
+        results += _targets_of(tr, plan_result)
+        if sensitivity and tr.sensitivity is not None:
+            sres = run_plan(tables, tr.sensitivity_plan(), errors="record")
+            sens_frames.append(_sensitivity_table(tr.name, sres))
+    sens = pd.concat(sens_frames, ignore_index=True) if sens_frames else None
+    if sensitivity and sens is None:
+        sens = pd.DataFrame()
+    return ReproductionResult(
+        targets=tuple(results),
+        trials=tuple(t.name for t in trials),
+        source="bundled synthetic cohorts" if data is None else _describe_source(data),
+        sensitivity=sens,
+        elapsed=time.perf_counter() - start,
+        plan_results=plans,
+    )
+
+
+def _scored(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame | None]:
+    """Questionnaire scores computed once per data set, shared by the trials that use it."""
+    out = dict(tables)
+    patients = out.get("patients")
+    if patients is not None:
+        out["patients"] = derive_scores(patients)
+    return out
+
+
+def _describe_source(data: Any) -> str:
+    if isinstance(data, (str, Path)):
+        return str(data)
+    return f"<{type(data).__name__}>"
