@@ -1,0 +1,88 @@
+"""``coachstats power``: sample size or power from the published effects or your own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from coachstats.cli.app import app
+from coachstats.cli.common import (
+    guard,
+)
+
+
+@app.command()
+@guard
+def power(
+    published: Annotated[
+        str | None, typer.Option(help="Use a published effect, e.g. hcpc_composite (see --list).")
+    ] = None,
+    p1: Annotated[float | None, typer.Option(help="Proportion in the coached group.")] = None,
+    p2: Annotated[float | None, typer.Option(help="Proportion in the comparison group.")] = None,
+    delta: Annotated[
+        float | None, typer.Option(help="Mean difference (coaching - comparison).")
+    ] = None,
+    sd: Annotated[float | None, typer.Option(help="Outcome SD (with --delta).")] = None,
+    n: Annotated[
+        int | None, typer.Option(help="Patients enrolled in the coached group (solve for power).")
+    ] = None,
+    target: Annotated[
+        float | None, typer.Option("--power", help="Target power (solve for n); default 0.8.")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    ratio: Annotated[float, typer.Option(help="Comparison group size / coached group size.")] = 1.0,
+    icc: Annotated[float, typer.Option(help="Intraclass correlation within clinics.")] = 0.0,
+    cluster_size: Annotated[
+        float | None, typer.Option(help="Mean patients per clinic (with --icc).")
+    ] = None,
+    attrition: Annotated[float, typer.Option(help="Expected share lost to follow-up.")] = 0.0,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the published effects and exit.")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a power curve figure (PNG/SVG/PDF).")
+    ] = None,
+) -> None:
+    """Sample size or power for a coaching program, from the published effects or your own."""
+    from coachstats.core.errors import OptionError
+    from coachstats.tasks import power as pw
+
+    if list_:
+        typer.echo(
+            pw.published_effects()[["key", "label", "p1", "p2", "delta", "sd"]].to_string(
+                index=False
+            )
+        )
+        return
+    opts: dict[str, Any] = {
+        "alpha": alpha,
+        "ratio": ratio,
+        "icc": icc,
+        "cluster_size": cluster_size,
+        "attrition": attrition,
+    }
+    if n is not None:
+        opts["n"] = n
+    else:
+        opts["power"] = 0.8 if target is None else target
+    if published is not None:
+        result = pw.published_effect(published).plan(**opts)
+    elif p1 is not None and p2 is not None:
+        result = pw.power_two_proportions(p1, p2, **opts)
+    elif delta is not None and sd is not None:
+        result = pw.power_two_means(delta, sd, **opts)
+    else:
+        raise OptionError(
+            "give --published KEY, or --p1 and --p2, or --delta and --sd (see --list)"
+        )
+    typer.echo(result.summary())
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from coachstats.present.plots.style import save_figure
+
+        save_figure(pw.plot_power_curve(pw.power_curve(result)), plot)
+        typer.echo(f"wrote {plot}")
