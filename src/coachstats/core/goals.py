@@ -29,16 +29,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from coachstats.core.errors import OptionError
+from coachstats.core.errors import OptionError, check_option
+from coachstats.core.vocabulary import GOAL_MEASURES
 
-__all__ = ["HCPC_GOALS", "MEASURES", "PEER_GOALS", "GoalSet", "Threshold"]
+__all__ = [
+    "GOAL_SETS",
+    "HCPC_GOALS",
+    "MEASURES",
+    "PEER_GOALS",
+    "GoalSet",
+    "Threshold",
+    "get_goal_set",
+]
 
-MEASURES = ("hba1c", "sbp", "ldl")
+#: The measures a goal set can hold (:data:`coachstats.core.vocabulary.GOAL_MEASURES`).
+MEASURES = GOAL_MEASURES
 
 
 @dataclass(frozen=True)
@@ -227,3 +238,33 @@ PEER_GOALS = GoalSet(
     source="Thom et al., Ann Fam Med 2013;11:137-144",
     notes="Every patient has diabetes (HbA1c >= 8.0 % at entry).",
 )
+
+#: The goal sets known by name: the one registry that turns a name into a :class:`GoalSet`.
+GOAL_SETS: Mapping[str, GoalSet] = MappingProxyType({"hcpc": HCPC_GOALS, "peer": PEER_GOALS})
+
+
+def get_goal_set(goals: GoalSet | str | None) -> GoalSet | None:
+    """A :class:`GoalSet` from itself, its name in :data:`GOAL_SETS` (any case), or None.
+
+    A :class:`GoalSet` object is returned as it is, whatever its name, so a
+    custom or renamed goal set keeps its own thresholds and measures.
+
+    Examples
+    --------
+    >>> get_goal_set("PEER") is PEER_GOALS
+    True
+    >>> from dataclasses import replace
+    >>> mine = replace(PEER_GOALS, name="hcpc")  # a copy, named like another set
+    >>> get_goal_set(mine) is mine
+    True
+    >>> get_goal_set("strict")
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: goals='strict' is not allowed; choose one of 'hcpc', 'peer'
+    """
+    if goals is None or isinstance(goals, GoalSet):
+        return goals
+    key = str(goals).strip().lower()
+    if key not in GOAL_SETS:
+        check_option("goals", goals, tuple(GOAL_SETS))
+    return GOAL_SETS[key]

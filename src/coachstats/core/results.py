@@ -32,9 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coachstats.core.vocabulary import ARM_NAMES
+
 __all__ = ["ArmSummary", "ComparisonResult", "TidyResult", "format_p", "p_phrase", "tidy"]
 
-ARM_DISPLAY = {"coaching": "Health coaching group", "usual_care": "Usual care group"}
+#: How the two schema arms are named in tables and briefs (:data:`coachstats.core.vocabulary.ARM_NAMES`).
+ARM_DISPLAY = ARM_NAMES["long"]
 
 
 def format_p(p: float, *, digits: int = 2, threshold: float = 0.001) -> str:

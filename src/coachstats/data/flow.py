@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError
-from coachstats.derive.endpoints import ANALYSED_STATUSES, STATUS, measure_months
+from coachstats.core.vocabulary import ANALYSED_STATUSES, STATUS, measure_months
 
 __all__ = ["Flow"]
 

@@ -47,7 +47,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +56,7 @@ import pandas as pd
 
 from coachstats.core.errors import ColumnNotFoundError, OptionError, check_option
 from coachstats.core.goals import MEASURES, GoalSet
+from coachstats.core.vocabulary import OUTCOME_LABELS, STATUS, measure_months
 
 __all__ = [
     "STATUS",
@@ -67,18 +67,7 @@ __all__ = [
 ]
 
 MissingRule = Literal["exclude", "failure"]
-_MEASURE_COL = re.compile(r"^(hba1c|sbp|ldl)_(\d+)$")
 _EPS = 1e-9
-
-#: Per-endpoint status of every patient; each patient has exactly one.
-STATUS = (
-    "analysed",
-    "not eligible",
-    "missing baseline",
-    "missing follow-up",
-    "missing follow-up (counted as failure)",
-)
-ANALYSED_STATUSES = ("analysed", "missing follow-up (counted as failure)")
 
 
 @dataclass(frozen=True)
@@ -89,22 +78,6 @@ class EndpointSpec:
     kind: Literal["binary", "continuous"]
     measure: str | None
     label: str
-
-
-def measure_months(columns: pd.Index | list[str]) -> dict[str, list[int]]:
-    """Months present per measure, from column names like ``hba1c_12``.
-
-    Examples
-    --------
-    >>> measure_months(["hba1c_0", "hba1c_12", "sbp_0", "age"])
-    {'hba1c': [0, 12], 'sbp': [0]}
-    """
-    out: dict[str, list[int]] = {}
-    for c in columns:
-        m = _MEASURE_COL.match(str(c))
-        if m:
-            out.setdefault(m.group(1), []).append(int(m.group(2)))
-    return {k: sorted(v) for k, v in out.items()}
 
 
 def _followup_month(months: dict[str, list[int]], followup: int | None) -> int:
@@ -125,17 +98,18 @@ def _followup_month(months: dict[str, list[int]], followup: int | None) -> int:
 def endpoint_specs(goals: GoalSet, measures: list[str] | None = None) -> list[EndpointSpec]:
     """The endpoints :func:`derive_endpoints` produces for a goal set."""
     ms = [m for m in goals.measures if measures is None or m in measures]
-    specs = [EndpointSpec(f"at_goal_{m}", "binary", m, f"{m} at goal") for m in ms]
+    label = OUTCOME_LABELS
+    specs = [EndpointSpec(f"at_goal_{m}", "binary", m, label[f"at_goal_{m}"]) for m in ms]
     specs += [
-        EndpointSpec("composite_any", "binary", None, ">= 1 goal met"),
-        EndpointSpec("composite_all", "binary", None, "all goals met"),
+        EndpointSpec("composite_any", "binary", None, label["composite_any"]),
+        EndpointSpec("composite_all", "binary", None, label["composite_all"]),
     ]
     present = measures if measures is not None else list(MEASURES)
-    specs += [EndpointSpec(f"change_{m}", "continuous", m, f"{m} change") for m in present]
+    specs += [EndpointSpec(f"change_{m}", "continuous", m, label[f"change_{m}"]) for m in present]
     if "hba1c" in present:
         specs += [
-            EndpointSpec("hba1c_drop_ge1", "binary", "hba1c", "HbA1c drop >= 1 point"),
-            EndpointSpec("hba1c_lt_7_5", "binary", "hba1c", "HbA1c < 7.5 %"),
+            EndpointSpec(name, "binary", "hba1c", label[name])
+            for name in ("hba1c_drop_ge1", "hba1c_lt_7_5")
         ]
     return specs
 

@@ -28,12 +28,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from coachstats.core.errors import check_option
+from coachstats.core.vocabulary import ARM_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,10 +79,10 @@ OKABE_ITO: tuple[str, ...] = (
 ARM_COLORS: dict[str, str] = {"coaching": OKABE_ITO[0], "usual_care": OKABE_ITO[1]}
 """The one palette of the arms: coaching blue, usual care orange, in every figure."""
 
-ARM_LABELS: dict[str, str] = {"coaching": "Health coaching", "usual_care": "Usual care"}
+ARM_LABELS: Mapping[str, str] = ARM_NAMES["plain"]
 """Display names of the arms in legends."""
 
-ARM_SHORT_LABELS: dict[str, str] = {"coaching": "Coaching", "usual_care": "Usual care"}
+ARM_SHORT_LABELS: Mapping[str, str] = ARM_NAMES["short"]
 """Short display names of the arms, for tick labels under narrow panels."""
 
 Format = Literal["png", "svg", "pdf"]

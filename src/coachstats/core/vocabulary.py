@@ -1,0 +1,172 @@
+"""The names coachstats uses, in one place: measures, endpoint columns, statuses, labels.
+
+Column names follow the schema (docs/schema.md): a measure at a month is
+``<measure>_<month>`` (``hba1c_12``); derived endpoints are ``at_goal_<m>``,
+``composite_any`` / ``composite_all``, ``change_<m>``, ``hba1c_drop_ge1`` and
+``hba1c_lt_7_5``. Every module that recognises these names, or shows them to a
+reader, reads them from here, so a measure added here is known everywhere.
+
+Examples
+--------
+>>> parse_measure_column("hba1c_12"), parse_measure_column("bmi_0"), parse_measure_column("age")
+(('hba1c', 12), ('bmi', 0), None)
+>>> is_goal_endpoint("at_goal_ldl"), is_goal_endpoint("change_ldl")
+(True, False)
+>>> outcome_label("composite_any"), outcome_label("change_sbp"), outcome_label("my_column")
+('At goal on >= 1 condition', 'SBP change (mm Hg)', 'my_column')
+>>> arm_label("coaching"), arm_label("usual_care", "short"), arm_label("HC")
+('Health coaching group', 'Usual care', 'HC')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "ANALYSED_STATUSES",
+    "ARM_NAMES",
+    "GOAL_MEASURES",
+    "MEASURES",
+    "MEASURE_LABELS",
+    "MEASURE_UNITS",
+    "OUTCOME_LABELS",
+    "STATUS",
+    "arm_label",
+    "goal_endpoint_measure",
+    "is_goal_endpoint",
+    "measure_months",
+    "outcome_label",
+    "parse_measure_column",
+]
+
+#: Measures that goal sets can define thresholds for (canonical order).
+GOAL_MEASURES: tuple[str, ...] = ("hba1c", "sbp", "ldl")
+#: Every measure recorded as ``<measure>_<month>`` columns.
+MEASURES: tuple[str, ...] = (*GOAL_MEASURES, "bmi")
+#: Canonical unit of each measure (docs/schema.md).
+MEASURE_UNITS: Mapping[str, str] = MappingProxyType(
+    {"hba1c": "%", "sbp": "mm Hg", "ldl": "mg/dL", "bmi": "kg/m²"}
+)
+#: How a measure is named in text.
+MEASURE_LABELS: Mapping[str, str] = MappingProxyType(
+    {"hba1c": "HbA1c", "sbp": "SBP", "ldl": "LDL", "bmi": "BMI"}
+)
+
+_MEASURE_COLUMN = re.compile(r"^(" + "|".join(MEASURES) + r")_(\d+)$")
+_GOAL_ENDPOINT = re.compile(r"^(at_goal_(" + "|".join(GOAL_MEASURES) + r")|composite_(any|all))$")
+
+
+def parse_measure_column(column: object) -> tuple[str, int] | None:
+    """``(measure, month)`` of a measurement column such as ``hba1c_12``, else None."""
+    m = _MEASURE_COLUMN.match(str(column))
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def measure_months(
+    columns: Iterable[object], measures: Sequence[str] = GOAL_MEASURES
+) -> dict[str, list[int]]:
+    """Months present per measure (of ``measures``), from column names like ``hba1c_12``.
+
+    Examples
+    --------
+    >>> measure_months(["hba1c_0", "hba1c_12", "sbp_0", "bmi_12", "age"])
+    {'hba1c': [0, 12], 'sbp': [0]}
+    """
+    out: dict[str, list[int]] = {}
+    for c in columns:
+        parsed = parse_measure_column(c)
+        if parsed is not None and parsed[0] in measures:
+            out.setdefault(parsed[0], []).append(parsed[1])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def is_goal_endpoint(column: object) -> bool:
+    """True for the goal endpoints (``at_goal_<m>``, ``composite_any``, ``composite_all``)."""
+    return _GOAL_ENDPOINT.match(str(column)) is not None
+
+
+def goal_endpoint_measure(column: object) -> str | None:
+    """The measure of an ``at_goal_<m>`` column (None for the composites and other columns).
+
+    Examples
+    --------
+    >>> goal_endpoint_measure("at_goal_sbp"), goal_endpoint_measure("composite_all")
+    ('sbp', None)
+    """
+    m = _GOAL_ENDPOINT.match(str(column))
+    return m.group(2) if m and m.group(2) else None
+
+
+#: Per-endpoint status of every patient; each patient has exactly one.
+STATUS: tuple[str, ...] = (
+    "analysed",
+    "not eligible",
+    "missing baseline",
+    "missing follow-up",
+    "missing follow-up (counted as failure)",
+)
+#: The statuses of patients who are analysed.
+ANALYSED_STATUSES: tuple[str, ...] = ("analysed", "missing follow-up (counted as failure)")
+
+
+def _outcome_labels() -> dict[str, str]:
+    units = {m: f" ({u})" for m, u in MEASURE_UNITS.items()}
+    labels = {
+        "composite_any": "At goal on >= 1 condition",
+        "composite_all": "At goal on every condition",
+        "n_uncontrolled": "Conditions uncontrolled at baseline",
+        "hba1c_drop_ge1": "HbA1c drop >= 1 point",
+        "hba1c_lt_7_5": "HbA1c < 7.5 %",
+    }
+    for m in MEASURES:
+        name = MEASURE_LABELS[m]
+        labels[f"at_goal_{m}"] = f"{name} at goal"
+        labels[f"uncontrolled_{m}"] = f"{name} uncontrolled at baseline"
+        labels[f"change_{m}"] = f"{name} change{units[m]}"
+    labels["at_goal_sbp"] = "Blood pressure at goal"
+    return labels
+
+
+#: Human labels of the derived endpoint columns.
+OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(_outcome_labels())
+
+
+def outcome_label(column: str) -> str:
+    """The human label of an endpoint or measure column; other names are returned as given.
+
+    Examples
+    --------
+    >>> outcome_label("hba1c_12"), outcome_label("at_goal_hba1c")
+    ('HbA1c at month 12 (%)', 'HbA1c at goal')
+    """
+    if column in OUTCOME_LABELS:
+        return OUTCOME_LABELS[column]
+    parsed = parse_measure_column(column)
+    if parsed is not None:
+        measure, month = parsed
+        when = "baseline" if month == 0 else f"month {month}"
+        return f"{MEASURE_LABELS[measure]} at {when} ({MEASURE_UNITS[measure]})"
+    return column
+
+
+#: Display names of the two schema arms, by style.
+ARM_NAMES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "long": MappingProxyType(
+            {"coaching": "Health coaching group", "usual_care": "Usual care group"}
+        ),
+        "plain": MappingProxyType({"coaching": "Health coaching", "usual_care": "Usual care"}),
+        "short": MappingProxyType({"coaching": "Coaching", "usual_care": "Usual care"}),
+    }
+)
+
+
+def arm_label(arm: str, style: Literal["long", "plain", "short"] = "long") -> str:
+    """How an arm is shown: ``long`` in tables and briefs, ``plain`` in figures, ``short`` in tight spaces.
+
+    Labels other than the schema's ``coaching`` / ``usual_care`` are shown as given.
+    """
+    return ARM_NAMES[style].get(arm, arm)
