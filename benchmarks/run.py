@@ -444,7 +444,7 @@ def _lme4_row(
 
 def parquet_plan() -> Any:
     """The benchmark analysis as an AnalysisPlan (what run_plan and stream.analyze run)."""
-    from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec
+    from coachstats.plan import AnalysisPlan, AnalysisSpec
 
     covs = tuple(COVS)
     return AnalysisPlan(
@@ -498,7 +498,7 @@ def write_parquet(n: int, path: Path, row_group: int = 1_000_000) -> None:
 def child(mode: str, path: str, batch_size: int) -> None:
     """Run in a fresh process: the plan streamed or in memory; print time, peak RSS, results."""
     from coachstats.engines.stream import analyze_parquet
-    from coachstats.plan.analysis import run_plan
+    from coachstats.plan import run_plan
 
     plan = parquet_plan()
     base_rss = peak_rss_mb()

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tools.calibration import calibrate_hcpc
 
 from coachstats import scales
 from coachstats.adherence import adherence_change
@@ -28,7 +29,7 @@ from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, CoachstatsWarning, OptionError
 from coachstats.goals import HCPC_GOALS
-from coachstats.synthetic import calibrate_hcpc, hcpc, hcpc_cohort
+from coachstats.synthetic import hcpc, hcpc_cohort
 from coachstats.synthetic.common import (
     apportioned_labels,
     balanced_counts,

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from coachstats import compat
+from coachstats.core import frames
 from coachstats.core.errors import (
     AnalysisError,
     CoachstatsError,
@@ -46,6 +47,8 @@ from coachstats.derive.endpoints import derive_endpoints
 __version__ = "0.1.0"
 
 compat.install()
+#: Dask DataFrames run through the streamed engine (only imported when one is analysed).
+frames.register_engine(("dask", "dask_expr"), "coachstats.engines.stream:compare_frame")
 
 #: Packages and moved module names loaded on first attribute access (``coachstats.evaluate.evaluate(...)``).
 _LAZY_MODULES = frozenset(

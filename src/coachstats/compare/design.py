@@ -85,10 +85,10 @@ __all__ = [
 #: R's ``lm`` tolerance for aliased columns (relative norm after projection).
 ALIAS_TOL = 1e-7
 #: Screening on the Gram matrix (squared relative norms): a column below
-#: ``_SUSPECT_TOL`` sends the whole design to the exact QR check; below
+#: ``SUSPECT_TOL`` sends the whole design to the exact QR check; below
 #: ``_SCREEN_TOL`` it counts as aliased for the columns after it in the screen.
 _SCREEN_TOL = 1e-10
-_SUSPECT_TOL = 1e-6
+SUSPECT_TOL = 1e-6
 
 _TERM = re.compile(r"^C\(\s*(?P<cat>[^()]+?)\s*\)$|^(?P<name>[^()~+*:]+)$")
 
@@ -631,10 +631,10 @@ def covariate_levels(s: pd.Series, categorical: bool) -> list[Any] | None:
         return None
     if isinstance(s.dtype, pd.CategoricalDtype):
         return list(s.cat.remove_unused_categories().cat.categories)
-    return order_levels(pd.unique(s.to_numpy()), numeric=_sorts_as_values(s))
+    return order_levels(pd.unique(s.to_numpy()), numeric=sorts_as_values(s))
 
 
-def _sorts_as_values(s: pd.Series) -> bool:
+def sorts_as_values(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) or _is_bool_like(s)
 
 
@@ -657,7 +657,7 @@ def dummy_columns(s: pd.Series, name: str, levels: Sequence[Any]) -> tuple[np.nd
         codes = s.cat.set_categories(list(levels)).cat.codes.to_numpy()
     else:
         values = s.to_numpy()
-        cats = np.asarray(levels) if _sorts_as_values(s) else np.array(levels, dtype=object)
+        cats = np.asarray(levels) if sorts_as_values(s) else np.array(levels, dtype=object)
         codes = pd.Categorical(values, categories=cats).codes
     block = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
     return block, [f"{name}[T.{lev}]" for lev in levels[1:]]
@@ -671,7 +671,7 @@ def _encode(s: pd.Series, name: str, categorical: bool) -> tuple[np.ndarray, lis
     return dummy_columns(s, name, levels)
 
 
-def _screen_aliased(G: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> np.ndarray:
+def screen_aliased(G: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> np.ndarray:
     """Greedy in-order elimination on the Gram matrix ``G`` of the demeaned columns.
 
     Returns, for every column, its squared norm after projection on the group
@@ -769,16 +769,16 @@ def build_design(
     order = [*range(1, k), 0]
     raw_sq = np.einsum("ij,ij->i", XT, XT)
     gram = XdT @ XdT.T
-    rel = _screen_aliased(gram, raw_sq, order)
-    kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < _SUSPECT_TOL) else order
-    kept, dropped = _check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
+    rel = screen_aliased(gram, raw_sq, order)
+    kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < SUSPECT_TOL) else order
+    kept, dropped = check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
     covs = tuple(name for name, _ in pairs)
     keep = sorted(kept)
     X = X if len(keep) == k else np.asfortranarray(X[:, keep])
     return Design(X, tuple(names[j] for j in keep), covs, tuple(dropped))
 
 
-def _check_aliased(
+def check_aliased(
     kept: Sequence[int],
     within_sq: np.ndarray,
     raw_sq: np.ndarray,

@@ -118,7 +118,7 @@ def _check_conf_level(conf_level: float) -> None:
         raise OptionError(f"conf_level={conf_level!r} is not allowed; choose a number in (0, 1)")
 
 
-def _outcome(values: pd.Series, name: str, binary: bool) -> np.ndarray:
+def outcome_values(values: pd.Series, name: str, binary: bool) -> np.ndarray:
     """The outcome as float64; binary outcomes must be 0/1 or boolean."""
     if binary:
         if pd.api.types.is_bool_dtype(values.dtype):
@@ -166,7 +166,7 @@ def _setup(
         treatment=treatment,
         control=control,
     )
-    y = _outcome(prepared.frame[outcome], outcome, binary)
+    y = outcome_values(prepared.frame[outcome], outcome, binary)
     return _Setup(
         prepared,
         prepared.frame,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, ColumnNotFoundError
+from coachstats.core.frames import engine_for
 
 DEFAULT_TREATMENT = "coaching"
 
@@ -23,30 +24,21 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def is_dask_frame(data: object) -> bool:
-    """True for a Dask DataFrame (recognized without importing dask)."""
-    return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(
-        data, "to_delayed"
-    )
-
-
 def accepts_dask(method: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
-    """Let a comparison also take a Dask DataFrame (``pip install coachstats[dask]``).
+    """Let a comparison also take a frame an engine is registered for (a Dask DataFrame).
 
-    A Dask DataFrame is analysed partition by partition from sufficient
-    statistics (:func:`coachstats.engines.stream.compare_frame`, the ``method`` of an
-    :class:`~coachstats.plan.analysis.AnalysisSpec`); anything else goes to the
-    function itself.
+    Such a frame goes to its engine (:func:`coachstats.core.frames.engine_for`)
+    with the comparison's ``method`` name (the ``method`` of an
+    :class:`~coachstats.plan.spec.AnalysisSpec`); anything else goes to the
+    function itself. The comparisons know nothing of the engines.
     """
 
     def wrap(fn: Callable[_P, _R]) -> Callable[_P, _R]:
         @functools.wraps(fn)
         def inner(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            if args and is_dask_frame(args[0]):
-                from coachstats.engines.stream import compare_frame
-
-                call: Callable[..., Any] = compare_frame
-                out: _R = call(method, *args, **kwargs)
+            engine = engine_for(args[0]) if args else None
+            if engine is not None:
+                out: _R = engine(method, *args, **kwargs)
                 return out
             return fn(*args, **kwargs)
 

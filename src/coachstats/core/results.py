@@ -34,7 +34,15 @@ import pandas as pd
 
 from coachstats.core.vocabulary import ARM_NAMES
 
-__all__ = ["ArmSummary", "ComparisonResult", "TidyResult", "format_p", "p_phrase", "tidy"]
+__all__ = [
+    "ArmSummary",
+    "ComparisonResult",
+    "Exclusion",
+    "TidyResult",
+    "format_p",
+    "p_phrase",
+    "tidy",
+]
 
 #: How the two schema arms are named in tables and briefs (:data:`coachstats.core.vocabulary.ARM_NAMES`).
 ARM_DISPLAY = ARM_NAMES["long"]
@@ -135,6 +143,29 @@ class ArmSummary:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """Rows left out of an analysis for one reason: the reason, how many, and which.
+
+    ``ids`` are the patients' ids (``patient_id``, else the row labels) in the
+    order of the data; an engine that streams the rows may count without
+    keeping them (then ``ids`` is empty and ``count`` still holds).
+
+    Examples
+    --------
+    >>> e = Exclusion("missing baseline hba1c", 2, ("P1", "P7"))
+    >>> str(e), e.count
+    ('missing baseline hba1c (2)', 2)
+    """
+
+    reason: str
+    count: int
+    ids: tuple[Any, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.count})"
+
+
+@dataclass(frozen=True)
 class ComparisonResult(TidyResult):
     """One comparison of two arms (or one estimate), in tidy form.
 
@@ -144,7 +175,10 @@ class ComparisonResult(TidyResult):
     or chi-square with its df given in ``df``), ``p_value``; per-arm
     summaries in ``arms`` (first the arm whose effect is estimated, usually
     coaching); ``adjusted_for`` covariates; ``cluster`` variable;
-    ``n_excluded`` with ``excluded_reason``; ``missing`` (the missing-data
+    ``n_excluded`` with ``excluded_reason`` (every row left out, in words);
+    ``exclusions`` (the rows an analysis plan left out before the comparison --
+    outside a subset, not eligible, incomplete -- as :class:`Exclusion` data,
+    included in ``n_excluded``); ``missing`` (the missing-data
     rule); ``extra`` holds method-specific numbers (ICC, working
     correlation, fraction of missing information...).
     """
@@ -168,6 +202,7 @@ class ComparisonResult(TidyResult):
     excluded_reason: str = ""
     missing: str = "complete case"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    exclusions: tuple[Exclusion, ...] = ()
 
     @property
     def adjusted(self) -> bool:
@@ -276,6 +311,7 @@ class ComparisonResult(TidyResult):
         """A copy with some fields changed."""
         data = asdict(self)
         data["arms"] = self.arms
+        data["exclusions"] = self.exclusions
         data.update(changes)
         return ComparisonResult(**data)
 

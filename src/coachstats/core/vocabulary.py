@@ -39,6 +39,7 @@ __all__ = [
     "is_goal_endpoint",
     "measure_months",
     "outcome_label",
+    "parse_item_column",
     "parse_measure_column",
 ]
 
@@ -98,6 +99,27 @@ def goal_endpoint_measure(column: object) -> str | None:
     """
     m = _GOAL_ENDPOINT.match(str(column))
     return m.group(2) if m and m.group(2) else None
+
+
+_ITEM_COLUMN = re.compile(r"^(?:(trust|pacic)_q\d+|(recommend|recommend_pcp))_(\d+)$")
+
+
+def parse_item_column(column: object) -> tuple[str, str] | None:
+    """``(questionnaire, month)`` of a questionnaire item column, else None.
+
+    Items are ``trust_q<k>_<month>`` and ``pacic_q<k>_<month>`` (scored into
+    ``trust_<month>`` / ``pacic_<month>``) and the single items
+    ``recommend_<month>`` / ``recommend_pcp_<month>``.
+
+    Examples
+    --------
+    >>> parse_item_column("trust_q3_12"), parse_item_column("recommend_pcp_0")
+    (('trust', '12'), ('recommend_pcp', '0'))
+    >>> parse_item_column("trust_12") is None
+    True
+    """
+    m = _ITEM_COLUMN.match(str(column))
+    return (m.group(1) or m.group(2), m.group(3)) if m else None
 
 
 #: Per-endpoint status of every patient; each patient has exactly one.

@@ -413,7 +413,27 @@ def load_trial(
         source=label,
         sha256=sha,
         notes=tuple(notes),
+        load_options={
+            "columns": dict(columns) if columns else None,
+            "arms": dict(arms) if arms else None,
+            "units": dict(units) if units else None,
+            "medications": _describe_side(medications),
+            "adherent_days": _describe_side(adherent_days),
+            "format": format,
+            "sheet": sheet,
+            "n_arms": n_arms,
+            "require_baseline": require_baseline,
+            "followup": followup,
+            "censored": censored,
+        },
     )
+
+
+def _describe_side(table: str | Path | pd.DataFrame | None) -> str | None:
+    """A side table as a loader option: its path, ``"<DataFrame>"`` or None."""
+    if table is None:
+        return None
+    return "<DataFrame>" if isinstance(table, pd.DataFrame) else str(table)
 
 
 #: Salt of the hashed patient ids in error messages (``load_trial(hash_ids=True)``).

@@ -336,6 +336,13 @@ def load_program(
         source=label,
         sha256=sha,
         notes=all_notes,
+        load_options={
+            **td.load_options,
+            "sheet": sheet,
+            "design": design,
+            "on_invalid": on_invalid,
+            "arms": dict(arms) if arms else None,
+        },
         # a program's patients were enrolled, not (necessarily) randomized
         flow=replace(
             td.flow,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
 from coachstats.core.goals import GoalSet
 from coachstats.data.flow import Flow
+from coachstats.data.source import DataSource
 from coachstats.derive.endpoints import MissingRule, derive_endpoints
 
 __all__ = ["TrialData"]
@@ -34,6 +38,9 @@ class TrialData:
         Hash of the input file's bytes (for the report).
     notes : tuple of str
         What loading did (renamed columns, unit conversions, blank rows).
+    load_options : mapping
+        The loader's keyword arguments as given (mapping, arms, units, sheet...);
+        with ``source`` and ``sha256`` they make :attr:`data_source`.
 
     Examples
     --------
@@ -55,6 +62,15 @@ class TrialData:
     source: str = "<DataFrame>"
     sha256: str | None = None
     notes: tuple[str, ...] = ()
+    load_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "load_options", MappingProxyType(dict(self.load_options)))
+
+    @property
+    def data_source(self) -> DataSource:
+        """Where the data came from: file, hash and loader options."""
+        return DataSource(self.source, self.sha256, self.load_options)
 
     @property
     def n(self) -> int:
@@ -71,10 +87,16 @@ class TrialData:
 
     def flow_for(self, goals: GoalSet, *, missing: MissingRule = "exclude") -> Flow:
         """The full CONSORT flow, with per-endpoint analysed/excluded counts."""
+        return self.flow_from(self.endpoints(goals, missing=missing))
+
+    def flow_from(self, derived: pd.DataFrame) -> Flow:
+        """The full flow from endpoints already derived with statuses (``with_status=True``).
+
+        For callers that hold the derived table already, so the endpoints are
+        not derived a second time; :meth:`flow_for` derives them itself.
+        """
         flow = replace(
-            Flow.from_endpoints(
-                self.endpoints(goals, missing=missing), notes=self.flow.notes, entry=self.flow.entry
-            ),
+            Flow.from_endpoints(derived, notes=self.flow.notes, entry=self.flow.entry),
             excluded_on_load=self.flow.excluded_on_load,
         )
         flow.check()

@@ -27,7 +27,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> import dask.dataframe as dd
->>> from coachstats.plan.analysis import AnalysisSpec
+>>> from coachstats.plan import AnalysisSpec
 >>> df = pd.DataFrame({"arm": ["coaching"] * 194 + ["usual_care"] * 178,
 ...                    "goal": [True] * 90 + [False] * 104 + [True] * 61 + [False] * 117})
 >>> ddf = dd.from_pandas(df, npartitions=3)
@@ -42,18 +42,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coachstats.core.errors import OptionError
-from coachstats.core.goals import GoalSet
-from coachstats.engines.stream import (
+from coachstats.core.goals import GoalSet, get_goal_set
+from coachstats.engines.methods import run_streamed
+from coachstats.engines.passes import (
     Errors,
     FrameRequest,
     PassRunner,
-    _plan_goals,
-    _specs,
     evaluate_chunk,
     merge_totals,
-    run_streamed,
 )
-from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec, PlanResult
+from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult
 
 __all__ = ["analyze_dask", "dask_pass"]
 
@@ -127,6 +125,6 @@ def analyze_dask(
     -------
     PlanResult
     """
-    specs = _specs(plan)
-    run_pass = dask_pass(ddf, _plan_goals(plan, goals), columns, scheduler=scheduler)
-    return run_streamed(specs, run_pass, errors)
+    the_plan = AnalysisPlan.of(plan, get_goal_set(goals))
+    run_pass = dask_pass(ddf, the_plan.goals, columns, scheduler=scheduler)
+    return run_streamed(the_plan, run_pass, errors)

@@ -29,7 +29,7 @@ Program vs published      :meth:`EvaluationResult.tables`: the program's effect
                           (:func:`~coachstats.tasks.evaluate.evaluation_figure`), the
                           pooled Q and I², case mix, standardized comparison
                           and tracking metrics
-Methods                   one sentence per :class:`~coachstats.plan.analysis.AnalysisSpec`
+Methods                   one sentence per :class:`~coachstats.plan.AnalysisSpec`
 Provenance                package versions, data files with SHA-256, seeds
 ========================  ====================================================
 
@@ -40,7 +40,7 @@ Three entry points build a :class:`Report`: :func:`report_from_reproduction`
 
 Examples
 --------
->>> from coachstats.plan.analysis import AnalysisSpec
+>>> from coachstats.plan import AnalysisSpec
 >>> methods_sentence(AnalysisSpec("composite_any", "chi_square", options={"correct": False}),
 ...                  label="One clinical goal")
 "One clinical goal: Pearson's chi-square test without continuity correction; complete-case analysis."
@@ -66,7 +66,7 @@ from coachstats.core.errors import CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ComparisonResult, format_p
 from coachstats.data.flow import Flow
-from coachstats.plan.analysis import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
+from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
 from coachstats.present.table1 import BaselineTable, baseline_table
 from coachstats.present.tables import headers, publication_table
 
@@ -202,7 +202,7 @@ def methods_sentence(spec: AnalysisSpec, *, label: str | None = None) -> str:
 
     Examples
     --------
-    >>> from coachstats.plan.analysis import AnalysisSpec
+    >>> from coachstats.plan import AnalysisSpec
     >>> print(methods_sentence(AnalysisSpec("change_hba1c", "mixed", cluster="site",
     ...                                     covariates=("age", "insulin")), label="HbA1c change"))
     HbA1c change: a linear mixed model (REML) with a random intercept for site, adjusted for age and insulin; complete-case analysis.
@@ -238,7 +238,7 @@ def methods_text(
 
     Examples
     --------
-    >>> from coachstats.plan.analysis import AnalysisSpec
+    >>> from coachstats.plan import AnalysisSpec
     >>> for s in methods_text([AnalysisSpec("age", "describe"), AnalysisSpec("sex", "describe"),
     ...                        AnalysisSpec("hba1c_drop_ge1", "fisher")]):
     ...     print(s)
@@ -699,7 +699,7 @@ def report_from_analysis(
         From :func:`coachstats.load_trial` (its ``sha256`` and ``source`` are
         recorded).
     plan_result : PlanResult
-        From :func:`coachstats.plan.analysis.run_plan` on ``trial_data``.
+        From :func:`coachstats.plan.run_plan` on ``trial_data``.
     goals : GoalSet or str, optional
         The plan's goal set, for the per-endpoint CONSORT flow (without it the
         flow shows randomized and lost to follow-up only).
@@ -714,7 +714,7 @@ def report_from_analysis(
     -------
     Report
     """
-    from coachstats.plan.analysis import resolve_goals
+    from coachstats.plan import resolve_goals
     from coachstats.trials.registry import get_trial
 
     gs = resolve_goals(goals)
@@ -801,7 +801,7 @@ def _evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
     if result.design == "two-arm":
         out += [
             "Each trial's published analysis ran on the program's patients with "
-            "coachstats.plan.analysis.run_plan: the same endpoints, goal thresholds and tests, on the "
+            "coachstats.plan.run_plan: the same endpoints, goal thresholds and tests, on the "
             "trial's population and follow-up month (departures are in the notes). Risk "
             "differences have Wald intervals and odds ratios Woolf intervals.",
             "The published standard error is reconstructed from the printed counts, from the "
@@ -1802,7 +1802,7 @@ def build_report(report: Report) -> str:
     --------
     >>> import pandas as pd
     >>> from coachstats import load_trial
-    >>> from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec, run_plan
+    >>> from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
     >>> td = load_trial(pd.DataFrame({"patient_id": range(6), "arm": ["coaching", "usual_care"] * 3,
     ...     "hba1c_0": [9.0, 9.5, 10.0, 8.8, 9.9, 9.4], "hba1c_6": [7.9, 9.4, 8.6, 9.0, 8.8, 9.3]}))
     >>> plan = run_plan(td, AnalysisPlan([AnalysisSpec("change_hba1c", "t_test")], goals="peer"))

@@ -19,7 +19,7 @@ the published figures:
   trust and "would highly recommend the PCP" (Thom 2014), PACIC and
   "definitely recommend the clinic" (Thom 2015), clinicians' visit ratings
   (Dube 2015) -- means and counts exact, model-based P values tuned by
-  :mod:`coachstats.synthetic.calibrate_hcpc`.
+  `tools/calibration/calibrate_hcpc.py`.
 
 The generator writes **raw** values only (lab values, item responses,
 medication lists), never a derived endpoint: which patient is at goal is
@@ -253,7 +253,7 @@ ADHERENCE_STATES = {
 #: none of their medications, as in the practice brief).
 ADHERENCE_BASELINE = {"coaching": (38, 34, 36, 5, 4, 3), "usual_care": (37, 33, 35, 5, 4, 3)}
 #: Baseline -> 12-month state counts (rows and columns in ADHERENCE_STATES order), found by
-#: ``python -m coachstats.synthetic.calibrate_hcpc adherence`` (``search_adherence``): usual care
+#: ``python -m tools.calibration.calibrate_hcpc adherence`` (``search_adherence``): usual care
 #: is the starting Markov table; coaching is the table closest to its start whose Welch t tests
 #: on the per-patient changes give +10.1 % (P = .050) concordant and -16.9 % (P = .013) listed
 #: but not taken.
@@ -348,7 +348,7 @@ _STREAMS = (
 )  # fmt: skip
 
 
-def _rng(seed: int, stream: str) -> np.random.Generator:
+def seeded_rng(seed: int, stream: str) -> np.random.Generator:
     """The generator of one block (the i-th child of ``SeedSequence(seed)``)."""
     return stream_rng(seed, _STREAMS, stream)
 
@@ -950,7 +950,7 @@ def _medications(
 # questionnaires and clinician ratings
 
 
-def _respondents(rng: np.random.Generator, d: _Design) -> BoolArray:
+def questionnaire_respondents(rng: np.random.Generator, d: _Design) -> BoolArray:
     """Answered the 12-month questionnaire: exact counts among the patients seen at 12 months."""
     out = np.zeros(d.arm.size, dtype=bool)
     for a, arm in enumerate(ARMS):
@@ -1015,7 +1015,7 @@ def _items(
     return out
 
 
-def _trust_items(
+def trust_items(
     rng: np.random.Generator,
     d: _Design,
     cols: dict[str, Any],
@@ -1046,7 +1046,7 @@ def _likert4(rng: np.random.Generator, n: int) -> FloatArray:
     return rng.choice([3.0, 2.0, 1.0], size=n, p=[0.72, 0.2, 0.08])
 
 
-def _recommend_pcp(
+def recommend_pcp_items(
     rng: np.random.Generator,
     d: _Design,
     resp: BoolArray,
@@ -1114,7 +1114,7 @@ def _to_bounds(z: FloatArray, lo: float, hi: float) -> FloatArray:
     return lo + (hi - lo) * special.ndtr(z)
 
 
-def _recommend(
+def recommend_items(
     rng: np.random.Generator,
     d: _Design,
     cols: dict[str, Any],
@@ -1187,12 +1187,12 @@ def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -
 
 
 def _questionnaires(seed: int, d: _Design, cols: dict[str, Any]) -> dict[str, Any]:
-    resp = _respondents(_rng(seed, "questionnaires"), d)
+    resp = questionnaire_respondents(seeded_rng(seed, "questionnaires"), d)
     out: dict[str, Any] = {}
-    out.update(_trust_items(_rng(seed, "trust"), d, cols, resp))
-    out.update(_pacic_items(_rng(seed, "pacic"), d, cols, resp))
-    out.update(_recommend(_rng(seed, "recommend"), d, cols, resp))
-    out.update(_recommend_pcp(_rng(seed, "recommend_pcp"), d, resp))
+    out.update(trust_items(seeded_rng(seed, "trust"), d, cols, resp))
+    out.update(_pacic_items(seeded_rng(seed, "pacic"), d, cols, resp))
+    out.update(recommend_items(seeded_rng(seed, "recommend"), d, cols, resp))
+    out.update(recommend_pcp_items(seeded_rng(seed, "recommend_pcp"), d, resp))
     return out
 
 
@@ -1272,11 +1272,11 @@ def _decimals(columns: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def _base(seed: int, n: int) -> tuple[_Design, dict[str, Any]]:
+def base_cohort(seed: int, n: int) -> tuple[_Design, dict[str, Any]]:
     """Design and covariates (what every later block depends on)."""
-    d = _design(_rng(seed, "design"), n)
+    d = _design(seeded_rng(seed, "design"), n)
     cols: dict[str, Any] = design_columns("H", d.arm, d.site, SITES)
-    cols.update(_covariates(_rng(seed, "covariates"), d))
+    cols.update(_covariates(seeded_rng(seed, "covariates"), d))
     return d, cols
 
 
@@ -1318,8 +1318,8 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     """
     n = check_size(n, MIN_N)
     seed = check_seed(seed)
-    d, cols = _base(seed, n)
-    cols.update(_labs(_rng(seed, "labs"), d, cols["bmi_0"]))
+    d, cols = base_cohort(seed, n)
+    cols.update(_labs(seeded_rng(seed, "labs"), d, cols["bmi_0"]))
     questionnaires = _questionnaires(seed, d, cols)
     cols.update(questionnaires)
     names = list(PATIENT_COLUMNS) + list(questionnaires)
@@ -1332,8 +1332,8 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     for c in ("sex", "language", "ethnicity", "marital_status", "work_status"):
         patients[c] = patients[c].astype("str")
     patients["coach_id"] = patients["coach_id"].astype("string")
-    meds, days = _medications(_rng(seed, "medications"), d, cols, cols["patient_id"])
-    visits = _visit_ratings(_rng(seed, "visits"), d, cols)
+    meds, days = _medications(seeded_rng(seed, "medications"), d, cols, cols["patient_id"])
+    visits = _visit_ratings(seeded_rng(seed, "visits"), d, cols)
     return HcpcCohort(
         patients=patients,
         medications=meds,

@@ -2,7 +2,7 @@
 
 :func:`peer_cohort` generates raw patient-level data with the trial's design
 and calibrated so that the project's own analysis (the registry's plan,
-:func:`coachstats.plan.analysis.run_plan`) recovers every printed figure of
+:func:`coachstats.plan.run_plan`) recovers every printed figure of
 ``published.md`` section 2:
 
 * design: 299 randomized, 148 coaching / 151 usual care, 6 clinics
@@ -30,7 +30,7 @@ tuned is in ``data/synthetic/README.md`` ("Peer trial") and
 ``docs/reproduction.md``. In short: clinic sizes, covariate distributions,
 which baseline values fall below 7.0 % (the assumed reason for the drop
 denominators 121 vs 108), the BMI change SD, and -- found by the seeded search
-in :mod:`coachstats.synthetic.calibrate_peer` -- the between-clinic variance of
+in `tools/calibration/calibrate_peer.py` -- the between-clinic variance of
 each change, the covariate effects and the transitions across 7.5 %, stored in
 :data:`CALIBRATION`.
 
@@ -202,7 +202,7 @@ COVARIATES: dict[str, Any] = {
     "work_status": {"employed": 0.26, "unemployed": 0.34, "disabled": 0.26, "retired": 0.14},
 }
 
-#: Parameters found by ``python -m coachstats.synthetic.calibrate_peer`` (seeded search; see
+#: Parameters found by ``python -m tools.calibration.calibrate_peer`` (seeded search; see
 #: that module). ``lam``: between-clinic SD of the change (split between a baseline effect
 #: -lam/2 and a follow-up effect +lam/2 for HbA1c); ``A``: covariate score with an arm
 #: difference of 1 (moves the adjusted estimate by about -A); ``B``: balanced covariate score

@@ -54,7 +54,7 @@ from coachstats.core.errors import AnalysisError, OptionError
 from coachstats.core.goals import MEASURES, GoalSet
 from coachstats.data.schema import column_spec
 from coachstats.derive.endpoints import derive_endpoints, measure_months
-from coachstats.plan.analysis import resolve_goals
+from coachstats.plan import resolve_goals
 
 __all__ = ["single_arm_program", "synthetic_encounters", "without_effect"]
 

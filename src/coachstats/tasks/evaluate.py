@@ -4,7 +4,7 @@ r"""Evaluate your own coaching program against the published trials.
 coaching program has its own patient data: coached patients, often without a
 comparison group. :func:`evaluate` runs each trial's analysis plan
 (:mod:`coachstats.trials`) on the program's data with
-:func:`coachstats.plan.analysis.run_plan` -- the same endpoints, goal thresholds and
+:func:`coachstats.plan.run_plan` -- the same endpoints, goal thresholds and
 tests as published -- and sets the results next to the published figures.
 
 **Two-arm programs** (coached patients and a comparison group):
@@ -142,7 +142,7 @@ from coachstats.core.results import (
 from coachstats.data.programdata import MappingFile, ProgramDesign, load_program, read_mapping
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import derive_endpoints, measure_months
-from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
+from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.tasks.tracking import ProgramMetrics, program_metrics
 from coachstats.trials.registry import PrintedP, PrintedValue, Target, Trial, get_trial
 
@@ -747,7 +747,7 @@ def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> 
     >>> program_plan("hcpc", single_arm=True).specs[0].method
     'describe'
     """
-    from coachstats.plan.analysis import resolve_goals
+    from coachstats.plan import resolve_goals
 
     gs = resolve_goals(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves
@@ -1425,7 +1425,7 @@ def case_mix(
     among those uncontrolled, PCP visits for HCPC; baseline HbA1c for the
     peer trial) is computed on the program with the trial's own ``describe``
     spec (same subset, e.g. "among those uncontrolled") through
-    :func:`~coachstats.plan.analysis.run_plan`, and the share with diabetes is
+    :func:`~coachstats.plan.run_plan`, and the share with diabetes is
     compared with the trial's (peer: 100 % by eligibility; HCPC: not
     published -- the synthetic cohort's assumed share, labelled so). Per-arm
     printed baselines are combined (n-weighted mean; SD with the between-arm
@@ -1539,7 +1539,7 @@ def _cohort(name: str) -> pd.DataFrame:
 class ProgramAnalysis(_Row):
     """The outcomes of a program (``coachstats analyze``), without published comparisons.
 
-    ``plan`` is the :class:`~coachstats.plan.analysis.PlanResult` of
+    ``plan`` is the :class:`~coachstats.plan.PlanResult` of
     :func:`program_plan`; for single-arm programs ``summaries`` hold each
     outcome's proportion (Wilson interval) or mean (t interval).
     """
@@ -1720,7 +1720,7 @@ def analyze(
     >>> res.to_frame().set_index("label").loc["at goal for >= 1 condition", ["events1", "n1"]].astype(int).tolist()
     [90, 194]
     """
-    from coachstats.plan.analysis import resolve_goals
+    from coachstats.plan import resolve_goals
 
     gs = resolve_goals(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves

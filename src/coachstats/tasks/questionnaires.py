@@ -26,8 +26,8 @@ that was not analysed and why:
   (:func:`design_effect`, :func:`design_effect_difference`).
 
 Every statistic comes from :mod:`coachstats.compare` through
-:func:`coachstats.plan.analysis.run_plan` (the same path as ``reproduce``), and
-the scores from :func:`coachstats.plan.analysis.derive_scores`
+:func:`coachstats.plan.run_plan` (the same path as ``reproduce``), and
+the scores from :func:`coachstats.plan.derive_scores`
 (:mod:`coachstats.derive.scales`) when only the items are given.
 
 **Accounting.** All analyses of one outcome use the same rows: those with
@@ -79,7 +79,7 @@ from coachstats.core.errors import (
 )
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.derive import scales
-from coachstats.plan.analysis import (
+from coachstats.plan import (
     AnalysisPlan,
     AnalysisSpec,
     PlanResult,
@@ -235,7 +235,7 @@ class _Accounting:
 def _source_items(column: str, columns: Sequence[str]) -> tuple[str, str, list[str]] | None:
     """``(instrument label, month, item columns)`` a score column is computed from.
 
-    Follows the names of :func:`coachstats.plan.analysis.derive_scores`; None when
+    Follows the names of :func:`coachstats.plan.derive_scores`; None when
     the column is not a score or its items are not all in ``columns``.
     """
     present = set(map(str, columns))
@@ -342,7 +342,7 @@ def questionnaire_flow(
     reason, or as analysed. For a score column whose items are in ``data``
     (``trust_<m>``, ``pacic_<m>``, ``pacic_<subscale>_<m>``,
     ``recommend_definitely_<m>``...; the names of
-    :func:`coachstats.plan.analysis.derive_scores`) the reason says whether no item
+    :func:`coachstats.plan.derive_scores`) the reason says whether no item
     was answered (questionnaire not returned, item skipped) or too few for a
     score; otherwise it is ``missing <column>``. A row with no arm is counted
     in a ``no arm`` column.
@@ -399,7 +399,7 @@ def questionnaire_flow(
 def score_questionnaires(data: pd.DataFrame) -> pd.DataFrame:
     """Add the questionnaire scores whose item columns are present.
 
-    A thin wrapper of :func:`coachstats.plan.analysis.derive_scores` (the scoring
+    A thin wrapper of :func:`coachstats.plan.derive_scores` (the scoring
     used by ``run_plan`` and ``reproduce``): ``trust_<m>`` (0-100, at least 9
     of 11 items), ``pacic_<m>`` and ``pacic_<subscale>_<m>`` (1-5), and
     ``recommend_definitely_<m>`` / ``recommend_pcp_definitely_<m>`` (4 of 4 on

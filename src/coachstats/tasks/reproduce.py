@@ -1,7 +1,7 @@
 """Reproduce the published trials: published and reproduced figures side by side.
 
 :func:`reproduce` runs each registered trial's analysis plan
-(:mod:`coachstats.trials`) through :func:`coachstats.plan.analysis.run_plan` on
+(:mod:`coachstats.trials`) through :func:`coachstats.plan.run_plan` on
 patient-level data -- by default the bundled synthetic cohorts in
 ``data/synthetic`` -- and compares every target with the figure as printed.
 
@@ -54,7 +54,7 @@ import pandas as pd
 from coachstats.core.errors import CoachstatsError, OptionError
 from coachstats.core.paths import bundled_table
 from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
-from coachstats.plan.analysis import PlanResult, derive_scores, run_plan
+from coachstats.plan import PlanResult, derive_scores, run_plan
 from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
 
 __all__ = [

@@ -596,7 +596,7 @@ def program_metrics(
     >>> m["caseload"].status, m["contacts"].status
     ('below', 'similar')
     """
-    from coachstats.plan.analysis import resolve_goals
+    from coachstats.plan import resolve_goals
 
     gs = resolve_goals(goals)
     if gs is None:  # pragma: no cover - resolve_goals only returns None for None

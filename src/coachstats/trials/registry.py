@@ -9,7 +9,7 @@ target records
   (``"46.4 %"``, ``"-1.07 (2.8)"``, ``"60/121 (49.6 %)"``), the printed
   difference and the P value as printed (``".02"``, ``"< .001"``);
 * whether the published figure was adjusted;
-* the :class:`~coachstats.plan.analysis.AnalysisSpec` that produces it (test or
+* the :class:`~coachstats.plan.AnalysisSpec` that produces it (test or
   model, covariates, clustering, subset, missing-data rule), and optionally a
   second spec for the per-group values when they come from another summary
   than the test;
@@ -51,7 +51,7 @@ from typing import Any, Literal, get_args
 from coachstats.core.errors import OptionError, check_option
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, format_p
-from coachstats.plan.analysis import AnalysisPlan, AnalysisSpec, resolve_goals
+from coachstats.plan import AnalysisPlan, AnalysisSpec, resolve_goals
 
 __all__ = [
     "AnalysisSpec",

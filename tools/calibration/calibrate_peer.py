@@ -6,7 +6,7 @@ the between-clinic variance of each change, how the covariates relate to the
 outcomes, and (for HbA1c below 7.5 %) how many patients crossed 7.5 % in
 either direction. :func:`search` finds values of these parameters for which
 the registry's own analysis plan (``coachstats.trials`` "peer", run by
-:func:`coachstats.plan.analysis.run_plan`) gives every printed P value and estimate
+:func:`coachstats.plan.run_plan`) gives every printed P value and estimate
 at the printed precision on the cohort of :func:`coachstats.synthetic.peer.build`
 at the default seed.
 
@@ -25,10 +25,10 @@ The search, per outcome (HbA1c, SBP, LDL, BMI):
    and every outcome over the noise substream (``offset`` 0, 1, 2, ...) until
    the loss is zero.
 
-Run ``python -m coachstats.synthetic.calibrate_peer`` to repeat the search
+Run ``python -m tools.calibration.calibrate_peer`` to repeat the search
 (a few minutes); it prints the parameters to paste into ``CALIBRATION`` and
 checks them with ``coachstats.tasks.reproduce``. ``python -m
-coachstats.synthetic.calibrate_peer check`` only checks the stored ones.
+tools.calibration.calibrate_peer check`` only checks the stored ones.
 
 Examples
 --------
@@ -50,7 +50,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from coachstats.core.errors import CoachstatsError
-from coachstats.plan.analysis import AnalysisPlan, run_plan
+from coachstats.plan import AnalysisPlan, run_plan
 from coachstats.synthetic.peer import CALIBRATION, DEFAULT_SEED, N_RANDOMIZED, build
 from coachstats.trials import get_trial
 

@@ -1,0 +1,129 @@
+"""Where streamed chunks come from: a Parquet file's record batches, or a DataFrame in slices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from coachstats.compare.design import (
+    covariate_terms,
+)
+from coachstats.core.vocabulary import parse_item_column, parse_measure_column
+from coachstats.plan import (
+    AnalysisSpec,
+    spec_columns,
+)
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+__all__ = ["DEFAULT_BATCH_ROWS", "frame_chunks", "needed_columns", "parquet_chunks"]
+
+
+#: Rows per chunk when reading a Parquet file or splitting a DataFrame.
+DEFAULT_BATCH_ROWS = 500_000
+
+
+def parquet_chunks(
+    path: str | PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    needed: Callable[[str], bool] | None = None,
+    batch_size: int = DEFAULT_BATCH_ROWS,
+) -> Callable[[], Iterator[pd.DataFrame]]:
+    """A re-iterable source of the chunks of a Parquet file (pyarrow record batches).
+
+    Only the columns whose (renamed) names satisfy ``needed`` are read. Integer
+    and boolean columns that hold nulls anywhere in the file become float64 /
+    object in every chunk, as :func:`pandas.read_parquet` converts the whole
+    file (so chunks and the whole table code them alike).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    mapping = dict(columns or {})
+    read = [c for c in names if needed is None or needed(mapping.get(c, c))]
+    nullable = _columns_with_nulls(pf, read)
+    schema = pf.schema_arrow
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for batch in pf.iter_batches(batch_size=batch_size, columns=read):
+            frame = batch.to_pandas()
+            for c in nullable:
+                kind = schema.field(c).type
+                if pa.types.is_integer(kind) and frame[c].dtype.kind in "iu":
+                    frame[c] = frame[c].astype(np.float64)
+                elif pa.types.is_boolean(kind) and frame[c].dtype == bool:
+                    frame[c] = frame[c].astype(object)
+            yield frame
+
+    return chunks
+
+
+def _columns_with_nulls(pf: Any, read: Sequence[str]) -> list[str]:
+    """Integer / boolean columns with a null somewhere (row-group statistics, else a scan)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = pf.schema_arrow
+    candidates = [
+        c
+        for c in read
+        if pa.types.is_integer(schema.field(c).type) or pa.types.is_boolean(schema.field(c).type)
+    ]
+    out = []
+    meta = pf.metadata
+    index = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+    for c in candidates:
+        nulls = 0
+        known = c in index
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(index[c]).statistics if known else None
+            if stats is None or not stats.has_null_count:
+                known = False
+                break
+            nulls += stats.null_count
+        if not known:
+            nulls = sum(
+                int(pc.sum(pc.is_null(b.column(0))).as_py() or 0)
+                for b in pf.iter_batches(columns=[c])
+            )
+        if nulls:
+            out.append(c)
+    return out
+
+
+def frame_chunks(data: pd.DataFrame, batch_size: int) -> Callable[[], Iterator[pd.DataFrame]]:
+    def chunks() -> Iterator[pd.DataFrame]:
+        for start in range(0, max(len(data), 1), batch_size):
+            yield data.iloc[start : start + batch_size]
+
+    return chunks
+
+
+def _raw_input(column: str) -> bool:
+    """Raw inputs of derived columns: measurements, diabetes, questionnaire items."""
+    return (
+        column == "diabetes"
+        or parse_measure_column(column) is not None
+        or parse_item_column(column) is not None
+    )
+
+
+def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
+    """Which raw columns a plan can use (measurements and diabetes for the endpoints)."""
+    names: set[str] = set()
+    for spec in specs:
+        names.update(spec_columns(spec))
+        names.add(spec.arm)
+        for key in ("fixed_effects", "baseline"):
+            if spec.options.get(key):
+                names.add(str(spec.options[key]))
+        if spec.options.get("formula"):
+            names.update(t for t, _ in covariate_terms((), str(spec.options["formula"])))
+    return lambda c: c in names or _raw_input(c)

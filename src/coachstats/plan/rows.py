@@ -1,0 +1,216 @@
+"""The rows a spec analyses, and the ones it leaves out (as data, with their reasons).
+
+:func:`select_rows` applies a spec's ``subset``, drops the patients a goal
+endpoint is undefined for (not eligible, missing baseline) and applies
+``complete_on``; every row it leaves out is an
+:class:`~coachstats.core.results.Exclusion` (reason, count, patient ids), not a
+message. :func:`with_exclusions` adds them to a comparison's result. The
+in-memory executor (:mod:`coachstats.plan.execute`) and the streamed engine
+(:mod:`coachstats.engines.stream`) both select rows here, so they leave out the
+same patients for the same reasons.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from coachstats.plan.spec import AnalysisSpec
+>>> df = pd.DataFrame({"patient_id": ["a", "b", "c"], "site": ["A", "B", "A"],
+...                    "x": [1.0, 2.0, None]})
+>>> sel = select_rows(df, AnalysisSpec("x", "describe", subset="site == 'A'", complete_on=("x",)))
+>>> [(e.reason, e.count, e.ids) for e in sel.exclusions]
+[("outside the analysed subgroup site == 'A'", 1, ('b',)), ('missing x', 1, ('c',))]
+>>> sel.frame["patient_id"].tolist()
+['a']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coachstats.core.errors import ColumnNotFoundError, OptionError
+from coachstats.core.results import ComparisonResult, Exclusion
+from coachstats.core.vocabulary import goal_endpoint_measure, is_goal_endpoint
+from coachstats.plan.spec import AnalysisSpec
+
+__all__ = [
+    "RowSelection",
+    "as_floats",
+    "change_name",
+    "evaluate_expression",
+    "select_rows",
+    "with_change",
+    "with_exclusions",
+    "with_singleton_clusters",
+]
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """The rows a spec analyses (``frame``) and the :class:`Exclusion` of every row left out."""
+
+    frame: pd.DataFrame
+    exclusions: tuple[Exclusion, ...]
+
+    @property
+    def n_excluded(self) -> int:
+        """Rows left out, all reasons."""
+        return sum(e.count for e in self.exclusions)
+
+
+def evaluate_expression(
+    frame: pd.DataFrame, spec: AnalysisSpec, what: str, expr: object
+) -> pd.Series:
+    """``frame.eval(expr)`` as a Series on the frame's index; a bad expression raises."""
+    try:
+        return pd.Series(frame.eval(str(expr)), index=frame.index)
+    except Exception as exc:  # pandas raises many types for a bad expression
+        raise OptionError(f"{spec.label!r}: {what} {expr!r} cannot be evaluated: {exc}") from exc
+
+
+def as_floats(values: pd.Series) -> np.ndarray:
+    """A numeric (or boolean) column as float64, missing values as NaN."""
+    return pd.to_numeric(values.astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray, keep_ids: bool) -> tuple[object, ...]:
+    if not keep_ids:
+        return ()
+    ids = frame["patient_id"] if "patient_id" in frame.columns else frame.index.to_series()
+    return tuple(ids.to_numpy(dtype=object)[mask].tolist())
+
+
+def _not_eligible(frame: pd.DataFrame, outcome: str) -> list[tuple[str, np.ndarray]]:
+    """Rows a goal endpoint is undefined for by design, by reason (not "missing").
+
+    ``at_goal_m`` exists only for patients uncontrolled on ``m`` at baseline and
+    the composites only for patients uncontrolled on at least one measure; the
+    rows outside are "not eligible" (or "missing baseline"), so that "missing
+    <outcome>" counts only missing follow-up. Rows with a value are never left
+    out, so results do not change. Needs the derived ``uncontrolled_*`` /
+    ``n_uncontrolled`` columns; without them, nothing is left out.
+    """
+    if not is_goal_endpoint(outcome) or outcome not in frame.columns:
+        return []
+    missing = frame[outcome].isna().to_numpy()
+    measure = goal_endpoint_measure(outcome)
+    if measure is not None:
+        flag = f"uncontrolled_{measure}"
+        if flag not in frame.columns:
+            return []
+        unc = frame[flag].astype("boolean")
+        groups = [
+            ("not eligible: controlled at baseline", (unc == False).fillna(False)),  # noqa: E712
+            (f"missing baseline {measure}", unc.isna()),
+        ]
+    else:
+        if "n_uncontrolled" not in frame.columns:
+            return []
+        none = pd.to_numeric(frame["n_uncontrolled"]) == 0
+        groups = [("not eligible: controlled at baseline on every measure", none.fillna(False))]
+    out = []
+    taken = np.zeros(len(frame), dtype=bool)
+    for why, mask in groups:
+        hit = missing & mask.to_numpy(dtype=bool) & ~taken
+        if hit.any():
+            out.append((why, hit))
+            taken |= hit
+    return out
+
+
+def select_rows(frame: pd.DataFrame, spec: AnalysisSpec, *, keep_ids: bool = True) -> RowSelection:
+    """Apply ``subset``, the eligibility of goal endpoints, and ``complete_on``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The spec's table (with derived endpoints when it uses them).
+    spec : AnalysisSpec
+        The analysis.
+    keep_ids : bool
+        Record the ids of the rows left out (an engine streaming millions of
+        rows may count them only).
+
+    Returns
+    -------
+    RowSelection
+        The analysed rows and one :class:`Exclusion` per reason that left rows out,
+        in the order the rules apply.
+    """
+    exclusions: list[Exclusion] = []
+
+    def drop(mask: np.ndarray, reason: str) -> None:
+        nonlocal frame
+        if mask.any():
+            exclusions.append(Exclusion(reason, int(mask.sum()), _ids(frame, mask, keep_ids)))
+            frame = frame.loc[~mask]
+
+    if spec.subset:
+        inside = evaluate_expression(frame, spec, "subset", spec.subset)
+        drop(
+            ~inside.astype("boolean").fillna(False).to_numpy(dtype=bool),
+            f"outside the analysed subgroup {spec.subset}",
+        )
+    if spec.missing != "mi":  # imputation may make a patient eligible: keep every row
+        groups = _not_eligible(frame, spec.outcome)
+        keep = np.ones(len(frame), dtype=bool)
+        for why, hit in groups:
+            exclusions.append(Exclusion(why, int(hit.sum()), _ids(frame, hit, keep_ids)))
+            keep &= ~hit
+        if not keep.all():
+            frame = frame.loc[keep]
+    if spec.complete_on:
+        absent = [c for c in spec.complete_on if c not in frame.columns]
+        if absent:
+            raise ColumnNotFoundError(f"{spec.label!r}: complete_on column(s) {absent} not found")
+        incomplete = ~frame[list(spec.complete_on)].notna().all(axis=1).to_numpy()
+        drop(incomplete, f"missing {' or '.join(spec.complete_on)}")
+    return RowSelection(frame, tuple(exclusions))
+
+
+def change_name(spec: AnalysisSpec) -> str:
+    """The analysed column's name: the outcome, or ``"<outcome> - <change_from>"``."""
+    return f"{spec.outcome} - {spec.change_from}" if spec.change_from else spec.outcome
+
+
+def with_change(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, str]:
+    """Add ``outcome - change_from`` when the spec asks for it; return the frame and the column."""
+    if not spec.change_from:
+        return frame, spec.outcome
+    for c in (spec.outcome, spec.change_from):
+        if c not in frame.columns:
+            raise ColumnNotFoundError(f"{spec.label!r}: column {c!r} not found")
+    name = change_name(spec)
+    out = frame.copy()
+    out[name] = as_floats(frame[spec.outcome]) - as_floats(frame[spec.change_from])
+    return out, name
+
+
+def with_singleton_clusters(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.DataFrame:
+    """With ``singleton_clusters=True``, rows without a cluster id get a cluster of their own."""
+    if not (spec.cluster and spec.options.get("singleton_clusters")):
+        return frame
+    if spec.cluster not in frame.columns:
+        raise ColumnNotFoundError(f"{spec.label!r}: cluster column {spec.cluster!r} not found")
+    ids = frame[spec.cluster].astype(object)
+    own = pd.Series([f"__own_{i}" for i in range(len(frame))], index=frame.index, dtype=object)
+    out = frame.copy()
+    out[spec.cluster] = ids.where(ids.notna(), own)
+    return out
+
+
+def with_exclusions(
+    result: ComparisonResult, exclusions: tuple[Exclusion, ...]
+) -> ComparisonResult:
+    """The result with the plan's exclusions added to its own (count and reason text)."""
+    if not exclusions:
+        return result
+    reasons = [str(e) for e in exclusions]
+    if result.excluded_reason:
+        reasons.append(result.excluded_reason)
+    return result.replace(
+        n_excluded=result.n_excluded + sum(e.count for e in exclusions),
+        excluded_reason=", ".join(reasons),
+        exclusions=(*exclusions, *result.exclusions),
+    )

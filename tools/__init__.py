@@ -1,0 +1,1 @@
+"""Development tools run from the repository root (not installed with the package)."""
