@@ -101,12 +101,14 @@ def test_errors_name_columns() -> None:
 
 def test_status_columns_and_flow() -> None:
     out = derive_endpoints(hand_table(), HCPC_GOALS, with_status=True)
+    # patient 5 has no diabetes (and no HbA1c): never eligible for an HbA1c goal under
+    # HCPC, so "not eligible", not "missing baseline" (issue 20)
     assert out["status_at_goal_hba1c"].tolist() == [
         "analysed",
         "not eligible",
         "not eligible",
         "missing follow-up",
-        "missing baseline",
+        "not eligible",
     ]
     assert out["status_composite_any"].tolist() == [
         "analysed",
@@ -189,5 +191,10 @@ def test_flow_accounts_for_every_patient(df: pd.DataFrame, missing: str) -> None
         assert set(out[col].astype(str)) <= set(STATUS)
         analysed = sum(flow.analysed(ep).values())
         excluded = int(flow.excluded(ep)["n"].sum())
-        assert analysed + excluded == len(df)
+        lost = flow.lost(ep)
+        # every patient in exactly one box: lost, excluded (by reason) or analysed (issue 20)
+        assert analysed + excluded + sum(lost.values()) == len(df)
         assert analysed == int(out[ep].notna().sum())
+        assert all(lost[a] <= flow.lost_to_followup[a] for a in lost)
+        if missing == "exclude":  # complete case: the lost box is the same for every endpoint
+            assert lost == flow.lost_to_followup

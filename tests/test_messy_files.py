@@ -267,6 +267,8 @@ def test_endpoint_with_every_value_missing(tmp_path: Path) -> None:
     td = load_trial(write(tmp_path, text))
     flow = td.flow_for(HCPC_GOALS)
     assert flow.analysed("at_goal_hba1c") == {"coaching": 0, "usual_care": 0}
-    assert int(flow.excluded("at_goal_hba1c")["n"].sum()) == 3
+    # nobody has a follow-up value: all three are lost to follow-up, not also "excluded"
+    assert flow.lost("at_goal_hba1c") == {"coaching": 2, "usual_care": 1}
+    assert int(flow.excluded("at_goal_hba1c")["n"].sum()) == 0
     with pytest.raises(AnalysisError, match="no complete rows"):
         chi_square(td.endpoints(HCPC_GOALS), "at_goal_hba1c")

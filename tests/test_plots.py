@@ -163,7 +163,7 @@ def peer_changes() -> list[ComparisonResult]:
 
 @pytest.fixture
 def flow() -> Flow:
-    # 10 patients: coaching has one missing baseline and two missing follow-ups
+    # 10 patients: coaching has one missing baseline and two lost (no follow-up at all)
     df = pd.DataFrame(
         {
             "patient_id": range(1, 11),
@@ -534,15 +534,16 @@ def test_consort_boxes_carry_the_flow_numbers(flow: Flow) -> None:
     analysed = flow.analysed("change_hba1c")
     assert f"Analysed (n = {analysed['coaching']})" in got
     assert f"Analysed (n = {analysed['usual_care']})" in got
+    # the lost patients (no follow-up at all) are in the lost box only, not excluded again
     excluded = [t for t in got if t.startswith("Excluded")]
     assert excluded == [
-        "Excluded from analysis (n = 3) Missing baseline value: 1 Missing follow-up value: 2",
-        "Excluded from analysis (n = 2) Missing baseline value: 1 Missing follow-up value: 1",
+        "Excluded from analysis (n = 1) Missing baseline value: 1",
+        "Excluded from analysis (n = 1) Missing baseline value: 1",
     ]
-    # every column adds up: allocated = excluded + analysed
+    # every column adds up: allocated = lost + excluded + analysed (issue 20)
     assert flow.randomized == {
-        "coaching": 3 + analysed["coaching"],
-        "usual_care": 2 + analysed["usual_care"],
+        "coaching": 2 + 1 + analysed["coaching"],
+        "usual_care": 1 + 1 + analysed["usual_care"],
     }
     assert ax.get_title(loc="left") == "HbA1c (%)"
     # each box's text is inside its box

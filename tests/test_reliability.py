@@ -54,8 +54,9 @@ def test_randomized_equals_analysed_plus_excluded(df: pd.DataFrame, missing: str
     for ep in ENDPOINTS:
         analysed = flow.analysed(ep)
         excluded = flow.excluded(ep).groupby("arm")["n"].sum().to_dict()
-        for arm, n in flow.randomized.items():
-            assert analysed[arm] + excluded.get(arm, 0) == n
+        lost = flow.lost(ep)
+        for arm, n in flow.randomized.items():  # one box each: lost, excluded, analysed (issue 20)
+            assert lost[arm] + analysed[arm] + excluded.get(arm, 0) == n
         # the comparison analyses exactly the patients the flow calls analysed
         have = derived[ep].notna()
         if derived.loc[have, "arm"].nunique() == 2 and 0 < derived.loc[have, ep].sum() < have.sum():

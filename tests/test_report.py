@@ -24,6 +24,7 @@ import pytest
 import coachstats
 from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.core.paths import bundled_table
+from coachstats.core.vocabulary import outcome_label
 from coachstats.errors import OptionError, OutputError
 from coachstats.evaluate import EvaluationResult, evaluate
 from coachstats.flow import Flow
@@ -266,8 +267,11 @@ def test_flow_table_equals_flow(doc: lxml.html.HtmlElement) -> None:
     rows = {r[0]: [int(x) for x in r[1:]] for r in _rows(table)}
     assert rows["Randomized"] == [224, 217, 441]
     assert rows["Randomized"][:2] == [flow.randomized["coaching"], flow.randomized["usual_care"]]
-    lost = flow.lost_to_followup
-    assert rows["No follow-up measurement"][:2] == [lost["coaching"], lost["usual_care"]]
+    lost = flow.lost("composite_any")  # lost and not analysed (issue 20: not excluded again)
+    assert rows["Lost to follow-up (no follow-up measurement)"][:2] == [
+        lost["coaching"],
+        lost["usual_care"],
+    ]
     analysed = flow.analysed("composite_any")
     assert rows["Analysed"] == [
         analysed["coaching"],
@@ -275,16 +279,18 @@ def test_flow_table_equals_flow(doc: lxml.html.HtmlElement) -> None:
         sum(analysed.values()),
     ]
     assert rows["Analysed"][:2] == [194, 178]
-    # every patient is randomized = analysed + not analysed
-    not_analysed = [v for k, v in rows.items() if k.startswith("Not analysed")]
+    # every patient in one box: randomized = lost + excluded (by reason) + analysed
+    excluded = [v for k, v in rows.items() if k.startswith("Excluded from analysis")]
+    boxes = [rows["Lost to follow-up (no follow-up measurement)"], *excluded, rows["Analysed"]]
     for i in range(3):
-        assert rows["Analysed"][i] + sum(v[i] for v in not_analysed) == rows["Randomized"][i]
+        assert sum(v[i] for v in boxes) == rows["Randomized"][i]
     (per_endpoint,) = _table(doc, "flow", "flow-endpoints")
     t = flow.endpoints.set_index(["endpoint", "status", "arm"])["n"]
-    for r in _rows(per_endpoint):
+    name = {outcome_label(str(e)): str(e) for e in flow.endpoints["endpoint"]}
+    for r in _rows(per_endpoint):  # endpoints are shown by their labels, not column names
         assert [int(r[2]), int(r[3])] == [
-            t[(r[0], r[1], "coaching")],
-            t[(r[0], r[1], "usual_care")],
+            t[(name[r[0]], r[1], "coaching")],
+            t[(name[r[0]], r[1], "usual_care")],
         ]
 
 

@@ -28,11 +28,14 @@ from typing import Literal
 __all__ = [
     "ANALYSED_STATUSES",
     "ARM_NAMES",
+    "EXCLUDED_STATUSES",
     "GOAL_MEASURES",
+    "LOST",
     "MEASURES",
     "MEASURE_LABELS",
     "MEASURE_UNITS",
     "OUTCOME_LABELS",
+    "SHORT_OUTCOME_LABELS",
     "STATUS",
     "arm_label",
     "goal_endpoint_measure",
@@ -123,13 +126,25 @@ def parse_item_column(column: object) -> tuple[str, str] | None:
 
 
 #: Per-endpoint status of every patient; each patient has exactly one.
+#: "lost to follow-up": no follow-up value on any measure, and not analysed;
+#: "not eligible": outside the endpoint's population by design (controlled at
+#: baseline; no diabetes for an HbA1c endpoint that only applies with diabetes);
+#: "missing baseline" / "missing follow-up": the endpoint's own value is missing
+#: (the patient has follow-up on another measure). A patient who is not analysed
+#: takes the first of these that applies: lost, then not eligible, missing
+#: baseline, missing follow-up (the order of the CONSORT diagram's stages).
 STATUS: tuple[str, ...] = (
     "analysed",
+    "lost to follow-up",
     "not eligible",
     "missing baseline",
     "missing follow-up",
     "missing follow-up (counted as failure)",
 )
+#: The statuses of patients excluded from an endpoint's analysis (after follow-up).
+EXCLUDED_STATUSES: tuple[str, ...] = ("not eligible", "missing baseline", "missing follow-up")
+#: The status of patients lost to follow-up (and not analysed).
+LOST: str = "lost to follow-up"
 #: The statuses of patients who are analysed.
 ANALYSED_STATUSES: tuple[str, ...] = ("analysed", "missing follow-up (counted as failure)")
 
@@ -154,6 +169,24 @@ def _outcome_labels() -> dict[str, str]:
 
 #: Human labels of the derived endpoint columns.
 OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(_outcome_labels())
+
+
+#: Short labels of the endpoints, for figure axes and boxes where the context says the rest.
+SHORT_OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "composite_any": "\u2265 1 goal",
+        "composite_all": "All goals",
+        "at_goal_hba1c": "HbA1c",
+        "at_goal_ldl": "LDL",
+        "at_goal_sbp": "SBP",
+        "change_hba1c": "HbA1c (%)",
+        "change_sbp": "SBP (mm Hg)",
+        "change_ldl": "LDL (mg/dL)",
+        "change_bmi": "BMI (kg/m\u00b2)",
+        "hba1c_drop_ge1": "HbA1c drop \u2265 1",
+        "hba1c_lt_7_5": "HbA1c < 7.5%",
+    }
+)
 
 
 def outcome_label(column: str) -> str:

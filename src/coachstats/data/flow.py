@@ -1,10 +1,20 @@
 """CONSORT-style accounting of every randomized patient.
 
-A :class:`Flow` counts, per arm, who was randomized, who has no follow-up
-measurement at all (lost to follow-up), and, for every endpoint, how many
-patients were analysed and why the others were not (not eligible: controlled
-at baseline; missing baseline; missing follow-up). Every randomized patient
-is in exactly one status per endpoint; :meth:`Flow.check` verifies it.
+A :class:`Flow` counts, per arm, who was randomized (allocated), who has no
+follow-up measurement at all (lost to follow-up), and, for every endpoint,
+how many patients were analysed and why the others were not. Per endpoint
+and arm every patient is in exactly one box:
+
+    allocated = lost to follow-up + excluded from analysis (by reason) + analysed
+
+where "lost to follow-up" counts the patients with no follow-up on any
+measure who are not analysed, and "excluded" the others who are not analysed
+(not eligible: controlled at baseline or outside the endpoint's population;
+missing baseline; missing this endpoint's follow-up value). No patient is in
+two boxes. With ``missing="failure"`` a lost patient may be analysed (counted
+as not at goal): then it is in "analysed", and :meth:`Flow.counted_as_failure`
+says how many. :meth:`Flow.check` verifies every sum; :meth:`Flow.to_dict`
+gives the structure for JSON outputs.
 
 Examples
 --------
@@ -14,8 +24,8 @@ Examples
 >>> df = pd.DataFrame({"patient_id": [1, 2, 3, 4], "arm": ["coaching", "coaching", "usual_care", "usual_care"],
 ...                    "hba1c_0": [9.0, 10.0, 8.5, 9.9], "hba1c_6": [7.0, None, 8.0, 9.0]})
 >>> flow = Flow.from_endpoints(derive_endpoints(df, PEER_GOALS, with_status=True))
->>> flow.analysed("change_hba1c")
-{'coaching': 1, 'usual_care': 2}
+>>> flow.analysed("change_hba1c"), flow.lost("change_hba1c")
+({'coaching': 1, 'usual_care': 2}, {'coaching': 1, 'usual_care': 0})
 >>> flow.check()
 """
 
@@ -24,12 +34,20 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError
-from coachstats.core.vocabulary import ANALYSED_STATUSES, STATUS, measure_months
+from coachstats.core.vocabulary import (
+    ANALYSED_STATUSES,
+    EXCLUDED_STATUSES,
+    LOST,
+    STATUS,
+    outcome_label,
+)
+from coachstats.derive.endpoints import lost_to_followup
 
 __all__ = ["Flow"]
 
@@ -80,18 +98,9 @@ class Flow:
         """Randomized and lost-to-follow-up counts from a validated patient table."""
         arms = patients["arm"].astype("string")
         randomized = {str(k): int(v) for k, v in arms.value_counts().sort_index().items()}
-        months = measure_months(patients.columns)
-        fu_cols = [
-            f"{m}_{mo}"
-            for m, ms in months.items()
-            for mo in ms
-            if mo > 0 and (followup is None or mo == followup)
-        ]
-        if fu_cols:
-            lost_mask = patients[fu_cols].isna().all(axis=1)
-        else:
-            lost_mask = pd.Series(True, index=patients.index)
-        lost = {a: int(lost_mask[arms == a].sum()) for a in randomized}
+        lost_mask = lost_to_followup(patients, followup)
+        codes = arms.to_numpy(dtype=object)
+        lost = {a: int((lost_mask & (codes == a)).sum()) for a in randomized}
         return cls(randomized, lost, notes=notes, entry=entry)
 
     @property
@@ -142,24 +151,94 @@ class Flow:
         """Patients analysed for ``endpoint``, per arm."""
         return self._by(endpoint, ANALYSED_STATUSES)
 
+    def lost(self, endpoint: str) -> dict[str, int]:
+        """Patients lost to follow-up (no follow-up on any measure) and not analysed, per arm."""
+        return self._by(endpoint, (LOST,))
+
+    def counted_as_failure(self, endpoint: str) -> dict[str, int]:
+        """Analysed patients whose missing follow-up counted as not at goal, per arm."""
+        return self._by(endpoint, ("missing follow-up (counted as failure)",))
+
     def excluded(self, endpoint: str) -> pd.DataFrame:
-        """Patients not analysed for ``endpoint``: one row per arm x reason with n > 0."""
+        """Patients excluded from the analysis of ``endpoint`` (not the lost): arm x reason, n > 0."""
         t = self.endpoints
-        sub = t[(t["endpoint"] == endpoint) & ~t["status"].isin(ANALYSED_STATUSES) & (t["n"] > 0)]
+        sub = t[(t["endpoint"] == endpoint) & t["status"].isin(EXCLUDED_STATUSES) & (t["n"] > 0)]
         return sub.reset_index(drop=True)
 
     def check(self) -> None:
-        """Raise :class:`AnalysisError` unless every patient is in exactly one status per endpoint."""
+        """Raise :class:`AnalysisError` unless every box adds up.
+
+        Per endpoint and arm: allocated = lost + excluded + analysed, every
+        patient in exactly one status, and no more lost for an endpoint than lost
+        to follow-up in the arm.
+        """
         if self.endpoints.empty:
             return
-        sums = self.endpoints.groupby(["endpoint", "arm"], observed=True)["n"].sum()
-        for key, n in sums.items():
-            ep, arm = str(key[0]), str(key[1])  # type: ignore[index]
-            if n != self.randomized.get(arm, -1):
-                raise AnalysisError(
-                    f"flow does not add up for {ep}, arm {arm}: {n} in statuses vs "
-                    f"{self.randomized.get(arm)} randomized"
-                )
+        for ep in pd.unique(self.endpoints["endpoint"]):
+            endpoint = str(ep)
+            lost, analysed = self.lost(endpoint), self.analysed(endpoint)
+            excluded = self.excluded(endpoint).groupby("arm")["n"].sum()
+            for arm, allocated in self.randomized.items():
+                boxes = lost[arm] + int(excluded.get(arm, 0)) + analysed[arm]
+                if boxes != allocated:
+                    raise AnalysisError(
+                        f"flow does not add up for {endpoint}, arm {arm}: lost {lost[arm]} + "
+                        f"excluded {int(excluded.get(arm, 0))} + analysed {analysed[arm]} = "
+                        f"{boxes}, but {allocated} were allocated"
+                    )
+                if lost[arm] > self.lost_to_followup.get(arm, 0):
+                    raise AnalysisError(
+                        f"flow for {endpoint}, arm {arm}: {lost[arm]} lost to follow-up, more "
+                        f"than the {self.lost_to_followup.get(arm, 0)} without any follow-up"
+                    )
+        unknown = set(self.endpoints["status"]) - set(STATUS)
+        if unknown:
+            raise AnalysisError(f"flow has unknown statuses {sorted(unknown)}; allowed: {STATUS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flow as plain data (JSON outputs): per arm, and per endpoint and arm, every box.
+
+        Examples
+        --------
+        >>> flow = Flow({"coaching": 3}, {"coaching": 1}, pd.DataFrame(
+        ...     {"endpoint": ["x", "x", "x"], "arm": ["coaching"] * 3,
+        ...      "status": ["analysed", "lost to follow-up", "not eligible"], "n": [1, 1, 1]}))
+        >>> flow.to_dict()["endpoints"]["x"]["coaching"]
+        {'allocated': 3, 'lost': 1, 'excluded': {'not eligible': 1}, 'analysed': 1, 'counted_as_failure': 0}
+        """
+        endpoints: dict[str, Any] = {}
+        if not self.endpoints.empty:
+            for ep in pd.unique(self.endpoints["endpoint"]):
+                e = str(ep)
+                lost, analysed = self.lost(e), self.analysed(e)
+                failed = self.counted_as_failure(e)
+                excluded = self.excluded(e)
+                endpoints[e] = {
+                    a: {
+                        "allocated": n,
+                        "lost": lost[a],
+                        "excluded": {
+                            str(s): int(k)
+                            for s, k in excluded.loc[
+                                excluded["arm"] == a, ["status", "n"]
+                            ].to_numpy()
+                        },
+                        "analysed": analysed[a],
+                        "counted_as_failure": failed[a],
+                    }
+                    for a, n in self.randomized.items()
+                }
+        return {
+            "entry": self.entry,
+            "entered": self.entered,
+            "excluded_on_load": dict(self.excluded_on_load),
+            "arms": {
+                a: {"allocated": n, "lost_to_followup": self.lost_to_followup.get(a, 0)}
+                for a, n in self.randomized.items()
+            },
+            "endpoints": endpoints,
+            "notes": list(self.notes),
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """Wide table: one row per endpoint x status, one column per arm, plus a total."""
@@ -196,10 +275,23 @@ class Flow:
         ]
         if not self.endpoints.empty:
             for ep in pd.unique(self.endpoints["endpoint"]):
-                an = self.analysed(str(ep))
-                lines.append(f"{ep}: analysed " + ", ".join(f"{a} {an[a]}" for a in arms))
-                for r in self.excluded(str(ep)).itertuples(index=False):
-                    lines.append(f"    not analysed ({r.status}): {r.arm} {r.n}")
+                e = str(ep)
+                an, lost = self.analysed(e), self.lost(e)
+                lines.append(
+                    f"{outcome_label(e)}: analysed " + ", ".join(f"{a} {an[a]}" for a in arms)
+                )
+                if any(lost.values()):
+                    lines.append(
+                        "    lost to follow-up: " + ", ".join(f"{a} {lost[a]}" for a in arms)
+                    )
+                for r in self.excluded(e).itertuples(index=False):
+                    lines.append(f"    excluded ({r.status}): {r.arm} {r.n}")
+                failed = self.counted_as_failure(e)
+                if any(failed.values()):
+                    lines.append(
+                        "    analysed with missing follow-up counted as not at goal: "
+                        + ", ".join(f"{a} {failed[a]}" for a in arms)
+                    )
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

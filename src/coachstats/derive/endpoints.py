@@ -63,6 +63,7 @@ __all__ = [
     "EndpointSpec",
     "derive_endpoints",
     "endpoint_specs",
+    "lost_to_followup",
     "measure_months",
 ]
 
@@ -135,19 +136,53 @@ def _copy_on_write() -> bool:
 def _status(
     n: int,
     *,
+    lost: npt.NDArray[np.bool_],
+    analysed: npt.NDArray[np.bool_],
     not_eligible: npt.NDArray[np.bool_] | None = None,
     miss_base: npt.NDArray[np.bool_] | None = None,
     miss_fu: npt.NDArray[np.bool_] | None = None,
     failure: bool = False,
 ) -> pd.Categorical:
-    codes = np.zeros(n, dtype=np.int8)
+    """Each patient's status for one endpoint (:data:`STATUS`); exactly one each.
+
+    ``analysed`` marks the patients with a value (or, with ``failure``, a missing
+    follow-up counted as not at goal). The others take the first reason that
+    applies: lost to follow-up, not eligible, missing baseline, missing follow-up.
+    """
+    code = {s: np.int8(i) for i, s in enumerate(STATUS)}
+    codes = np.full(n, code["analysed"], dtype=np.int8)
     if miss_fu is not None:
-        codes[miss_fu] = 4 if failure else 3
+        codes[miss_fu] = code["missing follow-up"]
     if miss_base is not None:
-        codes[miss_base] = 2
+        codes[miss_base] = code["missing baseline"]
     if not_eligible is not None:
-        codes[not_eligible] = 1
+        codes[not_eligible] = code["not eligible"]
+    codes[lost & ~analysed] = code["lost to follow-up"]
+    codes[analysed] = code["analysed"]
+    if failure and miss_fu is not None:
+        codes[analysed & miss_fu] = code["missing follow-up (counted as failure)"]
     return pd.Categorical.from_codes(codes, categories=pd.Index(list(STATUS)))  # type: ignore[return-value]
+
+
+def lost_to_followup(patients: pd.DataFrame, followup: int | None) -> npt.NDArray[np.bool_]:
+    """Patients with no follow-up value on any goal measure (at ``followup``, or any later month).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"hba1c_0": [9.0, 9.5], "hba1c_6": [8.0, None], "sbp_6": [None, None]})
+    >>> lost_to_followup(df, 6).tolist()
+    [False, True]
+    """
+    months = measure_months(patients.columns)
+    columns = [
+        f"{m}_{mo}"
+        for m, ms in months.items()
+        for mo in ms
+        if mo > 0 and (followup is None or mo == followup)
+    ]
+    if not columns:
+        return np.ones(len(patients), dtype=bool)
+    return np.asarray(patients[columns].isna().all(axis=1).to_numpy(), dtype=bool)
 
 
 def derive_endpoints(
@@ -228,10 +263,14 @@ def derive_endpoints(
     dm_series = (
         patients["diabetes"] if "diabetes" in patients else pd.Series(True, index=patients.index)
     )
-    dm_na = dm_series.isna().to_numpy()
-    dm = dm_series.fillna(False).to_numpy(dtype=bool)
+    dm_na: npt.NDArray[np.bool_] = dm_series.isna().to_numpy(dtype=bool)
+    dm: npt.NDArray[np.bool_] = np.asarray(dm_series.fillna(False).to_numpy(dtype=bool), dtype=bool)
     failure = missing == "failure"
     values: dict[str, npt.NDArray[np.float64]] = {}
+    lost = lost_to_followup(patients, fu)
+    hba1c_rule = goals.thresholds.get("hba1c")
+    # known not to have diabetes, where HbA1c only applies with diabetes: never eligible
+    no_dm_hba1c = ~dm & ~dm_na if hba1c_rule is not None and hba1c_rule.only_diabetes else None
 
     def column(name: str) -> npt.NDArray[np.float64]:
         if name not in values:
@@ -259,10 +298,13 @@ def derive_endpoints(
         new[f"uncontrolled_{m}"] = _bool_array(unc, unc_na)
         new[f"at_goal_{m}"] = _bool_array(goal, goal_na)
         if with_status:
+            never = ~dm & ~dm_na if t.only_diabetes else np.zeros(n, dtype=bool)
             new[f"status_at_goal_{m}"] = _status(
                 n,
-                not_eligible=~unc & ~unc_na,
-                miss_base=unc_na,
+                lost=lost,
+                analysed=~goal_na,
+                not_eligible=(~unc & ~unc_na) | never,
+                miss_base=unc_na & ~never,
                 miss_fu=unc & f_na,
                 failure=failure,
             )
@@ -281,6 +323,8 @@ def derive_endpoints(
         for name in ("composite_any", "composite_all"):
             new[f"status_{name}"] = _status(
                 n,
+                lost=lost,
+                analysed=~comp_na,
                 not_eligible=~unc_any & ~all_base_missing,
                 miss_base=~unc_any & all_base_missing,
                 miss_fu=unc_any & any_unc_missing_fu,
@@ -289,9 +333,15 @@ def derive_endpoints(
     for m in measures:
         base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
         new[f"change_{m}"] = fol - base
+        never_m = no_dm_hba1c if m == "hba1c" else None
         if with_status:
             new[f"status_change_{m}"] = _status(
-                n, miss_base=np.isnan(base), miss_fu=np.isnan(fol) & ~np.isnan(base)
+                n,
+                lost=lost,
+                analysed=~np.isnan(base) & ~np.isnan(fol),
+                not_eligible=never_m,
+                miss_base=np.isnan(base),
+                miss_fu=np.isnan(fol) & ~np.isnan(base),
             )
         if m == "hba1c":
             b_na, f_na = np.isnan(base), np.isnan(fol)
@@ -300,8 +350,17 @@ def derive_endpoints(
             new["hba1c_lt_7_5"] = _bool_array(fol < goals.hba1c_target, f_na)
             new["hba1c_lt_7_5_0"] = _bool_array(base < goals.hba1c_target, b_na)
             if with_status:
-                new["status_hba1c_drop_ge1"] = _status(n, miss_base=b_na, miss_fu=f_na & ~b_na)
-                new["status_hba1c_lt_7_5"] = _status(n, miss_fu=f_na)
+                new["status_hba1c_drop_ge1"] = _status(
+                    n,
+                    lost=lost,
+                    analysed=~b_na & ~f_na,
+                    not_eligible=never_m,
+                    miss_base=b_na,
+                    miss_fu=f_na & ~b_na,
+                )
+                new["status_hba1c_lt_7_5"] = _status(
+                    n, lost=lost, analysed=~f_na, not_eligible=never_m, miss_fu=f_na
+                )
     if any(k in patients.columns for k in new) or not _copy_on_write():
         out = patients.copy()
         for k, v in new.items():

@@ -65,6 +65,7 @@ import pandas as pd
 from coachstats.core.errors import CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ComparisonResult, format_p
+from coachstats.core.vocabulary import outcome_label
 from coachstats.data.flow import Flow
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
 from coachstats.present.table1 import BaselineTable, baseline_table
@@ -1143,30 +1144,36 @@ def _flow_context(section: DataSection) -> dict[str, Any] | None:
         {"label": f"Excluded on loading: {why}", "cells": [""] * len(arms), "total": n}
         for why, n in flow.excluded_on_load.items()
     ]
+    ep = section.flow_endpoint
+    has_endpoint = ep is not None and not flow.endpoints.empty
     stages += [
         row(flow.entry if not stages else "Included", flow.randomized),
-        row("No follow-up measurement", flow.lost_to_followup),
+        row(
+            "Lost to follow-up (no follow-up measurement)",
+            flow.lost(ep) if has_endpoint and ep is not None else flow.lost_to_followup,
+        ),
     ]
-    ep = section.flow_endpoint
     endpoints = []
-    if ep is not None and not flow.endpoints.empty:
+    if has_endpoint and ep is not None:
         excluded = flow.excluded(ep)
         for reason_key, grp in excluded.groupby("status", sort=False, observed=True):
             status = str(reason_key)
             reason = REASON_LABELS.get(status, status.capitalize())
-            stages.append(row(f"Not analysed: {reason}", _arm_counts(grp)))
+            stages.append(row(f"Excluded from analysis: {reason}", _arm_counts(grp)))
         stages.append(row("Analysed", flow.analysed(ep)))
         used = {s.outcome for s in section.specs} | set(section.outcomes)
         t = flow.endpoints
         t = t[t["endpoint"].astype(str).isin(used) & (t["n"] > 0)]
         for keys, grp in t.groupby(["endpoint", "status"], sort=False, observed=True):
             name, status = (str(k) for k in keys)
-            endpoints.append({"endpoint": name, "status": status, **row("", _arm_counts(grp))})
+            endpoints.append(
+                {"endpoint": outcome_label(name), "status": status, **row("", _arm_counts(grp))}
+            )
     return {
         "arms": [ARM_LABELS.get(a, a) for a in arms],
         "total": flow.entered,
         "entry": flow.entry.lower(),
-        "endpoint": ep,
+        "endpoint": outcome_label(ep) if ep is not None else None,
         "stages": stages,
         "endpoints": endpoints,
         "notes": list(flow.notes),

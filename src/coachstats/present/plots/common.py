@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError
 from coachstats.core.results import ComparisonResult, format_p, tidy
+from coachstats.core.vocabulary import SHORT_OUTCOME_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,19 +67,7 @@ Labels = Sequence[str] | Mapping[str, str] | None
 MINUS = "\u2212"
 """The typographic minus sign used in figure text (as on matplotlib's axes)."""
 
-OUTCOME_LABELS: dict[str, str] = {
-    "composite_any": "\u2265 1 goal",
-    "composite_all": "All goals",
-    "at_goal_hba1c": "HbA1c",
-    "at_goal_ldl": "LDL",
-    "at_goal_sbp": "SBP",
-    "change_hba1c": "HbA1c (%)",
-    "change_sbp": "SBP (mm Hg)",
-    "change_ldl": "LDL (mg/dL)",
-    "change_bmi": "BMI (kg/m\u00b2)",
-    "hba1c_drop_ge1": "HbA1c drop \u2265 1",
-    "hba1c_lt_7_5": "HbA1c < 7.5%",
-}
+OUTCOME_LABELS: Mapping[str, str] = SHORT_OUTCOME_LABELS
 """Default display labels of the endpoint names of :mod:`coachstats.derive.endpoints`."""
 
 

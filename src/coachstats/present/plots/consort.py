@@ -1,12 +1,12 @@
 """CONSORT flow diagram of one endpoint, drawn from a :class:`~coachstats.data.flow.Flow`.
 
 Boxes, top to bottom: randomized; allocated per arm; lost to follow-up (no
-follow-up measurement at all); excluded from the endpoint's analysis, with the
-reasons; analysed. The numbers are the flow's own: every randomized patient is
-either analysed or excluded for a stated reason, so each column adds up
-(allocated = excluded + analysed). Lost to follow-up is shown for information;
-those patients are among the excluded (or, with ``missing="failure"``, among
-the analysed, counted as failures).
+follow-up measurement at all, not analysed); excluded from the endpoint's
+analysis, with the reasons; analysed. The numbers are the flow's own, and no
+patient is in two boxes, so each column adds up: allocated = lost + excluded +
+analysed (:meth:`~coachstats.data.flow.Flow.check`). With
+``missing="failure"``, lost patients who are analysed (counted as not at goal)
+are in the analysed box, which says how many.
 
 Examples
 --------
@@ -14,7 +14,7 @@ Examples
 >>> from coachstats.data.flow import Flow
 >>> flow = Flow({"coaching": 224, "usual_care": 217}, {"coaching": 25, "usual_care": 30},
 ...     pd.DataFrame({"endpoint": ["composite_any"] * 4, "arm": ["coaching"] * 2 + ["usual_care"] * 2,
-...                   "status": ["analysed", "missing follow-up"] * 2, "n": [194, 30, 178, 39]}))
+...                   "status": ["analysed", "lost to follow-up"] * 2, "n": [194, 30, 178, 39]}))
 >>> ax = plot_consort(flow)
 >>> ax.get_title(loc="left"), ax.texts[0].get_text()
 ('≥ 1 goal', 'Randomized (n = 441)')
@@ -39,13 +39,12 @@ if TYPE_CHECKING:
 __all__ = ["REASON_LABELS", "consort_boxes", "plot_consort"]
 
 REASON_LABELS: dict[str, str] = {
-    "not eligible": "Not eligible (controlled at baseline)",
+    "not eligible": "Not eligible for this endpoint",
     "missing baseline": "Missing baseline value",
     "missing follow-up": "Missing follow-up value",
 }
 """Display text of the exclusion statuses of :data:`coachstats.derive.endpoints.STATUS`."""
 
-_FAILURE = "missing follow-up (counted as failure)"
 _PAD = 0.45  # box padding, in lines
 _GAP = 1.3  # vertical gap between rows (room for the arrows), in lines
 _BOX = 0.92  # box width as a fraction of a column
@@ -98,7 +97,7 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
     ...                   "status": ["analysed", "not eligible"] * 2, "n": [8, 2, 12, 0]}))
     >>> for box in consort_boxes(flow, "x")[-4:]:
     ...     print(box.arm, box.stage, box.lines)
-    coaching excluded ('Excluded from analysis (n = 2)', 'Not eligible (controlled at baseline): 2')
+    coaching excluded ('Excluded from analysis (n = 2)', 'Not eligible for this endpoint: 2')
     usual_care excluded ('Excluded from analysis (n = 0)',)
     coaching analysed ('Analysed (n = 8)',)
     usual_care analysed ('Analysed (n = 12)',)
@@ -112,14 +111,12 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
         ConsortBox("allocated", a, (arm_label(a), f"Allocated (n = {flow.randomized[a]})"))
         for a in arms
     ]
+    lost = dict(flow.lost_to_followup) if ep is None else flow.lost(ep)
     boxes += [
         ConsortBox(
             "lost",
             a,
-            (
-                f"Lost to follow-up (n = {flow.lost_to_followup.get(a, 0)})",
-                "(no follow-up measurement)",
-            ),
+            (f"Lost to follow-up (n = {lost.get(a, 0)})", "(no follow-up measurement)"),
         )
         for a in arms
     ]
@@ -127,8 +124,7 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
         return boxes
     analysed = flow.analysed(ep)
     excluded = flow.excluded(ep)
-    t = flow.endpoints
-    failures = t[(t["endpoint"] == ep) & (t["status"] == _FAILURE)]
+    failures = flow.counted_as_failure(ep)
     for a in arms:
         rows = excluded[excluded["arm"] == a]
         reasons = tuple(
@@ -139,7 +135,7 @@ def consort_boxes(flow: Flow, endpoint: str | None = None) -> list[ConsortBox]:
         boxes.append(ConsortBox("excluded", a, (f"Excluded from analysis (n = {total})", *reasons)))
     for a in arms:
         lines: tuple[str, ...] = (f"Analysed (n = {analysed[a]})",)
-        k = int(failures.loc[failures["arm"] == a, "n"].sum())
+        k = failures[a]
         if k:
             lines += (f"incl. {k} missing follow-up counted as not at goal",)
         boxes.append(ConsortBox("analysed", a, lines))
