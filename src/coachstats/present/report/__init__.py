@@ -2,7 +2,7 @@
 
 A :class:`Report` holds what the report shows -- result objects, not text --
 and :func:`build_report` renders it with the jinja2 template
-``coachstats/present/templates/report.html.j2`` (autoescaped: every column name, site
+``coachstats/present/report/templates/report.html.j2`` (autoescaped: every column name, site
 name or label from the data is escaped). The file is self-contained: the
 figures of :mod:`coachstats.present.plots` are embedded as base64 PNG (or SVG)
 ``data:`` URIs and the style sheet is inline; there are no scripts and no
@@ -1820,7 +1820,7 @@ def build_report(report: Report) -> str:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("coachstats.present", "templates"),
+        loader=jinja2.PackageLoader("coachstats.present.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
