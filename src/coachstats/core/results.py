@@ -1,11 +1,13 @@
-"""Result objects shared by every comparison, and journal-style P values.
+"""Result objects shared by every comparison.
 
 Every comparison in :mod:`coachstats.compare` returns a :class:`ComparisonResult`:
 a frozen dataclass with the estimate, its standard error and confidence
 interval, the test statistic, degrees of freedom and P value, per-arm
 summaries, and how the analysis was done (method, estimand, adjustment,
 clustering, missing-data rule, exclusions). ``to_frame()`` gives one tidy row,
-like R's ``broom::tidy``; many results combine with :func:`tidy`.
+like R's ``broom::tidy``; many results combine with :func:`tidy`. The
+journal-style P values :func:`format_p` and :func:`p_phrase` live in
+:mod:`coachstats.core.formatting` and are re-exported here.
 
 Examples
 --------
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coachstats.core.formatting import format_p, p_phrase
 from coachstats.core.vocabulary import ARM_NAMES
 
 __all__ = [
@@ -46,59 +49,6 @@ __all__ = [
 
 #: How the two schema arms are named in tables and briefs (:data:`coachstats.core.vocabulary.ARM_NAMES`).
 ARM_DISPLAY = ARM_NAMES["long"]
-
-
-def format_p(p: float, *, digits: int = 2, threshold: float = 0.001) -> str:
-    """Format a P value in journal style (AMA / Annals of Family Medicine).
-
-    No leading zero; ``digits`` decimals (2 by default), three decimals below
-    .01 and ``"< .001"`` below ``threshold``.
-
-    Parameters
-    ----------
-    p : float
-        The P value, in [0, 1].
-    digits : int
-        Decimals for P >= .01.
-    threshold : float
-        Values below it print as ``"< .001"`` (the threshold's own digits).
-
-    Examples
-    --------
-    >>> [format_p(p) for p in (0.017, 0.0496, 0.0092, 0.0004, 0.47, 0.999)]
-    ['.02', '.05', '.009', '< .001', '.47', '> .99']
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "NA"
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"P value must be in [0, 1], got {p!r}")
-    if p < threshold:
-        return "< " + f"{threshold:.{_decimals(threshold)}f}".lstrip("0")
-    if p < 0.01:
-        text = f"{p:.3f}"
-        if text == "0.010":  # .0095 <= p < .01 rounds up to the 2-decimal band
-            text = "0.01"
-    else:
-        text = f"{p:.{digits}f}"
-        if float(text) >= 1.0:
-            return "> ." + "9" * digits
-    return text.lstrip("0")
-
-
-def p_phrase(p: float | str) -> str:
-    """``"P = .02"`` or ``"P < .001"``: a P value (or its formatted text) in a sentence.
-
-    Examples
-    --------
-    >>> p_phrase(0.017), p_phrase(0.0002), p_phrase("> .99")
-    ('P = .02', 'P < .001', 'P > .99')
-    """
-    text = format_p(p) if isinstance(p, float) else str(p).strip()
-    return f"P {text}" if text[:1] in "<>" else f"P = {text}"
-
-
-def _decimals(x: float) -> int:
-    return max(0, -math.floor(math.log10(x)))
 
 
 class TidyResult:

@@ -79,6 +79,7 @@ from coachstats.core.errors import (
     OptionError,
     check_option,
 )
+from coachstats.core.formatting import format_number
 from coachstats.core.results import ARM_DISPLAY
 
 __all__ = [
@@ -319,12 +320,8 @@ def _row(label: str, cells: Sequence[str], smd: str, missing: str) -> dict[str, 
 
 
 def _fmt(x: float, digits: int) -> str:
-    if math.isnan(x):
-        return "NA"
-    if math.isinf(x):
-        return "inf"
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+    """:func:`~coachstats.core.formatting.format_number`, but an infinite SMD (one arm constant) prints ``inf``."""
+    return "inf" if math.isinf(x) else format_number(x, digits)
 
 
 def _count_text(v: BaselineVariable, level: int, arm: int, digits: int) -> str:

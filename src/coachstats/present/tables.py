@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.core.formatting import format_number
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 
 __all__ = [
@@ -111,13 +112,6 @@ def _labels(results: Sequence[ComparisonResult], labels: Labels) -> list[str]:
     ]
 
 
-def _num(x: float, digits: int) -> str:
-    if not math.isfinite(x):
-        return "NA"
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
-
-
 def _is_ratio(estimand: str) -> bool:
     return "ratio" in estimand.lower()
 
@@ -140,10 +134,10 @@ def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
     """
     a = result.arms[arm]
     if a.events is not None:
-        return f"{a.events} ({_num(100 * a.value, 1)}%)"
+        return f"{a.events} ({format_number(100 * a.value, 1)}%)"
     if math.isnan(a.sd):
-        return _num(a.value, digits)
-    return f"{_num(a.value, digits)} ({_num(a.sd, digits)})"
+        return format_number(a.value, digits)
+    return f"{format_number(a.value, digits)} ({format_number(a.sd, digits)})"
 
 
 def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str, str]:
@@ -168,14 +162,10 @@ def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str
         name, scale, d = result.estimand.capitalize(), 1.0, 2
     else:
         name, scale, d = result.estimand.capitalize(), 1.0, digits
-    text = _num(scale * est, d)
+    text = format_number(scale * est, d)
     if math.isfinite(lo) and math.isfinite(hi):
-        text += f" ({_num(scale * lo, d)} to {_num(scale * hi, d)})"
+        text += f" ({format_number(scale * lo, d)} to {format_number(scale * hi, d)})"
     return name, text
-
-
-def _p_text(result: ComparisonResult) -> str:
-    return "" if math.isnan(result.p_value) else result.format_p()
 
 
 def _arms_of(results: Sequence[ComparisonResult]) -> tuple[str, str]:
@@ -232,7 +222,7 @@ def publication_table(results: Results, *, labels: Labels = None, digits: int = 
                 "value2": format_value(r, 1, digits=digits),
                 "effect": effect,
                 "difference": diff,
-                "p": _p_text(r),
+                "p": r.format_p(missing=""),
             }
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))

@@ -27,7 +27,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError
-from coachstats.core.results import ComparisonResult, format_p, tidy
+from coachstats.core.formatting import format_number, p_phrase
+from coachstats.core.results import ComparisonResult, tidy
 from coachstats.core.vocabulary import SHORT_OUTCOME_LABELS
 
 if TYPE_CHECKING:
@@ -146,18 +147,16 @@ def wrap(label: str, width: int) -> str:
 
 
 def fmt_number(x: float, digits: int) -> str:
-    """``x`` with ``digits`` decimals and a typographic minus sign.
+    """``x`` with ``digits`` decimals (:func:`~coachstats.core.formatting.format_number`) and a
+    typographic minus sign.
 
     Examples
     --------
     >>> fmt_number(5.7, 1), fmt_number(-0.004, 2), fmt_number(float("nan"), 2)
     ('5.7', '0.00', 'NA')
     """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "NA"
-    text = f"{x:.{digits}f}"
-    if float(text) == 0.0:
-        text = text.lstrip("-")
+    # an infinite interval end (a ratio with an empty cell) is drawn as "inf", not NA
+    text = str(x) if isinstance(x, float) and math.isinf(x) else format_number(x, digits)
     return text.replace("-", MINUS)
 
 
@@ -173,9 +172,7 @@ def p_label(p: float, adjusted: bool = False, *, sep: str = " ") -> str:
     """
     if p is None or pd.isna(p):
         return ""
-    text = format_p(float(p))
-    body = f"P {text}" if text[0] in "<>" else f"P = {text}"
-    return body + (f"{sep}(adjusted)" if adjusted else "")
+    return p_phrase(float(p)) + (f"{sep}(adjusted)" if adjusted else "")
 
 
 def is_adjusted(row: pd.Series) -> bool:

@@ -1,0 +1,154 @@
+"""How numbers, P values and lists are printed: one function per formatting fact.
+
+Tables, reports, figures and result summaries print through these, so a
+number reads the same everywhere: fixed decimals, never ``-0.0``, a missing
+value as ``NA`` (or what the caller shows for it), P values in journal style.
+
+========================  ====================================================
+:func:`format_p`          a P value in journal style: ``.02``, ``.009``, ``< .001``
+:func:`p_phrase`          a P value in a sentence: ``P = .02``, ``P < .001``
+:func:`format_number`     a number with fixed decimals, never ``-0.00``, missing as ``NA``
+:func:`is_number`         a finite real number (not NaN, infinite, None, ``pd.NA`` or a bool)
+:func:`join_words`        ``"a, b and c"``
+========================  ====================================================
+
+Examples
+--------
+>>> format_p(0.017), p_phrase(0.0002), format_number(-0.004, 2), join_words(["age", "sex", "site"])
+('.02', 'P < .001', '0.00', 'age, sex and site')
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import SupportsFloat, cast
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["format_number", "format_p", "is_number", "join_words", "p_phrase"]
+
+
+def is_number(x: object) -> bool:
+    """True for a finite real number; False for NaN, infinities, None, ``pd.NA``, bools and text.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> [is_number(x) for x in (1, 2.5, np.int64(3), float("nan"), float("inf"), None, pd.NA, True, "1")]
+    [True, True, True, False, False, False, False, False, False]
+    """
+    return (
+        isinstance(x, numbers.Real)
+        and not isinstance(x, (bool, np.bool_))
+        and math.isfinite(float(cast(SupportsFloat, x)))
+    )
+
+
+def format_number(x: object, digits: int = 2, *, signed: bool = False, missing: str = "NA") -> str:
+    """``x`` with ``digits`` decimals; a value that rounds to zero prints without a minus sign.
+
+    Parameters
+    ----------
+    x : number
+        The value.
+    digits : int
+        Decimals.
+    signed : bool
+        Print ``+`` before a positive value (one that does not round to zero).
+    missing : str
+        What a value that is not a finite number (:func:`is_number`) prints as.
+
+    Examples
+    --------
+    >>> format_number(5.678, 1), format_number(-0.004, 2), format_number(float("nan"), 2)
+    ('5.7', '0.00', 'NA')
+    >>> format_number(0.5, 1, signed=True), format_number(None, missing="")
+    ('+0.5', '')
+    """
+    if not is_number(x):
+        return missing
+    text = f"{float(cast(SupportsFloat, x)):.{digits}f}"
+    if float(text) == 0.0:
+        return text.lstrip("-")
+    return "+" + text if signed and not text.startswith("-") else text
+
+
+def format_p(
+    p: float | None, *, digits: int = 2, threshold: float = 0.001, missing: str = "NA"
+) -> str:
+    """Format a P value in journal style (AMA / Annals of Family Medicine).
+
+    No leading zero; ``digits`` decimals (2 by default), three decimals below
+    .01 and ``"< .001"`` below ``threshold``.
+
+    Parameters
+    ----------
+    p : float
+        The P value, in [0, 1].
+    digits : int
+        Decimals for P >= .01.
+    threshold : float
+        Values below it print as ``"< .001"`` (the threshold's own digits).
+    missing : str
+        What a missing P (None, NaN, ``pd.NA``) prints as.
+
+    Raises
+    ------
+    ValueError
+        ``p`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.017, 0.0496, 0.0092, 0.0004, 0.47, 0.999)]
+    ['.02', '.05', '.009', '< .001', '.47', '> .99']
+    >>> format_p(float("nan")), format_p(None, missing="")
+    ('NA', '')
+    """
+    if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):
+        return missing
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"P value must be in [0, 1], got {p!r}")
+    if p < threshold:
+        return "< " + f"{threshold:.{_decimals(threshold)}f}".lstrip("0")
+    if p < 0.01:
+        text = f"{p:.3f}"
+        if text == "0.010":  # .0095 <= p < .01 rounds up to the 2-decimal band
+            text = "0.01"
+    else:
+        text = f"{p:.{digits}f}"
+        if float(text) >= 1.0:
+            return "> ." + "9" * digits
+    return text.lstrip("0")
+
+
+def p_phrase(p: float | str) -> str:
+    """``"P = .02"`` or ``"P < .001"``: a P value (or its formatted text) in a sentence.
+
+    Examples
+    --------
+    >>> p_phrase(0.017), p_phrase(0.0002), p_phrase("> .99")
+    ('P = .02', 'P < .001', 'P > .99')
+    """
+    text = format_p(p) if isinstance(p, float) else str(p).strip()
+    return f"P {text}" if text[:1] in "<>" else f"P = {text}"
+
+
+def join_words(items: Iterable[object]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``: items in a sentence.
+
+    Examples
+    --------
+    >>> join_words(["age"]), join_words(["age", "sex"]), join_words(["age", "sex", "site"])
+    ('age', 'age and sex', 'age, sex and site')
+    """
+    words = [str(i) for i in items]
+    if len(words) <= 2:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _decimals(x: float) -> int:
+    return max(0, -math.floor(math.log10(x)))
