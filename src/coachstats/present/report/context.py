@@ -1,0 +1,229 @@
+"""The template context of a report: what ``report.html.j2`` shows, as plain rows and cells.
+
+:func:`template_context` draws the figures (when the report asks for them) and lays out each
+section's design, CONSORT flow, Table 1, outcome table, methods and provenance, the
+published-vs-reproduced tables and the evaluation (:mod:`coachstats.present.report.evaluation`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from coachstats.present.report.evaluation import evaluation_context
+from coachstats.present.report.figures import consort_figure, section_figures
+from coachstats.present.report.formats import estimate_text
+from coachstats.present.report.methods import methods_text
+from coachstats.present.report.model import DataSection, Report
+from coachstats.present.tables import headers, publication_table
+
+if TYPE_CHECKING:
+    from coachstats.tasks.reproduce import ReproductionResult
+
+__all__ = ["template_context"]
+
+
+def _flow_context(section: DataSection) -> dict[str, Any] | None:
+    """The flow tables: the CONSORT stages of the drawn endpoint, and every endpoint's statuses."""
+    from coachstats.present.plots.consort import REASON_LABELS
+    from coachstats.present.plots.style import ARM_LABELS
+
+    flow = section.flow
+    if flow is None:
+        return None
+    arms = list(flow.randomized)
+
+    def row(label: str, counts: Mapping[str, int]) -> dict[str, Any]:
+        cells = [int(counts.get(a, 0)) for a in arms]
+        return {"label": label, "cells": cells, "total": sum(cells)}
+
+    stages = [
+        # excluded before their arm was known: a total, no per-arm cells
+        {"label": f"Excluded on loading: {why}", "cells": [""] * len(arms), "total": n}
+        for why, n in flow.excluded_on_load.items()
+    ]
+    ep = section.flow_endpoint
+    has_endpoint = ep is not None and not flow.endpoints.empty
+    stages += [
+        row(flow.entry if not stages else "Included", flow.randomized),
+        row(
+            "Lost to follow-up (no follow-up measurement)",
+            flow.lost(ep) if has_endpoint and ep is not None else flow.lost_to_followup,
+        ),
+    ]
+    endpoints = []
+    if has_endpoint and ep is not None:
+        excluded = flow.excluded(ep)
+        for reason_key, grp in excluded.groupby("status", sort=False, observed=True):
+            status = str(reason_key)
+            reason = REASON_LABELS.get(status, status.capitalize())
+            stages.append(row(f"Excluded from analysis: {reason}", _arm_counts(grp)))
+        stages.append(row("Analysed", flow.analysed(ep)))
+        used = {s.outcome for s in section.specs} | set(section.outcomes)
+        t = flow.endpoints
+        t = t[t["endpoint"].astype(str).isin(used) & (t["n"] > 0)]
+        for keys, grp in t.groupby(["endpoint", "status"], sort=False, observed=True):
+            name, status = (str(k) for k in keys)
+            endpoints.append(
+                {"endpoint": outcome_label(name), "status": status, **row("", _arm_counts(grp))}
+            )
+    return {
+        "arms": [ARM_LABELS.get(a, a) for a in arms],
+        "total": flow.entered,
+        "entry": flow.entry.lower(),
+        "endpoint": outcome_label(ep) if ep is not None else None,
+        "stages": stages,
+        "endpoints": endpoints,
+        "notes": list(flow.notes),
+    }
+
+
+def _arm_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """``{arm: n}`` of rows of :attr:`Flow.endpoints`."""
+    return {str(a): int(n) for a, n in zip(rows["arm"], rows["n"], strict=True)}
+
+
+def _outcome_context(section: DataSection) -> dict[str, Any] | None:
+    if not section.results:
+        return None
+    frame = publication_table(list(section.results), labels=list(section.labels))
+    return {
+        "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
+        "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
+        "adjusted": sorted({c for r in section.results for c in r.adjusted_for}),
+    }
+
+
+def _baseline_context(section: DataSection) -> dict[str, Any] | None:
+    if section.baseline is None:
+        return None
+    disp = section.baseline.to_display()
+    rows = []
+    for row in disp.itertuples(index=False):
+        cells = [str(c) for c in row]
+        level = cells[0].startswith("    ")
+        rows.append({"level": level, "cells": [cells[0].strip(), *cells[1:]]})
+    return {"headers": list(disp.columns), "rows": rows}
+
+
+def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
+    from coachstats.trials.registry import get_trial
+
+    frame = result.to_frame()
+    trials = []
+    for name in result.trials:
+        trial = get_trial(name)
+        rows = []
+        for r in frame[frame["trial"] == name].to_dict("records"):
+            label = str(r["outcome"])
+            if r["adjusted"] and "adjusted" not in label:
+                label += " (adjusted)"
+            verdict = str(r["verdict"])
+            rows.append(
+                {
+                    "target": str(r["target"]),
+                    "outcome": label,
+                    "published": [
+                        str(r[f"published_{c}"])
+                        for c in ("coaching", "usual_care", "difference", "p")
+                    ],
+                    "reproduced": [
+                        str(r[f"reproduced_{c}"])
+                        for c in ("coaching", "usual_care", "difference", "p")
+                    ],
+                    "verdict": verdict,
+                    "verdict_class": verdict.split(" (")[0].replace(" ", "-"),
+                    "note": str(r["note"]),
+                }
+            )
+        trials.append({"title": trial.title, "citation": trial.citation.text(), "rows": rows})
+    counts = result.counts()
+    sens = None
+    if result.sensitivity is not None and not result.sensitivity.empty:
+        s = result.sensitivity
+        sens = [
+            {
+                "trial": str(r["trial"]),
+                "target": str(r["target"]),
+                "analysis": str(r["analysis"]),
+                "coaching": str(r["coaching"]),
+                "usual_care": str(r["usual_care"]),
+                "estimate": estimate_text(r),
+                "p": str(r["p"]),
+                "note": str(r["note"]),
+            }
+            for r in s.to_dict("records")
+        ]
+    return {
+        "trials": trials,
+        "summary": f"{len(result.targets)} targets: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + f" ({result.source})",
+        "ok": result.ok,
+        "sensitivity": sens,
+    }
+
+
+def _versions() -> list[tuple[str, str]]:
+    """(package, version) of coachstats, Python and the numerical libraries."""
+    import coachstats
+
+    rows = [("coachstats", coachstats.__version__), ("Python", platform.python_version())]
+    for mod in ("numpy", "pandas", "scipy", "matplotlib"):
+        try:
+            rows.append((mod, str(importlib.import_module(mod).__version__)))
+        except ImportError:  # pragma: no cover - all are dependencies
+            continue
+    return rows
+
+
+def template_context(report: Report) -> dict[str, Any]:
+    """What ``report.html.j2`` renders: title, one dict per section, the reproduction and
+    evaluation parts, package versions and seeds (the figures are drawn here when
+    ``report.figures``).
+
+    Examples
+    --------
+    >>> from coachstats.present.report import DataSection, Report
+    >>> ctx = template_context(Report("T", sections=(DataSection("Your data"),), figures=False))
+    >>> ctx["title"], ctx["sections"][0]["flow"], ctx["versions"][0][0]
+    ('T', None, 'coachstats')
+    """
+    sections = []
+    for s in report.sections:
+        consort = consort_figure(s, report.image_format) if report.figures else None
+        sections.append(
+            {
+                "name": s.name,
+                "design": [list(r) for r in s.design],
+                "flow": _flow_context(s),
+                "consort_figure": consort,
+                "baseline": _baseline_context(s),
+                "outcomes": _outcome_context(s),
+                "figures": (
+                    section_figures(s, report.image_format, forests=report.evaluation is None)
+                    if report.figures
+                    else []
+                ),
+                "methods": [*methods_text(s.specs, labels=s.spec_labels), *s.methods],
+                "failures": [list(f) for f in s.failures],
+                "files": [list(f) for f in s.files],
+                "notes": list(s.notes),
+            }
+        )
+    return {
+        "title": report.title,
+        "sections": sections,
+        "reproduction": (
+            _reproduction_context(report.reproduction) if report.reproduction is not None else None
+        ),
+        "evaluation": (
+            evaluation_context(report, report.evaluation) if report.evaluation is not None else None
+        ),
+        "versions": _versions(),
+        "seeds": [list(s) for s in report.seeds],
+    }

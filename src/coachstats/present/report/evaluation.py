@@ -1,0 +1,493 @@
+"""The evaluation part of a report: the comparison tables, the forest plot and the verdict.
+
+:func:`evaluation_context` lays out what :meth:`EvaluationResult.report_data
+<coachstats.tasks.evaluate.EvaluationResult.report_data>` holds as subsections of tables
+(cells with their tooltip and CSS class), lists, figures and notes, for the template: the
+program's effect vs each trial (two-arm) or beside the published arms (single-arm), the
+pooled estimates, the case mix, the standardized comparison and the tracking metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from coachstats.core.errors import CoachstatsError
+from coachstats.core.formatting import format_number, format_p, is_number, join_words
+from coachstats.present.report.figures import embed_figure
+from coachstats.present.report.formats import interval_text, value_text
+from coachstats.present.report.model import Figure, ImageFormat, Report
+
+if TYPE_CHECKING:
+    from coachstats.tasks.evaluate import EvaluationResult
+    from coachstats.tasks.tracking import Metric, ProgramMetrics
+
+__all__ = ["evaluation_context"]
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A table cell: its text, right-aligned when a number, an optional tooltip and CSS class."""
+
+    text: str
+    num: bool = False
+    title: str = ""
+    cls: str = ""
+
+    @property
+    def classes(self) -> str:
+        return " ".join(c for c in ("num" if self.num else "", self.cls) if c)
+
+
+@dataclass(frozen=True)
+class _HtmlRow:
+    cells: tuple[_Cell, ...]
+    data: Mapping[str, str] = field(default_factory=dict)  # data-* attributes
+
+
+@dataclass(frozen=True)
+class _HtmlTable:
+    cls: str
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[_HtmlRow, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A subsection of the evaluation: a table, a list, a figure and notes (each optional)."""
+
+    id: str
+    heading: str
+    intro: str = ""
+    table: _HtmlTable | None = None
+    items: tuple[str, ...] = ()
+    items_cls: str = ""
+    figure: Figure | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _num_cell(text: str, **kw: Any) -> _Cell:
+    """A right-aligned cell."""
+    return _Cell(text, num=True, **kw)
+
+
+def _p_cell(p: Any) -> _Cell:
+    """A P value's cell (:func:`~coachstats.core.formatting.format_p`; empty when missing)."""
+    return _num_cell(format_p(p, missing=""))
+
+
+def _count(x: Any) -> str:
+    """A count, empty when missing."""
+    return format_number(x, 0, missing="")
+
+
+def _row_notes(frame: pd.DataFrame, trial_name: Any) -> tuple[str, ...]:
+    """The distinct notes of a table's rows: ``"<outcome> (<trial>): <note>"``."""
+    return tuple(
+        dict.fromkeys(
+            f"{r['outcome']} ({trial_name(r['trial'])}): {r['note']}"
+            for r in frame.to_dict("records")
+            if r["note"]
+        )
+    )
+
+
+def _effects_table(frame: pd.DataFrame) -> _HtmlTable:
+    """Two-arm: the program's effect, the published one, their difference test and the verdict."""
+    from coachstats.tasks.evaluate import trial_name
+
+    rows, borderline = [], False
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        diff_est = est if r["difference_scale"] == "difference" else "ratio"
+        p_cell = _p_cell(r["p_value"])
+        if r["borderline"]:
+            borderline = True
+            lo, hi = sorted((r["p_value_low"], r["p_value_high"]))
+            p_cell = _num_cell(
+                p_cell.text + " \N{DAGGER}",
+                title=f"P {format_p(lo)} to {format_p(hi)} over the rounding of the printed P",
+            )
+        verdict = str(r["verdict"])
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _num_cell(f"{_count(r['program_n1'])} vs {_count(r['program_n2'])}"),
+            _num_cell(
+                interval_text(
+                    r["program_estimate"], r["program_conf_low"], r["program_conf_high"], est
+                )
+            ),
+            _num_cell(
+                interval_text(
+                    r["published_estimate"], r["published_conf_low"], r["published_conf_high"], est
+                ),
+                title=str(r["published_se_method"]),
+            ),
+            _num_cell(
+                interval_text(
+                    r["difference"], r["difference_conf_low"], r["difference_conf_high"], diff_est
+                )
+            ),
+            p_cell,
+            _p_cell(r["p_holm"]),
+            _Cell(verdict, title=str(r["note"]), cls="verdict-" + verdict.replace(" ", "-")),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"], "estimand": est}))
+    notes = [
+        "Risk differences, and differences between them, in percentage points; odds ratios "
+        "and their ratio (program / published); mean differences, and differences between "
+        "them, in the outcome's unit. The tooltip of a published figure says how its standard "
+        "error was reconstructed."
+    ]
+    if borderline:
+        notes.append(
+            "\N{DAGGER} Borderline: the verdict flips within the rounding range of the printed P "
+            "(the range is the tooltip)."
+        )
+    return _HtmlTable(
+        "comparison",
+        "The program's effect vs each published trial: z test of the difference of independent "
+        "estimates",
+        (
+            "Trial",
+            "Outcome",
+            "Estimand",
+            "n (coaching vs usual care)",
+            "Program (95% CI)",
+            "Published (95% CI)",
+            "Difference or ratio (95% CI)",
+            "P",
+            "P (Holm)",
+            "Verdict",
+        ),
+        tuple(rows),
+        (*notes, *_row_notes(frame, trial_name)),
+    )
+
+
+def _arms_table(frame: pd.DataFrame) -> _HtmlTable:
+    """Single-arm: the program's figure beside the published arms, with the one-sample tests."""
+    from coachstats.tasks.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        position = str(r["position"]) or "not analysed"
+        cls = (
+            "verdict-not-analysed"
+            if not r["position"]
+            else "verdict-differs"
+            if r["differs_from_coaching"]
+            else "verdict-consistent"
+        )
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _num_cell(_count(r["n"])),
+            _num_cell(interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
+            _num_cell(value_text(r["published_coaching"], est)),
+            _num_cell(value_text(r["published_usual_care"], est)),
+            _p_cell(r["p_vs_coaching"]),
+            _p_cell(r["p_exact_vs_coaching"]),
+            _p_cell(r["p_vs_usual_care"]),
+            _p_cell(r["p_exact_vs_usual_care"]),
+            _Cell(position, title=str(r["note"]), cls=cls),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
+    return _HtmlTable(
+        "arm-comparison",
+        "The program (every patient coached) beside the published coaching and usual-care arms",
+        (
+            "Trial",
+            "Outcome",
+            "n",
+            "Program (95% CI)",
+            "Published coaching",
+            "Published usual care",
+            "P vs coaching",
+            "P vs coaching (exact)",
+            "P vs usual care",
+            "P vs usual care (exact)",
+            "Position",
+        ),
+        tuple(rows),
+        (
+            "Proportions in percent, means in the outcome's unit. P: one-sample score test "
+            "(proportions) or t test (means) against the published arm's figure; exact: the "
+            "exact binomial test. Position: where the program's 95% CI lies relative to the two "
+            "published figures.",
+            *_row_notes(frame, trial_name),
+        ),
+    )
+
+
+def _pooled_table(frame: pd.DataFrame) -> _HtmlTable:
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        cells = (
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _Cell(str(r["studies"])),
+            _num_cell(str(r["k"])),
+            _num_cell(interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
+            _num_cell(
+                interval_text(r["fixed_estimate"], r["fixed_conf_low"], r["fixed_conf_high"], est)
+            ),
+            _num_cell(f"{r['q']:.2f} ({r['q_df']})"),
+            _p_cell(r["q_p_value"]),
+            _num_cell(f"{100 * r['i2']:.0f}%"),
+            _num_cell(f"{r['tau2']:.3g}"),
+        )
+        rows.append(_HtmlRow(cells, {"outcome": str(r["outcome"]), "estimand": est}))
+    return _HtmlTable(
+        "pooled",
+        "The program and the published trial(s) pooled, with Cochran's Q and I\N{SUPERSCRIPT TWO}",
+        (
+            "Outcome",
+            "Estimand",
+            "Estimates",
+            "k",
+            "Random effects, DerSimonian-Laird (95% CI)",
+            "Fixed effect (95% CI)",
+            "Q (df)",
+            "P (Q)",
+            "I\N{SUPERSCRIPT TWO}",
+            "\N{GREEK SMALL LETTER TAU}\N{SUPERSCRIPT TWO}",
+        ),
+        tuple(rows),
+        (
+            "Pooled risk differences in percentage points; \N{GREEK SMALL LETTER TAU}"
+            "\N{SUPERSCRIPT TWO} on the pooling scale (proportions, log odds ratios, the "
+            "outcome's unit).",
+        ),
+    )
+
+
+def _case_mix_table(frame: pd.DataFrame) -> _HtmlTable:
+    from coachstats.tasks.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        share = r["metric"] != "SMD"
+        value = (
+            f"{100 * r['program_value']:.1f} %"
+            if share
+            else f"{r['program_value']:.1f}"
+            + (f" (SD {r['program_sd']:.1f})" if is_number(r["program_sd"]) else "")
+        )
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["characteristic"])),
+            _num_cell(value),
+            _num_cell(_count(r["program_n"])),
+            _num_cell(str(r["published_text"])),
+            _Cell(str(r["metric"])),
+            _num_cell(f"{r['difference']:+.2f}" if is_number(r["difference"]) else ""),
+            _Cell("material" if r["material"] else "", cls="failed" if r["material"] else ""),
+            _Cell(str(r["source"])),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"]}))
+    return _HtmlTable(
+        "case-mix",
+        "Baseline of the program vs each trial's published baseline",
+        (
+            "Trial",
+            "Characteristic",
+            "Program",
+            "n",
+            "Published",
+            "Metric",
+            "Difference",
+            "Material",
+            "Published figure",
+        ),
+        tuple(rows),
+    )
+
+
+def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
+    from coachstats.tasks.evaluate import trial_name
+
+    rows = []
+    for r in frame.to_dict("records"):
+        est = str(r["estimand"])
+        cells = (
+            _Cell(trial_name(r["trial"])),
+            _Cell(str(r["outcome"])),
+            _Cell(est),
+            _num_cell(value_text(r["crude"], est)),
+            _num_cell(interval_text(r["standardized"], r["conf_low"], r["conf_high"], est)),
+            _Cell(str(r["covariates"])),
+            _num_cell(_count(r["reference_n"])),
+            _num_cell(value_text(r["published"], est)),
+            _p_cell(r["difference_p_value"]),
+            _Cell(str(r["position"])),
+        )
+        rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
+    return _HtmlTable(
+        "standardized",
+        "The program's figures standardized to each trial's baseline distribution",
+        (
+            "Trial",
+            "Outcome",
+            "Estimand",
+            "Crude",
+            "Standardized (95% CI)",
+            "Adjusted for",
+            "Reference n",
+            "Published",
+            "P vs published",
+            "Position",
+        ),
+        tuple(rows),
+        (
+            "Proportions and risk differences in percent; the reference is the patients of the "
+            "trial's synthetic cohort with the outcome.",
+            *_row_notes(frame, trial_name),
+        ),
+    )
+
+
+def _tracking_table(metrics: ProgramMetrics) -> _HtmlTable:
+    def fmt(m: Metric, x: float) -> str:
+        if not is_number(x):
+            return ""
+        return f"{100 * x:.0f} %" if m.percent else f"{x:.3g}"
+
+    rows = []
+    for m in metrics.metrics:
+        value = fmt(m, m.value)
+        if is_number(m.conf_low) and is_number(m.conf_high):
+            value += f" ({fmt(m, m.conf_low)} to {fmt(m, m.conf_high)})"
+        cells = (
+            _Cell(m.label),
+            _num_cell(value),
+            _num_cell(str(m.n) if m.n else ""),
+            _Cell(m.benchmark_text),
+            _Cell(m.status),
+            _Cell(m.note),
+        )
+        rows.append(_HtmlRow(cells, {"key": m.key}))
+    extra = metrics.encounters.summary().splitlines() if metrics.encounters is not None else []
+    return _HtmlTable(
+        "tracking",
+        "Program tracking: the practice brief's indicators",
+        ("Indicator", "Value (95% CI)", "n", "Yardstick", "Status", "Note"),
+        tuple(rows),
+        (*extra, *metrics.notes),
+    )
+
+
+def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part:
+    """The forest figure of :func:`coachstats.tasks.evaluate.evaluation_figure`, embedded."""
+    caption = (
+        "Each outcome's effect in the published trial(s) and in the program, with 95% CIs: the "
+        "risk differences in one panel, each mean difference in its own (their units differ)."
+        if result.design == "two-arm"
+        else "Each outcome's published coaching and usual-care figures and the program's, with "
+        "95% CIs (a published arm without a printed n has none): the proportions in one panel, "
+        "each mean in its own."
+    )
+    try:
+        figure = embed_figure(
+            make(), fmt, "Forest plot: the program and the published trials", caption
+        )
+    except CoachstatsError as exc:
+        return _Part("forest", "Forest plot", notes=(f"not drawn: {exc}",))
+    return _Part("forest", "Forest plot", figure=figure)
+
+
+def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, Any]:
+    """The evaluation section: verdict, comparison table, forest, pooled, case mix, tracking.
+
+    Parameters
+    ----------
+    report : Report
+        The report (whether to draw figures, and how to embed them).
+    result : EvaluationResult
+        The evaluation shown.
+
+    Returns
+    -------
+    dict
+        ``header``, ``single_arm``, ``ok``, ``verdict`` and ``parts``: the subsections, each a
+        table (cells with their tooltip and CSS class), a list, a figure and notes.
+    """
+    data = result.report_data()
+    tables: Mapping[str, pd.DataFrame] = data["tables"]
+    two_arm = result.design == "two-arm"
+    what = "published figures" if two_arm else "published coaching arms"
+    verdict = (
+        f"no outcome differs from the {what}"
+        if result.ok
+        else f"{len(result.findings())} outcome(s) differ from the {what}"
+    )
+    parts: list[_Part] = []
+    outcomes = tables["outcomes"]
+    if not outcomes.empty:
+        parts.append(
+            _Part(
+                "comparison",
+                "Comparison with the published trials",
+                table=_effects_table(outcomes) if two_arm else _arms_table(outcomes),
+                items=tuple(data["verdicts"]),
+                items_cls="verdicts",
+            )
+        )
+    if report.figures:
+        parts.append(_forest_part(result, data["figures"]["forest"], report.image_format))
+    if not tables["heterogeneity"].empty:
+        parts.append(
+            _Part(
+                "pooled",
+                "Pooled estimates and heterogeneity",
+                table=_pooled_table(tables["heterogeneity"]),
+            )
+        )
+    if result.case_mix:
+        material = list(dict.fromkeys(c.characteristic for c in result.case_mix if c.material))
+        intro = (
+            "The program's baseline differs materially on " + join_words(material) + "; see the "
+            "standardized comparison."
+            if material
+            else "No baseline characteristic differs materially."
+        )
+        parts.append(
+            _Part(
+                "case-mix",
+                "Case mix",
+                intro=intro,
+                table=_case_mix_table(tables["case_mix"]),
+                items=tuple(c.sentence() for c in result.case_mix),
+                items_cls="case-mix-notes",
+            )
+        )
+    if result.standardized:
+        parts.append(
+            _Part(
+                "standardized",
+                "Standardized to each trial's baseline",
+                table=_standardized_table(tables["standardized"]),
+                items=tuple(s.sentence() for s in result.standardized),
+                items_cls="standardized-notes",
+            )
+        )
+    if result.tracking is not None:
+        parts.append(_Part("tracking", "Program tracking", table=_tracking_table(result.tracking)))
+    if result.notes:
+        parts.append(_Part("evaluation-notes", "Notes", items=result.notes, items_cls="notes"))
+    return {
+        "header": result.sentence(),
+        "single_arm": not two_arm,
+        "ok": result.ok,
+        "verdict": verdict,
+        "parts": parts,
+    }

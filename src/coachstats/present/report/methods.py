@@ -1,0 +1,250 @@
+"""The methods text of a report: one sentence per analysis, and the methods of an evaluation.
+
+:func:`methods_sentence` reads an :class:`~coachstats.plan.AnalysisSpec` (what was
+planned); :func:`evaluation_methods` reads the results of an evaluation (what was run).
+
+Examples
+--------
+>>> from coachstats.plan import AnalysisSpec
+>>> methods_sentence(AnalysisSpec("composite_any", "chi_square", options={"correct": False}),
+...                  label="One clinical goal")
+"One clinical goal: Pearson's chi-square test without continuity correction; complete-case analysis."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from coachstats.core.formatting import format_p, join_words
+from coachstats.core.results import ComparisonResult
+from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec
+
+if TYPE_CHECKING:
+    from coachstats.tasks.evaluate import EvaluationResult
+
+__all__ = ["evaluation_methods", "methods_sentence", "methods_text"]
+
+
+def _method_phrase(spec: AnalysisSpec) -> str:
+    o = spec.options
+    m = spec.method
+    if m == "chi_square":
+        corr = o.get("correct", False)
+        return "Pearson's chi-square test " + (
+            "with Yates' continuity correction" if corr else "without continuity correction"
+        )
+    if m == "fisher":
+        return "Fisher's exact test"
+    if m == "t_test":
+        return "Student's t test (equal variances)" if o.get("equal_var") else "Welch's t test"
+    if m == "ancova":
+        base = o.get("baseline")
+        return "analysis of covariance (ANCOVA)" + (
+            f" on the baseline value {base}" if base else ""
+        )
+    if m in ("logistic", "linear"):
+        text = f"{m} regression"
+        if o.get("estimand"):
+            text += f" ({o['estimand']})"
+        if o.get("fixed_effects"):
+            text += f" with {o['fixed_effects']} fixed effects"
+        return text
+    if m == "gee":
+        family = o.get("family", "binomial")
+        corr = o.get("corr", "exchangeable")
+        return (
+            f"generalized estimating equations ({family} family, {corr} working correlation, "
+            "robust standard errors)"
+        )
+    if m == "mixed":
+        fit = "ML" if o.get("reml") is False else "REML"
+        return f"a linear mixed model ({fit}) with a random intercept for {spec.cluster}"
+    if m == "mcnemar":
+        return "McNemar's test for paired proportions"
+    if m == "paired_t":
+        return "a paired t test"
+    stat = o.get("stat", "mean")
+    return {
+        "mean": "mean (SD) by group",
+        "proportion": "proportion by group",
+        "n": "count by group",
+        "n_unique": "number of distinct values",
+    }.get(str(stat), "summary")
+
+
+def _missing_phrase(spec: AnalysisSpec) -> str:
+    if spec.missing == "failure":
+        return "patients with a missing follow-up value counted as not at goal"
+    if spec.missing == "mi":
+        m = int(spec.options.get("m", 20))
+        seed = spec.options.get("seed", DEFAULT_MI_SEED)
+        return (
+            f"missing values multiply imputed by chained equations (m = {m}, seed {seed}), "
+            "results pooled with Rubin's rules"
+        )
+    return "complete-case analysis"
+
+
+def methods_sentence(spec: AnalysisSpec, *, label: str | None = None) -> str:
+    """One sentence of methods for an analysis spec: test or model, covariates, clustering, missing data.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        The analysis.
+    label : str, optional
+        The outcome's display name (default the spec's label).
+
+    Examples
+    --------
+    >>> from coachstats.plan import AnalysisSpec
+    >>> print(methods_sentence(AnalysisSpec("change_hba1c", "mixed", cluster="site",
+    ...                                     covariates=("age", "insulin")), label="HbA1c change"))
+    HbA1c change: a linear mixed model (REML) with a random intercept for site, adjusted for age and insulin; complete-case analysis.
+    >>> print(methods_sentence(AnalysisSpec("at_goal_ldl", "chi_square", subset="site == 'A'",
+    ...                                     missing="mi", options={"m": 5, "seed": 1})))
+    at_goal_ldl: Pearson's chi-square test without continuity correction, among patients with site == 'A'; missing values multiply imputed by chained equations (m = 5, seed 1), results pooled with Rubin's rules.
+    """
+    parts = [_method_phrase(spec)]
+    if spec.change_from:
+        parts.append(f"of the change from {spec.change_from}")
+    if spec.covariates:
+        parts.append("adjusted for " + join_words(spec.covariates))
+    if spec.cluster and spec.method != "mixed":
+        text = f"clustered by {spec.cluster}"
+        if spec.options.get("singleton_clusters"):
+            text += f" (patients without a {spec.cluster} as clusters of one)"
+        parts.append(text)
+    if spec.subset:
+        parts.append(f"among patients with {spec.subset}")
+    if spec.complete_on:
+        parts.append("among patients with " + join_words(spec.complete_on) + " measured")
+    if spec.timepoints:
+        parts.append(f"month {spec.timepoints[0]} vs month {spec.timepoints[1]}")
+    return f"{label or spec.label}: {', '.join(parts)}; {_missing_phrase(spec)}."
+
+
+def methods_text(
+    specs: Iterable[AnalysisSpec], *, labels: Mapping[str, str] | None = None
+) -> list[str]:
+    """Methods sentences for a plan: one per comparison, the descriptive summaries in one.
+
+    ``labels`` maps a spec label to the display name.
+
+    Examples
+    --------
+    >>> from coachstats.plan import AnalysisSpec
+    >>> for s in methods_text([AnalysisSpec("age", "describe"), AnalysisSpec("sex", "describe"),
+    ...                        AnalysisSpec("hba1c_drop_ge1", "fisher")]):
+    ...     print(s)
+    hba1c_drop_ge1: Fisher's exact test; complete-case analysis.
+    Described without a test (mean (SD), proportion or count by group): age and sex.
+    """
+    names = dict(labels or {})
+    out: list[str] = []
+    described: list[str] = []
+    for spec in specs:
+        label = names.get(spec.label, spec.label)
+        if spec.method == "describe":
+            described.append(label)
+        else:
+            out.append(methods_sentence(spec, label=label))
+    if described:
+        out.append(
+            "Described without a test (mean (SD), proportion or count by group): "
+            + join_words(list(dict.fromkeys(described)))
+            + "."
+        )
+    return out
+
+
+def _result_methods(label: str, result: ComparisonResult) -> str:
+    """One methods sentence read from a result: method, covariates, clustering, exclusions."""
+    parts = [result.method]
+    if result.adjusted_for:
+        parts.append("adjusted for " + join_words(result.adjusted_for))
+    if result.cluster and result.cluster not in result.method:
+        parts.append(f"clustered by {result.cluster}")
+    missing = (
+        "complete-case analysis"
+        if result.missing == "complete case"
+        else f"missing data: {result.missing}"
+    )
+    if result.n_excluded:
+        missing += f" ({result.n_excluded} not analysed: {result.excluded_reason})"
+    return f"{label}: {', '.join(parts)}; {missing}."
+
+
+def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
+    """The methods of an evaluation: each program analysis (read from its result), then how the
+    program was compared with the published trials (the difference test or the one-sample tests,
+    pooling, case mix, standardization, as far as the evaluation ran them).
+
+    Parameters
+    ----------
+    result : EvaluationResult
+        What :func:`coachstats.tasks.evaluate.evaluate` returned.
+
+    Returns
+    -------
+    tuple of str
+        The sentences, each once, in order.
+    """
+    from coachstats.tasks.evaluate import CASE_MIX_THRESHOLD, trial_name
+
+    rows: Sequence[Any] = (
+        [e for e in result.effects if e.primary] if result.design == "two-arm" else result.arms
+    )
+    out = [
+        _result_methods(f"{r.label} ({trial_name(r.trial)} analysis)", r.program)
+        for r in rows
+        if r.program is not None
+    ]
+    alpha = format_p(result.alpha)
+    if result.design == "two-arm":
+        out += [
+            "Each trial's published analysis ran on the program's patients with "
+            "coachstats.plan.run_plan: the same endpoints, goal thresholds and tests, on the "
+            "trial's population and follow-up month (departures are in the notes). Risk "
+            "differences have Wald intervals and odds ratios Woolf intervals.",
+            "The published standard error is reconstructed from the printed counts, from the "
+            "printed means, SDs and sizes (sqrt(s1^2/n1 + s2^2/n2)), or from the printed P value "
+            "and estimate (SE = |estimate| / z(1 - P/2)); the source of each is the tooltip of "
+            "the published figure.",
+            "The program's effect and the published one are compared as independent estimates: "
+            "z = (program - published) / sqrt(SE_program^2 + SE_published^2), two-sided normal "
+            "P (Altman and Bland 2003; odds ratios on the log scale, the difference reported as "
+            f"a ratio of odds ratios). An outcome differs when P < {alpha}; Holm-adjusted P "
+            "values across a trial's outcomes are shown. A verdict that flips within the "
+            "rounding range of the printed P is marked borderline.",
+        ]
+        if result.heterogeneity:
+            out.append(
+                "The program and the trial(s) reporting an outcome are pooled by inverse variance "
+                "(fixed effect, and DerSimonian-Laird random effects), with Cochran's Q and "
+                "I^2 = max(0, (Q - df) / Q) (Higgins and Thompson 2002)."
+            )
+    else:
+        out.append(
+            "Single-arm program: each outcome's proportion (Wilson score interval) or mean "
+            "(t interval) is compared with each published arm by the one-sample score and exact "
+            "binomial tests (proportions) or the one-sample t test (means). The verdict places "
+            "the program's interval relative to the published coaching and usual-care values; "
+            f"an outcome differs when P < {alpha} against the published coaching arm."
+        )
+    if result.case_mix:
+        out.append(
+            "Case mix: the standardized mean difference (program mean - published mean) / "
+            "published SD for means, Cohen's h = 2 arcsin(sqrt(p)) - 2 arcsin(sqrt(p_published)) "
+            f"for shares; an absolute value above {CASE_MIX_THRESHOLD} is a material difference."
+        )
+    if result.standardized:
+        out.append(
+            "Direct standardization (g-computation): a logistic (binary) or linear (continuous) "
+            "model of the outcome on baseline covariates (and the arm), fitted on the program and "
+            "averaged over the patients of the trial's synthetic cohort (calibrated to the "
+            "published baseline), with a delta-method SE that treats that cohort as fixed "
+            "(Muller and MacLehose 2014)."
+        )
+    return tuple(dict.fromkeys(out))
