@@ -64,6 +64,17 @@ _TWO_ARMS = ("coaching", "usual_care")
 _PAIRED = ("mcnemar", "paired_t")
 
 
+def _report_goal_set(goals: GoalSet | str | None, trials: Iterable[Trial]) -> GoalSet | None:
+    """The goal set of a report's per-endpoint flow: ``goals`` (resolved by name), else the first
+    of ``trials`` that has one.
+
+    The one place where a report finds its goal set. It resolves the name again and guesses from
+    the trials because the results do not carry their goal set yet; when they do (issue 16), this
+    reads it from the result instead.
+    """
+    return resolve_goals(goals) or next((t.goals for t in trials if t.goals is not None), None)
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -331,7 +342,7 @@ def report_from_reproduction(
                 if t.values_analysis is not None:
                     spec_labels[t.values_analysis.label] = f"{t.label} (values)"
         seeds += _plan_seeds(specs)
-        goals = next((t.goals for t in members if t.goals is not None), None)
+        goals = _report_goal_set(None, members)
         name = f"{key.upper()} cohort" if bundled else "Your data"
         design = tuple(row for t in members for row in _trial_design(t))
         sections.append(
@@ -403,12 +414,11 @@ def report_from_analysis(
     """
     from coachstats.trials.registry import get_trial
 
-    gs = resolve_goals(goals)
     tr = get_trial(trial) if trial is not None else None
+    gs = _report_goal_set(goals, (tr,) if tr is not None else ())
     design = _data_design(trial_data)
     if tr is not None:
         design = design + _trial_design(tr)
-        gs = gs or tr.goals
     files = ((trial_data.source, trial_data.sha256),) if trial_data.sha256 else ()
     section = _section_for_plan(
         "Your data",
@@ -539,7 +549,7 @@ def report_from_evaluation(
     flow: Flow | None = None
     table1: BaselineTable | None = None
     if trial_data is not None:
-        goals = next((t.goals for t in trials if t.goals is not None), None)
+        goals = _report_goal_set(None, trials)
         # one arm has no Table 1 by arm: the case mix compares its baseline with the trials
         flow, table1 = _flow_and_baseline(trial_data, goals, baseline, notes, table=two_arm)
         design = _data_design(trial_data, entry="Patients")
