@@ -37,7 +37,7 @@ from coachstats.data.schema import PATIENT_SCHEMA, column_spec, validate_patient
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import measure_months
 
-__all__ = ["FORMATS", "load_trial", "read_table"]
+__all__ = ["FORMATS", "file_sha256", "load_trial", "read_table"]
 
 Format = Literal["csv", "tsv", "parquet", "excel", "stata", "sas", "xport", "spss"]
 FORMATS: dict[str, Format] = {
@@ -58,9 +58,20 @@ FORMATS: dict[str, Format] = {
 _LONG_KEYS = ("measure", "value")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks: what a report records as provenance.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = pathlib.Path(d) / "x.csv"
+    ...     _ = f.write_bytes(b"abc")
+    ...     file_sha256(f)[:16]
+    'ba7816bf8f01cfea'
+    """
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -357,7 +368,7 @@ def load_trial(
         expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
         raw = read_table(source, format=format, sheet=sheet, expected=expected, notes=read_notes)
         label = str(source)
-        sha = _sha256(Path(source))
+        sha = file_sha256(source)
     df, notes = _apply_mapping(raw, columns)
     if not isinstance(source, pd.DataFrame):
         notes = read_notes + notes

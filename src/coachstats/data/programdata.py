@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +29,7 @@ from typing import Any, Literal, get_args
 import pandas as pd
 
 from coachstats.core.errors import FileFormatError, SchemaError, check_option
+from coachstats.data.io import file_sha256
 from coachstats.data.schema import PATIENT_SCHEMA, column_spec
 from coachstats.data.trialdata import TrialData
 
@@ -166,15 +166,6 @@ def read_mapping(path: str | Path) -> MappingFile:
     )
 
 
-def _sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _source_column(raw: pd.DataFrame, columns: Mapping[str, str] | None, schema: str) -> str | None:
     for yours, target in (columns or {}).items():
         if target == schema and yours in raw.columns:
@@ -288,7 +279,7 @@ def load_program(
         expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
         raw = read_table(path, sheet=sheet, expected=expected, notes=notes)
         label = str(path)
-        sha = _sha256(path)
+        sha = file_sha256(path)
     raw = raw.rename(columns=lambda c: str(c).strip())
     arm_src = _source_column(raw, columns, "arm")
     arm_map = dict(arms or {})

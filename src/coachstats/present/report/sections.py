@@ -10,7 +10,6 @@ and the seeds behind the numbers.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ComparisonResult
 from coachstats.data.flow import Flow
+from coachstats.data.io import file_sha256
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult, resolve_goals
 from coachstats.present.report.methods import evaluation_methods
 from coachstats.present.report.model import DataSection, ImageFormat, Report
@@ -73,14 +73,6 @@ def _report_goal_set(goals: GoalSet | str | None, trials: Iterable[Trial]) -> Go
     reads it from the result instead.
     """
     return resolve_goals(goals) or next((t.goals for t in trials if t.goals is not None), None)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _two_arm(result: ComparisonResult | None, spec: AnalysisSpec) -> bool:
@@ -317,7 +309,7 @@ def report_from_reproduction(
             if path is not None:
                 td = load_trial(path, require_baseline=False)
             section_files = tuple(
-                (p.name, _file_sha256(p))
+                (p.name, file_sha256(p))
                 for table in ("patients", "medications", "adherent_days", "visit_ratings")
                 if (p := bundled_table(f"{key}_{table}")) is not None
             )
@@ -454,13 +446,13 @@ def _data_files(
     if td is not None and td.sha256:
         files.append((td.source, td.sha256))
     elif td is None and Path(source).is_file():
-        files.append((source, _file_sha256(Path(source))))
+        files.append((source, file_sha256(source)))
         notes.append(
             f"the SHA-256 of {source} was computed when the report was written; pass "
             "trial_data= for the hash of the bytes the evaluation read"
         )
     for f in extra:
-        files.append((str(f), _file_sha256(Path(f))))
+        files.append((str(f), file_sha256(f)))
     return tuple(files)
 
 
