@@ -118,12 +118,22 @@ class Metric:
     note: str = ""
     percent: bool = False
 
+    def format_value(self, x: float) -> str:
+        """``x`` (the value or an interval end) as this indicator prints: a share in whole
+        percent (``"41 %"``), anything else with 3 significant digits.
+
+        Examples
+        --------
+        >>> Metric("k", "Reached", 0.412, percent=True).format_value(0.412)
+        '41 %'
+        >>> Metric("k", "Contacts per patient", 3.456).format_value(3.456)
+        '3.46'
+        """
+        return f"{100 * x:.0f} %" if self.percent else f"{x:.3g}"
+
     def text(self) -> str:
         """``"label: value (95% CI ...) vs yardstick [status]"``."""
-
-        def fmt(x: float) -> str:
-            return f"{100 * x:.0f} %" if self.percent else f"{x:.3g}"
-
+        fmt = self.format_value
         out = f"{self.label}: {fmt(self.value)}"
         if math.isfinite(self.conf_low):
             out += f" (95% CI {fmt(self.conf_low)} to {fmt(self.conf_high)})"

@@ -358,9 +358,7 @@ def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
 
 def _tracking_table(metrics: ProgramMetrics) -> _HtmlTable:
     def fmt(m: Metric, x: float) -> str:
-        if not is_number(x):
-            return ""
-        return f"{100 * x:.0f} %" if m.percent else f"{x:.3g}"
+        return m.format_value(x) if is_number(x) else ""
 
     rows = []
     for m in metrics.metrics:
