@@ -49,6 +49,7 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from coachstats.core.errors import OptionError, check_option
+from coachstats.core.formatting import format_number
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, format_p
 from coachstats.plan import AnalysisPlan, AnalysisSpec, resolve_goals
@@ -180,30 +181,22 @@ class PrintedValue:
             return math.nan
         return float(m["sign"] + m["num"])
 
-    def _num(self, x: float, decimals: int, signed: bool) -> str:
-        if not math.isfinite(x):
-            return "NA"
-        s = f"{x:.{decimals}f}"
-        if float(s) == 0.0:
-            s = s.lstrip("-")
-        return ("+" + s) if signed and not s.startswith("-") and float(s) != 0.0 else s
-
     def format_number(self, x: float, sd: float = math.nan) -> str:
         """Print ``x`` (a proportion when the printed value is a percentage) like this value."""
         if self.kind == "none":
             return ""
         if self.percent:
-            body = self._num(100 * x, self.decimals, self.signed)
+            body = format_number(100 * x, self.decimals, signed=self.signed)
             return f"{body}{self.space}%"
         if self.kind == "mean_sd":
-            return f"{self._num(x, self.decimals, self.signed)} ({self._num(sd, self.sd_decimals, False)})"
+            return f"{format_number(x, self.decimals, signed=self.signed)} ({format_number(sd, self.sd_decimals)})"
         if self.kind == "count":
-            return self._num(x, 0, False)
-        return self._num(x, self.decimals, self.signed)
+            return format_number(x, 0)
+        return format_number(x, self.decimals, signed=self.signed)
 
     def format_arm(self, arm: ArmSummary) -> str:
         """Print one group's reproduced summary in this value's form."""
-        pct = self._num(100 * arm.value, self.decimals, False)
+        pct = format_number(100 * arm.value, self.decimals)
         if self.kind == "fraction" and not self.percent:
             return f"{arm.events}/{arm.n}"
         if self.kind == "fraction":
