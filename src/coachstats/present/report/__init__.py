@@ -57,10 +57,9 @@ Everything a user needs is imported here; ``coachstats.report`` (the old name) i
 
 Examples
 --------
->>> from coachstats.plan import AnalysisSpec
->>> methods_sentence(AnalysisSpec("composite_any", "chi_square", options={"correct": False}),
-...                  label="One clinical goal")
-"One clinical goal: Pearson's chi-square test without continuity correction; complete-case analysis."
+>>> import coachstats.report
+>>> coachstats.report is coachstats.present.report, coachstats.report.write_report.__module__
+(True, 'coachstats.present.report.render')
 """
 
 from __future__ import annotations
