@@ -19,11 +19,11 @@ import pandas as pd
 
 from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import join_words
-from coachstats.core.goals import GoalSet
+from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult
 from coachstats.data.flow import Flow
 from coachstats.data.io import file_sha256
-from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult, resolve_goals
+from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
 from coachstats.present.report.methods import evaluation_methods
 from coachstats.present.report.model import DataSection, ImageFormat, Report
 from coachstats.present.table1 import BaselineTable, baseline_table
@@ -65,14 +65,14 @@ _PAIRED = ("mcnemar", "paired_t")
 
 
 def _report_goal_set(goals: GoalSet | str | None, trials: Iterable[Trial]) -> GoalSet | None:
-    """The goal set of a report's per-endpoint flow: ``goals`` (resolved by name), else the first
-    of ``trials`` that has one.
+    """The goal set of a report's per-endpoint flow: ``goals`` (looked up by name with
+    :func:`~coachstats.core.goals.get_goal_set`), else the first of ``trials`` that has one.
 
-    The one place where a report finds its goal set. It resolves the name again and guesses from
-    the trials because the results do not carry their goal set yet; when they do (issue 16), this
-    reads it from the result instead.
+    The one place where a report finds its goal set. It looks the name up again and guesses from
+    the trials; the results now carry the goal set they ran with (``PlanResult.goals``), and this
+    is the function to change so that the report reads it from them (issue 16).
     """
-    return resolve_goals(goals) or next((t.goals for t in trials if t.goals is not None), None)
+    return get_goal_set(goals) or next((t.goals for t in trials if t.goals is not None), None)
 
 
 def _two_arm(result: ComparisonResult | None, spec: AnalysisSpec) -> bool:
