@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from coachstats.core.vocabulary import outcome_label
 from coachstats.present.report.evaluation import evaluation_context
 from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
