@@ -1,0 +1,492 @@
+r"""Case mix and standardization: the program's baseline next to a trial's, and figures standardized to it.
+
+:func:`case_mix` compares the program's baseline characteristics with the
+trial's printed baseline (SMD for means, Cohen's h for shares; a
+:class:`~coachstats.tasks.evaluate.rows.CaseMixItem` each). :func:`standardize`
+is regression-based direct standardization of a program's outcome to a
+reference population, and :func:`standardized_comparison` applies it to a
+benchmark with the trial's synthetic cohort (:mod:`coachstats.synthetic`) as
+the reference.
+
+Examples
+--------
+>>> from coachstats.synthetic import hcpc_cohort
+>>> [i.metric for i in case_mix(hcpc_cohort().patients, "hcpc")][:2]
+['SMD', "Cohen's h"]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from coachstats.compare.meta import difference_test
+from coachstats.compare.proportions import normal_quantile
+from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError
+from coachstats.core.results import ArmSummary, ComparisonResult
+from coachstats.data.trialdata import TrialData
+from coachstats.derive.endpoints import derive_endpoints
+from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
+from coachstats.tasks.evaluate.plans import adapt_spec, followup_for, population_query
+from coachstats.tasks.evaluate.published import (
+    Benchmark,
+    PublishedOutcome,
+    printed_mean_sd,
+    printed_share,
+    trial_name,
+)
+from coachstats.tasks.evaluate.rows import (
+    CASE_MIX_THRESHOLD,
+    PROGRAM,
+    CaseMixItem,
+    StandardizedComparison,
+)
+from coachstats.trials.registry import Target, Trial, get_trial
+
+__all__ = [
+    "CASE_MIX_TARGETS",
+    "STANDARDIZE_COVARIATES",
+    "case_mix",
+    "standardize",
+    "standardized_comparison",
+]
+
+#: Baseline targets of each trial compared in the case-mix check (registry ids).
+CASE_MIX_TARGETS: Mapping[str, tuple[str, ...]] = {
+    "hcpc": (
+        "age",
+        "female",
+        "bmi",
+        "baseline_hba1c",
+        "baseline_ldl",
+        "baseline_sbp",
+        "pcp_visits",
+    ),
+    "peer": ("baseline_hba1c",),
+}
+_CASE_MIX_N = {"peer": "complete_case"}
+
+#: Baseline covariates of the standardization model, per outcome.
+STANDARDIZE_COVARIATES: Mapping[str, tuple[str, ...]] = {
+    "composite_any": ("age", "diabetes", "n_uncontrolled"),
+    "composite_all": ("age", "diabetes", "n_uncontrolled"),
+    "at_goal_hba1c": ("age", "hba1c_0"),
+    "at_goal_ldl": ("age", "diabetes", "ldl_0"),
+    "at_goal_sbp": ("age", "diabetes", "sbp_0"),
+    "change_hba1c": ("age", "hba1c_0"),
+    "hba1c_drop_ge1": ("age", "hba1c_0"),
+    "hba1c_lt_7_5": ("age", "hba1c_0"),
+    "change_ldl": ("age", "ldl_0"),
+    "change_sbp": ("age", "sbp_0"),
+}
+
+
+def _covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
+    cols = []
+    for c in covariates:
+        s = frame[c]
+        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+            cols.append(pd.to_numeric(s.astype("Float64")).to_numpy(dtype=float, na_value=np.nan))
+        else:
+            raise AnalysisError(
+                f"standardization covariate {c!r} must be numeric or boolean (dtype {s.dtype})"
+            )
+    return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
+
+
+def standardize(
+    data: pd.DataFrame,
+    reference: pd.DataFrame,
+    outcome: str,
+    *,
+    covariates: Sequence[str],
+    arm: str | None = None,
+    conf_level: float = 0.95,
+    reference_name: str = "reference",
+) -> ComparisonResult:
+    r"""Direct (regression) standardization of a program's outcome to a reference population.
+
+    Fit, on the program's complete cases, :math:`g(E[y]) = \alpha + \beta_a a +
+    x^\top\beta` (logistic for a binary outcome, linear otherwise; the arm term
+    :math:`a` only with ``arm``), then average the predictions over the
+    reference patients :math:`x_j^{ref}`:
+
+    .. math::
+
+        \hat\theta = \frac1m \sum_{j=1}^m \hat\mu(x_j^{ref})
+        \quad\text{or, two-arm,}\quad
+        \hat\theta = \frac1m \sum_j \{\hat\mu(1, x_j^{ref}) - \hat\mu(0, x_j^{ref})\}.
+
+    The SE is the delta method on the model's covariance,
+    :math:`\operatorname{Var}\hat\theta = g^\top V g` with
+    :math:`g = \partial\hat\theta/\partial(\alpha, \beta)`
+    (:math:`\frac1m\sum_j \mu_j(1-\mu_j)(1, a, x_j)` for the logistic model),
+    treating the reference covariates as fixed; the interval is normal.
+    Covariates constant in the program are dropped.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The program's patients with ``outcome`` and ``covariates`` (and ``arm``).
+    reference : DataFrame
+        The reference population's covariates (rows with a missing covariate are skipped).
+    outcome : str
+        Binary (boolean / 0-1) or numeric column.
+    covariates : sequence of str
+        Numeric or boolean baseline covariates.
+    arm : str, optional
+        Arm column for a two-arm program (treatment: ``coaching``).
+    conf_level : float
+        Confidence level.
+    reference_name : str
+        Named in the method text.
+
+    Returns
+    -------
+    ComparisonResult
+        ``estimand`` ``"standardized proportion"`` / ``"standardized mean"``
+        (single-arm) or ``"standardized risk difference"`` /
+        ``"standardized mean difference"``; ``extra`` has ``crude``,
+        ``reference_n`` and ``extrapolated`` (share of reference rows with a
+        covariate outside the program's range).
+
+    References
+    ----------
+    Muller CJ, MacLehose RF. Int J Epidemiol 2014;43:962-970.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prog = pd.DataFrame({"y": [0, 0, 1, 0, 1, 1, 1, 1], "x": [1.0, 2, 3, 4, 5, 6, 7, 8]})
+    >>> ref = pd.DataFrame({"x": [1.0, 1, 2, 2]})
+    >>> r = standardize(prog, ref, "y", covariates=["x"])
+    >>> r.extra["crude"], bool(r.estimate < 0.5)
+    (0.625, True)
+    """
+    from coachstats.compare.glm import fit_linear, fit_logistic
+    from coachstats.compare.prepare import prepare
+    from coachstats.compare.proportions import as_binary
+
+    prep = prepare(data, [outcome, *covariates], arm=arm)
+    frame = prep.frame
+    y_col = frame[outcome]
+    binary = pd.api.types.is_bool_dtype(y_col.dtype) or (
+        pd.api.types.is_numeric_dtype(y_col.dtype)
+        and np.isin(y_col.to_numpy(dtype=float), (0.0, 1.0)).all()
+    )
+    y = as_binary(y_col).astype(float) if binary else pd.to_numeric(y_col).to_numpy(dtype=float)
+    X = _covariate_matrix(frame, covariates)
+    keep = [i for i in range(X.shape[1]) if np.ptp(X[:, i]) > 0]
+    used = [covariates[i] for i in keep]
+    X = X[:, keep]
+    ref = reference.loc[reference[list(used)].notna().all(axis=1).to_numpy()] if used else reference
+    if len(ref) == 0:
+        raise AnalysisError(f"the reference population has no rows with {used}")
+    R = _covariate_matrix(ref, used)
+    extrapolated = (
+        float(np.mean(np.any((X.min(axis=0) > R) | (X.max(axis=0) < R), axis=1))) if used else 0.0
+    )
+    two_arm = arm is not None
+    if not used:
+        raise AnalysisError(
+            f"'{outcome}': no covariate of {list(covariates)} varies in the program; "
+            "standardization would be the crude figure"
+        )
+    if two_arm:
+        a = prep.treated.astype(float)[:, None]
+        X = np.hstack([a, X])
+    fit = fit_logistic(X, y) if binary else fit_linear(X, y)
+    m = len(ref)
+    designs = [np.hstack([np.full((m, 1), v), R]) for v in (1.0, 0.0)] if two_arm else [R]
+    means, g_beta, g_group = [], np.zeros(X.shape[1]), np.zeros(1)
+    for sign, D in zip((1.0, -1.0), designs, strict=False):
+        eta = D @ fit.coef + fit.group_coef[0]
+        if binary:
+            mu = 1.0 / (1.0 + np.exp(-eta))
+            w = mu * (1.0 - mu)
+            g_beta += sign * (w @ D) / m
+            g_group += sign * w.mean()
+        else:
+            mu = eta
+            g_beta += sign * D.mean(axis=0)
+            g_group += sign * 1.0
+        means.append(float(mu.mean()))
+    est = means[0] - means[1] if two_arm else means[0]
+    se = math.sqrt(max(fit.functional_var(g_beta, g_group), 0.0))
+    z = normal_quantile(conf_level)
+    if two_arm:
+        crude = float(y[prep.treated].mean() - y[~prep.treated].mean())
+        estimand = "standardized risk difference" if binary else "standardized mean difference"
+        stat = est / se if se > 0 else math.nan
+        p = float(2 * stats.norm.sf(abs(stat))) if se > 0 else math.nan
+    else:
+        crude = float(y.mean())
+        estimand = "standardized proportion" if binary else "standardized mean"
+        stat, p = math.nan, math.nan
+    model = "logistic" if binary else "linear"
+    return ComparisonResult(
+        outcome=outcome,
+        method=f"direct standardization: {model} regression on {', '.join(used)}, "
+        f"predictions averaged over {reference_name} (n = {m})",
+        estimand=estimand,
+        estimate=est,
+        std_error=se,
+        conf_low=est - z * se,
+        conf_high=est + z * se,
+        conf_level=float(conf_level),
+        statistic=stat,
+        statistic_name="z" if two_arm else "",
+        p_value=p,
+        arms=(ArmSummary(PROGRAM, len(y), value=crude),),
+        adjusted_for=tuple(used),
+        n_excluded=prep.n_excluded,
+        excluded_reason=prep.excluded_reason,
+        extra={"crude": crude, "reference_n": m, "extrapolated": extrapolated},
+    )
+
+
+def _combine_arms(values: Sequence[tuple[float, float]], n: Sequence[int]) -> tuple[float, float]:
+    """Mean and SD of two groups combined (within plus between variance)."""
+    (m1, s1), (m2, s2) = values
+    n1, n2 = n
+    mean = (n1 * m1 + n2 * m2) / (n1 + n2)
+    ss = (n1 - 1) * s1**2 + (n2 - 1) * s2**2 + n1 * n2 / (n1 + n2) * (m1 - m2) ** 2
+    return mean, math.sqrt(ss / (n1 + n2 - 1))
+
+
+def _published_baseline(trial: Trial, target: Target) -> tuple[float, float, str, bool]:
+    """(value, sd, text, is_share) of a printed baseline target, arms combined when split."""
+    printed = target.printed_values()
+    is_share = printed[0].percent
+    if is_share:
+        vals = [(printed_share(v), math.nan) for v in printed]
+    else:
+        vals = [printed_mean_sd(v.text) for v in printed]
+    if len(vals) == 1:
+        return vals[0][0], vals[0][1], str(target.values[0]), is_share
+    n_target = _CASE_MIX_N.get(trial.name)
+    if n_target is None:
+        raise OptionError(
+            f"{trial.name}:{target.id}: per-arm baseline without sizes to combine them"
+        )
+    n = [int(x) for x in trial.target(n_target).values]
+    if is_share:
+        mean = (n[0] * vals[0][0] + n[1] * vals[1][0]) / sum(n)
+        return mean, math.nan, f"{100 * mean:.1f} % (arms combined)", True
+    mean, sd = _combine_arms(vals, n)
+    return mean, sd, f"{mean:.2f} ({sd:.2f}) (arms {' and '.join(target.values)} combined)", False
+
+
+def _std_difference(prog: float, pub: float, pub_sd: float, share: bool) -> tuple[str, float]:
+    if share:
+        p = min(max(prog, 0.0), 1.0)
+        return "Cohen's h", 2 * math.asin(math.sqrt(p)) - 2 * math.asin(math.sqrt(pub))
+    return "SMD", (prog - pub) / pub_sd if pub_sd > 0 else math.nan
+
+
+def case_mix(
+    data: TrialData | pd.DataFrame,
+    trial: str = "hcpc",
+    *,
+    threshold: float = CASE_MIX_THRESHOLD,
+    eligible_only: bool = True,
+) -> tuple[CaseMixItem, ...]:
+    r"""The program's baseline next to the trial's printed baseline.
+
+    Each of the trial's baseline targets (age, female, BMI, baseline labs
+    among those uncontrolled, PCP visits for HCPC; baseline HbA1c for the
+    peer trial) is computed on the program with the trial's own ``describe``
+    spec (same subset, e.g. "among those uncontrolled") through
+    :func:`~coachstats.plan.run_plan`, and the share with diabetes is
+    compared with the trial's (peer: 100 % by eligibility; HCPC: not
+    published -- the synthetic cohort's assumed share, labelled so). Per-arm
+    printed baselines are combined (n-weighted mean; SD with the between-arm
+    variance). Characteristics the program lacks are skipped. With
+    ``eligible_only`` the program's patients are those meeting the trial's
+    entry criterion (:data:`POPULATIONS`), as in :func:`evaluate`.
+
+    Rule: SMD :math:`(\bar x - \mu)/\sigma` for means, Cohen's
+    :math:`h` for shares; ``material`` when :math:`|\cdot| >` ``threshold``
+    (0.2 by default; Austin 2009 uses 0.1 for covariate balance).
+
+    Examples
+    --------
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> items = case_mix(hcpc_cohort().patients, "hcpc")
+    >>> [(i.characteristic, i.material) for i in items][:3]
+    [('Age, mean (SD)', False), ('Female', False), ('BMI, mean (SD)', False)]
+    """
+    t = get_trial(trial)
+    patients = getattr(data, "patients", data)
+    if not isinstance(patients, pd.DataFrame):
+        raise OptionError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
+    fu, _ = followup_for(patients.columns, t.design.months)
+    population = population_query(t.name, eligible_only)
+    specs = []
+    published = []
+    for tid in CASE_MIX_TARGETS.get(t.name, ()):
+        target = t.target(tid)
+        specs.append(
+            adapt_spec(target.analysis, t.name, fu, eligible_only=eligible_only, label=tid, by=None)
+        )
+        published.append((target.label, *_published_baseline(t, target), "printed"))
+    if "diabetes" in patients.columns:
+        share, source = _diabetes_reference(t.name)
+        specs.append(
+            AnalysisSpec(
+                "diabetes",
+                "describe",
+                label="diabetes",
+                by=None,
+                subset=population,
+                options={"stat": "proportion"},
+            )
+        )
+        published.append(("Diabetes", share, math.nan, f"{100 * share:.1f} %", True, source))
+    if not specs:
+        return ()
+    res = run_plan(patients, AnalysisPlan(specs, goals=t.goals), errors="record")
+    items = []
+    for r, (label, value, sd, text, share, source) in zip(res.results, published, strict=True):
+        if r is None or not r.arms or r.arms[0].n == 0:
+            continue
+        a = r.arms[0]
+        if share and value in (0.0, 1.0) and a.value == value:
+            continue  # an eligibility criterion (every Peer patient has diabetes): no information
+        metric, diff = _std_difference(a.value, value, sd, share)
+        items.append(
+            CaseMixItem(
+                trial=t.name,
+                characteristic=label,
+                program_value=a.value,
+                program_sd=a.sd,
+                program_n=a.n,
+                published_value=value,
+                published_sd=sd,
+                published_text=text,
+                metric=metric,
+                difference=diff,
+                source=source,
+                threshold=threshold,
+                percent=share,
+            )
+        )
+    return tuple(items)
+
+
+def _diabetes_reference(trial: str) -> tuple[float, str]:
+    if trial == "peer":
+        return 1.0, "eligibility: HbA1c >= 8.0 % at entry, all with diabetes"
+    cohort = _reference_cohort(trial)
+    return float(cohort["diabetes"].mean()), "assumed: synthetic HCPC cohort (not published)"
+
+
+def _reference_cohort(trial: str) -> pd.DataFrame:
+    """The trial's synthetic cohort (default size and seed: deterministic), as a copy."""
+    t = get_trial(trial)
+    return _cohort(t.cohort or trial).copy()
+
+
+@lru_cache(maxsize=2)
+def _cohort(name: str) -> pd.DataFrame:
+    from coachstats import synthetic
+
+    gen = synthetic.hcpc_cohort if name == "hcpc" else synthetic.peer_cohort
+    return gen().patients
+
+
+def standardized_comparison(
+    b: Benchmark,
+    po: PublishedOutcome,
+    spec: AnalysisSpec,
+    td: TrialData,
+    trial: Trial,
+    single_arm: bool,
+    conf_level: float,
+) -> StandardizedComparison:
+    """The program's figure on benchmark ``b`` standardized to the trial's baseline.
+
+    :func:`standardize` on the program's patients of ``spec`` (its subset and
+    follow-up), with the trial's synthetic cohort as the reference
+    population, adjusted for :data:`STANDARDIZE_COVARIATES` (those the program
+    has). Two-arm programs also get the z test of the standardized effect
+    against the published one. A failure is recorded in the row's ``error``;
+    extrapolation beyond the program's covariate range (over 5 % of the
+    reference) in its ``note``.
+
+    Examples
+    --------
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> from coachstats.tasks.evaluate.plans import benchmark_spec
+    >>> from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
+    >>> b, td = BENCHMARKS[0], hcpc_cohort(n=400, seed=3)
+    >>> spec, _ = benchmark_spec(b, td, False, 12)
+    >>> row = standardized_comparison(b, published_outcome(b), spec, td, get_trial("hcpc"), False, 0.95)
+    >>> row.result.estimand, row.result.adjusted_for
+    ('standardized risk difference', ('age', 'diabetes', 'n_uncontrolled'))
+    """
+    covs = STANDARDIZE_COVARIATES.get(po.outcome, ("age",))
+    goals = trial.goals
+    note = ""
+    try:
+        if goals is None:  # pragma: no cover - every registry trial names its goals
+            raise AnalysisError("the trial has no goal set")
+        prog = derive_endpoints(td.patients, goals, followup=spec.followup)
+        ref = derive_endpoints(_reference_cohort(trial.name), goals, followup=trial.design.months)
+        if spec.subset:
+            prog = prog.query(spec.subset)
+            ref = ref.query(spec.subset)
+        missing = [c for c in covs if c not in prog.columns]
+        used = [c for c in covs if c in prog.columns and c in ref.columns]
+        if missing:
+            note = f"program has no {', '.join(missing)}: not adjusted for it"
+        ref = ref.loc[ref[po.outcome].notna().to_numpy()]
+        result = standardize(
+            prog,
+            ref,
+            po.outcome,
+            covariates=used,
+            arm=None if single_arm else "arm",
+            conf_level=conf_level,
+            reference_name=f"the synthetic {trial_name(trial.name)} cohort",
+        )
+        comparison = None
+        if not single_arm:
+            pub = po.effect(po.estimands()[0])
+            comparison = difference_test(
+                result.estimate,
+                result.std_error,
+                pub.estimate,
+                pub.std_error,
+                conf_level=conf_level,
+            )
+        extra = result.extra.get("extrapolated", 0.0)
+        if isinstance(extra, float) and extra > 0.05:
+            note = "; ".join(
+                x
+                for x in (
+                    note,
+                    f"{100 * extra:.0f} % of the reference patients lie outside the program's covariate range (extrapolation)",
+                )
+                if x
+            )
+        return StandardizedComparison(
+            b.trial,
+            b.target,
+            po.outcome,
+            b.label,
+            float(result.extra["crude"]),
+            result,
+            po,
+            comparison,
+            note,
+        )
+    except (CoachstatsError, KeyError) as exc:
+        return StandardizedComparison(
+            b.trial, b.target, po.outcome, b.label, math.nan, None, po, None, note, str(exc)
+        )

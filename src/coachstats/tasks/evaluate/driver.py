@@ -1,0 +1,663 @@
+"""The driver: :func:`evaluate` (a program against the published trials) and :func:`analyze`.
+
+:func:`analyze` loads a program's file, runs the outcome plan of its goal set
+(:func:`~coachstats.tasks.evaluate.plans.program_plan`) and the tracking
+metrics, and returns a :class:`ProgramAnalysis`. :func:`evaluate` loads the
+file, runs each trial's benchmarks on it
+(:func:`~coachstats.tasks.evaluate.plans.benchmark_spec`), sets the results
+next to the published figures (:mod:`coachstats.tasks.evaluate.comparisons`),
+compares the case mix and standardizes (:mod:`coachstats.tasks.evaluate.casemix`),
+and returns an :class:`EvaluationResult`. The method is described in
+:mod:`coachstats.tasks.evaluate`.
+
+Examples
+--------
+>>> from coachstats.synthetic import hcpc_cohort
+>>> res = analyze(hcpc_cohort(n=300, seed=1).patients, tracking=False)
+>>> res.design, res.plan.specs[0].outcome
+('two-arm', 'composite_any')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import pandas as pd
+
+from coachstats.compare.meta import MetaResult
+from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
+from coachstats.core.goals import GoalSet
+from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+from coachstats.data.programdata import ProgramDesign, load_program
+from coachstats.data.trialdata import TrialData
+from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, resolve_goals, run_plan
+from coachstats.tasks.evaluate.casemix import case_mix, standardized_comparison
+from coachstats.tasks.evaluate.comparisons import (
+    arm_comparison,
+    effect_comparisons,
+    heterogeneity,
+    holm_by_trial,
+    one_sample_summary,
+)
+from coachstats.tasks.evaluate.forest import evaluation_figure
+from coachstats.tasks.evaluate.plans import (
+    POPULATIONS,
+    benchmark_spec,
+    followup_for,
+    program_plan,
+)
+from coachstats.tasks.evaluate.published import (
+    BENCHMARKS,
+    SE_SOURCES,
+    Kind,
+    SESource,
+    published_outcome,
+    trial_name,
+)
+from coachstats.tasks.evaluate.rows import (
+    ALPHA,
+    ArmComparison,
+    CaseMixItem,
+    EffectComparison,
+    SentenceRow,
+    StandardizedComparison,
+)
+from coachstats.tasks.tracking import ProgramMetrics, program_metrics
+from coachstats.trials.registry import get_trial
+
+__all__ = [
+    "AGAINST",
+    "TRIALS",
+    "Against",
+    "EvaluationResult",
+    "ProgramAnalysis",
+    "Progress",
+    "analyze",
+    "evaluate",
+]
+
+Against = Literal["hcpc", "peer", "all"]
+AGAINST: tuple[str, ...] = get_args(Against)
+Progress = Callable[[str], None]
+
+#: Trials an evaluation can be run against, in order.
+TRIALS: tuple[str, ...] = ("hcpc", "peer")
+
+
+@dataclass(frozen=True, repr=False)
+class ProgramAnalysis(SentenceRow):
+    """The outcomes of a program (``coachstats analyze``), without published comparisons.
+
+    ``plan`` is the :class:`~coachstats.plan.PlanResult` of
+    :func:`program_plan`; for single-arm programs ``summaries`` hold each
+    outcome's proportion (Wilson interval) or mean (t interval).
+    """
+
+    source: str
+    design: str
+    goals: str
+    followup: int | None
+    plan: PlanResult
+    summaries: tuple[ComparisonResult | None, ...]
+    flow: str
+    tracking: ProgramMetrics | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy outcome table (one row per outcome)."""
+        if self.design == "two-arm":
+            return self.plan.to_frame()
+        rows = []
+        for spec, s, err in zip(self.plan.specs, self.summaries, self.plan.errors, strict=True):
+            row = s.to_dict() if s is not None else {"outcome": spec.outcome}
+            rows.append({"label": spec.label, **row, "error": err or ""})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: outcomes (records), brief text, flow, tracking and notes."""
+        return {
+            "source": self.source,
+            "design": self.design,
+            "goals": self.goals,
+            "followup": self.followup,
+            "outcomes": _records(self.to_frame()),
+            "brief": self.to_brief(),
+            "flow": self.flow,
+            "tracking": _records(self.tracking.to_frame()) if self.tracking else [],
+            "notes": list(self.notes),
+        }
+
+    def to_brief(self) -> str:
+        """The practice brief's presentation of every outcome."""
+        blocks = []
+        for spec, r, s in zip(self.plan.specs, self.plan.results, self.summaries, strict=True):
+            if self.design == "two-arm" and r is not None:
+                blocks.append(r.to_brief(spec.label[:1].upper() + spec.label[1:]))
+            elif s is not None:
+                a = s.arms[0]
+                if a.events is not None:
+                    val = f"{100 * s.estimate:.1f}% (95% CI {100 * s.conf_low:.1f}-{100 * s.conf_high:.1f}%)"
+                else:
+                    val = f"{s.estimate:.2f} (95% CI {s.conf_low:.2f} to {s.conf_high:.2f})"
+                blocks.append(
+                    f"{spec.label[:1].upper() + spec.label[1:]}:\n  {ARM_DISPLAY['coaching']}: {val}, n = {a.n}"
+                )
+        return "\n\n".join(blocks)
+
+    def sentence(self) -> str:
+        """Header line."""
+        return f"{self.source}: {self.design} program, {self.goals} goals, follow-up month {self.followup}"
+
+    def summary(self) -> str:
+        """Header, outcome table, brief text, flow, tracking and notes."""
+        cols = [
+            "label",
+            "n1",
+            "estimate1",
+            "n2",
+            "estimate2",
+            "estimate",
+            "conf_low",
+            "conf_high",
+            "p_value",
+            "error",
+        ]
+        if self.design != "two-arm":
+            cols = [
+                "label",
+                "n",
+                "events1",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "n_excluded",
+                "error",
+            ]
+        frame = self.to_frame()
+        if "n" not in frame.columns and "n1" in frame.columns and self.design != "two-arm":
+            frame = frame.assign(n=frame["n1"])
+        table = frame[[c for c in cols if c in frame.columns]]
+        parts = [
+            self.sentence(),
+            _table_text(table),
+            "As the practice brief presents them:",
+            self.to_brief(),
+            self.flow,
+        ]
+        # the flow text already ends with the load notes: print each note once
+        shown = {line.removeprefix("note: ") for line in self.flow.splitlines()}
+        return _join_parts(parts, self.tracking, tuple(n for n in self.notes if n not in shown))
+
+    def report_data(self) -> dict[str, Any]:
+        """What an HTML report needs (tables as DataFrames, texts)."""
+        return {
+            "title": f"Program outcomes: {self.source}",
+            "design": self.design,
+            "tables": {
+                "outcomes": self.to_frame(),
+                "tracking": self.tracking.to_frame() if self.tracking else None,
+            },
+            "brief": self.to_brief(),
+            "flow": self.flow,
+            "notes": list(self.notes),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", default_handler=str)
+    )
+    return out
+
+
+def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
+    """A summary's blocks, then the tracking summary and the notes, blank-line separated."""
+    if tracking is not None:
+        parts.append(tracking.summary())
+    if notes:
+        parts.append("\n".join(f"note: {n}" for n in notes))
+    return "\n\n".join(parts)
+
+
+def _table_text(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(no rows)"
+    shown = frame.copy()
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c].dtype):
+            shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.4g}")
+    return str(shown.to_string(index=False, max_colwidth=48))
+
+
+def _step(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def analyze(
+    data: str | Path | pd.DataFrame | TrialData,
+    *,
+    goals: GoalSet | str = "hcpc",
+    design: ProgramDesign = "auto",
+    conf_level: float = 0.95,
+    tracking: bool = True,
+    progress: Progress | None = None,
+    **load: Any,
+) -> ProgramAnalysis:
+    """Run the program outcome plan (:func:`program_plan`) on a program's data.
+
+    Parameters
+    ----------
+    data : path, DataFrame or TrialData
+        The program's patients (loaded with :func:`load_program`; ``load``
+        keywords such as ``columns=``, ``units=``, ``sheet=``, ``on_invalid=`` go to it).
+    goals : GoalSet or str
+        ``"hcpc"`` or ``"peer"`` (or a GoalSet).
+    design : {"auto", "two-arm", "single-arm"}
+        See :func:`load_program`.
+    conf_level : float
+        Confidence level of the single-arm intervals.
+    tracking : bool
+        Also compute the tracking metrics (:func:`coachstats.tasks.tracking.program_metrics`).
+    progress : callable, optional
+        Called with a short text at each step (the CLI's progress bar).
+
+    Examples
+    --------
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> res = analyze(hcpc_cohort().patients)
+    >>> res.to_frame().set_index("label").loc["at goal for >= 1 condition", ["events1", "n1"]].astype(int).tolist()
+    [90, 194]
+    """
+    gs = resolve_goals(goals)
+    if gs is None:  # pragma: no cover - a name or GoalSet always resolves
+        raise OptionError("goals must be 'hcpc', 'peer' or a GoalSet")
+    _step(progress, "loading and validating")
+    td = load_program(data, design=design, **load)
+    program_design = _design_of(td)
+    _step(progress, "deriving endpoints and comparing")
+    plan = program_plan(gs, single_arm=program_design == "single-arm")
+    res = run_plan(td, plan, errors="record")
+    summaries: list[ComparisonResult | None] = []
+    for spec, r in zip(plan.specs, res.results, strict=True):
+        if program_design == "single-arm" and r is not None:
+            kind: Kind = "binary" if spec.options.get("stat") == "proportion" else "continuous"
+            try:
+                summaries.append(one_sample_summary(r, kind, conf_level, spec.label))
+            except AnalysisError:
+                summaries.append(None)
+        else:
+            summaries.append(None)
+    metrics = None
+    notes = list(td.notes)
+    if tracking:
+        _step(progress, "tracking metrics")
+        try:
+            metrics = program_metrics(td, goals=gs)
+        except CoachstatsError as exc:
+            notes.append(f"tracking metrics not computed: {exc}")
+    try:
+        flow = td.flow_for(gs).summary()
+    except CoachstatsError:
+        flow = td.flow.summary()
+    return ProgramAnalysis(
+        source=td.source,
+        design=program_design,
+        goals=gs.name,
+        followup=td.followup,
+        plan=res,
+        summaries=tuple(summaries),
+        flow=flow,
+        tracking=metrics,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class EvaluationResult(SentenceRow):
+    """A program evaluated against the published trials (see :func:`evaluate`).
+
+    ``effects`` (two-arm) or ``arms`` (single-arm) hold the per-outcome
+    comparisons; ``heterogeneity`` the pooled estimates with Cochran's Q and
+    I²; ``case_mix`` the baseline comparison; ``standardized`` the
+    comparisons standardized to each trial's baseline; ``tracking`` the
+    practice brief's indicators.
+    """
+
+    source: str
+    design: str
+    against: tuple[str, ...]
+    effects: tuple[EffectComparison, ...] = ()
+    arms: tuple[ArmComparison, ...] = ()
+    heterogeneity: tuple[MetaResult, ...] = ()
+    case_mix: tuple[CaseMixItem, ...] = ()
+    standardized: tuple[StandardizedComparison, ...] = ()
+    tracking: ProgramMetrics | None = None
+    n: Mapping[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    alpha: float = ALPHA
+
+    @property
+    def ok(self) -> bool:
+        """No outcome differs from the published figure (P >= alpha)."""
+        if self.design == "two-arm":
+            return not any(e.verdict == "differs" for e in self.effects if e.primary)
+        return not any(a.differs for a in self.arms)
+
+    def findings(self) -> list[str]:
+        """The outcomes that differ, as sentences."""
+        if self.design == "two-arm":
+            return [e.sentence() for e in self.effects if e.primary and e.verdict == "differs"]
+        return [a.sentence() for a in self.arms if a.differs]
+
+    def verdicts(self) -> list[str]:
+        """One plain-language sentence per outcome and trial (primary estimand)."""
+        if self.design == "two-arm":
+            return [e.sentence() for e in self.effects if e.primary]
+        return [a.sentence() for a in self.arms]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main tidy table: effects (two-arm) or arm comparisons (single-arm)."""
+        rows: Sequence[SentenceRow] = self.effects if self.design == "two-arm" else self.arms
+        if not rows:
+            return pd.DataFrame()
+        return pd.concat([r.to_frame() for r in rows], ignore_index=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table: ``outcomes``, ``heterogeneity``, ``case_mix``, ``standardized``, ``tracking``."""
+
+        def stack(rows: Sequence[Any]) -> pd.DataFrame:
+            return (
+                pd.concat([r.to_frame() for r in rows], ignore_index=True)
+                if rows
+                else pd.DataFrame()
+            )
+
+        return {
+            "outcomes": self.to_frame(),
+            "heterogeneity": stack(self.heterogeneity),
+            "case_mix": stack(self.case_mix),
+            "standardized": stack(self.standardized),
+            "tracking": self.tracking.to_frame() if self.tracking else pd.DataFrame(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): every table as records, verdicts, notes."""
+        return {
+            "source": self.source,
+            "design": self.design,
+            "against": list(self.against),
+            "n": dict(self.n),
+            "ok": self.ok,
+            "verdicts": self.verdicts(),
+            **{k: _records(v) for k, v in self.tables().items()},
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def sentence(self) -> str:
+        """Header line."""
+        sizes = ", ".join(f"{k} {v}" for k, v in self.n.items())
+        names = ", ".join(trial_name(t) for t in self.against)
+        return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
+
+    def __repr__(self) -> str:
+        n_out = len(self.verdicts())
+        return (
+            f"<EvaluationResult: {self.sentence()}; {n_out} comparison(s), "
+            f"{len(self.findings())} differ>"
+        )
+
+    def summary(self) -> str:
+        """Text: header, verdicts, the outcome table, heterogeneity, case mix, standardized, tracking."""
+        parts = [self.sentence()]
+        what = "published figures" if self.design == "two-arm" else "published coaching arms"
+        verdict = (
+            f"no outcome differs from the {what}"
+            if self.ok
+            else f"{len(self.findings())} outcome(s) differ from the {what}"
+        )
+        differ = set(self.findings())
+        parts.append(
+            "Verdict: "
+            + verdict
+            + "\n"
+            + "\n".join(f"  {'x' if v in differ else '-'} {v}" for v in self.verdicts())
+        )
+        frame = self.to_frame()
+        if not frame.empty:
+            if self.design == "two-arm":
+                cols = [
+                    "trial",
+                    "outcome",
+                    "estimand",
+                    "program_estimate",
+                    "program_conf_low",
+                    "program_conf_high",
+                    "published_estimate",
+                    "difference",
+                    "p_value",
+                    "p_holm",
+                    "verdict",
+                ]
+            else:
+                cols = [
+                    "trial",
+                    "outcome",
+                    "n",
+                    "estimate",
+                    "conf_low",
+                    "conf_high",
+                    "published_coaching",
+                    "published_usual_care",
+                    "p_vs_coaching",
+                    "p_exact_vs_coaching",
+                    "p_vs_usual_care",
+                    "position",
+                ]
+            parts.append("Outcomes:\n" + _table_text(frame[cols]))
+        if self.heterogeneity:
+            het = pd.concat([m.to_frame() for m in self.heterogeneity], ignore_index=True)
+            parts.append(
+                "Heterogeneity (program and published estimates; DerSimonian-Laird):\n"
+                + _table_text(
+                    het[
+                        [
+                            "outcome",
+                            "estimand",
+                            "k",
+                            "estimate",
+                            "conf_low",
+                            "conf_high",
+                            "q",
+                            "q_p_value",
+                            "i2",
+                            "tau2",
+                        ]
+                    ]
+                )
+            )
+        if self.case_mix:
+            lines = [f"  - {c.sentence()}" for c in self.case_mix]
+            material = [c.characteristic for c in self.case_mix if c.material]
+            head = "Case mix (|SMD| or |h| > 0.2 = material difference):"
+            if material:
+                head += f" the program's baseline differs materially on {', '.join(material)}; see the standardized comparison"
+            parts.append(head + "\n" + "\n".join(lines))
+        if self.standardized:
+            parts.append(
+                "Standardized to each trial's baseline (direct standardization):\n"
+                + "\n".join(f"  - {s.sentence()}" for s in self.standardized)
+            )
+        return _join_parts(parts, self.tracking, self.notes)
+
+    def report_data(self) -> dict[str, Any]:
+        """What an HTML report needs: title, tables (DataFrames), verdicts, notes, figure makers."""
+        return {
+            "title": f"Program evaluation: {self.source}",
+            "design": self.design,
+            "against": [trial_name(t) for t in self.against],
+            "ok": self.ok,
+            "verdicts": self.verdicts(),
+            "tables": self.tables(),
+            "notes": list(self.notes),
+            "figures": {"forest": lambda: evaluation_figure(self)},
+        }
+
+
+def _design_of(td: TrialData) -> str:
+    return "two-arm" if td.patients["arm"].nunique(dropna=True) == 2 else "single-arm"
+
+
+def evaluate(
+    data: str | Path | pd.DataFrame | TrialData,
+    *,
+    against: Against | Sequence[str] = "all",
+    design: ProgramDesign = "auto",
+    published_se: SESource = "auto",
+    alpha: float = ALPHA,
+    conf_level: float = 0.95,
+    standardize: bool = True,
+    tracking: bool = True,
+    eligible_only: bool = True,
+    encounters: pd.DataFrame | None = None,
+    fte: float | Mapping[Any, float] | None = None,
+    progress: Progress | None = None,
+    **load: Any,
+) -> EvaluationResult:
+    """Evaluate a program's patient data against the published trials.
+
+    Parameters
+    ----------
+    data : path, DataFrame or TrialData
+        The program's patients (loaded with :func:`load_program`; ``load``
+        keywords such as ``columns=``, ``units=``, ``sheet=``, ``on_invalid=``
+        go to it).
+    against : {"hcpc", "peer", "all"} or sequence of them
+        The trials.
+    design : {"auto", "two-arm", "single-arm"}
+        Force the design (default: from the arm column).
+    published_se : {"auto", "counts", "p_value"}
+        Source of the published SE (module docstring).
+    alpha : float
+        Significance level of the verdicts.
+    conf_level : float
+        Confidence level of every interval.
+    standardize : bool
+        Also compute the comparisons standardized to each trial's baseline.
+    tracking : bool
+        Also compute the practice brief's tracking metrics.
+    eligible_only : bool
+        Compare only the program's patients meeting the trial's entry
+        criterion (peer: baseline HbA1c >= 8.0 %; :data:`POPULATIONS`).
+    encounters : DataFrame, optional
+        CPT encounter rows for the tracking metrics.
+    fte : float or mapping, optional
+        Coaches' full-time equivalents for the caseload.
+    progress : callable, optional
+        Called with a short text at each step.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    A single-arm program (only coached patients of an HCPC-like cohort):
+
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> from coachstats.synthetic.programs import single_arm_program
+    >>> prog = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
+    >>> res = evaluate(prog, against="hcpc", standardize=False, tracking=False)
+    >>> print(res.arms[0].sentence())
+    at goal for >= 1 condition: 46 % (95 % CI 42-51), consistent with the published coaching arm of HCPC 2015 (46.4 %; usual care 34.3 %)
+    """
+    check_option("published_se", published_se, SE_SOURCES)
+    if not 0 < alpha < 1:
+        raise OptionError(f"alpha={alpha!r} must be in (0, 1)")
+    trials = (
+        list(TRIALS)
+        if against == "all"
+        else [against]
+        if isinstance(against, str)
+        else list(against)
+    )
+    for t in trials:
+        check_option("against", t, AGAINST)
+    _step(progress, "loading and validating")
+    td = load_program(data, design=design, **load)
+    program_design = _design_of(td)
+    single = program_design == "single-arm"
+    notes: list[str] = list(td.notes)
+    effects: list[EffectComparison] = []
+    arms: list[ArmComparison] = []
+    mix: list[CaseMixItem] = []
+    std: list[StandardizedComparison] = []
+    for name in trials:
+        trial = get_trial(name)
+        benchmarks = [b for b in BENCHMARKS if b.trial == name]
+        fu, fu_notes = followup_for(td.patients.columns, trial.design.months)
+        notes += [f"{trial_name(name)}: {n}" for n in fu_notes]
+        if eligible_only and name in POPULATIONS:
+            notes.append(
+                f"{trial_name(name)}: program patients with {POPULATIONS[name][0]} ({POPULATIONS[name][1]})"
+            )
+        specs: list[AnalysisSpec] = []
+        spec_notes: list[str] = []
+        for b in benchmarks:
+            spec, spec_note = benchmark_spec(b, td, single, fu, eligible_only)
+            specs.append(spec)
+            spec_notes.append("; ".join(spec_note))
+        _step(progress, f"running the {trial_name(name)} analysis plan")
+        res = run_plan(
+            td,
+            AnalysisPlan(specs, goals=trial.goals, name=f"{name} on the program"),
+            errors="record",
+        )
+        for b, spec, r, err, sn in zip(
+            benchmarks, specs, res.results, res.errors, spec_notes, strict=True
+        ):
+            po = published_outcome(b)
+            if single:
+                arms.append(arm_comparison(b, po, r, err, sn, conf_level, alpha))
+            else:
+                effects += effect_comparisons(b, po, r, err, sn, published_se, conf_level, alpha)
+            if standardize:
+                _step(progress, f"standardizing {b.label} to {trial_name(name)}")
+                std.append(standardized_comparison(b, po, spec, td, trial, single, conf_level))
+        _step(progress, f"case mix against {trial_name(name)}")
+        try:
+            mix += case_mix(td, name, eligible_only=eligible_only)
+        except CoachstatsError as exc:
+            notes.append(f"{trial_name(name)}: case mix not computed: {exc}")
+    metrics = None
+    if tracking:
+        _step(progress, "tracking metrics")
+        try:
+            metrics = program_metrics(
+                td, goals=get_trial(trials[0]).goals or "hcpc", encounters=encounters, fte=fte
+            )
+        except CoachstatsError as exc:
+            notes.append(f"tracking metrics not computed: {exc}")
+    counts = td.patients["arm"].value_counts().to_dict()
+    return EvaluationResult(
+        source=td.source,
+        design=program_design,
+        against=tuple(trials),
+        effects=tuple(holm_by_trial(effects)),
+        arms=tuple(arms),
+        heterogeneity=heterogeneity(effects),
+        case_mix=tuple(mix),
+        standardized=tuple(std),
+        tracking=metrics,
+        n={str(k): int(v) for k, v in counts.items()},
+        notes=tuple(dict.fromkeys(notes)),
+        alpha=alpha,
+    )

@@ -1,0 +1,283 @@
+"""Analysis plans for a program's data: the program's own outcomes and each benchmark's spec.
+
+:func:`program_plan` is the plan of ``coachstats analyze`` (the outcomes of a
+goal set, without published comparisons). :func:`benchmark_spec` turns a
+published benchmark's analysis spec (:mod:`coachstats.trials`) into the spec
+run on a program: the trial's entry population (:data:`POPULATIONS`), the
+program's follow-up month, the describe-only spec of a single-arm program and
+an unclustered test when the program lacks the trial's cluster column.
+
+Examples
+--------
+>>> [s.outcome for s in program_plan("peer")][:2]
+['change_hba1c', 'hba1c_drop_ge1']
+>>> population_query("peer", eligible_only=True)
+'hba1c_0 >= 8.0'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+import pandas as pd
+
+from coachstats.core.errors import OptionError
+from coachstats.core.goals import GoalSet
+from coachstats.data.trialdata import TrialData
+from coachstats.derive.endpoints import measure_months
+from coachstats.plan import AnalysisPlan, AnalysisSpec, resolve_goals
+from coachstats.tasks.evaluate.published import Benchmark, Kind
+from coachstats.trials.registry import get_trial
+
+__all__ = [
+    "OUTCOME_TEXT",
+    "POPULATIONS",
+    "adapt_spec",
+    "benchmark_spec",
+    "followup_for",
+    "population_query",
+    "program_plan",
+]
+
+#: Program patients entering a trial's comparisons: (query, reason).
+POPULATIONS: Mapping[str, tuple[str, str]] = {
+    "peer": ("hba1c_0 >= 8.0", "the peer trial enrolled patients with HbA1c >= 8.0 %"),
+}
+
+#: Plain-language labels of the program outcomes of :func:`program_plan`.
+OUTCOME_TEXT: Mapping[str, str] = {
+    "composite_any": "at goal for >= 1 condition",
+    "composite_all": "at goal for all conditions",
+    "at_goal_hba1c": "HbA1c at goal",
+    "at_goal_sbp": "blood pressure at goal",
+    "at_goal_ldl": "LDL at goal",
+    "change_hba1c": "HbA1c change (%)",
+    "change_sbp": "SBP change (mm Hg)",
+    "change_ldl": "LDL change (mg/dL)",
+    "hba1c_drop_ge1": "HbA1c drop >= 1 point",
+    "hba1c_lt_7_5": "HbA1c < 7.5 %",
+}
+_PLAN_OUTCOMES: Mapping[str, tuple[str, ...]] = {
+    "hcpc": (
+        "composite_any",
+        "composite_all",
+        "at_goal_hba1c",
+        "at_goal_sbp",
+        "at_goal_ldl",
+        "change_hba1c",
+        "change_sbp",
+        "change_ldl",
+    ),
+    "peer": ("change_hba1c", "hba1c_drop_ge1", "hba1c_lt_7_5", "change_ldl", "change_sbp"),
+}
+
+
+def followup_for(columns: pd.Index | list[str], months: int) -> tuple[int | None, list[str]]:
+    """The program's follow-up month for a trial followed for ``months``, and a note if it differs.
+
+    The trial's month when the program has measurements then; otherwise the
+    program's earliest follow-up month (None when it has none), with a note
+    saying so.
+
+    Examples
+    --------
+    >>> followup_for(["hba1c_0", "hba1c_6", "hba1c_12"], 12)
+    (12, [])
+    >>> followup_for(["hba1c_0", "hba1c_6"], 12)
+    (6, ["the trial's follow-up is month 12; the program's data has month(s) [6], month 6 is used"])
+    """
+    available = sorted({m for ms in measure_months(columns).values() for m in ms if m > 0})
+    if months in available:
+        return months, []
+    fu = available[0] if available else None
+    note = (
+        f"the trial's follow-up is month {months}; the program's data has month(s) "
+        f"{available or 'none'}, month {fu} is used"
+    )
+    return fu, [note]
+
+
+def population_query(trial: str, eligible_only: bool) -> str | None:
+    """The query selecting the program's patients who meet ``trial``'s entry criterion.
+
+    None when ``eligible_only`` is False or the trial has no criterion to apply
+    (:data:`POPULATIONS`).
+
+    Examples
+    --------
+    >>> population_query("peer", True), population_query("peer", False), population_query("hcpc", True)
+    ('hba1c_0 >= 8.0', None, None)
+    """
+    return POPULATIONS.get(trial, (None, ""))[0] if eligible_only else None
+
+
+def adapt_spec(
+    spec: AnalysisSpec,
+    trial: str,
+    followup: int | None,
+    *,
+    eligible_only: bool = True,
+    **changes: Any,
+) -> AnalysisSpec:
+    """A trial's analysis spec as it is run on a program's data.
+
+    ``changes`` (e.g. ``label=``, ``by=``) are applied first; then the trial's
+    entry population (:func:`population_query`) is added to the spec's subset,
+    the measurement columns of ``complete_on`` move to the program's follow-up
+    month and ``followup`` is set.
+
+    Examples
+    --------
+    >>> spec = AnalysisSpec("change_hba1c", "t_test", complete_on=("hba1c_12",), subset="age < 75")
+    >>> s = adapt_spec(spec, "peer", 6, label="HbA1c")
+    >>> s.label, s.subset, s.complete_on, s.followup
+    ('HbA1c', '(hba1c_0 >= 8.0) and (age < 75)', ('hba1c_6',), 6)
+    """
+    spec = replace(spec, **changes) if changes else spec
+    return replace(
+        spec,
+        subset=_combine(population_query(trial, eligible_only), spec.subset),
+        followup=followup,
+        complete_on=tuple(_remonth(c, followup) for c in spec.complete_on),
+    )
+
+
+def _combine(*queries: str | None) -> str | None:
+    parts = [q for q in queries if q]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else " and ".join(f"({q})" for q in parts)
+
+
+def _remonth(column: str, followup: int | None) -> str:
+    m = re.match(r"^(hba1c|sbp|ldl|bmi)_(\d+)$", column)
+    if m and followup is not None and int(m.group(2)) > 0:
+        return f"{m.group(1)}_{followup}"
+    return column
+
+
+def _single_arm_spec(spec: AnalysisSpec, kind: Kind) -> AnalysisSpec:
+    return AnalysisSpec(
+        spec.outcome,
+        "describe",
+        label=spec.label,
+        options={"stat": "proportion" if kind == "binary" else "mean"},
+        by=None,
+        subset=spec.subset,
+        followup=spec.followup,
+        complete_on=spec.complete_on,
+        change_from=spec.change_from,
+    )
+
+
+def _fallback_cluster(
+    spec: AnalysisSpec, kind: Kind, patients: pd.DataFrame
+) -> tuple[AnalysisSpec, str]:
+    c = spec.cluster
+    if not c or (c in patients.columns and patients[c].nunique(dropna=True) >= 2):
+        return spec, ""
+    method: Literal["chi_square", "t_test"] = "chi_square" if kind == "binary" else "t_test"
+    options = {"correct": False} if kind == "binary" else {}
+    why = "has no column" if c not in patients.columns else "has one value in column"
+    new = replace(spec, method=method, cluster=None, options=options, covariates=())
+    return new, (
+        f"{spec.label}: the published {spec.method.replace('_', ' ')} model is clustered by {c!r}; "
+        f"the program {why} {c!r}, so it is analysed with "
+        f"{'the chi-square test' if kind == 'binary' else 'Welch t test'} instead"
+    )
+
+
+def benchmark_spec(
+    b: Benchmark, td: TrialData, single_arm: bool, followup: int | None, eligible_only: bool = True
+) -> tuple[AnalysisSpec, list[str]]:
+    """The analysis spec of benchmark ``b`` run on a program, and notes on what was adapted.
+
+    The published target's spec with the benchmark's changes (:attr:`Benchmark.spec`),
+    adapted with :func:`adapt_spec`. A single-arm program gets the
+    ``describe`` spec of the outcome (its proportion or mean); a two-arm
+    program whose data lack the trial's cluster column (or have one value in
+    it) gets the unclustered test. A composite whose measures the program
+    lacks is noted as narrower.
+
+    Examples
+    --------
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> from coachstats.tasks.evaluate.published import BENCHMARKS
+    >>> spec, notes = benchmark_spec(BENCHMARKS[0], hcpc_cohort(n=200, seed=1), False, 12)
+    >>> spec.label, spec.method, notes
+    ('hcpc:composite_any', 'chi_square', [])
+    """
+    target = get_trial(b.trial).target(b.target)
+    changes = dict(b.spec)
+    if "options" in changes:
+        changes["options"] = dict(changes["options"])
+    spec = adapt_spec(
+        target.analysis,
+        b.trial,
+        followup,
+        eligible_only=eligible_only,
+        **changes,
+        label=f"{b.trial}:{b.target}",
+    )
+    notes: list[str] = []
+    goals = get_trial(b.trial).goals
+    if spec.outcome.startswith("composite_") and goals is not None and followup is not None:
+        absent = [
+            m
+            for m in goals.measures
+            if f"{m}_0" not in td.patients.columns or f"{m}_{followup}" not in td.patients.columns
+        ]
+        if absent:
+            notes.append(
+                f"the published composite covers {', '.join(goals.measures)}; the program has no "
+                f"{', '.join(absent)} at baseline and month {followup}, so its composite is narrower"
+            )
+    if single_arm:
+        return _single_arm_spec(spec, b.kind), notes
+    spec, note = _fallback_cluster(spec, b.kind, td.patients)
+    if note:
+        notes.append(note)
+    return spec, notes
+
+
+def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> AnalysisPlan:
+    """The outcomes ``coachstats analyze`` reports for a program, as an analysis plan.
+
+    HCPC goals: at goal for >= 1 / all conditions and per condition (Pearson
+    chi-square without correction, as published), and the change of each
+    measure (Welch t test). Peer goals: HbA1c change, drop >= 1 point,
+    HbA1c < 7.5 %, LDL and SBP changes. Single-arm programs get the
+    per-outcome proportion or mean (``describe``) instead of a test.
+
+    Examples
+    --------
+    >>> [s.outcome for s in program_plan("peer")]
+    ['change_hba1c', 'hba1c_drop_ge1', 'hba1c_lt_7_5', 'change_ldl', 'change_sbp']
+    >>> program_plan("hcpc", single_arm=True).specs[0].method
+    'describe'
+    """
+    gs = resolve_goals(goals)
+    if gs is None:  # pragma: no cover - a name or GoalSet always resolves
+        raise OptionError("program_plan needs a goal set")
+    outcomes = _PLAN_OUTCOMES.get(gs.name, _PLAN_OUTCOMES["hcpc"])
+    specs = []
+    for o in outcomes:
+        binary = not o.startswith("change_")
+        label = OUTCOME_TEXT.get(o, o)
+        if single_arm:
+            spec = AnalysisSpec(
+                o,
+                "describe",
+                label=label,
+                by=None,
+                options={"stat": "proportion" if binary else "mean"},
+            )
+        elif binary:
+            spec = AnalysisSpec(o, "chi_square", label=label, options={"correct": False})
+        else:
+            spec = AnalysisSpec(o, "t_test", label=label)
+        specs.append(spec)
+    return AnalysisPlan(specs, goals=gs, name=f"program ({gs.name} goals)")
