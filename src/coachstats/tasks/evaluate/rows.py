@@ -28,7 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from coachstats.core.results import ComparisonResult, TidyResult, format_p, p_phrase
+from coachstats.core.formatting import format_number, format_p, p_phrase
+from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.tasks.evaluate.published import (
     Kind,
     PublishedEffect,
@@ -79,13 +80,6 @@ class SentenceRow(TidyResult):
 def _short(error: str) -> str:
     """An error message without the list of available columns."""
     return error.split("; available")[0] if error else "no result"
-
-
-def _num(x: float, digits: int = 2) -> str:
-    if not math.isfinite(x):
-        return "NA"
-    s = f"{x:.{digits}f}"
-    return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
 def _pct(x: float) -> str:
@@ -181,12 +175,12 @@ class EffectComparison(SentenceRow):
         p, d, pub = self.program, self.difference, self.published
         what = "ratio" if pub.log_scale else "difference"
         text = (
-            f"{head}: program {_num(p.estimate)} (95% CI {_num(p.conf_low)} to {_num(p.conf_high)}) "
-            f"vs {name} {_num(pub.estimate)} ({_num(pub.conf_low)} to {_num(pub.conf_high)}); "
+            f"{head}: program {format_number(p.estimate)} (95% CI {format_number(p.conf_low)} to {format_number(p.conf_high)}) "
+            f"vs {name} {format_number(pub.estimate)} ({format_number(pub.conf_low)} to {format_number(pub.conf_high)}); "
         )
         body = (
-            f"{what} {_num(self._t(d.estimate))} (95% CI {_num(self._t(d.conf_low))} to "
-            f"{_num(self._t(d.conf_high))}), {p_phrase(d.p_value)}"
+            f"{what} {format_number(self._t(d.estimate))} (95% CI {format_number(self._t(d.conf_low))} to "
+            f"{format_number(self._t(d.conf_high))}), {p_phrase(d.p_value)}"
         )
         if self.verdict == "consistent":
             text += f"consistent with {name} ({body})"
@@ -288,7 +282,7 @@ class ArmComparison(SentenceRow):
             return "not analysed"
         if self.kind == "binary":
             return f"{_pct(p.estimate)} % (95 % CI {_pct(p.conf_low)}-{_pct(p.conf_high)})"
-        return f"{_num(p.estimate)} (95 % CI {_num(p.conf_low)} to {_num(p.conf_high)})"
+        return f"{format_number(p.estimate)} (95 % CI {format_number(p.conf_low)} to {format_number(p.conf_high)})"
 
     def sentence(self) -> str:
         """E.g. ``"at goal for >= 1 condition: 41 % (95 % CI 36-46), between ..."``."""
@@ -456,12 +450,12 @@ class StandardizedComparison(SentenceRow):
             return f"{self.label}: not standardized ({_short(self.error)})"
         r = self.result
         text = (
-            f"{self.label}: crude {_num(self.crude)}, standardized to {trial_name(self.trial)}'s "
-            f"baseline {_num(r.estimate)} (95% CI {_num(r.conf_low)} to {_num(r.conf_high)}; "
+            f"{self.label}: crude {format_number(self.crude)}, standardized to {trial_name(self.trial)}'s "
+            f"baseline {format_number(r.estimate)} (95% CI {format_number(r.conf_low)} to {format_number(r.conf_high)}; "
             f"adjusted for {', '.join(r.adjusted_for)})"
         )
         if self.comparison is not None:
-            text += f"; vs published {_num(self._published_value())}: {p_phrase(self.comparison.p_value)}"
+            text += f"; vs published {format_number(self._published_value())}: {p_phrase(self.comparison.p_value)}"
         elif self._position():
             text += f"; {self._position()}"
         if "extrapolation" in self.note:  # the caveat belongs next to the number it qualifies
