@@ -162,6 +162,14 @@ class GoalSet:
         The "HbA1c below this at follow-up" endpoint (``hba1c_lt_7_5``).
     source : str
         Where the definitions come from.
+    notes : str
+        Free text (not compared).
+    outcomes : sequence of str
+        The endpoints a program is analysed on with these goals, in the order
+        reported (``coachstats analyze``; see
+        :func:`coachstats.tasks.evaluate.plans.plan_outcomes`). Empty: derived
+        from the measures. A copy made with :func:`dataclasses.replace` keeps
+        them, whatever its name.
     """
 
     name: str
@@ -170,6 +178,7 @@ class GoalSet:
     hba1c_target: float = 7.5
     source: str = ""
     notes: str = field(default="", compare=False)
+    outcomes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.thresholds if m not in MEASURES]
@@ -179,6 +188,12 @@ class GoalSet:
             )
         if not math.isfinite(self.hba1c_drop) or not math.isfinite(self.hba1c_target):
             raise OptionError("hba1c_drop and hba1c_target must be finite numbers")
+        if isinstance(self.outcomes, str) or not all(isinstance(o, str) for o in self.outcomes):
+            raise OptionError(
+                f"GoalSet {self.name!r}: outcomes must be a list of endpoint names, "
+                f"got {self.outcomes!r}"
+            )
+        object.__setattr__(self, "outcomes", tuple(self.outcomes))
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -192,6 +207,8 @@ class GoalSet:
         lines.append(
             f"  hba1c_drop_ge1: drop >= {self.hba1c_drop:g}; hba1c_lt_7_5: < {self.hba1c_target:g}"
         )
+        if self.outcomes:
+            lines.append(f"  outcomes: {', '.join(self.outcomes)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -201,6 +218,7 @@ class GoalSet:
         """Plain data (for YAML/JSON)."""
         d = asdict(self)
         d["thresholds"] = {m: asdict(t) for m, t in self.thresholds.items()}
+        d["outcomes"] = list(self.outcomes)
         return d
 
     @classmethod
@@ -237,6 +255,9 @@ PEER_GOALS = GoalSet(
     hba1c_target=7.5,
     source="Thom et al., Ann Fam Med 2013;11:137-144",
     notes="Every patient has diabetes (HbA1c >= 8.0 % at entry).",
+    # the trial's outcomes, in its order: HbA1c change (primary), the drop and target
+    # endpoints, LDL and SBP changes; its HbA1c threshold is the entry criterion, not a goal
+    outcomes=("change_hba1c", "hba1c_drop_ge1", "hba1c_lt_7_5", "change_ldl", "change_sbp"),
 )
 
 #: The goal sets known by name: the one registry that turns a name into a :class:`GoalSet`.

@@ -25,10 +25,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from coachstats.core.errors import OptionError
-from coachstats.core.goals import GoalSet
+from coachstats.core.goals import MEASURES, GoalSet, get_goal_set
 from coachstats.data.trialdata import TrialData
-from coachstats.derive.endpoints import measure_months
-from coachstats.plan import AnalysisPlan, AnalysisSpec, resolve_goals
+from coachstats.derive.endpoints import endpoint_specs, measure_months
+from coachstats.plan import AnalysisPlan, AnalysisSpec
 from coachstats.tasks.evaluate.published import Benchmark, Kind
 from coachstats.trials.registry import get_trial
 
@@ -38,6 +38,7 @@ __all__ = [
     "adapt_spec",
     "benchmark_spec",
     "followup_for",
+    "plan_outcomes",
     "population_query",
     "program_plan",
 ]
@@ -59,19 +60,6 @@ OUTCOME_TEXT: Mapping[str, str] = {
     "change_ldl": "LDL change (mg/dL)",
     "hba1c_drop_ge1": "HbA1c drop >= 1 point",
     "hba1c_lt_7_5": "HbA1c < 7.5 %",
-}
-_PLAN_OUTCOMES: Mapping[str, tuple[str, ...]] = {
-    "hcpc": (
-        "composite_any",
-        "composite_all",
-        "at_goal_hba1c",
-        "at_goal_sbp",
-        "at_goal_ldl",
-        "change_hba1c",
-        "change_sbp",
-        "change_ldl",
-    ),
-    "peer": ("change_hba1c", "hba1c_drop_ge1", "hba1c_lt_7_5", "change_ldl", "change_sbp"),
 }
 
 
@@ -243,14 +231,72 @@ def benchmark_spec(
     return spec, notes
 
 
+def plan_outcomes(goals: GoalSet) -> tuple[str, ...]:
+    """The outcomes :func:`program_plan` analyses with a goal set, read from the goal set itself.
+
+    The goal set's own list (:attr:`~coachstats.core.goals.GoalSet.outcomes`:
+    the peer goals carry the peer trial's outcomes) when it has one;
+    otherwise, from its measures: at goal for >= 1 / all conditions (with two
+    or more measures; with one they equal its at-goal endpoint), at goal per
+    measure, and the change of every measure. Nothing depends on the goal
+    set's name, so a renamed copy keeps its outcomes.
+
+    Raises
+    ------
+    OptionError
+        An outcome of the goal set that is not one of its endpoints
+        (:func:`coachstats.derive.endpoints.endpoint_specs`).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from coachstats.core.goals import HCPC_GOALS, PEER_GOALS
+    >>> plan_outcomes(HCPC_GOALS)[:3]
+    ('composite_any', 'composite_all', 'at_goal_hba1c')
+    >>> plan_outcomes(dataclasses.replace(PEER_GOALS, name="my_peer")) == plan_outcomes(PEER_GOALS)
+    True
+    >>> strict = GoalSet.from_dict({"name": "strict", "thresholds": {"hba1c": {"uncontrolled_above": 7.0}}})
+    >>> plan_outcomes(strict)
+    ('at_goal_hba1c', 'change_hba1c', 'change_sbp', 'change_ldl')
+    """
+    if goals.outcomes:
+        allowed = [e.name for e in endpoint_specs(goals)]
+        unknown = [o for o in goals.outcomes if o not in allowed]
+        if unknown:
+            raise OptionError(
+                f"goal set {goals.name!r}: outcome(s) {unknown} are not endpoints of its "
+                f"measures {list(goals.measures)}; set its outcomes to names among {allowed}"
+            )
+        return goals.outcomes
+    composites = ("composite_any", "composite_all") if len(goals.measures) > 1 else ()
+    return (
+        *composites,
+        *(f"at_goal_{m}" for m in goals.measures),
+        *(f"change_{m}" for m in MEASURES),
+    )
+
+
+def _outcome_label(outcome: str, goals: GoalSet) -> str:
+    """:data:`OUTCOME_TEXT`, with the goal set's own HbA1c drop and target."""
+    if outcome == "hba1c_drop_ge1":
+        drop = goals.hba1c_drop
+        return f"HbA1c drop >= {drop:g} point{'' if drop == 1 else 's'}"
+    if outcome == "hba1c_lt_7_5":
+        return f"HbA1c < {goals.hba1c_target:g} %"
+    return OUTCOME_TEXT.get(outcome, outcome)
+
+
 def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> AnalysisPlan:
     """The outcomes ``coachstats analyze`` reports for a program, as an analysis plan.
 
-    HCPC goals: at goal for >= 1 / all conditions and per condition (Pearson
-    chi-square without correction, as published), and the change of each
-    measure (Welch t test). Peer goals: HbA1c change, drop >= 1 point,
-    HbA1c < 7.5 %, LDL and SBP changes. Single-arm programs get the
-    per-outcome proportion or mean (``describe``) instead of a test.
+    The outcomes are the goal set's (:func:`plan_outcomes`). HCPC goals: at
+    goal for >= 1 / all conditions and per condition, and the change of each
+    measure. Peer goals: HbA1c change, drop >= 1 point, HbA1c < 7.5 %, LDL
+    and SBP changes. Goal endpoints are compared with Pearson's chi-square
+    without correction (as published), changes with Welch's t test.
+    Single-arm programs get the per-outcome proportion or mean
+    (``describe``) instead of a test. A name is looked up with
+    :func:`~coachstats.core.goals.get_goal_set`; a GoalSet is used as is.
 
     Examples
     --------
@@ -259,14 +305,14 @@ def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> 
     >>> program_plan("hcpc", single_arm=True).specs[0].method
     'describe'
     """
-    gs = resolve_goals(goals)
+    gs = get_goal_set(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves
         raise OptionError("program_plan needs a goal set")
-    outcomes = _PLAN_OUTCOMES.get(gs.name, _PLAN_OUTCOMES["hcpc"])
+    kinds = {e.name: e.kind for e in endpoint_specs(gs)}
     specs = []
-    for o in outcomes:
-        binary = not o.startswith("change_")
-        label = OUTCOME_TEXT.get(o, o)
+    for o in plan_outcomes(gs):
+        binary = kinds[o] == "binary"
+        label = _outcome_label(o, gs)
         if single_arm:
             spec = AnalysisSpec(
                 o,
