@@ -3,20 +3,25 @@
 ``program_plan`` used to look the outcome list up by the goal set's name, with
 HCPC's list as the fallback, so a renamed copy of the peer goals silently got
 HCPC's outcomes (composites and at-goal endpoints the peer trial never
-reported). The outcomes now come from the goal set itself.
+reported). The outcomes now come from the goal set itself, and the results of
+``analyze`` and ``evaluate`` hold the goal set they used.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterator, Mapping
 
 import pandas as pd
 import pytest
 
+import coachstats.core.goals as goals_module
 from coachstats.core.errors import OptionError
 from coachstats.core.goals import HCPC_GOALS, PEER_GOALS, GoalSet, Threshold
-from coachstats.synthetic import peer_cohort
-from coachstats.tasks.evaluate import analyze, program_plan
+from coachstats.synthetic import hcpc_cohort, peer_cohort
+from coachstats.tasks.evaluate import analyze, evaluate, program_plan
+from coachstats.trials.registry import get_trial
 
 #: The peer trial's outcomes, in the order Thom et al. 2013 report them (Table 2):
 #: HbA1c change, drop >= 1 point, HbA1c < 7.5 %, then LDL and SBP changes.
@@ -112,3 +117,63 @@ def test_goal_set_outcomes_survive_plain_data() -> None:
     assert back == PEER_GOALS and back.outcomes == tuple(PEER_OUTCOMES)
     assert PEER_GOALS.to_dict()["outcomes"] == PEER_OUTCOMES
     assert "outcomes: change_hba1c" in PEER_GOALS.describe()
+
+
+# --------------------------------------------------------------------------- results hold their goal set
+
+
+class CountingGoalSets(Mapping[str, GoalSet]):
+    """The goal-set registry, counting the lookups by name."""
+
+    def __init__(self, inner: Mapping[str, GoalSet]) -> None:
+        self.inner = inner
+        self.lookups: list[str] = []
+
+    def __getitem__(self, name: str) -> GoalSet:
+        self.lookups.append(name)
+        return self.inner[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.inner
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names looked up in the goal-set registry while the test runs."""
+    get_trial("hcpc"), get_trial("peer")  # the trial registry (read once, cached) is built first
+    counting = CountingGoalSets(goals_module.GOAL_SETS)
+    monkeypatch.setattr(goals_module, "GOAL_SETS", counting)
+    return counting.lookups
+
+
+def test_analyze_resolves_a_name_once_and_keeps_the_object(lookups: list[str]) -> None:
+    data = hcpc_cohort(n=300, seed=2).patients
+    res = analyze(data, goals="peer")
+    assert lookups == ["peer"]
+    assert res.goals is PEER_GOALS
+    assert res.to_dict()["goals"] == "peer" and "peer goals" in res.sentence()
+    json.dumps(res.to_dict(), default=str)  # still plain data
+
+
+def test_analyze_uses_a_goal_set_object_without_any_lookup(lookups: list[str]) -> None:
+    mine = dataclasses.replace(PEER_GOALS, name="my_peer")  # not a registered name
+    res = analyze(hcpc_cohort(n=300, seed=2).patients, goals=mine, tracking=False)
+    assert lookups == []
+    assert res.goals is mine and res.plan.specs[0].outcome == "change_hba1c"
+    assert "my_peer goals" in res.sentence()
+
+
+def test_evaluate_holds_the_goal_set_it_used(lookups: list[str]) -> None:
+    data = hcpc_cohort(n=400, seed=6).patients
+    peer = evaluate(data, against="peer", standardize=False)
+    assert peer.goals is PEER_GOALS and peer.tracking is not None
+    both = evaluate(data, against="all", standardize=False, tracking=False)
+    assert both.goals is HCPC_GOALS  # the first trial's: the program's tracking and flow
+    # every goal set came from its trial, resolved when the registry was read: no lookup by name
+    assert lookups == []

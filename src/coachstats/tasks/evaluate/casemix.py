@@ -291,7 +291,7 @@ def _std_difference(prog: float, pub: float, pub_sd: float, share: bool) -> tupl
 
 def case_mix(
     data: TrialData | pd.DataFrame,
-    trial: str = "hcpc",
+    trial: str | Trial = "hcpc",
     *,
     threshold: float = CASE_MIX_THRESHOLD,
     eligible_only: bool = True,
@@ -336,7 +336,7 @@ def case_mix(
         )
         published.append((target.label, *_published_baseline(t, target), "printed"))
     if "diabetes" in patients.columns:
-        share, source = _diabetes_reference(t.name)
+        share, source = _diabetes_reference(t)
         specs.append(
             AnalysisSpec(
                 "diabetes",
@@ -379,17 +379,16 @@ def case_mix(
     return tuple(items)
 
 
-def _diabetes_reference(trial: str) -> tuple[float, str]:
-    if trial == "peer":
+def _diabetes_reference(trial: Trial) -> tuple[float, str]:
+    if trial.name == "peer":
         return 1.0, "eligibility: HbA1c >= 8.0 % at entry, all with diabetes"
     cohort = _reference_cohort(trial)
     return float(cohort["diabetes"].mean()), "assumed: synthetic HCPC cohort (not published)"
 
 
-def _reference_cohort(trial: str) -> pd.DataFrame:
+def _reference_cohort(trial: Trial) -> pd.DataFrame:
     """The trial's synthetic cohort (default size and seed: deterministic), as a copy."""
-    t = get_trial(trial)
-    return _cohort(t.cohort or trial).copy()
+    return _cohort(trial.cohort or trial.name).copy()
 
 
 @lru_cache(maxsize=2)
@@ -425,8 +424,9 @@ def standardized_comparison(
     >>> from coachstats.tasks.evaluate.plans import benchmark_spec
     >>> from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
     >>> b, td = BENCHMARKS[0], hcpc_cohort(n=400, seed=3)
-    >>> spec, _ = benchmark_spec(b, td, False, 12)
-    >>> row = standardized_comparison(b, published_outcome(b), spec, td, get_trial("hcpc"), False, 0.95)
+    >>> hcpc = get_trial("hcpc")
+    >>> spec, _ = benchmark_spec(b, hcpc, td, False, 12)
+    >>> row = standardized_comparison(b, published_outcome(b), spec, td, hcpc, False, 0.95)
     >>> row.result.estimand, row.result.adjusted_for
     ('standardized risk difference', ('age', 'diabetes', 'n_uncontrolled'))
     """
@@ -437,7 +437,7 @@ def standardized_comparison(
         if goals is None:  # pragma: no cover - every registry trial names its goals
             raise AnalysisError("the trial has no goal set")
         prog = derive_endpoints(td.patients, goals, followup=spec.followup)
-        ref = derive_endpoints(_reference_cohort(trial.name), goals, followup=trial.design.months)
+        ref = derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months)
         if spec.subset:
             prog = prog.query(spec.subset)
             ref = ref.query(spec.subset)

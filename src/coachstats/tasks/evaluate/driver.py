@@ -30,11 +30,11 @@ import pandas as pd
 
 from coachstats.compare.meta import MetaResult
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
-from coachstats.core.goals import GoalSet
+from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
-from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, resolve_goals, run_plan
+from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.tasks.evaluate.casemix import case_mix, standardized_comparison
 from coachstats.tasks.evaluate.comparisons import (
     arm_comparison,
@@ -67,7 +67,7 @@ from coachstats.tasks.evaluate.rows import (
     StandardizedComparison,
 )
 from coachstats.tasks.tracking import ProgramMetrics, program_metrics
-from coachstats.trials.registry import get_trial
+from coachstats.trials.registry import Trial, get_trial
 
 __all__ = [
     "AGAINST",
@@ -92,14 +92,16 @@ TRIALS: tuple[str, ...] = ("hcpc", "peer")
 class ProgramAnalysis(SentenceRow):
     """The outcomes of a program (``coachstats analyze``), without published comparisons.
 
-    ``plan`` is the :class:`~coachstats.plan.PlanResult` of
-    :func:`program_plan`; for single-arm programs ``summaries`` hold each
-    outcome's proportion (Wilson interval) or mean (t interval).
+    ``goals`` is the goal set used, as given or resolved once from its name
+    (its outcomes, endpoints, flow and tracking metrics); ``plan`` the
+    :class:`~coachstats.plan.PlanResult` of :func:`program_plan`; for
+    single-arm programs ``summaries`` hold each outcome's proportion (Wilson
+    interval) or mean (t interval).
     """
 
     source: str
     design: str
-    goals: str
+    goals: GoalSet
     followup: int | None
     plan: PlanResult
     summaries: tuple[ComparisonResult | None, ...]
@@ -122,7 +124,7 @@ class ProgramAnalysis(SentenceRow):
         return {
             "source": self.source,
             "design": self.design,
-            "goals": self.goals,
+            "goals": self.goals.name,
             "followup": self.followup,
             "outcomes": _records(self.to_frame()),
             "brief": self.to_brief(),
@@ -150,7 +152,7 @@ class ProgramAnalysis(SentenceRow):
 
     def sentence(self) -> str:
         """Header line."""
-        return f"{self.source}: {self.design} program, {self.goals} goals, follow-up month {self.followup}"
+        return f"{self.source}: {self.design} program, {self.goals.name} goals, follow-up month {self.followup}"
 
     def summary(self) -> str:
         """Header, outcome table, brief text, flow, tracking and notes."""
@@ -256,7 +258,8 @@ def analyze(
         The program's patients (loaded with :func:`load_program`; ``load``
         keywords such as ``columns=``, ``units=``, ``sheet=``, ``on_invalid=`` go to it).
     goals : GoalSet or str
-        ``"hcpc"`` or ``"peer"`` (or a GoalSet).
+        A GoalSet (used as is: a custom or renamed one keeps its outcomes), or
+        ``"hcpc"`` / ``"peer"``, looked up once here.
     design : {"auto", "two-arm", "single-arm"}
         See :func:`load_program`.
     conf_level : float
@@ -273,7 +276,7 @@ def analyze(
     >>> res.to_frame().set_index("label").loc["at goal for >= 1 condition", ["events1", "n1"]].astype(int).tolist()
     [90, 194]
     """
-    gs = resolve_goals(goals)
+    gs = get_goal_set(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves
         raise OptionError("goals must be 'hcpc', 'peer' or a GoalSet")
     _step(progress, "loading and validating")
@@ -307,7 +310,7 @@ def analyze(
     return ProgramAnalysis(
         source=td.source,
         design=program_design,
-        goals=gs.name,
+        goals=gs,
         followup=td.followup,
         plan=res,
         summaries=tuple(summaries),
@@ -325,7 +328,9 @@ class EvaluationResult(SentenceRow):
     comparisons; ``heterogeneity`` the pooled estimates with Cochran's Q and
     I²; ``case_mix`` the baseline comparison; ``standardized`` the
     comparisons standardized to each trial's baseline; ``tracking`` the
-    practice brief's indicators.
+    practice brief's indicators. ``goals`` is the goal set of the program's
+    own endpoints (its tracking metrics and flow): the first trial's. Each
+    trial's comparisons use that trial's goal set.
     """
 
     source: str
@@ -340,6 +345,7 @@ class EvaluationResult(SentenceRow):
     n: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     alpha: float = ALPHA
+    goals: GoalSet = field(kw_only=True)
 
     @property
     def ok(self) -> bool:
@@ -591,6 +597,8 @@ def evaluate(
     )
     for t in trials:
         check_option("against", t, AGAINST)
+    registry = [get_trial(t) for t in trials]  # each trial, and its goal set, looked up once here
+    program_goals = _goals_of(registry[0])
     _step(progress, "loading and validating")
     td = load_program(data, design=design, **load)
     program_design = _design_of(td)
@@ -600,8 +608,8 @@ def evaluate(
     arms: list[ArmComparison] = []
     mix: list[CaseMixItem] = []
     std: list[StandardizedComparison] = []
-    for name in trials:
-        trial = get_trial(name)
+    for trial in registry:
+        name, goals = trial.name, _goals_of(trial)
         benchmarks = [b for b in BENCHMARKS if b.trial == name]
         fu, fu_notes = followup_for(td.patients.columns, trial.design.months)
         notes += [f"{trial_name(name)}: {n}" for n in fu_notes]
@@ -612,13 +620,13 @@ def evaluate(
         specs: list[AnalysisSpec] = []
         spec_notes: list[str] = []
         for b in benchmarks:
-            spec, spec_note = benchmark_spec(b, td, single, fu, eligible_only)
+            spec, spec_note = benchmark_spec(b, trial, td, single, fu, eligible_only)
             specs.append(spec)
             spec_notes.append("; ".join(spec_note))
         _step(progress, f"running the {trial_name(name)} analysis plan")
         res = run_plan(
             td,
-            AnalysisPlan(specs, goals=trial.goals, name=f"{name} on the program"),
+            AnalysisPlan(specs, goals=goals, name=f"{name} on the program"),
             errors="record",
         )
         for b, spec, r, err, sn in zip(
@@ -634,16 +642,14 @@ def evaluate(
                 std.append(standardized_comparison(b, po, spec, td, trial, single, conf_level))
         _step(progress, f"case mix against {trial_name(name)}")
         try:
-            mix += case_mix(td, name, eligible_only=eligible_only)
+            mix += case_mix(td, trial, eligible_only=eligible_only)
         except CoachstatsError as exc:
             notes.append(f"{trial_name(name)}: case mix not computed: {exc}")
     metrics = None
     if tracking:
         _step(progress, "tracking metrics")
         try:
-            metrics = program_metrics(
-                td, goals=get_trial(trials[0]).goals or "hcpc", encounters=encounters, fte=fte
-            )
+            metrics = program_metrics(td, goals=program_goals, encounters=encounters, fte=fte)
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
     counts = td.patients["arm"].value_counts().to_dict()
@@ -660,4 +666,11 @@ def evaluate(
         n={str(k): int(v) for k, v in counts.items()},
         notes=tuple(dict.fromkeys(notes)),
         alpha=alpha,
+        goals=program_goals,
     )
+
+
+def _goals_of(trial: Trial) -> GoalSet:
+    if trial.goals is None:  # pragma: no cover - every trial an evaluation uses names its goals
+        raise AnalysisError(f"trial {trial.name!r} has no goal set to derive its endpoints")
+    return trial.goals

@@ -30,7 +30,7 @@ from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import endpoint_specs, measure_months
 from coachstats.plan import AnalysisPlan, AnalysisSpec
 from coachstats.tasks.evaluate.published import Benchmark, Kind
-from coachstats.trials.registry import get_trial
+from coachstats.trials.registry import Trial
 
 __all__ = [
     "OUTCOME_TEXT",
@@ -179,9 +179,14 @@ def _fallback_cluster(
 
 
 def benchmark_spec(
-    b: Benchmark, td: TrialData, single_arm: bool, followup: int | None, eligible_only: bool = True
+    b: Benchmark,
+    trial: Trial,
+    td: TrialData,
+    single_arm: bool,
+    followup: int | None,
+    eligible_only: bool = True,
 ) -> tuple[AnalysisSpec, list[str]]:
-    """The analysis spec of benchmark ``b`` run on a program, and notes on what was adapted.
+    """The analysis spec of benchmark ``b`` of ``trial`` run on a program, and notes on what was adapted.
 
     The published target's spec with the benchmark's changes (:attr:`Benchmark.spec`),
     adapted with :func:`adapt_spec`. A single-arm program gets the
@@ -194,11 +199,15 @@ def benchmark_spec(
     --------
     >>> from coachstats.synthetic import hcpc_cohort
     >>> from coachstats.tasks.evaluate.published import BENCHMARKS
-    >>> spec, notes = benchmark_spec(BENCHMARKS[0], hcpc_cohort(n=200, seed=1), False, 12)
+    >>> from coachstats.trials.registry import get_trial
+    >>> td = hcpc_cohort(n=200, seed=1)
+    >>> spec, notes = benchmark_spec(BENCHMARKS[0], get_trial("hcpc"), td, False, 12)
     >>> spec.label, spec.method, notes
     ('hcpc:composite_any', 'chi_square', [])
     """
-    target = get_trial(b.trial).target(b.target)
+    if b.trial != trial.name:
+        raise OptionError(f"benchmark {b.trial}:{b.target} is not a benchmark of {trial.name!r}")
+    target = trial.target(b.target)
     changes = dict(b.spec)
     if "options" in changes:
         changes["options"] = dict(changes["options"])
@@ -211,7 +220,7 @@ def benchmark_spec(
         label=f"{b.trial}:{b.target}",
     )
     notes: list[str] = []
-    goals = get_trial(b.trial).goals
+    goals = trial.goals
     if spec.outcome.startswith("composite_") and goals is not None and followup is not None:
         absent = [
             m
