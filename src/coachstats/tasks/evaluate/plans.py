@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Literal
@@ -26,8 +25,9 @@ import pandas as pd
 
 from coachstats.core.errors import OptionError
 from coachstats.core.goals import MEASURES, GoalSet, get_goal_set
+from coachstats.core.vocabulary import measure_months, parse_measure_column
 from coachstats.data.trialdata import TrialData
-from coachstats.derive.endpoints import endpoint_specs, measure_months
+from coachstats.derive.endpoints import endpoint_specs
 from coachstats.plan import AnalysisPlan, AnalysisSpec
 from coachstats.tasks.evaluate.published import Benchmark, Kind
 from coachstats.trials.registry import Trial
@@ -141,9 +141,9 @@ def _combine(*queries: str | None) -> str | None:
 
 
 def _remonth(column: str, followup: int | None) -> str:
-    m = re.match(r"^(hba1c|sbp|ldl|bmi)_(\d+)$", column)
-    if m and followup is not None and int(m.group(2)) > 0:
-        return f"{m.group(1)}_{followup}"
+    parsed = parse_measure_column(column)
+    if parsed is not None and followup is not None and parsed[1] > 0:
+        return f"{parsed[0]}_{followup}"
     return column
 
 
