@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.core.errors import AnalysisError
+from coachstats.core.results import ComparisonResult
 from coachstats.tasks.evaluate.published import trial_name
 from coachstats.tasks.evaluate.rows import PROGRAM, ArmComparison, EffectComparison
 
@@ -99,17 +100,7 @@ def forest_frame(
                 }
             )
             if e.program is not None:
-                p = e.program
-                rows.append(
-                    {
-                        **base,
-                        "label": f"{e.label}: {PROGRAM}",
-                        "estimate": p.estimate,
-                        "conf_low": p.conf_low,
-                        "conf_high": p.conf_high,
-                        "source": PROGRAM,
-                    }
-                )
+                rows.append(_program_row(base, e.label, e.program))
     else:
         for a in result.arms:
             if outcome is not None and a.outcome != outcome:
@@ -138,17 +129,7 @@ def forest_frame(
                     }
                 )
             if a.program is not None:
-                p = a.program
-                rows.append(
-                    {
-                        **base,
-                        "label": f"{a.label}: {PROGRAM}",
-                        "estimate": p.estimate,
-                        "conf_low": p.conf_low,
-                        "conf_high": p.conf_high,
-                        "source": PROGRAM,
-                    }
-                )
+                rows.append(_program_row(base, a.label, a.program))
     return pd.DataFrame(
         rows,
         columns=[
@@ -162,6 +143,18 @@ def forest_frame(
             "source",
         ],
     )
+
+
+def _program_row(base: dict[str, Any], label: str, program: ComparisonResult) -> dict[str, Any]:
+    """The program's row of an outcome in :func:`forest_frame`."""
+    return {
+        **base,
+        "label": f"{label}: {PROGRAM}",
+        "estimate": program.estimate,
+        "conf_low": program.conf_low,
+        "conf_high": program.conf_high,
+        "source": PROGRAM,
+    }
 
 
 def _is_program(frame: pd.DataFrame) -> list[bool]:
