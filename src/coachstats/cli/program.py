@@ -63,16 +63,12 @@ def analyze(
 
         payload = json.dumps(result.to_dict(), indent=2, default=str)
         write_result(out, result.to_frame(), payload, force=force, inputs=[data])
-    if report is not None:
-        from coachstats.core.goals import HCPC_GOALS, PEER_GOALS
-        from coachstats.data.programdata import load_program
+    if report is not None and result.data is not None:
         from coachstats.present.report import report_from_analysis, write_report
 
+        # the data, goal set and flow come from the result: nothing is loaded or resolved again
         with notes():
-            trial_data = load_program(data, **load)
-            doc = report_from_analysis(
-                trial_data, result.plan, goals=HCPC_GOALS if goals == "hcpc" else PEER_GOALS
-            )
+            doc = report_from_analysis(result.data, result.plan)
             written = write_report(report, doc, force=force, inputs=[data])
         typer.echo(f"wrote {written}", err=True)
 

@@ -30,6 +30,9 @@ class TrialData:
         Randomized and lost-to-follow-up counts, plus load notes.
     medications, adherent_days : DataFrame or None
         Optional side tables (see :mod:`coachstats.derive.adherence`).
+    visit_ratings : DataFrame or None
+        Optional side table of clinicians' post-visit ratings (one row per visit),
+        for the plans whose specs read the ``"visit_ratings"`` table.
     followup : int or None
         The follow-up month used by default (earliest after baseline).
     source : str
@@ -63,6 +66,7 @@ class TrialData:
     sha256: str | None = None
     notes: tuple[str, ...] = ()
     load_options: Mapping[str, Any] = field(default_factory=dict)
+    visit_ratings: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "load_options", MappingProxyType(dict(self.load_options)))

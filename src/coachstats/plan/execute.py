@@ -284,15 +284,19 @@ def _run_mi(
     )
 
 
-def _flow(ctx: PlanContext, data: Any) -> Flow | None:
-    """The CONSORT flow of a TrialData run, counted from the endpoints the run derived."""
+def _flow(ctx: PlanContext, data: Any) -> tuple[Flow | None, pd.DataFrame | None]:
+    """The CONSORT flow of a TrialData run and the endpoint table it was counted from.
+
+    The endpoints are the ones the run derived (at the data's follow-up month),
+    so nothing is derived twice.
+    """
     if not isinstance(data, TrialData) or ctx.goals is None:
-        return None
+        return None, None
     try:
         derived = ctx.derived(ctx.base("patients"), data.followup, "exclude")
     except (OptionError, ColumnNotFoundError):  # no measurements to derive: no flow
-        return None
-    return data.flow_from(derived)
+        return None, None
+    return data.flow_from(derived), derived
 
 
 def run_plan(
@@ -349,7 +353,8 @@ def run_plan(
                 raise
             outcomes.append(exc)
     source = data.data_source if isinstance(data, TrialData) else None
-    return PlanResult.collect(the_plan, outcomes, flow=_flow(ctx, data), source=source)
+    flow, endpoints = _flow(ctx, data)
+    return PlanResult.collect(the_plan, outcomes, flow=flow, source=source, endpoints=endpoints)
 
 
 def compare_endpoints(

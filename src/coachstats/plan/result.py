@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -29,8 +29,11 @@ class PlanResult:
     (``plan``), the :class:`~coachstats.core.goals.GoalSet` the endpoints were
     derived with (``goals``), the CONSORT :class:`~coachstats.data.flow.Flow` of
     the data when they came as a :class:`~coachstats.data.trialdata.TrialData`
-    (``flow``), and where the data came from (``source``). Reports, tracking
-    and the CLI read these here instead of resolving or deriving them again.
+    (``flow``), where the data came from (``source``), and the patient-level
+    endpoint table the flow was counted from (``endpoints``: the patients with
+    their derived endpoints and statuses at the data's follow-up month).
+    Reports, tracking and the CLI read these here instead of resolving,
+    deriving or loading them again.
     """
 
     specs: tuple[AnalysisSpec, ...]
@@ -40,6 +43,7 @@ class PlanResult:
     goals: GoalSet | None = None
     flow: Flow | None = None
     source: DataSource | None = None
+    endpoints: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def collect(
@@ -49,6 +53,7 @@ class PlanResult:
         *,
         flow: Flow | None = None,
         source: DataSource | None = None,
+        endpoints: pd.DataFrame | None = None,
     ) -> PlanResult:
         """Assemble the result of a run: each spec's result, or the exception it raised.
 
@@ -72,6 +77,7 @@ class PlanResult:
             goals=plan.goals,
             flow=flow,
             source=source,
+            endpoints=endpoints,
         )
 
     @property

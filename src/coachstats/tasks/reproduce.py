@@ -45,15 +45,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
 from coachstats.core.errors import CoachstatsError, OptionError
 from coachstats.core.paths import bundled_table
 from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
+from coachstats.data.trialdata import TrialData
 from coachstats.plan import PlanResult, derive_scores, run_plan
 from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
 
@@ -343,15 +344,31 @@ def evaluate_target(
 def load_bundled(cohort: str) -> dict[str, pd.DataFrame | None]:
     """Load a bundled synthetic cohort's tables (``data/synthetic/<cohort>_<table>.csv``).
 
-    The patient table goes through :func:`coachstats.load_trial` (validation,
-    dtypes), exactly as a user's file would; the medication and adherent-days
-    tables through its side-table validation.
+    The tables of :func:`load_bundled_trial`, by name.
 
     Examples
     --------
     >>> tables = load_bundled("hcpc")
     >>> len(tables["patients"])
     441
+    """
+    td = load_bundled_trial(cohort)
+    return {**_trial_tables(td), "visit_ratings": td.visit_ratings}
+
+
+def load_bundled_trial(cohort: str) -> TrialData:
+    """A bundled synthetic cohort as a :class:`~coachstats.data.trialdata.TrialData`.
+
+    The patient table goes through :func:`coachstats.load_trial` (validation,
+    dtypes), exactly as a user's file would; the medication and adherent-days
+    tables through its side-table validation; the clinicians' visit ratings,
+    when the cohort has them, are read as they are.
+
+    Examples
+    --------
+    >>> td = load_bundled_trial("hcpc")
+    >>> td.n, td.source.endswith("hcpc_patients.csv"), len(td.visit_ratings) > 0
+    (441, True, True)
     """
     from coachstats.data.io import load_trial, read_table
 
@@ -372,7 +389,7 @@ def load_bundled(cohort: str) -> dict[str, pd.DataFrame | None]:
     ratings = read_table(visits) if visits is not None else None
     if ratings is not None and len(ratings) == 0:
         ratings = None
-    return {**_trial_tables(td), "visit_ratings": ratings}
+    return replace(td, visit_ratings=ratings)
 
 
 def _trial_tables(td: Any) -> dict[str, pd.DataFrame | None]:
@@ -380,11 +397,14 @@ def _trial_tables(td: Any) -> dict[str, pd.DataFrame | None]:
     return {name: getattr(td, name) for name in _TRIAL_TABLES}
 
 
-def _user_tables(data: Any) -> Mapping[str, pd.DataFrame | None]:
+def _user_data(data: Any) -> TrialData | Mapping[str, pd.DataFrame | None]:
+    """Your data as a TrialData (a file is loaded once, here), or as the tables given."""
     from coachstats.data.io import load_trial
 
     if isinstance(data, (str, Path)):
-        return _trial_tables(load_trial(data, require_baseline=False))
+        return load_trial(data, require_baseline=False)
+    if isinstance(data, TrialData):
+        return data
     if isinstance(data, pd.DataFrame):
         return {"patients": data}
     if isinstance(data, Mapping):
@@ -417,6 +437,12 @@ class ReproductionResult:
         With ``sensitivity=True``: the main HCPC outcomes under each variant.
     elapsed : float
         Seconds taken.
+    plan_results : mapping of trial -> PlanResult
+        Each trial's plan result (with its plan, goal set, flow and data source).
+    data : mapping of str -> TrialData
+        The data the plans ran on, loaded once: by cohort name for the bundled
+        cohorts, under ``"data"`` for data of your own given as a file or
+        TrialData (reports read the flow and Table 1 from here).
     """
 
     targets: tuple[TargetResult, ...]
@@ -425,6 +451,7 @@ class ReproductionResult:
     sensitivity: pd.DataFrame | None = None
     elapsed: float = 0.0
     plan_results: Mapping[str, PlanResult] = field(default_factory=dict, repr=False)
+    data: Mapping[str, TrialData] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -678,23 +705,25 @@ def reproduce(
     else:
         names = list(trial)
     trials = [get_trial(n) for n in names]
-    user = _user_tables(data) if data is not None else None
-    cache: dict[str, Mapping[str, pd.DataFrame | None]] = {}
+    user = _user_data(data) if data is not None else None
+    loaded: dict[str, TrialData] = {}
     results: list[TargetResult] = []
     plans: dict[str, PlanResult] = {}
     sens_frames: list[pd.DataFrame] = []
     if user is not None:
         user = _scored(user)
+        if isinstance(user, TrialData):
+            loaded["data"] = user
     for tr in trials:
-        tables: Mapping[str, pd.DataFrame | None]
+        tables: TrialData | Mapping[str, pd.DataFrame | None]
         if user is not None:
             tables = user
         else:
             if tr.cohort is None:
                 raise OptionError(f"trial {tr.name!r} has no bundled cohort; pass data=")
-            if tr.cohort not in cache:
-                cache[tr.cohort] = _scored(load_bundled(tr.cohort))
-            tables = cache[tr.cohort]
+            if tr.cohort not in loaded:
+                loaded[tr.cohort] = _scored(load_bundled_trial(tr.cohort))
+            tables = loaded[tr.cohort]
         plan_result = run_plan(tables, tr.plan(), errors="record")
         plans[tr.name] = plan_result
         results += _targets_of(tr, plan_result)
@@ -711,12 +740,21 @@ def reproduce(
         sensitivity=sens,
         elapsed=time.perf_counter() - start,
         plan_results=plans,
+        data=loaded,
     )
 
 
-def _scored(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame | None]:
+@overload
+def _scored(data: TrialData) -> TrialData: ...
+@overload
+def _scored(data: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame | None]: ...
+def _scored(
+    data: TrialData | Mapping[str, pd.DataFrame | None],
+) -> TrialData | dict[str, pd.DataFrame | None]:
     """Questionnaire scores computed once per data set, shared by the trials that use it."""
-    out = dict(tables)
+    if isinstance(data, TrialData):
+        return replace(data, patients=derive_scores(data.patients))
+    out = dict(data)
     patients = out.get("patients")
     if patients is not None:
         out["patients"] = derive_scores(patients)

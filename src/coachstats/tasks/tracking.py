@@ -60,7 +60,7 @@ import pandas as pd
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.compare.prepare import require_columns
 from coachstats.core.errors import AnalysisError
-from coachstats.core.goals import GoalSet
+from coachstats.core.goals import GOAL_SETS, GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.derive.endpoints import derive_endpoints, measure_months
 
@@ -571,6 +571,7 @@ def program_metrics(
     fte: float | Mapping[Any, float] | None = None,
     encounters: pd.DataFrame | None = None,
     encounter_columns: Mapping[str, str] | None = None,
+    endpoints: pd.DataFrame | None = None,
 ) -> ProgramMetrics:
     """The practice brief's tracking indicators for the coached patients of a program.
 
@@ -592,6 +593,10 @@ def program_metrics(
         per patient are counted from them.
     encounter_columns : mapping, optional
         ``{"patient": ..., "date": ..., "cpt": ...}`` names in ``encounters``.
+    endpoints : DataFrame, optional
+        The patients' endpoints already derived with ``goals`` at ``followup``
+        (:attr:`coachstats.plan.PlanResult.endpoints`, same rows and index as
+        ``data``); given, they are used instead of being derived again.
 
     Returns
     -------
@@ -606,10 +611,8 @@ def program_metrics(
     >>> m["caseload"].status, m["contacts"].status
     ('below', 'similar')
     """
-    from coachstats.plan import resolve_goals
-
-    gs = resolve_goals(goals)
-    if gs is None:  # pragma: no cover - resolve_goals only returns None for None
+    gs = get_goal_set(goals)
+    if gs is None:  # pragma: no cover - get_goal_set only returns None for None
         raise AnalysisError("a goal set is needed")
     patients = getattr(data, "patients", data)
     if not isinstance(patients, pd.DataFrame):
@@ -689,12 +692,26 @@ def program_metrics(
         notes.append(
             f"no {contacts!r} column and no encounter data: contacts per patient not computed"
         )
-    metrics += _lab_metrics(coached, gs, followup, notes)
+    derived = endpoints.loc[coached.index] if endpoints is not None else None
+    metrics += _lab_metrics(coached, gs, followup, notes, derived)
     return ProgramMetrics(tuple(metrics), per_coach, counts, tuple(notes))
 
 
+def _retention_benchmark(gs: GoalSet) -> tuple[int, int, str] | None:
+    """The published retention of the trial whose goal set ``gs`` is (equal to), else None.
+
+    A custom or renamed goal set belongs to no published trial: no benchmark.
+    """
+    name = next((k for k, g in GOAL_SETS.items() if g == gs), None)
+    return RETENTION.get(name) if name is not None else None
+
+
 def _lab_metrics(
-    coached: pd.DataFrame, gs: GoalSet, followup: int | None, notes: list[str]
+    coached: pd.DataFrame,
+    gs: GoalSet,
+    followup: int | None,
+    notes: list[str],
+    derived: pd.DataFrame | None = None,
 ) -> list[Metric]:
     months = measure_months(coached.columns)
     measures = [m for m in gs.measures if 0 in months.get(m, [])]
@@ -715,7 +732,7 @@ def _lab_metrics(
             if f"{m}_{fu}" in coached.columns:
                 seen |= coached[f"{m}_{fu}"].notna().to_numpy()
         x, n = int((seen & base).sum()), int(base.sum())
-        ev, tot, text = RETENTION.get(gs.name, RETENTION["hcpc"])
+        published = _retention_benchmark(gs)
         if n:
             out.append(
                 _share_metric(
@@ -723,14 +740,18 @@ def _lab_metrics(
                     f"Retention: lab measured at month {fu}",
                     x,
                     n,
-                    ev / tot,
-                    f"{100 * ev / tot:.0f} % ({text})",
+                    published[0] / published[1] if published else math.nan,
+                    f"{100 * published[0] / published[1]:.0f} % ({published[2]})"
+                    if published
+                    else "",
                     note=f"{x}/{n} with a baseline lab",
                 )
             )
     else:
         notes.append("no follow-up lab columns: retention not computed")
-    ep = derive_endpoints(coached, gs, followup=fu) if fu is not None else None
+    ep = derived
+    if ep is None and fu is not None:
+        ep = derive_endpoints(coached, gs, followup=fu)
     if ep is not None:
         n_unc = ep["n_uncontrolled"].to_numpy()
         x, n = int(((n_unc > 0) & base).sum()), int(base.sum())

@@ -106,12 +106,13 @@ def _flow_and_baseline(
     notes: list[str],
     *,
     table: bool = True,
+    counted: Flow | None = None,
 ) -> tuple[Flow, BaselineTable | None]:
-    """The per-endpoint flow (under ``goals``) and Table 1 of ``td`` (when ``table``); what
-    fails goes to ``notes``."""
-    flow = td.flow
+    """The per-endpoint flow (``counted`` by the run, else counted under ``goals``) and Table 1
+    of ``td`` (when ``table``); what fails goes to ``notes``."""
+    flow = counted or td.flow
     table1: BaselineTable | None = None
-    if goals is not None:
+    if counted is None and goals is not None:
         try:
             flow = td.flow_for(goals)
         except CoachstatsError as exc:
@@ -153,7 +154,9 @@ def _section_for_plan(
     flow: Flow | None = None
     table1: BaselineTable | None = None
     if td is not None:
-        flow, table1 = _flow_and_baseline(td, goals, baseline, notes)
+        # the run counted the flow from the endpoints it derived, with its own goal set
+        counted = plan.flow if plan.flow is not None and plan.goals == goals else None
+        flow, table1 = _flow_and_baseline(td, goals, baseline, notes, counted=counted)
     return DataSection(
         name=name,
         design=design,
@@ -279,7 +282,6 @@ def report_from_reproduction(
         Render with :func:`build_report`, write with :func:`write_report`.
     """
     from coachstats.core.paths import bundled_table
-    from coachstats.data.io import load_trial
     from coachstats.trials.registry import get_trial
 
     trials = [get_trial(t) for t in result.trials]
@@ -293,7 +295,9 @@ def report_from_reproduction(
     user_td: TrialData | None = None
     files: tuple[tuple[str, str], ...] = ()
     if not bundled:
-        user_td = _user_trial_data(data if data is not None else result.source)
+        user_td = result.data.get("data") if data is None else None
+        if user_td is None:
+            user_td = _user_trial_data(data if data is not None else result.source)
         if user_td is not None and user_td.sha256:
             files = ((user_td.source, user_td.sha256),)
     for key, members in groups.items():
@@ -305,9 +309,7 @@ def report_from_reproduction(
                 "the data the plans ran on were not given: pass data= to show the flow and Table 1",
             )
         if bundled:
-            path = bundled_table(f"{key}_patients")
-            if path is not None:
-                td = load_trial(path, require_baseline=False)
+            td = result.data.get(key)  # loaded once, by reproduce
             section_files = tuple(
                 (p.name, file_sha256(p))
                 for table in ("patients", "medications", "adherent_days", "visit_ratings")
@@ -335,13 +337,24 @@ def report_from_reproduction(
                     spec_labels[t.values_analysis.label] = f"{t.label} (values)"
         seeds += _plan_seeds(specs)
         goals = _report_goal_set(None, members)
+        # the flow the run counted with that goal set (no endpoints derived again)
+        counted = next(
+            (
+                run.flow
+                for tr in members
+                if (run := result.plan_results.get(tr.name)) is not None
+                and run.flow is not None
+                and run.goals == goals
+            ),
+            None,
+        )
         name = f"{key.upper()} cohort" if bundled else "Your data"
         design = tuple(row for t in members for row in _trial_design(t))
         sections.append(
             _section_for_plan(
                 name,
                 td,
-                PlanResult(tuple(specs), tuple(sres), tuple(errs)),
+                PlanResult(tuple(specs), tuple(sres), tuple(errs), goals=goals, flow=counted),
                 goals=goals,
                 spec_labels=spec_labels,
                 keep=keep,
@@ -391,8 +404,9 @@ def report_from_analysis(
     plan_result : PlanResult
         From :func:`coachstats.plan.run_plan` on ``trial_data``.
     goals : GoalSet or str, optional
-        The plan's goal set, for the per-endpoint CONSORT flow (without it the
-        flow shows randomized and lost to follow-up only).
+        The goal set of the per-endpoint CONSORT flow; default the one the plan
+        ran with (``plan_result.goals``), whose flow the run already counted.
+        Without either the flow shows randomized and lost to follow-up only.
     trial : Trial or str, optional
         A registry trial whose published design is shown beside your data's.
     labels : mapping, optional
@@ -407,7 +421,7 @@ def report_from_analysis(
     from coachstats.trials.registry import get_trial
 
     tr = get_trial(trial) if trial is not None else None
-    gs = _report_goal_set(goals, (tr,) if tr is not None else ())
+    gs = _report_goal_set(goals or plan_result.goals, (tr,) if tr is not None else ())
     design = _data_design(trial_data)
     if tr is not None:
         design = design + _trial_design(tr)

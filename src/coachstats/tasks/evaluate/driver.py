@@ -32,6 +32,7 @@ from coachstats.compare.meta import MetaResult
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+from coachstats.data.flow import Flow
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
@@ -105,9 +106,10 @@ class ProgramAnalysis(SentenceRow):
     followup: int | None
     plan: PlanResult
     summaries: tuple[ComparisonResult | None, ...]
-    flow: str
+    flow: Flow
     tracking: ProgramMetrics | None = None
     notes: tuple[str, ...] = ()
+    data: TrialData | None = field(default=None, compare=False, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy outcome table (one row per outcome)."""
@@ -128,7 +130,8 @@ class ProgramAnalysis(SentenceRow):
             "followup": self.followup,
             "outcomes": _records(self.to_frame()),
             "brief": self.to_brief(),
-            "flow": self.flow,
+            "flow": self.flow.to_dict(),
+            "flow_text": self.flow.summary(),
             "tracking": _records(self.tracking.to_frame()) if self.tracking else [],
             "notes": list(self.notes),
         }
@@ -188,10 +191,10 @@ class ProgramAnalysis(SentenceRow):
             _table_text(table),
             "As the practice brief presents them:",
             self.to_brief(),
-            self.flow,
+            self.flow.summary(),
         ]
         # the flow text already ends with the load notes: print each note once
-        shown = {line.removeprefix("note: ") for line in self.flow.splitlines()}
+        shown = {line.removeprefix("note: ") for line in self.flow.summary().splitlines()}
         return _join_parts(parts, self.tracking, tuple(n for n in self.notes if n not in shown))
 
     def report_data(self) -> dict[str, Any]:
@@ -204,7 +207,7 @@ class ProgramAnalysis(SentenceRow):
                 "tracking": self.tracking.to_frame() if self.tracking else None,
             },
             "brief": self.to_brief(),
-            "flow": self.flow,
+            "flow": self.flow.summary(),
             "notes": list(self.notes),
         }
 
@@ -300,13 +303,9 @@ def analyze(
     if tracking:
         _step(progress, "tracking metrics")
         try:
-            metrics = program_metrics(td, goals=gs)
+            metrics = program_metrics(td, goals=gs, endpoints=res.endpoints)
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
-    try:
-        flow = td.flow_for(gs).summary()
-    except CoachstatsError:
-        flow = td.flow.summary()
     return ProgramAnalysis(
         source=td.source,
         design=program_design,
@@ -314,9 +313,10 @@ def analyze(
         followup=td.followup,
         plan=res,
         summaries=tuple(summaries),
-        flow=flow,
+        flow=res.flow or td.flow,  # counted by run_plan from the endpoints it derived
         tracking=metrics,
         notes=tuple(notes),
+        data=td,
     )
 
 
