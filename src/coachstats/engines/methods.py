@@ -26,7 +26,9 @@ from coachstats.compare.smallsample import ClusterCrossProducts, ols_cross_produ
 from coachstats.core.errors import AnalysisError, OptionError, check_option
 from coachstats.core.results import ComparisonResult
 from coachstats.core.vocabulary import is_goal_endpoint
+from coachstats.plan import METHODS as PLAN_METHODS
 from coachstats.plan import (
+    PAIRED_METHODS,
     AnalysisPlan,
     AnalysisSpec,
     PlanResult,
@@ -43,17 +45,9 @@ from coachstats.engines.passes import Chunk, Errors, FrameRequest, PassRunner, d
 __all__ = ["METHODS", "run_streamed"]
 
 
-#: The methods of an :class:`~coachstats.plan.AnalysisSpec` that stream.
-METHODS: tuple[str, ...] = (
-    "chi_square",
-    "fisher",
-    "t_test",
-    "ancova",
-    "logistic",
-    "linear",
-    "gee",
-    "mixed",
-)
+#: The methods of an :class:`~coachstats.plan.AnalysisSpec` that stream: all but the paired
+#: methods and ``describe`` (derived from the plan's list, so a new method is known here).
+METHODS: tuple[str, ...] = tuple(m for m in PLAN_METHODS if m not in (*PAIRED_METHODS, "describe"))
 
 
 def run_streamed(plan: AnalysisPlan, run_pass: PassRunner, errors: Errors) -> PlanResult:
