@@ -165,3 +165,14 @@ def test_a_large_covariate_offset_does_not_move_the_estimate() -> None:
     b = logistic(d.assign(age=d["age"] * 300 + 1e6), "goal", covariates=["age"], firth=True)
     assert b.estimate == pytest.approx(a.estimate, rel=1e-9)
     assert (b.conf_low, b.conf_high) == pytest.approx((a.conf_low, a.conf_high), rel=1e-8)
+
+
+def test_firth_without_convergence_raises_convergence_error() -> None:
+    from coachstats.compare.firth import fit_firth
+    from coachstats.core.errors import ConvergenceError
+
+    X = np.column_stack([np.ones(6), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert fit_firth(X, y).iterations > 1  # converges with the default budget
+    with pytest.raises(ConvergenceError, match="did not converge in 1 iterations"):
+        fit_firth(X, y, max_iter=1)

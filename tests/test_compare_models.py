@@ -302,6 +302,34 @@ def test_separation_by_a_covariate_does_not_converge() -> None:
         logistic(d, "goal", covariates="marker")
 
 
+def test_separation_and_non_convergence_have_their_own_error_classes() -> None:
+    """SeparationError and ConvergenceError, both caught by ``except AnalysisError``."""
+    from coachstats.core.errors import ConvergenceError, SeparationError
+    from coachstats.engines.stream import compare_frame
+
+    d = fixture("small").dropna(subset=["goal"])
+    sep = d.assign(goal=np.where(d["arm"] == "coaching", 1.0, d["goal"]))
+    for fit in (
+        lambda: logistic(sep, "goal"),
+        lambda: gee(sep, "goal", cluster="clinic"),
+        lambda: compare_frame("logistic", sep, "goal"),  # the streamed engine
+    ):
+        with pytest.raises(SeparationError, match="perfect separation"):
+            fit()
+    many = fixture("many").dropna(subset=["goal"])
+    marked = many.assign(marker=many["goal"] + 0.001 * np.arange(len(many)) / len(many))
+    for fit in (
+        lambda: logistic(marked, "goal", covariates="marker"),
+        lambda: compare_frame("logistic", marked, "goal", covariates=["marker"]),
+    ):
+        with pytest.raises(ConvergenceError, match="did not converge"):
+            fit()
+    assert issubclass(SeparationError, AnalysisError) and issubclass(
+        ConvergenceError, AnalysisError
+    )
+    assert not issubclass(SeparationError, ConvergenceError)
+
+
 def test_no_events() -> None:
     d = fixture("many").assign(goal=0.0)
     with pytest.raises(AnalysisError, match="no events"):

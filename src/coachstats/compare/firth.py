@@ -65,7 +65,7 @@ import numpy as np
 from scipy.special import expit
 
 from coachstats.compare.dist import chi2_sf, norm_ppf
-from coachstats.core.errors import AnalysisError
+from coachstats.core.errors import AnalysisError, ConvergenceError
 
 __all__ = ["FirthFit", "ProfileInference", "fit_firth", "profile_inference"]
 
@@ -171,7 +171,7 @@ def fit_firth(
             return FirthFit(beta, (vcov + vcov.T) / 2.0, pen, it)
     if not strict:
         return FirthFit(beta, np.full((k, k), np.nan), pen, max_iter)
-    raise AnalysisError(
+    raise ConvergenceError(
         f"Firth logistic regression did not converge in {max_iter} iterations (a covariate "
         "that separates the outcome, or values too large for floating point)"
     )

@@ -99,7 +99,7 @@ from coachstats.compare.design import (
     run_local,
     vdot,
 )
-from coachstats.core.errors import AnalysisError, check_option
+from coachstats.core.errors import AnalysisError, ConvergenceError, check_option
 
 __all__ = [
     "NewtonResult",
@@ -701,8 +701,10 @@ def fit_logistic(
     Raises
     ------
     AnalysisError
-        Outcome not 0/1, a group with a single outcome value, or no
-        convergence (perfect or quasi-perfect separation).
+        Outcome not 0/1 or a group with a single outcome value.
+    ConvergenceError
+        No convergence (perfect or quasi-perfect separation); a subclass of
+        :class:`~coachstats.core.errors.AnalysisError`.
 
     Examples
     --------
@@ -723,9 +725,9 @@ def fit_logistic(
     return regression_fit(result, "binomial", g, rows)
 
 
-def not_converged(iterations: int) -> AnalysisError:
-    """The error of a logistic fit that did not converge (separation)."""
-    return AnalysisError(
+def not_converged(iterations: int) -> ConvergenceError:
+    """The error of a logistic fit that did not converge (most often (quasi-)separation)."""
+    return ConvergenceError(
         f"logistic regression did not converge in {iterations} Newton iterations: the outcome "
         "is (quasi-)perfectly separated by the arm or a covariate, so some odds ratios "
         "are infinite; remove or coarsen the separating covariate"

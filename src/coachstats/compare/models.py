@@ -82,7 +82,13 @@ from coachstats.compare.smallsample import (
     cr2_from_sums,
     ols_cross_products,
 )
-from coachstats.core.errors import AnalysisError, DataWarning, OptionError, check_option
+from coachstats.core.errors import (
+    AnalysisError,
+    DataWarning,
+    OptionError,
+    SeparationError,
+    check_option,
+)
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = ["gee", "linear", "logistic", "mixed"]
@@ -211,7 +217,7 @@ def check_separation(
     """
     for label, size, ev in zip(labels, n, events, strict=True):
         if size and (ev == 0 or ev == size):
-            raise AnalysisError(
+            raise SeparationError(
                 f"perfect separation: every analysed patient in arm '{label}' has "
                 f"{outcome} = {int(ev > 0)} ({int(size)} patients), so the odds ratio is "
                 "infinite or zero and logistic regression has no estimate; use "
@@ -514,11 +520,14 @@ def logistic(
 
     Raises
     ------
+    SeparationError
+        Perfect separation on the arm (one arm all 0 or all 1; ``firth=True``
+        handles it).
+    ConvergenceError
+        No convergence (most often separation by a covariate).
     AnalysisError
-        One arm, an outcome with a single value, perfect separation on the
-        arm (one arm all 0 or all 1; ``firth=True`` handles it), no
-        convergence (separation by a covariate), an aliased arm, or a cluster
-        column with one level.
+        One arm, an outcome with a single value, an aliased arm, or a cluster
+        column with one level (the two above are subclasses of it).
 
     References
     ----------

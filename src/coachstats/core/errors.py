@@ -24,12 +24,14 @@ __all__ = [
     "CoachstatsError",
     "CoachstatsWarning",
     "ColumnNotFoundError",
+    "ConvergenceError",
     "ConvergenceWarning",
     "DataWarning",
     "FileFormatError",
     "OptionError",
     "OutputError",
     "SchemaError",
+    "SeparationError",
     "UnitError",
     "UnitWarning",
     "check_option",
@@ -63,6 +65,37 @@ class OutputError(CoachstatsError, ValueError):
 
 class AnalysisError(CoachstatsError, ValueError):
     """A comparison cannot be computed on this data (one arm, no events, separation...)."""
+
+
+class ConvergenceError(AnalysisError):
+    """An iterative fit did not converge, so it has no estimate.
+
+    Raised by logistic regression (also inside GEE and the streamed engines)
+    and Firth's penalized logistic regression when the iterations stop before
+    the convergence criterion is met. A subclass of :class:`AnalysisError`,
+    so ``except AnalysisError`` catches it too. (An iterative fit that returns
+    an estimate despite stopping early warns with :class:`ConvergenceWarning`
+    instead.)
+
+    Examples
+    --------
+    >>> issubclass(ConvergenceError, AnalysisError) and issubclass(ConvergenceError, ValueError)
+    True
+    """
+
+
+class SeparationError(AnalysisError):
+    """The outcome is perfectly separated by the arm: every patient of one arm has the same value.
+
+    The odds ratio is then infinite or zero and ordinary logistic regression
+    has no estimate; Firth's penalized likelihood (``firth=True``) or an exact
+    test has one. A subclass of :class:`AnalysisError`.
+
+    Examples
+    --------
+    >>> issubclass(SeparationError, AnalysisError)
+    True
+    """
 
 
 FAILURE_COLUMNS = ["column", "rows", "values", "problem"]
