@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "SeparationError",
     "UnitError",
     "UnitWarning",
+    "check_number",
     "check_option",
     "failure_from_mask",
     "raise_if_failures",
@@ -238,3 +240,23 @@ def check_option(name: str, value: object, allowed: Iterable[object]) -> None:
     if value not in allowed:
         choices = ", ".join(repr(a) for a in allowed)
         raise OptionError(f"{name}={value!r} is not allowed; choose one of {choices}")
+
+
+def check_number(name: str, value: object) -> float:
+    """``value`` as a float; :class:`OptionError` unless it is a finite real number (not a bool).
+
+    Examples
+    --------
+    >>> check_number("icc", 0.05)
+    0.05
+    >>> check_number("icc", "0.05")
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: icc must be a number, got '0.05'
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OptionError(f"{name} must be a number, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise OptionError(f"{name} must be finite, got {value!r}")
+    return x

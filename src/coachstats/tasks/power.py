@@ -78,7 +78,14 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
-from coachstats.core.errors import AnalysisError, CoachstatsWarning, OptionError, check_option
+from coachstats.compare.clustering import design_effect
+from coachstats.core.errors import (
+    AnalysisError,
+    CoachstatsWarning,
+    OptionError,
+    check_number,
+    check_option,
+)
 from coachstats.core.results import TidyResult
 
 if TYPE_CHECKING:
@@ -122,24 +129,15 @@ class PowerWarning(CoachstatsWarning):
 
 
 # --------------------------------------------------------------------------- validation
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OptionError(f"{name} must be a number, got {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise OptionError(f"{name} must be finite, got {value!r}")
-    return x
-
-
 def _open_unit(name: str, value: object) -> float:
-    x = _number(name, value)
+    x = check_number(name, value)
     if not 0.0 < x < 1.0:
         raise OptionError(f"{name} must be strictly between 0 and 1, got {value!r}")
     return x
 
 
 def _positive(name: str, value: object) -> float:
-    x = _number(name, value)
+    x = check_number(name, value)
     if x <= 0.0:
         raise OptionError(f"{name} must be > 0, got {value!r}")
     return x
@@ -188,49 +186,6 @@ def _settings(
     return _Settings(a, _sides(alternative), s, r)
 
 
-def design_effect(icc: float, cluster_size: float, *, cluster_cv: float = 0.0) -> float:
-    r"""Variance inflation of a clustered design (patients nested in coaches or clinics).
-
-    .. math:: \mathrm{DE} = 1 + \big((1 + \mathrm{CV}^2)\, m - 1\big)\, \rho
-
-    with :math:`m` the mean number of analysed patients per cluster, :math:`\rho`
-    the intracluster correlation and CV the coefficient of variation of cluster
-    size (0 for equal clusters, which gives :math:`1 + (m - 1)\rho`). Always
-    :math:`\ge 1` since :math:`m \ge 1`.
-
-    Parameters
-    ----------
-    icc : float
-        Intracluster correlation, in [0, 1].
-    cluster_size : float
-        Mean analysed patients per cluster, >= 1 (a coach's caseload).
-    cluster_cv : float
-        Coefficient of variation of the cluster sizes, >= 0.
-
-    References
-    ----------
-    Donner A, Klar N (2000), ch. 5; Eldridge SM, Ashby D, Kerry S. Int J Epidemiol.
-    2006;35:1292-1300 (the CV term).
-
-    Examples
-    --------
-    >>> design_effect(0.05, 10)
-    1.45
-    >>> round(design_effect(0.05, 75, cluster_cv=0.4), 4)
-    5.3
-    """
-    rho = _number("icc", icc)
-    if not 0.0 <= rho <= 1.0:
-        raise OptionError(f"icc must be in [0, 1], got {icc!r}")
-    m = _number("cluster_size", cluster_size)
-    if m < 1.0:
-        raise OptionError(f"cluster_size (mean patients per cluster) must be >= 1, got {m!r}")
-    cv = _number("cluster_cv", cluster_cv)
-    if cv < 0.0:
-        raise OptionError(f"cluster_cv must be >= 0, got {cluster_cv!r}")
-    return 1.0 + ((1.0 + cv * cv) * m - 1.0) * rho
-
-
 def pooled_sd(sd1: float, n1: float, sd2: float, n2: float) -> float:
     r"""Pooled standard deviation of two groups (the two-sample t test's).
 
@@ -244,7 +199,7 @@ def pooled_sd(sd1: float, n1: float, sd2: float, n2: float) -> float:
     2.9487
     """
     s1, s2 = _positive("sd1", sd1), _positive("sd2", sd2)
-    m1, m2 = _number("n1", n1), _number("n2", n2)
+    m1, m2 = check_number("n1", n1), check_number("n2", n2)
     if m1 < 1 or m2 < 1 or m1 + m2 <= 2:
         raise OptionError(f"n1 and n2 must be >= 1 with n1 + n2 > 2, got {n1!r} and {n2!r}")
     return math.sqrt(((m1 - 1) * s1 * s1 + (m2 - 1) * s2 * s2) / (m1 + m2 - 2))
@@ -262,9 +217,9 @@ class _Design:
 
 
 def _design(icc: object, cluster_size: object, cluster_cv: object, attrition: object) -> _Design:
-    rho = _number("icc", icc)
-    cv = _number("cluster_cv", cluster_cv)
-    lost = _number("attrition", attrition)
+    rho = check_number("icc", icc)
+    cv = check_number("cluster_cv", cluster_cv)
+    lost = check_number("attrition", attrition)
     if not 0.0 <= lost < 1.0:
         raise OptionError(
             f"attrition (share lost to follow-up) must be in [0, 1), got {attrition!r}"
@@ -276,7 +231,7 @@ def _design(icc: object, cluster_size: object, cluster_cv: object, attrition: ob
                 "required when icc or cluster_cv is given"
             )
         return _Design(rho, None, cv, lost, 1.0)
-    size = _number("cluster_size", cluster_size)
+    size = check_number("cluster_size", cluster_size)
     return _Design(rho, size, cv, lost, design_effect(rho, size, cluster_cv=cv))
 
 
@@ -929,7 +884,7 @@ def power_two_means(
     63.77
     """
     settings = _settings(n, power, alpha, ratio, alternative, strict, "t", ("t",))
-    dlt = _number("delta", delta)
+    dlt = check_number("delta", delta)
     sigma = _positive("sd", sd)
     if dlt == 0.0:
         raise AnalysisError("delta is 0: there is no difference to detect")

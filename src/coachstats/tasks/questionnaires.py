@@ -23,7 +23,8 @@ that was not analysed and why:
   linear mixed model with a clinician random intercept, OLS with
   cluster-robust (CR1) SEs, and GEE. The table shows how far the SE and the
   P value move, with the ICC and the design effects
-  (:func:`design_effect`, :func:`design_effect_difference`).
+  (:func:`coachstats.compare.clustering.design_effect`,
+  :func:`coachstats.compare.clustering.design_effect_difference`).
 
 Every statistic comes from :mod:`coachstats.compare` through
 :func:`coachstats.plan.run_plan` (the same path as ``reproduce``), and
@@ -68,6 +69,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from coachstats.compare import clustering
 from coachstats.compare.design import GroupIndex
 from coachstats.compare.prepare import require_columns, resolve_arms
 from coachstats.core.errors import (
@@ -804,118 +806,37 @@ def recommend_analyses(
 # --------------------------------------------------------------------------- design effects
 
 
-def _sizes(cluster_sizes: npt.ArrayLike) -> FloatArray:
-    m = np.asarray(cluster_sizes, dtype=float)
-    if m.ndim != 1 or m.size == 0 or not np.all(np.isfinite(m)) or np.any(m <= 0):
-        raise AnalysisError(
-            f"cluster sizes must be a non-empty 1-d array of positive numbers, got {m!r}"
-        )
-    return m
-
-
-def _check_icc(icc: float) -> float:
-    if not (isinstance(icc, (int, float, np.floating)) and 0.0 <= float(icc) <= 1.0):
-        raise OptionError(f"icc={icc!r} is not allowed; choose a number in [0, 1]")
-    return float(icc)
-
-
 def design_effect(cluster_sizes: npt.ArrayLike, icc: float) -> float:
-    r"""Design effect of clustering for a mean, or for arms allocated whole clusters.
+    """:func:`coachstats.compare.clustering.design_effect` with the sizes first (old order).
 
-    .. math:: DE = 1 + (m_w - 1)\,\rho, \qquad
-              m_w = \frac{\sum_g m_g^2}{\sum_g m_g} = (1 + cv^2)\,\bar m
-
-    with :math:`m_g` the cluster sizes, :math:`\bar m` their mean,
-    :math:`cv` their coefficient of variation (population SD) and
-    :math:`\rho` the intraclass correlation. With equal sizes it is the
-    familiar :math:`1 + (m - 1)\rho`. It is the factor by which clustering
-    inflates the variance of a mean (and of a difference between arms when
-    each cluster is entirely in one arm); the effective sample size is
-    :math:`n / DE`. When both arms are seen within every cluster use
-    :func:`design_effect_difference`.
-
-    Parameters
-    ----------
-    cluster_sizes : array_like
-        Observations per cluster (all > 0).
-    icc : float
-        Intraclass correlation in [0, 1].
-
-    References
-    ----------
-    Eldridge SM, Ashby D, Kerry S. Sample size for cluster randomized trials:
-    effect of coefficient of variation of cluster size and analysis method.
-    Int J Epidemiol 2006;35:1292-1300.
+    A thin wrapper kept because existing code and tests call it as
+    ``design_effect(cluster_sizes, icc)``; new code should call
+    ``coachstats.compare.clustering.design_effect(icc, cluster_sizes)``, the one
+    definition (which also takes a mean size with its CV).
 
     Examples
     --------
-    >>> round(design_effect([20, 20, 20], 0.05), 10)  # 1 + 19 * 0.05
-    1.95
     >>> round(design_effect([10, 30], 0.05), 4)  # m_w = (100 + 900) / 40 = 25
     2.2
     """
-    m = _sizes(cluster_sizes)
-    rho = _check_icc(icc)
-    m_w = float((m**2).sum() / m.sum())
-    return 1.0 + (m_w - 1.0) * rho
+    return clustering.design_effect(icc, cluster_sizes)
 
 
 def design_effect_difference(
     cluster_sizes: npt.ArrayLike, treated: npt.ArrayLike, icc: float
 ) -> float:
-    r"""Design effect of the unadjusted difference between arms when arms share clusters.
+    """:func:`coachstats.compare.clustering.design_effect_difference` with ``icc`` last (old order).
 
-    Under a random-intercept model (:math:`\operatorname{var} y = \sigma^2 +
-    \tau^2`, :math:`\rho = \tau^2 / (\sigma^2 + \tau^2)`), the difference of
-    the arm means, :math:`\hat\delta = \sum_i x_i y_i / \sum_i x_i^2` with
-    :math:`x_i = A_i - p`, has variance :math:`x^\top V x / (x^\top x)^2`,
-    while the t test assumes :math:`(\sigma^2 + \tau^2) / x^\top x`. Their
-    ratio is
-
-    .. math:: DE_\delta = 1 - \rho + \rho\,\kappa, \qquad
-              \kappa = \frac{\sum_g (t_g - m_g p)^2}{n\,p\,(1 - p)}
-
-    with :math:`m_g` the size of cluster :math:`g`, :math:`t_g` its
-    treated count, :math:`n = \sum_g m_g` and :math:`p = \sum_g t_g / n`.
-    When every cluster has the same share of each arm, :math:`\kappa = 0` and
-    :math:`DE_\delta = 1 - \rho` (the cluster effect cancels: the t test is
-    conservative); when each cluster is wholly in one arm (and the arms have
-    the same :math:`m_w`), :math:`\kappa = m_w` and it is
-    :func:`design_effect`. Individually randomized patients seen by shared
-    clinicians lie in between, according to how unevenly the arms are spread
-    over the clinicians.
-
-    Parameters
-    ----------
-    cluster_sizes : array_like
-        Observations per cluster (all > 0).
-    treated : array_like
-        Treated observations per cluster (``0 <= t_g <= m_g``; both arms present
-        overall).
-    icc : float
-        Intraclass correlation in [0, 1].
+    A thin wrapper kept because existing code and tests call it in this
+    order; new code should call
+    ``coachstats.compare.clustering.design_effect_difference(icc, cluster_sizes, treated)``.
 
     Examples
     --------
     >>> design_effect_difference([10, 10], [5, 5], 0.2)  # arms balanced within clusters
     0.8
-    >>> design_effect_difference([10, 10], [10, 0], 0.2)  # one arm per cluster: 1 + 9 * 0.2
-    2.8
     """
-    m = _sizes(cluster_sizes)
-    t = np.asarray(treated, dtype=float)
-    if t.shape != m.shape or np.any(t < 0) or np.any(t > m):
-        raise AnalysisError(
-            "treated counts must match the cluster sizes and lie in 0..m_g; "
-            f"got sizes {m.tolist()} and treated {t.tolist()}"
-        )
-    rho = _check_icc(icc)
-    n = float(m.sum())
-    p = float(t.sum()) / n
-    if not 0.0 < p < 1.0:
-        raise AnalysisError(f"both arms must be present (treated share {p})")
-    kappa = float(((t - m * p) ** 2).sum()) / (n * p * (1.0 - p))
-    return 1.0 - rho + rho * kappa
+    return clustering.design_effect_difference(icc, cluster_sizes, treated)
 
 
 # --------------------------------------------------------------------------- clinician ratings
@@ -959,10 +880,11 @@ def clinician_rating_analyses(
     ``icc`` (:math:`\hat\tau^2 / (\hat\tau^2 + \hat\sigma^2)` from the mixed
     model), ``n_clusters``, ``cluster_size_mean``, ``cluster_size_weighted``
     (:math:`m_w = \sum m_g^2 / \sum m_g`), ``design_effect``
-    (:func:`design_effect`: what clustering would cost a mean, or arms
-    allocated by clinician) and ``design_effect_difference``
-    (:func:`design_effect_difference`: the expected variance inflation of the
-    t test's difference for this spread of arms over clinicians).
+    (:func:`coachstats.compare.clustering.design_effect`: what clustering would
+    cost a mean, or arms allocated by clinician) and ``design_effect_difference``
+    (:func:`coachstats.compare.clustering.design_effect_difference`: the expected
+    variance inflation of the t test's difference for this spread of arms over
+    clinicians).
 
     Parameters
     ----------
@@ -1090,8 +1012,8 @@ def clinician_rating_analyses(
         "n_clusters": float(groups.n_groups),
         "cluster_size_mean": float(sizes.mean()),
         "cluster_size_weighted": float((sizes**2).sum() / sizes.sum()),
-        "design_effect": design_effect(sizes, icc),
-        "design_effect_difference": design_effect_difference(sizes, treated_counts, icc),
+        "design_effect": clustering.design_effect(icc, sizes),
+        "design_effect_difference": clustering.design_effect_difference(icc, sizes, treated_counts),
     }
     return QuestionnaireAnalyses(out.outcome, out.specs, out.results, out.roles, out.flow, design)
 
