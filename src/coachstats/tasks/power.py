@@ -79,6 +79,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from coachstats.compare.clustering import design_effect
+from coachstats.compare.summaries import pooled_sd
 from coachstats.core.errors import (
     AnalysisError,
     CoachstatsWarning,
@@ -184,25 +185,6 @@ def _settings(
         raise OptionError(f"strict must be True, False or None, got {strict!r}")
     s = STRICT_DEFAULT[method] if strict is None else bool(strict)
     return _Settings(a, _sides(alternative), s, r)
-
-
-def pooled_sd(sd1: float, n1: float, sd2: float, n2: float) -> float:
-    r"""Pooled standard deviation of two groups (the two-sample t test's).
-
-    .. math:: s_p = \sqrt{\frac{(n_1 - 1)s_1^2 + (n_2 - 1)s_2^2}{n_1 + n_2 - 2}}
-
-    Examples
-    --------
-    Peer trial HbA1c change, 2.8 (n 122) and 3.1 (n 114):
-
-    >>> round(pooled_sd(2.8, 122, 3.1, 114), 4)
-    2.9487
-    """
-    s1, s2 = _positive("sd1", sd1), _positive("sd2", sd2)
-    m1, m2 = check_number("n1", n1), check_number("n2", n2)
-    if m1 < 1 or m2 < 1 or m1 + m2 <= 2:
-        raise OptionError(f"n1 and n2 must be >= 1 with n1 + n2 > 2, got {n1!r} and {n2!r}")
-    return math.sqrt(((m1 - 1) * s1 * s1 + (m2 - 1) * s2 * s2) / (m1 + m2 - 2))
 
 
 @dataclass(frozen=True)
