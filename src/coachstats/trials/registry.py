@@ -16,11 +16,20 @@ target records
 * what was **not published** and the assumption made in its place, the values
   inferred from the printed ones (e.g. HCPC counts from the chi-square
   arithmetic), fields known to be unreachable with the reason, and per-field
-  tolerances.
+  tolerances;
+* where each field was printed (``location``: ``"Table 2"``, ``"abstract"``),
+  where it is known; which target's counts are this one's per-group n
+  (``n_target``); and, for a two-arm effect offered as a planning input, its
+  key and label (``effect_key``, ``effect_label``).
 
-Printed values are parsed by :class:`PrintedValue` and :class:`PrintedP`, which
-also format a reproduced number at the printed precision, so that published
-and reproduced figures are compared as the reader sees them.
+Printed values are parsed by :class:`PrintedValue` and :class:`PrintedP`
+(:mod:`coachstats.trials.printed`), which also format a reproduced number at
+the printed precision, so that published and reproduced figures are compared
+as the reader sees them. The same values in structured form (events and n,
+mean/SD/n, estimate with CI and P, each number marked printed, inferred or
+computed; :mod:`coachstats.trials.values`) come from
+:meth:`Trial.published_values`, :meth:`Target.published_difference` and, for
+a two-arm comparison, :meth:`Trial.effect` (:mod:`coachstats.trials.effects`).
 
 Examples
 --------
@@ -32,12 +41,13 @@ Examples
 (('46.4 %', '34.3 %'), '.02', 'chi_square')
 >>> PrintedP.parse(".01").matches(0.009)
 True
+>>> coaching, usual = get_trial("peer").published_values("hba1c_change")
+>>> coaching.mean, coaching.sd, coaching.n, coaching.origins["n"].detail
+(-1.07, 2.8, 122, "printed as target 'complete_case'")
 """
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -49,10 +59,20 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from coachstats.core.errors import OptionError, check_option
-from coachstats.core.formatting import format_number
 from coachstats.core.goals import GoalSet
-from coachstats.core.results import ArmSummary, format_p
 from coachstats.plan import AnalysisPlan, AnalysisSpec, resolve_goals
+from coachstats.trials.effects import PublishedEffect
+from coachstats.trials.printed import PrintedP, PrintedValue
+from coachstats.trials.values import (
+    Estimate,
+    Mean,
+    Origin,
+    Proportion,
+    PublishedValue,
+    combined,
+    printed_estimate,
+    published_value,
+)
 
 __all__ = [
     "AnalysisSpec",
@@ -60,6 +80,7 @@ __all__ = [
     "Design",
     "PrintedP",
     "PrintedValue",
+    "PublishedEffect",
     "Sensitivity",
     "Target",
     "Trial",
@@ -68,225 +89,12 @@ __all__ = [
     "iter_targets",
     "list_trials",
     "load_trial_file",
+    "published_effect",
+    "published_effects",
 ]
 
 DifferenceSource = Literal["estimate", "values"]
-ValueKind = Literal["none", "count", "fraction", "events_pct", "percent", "mean_sd", "number"]
 FIELDS: tuple[str, ...] = ("values", "n", "difference", "p")
-_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
-
-
-# --------------------------------------------------------------------------- printed values
-
-
-def _decimals(number: str) -> int:
-    return len(number.split(".")[1]) if "." in number else 0
-
-
-def _normalize(text: str) -> str:
-    """Canonical form for comparing printed numbers: ASCII minus, no '+', no '-0'."""
-    t = text.translate(_MINUS).replace("+", "").strip()
-    return re.sub(r"(?<![\d.])-(?=0(\.0*)?(?![\d.]*[1-9]))", "", t)
-
-
-_FRACTION = re.compile(r"^(?P<events>\d+)/(?P<n>\d+) \((?P<pct>\d+(?:\.\d+)?) ?%\)$")
-_PLAIN_FRACTION = re.compile(r"^(?P<events>\d+)/(?P<n>\d+)$")
-_EVENTS_PCT = re.compile(r"^(?P<events>\d+) \((?P<pct>\d+(?:\.\d+)?) ?%\)$")
-_NUMBER = re.compile(
-    r"^(?P<sign>[+-]?)(?P<num>\d+(?:\.\d+)?)(?: \((?P<sd>\d+(?:\.\d+)?)\))?(?P<pct> ?%)?$"
-)
-_NOT_PRINTED = ("", "n.s.", "ns", "-")
-
-
-@dataclass(frozen=True)
-class PrintedValue:
-    """A per-group value or difference as printed, and how to print a reproduced one.
-
-    Kinds: ``"none"`` (not printed, e.g. ``"n.s."``), ``"count"`` (``"224"``),
-    ``"fraction"`` (``"60/121 (49.6 %)"`` or ``"290/441"``), ``"events_pct"`` (``"27 (22.0 %)"``),
-    ``"percent"`` (``"46.4 %"``, ``"+16.3 %"``), ``"mean_sd"``
-    (``"-1.07 (2.8)"``) and ``"number"`` (``"3.82"``, ``"+3.9"``).
-
-    Examples
-    --------
-    >>> v = PrintedValue.parse("-1.07 (2.8)")
-    >>> v.kind, v.decimals, v.sd_decimals
-    ('mean_sd', 2, 1)
-    >>> v.format_arm(ArmSummary("coaching", 122, value=-1.0712, sd=2.8349))
-    '-1.07 (2.8)'
-    >>> PrintedValue.parse("60/121 (49.6 %)").format_arm(
-    ...     ArmSummary("coaching", 121, events=60, value=60 / 121))
-    '60/121 (49.6 %)'
-    >>> PrintedValue.parse("+16.3 %").format_number(0.1634)
-    '+16.3 %'
-    """
-
-    text: str
-    kind: ValueKind
-    decimals: int = 0
-    sd_decimals: int = 0
-    signed: bool = False
-    percent: bool = False
-    space: str = " "
-
-    @classmethod
-    def parse(cls, text: str) -> PrintedValue:
-        """Parse a printed value; raise :class:`OptionError` when it has no known form."""
-        t = str(text).translate(_MINUS).strip()
-        if t.lower() in _NOT_PRINTED:
-            return cls(t, "none")
-        if m := _FRACTION.match(t):
-            return cls(t, "fraction", _decimals(m["pct"]), percent=True, space=_space(t))
-        if _PLAIN_FRACTION.match(t):
-            return cls(t, "fraction")
-        if m := _EVENTS_PCT.match(t):
-            return cls(t, "events_pct", _decimals(m["pct"]), percent=True, space=_space(t))
-        if m := _NUMBER.match(t):
-            signed = m["sign"] == "+"
-            if m["sd"] is not None:
-                return cls(t, "mean_sd", _decimals(m["num"]), _decimals(m["sd"]), signed)
-            if m["pct"]:
-                return cls(
-                    t,
-                    "percent",
-                    _decimals(m["num"]),
-                    signed=signed,
-                    percent=True,
-                    space=m["pct"][:-1],
-                )
-            kind: ValueKind = "count" if "." not in m["num"] and not m["sign"] else "number"
-            return cls(t, kind, _decimals(m["num"]), signed=signed)
-        raise OptionError(
-            f"printed value {text!r} has no known form; expected e.g. '46.4 %', '-1.07 (2.8)', "
-            "'60/121 (49.6 %)', '27 (22.0 %)', '224', '+3.9' or 'n.s.'"
-        )
-
-    @property
-    def printed(self) -> bool:
-        """False for values that were not printed (``"n.s."``, empty)."""
-        return self.kind != "none"
-
-    def number(self) -> float:
-        """The main printed number (percent for percentages), NaN when not printed."""
-        t = self.text
-        if self.kind == "fraction" and not self.percent:
-            events, n = t.split("/")
-            return 100 * int(events) / int(n)
-        if self.kind in ("fraction", "events_pct"):
-            return float(t[t.index("(") + 1 : t.index("%")])
-        if self.kind == "none":
-            return math.nan
-        m = _NUMBER.match(t)
-        if m is None:  # pragma: no cover - parse() accepted it
-            return math.nan
-        return float(m["sign"] + m["num"])
-
-    def format_number(self, x: float, sd: float = math.nan) -> str:
-        """Print ``x`` (a proportion when the printed value is a percentage) like this value."""
-        if self.kind == "none":
-            return ""
-        if self.percent:
-            body = format_number(100 * x, self.decimals, signed=self.signed)
-            return f"{body}{self.space}%"
-        if self.kind == "mean_sd":
-            return f"{format_number(x, self.decimals, signed=self.signed)} ({format_number(sd, self.sd_decimals)})"
-        if self.kind == "count":
-            return format_number(x, 0)
-        return format_number(x, self.decimals, signed=self.signed)
-
-    def format_arm(self, arm: ArmSummary) -> str:
-        """Print one group's reproduced summary in this value's form."""
-        pct = format_number(100 * arm.value, self.decimals)
-        if self.kind == "fraction" and not self.percent:
-            return f"{arm.events}/{arm.n}"
-        if self.kind == "fraction":
-            return f"{arm.events}/{arm.n} ({pct}{self.space}%)"
-        if self.kind == "events_pct":
-            return f"{arm.events} ({pct}{self.space}%)"
-        return self.format_number(arm.value, arm.sd)
-
-    def matches(self, reproduced: str) -> bool:
-        """Equal at the printed precision (signs and minus glyphs normalized)."""
-        return _normalize(self.text) == _normalize(reproduced)
-
-
-def _space(text: str) -> str:
-    return " " if " %" in text else ""
-
-
-@dataclass(frozen=True)
-class PrintedP:
-    """A P value as printed, and the rule for matching a reproduced one.
-
-    ``".02"`` is matched by any P that rounds to .02 at 2 decimals (a
-    reproduced .009 matches a printed ``".01"``); ``"< .001"`` by P < .001;
-    ``"not significant"`` by P >= .05.
-
-    Examples
-    --------
-    >>> p = PrintedP.parse("< .001")
-    >>> p.format(0.0004), p.matches(0.0004), p.format(0.0021)
-    ('< .001', True, '.002')
-    >>> PrintedP.parse("not significant").format(0.31)
-    'not significant'
-    >>> PrintedP.parse(".013").format(0.01349)
-    '.013'
-    """
-
-    text: str
-    kind: Literal["none", "value", "below", "not_significant"]
-    decimals: int = 2
-    threshold: float = math.nan
-
-    @classmethod
-    def parse(cls, text: str) -> PrintedP:
-        """Parse ``".02"``, ``"< .001"``, ``"p = .013"``, ``"not significant"`` or ``""``."""
-        t = str(text).strip().lower()
-        t = re.sub(r"^p\s*=\s*", "", t)
-        if t == "":
-            return cls(str(text), "none")
-        if t in ("not significant", "n.s.", "ns"):
-            return cls(str(text), "not_significant", threshold=0.05)
-        if m := re.match(r"^(?:p\s*)?<\s*(0?\.\d+)$", t):
-            num = m.group(1)
-            return cls(str(text), "below", _decimals(num), float(num))
-        if re.match(r"^(0|1)?\.\d+$", t):
-            return cls(str(text), "value", _decimals(t), float(t))
-        raise OptionError(
-            f"printed P {text!r} has no known form; expected e.g. '.02', '.013', '< .001', "
-            "'not significant' or ''"
-        )
-
-    @property
-    def printed(self) -> bool:
-        """False when no P was printed."""
-        return self.kind != "none"
-
-    def value(self) -> float:
-        """The printed P as a number (the threshold for ``"< .001"``; NaN otherwise)."""
-        return self.threshold
-
-    def format(self, p: float) -> str:
-        """Print a reproduced P at this value's precision and in its style."""
-        if not math.isfinite(p):
-            return "NA"
-        if self.kind == "below" and p < self.threshold:
-            return "< " + f"{self.threshold:.{self.decimals}f}".lstrip("0")
-        if self.kind == "not_significant":
-            return "not significant" if p >= self.threshold else format_p(p)
-        decimals = self.decimals if self.kind == "value" else max(self.decimals, 2)
-        floor = 10.0**-decimals
-        if p < floor / 2:  # would print as .000: say how small instead
-            return "< " + f"{floor:.{decimals}f}".lstrip("0")
-        return f"{p:.{decimals}f}".lstrip("0")
-
-    def matches(self, p: float) -> bool:
-        """The reproduced P prints as this P."""
-        if self.kind == "none":
-            return True
-        if self.kind == "not_significant":
-            return math.isfinite(p) and p >= self.threshold
-        return self.format(p) == _normalize(self.text).lower().replace("p = ", "")
 
 
 # --------------------------------------------------------------------------- registry objects
@@ -374,7 +182,18 @@ class Target:
     to the reason it cannot be reproduced; ``tolerance`` maps a field to an
     absolute tolerance on the printed scale (default: exact at printed
     precision). ``inferred`` holds values worked out from the printed ones
-    (not published), shown for information.
+    (not published), shown for information. ``ci`` holds the two printed
+    bounds of the difference's confidence interval (95 % unless
+    ``conf_level``), when printed.
+
+    ``location`` maps a field to where it was printed (``"Table 2"``,
+    ``"abstract"``, ``"p. 134"``; a single string in the TOML applies to every
+    field); fields whose location the registry does not know are left out.
+    ``n_target`` names the target of the same trial whose printed counts are
+    this target's per-group n (e.g. the complete cases), when they are printed
+    there rather than here. ``effect_key`` lists a two-arm target among the
+    planning inputs (:func:`published_effect`) under that key, with
+    ``effect_label`` (default: ``label``).
     """
 
     id: str
@@ -395,13 +214,30 @@ class Target:
     unreachable: Mapping[str, str] = field(default_factory=dict)
     inferred: Mapping[str, Any] = field(default_factory=dict)
     tolerance: Mapping[str, float] = field(default_factory=dict)
+    ci: tuple[str, ...] = ()
+    conf_level: float = 0.95
+    location: Mapping[str, str] = field(default_factory=dict)
+    n_target: str = ""
+    effect_key: str = ""
+    effect_label: str = ""
 
     def __post_init__(self) -> None:
         check_option("difference_source", self.difference_source, get_args(DifferenceSource))
-        for name in ("values", "groups", "n"):
+        for name in ("values", "groups", "n", "ci"):
             object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
-        for name in ("unreachable", "inferred", "tolerance"):
+        if isinstance(self.location, str):
+            object.__setattr__(self, "location", dict.fromkeys(FIELDS, self.location))
+        for name in ("unreachable", "inferred", "tolerance", "location"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        if self.ci and (len(self.ci) != 2 or not self.difference):
+            raise OptionError(
+                f"target {self.id!r}: ci holds the two printed bounds of the printed difference; "
+                f"got {list(self.ci)} for difference {self.difference!r}"
+            )
+        if self.n and self.n_target:
+            raise OptionError(
+                f"target {self.id!r}: give the per-group n either as n or as n_target, not both"
+            )
         if self.values and len(self.values) != len(self.groups):
             raise OptionError(
                 f"target {self.id!r}: {len(self.values)} printed values for "
@@ -411,7 +247,11 @@ class Target:
             raise OptionError(
                 f"target {self.id!r}: n has {len(self.n)} entries, groups {len(self.groups)}"
             )
-        for name, mapping in (("unreachable", self.unreachable), ("tolerance", self.tolerance)):
+        for name, mapping in (
+            ("unreachable", self.unreachable),
+            ("tolerance", self.tolerance),
+            ("location", self.location),
+        ):
             bad = sorted(set(mapping) - set(FIELDS))
             if bad:
                 raise OptionError(f"target {self.id!r}: {name} keys {bad}; allowed: {list(FIELDS)}")
@@ -419,6 +259,7 @@ class Target:
         self.printed_values()
         self.printed_difference()
         self.printed_p()
+        self.published_difference()
         if self.analysis.label != self.id:
             object.__setattr__(self, "analysis", replace(self.analysis, label=self.id))
         if self.values_analysis is not None and self.values_analysis.label != f"{self.id} (values)":
@@ -441,6 +282,81 @@ class Target:
     def printed_p(self) -> PrintedP:
         """The printed P, parsed."""
         return PrintedP.parse(self.p)
+
+    def published_values(self, n_from: Target | None = None) -> tuple[PublishedValue | None, ...]:
+        """The printed per-group values in structured form, one per group (None: not printed).
+
+        Events and n for proportions, mean/SD/n for means, counts as counts;
+        each number with its :class:`~coachstats.trials.values.Origin`. The n
+        comes from the printed value, the target's ``n``, or ``n_from`` (the
+        target named by ``n_target``: :meth:`Trial.published_values` passes
+        it); inferred counts (``inferred.values``) fill in events and n not
+        printed, marked ``"inferred"``.
+
+        Raises
+        ------
+        OptionError
+            The target has an ``n_target`` and ``n_from`` is not that target.
+
+        Examples
+        --------
+        >>> t = get_trial("hcpc").target("composite_any")
+        >>> c, u = t.published_values()
+        >>> c.share, c.counts(), c.counts(inferred=True), c.origins["n"].derivation
+        (0.464, None, (90, 194), 'inferred')
+        """
+        if self.n_target and (n_from is None or n_from.id != self.n_target):
+            raise OptionError(
+                f"target {self.id!r} takes its n from target {self.n_target!r}: call "
+                "Trial.published_values, which looks it up"
+            )
+        where = self.location.get("values", "")
+        sizes: list[tuple[int, Origin] | None] = [None] * len(self.groups)
+        if self.n:
+            origin = Origin("printed", self.location.get("n", ""))
+            sizes = [(int(PrintedValue.parse(v).number()), origin) for v in self.n]
+        elif n_from is not None:
+            origin = Origin(
+                "printed", n_from.location.get("values", ""), f"printed as target {n_from.id!r}"
+            )
+            if len(n_from.values) != len(self.groups):
+                raise OptionError(
+                    f"target {self.id!r}: n_target {n_from.id!r} has {len(n_from.values)} "
+                    f"values for {len(self.groups)} groups"
+                )
+            sizes = [(int(PrintedValue.parse(v).number()), origin) for v in n_from.values]
+        inferred = [str(v) for v in self.inferred.get("values", ())]
+        return tuple(
+            published_value(
+                text,
+                location=where,
+                n=size[0] if size else None,
+                n_origin=size[1] if size else None,
+                inferred=inferred[i] if i < len(inferred) else None,
+            )
+            for i, (text, size) in enumerate(zip(self.values, sizes, strict=False))
+        )
+
+    def published_difference(self) -> Estimate | None:
+        """The printed difference with its P (and CI when printed), None when not printed.
+
+        On the proportion scale for percentages and percentage points; the SE
+        is computed from the printed CI, else from the printed P.
+
+        Examples
+        --------
+        >>> e = get_trial("hcpc_adherence").target("concordant").published_difference()
+        >>> e.estimate, e.p.text, round(e.std_error, 4)
+        (0.1, '.05', 0.051)
+        """
+        return printed_estimate(
+            self.difference,
+            self.p,
+            ci=self.ci,
+            percent_points=self.percent_points,
+            conf_level=self.conf_level,
+            location=self.location,
+        )
 
     @property
     def specs(self) -> tuple[AnalysisSpec, ...]:
@@ -535,6 +451,16 @@ class Trial:
         dups = _duplicates(ids)
         if dups:
             raise OptionError(f"trial {self.name!r}: duplicate target ids {dups}")
+        for t in self.targets:
+            if t.n_target and t.n_target not in ids:
+                raise OptionError(
+                    f"trial {self.name!r}: target {t.id!r} has n_target {t.n_target!r}, "
+                    f"which is not a target; ids: {ids}"
+                )
+            # structure eagerly: an inconsistent printed value fails when the registry loads
+            self.published_values(t.id)
+            if t.effect_key:
+                self.effect(t.id)
         if self.sensitivity:
             unknown = sorted(set(self.sensitivity.targets) - set(ids))
             if unknown:
@@ -547,6 +473,70 @@ class Trial:
                 return t
         raise KeyError(
             f"trial {self.name!r} has no target {target_id!r}; ids: {[t.id for t in self.targets]}"
+        )
+
+    def published_values(self, target_id: str) -> tuple[PublishedValue | None, ...]:
+        """A target's printed per-group values in structured form (see :meth:`Target.published_values`).
+
+        Examples
+        --------
+        >>> v = get_trial("peer").published_values("hba1c_lt_7_5")[0]
+        >>> v.events, v.n, v.origins["n"].derivation
+        (27, 123, 'computed')
+        """
+        t = self.target(target_id)
+        return t.published_values(self.target(t.n_target) if t.n_target else None)
+
+    def published_combined(self, target_id: str) -> PublishedValue:
+        """A target's printed value for all its groups together (computed when printed per group).
+
+        Examples
+        --------
+        >>> m = get_trial("peer").published_combined("baseline_hba1c")
+        >>> round(m.mean, 2), round(m.sd, 2), m.n
+        (9.95, 2.0, 236)
+        """
+        t = self.target(target_id)
+        return combined(self.published_values(target_id), texts=t.values)
+
+    def effect(self, target_id: str) -> PublishedEffect:
+        """A two-arm target as a :class:`~coachstats.trials.effects.PublishedEffect`.
+
+        Raises
+        ------
+        OptionError
+            The target does not compare the two arms with printed proportions
+            or means.
+
+        Examples
+        --------
+        >>> e = get_trial("peer").effect("hba1c_change")
+        >>> round(e.delta, 2), round(e.sd, 3), e.n
+        (-0.77, 2.949, (122, 114))
+        """
+        t = self.target(target_id)
+        values = self.published_values(target_id)
+        arms = tuple(self.design.arms)
+        kinds = {type(v) for v in values}
+        if tuple(t.groups) != arms or len(kinds) != 1 or not kinds <= {Proportion, Mean}:
+            raise OptionError(
+                f"target {self.name}:{t.id} is not a two-arm comparison of printed proportions "
+                f"or means (groups {list(t.groups)}, values {list(t.values)})"
+            )
+        return PublishedEffect(
+            key=t.effect_key or f"{self.name}:{t.id}",
+            label=t.effect_label or t.label,
+            trial=self.name,
+            target=t.id,
+            outcome=t.analysis.outcome,
+            kind="proportions" if Proportion in kinds else "means",
+            arms=values,  # type: ignore[arg-type]  # checked above: two of one kind
+            p=t.printed_p(),
+            difference=t.published_difference(),
+            p_tests_values=t.values_analysis is None,
+            p_location=t.location.get("p", ""),
+            citation=self.citation.text(),
+            months=self.design.months,
         )
 
     def plan(self) -> AnalysisPlan:
@@ -613,6 +603,9 @@ def _registry() -> Mapping[str, Trial]:
     dups = _duplicates(t.name for t in trials)
     if dups:
         raise OptionError(f"duplicate trial names in the registry: {dups}")
+    keys = _duplicates(t.effect_key for trial in trials for t in trial.targets if t.effect_key)
+    if keys:
+        raise OptionError(f"duplicate effect keys in the registry: {keys}")
     return MappingProxyType({t.name: t for t in trials})
 
 
@@ -658,3 +651,32 @@ def iter_targets(trials: Iterable[str] | None = None) -> Iterable[tuple[Trial, T
         trial = get_trial(name)
         for target in trial.targets:
             yield trial, target
+
+
+def published_effects() -> tuple[PublishedEffect, ...]:
+    """The two-arm effects listed as planning inputs (targets with an ``effect_key``), in order.
+
+    Examples
+    --------
+    >>> [e.key for e in published_effects()][:2]
+    ['hcpc_composite', 'hcpc_all_goals']
+    """
+    return tuple(trial.effect(t.id) for trial, t in iter_targets() if t.effect_key)
+
+
+def published_effect(key: str) -> PublishedEffect:
+    """The published effect listed under ``key`` (see :func:`published_effects`).
+
+    Examples
+    --------
+    >>> e = published_effect("hcpc_composite")
+    >>> e.p1, e.p2, e.arms[0].origins["share"].derivation
+    (0.464, 0.343, 'printed')
+    >>> published_effect("hcpc")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: key='hcpc' is not allowed; choose one of 'hcpc_composite', ...
+    """
+    effects = {e.key: e for e in published_effects()}
+    check_option("key", key, tuple(effects))
+    return effects[key]
