@@ -28,8 +28,9 @@ each stage rounded up (:attr:`PowerResult.n_required`, ``n1_analysed``,
 and the power is that of the effective sample
 :math:`n (1 - \text{attrition}) / \mathrm{DE}`.
 
-:func:`published_effect` holds the planning inputs taken from the HCPC and
-peer-coaching papers (../shared/published.md), :func:`power_curve` tabulates
+:func:`published_effect` gives the planning inputs taken from the HCPC and
+peer-coaching papers, read from the trial registry (:mod:`coachstats.trials`:
+each number is written once, in the trial's TOML file), :func:`power_curve` tabulates
 power against enrolment, and :func:`plot_power_curve` draws it.
 
 References
@@ -69,8 +70,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
@@ -88,12 +90,15 @@ from coachstats.core.errors import (
     check_option,
 )
 from coachstats.core.results import TidyResult
+from coachstats.trials import registry as trials
+from coachstats.trials.effects import PublishedEffect
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
     "PUBLISHED_EFFECTS",
+    "PlanningEffect",
     "PowerResult",
     "PowerWarning",
     "PublishedEffect",
@@ -1017,28 +1022,24 @@ def plot_power_curve(
 
 
 # ------------------------------------------------------------------- published effects
-@dataclass(frozen=True)
-class PublishedEffect:
-    """Planning inputs taken from a published coaching trial.
+class PlanningEffect(PublishedEffect):
+    """A :class:`~coachstats.trials.effects.PublishedEffect` that plans a study.
 
-    Binary outcomes carry ``p1`` (coaching) and ``p2`` (usual care); continuous
-    ones ``delta`` (coaching minus usual care) and ``sd`` (pooled). ``note``
-    says where each number comes from.
+    The published effect of the registry (every number read from the trial's
+    TOML file) with one method more, :meth:`plan`. Proportions are
+    :attr:`~coachstats.trials.effects.PublishedEffect.p1` (coaching) and
+    :attr:`~coachstats.trials.effects.PublishedEffect.p2`; means
+    :attr:`~coachstats.trials.effects.PublishedEffect.delta` (coaching minus
+    usual care) and the pooled
+    :attr:`~coachstats.trials.effects.PublishedEffect.sd`;
+    :attr:`~coachstats.trials.effects.PublishedEffect.note` says how they
+    follow from the printed figures.
     """
 
-    key: str
-    label: str
-    source: str
-    p1: float = math.nan
-    p2: float = math.nan
-    delta: float = math.nan
-    sd: float = math.nan
-    note: str = ""
-
-    @property
-    def kind(self) -> str:
-        """``"proportions"`` or ``"means"``."""
-        return "means" if math.isnan(self.p1) else "proportions"
+    @classmethod
+    def of(cls, effect: PublishedEffect) -> PlanningEffect:
+        """The same effect, able to plan."""
+        return cls(**{f.name: getattr(effect, f.name) for f in fields(effect)})
 
     def plan(self, **options: Any) -> PowerResult:
         """:func:`power_two_proportions` or :func:`power_two_means` on this effect.
@@ -1054,68 +1055,39 @@ class PublishedEffect:
         return power_two_means(self.delta, self.sd, **options)
 
 
-_HCPC = "Willard-Grace R, et al. Ann Fam Med 2015;13:130-138 (HCPC, 12 months)"
-_PEER = "Thom DH, et al. Ann Fam Med 2013;11:137-144 (peer coaching, 6 months)"
-_POOLED = "SD pooled from the printed arm SDs and analysed n: "
+class _PublishedEffects(Mapping[str, PlanningEffect]):
+    """The planning inputs by key, read from the trial registry on first use."""
 
-PUBLISHED_EFFECTS: dict[str, PublishedEffect] = {
-    e.key: e
-    for e in (
-        PublishedEffect("hcpc_composite", "At goal for >= 1 condition", _HCPC, 0.464, 0.343),
-        PublishedEffect("hcpc_all_goals", "At goal for all conditions", _HCPC, 0.340, 0.247),
-        PublishedEffect("hcpc_hba1c_goal", "HbA1c at goal", _HCPC, 0.486, 0.276),
-        PublishedEffect("hcpc_ldl_goal_site_a", "LDL at goal (site A)", _HCPC, 0.418, 0.254),
-        PublishedEffect(
-            "hcpc_recommend_clinic",
-            "Would definitely recommend the clinic",
-            "Thom DH, et al. Am J Manag Care 2015;21:685-691 (HCPC, 12 months)",
-            0.85,
-            0.73,
-        ),
-        PublishedEffect(
-            "peer_hba1c_change",
-            "HbA1c change (%)",
-            _PEER,
-            delta=-1.07 - -0.30,
-            sd=pooled_sd(2.8, 122, 3.1, 114),
-            note=_POOLED + "2.8 (n 122) and 3.1 (n 114).",
-        ),
-        PublishedEffect(
-            "peer_hba1c_drop",
-            "HbA1c drop >= 1.0 point",
-            _PEER,
-            0.496,
-            0.315,
-            note="60/121 vs 34/108.",
-        ),
-        PublishedEffect("peer_hba1c_below_7_5", "HbA1c < 7.5 %", _PEER, 0.220, 0.149),
-        PublishedEffect(
-            "peer_ldl_change",
-            "LDL change (mg/dL)",
-            _PEER,
-            delta=-3.9 - -3.0,
-            sd=pooled_sd(41.4, 107, 52.7, 96),
-            note=_POOLED + "41.4 (n 107) and 52.7 (n 96); not significant in the trial.",
-        ),
-        PublishedEffect(
-            "peer_sbp_change",
-            "SBP change (mm Hg)",
-            _PEER,
-            delta=1.4 - -4.3,
-            sd=pooled_sd(22.3, 128, 26.0, 123),
-            note=_POOLED + "22.3 (n 128) and 26.0 (n 123); not significant in the trial.",
-        ),
-    )
-}
+    @cached_property
+    def _effects(self) -> dict[str, PlanningEffect]:
+        return {e.key: PlanningEffect.of(e) for e in trials.published_effects()}
+
+    def __getitem__(self, key: str) -> PlanningEffect:
+        return self._effects[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._effects)
+
+    def __len__(self) -> int:
+        return len(self._effects)
+
+    def __repr__(self) -> str:
+        return f"PUBLISHED_EFFECTS({list(self)})"
 
 
-def published_effect(key: str) -> PublishedEffect:
-    """The planning inputs of one published effect (see :func:`published_effects`).
+#: The planning inputs by key (a read-only mapping): every two-arm target of the registry
+#: with an ``effect_key``, in registry order (:func:`coachstats.trials.published_effects`).
+PUBLISHED_EFFECTS: Mapping[str, PlanningEffect] = _PublishedEffects()
 
-    The proportions are the printed arm percentages; a mean difference is the
+
+def published_effect(key: str) -> PlanningEffect:
+    r"""The planning inputs of one published effect (see :func:`published_effects`).
+
+    Read from the trial registry (:func:`coachstats.trials.published_effect`):
+    the proportions are the printed arm percentages; a mean difference is the
     difference of the printed arm means, with the SD pooled from the printed
     arm SDs weighted by the analysed n (:func:`pooled_sd`): for the peer HbA1c
-    change, :math:`\\sqrt{(121 \\cdot 2.8^2 + 113 \\cdot 3.1^2)/234} = 2.949`.
+    change, :math:`\sqrt{(121 \cdot 2.8^2 + 113 \cdot 3.1^2)/234} = 2.949`.
 
     Examples
     --------
@@ -1127,16 +1099,18 @@ def published_effect(key: str) -> PublishedEffect:
     ...
     coachstats.core.errors.OptionError: key='hcpc' is not allowed; choose one of 'hcpc_composite', ...
     """
-    if key not in PUBLISHED_EFFECTS:
-        raise OptionError(
-            f"key={key!r} is not allowed; choose one of "
-            + ", ".join(repr(k) for k in PUBLISHED_EFFECTS)
-        )
+    check_option("key", key, tuple(PUBLISHED_EFFECTS))
     return PUBLISHED_EFFECTS[key]
 
 
 def published_effects() -> pd.DataFrame:
     """All published effects, one row each.
+
+    Columns ``key``, ``label``, ``kind`` (``"proportions"`` or ``"means"``),
+    ``p1``, ``p2``, ``delta``, ``sd``, ``source`` (the paper, and where the
+    figures were printed when the registry knows it), ``note`` (how the
+    inputs follow from the printed figures), ``trial`` and ``target`` (where
+    they are in the registry).
 
     Examples
     --------
@@ -1155,6 +1129,8 @@ def published_effects() -> pd.DataFrame:
             "sd": e.sd,
             "source": e.source,
             "note": e.note,
+            "trial": e.trial,
+            "target": e.target,
         }
         for e in PUBLISHED_EFFECTS.values()
     ]
