@@ -2,6 +2,9 @@
 
 See :mod:`coachstats.trials.registry`. Each trial is a TOML file in
 ``coachstats/trials/data/``; :func:`get_trial` and :func:`list_trials` read them.
+The printed values are parsed by :mod:`coachstats.trials.printed`, given as
+numbers with their origin by :mod:`coachstats.trials.values`, and a two-arm
+comparison is a :class:`~coachstats.trials.effects.PublishedEffect`.
 
 Examples
 --------
@@ -10,11 +13,19 @@ Examples
 True
 >>> get_trial("hcpc").design.arms["coaching"]
 224
+>>> from coachstats.trials import Proportion, published_effect
+>>> isinstance(published_effect("peer_hba1c_drop").arms[0], Proportion)
+True
 """
 
 from __future__ import annotations
 
-# The registry module defines the public names (and their list, __all__); this package
-# only re-exports them, so that the list is kept in one place.
+# The modules define the public names (and their lists, __all__); this package only
+# re-exports them, so that each list is kept in one place.
+from coachstats.trials import effects, printed, registry, values
+from coachstats.trials.effects import *  # noqa: F403
+from coachstats.trials.printed import *  # noqa: F403
 from coachstats.trials.registry import *  # noqa: F403
-from coachstats.trials.registry import __all__ as __all__
+from coachstats.trials.values import *  # noqa: F403
+
+__all__ = sorted({*registry.__all__, *printed.__all__, *values.__all__, *effects.__all__})
