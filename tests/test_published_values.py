@@ -23,6 +23,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coachstats.compare.summaries import pooled_sd
 from coachstats.errors import AnalysisError, OptionError
@@ -190,6 +192,19 @@ def test_n_from_events_and_percentage_only_when_unique() -> None:
     assert published_value("5 (4.1 %)", n=122).n == 122  # type: ignore[union-attr]
     with pytest.raises(OptionError, match="does not print as its percentage"):
         published_value("5 (4.1 %)", n=100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 300), st.integers(0, 2))
+def test_a_computed_n_is_the_true_n(events: int, extra: int, decimals: int) -> None:
+    """From "e (p %)" an n is claimed only when it is the only fit, so it is the true one."""
+    n = events + extra
+    text = f"{events} ({100 * events / n:.{decimals}f} %)"
+    v = published_value(text)
+    assert isinstance(v, Proportion) and v.events == events
+    assert v.n is None or v.n == n
+    if v.n is not None:
+        assert v.origins["n"].derivation == "computed"
 
 
 def test_arms_combined() -> None:

@@ -323,7 +323,9 @@ class PublishedEffect:
         )
         if not self.p_tests_values:
             how += "; the printed P comes from another analysis than these figures"
-        return self._estimate(estimand, est, (se, lo, hi), ci, conf_level, log_scale, how, "")
+        return self._estimate(
+            estimand, est, (se, lo, hi), ci, conf_level, log_scale, how, self.p_location
+        )
 
     def _counts(self, *, inferred: bool) -> tuple[tuple[int, int], tuple[int, int], str] | None:
         """The arms' counts and how to describe them: printed, or inferred when allowed."""

@@ -42,7 +42,7 @@ from typing import Literal, get_args
 
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd, se_from_ci
-from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.core.errors import OptionError
 from coachstats.core.results import p_phrase
 from coachstats.trials.printed import PrintedP, PrintedValue
 
@@ -406,19 +406,15 @@ def printed_estimate(
             "SE = (upper - lower) / (2 z) from the printed CI",
         )
     elif pp.usable and est != 0.0:
-        try:
-            se, se_lo, se_hi = pp.std_errors(est)
-        except AnalysisError:  # pragma: no cover - usable P and a non-zero estimate
-            se = math.nan
-        if math.isfinite(se):
-            origins["std_error"] = Origin(
-                "computed",
-                where.get("p", ""),
-                f"SE = |estimate| / z(1 - P/2) from the printed {p_phrase(pp.text)} "
-                f"(rounding range {se_lo:.4g} to {se_hi:.4g})",
-            )
-            lo, hi = est - z * se, est + z * se
-            origins["ci"] = Origin("computed", "", "estimate +/- z x SE")
+        se, se_lo, se_hi = pp.std_errors(est)
+        origins["std_error"] = Origin(
+            "computed",
+            where.get("p", ""),
+            f"SE = |estimate| / z(1 - P/2) from the printed {p_phrase(pp.text)} "
+            f"(rounding range {se_lo:.4g} to {se_hi:.4g})",
+        )
+        lo, hi = est - z * se, est + z * se
+        origins["ci"] = Origin("computed", "", "estimate +/- z x SE")
     return Estimate(
         "difference",
         est,
