@@ -215,7 +215,9 @@ def test_arms_combined() -> None:
     assert m.mean == pytest.approx(mean, rel=1e-14)
     assert m.sd == pytest.approx(math.sqrt(ss / 235), rel=1e-14)
     assert m.origins["sd"].derivation == "computed"
-    assert m.text == "9.95 (2.00) (arms 10.05 (2.0) and 9.85 (2.0) combined)"  # as evaluate's case mix
+    assert (
+        m.text == "9.95 (2.00) (arms 10.05 (2.0) and 9.85 (2.0) combined)"
+    )  # as evaluate's case mix
     single = get_trial("hcpc").published_combined("female")
     assert isinstance(single, Proportion) and single.share == 0.553
     with pytest.raises(OptionError, match="with their n"):
