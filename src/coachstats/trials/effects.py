@@ -35,7 +35,7 @@ from typing import Any, Literal, cast, get_args
 from coachstats.compare.proportions import normal_quantile, two_proportions
 from coachstats.compare.summaries import pooled_sd
 from coachstats.core.errors import OptionError, check_option
-from coachstats.core.results import p_phrase
+from coachstats.core.formatting import p_phrase
 from coachstats.trials.printed import PrintedP, PrintedValue
 from coachstats.trials.values import Estimate, Mean, Origin, Proportion
 

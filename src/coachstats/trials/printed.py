@@ -24,8 +24,8 @@ from typing import Literal, NamedTuple
 
 from coachstats.compare.summaries import se_from_p
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import format_number
-from coachstats.core.results import ArmSummary, format_p
+from coachstats.core.formatting import format_number, format_p
+from coachstats.core.results import ArmSummary
 
 __all__ = ["PrintedNumbers", "PrintedP", "PrintedValue", "ValueKind", "normalize"]
 

@@ -43,7 +43,7 @@ from typing import Literal, get_args
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd, se_from_ci
 from coachstats.core.errors import OptionError
-from coachstats.core.results import p_phrase
+from coachstats.core.formatting import p_phrase
 from coachstats.trials.printed import PrintedP, PrintedValue
 
 __all__ = [
