@@ -108,7 +108,7 @@ def test_errors() -> None:
     with pytest.raises(AnalysisError, match="differ in length"):
         pool([0.1, 0.2], [0.1])
     with pytest.raises(OptionError, match="'DL', 'fixed'"):
-        pool([0.1, 0.2], [0.1, 0.1], method="REML")  # type: ignore[arg-type]
+        pool([0.1, 0.2], [0.1, 0.1], method="ML")  # type: ignore[arg-type]
     with pytest.raises(AnalysisError, match="labels"):
         pool([0.1, 0.2], [0.1, 0.1], labels=["a"])
 

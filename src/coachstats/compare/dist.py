@@ -12,6 +12,8 @@ Examples
 (1.959964, 0.05)
 >>> round(t_ppf(0.975, 10), 6), round(chi2_sf(3.841459, 1), 4)
 (2.228139, 0.05)
+>>> round(chi2_isf(0.05, 1), 6), round(f_sf(4.964603, 1, 10), 4)
+(3.841459, 0.05)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from types import ModuleType
 
 from scipy import special
 
-__all__ = ["chi2_sf", "norm_ppf", "norm_sf", "scipy_stats", "t_ppf", "t_sf"]
+__all__ = ["chi2_isf", "chi2_sf", "f_sf", "norm_ppf", "norm_sf", "scipy_stats", "t_ppf", "t_sf"]
 
 
 def norm_sf(x: float) -> float:
@@ -50,6 +52,16 @@ def t_ppf(q: float, df: float) -> float:
 def chi2_sf(x: float, df: float) -> float:
     """Upper tail of the chi-square distribution with ``df`` degrees of freedom."""
     return float(special.chdtrc(df, x))
+
+
+def chi2_isf(p: float, df: float) -> float:
+    """The chi-square value with upper-tail probability ``p`` (R ``qchisq(p, df, lower.tail = FALSE)``)."""
+    return float(special.chdtri(df, p))
+
+
+def f_sf(x: float, df1: float, df2: float) -> float:
+    """Upper tail of the F distribution with ``df1`` and ``df2`` degrees of freedom."""
+    return float(special.fdtrc(df1, df2, x))
 
 
 def scipy_stats() -> ModuleType:
