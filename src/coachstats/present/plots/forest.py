@@ -34,13 +34,23 @@ from coachstats.present.plots.common import (
     require_columns,
     row_labels,
     row_positions,
+    tick_fontsize,
 )
 from coachstats.present.plots.style import SINGLE_COLUMN, arm_color
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ESTIMAND_ABBREVIATIONS", "estimate_text", "is_ratio", "plot_forest"]
+    from coachstats.compare.meta import MetaResult
+
+__all__ = [
+    "ESTIMAND_ABBREVIATIONS",
+    "estimate_text",
+    "is_ratio",
+    "log_axis",
+    "plot_forest",
+    "pooled_rows",
+]
 
 ESTIMAND_ABBREVIATIONS: dict[str, str] = {
     "risk difference": "RD",
@@ -107,6 +117,8 @@ def plot_forest(
     xlabel: str | None = None,
     numbers: bool = True,
     highlight: Sequence[bool] | None = None,
+    pooled: MetaResult | Sequence[MetaResult] | None = None,
+    favours: tuple[str, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Forest plot of estimates with confidence intervals, one row per result.
@@ -139,6 +151,16 @@ def plot_forest(
     highlight : sequence of bool, optional
         Rows to set apart (e.g. your program among the published trials): drawn
         as diamonds in the coaching colour, with bold labels.
+    pooled : MetaResult or sequence of them, optional
+        Pooled estimates (:func:`coachstats.compare.meta.pool`) drawn below
+        the rows, each as a diamond spanning its confidence interval, with its
+        prediction interval as a grey bar on a row of its own when
+        tau² > 0 (the range where the true effect of a new
+        comparable study is expected).
+    favours : (str, str), optional
+        Labels for the two sides of the line of no effect, e.g.
+        ``("favours coaching", "favours usual care")`` when lower values are
+        better; drawn above the rows with arrows pointing away from the line.
     ax : Axes, optional
         Where to draw; default a new figure in the journal style.
 
@@ -166,6 +188,14 @@ def plot_forest(
     >>> ax = plot_forest(frame)
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xscale()
     (['HCPC: HbA1c', 'Peer: HbA1c'], 'linear')
+
+    With a pooled estimate, its prediction interval and the favours labels:
+
+    >>> from coachstats.compare.meta import pool
+    >>> m = pool([0.21, 0.18], [0.08, 0.065], method="REML")
+    >>> ax = plot_forest(frame, pooled=m, favours=("favours usual care", "favours coaching"))
+    >>> [t.get_text() for t in ax.get_yticklabels()][2:]
+    ['Pooled (random effects, k = 2)']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     frame = as_frame(results)
@@ -184,7 +214,8 @@ def plot_forest(
     est = frame["estimate"].to_numpy(dtype=float, na_value=np.nan)
     lo = frame["conf_low"].to_numpy(dtype=float, na_value=np.nan)
     hi = frame["conf_high"].to_numpy(dtype=float, na_value=np.nan)
-    values = np.concatenate([est, lo, hi])
+    summaries = pooled_rows(pooled, ratio)
+    values = np.concatenate([est, lo, hi, [v for r in summaries for v in r[1:]]])
     values = values[~np.isnan(values)]
     if values.size == 0:
         raise AnalysisError("plot_forest: every estimate is missing")
@@ -195,7 +226,9 @@ def plot_forest(
         )
     names = _labels(frame, labels, label_columns)
     n = len(frame)
-    y = row_positions(n)
+    extra = [name for r in summaries for name in _summary_names(r)]
+    y_all = row_positions(n + len(extra))
+    y = y_all[:n]
     reference = 1.0 if ratio else 0.0
     level = float(frame["conf_level"].iloc[0]) if "conf_level" in frame else 0.95
     pct = f"{100 * level:g}"
@@ -207,7 +240,7 @@ def plot_forest(
     marked = np.zeros(n, dtype=bool) if highlight is None else np.asarray(highlight, dtype=bool)
     if marked.shape != (n,):
         raise OptionError(f"highlight needs one flag per row ({n}), got {marked.shape[0]}")
-    with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * n)) as ax:
+    with axes_for(ax, (SINGLE_COLUMN, 0.9 + 0.22 * (n + len(extra)))) as ax:
         has_ci = ~(np.isnan(lo) | np.isnan(hi))
         accent = arm_color("coaching", 0)
         for rows, color in ((~marked, "black"), (marked, accent)):
@@ -216,9 +249,12 @@ def plot_forest(
         if marked.any():
             ax.plot(est[marked], y[marked], "D", color=accent, markersize=5, linestyle="none")
         ax.axvline(reference, color="0.5", lw=0.6, ls="--", zorder=0)
+        lines = _draw_summaries(ax, summaries, y_all[n:], digits)
         if use_log:
-            _log_axis(ax, np.append(values, reference))
-        label_rows(ax, y, names)
+            log_axis(ax, np.append(values, reference))
+        label_rows(ax, y_all, names + extra)
+        if favours is not None:
+            _favours(ax, reference, favours)
         for tick, bold in zip(ax.get_yticklabels(), marked, strict=False):
             if bold:
                 tick.set_fontweight("bold")
@@ -228,17 +264,106 @@ def plot_forest(
             numbers_column(
                 ax,
                 f"{abbr} ({pct}% CI)",
-                [estimate_text(est[i], lo[i], hi[i], digits) for i in range(n)],
-                y,
+                [estimate_text(est[i], lo[i], hi[i], digits) for i in range(n)] + lines,
+                y_all,
             )
     return ax
+
+
+Summary = tuple[str, float, float, float, float, float]
+"""A pooled row: label, estimate, CI low, CI high, PI low, PI high (reporting scale)."""
+
+
+def pooled_rows(pooled: MetaResult | Sequence[MetaResult] | None, ratio: bool) -> list[Summary]:
+    """The pooled estimates of :func:`plot_forest` as (label, estimate, limits, PI) rows.
+
+    Raises
+    ------
+    AnalysisError
+        A pooled ratio on a forest of differences, or the reverse.
+    """
+    if pooled is None:
+        return []
+    items = [pooled] if not isinstance(pooled, Sequence) else list(pooled)
+    rows = []
+    for m in items:
+        if (m.transform == "exp") != ratio:
+            raise AnalysisError(
+                f"plot_forest: the pooled {m.estimand or 'estimate'} is on another scale than "
+                "the rows (ratios pooled as logs go with ratio rows, differences with differences)"
+            )
+        t = m.transformed
+        kind = {"fixed": "fixed effect", "MH": "Mantel-Haenszel"}.get(m.method, "random effects")
+        label = f"Pooled ({kind}, k = {m.k})"
+        rows.append(
+            (label, t(m.estimate), t(m.conf_low), t(m.conf_high), t(m.pi_low), t(m.pi_high))
+        )
+    return rows
+
+
+def _has_pi(row: Summary) -> bool:
+    return not (
+        math.isnan(row[4]) or (math.isclose(row[4], row[2]) and math.isclose(row[5], row[3]))
+    )
+
+
+def _summary_names(row: Summary) -> list[str]:
+    return [row[0], "  Prediction interval"] if _has_pi(row) else [row[0]]
+
+
+def _draw_summaries(ax: Axes, rows: list[Summary], y: np.ndarray, digits: int) -> list[str]:
+    """Diamonds for the pooled rows and grey bars for their prediction intervals."""
+    from matplotlib.patches import Polygon
+
+    lines: list[str] = []
+    i = 0
+    if rows:
+        ax.axhline(y[0] + 0.5, color="0.7", lw=0.5)
+    for row in rows:
+        _, est, lo, hi, pi_lo, pi_hi = row
+        ax.add_patch(
+            Polygon(
+                [(lo, y[i]), (est, y[i] + 0.3), (hi, y[i]), (est, y[i] - 0.3)],
+                closed=True,
+                facecolor="black",
+                edgecolor="black",
+                lw=0.5,
+            )
+        )
+        lines.append(estimate_text(est, lo, hi, digits))
+        i += 1
+        if _has_pi(row):
+            ax.hlines(y[i], pi_lo, pi_hi, color="0.45", lw=2.5)
+            lines.append(f"{fmt_number(pi_lo, digits)} to {fmt_number(pi_hi, digits)}")
+            i += 1
+    return lines
+
+
+def _favours(ax: Axes, reference: float, labels: tuple[str, str]) -> None:
+    """Write the two "favours" labels above the rows, each side of the line of no effect."""
+    size = tick_fontsize()
+    for text, sign, ha in (
+        (f"\u2190 {labels[0]}", -1, "right"),
+        (f"{labels[1]} \u2192", 1, "left"),
+    ):
+        ax.annotate(
+            text,
+            xy=(reference, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4 * sign, 2),
+            textcoords="offset points",
+            ha=ha,
+            va="bottom",
+            fontsize=size,
+            color="0.3",
+        )
 
 
 def _within(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return values[(values >= lo) & (values <= hi)]
 
 
-def _log_axis(ax: Axes, values: np.ndarray) -> None:
+def log_axis(ax: Axes, values: np.ndarray) -> None:
     """Log x axis with plain-number ticks (0.5, 1, 2) covering ``values``."""
     from matplotlib.ticker import FixedLocator
 
