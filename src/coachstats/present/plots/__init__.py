@@ -12,6 +12,7 @@ sequence of them, or the tidy DataFrame of :func:`coachstats.core.results.tidy`.
 :func:`plot_changes`              :func:`plot_change` for several outcomes
 :func:`plot_forest`               estimates with CIs; log axis for ratios; pooled diamond
 :func:`plot_funnel`               study estimates against their SEs (small-study effects)
+:func:`plot_evidence`             the evidence base: trials, pooled diamond, prediction interval
 :func:`plot_consort`              CONSORT flow of one endpoint from a ``Flow``
 :func:`plot_adherence`            concordance categories by arm and time point
 :func:`plot_adherent_days`        distribution of adherent days by arm
@@ -36,6 +37,7 @@ from coachstats.present.plots.adherence import adherence_summary, plot_adherence
 from coachstats.present.plots.bars import plot_by_arm, wilson_limits
 from coachstats.present.plots.change import mean_limits, plot_change, plot_changes
 from coachstats.present.plots.consort import consort_boxes, plot_consort
+from coachstats.present.plots.evidence import plot_evidence
 from coachstats.present.plots.forest import plot_forest
 from coachstats.present.plots.funnel import plot_funnel
 from coachstats.present.plots.reproduction import plot_published_vs_reproduced
@@ -60,6 +62,7 @@ __all__ = [
     "plot_change",
     "plot_changes",
     "plot_consort",
+    "plot_evidence",
     "plot_forest",
     "plot_funnel",
     "plot_published_vs_reproduced",

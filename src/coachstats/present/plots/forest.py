@@ -160,7 +160,7 @@ def plot_forest(
     favours : (str, str), optional
         Labels for the two sides of the line of no effect, e.g.
         ``("favours coaching", "favours usual care")`` when lower values are
-        better; drawn above the rows with arrows pointing away from the line.
+        better; drawn under the x axis with arrows pointing away from the line.
     ax : Axes, optional
         Where to draw; default a new figure in the journal style.
 
@@ -340,23 +340,25 @@ def _draw_summaries(ax: Axes, rows: list[Summary], y: np.ndarray, digits: int) -
 
 
 def _favours(ax: Axes, reference: float, labels: tuple[str, str]) -> None:
-    """Write the two "favours" labels above the rows, each side of the line of no effect."""
+    """Write the two "favours" labels under the x axis, each side of the line of no effect."""
     size = tick_fontsize()
+    below = -(size * 1.6 + 4)  # under the tick labels
     for text, sign, ha in (
         (f"\u2190 {labels[0]}", -1, "right"),
         (f"{labels[1]} \u2192", 1, "left"),
     ):
         ax.annotate(
             text,
-            xy=(reference, 1.0),
+            xy=(reference, 0.0),
             xycoords=("data", "axes fraction"),
-            xytext=(4 * sign, 2),
+            xytext=(4 * sign, below),
             textcoords="offset points",
             ha=ha,
-            va="bottom",
+            va="top",
             fontsize=size,
             color="0.3",
         )
+    ax.xaxis.labelpad = size * 1.8 + 4
 
 
 def _within(values: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -1,0 +1,79 @@
+"""``coachstats evidence`` and ``coachstats trials``: the evidence base and every registered trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coachstats.cli.app import app
+from coachstats.cli.common import ForceOption, check_outputs, guard, notes, write_figure
+
+
+@app.command()
+@guard
+def evidence(
+    outcome: Annotated[
+        str, typer.Argument(help="Outcome to pool: hba1c (default), sbp or ldl.")
+    ] = "hba1c",
+    method: Annotated[str, typer.Option(help="tau² estimator: REML, DL, PM or fixed.")] = "REML",
+    test: Annotated[
+        str, typer.Option(help="knha (Hartung-Knapp, default) or z (Wald) intervals.")
+    ] = "knha",
+    include_active: Annotated[
+        bool, typer.Option(help="Also pool trials against an active comparator.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text, csv or json.")] = "text",
+    plot: Annotated[Path | None, typer.Option(help="Write the forest plot (PNG/SVG/PDF).")] = None,
+    force: ForceOption = False,
+) -> None:
+    """Pool the registered coaching trials on one outcome: each trial, the random-effects
+    estimate, its CI, the prediction interval, tau² and I², and the trials not pooled."""
+    from coachstats.core.errors import check_option
+
+    check_option("--format", fmt, ("text", "csv", "json"))
+    check_outputs(force, [], plot=plot)
+    from coachstats.tasks.evidence import pool_evidence
+
+    with notes():
+        result = pool_evidence(
+            outcome,
+            method=method,  # type: ignore[arg-type]
+            test=test,  # type: ignore[arg-type]
+            include_active=include_active,
+        )
+    if fmt == "text":
+        typer.echo(result.summary())
+    elif fmt == "csv":
+        typer.echo(result.to_frame().to_csv(index=False), nl=False)
+    else:
+        typer.echo(result.to_frame().to_json(orient="records", indent=2))
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from coachstats.present.plots.evidence import plot_evidence
+
+        write_figure(plot_evidence(result).figure, plot, force=force, inputs=[])
+
+
+@app.command()
+@guard
+def trials(
+    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+) -> None:
+    """List every registered trial (seed trials and the evidence base) with its citation."""
+    from coachstats.core.errors import check_option
+
+    check_option("--format", fmt, ("text", "csv"))
+    from coachstats.tasks.evidence import trial_table
+
+    table = trial_table()
+    if fmt == "csv":
+        typer.echo(table.to_csv(index=False), nl=False)
+        return
+    for r in table.to_dict("records"):
+        typer.echo(f"{r['trial']} [{r['key']}]: {r['citation']}")
+        typer.echo(f"  {r['design']}")
+        typer.echo(f"  outcomes: {r['outcomes'] or 'none recorded'}")

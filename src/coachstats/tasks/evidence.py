@@ -1,0 +1,523 @@
+"""The evidence base pooled per outcome, and a program's effect placed against it.
+
+:func:`effects` collects, for one outcome, the effect of every registered
+trial that can be pooled (:mod:`coachstats.trials.evidence`: the seed trials
+and the published trials beyond them), with the origin of each number.
+:func:`pool_evidence` pools them by random effects: REML with
+Hartung-Knapp-Sidik-Jonkman intervals by default, which keep their coverage
+with few, heterogeneous trials (IntHout et al. 2014), and the prediction
+interval: where the true effect of a new comparable coaching program is
+expected to lie, with 95 % probability. Trials against an active comparator
+are left out unless asked for, and every trial not pooled is listed with the
+reason.
+
+:func:`position_against_evidence` is what ``coachstats evaluate --against
+evidence`` (issue 17) calls: it places one program's effect, with its
+standard error, against the pooled estimate and the prediction interval, and
+says so in words, worded by direction and uncertainty.
+
+Examples
+--------
+>>> s = pool_evidence("hba1c")
+>>> s.meta.k >= 9, s.meta.estimate < 0, s.meta.method_name
+(True, True, 'REML random effects (Hartung-Knapp)')
+>>> p = position_against_evidence(-0.45, 0.18, "hba1c", evidence=s)
+>>> p.range_position, p.verdict
+('inside', 'inconclusive')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+import pandas as pd
+
+from coachstats.compare.meta import MetaResult, pool
+from coachstats.compare.meta_fit import Method, Test, critical_value
+from coachstats.core.errors import AnalysisError, OptionError, check_option
+from coachstats.core.results import TidyResult
+from coachstats.core.vocabulary import MEASURE_LABELS, MEASURE_UNITS
+from coachstats.trials.evidence import EVIDENCE_OUTCOMES, EvidenceTrial, get_evidence, list_evidence
+from coachstats.trials.registry import get_trial, list_trials
+
+__all__ = [
+    "BETTER",
+    "DEFAULT_MARGINS",
+    "MAIN_COMPARATORS",
+    "EvidencePosition",
+    "EvidenceSummary",
+    "effects",
+    "excluded",
+    "pool_evidence",
+    "position_against_evidence",
+    "trial_table",
+]
+
+MAIN_COMPARATORS: tuple[str, ...] = ("usual care", "enhanced usual care", "attention control")
+"""Comparators of the main pooled estimates; trials against an active intervention are left out."""
+BETTER: Mapping[str, Literal["lower", "higher"]] = MappingProxyType(
+    {"hba1c": "lower", "sbp": "lower", "ldl": "lower"}
+)
+"""The better direction of each pooled outcome (coaching minus control)."""
+DEFAULT_MARGINS: Mapping[str, float] = MappingProxyType({"hba1c": 0.3})
+"""Equivalence margins for "similar", on the outcome's scale.
+
+HbA1c: 0.3 percentage points, the smallest difference in glycaemic control
+commonly treated as clinically important (the non-inferiority margins of
+glucose-lowering trials are 0.3 to 0.4 points). Other outcomes have no
+default: pass ``margin``.
+"""
+Verdict = Literal["larger", "similar", "smaller", "inconclusive"]
+
+
+def _unit(outcome: str) -> str:
+    return "percentage points" if outcome == "hba1c" else MEASURE_UNITS.get(outcome, "")
+
+
+def _num(x: float, digits: int = 2, sign: bool = False) -> str:
+    text = f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+    return text.replace("-", "\u2212")
+
+
+def effects(
+    outcome: str = "hba1c", *, comparators: tuple[str, ...] = MAIN_COMPARATORS
+) -> pd.DataFrame:
+    """The poolable effects of the registered trials on ``outcome`` (coaching minus control).
+
+    Returns
+    -------
+    DataFrame
+        One row per trial: ``key``, ``trial``, ``estimate``, ``std_error``,
+        ``conf_low``, ``conf_high``, ``months``, ``coach``, ``comparator``,
+        ``allocation``, ``n_coaching``, ``n_control``, ``estimate_origin``,
+        ``se_origin`` (``read``, or ``derived: how``), ``location``, ``doi``.
+        Ordered by coach type, then label.
+    """
+    check_option("outcome", outcome, tuple(BETTER))
+    rows = []
+    for key in list_evidence():
+        t = get_evidence(key)
+        if t.design.comparator not in comparators:
+            continue
+        for o in t.outcomes:
+            if o.outcome != outcome or not o.poolable:
+                continue
+            e = o.effect(t.label)
+            origin = {
+                k: v.kind + (f": {v.detail}" if v.detail else "") for k, v in e.origins.items()
+            }
+            rows.append(
+                {
+                    "key": key,
+                    "trial": t.label,
+                    "estimate": e.estimate,
+                    "std_error": e.std_error,
+                    "conf_low": e.conf_low,
+                    "conf_high": e.conf_high,
+                    "months": e.months,
+                    "coach": t.design.coach,
+                    "comparator": t.design.comparator,
+                    "allocation": t.design.allocation,
+                    "n_coaching": e.n_coaching,
+                    "n_control": e.n_control,
+                    "estimate_origin": origin["estimate"],
+                    "se_origin": origin["std_error"],
+                    "location": o.location,
+                    "doi": t.citation.doi or "",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["coach", "trial"], ignore_index=True)
+
+
+def excluded(
+    outcome: str = "hba1c", *, comparators: tuple[str, ...] = MAIN_COMPARATORS
+) -> pd.DataFrame:
+    """Registered trials that report ``outcome`` but are not pooled, with the reason (``trial``, ``reason``)."""
+    check_option("outcome", outcome, tuple(EVIDENCE_OUTCOMES))
+    rows = []
+    for key in list_evidence():
+        t = get_evidence(key)
+        for o in t.outcomes:
+            if o.outcome != outcome:
+                continue
+            if not o.poolable:
+                rows.append({"key": key, "trial": t.label, "reason": o.why_not_poolable})
+            elif t.design.comparator not in comparators:
+                rows.append(
+                    {
+                        "key": key,
+                        "trial": t.label,
+                        "reason": "active comparator, not usual care: "
+                        + (t.design.comparator_detail or "another intervention"),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["key", "trial", "reason"])
+
+
+def _design_line(t: EvidenceTrial) -> str:
+    d = t.design
+    arms = (
+        f"n {d.randomized['coaching']} coaching / {d.randomized['control']} control"
+        if d.randomized
+        else (f"n {d.total} in all" if d.total else "n not recorded")
+    )
+    cluster = f" of {d.clusters} clusters" if d.clusters else ""
+    return (
+        f"{d.allocation} RCT{cluster}, {arms}, {d.months} months; {d.coach} coaching vs "
+        f"{d.comparator}; {d.setting}, {d.country}"
+    )
+
+
+def trial_table() -> pd.DataFrame:
+    """Every registered trial with its citation: the evidence base, then the seed registry's papers.
+
+    Columns ``key``, ``trial``, ``kind`` (``"evidence"``: published summary
+    figures; ``"seed paper"``: reproduced from patient-level data by
+    ``coachstats reproduce``), ``citation``, ``design``, ``outcomes``.
+
+    Examples
+    --------
+    >>> t = trial_table()
+    >>> int((t["kind"] == "evidence").sum()) >= 14, "hcpc_24" in set(t["key"])
+    (True, True)
+    """
+    rows = []
+    for key in list_evidence():
+        t = get_evidence(key)
+        outcomes = "; ".join(
+            o.outcome + ("" if o.poolable else f" (not pooled: {o.why_not_poolable or 'events'})")
+            for o in t.outcomes
+        )
+        rows.append(
+            {
+                "key": key,
+                "trial": t.label,
+                "kind": "evidence",
+                "citation": t.citation.text(),
+                "design": _design_line(t),
+                "outcomes": outcomes,
+            }
+        )
+    for name in list_trials():
+        trial = get_trial(name)
+        rows.append(
+            {
+                "key": name,
+                "trial": trial.title,
+                "kind": "seed paper",
+                "citation": trial.citation.text(),
+                "design": trial.design.description,
+                "outcomes": f"{len(trial.targets)} published figures, reproduced by "
+                f"'coachstats reproduce {name}'",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class EvidenceSummary(TidyResult):
+    """The pooled evidence on one outcome: the trials, the random-effects pool, and what was left out."""
+
+    outcome: str
+    effects: pd.DataFrame
+    meta: MetaResult
+    excluded: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pooled row (see :meth:`MetaResult.to_dict`)."""
+        return {**self.meta.to_dict(), "outcome": self.outcome}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per trial, then the pooled estimate (with the prediction interval)."""
+        cols = ["trial", "coach", "comparator", "months", "estimate", "conf_low", "conf_high"]
+        trials = self.effects[cols].assign(weight=list(self.meta.weights))
+        m = self.meta
+        pooled = {
+            "trial": f"Pooled ({m.method_name}, k = {m.k})",
+            "estimate": m.estimate,
+            "conf_low": m.conf_low,
+            "conf_high": m.conf_high,
+            "weight": 1.0,
+            "pi_low": m.pi_low,
+            "pi_high": m.pi_high,
+            "tau2": m.tau2,
+            "i2": m.i2,
+        }
+        return pd.concat([trials, pd.DataFrame([pooled])], ignore_index=True)
+
+    def summary(self) -> str:
+        """Text: the trial table, the pooled estimate with PI, tau², I², and the trials not pooled."""
+        m = self.meta
+        unit = _unit(self.outcome)
+        pct = f"{100 * m.conf_level:g}"
+        lines = [f"{EVIDENCE_OUTCOMES[self.outcome]}, coaching minus control ({unit})", ""]
+        width = max(len(t) for t in self.effects["trial"])
+        for r in self.effects.to_dict("records"):
+            est, lo, hi = (float(r[c]) for c in ("estimate", "conf_low", "conf_high"))
+            lines.append(
+                f"  {r['trial']:<{width}}  {_num(est, 2, True):>7} "
+                f"({_num(lo, 2, True)} to {_num(hi, 2, True)})  "
+                f"{r['coach']}, {r['months']} mo, {r['comparator']}"
+            )
+        lines += [
+            "",
+            f"Pooled ({m.method_name}, k = {m.k}): {_num(m.estimate, 2, True)} "
+            f"({pct}% CI {_num(m.conf_low, 2, True)} to {_num(m.conf_high, 2, True)})",
+            f"{pct}% prediction interval (a new comparable program's true effect): "
+            f"{_num(m.pi_low, 2, True)} to {_num(m.pi_high, 2, True)}",
+            f"tau² = {m.tau2:.3f} ({pct}% CI {m.tau2_conf_low:.3f} to {m.tau2_conf_high:.3f}); "
+            f"I² = {100 * m.i2:.0f}% ({pct}% CI {100 * m.i2_conf_low:.0f} to "
+            f"{100 * m.i2_conf_high:.0f}%); Cochran's Q = {m.q:.2f} on {m.q_df} df",
+        ]
+        if not self.excluded.empty:
+            lines += ["", "Not pooled:"]
+            lines += [f"  {r.trial}: {r.reason}" for r in self.excluded.itertuples()]
+        return "\n".join(lines)
+
+
+def pool_evidence(
+    outcome: str = "hba1c",
+    *,
+    method: Method = "REML",
+    test: Test = "knha",
+    include_active: bool = False,
+    conf_level: float = 0.95,
+) -> EvidenceSummary:
+    """Pool the registered trials' effects on ``outcome`` by random effects (see the module docstring).
+
+    Raises
+    ------
+    AnalysisError
+        Fewer than 2 poolable trials for the outcome.
+    """
+    comparators = (*MAIN_COMPARATORS, "active") if include_active else MAIN_COMPARATORS
+    frame = effects(outcome, comparators=comparators)
+    skipped = excluded(outcome, comparators=comparators)
+    if len(frame) < 2:
+        listed = ", ".join(skipped["trial"]) or "none"
+        raise AnalysisError(
+            f"the evidence base has {len(frame)} poolable trial(s) for {outcome!r}; at least 2 are "
+            f"needed (registered but not poolable: {listed}); try 'coachstats evidence hba1c'"
+        )
+    meta = pool(
+        frame["estimate"],
+        frame["std_error"],
+        method=method,
+        test=test,
+        conf_level=conf_level,
+        labels=list(frame["trial"]),
+        outcome=outcome,
+        estimand="mean difference",
+    )
+    return EvidenceSummary(outcome, frame, meta, skipped)
+
+
+@dataclass(frozen=True)
+class EvidencePosition:
+    """Where one program's effect sits against the pooled evidence (coaching minus control).
+
+    ``verdict`` compares the program with the average coaching program, in
+    the outcome's better direction: ``larger`` (a larger benefit; the CI of
+    the difference excludes 0), ``smaller``, ``similar`` (the
+    :math:`1 - 2\\alpha` CI of the difference lies within ``±margin``: TOST)
+    or ``inconclusive``. ``range_position`` places the program's estimate
+    against the prediction interval: ``inside``, ``beyond`` (better than the
+    range) or ``short`` (worse than the range); ``range_certain`` is True when
+    the program's whole CI is on that side (or inside). ``favours`` is
+    ``program``, ``published`` or ``neither`` (from the verdict).
+    """
+
+    outcome: str
+    estimate: float
+    std_error: float
+    conf_low: float
+    conf_high: float
+    pooled_estimate: float
+    pooled_std_error: float
+    pi_low: float
+    pi_high: float
+    k: int
+    difference: float
+    difference_low: float
+    difference_high: float
+    margin: float
+    verdict: Verdict
+    favours: str
+    range_position: Literal["inside", "beyond", "short"]
+    range_certain: bool
+    conf_level: float
+    sentence: str
+
+
+def position_against_evidence(
+    estimate: float,
+    std_error: float,
+    outcome: str = "hba1c",
+    *,
+    evidence: EvidenceSummary | None = None,
+    margin: float | None = None,
+    conf_level: float = 0.95,
+) -> EvidencePosition:
+    """Place a program's effect (coaching minus control) against the pooled evidence.
+
+    Parameters
+    ----------
+    estimate, std_error : float
+        The program's effect and its SE, on the outcome's scale (HbA1c in
+        percentage points).
+    outcome : str
+        ``"hba1c"``, ``"sbp"`` or ``"ldl"``.
+    evidence : EvidenceSummary, optional
+        Default: :func:`pool_evidence` of ``outcome``.
+    margin : float, optional
+        Equivalence margin of ``similar``; default :data:`DEFAULT_MARGINS`.
+    conf_level : float
+        Level of the intervals (TOST uses :math:`1 - 2\\alpha`).
+
+    Returns
+    -------
+    EvidencePosition
+        With a plain-words ``sentence``.
+
+    Raises
+    ------
+    OptionError
+        No margin for the outcome, or a non-positive SE.
+
+    Examples
+    --------
+    >>> p = position_against_evidence(-1.6, 0.2, "hba1c")
+    >>> p.range_position, p.verdict, p.favours
+    ('beyond', 'larger', 'program')
+    """
+    check_option("outcome", outcome, tuple(BETTER))
+    if not (math.isfinite(estimate) and math.isfinite(std_error) and std_error > 0):
+        raise OptionError(
+            f"the program's effect needs a finite estimate and an SE > 0, got {estimate} and {std_error}"
+        )
+    if margin is None:
+        if outcome not in DEFAULT_MARGINS:
+            raise OptionError(f"no default margin for {outcome!r}: pass margin= (on its scale)")
+        margin = DEFAULT_MARGINS[outcome]
+    if margin <= 0:
+        raise OptionError(f"margin must be > 0, got {margin}")
+    ev = evidence if evidence is not None else pool_evidence(outcome, conf_level=conf_level)
+    if ev.outcome != outcome:
+        raise OptionError(f"the evidence is for {ev.outcome!r}, not {outcome!r}")
+    m = ev.meta
+    sign = -1.0 if BETTER[outcome] == "lower" else 1.0  # benefit = sign * effect
+    z = critical_value(conf_level)
+    lo, hi = estimate - z * std_error, estimate + z * std_error
+    d = estimate - m.estimate
+    se_d = math.hypot(std_error, m.std_error)
+    d_lo, d_hi = d - z * se_d, d + z * se_d
+    z_tost = critical_value(1.0 - 2.0 * (1.0 - conf_level))
+    benefit_lo, benefit_hi = sorted((sign * d_lo, sign * d_hi))
+    verdict: Verdict
+    if benefit_lo > 0:
+        verdict = "larger"
+    elif benefit_hi < 0:
+        verdict = "smaller"
+    elif abs(d) + z_tost * se_d < margin:
+        verdict = "similar"
+    else:
+        verdict = "inconclusive"
+    favours = {"larger": "program", "smaller": "published"}.get(verdict, "neither")
+    b_est = sign * estimate
+    b_pi = sorted((sign * m.pi_low, sign * m.pi_high))
+    b_ci = sorted((sign * lo, sign * hi))
+    position: Literal["inside", "beyond", "short"]
+    if b_est > b_pi[1]:
+        position, certain = "beyond", b_ci[0] > b_pi[1]
+    elif b_est < b_pi[0]:
+        position, certain = "short", b_ci[1] < b_pi[0]
+    else:
+        position, certain = "inside", b_pi[0] <= b_ci[0] and b_ci[1] <= b_pi[1]
+    sentence = _sentence(
+        outcome, estimate, lo, hi, m, position, certain, verdict, d, d_lo, d_hi, margin, conf_level
+    )
+    return EvidencePosition(
+        outcome=outcome,
+        estimate=estimate,
+        std_error=std_error,
+        conf_low=lo,
+        conf_high=hi,
+        pooled_estimate=m.estimate,
+        pooled_std_error=m.std_error,
+        pi_low=m.pi_low,
+        pi_high=m.pi_high,
+        k=m.k,
+        difference=d,
+        difference_low=d_lo,
+        difference_high=d_hi,
+        margin=margin,
+        verdict=verdict,
+        favours=favours,
+        range_position=position,
+        range_certain=certain,
+        conf_level=conf_level,
+        sentence=sentence,
+    )
+
+
+def _sentence(
+    outcome: str,
+    est: float,
+    lo: float,
+    hi: float,
+    m: MetaResult,
+    position: str,
+    certain: bool,
+    verdict: str,
+    d: float,
+    d_lo: float,
+    d_hi: float,
+    margin: float,
+    conf_level: float,
+) -> str:
+    label, unit = MEASURE_LABELS.get(outcome, outcome), _unit(outcome)
+    pct = f"{100 * conf_level:g} %"
+    tost_level = 1.0 - 2.0 * (1.0 - conf_level)
+    tost = f"{100 * tost_level:g} %"
+    half = critical_value(tost_level) * (d_hi - d_lo) / (2.0 * critical_value(conf_level))
+    t_lo, t_hi = d - half, d + half
+    head = (
+        f"Your {label} effect, {_num(est, 2, True)} {unit} ({pct} CI {_num(lo, 2, True)} to "
+        f"{_num(hi, 2, True)})"
+    )
+    rng = (
+        f"the range where {pct} of comparable coaching programs' true effects are expected to fall "
+        f"({_num(m.pi_low, 2, True)} to {_num(m.pi_high, 2, True)}; {m.k} trials)"
+    )
+    if position == "inside":
+        where = f"lies inside {rng}"
+        if not certain:
+            where += ", though its confidence interval reaches beyond that range"
+    else:
+        side = "a larger" if position == "beyond" else "a smaller"
+        where = f"lies outside {rng}, on the side of {side} benefit"
+        where += (
+            ""
+            if certain
+            else ", but its confidence interval overlaps the range, so chance may explain it"
+        )
+    compare = {
+        "larger": "a larger benefit than the average coaching program",
+        "smaller": "a smaller benefit than the average coaching program",
+        "similar": f"similar to the average coaching program (the {tost} CI of the difference, "
+        f"{_num(t_lo, 2, True)} to {_num(t_hi, 2, True)}, lies within ±{_num(margin, 2)} {unit})",
+        "inconclusive": "too uncertain to tell whether it differs from the average coaching "
+        f"program by more than ±{_num(margin, 2)} {unit}",
+    }[verdict]
+    return (
+        f"{head} {where}. Against the pooled effect of {_num(m.estimate, 2, True)} {unit}, the "
+        f"difference is {_num(d, 2, True)} ({pct} CI {_num(d_lo, 2, True)} to {_num(d_hi, 2, True)}): "
+        f"{compare}."
+    )

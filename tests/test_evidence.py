@@ -1,0 +1,260 @@
+"""The evidence base: the registry of published trials, the pooled evidence, and a program placed in it.
+
+The pooled estimate is checked against metafor on the same inputs (tests/reference/meta.R,
+set ``coaching_hba1c``, relative tolerance 1e-8 as in test_meta_reference.py); the
+inputs written for R are checked against the registry, so the fixture cannot drift.
+The derivations (SE from a CI or a P value, differences of printed changes) are
+checked against hand formulas with scipy's normal quantile.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+from typer.testing import CliRunner
+
+from coachstats.cli import app
+from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.tasks.evidence import (
+    effects,
+    excluded,
+    pool_evidence,
+    position_against_evidence,
+    trial_table,
+)
+from coachstats.trials.evidence import (
+    EvidenceTrial,
+    get_evidence,
+    list_evidence,
+    load_evidence_file,
+    se_from_ci,
+    se_from_p,
+)
+
+HERE = Path(__file__).parent / "reference"
+REF = json.loads((HERE / "meta.json").read_text())["uni"]["coaching_hba1c"]
+REL = 1e-8
+Z975 = norm.ppf(0.975)
+runner = CliRunner()
+
+
+# --------------------------------------------------------------------------- registry
+def test_registry_holds_at_least_14_trials_with_sources() -> None:
+    keys = list_evidence()
+    assert len(keys) >= 14
+    assert {"hcpc", "peer"} <= set(keys)  # the seed trials, from the seed registry
+    no_doi = {k for k in keys if not get_evidence(k).citation.doi}
+    assert no_doi == {"palmas2014"}  # its DOI could not be confirmed: recorded without one
+    for key in keys:
+        t = get_evidence(key)
+        assert t.citation.checked, key
+        assert t.design.months > 0 and t.design.country, key
+        for o in t.outcomes:
+            assert o.location, (key, o.outcome)
+            if not t.seed:
+                assert o.source.startswith("http"), (key, o.outcome)
+
+
+def test_every_printed_interval_contains_its_estimate() -> None:
+    """A CI typed in wrong (digits swapped, sign lost) would fail this."""
+    for key in list_evidence():
+        for o in get_evidence(key).outcomes:
+            if not math.isnan(o.conf_low):
+                assert o.conf_low < o.estimate < o.conf_high, key
+                # printed to 2 decimals: symmetric within rounding
+                assert abs((o.conf_low + o.conf_high) / 2 - o.estimate) <= 0.011, key
+
+
+def test_derivations_match_hand_formulas() -> None:
+    assert se_from_ci(-1.84, -0.31) == pytest.approx(1.53 / (2 * Z975), rel=1e-12)
+    assert se_from_p(-0.7, 0.02) == pytest.approx(0.7 / norm.ppf(0.99), rel=1e-12)
+    long = get_evidence("long2012").outcome("hba1c").effect()
+    assert long.estimate == -1.07 and long.origins["estimate"].kind == "read"
+    assert long.std_error == pytest.approx(1.53 / (2 * Z975), rel=1e-12)
+    assert long.origins["std_error"].kind == "derived" and "CI" in long.origins["std_error"].detail
+    nelson = get_evidence("nelson2017").outcome("hba1c").effect()
+    assert nelson.estimate == pytest.approx(-0.51 - -0.33, abs=1e-12)
+    assert nelson.origins["estimate"].kind == "derived"
+    assert nelson.std_error == pytest.approx(0.18 / norm.ppf(1 - 0.54 / 2), rel=1e-12)
+    palmas = get_evidence("palmas2014").outcome("hba1c").effect()  # from baseline and follow-up
+    assert palmas.estimate == pytest.approx((8.40 - 8.77) - (8.53 - 8.58), abs=1e-12)
+    heisler = get_evidence("heisler2010").outcome("hba1c").effect()
+    assert heisler.estimate == pytest.approx(-0.58)  # printed as a 0.58 difference favouring peers
+    mcd = get_evidence("mcdermott2015").outcome("hba1c").effect()
+    assert mcd.std_error == pytest.approx(0.8 / norm.ppf(0.99), rel=1e-12)  # from P, not the SE 0.2
+
+
+def test_seed_trial_figures_come_from_the_seed_registry() -> None:
+    from coachstats.trials import get_trial
+
+    peer = get_evidence("peer")
+    target = get_trial("peer").target("hba1c_change")
+    e = peer.outcome("hba1c").effect()
+    assert e.estimate == float(target.difference) and e.origins["estimate"].kind == "read"
+    assert (e.n_coaching, e.n_control) == (122, 114)
+    assert e.std_error == pytest.approx(0.77 / norm.ppf(1 - 0.01 / 2), rel=1e-12)
+    assert peer.citation.doi == get_trial("peer").citation.doi
+    assert get_evidence("hcpc").outcomes == ()
+
+
+def test_not_poolable_outcomes_say_why() -> None:
+    o = get_evidence("spencer2011").outcome("hba1c")
+    assert not o.poolable and "< .01" in o.why_not_poolable
+    with pytest.raises(OptionError, match="cannot be pooled"):
+        o.effect("Spencer 2011")
+    with pytest.raises(OptionError, match="reports no 'sbp'"):
+        get_evidence("long2012").outcome("sbp")
+
+
+def test_loader_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    good = (HERE.parents[1] / "src/coachstats/trials/data/evidence/long2012.toml").read_text()
+    path.write_text(good.replace('country = "USA"', 'country = "USA"\ncountri = "x"'))
+    with pytest.raises(OptionError, match="countri"):
+        load_evidence_file(path)
+    path.write_text(good.replace('coach = "peer"', 'coach = "doctor"'))
+    with pytest.raises(OptionError, match="coach"):
+        load_evidence_file(path)
+    path.write_text(good)
+    assert isinstance(load_evidence_file(path), EvidenceTrial)
+    with pytest.raises(OptionError, match="no evidence trial"):
+        get_evidence("nope")
+
+
+# --------------------------------------------------------------------------- pooling
+def test_fixture_for_r_is_the_registry() -> None:
+    frame = effects("hba1c")
+    assert frame["trial"].tolist() == REF["study"]
+    pd.testing.assert_series_equal(
+        frame["estimate"], pd.Series(REF["yi"], name="estimate"), rtol=1e-15
+    )
+    pd.testing.assert_series_equal(
+        frame["std_error"], pd.Series(REF["sei"], name="std_error"), rtol=1e-15
+    )
+
+
+def test_pooled_hba1c_matches_metafor() -> None:
+    s = pool_evidence("hba1c")
+    r = REF["fits"]["REML_knha"]
+    m = s.meta
+    for ours, theirs in [
+        (m.estimate, r["estimate"]),
+        (m.conf_low, r["ci_lb"]),
+        (m.conf_high, r["ci_ub"]),
+        (m.pi_low, r["pi_lb"]),
+        (m.pi_high, r["pi_ub"]),
+        (m.tau2, r["tau2"]),
+        (100 * m.i2, r["I2"]),
+        (m.tau2_conf_high, r["tau2_ci"][1]),
+    ]:
+        assert math.isclose(ours, theirs, rel_tol=REL, abs_tol=1e-12), (ours, theirs)
+    assert m.k == 9 and m.test == "knha"
+    text = s.summary()
+    assert "prediction interval" in text and "Not pooled:" in text and "Heisler 2010" in text
+    frame = s.to_frame()
+    assert frame["trial"].iloc[-1].startswith("Pooled") and frame["weight"].iloc[
+        :-1
+    ].sum() == pytest.approx(1)
+
+
+def test_excluded_trials_and_active_comparators() -> None:
+    out = excluded("hba1c")
+    assert set(out["key"]) == {"heisler2010", "mons2013", "peach2013", "spencer2011"}
+    assert "active comparator" in out.set_index("key").loc["heisler2010", "reason"]
+    with_active = pool_evidence("hba1c", include_active=True)
+    assert with_active.meta.k == 10 and "Heisler 2010" in with_active.meta.labels
+    with pytest.raises(AnalysisError, match="0 poolable"):
+        pool_evidence("sbp")
+
+
+def test_trial_table_lists_evidence_and_seed_papers() -> None:
+    t = trial_table()
+    assert set(t["kind"]) == {"evidence", "seed paper"}
+    row = t.set_index("key").loc["long2012"]
+    assert "doi:10.7326/0003-4819-156-6-201203200-00004" in row["citation"]
+    assert "PMID 22431674" in row["citation"] and "39 coaching / 39 control" in row["design"]
+
+
+# --------------------------------------------------------------------------- position
+@pytest.fixture(scope="module")
+def hba1c():  # type: ignore[no-untyped-def]
+    return pool_evidence("hba1c")
+
+
+def test_position_wording_by_direction_and_uncertainty(hba1c) -> None:  # type: ignore[no-untyped-def]
+    m = hba1c.meta
+    inside = position_against_evidence(-0.45, 0.18, evidence=hba1c)
+    assert inside.range_position == "inside" and inside.range_certain
+    assert inside.verdict == "inconclusive" and inside.favours == "neither"
+    assert "lies inside the range where 95 % of comparable coaching programs" in inside.sentence
+    assert f"{abs(m.pi_low):.2f}" in inside.sentence and "too uncertain" in inside.sentence
+    better = position_against_evidence(-1.6, 0.2, evidence=hba1c)
+    assert (better.range_position, better.verdict, better.favours) == (
+        "beyond",
+        "larger",
+        "program",
+    )
+    assert "side of a larger benefit" in better.sentence
+    worse = position_against_evidence(0.5, 0.1, evidence=hba1c)
+    assert (worse.range_position, worse.verdict, worse.favours) == ("short", "smaller", "published")
+    similar = position_against_evidence(m.estimate + 0.02, 0.04, evidence=hba1c)
+    assert similar.verdict == "similar" and "90 % CI" in similar.sentence
+    vague = position_against_evidence(-1.2, 0.5, evidence=hba1c)
+    assert vague.range_position == "beyond" and not vague.range_certain
+    assert "chance may explain it" in vague.sentence and vague.verdict == "inconclusive"
+    # the difference is program minus pooled, with independent SEs
+    assert inside.difference == pytest.approx(-0.45 - m.estimate)
+    half = Z975 * math.hypot(0.18, m.std_error)
+    assert inside.difference_high - inside.difference == pytest.approx(half, rel=1e-6)
+
+
+def test_position_errors(hba1c) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(OptionError, match="no default margin"):
+        position_against_evidence(-2.0, 1.0, "sbp")
+    with pytest.raises(OptionError, match="SE > 0"):
+        position_against_evidence(-0.4, 0.0, evidence=hba1c)
+    with pytest.raises(OptionError, match="margin must be > 0"):
+        position_against_evidence(-0.4, 0.1, evidence=hba1c, margin=-1)
+
+
+RANK = {"smaller": 0, "inconclusive": 1, "similar": 1, "larger": 2}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-3, 2), st.floats(0.01, 2), st.floats(0.01, 2))
+def test_more_benefit_never_ranks_lower(est: float, se: float, shift: float) -> None:
+    """HbA1c: a lower effect (more benefit) never gets a worse verdict or range position."""
+    ev = _HBA1C
+    a = position_against_evidence(est, se, evidence=ev)
+    b = position_against_evidence(est - shift, se, evidence=ev)
+    assert RANK[b.verdict] >= RANK[a.verdict]
+    order = {"short": 0, "inside": 1, "beyond": 2}
+    assert order[b.range_position] >= order[a.range_position]
+
+
+_HBA1C = pool_evidence("hba1c")
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_evidence_and_trials(tmp_path: Path) -> None:
+    png = tmp_path / "forest.png"
+    res = runner.invoke(app, ["evidence", "hba1c", "--plot", str(png)])
+    assert res.exit_code == 0, res.output
+    assert "Pooled (REML random effects (Hartung-Knapp), k = 9)" in res.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    res = runner.invoke(app, ["evidence", "--format", "csv", "--method", "DL", "--test", "z"])
+    assert res.exit_code == 0 and "Pooled (DerSimonian-Laird random effects, k = 9)" in res.output
+    res = runner.invoke(app, ["evidence", "sbp"])
+    assert res.exit_code == 2 and "0 poolable" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["evidence", "--method", "ML"])
+    assert res.exit_code == 2 and "'REML'" in res.output
+    res = runner.invoke(app, ["trials"])
+    assert res.exit_code == 0
+    assert "Long 2012 [long2012]" in res.output and "[hcpc_24]" in res.output
