@@ -258,3 +258,22 @@ def test_cli_evidence_and_trials(tmp_path: Path) -> None:
     res = runner.invoke(app, ["trials"])
     assert res.exit_code == 0
     assert "Long 2012 [long2012]" in res.output and "[hcpc_24]" in res.output
+
+
+def test_docs_page_quotes_the_current_pooled_numbers() -> None:
+    """docs/evidence.md is written by hand: it must keep up with the registry."""
+    text = (HERE.parents[1] / "docs" / "evidence.md").read_text(encoding="utf-8")
+    m = _HBA1C.meta
+
+    def fmt(x: float) -> str:
+        return f"{x:+.2f}".replace("-", "\u2212").replace("+", "" if x < 0 else "+")
+
+    row = (
+        f"| **{fmt(m.estimate)}** | {fmt(m.conf_low)} to {fmt(m.conf_high)} | "
+        f"{fmt(m.pi_low)} to {fmt(m.pi_high)} |"
+    )
+    assert row in text, row
+    assert f"I² = {100 * m.i2:.0f} %" in text and f"τ² = {m.tau2:.3f}" in text
+    assert f"(k = {m.k}" in text
+    for key in list_evidence():
+        assert get_evidence(key).label.split(" (")[0] in text, key

@@ -24,8 +24,14 @@ def evidence(
     include_active: Annotated[
         bool, typer.Option(help="Also pool trials against an active comparator.")
     ] = False,
+    by_coach: Annotated[
+        bool, typer.Option(help="Also pool by coach type and test the subgroup differences.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text, csv or json.")] = "text",
     plot: Annotated[Path | None, typer.Option(help="Write the forest plot (PNG/SVG/PDF).")] = None,
+    funnel: Annotated[
+        Path | None, typer.Option(help="Write a funnel plot (needs at least 10 trials).")
+    ] = None,
     force: ForceOption = False,
 ) -> None:
     """Pool the registered coaching trials on one outcome: each trial, the random-effects
@@ -34,6 +40,9 @@ def evidence(
 
     check_option("--format", fmt, ("text", "csv", "json"))
     check_outputs(force, [], plot=plot)
+    check_outputs(force, [], plot=funnel)
+    from coachstats.compare.meta_checks import EGGER_MIN_K, egger_test, subgroups
+    from coachstats.core.errors import OptionError
     from coachstats.tasks.evidence import pool_evidence
 
     with notes():
@@ -43,8 +52,26 @@ def evidence(
             test=test,  # type: ignore[arg-type]
             include_active=include_active,
         )
+    k = result.meta.k
+    if funnel is not None and k < EGGER_MIN_K:
+        raise OptionError(
+            f"--funnel: a funnel plot needs at least {EGGER_MIN_K} trials, the evidence has {k}; "
+            "add --include-active or leave --funnel out"
+        )
     if fmt == "text":
         typer.echo(result.summary())
+        if by_coach:
+            typer.echo(
+                "\nBy coach type:\n"
+                + subgroups(result.meta, list(result.effects["coach"])).summary()
+            )
+        if k >= EGGER_MIN_K:
+            typer.echo("\n" + egger_test(result.meta).summary())
+        else:
+            typer.echo(
+                f"\nEgger's test and the funnel plot need at least {EGGER_MIN_K} trials (k = {k}): "
+                "small-study effects cannot be judged."
+            )
     elif fmt == "csv":
         typer.echo(result.to_frame().to_csv(index=False), nl=False)
     else:
@@ -56,6 +83,13 @@ def evidence(
         from coachstats.present.plots.evidence import plot_evidence
 
         write_figure(plot_evidence(result).figure, plot, force=force, inputs=[])
+    if funnel is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from coachstats.present.plots.funnel import plot_funnel
+
+        write_figure(plot_funnel(result.meta).figure, funnel, force=force, inputs=[])
 
 
 @app.command()

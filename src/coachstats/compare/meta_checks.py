@@ -233,7 +233,7 @@ class SubgroupResult(TidyResult):
         name = "Q between subgroups" if self.tau2_model == "separate" else "QM (moderator test)"
         df = f"{self.df[0]}" if math.isinf(self.df[1]) else f"{self.df[0]}, {self.df[1]:g}"
         return (
-            self.to_frame().to_string(index=False)
+            self.to_frame().round(3).to_string(index=False)
             + f"\n{name} = {self.statistic:.3f} (df {df}), {p_phrase(self.p_value)}"
             + ("; subgroups have separate tau²" if self.tau2_model == "separate" else "")
         )
