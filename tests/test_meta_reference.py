@@ -59,6 +59,25 @@ def check(pairs: list[tuple[float, Any]], where: object) -> None:
         assert close(ours, theirs), (where, i, ours, theirs)
 
 
+# MetaResult field -> metafor's name, for what every rma fit reports
+RMA_FIELDS = [
+    ("estimate", "estimate"),
+    ("std_error", "se"),
+    ("statistic", "zval"),
+    ("p_value", "pval"),
+    ("conf_low", "ci_lb"),
+    ("conf_high", "ci_ub"),
+    ("q", "QE"),
+    ("q_p_value", "QEp"),
+    ("h2", "H2"),
+]
+
+
+def check_rma(m: Any, r: dict[str, Any], where: object) -> None:
+    """Every field of RMA_FIELDS, and I² (metafor prints percent)."""
+    check([(getattr(m, a), r[b]) for a, b in RMA_FIELDS] + [(100 * m.i2, r["I2"])], where)
+
+
 @pytest.mark.parametrize("name", SETS)
 @pytest.mark.parametrize("key", sorted(REF["uni"]["bcg"]["fits"]))
 def test_pool_matches_rma(name: str, key: str) -> None:
@@ -68,18 +87,9 @@ def test_pool_matches_rma(name: str, key: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m = pool(ref["yi"], ref["sei"], method=METHODS[method], test=test)  # type: ignore[arg-type]
+    check_rma(m, r, (name, key))
     check(
         [
-            (m.estimate, r["estimate"]),
-            (m.std_error, r["se"]),
-            (m.statistic, r["zval"]),
-            (m.p_value, r["pval"]),
-            (m.conf_low, r["ci_lb"]),
-            (m.conf_high, r["ci_ub"]),
-            (m.q, r["QE"]),
-            (m.q_p_value, r["QEp"]),
-            (100 * m.i2, r["I2"]),
-            (m.h2, r["H2"]),
             (m.tau2, r["tau2"]),
             # predict() of a fixed-effect model has no prediction interval: with tau² = 0
             # ours equals the confidence interval
@@ -227,21 +237,7 @@ def test_pool_tables_matches_rma_mh(name: str, measure: str) -> None:
     m = pool_tables(
         ref["ai"], ref["bi"], ref["ci"], ref["di"], measure=measure, labels=ref["study"]
     )  # type: ignore[arg-type]
-    check(
-        [
-            (m.estimate, r["estimate"]),
-            (m.std_error, r["se"]),
-            (m.statistic, r["zval"]),
-            (m.p_value, r["pval"]),
-            (m.conf_low, r["ci_lb"]),
-            (m.conf_high, r["ci_ub"]),
-            (m.q, r["QE"]),
-            (m.q_p_value, r["QEp"]),
-            (100 * m.i2, r["I2"]),
-            (m.h2, r["H2"]),
-        ],
-        (name, measure),
-    )
+    check_rma(m, r, (name, measure))
     assert m.q_df == r["k_yi"] - 1
     np.testing.assert_allclose(m.weights, r["weights"], rtol=REL, atol=1e-15)
     # the CMH test is the same for every measure (metafor reports it with OR and IRR only)

@@ -68,7 +68,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from coachstats.compare.dist import chi2_sf, norm_sf
-from coachstats.compare.meta import MetaResult
+from coachstats.compare.meta import MetaResult, study_labels
 from coachstats.compare.meta_fit import critical_value, fit
 from coachstats.compare.prepare import prepare
 from coachstats.compare.proportions import as_binary, check_conf_level
@@ -307,11 +307,7 @@ def pool_tables(
     check_conf_level(conf_level)
     a, b, c, d, n = _tables(ai, bi, ci, di)
     k = int(a.size)
-    names = (
-        tuple(str(x) for x in labels) if labels is not None else tuple(f"{i + 1}" for i in range(k))
-    )
-    if len(names) != k:
-        raise AnalysisError(f"{len(names)} labels for {k} tables")
+    names = study_labels(labels, k, "tables")
     beta, se = mh_estimate(a, b, c, d, measure)
     crit = critical_value(conf_level)
     z = beta / se

@@ -100,6 +100,7 @@ __all__ = [
     "difference_test",
     "meta_analysis",
     "pool",
+    "study_labels",
 ]
 
 METHOD_NAMES: dict[str, str] = {
@@ -132,6 +133,29 @@ def _arrays(estimates: ArrayLike, std_errors: ArrayLike) -> tuple[np.ndarray, np
             f"(estimates {y[bad].tolist()}, SEs {s[bad].tolist()})"
         )
     return y, s
+
+
+def study_labels(
+    labels: Sequence[object] | None, k: int, what: str = "estimates"
+) -> tuple[str, ...]:
+    """The ``k`` study labels as strings (``"1"``, ``"2"``... when none are given).
+
+    Raises
+    ------
+    AnalysisError
+        ``labels`` has another length than ``k``.
+
+    Examples
+    --------
+    >>> study_labels(None, 3), study_labels(["A", 2], 2)
+    (('1', '2', '3'), ('A', '2'))
+    """
+    names = (
+        tuple(str(x) for x in labels) if labels is not None else tuple(f"{i + 1}" for i in range(k))
+    )
+    if len(names) != k:
+        raise AnalysisError(f"{len(names)} labels for {k} {what}")
+    return names
 
 
 def cochran_q(estimates: ArrayLike, std_errors: ArrayLike) -> tuple[float, int, float]:
@@ -434,11 +458,7 @@ def pool(
     k = int(y.size)
     if k < 2:
         raise AnalysisError(f"pooling needs at least 2 estimates, got {k}")
-    names = (
-        tuple(str(x) for x in labels) if labels is not None else tuple(f"{i + 1}" for i in range(k))
-    )
-    if len(names) != k:
-        raise AnalysisError(f"{len(names)} labels for {k} estimates")
+    names = study_labels(labels, k)
     v = s**2
     f = fit(y, v, method=method, test=test)
     fixed = fit(y, v, method="fixed")  # Wald SE of the common effect, whatever the test
