@@ -70,7 +70,7 @@ REML with Hartung-Knapp intervals and the prediction interval:
 
 >>> r = pool([-1.07, -0.51, 0.1, -0.3], [0.39, 0.16, 0.2, 0.15], method="REML", test="knha")
 >>> round(r.estimate, 3), r.df, r.pi_low < r.conf_low < r.conf_high < r.pi_high
-(-0.356, 3.0, True)
+(-0.37, 3.0, True)
 """
 
 from __future__ import annotations
