@@ -205,8 +205,14 @@ def q_generalized(tau2: float, y: Matrix, v: Matrix, x: Matrix) -> float:
     >>> round(q_generalized(0.0, np.array([0.1, 0.3]), np.array([0.01, 0.01]), np.ones((2, 1))), 6)
     2.0
     """
-    p = _p_matrix(1.0 / (v + tau2), x)
-    return float(y @ p @ y)
+    return _weighted_rss(1.0 / (v + tau2), y, x)
+
+
+def _weighted_rss(w: Matrix, y: Matrix, x: Matrix) -> float:
+    """:math:`y^\top P y` computed as the weighted residual sum of squares (no cancellation)."""
+    wx = w[:, None] * x
+    beta = np.linalg.solve(x.T @ wx, wx.T @ y)
+    return float(w @ (y - x @ beta) ** 2)
 
 
 def _bracket_root(target: float, y: Matrix, v: Matrix, x: Matrix) -> float:
@@ -228,10 +234,8 @@ def _bracket_root(target: float, y: Matrix, v: Matrix, x: Matrix) -> float:
 
 def _reml_loglik(tau2: float, y: Matrix, v: Matrix, x: Matrix) -> float:
     w = 1.0 / (v + tau2)
-    wx = w[:, None] * x
-    xtwx = x.T @ wx
-    beta = np.linalg.solve(xtwx, wx.T @ y)
-    rss = float(w @ (y - x @ beta) ** 2)
+    xtwx = x.T @ (w[:, None] * x)
+    rss = _weighted_rss(w, y, x)
     return -0.5 * (float(np.sum(np.log(v + tau2))) + float(np.linalg.slogdet(xtwx)[1]) + rss)
 
 
@@ -326,7 +330,7 @@ def fit(
             "the design matrix is not of full rank (a moderator level is empty or repeated)"
         )
     p0 = _p_matrix(1.0 / v, x)
-    qe = max(0.0, float(y @ p0 @ y))
+    qe = max(0.0, _weighted_rss(1.0 / v, y, x))
     tr_p0 = float(np.trace(p0))
     tau2 = _tau2(method, y, v, x, qe, tr_p0)
     w = 1.0 / (v + tau2)

@@ -39,6 +39,7 @@ import pandas as pd
 from coachstats.compare.meta import MetaResult, pool
 from coachstats.compare.meta_fit import Method, Test, critical_value
 from coachstats.core.errors import AnalysisError, OptionError, check_option
+from coachstats.core.formatting import format_number
 from coachstats.core.results import TidyResult
 from coachstats.core.vocabulary import MEASURE_LABELS, MEASURE_UNITS
 from coachstats.trials.evidence import EVIDENCE_OUTCOMES, EvidenceTrial, get_evidence, list_evidence
@@ -79,8 +80,8 @@ def _unit(outcome: str) -> str:
 
 
 def _num(x: float, digits: int = 2, sign: bool = False) -> str:
-    text = f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-    return text.replace("-", "\u2212")
+    """:func:`~coachstats.core.formatting.format_number` with a typographic minus sign."""
+    return format_number(x, digits, signed=sign).replace("-", "\u2212")
 
 
 def effects(
