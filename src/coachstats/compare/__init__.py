@@ -14,6 +14,7 @@ Examples
 '.02'
 """
 
+from coachstats.compare.mantel_haenszel import mantel_haenszel
 from coachstats.compare.means import ancova, mean_difference, t_test, t_test_from_stats
 from coachstats.compare.missing import missing_as_failure, multiple_imputation, rubin_pool
 from coachstats.compare.models import gee, linear, logistic, mixed
@@ -39,6 +40,7 @@ __all__ = [
     "gee",
     "linear",
     "logistic",
+    "mantel_haenszel",
     "mcnemar",
     "mean_difference",
     "missing_as_failure",
