@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 an analysis finding (e.g. a reproduced figure
 differs from the published one); 2 bad input (the error lists every
-problem). Tracebacks are shown only with ``--debug``.
+problem); 3 an internal error (a bug in coachstats: any exception that is
+not a :class:`~coachstats.core.errors.CoachstatsError`; please report it).
+Tracebacks are shown only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -16,28 +18,86 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+#: The most characters of an error message the CLI prints (the rest is counted, not shown).
+MESSAGE_CHARS = 20_000
 F = TypeVar("F", bound=Callable[..., Any])
 #: Global options of the running command (``--debug``).
 STATE = {"debug": False}
 
 
 def guard(func: F) -> F:
-    """Turn coachstats errors into a message and exit code 2 (traceback only with --debug)."""
+    """Run a command: coachstats errors exit 2, any other exception exits 3 (internal error).
+
+    A :class:`~coachstats.core.errors.CoachstatsError` is bad input: its message
+    (at most :data:`MESSAGE_CHARS` characters) and exit 2. Any other exception
+    is a bug: one line, ``internal error: please report ...``, and exit 3, so
+    that exit 1 always means an analysis finding and exit 2 always bad input.
+    Typer's own exits and usage errors pass through; ``--debug`` re-raises
+    everything with its traceback.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import click
+
         from coachstats.core.errors import CoachstatsError
 
         try:
             return func(*args, **kwargs)
+        except (
+            typer.Exit,
+            typer.Abort,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            click.ClickException,
+        ):
+            raise
         except CoachstatsError as exc:
             if STATE["debug"]:
                 raise
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {bounded(str(exc))}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:
+            if STATE["debug"]:
+                raise
+            typer.echo(internal_error_line(exc), err=True)
+            raise typer.Exit(EXIT_INTERNAL) from None
 
+    wrapper.guarded = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
+    """``message`` cut to ``limit`` characters, saying how much was left out.
+
+    Examples
+    --------
+    >>> bounded("abc" * 10, 9)
+    'abcabcabc ... (+21 characters not shown)'
+    """
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]} ... (+{len(message) - limit} characters not shown)"
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line printed for an exception that is a bug (exit 3).
+
+    Examples
+    --------
+    >>> internal_error_line(KeyError("uncontrolled_hba1c"))
+    "internal error: please report: KeyError: 'uncontrolled_hba1c' (rerun with --debug for the traceback)"
+    """
+    from coachstats.core.errors import shorten
+
+    text = str(exc).strip().splitlines()
+    first = shorten(text[0], 200) if text else ""
+    return (
+        f"internal error: please report: {type(exc).__name__}"
+        + (f": {first}" if first else "")
+        + " (rerun with --debug for the traceback)"
+    )
 
 
 @contextmanager
@@ -140,47 +200,64 @@ OUTPUT_SUFFIXES = {
 }
 
 
-def check_outputs(
+def plan_outputs(
     force: bool,
-    inputs: list[Path],
+    inputs: list[Path | None],
     *,
     out: Path | None = None,
     plot: Path | None = None,
     report: Path | None = None,
-) -> None:
-    """Check every output path before the work starts (:func:`coachstats.data.outputs.check_output`)."""
-    from coachstats.data.outputs import check_output
+    out_suffixes: tuple[str, ...] = OUTPUT_SUFFIXES["--out"],
+) -> Any:
+    """The one output guard of every command: check every path before the work starts.
 
-    given = {"--out": out, "--plot": plot, "--report": report}
-    for option, path in given.items():  # their suffixes differ, so they never name one file
-        check_output(
-            path, option=option, suffixes=OUTPUT_SUFFIXES[option], force=force, inputs=inputs
-        )
+    Returns a :class:`coachstats.data.outputs.OutputSet`; the command stages
+    each output with ``write`` and, in :func:`writing`, all are written or none.
+    ``inputs`` (the data, encounter and mapping files; None entries skipped)
+    are never overwritten, even with ``--force``.
+    """
+    from coachstats.data.outputs import OutputSet
 
-
-def write_result(out: Path, frame: Any, payload: str, *, force: bool, inputs: list[Path]) -> None:
-    """Write the tidy table (``.csv``) or the full result (``.json``) atomically."""
-    from coachstats.core.errors import OptionError
-    from coachstats.data.outputs import write_atomic
-
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise OptionError(f"--out {out.name}: use a .csv (the outcome table) or .json (everything)")
-    content = frame.to_csv(index=False) if suffix == ".csv" else payload
-    typer.echo(f"wrote {write_atomic(out, content, force=force, inputs=inputs)}", err=True)
+    outs = OutputSet(force=force, inputs=[p for p in inputs if p is not None])
+    outs.add(out, option="--out", suffixes=out_suffixes)
+    outs.add(plot, option="--plot", suffixes=OUTPUT_SUFFIXES["--plot"])
+    outs.add(report, option="--report", suffixes=OUTPUT_SUFFIXES["--report"])
+    return outs
 
 
-def write_figure(figure: Any, path: Path, *, force: bool, inputs: list[Path]) -> None:
-    """Render a figure with :func:`coachstats.present.plots.save_figure`, then write it atomically."""
+@contextmanager
+def writing(outs: Any) -> Iterator[Any]:
+    """Stage outputs in the block; at its end write them all (or none on an error), then say so."""
+    with outs:
+        yield outs
+    for path in outs.written:
+        typer.echo(f"wrote {path}", err=True)
+
+
+def table_content(out: Path, frame: Any, payload: str | None = None) -> str:
+    """The tidy table as CSV (formulas neutralised), or ``payload`` (the full result) for .json."""
+    from coachstats.data.outputs import csv_text
+
+    if out.suffix.lower() == ".json" and payload is not None:
+        return payload
+    return csv_text(frame)
+
+
+def figure_content(figure: Any, suffix: str) -> bytes:
+    """A figure (or the figure of an Axes) rendered by ``save_figure``, as bytes, then closed."""
     import tempfile
 
-    from coachstats.data.outputs import write_atomic
+    import matplotlib.pyplot as plt
+
     from coachstats.present.plots.style import save_figure
 
-    with tempfile.TemporaryDirectory() as tmp:
-        (rendered,) = save_figure(figure, Path(tmp) / f"figure{path.suffix}")
-        data = rendered.read_bytes()
-    typer.echo(f"wrote {write_atomic(path, data, force=force, inputs=inputs)}", err=True)
+    figure = getattr(figure, "figure", figure)  # an Axes -> its Figure
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            (rendered,) = save_figure(figure, Path(tmp) / f"figure{suffix}")
+            return rendered.read_bytes()
+    finally:
+        plt.close(figure)
 
 
 MapFileOption = Annotated[

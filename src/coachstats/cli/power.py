@@ -9,7 +9,11 @@ import typer
 
 from coachstats.cli.app import app
 from coachstats.cli.common import (
+    ForceOption,
+    figure_content,
     guard,
+    plan_outputs,
+    writing,
 )
 
 
@@ -44,11 +48,13 @@ def power(
     plot: Annotated[
         Path | None, typer.Option(help="Write a power curve figure (PNG/SVG/PDF).")
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Sample size or power for a coaching program, from the published effects or your own."""
     from coachstats.core.errors import OptionError
     from coachstats.tasks import power as pw
 
+    outs = plan_outputs(force, [], plot=plot)
     if list_:
         typer.echo(
             pw.published_effects()[["key", "label", "p1", "p2", "delta", "sd"]].to_string(
@@ -82,7 +88,7 @@ def power(
         import matplotlib
 
         matplotlib.use("Agg")
-        from coachstats.present.plots.style import save_figure
-
-        save_figure(pw.plot_power_curve(pw.power_curve(result)), plot)
-        typer.echo(f"wrote {plot}")
+        with writing(outs):
+            outs.write(
+                plot, figure_content(pw.plot_power_curve(pw.power_curve(result)), plot.suffix)
+            )

@@ -18,13 +18,14 @@ from coachstats.cli.common import (
     SheetOption,
     SingleArmOption,
     UnitsOption,
-    check_outputs,
+    figure_content,
     guard,
     notes,
+    plan_outputs,
     program_load,
     progress,
-    write_figure,
-    write_result,
+    table_content,
+    writing,
 )
 
 
@@ -53,24 +54,24 @@ def analyze(
     from coachstats.tasks.evaluate import analyze as run
 
     check_option("--goals", goals, ("hcpc", "peer"))
-    check_outputs(force, [data], out=out, report=report)
+    outs = plan_outputs(force, [data, columns], out=out, report=report)
     load = program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     with notes(), progress("analyze") as step:
         result = run(data, goals=goals, progress=step, **load)
     typer.echo(result.summary())
-    if out is not None:
-        import json
+    with writing(outs):
+        if out is not None:
+            import json
 
-        payload = json.dumps(result.to_dict(), indent=2, default=str)
-        write_result(out, result.to_frame(), payload, force=force, inputs=[data])
-    if report is not None and result.data is not None:
-        from coachstats.present.report import report_from_analysis, write_report
+            payload = json.dumps(result.to_dict(), indent=2, default=str)
+            outs.write(out, table_content(out, result.to_frame(), payload))
+        if report is not None and result.data is not None:
+            from coachstats.present.report import build_report, report_from_analysis
 
-        # the data, goal set and flow come from the result: nothing is loaded or resolved again
-        with notes():
-            doc = report_from_analysis(result.data, result.plan)
-            written = write_report(report, doc, force=force, inputs=[data])
-        typer.echo(f"wrote {written}", err=True)
+            # the data, goal set and flow come from the result: nothing is loaded or resolved again
+            with notes():
+                doc = report_from_analysis(result.data, result.plan)
+                outs.write(report, build_report(doc))
 
 
 @app.command()
@@ -112,9 +113,7 @@ def evaluate(
 
     check_option("--against", against, ("hcpc", "peer", "all"))
     check_option("--published-se", published_se, ("auto", "counts", "p_value"))
-    check_outputs(
-        force, [p for p in (data, encounters) if p is not None], out=out, plot=plot, report=report
-    )
+    outs = plan_outputs(force, [data, encounters, columns], out=out, plot=plot, report=report)
     load = program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     enc = read_table(encounters) if encounters is not None else None
     with notes(), progress("evaluate") as step:
@@ -129,29 +128,22 @@ def evaluate(
             **load,
         )
     typer.echo(result.summary())
-    inputs = [p for p in (data, encounters) if p is not None]
-    if out is not None:
-        write_result(out, result.to_frame(), result.to_json(), force=force, inputs=inputs)
     if plot is not None or report is not None:
         import matplotlib
 
         matplotlib.use("Agg")
-    if plot is not None:
-        import matplotlib.pyplot as plt
+    with writing(outs):
+        if out is not None:
+            outs.write(out, table_content(out, result.to_frame(), result.to_json()))
+        if plot is not None:
+            outs.write(plot, figure_content(evaluation_figure(result), plot.suffix))
+        if report is not None:
+            from coachstats.present.report import build_report, report_from_evaluation
 
-        figure = evaluation_figure(result)
-        try:
-            write_figure(figure, plot, force=force, inputs=inputs)
-        finally:
-            plt.close(figure)
-    if report is not None:
-        from coachstats.present.report import report_from_evaluation, write_report
-
-        with notes():
-            doc = report_from_evaluation(
-                result, trial_data=trial_data, files=[encounters] if encounters else ()
-            )
-            written = write_report(report, doc, force=force, inputs=inputs)
-        typer.echo(f"wrote {written}", err=True)
+            with notes():
+                doc = report_from_evaluation(
+                    result, trial_data=trial_data, files=[encounters] if encounters else ()
+                )
+                outs.write(report, build_report(doc))
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)

@@ -11,9 +11,10 @@ from coachstats.cli.app import app
 from coachstats.cli.common import (
     EXIT_FINDING,
     ReportOption,
-    check_outputs,
     guard,
     notes,
+    plan_outputs,
+    writing,
 )
 
 
@@ -43,7 +44,7 @@ def reproduce(
     from coachstats.core.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json", "markdown"))
-    check_outputs(force, [data] if data else [], report=report)
+    outs = plan_outputs(force, [data], report=report)
     if list_:
         from coachstats.trials import get_trial, list_trials
 
@@ -63,18 +64,17 @@ def reproduce(
             typer.echo("\nSensitivity of the main HCPC outcomes:\n")
             typer.echo(result.sensitivity.to_string(index=False))
     elif fmt == "csv":
-        typer.echo(result.to_frame().to_csv(index=False), nl=False)
+        from coachstats.data.outputs import csv_text
+
+        typer.echo(csv_text(result.to_frame()), nl=False)
     elif fmt == "json":
         typer.echo(result.to_frame().to_json(orient="records", indent=2))
     else:
         typer.echo(result.to_markdown())
     if report is not None:
-        from coachstats.present.report import report_from_reproduction, write_report
+        from coachstats.present.report import build_report, report_from_reproduction
 
-        with notes():
-            written = write_report(
-                report, report_from_reproduction(result), force=force, inputs=[data] if data else []
-            )
-        typer.echo(f"wrote {written}", err=True)
+        with notes(), writing(outs):
+            outs.write(report, build_report(report_from_reproduction(result)))
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)

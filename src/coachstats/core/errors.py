@@ -38,7 +38,9 @@ __all__ = [
     "check_number",
     "check_option",
     "failure_from_mask",
+    "list_some",
     "raise_if_failures",
+    "shorten",
 ]
 
 
@@ -103,9 +105,45 @@ class SeparationError(AnalysisError):
 FAILURE_COLUMNS = ["column", "rows", "values", "problem"]
 
 
-def _fmt_list(items: Sequence[Any], limit: int = 10) -> str:
-    shown = ", ".join(str(x) for x in items[:limit])
-    more = len(items) - limit
+#: The most characters of one value (a cell, a column name) that a message echoes.
+ECHO_CHARS = 60
+#: The most items of a list (rows, values, columns) that a message echoes.
+ECHO_ITEMS = 10
+#: The most problems a :class:`SchemaError` message lists (``.failures`` keeps them all).
+ECHO_PROBLEMS = 50
+
+
+def shorten(value: object, limit: int = ECHO_CHARS) -> str:
+    """``str(value)``, cut to ``limit`` characters with the number left out.
+
+    Messages echo what the user gave; a 64 MB cell must not become a 64 MB message.
+
+    Examples
+    --------
+    >>> shorten("x" * 100, 10)
+    'xxxxxxxxxx... (+90 characters)'
+    >>> shorten(7)
+    '7'
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... (+{len(text) - limit} characters)"
+
+
+def list_some(items: Iterable[Any], limit: int = ECHO_ITEMS, *, each: int = ECHO_CHARS) -> str:
+    """The first ``limit`` items joined by commas, each shortened, then ``+N more``.
+
+    Examples
+    --------
+    >>> list_some(range(25), 3)
+    '0, 1, 2, ... (+22 more)'
+    >>> list_some(["a" * 80], each=5)
+    'aaaaa... (+75 characters)'
+    """
+    seq = items if isinstance(items, Sequence) and not isinstance(items, str) else list(items)
+    shown = ", ".join(shorten(x, each) for x in seq[:limit])
+    more = len(seq) - limit
     return shown + (f", ... (+{more} more)" if more > 0 else "")
 
 
@@ -149,18 +187,29 @@ class SchemaError(CoachstatsError, ValueError):
         return type(self)(self.failures, self.title, source_names={**self.source_names, **names})
 
     def _message(self) -> str:
-        lines = [self.title + ":"]
-        for i, f in enumerate(self.failures.itertuples(index=False), start=1):
+        """Every problem up to :data:`ECHO_PROBLEMS`, each value and list cut (bounded size)."""
+        lines = [shorten(self.title, 4 * ECHO_CHARS) + ":"]
+        shown = self.failures.iloc[:ECHO_PROBLEMS]
+        for i, f in enumerate(shown.itertuples(index=False), start=1):
             rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
             values: list[Any] = list(f.values) if isinstance(f.values, (list, tuple)) else []
             yours = self.source_names.get(str(f.column))
-            named = f"'{f.column}'" + (f" (your '{yours}')" if yours else "")
-            line = f"  {i}. column {named}: {f.problem}"
+            named = f"'{shorten(f.column)}'" + (f" (your '{shorten(yours)}')" if yours else "")
+            line = f"  {i}. column {named}: {shorten(f.problem, 8 * ECHO_CHARS)}"
             if rows:
-                line += f" [rows: {_fmt_list(rows)}]"
+                line += f" [rows: {list_some(rows)}]"
             if values:
-                line += f" [values: {_fmt_list([repr(v) for v in values])}]"
+                echoed = [_echo(v) for v in values[:ECHO_ITEMS]]
+                more = len(values) - len(echoed)
+                line += f" [values: {', '.join(echoed)}" + (
+                    f", ... (+{more} more)]" if more else "]"
+                )
             lines.append(line)
+        if len(self.failures) > ECHO_PROBLEMS:
+            lines.append(
+                f"  ... (+{len(self.failures) - ECHO_PROBLEMS} more problem(s); "
+                "in Python, the error's .failures lists them all)"
+            )
         return "\n".join(lines)
 
 
@@ -203,6 +252,13 @@ def raise_if_failures(failures: list[dict[str, Any]], what: str) -> None:
     """
     if failures:
         raise SchemaError(failures, title=f"{len(failures)} problem(s) found in the {what}")
+
+
+def _echo(value: object) -> str:
+    """A value as a message shows it: its ``repr``, cut (a long string is cut before ``repr``)."""
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return repr(value[:ECHO_CHARS]) + f"... (+{len(value) - ECHO_CHARS} characters)"
+    return shorten(repr(value))
 
 
 class UnitError(SchemaError):

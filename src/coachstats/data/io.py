@@ -28,7 +28,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from coachstats.core.errors import CoachstatsError, FileFormatError, SchemaError, check_option
+from coachstats.core.errors import (
+    CoachstatsError,
+    FileFormatError,
+    SchemaError,
+    check_option,
+    list_some,
+)
 from coachstats.data.flow import Flow
 from coachstats.data.outputs import hash_ids
 from coachstats.data.parsing import CensoredRule
@@ -204,7 +210,7 @@ def _apply_mapping(
                         + (
                             f"; did you mean {close}?"
                             if close
-                            else f"; columns found: {', '.join(map(str, df.columns))}"
+                            else f"; columns found: {list_some(map(str, df.columns), 30)}"
                         ),
                     }
                 )

@@ -36,7 +36,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from coachstats.core.errors import SchemaError, UnitError, check_option, failure_from_mask
+from coachstats.core.errors import (
+    SchemaError,
+    UnitError,
+    check_option,
+    failure_from_mask,
+    list_some,
+)
 from coachstats.core.units import (
     CANONICAL_UNITS,
     REPORTED_DECIMALS,
@@ -283,7 +289,7 @@ def validate_patients(
                     "rows": [],
                     "values": [],
                     "problem": f"required column missing ({spec.description}); "
-                    f"columns found: {', '.join(map(str, df.columns))}",
+                    f"columns found: {list_some(map(str, df.columns), 30)}",
                 }
             )
     dup_cols = df.columns[df.columns.duplicated()].tolist()

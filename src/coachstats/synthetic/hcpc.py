@@ -68,7 +68,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -1237,15 +1237,18 @@ class HcpcCohort:
     seed: int
     n: int
     decimals: dict[str, int] = field(default_factory=dict, repr=False)
+    #: The file stems of :meth:`tables`, known before generating (outputs are checked first).
+    TABLE_NAMES: ClassVar[tuple[str, ...]] = (
+        "hcpc_patients",
+        "hcpc_medications",
+        "hcpc_adherent_days",
+        "hcpc_visit_ratings",
+    )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by file stem (``hcpc_patients`` ...)."""
-        return {
-            "hcpc_patients": self.patients,
-            "hcpc_medications": self.medications,
-            "hcpc_adherent_days": self.adherent_days,
-            "hcpc_visit_ratings": self.visit_ratings,
-        }
+        frames = (self.patients, self.medications, self.adherent_days, self.visit_ratings)
+        return dict(zip(self.TABLE_NAMES, frames, strict=True))
 
     def write(
         self,

@@ -66,7 +66,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -711,10 +711,12 @@ class PeerCohort:
     seed: int
     n: int
     calibration: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: The file stems of :meth:`tables`, known before generating (outputs are checked first).
+    TABLE_NAMES: ClassVar[tuple[str, ...]] = ("peer_patients",)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by file stem."""
-        return {"peer_patients": self.patients}
+        return dict(zip(self.TABLE_NAMES, (self.patients,), strict=True))
 
     def write(
         self, directory: str | os.PathLike[str], *, formats: Sequence[Format] = ("csv", "parquet")
