@@ -75,7 +75,7 @@ def test_censored_lab_strings(
     p = write(tmp_path, text)
     with pytest.raises(SchemaError, match="censored='limit'") as info:
         load_trial(p)
-    assert info.value.failures.iloc[0]["rows"] == [1, 3]
+    assert info.value.failures.iloc[0]["rows"] == ["1", "3"]  # ids are text, as in the file
     td = load_trial(p, censored=rule)  # type: ignore[arg-type]
     np.testing.assert_allclose(td.patients["hba1c_12"], expected)
     assert td.patients["hba1c_12_censored"].fillna("").tolist() == flags

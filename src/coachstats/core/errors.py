@@ -29,6 +29,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataWarning",
     "FileFormatError",
+    "NotAnalysableError",
     "OptionError",
     "OutputError",
     "SchemaError",
@@ -99,6 +100,14 @@ class SeparationError(AnalysisError):
     --------
     >>> issubclass(SeparationError, AnalysisError)
     True
+    """
+
+
+class NotAnalysableError(AnalysisError):
+    """An endpoint cannot be analysed at all: its measure has no follow-up, no baseline or no values.
+
+    A state of the data, not a failure: results show its message alone
+    (``"cannot be analysed: no follow-up (...)"``), without the class name.
     """
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import (
@@ -34,13 +35,16 @@ from coachstats.core.errors import (
     SchemaError,
     check_option,
     list_some,
+    shorten,
 )
+from coachstats.data.excel import read_workbook
 from coachstats.data.flow import Flow
+from coachstats.data.longdata import is_long, pivot_long
 from coachstats.data.outputs import hash_ids
-from coachstats.data.parsing import CensoredRule
+from coachstats.data.parsing import CensoredRule, type_columns
 from coachstats.data.readers import read_delimited
 from coachstats.data.schema import PATIENT_SCHEMA, column_spec, validate_patients
-from coachstats.data.trialdata import TrialData
+from coachstats.data.trialdata import Intake, TrialData
 from coachstats.derive.endpoints import measure_months
 
 __all__ = ["FORMATS", "file_sha256", "load_trial", "read_table"]
@@ -61,7 +65,6 @@ FORMATS: dict[str, Format] = {
     ".sav": "spss",
     ".zsav": "spss",
 }
-_LONG_KEYS = ("measure", "value")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -83,6 +86,10 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: Schema columns kept as exact text (identifiers, arm, site and other codes), never numbers.
+TEXT_COLUMNS = tuple(c.name for c in PATIENT_SCHEMA if c.dtype in ("id", "arm", "category"))
+
+
 def read_table(
     path: str | Path,
     *,
@@ -90,14 +97,20 @@ def read_table(
     sheet: str | int | None = None,
     expected: Iterable[str] = (),
     notes: list[str] | None = None,
+    text: Iterable[str] = TEXT_COLUMNS,
 ) -> pd.DataFrame:
     """Read one table from a file; the format comes from the suffix unless given.
 
     Stata, SAS and SPSS value labels are applied (a labelled ``arm`` of 1/2
     reads as its labels). Delimited text goes through
-    :func:`coachstats.data.readers.read_delimited` (encoding, delimiter and header
-    row detection); ``expected`` names help find the header and what was
-    detected is appended to ``notes``.
+    :func:`coachstats.data.readers.read_delimited` (encoding, delimiter, header
+    row and record reconciliation), workbooks through
+    :func:`coachstats.data.excel.read_workbook` (hidden sheets, formulas
+    without results, error cells); ``expected`` names help find the header
+    and what was detected is appended to ``notes``. The columns named in
+    ``text`` (default: :data:`TEXT_COLUMNS`) keep their exact text; other
+    all-numeric columns become numeric (:func:`coachstats.data.parsing.type_columns`).
+    ``frame.attrs["records"]`` is the number of records (rows) in the file.
 
     Raises
     ------
@@ -106,88 +119,52 @@ def read_table(
     """
     p = Path(path)
     if not p.is_file():
-        raise FileFormatError(f"file not found: {p}")
+        raise FileFormatError(f"file not found: {shorten(p, 200)}")
     fmt = format or FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise FileFormatError(
-            f"unknown file type {p.suffix!r} for {p.name}; supported: {', '.join(sorted(FORMATS))} "
-            "(or pass format=)"
+            f"unknown file type {shorten(p.suffix)!r} for {shorten(p.name)}; supported: "
+            f"{', '.join(sorted(FORMATS))} (or pass format=)"
         )
     check_option("format", fmt, sorted(set(FORMATS.values())))
-    import pyreadstat
-
-    readstat_errors: tuple[type[BaseException], ...] = tuple(
-        e
-        for e in (
-            getattr(pyreadstat, "ReadstatError", None),
-            getattr(pyreadstat, "PyreadstatError", None),
-        )
-        if isinstance(e, type) and issubclass(e, BaseException)
-    )
     try:
-        if fmt in ("csv", "tsv"):
-            frame, text_notes = read_delimited(
-                p, expected=expected, sep="\t" if fmt == "tsv" else None
-            )
-            if notes is not None:
-                notes.extend(text_notes)
-            return frame
-        if fmt == "parquet":
-            return pd.read_parquet(p)
-        if fmt == "excel":
-            return _read_excel(p, sheet, expected, notes)
-        if fmt == "stata":
-            frame, _ = pyreadstat.read_dta(str(p), apply_value_formats=True)
-        elif fmt == "spss":
-            frame, _ = pyreadstat.read_sav(str(p), apply_value_formats=True)
-        elif fmt == "sas":
-            frame, _ = pyreadstat.read_sas7bdat(str(p))
-        else:
-            frame, _ = pyreadstat.read_xport(str(p))
-        return frame
+        frame = _read(p, fmt, sheet, expected, notes)
     except CoachstatsError:
         raise
-    except (ValueError, OSError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
-    except readstat_errors as exc:
-        raise FileFormatError(f"cannot read {p.name} as {fmt}: {exc}") from exc
+    except Exception as exc:  # every parsing library raises its own types for a damaged file
+        raise FileFormatError(
+            f"cannot read {shorten(p.name)} as {fmt}: {type(exc).__name__}: {shorten(exc, 300)}"
+        ) from None
+    records = frame.attrs.get("records", len(frame))
+    typed = type_columns(frame, text)
+    typed.attrs["records"] = records
+    return typed
 
 
-def _read_excel(
-    path: Path, sheet: str | int | None, expected: Iterable[str], notes: list[str] | None
+def _read(
+    p: Path, fmt: str, sheet: str | int | None, expected: Iterable[str], notes: list[str] | None
 ) -> pd.DataFrame:
-    """One sheet of a workbook: the one named, else the first holding an expected column.
-
-    A sheet name or number that is not in the workbook raises
-    :class:`FileFormatError` listing the sheets.
-    """
-    with pd.ExcelFile(path) as book:
-        names = [str(n) for n in book.sheet_names]
-        listed = ", ".join(repr(n) for n in names)
-        if sheet is not None:
-            if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (
-                isinstance(sheet, str) and sheet not in names
-            ):
-                raise FileFormatError(
-                    f"{path.name} has no sheet {sheet!r}; its sheets: {listed} "
-                    "(--sheet takes a name or a number from 0)"
-                )
-            return pd.read_excel(book, sheet_name=sheet)
-        if len(names) == 1:
-            return pd.read_excel(book, sheet_name=0)
-        wanted = {str(c).strip().lower() for c in expected or ()}
-        for name in names:
-            header = pd.read_excel(book, sheet_name=name, nrows=0)
-            if wanted & {str(c).strip().lower() for c in header.columns}:
-                if notes is not None:
-                    notes.append(
-                        f"read sheet {name!r} of {listed}, the first with expected columns "
-                        "(pass --sheet / sheet= to choose another)"
-                    )
-                return pd.read_excel(book, sheet_name=name)
+    """The raw table of one file, by format."""
+    if fmt in ("csv", "tsv"):
+        frame, text_notes = read_delimited(p, expected=expected, sep="\t" if fmt == "tsv" else None)
         if notes is not None:
-            notes.append(f"read the first sheet of {listed} (pass --sheet / sheet= to choose)")
-        return pd.read_excel(book, sheet_name=0)
+            notes.extend(text_notes)
+        return frame
+    if fmt == "excel":
+        return read_workbook(p, sheet=sheet, expected=expected, notes=notes)
+    if fmt == "parquet":
+        return pd.read_parquet(p)
+    import pyreadstat
+
+    if fmt == "stata":
+        frame, _ = pyreadstat.read_dta(str(p), apply_value_formats=True)
+    elif fmt == "spss":
+        frame, _ = pyreadstat.read_sav(str(p), apply_value_formats=True)
+    elif fmt == "sas":
+        frame, _ = pyreadstat.read_sas7bdat(str(p))
+    else:
+        frame, _ = pyreadstat.read_xport(str(p))
+    return frame
 
 
 def _apply_mapping(
@@ -196,11 +173,16 @@ def _apply_mapping(
     notes: list[str] = []
     failures: list[dict[str, Any]] = []
     df = df.rename(columns=lambda c: str(c).strip())
+    _refuse_same_names(df.columns, "once surrounding spaces are removed")
     if columns:
         known = {c.name for c in PATIENT_SCHEMA}
         for src, dst in columns.items():
             if src not in df.columns:
-                close = difflib.get_close_matches(str(src), list(map(str, df.columns)), n=3)
+                close = (
+                    difflib.get_close_matches(str(src), list(map(str, df.columns)), n=3)
+                    if df.shape[1] <= _SUGGEST_MAX_COLUMNS
+                    else []
+                )
                 failures.append(
                     {
                         "column": src,
@@ -208,7 +190,7 @@ def _apply_mapping(
                         "values": [],
                         "problem": "mapped column not in the file"
                         + (
-                            f"; did you mean {close}?"
+                            f"; did you mean {list_some(close)}?"
                             if close
                             else f"; columns found: {list_some(map(str, df.columns), 30)}"
                         ),
@@ -227,6 +209,7 @@ def _apply_mapping(
         if failures:
             raise SchemaError(failures, title="column mapping problem(s)")
         df = df.rename(columns=dict(columns))
+        _refuse_same_names(df.columns, "after the column mapping")
         notes.append("renamed columns: " + ", ".join(f"{k} -> {v}" for k, v in columns.items()))
     lower = {
         c: str(c).lower()
@@ -235,68 +218,36 @@ def _apply_mapping(
     }
     if lower:
         df = df.rename(columns=lower)
+        _refuse_same_names(df.columns, "once case is ignored")
     return df, notes
+
+
+#: Columns above which a mapping error suggests no close names (the search is quadratic).
+_SUGGEST_MAX_COLUMNS = 5000
+
+
+def _refuse_same_names(columns: pd.Index, when: str) -> None:
+    """A :class:`SchemaError` naming the columns that share a name ``when`` (e.g. once case is ignored)."""
+    dup = columns[columns.duplicated()].unique()
+    if len(dup):
+        raise SchemaError(
+            [
+                {
+                    "column": str(d),
+                    "rows": [],
+                    "values": [],
+                    "problem": f"two or more columns have this name {when}; "
+                    "rename or drop all but one of them",
+                }
+                for d in dup
+            ],
+            title="duplicate column names",
+        )
 
 
 def _is_extra_ok(name: str) -> bool:
     """Questionnaire items and other covariates pass through unchecked."""
     return name.replace("_", "").isalnum()
-
-
-def _pivot_long(df: pd.DataFrame) -> pd.DataFrame:
-    month_col = "month" if "month" in df.columns else "visit"
-    keys = ["patient_id", month_col, "measure"]
-    dup = df.duplicated(keys, keep=False).to_numpy()
-    failures: list[dict[str, Any]] = []
-    if dup.any():
-        failures.append(
-            {
-                "column": "measure",
-                "rows": pd.unique(df.loc[dup, "patient_id"]).tolist(),
-                "values": [],
-                "problem": "long data has duplicate patient x month x measure rows",
-            }
-        )
-    months = pd.to_numeric(df[month_col], errors="coerce")
-    if months.isna().any():
-        bad = months.isna().to_numpy()
-        failures.append(
-            {
-                "column": month_col,
-                "rows": df.loc[bad, "patient_id"].tolist(),
-                "values": pd.unique(df.loc[bad, month_col]).tolist(),
-                "problem": "month must be a whole number (0 = baseline)",
-            }
-        )
-    attrs = [c for c in df.columns if c not in (*keys, "value")]
-    if attrs:
-        varying = df.groupby("patient_id", sort=False)[attrs].nunique(dropna=False)
-        for c in attrs:
-            rows = varying.index[varying[c] > 1].tolist()
-            if rows:
-                failures.append(
-                    {
-                        "column": c,
-                        "rows": rows,
-                        "values": [],
-                        "problem": "patient-level column varies within a patient in long data",
-                    }
-                )
-    if failures:
-        raise SchemaError(failures, title="long-format problem(s)")
-    names = (
-        df["measure"].astype("string").str.strip().str.lower()
-        + "_"
-        + months.astype("int64").astype("string")
-    )
-    wide = df.assign(_col=names.to_numpy()).pivot(
-        index="patient_id", columns="_col", values="value"
-    )
-    wide.columns.name = None
-    if attrs:
-        first = df.groupby("patient_id", sort=False)[attrs].first()
-        wide = first.join(wide)
-    return wide.reset_index()
 
 
 def load_trial(
@@ -366,22 +317,29 @@ def load_trial(
     ever dropped: invalid rows raise, valid ones are all kept.
     """
     sha = None
+    read_notes: list[str] = []
     if isinstance(source, pd.DataFrame):
         raw = source.copy()
         label = "<DataFrame>"
     else:
-        read_notes: list[str] = []
         expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
-        raw = read_table(source, format=format, sheet=sheet, expected=expected, notes=read_notes)
+        text = [*TEXT_COLUMNS, *(k for k, v in (columns or {}).items() if v in TEXT_COLUMNS)]
+        raw = read_table(
+            source, format=format, sheet=sheet, expected=expected, notes=read_notes, text=text
+        )
         label = str(source)
         sha = file_sha256(source)
+    records = len(raw)  # a CSV's lines were reconciled with its records by the reader
+    lines = raw.attrs.get("lines")
+    if lines is None or len(lines) != records:  # a DataFrame's rows have no file lines
+        lines = None
     df, notes = _apply_mapping(raw, columns)
-    if not isinstance(source, pd.DataFrame):
-        notes = read_notes + notes
-    blank = df.isna().all(axis=1).to_numpy()
+    notes = read_notes + notes
+    blank = df.isna().all(axis=1).to_numpy() if df.shape[1] else np.ones(len(df), dtype=bool)
     if blank.any():
         notes.append(f"{int(blank.sum())} blank row(s) skipped")
         df = df.loc[~blank].reset_index(drop=True)
+        lines = None if lines is None else [x for x, b in zip(lines, blank, strict=True) if not b]
     if len(df) == 0:
         raise SchemaError(
             [
@@ -394,13 +352,11 @@ def load_trial(
             ],
             title="empty input",
         )
-    if (
-        all(k in df.columns for k in _LONG_KEYS)
-        and ("month" in df.columns or "visit" in df.columns)
-        and "patient_id" in df.columns
-    ):
-        df = _pivot_long(df)
-        notes.append("long data pivoted to one row per patient")
+    long = is_long(df.columns)
+    rows = len(df)
+    if long:
+        df = pivot_long(df, lines)
+        notes.append(f"long data: {rows} row(s) pivoted to one row per patient ({len(df)})")
     try:
         clean, vnotes = validate_patients(
             df,
@@ -421,6 +377,8 @@ def load_trial(
     meds = _load_side(medications, "medications")
     days = _load_side(adherent_days, "adherent_days")
     flow = Flow.from_patients(clean, followup=fu, notes=tuple(notes))
+    intake = Intake(records=records, blank=int(blank.sum()), patients=len(clean), long=long)
+    intake.check(flow)
     return TrialData(
         patients=clean,
         flow=flow,
@@ -443,6 +401,7 @@ def load_trial(
             "followup": followup,
             "censored": censored,
         },
+        intake=intake,
     )
 
 

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -37,7 +38,15 @@ import pandas as pd
 
 from coachstats.core.errors import check_option
 
-__all__ = ["CENSORED_RULES", "ParsedColumn", "parse_bool", "parse_numeric"]
+__all__ = [
+    "CENSORED_RULES",
+    "EXCEL_ERRORS",
+    "ParsedColumn",
+    "as_text",
+    "parse_bool",
+    "parse_numeric",
+    "type_columns",
+]
 
 CensoredRule = Literal["error", "limit", "missing"]
 CENSORED_RULES: tuple[CensoredRule, ...] = ("error", "limit", "missing")
@@ -50,7 +59,24 @@ _DATE = re.compile(
     r"\d{1,2}-[A-Za-z]{3}-\d{2,4})$"
 )
 
+#: The error values a spreadsheet cell can hold (reported where a number is expected).
+EXCEL_ERRORS = (
+    "#DIV/0!",
+    "#N/A",
+    "#NAME?",
+    "#NULL!",
+    "#NUM!",
+    "#REF!",
+    "#VALUE!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+)
+
 PROBLEM_TEXT = {
+    "spreadsheet": "a spreadsheet error value (such as #DIV/0! or #N/A) where a number is "
+    "expected; correct the formula or the cell in the workbook",
+    "infinite": "an infinite value where a number is expected",
     "text": "non-numeric text in a numeric column",
     "date": "a date where a number is expected (was the column formatted as a date in Excel?)",
     "censored": "lab value with a bound such as '<7.0' or '>14'; pass censored='limit' to use the "
@@ -79,7 +105,9 @@ def parse_numeric(s: pd.Series, *, censored: CensoredRule = "error") -> ParsedCo
     if pd.api.types.is_bool_dtype(s):
         return ParsedColumn(s.to_numpy(dtype=np.float64), {}, flags)
     if pd.api.types.is_numeric_dtype(s):
-        return ParsedColumn(s.to_numpy(dtype=np.float64, na_value=np.nan), {}, flags)
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        inf = np.isinf(values)
+        return ParsedColumn(values, {"infinite": inf} if inf.any() else {}, flags)
     obj = s.astype(object)
     is_dt = obj.map(lambda x: hasattr(x, "year") and hasattr(x, "month")).to_numpy(dtype=bool)
     txt = s.astype("string").str.strip()
@@ -87,7 +115,9 @@ def parse_numeric(s: pd.Series, *, censored: CensoredRule = "error") -> ParsedCo
     values = pd.to_numeric(txt.where(~is_dt), errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
-    unparsed = np.isnan(values) & ~blank & ~is_dt
+    infinite = np.isinf(values)
+    values[infinite] = np.nan
+    unparsed = np.isnan(values) & ~blank & ~is_dt & ~infinite
     notes: list[str] = []
     if unparsed.any():
         comma = txt.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False).to_numpy(dtype=bool)
@@ -115,11 +145,16 @@ def parse_numeric(s: pd.Series, *, censored: CensoredRule = "error") -> ParsedCo
                 notes.append(f"{int(cens.sum())} censored lab value(s) ({censored}), flagged")
         if dates.any():
             problems["date"] = dates
-        text = unparsed & ~cens & ~dates
+        errors = txt.isin(list(EXCEL_ERRORS)).fillna(False).to_numpy(dtype=bool) & unparsed
+        if errors.any():
+            problems["spreadsheet"] = errors
+        text = unparsed & ~cens & ~dates & ~errors
         if text.any():
             problems["text"] = text
     if is_dt.any():
         problems["date"] = problems.get("date", np.zeros(n, dtype=bool)) | is_dt
+    if infinite.any():
+        problems["infinite"] = infinite
     return ParsedColumn(values, problems, flags, tuple(notes))
 
 
@@ -141,3 +176,72 @@ def parse_bool(s: pd.Series) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
     bad = ~(is_t | is_f | na)
     out = pd.arrays.BooleanArray(is_t, ~(is_t | is_f))
     return pd.Series(out, index=s.index, name=s.name), bad
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """A column as text, exactly: text cells unchanged, numbers in their shortest form.
+
+    Identifiers and codes are compared as text, so ``"007"`` and ``"7"`` stay two
+    values; a number cell (from Excel or Stata) becomes the text it shows
+    (``7.0`` -> ``"7"``), never the other way round.
+
+    Examples
+    --------
+    >>> as_text(pd.Series(["007", 7, 7.0, 2.5, None], dtype=object)).tolist()
+    ['007', '7', '7', '2.5', nan]
+    """
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values
+    return values.map(_text, na_action="ignore").astype("str")
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return str(int(v)) if v.is_integer() and abs(v) < 2**63 else repr(v)
+    return str(value)
+
+
+def _numeric_or_same(col: pd.Series) -> pd.Series:
+    """The column as numbers when every cell is a number (or missing), else unchanged."""
+    try:
+        return pd.to_numeric(col)
+    except (ValueError, TypeError):
+        return col
+
+
+def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
+    """Give a table read from a file its column types, in one pass (linear in the columns).
+
+    Columns named in ``text`` (compared without case or surrounding spaces:
+    identifiers, arm, site and other codes) are kept as exact text
+    (:func:`as_text`), never converted to numbers. Any other column that
+    holds only numbers (or missing cells) becomes numeric; the rest stay as
+    they are, for the schema to parse and report cell by cell.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"patient_id": ["007", "7"], "site": ["01", "1"], "q1": ["3", "4"]})
+    >>> typed = type_columns(raw, text=["patient_id", "site"])
+    >>> typed["patient_id"].tolist(), typed["site"].tolist(), typed["q1"].tolist()
+    (['007', '7'], ['01', '1'], [3, 4])
+    """
+    keep = {str(t).strip().lower() for t in text}
+    columns = {}
+    for i, name in enumerate(frame.columns):
+        col = frame.iloc[:, i]
+        if str(name).strip().lower() in keep:
+            col = as_text(col)
+        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            col = _numeric_or_same(col)
+        columns[i] = col
+    out = pd.DataFrame(columns, index=frame.index)
+    out.columns = frame.columns
+    out.attrs = dict(frame.attrs)
+    return out

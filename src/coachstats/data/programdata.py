@@ -28,9 +28,9 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from coachstats.core.errors import FileFormatError, SchemaError, check_option
+from coachstats.core.errors import FileFormatError, SchemaError, check_option, list_some, shorten
 from coachstats.data.io import file_sha256
-from coachstats.data.schema import PATIENT_SCHEMA, column_spec
+from coachstats.data.schema import PATIENT_SCHEMA, column_spec, normalize_arm_labels
 from coachstats.data.trialdata import TrialData
 
 __all__ = ["DESIGNS", "MappingFile", "load_program", "orient_columns", "read_mapping"]
@@ -119,8 +119,19 @@ def read_mapping(path: str | Path) -> MappingFile:
     """
     p = Path(path)
     if not p.is_file():
-        raise FileFormatError(f"mapping file not found: {p}")
-    text = p.read_text(encoding="utf-8-sig")
+        raise FileFormatError(f"mapping file not found: {shorten(p, 200)}")
+    if p.stat().st_size > MAX_MAPPING_BYTES:
+        raise FileFormatError(
+            f"mapping file {shorten(p.name)} has {p.stat().st_size:,} bytes; a mapping file lists "
+            f"column names and labels (at most {MAX_MAPPING_BYTES:,} bytes): is it the data file?"
+        )
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"mapping file {shorten(p.name)} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8"
+        ) from None
     suffix = p.suffix.lower()
     try:
         if suffix == ".json":
@@ -131,22 +142,25 @@ def read_mapping(path: str | Path) -> MappingFile:
             doc = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
             try:
-                import yaml
+                import yaml  # noqa: F401  (checked here, used by _load_yaml)
             except ImportError as exc:  # pragma: no cover - PyYAML ships with the environment
                 raise FileFormatError(
                     "reading a YAML mapping needs PyYAML (pip install pyyaml); or write it as JSON/TOML"
                 ) from exc
-            doc = yaml.safe_load(text)
+            doc = _load_yaml(text, p.name)
         else:
             raise FileFormatError(f"mapping file {p.name}: use .yaml, .yml, .json or .toml")
     except FileFormatError:
         raise
     except Exception as exc:  # each parser raises its own error type
-        raise FileFormatError(f"cannot parse the mapping file {p.name}: {exc}") from exc
+        raise FileFormatError(
+            f"cannot parse the mapping file {shorten(p.name)}: {shorten(exc, 300)}"
+        ) from None
     if not isinstance(doc, Mapping):
         raise FileFormatError(f"mapping file {p.name} must hold a mapping (key: value lines)")
     sections = {"columns", "arms", "units", "sheet"}
     if not (set(doc) & sections) or (set(doc) - sections and "columns" not in doc):
+        _refuse_nested(doc, f"mapping file {p.name}")
         return MappingFile(columns=orient_columns(doc, p.name), path=str(p))
     unknown = sorted(set(doc) - sections)
     if unknown:
@@ -156,6 +170,7 @@ def read_mapping(path: str | Path) -> MappingFile:
     for key in ("columns", "arms", "units"):
         if key in doc and not isinstance(doc[key], Mapping):
             raise FileFormatError(f"mapping file {p.name}: '{key}' must be a mapping")
+        _refuse_nested(doc.get(key) or {}, f"mapping file {p.name}, section '{key}'")
     sheet = doc.get("sheet")
     return MappingFile(
         columns=orient_columns(doc.get("columns") or {}, p.name),
@@ -164,6 +179,91 @@ def read_mapping(path: str | Path) -> MappingFile:
         sheet=sheet if isinstance(sheet, (str, int)) else None,
         path=str(p),
     )
+
+
+#: The largest mapping file read (a mapping lists names; a larger file is another file).
+MAX_MAPPING_BYTES = 1_000_000
+#: The most YAML nodes a mapping file may expand to, aliases followed (alias bombs are refused).
+MAX_YAML_NODES = 10_000
+
+
+def _load_yaml(text: str, name: str) -> Any:
+    """``yaml.safe_load``, refusing documents whose aliases expand beyond :data:`MAX_YAML_NODES`.
+
+    The node graph is measured before anything is built: a few hundred bytes
+    of nested aliases (a "billion laughs") would otherwise expand to gigabytes.
+
+    Examples
+    --------
+    >>> _load_yaml("columns: {arm: Group}", "m.yaml")
+    {'columns': {'arm': 'Group'}}
+    >>> bomb = "a: &a [x, x, x, x, x, x, x, x, x]\\n" + "".join(
+    ...     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\\n"
+    ...     for p, c in zip("abcdefg", "bcdefgh"))
+    >>> try:
+    ...     _load_yaml(bomb, "m.yaml")
+    ... except FileFormatError as e:
+    ...     print(str(e)[:60])
+    mapping file m.yaml expands to more than 10,000 YAML nodes t
+    """
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, name)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any, name: str) -> None:
+    """Count the nodes of a composed YAML graph as if every alias were copied (memoized, linear)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = (
+            [x for pair in node.value for x in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        if done:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise FileFormatError(
+                    f"mapping file {name} expands to more than {MAX_YAML_NODES:,} YAML nodes "
+                    "through its aliases (*name); a mapping file needs no aliases: write the "
+                    "names out"
+                )
+            continue
+        if key in active:
+            raise FileFormatError(f"mapping file {name} has a recursive YAML alias; remove it")
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _refuse_nested(section: Mapping[Any, Any], where: str) -> None:
+    """Every entry of a mapping section names one thing: a list or mapping there is an error."""
+    bad = [k for k, v in section.items() if isinstance(v, (Mapping, list, tuple, set))]
+    if bad:
+        raise FileFormatError(
+            f"{where}: {list_some([repr(str(k)) for k in bad])} must name a column or label, "
+            "not hold a list or a mapping (write 'schema_name: your_column')"
+        )
 
 
 def _source_column(raw: pd.DataFrame, columns: Mapping[str, str] | None, schema: str) -> str | None:
@@ -194,6 +294,18 @@ def _row_failures(error: SchemaError) -> tuple[set[Any], list[str]] | None:
             f"excluded {len(rows)} row(s) with {f.column!r}: {f.problem} [patients: {shown}]"
         )
     return ids, lines
+
+
+def _names_usual_care(label: Any, arms: Mapping[Any, str]) -> bool:
+    """Whether an arm label means usual care, by the user's ``arms`` or the usual spellings.
+
+    Examples
+    --------
+    >>> _names_usual_care("Usual Care", {}), _names_usual_care("UC", {}), _names_usual_care("Group A", {})
+    (True, True, False)
+    """
+    mapped, _ = normalize_arm_labels(pd.Series([label], dtype=object), arms or None)
+    return str(mapped.iloc[0]) == "usual_care"
 
 
 def _check_single_arm_is_coached(td: TrialData, arm_src: str | None) -> None:
@@ -293,7 +405,9 @@ def load_program(
             notes.append("no arm column: a single-arm program (every patient coached)")
         elif (arm_src is not None and len(labels) <= 1) or design == "single-arm":
             n_arms = 1
-            if len(labels) == 1:
+            if len(labels) == 1 and _names_usual_care(labels[0], arm_map):
+                notes.append(f"arm column has one label ({labels[0]!r}), which is usual care")
+            elif len(labels) == 1:
                 arm_map.setdefault(labels[0], "coaching")
                 notes.append(f"arm column has one label ({labels[0]!r}): a single-arm program")
     kwargs: dict[str, Any] = {
@@ -316,13 +430,34 @@ def load_program(
         if drop.all():
             raise
         notes.extend(lines)
-        n_invalid = int(drop.sum())
-        notes.append(f"{n_invalid} patient row(s) excluded as invalid (on_invalid='exclude')")
-        td = _load(raw.loc[~drop].reset_index(drop=True), **kwargs)
+        # patients, not rows: a patient of long data has several rows
+        n_invalid = int(pd.unique(raw.loc[drop, id_src]).size)
+        n_rows = int(drop.sum())
+        notes.append(
+            f"{n_invalid} patient row(s) excluded as invalid (on_invalid='exclude')"
+            if n_rows == n_invalid
+            else f"{n_invalid} patient(s) ({n_rows} rows of long data) excluded as invalid "
+            "(on_invalid='exclude')"
+        )
+        kept = raw.loc[~drop].reset_index(drop=True)
+        if "lines" in raw.attrs and len(raw.attrs["lines"]) == len(raw):
+            kept.attrs["lines"] = [
+                x for x, d in zip(raw.attrs["lines"], drop, strict=True) if not d
+            ]
+        td = _load(kept, **kwargs)
+        if td.intake is not None:
+            td = replace(
+                td,
+                intake=replace(
+                    td.intake,
+                    records=td.intake.records + n_rows,
+                    patients=td.intake.patients + n_invalid,
+                ),
+            )
     if n_arms == 1:
         _check_single_arm_is_coached(td, arm_src)
     all_notes = tuple(notes) + td.notes
-    return replace(
+    out = replace(
         td,
         source=label,
         sha256=sha,
@@ -342,3 +477,6 @@ def load_program(
             excluded_on_load={"invalid data": n_invalid} if n_invalid else {},
         ),
     )
+    if out.intake is not None:
+        out.intake.check(out.flow)
+    return out

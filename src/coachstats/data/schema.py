@@ -194,6 +194,44 @@ def normalize_arm_labels(
     return mapped, [str(x) for x in pd.unique(bad)]
 
 
+def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Ids and codes that differ only by spaces around them ('P1 ' and 'P1'): one problem each column.
+
+    Ids and codes are compared as exact text, so such variants would be two
+    patients (or two sites); they are far more often one value typed twice.
+    """
+    failures: list[dict[str, Any]] = []
+    for col in df.columns:
+        spec = column_spec(str(col))
+        if spec is None or spec.dtype not in ("id", "category"):
+            continue
+        values = df[col].dropna()
+        text = values[values.map(lambda v: isinstance(v, str))]
+        if text.empty:
+            continue
+        distinct = pd.Series(pd.unique(text), dtype=object)
+        stripped = distinct.str.strip()
+        clash = stripped.duplicated(keep=False).to_numpy()
+        if clash.any():
+            variants = distinct[clash].tolist()
+            is_id = spec.dtype == "id"
+            failures.append(
+                {
+                    "column": col,
+                    "rows": variants if is_id else [],
+                    "values": variants,
+                    "problem": (
+                        "patient ids that differ only by spaces around them: the same patient "
+                        "twice, or two patients? make them identical, or distinct, in the file"
+                        if is_id
+                        else "values that differ only by spaces around them would be counted "
+                        "as different groups; make them identical in the file"
+                    ),
+                }
+            )
+    return failures
+
+
 def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
     """What names a row in a message: its patient id, or its position without an id column."""
     if "patient_id" in frame:
@@ -326,6 +364,7 @@ def validate_patients(
                     "problem": "duplicate patient ids; each randomized patient must appear once",
                 }
             )
+    failures += _space_variants(df)
 
     if "arm" in df:
         mapped, bad = normalize_arm_labels(df["arm"], arms)
@@ -482,15 +521,12 @@ def validate_patients(
             later = [mo for mo in months if mo > 0]
             if not later:
                 continue
-            if base not in df:
-                failures.append(
-                    {
-                        "column": base,
-                        "rows": [],
-                        "values": [],
-                        "problem": f"baseline column missing while follow-up column(s) "
-                        f"{', '.join(f'{meas}_{mo}' for mo in later)} exist",
-                    }
+            if base not in df or df[base].isna().all():
+                # a state of the measure, not a problem of any patient: its endpoints say it
+                notes.append(
+                    f"{meas}: follow-up column(s) {', '.join(f'{meas}_{mo}' for mo in later)} "
+                    f"but no baseline values ({base}): its endpoints cannot be analysed "
+                    "(no baseline)"
                 )
                 continue
             has_fu = np.zeros(len(df), dtype=bool)

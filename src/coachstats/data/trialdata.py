@@ -15,7 +15,56 @@ from coachstats.data.flow import Flow
 from coachstats.data.source import DataSource
 from coachstats.derive.endpoints import MissingRule, derive_endpoints
 
-__all__ = ["TrialData"]
+__all__ = ["Intake", "TrialData"]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How the records of the input became patients: every record counted, none lost silently.
+
+    Attributes
+    ----------
+    records : int
+        Records in the source: the data rows of a CSV (its lines after the
+        header, a row whose quoted cells hold line breaks counted once), of
+        a sheet (to its last non-empty row) or of a table or DataFrame.
+    blank : int
+        Records with every cell empty, skipped (not patients).
+    patients : int
+        The patients the other records make: one per record in wide data;
+        the distinct ids of the records in long data.
+    long : bool
+        Whether the records were long data (one per patient x month x measure).
+
+    Examples
+    --------
+    >>> Intake(records=42, blank=2, patients=40).rows
+    40
+    """
+
+    records: int
+    blank: int
+    patients: int
+    long: bool = False
+
+    @property
+    def rows(self) -> int:
+        """The records that are not blank: each belongs to one patient."""
+        return self.records - self.blank
+
+    def check(self, flow: Flow) -> None:
+        """Raise ``RuntimeError`` (a bug, not bad input) unless the counts add up with ``flow``.
+
+        Every non-blank record belongs to exactly one patient, and every
+        patient is in the flow: included (:attr:`Flow.total`) or excluded on
+        loading (:attr:`Flow.excluded_on_load`).
+        """
+        one_each = self.patients == self.rows if not self.long else 0 < self.patients <= self.rows
+        if self.blank < 0 or not one_each or self.patients != flow.entered:
+            raise RuntimeError(
+                f"record accounting does not add up: {self.records} record(s), {self.blank} "
+                f"blank, {self.patients} patient(s), {flow.entered} in the flow"
+            )
 
 
 @dataclass(frozen=True)
@@ -44,6 +93,9 @@ class TrialData:
     load_options : mapping
         The loader's keyword arguments as given (mapping, arms, units, sheet...);
         with ``source`` and ``sha256`` they make :attr:`data_source`.
+    intake : Intake or None
+        Records read, blank records skipped and the patients they made
+        (checked against the flow on loading).
 
     Examples
     --------
@@ -67,6 +119,7 @@ class TrialData:
     notes: tuple[str, ...] = ()
     load_options: Mapping[str, Any] = field(default_factory=dict)
     visit_ratings: pd.DataFrame | None = None
+    intake: Intake | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "load_options", MappingProxyType(dict(self.load_options)))

@@ -47,6 +47,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -63,6 +64,7 @@ __all__ = [
     "EndpointSpec",
     "derive_endpoints",
     "endpoint_specs",
+    "endpoint_state",
     "lost_to_followup",
     "measure_months",
 ]
@@ -376,3 +378,54 @@ def derive_endpoints(
         "goals_not_measured": missing_goal,
     }
     return out
+
+
+_ENDPOINT_MEASURE = re.compile(r"^(?:at_goal|change|uncontrolled)_([a-z0-9]+)$")
+
+
+def endpoint_state(
+    patients: pd.DataFrame, outcome: str, *, followup: int | None = None, baseline: int = 0
+) -> str | None:
+    """Why an endpoint cannot be analysed at all, from the measure it needs; None if it can be.
+
+    A measure given only at baseline, only at follow-up, or with no value at
+    all, is a state of the data ("cannot be analysed: no follow-up"), not a
+    failure of the analysis. Composites need one goal measure with both.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"hba1c_0": [9.0, 8.0], "sbp_0": [150, 140], "sbp_12": [None, None]})
+    >>> endpoint_state(df, "at_goal_hba1c", followup=12)
+    'cannot be analysed: no follow-up (at_goal_hba1c needs hba1c_12 values)'
+    >>> endpoint_state(df, "composite_any", followup=12)
+    'cannot be analysed: no follow-up (composite_any needs a goal measure with baseline and month-12 values)'
+    >>> endpoint_state(df.assign(ldl_12=[90, 80]), "change_ldl", followup=12)
+    'cannot be analysed: no baseline (change_ldl needs ldl_0 values)'
+    """
+    months = measure_months(patients.columns)
+    later = sorted({mo for ms in months.values() for mo in ms if mo > baseline})
+    fu = followup if followup is not None else (later[0] if later else None)
+
+    def has(column: str) -> bool:
+        return column in patients.columns and bool(patients[column].notna().any())
+
+    if outcome.startswith("composite_"):
+        if any(has(f"{m}_{baseline}") and has(f"{m}_{fu}") for m in MEASURES):
+            return None
+        return (
+            f"cannot be analysed: no follow-up ({outcome} needs a goal measure with "
+            f"baseline and month-{fu} values)"
+        )
+    m = _ENDPOINT_MEASURE.match(outcome)
+    measure = m.group(1) if m else ("hba1c" if outcome.startswith("hba1c_") else None)
+    if measure is None:
+        return None
+    base = f"{measure}_{baseline}"
+    fol = f"{measure}_{fu}" if fu is not None else f"{measure} follow-up"
+    if fu is None or not has(fol):
+        if not has(base):
+            return f"cannot be analysed: no {measure} values ({outcome} needs {base} and {fol})"
+        return f"cannot be analysed: no follow-up ({outcome} needs {fol} values)"
+    if not has(base):
+        return f"cannot be analysed: no baseline ({outcome} needs {base} values)"
+    return None

@@ -32,13 +32,19 @@ from typing import Any, cast, get_args
 
 import pandas as pd
 
-from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError, check_option
+from coachstats.core.errors import (
+    AnalysisError,
+    ColumnNotFoundError,
+    NotAnalysableError,
+    OptionError,
+    check_option,
+)
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult
 from coachstats.core.vocabulary import is_goal_endpoint, parse_measure_column
 from coachstats.data.flow import Flow
 from coachstats.data.trialdata import TrialData
-from coachstats.derive.endpoints import derive_endpoints
+from coachstats.derive.endpoints import derive_endpoints, endpoint_state
 from coachstats.plan.context import PlanContext
 from coachstats.plan.describe import describe_spec
 from coachstats.plan.result import PlanResult
@@ -351,7 +357,13 @@ def run_plan(
         except Exception as exc:  # record mode reports any failure of one spec
             if errors == "raise":
                 raise
-            outcomes.append(exc)
+            patients = ctx.tables.get("patients")
+            state = (  # a measure with no follow-up (or no values) is a state, not a failure
+                endpoint_state(patients, spec.outcome, followup=spec.followup)
+                if isinstance(patients, pd.DataFrame)
+                else None
+            )
+            outcomes.append(NotAnalysableError(state) if state else exc)
     source = data.data_source if isinstance(data, TrialData) else None
     flow, endpoints = _flow(ctx, data)
     return PlanResult.collect(the_plan, outcomes, flow=flow, source=source, endpoints=endpoints)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from coachstats.core.errors import AnalysisError
+from coachstats.core.errors import AnalysisError, NotAnalysableError
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ComparisonResult, tidy
 from coachstats.data.flow import Flow
@@ -63,7 +63,10 @@ class PlanResult:
         results: list[ComparisonResult | None] = []
         messages: list[str | None] = []
         for value in outcomes:
-            if isinstance(value, BaseException):
+            if isinstance(value, NotAnalysableError):  # a state of the data, said as such
+                results.append(None)
+                messages.append(str(value))
+            elif isinstance(value, BaseException):
                 results.append(None)
                 messages.append(f"{type(value).__name__}: {value}")
             else:

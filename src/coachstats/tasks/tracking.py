@@ -768,6 +768,9 @@ def _lab_metrics(
                 )
             )
         for m in measures:
+            if f"uncontrolled_{m}" not in ep:  # a measure with a baseline but no follow-up column
+                notes.append(f"{m}: no month-{fu} column, so no endpoints on it")
+                continue
             unc = ep[f"uncontrolled_{m}"]
             have = unc.notna().to_numpy()
             if have.sum():
