@@ -39,7 +39,7 @@ from coachstats.core.errors import (
 )
 from coachstats.data.excel import read_workbook
 from coachstats.data.flow import Flow
-from coachstats.data.longdata import is_long, pivot_long
+from coachstats.data.longdata import LONG_COLUMNS, is_long, pivot_long
 from coachstats.data.outputs import hash_ids
 from coachstats.data.parsing import CensoredRule, type_columns
 from coachstats.data.readers import read_delimited
@@ -214,7 +214,8 @@ def _apply_mapping(
     lower = {
         c: str(c).lower()
         for c in df.columns
-        if str(c) != str(c).lower() and column_spec(str(c).lower()) is not None
+        if str(c) != str(c).lower()
+        and (column_spec(str(c).lower()) is not None or str(c).lower() in LONG_COLUMNS)
     }
     if lower:
         df = df.rename(columns=lower)

@@ -43,10 +43,12 @@ import pandas as pd
 from coachstats.core.errors import SchemaError
 from coachstats.data.schema import column_spec
 
-__all__ = ["LONG_KEYS", "MAX_MONTH", "is_long", "pivot_long"]
+__all__ = ["LONG_COLUMNS", "LONG_KEYS", "MAX_MONTH", "is_long", "pivot_long"]
 
 #: Columns that make a table long data (with ``month`` or ``visit`` and ``patient_id``).
 LONG_KEYS = ("measure", "value")
+#: Every column name of long data's layout (matched without case, like the schema's).
+LONG_COLUMNS = ("measure", "value", "month", "visit")
 #: The largest month accepted (100 years).
 MAX_MONTH = 1200
 
