@@ -110,7 +110,7 @@ def test_ids_that_differ_only_by_spaces_are_flagged(tmp_path: Path) -> None:
     assert "'P1 '" in str(info.value)
     rows = hostile.clean_rows(4)
     rows[0][2], rows[1][2] = "North ", "North"
-    with pytest.raises(SchemaError, match="site.*differ only by spaces"):
+    with pytest.raises(SchemaError, match=r"site.*differ only by spaces"):
         load_trial(hostile.write_rows(tmp_path / "site.csv", rows))
 
 
@@ -202,9 +202,9 @@ def test_a_truncated_workbook_is_a_file_error(tmp_path: Path) -> None:
     good = hostile.workbook(tmp_path / "good.xlsx")
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(FileFormatError, match="not a valid .xlsx"):
+    with pytest.raises(FileFormatError, match=r"not a valid \.xlsx"):
         load_trial(bad)
-    code, text = cli("analyze", str(bad))
+    code, _ = cli("analyze", str(bad))
     assert code == 2
 
 
@@ -328,7 +328,7 @@ def test_a_yaml_alias_bomb_is_refused_quickly_with_a_short_message(tmp_path: Pat
 def test_recursive_yaml_and_nested_values_are_refused(tmp_path: Path) -> None:
     rec = tmp_path / "rec.yaml"
     rec.write_text("columns: &c {arm: *c}\n")
-    with pytest.raises(FileFormatError, match="recursive|list or a mapping"):
+    with pytest.raises(FileFormatError, match=r"recursive|list or a mapping"):
         read_mapping(rec)
     nested = tmp_path / "nested.yaml"
     nested.write_text("columns:\n  arm: [Group, Arm]\n")
@@ -357,14 +357,15 @@ def test_wide_files_are_loaded_with_a_bounded_number_of_column_writes(
     tables in one go and writes only the schema's columns it converts.
     """
     counts = {}
+    real = pd.DataFrame.__setitem__
+    calls: list[object] = []
+
+    def counting(self: pd.DataFrame, key: object, value: object) -> None:
+        calls.append(key)
+        real(self, key, value)
+
     for columns in (500, 2000):
-        calls = []
-        real = pd.DataFrame.__setitem__
-
-        def counting(self: pd.DataFrame, key: object, value: object) -> None:
-            calls.append(key)
-            real(self, key, value)
-
+        calls.clear()
         monkeypatch.setattr(pd.DataFrame, "__setitem__", counting)
         td = load_trial(hostile.wide(tmp_path / f"w{columns}.csv", columns))
         monkeypatch.undo()
