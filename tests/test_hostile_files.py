@@ -372,3 +372,10 @@ def test_wide_files_are_loaded_with_a_bounded_number_of_column_writes(
         assert td.patients.shape[1] >= columns
         counts[columns] = len(calls)
     assert counts[500] == counts[2000] < 50
+
+
+def test_a_mapping_file_over_1_mb_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "map.json"
+    big.write_text('{"columns": {"arm": "' + "x" * 1_100_000 + '"}}')
+    with pytest.raises(FileFormatError, match="is it the data file"):
+        read_mapping(big)
