@@ -46,7 +46,9 @@ MUTATIONS = (
 )
 
 
-def mutate(rows: list[list[str]], header: list[str], ops: list[tuple[str, int]]) -> tuple[bytes, bool]:
+def mutate(
+    rows: list[list[str]], header: list[str], ops: list[tuple[str, int]]
+) -> tuple[bytes, bool]:
     """The file's bytes after ``ops``; and whether its line structure may have changed."""
     header, rows = list(header), [list(r) for r in rows]
     tail: bytes = b""
@@ -73,7 +75,9 @@ def mutate(rows: list[list[str]], header: list[str], ops: list[tuple[str, int]])
             r = rnd.randrange(len(rows))
             rows[r][0] = rows[r][0] + " "
         elif op == "long cell" and rows and header:
-            rows[rnd.randrange(len(rows))][rnd.randrange(len(header))] = "9" * rnd.randrange(10, 5000)
+            rows[rnd.randrange(len(rows))][rnd.randrange(len(header))] = "9" * rnd.randrange(
+                10, 5000
+            )
         elif op == "formula cell" and rows and header:
             rows[rnd.randrange(len(rows))][rnd.randrange(len(header))] = "=HYPERLINK(1)"
         elif op == "spreadsheet error" and rows and header:

@@ -63,6 +63,8 @@ __all__ = ["MISSING_TEXT", "TextScan", "read_delimited", "refuse_duplicate_names
 
 _DELIMS = [",", ";", "\t", "|"]
 _HEADER_SEARCH_LINES = 30
+#: Above this many columns a file is read by rows into one block (see ``_read_wide``).
+WIDE_COLUMNS = 1000
 _SNIFF_CHARS = 16 * 1024  # per line, for the delimiter guess only (names are read whole)
 _BLOCK = 1 << 20
 #: Cell texts read as missing. Spreadsheet errors (``#N/A``) are not among them: they are reported.
@@ -280,20 +282,23 @@ def read_delimited(
     names = _raw_header(lines, header, delim)
     refuse_duplicate_names(names, path)
     try:
-        frame = pd.read_csv(
-            path,
-            sep=delim,
-            encoding=scan.encoding,
-            skiprows=header,
-            dtype=str,
-            keep_default_na=False,
-            na_values=list(MISSING_TEXT),
-            skip_blank_lines=False,  # counted (and skipped) by the loader, not dropped silently
-            skipinitialspace=True,
-        )
+        if len(names) > WIDE_COLUMNS:
+            frame = _read_wide(path, scan.encoding, header, delim, names)
+        else:
+            frame = pd.read_csv(
+                path,
+                sep=delim,
+                encoding=scan.encoding,
+                skiprows=header,
+                dtype=str,
+                keep_default_na=False,
+                na_values=list(MISSING_TEXT),
+                skip_blank_lines=False,  # counted (and skipped) by the loader, not dropped silently
+                skipinitialspace=True,
+            )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         text = str(exc)
-        if "EOF inside string" in text:
+        if "EOF inside string" in text or "unexpected end of data" in text:
             raise FileFormatError(
                 f'cannot parse {path.name}: a quote (") opened in a cell is never closed, so '
                 f"every line after it would be one cell ({shorten(text, 120)}); close or remove "
@@ -308,6 +313,34 @@ def read_delimited(
     frame.attrs["records"] = len(frame)
     frame.attrs["lines"] = starts
     return frame, notes
+
+
+def _read_wide(
+    path: Path, encoding: str, header: int, delim: str, names: list[str]
+) -> pd.DataFrame:
+    """A wide file read with the csv module into one block of text cells (linear in the cells).
+
+    pandas' parser makes one array per column, which costs more per column as
+    the width grows; above :data:`WIDE_COLUMNS` columns the cells are read as
+    rows and kept as one block. The rules are those of the narrow path:
+    spaces after a delimiter skipped, :data:`MISSING_TEXT` missing, a row
+    with more cells than the header an error, a quote left open at the end an error.
+    """
+    missing = set(MISSING_TEXT)
+    width = len(names)
+    with path.open(encoding=encoding, newline="") as f:
+        for _ in range(header + 1):
+            f.readline()
+        reader = csv.reader(f, delimiter=delim, skipinitialspace=True, strict=True)
+        rows: list[list[str | None]] = []
+        for number, row in enumerate(reader, start=header + 2):
+            if len(row) > width:
+                raise ValueError(f"Expected {width} fields in line {number}, saw {len(row)}")
+            rows.append([None if c in missing else c for c in row] + [None] * (width - len(row)))
+    cells = np.empty((len(rows), width), dtype=object)
+    for i, values in enumerate(rows):
+        cells[i, :] = values
+    return pd.DataFrame(cells, columns=names, dtype=object)
 
 
 def _raw_header(lines: list[str], header: int, delim: str) -> list[str]:
