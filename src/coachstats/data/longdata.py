@@ -88,29 +88,23 @@ def pivot_long(df: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.DataF
     failures: list[dict[str, Any]] = []
     pid = df["patient_id"]
     no_id = pid.isna().to_numpy()
-    if no_id.any():
-        what, rows = _rows(lines, no_id)
-        failures.append(
-            {
-                "column": "patient_id",
-                "rows": rows,
-                "values": [],
-                "problem": f"long-data rows without a patient id ({what} shown); every row "
-                "must name its patient",
-            }
-        )
     measure = df["measure"].astype("string").str.strip().str.lower()
     no_measure = (measure.isna() | (measure == "")).to_numpy(dtype=bool)
-    if no_measure.any():
-        what, rows = _rows(lines, no_measure)
-        failures.append(
-            {
-                "column": "measure",
-                "rows": rows,
-                "values": [],
-                "problem": f"long-data rows without a measure name ({what} shown)",
-            }
-        )
+    for column, mask, what in (
+        ("patient_id", no_id, "a patient id"),
+        ("measure", no_measure, "a measure name"),
+    ):
+        if mask.any():
+            named, rows = _rows(lines, mask)
+            failures.append(
+                {
+                    "column": column,
+                    "rows": rows,
+                    "values": [],
+                    "problem": f"long-data rows without {what} ({named} shown); every row "
+                    "must name its patient, measure and month",
+                }
+            )
     months = pd.to_numeric(df[month_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         bad_month = ~np.isfinite(months) | (months % 1 != 0) | (months < 0) | (months > MAX_MONTH)
