@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from coachstats.cli.app import app
-from coachstats.cli.common import ForceOption, check_outputs, guard, notes, write_figure
+from coachstats.cli.common import (
+    OUTPUT_SUFFIXES,
+    ForceOption,
+    figure_content,
+    guard,
+    notes,
+    plan_outputs,
+    writing,
+)
 
 
 @app.command()
@@ -39,8 +47,8 @@ def evidence(
     from coachstats.core.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json"))
-    check_outputs(force, [], plot=plot)
-    check_outputs(force, [], plot=funnel)
+    outs = plan_outputs(force, [], plot=plot)
+    outs.add(funnel, option="--funnel", suffixes=OUTPUT_SUFFIXES["--plot"])
     from coachstats.compare.meta_checks import EGGER_MIN_K, egger_test, subgroups
     from coachstats.core.errors import OptionError
     from coachstats.tasks.evidence import pool_evidence
@@ -76,20 +84,18 @@ def evidence(
         typer.echo(result.to_frame().to_csv(index=False), nl=False)
     else:
         typer.echo(result.to_frame().to_json(orient="records", indent=2))
-    if plot is not None:
+    if plot is not None or funnel is not None:
         import matplotlib
 
         matplotlib.use("Agg")
         from coachstats.present.plots.evidence import plot_evidence
-
-        write_figure(plot_evidence(result).figure, plot, force=force, inputs=[])
-    if funnel is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
         from coachstats.present.plots.funnel import plot_funnel
 
-        write_figure(plot_funnel(result.meta).figure, funnel, force=force, inputs=[])
+        with writing(outs):  # both figures are written, or neither
+            if plot is not None:
+                outs.write(plot, figure_content(plot_evidence(result), plot.suffix))
+            if funnel is not None:
+                outs.write(funnel, figure_content(plot_funnel(result.meta), funnel.suffix))
 
 
 @app.command()
