@@ -185,7 +185,7 @@ print("\n".join(null.findings()))
 
 # %%
 single = single_arm_program(cohort, usual_care_share=0.5, seed=2)
-single_result = evaluate(single, against="all", tracking=False)
+single_result = evaluate(single, against="all", tracking=False, design="single-arm")
 print("\n".join(single_result.verdicts()))
 
 # %%

@@ -89,7 +89,10 @@ def test_program_without_effect_is_judged_inconsistent(
 
 
 def test_single_arm_program_lands_between_the_arms(files: dict[str, Path]) -> None:
+    # without --single-arm a file with no arm column is refused (issue 20)
     code, text = run("evaluate", str(files["single"]), "--against", "hcpc")
+    assert code == 2 and "--single-arm" in text, text
+    code, text = run("evaluate", str(files["single"]), "--against", "hcpc", "--single-arm")
     assert code == 1, text  # it differs from the published coaching arm
     assert (
         "single-arm program" in text
@@ -125,7 +128,7 @@ def test_report_is_written_and_not_overwritten(tmp_path: Path) -> None:
     single_arm_program(cohort, usual_care_share=0.5, seed=3).drop(columns="arm").to_csv(
         data, index=False
     )
-    args = ("evaluate", str(data), "--against", "hcpc", "--report", str(page))
+    args = ("evaluate", str(data), "--against", "hcpc", "--single-arm", "--report", str(page))
     code, text = run(*args)
     assert code == 1, text
     assert f"wrote {page}" in text
@@ -185,7 +188,13 @@ def test_analyze_prints_the_table_and_the_brief(files: dict[str, Path], tmp_path
     doc = json.loads(out.read_text())
     assert doc["design"] == "two-arm" and len(doc["outcomes"]) == 8
     code, text = run(
-        "analyze", str(files["single"]), "--goals", "peer", "--out", str(tmp_path / "s.csv")
+        "analyze",
+        str(files["single"]),
+        "--goals",
+        "peer",
+        "--single-arm",  # asked for: a single-arm program is never assumed (issue 20)
+        "--out",
+        str(tmp_path / "s.csv"),
     )
     assert code == 0, text
     assert "single-arm" in text

@@ -76,7 +76,9 @@ def no_effect(cohort: pd.DataFrame) -> EvaluationResult:
 
 @pytest.fixture(scope="module")
 def mixture(cohort: pd.DataFrame) -> EvaluationResult:
-    return evaluate(single_arm_program(cohort, usual_care_share=0.5, seed=2), against="all")
+    # a single-arm program is analysed only when asked (issue 20)
+    program = single_arm_program(cohort, usual_care_share=0.5, seed=2)
+    return evaluate(program, against="all", design="single-arm")
 
 
 # --------------------------------------------------------------------------- published side
@@ -310,7 +312,13 @@ def test_single_arm_mixture_lands_between_the_arms(mixture: EvaluationResult) ->
 
 
 def test_single_arm_coached_only_matches_the_coaching_arm(cohort: pd.DataFrame) -> None:
-    res = evaluate(single_arm_program(cohort), against="hcpc", standardize=False, tracking=False)
+    res = evaluate(
+        single_arm_program(cohort),
+        against="hcpc",
+        standardize=False,
+        tracking=False,
+        design="single-arm",
+    )
     a = next(x for x in res.arms if x.target == "composite_any")
     assert a.position == "coaching" and not a.differs
     assert "consistent with the published coaching arm of HCPC 2015 (46.4 %" in a.sentence()
@@ -488,7 +496,7 @@ def test_analyze_two_arm_and_single_arm(cohort: pd.DataFrame) -> None:
         int
     ).tolist() == [90, 194, 61, 178]
     assert "Health coaching group: 46.4%" in res.to_brief() and res.tracking is not None
-    single = analyze(single_arm_program(cohort), goals="peer")
+    single = analyze(single_arm_program(cohort), goals="peer", design="single-arm")
     assert single.design == "single-arm"
     frame = single.to_frame().set_index("label")
     assert {"estimate", "conf_low", "conf_high"} <= set(frame.columns)
@@ -507,11 +515,14 @@ def test_load_program_designs_and_invalid_rows() -> None:
         }
     )
     cols = {"MRN": "patient_id", "Group": "arm", "A1c": "hba1c_0", "A1c 12m": "hba1c_12"}
-    with pytest.raises(SchemaError) as err:
+    # one arm label: refused unless the single-arm design is asked for (issue 20)
+    with pytest.raises(SchemaError, match=r"one label \('Program'\).*--single-arm"):
         load_program(raw, columns=cols)
+    with pytest.raises(SchemaError) as err:
+        load_program(raw, columns=cols, design="single-arm")
     text = str(err.value)
     assert "[rows: 2]" in text and "[rows: 4]" in text  # every bad row listed, by patient id
-    td = load_program(raw, columns=cols, on_invalid="exclude")
+    td = load_program(raw, columns=cols, design="single-arm", on_invalid="exclude")
     assert td.n == 2 and set(td.patients["arm"]) == {"coaching"}
     excluded = [n for n in td.notes if n.startswith("excluded")]
     # patient 2: impossible HbA1c; patient 4: text, hence also no baseline with a follow-up
@@ -524,6 +535,7 @@ def test_load_program_designs_and_invalid_rows() -> None:
         load_program(
             raw.drop(columns="MRN"),
             columns={k: v for k, v in cols.items() if k != "MRN"},
+            design="single-arm",
             on_invalid="exclude",
         )
     two = load_program(
@@ -562,10 +574,11 @@ def test_single_arm_program_of_usual_care_is_refused() -> None:
     )
     cols = {"ID": "patient_id", "Group": "arm", "A1c": "hba1c_0", "A1c 12": "hba1c_12"}
     with pytest.raises(SchemaError, match="only arm maps to 'usual_care'") as err:
-        load_program(raw, columns=cols, arms={"Waitlist": "usual_care"})
+        load_program(raw, columns=cols, arms={"Waitlist": "usual_care"}, design="single-arm")
     assert err.value.failures["column"].tolist() == ["Group"]
-    # the documented default: a single label is the coached arm
-    assert set(load_program(raw, columns=cols).patients["arm"]) == {"coaching"}
+    # a single label is the coached arm of a single-arm program, when that design is asked for
+    single = load_program(raw, columns=cols, design="single-arm")
+    assert set(single.patients["arm"]) == {"coaching"}
 
 
 def test_program_flow_says_enrolled_not_randomized() -> None:
@@ -623,7 +636,9 @@ def test_extrapolated_standardization_is_flagged_in_the_text(cohort: pd.DataFram
     # a program of patients under 50 standardized to trials of all ages: the caveat must
     # reach the terminal, not only the JSON and HTML (evaluator review)
     program = single_arm_program(cohort, usual_care_share=0.5, seed=2).drop(columns="arm")
-    res = evaluate(program[program["age"] < 50], against="hcpc", tracking=False)
+    res = evaluate(
+        program[program["age"] < 50], against="hcpc", tracking=False, design="single-arm"
+    )
     assert res.standardized
     for s in res.standardized:
         assert "extrapolation" in s.note

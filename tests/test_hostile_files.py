@@ -309,9 +309,12 @@ def test_a_usual_care_only_file_is_refused(tmp_path: Path) -> None:
         r[1] = "Usual care"
     path = hostile.write_rows(tmp_path / "uc.csv", rows)
     with pytest.raises(SchemaError, match="only arm maps to 'usual_care'"):
+        load_program(path, design="single-arm")
+    with pytest.raises(SchemaError, match="one label"):  # not two-arm: refused (issue 20)
         load_program(path)
-    code, text = cli("analyze", str(path))
-    assert code == 2 and "Health coaching group" not in text
+    for extra in ((), ("--single-arm",)):
+        code, text = cli("analyze", str(path), *extra)
+        assert code == 2 and "Health coaching group" not in text
 
 
 def test_a_yaml_alias_bomb_is_refused_quickly_with_a_short_message(tmp_path: Path) -> None:

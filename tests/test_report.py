@@ -688,7 +688,7 @@ def test_single_arm_evaluation_report() -> None:
     cohort = hcpc_cohort(n=441, seed=4).patients
     program = single_arm_program(cohort, usual_care_share=0.5, seed=3)
     program["site"] = program["site"].map({"A": "A", "B": XSS})
-    td = load_program(program)
+    td = load_program(program, design="single-arm")
     res = evaluate(td, against="all", standardize=False)
     html = build_report(report_from_evaluation(res, trial_data=td, title=XSS, figures=False))
     _assert_self_contained(html)

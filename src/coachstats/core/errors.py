@@ -38,6 +38,8 @@ __all__ = [
     "UnitWarning",
     "check_number",
     "check_option",
+    "choose",
+    "did_you_mean",
     "failure_from_mask",
     "list_some",
     "raise_if_failures",
@@ -290,21 +292,63 @@ class ConvergenceWarning(CoachstatsWarning):
     """An iterative fit stopped before meeting its convergence criterion."""
 
 
+def did_you_mean(value: object, allowed: Iterable[object]) -> str:
+    """``"; did you mean 'x'?"`` naming the allowed values closest to ``value``, or ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("hcpc_composit", ["hcpc_composite", "peer_hba1c_change"])
+    "; did you mean 'hcpc_composite'?"
+    >>> did_you_mean("zzz", ["hcpc", "peer"])
+    ''
+    """
+    import difflib
+
+    names = {str(a).lower(): a for a in allowed}
+    close = difflib.get_close_matches(str(value).lower(), list(names), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(names[c]) for c in close) + "?"
+
+
 def check_option(name: str, value: object, allowed: Iterable[object]) -> None:
-    """Raise :class:`OptionError` when ``value`` is not one of ``allowed``.
+    """Raise :class:`OptionError` when ``value`` is not one of ``allowed`` (with a did-you-mean).
 
     Examples
     --------
     >>> check_option("missing", "exclude", ("exclude", "failure"))
-    >>> check_option("missing", "drop", ("exclude", "failure"))
+    >>> check_option("missing", "exlude", ("exclude", "failure"))
     Traceback (most recent call last):
     ...
-    coachstats.core.errors.OptionError: missing='drop' is not allowed; choose one of 'exclude', 'failure'
+    coachstats.core.errors.OptionError: missing='exlude' is not allowed; choose one of 'exclude', 'failure'; did you mean 'exclude'?
     """
     allowed = tuple(allowed)
     if value not in allowed:
         choices = ", ".join(repr(a) for a in allowed)
-        raise OptionError(f"{name}={value!r} is not allowed; choose one of {choices}")
+        raise OptionError(
+            f"{name}={value!r} is not allowed; choose one of {choices}{did_you_mean(value, allowed)}"
+        )
+
+
+def choose(name: str, value: str, allowed: Iterable[str]) -> str:
+    """The allowed value ``value`` names, matched without regard to case (command-line choices).
+
+    Examples
+    --------
+    >>> choose("--against", "HCPC", ("hcpc", "peer", "all"))
+    'hcpc'
+    >>> choose("--against", "hcp", ("hcpc", "peer", "all"))
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: --against='hcp' is not allowed; choose one of 'hcpc', 'peer', 'all'; did you mean 'hcpc'?
+    """
+    allowed = tuple(allowed)
+    folded = {a.lower(): a for a in allowed}
+    key = str(value).strip().lower()
+    if key in folded:
+        return folded[key]
+    check_option(name, value, allowed)
+    return value  # pragma: no cover - check_option raised
 
 
 def check_number(name: str, value: object) -> float:

@@ -262,7 +262,7 @@ def load_trial(
     format: Format | None = None,
     sheet: str | int | None = None,
     n_arms: Literal[1, 2] = 2,
-    require_baseline: bool = True,
+    require_baseline: bool = False,
     followup: int | None = None,
     censored: CensoredRule = "error",
     hash_ids: bool = False,
@@ -290,7 +290,12 @@ def load_trial(
     n_arms : {1, 2}
         2 for a randomized trial, 1 for a single-arm program.
     require_baseline : bool
-        See :func:`coachstats.data.schema.validate_patients`.
+        A patient with a follow-up value but no baseline of the same measure:
+        loaded and left out of the endpoints that need the baseline, with a note
+        naming the patients (False, the default: it happens in real data, e.g.
+        a lab not drawn at enrolment), or an error (True, for data where every
+        enrolled patient must have a baseline). See
+        :func:`coachstats.data.schema.validate_patients`.
     followup : int, optional
         Follow-up month when the data has several.
     censored : {"error", "limit", "missing"}

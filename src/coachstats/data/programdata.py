@@ -4,8 +4,9 @@
 of your columns is which schema column (``arm: Group``, ``hba1c_0: A1c
 baseline``), how your arm labels map to ``coaching`` / ``usual_care``, the
 units of your labs and the Excel sheet. :func:`load_program` loads the patient
-table through :func:`coachstats.load_trial`, recognises single-arm programs
-(no arm column, or one label), and can exclude the rows that fail validation
+table through :func:`coachstats.load_trial`, loads single-arm programs when
+asked (``design="single-arm"``; a file that is not clearly two-arm is refused,
+with the columns that look like an arm), and can exclude the rows that fail validation
 -- listing each, with its reason and patient ids, in ``TrialData.notes`` --
 instead of refusing the whole file.
 
@@ -13,7 +14,8 @@ Examples
 --------
 >>> import pandas as pd
 >>> td = load_program(pd.DataFrame({"id": [1, 2], "a1c": [9.5, 8.7], "a1c_12": [8.1, 8.0]}),
-...                   columns={"id": "patient_id", "a1c": "hba1c_0", "a1c_12": "hba1c_12"})
+...                   columns={"id": "patient_id", "a1c": "hba1c_0", "a1c_12": "hba1c_12"},
+...                   design="single-arm")
 >>> td.n, td.followup, td.notes[0]
 (2, 12, 'no arm column: a single-arm program (every patient coached)')
 """
@@ -326,6 +328,76 @@ def _check_single_arm_is_coached(td: TrialData, arm_src: str | None) -> None:
         )
 
 
+#: Words in a column name that suggest it holds the arm.
+_ARM_WORDS = ("arm", "group", "treat", "alloc", "random", "condition", "study", "intervention")
+
+
+def arm_candidates(
+    raw: pd.DataFrame, columns: Mapping[str, str] | None
+) -> list[tuple[str, list[Any]]]:
+    """Columns that look like an unmapped arm column, with their distinct values.
+
+    A column not mapped to the schema, with two or three distinct values, whose
+    name suggests an arm (``group``, ``Study Arm``, ``treatment``...) or whose
+    values are arm labels coachstats recognises (``HC``/``UC``, ``control``...).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"id": [1, 2, 3], "group": ["HC", "UC", "HC"], "sex": ["F", "M", "F"]})
+    >>> arm_candidates(raw, None)
+    [('group', ['HC', 'UC'])]
+    """
+    mapped = set((columns or {}).keys()) | {c.name for c in PATIENT_SCHEMA}
+    found = []
+    for col in raw.columns:
+        name = str(col)
+        if name in mapped or name.strip().lower() in mapped:
+            continue
+        values = pd.unique(raw[col].dropna()).tolist()
+        if not 2 <= len(values) <= 3:
+            continue
+        named = any(w in name.lower() for w in _ARM_WORDS)
+        recognised, _ = normalize_arm_labels(pd.Series(values, dtype=object))
+        if named or recognised.notna().sum() >= 2:
+            found.append((name, sorted(values, key=str)))
+    return found
+
+
+def _single_arm_refusal(
+    raw: pd.DataFrame, columns: Mapping[str, str] | None, arm_src: str | None, labels: list[Any]
+) -> SchemaError:
+    """The error for a file that is not clearly two-arm, with the fixes on both interfaces."""
+    single = (
+        "if the program has no comparison group, say so: --single-arm (Python: design='single-arm')"
+    )
+    if arm_src is not None:
+        problem = (
+            f"the arm column has one label ({', '.join(map(repr, labels)) or 'none'}): not a "
+            f"two-arm file; {single}"
+        )
+        return SchemaError([{"column": arm_src, "rows": [], "values": labels, "problem": problem}])
+    candidates = arm_candidates(raw, columns)
+    if candidates:
+        name, values = candidates[0]
+        mapped, _ = normalize_arm_labels(pd.Series(values, dtype=object))
+        guess = [m if isinstance(m, str) else "coaching|usual_care" for m in mapped.tolist()]
+        arms_cli = ",".join(f"{v}={g}" for v, g in zip(values, guess, strict=True))
+        arms_py = ", ".join(f"{v!r}: {g!r}" for v, g in zip(values, guess, strict=True))
+        others = "".join(f", or {n!r} ({list_some(map(repr, v))})" for n, v in candidates[1:])
+        problem = (
+            f"no arm column; column {name!r} looks like one ({len(values)} values: "
+            f"{list_some(map(repr, values))}){others}. Map it: --map arm={name} "
+            f"--arms {arms_cli} (Python: columns={{{name!r}: 'arm'}}, arms={{{arms_py}}}); "
+            f"or, {single}"
+        )
+    else:
+        problem = (
+            "no arm column (coaching or usual care for each patient): map yours with "
+            f"--map arm=YOUR_COLUMN (Python: columns={{'YOUR_COLUMN': 'arm'}}); or, {single}"
+        )
+    return SchemaError([{"column": "arm", "rows": [], "values": [], "problem": problem}])
+
+
 def load_program(
     source: str | Path | pd.DataFrame | TrialData,
     *,
@@ -336,7 +408,7 @@ def load_program(
     design: ProgramDesign = "auto",
     on_invalid: OnInvalid = "error",
     censored: Literal["error", "limit", "missing"] = "error",
-    require_baseline: bool = True,
+    require_baseline: bool = False,
 ) -> TrialData:
     """Load a program's patient file (any format of :func:`coachstats.load_trial`).
 
@@ -347,8 +419,12 @@ def load_program(
     columns, arms, units, sheet, censored, require_baseline
         As in :func:`coachstats.load_trial` (``columns``: your names -> schema names).
     design : {"auto", "two-arm", "single-arm"}
-        ``"auto"``: single-arm when there is no arm column or it has one
-        label (then mapped to ``coaching``), otherwise two-arm.
+        ``"single-arm"``: every patient is coached (no arm column needed; a
+        column with one label is mapped to ``coaching``). ``"auto"`` and
+        ``"two-arm"``: the file must have both arms; a file without an arm
+        column, or with one label only, is refused, and the error names the
+        columns that look like an unmapped arm (a single-arm program is
+        analysed only when asked).
     on_invalid : {"error", "exclude"}
         Rows failing validation (impossible or unreadable values...): raise one
         :class:`~coachstats.core.errors.SchemaError` listing every problem, or
@@ -367,7 +443,7 @@ def load_program(
     >>> import pandas as pd
     >>> raw = pd.DataFrame({"MRN": [1, 2, 3], "A1c": [9.4, 99.0, 8.8], "A1c 12m": [8.0, 7.5, 9.1]})
     >>> td = load_program(raw, columns={"MRN": "patient_id", "A1c": "hba1c_0", "A1c 12m": "hba1c_12"},
-    ...                   on_invalid="exclude")
+    ...                   design="single-arm", on_invalid="exclude")
     >>> td.n, td.patients["arm"].unique().tolist()
     (2, ['coaching'])
     >>> [n for n in td.notes if n.startswith("excluded")]
@@ -396,20 +472,23 @@ def load_program(
     arm_src = _source_column(raw, columns, "arm")
     arm_map = dict(arms or {})
     n_arms: Literal[1, 2] = 2
-    if design != "two-arm":
-        labels: list[Any] = pd.unique(raw[arm_src].dropna()).tolist() if arm_src is not None else []
-        if arm_src is None and _source_column(raw, columns, "patient_id") is not None:
+    labels: list[Any] = pd.unique(raw[arm_src].dropna()).tolist() if arm_src is not None else []
+    has_ids = _source_column(raw, columns, "patient_id") is not None
+    if design == "auto" and has_ids and (arm_src is None or len(labels) <= 1):
+        # single-arm only when asked: a two-arm file with an unmapped arm column would
+        # otherwise be analysed as if every patient were coached
+        raise _single_arm_refusal(raw, columns, arm_src, labels)
+    if design == "single-arm":
+        if arm_src is None and has_ids:
             # without an id column the file is unmapped: let validation report both columns
             raw["arm"] = "coaching"
-            n_arms = 1
             notes.append("no arm column: a single-arm program (every patient coached)")
-        elif (arm_src is not None and len(labels) <= 1) or design == "single-arm":
-            n_arms = 1
-            if len(labels) == 1 and _names_usual_care(labels[0], arm_map):
-                notes.append(f"arm column has one label ({labels[0]!r}), which is usual care")
-            elif len(labels) == 1:
-                arm_map.setdefault(labels[0], "coaching")
-                notes.append(f"arm column has one label ({labels[0]!r}): a single-arm program")
+        n_arms = 1
+        if len(labels) == 1 and _names_usual_care(labels[0], arm_map):
+            notes.append(f"arm column has one label ({labels[0]!r}), which is usual care")
+        elif len(labels) == 1:
+            arm_map.setdefault(labels[0], "coaching")
+            notes.append(f"arm column has one label ({labels[0]!r}): a single-arm program")
     kwargs: dict[str, Any] = {
         "columns": columns,
         "arms": arm_map or None,

@@ -274,7 +274,9 @@ def validate_patients(
         2 for a trial; 1 for a single-arm program (all patients coached).
     require_baseline : bool
         A patient with a follow-up value but no baseline value of the same
-        measure is an error (the patient cannot be analysed on that measure).
+        measure is an error (True), or is loaded and left out of that
+        measure's endpoints that need the baseline, with a note naming the
+        patients (False).
     censored : {"error", "limit", "missing"}
         Lab strings with a bound (``"<7.0"``, ``">14"``): report them
         (default), use the bound, or make them missing; the last two add a
@@ -510,40 +512,50 @@ def validate_patients(
                 )
         df[col] = values
 
-    if require_baseline:
-        by_measure: dict[str, list[int]] = {}
-        for col in df.columns:
-            m = _MONTH_COL.match(str(col))
-            if m and column_spec(str(col)) is not None and m.group(1) in CANONICAL_UNITS:
-                by_measure.setdefault(m.group(1), []).append(int(m.group(2)))
-        for meas, months in by_measure.items():
-            base = f"{meas}_0"
-            later = [mo for mo in months if mo > 0]
-            if not later:
-                continue
-            if base not in df or df[base].isna().all():
-                # a state of the measure, not a problem of any patient: its endpoints say it
-                notes.append(
-                    f"{meas}: follow-up column(s) {', '.join(f'{meas}_{mo}' for mo in later)} "
-                    f"but no baseline values ({base}): its endpoints cannot be analysed "
-                    "(no baseline)"
+    by_measure: dict[str, list[int]] = {}
+    for col in df.columns:
+        m = _MONTH_COL.match(str(col))
+        if m and column_spec(str(col)) is not None and m.group(1) in CANONICAL_UNITS:
+            by_measure.setdefault(m.group(1), []).append(int(m.group(2)))
+    for meas, months in by_measure.items():
+        base = f"{meas}_0"
+        later = [mo for mo in months if mo > 0]
+        if not later:
+            continue
+        if base not in df or df[base].isna().all():
+            # a state of the measure, not a problem of any patient: its endpoints say it
+            notes.append(
+                f"{meas}: follow-up column(s) {', '.join(f'{meas}_{mo}' for mo in later)} "
+                f"but no baseline values ({base}): its endpoints cannot be analysed "
+                "(no baseline)"
+            )
+            continue
+        has_fu = np.zeros(len(df), dtype=bool)
+        for mo in later:
+            has_fu |= df[f"{meas}_{mo}"].notna().to_numpy()
+        bad_b = has_fu & df[base].isna().to_numpy()
+        if not bad_b.any():
+            continue
+        if require_baseline:
+            failures.append(
+                failure_from_mask(
+                    base,
+                    "baseline missing for patients with a follow-up value; they cannot be "
+                    "analysed on this measure (fill the baseline, or leave out "
+                    "--require-baseline / pass require_baseline=False to exclude them per "
+                    "endpoint)",
+                    bad_b,
+                    _row_ids(df),
                 )
-                continue
-            has_fu = np.zeros(len(df), dtype=bool)
-            for mo in later:
-                has_fu |= df[f"{meas}_{mo}"].notna().to_numpy()
-            bad_b = has_fu & df[base].isna().to_numpy()
-            if bad_b.any():
-                failures.append(
-                    failure_from_mask(
-                        base,
-                        "baseline missing for patients with a follow-up value; "
-                        "they cannot be analysed on this measure (fill the baseline, "
-                        "or pass require_baseline=False to exclude them per endpoint)",
-                        bad_b,
-                        _row_ids(df),
-                    )
-                )
+            )
+        else:
+            ids = list_some(map(str, pd.unique(np.asarray(_row_ids(df), dtype=object)[bad_b])))
+            notes.append(
+                f"{meas}: {int(bad_b.sum())} patient(s) with a follow-up value but no baseline "
+                f"({ids}): not analysed on the {meas} endpoints that need the baseline "
+                "('missing baseline' in the flow); --require-baseline (require_baseline=True) "
+                "makes this an error"
+            )
 
     if failures:
         only_units = all(f.get("_unit") for f in failures)

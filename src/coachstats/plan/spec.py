@@ -135,7 +135,7 @@ class AnalysisSpec:
     ...
     coachstats.core.errors.OptionError: method='anova' is not allowed; choose one of 'chi_square', \
 'fisher', 't_test', 'ancova', 'logistic', 'linear', 'gee', 'mixed', 'mcnemar', 'paired_t', \
-'describe'
+'describe'; did you mean 'ancova'?
     """
 
     outcome: str

@@ -581,7 +581,7 @@ def evaluate(
     >>> from coachstats.synthetic import hcpc_cohort
     >>> from coachstats.synthetic.programs import single_arm_program
     >>> prog = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
-    >>> res = evaluate(prog, against="hcpc", standardize=False, tracking=False)
+    >>> res = evaluate(prog, against="hcpc", standardize=False, tracking=False, design="single-arm")
     >>> print(res.arms[0].sentence())
     at goal for >= 1 condition: 46 % (95 % CI 42-51), consistent with the published coaching arm of HCPC 2015 (46.4 %; usual care 34.3 %)
     """
