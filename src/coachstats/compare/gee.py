@@ -106,7 +106,7 @@ from coachstats.compare.design import (
     run_local,
     vdot,
 )
-from coachstats.compare.glm import initial_intercepts, newton_steps, not_converged
+from coachstats.compare.newton import initial_intercepts, newton_steps, not_converged
 from coachstats.compare.smallsample import cluster_grams
 from coachstats.core.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 

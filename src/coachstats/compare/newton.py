@@ -1,0 +1,345 @@
+r"""Newton-Raphson (IRLS) from sums over rows, with absorbed group intercepts.
+
+The iteration behind :func:`~coachstats.compare.glm.fit_logistic`,
+:func:`~coachstats.compare.glm.fit_linear` (one exact step) and the starting
+values of :mod:`~coachstats.compare.gee`; the model, its Hessian and the Schur
+complement it is solved through are described in :mod:`coachstats.compare.glm`.
+
+Every pass over the data computes sums over rows (:class:`NewtonStats`:
+:math:`X^\top W X`, :math:`X^\top r`, and per group :math:`w_c`, :math:`r_c`,
+:math:`B_c`), so the statistics of chunks of rows add up: :func:`newton_steps`
+is a generator of requests that runs on rows in memory
+(:func:`~coachstats.compare.rows.run_local`), on the row groups of a Parquet
+file (:mod:`coachstats.engines.stream`) or on Dask partitions, with the same
+formulas. :func:`cluster_score_sums` gives the per-cluster scores of the CR1
+sandwich, also additive over chunks.
+
+Examples
+--------
+A least-squares line (one exact step):
+
+>>> from coachstats.compare.rows import run_local
+>>> rows = ModelRows(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([1.0, 3.0, 2.0, 5.0]))
+>>> result = run_local(newton_steps(np.zeros(1), np.array([[1.5]]), family="gaussian"), rows)
+>>> result.converged, result.coef.round(12), result.group_coef.round(12)
+(True, array([1.1]), array([1.1]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.special import expit
+
+from coachstats.compare.rows import (
+    Additive,
+    ModelRows,
+    Request,
+    combine_rows,
+    group_sums_t,
+    group_total,
+    minus_group_values,
+    rows_dot,
+    vdot,
+)
+from coachstats.core.errors import AnalysisError, ConvergenceError, check_option
+
+__all__ = [
+    "Family",
+    "NewtonResult",
+    "NewtonStats",
+    "cluster_score_sums",
+    "cr1_adjustment",
+    "initial_intercepts",
+    "newton_stats",
+    "newton_steps",
+    "not_converged",
+]
+
+Family = Literal["binomial", "gaussian"]
+
+
+def cr1_adjustment(n_clusters: int, nobs: int, n_params: int) -> float:
+    r"""The CR1 factor :math:`\frac{G}{G-1}\frac{n-1}{n-k}` of ``vcovCL(type = "HC1")``.
+
+    Examples
+    --------
+    >>> round(cr1_adjustment(6, 300, 9), 6)
+    1.23299
+    """
+    if n_clusters < 2:
+        raise AnalysisError(
+            f"cluster-robust standard errors need at least 2 clusters; found {n_clusters}"
+        )
+    if nobs <= n_params:
+        raise AnalysisError(f"{nobs} observations for {n_params} coefficients: no residual df")
+    return n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - n_params)
+
+
+def not_converged(iterations: int) -> ConvergenceError:
+    """The error of a logistic fit that did not converge (most often (quasi-)separation)."""
+    return ConvergenceError(
+        f"logistic regression did not converge in {iterations} Newton iterations: the outcome "
+        "is (quasi-)perfectly separated by the arm or a covariate, so some odds ratios "
+        "are infinite; remove or coarsen the separating covariate"
+    )
+
+
+# --------------------------------------------------------------------------- sufficient statistics
+
+
+@dataclass(frozen=True)
+class NewtonStats(Additive):
+    r"""The sums one Newton step needs, at one point :math:`(\beta, \alpha)`.
+
+    With :math:`x_i` the (shifted) regressors, :math:`w_i` the working weights
+    (:math:`\mu_i(1-\mu_i)` for logistic, 1 for linear) and :math:`r_i = y_i -
+    \mu_i`: ``xwx`` :math:`=\sum w_i x_i x_i^\top`, ``xr`` :math:`=\sum x_i r_i`,
+    and per absorbed group ``wg`` :math:`=\sum w_i`, ``rg`` :math:`=\sum r_i`,
+    ``bg`` :math:`=\sum w_i x_i^\top` (:math:`B`). ``deviance`` is the binomial
+    deviance or the residual sum of squares at the point. All are sums over
+    rows, so the statistics of chunks add up (``+``).
+    """
+
+    nobs: int
+    deviance: float
+    xwx: np.ndarray
+    xr: np.ndarray
+    wg: np.ndarray
+    rg: np.ndarray
+    bg: np.ndarray
+
+    def schur(self) -> tuple[np.ndarray, np.ndarray]:
+        r""":math:`S = X^\top W X - B^\top \operatorname{diag}(w_c)^{-1} B` and :math:`B/w_c`."""
+        a = self.bg / self.wg[:, None]
+        S = self.xwx - self.bg.T @ a
+        return (S + S.T) / 2.0, a
+
+
+def newton_stats(
+    rows: ModelRows, shift: np.ndarray, beta: np.ndarray, alpha: np.ndarray, family: str
+) -> NewtonStats:
+    r""":class:`NewtonStats` of ``rows`` at :math:`\eta_i = \tilde x_i^\top\beta + \alpha_{c(i)}`.
+
+        :math:`\tilde x_i = x_i - m_{c(i)}` is the design shifted by per-group
+        centres ``shift`` (:math:`m`, ``(C, p)``), which the group intercepts absorb.
+        For logistic regression :math:`\mu_i = \operatorname{expit}(\eta_i)`,
+        :math:`w_i = \mu_i(1-\mu_i)` and the deviance is
+        :math:`2\sum_i [\log(1 + e^{-|\eta_i|}) + \max(0, (1 - 2y_i)\eta_i)]`
+        (``logaddexp`` without overflow).
+
+        Examples
+        --------
+        >>> from coachstats.compare.rows import run_local
+    >>> rows = ModelRows(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([1.0, 3.0, 2.0, 5.0]))
+        >>> st = newton_stats(rows, np.array([[1.5]]), np.zeros(1), np.zeros(1), "gaussian")
+        >>> st.deviance, st.xr, st.rg
+        (39.0, array([5.5]), array([11.]))
+    """
+    XT = rows.shifted(shift)
+    y = rows.y
+    eta = combine_rows(beta, XT, out=rows.buffer("eta"))
+    eta += rows.by_group(alpha)
+    w: np.ndarray | None
+    if family == "binomial":
+        # In place on reused buffers: allocating fresh arrays costs as much as the arithmetic.
+        t = rows.buffer("t")
+        np.abs(eta, out=t)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        t += 1.0  # 1 + exp(-|eta|)
+        np.log(t, out=t)
+        deviance = float(t.sum())
+        flip = rows.cached("1-2y", y, lambda: 1.0 - 2.0 * y)
+        np.multiply(eta, flip, out=t)
+        np.maximum(t, 0.0, out=t)
+        deviance = 2.0 * (deviance + float(t.sum()))
+        r = expit(eta, out=rows.buffer("r"))  # mu
+        w = np.subtract(1.0, r, out=rows.buffer("w"))
+        w *= r
+        np.subtract(y, r, out=r)
+        XW = np.multiply(XT, w, out=rows.buffer("xw", XT.shape[0]))
+    else:
+        w = None
+        r = np.subtract(y, eta, out=rows.buffer("r"))
+        deviance = vdot(r, r)
+        XW = XT
+    codes, C = rows.groups, rows.n_groups
+    if w is None:
+        wg = (
+            np.array([float(len(y))])
+            if codes is None
+            else np.bincount(codes, minlength=C).astype(float)
+        )
+    else:
+        wg = group_total(codes, w, C)
+    return NewtonStats(
+        nobs=len(y),
+        deviance=deviance,
+        xwx=XW @ XT.T,
+        xr=rows_dot(XT, r),
+        wg=wg,
+        rg=group_total(codes, r, C),
+        bg=group_sums_t(codes, XW, C),
+    )
+
+
+def initial_intercepts(
+    events: np.ndarray, counts: np.ndarray, labels: np.ndarray | None = None
+) -> np.ndarray:
+    r"""Starting group intercepts :math:`\log\{(e_c + 1/2)/(n_c - e_c + 1/2)\}`.
+
+    Raises
+    ------
+    AnalysisError
+        When a group's outcome is all 0 or all 1 (its log-odds is infinite).
+
+    Examples
+    --------
+    >>> initial_intercepts(np.array([1.0]), np.array([2]))
+    array([0.])
+    """
+    degenerate = (events == 0) | (events == counts)
+    if np.any(degenerate):
+        names = labels if labels is not None else np.arange(len(counts))
+        bad = [str(lab) for lab in names[degenerate]]
+        what = "the outcome" if len(counts) == 1 else f"group(s) {bad[:10]}"
+        raise AnalysisError(f"{what} has only one value (all 0 or all 1): its log-odds is infinite")
+    out: np.ndarray = np.log((events + 0.5) / (counts - events + 0.5))
+    return out
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    """Output of :func:`newton_steps`.
+
+    ``coef`` and ``group_coef`` are on the original design; ``stats`` are the
+    :class:`NewtonStats` at the solution, on the design shifted by ``shift``.
+    """
+
+    coef: np.ndarray
+    group_coef: np.ndarray
+    stats: NewtonStats
+    shift: np.ndarray
+    iterations: int
+    converged: bool
+
+    @property
+    def shifted_group_coef(self) -> np.ndarray:
+        """Group intercepts on the shifted design: :math:`\\alpha_c + m_c^\\top\\beta`."""
+        out: np.ndarray = self.group_coef + self.shift @ self.coef
+        return out
+
+
+def newton_steps(
+    alpha0: np.ndarray,
+    shift: np.ndarray,
+    *,
+    family: Family,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+) -> Generator[Request[NewtonStats], NewtonStats, NewtonResult]:
+    r"""Newton-Raphson (IRLS) with absorbed group intercepts, as a generator of requests.
+
+    Each ``yield`` asks for the :class:`NewtonStats` at a point and receives
+    their total over all rows (:func:`~coachstats.compare.design.run_local`
+    in memory; one pass over the chunks when streaming). A step solves
+    :math:`H\delta = \nabla\ell` by block elimination:
+    :math:`\delta_\beta = S^{-1}(X^\top r - B^\top \operatorname{diag}(w_c)^{-1} r_c)`,
+    :math:`\delta_{\alpha_c} = (r_c - B_c\delta_\beta)/w_c`, halved while the
+    deviance increases; the fit has converged when the largest step is below
+    ``tol * (1 + max |theta|)`` (on the unshifted parameters). A linear model
+    (``family="gaussian"``) is solved exactly by the first step.
+
+    Parameters
+    ----------
+    alpha0 : ndarray
+        Starting group intercepts (``(C,)``), e.g. :func:`initial_intercepts`.
+    shift : ndarray
+        ``(C, p)`` per-group centres of the design (any values; group means
+        give the best conditioning).
+    family : {"binomial", "gaussian"}
+    max_iter, tol
+        Newton iterations and convergence threshold.
+
+    Returns
+    -------
+    NewtonResult
+        ``converged`` is False after ``max_iter`` iterations or a singular step.
+    """
+    check_option("family", family, ("binomial", "gaussian"))
+
+    def request(b: np.ndarray, a: np.ndarray) -> Request[NewtonStats]:
+        return lambda rows: newton_stats(rows, shift, b, a, family)
+
+    beta = np.zeros(shift.shape[1])
+    alpha = np.asarray(alpha0, dtype=float) + shift @ beta  # on the shifted design
+    stats = yield request(beta, alpha)
+    dev = stats.deviance
+    converged = False
+    it = 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for it in range(1, max_iter + 1):  # it is reported
+            S, a = stats.schur()
+            try:
+                d_beta = sla.cho_solve(sla.cho_factor(S, lower=True), stats.xr - a.T @ stats.rg)
+            except (np.linalg.LinAlgError, ValueError):
+                break
+            d_alpha = (stats.rg - stats.bg @ d_beta) / stats.wg
+            if not (np.all(np.isfinite(d_beta)) and np.all(np.isfinite(d_alpha))):
+                break
+            step = 1.0
+            for _ in range(30):
+                new = yield request(beta + step * d_beta, alpha + step * d_alpha)
+                if new.deviance <= dev * (1.0 + 1e-12) + 1e-12:
+                    break
+                step /= 2.0
+            beta = beta + step * d_beta
+            alpha = alpha + step * d_alpha
+            stats, dev = new, new.deviance
+            if family == "gaussian":  # exact after one step
+                converged, it = True, 0
+                break
+            orig_step = d_alpha - shift @ d_beta
+            size = max(float(np.max(np.abs(d_beta), initial=0.0)), float(np.max(np.abs(orig_step))))
+            orig_alpha = alpha - shift @ beta
+            scale = 1.0 + max(
+                float(np.max(np.abs(beta), initial=0.0)), float(np.max(np.abs(orig_alpha)))
+            )
+            if step * size <= tol * scale:
+                converged = True
+                break
+    return NewtonResult(beta, alpha - shift @ beta, stats, shift, it, converged)
+
+
+def cluster_score_sums(
+    rows: ModelRows,
+    result: NewtonResult,
+    family: str,
+    clusters: np.ndarray,
+    n_clusters: int,
+    influence: np.ndarray | None = None,
+) -> np.ndarray:
+    r"""Per-cluster score sums :math:`u_g = \sum_{i\in g} \tilde x_i (y_i - \hat\mu_i)`.
+
+    :math:`\tilde x_i = x_i - B_{c(i)}/w_{c(i)}` is the design minus its
+    weighted group means at the solution. With ``influence`` (a per-group
+    value :math:`v_c`), a last column :math:`\sum_{i\in g} v_{c(i)}(y_i - \hat\mu_i)`
+    is appended (the group part of a functional's influence). Additive over
+    chunks of rows; returns ``(G, p)`` or ``(G, p + 1)``.
+    """
+    shift = result.shift
+    XT = rows.shifted(shift)
+    eta = combine_rows(result.coef, XT) + rows.by_group(result.shifted_group_coef)
+    e = rows.y - (expit(eta) if family == "binomial" else eta)
+    _, a = result.stats.schur()
+    xt = minus_group_values(XT, a, rows.groups)  # a fresh array: scaled in place
+    scores = group_sums_t(clusters, np.multiply(xt, e, out=xt), n_clusters)
+    if influence is None:
+        return scores
+    extra = np.bincount(clusters, weights=rows.by_group(influence) * e, minlength=n_clusters)
+    return np.column_stack([scores, extra])
