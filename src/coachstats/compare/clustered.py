@@ -45,8 +45,10 @@ from coachstats.compare.modelbase import (
     model_setup,
     row_summary,
 )
+from coachstats.compare.output import gee_output, mixed_output
 from coachstats.compare.prepare import accepts_dask
 from coachstats.compare.twobytwo import check_conf_level
+from coachstats.core.coefficients import ModelOutput
 from coachstats.core.errors import AnalysisError, check_option
 from coachstats.core.results import ComparisonResult
 
@@ -163,8 +165,15 @@ def gee(
         moment_df=moment_df,
         small_sample=small_sample,
     )
+    output = gee_output(fit, design, setup.prepared.labels, conf_level=conf_level)
     return gee_result(
-        fit, design, row_summary(setup, binary), outcome, cluster=cluster, conf_level=conf_level
+        fit,
+        design,
+        row_summary(setup, binary),
+        outcome,
+        cluster=cluster,
+        conf_level=conf_level,
+        model=output,
     )
 
 
@@ -176,8 +185,11 @@ def gee_result(
     *,
     cluster: str,
     conf_level: float,
+    model: ModelOutput | None = None,
 ) -> ComparisonResult:
-    """The result of :func:`gee` from its fit (shared with the streamed fits)."""
+    """The result of :func:`gee` from its fit (shared with the streamed fits).
+
+    ``model``: the full output (:func:`~coachstats.compare.output.gee_output`)."""
     family = fit.family
     binary = family == "binomial"
     link = "logit" if binary else "identity"
@@ -205,6 +217,7 @@ def gee_result(
         cluster=cluster,
         ratio=binary,
         extra=extra,
+        model=model,
     )
 
 
@@ -283,8 +296,15 @@ def mixed(
     clusters = group_index(setup.frame, cluster, "cluster")
     design = model_design(setup, arm, None)
     fit = fit_mixed(design.X, setup.y, clusters, reml=reml)
+    output = mixed_output(fit, design, setup.prepared.labels, conf_level=conf_level)
     return mixed_result(
-        fit, design, row_summary(setup, False), outcome, cluster=cluster, conf_level=conf_level
+        fit,
+        design,
+        row_summary(setup, False),
+        outcome,
+        cluster=cluster,
+        conf_level=conf_level,
+        model=output,
     )
 
 
@@ -296,8 +316,11 @@ def mixed_result(
     *,
     cluster: str,
     conf_level: float,
+    model: ModelOutput | None = None,
 ) -> ComparisonResult:
-    """The result of :func:`mixed` from its fit (shared with the streamed fits)."""
+    """The result of :func:`mixed` from its fit (shared with the streamed fits).
+
+    ``model``: the full output (:func:`~coachstats.compare.output.mixed_output`)."""
     how = "REML" if fit.reml else "ML"
     return model_result(
         rows,
@@ -318,4 +341,5 @@ def mixed_result(
             "n_clusters": fit.n_clusters,
             "estimation": how,
         },
+        model=model,
     )

@@ -54,14 +54,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
 
-from coachstats.compare.formula import covariate_terms, parse_formula
+from coachstats.compare.formula import ModelTerms, covariate_terms, model_terms, parse_formula
 from coachstats.compare.rows import (
     Additive,
     ArmMoments,
@@ -76,7 +76,7 @@ from coachstats.compare.rows import (
     run_local,
     vdot,
 )
-from coachstats.core.errors import AnalysisError, DataWarning
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError
 
 # The rows and formula names are re-exported: ``coachstats.compare.design`` is
 # where callers have imported them from.
@@ -89,6 +89,7 @@ __all__ = [
     "Design",
     "GroupIndex",
     "ModelRows",
+    "ModelTerms",
     "Request",
     "build_design",
     "check_aliased",
@@ -99,6 +100,7 @@ __all__ = [
     "group_sums",
     "group_sums_t",
     "minus_group_values",
+    "model_terms",
     "order_levels",
     "parse_formula",
     "qr_aliased_from_r",
@@ -135,17 +137,54 @@ class Design:
         Source columns adjusted for (``adjusted_for`` of the result).
     dropped : tuple of str
         Columns removed as constant or aliased, with the reason in brackets.
+    arm_modifiers : tuple of (int, ndarray)
+        For each arm-interaction column of ``X``, its index and its modifier
+        (the column divided by the arm: the product of the other factors).
+    arm_reference : tuple of str
+        Where the arm coefficient is the arm effect when the arm interacts:
+        ``"insulin = False"`` (the reference level of a categorical modifier)
+        or ``"age = 0"`` (a numeric one).
     """
 
     X: np.ndarray
     names: tuple[str, ...]
     covariates: tuple[str, ...]
     dropped: tuple[str, ...] = ()
+    arm_modifiers: tuple[tuple[int, np.ndarray], ...] = ()
+    arm_reference: tuple[str, ...] = ()
 
     @property
     def arm_column(self) -> int:
         """Index of the arm column in ``X`` (always 0)."""
         return 0
+
+    @property
+    def interaction_columns(self) -> tuple[int, ...]:
+        """Indices of the arm-interaction columns (empty without effect modification)."""
+        return tuple(j for j, _ in self.arm_modifiers)
+
+    def at_arm(self, value: float) -> np.ndarray:
+        """``X`` with every patient set to one arm (1 treatment, 0 control).
+
+        The arm column becomes ``value`` and each arm-interaction column
+        ``value`` times its modifier (the product of the other factors), so
+        the counterfactual designs of g-computation follow the interactions.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"age": [-5.0, 5.0, 15.0, -15.0]})  # centred at 55
+        >>> terms = ModelTerms(main=(("age", False),), interactions=(("arm", "age"),))
+        >>> d = build_design(frame, np.array([True, False, True, False]), terms)
+        >>> d.names
+        ('arm[T.coaching]', 'age', 'arm[T.coaching]:age')
+        >>> d.at_arm(1.0)[:, 2], d.arm_reference
+        (array([ -5.,   5.,  15., -15.]), ('age = 0',))
+        """
+        X = np.array(self.X, order="F", copy=True)
+        X[:, 0] = value
+        for j, modifier in self.arm_modifiers:
+            X[:, j] = value * modifier
+        return X
 
     def with_intercept(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """``[1, X]`` and its names, for fitters that do not absorb the intercept."""
@@ -205,14 +244,6 @@ def dummy_columns(s: pd.Series, name: str, levels: Sequence[Any]) -> tuple[np.nd
     return block, [f"{name}[T.{lev}]" for lev in levels[1:]]
 
 
-def _encode(s: pd.Series, name: str, categorical: bool) -> tuple[np.ndarray, list[str]]:
-    """Columns and names for one covariate (see the module docstring for the coding)."""
-    levels = covariate_levels(s, categorical)
-    if levels is None:
-        return s.to_numpy(dtype=float), [name]
-    return dummy_columns(s, name, levels)
-
-
 def screen_aliased(G: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -> np.ndarray:
     """Greedy in-order elimination on the Gram matrix ``G`` of the demeaned columns.
 
@@ -254,16 +285,99 @@ def qr_aliased_from_r(R: np.ndarray, raw_sq: np.ndarray, order: Sequence[int]) -
     return kept
 
 
+def _factor_block(
+    frame: pd.DataFrame, name: str, categorical: bool
+) -> tuple[np.ndarray, list[str], list[Any] | None]:
+    """The coded columns of one factor, as an ``(n, k)`` block, with names and levels."""
+    levels = covariate_levels(frame[name], categorical)
+    if levels is None:
+        return frame[name].to_numpy(dtype=float)[:, None], [name], None
+    block, cols = dummy_columns(frame[name], name, levels)
+    return block, cols, levels
+
+
+def _check_margins(term: tuple[str, ...], factor: str, terms: ModelTerms) -> None:
+    """A coded factor of a product term needs the rest of the term in the model.
+
+    This is when R's ``model.matrix`` codes the factor by treatment contrasts,
+    as here; otherwise R switches to indicator coding and the parameters differ.
+    """
+    rest = tuple(f for f in term if f != factor)
+    if not terms.present(rest):
+        written = ":".join(term)
+        need = ":".join(rest)
+        raise OptionError(
+            f"interaction '{written}' needs the term '{need}' in the model ({factor} is "
+            f"coded against its reference level); write '{'*'.join(term)}' or add '{need}'"
+        )
+
+
+def _reference(values: pd.Series, name: str, levels: list[Any] | None) -> str:
+    """Where the arm coefficient is the arm effect for one modifier: its reference or 0.
+
+    Warns when 0 is outside the observed values of a numeric modifier: the arm
+    coefficient is then an extrapolation.
+    """
+    if levels is not None:
+        return f"{name} = {levels[0]}"
+    if _is_bool_like(values):
+        return f"{name} = False"
+    low, high = float(values.min()), float(values.max())
+    if not low <= 0.0 <= high:
+        warnings.warn(
+            f"the arm interacts with '{name}', so the arm coefficient is the arm effect at "
+            f"{name} = 0, outside the observed {name} ({low:.4g} to {high:.4g}); centre "
+            f"{name} (subtract a typical value) to make it the effect there, or read the "
+            "average effect from adjusted_means() / marginal_effects()",
+            DataWarning,
+            stacklevel=5,
+        )
+    return f"{name} = 0"
+
+
+def _interaction_block(
+    frame: pd.DataFrame,
+    term: tuple[str, ...],
+    terms: ModelTerms,
+    arm: tuple[np.ndarray, str],
+) -> tuple[np.ndarray, list[str], np.ndarray | None, list[str]]:
+    """Columns of one product term, the first factor varying fastest (R's order).
+
+    Returns the block, its names, the modifier block (the same products
+    without the arm; None when the term does not involve the arm) and the
+    reference value of each modifier factor.
+    """
+    n = len(frame)
+    block, names = np.ones((n, 1)), [""]
+    modifier = np.ones((n, 1))
+    reference: list[str] = []
+    with_arm = terms.arm in term
+    for factor in term:
+        if factor == terms.arm:
+            cols, labels = arm[0][:, None], [arm[1]]
+            _check_margins(term, factor, terms)
+        else:
+            cols, labels, levels = _factor_block(frame, factor, terms.is_categorical(factor))
+            if levels is not None:
+                _check_margins(term, factor, terms)
+            if with_arm:
+                modifier = (cols[:, :, None] * modifier[:, None, :]).reshape(n, -1)
+                reference.append(_reference(frame[factor], factor, levels))
+        block = (cols[:, :, None] * block[:, None, :]).reshape(n, -1)
+        names = [f"{old}:{new}" if old else new for new in labels for old in names]
+    return block, names, modifier if with_arm else None, reference
+
+
 def build_design(
     frame: pd.DataFrame,
     treated: np.ndarray,
-    terms: Sequence[tuple[str, bool]] | Sequence[str],
+    terms: ModelTerms | Sequence[tuple[str, bool]] | Sequence[str],
     *,
     arm_name: str = "arm",
     treatment: str = "coaching",
     groups: GroupIndex | None = None,
 ) -> Design:
-    """Build ``X = [arm, covariates]`` and drop constant or aliased covariates.
+    """Build ``X = [arm, covariates, interactions]`` and drop constant or aliased columns.
 
     Parameters
     ----------
@@ -271,9 +385,15 @@ def build_design(
         The analysed (complete-case) rows; must hold every covariate column.
     treated : ndarray of bool
         True for the treatment arm (``Prepared.treated``).
-    terms : sequence of str or of (str, bool)
-        Covariate names, or ``(name, categorical)`` pairs from
-        :func:`parse_formula` / :func:`covariate_terms`.
+    terms : ModelTerms, or sequence of str or of (str, bool)
+        Covariate names, ``(name, categorical)`` pairs from
+        :func:`parse_formula` / :func:`covariate_terms`, or main effects and
+        interactions from :func:`~coachstats.compare.formula.model_terms`.
+        A product term's columns are the products of its factors' coded
+        columns, named ``"a:b"`` (the first factor varying fastest, as in R);
+        a coded (categorical) factor, the arm included, needs the rest of its
+        term in the model (``arm*site``, not ``arm:site`` alone), where R
+        codes it the same way.
     arm_name, treatment : str
         Used to name the arm column ``f"{arm_name}[T.{treatment}]"``.
     groups : GroupIndex, optional
@@ -290,14 +410,31 @@ def build_design(
     AnalysisError
         When the arm column is constant within every group or aliased with
         the covariates.
+    OptionError
+        A product term without its margins (see ``terms``).
     """
-    pairs = [(t, False) if isinstance(t, str) else (str(t[0]), bool(t[1])) for t in terms]
+    if isinstance(terms, ModelTerms):
+        model = terms if terms.arm == arm_name else replace(terms, arm=arm_name)
+    else:
+        pairs = tuple((t, False) if isinstance(t, str) else (str(t[0]), bool(t[1])) for t in terms)
+        model = ModelTerms(main=pairs, arm=arm_name)
     n = len(frame)
-    blocks: list[np.ndarray] = [np.asarray(treated, dtype=float)]
+    arm_col = np.asarray(treated, dtype=float)
+    blocks: list[np.ndarray] = [arm_col]
     names = [f"{arm_name}[T.{treatment}]"]
-    for name, categorical in pairs:
-        block, cols = _encode(frame[name], name, categorical)
-        blocks.extend(block.T if block.ndim == 2 else [block])
+    for name, categorical in model.main:
+        block, cols, _ = _factor_block(frame, name, categorical)
+        blocks.extend(block.T)
+        names.extend(cols)
+    modifiers: dict[int, np.ndarray] = {}
+    reference: list[str] = []
+    for term in model.interactions:
+        block, cols, modifier, ref = _interaction_block(frame, term, model, (arm_col, names[0]))
+        if modifier is not None:
+            for j in range(block.shape[1]):
+                modifiers[len(names) + j] = modifier[:, j]
+            reference.extend(r for r in ref if r not in reference)
+        blocks.extend(block.T)
         names.extend(cols)
     # Fortran order: each column contiguous (fast per-column sums; X.T is C-contiguous).
     X = np.empty((n, len(blocks)), order="F")
@@ -314,10 +451,19 @@ def build_design(
     rel = screen_aliased(gram, raw_sq, order)
     kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < SUSPECT_TOL) else order
     kept, dropped = check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
-    covs = tuple(name for name, _ in pairs)
+    covs = model.columns
     keep = sorted(kept)
     X = X if len(keep) == k else np.asfortranarray(X[:, keep])
-    return Design(X, tuple(names[j] for j in keep), covs, tuple(dropped))
+    position = {j: i for i, j in enumerate(keep)}
+    kept_modifiers = tuple((position[j], m) for j, m in modifiers.items() if j in position)
+    return Design(
+        X,
+        tuple(names[j] for j in keep),
+        covs,
+        tuple(dropped),
+        kept_modifiers,
+        tuple(reference) if kept_modifiers else (),
+    )
 
 
 def check_aliased(

@@ -112,6 +112,7 @@ from coachstats.core.errors import AnalysisError, check_option
 
 __all__ = [
     "Family",
+    "MarginalSums",
     "NewtonResult",
     "NewtonStats",
     "RegressionFit",
@@ -122,6 +123,7 @@ __all__ = [
     "fit_logistic",
     "initial_intercepts",
     "marginal_risk_difference",
+    "marginal_sums",
     "newton_stats",
     "newton_steps",
     "not_converged",
@@ -292,6 +294,59 @@ class RegressionFit:
         u = scores[:, :-1] @ z_beta + scores[:, -1]
         return float(adj * (u @ u))
 
+    def functional_cov(
+        self,
+        G_beta: np.ndarray,
+        G_group: np.ndarray,
+        clusters: GroupIndex | None = None,
+        scores: np.ndarray | None = None,
+        basis: np.ndarray | None = None,
+    ) -> np.ndarray:
+        r"""Covariance of ``m`` linear functionals :math:`G_\beta\hat\beta + G_\alpha\hat\alpha`.
+
+        Model-based (:math:`\phi\, G H^{-1} G^\top`) without ``clusters``,
+        CR1 with them (each functional's per-cluster influence as in
+        :meth:`cluster_functional_var`). ``scores`` and ``basis`` are for a
+        fit without rows (streamed): :func:`cluster_score_sums` with
+        ``influence = (basis / group_weight).T``, and the group parts
+        ``G_group`` must be combinations of the rows of ``basis``.
+
+        Parameters
+        ----------
+        G_beta : ndarray
+            ``(m, p)``.
+        G_group : ndarray
+            ``(m, C)``.
+        clusters : GroupIndex, optional
+        scores, basis : ndarray, optional
+
+        Returns
+        -------
+        ndarray
+            ``(m, m)``.
+        """
+        solved = [self.solve(gb, ga) for gb, ga in zip(G_beta, G_group, strict=True)]
+        Zb = np.array([z for z, _ in solved]).reshape(len(solved), len(self.coef))
+        if clusters is None:
+            Za = np.array([z for _, z in solved]).reshape(len(solved), self.groups.n_groups)
+            out = self.dispersion * (G_beta @ Zb.T + G_group @ Za.T)
+            return (out + out.T) / 2.0
+        adj = cr1_adjustment(clusters.n_groups, self.nobs, self.n_params)
+        p = len(self.coef)
+        if scores is None:
+            scores = self.score_sums(clusters, (G_group / self.group_weight).T)
+            U = scores[:, :p] @ Zb.T + scores[:, p:]
+        else:
+            if basis is None:
+                raise AnalysisError("functional_cov: streamed score sums need their basis")
+            lam, *_ = np.linalg.lstsq(basis.T, G_group.T, rcond=None)
+            if not np.allclose(basis.T @ lam, G_group.T, rtol=1e-10, atol=1e-12):
+                raise AnalysisError(
+                    "functional_cov: a functional's group part is outside the streamed basis"
+                )
+            U = scores[:, :p] @ Zb.T + scores[:, p:] @ lam
+        return np.asarray(adj * (U.T @ U))
+
     def group_coef_var(self, index: int = 0) -> float:
         """Model-based variance of one group effect (the intercept for ``index=0``)."""
         g_group = np.zeros(self.groups.n_groups)
@@ -455,46 +510,87 @@ def fit_logistic(
     return regression_fit(result, "binomial", g, rows)
 
 
-# --------------------------------------------------------------------------- risk difference
+# --------------------------------------------------------------------------- g-computation
 
 
 @dataclass(frozen=True)
-class RiskDifferenceSums(Additive):
-    r"""Sums behind the marginally standardized risk difference (additive over chunks).
+class MarginalSums(Additive):
+    r"""Sums behind the marginal (g-computation) means of the two arms, additive over chunks.
 
-    ``p1``, ``p0``: :math:`\sum_i \hat p_i^{(1)}` and :math:`\sum_i \hat p_i^{(0)}`;
-    ``gx``: :math:`\sum_i (d^{(1)}_i - d^{(0)}_i) x_i`; ``d1``: :math:`\sum_i d^{(1)}_i`;
-    ``gg``: per-group :math:`\sum (d^{(1)}_i - d^{(0)}_i)`, with :math:`d = p(1-p)`.
+    With :math:`x^{(a)}_i` the design of patient :math:`i` set to arm :math:`a`
+    (covariates as observed), :math:`\hat p^{(a)}_i` the prediction on the
+    outcome scale and :math:`d^{(a)}_i` its derivative in the linear
+    predictor (:math:`\hat p(1-\hat p)` for the logit link, 1 for identity):
+    ``p1``, ``p0`` are :math:`\sum_i \hat p^{(1)}_i` and :math:`\sum_i \hat p^{(0)}_i`;
+    ``gx1``, ``gx0`` :math:`\sum_i d^{(a)}_i x^{(a)}_i`; ``gg1``, ``gg0`` the
+    per-group :math:`\sum d^{(a)}_i`. The mean of arm :math:`a` is
+    :math:`p_a/n` with gradient :math:`(gx_a, gg_a)/n` in :math:`(\beta, \alpha)`.
     """
 
     nobs: int
     p1: float
     p0: float
-    gx: np.ndarray
-    d1: float
-    gg: np.ndarray
+    gx1: np.ndarray
+    gx0: np.ndarray
+    gg1: np.ndarray
+    gg0: np.ndarray
+
+    def mean(self, arm: int) -> tuple[float, np.ndarray, np.ndarray]:
+        """The marginal mean of arm 1 (treatment) or 0 and its gradient ``(g_beta, g_group)``."""
+        n = self.nobs
+        if arm == 1:
+            return self.p1 / n, self.gx1 / n, self.gg1 / n
+        return self.p0 / n, self.gx0 / n, self.gg0 / n
+
+
+def marginal_sums(
+    rows: ModelRows,
+    coef: np.ndarray,
+    group_coef: np.ndarray,
+    *,
+    link: str = "logit",
+    counterfactual: tuple[np.ndarray, np.ndarray] | None = None,
+    arm_column: int = 0,
+) -> MarginalSums:
+    """:class:`MarginalSums` of ``rows`` (unshifted design) at a fit.
+
+    ``counterfactual`` gives the ``(k, n)`` designs with everyone treated and
+    everyone in the control arm (:meth:`~coachstats.compare.design.Design.at_arm`,
+    transposed); by default they are ``rows.XT`` with the arm row set to 1
+    and 0 (a design without arm interactions).
+    """
+    if counterfactual is None:
+        X1T = rows.XT.copy()
+        X1T[arm_column] = 1.0
+        X0T = rows.XT.copy()
+        X0T[arm_column] = 0.0
+    else:
+        X1T, X0T = counterfactual
+    offset = rows.by_group(group_coef)
+    parts = []
+    for XaT in (X1T, X0T):
+        eta = combine_rows(coef, XaT) + offset
+        if link == "logit":
+            pred = expit(eta)
+            d = pred * (1.0 - pred)
+        else:
+            pred, d = eta, np.ones_like(eta)
+        parts.append(
+            (float(pred.sum()), rows_dot(XaT, d), group_total(rows.groups, d, rows.n_groups))
+        )
+    (p1, gx1, gg1), (p0, gx0, gg0) = parts
+    return MarginalSums(X1T.shape[1], p1, p0, gx1, gx0, gg1, gg0)
+
+
+#: The sums of the marginal risk difference (the name of earlier versions).
+RiskDifferenceSums = MarginalSums
 
 
 def risk_difference_sums(
     rows: ModelRows, coef: np.ndarray, group_coef: np.ndarray, arm_column: int = 0
-) -> RiskDifferenceSums:
-    """:class:`RiskDifferenceSums` of ``rows`` (unshifted design) at a logistic fit."""
-    XT = rows.XT
-    b_arm = coef[arm_column]
-    eta = combine_rows(coef, XT) + rows.by_group(group_coef)
-    arm = XT[arm_column]
-    p1 = expit(eta + b_arm * (1.0 - arm))
-    p0 = expit(eta - b_arm * arm)
-    d1 = p1 * (1.0 - p1)
-    dd = d1 - p0 * (1.0 - p0)
-    return RiskDifferenceSums(
-        nobs=len(eta),
-        p1=float(p1.sum()),
-        p0=float(p0.sum()),
-        gx=rows_dot(XT, dd),
-        d1=float(d1.sum()),
-        gg=group_total(rows.groups, dd, rows.n_groups),
-    )
+) -> MarginalSums:
+    """:func:`marginal_sums` of a logistic fit without arm interactions."""
+    return marginal_sums(rows, coef, group_coef, arm_column=arm_column)
 
 
 def marginal_risk_difference(
@@ -518,7 +614,8 @@ def marginal_risk_difference(
     fit : RegressionFit
         A logistic fit (``family="binomial"``).
     X : ndarray
-        The design it was fitted on.
+        The design it was fitted on (without arm interactions; see
+        :func:`marginal_sums` for designs with them).
     arm_column : int
         Column of ``X`` holding the 0/1 arm.
 
@@ -540,14 +637,12 @@ def marginal_risk_difference(
 
 
 def risk_difference_from_sums(
-    sums: RiskDifferenceSums, arm_column: int = 0
+    sums: MarginalSums, arm_column: int = 0
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """The risk difference and its gradient from :class:`RiskDifferenceSums`."""
-    n = sums.nobs
-    g_beta = sums.gx / n
-    g_beta[arm_column] = sums.d1 / n
-    g_group = sums.gg / n
-    rd = sums.p1 / n - sums.p0 / n
+    """The risk difference and its gradient from :class:`MarginalSums`."""
+    m1, gb1, ga1 = sums.mean(1)
+    m0, gb0, ga0 = sums.mean(0)
+    rd = m1 - m0
     if not math.isfinite(rd):  # pragma: no cover - defensive
         raise AnalysisError("the marginal risk difference is not finite")
-    return rd, g_beta, g_group
+    return rd, gb1 - gb0, ga1 - ga0

@@ -73,7 +73,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -318,11 +318,35 @@ class MixedFit:
     reml: bool
     nobs: int
     n_clusters: int
+    stats: MixedStats | None = field(default=None, repr=False, compare=False)
 
     @property
     def icc(self) -> float:
         """Intraclass correlation :math:`\\tau^2 / (\\tau^2 + \\sigma^2)`."""
         return self.tau2 / (self.tau2 + self.sigma2)
+
+    def contrast_df(self, c: np.ndarray) -> float:
+        """Satterthwaite df of ``c @ params`` (``lmerTest``'s ``contest``), any contrast ``c``.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(7)
+        >>> cl = np.repeat(np.arange(20), 15)
+        >>> x = rng.normal(size=(300, 1))
+        >>> y = 2.0 + 0.5 * x[:, 0] + rng.normal(0, 0.8, 20)[cl] + rng.normal(size=300)
+        >>> fit = fit_mixed(x, y, GroupIndex.from_values(cl))
+        >>> bool(np.isclose(fit.contrast_df(np.array([0.0, 1.0])), fit.df[1]))
+        True
+        """
+        if self.stats is None:
+            raise AnalysisError("this mixed-model fit keeps no statistics for contrast df")
+        center = self.stats.center
+        beta_c = self.params.copy()
+        beta_c[0] = self.params[0] + center @ self.params[1:]
+        c = np.asarray(c, dtype=float)
+        c_c = c.copy()  # the contrast on the centred design: T' c
+        c_c[1:] = c[1:] - c[0] * center
+        return _contrast_df(self.stats, beta_c, self.sigma2, self.tau2, self.reml, c_c)
 
 
 def _satterthwaite(
@@ -418,6 +442,7 @@ def fit_mixed_stats(stats: MixedStats, *, reml: bool = True) -> MixedFit:
         reml=reml,
         nobs=N,
         n_clusters=G,
+        stats=stats,
     )
 
 
@@ -426,11 +451,12 @@ def _contrast_df(
 ) -> float:
     """Satterthwaite df of ``c' beta`` by reparametrizing so that it is a coefficient."""
     k = len(c)
-    if np.allclose(c[1:], 0.0):
-        return float(_satterthwaite(stats, beta, s2, t2, reml)[0])
-    # Basis change M with first row c: beta = M^-1 gamma, gamma_0 = c' beta.
+    j = int(np.argmax(np.abs(c)))
+    if np.allclose(np.delete(c, j), 0.0):
+        return float(_satterthwaite(stats, beta, s2, t2, reml)[j])
+    # Basis change M with row j equal to c: beta = M^-1 gamma, gamma_j = c' beta.
     M = np.eye(k)
-    M[0] = c
+    M[j] = c
     Minv = np.linalg.inv(M)
     s = stats
     new = MixedStats(
@@ -442,7 +468,7 @@ def _contrast_df(
         Sy=s.Sy,
         center=s.center,
     )
-    return float(_satterthwaite(new, M @ beta, s2, t2, reml)[0])
+    return float(_satterthwaite(new, M @ beta, s2, t2, reml)[j])
 
 
 def fit_mixed(X: np.ndarray, y: np.ndarray, clusters: GroupIndex, *, reml: bool = True) -> MixedFit:

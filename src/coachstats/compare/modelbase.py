@@ -31,12 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coachstats.compare.design import ArmMoments, Design, GroupIndex, build_design, covariate_terms
+from coachstats.compare.design import ArmMoments, Design, GroupIndex, ModelTerms, build_design
 from coachstats.compare.dist import norm_ppf, norm_sf, t_ppf, t_sf
+from coachstats.compare.formula import model_terms
 from coachstats.compare.prepare import Prepared, prepare
 from coachstats.compare.rows import vdot
+from coachstats.core.coefficients import ModelOutput
 from coachstats.core.errors import AnalysisError, DataWarning, SeparationError
-from coachstats.core.results import ArmSummary, ComparisonResult
+from coachstats.core.results import ArmSummary, ComparisonResult, p_phrase
 
 __all__ = [
     "ModelSetup",
@@ -47,6 +49,7 @@ __all__ = [
     "degenerate_groups_reason",
     "drop_degenerate_groups",
     "group_index",
+    "interaction_note",
     "model_design",
     "model_result",
     "model_setup",
@@ -64,7 +67,7 @@ class ModelSetup:
     frame: pd.DataFrame
     treated: np.ndarray
     y: np.ndarray
-    terms: tuple[tuple[str, bool], ...]
+    terms: ModelTerms
     n_excluded: int
     excluded_reason: str
 
@@ -103,9 +106,9 @@ def model_setup(
     control: str | None,
 ) -> ModelSetup:
     """Check the columns, keep the complete cases and read the outcome: a :class:`ModelSetup`."""
-    terms = covariate_terms(covariates, formula)
+    terms = model_terms(covariates, formula, arm=arm)
     extra_cols = [g for g in groups if g]
-    for name in [*(t for t, _ in terms), *extra_cols]:
+    for name in [*terms.columns, *extra_cols]:
         if name in (outcome, arm):
             raise AnalysisError(
                 f"column '{name}' is the outcome or the arm; it cannot also be a covariate, "
@@ -113,7 +116,7 @@ def model_setup(
             )
     prepared = prepare(
         data,
-        [outcome, *(t for t, _ in terms), *extra_cols],
+        [outcome, *terms.columns, *extra_cols],
         arm=arm,
         treatment=treatment,
         control=control,
@@ -288,12 +291,25 @@ def model_result(
     cluster: str | None,
     ratio: bool = False,
     extra: dict[str, Any] | None = None,
+    model: ModelOutput | None = None,
+    marginal: bool = False,
 ) -> ComparisonResult:
-    """The :class:`ComparisonResult` of an arm effect ``est`` with SE ``se`` (z test when ``df`` is None, else t); ``ratio`` exponentiates a log-scale estimate and its interval."""
+    """The :class:`ComparisonResult` of an arm effect ``est`` with SE ``se``.
+
+    A z test when ``df`` is None, else t; ``ratio`` exponentiates a log-scale
+    estimate and its interval. ``model``: the full output of the fit. When the
+    arm interacts with covariates, the result says so (:func:`interaction_note`);
+    ``marginal`` tells that ``est`` averages over the patients (a marginal risk
+    difference) rather than being the arm coefficient.
+    """
     stat, p, lo, hi = normal_or_t(est, se, conf_level, df)
     info: dict[str, Any] = dict(extra or {})
     if design.dropped:
         info["dropped_columns"] = ", ".join(design.dropped)
+    if model is not None and model.interaction is not None:
+        note, values = interaction_note(design, model, marginal)
+        method += note
+        info.update(values)
     if ratio:
         info = {"log_" + estimand.replace(" ", "_"): est, **info}
         est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
@@ -316,4 +332,30 @@ def model_result(
         n_excluded=rows.n_excluded,
         excluded_reason=rows.excluded_reason,
         extra=info,
+        model=model,
     )
+
+
+def interaction_note(
+    design: Design, model: ModelOutput, marginal: bool
+) -> tuple[str, dict[str, Any]]:
+    """What a result says about the arm's interactions: method text and ``extra`` values.
+
+    ``extra`` gets ``interaction_p`` (the joint Wald test of the arm's
+    interaction terms, :func:`~coachstats.compare.inference.wald_test`) and,
+    when the estimate is the arm coefficient, ``arm_effect_at``: the values
+    of the modifiers at which it is the arm effect (reference levels, 0 for
+    numbers). The method text says both.
+    """
+    test = model.interaction
+    if test is None:  # pragma: no cover - the caller checks
+        return "", {}
+    p_text = p_phrase(test.p_value)
+    where = ", ".join(design.arm_reference)
+    values: dict[str, Any] = {"interaction_p": test.p_value}
+    if marginal:
+        note = f"; with interactions of the arm ({p_text})"
+    else:
+        note = f"; arm effect where {where} (interaction with the arm: {p_text})"
+        values["arm_effect_at"] = where
+    return note, values

@@ -328,9 +328,10 @@ def cluster_score_sums(
 
     :math:`\tilde x_i = x_i - B_{c(i)}/w_{c(i)}` is the design minus its
     weighted group means at the solution. With ``influence`` (a per-group
-    value :math:`v_c`), a last column :math:`\sum_{i\in g} v_{c(i)}(y_i - \hat\mu_i)`
-    is appended (the group part of a functional's influence). Additive over
-    chunks of rows; returns ``(G, p)`` or ``(G, p + 1)``.
+    value :math:`v_c`, or ``m`` of them as a ``(C, m)`` array), a last column
+    :math:`\sum_{i\in g} v_{c(i)}(y_i - \hat\mu_i)` is appended per value (the
+    group part of a functional's influence). Additive over chunks of rows;
+    returns ``(G, p)``, ``(G, p + 1)`` or ``(G, p + m)``.
     """
     shift = result.shift
     XT = rows.shifted(shift)
@@ -341,5 +342,9 @@ def cluster_score_sums(
     scores = group_sums_t(clusters, np.multiply(xt, e, out=xt), n_clusters)
     if influence is None:
         return scores
-    extra = np.bincount(clusters, weights=rows.by_group(influence) * e, minlength=n_clusters)
-    return np.column_stack([scores, extra])
+    columns = influence[:, None] if influence.ndim == 1 else influence
+    extra = [
+        np.bincount(clusters, weights=rows.by_group(columns[:, j]) * e, minlength=n_clusters)
+        for j in range(columns.shape[1])
+    ]
+    return np.column_stack([scores, *extra])

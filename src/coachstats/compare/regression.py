@@ -29,7 +29,13 @@ import pandas as pd
 from coachstats.compare.design import Design, GroupIndex
 from coachstats.compare.dist import norm_sf
 from coachstats.compare.firth import fit_firth, profile_inference
-from coachstats.compare.glm import RegressionFit, fit_linear, fit_logistic, marginal_risk_difference
+from coachstats.compare.glm import (
+    RegressionFit,
+    fit_linear,
+    fit_logistic,
+    risk_difference_from_sums,
+)
+from coachstats.compare.inference import counterfactual_sums
 from coachstats.compare.modelbase import (
     ModelSetup,
     RowSummary,
@@ -41,6 +47,7 @@ from coachstats.compare.modelbase import (
     model_setup,
     row_summary,
 )
+from coachstats.compare.output import regression_output
 from coachstats.compare.prepare import accepts_dask
 from coachstats.compare.smallsample import (
     ClusterCrossProducts,
@@ -49,6 +56,7 @@ from coachstats.compare.smallsample import (
     ols_cross_products,
 )
 from coachstats.compare.twobytwo import check_conf_level
+from coachstats.core.coefficients import ModelOutput
 from coachstats.core.errors import AnalysisError, OptionError, check_option
 from coachstats.core.results import ComparisonResult
 
@@ -108,6 +116,8 @@ def _regression_result(
     clusters: GroupIndex | None,
     scores: np.ndarray | None,
     std_error: float | None = None,
+    model: ModelOutput | None = None,
+    marginal: bool = False,
 ) -> ComparisonResult:
     """:func:`model_result` of a logistic or linear fit: SE of the ``contrast`` (plain or CR1,
     or ``std_error`` when given) and the cluster / fixed-effect counts appended to ``extra``."""
@@ -133,6 +143,8 @@ def _regression_result(
         cluster=cluster,
         ratio=ratio,
         extra=extra,
+        model=model,
+        marginal=marginal,
     )
 
 
@@ -275,6 +287,12 @@ def logistic(
             f"({len(setup.y)}): no events to model"
         )
     if firth:
+        if setup.terms.arm_interactions:
+            raise OptionError(
+                "firth=True fits no interaction with the arm "
+                f"({[':'.join(t) for t in setup.terms.arm_interactions]}); fit the model "
+                "without firth=True, or Firth's model within each subgroup (subset the data)"
+            )
         return _firth(setup, model_design(setup, arm, None), outcome, conf_level)
     check_arm_separation(setup, outcome)
     fe: GroupIndex | None = None
@@ -284,7 +302,16 @@ def logistic(
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
     fit = fit_logistic(design.X, setup.y, fe)
-    rd = marginal_risk_difference(fit, design.X, 0) if estimand == "risk difference" else None
+    sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit")
+    rd = risk_difference_from_sums(sums) if estimand == "risk difference" else None
+    output = regression_output(
+        fit,
+        design,
+        setup.prepared.labels,
+        conf_level=conf_level,
+        clusters=clusters,
+        sums=sums,
+    )
     return logistic_result(
         fit,
         design,
@@ -296,6 +323,7 @@ def logistic(
         cluster=cluster,
         clusters=clusters,
         risk_difference=rd,
+        model=output,
     )
 
 
@@ -312,13 +340,15 @@ def logistic_result(
     clusters: GroupIndex | None,
     risk_difference: tuple[float, np.ndarray, np.ndarray] | None = None,
     scores: np.ndarray | None = None,
+    model: ModelOutput | None = None,
 ) -> ComparisonResult:
     """The result of :func:`logistic` from its fit (shared with the streamed fits).
 
-    ``risk_difference`` is :func:`~coachstats.compare.glm.marginal_risk_difference`
+    ``risk_difference`` is :func:`~coachstats.compare.glm.risk_difference_from_sums`
     when the estimand is the risk difference; ``scores`` the per-cluster score
     sums (:func:`~coachstats.compare.glm.cluster_score_sums`) when the fit has
-    no rows.
+    no rows; ``model`` the full output
+    (:func:`~coachstats.compare.output.regression_output`).
     """
     method = _regression_method("logistic regression", fixed_effects, cluster)
     if risk_difference is None:
@@ -344,6 +374,8 @@ def logistic_result(
         cluster=cluster,
         clusters=clusters,
         scores=scores,
+        model=model,
+        marginal=risk_difference is not None,
     )
 
 
@@ -436,17 +468,28 @@ def linear(
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
     fit = fit_linear(design.X, setup.y, fe)
-    small = _cr2(design.X, setup.y, fit, clusters) if cluster_vcov == "CR2" else None
+    rows = row_summary(setup, False)
+    check_not_exact(fit, rows, outcome)
+    cross = _cr2_sums(design.X, setup.y, fit, clusters) if cluster_vcov == "CR2" else None
+    output = regression_output(
+        fit,
+        design,
+        setup.prepared.labels,
+        conf_level=conf_level,
+        clusters=clusters,
+        cr2=cross,
+    )
     return linear_result(
         fit,
         design,
-        row_summary(setup, False),
+        rows,
         outcome,
         conf_level=conf_level,
         fixed_effects=fixed_effects,
         cluster=cluster,
         clusters=clusters,
-        small_sample=small,
+        small_sample=None if cross is None else cr2_arm(cross[0]),
+        model=output,
     )
 
 
@@ -518,16 +561,29 @@ def cr2_arm(sums: ClusterCrossProducts) -> CR2Result:
     return cr2_from_sums(sums, contrast)
 
 
-def _cr2(
+def _cr2_sums(
     X: np.ndarray, y: np.ndarray, fit: RegressionFit, clusters: GroupIndex | None
-) -> CR2Result:
-    """:func:`cr2_arm` of an OLS fit held in memory."""
+) -> tuple[ClusterCrossProducts, np.ndarray]:
+    """The CR2 cross products of an OLS fit held in memory, and the centre of their design."""
     if clusters is None:  # pragma: no cover - linear() checks cluster= first
         raise OptionError("cluster_vcov='CR2' needs cluster=")
+    center = X.mean(axis=0)
     sums = ols_cross_products(
-        X.T, y, clusters.codes, clusters.n_groups, fit.coef, fit.group_coef[0], X.mean(axis=0)
+        X.T, y, clusters.codes, clusters.n_groups, fit.coef, fit.group_coef[0], center
     )
-    return cr2_arm(sums)
+    return sums, center
+
+
+def check_not_exact(fit: RegressionFit, rows: RowSummary, outcome: str) -> None:
+    """Raise when a linear fit is exact up to rounding (its SEs would be artefacts)."""
+    spread = max((a.sd for a in rows.arms if a.sd is not None and math.isfinite(a.sd)), default=0.0)
+    # an exact fit up to rounding (y = 2x + arm gives a residual SD of 5e-16): its SEs and
+    # P values would be artefacts of floating point
+    if fit.dispersion <= 0.0 or math.sqrt(fit.dispersion) <= 1e-10 * spread:
+        raise AnalysisError(
+            f"outcome '{outcome}' is fitted exactly by the arm and covariates: residual SD "
+            f"{math.sqrt(max(fit.dispersion, 0.0)):.3g} against an outcome SD of {spread:.3g}"
+        )
 
 
 def linear_result(
@@ -542,18 +598,13 @@ def linear_result(
     clusters: GroupIndex | None,
     scores: np.ndarray | None = None,
     small_sample: CR2Result | None = None,
+    model: ModelOutput | None = None,
 ) -> ComparisonResult:
     """The result of :func:`linear` from its fit (shared with the streamed fits).
 
-    ``small_sample``: the CR2 SE and Satterthwaite df replace CR1 and ``n - k``."""
-    spread = max((a.sd for a in rows.arms if a.sd is not None and math.isfinite(a.sd)), default=0.0)
-    # an exact fit up to rounding (y = 2x + arm gives a residual SD of 5e-16): its SEs and
-    # P values would be artefacts of floating point
-    if fit.dispersion <= 0.0 or math.sqrt(fit.dispersion) <= 1e-10 * spread:
-        raise AnalysisError(
-            f"outcome '{outcome}' is fitted exactly by the arm and covariates: residual SD "
-            f"{math.sqrt(max(fit.dispersion, 0.0)):.3g} against an outcome SD of {spread:.3g}"
-        )
+    ``small_sample``: the CR2 SE and Satterthwaite df replace CR1 and ``n - k``;
+    ``model``: the full output (:func:`~coachstats.compare.output.regression_output`)."""
+    check_not_exact(fit, rows, outcome)
     method = _regression_method(
         "linear regression (OLS)", fixed_effects, cluster, "CR1" if small_sample is None else "CR2"
     )
@@ -575,4 +626,5 @@ def linear_result(
         clusters=clusters,
         scores=scores,
         std_error=None if small_sample is None else small_sample.std_error,
+        model=model,
     )

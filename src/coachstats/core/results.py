@@ -28,12 +28,14 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from coachstats.core.coefficients import ModelOutput
+from coachstats.core.errors import OptionError
 from coachstats.core.formatting import format_p, p_phrase
 from coachstats.core.vocabulary import ARM_NAMES
 
@@ -130,7 +132,12 @@ class ComparisonResult(TidyResult):
     outside a subset, not eligible, incomplete -- as :class:`Exclusion` data,
     included in ``n_excluded``); ``missing`` (the missing-data
     rule); ``extra`` holds method-specific numbers (ICC, working
-    correlation, fraction of missing information...).
+    correlation, fraction of missing information...). The model-based
+    comparisons also keep their whole fit in ``model``
+    (:class:`~coachstats.core.coefficients.ModelOutput`): every coefficient
+    (:meth:`to_frame` with ``terms="all"``), the fit statistics
+    (:meth:`glance`), the adjusted means by arm (:meth:`adjusted_means`) and
+    the marginal contrasts (:meth:`marginal_effects`).
     """
 
     outcome: str
@@ -153,6 +160,7 @@ class ComparisonResult(TidyResult):
     missing: str = "complete case"
     extra: Mapping[str, Any] = field(default_factory=dict)
     exclusions: tuple[Exclusion, ...] = ()
+    model: ModelOutput | None = None
 
     @property
     def adjusted(self) -> bool:
@@ -167,6 +175,78 @@ class ComparisonResult(TidyResult):
     def format_p(self, **kwargs: Any) -> str:
         """Journal-style P value; see :func:`format_p`."""
         return format_p(self.p_value, **kwargs)
+
+    def to_frame(self, terms: str = "arm") -> pd.DataFrame:
+        """The result as a tidy DataFrame.
+
+        Parameters
+        ----------
+        terms : {"arm", "all"}
+            ``"arm"`` (default): one row, the arm effect with the arm
+            summaries (:meth:`to_dict`). ``"all"``: one row per coefficient of
+            the model (``term``, ``estimate``, ``std_error``, ``statistic``,
+            ``df``, ``p_value``, ``conf_low``, ``conf_high``), like
+            ``broom::tidy(fit, conf.int = TRUE)``, on the model's scale (log
+            odds for logistic and binomial GEE); model-based comparisons only.
+
+        Raises
+        ------
+        OptionError
+            ``terms="all"`` on a result that has no model (a test such as the
+            chi-square).
+        """
+        if terms not in ("arm", "all"):
+            raise OptionError(f"terms={terms!r} is not allowed; choose 'arm' or 'all'")
+        if terms == "arm":
+            return pd.DataFrame([self.to_dict()])
+        frame = self._model("to_frame(terms='all')").coefficient_frame()
+        frame.insert(0, "outcome", self.outcome)
+        return frame
+
+    def _model(self, what: str) -> ModelOutput:
+        if self.model is None:
+            raise OptionError(
+                f"{what} needs a fitted model; this result comes from {self.method!r}, which "
+                "has none: use compare.linear, logistic, gee or mixed"
+            )
+        return self.model
+
+    def glance(self) -> pd.DataFrame:
+        """One row of model statistics, like ``broom::glance``.
+
+        Columns: ``outcome``, ``nobs``, ``n_clusters``, ``loglik``, ``aic``,
+        ``bic``, ``df`` (estimated parameters), ``df_residual``, ``deviance``,
+        ``sigma``, ``converged``, ``iterations``, ``estimation``; see
+        :class:`~coachstats.core.coefficients.FitStatistics`.
+        """
+        model = self._model("glance()")
+        return pd.DataFrame([{"outcome": self.outcome, **model.fit.to_dict()}])
+
+    def adjusted_means(self) -> pd.DataFrame:
+        """Adjusted mean (or probability) of the outcome in each arm, with its interval.
+
+        The average over the analysed patients of the model's prediction with
+        every patient set to the arm (g-computation; covariates as observed),
+        on the outcome's scale: a mean for linear and mixed models, a
+        probability for logistic and binomial GEE. For a linear model this is
+        ``emmeans(fit, ~ arm, weights = "proportional")`` (the plain
+        ``emmeans`` when no covariate is categorical); for logistic it is
+        ``marginaleffects::avg_predictions(fit, variables = "arm")``.
+        """
+        return self._model("adjusted_means()").means_frame()
+
+    def marginal_effects(self) -> pd.DataFrame:
+        """Contrasts of the adjusted means: difference, and ratio for binary outcomes.
+
+        Rows ``"mean difference"`` (continuous outcomes) or ``"risk
+        difference"`` and ``"risk ratio"`` (binary), treatment versus
+        control, with delta-method SEs, z or t tests and intervals, as
+        ``marginaleffects::avg_comparisons(fit, variables = "arm")`` (the
+        ratio with ``comparison = "lnratioavg", transform = "exp"``: the
+        interval and test are on the log scale and ``std_error`` is that of
+        the log ratio).
+        """
+        return self._model("marginal_effects()").marginal_frame()
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict: the tidy row of :meth:`to_frame`."""
@@ -259,11 +339,7 @@ class ComparisonResult(TidyResult):
 
     def replace(self, **changes: Any) -> ComparisonResult:
         """A copy with some fields changed."""
-        data = asdict(self)
-        data["arms"] = self.arms
-        data["exclusions"] = self.exclusions
-        data.update(changes)
-        return ComparisonResult(**data)
+        return replace(self, **changes)
 
 
 def tidy(results: Iterable[ComparisonResult]) -> pd.DataFrame:
