@@ -121,6 +121,7 @@ __all__ = [
     "cr1_adjustment",
     "fit_linear",
     "fit_logistic",
+    "identity_marginal_sums",
     "initial_intercepts",
     "marginal_risk_difference",
     "marginal_sums",
@@ -580,6 +581,37 @@ def marginal_sums(
         )
     (p1, gx1, gg1), (p0, gx0, gg0) = parts
     return MarginalSums(X1T.shape[1], p1, p0, gx1, gx0, gg1, gg0)
+
+
+def identity_marginal_sums(
+    counts: np.ndarray,
+    group_means: np.ndarray,
+    coef: np.ndarray,
+    group_coef: np.ndarray,
+    arm_column: int = 0,
+) -> MarginalSums:
+    """:class:`MarginalSums` of an identity-link model from per-group sizes and column means.
+
+    A linear prediction averages to the prediction at the mean design, so no
+    pass over the rows is needed (designs without arm interactions: only the
+    arm column changes). ``group_means`` is ``(C, p)``.
+
+    Examples
+    --------
+    >>> s = identity_marginal_sums(np.array([4]), np.array([[0.5, 2.0]]),
+    ...                            np.array([1.0, 0.5]), np.array([3.0]))
+    >>> s.mean(1)[0], s.mean(0)[0]  # 3 + 1 + 0.5 * 2, without the arm
+    (5.0, 4.0)
+    """
+    n = int(counts.sum())
+    parts = []
+    for value in (1.0, 0.0):
+        means = np.array(group_means, dtype=float, copy=True)
+        means[:, arm_column] = value
+        total = float(counts @ (means @ coef + group_coef))
+        parts.append((total, counts @ means, counts.astype(float)))
+    (p1, gx1, gg1), (p0, gx0, gg0) = parts
+    return MarginalSums(n, p1, p0, gx1, gx0, gg1, gg0)
 
 
 #: The sums of the marginal risk difference (the name of earlier versions).

@@ -65,6 +65,7 @@ __all__ = [
     "LOGISTIC_ESTIMANDS",
     "check_cluster_vcov",
     "check_firth",
+    "check_not_exact",
     "cr2_arm",
     "linear",
     "linear_result",

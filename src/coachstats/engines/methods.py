@@ -10,11 +10,7 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 import numpy as np
 
 from coachstats.compare import glm, means, models, proportions
-from coachstats.compare.design import (
-    GroupIndex,
-    ModelRows,
-    covariate_terms,
-)
+from coachstats.compare.design import GroupIndex, ModelRows, model_terms
 from coachstats.compare.gee import (  # names: the package
     CORRELATIONS,
     FAMILIES,
@@ -22,6 +18,7 @@ from coachstats.compare.gee import (  # names: the package
     gee_steps,
 )
 from coachstats.compare.mixed import fit_mixed_stats, mixed_chunk_stats  # exports gee(), mixed()
+from coachstats.compare.output import gee_output, mixed_output, regression_output
 from coachstats.compare.smallsample import ClusterCrossProducts, ols_cross_products
 from coachstats.core.errors import AnalysisError, OptionError, check_option
 from coachstats.core.results import ComparisonResult
@@ -219,7 +216,14 @@ def _model(
     cluster: str | None = opts.get("cluster")
     fe: str | None = opts.get("fixed_effects") if method in ("logistic", "linear") else None
     binary = method == "logistic" or (method == "gee" and opts["family"] == "binomial")
-    terms = covariate_terms(opts["covariates"], opts["formula"])
+    model = model_terms(opts["covariates"], opts["formula"], arm=arm)
+    if model.interactions:
+        products = [":".join(t) for t in model.interactions]
+        raise OptionError(
+            f"{spec.label!r}: interaction terms {products} are fitted in memory only, not "
+            f"streamed; run compare.{method} on a pandas DataFrame (or run_plan)"
+        )
+    terms = model.main
     group_cols = tuple(g for g in (cluster, fe) if g)
     for name in [*(t for t, _ in terms), *group_cols]:
         if name in (outcome, arm):
@@ -283,8 +287,17 @@ def _model(
         center = shift_kept[0]
         stats = yield (lambda chunk: mixed_chunk_stats(rows_of(chunk), center))
         fit_m = fit_mixed_stats(stats, reml=bool(opts["reml"]))
+        means = glm.identity_marginal_sums(
+            sums.counts, shift_kept, fit_m.params[1:], fit_m.params[:1]
+        )
         result = models.mixed_result(
-            fit_m, design, rows_summary, outcome, cluster=str(cluster), conf_level=conf_level
+            fit_m,
+            design,
+            rows_summary,
+            outcome,
+            cluster=str(cluster),
+            conf_level=conf_level,
+            model=mixed_output(fit_m, design, prep.labels, conf_level=conf_level, sums=means),
         )
         return finish(result, spec, prep)
     if method == "gee":
@@ -299,8 +312,22 @@ def _model(
             small_sample=opts["small_sample"],
         )
         fit_g = yield from adapt(steps, rows_of)
+        if fit_g.family == "binomial":
+            means = yield (
+                lambda chunk: glm.marginal_sums(rows_of(chunk), fit_g.params[1:], fit_g.params[:1])
+            )
+        else:
+            means = glm.identity_marginal_sums(
+                sums.counts, shift_kept, fit_g.params[1:], fit_g.params[:1]
+            )
         result = models.gee_result(
-            fit_g, design, rows_summary, outcome, cluster=str(cluster), conf_level=conf_level
+            fit_g,
+            design,
+            rows_summary,
+            outcome,
+            cluster=str(cluster),
+            conf_level=conf_level,
+            model=gee_output(fit_g, design, prep.labels, conf_level=conf_level, sums=means),
         )
         return finish(result, spec, prep)
     family = "binomial" if method == "logistic" else "gaussian"
@@ -324,19 +351,27 @@ def _model(
     if not solution.converged and family == "binomial":
         raise glm.not_converged(solution.iterations)
     fit = glm.regression_fit(solution, family, groups)
+    if family == "gaussian":
+        models.check_not_exact(fit, rows_summary, outcome)
+        means = glm.identity_marginal_sums(sums.counts, shift_kept, fit.coef, fit.group_coef)
+    else:
+        means = yield (lambda chunk: glm.marginal_sums(rows_of(chunk), fit.coef, fit.group_coef))
     rd = None
     if method == "logistic" and opts["estimand"] == "risk difference":
-        sums_rd = yield (
-            lambda chunk: glm.risk_difference_sums(rows_of(chunk), fit.coef, fit.group_coef, 0)
-        )
-        rd = glm.risk_difference_from_sums(sums_rd, 0)
+        rd = glm.risk_difference_from_sums(means)
     clusters = None
     scores = None
+    scores_out = None
+    # the group parts of every functional the output needs (the intercept, the means)
+    basis = (
+        np.ones((1, 1)) if groups.n_groups == 1 else np.vstack([means.mean(1)[2], means.mean(0)[2]])
+    )
     if cluster:
         labels_c = np.array(prep.groups[cluster], dtype=object)
         clusters = GroupIndex(np.zeros(0, dtype=np.intp), labels_c, sums.clusters)
-        influence = (rd[2] if rd is not None else np.zeros(groups.n_groups)) / fit.group_weight
-        scores = yield (
+        head = rd[2] if rd is not None else np.zeros(groups.n_groups)
+        influence = np.column_stack([head, basis.T]) / fit.group_weight[:, None]
+        all_scores = yield (
             lambda chunk: glm.cluster_score_sums(
                 rows_of(chunk),
                 solution,
@@ -346,6 +381,37 @@ def _model(
                 influence,
             )
         )
+        p = len(fit.coef)
+        scores = all_scores[:, : p + 1]
+        scores_out = np.column_stack([all_scores[:, :p], all_scores[:, p + 1 :]])
+    cr2 = None
+    if family == "gaussian" and opts["cluster_vcov"] == "CR2" and clusters is not None:
+        n_c = clusters.n_groups
+
+        def cross(chunk: Chunk) -> ClusterCrossProducts:
+            rows = rows_of(chunk)
+            return ols_cross_products(
+                rows.XT,
+                rows.y,
+                cast(np.ndarray, rows.clusters),
+                n_c,
+                fit.coef,
+                float(fit.group_coef[0]),
+                shift_kept[0],
+            )
+
+        cr2 = ((yield cross), shift_kept[0])
+    output = regression_output(
+        fit,
+        design,
+        prep.labels,
+        conf_level=conf_level,
+        clusters=clusters,
+        cr2=cr2,
+        scores=scores_out,
+        basis=basis,
+        sums=means,
+    )
     if method == "logistic":
         result = models.logistic_result(
             fit,
@@ -359,25 +425,9 @@ def _model(
             clusters=clusters,
             risk_difference=rd,
             scores=scores,
+            model=output,
         )
     else:
-        small = None
-        if opts["cluster_vcov"] == "CR2" and clusters is not None:
-            n_c = clusters.n_groups
-
-            def cross(chunk: Chunk) -> ClusterCrossProducts:
-                rows = rows_of(chunk)
-                return ols_cross_products(
-                    rows.XT,
-                    rows.y,
-                    cast(np.ndarray, rows.clusters),
-                    n_c,
-                    fit.coef,
-                    float(fit.group_coef[0]),
-                    shift_kept[0],
-                )
-
-            small = models.cr2_arm((yield cross))
         result = models.linear_result(
             fit,
             design,
@@ -388,6 +438,7 @@ def _model(
             cluster=cluster,
             clusters=clusters,
             scores=scores,
-            small_sample=small,
+            small_sample=None if cr2 is None else models.cr2_arm(cr2[0]),
+            model=output,
         )
     return finish(result, spec, prep)

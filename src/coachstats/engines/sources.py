@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.compare.design import (
-    covariate_terms,
+    model_terms,
 )
 from coachstats.core.vocabulary import parse_item_column, parse_measure_column
 from coachstats.plan import (
@@ -125,5 +125,6 @@ def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
             if spec.options.get(key):
                 names.add(str(spec.options[key]))
         if spec.options.get("formula"):
-            names.update(t for t, _ in covariate_terms((), str(spec.options["formula"])))
+            formula = str(spec.options["formula"])
+            names.update(model_terms((), formula, arm=spec.arm).columns)
     return lambda c: c in names or _raw_input(c)
