@@ -31,6 +31,11 @@
 #   the clustered fit; chi-square for glm), the same Wald chi-square computed
 #   from geepack's robust vcov, lmerTest::contest(joint = TRUE, ddf =
 #   "Satterthwaite") for lmer.
+# - Subgroup effects (the arm effect within each marital level of a model with
+#   armf * marital): emmeans(fit, ~ armf | marital) contrasts for lm, glm (odds
+#   ratios), lmer (Satterthwaite) and geeglm; for the marginal risk difference
+#   within a level, the g-computation and delta method written out in R below
+#   (predictions from model.matrix and coef, covariance from vcov).
 # Optimizer and IRLS tolerances are tightened as in models.R.
 suppressPackageStartupMessages({
   library(jsonlite)
@@ -284,10 +289,65 @@ mixed_blocks <- function(d) {
   out
 }
 
+# --------------------------------------------------------------------------- subgroups
+
+# The arm effect within each marital level: emmeans(fit, ~ armf | marital) contrasts
+# (odds ratios with type = "response"; the SE there is of the ratio).
+by_level <- function(em, type = NULL) {
+  ct <- contrast(em, "revpairwise")
+  s <- as.data.frame(if (is.null(type)) summary(ct, infer = TRUE) else summary(ct, infer = TRUE, type = type))
+  est <- if ("odds.ratio" %in% names(s)) s$odds.ratio else s$estimate
+  lo <- if ("lower.CL" %in% names(s)) s$lower.CL else s$asymp.LCL
+  hi <- if ("upper.CL" %in% names(s)) s$upper.CL else s$asymp.UCL
+  stat <- if ("t.ratio" %in% names(s)) s$t.ratio else s$z.ratio
+  list(level = as.character(s$marital), estimate = est, se = s$SE, df = s$df, statistic = stat,
+       p = s$p.value, low = lo, high = hi)
+}
+
+# Marginal risk difference among the patients of each level, delta method, written out:
+# predictions with every patient of the level set to each arm, gradient from the model matrix.
+rd_by_level <- function(fit, d) {
+  V <- vcov(fit)
+  b <- coef(fit)
+  out <- list(level = character(), estimate = numeric(), se = numeric())
+  for (lev in levels(d$marital)) {
+    sub <- d[d$marital == lev, ]
+    X1 <- model.matrix(formula(fit), transform(sub, armf = factor("coaching", levels(d$armf))))
+    X0 <- model.matrix(formula(fit), transform(sub, armf = factor("usual_care", levels(d$armf))))
+    p1 <- plogis(drop(X1 %*% b))
+    p0 <- plogis(drop(X0 %*% b))
+    g <- colMeans(p1 * (1 - p1) * X1) - colMeans(p0 * (1 - p0) * X0)
+    out$level <- c(out$level, lev)
+    out$estimate <- c(out$estimate, mean(p1) - mean(p0))
+    out$se <- c(out$se, sqrt(drop(t(g) %*% V %*% g)))
+  }
+  out
+}
+
+subgroup_blocks <- function(d) {
+  dl <- complete(d, c("hba1c_change", "age", "marital"))
+  fl <- lm(hba1c_change ~ armf * marital + age, data = dl)
+  db <- complete(d, c("goal", "age", "marital"))
+  fb <- glm(goal ~ armf * marital + age, family = binomial, data = db, control = glm_ctrl)
+  fm <- lmerTest::lmer(hba1c_change ~ armf * marital + age + (1 | clinic), data = dl,
+                       control = lmer_ctrl)
+  dg <- dl[order(dl$clinic), ]
+  dg$cid <- as.integer(factor(dg$clinic))
+  fg <- geeglm(hba1c_change ~ armf * marital + age, id = cid, data = dg, family = gaussian(),
+               corstr = "exchangeable", control = gee_ctrl)
+  list(
+    linear = by_level(emmeans(fl, ~ armf | marital)),
+    logistic = by_level(emmeans(fb, ~ armf | marital), type = "response"),
+    logistic_rd = rd_by_level(fb, db),
+    mixed = by_level(emmeans(fm, ~ armf | marital, lmer.df = "satterthwaite")),
+    gee = by_level(emmeans(fg, ~ armf | marital))
+  )
+}
+
 fixture_block <- function(name) {
   d <- read_fixture(name)
   list(linear = linear_blocks(d), logistic = logistic_blocks(d), gee = gee_blocks(d),
-       mixed = mixed_blocks(d))
+       mixed = mixed_blocks(d), subgroups = subgroup_blocks(d))
 }
 
 pkgs <- c("jsonlite", "sandwich", "lmtest", "car", "clubSandwich", "geepack", "lme4", "lmerTest",

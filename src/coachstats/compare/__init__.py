@@ -29,6 +29,7 @@ from coachstats.compare.proportions import (
     risk_difference,
     two_proportions,
 )
+from coachstats.compare.subgroups import subgroup_effects
 
 __all__ = [
     "adjust_pvalues",
@@ -51,6 +52,7 @@ __all__ = [
     "relative_risk",
     "risk_difference",
     "rubin_pool",
+    "subgroup_effects",
     "t_test",
     "t_test_from_stats",
     "two_proportions",

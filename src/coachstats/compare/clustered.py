@@ -37,6 +37,7 @@ from coachstats.compare.gee import (
 )
 from coachstats.compare.mixed import MixedFit, fit_mixed
 from coachstats.compare.modelbase import (
+    FittedModel,
     RowSummary,
     check_arm_separation,
     group_index,
@@ -45,14 +46,14 @@ from coachstats.compare.modelbase import (
     model_setup,
     row_summary,
 )
-from coachstats.compare.output import gee_output, mixed_output
+from coachstats.compare.output import gee_functionals, gee_output, mixed_functionals, mixed_output
 from coachstats.compare.prepare import accepts_dask
 from coachstats.compare.twobytwo import check_conf_level
 from coachstats.core.coefficients import ModelOutput
 from coachstats.core.errors import AnalysisError, check_option
 from coachstats.core.results import ComparisonResult
 
-__all__ = ["gee", "gee_result", "mixed", "mixed_result"]
+__all__ = ["gee", "gee_model", "gee_result", "mixed", "mixed_model", "mixed_result"]
 
 GEEFamily = Literal["binomial", "gaussian"]
 Correlation = Literal["exchangeable", "independence"]
@@ -130,6 +131,40 @@ def gee(
     >>> r.estimand, round(r.estimate, 3), round(r.extra["working_correlation"], 3)
     ('mean difference', -0.506, 0.128)
     """
+    return gee_model(
+        data,
+        outcome,
+        arm=arm,
+        cluster=cluster,
+        covariates=covariates,
+        formula=formula,
+        family=family,
+        corr=corr,
+        moment_df=moment_df,
+        conf_level=conf_level,
+        treatment=treatment,
+        control=control,
+        small_sample=small_sample,
+    ).result
+
+
+def gee_model(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    cluster: str,
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    family: GEEFamily = "binomial",
+    corr: Correlation = "exchangeable",
+    moment_df: MomentDF = "n",
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+    small_sample: SmallSample = "none",
+) -> FittedModel:
+    """:func:`gee`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_option("family", family, FAMILIES)
     check_option("corr", corr, CORRELATIONS)
     check_option("moment_df", moment_df, ("n", "n-p"))
@@ -165,8 +200,9 @@ def gee(
         moment_df=moment_df,
         small_sample=small_sample,
     )
+    F = gee_functionals(fit)
     output = gee_output(fit, design, setup.prepared.labels, conf_level=conf_level)
-    return gee_result(
+    result = gee_result(
         fit,
         design,
         row_summary(setup, binary),
@@ -175,6 +211,7 @@ def gee(
         conf_level=conf_level,
         model=output,
     )
+    return FittedModel(result, F, design, setup, "logit" if binary else "identity")
 
 
 def gee_result(
@@ -281,6 +318,34 @@ def mixed(
     >>> round(r.estimate, 3), round(r.df, 1), round(r.extra["icc"], 3)
     (-0.825, 233.0, 0.215)
     """
+    return mixed_model(
+        data,
+        outcome,
+        arm=arm,
+        cluster=cluster,
+        covariates=covariates,
+        formula=formula,
+        reml=reml,
+        conf_level=conf_level,
+        treatment=treatment,
+        control=control,
+    ).result
+
+
+def mixed_model(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    cluster: str,
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    reml: bool = True,
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+) -> FittedModel:
+    """:func:`mixed`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_conf_level(conf_level)
     setup = model_setup(
         data,
@@ -296,8 +361,9 @@ def mixed(
     clusters = group_index(setup.frame, cluster, "cluster")
     design = model_design(setup, arm, None)
     fit = fit_mixed(design.X, setup.y, clusters, reml=reml)
+    F = mixed_functionals(fit)
     output = mixed_output(fit, design, setup.prepared.labels, conf_level=conf_level)
-    return mixed_result(
+    result = mixed_result(
         fit,
         design,
         row_summary(setup, False),
@@ -306,6 +372,7 @@ def mixed(
         conf_level=conf_level,
         model=output,
     )
+    return FittedModel(result, F, design, setup, "identity")
 
 
 def mixed_result(

@@ -163,6 +163,14 @@ class Design:
         """Indices of the arm-interaction columns (empty without effect modification)."""
         return tuple(j for j, _ in self.arm_modifiers)
 
+    def subset(self, rows: np.ndarray) -> Design:
+        """The design of some rows (a boolean mask or indices), e.g. one subgroup."""
+        return replace(
+            self,
+            X=np.asfortranarray(self.X[rows]),
+            arm_modifiers=tuple((j, m[rows]) for j, m in self.arm_modifiers),
+        )
+
     def at_arm(self, value: float) -> np.ndarray:
         """``X`` with every patient set to one arm (1 treatment, 0 control).
 

@@ -34,6 +34,7 @@ import pandas as pd
 from coachstats.compare.design import ArmMoments, Design, GroupIndex, ModelTerms, build_design
 from coachstats.compare.dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.formula import model_terms
+from coachstats.compare.inference import Functionals
 from coachstats.compare.prepare import Prepared, prepare
 from coachstats.compare.rows import vdot
 from coachstats.core.coefficients import ModelOutput
@@ -41,6 +42,7 @@ from coachstats.core.errors import AnalysisError, DataWarning, SeparationError
 from coachstats.core.results import ArmSummary, ComparisonResult, p_phrase
 
 __all__ = [
+    "FittedModel",
     "ModelSetup",
     "RowSummary",
     "check_arm_separation",
@@ -131,6 +133,28 @@ def model_setup(
         prepared.n_excluded,
         prepared.excluded_reason,
     )
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A model-based comparison with what inference on other quantities needs.
+
+    ``result`` is what :func:`~coachstats.compare.models.linear` (``logistic``,
+    ``gee``, ``mixed``) returns; ``functionals`` the estimates with the
+    covariance and df of any linear functional of them
+    (:class:`~coachstats.compare.inference.Functionals`; None for Firth's
+    model); ``design`` and ``setup`` the analysed rows; ``link`` ``"logit"``
+    or ``"identity"``; ``groups`` the absorbed fixed-effect groups (None for
+    one intercept). :func:`coachstats.compare.subgroups.subgroup_effects`
+    reads the arm effect within subgroups from it.
+    """
+
+    result: ComparisonResult
+    functionals: Functionals | None
+    design: Design
+    setup: ModelSetup
+    link: str
+    groups: GroupIndex | None = None
 
 
 def group_index(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:

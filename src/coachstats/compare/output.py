@@ -53,7 +53,15 @@ from coachstats.compare.mixed import MixedFit
 from coachstats.compare.smallsample import ClusterCrossProducts
 from coachstats.core.coefficients import FitStatistics, ModelOutput
 
-__all__ = ["gee_output", "mixed_output", "model_output", "regression_output"]
+__all__ = [
+    "fit_functionals",
+    "gee_functionals",
+    "gee_output",
+    "mixed_functionals",
+    "mixed_output",
+    "model_output",
+    "regression_output",
+]
 
 
 def _information(loglik: float, df: int, n: int) -> tuple[float, float]:
@@ -90,6 +98,35 @@ def model_output(
     )
 
 
+def fit_functionals(
+    fit: RegressionFit,
+    *,
+    clusters: GroupIndex | None = None,
+    scores: np.ndarray | None = None,
+    basis: np.ndarray | None = None,
+    cr2: tuple[ClusterCrossProducts, np.ndarray] | None = None,
+) -> Functionals:
+    """The :class:`Functionals` of a logistic (z) or linear (t on the residual df) fit."""
+    df = None if fit.family == "binomial" else float(fit.df_resid)
+    return regression_functionals(
+        fit, clusters=clusters, scores=scores, basis=basis, cr2=cr2, df=df
+    )
+
+
+def gee_functionals(fit: GEEFit) -> Functionals:
+    """The :class:`Functionals` of a GEE fit: robust covariance, z tests."""
+    return vector_functionals(fit.params, fit.vcov_robust, None)
+
+
+def mixed_functionals(fit: MixedFit) -> Functionals:
+    """The :class:`Functionals` of a mixed model: Satterthwaite df for every functional."""
+
+    def df(g_beta: np.ndarray, g_alpha: np.ndarray) -> float:
+        return fit.contrast_df(np.concatenate([g_alpha, g_beta]))
+
+    return vector_functionals(fit.params, fit.vcov, df)
+
+
 def regression_output(
     fit: RegressionFit,
     design: Design,
@@ -101,22 +138,17 @@ def regression_output(
     scores: np.ndarray | None = None,
     basis: np.ndarray | None = None,
     sums: MarginalSums | None = None,
+    functionals: Functionals | None = None,
 ) -> ModelOutput:
     """:class:`ModelOutput` of a logistic or linear fit (model-based, CR1 or CR2).
 
     ``sums``: the :class:`~coachstats.compare.glm.MarginalSums` of a fit
     without rows (streamed); computed from ``design`` otherwise.
     ``scores``/``basis``: see :meth:`RegressionFit.functional_cov`.
+    ``functionals``: :func:`fit_functionals` of the fit, when already built.
     """
     binary = fit.family == "binomial"
-    F = regression_functionals(
-        fit,
-        clusters=clusters,
-        scores=scores,
-        basis=basis,
-        cr2=cr2,
-        df=None if binary else float(fit.df_resid),
-    )
+    F = functionals or fit_functionals(fit, clusters=clusters, scores=scores, basis=basis, cr2=cr2)
     n, k = fit.nobs, fit.n_params
     if binary:
         loglik, df, sigma = -fit.deviance / 2.0, k, math.nan
@@ -163,7 +195,7 @@ def gee_output(
 ) -> ModelOutput:
     """:class:`ModelOutput` of a GEE fit (robust covariance, z tests; no likelihood)."""
     binary = fit.family == "binomial"
-    F = vector_functionals(fit.params, fit.vcov_robust, None)
+    F = gee_functionals(fit)
     stats = FitStatistics(
         nobs=fit.nobs,
         n_clusters=fit.n_clusters,
@@ -195,11 +227,7 @@ def mixed_output(
     sums: MarginalSums | None = None,
 ) -> ModelOutput:
     """:class:`ModelOutput` of a linear mixed model (Satterthwaite df for every functional)."""
-
-    def df(g_beta: np.ndarray, g_alpha: np.ndarray) -> float:
-        return fit.contrast_df(np.concatenate([g_alpha, g_beta]))
-
-    F = vector_functionals(fit.params, fit.vcov, df)
+    F = mixed_functionals(fit)
     n_par = len(fit.params) + 2
     aic, bic = _information(fit.loglik, n_par, fit.nobs)
     stats = FitStatistics(

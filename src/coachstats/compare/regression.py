@@ -37,6 +37,7 @@ from coachstats.compare.glm import (
 )
 from coachstats.compare.inference import counterfactual_sums
 from coachstats.compare.modelbase import (
+    FittedModel,
     ModelSetup,
     RowSummary,
     check_arm_separation,
@@ -47,7 +48,7 @@ from coachstats.compare.modelbase import (
     model_setup,
     row_summary,
 )
-from coachstats.compare.output import regression_output
+from coachstats.compare.output import fit_functionals, regression_output
 from coachstats.compare.prepare import accepts_dask
 from coachstats.compare.smallsample import (
     ClusterCrossProducts,
@@ -68,8 +69,10 @@ __all__ = [
     "check_not_exact",
     "cr2_arm",
     "linear",
+    "linear_model",
     "linear_result",
     "logistic",
+    "logistic_model",
     "logistic_result",
 ]
 
@@ -268,6 +271,38 @@ def logistic(
     >>> round(r.estimate, 6), r.statistic_name
     (23.4, 'penalized LR chi-square')
     """
+    return logistic_model(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        cluster=cluster,
+        fixed_effects=fixed_effects,
+        estimand=estimand,
+        conf_level=conf_level,
+        treatment=treatment,
+        control=control,
+        firth=firth,
+    ).result
+
+
+def logistic_model(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    cluster: str | None = None,
+    fixed_effects: str | None = None,
+    estimand: LogisticEstimand = "odds ratio",
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+    firth: bool = False,
+) -> FittedModel:
+    """:func:`logistic`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_option("estimand", estimand, LOGISTIC_ESTIMANDS)
     check_conf_level(conf_level)
     check_firth(firth, estimand, cluster, fixed_effects)
@@ -294,7 +329,8 @@ def logistic(
                 f"({[':'.join(t) for t in setup.terms.arm_interactions]}); fit the model "
                 "without firth=True, or Firth's model within each subgroup (subset the data)"
             )
-        return _firth(setup, model_design(setup, arm, None), outcome, conf_level)
+        design = model_design(setup, arm, None)
+        return FittedModel(_firth(setup, design, outcome, conf_level), None, design, setup, "logit")
     check_arm_separation(setup, outcome)
     fe: GroupIndex | None = None
     if fixed_effects:
@@ -305,6 +341,7 @@ def logistic(
     fit = fit_logistic(design.X, setup.y, fe)
     sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit")
     rd = risk_difference_from_sums(sums) if estimand == "risk difference" else None
+    F = fit_functionals(fit, clusters=clusters)
     output = regression_output(
         fit,
         design,
@@ -312,8 +349,9 @@ def logistic(
         conf_level=conf_level,
         clusters=clusters,
         sums=sums,
+        functionals=F,
     )
-    return logistic_result(
+    result = logistic_result(
         fit,
         design,
         row_summary(setup, True),
@@ -326,6 +364,7 @@ def logistic(
         risk_difference=rd,
         model=output,
     )
+    return FittedModel(result, F, design, setup, "logit", fe)
 
 
 def logistic_result(
@@ -452,6 +491,36 @@ def linear(
     >>> bool(r.df < 4)
     True
     """
+    return linear_model(
+        data,
+        outcome,
+        arm=arm,
+        covariates=covariates,
+        formula=formula,
+        cluster=cluster,
+        fixed_effects=fixed_effects,
+        conf_level=conf_level,
+        treatment=treatment,
+        control=control,
+        cluster_vcov=cluster_vcov,
+    ).result
+
+
+def linear_model(
+    data: pd.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    covariates: Sequence[str] | str = (),
+    formula: str | None = None,
+    cluster: str | None = None,
+    fixed_effects: str | None = None,
+    conf_level: float = 0.95,
+    treatment: str | None = None,
+    control: str | None = None,
+    cluster_vcov: ClusterVcov = "CR1",
+) -> FittedModel:
+    """:func:`linear`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_conf_level(conf_level)
     check_cluster_vcov(cluster_vcov, cluster, fixed_effects)
     setup = model_setup(
@@ -472,6 +541,7 @@ def linear(
     rows = row_summary(setup, False)
     check_not_exact(fit, rows, outcome)
     cross = _cr2_sums(design.X, setup.y, fit, clusters) if cluster_vcov == "CR2" else None
+    F = fit_functionals(fit, clusters=clusters, cr2=cross)
     output = regression_output(
         fit,
         design,
@@ -479,8 +549,9 @@ def linear(
         conf_level=conf_level,
         clusters=clusters,
         cr2=cross,
+        functionals=F,
     )
-    return linear_result(
+    result = linear_result(
         fit,
         design,
         rows,
@@ -492,6 +563,7 @@ def linear(
         small_sample=None if cross is None else cr2_arm(cross[0]),
         model=output,
     )
+    return FittedModel(result, F, design, setup, "identity", fe)
 
 
 def check_firth(firth: bool, estimand: str, cluster: str | None, fixed_effects: str | None) -> None:

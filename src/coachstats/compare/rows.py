@@ -480,6 +480,9 @@ class ArmMoments(Additive):
         out = []
         for j, label in enumerate(labels):
             n = int(self.n[j])
+            if n == 0:  # an arm absent from some rows (a subgroup)
+                out.append(ArmSummary(label, 0, events=0 if binary else None))
+                continue
             if binary:
                 events = round(float(self.total[j]))
                 out.append(ArmSummary(label, n, events=events, value=events / n))
