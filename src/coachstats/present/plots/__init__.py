@@ -13,6 +13,7 @@ sequence of them, or the tidy DataFrame of :func:`coachstats.core.results.tidy`.
 :func:`plot_forest`               estimates with CIs; log axis for ratios; pooled diamond
 :func:`plot_funnel`               study estimates against their SEs (small-study effects)
 :func:`plot_evidence`             the evidence base: trials, pooled diamond, prediction interval
+:func:`plot_subgroups`            subgroup forest plot with the P for interaction
 :func:`plot_consort`              CONSORT flow of one endpoint from a ``Flow``
 :func:`plot_adherence`            concordance categories by arm and time point
 :func:`plot_adherent_days`        distribution of adherent days by arm
@@ -48,6 +49,7 @@ from coachstats.present.plots.style import (
     save_figure,
     use_style,
 )
+from coachstats.present.plots.subgroups import plot_subgroups, subgroup_rows
 
 __all__ = [
     "ARM_COLORS",
@@ -66,7 +68,9 @@ __all__ = [
     "plot_forest",
     "plot_funnel",
     "plot_published_vs_reproduced",
+    "plot_subgroups",
     "save_figure",
+    "subgroup_rows",
     "use_style",
     "wilson_limits",
 ]
