@@ -485,6 +485,9 @@ class ReproductionResult:
             for t in self.targets:
                 if t.trial == name:
                     lines.append("  - " + _summary_line(t.row()))
+            for u in trial.unreachable_targets:
+                p = f" (published {p_phrase(u.p)})" if u.p else ""
+                lines.append(f"  - {u.label}{p}: not reproducible from this cohort: {u.reason}")
             lines.append("")
         counts = self.counts()
         lines.append(

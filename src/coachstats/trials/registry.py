@@ -84,6 +84,7 @@ __all__ = [
     "Sensitivity",
     "Target",
     "Trial",
+    "UnreachableTarget",
     "Variant",
     "get_trial",
     "iter_targets",
@@ -423,6 +424,31 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class UnreachableTarget:
+    """A published figure the bundled cohort cannot reproduce at all, with the reason.
+
+    Kept in the registry (TOML ``[[unreachable_targets]]``) so that what was
+    published is listed next to what is reproduced: ``p`` and ``values`` as
+    printed, ``source`` the paper (when not the trial's own citation),
+    ``reason`` why no analysis of the cohort can give it (e.g. the cohort has
+    no such variable).
+    """
+
+    id: str
+    label: str
+    reason: str
+    p: str = ""
+    values: tuple[str, ...] = ()
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(str(v) for v in self.values))
+        if not self.reason.strip():
+            raise OptionError(f"unreachable target {self.id!r} needs a reason")
+        PrintedP.parse(self.p)  # a malformed printed P fails when the registry loads
+
+
+@dataclass(frozen=True)
 class Trial:
     """One trial or paper of the registry.
 
@@ -445,9 +471,10 @@ class Trial:
     notes: str = ""
     order: int = 100
     sensitivity: Sensitivity | None = None
+    unreachable_targets: tuple[UnreachableTarget, ...] = ()
 
     def __post_init__(self) -> None:
-        ids = [t.id for t in self.targets]
+        ids = [t.id for t in self.targets] + [t.id for t in self.unreachable_targets]
         dups = _duplicates(ids)
         if dups:
             raise OptionError(f"trial {self.name!r}: duplicate target ids {dups}")
@@ -572,6 +599,11 @@ class Trial:
                 for v in sens.get("variants", ())
             )
             d["sensitivity"] = Sensitivity(tuple(sens.get("targets", ())), variants)
+        unreachable = []
+        for u in d.get("unreachable_targets", ()):
+            _check_keys(UnreachableTarget, u, f"unreachable target {u.get('id')!r}")
+            unreachable.append(UnreachableTarget(**u))
+        d["unreachable_targets"] = tuple(unreachable)
         return cls(**d)
 
 
