@@ -40,10 +40,12 @@ from coachstats.compare.modelbase import (
     FittedModel,
     RowSummary,
     check_arm_separation,
+    check_clustered_arm,
     group_index,
     model_design,
     model_result,
     model_setup,
+    partially_nested,
     row_summary,
 )
 from coachstats.compare.output import gee_functionals, gee_output, mixed_functionals, mixed_output
@@ -76,6 +78,7 @@ def gee(
     treatment: str | None = None,
     control: str | None = None,
     small_sample: SmallSample = "none",
+    clustered_arm: str | None = None,
 ) -> ComparisonResult:
     r"""GEE for clustered patients: population-averaged arm effect with robust SE.
 
@@ -145,6 +148,7 @@ def gee(
         treatment=treatment,
         control=control,
         small_sample=small_sample,
+        clustered_arm=clustered_arm,
     ).result
 
 
@@ -163,6 +167,7 @@ def gee_model(
     treatment: str | None = None,
     control: str | None = None,
     small_sample: SmallSample = "none",
+    clustered_arm: str | None = None,
 ) -> FittedModel:
     """:func:`gee`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_option("family", family, FAMILIES)
@@ -170,6 +175,7 @@ def gee_model(
     check_option("moment_df", moment_df, ("n", "n-p"))
     check_option("small_sample", small_sample, SMALL_SAMPLE)
     check_conf_level(conf_level)
+    check_clustered_arm(clustered_arm, cluster)
     binary = family == "binomial"
     setup = model_setup(
         data,
@@ -181,6 +187,7 @@ def gee_model(
         binary=binary,
         treatment=treatment,
         control=control,
+        clustered=(cluster, clustered_arm) if clustered_arm else None,
     )
     if binary:
         if setup.y.min() == setup.y.max():
@@ -211,6 +218,8 @@ def gee_model(
         conf_level=conf_level,
         model=output,
     )
+    if clustered_arm:
+        result = partially_nested(result, cluster, clustered_arm, random_effect=False)
     return FittedModel(result, F, design, setup, "logit" if binary else "identity")
 
 
@@ -271,6 +280,7 @@ def mixed(
     conf_level: float = 0.95,
     treatment: str | None = None,
     control: str | None = None,
+    clustered_arm: str | None = None,
 ) -> ComparisonResult:
     r"""Linear mixed model with a random intercept for ``cluster``.
 
@@ -329,6 +339,7 @@ def mixed(
         conf_level=conf_level,
         treatment=treatment,
         control=control,
+        clustered_arm=clustered_arm,
     ).result
 
 
@@ -344,9 +355,11 @@ def mixed_model(
     conf_level: float = 0.95,
     treatment: str | None = None,
     control: str | None = None,
+    clustered_arm: str | None = None,
 ) -> FittedModel:
     """:func:`mixed`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_conf_level(conf_level)
+    check_clustered_arm(clustered_arm, cluster)
     setup = model_setup(
         data,
         outcome,
@@ -357,10 +370,15 @@ def mixed_model(
         binary=False,
         treatment=treatment,
         control=control,
+        clustered=(cluster, clustered_arm) if clustered_arm else None,
     )
     clusters = group_index(setup.frame, cluster, "cluster")
     design = model_design(setup, arm, None)
-    fit = fit_mixed(design.X, setup.y, clusters, reml=reml)
+    free = None
+    if clustered_arm:
+        # rows of the other arm have no random effect
+        free = setup.treated if str(clustered_arm) != setup.prepared.labels[0] else ~setup.treated
+    fit = fit_mixed(design.X, setup.y, clusters, reml=reml, free=free)
     F = mixed_functionals(fit)
     output = mixed_output(fit, design, setup.prepared.labels, conf_level=conf_level)
     result = mixed_result(
@@ -372,6 +390,8 @@ def mixed_model(
         conf_level=conf_level,
         model=output,
     )
+    if clustered_arm:
+        result = partially_nested(result, cluster, clustered_arm, random_effect=True)
     return FittedModel(result, F, design, setup, "identity")
 
 

@@ -107,11 +107,12 @@ class MixedStats:
     Sx: np.ndarray
     Sy: np.ndarray
     center: np.ndarray
+    n_free: int = 0
 
     @property
     def nobs(self) -> int:
-        """Number of observations :math:`N`."""
-        return int(self.counts.sum())
+        """Number of observations :math:`N` (with the ``n_free`` rows without a random effect)."""
+        return int(self.counts.sum()) + self.n_free
 
     @property
     def n_clusters(self) -> int:
@@ -133,36 +134,50 @@ class MixedStats:
             Sx=self.Sx + other.Sx,
             Sy=self.Sy + other.Sy,
             center=self.center,
+            n_free=self.n_free + other.n_free,
         )
 
 
-def mixed_chunk_stats(rows: ModelRows, center: np.ndarray) -> MixedStats:
+def mixed_chunk_stats(
+    rows: ModelRows, center: np.ndarray, free: np.ndarray | None = None
+) -> MixedStats:
     """:class:`MixedStats` of one chunk of rows (clusters in ``rows.clusters``).
 
     ``center`` is the column means of ``X`` over all rows (from an earlier pass
-    when streaming); the statistics of chunks add up (``+``).
+    when streaming); the statistics of chunks add up (``+``). ``free`` marks
+    rows without a random effect (a partially nested design): they enter the
+    cross products but no cluster sum.
     """
     if rows.clusters is None:  # pragma: no cover - the callers always set clusters
         raise AnalysisError("mixed-model rows need cluster codes")
     XcT = rows.centered(center)
     y = rows.y
     G = rows.n_clusters
+    codes, XcT_c, y_c = rows.clusters, XcT, y
+    if free is not None:
+        nested = ~free
+        codes, XcT_c, y_c = codes[nested], XcT[:, nested], y[nested]
     Sx = np.empty((G, XcT.shape[0]))
     for j in range(XcT.shape[0]):  # loop over columns, not rows or clusters
-        Sx[:, j] = np.bincount(rows.clusters, weights=XcT[j], minlength=G)
+        Sx[:, j] = np.bincount(codes, weights=XcT_c[j], minlength=G)
     return MixedStats(
         XtX=XcT @ XcT.T,
         Xty=rows_dot(XcT, y),
         yty=vdot(y, y),
-        counts=np.bincount(rows.clusters, minlength=G),
+        counts=np.bincount(codes, minlength=G),
         Sx=Sx,
-        Sy=np.bincount(rows.clusters, weights=y, minlength=G),
+        Sy=np.bincount(codes, weights=y_c, minlength=G),
         center=center,
+        n_free=0 if free is None else int(free.sum()),
     )
 
 
-def mixed_stats(X: np.ndarray, y: np.ndarray, clusters: GroupIndex) -> MixedStats:
+def mixed_stats(
+    X: np.ndarray, y: np.ndarray, clusters: GroupIndex, free: np.ndarray | None = None
+) -> MixedStats:
     """One pass over the rows: the :class:`MixedStats` of ``[1, X]`` and ``y``.
+
+    ``free``: rows without a random effect (see :func:`fit_mixed`).
 
     Examples
     --------
@@ -172,7 +187,7 @@ def mixed_stats(X: np.ndarray, y: np.ndarray, clusters: GroupIndex) -> MixedStat
     (array([2, 1]), array([3., 3.]))
     """
     rows = ModelRows.from_design(X, y, clusters=clusters)
-    return mixed_chunk_stats(rows, X.mean(axis=0))
+    return mixed_chunk_stats(rows, X.mean(axis=0), free)
 
 
 @dataclass(frozen=True)
@@ -193,14 +208,15 @@ class CS:
     a: float
     b: np.ndarray
     n: np.ndarray
+    free: float = 0.0
 
     def __matmul__(self, other: CS) -> CS:
         b = self.a * other.b + self.b * other.a + self.n * self.b * other.b
-        return CS(self.a * other.a, b, self.n)
+        return CS(self.a * other.a, b, self.n, self.free)
 
     def trace(self) -> float:
-        """:math:`\\sum_i n_i (a + b_i)`."""
-        return float(self.a * self.n.sum() + self.n @ self.b)
+        """:math:`\\sum_i n_i (a + b_i)`, plus ``a`` per row outside the clusters (``free``)."""
+        return float(self.a * (self.n.sum() + self.free) + self.n @ self.b)
 
 
 class _Algebra:
@@ -356,8 +372,9 @@ def _satterthwaite(
     alg = _Algebra(stats, beta)
     n = stats.counts.astype(float)
     gam = t2 / (s2 + n * t2)
-    Vinv = CS(1.0 / s2, -gam / s2, n)
-    dV = (CS(1.0, np.zeros_like(n), n), CS(0.0, np.ones_like(n), n))  # d V / d(s2, t2)
+    free = float(stats.n_free)
+    Vinv = CS(1.0 / s2, -gam / s2, n, free)
+    dV = (CS(1.0, np.zeros_like(n), n, free), CS(0.0, np.ones_like(n), n, free))  # dV/d(s2, t2)
     C = np.linalg.inv(alg.x_m_x(Vinv))
     A = [Vinv @ dV[a] @ Vinv for a in range(2)]  # V^-1 V_a V^-1
     K = [alg.x_m_x(A[a]) for a in range(2)]
@@ -467,11 +484,19 @@ def _contrast_df(
         Sx=s.Sx @ Minv,
         Sy=s.Sy,
         center=s.center,
+        n_free=s.n_free,
     )
     return float(_satterthwaite(new, M @ beta, s2, t2, reml)[j])
 
 
-def fit_mixed(X: np.ndarray, y: np.ndarray, clusters: GroupIndex, *, reml: bool = True) -> MixedFit:
+def fit_mixed(
+    X: np.ndarray,
+    y: np.ndarray,
+    clusters: GroupIndex,
+    *,
+    reml: bool = True,
+    free: np.ndarray | None = None,
+) -> MixedFit:
     """Fit a random-intercept linear mixed model (an intercept is added to ``X``).
 
     Parameters
@@ -484,6 +509,12 @@ def fit_mixed(X: np.ndarray, y: np.ndarray, clusters: GroupIndex, *, reml: bool 
         Cluster of each row (rows need not be sorted).
     reml : bool
         REML (default, ``lmer``'s default) or maximum likelihood.
+    free : ndarray of bool, optional
+        Rows without a random effect: a partially nested design, where only
+        the coached patients share coaches, :math:`y_{ij} = x_{ij}^\top\beta
+        + z_{ij} u_i + \varepsilon_{ij}` with :math:`z = 0` on these rows
+        (``lmer(y ~ ... + (0 + z | coach))``). Their cluster codes are ignored;
+        ``n_clusters`` counts the clusters of the other rows.
 
     Returns
     -------
@@ -491,4 +522,12 @@ def fit_mixed(X: np.ndarray, y: np.ndarray, clusters: GroupIndex, *, reml: bool 
     """
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] != len(clusters.codes):
         raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
-    return fit_mixed_stats(mixed_stats(X, y, clusters), reml=reml)
+    if free is not None:
+        free = np.asarray(free, dtype=bool)
+        if free.all():
+            raise AnalysisError("every row is outside the clusters: no random effect to fit")
+        nested = GroupIndex.from_values(clusters.labels[clusters.codes[~free]])
+        codes = np.zeros(len(y), dtype=np.intp)
+        codes[~free] = nested.codes
+        clusters = GroupIndex(codes, nested.labels, nested.counts)
+    return fit_mixed_stats(mixed_stats(X, y, clusters, free), reml=reml)

@@ -35,10 +35,10 @@ from coachstats.compare.design import ArmMoments, Design, GroupIndex, ModelTerms
 from coachstats.compare.dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.formula import model_terms
 from coachstats.compare.inference import Functionals
-from coachstats.compare.prepare import Prepared, prepare
+from coachstats.compare.prepare import Prepared, clustered_rows, prepare
 from coachstats.compare.rows import vdot
 from coachstats.core.coefficients import ModelOutput
-from coachstats.core.errors import AnalysisError, DataWarning, SeparationError
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError, SeparationError
 from coachstats.core.results import ArmSummary, ComparisonResult, p_phrase
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "RowSummary",
     "check_arm_separation",
     "check_arms_left",
+    "check_clustered_arm",
     "check_separation",
     "degenerate_groups_reason",
     "drop_degenerate_groups",
@@ -57,6 +58,7 @@ __all__ = [
     "model_setup",
     "normal_or_t",
     "outcome_values",
+    "partially_nested",
     "row_summary",
 ]
 
@@ -106,8 +108,15 @@ def model_setup(
     binary: bool,
     treatment: str | None,
     control: str | None,
+    clustered: tuple[str, str] | None = None,
 ) -> ModelSetup:
-    """Check the columns, keep the complete cases and read the outcome: a :class:`ModelSetup`."""
+    """Check the columns, keep the complete cases and read the outcome: a :class:`ModelSetup`.
+
+    ``clustered``: ``(cluster column, arm label)`` of a partially nested
+    design; the other arm's patients are put in clusters of their own
+    (:func:`~coachstats.compare.prepare.clustered_rows`), so that a missing
+    cluster id excludes only patients of the clustered arm.
+    """
     terms = model_terms(covariates, formula, arm=arm)
     extra_cols = [g for g in groups if g]
     for name in [*terms.columns, *extra_cols]:
@@ -116,6 +125,8 @@ def model_setup(
                 f"column '{name}' is the outcome or the arm; it cannot also be a covariate, "
                 "cluster or fixed effect"
             )
+    if clustered is not None:
+        data = clustered_rows(data, arm, *clustered)
     prepared = prepare(
         data,
         [outcome, *terms.columns, *extra_cols],
@@ -155,6 +166,35 @@ class FittedModel:
     setup: ModelSetup
     link: str
     groups: GroupIndex | None = None
+
+
+def check_clustered_arm(clustered_arm: str | None, cluster: str | None) -> None:
+    """``clustered_arm`` (a partially nested design) needs ``cluster``."""
+    if clustered_arm is not None and not cluster:
+        raise OptionError(
+            f"clustered_arm={clustered_arm!r} says which arm's patients share {cluster or 'clusters'}; "
+            "give the cluster column too (cluster='coach_id')"
+        )
+
+
+def partially_nested(
+    result: ComparisonResult, cluster: str, clustered_arm: str, *, random_effect: bool
+) -> ComparisonResult:
+    """Say in a result that only ``clustered_arm`` is clustered (method text and ``extra``)."""
+    others = [a.arm for a in result.arms if a.arm != clustered_arm]
+    other = others[0] if others else "the other"
+    if random_effect:
+        note = (
+            f"; partially nested: random intercept for {cluster} in the {clustered_arm} arm "
+            f"only, none in {other}"
+        )
+    else:
+        note = (
+            f"; partially nested: {cluster} clusters in the {clustered_arm} arm only, "
+            f"{other} patients as clusters of one"
+        )
+    extra = {**result.extra, "clustered_arm": clustered_arm}
+    return result.replace(method=result.method + note, extra=extra)
 
 
 def group_index(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
-from coachstats.core.errors import AnalysisError, ColumnNotFoundError
+from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError
 from coachstats.core.frames import engine_for
 
 DEFAULT_TREATMENT = "coaching"
@@ -71,6 +71,49 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
             f"column(s) {', '.join(repr(c) for c in missing)} not found; "
             f"available columns: {', '.join(map(str, data.columns))}"
         )
+
+
+def own_clusters(ids: pd.Series, rows: np.ndarray) -> pd.Series:
+    """Cluster ids with ``rows`` (a boolean mask) each in a cluster of its own.
+
+    The singletons of a partially nested design (usual-care patients have no
+    coach) and of ``singleton_clusters`` in analysis plans (rows without a
+    cluster id). The new ids (``"__own_<position>"``) cannot meet a real one.
+
+    Examples
+    --------
+    >>> own_clusters(pd.Series(["c1", None, "c1"]), np.array([False, True, False])).tolist()
+    ['c1', '__own_1', 'c1']
+    """
+    out = ids.astype(object).copy()
+    positions = np.flatnonzero(np.asarray(rows, dtype=bool))
+    out.iloc[positions] = [f"__own_{i}" for i in positions]
+    return out
+
+
+def clustered_rows(data: pd.DataFrame, arm: str, cluster: str, clustered_arm: str) -> pd.DataFrame:
+    """``data`` for a partially nested design: patients outside ``clustered_arm`` unclustered.
+
+    Their ``cluster`` values (usually missing: a usual-care patient has no
+    coach) become clusters of their own (:func:`own_clusters`); patients of
+    ``clustered_arm`` keep theirs, and are excluded as usual when it is
+    missing.
+
+    Raises
+    ------
+    OptionError
+        ``clustered_arm`` is not one of the arm labels.
+    """
+    require_columns(data, [arm, cluster])
+    labels = data[arm].map(lambda v: None if pd.isna(v) else str(v))
+    present = sorted(set(labels.dropna()))
+    if str(clustered_arm) not in present:
+        raise OptionError(
+            f"clustered_arm={clustered_arm!r} is not an arm of column '{arm}'; "
+            f"choose one of {present}"
+        )
+    other = (labels.notna() & (labels != str(clustered_arm))).to_numpy()
+    return data.assign(**{cluster: own_clusters(data[cluster], other)})
 
 
 def resolve_arms(

@@ -41,11 +41,13 @@ from coachstats.compare.modelbase import (
     ModelSetup,
     RowSummary,
     check_arm_separation,
+    check_clustered_arm,
     drop_degenerate_groups,
     group_index,
     model_design,
     model_result,
     model_setup,
+    partially_nested,
     row_summary,
 )
 from coachstats.compare.output import fit_functionals, regression_output
@@ -179,6 +181,7 @@ def logistic(
     treatment: str | None = None,
     control: str | None = None,
     firth: bool = False,
+    clustered_arm: str | None = None,
 ) -> ComparisonResult:
     r"""Logistic regression of a binary outcome on the arm (and covariates).
 
@@ -284,6 +287,7 @@ def logistic(
         treatment=treatment,
         control=control,
         firth=firth,
+        clustered_arm=clustered_arm,
     ).result
 
 
@@ -301,11 +305,13 @@ def logistic_model(
     treatment: str | None = None,
     control: str | None = None,
     firth: bool = False,
+    clustered_arm: str | None = None,
 ) -> FittedModel:
     """:func:`logistic`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_option("estimand", estimand, LOGISTIC_ESTIMANDS)
     check_conf_level(conf_level)
     check_firth(firth, estimand, cluster, fixed_effects)
+    check_clustered_arm(clustered_arm, cluster)
     setup = model_setup(
         data,
         outcome,
@@ -316,6 +322,7 @@ def logistic_model(
         binary=True,
         treatment=treatment,
         control=control,
+        clustered=(str(cluster), clustered_arm) if clustered_arm else None,
     )
     if setup.y.min() == setup.y.max():
         raise AnalysisError(
@@ -364,6 +371,8 @@ def logistic_model(
         risk_difference=rd,
         model=output,
     )
+    if clustered_arm:
+        result = partially_nested(result, str(cluster), clustered_arm, random_effect=False)
     return FittedModel(result, F, design, setup, "logit", fe)
 
 
@@ -433,6 +442,7 @@ def linear(
     treatment: str | None = None,
     control: str | None = None,
     cluster_vcov: ClusterVcov = "CR1",
+    clustered_arm: str | None = None,
 ) -> ComparisonResult:
     r"""Linear regression (OLS) of a continuous outcome on the arm (and covariates).
 
@@ -503,6 +513,7 @@ def linear(
         treatment=treatment,
         control=control,
         cluster_vcov=cluster_vcov,
+        clustered_arm=clustered_arm,
     ).result
 
 
@@ -519,10 +530,12 @@ def linear_model(
     treatment: str | None = None,
     control: str | None = None,
     cluster_vcov: ClusterVcov = "CR1",
+    clustered_arm: str | None = None,
 ) -> FittedModel:
     """:func:`linear`, with the fit behind it (:class:`~coachstats.compare.modelbase.FittedModel`)."""
     check_conf_level(conf_level)
     check_cluster_vcov(cluster_vcov, cluster, fixed_effects)
+    check_clustered_arm(clustered_arm, cluster)
     setup = model_setup(
         data,
         outcome,
@@ -533,6 +546,7 @@ def linear_model(
         binary=False,
         treatment=treatment,
         control=control,
+        clustered=(str(cluster), clustered_arm) if clustered_arm else None,
     )
     fe = group_index(setup.frame, fixed_effects, "fixed effects") if fixed_effects else None
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
@@ -563,6 +577,8 @@ def linear_model(
         small_sample=None if cross is None else cr2_arm(cross[0]),
         model=output,
     )
+    if clustered_arm:
+        result = partially_nested(result, str(cluster), clustered_arm, random_effect=False)
     return FittedModel(result, F, design, setup, "identity", fe)
 
 

@@ -70,6 +70,11 @@ def _check_supported(spec: AnalysisSpec) -> None:
         )
     if spec.options.get("singleton_clusters"):
         raise OptionError(f"{spec.label!r}: singleton_clusters does not stream")
+    if spec.options.get("clustered_arm"):
+        raise OptionError(
+            f"{spec.label!r}: a partially nested design (clustered_arm=) is fitted in memory "
+            "only, not streamed; run it with run_plan or the compare function on a DataFrame"
+        )
 
 
 def _spec_steps(spec: AnalysisSpec) -> Generator[FrameRequest, Any, ComparisonResult]:

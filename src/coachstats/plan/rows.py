@@ -193,11 +193,10 @@ def with_singleton_clusters(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.DataF
         return frame
     if spec.cluster not in frame.columns:
         raise ColumnNotFoundError(f"{spec.label!r}: cluster column {spec.cluster!r} not found")
-    ids = frame[spec.cluster].astype(object)
-    own = pd.Series([f"__own_{i}" for i in range(len(frame))], index=frame.index, dtype=object)
-    out = frame.copy()
-    out[spec.cluster] = ids.where(ids.notna(), own)
-    return out
+    from coachstats.compare.prepare import own_clusters  # the compare package is heavy to import
+
+    ids = frame[spec.cluster]
+    return frame.assign(**{spec.cluster: own_clusters(ids, ids.isna().to_numpy())})
 
 
 def with_exclusions(

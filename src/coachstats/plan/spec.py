@@ -99,7 +99,13 @@ class AnalysisSpec:
         rows meeting a :meth:`pandas.DataFrame.eval` condition); for ``missing="mi"`` ``m``,
         ``seed``, ``maxit`` and ``impute`` (the imputation model's columns);
         ``singleton_clusters=True`` puts rows with a missing cluster id (usual
-        care has no coach) in clusters of their own.
+        care has no coach) in clusters of their own. For a partially nested
+        design use the models' own ``clustered_arm`` option instead
+        (``options={"clustered_arm": "coaching"}``): only that arm's patients
+        share clusters (a random intercept for them alone in ``mixed``, the
+        other arm's patients as clusters of one in ``gee`` and cluster-robust
+        SEs), and a coached patient without a coach id is excluded rather
+        than made a cluster of one.
     covariates : tuple of str
         Adjustment covariates.
     cluster : str, optional

@@ -59,7 +59,10 @@ def _method_phrase(spec: AnalysisSpec) -> str:
         )
     if m == "mixed":
         fit = "ML" if o.get("reml") is False else "REML"
-        return f"a linear mixed model ({fit}) with a random intercept for {spec.cluster}"
+        text = f"a linear mixed model ({fit}) with a random intercept for {spec.cluster}"
+        if o.get("clustered_arm"):
+            text += f" in the {o['clustered_arm']} arm only (partially nested)"
+        return text
     if m == "mcnemar":
         return "McNemar's test for paired proportions"
     if m == "paired_t":
@@ -115,6 +118,11 @@ def methods_sentence(spec: AnalysisSpec, *, label: str | None = None) -> str:
         text = f"clustered by {spec.cluster}"
         if spec.options.get("singleton_clusters"):
             text += f" (patients without a {spec.cluster} as clusters of one)"
+        if spec.options.get("clustered_arm"):
+            text += (
+                f" in the {spec.options['clustered_arm']} arm only (the other arm's patients as "
+                "clusters of one)"
+            )
         parts.append(text)
     if spec.subset:
         parts.append(f"among patients with {spec.subset}")

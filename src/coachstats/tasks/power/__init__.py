@@ -45,6 +45,9 @@ Research. Arnold; 2000.
 Eldridge SM, Ashby D, Kerry S. Sample size for cluster randomized trials: effect of
 coefficient of variation of cluster size and analysis method. Int J Epidemiol.
 2006;35:1292-1300.
+Moerbeek M, Wong WK. Sample size formulae for trials comparing group and individual
+treatments in a multilevel model. Stat Med. 2008;27:2850-2864 (partially nested designs:
+``clustered="group 1"``).
 
 Examples
 --------
@@ -77,10 +80,12 @@ from coachstats.tasks.power.published import (
 )
 from coachstats.tasks.power.result import PowerResult
 from coachstats.tasks.power.settings import ALTERNATIVES as ALTERNATIVES
+from coachstats.tasks.power.settings import CLUSTERED as CLUSTERED
 from coachstats.tasks.power.settings import METHOD_TEXT as METHOD_TEXT
 from coachstats.tasks.power.settings import PROPORTION_METHODS as PROPORTION_METHODS
 from coachstats.tasks.power.settings import STRICT_DEFAULT as STRICT_DEFAULT
 from coachstats.tasks.power.settings import Alternative as Alternative
+from coachstats.tasks.power.settings import Clustered as Clustered
 from coachstats.tasks.power.settings import PowerWarning
 from coachstats.tasks.power.settings import ProportionMethod as ProportionMethod
 from coachstats.tasks.power.solvers import pooled_sd, power_two_means, power_two_proportions
@@ -101,4 +106,5 @@ __all__ = [
     "published_effects",
 ]
 # Also public as before the split, though not in __all__ (the "X as X" imports above):
-# ALTERNATIVES, METHOD_TEXT, PROPORTION_METHODS, STRICT_DEFAULT, Alternative, ProportionMethod.
+# ALTERNATIVES, METHOD_TEXT, PROPORTION_METHODS, STRICT_DEFAULT, Alternative, ProportionMethod,
+# and CLUSTERED, Clustered (partially nested designs).

@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -30,7 +31,11 @@ __all__ = ["plot_power_curve", "power_curve"]
 
 def _rebuild(result: PowerResult) -> PowerTest:
     """The test behind a result, to evaluate it at other sizes."""
-    settings = Settings(result.alpha, sides_of(result.alternative), result.strict, result.ratio)
+    ratio = result.ratio
+    if result.clustered == "group 1":  # the test's effective ratio (see Design.effective_ratio)
+        spread = 1.0 if math.isnan(result.sd2) else (result.sd2 / result.sd) ** 2
+        ratio = ratio * result.design_effect / spread
+    settings = Settings(result.alpha, sides_of(result.alternative), result.strict, ratio)
     if result.test == "two proportions":
         return proportion_test(result.p1, result.p2, result.method, settings)
     return mean_test(result.effect_size, settings)

@@ -112,6 +112,8 @@ class PowerResult(TidyResult):
     attrition: float = 0.0
     at_minimum: bool = False
     outcome: str = ""
+    clustered: str = "both"
+    sd2: float = math.nan
 
     @property
     def n_required(self) -> tuple[int, int] | None:
@@ -167,6 +169,8 @@ class PowerResult(TidyResult):
             "n2_analysed": self.n2_analysed,
             "clusters1": self.clusters1,
             "clusters2": self.clusters2,
+            "clustered": self.clustered,
+            "sd2": self.sd2,
             "attrition": self.attrition,
             "n1_enrolled": self.n1_enrolled,
             "n2_enrolled": self.n2_enrolled,
@@ -183,6 +187,8 @@ class PowerResult(TidyResult):
             inputs = f"p1 = {self.p1:.4g}, p2 = {self.p2:.4g}"
         else:
             inputs = f"difference = {self.delta:.4g}, SD = {self.sd:.4g}"
+            if not math.isnan(self.sd2):
+                inputs += f" (group 2: {self.sd2:.4g})"
         lines.append(
             f"  {inputs}: {self.effect_name} {self.effect:.4g}, "
             f"{self.effect_size_name} {self.effect_size:.4g}"
@@ -200,9 +206,14 @@ class PowerResult(TidyResult):
             lines.append(f"  n per group (unrounded): {self.n1:.2f} and {self.n2:.2f}")
             lines.append(f"  required, rounded up: {_pair(*req)}")
             if clustered:
+                where = (
+                    f"in {self.clusters1:.0f} clusters in group 1, group 2 unclustered"
+                    if self.clustered == "group 1"
+                    else f"in {self.clusters1:.0f} + {self.clusters2:.0f} clusters"
+                )
                 lines.append(
                     f"  {cluster_text}: {_pair(self.n1_analysed, self.n2_analysed)} analysed, "
-                    f"in {self.clusters1:.0f} + {self.clusters2:.0f} clusters"
+                    f"{where}"
                 )
             if self.attrition:
                 lines.append(
@@ -227,11 +238,13 @@ class PowerResult(TidyResult):
 
     def _design_effect_text(self) -> str:
         m, rho, de = self.cluster_size, self.icc, self.design_effect
+        where = " on group 1 only (partially nested)" if self.clustered == "group 1" else ""
         if self.cluster_cv:
             return (
-                f"design effect 1 + ((1 + {self.cluster_cv:g}^2) x {m:g} - 1) x {rho:g} = {de:.4g}"
+                f"design effect{where} 1 + ((1 + {self.cluster_cv:g}^2) x {m:g} - 1) x {rho:g} "
+                f"= {de:.4g}"
             )
-        return f"design effect 1 + ({m:g} - 1) x {rho:g} = {de:.4g}"
+        return f"design effect{where} 1 + ({m:g} - 1) x {rho:g} = {de:.4g}"
 
     def __repr__(self) -> str:
         if self.solved_for == "n":
@@ -288,8 +301,9 @@ def solve_design(
     """
     kind, effect_name, effect_size_name = _NAMES["means" if test.method == "t" else "proportions"]
     de = design.effect
+    de1, de2 = design.group_effects()
     keep = 1.0 - design.attrition
-    ratio = test.ratio
+    ratio = test.ratio  # effective n2 / n1 of the test
     size = design.cluster_size
     if power is not None:
         target = open_unit("power", power)
@@ -299,17 +313,19 @@ def solve_design(
                 f"{n1:.3g} patients per group would be needed; the effect is too small to plan for"
             )
         n2 = ratio * n1
-        analysed: list[float] = [ceil_count(ceil_count(x) * de) for x in (n1, n2)]
+        analysed: list[float] = [ceil_count(ceil_count(n1) * de1), ceil_count(ceil_count(n2) * de2)]
         enrolled: list[float] = [ceil_count(x / keep) for x in analysed]
         clusters: list[float] = [
             ceil_count(x / size) if size is not None else math.nan for x in analysed
         ]
+        if design.partial:
+            clusters[1] = math.nan
         solved, value = "n", target
     else:
         given = positive("n", n)
-        enrolled = [given, ratio * given]
+        enrolled = [given, ratio * de2 / de1 * given]
         analysed = [x * keep for x in enrolled]
-        n1, n2 = analysed[0] / de, analysed[1] / de
+        n1, n2 = analysed[0] / de1, analysed[1] / de2
         if test.method == "t" and min(n1, n2) < 2.0:
             raise AnalysisError(
                 f"n={given:g} enrolled in group 1 leaves an effective {n1:.3g} + {n2:.3g} "
@@ -317,6 +333,8 @@ def solve_design(
                 "per group"
             )
         clusters = [x / size if size is not None else math.nan for x in analysed]
+        if design.partial:
+            clusters[1] = math.nan
         solved, value, at_min = "power", float(test.power(n1)), False
     return PowerResult(
         test=kind,
@@ -334,12 +352,13 @@ def solve_design(
         alpha=test.alpha,
         alternative="two-sided" if test.sides == 2 else "one-sided",
         strict=test.strict,
-        ratio=ratio,
+        ratio=ratio * de2 / de1,
         icc=design.icc,
         cluster_size=design.cluster_size,
         cluster_cv=design.cluster_cv,
         design_effect=de,
         attrition=design.attrition,
+        clustered=design.clustered,
         at_minimum=at_min,
         effect=effect,
         effect_name=effect_name,

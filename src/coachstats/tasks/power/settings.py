@@ -29,12 +29,14 @@ from coachstats.core.errors import CoachstatsWarning, OptionError, check_number,
 
 __all__ = [
     "ALTERNATIVES",
+    "CLUSTERED",
     "METHOD_TEXT",
     "N_MAX",
     "PROPORTION_METHODS",
     "ROUND_SLACK",
     "STRICT_DEFAULT",
     "Alternative",
+    "Clustered",
     "Design",
     "PowerWarning",
     "ProportionMethod",
@@ -49,9 +51,13 @@ __all__ = [
 
 Alternative = Literal["two-sided", "one-sided"]
 ProportionMethod = Literal["pooled", "arcsine"]
+Clustered = Literal["both", "group 1"]
 
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "one-sided")
 PROPORTION_METHODS: tuple[str, ...] = ("pooled", "arcsine")
+#: Which groups are clustered: both (cluster-randomized or coached in both arms) or group 1
+#: only (a partially nested design: coaches in the coaching arm, none in usual care).
+CLUSTERED: tuple[str, ...] = ("both", "group 1")
 
 METHOD_TEXT = {
     "pooled": "normal approximation, pooled variance under H0 (as R power.prop.test)",
@@ -141,12 +147,46 @@ class Design:
     cluster_cv: float = 0.0
     attrition: float = 0.0
     effect: float = 1.0  # the design effect
+    clustered: str = "both"
+    variance_ratio: float = 1.0  # group 2's outcome variance over group 1's (partial nesting)
+
+    @property
+    def partial(self) -> bool:
+        """Only group 1 is clustered (the design effect applies to it alone)."""
+        return self.clustered == "group 1"
+
+    def group_effects(self) -> tuple[float, float]:
+        """Analysed patients per effective patient in each group.
+
+        Both groups clustered: the design effect for each. Group 1 only: the
+        design effect for group 1; for group 2 the ratio of its outcome
+        variance to group 1's (1 for proportions), which puts both groups on
+        group 1's variance scale.
+        """
+        if self.partial:
+            return self.effect, self.variance_ratio
+        return self.effect, self.effect
+
+    def effective_ratio(self, ratio: float) -> float:
+        """Effective :math:`n_2/n_1` of the test for ``ratio`` analysed patients."""
+        de1, de2 = self.group_effects()
+        return ratio * de1 / de2
 
 
 def check_design(
-    icc: object, cluster_size: object, cluster_cv: object, attrition: object
+    icc: object,
+    cluster_size: object,
+    cluster_cv: object,
+    attrition: object,
+    clustered: str = "both",
+    variance_ratio: float = 1.0,
 ) -> Design:
-    """Check the design options and compute the design effect (1 without clustering)."""
+    """Check the design options and compute the design effect (1 without clustering).
+
+    ``clustered="group 1"`` (a partially nested design) applies it to group 1
+    only; ``variance_ratio`` is then group 2's outcome variance over group 1's.
+    """
+    check_option("clustered", clustered, CLUSTERED)
     rho = check_number("icc", icc)
     cv = check_number("cluster_cv", cluster_cv)
     lost = check_number("attrition", attrition)
@@ -160,9 +200,15 @@ def check_design(
                 "cluster_size (mean analysed patients per cluster, e.g. a coach's caseload) is "
                 "required when icc or cluster_cv is given"
             )
+        if clustered != "both":
+            raise OptionError(
+                f"clustered={clustered!r} needs cluster_size and icc (the clustered group's "
+                "coaches or clinics)"
+            )
         return Design(rho, None, cv, lost, 1.0)
     size = check_number("cluster_size", cluster_size)
-    return Design(rho, size, cv, lost, design_effect(rho, size, cluster_cv=cv))
+    de = design_effect(rho, size, cluster_cv=cv)
+    return Design(rho, size, cv, lost, de, clustered, variance_ratio)
 
 
 def ceil_count(x: float) -> int:

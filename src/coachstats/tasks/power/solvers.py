@@ -12,13 +12,16 @@ Examples
 
 from __future__ import annotations
 
+import math
+
 from coachstats.compare.summaries import pooled_sd
-from coachstats.core.errors import AnalysisError, check_number
+from coachstats.core.errors import AnalysisError, OptionError, check_number
 from coachstats.tasks.power.engines import cohen_h, mean_test, proportion_test
 from coachstats.tasks.power.result import PowerResult, solve_design
 from coachstats.tasks.power.settings import (
     PROPORTION_METHODS,
     Alternative,
+    Clustered,
     ProportionMethod,
     check_design,
     check_settings,
@@ -45,6 +48,7 @@ def power_two_proportions(
     cluster_cv: float = 0.0,
     attrition: float = 0.0,
     outcome: str = "",
+    clustered: Clustered = "both",
 ) -> PowerResult:
     r"""Sample size (give ``power``) or power (give ``n``) for comparing two proportions.
 
@@ -106,6 +110,14 @@ def power_two_proportions(
         Share of enrolled patients expected to be lost to follow-up, in [0, 1).
     outcome : str
         Label carried into the result.
+    clustered : {"both", "group 1"}
+        Which groups are clustered. ``"group 1"`` is a partially nested design:
+        coaches in the coaching arm, none in usual care. The design effect then
+        applies to group 1 alone: the variance of the difference is
+        :math:`\mathrm{DE}\,\sigma_1^2/n_1 + \sigma_2^2/n_2` (Moerbeek & Wong,
+        Stat Med 2008;27:2850-64), so group 1 enters the test with its
+        effective size :math:`n_1/\mathrm{DE}` and group 2 with all its
+        patients (``ratio`` stays the ratio of patients; ``clusters2`` is NaN).
 
     Returns
     -------
@@ -149,8 +161,9 @@ def power_two_proportions(
     q1, q2 = open_unit("p1", p1), open_unit("p2", p2)
     if q1 == q2:
         raise AnalysisError(f"p1 and p2 are both {q1!r}: there is no difference to detect")
+    design = check_design(icc, cluster_size, cluster_cv, attrition, clustered)
+    settings = settings._replace(ratio=design.effective_ratio(settings.ratio))
     test = proportion_test(q1, q2, method, settings)
-    design = check_design(icc, cluster_size, cluster_cv, attrition)
     h = cohen_h(q1, q2)
     return solve_design(
         test, n, power, design, outcome=outcome, effect=q1 - q2, effect_size=h, p1=q1, p2=q2
@@ -172,6 +185,8 @@ def power_two_means(
     cluster_cv: float = 0.0,
     attrition: float = 0.0,
     outcome: str = "",
+    clustered: Clustered = "both",
+    sd2: float | None = None,
 ) -> PowerResult:
     r"""Sample size (give ``power``) or power (give ``n``) for comparing two means.
 
@@ -198,9 +213,22 @@ def power_two_means(
         Expected difference in means, group 1 minus group 2 (e.g. the
         difference in HbA1c change); its sign does not matter.
     sd : float
-        Common within-group SD (see :func:`pooled_sd`), > 0.
+        Common within-group SD (see :func:`pooled_sd`), > 0; with
+        ``clustered="group 1"`` the total SD in group 1 (the coached arm).
     n, power, alpha, ratio, alternative, strict, icc, cluster_size, cluster_cv, attrition, outcome
         As in :func:`power_two_proportions`.
+    clustered : {"both", "group 1"}
+        As in :func:`power_two_proportions`: ``"group 1"`` applies the design
+        effect to group 1 only (partially nested design). The test is then the
+        noncentral t on the effective sizes :math:`n_1/\mathrm{DE}` and
+        :math:`n_2 \sigma^2/\sigma_2^2` (the normal approximation for large
+        samples; with few coaches it is optimistic, as the Satterthwaite df of
+        the mixed model are fewer).
+    sd2 : float, optional
+        SD in group 2 of a partially nested design (default ``sd``). The mixed
+        model of :func:`coachstats.compare.mixed` with ``clustered_arm=`` has
+        one residual variance, so under it usual care's SD is the coached
+        arm's within-coach SD, ``sd * sqrt(1 - icc)``.
 
     Returns
     -------
@@ -237,8 +265,26 @@ def power_two_means(
     if dlt == 0.0:
         raise AnalysisError("delta is 0: there is no difference to detect")
     d = dlt / sigma
+    if sd2 is not None and clustered != "group 1":
+        raise OptionError(
+            "sd2 (the SD of group 2) is for a partially nested design (clustered='group 1'); "
+            "with a common SD give sd alone"
+        )
+    sigma2 = sigma if sd2 is None else positive("sd2", sd2)
+    design = check_design(
+        icc, cluster_size, cluster_cv, attrition, clustered, (sigma2 / sigma) ** 2
+    )
+    settings = settings._replace(ratio=design.effective_ratio(settings.ratio))
     test = mean_test(d, settings)
-    design = check_design(icc, cluster_size, cluster_cv, attrition)
     return solve_design(
-        test, n, power, design, outcome=outcome, effect=dlt, effect_size=d, delta=dlt, sd=sigma
+        test,
+        n,
+        power,
+        design,
+        outcome=outcome,
+        effect=dlt,
+        effect_size=d,
+        delta=dlt,
+        sd=sigma,
+        sd2=math.nan if sd2 is None else sigma2,
     )
