@@ -111,6 +111,10 @@ def gee(
         (2001), for few clusters (the plain sandwich is too small with, say,
         15 clinicians). Checked against the correction computed in R from
         ``geeglm`` (``tests/reference/gee_md.R``).
+    clustered_arm : str, optional
+        A partially nested design: only this arm's patients share clusters;
+        the other arm's patients are clusters of one (``geeglm`` with their
+        own ids), whatever their ``cluster`` value (usually missing).
 
     Returns
     -------
@@ -308,6 +312,13 @@ def mixed(
         REML (default, as lmer) or maximum likelihood.
     conf_level : float
         Confidence level.
+    clustered_arm : str, optional
+        A partially nested design: the random intercept is for this arm's
+        patients only (coaches in the coaching arm); the other arm's patients
+        have none, whatever their ``cluster`` value (usually missing):
+        ``lmer(y ~ arm + ... + (0 + coached | cluster))``. ``icc`` is then the
+        intraclass correlation within the clustered arm and ``n_clusters``
+        counts its clusters. The residual variance is common to both arms.
 
     Returns
     -------

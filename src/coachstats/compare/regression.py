@@ -230,6 +230,13 @@ def logistic(
         the P value the penalized likelihood ratio test (``statistic`` is its
         chi-square on ``df`` = 1); ``std_error`` is the Wald SE of the log
         odds ratio. Odds ratio only, without ``cluster`` or ``fixed_effects``.
+    clustered_arm : str, optional
+        A partially nested design: only this arm's patients share clusters
+        (coaches in the coaching arm; usual care has none). With ``cluster``,
+        the other arm's patients become clusters of one, whatever their
+        ``cluster`` value (usually missing), and a patient of this arm without
+        one is excluded (``vcovCL`` with singleton clusters). See
+        ``docs/methods_nested.md``.
 
     Returns
     -------
@@ -477,6 +484,8 @@ def linear(
         ``clubSandwich::coef_test(fit, vcov = vcovCR(fit, cluster, type = "CR2"),
         test = "Satterthwaite")``). Use CR2 with fewer than about 40 clusters,
         where CR1 rejects too often. Not with ``fixed_effects``.
+    clustered_arm : str, optional
+        Partially nested design, as in :func:`logistic`.
 
     Returns
     -------
