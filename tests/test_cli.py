@@ -74,6 +74,18 @@ def test_power_command(tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_power_command_partially_nested() -> None:
+    args = ["power", "--published", "hcpc_composite", "--icc", "0.05", "--cluster-size", "10"]
+    both = runner.invoke(app, args)
+    assert both.exit_code == 0 and "373 + 373 = 746 analysed, in 38 + 38 clusters" in both.output
+    part = runner.invoke(app, [*args, "--coached-arm-only"])
+    assert part.exit_code == 0, part.output
+    assert "design effect on group 1 only (partially nested)" in part.output
+    assert "315 + 314 = 629 analysed, in 32 clusters in group 1, group 2 unclustered" in part.output
+    res = runner.invoke(app, ["power", "--published", "hcpc_composite", "--coached-arm-only"])
+    assert res.exit_code == 2 and "needs cluster_size and icc" in res.output
+
+
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     res = runner.invoke(app, ["--debug", "endpoints", str(tmp_path / "missing.csv")])
     assert res.exit_code != 0 and res.exception is not None

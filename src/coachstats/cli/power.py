@@ -42,6 +42,14 @@ def power(
         float | None, typer.Option(help="Mean patients per clinic (with --icc).")
     ] = None,
     attrition: Annotated[float, typer.Option(help="Expected share lost to follow-up.")] = 0.0,
+    coached_arm_only: Annotated[
+        bool,
+        typer.Option(
+            "--coached-arm-only",
+            help="Only the coached group is clustered (coaches in the coaching arm, usual care "
+            "unclustered): the design effect applies to it alone (with --icc, --cluster-size).",
+        ),
+    ] = False,
     list_: Annotated[
         bool, typer.Option("--list", help="List the published effects and exit.")
     ] = False,
@@ -69,6 +77,8 @@ def power(
         "cluster_size": cluster_size,
         "attrition": attrition,
     }
+    if coached_arm_only:
+        opts["clustered"] = "group 1"
     if n is not None:
         opts["n"] = n
     else:
