@@ -138,22 +138,7 @@ def gee(
     >>> r.estimand, round(r.estimate, 3), round(r.extra["working_correlation"], 3)
     ('mean difference', -0.506, 0.128)
     """
-    return gee_model(
-        data,
-        outcome,
-        arm=arm,
-        cluster=cluster,
-        covariates=covariates,
-        formula=formula,
-        family=family,
-        corr=corr,
-        moment_df=moment_df,
-        conf_level=conf_level,
-        treatment=treatment,
-        control=control,
-        small_sample=small_sample,
-        clustered_arm=clustered_arm,
-    ).result
+    return gee_model(**locals()).result  # every argument, by name
 
 
 def gee_model(
@@ -339,19 +324,7 @@ def mixed(
     >>> round(r.estimate, 3), round(r.df, 1), round(r.extra["icc"], 3)
     (-0.825, 233.0, 0.215)
     """
-    return mixed_model(
-        data,
-        outcome,
-        arm=arm,
-        cluster=cluster,
-        covariates=covariates,
-        formula=formula,
-        reml=reml,
-        conf_level=conf_level,
-        treatment=treatment,
-        control=control,
-        clustered_arm=clustered_arm,
-    ).result
+    return mixed_model(**locals()).result  # every argument, by name
 
 
 def mixed_model(

@@ -56,6 +56,7 @@ __all__ = [
     "delta",
     "fstat_ddf",
     "marginal_output",
+    "normal_or_t",
     "regression_functionals",
     "vector_functionals",
     "wald_test",
@@ -186,26 +187,13 @@ def _first_unit(fit: RegressionFit) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- tests and intervals
 
 
-def _row(
-    term: str,
-    est: float,
-    se: float,
-    df: float | None,
-    conf_level: float,
-    *,
-    null: float = 0.0,
-    ratio: bool = False,
-) -> Coefficient:
-    """A :class:`Coefficient` with its z or t test of ``null`` and its interval.
-
-    With ``ratio``, ``est`` is a log ratio: the estimate and interval are
-    exponentiated and ``std_error`` stays on the log scale.
-    """
+def normal_or_t(
+    est: float, se: float, conf_level: float, df: float | None
+) -> tuple[float, float, float, float]:
+    """(statistic, p, lower, upper) for a z (df None) or t test on ``est``."""
     if not (math.isfinite(se) and se > 0.0):
-        nan = math.nan
-        value = math.exp(est) if ratio else est
-        return Coefficient(term, value, se, nan, nan if df is None else df, nan, nan, nan)
-    stat = (est - null) / se
+        raise AnalysisError(f"the standard error is not positive and finite ({se!r})")
+    stat = est / se
     q = 0.5 + conf_level / 2.0
     if df is None:
         p = float(2.0 * norm_sf(abs(stat)))
@@ -213,11 +201,27 @@ def _row(
     else:
         p = float(2.0 * t_sf(abs(stat), df))
         crit = float(t_ppf(q, df))
-    lo, hi = est - crit * se, est + crit * se
+    return float(stat), p, est - crit * se, est + crit * se
+
+
+def _row(
+    term: str, est: float, se: float, df: float | None, conf_level: float, *, ratio: bool = False
+) -> Coefficient:
+    """A :class:`Coefficient` with its z or t test and interval (:func:`normal_or_t`).
+
+    With ``ratio``, ``est`` is a log ratio: the estimate and interval are
+    exponentiated and ``std_error`` stays on the log scale. A SE that is not
+    positive and finite gives NaN test and interval.
+    """
+    nan = math.nan
+    if not (math.isfinite(se) and se > 0.0):
+        value = math.exp(est) if ratio else est
+        return Coefficient(term, value, se, nan, nan if df is None else df, nan, nan, nan)
+    stat, p, lo, hi = normal_or_t(est, se, conf_level, df)
     if ratio:
         est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
     return Coefficient(
-        term, float(est), float(se), float(stat), math.nan if df is None else float(df), p, lo, hi
+        term, float(est), float(se), stat, nan if df is None else float(df), p, lo, hi
     )
 
 

@@ -32,9 +32,8 @@ import numpy as np
 import pandas as pd
 
 from coachstats.compare.design import ArmMoments, Design, GroupIndex, ModelTerms, build_design
-from coachstats.compare.dist import norm_ppf, norm_sf, t_ppf, t_sf
 from coachstats.compare.formula import model_terms
-from coachstats.compare.inference import Functionals
+from coachstats.compare.inference import Functionals, normal_or_t
 from coachstats.compare.prepare import Prepared, clustered_rows, prepare
 from coachstats.compare.rows import vdot
 from coachstats.core.coefficients import ModelOutput
@@ -322,23 +321,6 @@ def model_design(setup: ModelSetup, arm: str, fe: GroupIndex | None) -> Design:
         treatment=setup.prepared.labels[0],
         groups=fe,
     )
-
-
-def normal_or_t(
-    est: float, se: float, conf_level: float, df: float | None
-) -> tuple[float, float, float, float]:
-    """(statistic, p, lower, upper) for a z (df None) or t test on ``est``."""
-    if not (math.isfinite(se) and se > 0.0):
-        raise AnalysisError(f"the standard error is not positive and finite ({se!r})")
-    stat = est / se
-    q = 0.5 + conf_level / 2.0
-    if df is None:
-        p = float(2.0 * norm_sf(abs(stat)))
-        crit = float(norm_ppf(q))
-    else:
-        p = float(2.0 * t_sf(abs(stat), df))
-        crit = float(t_ppf(q, df))
-    return float(stat), p, est - crit * se, est + crit * se
 
 
 def model_result(

@@ -281,21 +281,7 @@ def logistic(
     >>> round(r.estimate, 6), r.statistic_name
     (23.4, 'penalized LR chi-square')
     """
-    return logistic_model(
-        data,
-        outcome,
-        arm=arm,
-        covariates=covariates,
-        formula=formula,
-        cluster=cluster,
-        fixed_effects=fixed_effects,
-        estimand=estimand,
-        conf_level=conf_level,
-        treatment=treatment,
-        control=control,
-        firth=firth,
-        clustered_arm=clustered_arm,
-    ).result
+    return logistic_model(**locals()).result  # every argument, by name
 
 
 def logistic_model(
@@ -510,20 +496,7 @@ def linear(
     >>> bool(r.df < 4)
     True
     """
-    return linear_model(
-        data,
-        outcome,
-        arm=arm,
-        covariates=covariates,
-        formula=formula,
-        cluster=cluster,
-        fixed_effects=fixed_effects,
-        conf_level=conf_level,
-        treatment=treatment,
-        control=control,
-        cluster_vcov=cluster_vcov,
-        clustered_arm=clustered_arm,
-    ).result
+    return linear_model(**locals()).result  # every argument, by name
 
 
 def linear_model(
