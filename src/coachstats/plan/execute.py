@@ -81,7 +81,7 @@ def compare_function(method: str) -> Callable[..., ComparisonResult]:
     Examples
     --------
     >>> compare_function("chi_square").__name__, compare_function("gee").__module__
-    ('chi_square', 'coachstats.compare.models')
+    ('chi_square', 'coachstats.compare.clustered')
     """
     if method in ("chi_square", "fisher"):
         from coachstats.compare import proportions
