@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
-from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError
+from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError, list_some
 from coachstats.core.frames import engine_for
 
 DEFAULT_TREATMENT = "coaching"
@@ -212,3 +212,71 @@ def prepare(
         labels = ("all", "")
         treated = np.ones(len(frame), dtype=bool)
     return Prepared(frame, treated, labels, n_excluded, ", ".join(reasons))
+
+
+# --------------------------------------------------------------------------- column types
+
+
+def is_boolean(s: pd.Series) -> bool:
+    """True for a boolean column (``bool``, ``boolean`` or an object column of True/False).
+
+    Examples
+    --------
+    >>> is_boolean(pd.Series([True, None, False])), is_boolean(pd.Series([1, 0]))
+    (True, False)
+    """
+    return pd.api.types.is_bool_dtype(s.dtype) or (
+        s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "boolean"
+    )
+
+
+def is_numeric(s: pd.Series) -> bool:
+    """True for a boolean or real numeric column (not complex, not text).
+
+    Examples
+    --------
+    >>> is_numeric(pd.Series([1.5, None])), is_numeric(pd.Series(["a", "b"]))
+    (True, False)
+    """
+    return is_boolean(s) or (
+        pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype)
+    )
+
+
+def to_float(s: pd.Series) -> np.ndarray:
+    """A numeric or boolean column as a new float64 array with NaN for missing.
+
+    Examples
+    --------
+    >>> to_float(pd.Series([True, None, False], dtype="boolean")).tolist()
+    [1.0, nan, 0.0]
+    """
+    if is_boolean(s):
+        s = s.astype("boolean").astype("Float64")
+    return np.array(s.to_numpy(dtype="float64", na_value=np.nan), dtype=float, copy=True)
+
+
+def check_binary(s: pd.Series, name: str) -> np.ndarray:
+    """Float 0/1 values of a binary column (NaN where missing), or an :class:`AnalysisError`.
+
+    Examples
+    --------
+    >>> check_binary(pd.Series([1, 0, None]), "at_goal").tolist()
+    [1.0, 0.0, nan]
+    >>> check_binary(pd.Series([1, 2]), "at_goal")
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.AnalysisError: column 'at_goal' must be binary (0/1 or True/False); rows 1 have values [2.0]
+    """
+    if not is_numeric(s):
+        raise AnalysisError(
+            f"column '{name}' must be binary (0/1 or True/False); it has dtype {s.dtype}"
+        )
+    values = to_float(s)
+    bad = ~np.isnan(values) & ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        raise AnalysisError(
+            f"column '{name}' must be binary (0/1 or True/False); rows {list_some(list(s.index[bad]))} "
+            f"have values {sorted(set(values[bad].tolist()))[:10]}"
+        )
+    return values
