@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -47,10 +48,24 @@ from coachstats.compare.mice import METHODS, Progress, Seed, mice_arrays
 from coachstats.compare.prepare import is_boolean, is_numeric, require_columns, to_float
 from coachstats.core.errors import AnalysisError, check_option, list_some
 
-__all__ = ["ARM_MODELS", "ArmModel", "ImputedData", "impute"]
+__all__ = [
+    "ALL_ARMS",
+    "ARM_MODELS",
+    "ArmModel",
+    "Delta",
+    "ImputedData",
+    "delta_per_row",
+    "delta_text",
+    "impute",
+    "normalize_delta",
+]
 
 ArmModel = Literal["predictor", "stratified"]
 ARM_MODELS: tuple[str, ...] = ("predictor", "stratified")
+#: A delta adjustment: one shift for every arm, or ``{arm label: shift}``.
+Delta = float | Mapping[str, float]
+#: The key of a delta adjustment that applies to every arm.
+ALL_ARMS = "all arms"
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +96,10 @@ class ImputedData:
         The arm column (a complete predictor or the strata).
     arm_model : str
         ``"predictor"`` or ``"stratified"``.
+    delta : mapping of str to mapping of str to float
+        The delta adjustment (MNAR sensitivity) of each shifted column, per
+        arm label (``"all arms"`` for one shift in every arm); empty under
+        missing at random.
     """
 
     data: pd.DataFrame
@@ -93,6 +112,7 @@ class ImputedData:
     seed: str
     arm: str | None = None
     arm_model: str = "predictor"
+    delta: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.m
@@ -108,7 +128,12 @@ class ImputedData:
     @property
     def label(self) -> str:
         """The missing-data rule as recorded in results."""
-        return f"multiple imputation (m={self.m}, seed={self.seed})"
+        base = f"m={self.m}, seed={self.seed}"
+        if not self.delta:
+            return f"multiple imputation ({base})"
+        return (
+            f"delta-adjusted multiple imputation ({base}; {delta_text(self.delta, self.methods)})"
+        )
 
     def complete(self, i: int) -> pd.DataFrame:
         """The ``i``-th completed dataset (0-based; ``mice::complete(imp, i + 1)``).
@@ -268,6 +293,7 @@ def impute(
     predictors: Mapping[str, Sequence[str]] | None = None,
     arm_model: ArmModel = "predictor",
     donors: int = 5,
+    delta: Mapping[str, Delta] | None = None,
     progress: Progress | None = None,
 ) -> ImputedData:
     """Multiple imputation by chained equations (mice), seeded.
@@ -309,6 +335,15 @@ def impute(
         within each arm.
     donors : int
         Donor pool size for pmm (5, as mice).
+    delta : mapping, optional
+        Delta adjustment for a missing-not-at-random sensitivity analysis:
+        ``{column: shift}`` with ``shift`` one number for every arm or
+        ``{arm label: number}`` (arms not named get 0). The imputations of a
+        ``"pmm"`` or ``"norm"`` column are shifted by it after each step of the
+        chained equations, exactly as ``mice(..., post = ...)`` with
+        ``imp[[j]][, i] + delta`` (so the shifted values also feed the models of
+        the other columns); for a ``"logreg"`` column it is added to the log-odds
+        of being 1. Default: none (missing at random).
     progress : callable(done, total), optional
         Called after each iteration of each chain (``total = m * maxit``);
         the CLI hooks a progress bar into it.
@@ -360,6 +395,15 @@ def impute(
         raise AnalysisError(f"m and maxit must be positive integers, got m={m}, maxit={maxit}")
     design = _build_design(data, columns, arm, arm_model, methods)
     pm = _predictor_matrix(design.owner, columns, predictors)
+    deltas = {c: normalize_delta(data, arm, c, d) for c, d in (delta or {}).items()}
+    shift = {}
+    for col, per_arm in deltas.items():
+        if col not in columns or design.binary.get(col) is None:
+            raise AnalysisError(
+                f"delta given for column '{col}', which is not a numeric or binary column "
+                f"among the imputation columns {columns}"
+            )
+        shift[design.owner.index(col)] = delta_per_row(data, arm, per_arm)
     try:
         draws = mice_arrays(
             design.y,
@@ -371,6 +415,7 @@ def impute(
             maxit=int(maxit),
             seed=seed,
             donors=donors,
+            shift=shift,
             progress=progress,
         )
     except AnalysisError as exc:  # name the column instead of its position
@@ -393,7 +438,78 @@ def impute(
         seed=_seed_text(seed),
         arm=arm,
         arm_model=arm_model,
+        delta={c: d for c, d in deltas.items() if c in imputed},
     )
+
+
+# --------------------------------------------------------------------------- delta adjustment
+
+
+def normalize_delta(
+    data: pd.DataFrame, arm: str | None, column: str, delta: Delta
+) -> dict[str, float]:
+    """A delta adjustment as ``{arm label: shift}`` (``{"all arms": shift}`` for one number).
+
+    Raises an :class:`AnalysisError` naming the arms when a label is unknown.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["coaching", "usual_care"]})
+    >>> normalize_delta(d, "arm", "y", 0.5), normalize_delta(d, "arm", "y", {"coaching": 1})
+    ({'all arms': 0.5}, {'coaching': 1.0})
+    """
+    if isinstance(delta, Mapping):
+        if arm is None:
+            raise AnalysisError(
+                f"delta for '{column}' is given per arm, but there is no arm column (arm=None)"
+            )
+        labels = sorted({str(a) for a in data[arm].dropna().unique()})
+        unknown = [k for k in delta if str(k) not in labels]
+        if unknown:
+            raise AnalysisError(
+                f"delta for '{column}' names arm(s) {unknown}; column '{arm}' has {labels}"
+            )
+        out = {str(k): float(v) for k, v in delta.items()}
+    else:
+        out = {ALL_ARMS: float(delta)}
+    bad = {k: v for k, v in out.items() if not math.isfinite(v)}
+    if bad:
+        raise AnalysisError(f"delta for '{column}' must be finite, got {bad}")
+    return out
+
+
+def delta_per_row(data: pd.DataFrame, arm: str | None, per_arm: Mapping[str, float]) -> np.ndarray:
+    """The shift of every row from a normalized delta (:func:`normalize_delta`).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"arm": ["coaching", "usual_care", "coaching"]})
+    >>> delta_per_row(d, "arm", {"coaching": 0.5}).tolist()
+    [0.5, 0.0, 0.5]
+    """
+    if ALL_ARMS in per_arm:
+        return np.full(len(data), per_arm[ALL_ARMS])
+    labels = data[arm].astype(str).to_numpy() if arm is not None else np.array([])
+    out = np.zeros(len(data))
+    for label, value in per_arm.items():
+        out[labels == label] = value
+    return out
+
+
+def delta_text(delta: Mapping[str, Mapping[str, float]], methods: Mapping[str, str]) -> str:
+    """The delta adjustment in words, e.g. ``"hba1c_12 +0.5 in coaching, +0 in usual_care"``.
+
+    Examples
+    --------
+    >>> delta_text({"goal": {"all arms": -1.0}}, {"goal": "logreg"})
+    'goal -1 on the log-odds in all arms'
+    """
+    parts = []
+    for col, per_arm in delta.items():
+        scale = " on the log-odds" if methods.get(col) == "logreg" else ""
+        shifts = ", ".join(f"{v:+g}{scale} in {k}" for k, v in per_arm.items())
+        parts.append(f"{col} {shifts}")
+    return "; ".join(parts)
 
 
 def _seed_text(seed: Seed) -> str:

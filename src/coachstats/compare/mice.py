@@ -63,7 +63,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -358,8 +358,13 @@ def _impute_logreg(
     rng: np.random.Generator,
     x_all: np.ndarray,
     y_all: np.ndarray,
+    offset: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """``mice.impute.logreg``; the design matrices carry the intercept in column 0."""
+    """``mice.impute.logreg``; the design matrices carry the intercept in column 0.
+
+    ``offset`` is added to the linear predictor of the missing cases (a delta
+    adjustment on the log-odds scale; 0 is mice's method).
+    """
     w = np.ones(len(y_obs))
     if x_all.shape[1] > 1 and len(x_mis) > 1:
         xa, ya, wa = _augment(x_all[:, 1:], y_all)
@@ -368,7 +373,7 @@ def _impute_logreg(
         w = np.concatenate([w, wa])
     beta, chol = logistic_irls(x_obs, y_obs, w)
     beta_star = beta + _coef_draw(chol, rng.standard_normal(len(beta)))
-    prob = expit(x_mis @ beta_star)
+    prob = expit(x_mis @ beta_star + offset)
     return (rng.random(len(x_mis)) <= prob).astype(float)
 
 
@@ -383,8 +388,14 @@ def _step(
     mis: np.ndarray,
     rng: np.random.Generator,
     donors: int,
+    shift: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One univariate imputation step on the rows of one stratum (``design`` without intercept)."""
+    """One univariate imputation step on the rows of one stratum (``design`` without intercept).
+
+    ``shift`` (one value per missing row) is the delta adjustment: added to the
+    imputed values of ``"norm"`` and ``"pmm"`` (as ``mice``'s ``post``
+    argument does after each step), and to the log-odds of ``"logreg"``.
+    """
     x_obs_raw = design[obs]
     y_obs = y[obs]
     keep = _keep_predictors(x_obs_raw, y_obs)
@@ -392,11 +403,14 @@ def _step(
     x_all = np.column_stack([np.ones(len(design)), design])
     x_obs = x_all[obs]
     x_mis = x_all[mis]
+    if method == "logreg":
+        offset = 0.0 if shift is None else shift
+        return _impute_logreg(x_obs, y_obs, x_mis, rng, x_all, y, offset)
     if method == "norm":
-        return _impute_norm(x_obs, y_obs, x_mis, rng)
-    if method == "pmm":
-        return _impute_pmm(x_obs, y_obs, x_mis, rng, donors)
-    return _impute_logreg(x_obs, y_obs, x_mis, rng, x_all, y)
+        values = _impute_norm(x_obs, y_obs, x_mis, rng)
+    else:
+        values = _impute_pmm(x_obs, y_obs, x_mis, rng, donors)
+    return values if shift is None else values + shift
 
 
 def mice_arrays(
@@ -410,6 +424,7 @@ def mice_arrays(
     maxit: int = 10,
     seed: Seed,
     donors: int = 5,
+    shift: Mapping[int, np.ndarray] | None = None,
     progress: Progress | None = None,
 ) -> list[np.ndarray]:
     """Chained-equations multiple imputation of the NaN cells of ``y``.
@@ -434,6 +449,13 @@ def mice_arrays(
         Chain ``i`` uses the ``i``-th generator spawned from it.
     donors : int
         Donor pool size for ``"pmm"`` (mice's default 5).
+    shift : mapping of int to ndarray, optional
+        Delta adjustment (MNAR sensitivity): ``shift[j]`` has one value per
+        row (of ``y``); after every imputation step of column ``j`` the values
+        of its missing rows are added to the imputations (``"norm"``,
+        ``"pmm"``: ``mice(..., post = "imp[[j]][, i] <- imp[[j]][, i] + delta")``)
+        or to the log-odds of the imputation model (``"logreg"``). The shifted
+        values feed the later steps, as with mice's ``post``.
     progress : callable(done, total), optional
         Called after each iteration of each chain; ``total = m * maxit``.
 
@@ -468,6 +490,7 @@ def mice_arrays(
         else [np.flatnonzero(strata == s) for s in np.unique(np.asarray(strata))]
     )
     _check_observed(y, missing, targets, groups)
+    shifts = _check_shift(shift, n, p)
     out = [np.empty((m, int(missing[:, j].sum()))) for j in range(p)]
     total = m * maxit
     for i, rng in enumerate(chain_generators(seed, m)):
@@ -483,11 +506,34 @@ def mice_arrays(
                     if obs_g.all():
                         continue
                     design = np.column_stack([fx[g], z[np.ix_(g, np.flatnonzero(pm[j]))]])
-                    z[g[~obs_g], j] = _step(methods[j], design, z[g, j], obs_g, ~obs_g, rng, donors)
+                    rows = g[~obs_g]
+                    z[rows, j] = _step(
+                        methods[j],
+                        design,
+                        z[g, j],
+                        obs_g,
+                        ~obs_g,
+                        rng,
+                        donors,
+                        None if j not in shifts else shifts[j][rows],
+                    )
             if progress is not None:
                 progress(i * maxit + it + 1, total)
         for j in targets:
             out[j][i] = z[missing[:, j], j]
+    return out
+
+
+def _check_shift(shift: Mapping[int, np.ndarray] | None, n: int, p: int) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    for j, values in (shift or {}).items():
+        arr = np.asarray(values, dtype=float).ravel()
+        if not 0 <= int(j) < p or arr.shape != (n,) or not np.isfinite(arr).all():
+            raise AnalysisError(
+                f"shift[{j}] must be {n} finite values for a column in 0..{p - 1}; "
+                f"got shape {arr.shape}"
+            )
+        out[int(j)] = arr
     return out
 
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from coachstats.compare.imputation import ArmModel, ImputedData, impute
+from coachstats.compare.imputation import ArmModel, Delta, ImputedData, impute
 from coachstats.compare.mice import Progress, Seed
 from coachstats.compare.prepare import check_binary, is_boolean, require_columns
 from coachstats.compare.rubin import (
@@ -192,6 +192,7 @@ def multiple_imputation(
     arm_model: ArmModel = "predictor",
     donors: int = 5,
     df_complete: float | None = None,
+    delta: Mapping[str, Delta] | None = None,
     progress: Progress | None = None,
 ) -> ComparisonResult:
     """Impute ``m`` times, run ``analysis`` on each completed dataset, pool by Rubin's rules.
@@ -206,6 +207,12 @@ def multiple_imputation(
         As :func:`impute` (``m`` must be at least 2).
     df_complete : float, optional
         As :func:`pool_results`.
+    delta : mapping, optional
+        A delta adjustment for a missing-not-at-random sensitivity analysis,
+        as :func:`~coachstats.compare.imputation.impute` (e.g.
+        ``{"hba1c_12": {"coaching": 0.5}}``); ``missing`` then reads
+        ``"delta-adjusted multiple imputation (...)"``. See
+        :mod:`coachstats.compare.sensitivity` for tipping-point analyses.
     progress : callable(done, total), optional
         Called after each imputation iteration and each analysis
         (``total = m * (maxit + 1)``).
@@ -265,6 +272,7 @@ def multiple_imputation(
         predictors=predictors,
         arm_model=arm_model,
         donors=donors,
+        delta=delta,
         progress=report,
     )
     results = []

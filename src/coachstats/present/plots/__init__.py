@@ -18,6 +18,7 @@ sequence of them, or the tidy DataFrame of :func:`coachstats.core.results.tidy`.
 :func:`plot_adherence`            concordance categories by arm and time point
 :func:`plot_adherent_days`        distribution of adherent days by arm
 :func:`plot_published_vs_reproduced`  published vs reproduced targets
+:func:`plot_tipping_point`        where an MNAR shift changes the conclusion
 :func:`journal_style`             the style (context manager); :func:`use_style`
 :func:`save_figure`               PNG / SVG / PDF export, reproducible files
 ================================  ==============================================
@@ -50,6 +51,7 @@ from coachstats.present.plots.style import (
     use_style,
 )
 from coachstats.present.plots.subgroups import plot_subgroups, subgroup_rows
+from coachstats.present.plots.tipping import plot_tipping_point
 
 __all__ = [
     "ARM_COLORS",
@@ -69,6 +71,7 @@ __all__ = [
     "plot_funnel",
     "plot_published_vs_reproduced",
     "plot_subgroups",
+    "plot_tipping_point",
     "save_figure",
     "subgroup_rows",
     "use_style",
