@@ -142,6 +142,28 @@ def main() -> None:
     save_figure(
         plot_published_vs_reproduced(table, digits=1), OUT / "published_vs_reproduced.png", dpi=DPI
     )
+    tipping_figures(derived)
+
+
+def tipping_figures(derived: pd.DataFrame) -> None:
+    """Tipping points: HCPC composite by enumeration; peer HbA1c by delta-adjusted MI."""
+    from coachstats.compare.models import linear
+    from coachstats.compare.sensitivity import tipping_point, tipping_point_counts
+    from coachstats.plots import plot_tipping_point
+
+    counts = tipping_point_counts(derived, "composite_any")
+    save_figure(plot_tipping_point(counts), OUT / "tipping_counts.png", dpi=DPI)
+    peer = pd.read_csv(DATA / "peer_patients.csv")
+    delta = tipping_point(
+        peer,
+        lambda d: linear(d, "hba1c_6", covariates=["hba1c_0"]),
+        column="hba1c_6",
+        columns=["hba1c_0", "hba1c_6", "age", "bmi_0"],
+        deltas=np.arange(0, 2.01, 0.25),
+        m=20,
+        seed=1,
+    )
+    save_figure(plot_tipping_point(delta), OUT / "tipping_delta.png", dpi=DPI)
 
 
 if __name__ == "__main__":

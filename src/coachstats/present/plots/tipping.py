@@ -125,8 +125,8 @@ def _map(result: TippingPointResult, ax: Axes | None) -> Axes:
         present = [c for c in order if (grid["conclusion"] == c).any()]
         ax.legend(
             handles=[Patch(facecolor=colors[c], label=c[:1].upper() + c[1:]) for c in present],
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.18),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.02),
             frameon=False,
             fontsize="small",
         )
