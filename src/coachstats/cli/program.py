@@ -28,6 +28,15 @@ from coachstats.cli.common import (
     writing,
 )
 
+SensitivityOption = Annotated[
+    bool,
+    typer.Option(
+        "--sensitivity",
+        help="Also compute tipping points of the binary outcomes (missing outcomes filled in "
+        "every possible way); printed and added to --report.",
+    ),
+]
+
 
 @app.command()
 @guard
@@ -47,6 +56,7 @@ def analyze(
         typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
     ] = None,
     report: ReportOption = None,
+    sensitivity: SensitivityOption = False,
     force: ForceOption = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
@@ -57,7 +67,7 @@ def analyze(
     outs = plan_outputs(force, [data, columns], out=out, report=report)
     load = program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
     with notes(), progress("analyze") as step:
-        result = run(data, goals=goals, progress=step, **load)
+        result = run(data, goals=goals, sensitivity=sensitivity, progress=step, **load)
     typer.echo(result.summary())
     with writing(outs):
         if out is not None:
@@ -70,7 +80,12 @@ def analyze(
 
             # the data, goal set and flow come from the result: nothing is loaded or resolved again
             with notes():
-                doc = report_from_analysis(result.data, result.plan)
+                doc = report_from_analysis(
+                    result.data,
+                    result.plan,
+                    impact=result.impact,
+                    sensitivity=result.sensitivity,
+                )
                 outs.write(report, build_report(doc))
 
 
@@ -102,6 +117,7 @@ def evaluate(
         Path | None, typer.Option(help="Write the forest plot (PNG, SVG or PDF).")
     ] = None,
     report: ReportOption = None,
+    sensitivity: SensitivityOption = False,
     force: ForceOption = False,
 ) -> None:
     """Compare a program with the published trials; exit 1 if an outcome differs from them."""
@@ -124,6 +140,7 @@ def evaluate(
             against=against,
             published_se=published_se,  # type: ignore[arg-type]
             encounters=enc,
+            sensitivity=sensitivity,
             progress=step,
             **load,
         )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from coachstats.core.vocabulary import outcome_label
 from coachstats.present.report.evaluation import evaluation_context
+from coachstats.present.report.extras import extras_context
 from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
 from coachstats.present.report.methods import methods_text
@@ -211,6 +212,7 @@ def template_context(report: Report) -> dict[str, Any]:
                     else []
                 ),
                 "methods": [*methods_text(s.specs, labels=s.spec_labels), *s.methods],
+                "extras": extras_context(s, report.image_format, report.figures),
                 "failures": [list(f) for f in s.failures],
                 "files": [list(f) for f in s.files],
                 "notes": list(s.notes),

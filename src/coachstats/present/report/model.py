@@ -23,6 +23,8 @@ from coachstats.present.table1 import BaselineTable
 
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
+    from coachstats.tasks.evaluate.impact import ProgramImpact
+    from coachstats.tasks.evaluate.missingness import ProgramSensitivity
     from coachstats.tasks.reproduce import ReproductionResult
     from coachstats.trials.registry import Trial
 
@@ -85,6 +87,10 @@ class DataSection:
         per-endpoint flow table.
     methods : tuple of str
         Methods sentences beyond those written from ``specs``.
+    impact : ProgramImpact or None
+        Number needed to coach and cost per additional patient at goal.
+    sensitivity : ProgramSensitivity or None
+        Tipping points of the binary outcomes.
     """
 
     name: str
@@ -102,6 +108,8 @@ class DataSection:
     notes: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
+    impact: ProgramImpact | None = None
+    sensitivity: ProgramSensitivity | None = None
 
 
 @dataclass(frozen=True)

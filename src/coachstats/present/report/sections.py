@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ from coachstats.present.table1 import BaselineTable, baseline_table
 if TYPE_CHECKING:
     from coachstats.data.trialdata import TrialData
     from coachstats.tasks.evaluate import EvaluationResult
+    from coachstats.tasks.evaluate.impact import ProgramImpact
+    from coachstats.tasks.evaluate.missingness import ProgramSensitivity
     from coachstats.tasks.reproduce import ReproductionResult
     from coachstats.trials.registry import Trial
 
@@ -393,6 +396,8 @@ def report_from_analysis(
     baseline: Sequence[str] | None = None,
     image_format: ImageFormat = "png",
     figures: bool = True,
+    impact: ProgramImpact | None = None,
+    sensitivity: ProgramSensitivity | None = None,
 ) -> Report:
     """A report of an analysis plan run on your data (``coachstats analyze --report``).
 
@@ -413,6 +418,9 @@ def report_from_analysis(
         Spec label -> display name.
     title, seed, baseline, image_format, figures
         As in :func:`report_from_reproduction`.
+    impact, sensitivity : optional
+        The number needed to coach and cost (``ProgramAnalysis.impact``) and the tipping
+        points (``ProgramAnalysis.sensitivity``), shown in sections of their own.
 
     Returns
     -------
@@ -437,6 +445,7 @@ def report_from_analysis(
         baseline=baseline,
         files=files,
     )
+    section = replace(section, impact=impact, sensitivity=sensitivity)
     seeds = _plan_seeds(plan_result.specs)
     if seed is not None:
         seeds.append(("given", int(seed)))
@@ -586,6 +595,8 @@ def report_from_evaluation(
         notes=tuple(notes),
         outcomes=tuple(dict.fromkeys(outcomes)),
         methods=evaluation_methods(result),
+        impact=result.impact,
+        sensitivity=result.sensitivity,
     )
     return Report(
         title=title or str(result.report_data()["title"]),

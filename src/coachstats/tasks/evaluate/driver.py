@@ -45,6 +45,8 @@ from coachstats.tasks.evaluate.comparisons import (
     one_sample_summary,
 )
 from coachstats.tasks.evaluate.forest import evaluation_figure
+from coachstats.tasks.evaluate.impact import ProgramImpact, program_impact
+from coachstats.tasks.evaluate.missingness import ProgramSensitivity, program_sensitivity
 from coachstats.tasks.evaluate.plans import (
     POPULATIONS,
     benchmark_spec,
@@ -97,7 +99,11 @@ class ProgramAnalysis(SentenceRow):
     (its outcomes, endpoints, flow and tracking metrics); ``plan`` the
     :class:`~coachstats.plan.PlanResult` of :func:`program_plan`; for
     single-arm programs ``summaries`` hold each outcome's proportion (Wilson
-    interval) or mean (t interval).
+    interval) or mean (t interval). Two-arm programs get ``impact``, the
+    number needed to coach and the cost per additional patient at goal
+    (:mod:`coachstats.tasks.evaluate.impact`), and with ``sensitivity=True``
+    the tipping points of the binary outcomes
+    (:mod:`coachstats.tasks.evaluate.missingness`).
     """
 
     source: str
@@ -110,6 +116,8 @@ class ProgramAnalysis(SentenceRow):
     tracking: ProgramMetrics | None = None
     notes: tuple[str, ...] = ()
     data: TrialData | None = field(default=None, compare=False, repr=False)
+    impact: ProgramImpact | None = None
+    sensitivity: ProgramSensitivity | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy outcome table (one row per outcome)."""
@@ -133,6 +141,7 @@ class ProgramAnalysis(SentenceRow):
             "flow": self.flow.to_dict(),
             "flow_text": self.flow.summary(),
             "tracking": _records(self.tracking.to_frame()) if self.tracking else [],
+            **_extras_dict(self.impact, self.sensitivity),
             "notes": list(self.notes),
         }
 
@@ -191,6 +200,7 @@ class ProgramAnalysis(SentenceRow):
             _table_text(table),
             "As the practice brief presents them:",
             self.to_brief(),
+            *_extras_text(self.impact, self.sensitivity),
             self.flow.summary(),
         ]
         # the flow text already ends with the load notes: print each note once
@@ -205,11 +215,35 @@ class ProgramAnalysis(SentenceRow):
             "tables": {
                 "outcomes": self.to_frame(),
                 "tracking": self.tracking.to_frame() if self.tracking else None,
+                "impact": self.impact.to_frame() if self.impact else None,
+                "sensitivity": self.sensitivity.to_frame() if self.sensitivity else None,
             },
             "brief": self.to_brief(),
             "flow": self.flow.summary(),
             "notes": list(self.notes),
         }
+
+
+def _extras_dict(
+    impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None
+) -> dict[str, Any]:
+    """The NNT / cost and tipping-point parts of a result's plain data."""
+    return {
+        "impact": impact.to_dict() if impact else None,
+        "sensitivity": json.loads(json.dumps(sensitivity.to_dict(), default=str))
+        if sensitivity
+        else None,
+    }
+
+
+def _extras_text(impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None) -> list[str]:
+    """The NNT / cost and tipping-point blocks of a result's summary."""
+    return [x.summary() for x in (impact, sensitivity) if x is not None]
+
+
+def _binary_outcomes(plan: AnalysisPlan) -> list[tuple[str, str]]:
+    """``(endpoint, label)`` of the plan's two-arm binary outcomes (chi-square specs)."""
+    return [(s.outcome, s.label or s.outcome) for s in plan.specs if s.method == "chi_square"]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -250,6 +284,7 @@ def analyze(
     design: ProgramDesign = "auto",
     conf_level: float = 0.95,
     tracking: bool = True,
+    sensitivity: bool = False,
     progress: Progress | None = None,
     **load: Any,
 ) -> ProgramAnalysis:
@@ -269,6 +304,9 @@ def analyze(
         Confidence level of the single-arm intervals.
     tracking : bool
         Also compute the tracking metrics (:func:`coachstats.tasks.tracking.program_metrics`).
+    sensitivity : bool
+        Also compute the tipping points of the binary outcomes (two-arm programs;
+        :func:`~coachstats.tasks.evaluate.missingness.program_sensitivity`).
     progress : callable, optional
         Called with a short text at each step (the CLI's progress bar).
 
@@ -306,6 +344,15 @@ def analyze(
             metrics = program_metrics(td, goals=gs, endpoints=res.endpoints)
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
+    impact = missing = None
+    if program_design == "two-arm":
+        labelled = [(s.label or s.outcome, r) for s, r in zip(plan.specs, res.results, strict=True)]
+        impact = program_impact(labelled, patients=td.patients)
+        if sensitivity:
+            _step(progress, "tipping points")
+            missing = program_sensitivity(td, gs, _binary_outcomes(plan), derived=res.endpoints)
+    elif sensitivity:
+        notes.append("sensitivity to missing outcomes: needs two arms (a comparison to tip)")
     return ProgramAnalysis(
         source=td.source,
         design=program_design,
@@ -317,6 +364,8 @@ def analyze(
         tracking=metrics,
         notes=tuple(notes),
         data=td,
+        impact=impact,
+        sensitivity=missing,
     )
 
 
@@ -330,7 +379,10 @@ class EvaluationResult(SentenceRow):
     comparisons standardized to each trial's baseline; ``tracking`` the
     practice brief's indicators. ``goals`` is the goal set of the program's
     own endpoints (its tracking metrics and flow): the first trial's. Each
-    trial's comparisons use that trial's goal set.
+    trial's comparisons use that trial's goal set. Two-arm programs get
+    ``impact`` (number needed to coach, cost per additional patient at goal)
+    and, when asked, ``sensitivity`` (tipping points of the program's own
+    binary outcomes).
     """
 
     source: str
@@ -345,6 +397,8 @@ class EvaluationResult(SentenceRow):
     n: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     alpha: float = ALPHA
+    impact: ProgramImpact | None = None
+    sensitivity: ProgramSensitivity | None = None
     goals: GoalSet = field(kw_only=True)
 
     @property
@@ -401,6 +455,7 @@ class EvaluationResult(SentenceRow):
             "ok": self.ok,
             "verdicts": self.verdicts(),
             **{k: _records(v) for k, v in self.tables().items()},
+            **_extras_dict(self.impact, self.sensitivity),
             "notes": list(self.notes),
         }
 
@@ -502,6 +557,7 @@ class EvaluationResult(SentenceRow):
                 "Standardized to each trial's baseline (direct standardization):\n"
                 + "\n".join(f"  - {s.sentence()}" for s in self.standardized)
             )
+        parts += _extras_text(self.impact, self.sensitivity)
         return _join_parts(parts, self.tracking, self.notes)
 
     def report_data(self) -> dict[str, Any]:
@@ -535,6 +591,7 @@ def evaluate(
     eligible_only: bool = True,
     encounters: pd.DataFrame | None = None,
     fte: float | Mapping[Any, float] | None = None,
+    sensitivity: bool = False,
     progress: Progress | None = None,
     **load: Any,
 ) -> EvaluationResult:
@@ -567,6 +624,9 @@ def evaluate(
         CPT encounter rows for the tracking metrics.
     fte : float or mapping, optional
         Coaches' full-time equivalents for the caseload.
+    sensitivity : bool
+        Also compute the tipping points of the program's own binary outcomes
+        (two-arm programs; :mod:`coachstats.tasks.evaluate.missingness`).
     progress : callable, optional
         Called with a short text at each step.
 
@@ -652,6 +712,23 @@ def evaluate(
             metrics = program_metrics(td, goals=program_goals, encounters=encounters, fte=fte)
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
+    impact = missing = None
+    if not single:
+        impact = program_impact(
+            [
+                (f"{e.label} ({trial_name(e.trial)})", e.program)
+                for e in effects
+                if e.primary and e.estimand == "risk difference"
+            ],
+            patients=td.patients,
+        )
+        if sensitivity:
+            _step(progress, "tipping points")
+            missing = program_sensitivity(
+                td, program_goals, _binary_outcomes(program_plan(program_goals))
+            )
+    elif sensitivity:
+        notes.append("sensitivity to missing outcomes: needs two arms (a comparison to tip)")
     counts = td.patients["arm"].value_counts().to_dict()
     return EvaluationResult(
         source=td.source,
@@ -666,6 +743,8 @@ def evaluate(
         n={str(k): int(v) for k, v in counts.items()},
         notes=tuple(dict.fromkeys(notes)),
         alpha=alpha,
+        impact=impact,
+        sensitivity=missing,
         goals=program_goals,
     )
 

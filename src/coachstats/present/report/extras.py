@@ -1,0 +1,179 @@
+"""The report's parts beyond the outcome table: number needed to coach and cost, and sensitivity.
+
+:func:`extras_context` lays out a section's
+:class:`~coachstats.tasks.evaluate.impact.ProgramImpact` (the NNT with Altman's interval
+and the coaching cost per additional patient at goal, with every assumption) and
+:class:`~coachstats.tasks.evaluate.missingness.ProgramSensitivity` (tipping points of the
+binary outcomes, with the map of the first one) as parts for the template: a heading, an
+introduction, a table, a figure and notes. The template renders them as the sections
+"Number needed to coach and cost" and "Sensitivity to missing outcomes".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from coachstats.core.errors import CoachstatsError
+from coachstats.present.report.figures import embed_figure
+from coachstats.present.report.model import DataSection, Figure, ImageFormat
+
+if TYPE_CHECKING:
+    from coachstats.tasks.evaluate.impact import ProgramImpact
+    from coachstats.tasks.evaluate.missingness import ProgramSensitivity
+
+__all__ = ["ExtraPart", "extras_context"]
+
+
+@dataclass(frozen=True)
+class ExtraPart:
+    """A section of the report: heading, introduction, table, list, figure and notes.
+
+    (A dataclass, not a dict: the template reads ``part.items``, which on a dict
+    would be its method.)
+    """
+
+    id: str
+    heading: str
+    intro: str = ""
+    table: dict[str, Any] | None = None
+    items: tuple[str, ...] = ()
+    items_cls: str = ""
+    figure: Figure | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _cell(text: str, num: bool = False) -> dict[str, Any]:
+    return {"text": text, "classes": "num" if num else "", "title": ""}
+
+
+def _table(cls: str, caption: str, headers: tuple[str, ...], rows: list[list[dict[str, Any]]],
+           notes: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    return {
+        "cls": cls,
+        "caption": caption,
+        "headers": headers,
+        "rows": [{"cells": r, "data": {}} for r in rows],
+        "notes": notes,
+    }
+
+
+def _money(x: float, currency: str) -> str:
+    if math.isnan(x):
+        return "not defined"
+    return "∞" if math.isinf(x) else f"{x:,.0f} {currency}"
+
+
+def _impact_part(impact: ProgramImpact) -> ExtraPart:
+    rows = []
+    for r in impact.rows:
+        cur = r.minutes.currency
+        cells = [_cell(r.label), _cell(r.minutes.nnt.text(), num=True)]
+        for c in (r.minutes, r.caseload):
+            cells.append(_cell(_money(c.estimate, cur), num=True))
+            cells.append(
+                _cell(f"{_money(c.conf_low, cur)} to {_money(c.conf_high, cur)}", num=True)
+            )
+        rows.append(cells)
+    table = _table(
+        "impact",
+        "Number needed to coach (NNT, Altman's 95% CI) and coaching cost per additional patient "
+        "reaching the outcome",
+        (
+            "Outcome",
+            "NNT (95% CI)",
+            "Cost: coaching time",
+            "95% CI",
+            "Cost: whole salary",
+            "95% CI",
+        ),
+        rows,
+    )
+    return ExtraPart(
+        id="impact",
+        heading="Number needed to coach and cost",
+        intro=(
+            "NNTB: coach this many patients for one more to reach the outcome; NNTH: for one "
+            "more to do worse. When the effect's interval includes no difference, the NNT "
+            "interval runs through infinity and the cost interval has no upper bound. Costs per "
+            f"coached patient: coaching time, {impact.time_basis}; whole salary, "
+            f"{impact.caseload_basis}. Intervals: the cost taken as known, times the NNT "
+            "interval (Altman 1998)."
+        ),
+        table=table,
+        items=tuple(f"Assumed: {a}" for a in impact.assumptions),
+        items_cls="assumptions",
+    )
+
+
+def _sensitivity_part(
+    sensitivity: ProgramSensitivity, fmt: ImageFormat, figures: bool
+) -> ExtraPart:
+    from coachstats.tasks.evaluate.missingness import LANDMARKS
+
+    frame = sensitivity.to_frame()
+    rows = []
+    for r in frame.to_dict("records"):
+        rows.append(
+            [
+                _cell(str(r["outcome"])),
+                _cell(f"{r['missing_coaching']} / {r['missing_comparison']}", num=True),
+                *[_cell(str(r[key])) for key, _ in LANDMARKS],
+                _cell(f"{100 * r['share_same_conclusion']:.0f}%", num=True),
+            ]
+        )
+    headers = (
+        "Outcome",
+        "Missing (coaching / comparison)",
+        *[text[:1].upper() + text[1:] for _, text in LANDMARKS],
+        "Completions keeping the conclusion",
+    )
+    figure = None
+    notes = list(sensitivity.notes)
+    if figures and sensitivity.results:
+        label = sensitivity.results[0][0]
+        try:
+            fig = sensitivity.figure()
+            if fig is not None:
+                figure = embed_figure(
+                    fig,
+                    fmt,
+                    f"Tipping point: {label}",
+                    "Each cell is one way the missing outcomes could have turned out (successes "
+                    "among the missing coached patients across, among the missing comparison "
+                    "patients up), coloured by the conclusion of the chi-square test on the "
+                    "completed table; the dot is the completion at each arm's observed rate.",
+                )
+        except CoachstatsError as exc:
+            notes.append(f"tipping-point figure not drawn: {exc}")
+    return ExtraPart(
+        id="sensitivity",
+        heading="Sensitivity to missing outcomes",
+        intro=(
+            "The outcome table analyses the patients seen at follow-up (complete case). Here the "
+            "missing outcomes are filled in every possible way, from every missing patient a "
+            "failure to every one a success, and the chi-square test is repeated on each "
+            "completed table (tipping-point analysis; Yan, Lee & Li 2009). Columns: the "
+            "conclusion at each landmark."
+        ),
+        table=_table("sensitivity-tipping", "Tipping points of the binary outcomes", headers, rows),
+        figure=figure,
+        notes=tuple(notes),
+    )
+
+
+def extras_context(section: DataSection, fmt: ImageFormat, figures: bool) -> list[ExtraPart]:
+    """The parts of ``section`` beyond the outcome table (empty when it has none).
+
+    Examples
+    --------
+    >>> extras_context(DataSection("Your data"), "png", figures=False)
+    []
+    """
+    parts: list[ExtraPart] = []
+    if section.impact is not None:
+        parts.append(_impact_part(section.impact))
+    if section.sensitivity is not None:
+        parts.append(_sensitivity_part(section.sensitivity, fmt, figures))
+    return parts

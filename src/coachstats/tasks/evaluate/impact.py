@@ -1,0 +1,171 @@
+"""What a program's effects mean for a board: the number needed to coach and its cost.
+
+For each binary outcome with a risk difference (coaching minus comparison),
+:func:`program_impact` gives the number needed to treat with Altman's
+interval (:mod:`coachstats.compare.nnt`) and the coaching cost per additional
+patient reaching the outcome on the two bases of
+:class:`~coachstats.tasks.economics.CoachingCost`: the direct coaching time
+(the program's own mean coaching minutes when the file has a
+``coaching_minutes`` column, otherwise HCPC's published 540.8) and the whole
+salary over a caseload (85, the midpoint of the published 70-100). Every
+assumption is listed with the numbers. ``coachstats analyze`` and
+``coachstats evaluate`` print it; reports show it as a table.
+
+Examples
+--------
+>>> from coachstats.compare.proportions import ArmCounts, chi_square
+>>> rd = chi_square(ArmCounts((90, 194, 61, 178), ("coaching", "usual_care")), "composite_any")
+>>> impact = program_impact([("at goal for >= 1 condition", rd)])
+>>> impact.rows[0].minutes.nnt.text()
+'NNTB 8.2 (95% CI NNTB 4.5 to 44.8)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from coachstats.compare.nnt import CostPerSuccess
+from coachstats.core.results import ComparisonResult, TidyResult
+from coachstats.tasks.economics import CoachingCost, cost_per_additional_patient_at_goal
+
+__all__ = ["ImpactRow", "ProgramImpact", "program_impact"]
+
+#: The per-patient coaching time column of the schema.
+MINUTES = "coaching_minutes"
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    """One outcome: the NNT and the cost per additional success on both bases."""
+
+    label: str
+    minutes: CostPerSuccess
+    caseload: CostPerSuccess
+
+    def to_dict(self) -> dict[str, Any]:
+        """One tidy row."""
+        nnt = self.minutes.nnt
+        return {
+            "outcome": self.label,
+            "nnt": nnt.nnt,
+            "nnt_interval": nnt.interval_text(),
+            "nnt_text": nnt.text(),
+            "cost_time": self.minutes.estimate,
+            "cost_time_conf_low": self.minutes.conf_low,
+            "cost_time_conf_high": self.minutes.conf_high,
+            "cost_caseload": self.caseload.estimate,
+            "cost_caseload_conf_low": self.caseload.conf_low,
+            "cost_caseload_conf_high": self.caseload.conf_high,
+            "unbounded": self.minutes.unbounded,
+            "currency": self.minutes.currency,
+        }
+
+    def sentence(self) -> str:
+        """``"<outcome>: NNTB ...; coaching time: ...; whole salary: ..."``."""
+        return (
+            f"{self.label}: {self.minutes.nnt.text()}; cost per additional patient, coaching "
+            f"time {self.minutes.text()}, whole salary {self.caseload.text()}"
+        )
+
+
+@dataclass(frozen=True)
+class ProgramImpact(TidyResult):
+    """Numbers needed to coach and costs per additional patient, with what they assume."""
+
+    rows: tuple[ImpactRow, ...]
+    time_basis: str
+    caseload_basis: str
+    assumptions: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per outcome."""
+        return pd.DataFrame([r.to_dict() for r in self.rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): rows (an unbounded or undefined limit is None; see
+        ``unbounded``), the two cost bases and the assumptions."""
+        return {
+            "rows": [{k: _json_number(v) for k, v in r.to_dict().items()} for r in self.rows],
+            "time_basis": self.time_basis,
+            "caseload_basis": self.caseload_basis,
+            "assumptions": list(self.assumptions),
+        }
+
+    def summary(self) -> str:
+        """Text: a line per outcome, the cost bases and every assumption."""
+        lines = ["Number needed to coach and cost per additional patient reaching the outcome:"]
+        lines += [f"  - {r.sentence()}" for r in self.rows]
+        lines.append(f"  cost per coached patient, coaching time: {self.time_basis}")
+        lines.append(f"  cost per coached patient, whole salary: {self.caseload_basis}")
+        lines.append(
+            "  intervals: cost x the NNT's interval (Altman 1998), the cost taken as known; "
+            "unbounded (∞) when the effect's interval includes no benefit"
+        )
+        lines += [f"  assumed: {a}" for a in self.assumptions]
+        return "\n".join(lines)
+
+
+def _json_number(value: Any) -> Any:
+    """A float JSON can hold: infinite (an unbounded limit) and NaN (not defined) become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _program_minutes(patients: pd.DataFrame | None) -> tuple[float | None, str]:
+    """The program's mean coaching minutes per coached patient, and how it was found."""
+    if patients is None or MINUTES not in patients.columns or "arm" not in patients.columns:
+        return None, ""
+    coached = patients[patients["arm"].astype(str) == "coaching"]
+    values = pd.to_numeric(coached[MINUTES], errors="coerce").dropna()
+    if values.empty or not math.isfinite(float(values.mean())) or float(values.mean()) <= 0:
+        return None, ""
+    return float(values.mean()), (
+        f"mean coaching minutes of the {len(values)} coached patients with '{MINUTES}' in the "
+        f"data ({len(coached) - len(values)} without)"
+    )
+
+
+def program_impact(
+    results: Sequence[tuple[str, ComparisonResult | None]],
+    *,
+    patients: pd.DataFrame | None = None,
+) -> ProgramImpact | None:
+    """NNT and cost per additional patient for every risk-difference result (None if there is none).
+
+    Parameters
+    ----------
+    results : sequence of (label, ComparisonResult or None)
+        The outcomes; those whose estimand is not a risk difference (changes,
+        odds ratios) or that failed are skipped. The outcomes are taken as
+        desirable (at goal, HbA1c drop of a point).
+    patients : DataFrame, optional
+        The program's patients: a ``coaching_minutes`` column gives the
+        program's own coaching time per coached patient.
+    """
+    measured, how = _program_minutes(patients)
+    time = CoachingCost(minutes_per_patient=measured)
+    salary = CoachingCost(basis="caseload")
+    rows = [
+        ImpactRow(
+            label,
+            cost_per_additional_patient_at_goal(r, cost=time),
+            cost_per_additional_patient_at_goal(r, cost=salary),
+        )
+        for label, r in results
+        if r is not None and "risk difference" in r.estimand and math.isfinite(r.conf_low)
+    ]
+    if not rows:
+        return None
+    assumptions = dict.fromkeys((*rows[0].minutes.assumptions, *rows[0].caseload.assumptions))
+    return ProgramImpact(
+        rows=tuple(rows),
+        time_basis=time.description() + (f" ({how})" if measured is not None else ""),
+        caseload_basis=salary.description(),
+        assumptions=tuple(assumptions),
+    )
