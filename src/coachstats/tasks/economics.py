@@ -95,8 +95,12 @@ def hcpc_coaching_minutes() -> float:
     540.8
     """
     from coachstats.trials.registry import get_trial
+    from coachstats.trials.values import Mean
 
-    return get_trial("hcpc").target("coaching_minutes").printed_values()[0].number()
+    value = get_trial("hcpc").target("coaching_minutes").published_values()[0]
+    if not isinstance(value, Mean):  # pragma: no cover - the registry prints a mean (SD)
+        raise AnalysisError(f"the HCPC coaching time is not a mean in the registry: {value!r}")
+    return float(value.mean)
 
 
 @dataclass(frozen=True)

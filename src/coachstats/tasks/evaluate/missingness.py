@@ -147,9 +147,9 @@ def program_sensitivity(
     without it the endpoints are derived here. Returns None when no outcome
     could be analysed (single-arm data has no comparison to tip).
     """
-    if derived is None:
-        derived = td.endpoints(goals, with_status=False)
     failure = td.endpoints(goals, missing="failure", with_status=False)
+    if derived is None or not derived.index.equals(failure.index):
+        derived = td.endpoints(goals, with_status=False)
     results = []
     notes = []
     for endpoint, label in outcomes:
