@@ -45,7 +45,7 @@ import pandas as pd
 
 from coachstats.compare.imputation import ArmModel, Delta, ImputedData, impute
 from coachstats.compare.mice import Progress, Seed
-from coachstats.compare.prepare import check_binary, is_boolean, require_columns
+from coachstats.compare.prepare import check_binary, eligible_mask, is_boolean, require_columns
 from coachstats.compare.rubin import (
     PooledEstimate,
     barnard_rubin_df,
@@ -131,15 +131,7 @@ def missing_as_failure(
     require_columns(data, [outcome, *([eligible] if eligible else [])])
     s = data[outcome]
     check_binary(s, outcome)
-    recode = s.isna().to_numpy().copy()
-    if eligible is not None:
-        e = data[eligible]
-        if not is_boolean(e) or e.isna().any():
-            raise AnalysisError(
-                f"column '{eligible}' (eligible) must be boolean without missing values; "
-                f"it has dtype {e.dtype} and {int(e.isna().sum())} missing"
-            )
-        recode &= e.to_numpy(dtype=bool)
+    recode = s.isna().to_numpy() & eligible_mask(data, eligible)
     n = int(recode.sum())
     out = data.copy()
     if is_boolean(s):

@@ -280,3 +280,26 @@ def check_binary(s: pd.Series, name: str) -> np.ndarray:
             f"have values {sorted(set(values[bad].tolist()))[:10]}"
         )
     return values
+
+
+def eligible_mask(data: pd.DataFrame, eligible: str | None) -> np.ndarray:
+    """The rows in an endpoint's denominator: a boolean column without missing values, or all rows.
+
+    Raises an :class:`AnalysisError` naming the column when it is not boolean
+    or has missing values.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"had_diabetes": [True, False, True]})
+    >>> eligible_mask(d, "had_diabetes").tolist(), eligible_mask(d, None).tolist()
+    ([True, False, True], [True, True, True])
+    """
+    if eligible is None:
+        return np.ones(len(data), dtype=bool)
+    e = data[eligible]
+    if not is_boolean(e) or e.isna().any():
+        raise AnalysisError(
+            f"column '{eligible}' (eligible) must be boolean without missing values; "
+            f"it has dtype {e.dtype} and {int(e.isna().sum())} missing"
+        )
+    return np.asarray(e.to_numpy(dtype=bool))

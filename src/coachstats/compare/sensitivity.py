@@ -83,7 +83,7 @@ from coachstats.compare.imputation import (
     normalize_delta,
 )
 from coachstats.compare.mice import Progress, Seed
-from coachstats.compare.prepare import check_binary, is_boolean, require_columns, resolve_arms
+from coachstats.compare.prepare import check_binary, eligible_mask, require_columns, resolve_arms
 from coachstats.compare.proportions import ArmCounts, chi_square
 from coachstats.compare.rubin import check_result, is_ratio, pool_results
 from coachstats.core.errors import AnalysisError, DataWarning, check_option
@@ -610,15 +610,7 @@ def tipping_point_counts(
     'significantly higher with coaching'
     """
     require_columns(data, [outcome, arm, *([eligible] if eligible else [])])
-    rows = data
-    if eligible is not None:
-        e = data[eligible]
-        if not is_boolean(e) or e.isna().any():
-            raise AnalysisError(
-                f"column '{eligible}' (eligible) must be boolean without missing values; "
-                f"it has dtype {e.dtype} and {int(e.isna().sum())} missing"
-            )
-        rows = data[e.to_numpy(dtype=bool)]
+    rows = data[eligible_mask(data, eligible)]
     if rows[arm].isna().any():
         raise AnalysisError(f"column '{arm}' (arm) has missing values; every patient needs an arm")
     t_label, c_label = resolve_arms(rows[arm], treatment, control)
