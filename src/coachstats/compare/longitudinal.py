@@ -34,11 +34,14 @@ from coachstats.compare.means import t_inference
 from coachstats.compare.prepare import is_numeric, prepare, require_columns
 from coachstats.compare.reml import REMLFit, satterthwaite
 from coachstats.core.errors import AnalysisError, list_some
+from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
     "ContrastRow",
     "SubjectRows",
+    "coefficient_table",
     "contrast_inference",
+    "contrast_result",
     "long_format",
     "subject_rows",
 ]
@@ -192,3 +195,62 @@ def contrast_inference(
     se = math.sqrt(var)
     t, p, low, high = t_inference(estimate, se, df, conf_level)
     return ContrastRow(estimate, se, df, t, p, low, high)
+
+
+def contrast_result(
+    fit: REMLFit,
+    contrast: Sequence[float] | np.ndarray,
+    *,
+    rows: SubjectRows,
+    outcome: str,
+    method: str,
+    estimand: str,
+    arms: tuple[ArmSummary, ...],
+    adjusted_for: Sequence[str],
+    cluster: str,
+    missing: str,
+    conf_level: float,
+    reparam: tuple[np.ndarray, np.ndarray] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ComparisonResult:
+    """A contrast of a repeated-measures fit as a :class:`ComparisonResult` (t test, Satterthwaite df)."""
+    r = contrast_inference(fit, contrast, conf_level, reparam)
+    return ComparisonResult(
+        outcome=outcome,
+        method=method,
+        estimand=estimand,
+        estimate=r.estimate,
+        std_error=r.std_error,
+        conf_low=r.conf_low,
+        conf_high=r.conf_high,
+        conf_level=conf_level,
+        statistic=r.statistic,
+        statistic_name="t",
+        df=r.df,
+        p_value=r.p_value,
+        arms=arms,
+        adjusted_for=tuple(adjusted_for),
+        cluster=cluster,
+        n_excluded=rows.n_excluded,
+        excluded_reason=rows.excluded_reason,
+        missing=missing,
+        extra={"df_method": "Satterthwaite", **(extra or {})},
+    )
+
+
+def coefficient_table(
+    fit: REMLFit,
+    names: Sequence[str],
+    conf_level: float,
+    reparam: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Every coefficient: ``term, estimate, std_error, df, statistic, p_value`` (Satterthwaite df)."""
+    out = []
+    for j, name in enumerate(names):
+        unit = np.zeros(len(fit.beta))
+        unit[j] = 1.0
+        r = contrast_inference(fit, unit, conf_level, reparam)
+        out.append((name, r.estimate, r.std_error, r.df, r.statistic, r.p_value))
+    return pd.DataFrame(
+        out, columns=["term", "estimate", "std_error", "df", "statistic", "p_value"]
+    )

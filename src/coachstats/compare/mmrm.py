@@ -59,7 +59,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coachstats.compare.longitudinal import contrast_inference, long_format, subject_rows
+from coachstats.compare.longitudinal import (
+    coefficient_table,
+    contrast_inference,
+    contrast_result,
+    long_format,
+    subject_rows,
+)
 from coachstats.compare.reml import Blocks, CholeskyBlocks, fit_reml, unstructured_basis
 from coachstats.core.errors import AnalysisError, list_some
 from coachstats.core.results import ArmSummary, ComparisonResult, TidyResult
@@ -295,7 +301,6 @@ def mmrm(
     for v_idx, v in enumerate(levels):
         diff = np.zeros(p)
         diff[2 * v_idx + 1], diff[2 * v_idx] = 1.0, -1.0
-        row = contrast_inference(fit, diff, conf_level)
         arm_means = []
         for k, label in ((1, t_label), (0, c_label)):
             e = np.zeros(p)
@@ -305,34 +310,21 @@ def mmrm(
             means.append((label, v, m.estimate, m.std_error, m.df, m.conf_low, m.conf_high, seen))
             arm_means.append(ArmSummary(label, seen, value=m.estimate))
         contrasts.append(
-            ComparisonResult(
+            contrast_result(
+                fit,
+                diff,
+                rows=rows,
                 outcome=f"{outcome} at {visit} {v}",
                 method=METHOD,
                 estimand="mean difference",
-                estimate=row.estimate,
-                std_error=row.std_error,
-                conf_low=row.conf_low,
-                conf_high=row.conf_high,
-                conf_level=conf_level,
-                statistic=row.statistic,
-                statistic_name="t",
-                df=row.df,
-                p_value=row.p_value,
                 arms=tuple(arm_means),
-                adjusted_for=tuple(covs),
+                adjusted_for=covs,
                 cluster=subject,
-                n_excluded=rows.n_excluded,
-                excluded_reason=rows.excluded_reason,
                 missing="all observed visits (valid under missing at random)",
-                extra={"visit": v, "df_method": "Satterthwaite", "n_subjects": n},
+                conf_level=conf_level,
+                extra={"visit": v, "n_subjects": n},
             )
         )
-    coefs = []
-    for j, name in enumerate(names):
-        e = np.zeros(p)
-        e[j] = 1.0
-        r = contrast_inference(fit, e, conf_level)
-        coefs.append((name, r.estimate, r.std_error, r.df, r.statistic, r.p_value))
     sigma = param.matrices(fit.phi)[0]
     return MMRMResult(
         outcome=outcome,
@@ -343,9 +335,7 @@ def mmrm(
             means,
             columns=["arm", "visit", "estimate", "std_error", "df", "conf_low", "conf_high", "n"],
         ),
-        coefficients=pd.DataFrame(
-            coefs, columns=["term", "estimate", "std_error", "df", "statistic", "p_value"]
-        ),
+        coefficients=coefficient_table(fit, names, conf_level),
         covariance=pd.DataFrame(sigma, index=levels, columns=levels),
         loglik=fit.loglik,
         n_params=fit.n_params,

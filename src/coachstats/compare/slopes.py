@@ -59,7 +59,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coachstats.compare.longitudinal import contrast_inference, subject_rows
+from coachstats.compare.longitudinal import (
+    coefficient_table,
+    contrast_inference,
+    contrast_result,
+    subject_rows,
+)
 from coachstats.compare.reml import Blocks, CholeskyBlocks, fit_reml
 from coachstats.core.errors import AnalysisError, DataWarning
 from coachstats.core.results import ArmSummary, ComparisonResult, TidyResult
@@ -340,27 +345,20 @@ def random_slopes(
     n_arm = [len(np.unique(rows.subject[rows.treated == flag])) for flag in (True, False)]
 
     def result(label: str, c: np.ndarray, estimand: str, extra: dict[str, Any]) -> ComparisonResult:
-        r = contrast_inference(fit, c, conf_level, reparam)
-        return ComparisonResult(
+        return contrast_result(
+            fit,
+            c,
+            rows=rows,
             outcome=label,
             method=METHOD,
             estimand=estimand,
-            estimate=r.estimate,
-            std_error=r.std_error,
-            conf_low=r.conf_low,
-            conf_high=r.conf_high,
-            conf_level=conf_level,
-            statistic=r.statistic,
-            statistic_name="t",
-            df=r.df,
-            p_value=r.p_value,
             arms=(ArmSummary(t_label, n_arm[0]), ArmSummary(c_label, n_arm[1])),
-            adjusted_for=tuple(covariates),
+            adjusted_for=covariates,
             cluster=subject,
-            n_excluded=rows.n_excluded,
-            excluded_reason=rows.excluded_reason,
             missing="all observed measurements (valid under missing at random)",
-            extra={"df_method": "Satterthwaite", "singular": fit.boundary, **extra},
+            conf_level=conf_level,
+            reparam=reparam,
+            extra={"singular": fit.boundary, **extra},
         )
 
     slope_difference = result(
@@ -382,10 +380,6 @@ def random_slopes(
         )
         for t in at
     )
-    coefs = []
-    for j, name in enumerate(names):
-        r = contrast_inference(fit, unit((j, 1.0)), conf_level, reparam)
-        coefs.append((name, r.estimate, r.std_error, r.df, r.statistic, r.p_value))
     return SlopesResult(
         outcome=outcome,
         time=time,
@@ -395,9 +389,7 @@ def random_slopes(
             slopes, columns=["arm", "estimate", "std_error", "df", "conf_low", "conf_high"]
         ),
         at=at_results,
-        coefficients=pd.DataFrame(
-            coefs, columns=["term", "estimate", "std_error", "df", "statistic", "p_value"]
-        ),
+        coefficients=coefficient_table(fit, names, conf_level, reparam),
         random=random,
         loglik=fit.loglik,
         n_params=fit.n_params,
