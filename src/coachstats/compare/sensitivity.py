@@ -54,8 +54,8 @@ trials. J Biopharm Stat 2009;19(6):1085-1098. doi:10.1080/10543400903243009
 Examples
 --------
 >>> import pandas as pd
->>> d = pd.DataFrame({"arm": ["coaching"] * 10 + ["usual_care"] * 10,
-...                   "goal": [1] * 7 + [0, None, None] + [1] * 2 + [0] * 6 + [None] * 2})
+>>> d = pd.DataFrame({"arm": ["coaching"] * 20 + ["usual_care"] * 20,
+...                   "goal": [1] * 14 + [0] * 4 + [None] * 2 + [1] * 6 + [0] * 12 + [None] * 2})
 >>> tp = tipping_point_counts(d, "goal")
 >>> tp.reference_conclusion, tp.n_missing, len(tp.grid)
 ('significantly higher with coaching', (2, 2), 9)

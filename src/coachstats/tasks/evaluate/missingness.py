@@ -58,8 +58,8 @@ def landmarks(result: TippingPointResult) -> dict[str, str]:
 
     Examples
     --------
-    >>> d = pd.DataFrame({"arm": ["coaching"] * 10 + ["usual_care"] * 10,
-    ...     "goal": [1] * 7 + [0, None, None] + [1] * 2 + [0] * 6 + [None] * 2})
+    >>> d = pd.DataFrame({"arm": ["coaching"] * 20 + ["usual_care"] * 20,
+    ...     "goal": [1] * 14 + [0] * 4 + [None] * 2 + [1] * 6 + [0] * 12 + [None] * 2})
     >>> landmarks(tipping_point_counts(d, "goal"))["worst_case"]
     'no significant difference'
     """
