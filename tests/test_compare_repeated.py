@@ -334,3 +334,18 @@ def test_fit_reml_recovers_the_sample_covariance_with_complete_data() -> None:
     assert df_theta == pytest.approx(df, rel=1e-8)
     assert var == pytest.approx(np.var(y[:, 0] - y[:, 1], ddof=1) / n, rel=1e-8)
     assert math.isfinite(fit.loglik)
+
+
+def test_long_format_ignores_loader_metadata() -> None:
+    """Loaded tables carry array-valued ``attrs`` (source line numbers); concat must not compare them."""
+    wide = pd.DataFrame({"id": ["a", "b"], "arm": ["coaching", "usual_care"],
+                         "y_1": [1.0, np.nan], "y_2": [2.0, 3.0]})  # fmt: skip
+    wide.attrs = {"lines": np.array([2, 3]), "records": 2}
+    long = long_format(wide, {1: "y_1", 2: "y_2"}, subject="id", keep=["arm"], value="y")
+    assert long[["id", "visit", "y"]].to_numpy().tolist() == [
+        ["a", 1, 1.0],
+        ["a", 2, 2.0],
+        ["b", 2, 3.0],
+    ]
+    with pytest.raises(AnalysisError, match="one row per subject"):
+        long_format(pd.concat([wide, wide]), {1: "y_1"}, subject="id")

@@ -85,6 +85,7 @@ def long_format(
     frames = []
     for v, col in columns.items():
         part = data[[subject, *keep]].copy()
+        part.attrs = {}  # loader metadata (arrays) would make concat compare them
         part[visit] = v
         part[value] = data[col].to_numpy()
         part["_order"] = np.arange(len(data))
