@@ -118,7 +118,7 @@ def test_per_condition_denominators_count_only_the_eligible_missing() -> None:
 
 def test_single_arm_programs_have_no_nnt_and_say_why() -> None:
     prog = single_arm_program(pd.read_csv(HCPC), seed=1)
-    res = analyze(prog, tracking=False, sensitivity=True)
+    res = analyze(prog, tracking=False, sensitivity=True, design="single-arm")
     assert res.impact is None and res.sensitivity is None
     assert any("needs two arms" in n for n in res.notes)
 

@@ -319,8 +319,12 @@ def _check_rho(rho: float, counts: np.ndarray) -> None:
 def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     try:
         # Symmetric, not necessarily definite: with rho < -1/(n_i - 1), as in geepack.
-        out: np.ndarray = sla.solve(H, rhs, assume_a="sym")
-    except (np.linalg.LinAlgError, ValueError) as exc:
+        # Singular to working precision (scipy's LinAlgWarning, rcond below machine
+        # epsilon) counts as singular: the solution would be noise.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sla.LinAlgWarning)
+            out: np.ndarray = sla.solve(H, rhs, assume_a="sym")
+    except (np.linalg.LinAlgError, ValueError, sla.LinAlgWarning) as exc:
         raise AnalysisError(
             "GEE: D'V^-1 D is singular (collinear regressors, or an exchangeable rho "
             "at a singular value); use corr='independence'"
