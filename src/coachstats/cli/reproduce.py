@@ -68,7 +68,7 @@ def reproduce(
 
         typer.echo(csv_text(result.to_frame()), nl=False)
     elif fmt == "json":
-        typer.echo(result.to_frame().to_json(orient="records", indent=2))
+        typer.echo(result.to_json())
     else:
         typer.echo(result.to_markdown())
     if report is not None:

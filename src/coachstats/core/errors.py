@@ -29,6 +29,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataWarning",
     "FileFormatError",
+    "FixtureError",
     "NotAnalysableError",
     "OptionError",
     "OutputError",
@@ -68,6 +69,10 @@ class FileFormatError(CoachstatsError, ValueError):
 
 class OutputError(CoachstatsError, ValueError):
     """An output cannot be written safely (it exists, or it is the input file)."""
+
+
+class FixtureError(CoachstatsError, ValueError):
+    """The bundled fixtures are not a released fixture version (their bytes differ)."""
 
 
 class AnalysisError(CoachstatsError, ValueError):

@@ -42,6 +42,7 @@ One clinical goal:
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ from coachstats.core.paths import bundled_table
 from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import PlanResult, derive_scores, run_plan
+from coachstats.tasks.schemas import json_records, stamp
 from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
 
 __all__ = [
@@ -475,6 +477,32 @@ class ReproductionResult:
         frame = self.to_frame()
         bad = [not t.acceptable for t in self.targets]
         return frame.loc[bad].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (schema ``reproduce.schema.json``): verdict, counts and every target's row.
+
+        Examples
+        --------
+        >>> d = reproduce("hcpc_24").to_dict()
+        >>> d["schema_version"], d["ok"], d["targets"][0]["target"], d["sensitivity"]
+        ('1.0', True, 'seen_both', None)
+        """
+        sens = self.sensitivity
+        return stamp(
+            "reproduce",
+            {
+                "ok": self.ok,
+                "trials": list(self.trials),
+                "source": self.source,
+                "counts": self.counts(),
+                "targets": json_records(self.to_frame()),
+                "sensitivity": json_records(sens) if sens is not None else None,
+            },
+        )
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON (``coachstats reproduce --format json``)."""
+        return json.dumps(self.to_dict(), indent=2)
 
     def summary(self) -> str:
         """A text table per trial, then the verdict counts and what is not reproduced."""

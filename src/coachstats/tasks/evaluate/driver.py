@@ -69,6 +69,7 @@ from coachstats.tasks.evaluate.rows import (
     SentenceRow,
     StandardizedComparison,
 )
+from coachstats.tasks.schemas import json_records, stamp
 from coachstats.tasks.tracking import ProgramMetrics, program_metrics
 from coachstats.trials.registry import Trial, get_trial
 
@@ -130,6 +131,7 @@ class ProgramAnalysis(SentenceRow):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
+<<<<<<< HEAD
         """Plain data: outcomes (records), brief text, flow, tracking and notes."""
         return {
             "source": self.source,
@@ -144,6 +146,24 @@ class ProgramAnalysis(SentenceRow):
             **_extras_dict(self.impact, self.sensitivity),
             "notes": list(self.notes),
         }
+=======
+        """Plain data (schema ``analyze.schema.json``): outcomes, brief text, flow, tracking, notes."""
+        return stamp(
+            "analyze",
+            {
+                "source": self.source,
+                "design": self.design,
+                "goals": self.goals.name,
+                "followup": self.followup,
+                "outcomes": json_records(self.to_frame()),
+                "brief": self.to_brief(),
+                "flow": self.flow.to_dict(),
+                "flow_text": self.flow.summary(),
+                "tracking": json_records(self.tracking.to_frame()) if self.tracking else [],
+                "notes": list(self.notes),
+            },
+        )
+>>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 
     def to_brief(self) -> str:
         """The practice brief's presentation of every outcome."""
@@ -224,6 +244,7 @@ class ProgramAnalysis(SentenceRow):
         }
 
 
+<<<<<<< HEAD
 def _extras_dict(
     impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None
 ) -> dict[str, Any]:
@@ -253,6 +274,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+=======
+>>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
     """A summary's blocks, then the tracking summary and the notes, blank-line separated."""
     if tracking is not None:
@@ -446,6 +469,7 @@ class EvaluationResult(SentenceRow):
         }
 
     def to_dict(self) -> dict[str, Any]:
+<<<<<<< HEAD
         """Plain data (JSON-ready): every table as records, verdicts, notes."""
         return {
             "source": self.source,
@@ -458,6 +482,22 @@ class EvaluationResult(SentenceRow):
             **_extras_dict(self.impact, self.sensitivity),
             "notes": list(self.notes),
         }
+=======
+        """Plain data (schema ``evaluate.schema.json``): every table as records, verdicts, notes."""
+        return stamp(
+            "evaluate",
+            {
+                "source": self.source,
+                "design": self.design,
+                "against": list(self.against),
+                "n": dict(self.n),
+                "ok": self.ok,
+                "verdicts": self.verdicts(),
+                **{k: json_records(v) for k, v in self.tables().items()},
+                "notes": list(self.notes),
+            },
+        )
+>>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON."""
