@@ -1,4 +1,4 @@
-"""Command-line interface: ``coachstats reproduce | analyze | evaluate | evidence | trials | power | endpoints | synth``.
+"""Command-line interface: ``coachstats reproduce | analyze | evaluate | evidence | trials | power | endpoints | synth | fixtures | check``.
 
 Exit codes: 0 success; 1 an analysis finding (e.g. a reproduced figure
 differs from the published one); 2 bad input (the error lists every
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coachstats.cli import data, evidence, power, program, reproduce
+from coachstats.cli import check, data, evidence, fixtures, power, program, reproduce
 from coachstats.cli.app import app
 
 __all__ = ["app", "main"]
@@ -22,9 +22,22 @@ _COMMANDS = (
     power,
     program,
     reproduce,
+    fixtures,
+    check,
 )  # imported for their @app.command registrations
 #: The order ``coachstats --help`` lists the commands in: the main job first.
-ORDER = ("reproduce", "analyze", "evaluate", "evidence", "trials", "power", "endpoints", "synth")
+ORDER = (
+    "reproduce",
+    "analyze",
+    "evaluate",
+    "evidence",
+    "trials",
+    "power",
+    "endpoints",
+    "synth",
+    "fixtures",
+    "check",
+)
 
 
 def _rank(command: Any) -> int:

@@ -46,7 +46,7 @@ Examples
 >>> print(report.diff())
 2 of 3 targets do not match; 1 unknown target id(s) (fixture version 1):
   peer.randomized.usual_care (Randomized: Usual care group)
-    estimate: expected exactly 151 (a count: exact); got 150
+    estimate: expected exactly 151, got 150 [a count: exact]
   peer.clinics (Clinics): missing from the results (required: estimate)
   unknown target 'peer.clinic': did you mean 'peer.clinics'?
 """
@@ -343,7 +343,7 @@ class UnknownId:
 def _field(name: str, bound: Bound, got: float, statistic: str) -> FieldResult:
     if bound.contains(got):
         return FieldResult(name, PASS, got, bound)
-    message = f"{name}: expected {bound.describe()} ({bound.reason}); got {got:.10g}"
+    message = f"{name}: expected {bound.describe()}, got {got:.10g} [{bound.reason}]"
     if statistic == "percent" and bound.contains(100 * got):
         message += "; this looks like a proportion: give percentages (0-100)"
     return FieldResult(name, FAIL, got, bound, message)
@@ -699,7 +699,7 @@ def assert_matches_published(
     ...
     AssertionError: 1 of 1 targets do not match (fixture version 1):
       peer.clinics (Clinics)
-        estimate: expected exactly 6 (a count: exact); got 7
+        estimate: expected exactly 6, got 7 [a count: exact]
     """
     __tracebackhide__ = True
     report = check_results(results, trial, only=only, manifest=manifest)
