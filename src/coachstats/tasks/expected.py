@@ -339,6 +339,7 @@ def _definition(target: Target, spec: AnalysisSpec) -> dict[str, Any]:
         },
         "not_published": target.not_published,
         "assumption": target.assumption,
+        "location": dict(target.location),
     }
 
 
@@ -367,6 +368,17 @@ def _inferred_n(target: Target) -> list[Bound | None]:
     return out
 
 
+def _shared_n(trial: Trial, target: Target) -> list[Bound]:
+    """The per-group n printed with another target (registry ``n_target``, e.g. complete cases)."""
+    if not target.n_target:
+        return []
+    other = trial.target(target.n_target)
+    if other.groups != target.groups:
+        return []
+    reason = f"printed as the n of {trial.name}.{other.id} ({other.label}): exact"
+    return [_exact(v.text, v.number(), reason) for v in other.printed_values() if v.kind == "count"]
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -374,6 +386,7 @@ def _group_targets(trial: Trial, target: Target) -> Iterator[CheckTarget]:
     spec = target.values_analysis or target.analysis
     printed_n = target.printed_n()
     inferred_n = _inferred_n(target)
+    shared_n = _shared_n(trial, target)
     single = target.groups == ("all",)
     definition = _definition(target, spec)
     for i, (group, pv) in enumerate(zip(target.groups, target.printed_values(), strict=True)):
@@ -387,6 +400,8 @@ def _group_targets(trial: Trial, target: Target) -> Iterator[CheckTarget]:
             est, sd = None, None
         if i < len(printed_n) and printed_n[i].printed:
             n = _exact(printed_n[i].text, printed_n[i].number(), "a printed n: exact")
+        elif n is None and i < len(shared_n):
+            n = shared_n[i]
         elif n is None and i < len(inferred_n):
             n = inferred_n[i]
         if n is not None and "n" in target.unreachable:
