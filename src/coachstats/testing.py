@@ -24,7 +24,7 @@ Fixtures
     ``.path("patients", "parquet")`` (file paths, for a pipeline that reads
     files), ``.paths``, ``.directory``, ``.manifest`` and ``.fixture_version``.
 
-:func:`assert_matches_published` raises ``AssertionError`` with a readable
+``assert_matches_published(results, trial=..., only=...)`` raises ``AssertionError`` with a readable
 diff (each failing target with expected, got and the tolerance's reason);
 it takes the results format of ``coachstats check`` (docs/ci.md).
 
@@ -33,7 +33,7 @@ Turn the plugin off with ``pytest -p no:coachstats.testing``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,12 +44,10 @@ import pytest
 if TYPE_CHECKING:
     import pandas as pd
 
-    from coachstats.tasks.check import CheckReport
     from coachstats.tasks.fixtures import FixtureSet
 
 __all__ = [
     "Cohort",
-    "assert_matches_published",
     "coachstats_fixtures",
     "hcpc_cohort",
     "peer_cohort",
@@ -123,21 +121,14 @@ def peer_cohort(coachstats_fixtures: FixtureSet) -> Cohort:
     return Cohort("peer", coachstats_fixtures.directory, coachstats_fixtures.manifest)
 
 
-def assert_matches_published(
-    results: Any,
-    trial: str | Sequence[str] = "all",
-    *,
-    only: Sequence[str] | None = None,
-    manifest: Any = None,
-) -> CheckReport:
-    """Assert that ``results`` match the published figures (:func:`coachstats.tasks.check.assert_matches_published`).
+def __getattr__(name: str) -> Any:
+    """``assert_matches_published`` (:func:`coachstats.tasks.check.assert_matches_published`), loaded on first use.
 
-    Examples
-    --------
-    >>> assert_matches_published({"peer.clinics": 6}, trial="peer", only=["peer.clinics"]).ok
-    True
+    The plugin loads with every pytest run of a project that has coachstats
+    installed, so the checking machinery is imported only when a test uses it.
     """
-    __tracebackhide__ = True
-    from coachstats.tasks.check import assert_matches_published as check
+    if name == "assert_matches_published":
+        from coachstats.tasks.check import assert_matches_published
 
-    return check(results, trial, only=only, manifest=manifest)
+        return assert_matches_published
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
