@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from coachstats.cli.app import app
-from coachstats.cli.common import EXIT_FINDING, ForceOption, guard
+from coachstats.cli.common import EXIT_FINDING, ForceOption, guard, writing
 
 
 @app.command()
@@ -39,17 +39,18 @@ def check(
 ) -> None:
     """Check another pipeline's results on the fixtures; exit 1 if any differs or is missing."""
     from coachstats.core.errors import check_option
-    from coachstats.data.outputs import check_output, write_atomic
+    from coachstats.data.outputs import OutputSet
     from coachstats.tasks.check import check_results
 
     check_option("--format", fmt, ("text", "json"))
-    check_output(junit, option="--junit", suffixes=(".xml",), force=force, inputs=[results])
+    outs = OutputSet(force=force, inputs=[p for p in (results, manifest) if p is not None])
+    outs.add(junit, option="--junit", suffixes=(".xml",))
     report = check_results(
         results, against, only=only, manifest=manifest, fixture_version=fixture_version
     )
     typer.echo(report.summary() if fmt == "text" else report.to_json())
-    if junit is not None:
-        written = write_atomic(junit, report.to_junit(), force=force, inputs=[results])
-        typer.echo(f"wrote {written}", err=True)
+    with writing(outs):
+        if junit is not None:
+            outs.write(junit, report.to_junit())
     if not report.ok:
         raise typer.Exit(EXIT_FINDING)

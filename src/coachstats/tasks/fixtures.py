@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,9 +39,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from coachstats.core.errors import FixtureError, OptionError
+from coachstats.core.errors import FixtureError, OptionError, OutputError
 from coachstats.core.paths import bundled_data_dir
-from coachstats.data.outputs import write_atomic
+from coachstats.data.outputs import OutputSet
 from coachstats.tasks.expected import check_targets
 from coachstats.tasks.schemas import schema, stamp
 from coachstats.trials import get_trial, list_trials
@@ -273,7 +274,9 @@ def write_fixtures(
 ) -> FixtureSet:
     """Write the fixtures of these trials, ``manifest.json`` and its schema into ``outdir``.
 
-    Existing files are not overwritten unless ``force`` (:func:`write_atomic`).
+    Every path is checked before any file is written (an existing file is
+    refused unless ``force``), and the files are written all or none
+    (:class:`~coachstats.data.outputs.OutputSet`).
 
     Examples
     --------
@@ -284,20 +287,25 @@ def write_fixtures(
     """
     manifest = build_manifest(trials)
     directory = Path(outdir)
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"OUTDIR {directory} is a file; the fixtures are written into a folder")
     source = bundled_data_dir()
-    written = [
-        write_atomic(directory / f["path"], (source / f["path"]).read_bytes(), force=force)
-        for f in manifest["files"]
-    ]
-    written.append(
-        write_atomic(
-            directory / MANIFEST_SCHEMA,
-            json.dumps(schema("manifest"), indent=2) + "\n",
-            force=force,
-        )
-    )
-    written.append(
-        write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n", force=force)
-    )
-    return FixtureSet(directory, tuple(written), manifest)
+    contents: dict[str, str | bytes] = {
+        f["path"]: (source / f["path"]).read_bytes() for f in manifest["files"]
+    }
+    contents[MANIFEST_SCHEMA] = json.dumps(schema("manifest"), indent=2) + "\n"
+    contents[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
+    made = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    outs = OutputSet(force=force)
+    try:
+        for name in contents:  # every path checked before any is written
+            outs.add(directory / name, option="OUTDIR")
+        with outs:  # all written, or none
+            for name, content in contents.items():
+                outs.write(directory / name, content)
+    except BaseException:
+        if made:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return FixtureSet(directory, tuple(outs.written), manifest)
