@@ -131,22 +131,6 @@ class ProgramAnalysis(SentenceRow):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-<<<<<<< HEAD
-        """Plain data: outcomes (records), brief text, flow, tracking and notes."""
-        return {
-            "source": self.source,
-            "design": self.design,
-            "goals": self.goals.name,
-            "followup": self.followup,
-            "outcomes": _records(self.to_frame()),
-            "brief": self.to_brief(),
-            "flow": self.flow.to_dict(),
-            "flow_text": self.flow.summary(),
-            "tracking": _records(self.tracking.to_frame()) if self.tracking else [],
-            **_extras_dict(self.impact, self.sensitivity),
-            "notes": list(self.notes),
-        }
-=======
         """Plain data (schema ``analyze.schema.json``): outcomes, brief text, flow, tracking, notes."""
         return stamp(
             "analyze",
@@ -160,10 +144,10 @@ class ProgramAnalysis(SentenceRow):
                 "flow": self.flow.to_dict(),
                 "flow_text": self.flow.summary(),
                 "tracking": json_records(self.tracking.to_frame()) if self.tracking else [],
+                **_extras_dict(self.impact, self.sensitivity),
                 "notes": list(self.notes),
             },
         )
->>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 
     def to_brief(self) -> str:
         """The practice brief's presentation of every outcome."""
@@ -244,7 +228,6 @@ class ProgramAnalysis(SentenceRow):
         }
 
 
-<<<<<<< HEAD
 def _extras_dict(
     impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None
 ) -> dict[str, Any]:
@@ -267,15 +250,6 @@ def _binary_outcomes(plan: AnalysisPlan) -> list[tuple[str, str]]:
     return [(s.outcome, s.label or s.outcome) for s in plan.specs if s.method == "chi_square"]
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = json.loads(
-        frame.to_json(orient="records", date_format="iso", default_handler=str)
-    )
-    return out
-
-
-=======
->>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
     """A summary's blocks, then the tracking summary and the notes, blank-line separated."""
     if tracking is not None:
@@ -469,20 +443,6 @@ class EvaluationResult(SentenceRow):
         }
 
     def to_dict(self) -> dict[str, Any]:
-<<<<<<< HEAD
-        """Plain data (JSON-ready): every table as records, verdicts, notes."""
-        return {
-            "source": self.source,
-            "design": self.design,
-            "against": list(self.against),
-            "n": dict(self.n),
-            "ok": self.ok,
-            "verdicts": self.verdicts(),
-            **{k: _records(v) for k, v in self.tables().items()},
-            **_extras_dict(self.impact, self.sensitivity),
-            "notes": list(self.notes),
-        }
-=======
         """Plain data (schema ``evaluate.schema.json``): every table as records, verdicts, notes."""
         return stamp(
             "evaluate",
@@ -494,10 +454,10 @@ class EvaluationResult(SentenceRow):
                 "ok": self.ok,
                 "verdicts": self.verdicts(),
                 **{k: json_records(v) for k, v in self.tables().items()},
+                **_extras_dict(self.impact, self.sensitivity),
                 "notes": list(self.notes),
             },
         )
->>>>>>> e9dea7c (Fixtures and check: expected values per target from the registry (tolerance and reason per figure), versioned fixture hash list, manifest, check of another pipeline's results (text, JSON, JUnit); JSON Schemas with schema_version for manifest, results, check, reproduce, analyze, evaluate (issue 24))
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON."""
