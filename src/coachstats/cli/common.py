@@ -146,16 +146,29 @@ def parse_pairs(text: str | None, option: str) -> dict[str, str]:
 
 
 def program_load(
+    *,
     columns: Path | None,
     map_: str | None,
+    arms: str | None,
     sheet: str | None,
     units: str | None,
     single_arm: bool,
     exclude_invalid: bool,
+    require_baseline: bool,
 ) -> dict[str, Any]:
-    """The :func:`coachstats.data.programdata.load_program` keywords from the CLI options.
+    """The :func:`coachstats.data.programdata.load_program` keywords from the loading options.
 
-    ``--map`` and ``--units`` add to (and override) the mapping file's entries.
+    Every command that reads patient data takes the same options (``--columns``,
+    ``--map``, ``--arms``, ``--sheet``, ``--units``, ``--single-arm``,
+    ``--exclude-invalid``, ``--require-baseline``); ``--map``, ``--arms`` and
+    ``--units`` add to (and override) the mapping file's entries.
+
+    Examples
+    --------
+    >>> load = program_load(columns=None, map_="arm=group", arms="HC=coaching,UC=usual_care",
+    ...     sheet="0", units=None, single_arm=False, exclude_invalid=False, require_baseline=True)
+    >>> load["columns"], load["arms"], load["sheet"], load["require_baseline"]
+    ({'group': 'arm'}, {'HC': 'coaching', 'UC': 'usual_care'}, 0, True)
     """
     from coachstats.data.programdata import MappingFile, read_mapping
 
@@ -166,11 +179,12 @@ def program_load(
         sheet_value = int(sheet) if sheet.isdigit() else sheet
     return {
         "columns": mapping or None,
-        "arms": dict(spec.arms) or None,
+        "arms": {**spec.arms, **parse_pairs(arms, "--arms")} or None,
         "units": {**spec.units, **parse_pairs(units, "--units")} or None,
         "sheet": sheet_value,
         "design": "single-arm" if single_arm else "auto",
         "on_invalid": "exclude" if exclude_invalid else "error",
+        "require_baseline": require_baseline,
     }
 
 
@@ -275,8 +289,29 @@ SheetOption = Annotated[str | None, typer.Option(help="Excel sheet (name or 0-ba
 UnitsOption = Annotated[
     str | None, typer.Option(help="measure=unit pairs, e.g. hba1c=mmol/mol,ldl=mmol/L")
 ]
+ArmsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--arms",
+        help="your_label=coaching|usual_care pairs, e.g. HC=coaching,UC=usual_care "
+        "(common spellings such as Control or Intervention are recognised without it).",
+    ),
+]
 SingleArmOption = Annotated[
-    bool, typer.Option("--single-arm", help="Every patient is coached (no comparison group).")
+    bool,
+    typer.Option(
+        "--single-arm",
+        help="Every patient is coached (no comparison group); without it a file with no arm "
+        "column, or one arm label, is refused.",
+    ),
+]
+RequireBaselineOption = Annotated[
+    bool,
+    typer.Option(
+        "--require-baseline",
+        help="A follow-up value without its baseline is an error (default: that patient is "
+        "left out of the measure's endpoints that need the baseline, with a note).",
+    ),
 ]
 ExcludeOption = Annotated[
     bool,
@@ -286,6 +321,36 @@ ExcludeOption = Annotated[
     ),
 ]
 ForceOption = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
+GoalsOption = Annotated[str, typer.Option(help="Goal set: hcpc or peer (any case).")]
+
+
+def require_computed(labels: list[str], errors: list[str | None], what: str) -> list[str]:
+    """The outcomes that could not be computed; raise (exit 2) when none could.
+
+    A run in which no outcome was computed is a failure, not a result (a file
+    mapped the wrong way round gives one "column not found" per outcome): it
+    raises :class:`~coachstats.core.errors.AnalysisError` saying why each
+    failed. Otherwise it returns one line per outcome that failed, for the summary.
+
+    Examples
+    --------
+    >>> require_computed(["a", "b"], [None, "ColumnNotFoundError: no hba1c_12"], "analyze")
+    ['b: ColumnNotFoundError: no hba1c_12']
+    """
+    from coachstats.core.errors import AnalysisError
+
+    failed = [f"{label}: {error}" for label, error in zip(labels, errors, strict=True) if error]
+    if labels and len(failed) == len(labels):
+        shown = "\n  ".join(failed[:10]) + (
+            f"\n  (+{len(failed) - 10} more)" if len(failed) > 10 else ""
+        )
+        raise AnalysisError(
+            f"{what}: no outcome could be computed; check the column mapping (--map, --columns) "
+            f"and the data:\n  {shown}"
+        )
+    return failed
+
+
 ReportOption = Annotated[
     Path | None, typer.Option(help="Also write a self-contained HTML report here.")
 ]

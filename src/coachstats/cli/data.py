@@ -9,10 +9,20 @@ import typer
 
 from coachstats.cli.app import app
 from coachstats.cli.common import (
+    ArmsOption,
+    ExcludeOption,
     ForceOption,
+    GoalsOption,
+    MapFileOption,
+    MapOption,
+    RequireBaselineOption,
+    SheetOption,
+    SingleArmOption,
+    UnitsOption,
     guard,
-    parse_map,
+    notes,
     plan_outputs,
+    program_load,
     table_content,
     writing,
 )
@@ -24,23 +34,41 @@ def endpoints(
     data: Annotated[
         Path, typer.Argument(help="Patient file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
     ],
-    goals: Annotated[str, typer.Option(help="Goal set: hcpc or peer.")] = "hcpc",
-    map_: Annotated[
-        str | None, typer.Option("--map", help="schema=yours pairs, e.g. arm=group,hba1c_0=a1c")
-    ] = None,
+    goals: GoalsOption = "hcpc",
+    columns: MapFileOption = None,
+    map_: MapOption = None,
+    arms: ArmsOption = None,
+    sheet: SheetOption = None,
+    units: UnitsOption = None,
+    single_arm: SingleArmOption = False,
+    exclude_invalid: ExcludeOption = False,
+    require_baseline: RequireBaselineOption = False,
     out: Annotated[Path | None, typer.Option(help="Write the endpoint table to this CSV.")] = None,
     force: ForceOption = False,
 ) -> None:
     """Load a patient file, validate it and print its per-patient endpoint table and flow."""
-    from coachstats import HCPC_GOALS, PEER_GOALS, load_trial
-    from coachstats.core.errors import check_option
+    from coachstats.core.errors import choose
+    from coachstats.core.goals import GOAL_SETS
+    from coachstats.data.flow import Flow
+    from coachstats.data.programdata import load_program
 
-    check_option("--goals", goals, ("hcpc", "peer"))
-    outs = plan_outputs(force, [data], out=out, out_suffixes=(".csv",))
-    gs = HCPC_GOALS if goals == "hcpc" else PEER_GOALS
-    td = load_trial(data, columns=parse_map(map_))
-    table = td.endpoints(gs, with_status=False)
-    typer.echo(td.flow_for(gs).summary())
+    gs = GOAL_SETS[choose("--goals", goals, tuple(GOAL_SETS))]
+    outs = plan_outputs(force, [data, columns], out=out, out_suffixes=(".csv",))
+    load = program_load(
+        columns=columns,
+        map_=map_,
+        arms=arms,
+        sheet=sheet,
+        units=units,
+        single_arm=single_arm,
+        exclude_invalid=exclude_invalid,
+        require_baseline=require_baseline,
+    )
+    with notes():
+        td = load_program(data, **load)
+        table = td.endpoints(gs)  # with statuses: the flow is counted from this same table
+    flow: Flow = td.flow_from(table)
+    typer.echo(flow.summary())
     cols = [
         c
         for c in table.columns
@@ -67,8 +95,14 @@ def endpoints(
 @app.command()
 @guard
 def synth(
-    out: Annotated[Path, typer.Argument(help="Directory to write the cohort files into.")],
-    trial: Annotated[str, typer.Option(help="hcpc or peer.")] = "hcpc",
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder to write every table into (CSV and Parquet), or a file name ending "
+            "in .csv or .parquet to write the patient table only."
+        ),
+    ],
+    trial: Annotated[str, typer.Option(help="hcpc or peer (any case).")] = "hcpc",
     n: Annotated[
         int | None,
         typer.Option(help="Patients (default: the trial's own size, calibrated exactly)."),
@@ -83,41 +117,62 @@ def synth(
     import tempfile
 
     from coachstats import synthetic
-    from coachstats.core.errors import OutputError, check_option
+    from coachstats.core.errors import OutputError, choose
     from coachstats.data.outputs import OutputSet, check_output
     from coachstats.synthetic.hcpc import HcpcCohort
     from coachstats.synthetic.peer import PeerCohort
 
-    check_option("--trial", trial, ("hcpc", "peer"))
+    trial = choose("--trial", trial, ("hcpc", "peer"))
     gen = synthetic.hcpc_cohort if trial == "hcpc" else synthetic.peer_cohort
     names = (HcpcCohort if trial == "hcpc" else PeerCohort).TABLE_NAMES
-    files = [out / f"{name}.{ext}" for name in names for ext in ("csv", "parquet")]
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"OUT {out} is a file; synth writes its tables into a folder")
-    made = not out.exists()
+    one_file = out.suffix.lower() in (".csv", ".parquet")
     outs = OutputSet(force=force)
-    if made:  # the folder is created only when the tables are written
-        check_output(out, option="OUT", suffixes=())
+    made = False
+    if one_file:  # a file name: the patient table, in that format (never a folder so named)
+        files = [out]
+        outs.add(out, option="OUT", suffixes=(".csv", ".parquet"))
     else:
-        for path in files:
-            outs.add(path, option="OUT")
+        files = [out / f"{name}.{ext}" for name in names for ext in ("csv", "parquet")]
+        if out.exists() and not out.is_dir():
+            raise OutputError(
+                f"OUT {out} is a file; give a folder for every table, or a name ending in "
+                ".csv or .parquet for the patient table"
+            )
+        made = not out.exists()
+        if made:  # the folder is created only when the tables are written
+            check_output(out, option="OUT", suffixes=())
+        else:
+            for path in files:
+                outs.add(path, option="OUT")
     kwargs: dict[str, Any] = {}
     if n is not None:
         kwargs["n"] = n
     if seed is not None:
         kwargs["seed"] = seed
     cohort = gen(**kwargs)
-    out.mkdir(exist_ok=True)
+    folder = out.parent if one_file else out
+    folder.mkdir(exist_ok=True)
     for path in files if made else ():
         outs.add(path, option="OUT")
-    scratch = Path(tempfile.mkdtemp(prefix=".synth.", dir=out))
+    scratch = Path(tempfile.mkdtemp(prefix=".synth.", dir=folder))
     try:
         with writing(outs):
-            for produced in cohort.write(scratch):
-                outs.adopt(out / produced.name, produced)
+            if one_file:
+                fmt = out.suffix.lower().lstrip(".")
+                produced = cohort.write(scratch, formats=(fmt,))  # type: ignore[arg-type]
+                outs.adopt(out, next(p for p in produced if p.stem == names[0]))
+            else:
+                for produced_file in cohort.write(scratch):
+                    outs.adopt(out / produced_file.name, produced_file)
     except BaseException:
         if made:
             shutil.rmtree(out, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if one_file and len(names) > 1:
+        typer.echo(
+            f"note: the patient table only; the {trial} cohort's other tables "
+            f"({', '.join(names[1:])}) are written when OUT is a folder",
+            err=True,
+        )

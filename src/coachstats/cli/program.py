@@ -10,11 +10,14 @@ import typer
 from coachstats.cli.app import app
 from coachstats.cli.common import (
     EXIT_FINDING,
+    ArmsOption,
     ExcludeOption,
     ForceOption,
+    GoalsOption,
     MapFileOption,
     MapOption,
     ReportOption,
+    RequireBaselineOption,
     SheetOption,
     SingleArmOption,
     UnitsOption,
@@ -24,6 +27,7 @@ from coachstats.cli.common import (
     plan_outputs,
     program_load,
     progress,
+    require_computed,
     table_content,
     writing,
 )
@@ -46,11 +50,13 @@ def analyze(
     ],
     columns: MapFileOption = None,
     map_: MapOption = None,
+    arms: ArmsOption = None,
     sheet: SheetOption = None,
-    goals: Annotated[str, typer.Option(help="Goal set: hcpc or peer.")] = "hcpc",
+    goals: GoalsOption = "hcpc",
     units: UnitsOption = None,
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
+    require_baseline: RequireBaselineOption = False,
     out: Annotated[
         Path | None,
         typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
@@ -60,15 +66,29 @@ def analyze(
     force: ForceOption = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
-    from coachstats.core.errors import check_option
+    from coachstats.core.errors import choose
     from coachstats.tasks.evaluate import analyze as run
 
-    check_option("--goals", goals, ("hcpc", "peer"))
+    goals = choose("--goals", goals, ("hcpc", "peer"))
     outs = plan_outputs(force, [data, columns], out=out, report=report)
-    load = program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
+    load = program_load(
+        columns=columns,
+        map_=map_,
+        arms=arms,
+        sheet=sheet,
+        units=units,
+        single_arm=single_arm,
+        exclude_invalid=exclude_invalid,
+        require_baseline=require_baseline,
+    )
     with notes(), progress("analyze") as step:
         result = run(data, goals=goals, sensitivity=sensitivity, progress=step, **load)
+    failed = require_computed(
+        [s.label for s in result.plan.specs], list(result.plan.errors), "analyze"
+    )
     typer.echo(result.summary())
+    if failed:
+        typer.echo("\nNot computed (exit 0: the other outcomes stand):\n  " + "\n  ".join(failed))
     with writing(outs):
         if out is not None:
             import json
@@ -95,13 +115,17 @@ def evaluate(
     data: Annotated[
         Path, typer.Argument(help="Program file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
     ],
-    against: Annotated[str, typer.Option(help="Published trial(s): hcpc, peer or all.")] = "all",
+    against: Annotated[
+        str, typer.Option(help="Published trial(s): hcpc, peer or all (any case).")
+    ] = "all",
     single_arm: SingleArmOption = False,
     columns: MapFileOption = None,
     map_: MapOption = None,
+    arms: ArmsOption = None,
     sheet: SheetOption = None,
     units: UnitsOption = None,
     exclude_invalid: ExcludeOption = False,
+    require_baseline: RequireBaselineOption = False,
     encounters: Annotated[
         Path | None,
         typer.Option(help="Coaching encounters (patient_id, date, cpt: 0591T/0592T/0593T)."),
@@ -121,16 +145,25 @@ def evaluate(
     force: ForceOption = False,
 ) -> None:
     """Compare a program with the published trials; exit 1 if an outcome differs from them."""
-    from coachstats.core.errors import check_option
+    from coachstats.core.errors import choose
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
     from coachstats.tasks.evaluate import evaluate as run
     from coachstats.tasks.evaluate import evaluation_figure
 
-    check_option("--against", against, ("hcpc", "peer", "all"))
-    check_option("--published-se", published_se, ("auto", "counts", "p_value"))
+    against = choose("--against", against, ("hcpc", "peer", "all"))
+    published_se = choose("--published-se", published_se, ("auto", "counts", "p_value"))
     outs = plan_outputs(force, [data, encounters, columns], out=out, plot=plot, report=report)
-    load = program_load(columns, map_, sheet, units, single_arm, exclude_invalid)
+    load = program_load(
+        columns=columns,
+        map_=map_,
+        arms=arms,
+        sheet=sheet,
+        units=units,
+        single_arm=single_arm,
+        exclude_invalid=exclude_invalid,
+        require_baseline=require_baseline,
+    )
     enc = read_table(encounters) if encounters is not None else None
     with notes(), progress("evaluate") as step:
         step("loading and validating")
@@ -144,7 +177,16 @@ def evaluate(
             progress=step,
             **load,
         )
+    rows = [(e.label, e.trial, e.error, e.program) for e in result.effects]
+    rows += [(a.label, a.trial, a.error, a.program) for a in result.arms]
+    failed = require_computed(
+        [f"{label} ({trial})" for label, trial, _, _ in rows],
+        [error or ("not computed" if program is None else None) for _, _, error, program in rows],
+        "evaluate",
+    )
     typer.echo(result.summary())
+    if failed:
+        typer.echo("\nNot computed (the other outcomes stand):\n  " + "\n  ".join(failed))
     if plot is not None or report is not None:
         import matplotlib
 

@@ -10,10 +10,19 @@ import typer
 from coachstats.cli.app import app
 from coachstats.cli.common import (
     EXIT_FINDING,
+    ArmsOption,
+    ExcludeOption,
+    MapFileOption,
+    MapOption,
     ReportOption,
+    RequireBaselineOption,
+    SheetOption,
+    SingleArmOption,
+    UnitsOption,
     guard,
     notes,
     plan_outputs,
+    program_load,
     writing,
 )
 
@@ -27,7 +36,17 @@ def reproduce(
     data: Annotated[
         Path | None, typer.Option(help="Run the published analysis plans on your own file.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, csv, json or markdown.")] = "text",
+    columns: MapFileOption = None,
+    map_: MapOption = None,
+    arms: ArmsOption = None,
+    sheet: SheetOption = None,
+    units: UnitsOption = None,
+    single_arm: SingleArmOption = False,
+    exclude_invalid: ExcludeOption = False,
+    require_baseline: RequireBaselineOption = False,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, csv, json or markdown (any case).")
+    ] = "text",
     sensitivity: Annotated[
         bool, typer.Option(help="Also rerun the main HCPC outcomes under alternatives.")
     ] = False,
@@ -41,10 +60,10 @@ def reproduce(
     force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
 ) -> None:
     """Reproduce every published figure from patient-level data; exit 1 if any differs."""
-    from coachstats.core.errors import check_option
+    from coachstats.core.errors import choose
 
-    check_option("--format", fmt, ("text", "csv", "json", "markdown"))
-    outs = plan_outputs(force, [data], report=report)
+    fmt = choose("--format", fmt, ("text", "csv", "json", "markdown"))
+    outs = plan_outputs(force, [data, columns], report=report)
     if list_:
         from coachstats.trials import get_trial, list_trials
 
@@ -52,9 +71,30 @@ def reproduce(
             typer.echo(f"{name}: {get_trial(name).title}")
         return
     from coachstats.tasks.reproduce import reproduce as run
+    from coachstats.trials import list_trials
 
+    known = tuple(list_trials())
+    # registry names in any case; anything else (a TOML file of your own) as given
+    names = [t.lower() if t.lower() in known else t for t in trials or ()]
     with notes():
-        result = run(trials or None, data=data, sensitivity=sensitivity)
+        own = None
+        if data is not None:  # your file, read with the same loading options as every command
+            from coachstats.data.programdata import load_program
+
+            own = load_program(
+                data,
+                **program_load(
+                    columns=columns,
+                    map_=map_,
+                    arms=arms,
+                    sheet=sheet,
+                    units=units,
+                    single_arm=single_arm,
+                    exclude_invalid=exclude_invalid,
+                    require_baseline=require_baseline,
+                ),
+            )
+        result = run(names or None, data=own, sensitivity=sensitivity)
     if fmt == "text":
         typer.echo(result.summary())
         if brief:

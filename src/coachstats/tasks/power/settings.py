@@ -78,10 +78,25 @@ class PowerWarning(CoachstatsWarning):
 
 
 def open_unit(name: str, value: object) -> float:
-    """``value`` as a float strictly between 0 and 1 (:class:`OptionError` otherwise)."""
+    """``value`` as a float strictly between 0 and 1 (:class:`OptionError` otherwise).
+
+    A value between 1 and 100 is probably a percentage: the error says so.
+
+    Examples
+    --------
+    >>> open_unit("p1", 0.46)
+    0.46
+    >>> open_unit("p1", 46)
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: p1 must be strictly between 0 and 1 (a proportion), got 46; did you mean 0.46 (46 %)?
+    """
     x = check_number(name, value)
     if not 0.0 < x < 1.0:
-        raise OptionError(f"{name} must be strictly between 0 and 1, got {value!r}")
+        hint = f"; did you mean {x / 100:g} ({x:g} %)?" if 1.0 < x < 100.0 else ""
+        raise OptionError(
+            f"{name} must be strictly between 0 and 1 (a proportion), got {value!r}{hint}"
+        )
     return x
 
 

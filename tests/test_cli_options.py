@@ -1,0 +1,198 @@
+"""One set of loading options on every command, advice that exists, honest exits (issue 20)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from coachstats.cli import app
+from coachstats.core.paths import bundled_table
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "coachstats"
+#: The commands that read a patient file, and the loading options each must offer.
+DATA_COMMANDS = ("analyze", "evaluate", "endpoints", "reproduce")
+LOADING = (
+    "--columns",
+    "--map",
+    "--arms",
+    "--sheet",
+    "--units",
+    "--single-arm",
+    "--exclude-invalid",
+    "--require-baseline",
+)
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+
+
+def _commands() -> dict[str, Any]:
+    """The commands of the ``coachstats`` group (typer's own click)."""
+    commands: dict[str, Any] = get_command(app).commands  # type: ignore[attr-defined]
+    return commands
+
+
+def _options(command: str) -> dict[str, str]:
+    """Every option name of ``command`` -> its help text."""
+    cmd = _commands()[command]
+    return {
+        name: getattr(p, "help", "") or ""
+        for p in cmd.params
+        for name in (*p.opts, *p.secondary_opts)
+        if name.startswith("--")
+    }
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_every_data_command_has_the_same_loading_options() -> None:
+    helps = {command: _options(command) for command in DATA_COMMANDS}
+    for command, options in helps.items():
+        missing = [o for o in LOADING if o not in options]
+        assert not missing, f"{command} lacks {missing}"
+    for option in LOADING:  # the same words everywhere
+        assert len({helps[c][option] for c in DATA_COMMANDS}) == 1, option
+
+
+def _message_literals(path: Path) -> list[str]:
+    """The string constants of a module outside its docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
+
+
+def test_advice_in_the_loaders_messages_exists_on_every_data_command() -> None:
+    """Every ``--option`` a loader message gives as a fix exists on every command that loads."""
+    options = {c: set(_options(c)) for c in DATA_COMMANDS}
+    seen = set()
+    for path in (SRC / "data").glob("*.py"):
+        for text in _message_literals(path):
+            for option in OPTION.findall(text):
+                seen.add(option)
+                lacking = [c for c in DATA_COMMANDS if option not in options[c]]
+                assert not lacking, f"{path.name} advises {option}; {lacking} lack it"
+    assert {"--sheet", "--require-baseline", "--single-arm", "--map", "--arms"} <= seen
+
+
+def test_advice_anywhere_exists_on_some_command() -> None:
+    every = {o for c in _commands() for o in _options(c)}
+    for path in SRC.rglob("*.py"):
+        if "cli" in path.parts:
+            continue
+        for text in _message_literals(path):
+            for option in OPTION.findall(text):
+                assert option in every, f"{path.relative_to(SRC)} mentions {option}"
+
+
+@pytest.fixture
+def group_file(tmp_path: Path) -> Path:
+    """A two-arm file whose arm column is called ``group`` (HC/UC) and was not mapped."""
+    df = pd.read_csv(bundled_table("hcpc_patients")).head(40)
+    df = df.rename(columns={"arm": "group"})
+    df["group"] = df["group"].map({"coaching": "HC", "usual_care": "UC"})
+    path = tmp_path / "program.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("command", ["analyze", "evaluate", "endpoints"])
+def test_an_unmapped_group_column_is_refused_with_the_fix(command: str, group_file: Path) -> None:
+    code, text = run(command, str(group_file))
+    assert code == 2, text
+    assert "'group'" in text and "--map arm=group" in text
+    assert "--arms HC=coaching,UC=usual_care" in text and "--single-arm" in text
+    assert "Health coaching group" not in text
+    for option in OPTION.findall(text):  # every piece of advice exists on this command
+        assert option in _options(command), option
+    code, text = run(
+        command, str(group_file), "--map", "arm=group", "--arms", "HC=coaching,UC=usual_care"
+    )
+    assert code in (0, 1), text
+    # both arms are analysed: the flow (or the evaluation's verdicts) name usual care
+    assert "usual_care" in text or "usual care" in text.lower()
+    assert "single-arm" not in text
+
+
+def test_one_arm_label_is_refused_unless_single_arm(tmp_path: Path) -> None:
+    df = pd.read_csv(bundled_table("hcpc_patients")).head(30).assign(arm="coaching")
+    path = tmp_path / "one.csv"
+    df.to_csv(path, index=False)
+    code, text = run("analyze", str(path))
+    assert code == 2 and "one label" in text and "--single-arm" in text, text
+    code, text = run("analyze", str(path), "--single-arm")
+    assert code == 0 and "single-arm" in text, text
+
+
+def test_a_run_that_computes_nothing_exits_2(tmp_path: Path) -> None:
+    # the --map pairs given the wrong way round: nothing can be computed
+    df = pd.read_csv(bundled_table("hcpc_patients")).head(40)
+    df = df.rename(columns={"patient_id": "MRN", "arm": "Study Arm"})
+    keep = ["MRN", "Study Arm", "site", "diabetes", "age"]
+    path = tmp_path / "wrong.csv"
+    df[keep].to_csv(path, index=False)
+    code, text = run("analyze", str(path), "--map", "patient_id=MRN,arm=Study Arm")
+    assert code == 2, text
+    assert "no outcome could be computed" in text
+
+
+def test_choices_ignore_case_and_names_suggest_the_closest() -> None:
+    code, text = run("reproduce", "PEER", "--format", "CSV")
+    assert code == 0 and text.startswith("trial,target"), text[:200]
+    code, text = run("power", "--published", "hcpc_composit")
+    assert code == 2 and "did you mean 'hcpc_composite'" in text
+    code, text = run("power", "--p1", "46", "--p2", "34")
+    assert code == 2 and "did you mean 0.46" in text
+
+
+def test_the_bundled_peer_cohort_passes_its_own_cli(tmp_path: Path) -> None:
+    peer = str(bundled_table("peer_patients"))
+    out = tmp_path / "peer.csv"
+    code, text = run("analyze", peer, "--goals", "peer", "--out", str(out))
+    assert code == 0, text
+    table = pd.read_csv(out).set_index("label")
+    sbp = next(i for i in table.index if "SBP" in i)
+    assert (table.loc[sbp, "n1"], table.loc[sbp, "n2"]) == (128, 123)  # as published
+    assert "P0276" in text  # the patient without a baseline HbA1c is named, not dropped
+    code, text = run("endpoints", peer, "--goals", "peer")
+    assert code == 0, text
+
+
+def test_endpoints_takes_units(tmp_path: Path) -> None:
+    df = pd.read_csv(bundled_table("peer_patients"))
+    for col in ("hba1c_0", "hba1c_6"):
+        df[col] = (df[col] - 2.15) * 10.929  # % (NGSP) -> mmol/mol (IFCC)
+    path = tmp_path / "mmol.csv"
+    df.to_csv(path, index=False)
+    code, text = run("endpoints", str(path), "--goals", "peer")
+    assert code == 2 and "--units hba1c=mmol/mol" in text
+    code, text = run("endpoints", str(path), "--goals", "peer", "--units", "hba1c=mmol/mol")
+    assert code == 0, text
+
+
+def test_synth_writes_a_file_when_given_a_file_name(tmp_path: Path) -> None:
+    target = tmp_path / "cohort.csv"
+    code, text = run("synth", str(target), "--trial", "peer", "--n", "200")
+    assert code == 0, text
+    assert target.is_file() and len(pd.read_csv(target)) == 200
+    code, text = run("synth", str(tmp_path / "cohort.parquet"), "--n", "120")
+    assert code == 0 and (tmp_path / "cohort.parquet").is_file()
+    assert "other tables" in text  # HCPC has side tables: said, not silently dropped
