@@ -66,7 +66,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coachstats.core.errors import AnalysisError
+from coachstats.core.errors import AnalysisError, check_conf_level
 from coachstats.core.results import ComparisonResult, TidyResult
 
 __all__ = [
@@ -560,8 +560,7 @@ def bootstrap_cost_per_success(
         )
     if int(n_boot) < 200:
         raise AnalysisError(f"n_boot must be at least 200 for a percentile interval, got {n_boot}")
-    if not 0.0 < conf_level < 1.0:
-        raise AnalysisError(f"conf_level must be in (0, 1), got {conf_level}")
+    check_conf_level(conf_level)
     for name, y in (("treated", t), ("control", u)):
         obs = y[~np.isnan(y)]
         if len(obs) == 0 or not np.isin(obs, (0.0, 1.0)).all():

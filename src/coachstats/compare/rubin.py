@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from coachstats.compare.dist import norm_ppf, t_ppf, t_sf
-from coachstats.core.errors import AnalysisError
+from coachstats.core.errors import AnalysisError, check_conf_level
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
@@ -167,8 +167,7 @@ def rubin_pool(
         raise AnalysisError("estimates and variances must be finite for every imputation")
     if (u < 0).any():
         raise AnalysisError(f"variances must be >= 0; got {u[u < 0].tolist()}")
-    if not 0.0 < conf_level < 1.0:
-        raise AnalysisError(f"conf_level must be in (0, 1), got {conf_level}")
+    check_conf_level(conf_level)
     if not df_complete > 0:
         raise AnalysisError(f"df_complete must be positive, got {df_complete}")
     dfcom = max(float(df_complete), 1.0)

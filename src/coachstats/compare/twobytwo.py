@@ -31,7 +31,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
 from coachstats.compare.dist import chi2_sf, norm_ppf, norm_sf, scipy_stats
-from coachstats.core.errors import AnalysisError, DataWarning, OptionError, check_option
+from coachstats.core.errors import (
+    AnalysisError,
+    DataWarning,
+    OptionError,
+    check_conf_level,
+    check_option,
+)
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
@@ -84,12 +90,6 @@ HALDANE = 0.5
 
 
 # --------------------------------------------------------------------------- helpers
-def check_conf_level(conf_level: float) -> None:
-    """Raise :class:`OptionError` unless ``0 < conf_level < 1``."""
-    if not (isinstance(conf_level, (int, float)) and 0.0 < float(conf_level) < 1.0):
-        raise OptionError(f"conf_level={conf_level!r} is not allowed; choose a number in (0, 1)")
-
-
 def normal_quantile(conf_level: float) -> float:
     """The two-sided normal critical value :math:`z_{1-\\alpha/2}` for ``conf_level``."""
     check_conf_level(conf_level)

@@ -37,6 +37,7 @@ __all__ = [
     "SeparationError",
     "UnitError",
     "UnitWarning",
+    "check_conf_level",
     "check_number",
     "check_option",
     "choose",
@@ -354,6 +355,24 @@ def choose(name: str, value: str, allowed: Iterable[str]) -> str:
         return folded[key]
     check_option(name, value, allowed)
     return value  # pragma: no cover - check_option raised
+
+
+def check_conf_level(conf_level: object) -> None:
+    """Raise :class:`OptionError` unless ``0 < conf_level < 1`` (every interval's one check).
+
+    Examples
+    --------
+    >>> check_conf_level(0.95)
+    >>> check_conf_level(95)
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: conf_level=95 is not allowed; choose a number in (0, 1)
+    """
+    if isinstance(conf_level, bool) or not (
+        isinstance(conf_level, (int, float, np.integer, np.floating))
+        and 0.0 < float(conf_level) < 1.0
+    ):
+        raise OptionError(f"conf_level={conf_level!r} is not allowed; choose a number in (0, 1)")
 
 
 def check_number(name: str, value: object) -> float:
