@@ -163,6 +163,13 @@ def journal_style() -> Iterator[None]:
     drawn inside it. Axes you create yourself keep your own style unless you
     create them inside this block too.
 
+    The session's interactive mode is not the style's business and is left as
+    the block leaves it. Restoring the old ``rcParams`` wholesale would undo it:
+    in Jupyter the inline backend is loaded, and interactive mode switched on,
+    when the first figure of the session is made, and if that happens inside
+    this block a plain restore switches it off again, after which no figure of
+    the session is shown inline any more.
+
     Examples
     --------
     >>> import matplotlib as mpl
@@ -171,11 +178,25 @@ def journal_style() -> Iterator[None]:
     [3.5, 2.6]
     >>> mpl.rcParams["axes.spines.right"]
     True
+    >>> was = mpl.is_interactive()
+    >>> with journal_style():
+    ...     mpl.interactive(True)  # what loading the inline backend does
+    >>> mpl.is_interactive()
+    True
+    >>> mpl.interactive(was)
     """
+    import matplotlib as mpl
     import matplotlib.style
 
-    with matplotlib.style.context(str(STYLE_FILE)):
-        yield
+    interactive = mpl.is_interactive()
+    try:
+        with matplotlib.style.context(str(STYLE_FILE)):
+            try:
+                yield
+            finally:
+                interactive = mpl.is_interactive()
+    finally:
+        mpl.interactive(interactive)
 
 
 def save_figure(
