@@ -25,8 +25,10 @@
 # runs the published comparisons and draws them the way the practice brief presents them, and
 # ends with the subgroup analysis a reviewer would ask for (interactions, subgroup forest plot).
 #
-# The `.py` file is the source (jupytext percent format); the `.ipynb` is generated and not
-# kept in git. Run it with `jupytext --to notebook --execute notebooks/01_reproduce_hcpc.py`.
+# The `.py` file is the source (jupytext percent format); the `.ipynb` is generated and
+# not kept in git. Run it, from the checkout with the test extra installed
+# (`pip install -e ".[test]"`), with
+# `jupytext --to notebook notebooks/01_reproduce_hcpc.py && jupyter execute --inplace notebooks/01_reproduce_hcpc.ipynb`.
 
 # %%
 import matplotlib.pyplot as plt

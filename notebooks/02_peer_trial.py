@@ -22,7 +22,10 @@
 #
 # This notebook fits those models on the bundled synthetic peer cohort, compares adjusted and
 # unadjusted estimates, and checks how much the conclusions depend on the missing-data rule.
-# The `.py` file is the source (jupytext percent format); the `.ipynb` is generated.
+# The `.py` file is the source (jupytext percent format); the `.ipynb` is generated and
+# not kept in git. Run it, from the checkout with the test extra installed
+# (`pip install -e ".[test]"`), with
+# `jupytext --to notebook notebooks/02_peer_trial.py && jupyter execute --inplace notebooks/02_peer_trial.ipynb`.
 
 # %%
 import matplotlib.pyplot as plt

@@ -28,8 +28,10 @@
 # 6. the practice brief's tracking metrics, with CPT encounter data.
 #
 # The command-line equivalents are `coachstats analyze` and `coachstats evaluate`
-# (see `docs/evaluate.md`). The `.py` file is the source (jupytext percent format); run it
-# with `jupytext --to notebook --execute notebooks/03_evaluate_your_program.py`.
+# (see `docs/evaluate.md`). The `.py` file is the source (jupytext percent format); the `.ipynb` is generated and
+# not kept in git. Run it, from the checkout with the test extra installed
+# (`pip install -e ".[test]"`), with
+# `jupytext --to notebook notebooks/03_evaluate_your_program.py && jupyter execute --inplace notebooks/03_evaluate_your_program.ipynb`.
 
 # %%
 import tempfile
