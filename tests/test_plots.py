@@ -478,6 +478,9 @@ def test_forest_ratio_on_log_axis_with_reference_at_one() -> None:
         "1.66 (1.09 to 2.52)",
         "2.47 (1.24 to 4.93)",
         "2.14 (1.24 to 3.69)",
+        # issue 20: the sides of the line of no effect (being at goal: higher is better)
+        "← Favours usual care",
+        "Favours coaching →",
     ]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "HCPC: ≥ 1 goal",
@@ -516,6 +519,68 @@ def test_forest_errors() -> None:
         plot_forest(rd, log=True)
     with pytest.raises(ColumnNotFoundError, match="conf_high"):
         plot_forest(rd.drop(columns="conf_high"))
+
+
+def _favours_texts(ax: plt.Axes) -> list[str]:
+    return [t for t in texts(ax) if "←" in t or "→" in t]
+
+
+def test_forest_risk_differences_in_percentage_points() -> None:
+    # issue 20: the axis showed 0.29 where the tables print 28.9 (percentage points)
+    rd = forest_frame(
+        "risk difference", [0.121, 0.209, 0.181], [0.022, 0.055, 0.056], [0.22, 0.364, 0.306]
+    )
+    ax = plot_forest(rd)
+    squares = next(line for line in ax.lines if line.get_marker() == "s")
+    np.testing.assert_allclose(squares.get_xdata(), [12.1, 20.9, 18.1])
+    segs = ax.collections[0].get_segments()
+    np.testing.assert_allclose([s[:, 0] for s in segs], [[2.2, 22.0], [5.5, 36.4], [5.6, 30.6]])
+    assert texts(ax)[:4] == [
+        "RD (95% CI)",
+        "12.1 (2.2 to 22.0)",
+        "20.9 (5.5 to 36.4)",
+        "18.1 (5.6 to 30.6)",
+    ]
+    assert ax.get_xlabel() == "Risk difference, percentage points (95% CI)"
+    assert max(ax.get_xticks()) >= 30  # ticks in points, not proportions
+    # the same numbers as the publication table of the same result
+    r = binary("composite_any", 90, 194, 61, 178, 0.017).replace(conf_low=0.0223, conf_high=0.2201)
+    assert texts(plot_forest([r]))[1] == "12.1 (2.2 to 22.0)"
+    # proportions in percent; percent=False keeps the proportion scale
+    prop = forest_frame("proportion", [0.464, 0.343, 0.5], [0.4, 0.3, 0.45], [0.53, 0.4, 0.55])
+    assert plot_forest(prop).get_xlabel() == "Proportion, % (95% CI)"
+    assert texts(plot_forest(rd, percent=False))[1] == "0.12 (0.02 to 0.22)"
+
+
+def test_forest_favours_labels_follow_the_outcome_direction(
+    peer_changes: list[ComparisonResult],
+) -> None:
+    # at goal: higher is better, so right of 0 favours coaching
+    rd = forest_frame("risk difference", [0.1, -0.2, 0.3], [0.0, -0.4, 0.1], [0.2, 0.0, 0.5])
+    assert _favours_texts(plot_forest(rd)) == ["← Favours usual care", "Favours coaching →"]
+    # a fall in HbA1c is better: left of 0 favours coaching
+    hba1c = [peer_changes[0].replace(conf_low=-1.5, conf_high=-0.04)]
+    ax = plot_forest(hba1c)
+    assert _favours_texts(ax) == ["← Favours coaching", "Favours usual care →"]
+    # the labels sit under the axis, each on its side of the line of no effect
+    left, right = (t for t in ax.texts if "←" in t.get_text() or "→" in t.get_text())
+    assert (
+        left.xy[0] == right.xy[0] == 0.0 and left.get_ha() == "right" and right.get_ha() == "left"
+    )
+    # outcomes without a known better direction: which arm is higher, not which is favoured
+    pacic = [hba1c[0].replace(outcome="pacic_12")]
+    assert _favours_texts(plot_forest(pacic)) == [
+        "← Higher with usual care",
+        "Higher with coaching →",
+    ]
+    # your own labels, or none; proportions compare nothing and get none
+    mine = plot_forest(rd, favours=("better without", "better with"))
+    assert _favours_texts(mine) == ["← better without", "better with →"]
+    assert _favours_texts(plot_forest(rd, favours=None)) == []
+    prop = forest_frame("proportion", [0.464, 0.343, 0.5], [0.4, 0.3, 0.45], [0.53, 0.4, 0.55])
+    assert _favours_texts(plot_forest(prop)) == []
+    with pytest.raises(OptionError, match="favours"):
+        plot_forest(rd, favours="left")  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- plot_consort
@@ -896,7 +961,8 @@ def test_forest_highlight_sets_rows_apart() -> None:
     )
     ax = plot_forest(frame, highlight=[False, True])
     diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
-    assert len(diamonds) == 1 and list(diamonds[0].get_xdata()) == [0.15]
+    # issue 20: risk differences in percentage points, as in the tables
+    assert len(diamonds) == 1 and list(diamonds[0].get_xdata()) == [15.0]
     assert mpl.colors.to_hex(diamonds[0].get_color()) == mpl.colors.to_hex(ARM_COLORS["coaching"])
     weights = [t.get_fontweight() for t in ax.get_yticklabels()]
     assert weights[1] == "bold" and weights[0] != "bold"

@@ -10,6 +10,8 @@ value as ``NA`` (or what the caller shows for it), P values in journal style.
 :func:`format_number`     a number with fixed decimals, never ``-0.00``, missing as ``NA``
 :func:`is_number`         a finite real number (not NaN, infinite, None, ``pd.NA`` or a bool)
 :func:`join_words`        ``"a, b and c"``
+:func:`first_sentence`    the first sentence of a text, never cut inside one
+:func:`is_percent_estimand`  risk differences and proportions: shown in percent
 ========================  ====================================================
 
 Examples
@@ -22,13 +24,22 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import SupportsFloat, cast
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_number", "format_p", "is_number", "join_words", "p_phrase"]
+__all__ = [
+    "first_sentence",
+    "format_number",
+    "format_p",
+    "is_number",
+    "is_percent_estimand",
+    "join_words",
+    "p_phrase",
+]
 
 
 def is_number(x: object) -> bool:
@@ -148,6 +159,50 @@ def join_words(items: Iterable[object]) -> str:
     if len(words) <= 2:
         return " and ".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def is_percent_estimand(estimand: str) -> bool:
+    """True for risk differences and proportions: coachstats shows them in percent, and the
+    differences in percentage points, in every table, figure and sentence.
+
+    Examples
+    --------
+    >>> [is_percent_estimand(e) for e in ("risk difference", "difference in proportion",
+    ...     "proportion", "odds ratio", "mean difference", "proportional odds ratio")]
+    [True, True, True, False, False, False]
+    """
+    e = estimand.lower()
+    if "ratio" in e:
+        return False
+    return "risk difference" in e or re.search(r"\bproportions?\b", e) is not None
+
+
+#: Abbreviations whose full stop does not end a sentence.
+_ABBREVIATIONS = ("i.e.", "e.g.", "et al.", "vs.", "cf.", "approx.", "no.", "Fig.")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (its first line), without the final full stop.
+
+    A sentence ends at a full stop, question or exclamation mark followed by a space and a
+    capital letter, and not after an abbreviation (``i.e.``, ``e.g.``, ``et al.``, ``vs.``);
+    a decimal point (``0.47``) or ``i.e. (27/123 ...)`` never ends one. The sentence is
+    returned whole, never cut inside a word.
+
+    Examples
+    --------
+    >>> first_sentence("The printed 9.1 is (22.0 - 4.1) - (14.9 - 6.1), i.e. (27/123 - 5/122). More.")
+    'The printed 9.1 is (22.0 - 4.1) - (14.9 - 6.1), i.e. (27/123 - 5/122)'
+    >>> first_sentence("Thom et al. Ann Fam Med reports P = 0.47. The rest.")
+    'Thom et al. Ann Fam Med reports P = 0.47'
+    """
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    for m in re.finditer(r"[.!?](?=\s+[A-Z])", line):
+        head = line[: m.end()]
+        if not head.endswith(_ABBREVIATIONS):
+            line = head
+            break
+    return line[:-1] if line.endswith(".") else line
 
 
 def _decimals(x: float) -> int:

@@ -39,6 +39,7 @@ __all__ = [
     "STATUS",
     "arm_label",
     "goal_endpoint_measure",
+    "higher_is_better",
     "is_goal_endpoint",
     "measure_months",
     "outcome_label",
@@ -205,6 +206,29 @@ def outcome_label(column: str) -> str:
         when = "baseline" if month == 0 else f"month {month}"
         return f"{MEASURE_LABELS[measure]} at {when} ({MEASURE_UNITS[measure]})"
     return column
+
+
+def higher_is_better(column: str) -> bool | None:
+    """Whether a higher value of an endpoint is the better outcome (None: not known).
+
+    Being at goal, the composites, a drop of at least one HbA1c point and HbA1c
+    below 7.5 % are better when higher; the changes of the measures (and the
+    measures themselves) are better when lower. Other columns (scores,
+    questionnaire items, your own outcomes) are not known: a figure then says
+    which arm is higher, not which is favoured.
+
+    Examples
+    --------
+    >>> higher_is_better("composite_any"), higher_is_better("change_hba1c"), higher_is_better("x")
+    (True, False, None)
+    """
+    if is_goal_endpoint(column) or column in ("hba1c_drop_ge1", "hba1c_lt_7_5"):
+        return True
+    if column.startswith("change_") and column.removeprefix("change_") in MEASURES:
+        return False
+    if parse_measure_column(column) is not None:
+        return False
+    return None
 
 
 #: Display names of the two schema arms, by style.

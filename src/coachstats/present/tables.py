@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import format_number
+from coachstats.core.formatting import format_number, is_percent_estimand
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 
 __all__ = [
@@ -116,11 +116,6 @@ def _is_ratio(estimand: str) -> bool:
     return "ratio" in estimand.lower()
 
 
-def _is_risk_difference(estimand: str) -> bool:
-    e = estimand.lower()
-    return e == "risk difference" or e == "difference in proportion"
-
-
 def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
     """One arm's value: ``events (percent%)`` (binary) or ``mean (SD)`` (continuous).
 
@@ -143,7 +138,9 @@ def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
 def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str, str]:
     """The effect's name and ``estimate (low to high)`` on the scale it is read on.
 
-    Risk differences are shown in percentage points with one decimal, ratios
+    Risk differences (and differences in proportions,
+    :func:`~coachstats.core.formatting.is_percent_estimand`) are shown in
+    percentage points with one decimal, ratios
     with two decimals, other differences with ``digits``. Without a CI, only the
     estimate; without an estimate, empty strings.
 
@@ -156,8 +153,8 @@ def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str
     est, lo, hi = result.estimate, result.conf_low, result.conf_high
     if not math.isfinite(est):
         return "", ""
-    if _is_risk_difference(result.estimand):
-        name, scale, d = "Risk difference, % points", 100.0, 1
+    if is_percent_estimand(result.estimand):
+        name, scale, d = f"{result.estimand.capitalize()}, % points", 100.0, 1
     elif _is_ratio(result.estimand):
         name, scale, d = result.estimand.capitalize(), 1.0, 2
     else:

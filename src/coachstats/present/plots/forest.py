@@ -7,7 +7,15 @@ Examples
 ...     estimate=2.47, conf_low=1.24, conf_high=4.93, p_value=0.009)
 >>> ax = plot_forest([r])
 >>> ax.get_xscale(), [t.get_text() for t in ax.texts]
-('log', ['OR (95% CI)', '2.47 (1.24 to 4.93)'])
+('log', ['OR (95% CI)', '2.47 (1.24 to 4.93)', '← Favours usual care', 'Favours coaching →'])
+
+Risk differences are drawn in percentage points, as the tables print them:
+
+>>> rd = ComparisonResult(outcome="composite_any", method="chi-square",
+...     estimand="risk difference", estimate=0.121, conf_low=0.022, conf_high=0.22)
+>>> ax = plot_forest([rd])
+>>> ax.get_xlabel(), [t.get_text() for t in ax.texts][:2]
+('Risk difference, percentage points (95% CI)', ['RD (95% CI)', '12.1 (2.2 to 22.0)'])
 >>> import matplotlib.pyplot as plt; plt.close("all")
 """
 
@@ -15,12 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, OptionError
+from coachstats.core.formatting import is_percent_estimand
+from coachstats.core.vocabulary import arm_label, higher_is_better
 from coachstats.present.plots.common import (
     OUTCOME_LABELS,
     Labels,
@@ -45,12 +55,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ESTIMAND_ABBREVIATIONS",
+    "Favours",
     "estimate_text",
+    "favours_labels",
+    "is_comparison",
     "is_ratio",
     "log_axis",
     "plot_forest",
     "pooled_rows",
 ]
+
+Favours = tuple[str, str] | Literal["auto"] | None
+"""The "favours" labels of a forest plot: (left, right) of the line of no effect, ``"auto"``
+(:func:`favours_labels`) or None (no labels)."""
 
 ESTIMAND_ABBREVIATIONS: dict[str, str] = {
     "risk difference": "RD",
@@ -76,6 +93,58 @@ def is_ratio(estimand: str) -> bool:
     """
     e = estimand.lower()
     return "ratio" in e or e in ("relative risk", "rr", "or", "hr")
+
+
+def is_comparison(estimand: str) -> bool:
+    """True for estimands that compare two arms (differences and ratios), which have a line of
+    no effect and sides that favour one arm.
+
+    Examples
+    --------
+    >>> is_comparison("risk difference"), is_comparison("odds ratio"), is_comparison("proportion")
+    (True, True, False)
+    """
+    return is_ratio(estimand) or "difference" in estimand.lower()
+
+
+def favours_labels(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """The labels of the two sides of a forest plot's line of no effect: (left, right).
+
+    The estimate compares the first arm (``arm1``, default coaching) with the second
+    (``arm2``, default usual care), so the right side is where the first arm has the
+    higher value. Where a higher value is better for every row's outcome
+    (:func:`~coachstats.core.vocabulary.higher_is_better`: being at goal) the right side
+    favours the first arm; where lower is better (a change in HbA1c, blood pressure, LDL)
+    the left side does. When the direction is not known, or differs between the rows,
+    the sides say which arm is higher, not which is favoured. None for estimates that
+    compare nothing (proportions, means) or rows of different arms.
+
+    Examples
+    --------
+    >>> favours_labels(pd.DataFrame({"outcome": ["composite_any"], "estimand": ["odds ratio"]}))
+    ('Favours usual care', 'Favours coaching')
+    >>> favours_labels(pd.DataFrame({"outcome": ["change_hba1c"], "estimand": ["mean difference"]}))
+    ('Favours coaching', 'Favours usual care')
+    >>> favours_labels(pd.DataFrame({"outcome": ["pacic_12"], "estimand": ["mean difference"]}))
+    ('Higher with usual care', 'Higher with coaching')
+    """
+    if not all(is_comparison(str(e)) for e in frame["estimand"]):
+        return None
+    names = []
+    for column, default in (("arm1", "coaching"), ("arm2", "usual_care")):
+        values = [str(v) for v in frame[column].dropna().unique()] if column in frame else []
+        if len(values) > 1:
+            return None
+        arm = values[0] if values else default
+        label = arm_label(arm, "short")
+        names.append(label[:1].lower() + label[1:] if arm in ("coaching", "usual_care") else label)
+    first, second = names
+    directions = {higher_is_better(str(o)) for o in frame["outcome"]}
+    if directions == {True}:
+        return f"Favours {second}", f"Favours {first}"
+    if directions == {False}:
+        return f"Favours {first}", f"Favours {second}"
+    return f"Higher with {second}", f"Higher with {first}"
 
 
 def estimate_text(estimate: float, low: float, high: float, digits: int = 2) -> str:
@@ -113,12 +182,13 @@ def plot_forest(
     labels: Labels = None,
     label_columns: Sequence[str] = ("trial", "subgroup"),
     log: bool | None = None,
-    digits: int = 2,
+    digits: int | None = None,
     xlabel: str | None = None,
     numbers: bool = True,
     highlight: Sequence[bool] | None = None,
     pooled: MetaResult | Sequence[MetaResult] | None = None,
-    favours: tuple[str, str] | None = None,
+    percent: bool | None = None,
+    favours: Favours = "auto",
     ax: Axes | None = None,
 ) -> Axes:
     """Forest plot of estimates with confidence intervals, one row per result.
@@ -128,7 +198,10 @@ def plot_forest(
     ``"est (low to high)"`` under a header such as ``"RD (95% CI)"``. A
     vertical reference line marks no effect: 1 for ratios (odds ratio,
     relative risk), drawn on a log axis so that 0.5 and 2 sit symmetrically,
-    and 0 for differences.
+    and 0 for differences. Risk differences are drawn and printed in
+    percentage points and proportions in percent, as coachstats' tables print
+    them; under the axis, the two sides of the line of no effect say which
+    arm they favour.
 
     Parameters
     ----------
@@ -142,8 +215,8 @@ def plot_forest(
         Frame columns that prefix the default labels.
     log : bool, optional
         Log x axis; default True exactly when the estimands are ratios.
-    digits : int
-        Decimals of the numbers column.
+    digits : int, optional
+        Decimals of the numbers column; default 1 in percent, else 2.
     xlabel : str, optional
         X-axis label; default the estimand and confidence level.
     numbers : bool
@@ -157,10 +230,17 @@ def plot_forest(
         prediction interval as a grey bar on a row of its own when
         tau² > 0 (the range where the true effect of a new
         comparable study is expected).
-    favours : (str, str), optional
-        Labels for the two sides of the line of no effect, e.g.
-        ``("favours coaching", "favours usual care")`` when lower values are
-        better; drawn under the x axis with arrows pointing away from the line.
+    percent : bool, optional
+        Draw the estimates times 100 (percentage points); default True exactly
+        for risk differences and proportions
+        (:func:`~coachstats.core.formatting.is_percent_estimand`).
+    favours : (str, str), "auto" or None
+        Labels of the two sides of the line of no effect (left, right), drawn
+        under the x axis with arrows pointing away from the line. ``"auto"``
+        (default): :func:`favours_labels` (e.g. "Favours usual care" and
+        "Favours coaching" for being at goal; "Higher with ..." when the
+        outcome's better direction is not known; none for proportions and
+        means); None: no labels.
     ax : Axes, optional
         Where to draw; default a new figure in the journal style.
 
@@ -202,6 +282,10 @@ def plot_forest(
     require_columns(
         frame, ("outcome", "estimand", "estimate", "conf_low", "conf_high"), "plot_forest"
     )
+    if isinstance(favours, str) and favours != "auto":
+        raise OptionError(
+            f"favours must be 'auto', None or two labels (left, right); got {favours!r}"
+        )
     estimands = [str(e) for e in pd.unique(frame["estimand"])]
     kinds = {is_ratio(e) for e in estimands}
     if len(kinds) > 1:
@@ -211,10 +295,18 @@ def plot_forest(
         )
     ratio = kinds.pop()
     use_log = ratio if log is None else bool(log)
-    est = frame["estimate"].to_numpy(dtype=float, na_value=np.nan)
-    lo = frame["conf_low"].to_numpy(dtype=float, na_value=np.nan)
-    hi = frame["conf_high"].to_numpy(dtype=float, na_value=np.nan)
-    summaries = pooled_rows(pooled, ratio)
+    in_percent = (
+        all(is_percent_estimand(e) for e in estimands) if percent is None else bool(percent)
+    )
+    scale = 100.0 if in_percent else 1.0
+    digits = (1 if in_percent else 2) if digits is None else digits
+    est = scale * frame["estimate"].to_numpy(dtype=float, na_value=np.nan)
+    lo = scale * frame["conf_low"].to_numpy(dtype=float, na_value=np.nan)
+    hi = scale * frame["conf_high"].to_numpy(dtype=float, na_value=np.nan)
+    summaries: list[Summary] = [
+        (r[0], *(scale * v for v in r[1:]))  # type: ignore[misc]
+        for r in pooled_rows(pooled, ratio)
+    ]
     values = np.concatenate([est, lo, hi, [v for r in summaries for v in r[1:]]])
     values = values[~np.isnan(values)]
     if values.size == 0:
@@ -253,12 +345,12 @@ def plot_forest(
         if use_log:
             log_axis(ax, np.append(values, reference))
         label_rows(ax, y_all, names + extra)
-        if favours is not None:
-            _favours(ax, reference, favours)
         for tick, bold in zip(ax.get_yticklabels(), marked, strict=False):
             if bold:
                 tick.set_fontweight("bold")
         name = estimands[0] if len(estimands) == 1 else "estimate"
+        if in_percent:
+            name += ", percentage points" if is_comparison(name) else ", %"
         ax.set_xlabel(xlabel if xlabel is not None else f"{name[:1].upper()}{name[1:]} ({pct}% CI)")
         if numbers:
             numbers_column(
@@ -267,6 +359,9 @@ def plot_forest(
                 [estimate_text(est[i], lo[i], hi[i], digits) for i in range(n)] + lines,
                 y_all,
             )
+        sides = favours_labels(frame) if favours == "auto" else favours
+        if sides is not None:
+            _favours(ax, reference, sides)
     return ax
 
 

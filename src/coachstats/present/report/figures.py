@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coachstats.core.formatting import is_percent_estimand
 from coachstats.core.results import ComparisonResult
 from coachstats.present.report.model import DataSection, Figure, ImageFormat
 
@@ -156,8 +157,9 @@ def section_figures(
                 axes if len(axes) > 1 else axes[0],
                 fmt,
                 f"Forest plot: {estimand}",
-                f"{estimand.capitalize()} (coaching vs usual care) with its 95% CI for every "
-                "comparison"
+                f"{estimand.capitalize()} (coaching vs usual care"
+                + (", in percentage points" if is_percent_estimand(estimand) else "")
+                + ") with its 95% CI for every comparison"
                 + ("; one panel per outcome, each on its own scale." if len(axes) > 1 else "."),
             )
         )

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from coachstats.core.formatting import format_number, is_number
+from coachstats.core.formatting import format_number, is_number, is_percent_estimand
 
 __all__ = ["estimate_text", "interval_text", "value_text"]
 
@@ -34,7 +34,7 @@ def value_text(x: Any, estimand: str) -> str:
     """
     if not is_number(x):
         return ""
-    if "risk difference" in estimand or "proportion" in estimand:
+    if is_percent_estimand(estimand):
         return format_number(100 * float(x), 1)
     return format_number(x, 2)
 
