@@ -245,14 +245,29 @@ def test_reproduction_table_equals_frame(
         for side in ("published", "reproduced")
         for c in ("coaching", "usual_care", "difference", "p")
     ]
+    # issue 20: figures of other groups than the arms (sites, all patients) name their group
+    # in the cell, so that none sits under the Coaching / Usual care headers unlabelled
+    group_names = {"A": "Site A", "B": "Site B", "all": "All patients"}
     for tr in trs:
         cells = [td.text_content().strip() for td in tr.xpath("./td")]
         row = frame.loc[tr.get("data-target")]
-        assert cells[1:9] == [str(row[c]) for c in cols]
+        groups = [g for g in str(row["groups"]).split(" / ") if g]
+        expected = [str(row[c]) for c in cols]
+        if groups and groups != ["coaching", "usual_care"]:
+            for start in (0, 4):
+                for i, g in enumerate(groups):
+                    if expected[start + i]:
+                        expected[start + i] = f"{group_names[g]}: {expected[start + i]}"
+        assert cells[1:9] == expected
         assert cells[9] == row["verdict"]
         assert tr.xpath("./td")[-1].get("class") == "verdict-" + row["verdict"].split(" (")[
             0
         ].replace(" ", "-")
+    by_site = next(tr for tr in trs if tr.get("data-target") == "randomized_by_site")
+    assert [td.text_content() for td in by_site.xpath("./td")][1:3] == [
+        "Site A: 332",
+        "Site B: 109",
+    ]
     summary = _section(doc, "reproduction").xpath(".//p")[0].text_content()
     assert summary.startswith(f"{len(hcpc.targets)} targets: ")
     assert ("ok" if hcpc.ok else "failed") == _section(doc, "reproduction").xpath(".//p")[0].get(

@@ -75,6 +75,38 @@ def test_unreachable_figures_are_listed_with_reasons(by_target: pd.DataFrame) ->
                 assert t.unreachable, f"{name}/{t.id} is not reproducible without a declared reason"
 
 
+def test_reasons_are_whole_sentences(by_target: pd.DataFrame) -> None:
+    # issue 20: "...(14.9 - 6.1), i.e)" -- the reason was cut at the "i.e." of its sentence
+    verdict = by_target.loc[("peer", "hba1c_lt_7_5"), "verdict"]
+    assert verdict == (
+        "not reproducible (difference: The printed 9.1 is arithmetic on printed percentages "
+        "with different denominators: (22.0 - 4.1) - (14.9 - 6.1), i.e. "
+        "(27/123 - 5/122) - (17/114 - 7/114))"
+    )
+    for name in list_trials():
+        for t in get_trial(name).targets:
+            for reason in t.unreachable.values():
+                shown = by_target.loc[(name, t.id), "verdict"]
+                # the verdict holds a prefix of the reason that ends where a sentence ends
+                head = shown.split(": ", 1)[1][:-1]
+                assert reason.startswith(head), (name, t.id)
+                rest = reason[len(head) :]
+                assert rest in ("", ".") or rest.startswith(". "), (name, t.id, rest[:20])
+
+
+def test_groups_other_than_the_arms_are_named(everything: ReproductionResult) -> None:
+    # issue 20: the "by site" figures sat under the Coaching / Usual care headers
+    text = everything.summary()
+    assert (
+        "Randomized by site: published Site A: 332 vs Site B: 109; reproduced Site A: 332 vs "
+        "Site B: 109 -> match"
+    ) in text
+    assert "Age, mean (SD): published All patients: 52.7 (11.1);" in text
+    markdown = everything.to_markdown()
+    assert "| Randomized by site | Site A: 332 | Site B: 109 |  |  | Site A: 332 |" in markdown
+    assert "| Randomized | 224 | 217 |" in markdown  # the arms' own figures stay bare
+
+
 def test_hcpc_primary_outcomes(by_target: pd.DataFrame) -> None:
     rows = {
         "composite_any": ("46.4 %", "34.3 %", ".02"),

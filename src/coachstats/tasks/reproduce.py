@@ -53,6 +53,7 @@ from typing import Any, overload
 import pandas as pd
 
 from coachstats.core.errors import CoachstatsError, OptionError
+from coachstats.core.formatting import first_sentence
 from coachstats.core.paths import bundled_table
 from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
 from coachstats.data.trialdata import TrialData
@@ -66,6 +67,7 @@ __all__ = [
     "VERDICTS",
     "ReproductionResult",
     "TargetResult",
+    "group_cells",
     "load_bundled",
     "reproduce",
 ]
@@ -81,6 +83,8 @@ _RANK = {MATCH: 0, WITHIN: 1, NOT_REPRODUCIBLE: 2, DIFFERS: 3}
 _TRIAL_TABLES = ("patients", "medications", "adherent_days")  # the tables of a TrialData
 _TABLES = (*_TRIAL_TABLES, "visit_ratings")
 _GROUP_DISPLAY = {**ARM_DISPLAY, "all": "All patients", "A": "Site A", "B": "Site B"}
+#: The groups of most targets, which the tables' value columns are headed with.
+ARM_GROUPS: tuple[str, str] = ("coaching", "usual_care")
 
 FRAME_COLUMNS: tuple[str, ...] = (
     "trial",
@@ -147,7 +151,7 @@ class TargetResult:
             return MATCH
         worst = max(self.checks, key=lambda c: _RANK[c.verdict])
         if worst.verdict == NOT_REPRODUCIBLE:
-            return f"{NOT_REPRODUCIBLE} ({worst.field}: {_first_sentence(worst.reason)})"
+            return f"{NOT_REPRODUCIBLE} ({worst.field}: {first_sentence(worst.reason)})"
         return worst.verdict
 
     @property
@@ -212,15 +216,41 @@ class TargetResult:
         }
 
 
-def _short(text: str, limit: int = 100) -> str:
-    line = text.splitlines()[0] if text else ""
-    line = line.split("; available columns")[0]
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+def _short(text: str) -> str:
+    """The first sentence of an error message, whole (without the list of available columns)."""
+    return first_sentence(text.split("; available columns")[0])
 
 
-def _first_sentence(text: str) -> str:
-    head = text.split(". ")[0].strip()
-    return head[:-1] if head.endswith(".") else head
+def group_cells(groups: Sequence[str] | str, values: Sequence[str]) -> list[str]:
+    """The value cells of a target, labelled with their group unless it is coaching vs usual care.
+
+    The published-vs-reproduced tables head their two value columns *Coaching* and *Usual
+    care*; a target of other groups (the two sites, all patients, months 12 and 24) names
+    its group in each cell, so that no figure reads as an arm's.
+
+    Parameters
+    ----------
+    groups : sequence of str, or str
+        The target's groups (:attr:`Target.groups`), or the ``groups`` column of
+        :meth:`ReproductionResult.to_frame` (joined with ``" / "``).
+    values : sequence of str
+        The formatted values, one per group (empty: none printed).
+
+    Examples
+    --------
+    >>> group_cells("A / B", ["332", "109"])
+    ['Site A: 332', 'Site B: 109']
+    >>> group_cells(("all",), ["52.7 (11.1)", ""]), group_cells("coaching / usual_care", ["46.4 %", "34.3 %"])
+    (['All patients: 52.7 (11.1)', ''], ['46.4 %', '34.3 %'])
+    """
+    names = [g for g in (groups.split(" / ") if isinstance(groups, str) else groups) if g]
+    cells = [str(v) for v in values]
+    if not names or tuple(names) == ARM_GROUPS[: len(names)]:
+        return cells
+    return [
+        f"{_GROUP_DISPLAY.get(g, g[:1].upper() + g[1:])}: {v}" if v and g else v
+        for g, v in zip([*names, *[""] * len(cells)], cells, strict=False)
+    ]
 
 
 def _counts(arm: ArmSummary | None) -> str:
@@ -532,7 +562,7 @@ class ReproductionResult:
         Examples
         --------
         >>> print(reproduce("hcpc_24").to_markdown().splitlines()[6])
-        | Seen at both 12 and 24 months | 290/441 |  |  |  | 290/441 |  |  |  | match |
+        | Seen at both 12 and 24 months | All patients: 290/441 |  |  |  | All patients: 290/441 |  |  |  | match |
         """
         lines: list[str] = []
         head = (
@@ -552,9 +582,8 @@ class ReproductionResult:
                     label += " (adjusted)"
                 cells = [label]
                 for side in ("published", "reproduced"):
-                    cells += [
-                        r[f"{side}_{c}"] for c in ("coaching", "usual_care", "difference", "p")
-                    ]
+                    cells += group_cells(r["groups"], [r[f"{side}_{g}"] for g in ARM_GROUPS])
+                    cells += [r[f"{side}_{c}"] for c in ("difference", "p")]
                 cells.append(r["verdict"])
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
@@ -585,8 +614,8 @@ def _summary_line(r: Mapping[str, Any]) -> str:
     """``outcome: published ...; reproduced ... -> verdict``."""
     texts = []
     for side in ("published", "reproduced"):
-        vals = [str(r[f"{side}_{g}"]) for g in ("coaching", "usual_care") if r[f"{side}_{g}"]]
-        text = " vs ".join(vals)
+        cells = group_cells(r["groups"], [str(r[f"{side}_{g}"]) for g in ARM_GROUPS])
+        text = " vs ".join(v for v in cells if v)
         if r["published_difference"]:
             text += (" diff " if text else "diff ") + str(r[f"{side}_difference"])
         if r["published_p"]:

@@ -113,6 +113,7 @@ def _baseline_context(section: DataSection) -> dict[str, Any] | None:
 
 
 def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
+    from coachstats.tasks.reproduce import ARM_GROUPS, group_cells
     from coachstats.trials.registry import get_trial
 
     frame = result.to_frame()
@@ -129,14 +130,13 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
                 {
                     "target": str(r["target"]),
                     "outcome": label,
-                    "published": [
-                        str(r[f"published_{c}"])
-                        for c in ("coaching", "usual_care", "difference", "p")
-                    ],
-                    "reproduced": [
-                        str(r[f"reproduced_{c}"])
-                        for c in ("coaching", "usual_care", "difference", "p")
-                    ],
+                    **{
+                        side: [
+                            *group_cells(r["groups"], [str(r[f"{side}_{g}"]) for g in ARM_GROUPS]),
+                            *(str(r[f"{side}_{c}"]) for c in ("difference", "p")),
+                        ]
+                        for side in ("published", "reproduced")
+                    },
                     "verdict": verdict,
                     "verdict_class": verdict.split(" (")[0].replace(" ", "-"),
                     "note": str(r["note"]),
