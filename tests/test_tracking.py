@@ -177,3 +177,27 @@ def test_metric_text() -> None:
     m = program_metrics(df)
     assert "1 missing" in m["contacts"].note and m["caseload"].status == "below"
     assert "yardstick 70-100" in m["caseload"].text()
+
+
+def test_retention_note_says_what_its_numbers_count() -> None:
+    # issue 20: "134/154 with a baseline lab" read as 134 with a baseline lab; 134 were
+    # the patients with a follow-up lab among the 154 with a baseline one
+    df = pd.DataFrame(
+        {
+            "patient_id": range(6),
+            "hba1c_0": [9.0, 7.0, 10.5, None, 8.5, 11.0],
+            "hba1c_12": [8.0, None, 9.0, None, 8.9, None],
+            "ldl_0": [150.0, 120.0, 170.0, 160.0, 140.0, 180.0],
+            "diabetes": True,
+        }
+    )
+    m = program_metrics(df)
+    # 6 with a baseline lab (HbA1c or LDL); 3 of them with a month-12 lab
+    assert m["retention"].note == "3 of the 6 with a baseline lab had one at month 12"
+    referral = m["uncontrolled_at_referral"]
+    x = round(referral.value * referral.n)
+    assert referral.note == f"{x} of the 6 with a baseline lab; 0 without one"
+    # LDL has a baseline but no follow-up column: no crash, its referral share is left out
+    assert "uncontrolled_ldl" not in m and m["uncontrolled_hba1c"].label == (
+        "Uncontrolled on HbA1c at referral"
+    )

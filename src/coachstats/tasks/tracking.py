@@ -62,6 +62,7 @@ from coachstats.compare.prepare import require_columns
 from coachstats.core.errors import AnalysisError
 from coachstats.core.goals import GOAL_SETS, GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult, TidyResult
+from coachstats.core.vocabulary import MEASURE_LABELS
 from coachstats.derive.endpoints import derive_endpoints, measure_months
 
 __all__ = [
@@ -744,7 +745,7 @@ def _lab_metrics(
                     f"{100 * published[0] / published[1]:.0f} % ({published[2]})"
                     if published
                     else "",
-                    note=f"{x}/{n} with a baseline lab",
+                    note=f"{x} of the {n} with a baseline lab had one at month {fu}",
                 )
             )
     else:
@@ -764,7 +765,7 @@ def _lab_metrics(
                     n,
                     1.0,
                     "100 % (trial eligibility)",
-                    note=f"{x}/{n}; {int((~base).sum())} without a baseline lab",
+                    note=(f"{x} of the {n} with a baseline lab; {int((~base).sum())} without one"),
                 )
             )
         for m in measures:
@@ -777,7 +778,7 @@ def _lab_metrics(
                 out.append(
                     Metric(
                         f"uncontrolled_{m}",
-                        f"Uncontrolled on {m.upper() if m != 'hba1c' else 'HbA1c'} at referral",
+                        f"Uncontrolled on {MEASURE_LABELS[m]} at referral",
                         float(unc[have].astype(bool).mean()),
                         n=int(have.sum()),
                         percent=True,
