@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -359,3 +360,31 @@ def test_messy_file_with_a_mapping_and_exclusions_works(
     assert code == 0, text
     assert "Enrolled: 900; excluded on loading: invalid data 3" in text
     assert "Included: coaching" in text and "(total 897)" in text
+
+
+def test_analyze_table_is_a_journal_table(
+    files: dict[str, Path], cohort: pd.DataFrame, tmp_path: Path
+) -> None:
+    # issue 20: not a raw pandas print (n1/estimate1, p = 1.137e-05, an empty error column)
+    code, text = run("analyze", str(files["effect"]))
+    assert code == 0, text
+    table = text.split("As the practice brief presents them:")[0]
+    for raw in ("n1", "estimate1", "conf_low", "p_value", "error"):
+        assert raw not in table
+    assert not re.search(r"\d\.\d+e-\d", table)
+    lines = table.splitlines()
+    assert lines[2] == "Outcomes at month 12"
+    assert sum(1 for line in lines if line and set(line) == {"\u2500"}) == 3
+    row = next(line for line in lines if line.startswith("At goal for >= 1 condition"))
+    p = row.split()[-1]
+    assert re.fullmatch(r"(< \.001|\.\d{2,3}|> \.99)", p) or row.endswith("< .001"), row
+    assert "Not computed" not in table
+    # an outcome that cannot be computed is named under the table, not in an empty column
+    path = tmp_path / "no_ldl.csv"
+    cohort.drop(columns=["ldl_12"]).to_csv(path, index=False)
+    code, text = run("analyze", str(path))
+    assert code == 0, text
+    failed = text.split("Not computed:")[1].split("As the practice brief")[0]
+    assert "LDL at goal:" in failed and "LDL change (mg/dL):" in failed
+    single = run("analyze", str(files["single"]))[1]
+    assert "% or mean (95% CI)" in single and "n1" not in single.split("As the practice")[0]

@@ -10,13 +10,16 @@ from scipy import stats
 
 from coachstats.compare.proportions import two_proportions
 from coachstats.errors import AnalysisError, OptionError
+from coachstats.present.journal import RULE, JournalTable
 from coachstats.results import ArmSummary, ComparisonResult
 from coachstats.tables import (
     COLUMNS,
     format_difference,
+    journal_table,
     publication_table,
     to_latex,
     to_markdown,
+    to_text,
 )
 
 ARMS = ("coaching", "usual_care")
@@ -160,3 +163,61 @@ def test_errors() -> None:
     sites = _binary().replace(arms=(ArmSummary("A", 5, 1, 0.2), ArmSummary("B", 5, 1, 0.2)))
     with pytest.raises(OptionError, match="different groups"):
         publication_table([_binary(), sites])
+
+
+# --------------------------------------------------------------------------- text (issue 20)
+
+
+def _rules(text: str) -> list[int]:
+    """The lines that are whole rules (as wide as the table)."""
+    lines = text.splitlines()
+    width = max(len(line) for line in lines if set(line) == {RULE})
+    return [i for i, line in enumerate(lines) if line == RULE * width]
+
+
+def test_text_table_is_a_journal_table() -> None:
+    results = [_binary(), _mean(adjusted=True), _odds_ratio()]
+    text = to_text(results, labels=["One clinical goal", "HbA1c change", "HbA1c drop"])
+    lines = text.splitlines()
+    # a caption, then three rules: above the headers, under them, under the last row
+    rules = _rules(text)
+    assert len(rules) == 3 and rules[0] == 1
+    header, body = lines[rules[1] - 1], lines[rules[1] + 1 : rules[2]]
+    # the arms are column groups over their n and value, with a short rule under each
+    assert "Health coaching group" in lines[2] and "Usual care group" in lines[2]
+    assert set(lines[3].strip()) <= {RULE, " "} and " " in lines[3].strip()
+    assert header.split()[:2] == ["Outcome", "n"]
+    assert len(body) == 3
+    first = body[0]
+    assert first.startswith("One clinical goal (a)") and first.endswith(".02")
+    assert "194" in first and "90 (46.4%)" in first and "12.1 (2.2 to 22.0)" in first
+    assert body[1].split()[-1] == ".01" and "-0.75 (-1.35 to -0.16)" in body[1]
+    assert "(adjusted)" in body[1]
+    # numbers are right-aligned: the P values end in one column
+    assert len({len(line) for line in body}) == 1
+    # every method once, as a lettered footnote (the two chi-square rows share theirs)
+    assert body[2].startswith("HbA1c drop (a)") and "(b)" in body[1]
+    notes = lines[rules[2] + 1 :]
+    assert [n[:2] for n in notes if n[:2] in ("a ", "b ", "c ")] == ["a ", "b "]
+    assert not re.search(r"\d\.\d+e-\d", text)  # no scientific notation
+
+
+def test_text_table_names_one_effect_in_the_header_and_drops_empty_columns() -> None:
+    table = journal_table([_binary(), _binary()], labels=["a", "b"])
+    assert "Effect" not in table.headers
+    assert table.headers[-2] == "Risk difference, % points (95% CI)"
+    assert all(any(r[j] for r in table.rows) for j in range(len(table.headers)))
+    small = ComparisonResult("x", "m", "mean difference", 1.0, p_value=0.00001137,
+        arms=(ArmSummary("coaching", 5, value=2.0), ArmSummary("usual_care", 5, value=1.0)))  # fmt: skip
+    lines = to_text([small]).splitlines()
+    row = next(line for line in lines if line.startswith("x "))
+    assert row.endswith("< .001")  # journal style, not 1.137e-05
+
+
+def test_journal_table_without_empty_columns_and_errors() -> None:
+    t = JournalTable(("a", "b", "c"), (("x", "", "1"),), numeric=(False, True, True))
+    assert t.without_empty_columns().headers == ("a", "c")
+    with pytest.raises(OptionError, match="cells"):
+        JournalTable(("a", "b"), (("x",),))
+    with pytest.raises(OptionError, match="span"):
+        JournalTable(("a", "b"), (("x", "1"),), spans=(("g", 1, 3),))

@@ -1,4 +1,4 @@
-"""Publication tables of comparisons: Markdown and LaTeX.
+"""Publication tables of comparisons: text, Markdown, LaTeX and Word.
 
 One row per comparison, in the layout of a trial paper's results table:
 outcome, n per arm, the value per arm, the difference with its confidence
@@ -14,6 +14,10 @@ P                      ``.02``, ``.009``, ``< .001``
 adjusted results       the outcome is marked ``(adjusted)``
 =====================  =======================================================
 
+:func:`journal_table` lays the table out as a journal sets it (the arms as column groups,
+each row's method as a footnote) for :func:`to_text` (the command line) and
+:func:`to_docx` (Word).
+
 Examples
 --------
 >>> from coachstats.compare.proportions import two_proportions
@@ -28,21 +32,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import format_number, is_percent_estimand
+from coachstats.core.formatting import format_number, is_percent_estimand, join_words
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+from coachstats.present.journal import JournalTable, footnote_marks
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 __all__ = [
     "COLUMNS",
     "format_difference",
     "format_value",
     "headers",
+    "journal_table",
+    "methods_note",
     "publication_table",
+    "single_group_table",
+    "to_docx",
     "to_latex",
     "to_markdown",
+    "to_text",
 ]
 
 Results = ComparisonResult | Sequence[ComparisonResult]
@@ -308,3 +323,189 @@ def to_latex(
     for symbol, latex in _LATEX_SYMBOLS.items():
         body = body.replace(symbol, latex)
     return head + sep + body
+
+
+def methods_note(result: ComparisonResult, *, excluded: bool = True) -> str:
+    """How a result was computed, in a sentence: method, covariates, clustering, missing data,
+    and (``excluded``) how many patients were not analysed and why.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> methods_note(two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care")))
+    'Pearson chi-square; complete-case analysis.'
+    """
+    parts = [result.method]
+    if result.adjusted_for:
+        parts.append("adjusted for " + join_words(result.adjusted_for))
+    if result.cluster and result.cluster not in result.method:
+        parts.append(f"clustered by {result.cluster}")
+    missing = (
+        "complete-case analysis"
+        if result.missing == "complete case"
+        else f"missing data: {result.missing}"
+    )
+    if excluded and result.n_excluded:
+        missing += f" ({result.n_excluded} not analysed: {result.excluded_reason})"
+    return f"{', '.join(parts)}; {missing}."
+
+
+#: The note under every outcome table: what the cells are.
+VALUES_NOTE = (
+    "Binary outcomes: n (%) with the outcome; continuous outcomes: mean (SD). Risk differences "
+    "in percentage points; ratios and mean differences on their own scale. P values are "
+    "two-sided, in journal style."
+)
+
+
+def journal_table(
+    results: Results,
+    *,
+    labels: Labels = None,
+    digits: int = 2,
+    caption: str = "Outcomes by arm",
+    methods: Sequence[str] | None = None,
+) -> JournalTable:
+    """The outcome table as a journal sets it: the arms as column groups (n, value), the
+    effect, its difference with the CI and P; each row's method as a lettered footnote.
+
+    Parameters
+    ----------
+    results, labels, digits
+        As :func:`publication_table`.
+    caption : str
+        The title above the table.
+    methods : sequence of str, optional
+        One methods sentence per result (default :func:`methods_note` without the
+        exclusions, which the n columns and the patient flow show); rows with the same
+        sentence share its footnote letter.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> t = journal_table([two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care"),
+    ...     outcome="composite_any")])
+    >>> t.spans, t.headers[1:], t.rows[0][1:3], t.marks, t.notes[1]
+    ((('Health coaching group', 1, 3), ('Usual care group', 3, 5)), ('n', 'n (%)', 'n', 'n (%)', 'Risk difference, % points (95% CI)', 'P'), ('194', '90 (46.4%)'), ('a',), 'a Pearson chi-square; complete-case analysis.')
+    """
+    items = _as_list(results)
+    frame = publication_table(items, labels=labels, digits=digits)
+    names = headers(frame.attrs["arms"], frame.attrs["conf_level"])
+    sentences = (
+        list(methods) if methods is not None else [methods_note(r, excluded=False) for r in items]
+    )
+    if len(sentences) != len(items):
+        raise OptionError(f"methods has {len(sentences)} entries for {len(items)} results")
+    notes = [VALUES_NOTE]
+    marks = footnote_marks(notes, sentences)
+    binary = [all(a.events is not None for a in r.arms) for r in items]
+    value = "n (%)" if all(binary) else "Mean (SD)" if not any(binary) else "n (%) or mean (SD)"
+    effects = {str(e) for e in frame["effect"] if e}
+    difference = names[6]
+    if len(effects) == 1:  # one effect measure: named in the header, not on every row
+        difference = f"{effects.pop()} ({names[6].partition('(')[2]}"
+        frame = frame.assign(effect="")
+    columns = ("outcome", "n1", "value1", "n2", "value2", "effect", "difference", "p")
+    rows = tuple(tuple(str(v) for v in r) for r in frame[list(columns)].itertuples(index=False))
+    return JournalTable(
+        headers=("Outcome", "n", value, "n", value, "Effect", difference, "P"),
+        rows=rows,
+        caption=caption,
+        spans=((names[3], 1, 3), (names[4], 3, 5)),
+        numeric=(False, True, True, True, True, False, True, True),
+        marks=tuple(marks),
+        notes=tuple(notes),
+    ).without_empty_columns()
+
+
+def single_group_table(
+    results: Sequence[ComparisonResult],
+    *,
+    labels: Sequence[str],
+    caption: str = "Outcomes of the coached patients",
+) -> JournalTable:
+    """The outcomes of one group (a single-arm program): n, the proportion (in percent) or
+    mean with its confidence interval, and the method as a footnote.
+
+    Examples
+    --------
+    >>> from coachstats.compare.onesample import one_sample_proportion
+    >>> t = single_group_table([one_sample_proportion(50, 100, outcome="composite_any")],
+    ...     labels=["At goal on >= 1 condition"])
+    >>> t.headers, t.rows[0]
+    (('Outcome', 'n', 'n (%)', '% or mean (95% CI)'), ('At goal on >= 1 condition', '100', '50 (50.0%)', '50.0 (40.4 to 59.6)'))
+    """
+    items = list(results)
+    if len(labels) != len(items):
+        raise OptionError(f"labels has {len(labels)} entries for {len(items)} results")
+    levels = {r.conf_level for r in items}
+    ci = f"{round(100 * levels.pop())}% CI" if len(levels) == 1 else "CI"
+    rows = []
+    for label, r in zip(labels, items, strict=True):
+        a = r.arms[0] if r.arms else None
+        binary = a is not None and a.events is not None
+        scale, d = (100.0, 1) if binary else (1.0, 2)
+        value = format_number(scale * r.estimate, d, missing="")
+        if value and math.isfinite(r.conf_low) and math.isfinite(r.conf_high):
+            value += f" ({format_number(scale * r.conf_low, d)} to {format_number(scale * r.conf_high, d)})"
+        count = "" if a is None else str(a.n)
+        events = f"{a.events} ({format_number(100 * a.value, 1)}%)" if binary and a else ""
+        rows.append((label, count, events, value))
+    notes = ["Proportions in percent with the Wilson score interval; means with the t interval."]
+    marks = footnote_marks(notes, [methods_note(r, excluded=False) for r in items])
+    return JournalTable(
+        headers=("Outcome", "n", "n (%)", f"% or mean ({ci})"),
+        rows=tuple(rows),
+        caption=caption,
+        marks=tuple(marks),
+        notes=tuple(notes),
+    ).without_empty_columns()
+
+
+def to_text(results: Results, *, labels: Labels = None, digits: int = 2, width: int = 100) -> str:
+    """The outcome table as plain text (:func:`journal_table`), for a terminal.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> print(to_text([two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care"),
+    ...     outcome="composite_any")]).splitlines()[6])
+    ≥ 1 goal (a)  194        90 (46.4%)  178   61 (34.3%)                  12.1 (2.2 to 22.0)  .02
+    """
+    return journal_table(results, labels=labels, digits=digits).to_text(width=width)
+
+
+def to_docx(
+    results: Results,
+    path: str | Path | None = None,
+    *,
+    labels: Labels = None,
+    digits: int = 2,
+    caption: str = "Outcomes by arm",
+    document: Document | None = None,
+) -> Document:
+    """The outcome table in Word (:func:`journal_table`): a three-line table with its footnotes.
+
+    Parameters
+    ----------
+    results, labels, digits, caption
+        As :func:`journal_table`.
+    path : str or Path, optional
+        Save the document here (``.docx``).
+    document : docx.document.Document, optional
+        Add the table to this document; default a new one.
+
+    Returns
+    -------
+    docx.document.Document
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> doc = to_docx([two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care"),
+    ...     outcome="composite_any")])
+    >>> [c.text for c in doc.tables[0].rows[2].cells][1:3]
+    ['194', '90 (46.4%)']
+    """
+    table = journal_table(results, labels=labels, digits=digits, caption=caption)
+    return table.to_docx(path, document=document)

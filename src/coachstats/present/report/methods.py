@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from coachstats.core.formatting import format_p, join_words
 from coachstats.core.results import ComparisonResult
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec
+from coachstats.present.tables import methods_note
 
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
@@ -169,19 +170,7 @@ def methods_text(
 
 def _result_methods(label: str, result: ComparisonResult) -> str:
     """One methods sentence read from a result: method, covariates, clustering, exclusions."""
-    parts = [result.method]
-    if result.adjusted_for:
-        parts.append("adjusted for " + join_words(result.adjusted_for))
-    if result.cluster and result.cluster not in result.method:
-        parts.append(f"clustered by {result.cluster}")
-    missing = (
-        "complete-case analysis"
-        if result.missing == "complete case"
-        else f"missing data: {result.missing}"
-    )
-    if result.n_excluded:
-        missing += f" ({result.n_excluded} not analysed: {result.excluded_reason})"
-    return f"{label}: {', '.join(parts)}; {missing}."
+    return f"{label}: {methods_note(result)}"
 
 
 def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from coachstats.data.flow import Flow
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
+from coachstats.present.journal import JournalTable
 from coachstats.tasks.evaluate.casemix import case_mix, standardized_comparison
 from coachstats.tasks.evaluate.comparisons import (
     arm_comparison,
@@ -154,7 +155,7 @@ class ProgramAnalysis(SentenceRow):
         blocks = []
         for spec, r, s in zip(self.plan.specs, self.plan.results, self.summaries, strict=True):
             if self.design == "two-arm" and r is not None:
-                blocks.append(r.to_brief(spec.label[:1].upper() + spec.label[1:]))
+                blocks.append(r.to_brief(_sentence_case(spec.label)))
             elif s is not None:
                 a = s.arms[0]
                 if a.events is not None:
@@ -162,7 +163,7 @@ class ProgramAnalysis(SentenceRow):
                 else:
                     val = f"{s.estimate:.2f} (95% CI {s.conf_low:.2f} to {s.conf_high:.2f})"
                 blocks.append(
-                    f"{spec.label[:1].upper() + spec.label[1:]}:\n  {ARM_DISPLAY['coaching']}: {val}, n = {a.n}"
+                    f"{_sentence_case(spec.label)}:\n  {ARM_DISPLAY['coaching']}: {val}, n = {a.n}"
                 )
         return "\n\n".join(blocks)
 
@@ -170,38 +171,56 @@ class ProgramAnalysis(SentenceRow):
         """Header line."""
         return f"{self.source}: {self.design} program, {self.goals.name} goals, follow-up month {self.followup}"
 
+    def outcome_table(self) -> JournalTable:
+        """The outcome table as a journal sets it: the arms' n and values, the difference with
+        its CI and P (two-arm), or each outcome's proportion or mean with its CI (single-arm);
+        each row's method as a footnote. Outcomes that could not be computed are left out
+        (:meth:`failures` lists them).
+
+        Print it with ``.to_text()``, write it to Word with ``.to_docx(path)``.
+
+        Raises
+        ------
+        AnalysisError
+            No outcome was computed.
+        """
+        from coachstats.present.tables import journal_table, single_group_table
+
+        if self.design == "two-arm":
+            pairs = [(s, r) for s, r in zip(self.plan.specs, self.plan.results, strict=True)]
+        else:
+            pairs = [(s, r) for s, r in zip(self.plan.specs, self.summaries, strict=True)]
+        done = [(_sentence_case(s.label), r) for s, r in pairs if r is not None]
+        if not done:
+            raise AnalysisError(f"{self.source}: no outcome could be computed")
+        labels = [label for label, _ in done]
+        results = [r for _, r in done]
+        caption = f"Outcomes at month {self.followup}" if self.followup else "Outcomes"
+        if self.design == "two-arm":
+            return journal_table(results, labels=labels, caption=caption)
+        return single_group_table(results, labels=labels, caption=caption)
+
+    def failures(self) -> list[tuple[str, str]]:
+        """The outcomes that could not be computed: (label, error)."""
+        results = self.plan.results if self.design == "two-arm" else self.summaries
+        return [
+            (_sentence_case(spec.label), (err or "not computed").split("; available columns")[0])
+            for spec, r, err in zip(self.plan.specs, results, self.plan.errors, strict=True)
+            if r is None
+        ]
+
     def summary(self) -> str:
         """Header, outcome table, brief text, flow, tracking and notes."""
-        cols = [
-            "label",
-            "n1",
-            "estimate1",
-            "n2",
-            "estimate2",
-            "estimate",
-            "conf_low",
-            "conf_high",
-            "p_value",
-            "error",
-        ]
-        if self.design != "two-arm":
-            cols = [
-                "label",
-                "n",
-                "events1",
-                "estimate",
-                "conf_low",
-                "conf_high",
-                "n_excluded",
-                "error",
-            ]
-        frame = self.to_frame()
-        if "n" not in frame.columns and "n1" in frame.columns and self.design != "two-arm":
-            frame = frame.assign(n=frame["n1"])
-        table = frame[[c for c in cols if c in frame.columns]]
+        try:
+            table = self.outcome_table().to_text()
+        except AnalysisError as exc:
+            table = str(exc)
+        failed = self.failures()
+        if failed:
+            table += "\n\nNot computed:\n" + "\n".join(f"  {lab}: {err}" for lab, err in failed)
         parts = [
             self.sentence(),
-            _table_text(table),
+            table,
             "As the practice brief presents them:",
             self.to_brief(),
             *_extras_text(self.impact, self.sensitivity),
@@ -248,6 +267,11 @@ def _extras_text(impact: ProgramImpact | None, sensitivity: ProgramSensitivity |
 def _binary_outcomes(plan: AnalysisPlan) -> list[tuple[str, str]]:
     """``(endpoint, label)`` of the plan's two-arm binary outcomes (chi-square specs)."""
     return [(s.outcome, s.label or s.outcome) for s in plan.specs if s.method == "chi_square"]
+
+
+def _sentence_case(label: str) -> str:
+    """``label`` with a capital first letter (the plan's labels are written for a sentence)."""
+    return label[:1].upper() + label[1:]
 
 
 def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
