@@ -197,7 +197,7 @@ def test_title_and_design(doc: lxml.html.HtmlElement, hcpc: ReproductionResult) 
     assert doc.xpath("//title")[0].text == "Reproduction of the published health-coaching trials"
     design = _section(doc, "design")
     facts = _facts(design, ".//")
-    assert facts["Randomized"] == "441 (coaching 224, usual_care 217)"
+    assert facts["Randomized"] == "441 (health coaching 224, usual care 217)"  # issue 20: labels
     assert facts["Citation"].startswith("Willard-Grace R, et al. Ann Fam Med 2015")
     assert facts["Follow-up"] == "12 months"
 
@@ -414,7 +414,7 @@ def test_report_from_analysis(analysis: tuple[object, PlanResult]) -> None:
         assert rows[label][7] == format_p(r.p_value)
         assert (int(rows[label][1]), int(rows[label][2])) == (r.arms[0].n, r.arms[1].n)
     design = _facts(doc, "//dl/")
-    assert design["Randomized"] == "80 (coaching 40, usual_care 40)"
+    assert design["Randomized"] == "80 (health coaching 40, usual care 40)"
     assert design["Follow-up"] == "12 months"
     methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
     assert methods == methods_text(plan.specs)
@@ -507,7 +507,7 @@ def test_evaluation_report_sections(eval_doc: lxml.html.HtmlElement) -> None:
     assert nav.index("#figures") < nav.index("#evaluation") < nav.index("#methods")
     assert eval_doc.xpath("//title")[0].text.startswith("Program evaluation: ")
     facts = _facts(eval_doc, "//dl/")
-    assert facts["Patients"] == "441 (coaching 224, usual_care 217)"
+    assert facts["Patients"] == "441 (health coaching 224, usual care 217)"
     assert facts["Program design"].startswith("two-arm")
     assert "Willard-Grace R" in facts["Compared with HCPC 2015"]
     assert "Thom DH" in facts["Compared with Peer 2013"]

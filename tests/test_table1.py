@@ -136,7 +136,8 @@ def test_counts_and_display() -> None:
         "Missing",
     ]
     rows = disp.set_index("Characteristic")
-    assert rows.loc["    female", "Health coaching group (n = 3)"] == "2 (66.7)"
+    # issue 20: levels are shown with human labels ("female" -> "Female")
+    assert rows.loc["    Female", "Health coaching group (n = 3)"] == "2 (66.7)"
     assert rows.loc["Insulin, n (%)", "Usual care group (n = 2)"] == "1 (100.0)"
     assert rows.loc["HbA1c, %, mean (SD)", "Missing"] == "1"
     # insulin: p1 = 1/3, p2 = 1 -> (2/3) / sqrt((2/9 + 0) / 2) = 2

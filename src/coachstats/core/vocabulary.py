@@ -30,6 +30,7 @@ __all__ = [
     "ARM_NAMES",
     "EXCLUDED_STATUSES",
     "GOAL_MEASURES",
+    "LEVEL_LABELS",
     "LOST",
     "MEASURES",
     "MEASURE_LABELS",
@@ -41,6 +42,7 @@ __all__ = [
     "goal_endpoint_measure",
     "higher_is_better",
     "is_goal_endpoint",
+    "level_label",
     "measure_months",
     "outcome_label",
     "parse_item_column",
@@ -229,6 +231,38 @@ def higher_is_better(column: str) -> bool | None:
     if parse_measure_column(column) is not None:
         return False
     return None
+
+
+#: Levels of the categorical schema columns whose label is not their capitalized name.
+LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "african_american": "African American",
+        "divorced_separated": "Divorced or separated",
+        "english": "English",
+        "spanish": "Spanish",
+        "latino": "Latino",
+        "asian": "Asian",
+    }
+)
+
+
+def level_label(level: object) -> str:
+    """How a level of a categorical column is shown: :data:`LEVEL_LABELS`, else the level
+    with its underscores as spaces and a capital first letter; a level that is not plain
+    lower-case text (``"A"``, ``"C1"``, ``"HC"``) is shown as it is.
+
+    Examples
+    --------
+    >>> level_label("african_american"), level_label("female"), level_label("not_working"), level_label("C1")
+    ('African American', 'Female', 'Not working', 'C1')
+    """
+    text = str(level)
+    if text in LEVEL_LABELS:
+        return LEVEL_LABELS[text]
+    if not re.fullmatch(r"[a-z][a-z_ ]*", text):
+        return text
+    words = text.replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 #: Display names of the two schema arms, by style.

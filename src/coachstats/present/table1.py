@@ -66,7 +66,8 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,11 @@ from coachstats.core.errors import (
 )
 from coachstats.core.formatting import format_number
 from coachstats.core.results import ARM_DISPLAY
+from coachstats.core.vocabulary import level_label
+from coachstats.present.journal import JournalTable
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 __all__ = [
     "BaselineTable",
@@ -113,6 +119,16 @@ VARIABLE_LABELS: dict[str, str] = {
     "sbp_0": "Systolic BP, mm Hg",
     "ldl_0": "LDL, mg/dL",
 }
+
+#: The title of Table 1.
+TABLE1_CAPTION = "Table 1. Baseline characteristics by arm (SMD: standardized mean difference)"
+#: What Table 1's cells are (printed under it).
+TABLE1_NOTE = (
+    "Mean (SD) for continuous variables, n (%) of the non-missing values for the others. SMD "
+    "as in R's tableone (continuous: mean difference over the root mean of the variances; "
+    "binary and categorical: Yang and Dalton 2012); above 0.1 is often read as an imbalance."
+)
+
 
 # Moore-Penrose cut-off of MASS::ginv: singular values below sqrt(eps) * the largest are zero.
 _GINV_RCOND = float(np.sqrt(np.finfo(float).eps))
@@ -309,10 +325,56 @@ class BaselineTable:
                 rows.append(_row(f"{v.label}, n (%)", ["", ""], smd, miss))
                 for i, level in enumerate(v.levels):
                     cells = [_count_text(v, i, a, digits) for a in (0, 1)]
-                    rows.append(_row(f"    {level}", cells, "", ""))
+                    rows.append(_row(f"    {level_label(level)}", cells, "", ""))
         frame = pd.DataFrame(rows)
         frame.columns = pd.Index(["Characteristic", h1, h2, "SMD", "Missing"])
         return frame if any_missing else frame.drop(columns="Missing")
+
+    def to_journal_table(
+        self, *, digits: int = 1, smd_digits: int = 2, caption: str = TABLE1_CAPTION
+    ) -> JournalTable:
+        """:meth:`to_display` as a journal sets it: the levels indented, the note under it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"arm": ["coaching", "usual_care"] * 2, "sex": ["female", "male"] * 2})
+        >>> t = baseline_table(df, ["sex"]).to_journal_table()
+        >>> [r[0] for r in t.rows], t.indented
+        (['Sex, n (%)', 'Female', 'Male'], (False, True, True))
+        """
+        disp = self.to_display(digits=digits, smd_digits=smd_digits)
+        rows = [[str(c) for c in r] for r in disp.itertuples(index=False)]
+        indented = tuple(r[0].startswith("    ") for r in rows)
+        return JournalTable(
+            headers=tuple(str(c) for c in disp.columns),
+            rows=tuple((r[0].strip(), *r[1:]) for r in rows),
+            caption=caption,
+            indented=indented,
+            notes=(TABLE1_NOTE,),
+        )
+
+    def to_docx(
+        self, path: str | Path | None = None, *, document: Document | None = None
+    ) -> Document:
+        """Table 1 in Word (:meth:`to_journal_table`): a three-line table with its note.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Save the document here (``.docx``).
+        document : docx.document.Document, optional
+            Add the table to this document; default a new one.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"arm": ["coaching", "usual_care"] * 2, "age": [50, 60, 70, 40]})
+        >>> doc = baseline_table(df, ["age"]).to_docx()
+        >>> [c.text for c in doc.tables[0].rows[1].cells]
+        ['Age, mean (SD)', '60.0 (14.1)', '50.0 (14.1)', '0.71']
+        """
+        return self.to_journal_table().to_docx(path, document=document)
 
 
 def _row(label: str, cells: Sequence[str], smd: str, missing: str) -> dict[str, str]:

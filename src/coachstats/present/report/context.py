@@ -21,12 +21,12 @@ from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
 from coachstats.present.report.methods import methods_text
 from coachstats.present.report.model import DataSection, Report
-from coachstats.present.tables import headers, publication_table
+from coachstats.present.tables import VALUES_NOTE, headers, publication_table
 
 if TYPE_CHECKING:
     from coachstats.tasks.reproduce import ReproductionResult
 
-__all__ = ["template_context"]
+__all__ = ["sensitivity_rows", "template_context"]
 
 
 def _flow_context(section: DataSection) -> dict[str, Any] | None:
@@ -97,19 +97,24 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
         "adjusted": sorted({c for r in section.results for c in r.adjusted_for}),
+        "note": VALUES_NOTE,
     }
 
 
 def _baseline_context(section: DataSection) -> dict[str, Any] | None:
     if section.baseline is None:
         return None
-    disp = section.baseline.to_display()
-    rows = []
-    for row in disp.itertuples(index=False):
-        cells = [str(c) for c in row]
-        level = cells[0].startswith("    ")
-        rows.append({"level": level, "cells": [cells[0].strip(), *cells[1:]]})
-    return {"headers": list(disp.columns), "rows": rows}
+    table = section.baseline.to_journal_table()
+    rows = [
+        {"level": level, "cells": list(cells)}
+        for cells, level in zip(table.rows, table.indented, strict=True)
+    ]
+    return {
+        "caption": table.caption,
+        "headers": list(table.headers),
+        "rows": rows,
+        "notes": list(table.notes),
+    }
 
 
 def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
@@ -126,8 +131,10 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
             if r["adjusted"] and "adjusted" not in label:
                 label += " (adjusted)"
             verdict = str(r["verdict"])
+            groups = [g for g in str(r["groups"]).split(" / ") if g]
             rows.append(
                 {
+                    "other_groups": bool(groups) and tuple(groups) != ARM_GROUPS[: len(groups)],
                     "target": str(r["target"]),
                     "outcome": label,
                     **{
@@ -146,20 +153,7 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
     counts = result.counts()
     sens = None
     if result.sensitivity is not None and not result.sensitivity.empty:
-        s = result.sensitivity
-        sens = [
-            {
-                "trial": str(r["trial"]),
-                "target": str(r["target"]),
-                "analysis": str(r["analysis"]),
-                "coaching": str(r["coaching"]),
-                "usual_care": str(r["usual_care"]),
-                "estimate": estimate_text(r),
-                "p": str(r["p"]),
-                "note": str(r["note"]),
-            }
-            for r in s.to_dict("records")
-        ]
+        sens = sensitivity_rows(result.sensitivity)
     return {
         "trials": trials,
         "summary": f"{len(result.targets)} targets: "
@@ -168,6 +162,41 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
         "ok": result.ok,
         "sensitivity": sens,
     }
+
+
+def sensitivity_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """The rows of a reproduction's sensitivity table as the report shows them (the estimate
+    with its interval on the scale it is read, risk differences in percentage points).
+
+    Examples
+    --------
+    >>> row = {"trial": "hcpc", "target": "composite_any", "analysis": "as published",
+    ...     "coaching": "90/194", "usual_care": "61/178", "estimand": "risk difference",
+    ...     "estimate": 0.1221, "conf_low": 0.0232, "conf_high": 0.221, "p": ".02", "note": ""}
+    >>> shown = sensitivity_rows(pd.DataFrame([row]))[0]
+    >>> shown["trial"], shown["target"], shown["estimate"]
+    ('HCPC 2015', 'One clinical goal', 'risk difference 12.2 (2.3 to 22.1)')
+    """
+    from coachstats.tasks.evaluate import trial_name
+    from coachstats.trials.registry import get_trial
+
+    def target_label(trial: str, target: str) -> str:
+        labels = {t.id: t.label for t in get_trial(trial).targets}
+        return labels.get(target, target)
+
+    return [
+        {
+            "trial": trial_name(str(r["trial"])),
+            "target": target_label(str(r["trial"]), str(r["target"])),
+            "analysis": str(r["analysis"]),
+            "coaching": str(r["coaching"]),
+            "usual_care": str(r["usual_care"]),
+            "estimate": estimate_text(r),
+            "p": str(r["p"]),
+            "note": str(r["note"]),
+        }
+        for r in frame.to_dict("records")
+    ]
 
 
 def _versions() -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult
+from coachstats.core.vocabulary import arm_label
 from coachstats.data.flow import Flow
 from coachstats.data.io import file_sha256
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
@@ -148,9 +149,9 @@ def _section_for_plan(
     for spec, res in zip(plan.specs, plan.results, strict=True):
         if (wanted is None or spec.label in wanted) and _two_arm(res, spec) and res is not None:
             results.append(res)
-            labels.append(spec_labels.get(spec.label, spec.label))
+            labels.append(_capital(spec_labels.get(spec.label, spec.label)))
     failures = tuple(
-        (spec_labels.get(s.label, s.label), e)
+        (_capital(spec_labels.get(s.label, s.label)), e)
         for s, e in zip(plan.specs, plan.errors, strict=True)
         if e is not None
     )
@@ -179,9 +180,17 @@ def _section_for_plan(
     )
 
 
+def _capital(label: str) -> str:
+    """A label that starts a table row: its first letter a capital (``"At goal ..."``)."""
+    return label[:1].upper() + label[1:]
+
+
 def _sizes(counts: Mapping[str, int]) -> str:
-    """``"441 (coaching 224, usual_care 217)"``."""
-    return f"{sum(counts.values())} (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
+    """``"441 (health coaching 224, usual care 217)"``: the arms by their labels."""
+    parts = [
+        f"{arm_label(k, 'plain').lower() if k in _TWO_ARMS else k} {v}" for k, v in counts.items()
+    ]
+    return f"{sum(counts.values())} (" + ", ".join(parts) + ")"
 
 
 def _data_design(
@@ -590,7 +599,7 @@ def report_from_evaluation(
         flow_endpoint=_flow_endpoint(flow, outcomes),
         baseline=table1,
         results=tuple(e.program for e in effects if e.program is not None),
-        labels=tuple(f"{e.label} ({trial_name(e.trial)})" for e in effects),
+        labels=tuple(_capital(f"{e.label} ({trial_name(e.trial)})") for e in effects),
         files=_data_files(trial_data, result.source, files, notes),
         notes=tuple(notes),
         outcomes=tuple(dict.fromkeys(outcomes)),
