@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -136,3 +137,14 @@ def test_analyze_writes_a_report(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     html = out.read_text(encoding="utf-8")
     assert "CONSORT" in html and "<script" not in html
+
+
+def test_reproduce_sensitivity_is_a_journal_table() -> None:
+    # issue 20: the sensitivity table was a raw pandas print (0.122111, trial and target ids)
+    res = runner.invoke(app, ["reproduce", "hcpc", "--sensitivity", "--no-brief"])
+    assert res.exit_code == 0, res.output
+    table = res.output.split("Sensitivity of the main outcomes of HCPC 2015")[1]
+    assert re.search(r"\nOne clinical goal +Missing follow-up = not at goal \(a\) ", table)
+    assert "risk difference 12.1 (2.2 to 22.0)" in table  # percentage points, as published
+    assert "0.122" not in table and "composite_any" not in table
+    assert sum(1 for line in table.splitlines() if line and set(line) == {"\u2500"}) == 3

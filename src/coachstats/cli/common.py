@@ -210,7 +210,7 @@ def progress(label: str) -> Iterator[Callable[[str], None]]:
 OUTPUT_SUFFIXES = {
     "--out": (".csv", ".json"),
     "--plot": (".png", ".svg", ".pdf"),
-    "--report": (".html", ".htm"),
+    "--report": (".html", ".htm", ".docx"),
 }
 
 
@@ -352,5 +352,6 @@ def require_computed(labels: list[str], errors: list[str | None], what: str) -> 
 
 
 ReportOption = Annotated[
-    Path | None, typer.Option(help="Also write a self-contained HTML report here.")
+    Path | None,
+    typer.Option(help="Also write a report here: self-contained HTML (.html) or Word (.docx)."),
 ]

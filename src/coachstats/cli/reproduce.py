@@ -101,8 +101,11 @@ def reproduce(
             typer.echo("\nAs the practice brief presents them:\n")
             typer.echo(result.to_brief())
         if sensitivity and result.sensitivity is not None:
-            typer.echo("\nSensitivity of the main HCPC outcomes:\n")
-            typer.echo(result.sensitivity.to_string(index=False))
+            from coachstats.present.report.context import sensitivity_rows
+            from coachstats.present.report.word import sensitivity_table
+
+            table = sensitivity_table(sensitivity_rows(result.sensitivity))
+            typer.echo("\n" + table.to_text())
     elif fmt == "csv":
         from coachstats.data.outputs import csv_text
 

@@ -1,6 +1,7 @@
-"""Rendering a report to HTML (jinja2, autoescaped) and writing it atomically.
+"""Rendering a report to HTML (jinja2, autoescaped) and writing it, as HTML or Word, atomically.
 
-The template is ``templates/report.html.j2`` of this package.
+The template is ``templates/report.html.j2`` of this package; the Word report is
+:mod:`coachstats.present.report.word`'s.
 """
 
 from __future__ import annotations
@@ -50,15 +51,26 @@ def write_report(
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Render ``report`` and write it atomically with :func:`coachstats.data.outputs.write_atomic`.
+    """Render ``report`` and write it atomically with :func:`coachstats.data.outputs.write_atomic`:
+    HTML for a path ending in ``.html`` (:func:`build_report`), Word for ``.docx``
+    (:func:`coachstats.present.report.word.build_docx`).
 
     Raises
     ------
+    OptionError
+        ``path`` ends in neither ``.html`` nor ``.docx``.
     OutputError
         ``path`` exists and ``force`` is False, or ``path`` is one of ``inputs``.
     """
     from coachstats.data.outputs import write_atomic
 
-    if Path(path).suffix.lower() not in (".html", ".htm"):
-        raise OptionError(f"the report is HTML; give a path ending in .html, got {path}")
+    suffix = Path(path).suffix.lower()
+    if suffix == ".docx":
+        from coachstats.present.report.word import write_docx
+
+        return write_docx(path, report, force=force, inputs=inputs)
+    if suffix not in (".html", ".htm"):
+        raise OptionError(
+            f"a report is HTML or Word; give a path ending in .html or .docx, got {path}"
+        )
     return write_atomic(path, build_report(report), force=force, inputs=inputs)
