@@ -14,14 +14,12 @@ from typing import Any
 
 import docx
 import lxml.html
-import numpy as np
-import pandas as pd
 import pytest
 from docx.oxml.ns import qn
 from docx.table import Table
 from typer.testing import CliRunner
 
-from coachstats.analysis import AnalysisPlan, AnalysisSpec, run_plan
+from coachstats.analysis import run_plan
 from coachstats.cli import app
 from coachstats.compare.means import t_test_from_stats
 from coachstats.compare.proportions import two_proportions
@@ -42,6 +40,7 @@ from coachstats.reproduce import reproduce
 from coachstats.synthetic import hcpc_cohort
 from coachstats.table1 import baseline_table
 from coachstats.tables import publication_table, to_docx
+from tests.test_report import _small_plan, _small_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -224,38 +223,10 @@ def test_table1_to_docx_equals_the_display() -> None:
 # --------------------------------------------------------------------------- the Word report
 
 
-def _small_trial() -> pd.DataFrame:
-    rng = np.random.default_rng(11)
-    n = 80
-    arm = np.array(["coaching", "usual_care"] * (n // 2))
-    base = np.round(rng.normal(9.5, 1.2, n), 1)
-    follow = np.round(base - np.where(arm == "coaching", 0.9, 0.3) + rng.normal(0, 1.0, n), 1)
-    follow[rng.random(n) < 0.15] = np.nan
-    return pd.DataFrame(
-        {
-            "patient_id": [f"P{i:03d}" for i in range(n)],
-            "arm": arm,
-            "sex": np.where(rng.random(n) < 0.5, "female", "male"),
-            "diabetes": True,
-            "age": np.round(rng.normal(55, 10, n)),
-            "hba1c_0": base,
-            "hba1c_12": follow,
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def analysis_report() -> Any:
-    td = load_trial(_small_trial())
-    plan = AnalysisPlan(
-        [
-            AnalysisSpec("at_goal_hba1c", "chi_square", label="HbA1c goal"),
-            AnalysisSpec("change_hba1c", "t_test", label="HbA1c change"),
-            AnalysisSpec("change_hba1c", "linear", covariates=("age",), label="HbA1c change, adj"),
-        ],
-        goals="hcpc",
-    )
-    return report_from_analysis(td, run_plan(td, plan), goals="hcpc", seed=3)
+    td = load_trial(_small_trial())  # the small trial and plan of test_report
+    return report_from_analysis(td, run_plan(td, _small_plan()), goals="hcpc", seed=3)
 
 
 def test_analysis_report_docx_has_the_html_numbers(analysis_report: Any) -> None:

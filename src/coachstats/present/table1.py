@@ -359,12 +359,8 @@ class BaselineTable:
     ) -> Document:
         """Table 1 in Word (:meth:`to_journal_table`): a three-line table with its note.
 
-        Parameters
-        ----------
-        path : str or Path, optional
-            Save the document here (``.docx``).
-        document : docx.document.Document, optional
-            Add the table to this document; default a new one.
+        ``path`` and ``document`` are those of
+        :meth:`coachstats.present.journal.JournalTable.to_docx`.
 
         Examples
         --------
