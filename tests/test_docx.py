@@ -369,6 +369,11 @@ def test_cli_report_docx(tmp_path: Path) -> None:
     first = _body(t, _header_rows(t))[0]
     assert first[:3] == ["At goal for >= 1 condition", "194", "90 (46.4%)"]
     assert len(doc.inline_shapes) >= 2
+    # reproduce and evaluate write it through the same render_report
+    out = tmp_path / "reproduction.docx"
+    done = CliRunner().invoke(app, ["reproduce", "hcpc_24", "--report", str(out)])
+    assert done.exit_code == 0, done.output
+    assert _docx_table(docx.Document(str(out)), "Outcome", "Verdict")
     bad = CliRunner().invoke(app, ["analyze", str(data), "--report", str(tmp_path / "r.pdf")])
     assert bad.exit_code == 2 and ".docx" in bad.output
 

@@ -78,7 +78,8 @@ def test_forest_without_heterogeneity_has_no_prediction_row() -> None:
     )
     m = pool([0.1, 0.11], [0.05, 0.05], method="REML")
     assert m.tau2 == 0
-    ax = plot_forest(frame, pooled=m)
+    # favours=None: no labels (the default labels the sides since issue 20)
+    ax = plot_forest(frame, pooled=m, favours=None)
     assert len(ax.get_yticklabels()) == 3 and not any("\u2192" in t.get_text() for t in ax.texts)
 
 

@@ -96,7 +96,7 @@ def analyze(
             payload = json.dumps(result.to_dict(), indent=2, default=str)
             outs.write(out, table_content(out, result.to_frame(), payload))
         if report is not None and result.data is not None:
-            from coachstats.present.report import build_report, report_from_analysis
+            from coachstats.present.report import render_report, report_from_analysis
 
             # the data, goal set and flow come from the result: nothing is loaded or resolved again
             with notes():
@@ -106,7 +106,7 @@ def analyze(
                     impact=result.impact,
                     sensitivity=result.sensitivity,
                 )
-                outs.write(report, build_report(doc))
+                outs.write(report, render_report(doc, report))
 
 
 @app.command()
@@ -197,12 +197,12 @@ def evaluate(
         if plot is not None:
             outs.write(plot, figure_content(evaluation_figure(result), plot.suffix))
         if report is not None:
-            from coachstats.present.report import build_report, report_from_evaluation
+            from coachstats.present.report import render_report, report_from_evaluation
 
             with notes():
                 doc = report_from_evaluation(
                     result, trial_data=trial_data, files=[encounters] if encounters else ()
                 )
-                outs.write(report, build_report(doc))
+                outs.write(report, render_report(doc, report))
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)

@@ -115,9 +115,9 @@ def reproduce(
     else:
         typer.echo(result.to_markdown())
     if report is not None:
-        from coachstats.present.report import build_report, report_from_reproduction
+        from coachstats.present.report import render_report, report_from_reproduction
 
         with notes(), writing(outs):
-            outs.write(report, build_report(report_from_reproduction(result)))
+            outs.write(report, render_report(report_from_reproduction(result), report))
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)

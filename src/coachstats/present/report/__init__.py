@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from coachstats.present.report.methods import methods_sentence, methods_text
 from coachstats.present.report.model import IMAGE_FORMATS, DataSection, Figure, ImageFormat, Report
-from coachstats.present.report.render import build_report, write_report
+from coachstats.present.report.render import build_report, render_report, write_report
 from coachstats.present.report.sections import (
     BASELINE_VARIABLES,
     report_from_analysis,
@@ -84,6 +84,7 @@ __all__ = [
     "build_report",
     "methods_sentence",
     "methods_text",
+    "render_report",
     "report_from_analysis",
     "report_from_evaluation",
     "report_from_reproduction",

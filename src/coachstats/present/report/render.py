@@ -13,7 +13,7 @@ from coachstats.core.errors import OptionError
 from coachstats.present.report.context import template_context
 from coachstats.present.report.model import Report
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "render_report", "write_report"]
 
 
 def build_report(report: Report) -> str:
@@ -44,6 +44,36 @@ def build_report(report: Report) -> str:
     return env.get_template("report.html.j2").render(**template_context(report))
 
 
+def render_report(report: Report, path: str | Path) -> str | bytes:
+    """The file of ``report`` for ``path``: the HTML text (:func:`build_report`) for a path
+    ending in ``.html``, the Word document's bytes
+    (:func:`coachstats.present.report.word.build_docx`) for ``.docx``.
+
+    Raises
+    ------
+    OptionError
+        ``path`` ends in neither ``.html`` nor ``.docx``.
+
+    Examples
+    --------
+    >>> from coachstats.present.report import DataSection, Report
+    >>> r = Report("T", sections=(DataSection("Your data"),), figures=False)
+    >>> render_report(r, "r.html")[:15], render_report(r, "r.docx")[:2]
+    ('<!DOCTYPE html>', b'PK')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".docx":
+        from coachstats.present.docx import to_bytes
+        from coachstats.present.report.word import build_docx
+
+        return to_bytes(build_docx(report))
+    if suffix not in (".html", ".htm"):
+        raise OptionError(
+            f"a report is HTML or Word; give a path ending in .html or .docx, got {path}"
+        )
+    return build_report(report)
+
+
 def write_report(
     path: str | Path,
     report: Report,
@@ -51,9 +81,8 @@ def write_report(
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Render ``report`` and write it atomically with :func:`coachstats.data.outputs.write_atomic`:
-    HTML for a path ending in ``.html`` (:func:`build_report`), Word for ``.docx``
-    (:func:`coachstats.present.report.word.build_docx`).
+    """Render ``report`` (:func:`render_report`: HTML for ``.html``, Word for ``.docx``) and
+    write it atomically with :func:`coachstats.data.outputs.write_atomic`.
 
     Raises
     ------
@@ -64,13 +93,5 @@ def write_report(
     """
     from coachstats.data.outputs import write_atomic
 
-    suffix = Path(path).suffix.lower()
-    if suffix == ".docx":
-        from coachstats.present.report.word import write_docx
-
-        return write_docx(path, report, force=force, inputs=inputs)
-    if suffix not in (".html", ".htm"):
-        raise OptionError(
-            f"a report is HTML or Word; give a path ending in .html or .docx, got {path}"
-        )
-    return write_atomic(path, build_report(report), force=force, inputs=inputs)
+    content = render_report(report, path)
+    return write_atomic(path, content, force=force, inputs=inputs)

@@ -48,7 +48,13 @@ if TYPE_CHECKING:
 
     from coachstats.tasks.evaluate import EvaluationResult
 
-__all__ = ["build_docx", "context_table", "evaluation_docx", "write_docx"]
+__all__ = [
+    "build_docx",
+    "context_table",
+    "evaluation_docx",
+    "reproduction_table",
+    "sensitivity_table",
+]
 
 #: The closing note of the methods (as in the HTML report).
 METHODS_NOTE = (
@@ -394,7 +400,8 @@ def build_docx(report: Report) -> Document:
     Returns
     -------
     docx.document.Document
-        Save with :func:`write_docx` (or ``document.save(path)``).
+        Save with :func:`~coachstats.present.report.write_report` (a ``.docx`` path) or
+        ``document.save(path)``.
     """
     report = _png_report(report)
     context = template_context(report)
@@ -415,19 +422,6 @@ def build_docx(report: Report) -> Document:
     _methods(doc, sections, number)
     _provenance(doc, context, number + 1)
     return doc
-
-
-def write_docx(
-    path: str | Path, report: Report, *, force: bool = False, inputs: Iterable[str | Path] = ()
-) -> Path:
-    """Write the Word report of ``report`` to ``path`` (``.docx``) atomically.
-
-    Raises
-    ------
-    OutputError
-        ``path`` exists and ``force`` is False, or ``path`` is one of ``inputs``.
-    """
-    return save_document(build_docx(report), path, force=force, inputs=inputs)
 
 
 def evaluation_docx(
