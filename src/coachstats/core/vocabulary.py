@@ -223,10 +223,12 @@ def higher_is_better(column: str) -> bool | None:
     --------
     >>> higher_is_better("composite_any"), higher_is_better("change_hba1c"), higher_is_better("x")
     (True, False, None)
+    >>> higher_is_better("ldl"), higher_is_better("sbp_12")
+    (False, False)
     """
     if is_goal_endpoint(column) or column in ("hba1c_drop_ge1", "hba1c_lt_7_5"):
         return True
-    if column.startswith("change_") and column.removeprefix("change_") in MEASURES:
+    if column in MEASURES or column.removeprefix("change_") in MEASURES:
         return False
     if parse_measure_column(column) is not None:
         return False
