@@ -383,3 +383,39 @@ def test_new_document_is_a4_with_the_body_font() -> None:
     section = doc.sections[0]
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
     assert doc.styles["Normal"].font.name == "Arial"
+
+
+def test_nnt_and_sensitivity_sections_are_in_the_word_report() -> None:
+    # the parts beyond the outcome table (issue 21: NNT and cost, tipping points) are
+    # written from the same context as the HTML's sections
+    from coachstats.core.goals import HCPC_GOALS
+    from coachstats.data.programdata import load_program
+    from coachstats.tasks.evaluate import analyze
+
+    data = ROOT / "data" / "synthetic" / "hcpc_patients.csv"
+    res = analyze(data, sensitivity=True, tracking=False)
+    report = report_from_analysis(
+        load_program(data),
+        res.plan,
+        goals=HCPC_GOALS,
+        impact=res.impact,
+        sensitivity=res.sensitivity,
+        figures=False,
+    )
+    html = lxml.html.document_fromstring(build_report(report))
+    doc = _reread(build_docx(report))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    for part in ("impact", "sensitivity"):
+        (section,) = html.xpath(f"//section[@id='{part}']")
+        heading = section.xpath("./h2")[0].text_content()
+        assert any(h.endswith(f". {heading}") for h in headings), (heading, headings)
+        for table in section.xpath(".//table"):
+            caption = table.xpath("./caption")[0].text_content()
+            t = next(x for x in doc.tables if _caption_before(doc, x) == caption)
+            assert _body(t, 1) == _html_rows(table)
+    assert any(
+        "NNTB 8.2 (95% CI NNTB 4.5 to 44.8)" in c.text
+        for t in doc.tables
+        for r in t.rows
+        for c in r.cells
+    )

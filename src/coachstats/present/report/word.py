@@ -64,39 +64,51 @@ METHODS_NOTE = (
 )
 
 
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    """``obj[key]`` of a dict, else ``obj.key`` (the contexts hold both kinds of part)."""
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _is_number_cell(cell: Any) -> bool:
+    return bool(_get(cell, "num", False)) or "num" in str(_get(cell, "classes", "")).split()
+
+
 def context_table(table: Any) -> JournalTable:
-    """A table of the evaluation context (caption, headers, rows of cells, notes) as a
+    """A table of the template context (caption, headers, rows of cells, notes) as a
     :class:`JournalTable`: the cells' text as shown, right-aligned where the HTML aligns
     them, and each cell's tooltip (why, how) as a lettered footnote of its row.
 
-    The table is read by its attributes (``caption``, ``headers``, ``rows[i].cells[j].text``,
-    ``.num``, ``.title``, ``notes``), so it follows what the HTML shows.
+    The table is read by its keys or attributes (``caption``, ``headers``,
+    ``rows[i].cells[j].text``, ``.num`` or ``.classes``, ``.title``, ``notes``), so it
+    follows what the HTML shows (the evaluation's tables and the NNT / sensitivity parts).
     """
-    headers = tuple(str(h) for h in table.headers)
-    rows = [tuple(str(c.text) for c in row.cells) for row in table.rows]
+    headers = tuple(str(h) for h in _get(table, "headers", ()))
+    rows_in = [list(_get(row, "cells", ())) for row in _get(table, "rows", ())]
+    rows = [tuple(str(_get(c, "text", "")) for c in cells) for cells in rows_in]
     numeric = tuple(
-        any(bool(getattr(row.cells[j], "num", False)) for row in table.rows)
-        for j in range(len(headers))
+        any(_is_number_cell(cells[j]) for cells in rows_in) for j in range(len(headers))
     )
     notes: list[str] = []
     tips = [
         "; ".join(
             dict.fromkeys(
-                f"{headers[j]}: {c.title}"
-                for j, c in enumerate(row.cells)
-                if getattr(c, "title", "") and c.title != c.text
+                f"{headers[j]}: {_get(c, 'title')}"
+                for j, c in enumerate(cells)
+                if _get(c, "title", "") and _get(c, "title") != _get(c, "text")
             )
         )
-        for row in table.rows
+        for cells in rows_in
     ]
     marks = footnote_marks(notes, tips)
     return JournalTable(
         headers=headers,
         rows=tuple(rows),
-        caption=str(table.caption),
+        caption=str(_get(table, "caption", "")),
         numeric=numeric if rows else (),
         marks=tuple(marks),
-        notes=(*(str(n) for n in table.notes), *notes),
+        notes=(*(str(n) for n in _get(table, "notes", ())), *notes),
     )
 
 
@@ -322,8 +334,15 @@ def _reproduction(doc: Document, reproduction: Mapping[str, Any], number: int) -
             add_table(doc, sensitivity_table(reproduction["sensitivity"]))
 
 
-def _evaluation_part(doc: Document, part: Any, table: JournalTable | None, level: int) -> None:
-    _heading(doc, part.heading, level)
+def _part_table(part: Any) -> JournalTable | None:
+    return context_table(part.table) if part.table is not None else None
+
+
+def _evaluation_part(
+    doc: Document, part: Any, table: JournalTable | None, level: int, *, number: int | None = None
+) -> None:
+    """A part of the context (heading, introduction, table, list, figure, notes)."""
+    _heading(doc, f"{number}. {part.heading}" if number is not None else part.heading, level)
     if part.intro:
         doc.add_paragraph(part.intro)
     if table is not None:
@@ -338,7 +357,7 @@ def _evaluation_part(doc: Document, part: Any, table: JournalTable | None, level
 def _evaluation_parts(doc: Document, evaluation: Mapping[str, Any], level: int) -> None:
     """Each part of the evaluation context; a part with a wide table on landscape pages."""
     for part in evaluation["parts"]:
-        table = context_table(part.table) if part.table is not None else None
+        table = _part_table(part)
         if table is not None and len(table.headers) > 8:
             with landscape(doc):
                 _evaluation_part(doc, part, table, level)
@@ -419,6 +438,10 @@ def build_docx(report: Report) -> Document:
     if context["evaluation"] is not None:
         _evaluation(doc, context["evaluation"], number)
         number += 1
+    for s in sections:  # the number needed to coach and cost, the sensitivity to missing data
+        for part in s.get("extras", ()):
+            _evaluation_part(doc, part, _part_table(part), 1, number=number)
+            number += 1
     _methods(doc, sections, number)
     _provenance(doc, context, number + 1)
     return doc
