@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ESTIMAND_ABBREVIATIONS",
     "Favours",
+    "draw_favours",
     "estimate_text",
     "favours_labels",
     "is_comparison",
@@ -361,7 +362,7 @@ def plot_forest(
             )
         sides = favours_labels(frame) if favours == "auto" else favours
         if sides is not None:
-            _favours(ax, reference, sides)
+            draw_favours(ax, reference, sides)
     return ax
 
 
@@ -434,8 +435,10 @@ def _draw_summaries(ax: Axes, rows: list[Summary], y: np.ndarray, digits: int) -
     return lines
 
 
-def _favours(ax: Axes, reference: float, labels: tuple[str, str]) -> None:
-    """Write the two "favours" labels under the x axis, each side of the line of no effect."""
+def draw_favours(ax: Axes, reference: float, labels: tuple[str, str]) -> None:
+    """Write the two "favours" labels (left, right) under the x axis, each side of the line
+    of no effect at ``reference`` (for figures that draw their own numbers column after
+    :func:`plot_forest`, with ``favours=None``)."""
     size = tick_fontsize()
     below = -(size * 1.6 + 4)  # under the tick labels
     for text, sign, ha in (

@@ -34,9 +34,17 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError
-from coachstats.core.formatting import p_phrase
+from coachstats.core.formatting import is_percent_estimand, p_phrase
 from coachstats.present.plots.common import numbers_column, require_columns
-from coachstats.present.plots.forest import ESTIMAND_ABBREVIATIONS, estimate_text, plot_forest
+from coachstats.present.plots.forest import (
+    ESTIMAND_ABBREVIATIONS,
+    Favours,
+    draw_favours,
+    estimate_text,
+    favours_labels,
+    is_ratio,
+    plot_forest,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -111,9 +119,11 @@ def plot_subgroups(
     result: Any,
     *,
     names: Mapping[str, str] | None = None,
-    digits: int = 2,
+    digits: int | None = None,
     log: bool | None = None,
     xlabel: str | None = None,
+    percent: bool | None = None,
+    favours: Favours = "auto",
     ax: Axes | None = None,
 ) -> Axes:
     """Forest plot of a subgroup analysis (see the module docstring).
@@ -125,12 +135,19 @@ def plot_subgroups(
         ``to_frame()``.
     names : mapping, optional
         Display names of the subgrouping columns (``{"insulin": "Insulin use"}``).
-    digits : int
-        Decimals of the numbers column.
+    digits : int, optional
+        Decimals of the numbers column; default 1 in percent, else 2.
     log : bool, optional
         Log x axis; default True for ratios (odds ratios).
     xlabel : str, optional
         X-axis label; default the estimand and confidence level.
+    percent : bool, optional
+        Risk differences in percentage points (default), as
+        :func:`~coachstats.present.plots.plot_forest` draws them.
+    favours : (str, str), "auto" or None
+        The labels of the two sides of the line of no effect, as in
+        :func:`~coachstats.present.plots.plot_forest`; ``"auto"`` reads the
+        better direction of the result's outcome.
     ax : Axes, optional
         Where to draw; default a new figure in the journal style.
 
@@ -150,6 +167,16 @@ def plot_subgroups(
     level = float(getattr(result, "conf_level", 0.95))
     rows["conf_level"] = level
     overall = (rows["kind"] == "overall").to_numpy()
+    estimands = [str(e) for e in pd.unique(rows["estimand"])]
+    in_percent = all(is_percent_estimand(e) for e in estimands) if percent is None else percent
+    scale = 100.0 if in_percent else 1.0
+    digits = (1 if in_percent else 2) if digits is None else digits
+    outcome = str(getattr(result, "outcome", ""))  # the rows' outcome column holds the labels
+    sides = (
+        favours_labels(pd.DataFrame({"outcome": [outcome], "estimand": estimands[:1]}))
+        if favours == "auto"
+        else favours
+    )
     ax = plot_forest(
         rows,
         labels=list(rows["label"]),
@@ -158,6 +185,8 @@ def plot_subgroups(
         digits=digits,
         xlabel=xlabel,
         highlight=list(overall),
+        percent=in_percent,
+        favours=None,
         ax=ax,
     )
     for tick, kind in zip(ax.get_yticklabels(), rows["kind"], strict=True):
@@ -171,8 +200,11 @@ def plot_subgroups(
         elif np.isnan(r["estimate"]):
             lines.append("not estimable")
         else:
-            lines.append(estimate_text(r["estimate"], r["conf_low"], r["conf_high"], digits))
+            est, lo, hi = (scale * float(r[k]) for k in ("estimate", "conf_low", "conf_high"))
+            lines.append(estimate_text(est, lo, hi, digits))
     abbr = ESTIMAND_ABBREVIATIONS.get(estimand.lower(), estimand)
     y = np.asarray(ax.get_yticks(), dtype=float)
     numbers_column(ax, f"{abbr} ({100 * level:g}% CI)", lines, y)
+    if sides is not None:
+        draw_favours(ax, 1.0 if is_ratio(estimand) else 0.0, sides)
     return ax
