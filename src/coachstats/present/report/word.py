@@ -40,7 +40,7 @@ from coachstats.present.docx import (
 )
 from coachstats.present.journal import JournalTable, footnote_marks
 from coachstats.present.report.context import template_context
-from coachstats.present.report.model import DataSection, Report
+from coachstats.present.report.model import Report
 from coachstats.present.tables import journal_table
 
 if TYPE_CHECKING:
@@ -188,48 +188,45 @@ def _flow(doc: Document, sections: Sequence[Mapping[str, Any]]) -> None:
             add_note(doc, n)
 
 
+def _absent(doc: Document, report: Report, single_arm: str, otherwise: str) -> None:
+    """Say why a part is absent: ``single_arm`` for a single-arm evaluation, else ``otherwise``."""
+    single = report.evaluation is not None and report.evaluation.design != "two-arm"
+    add_note(doc, single_arm if single else otherwise)
+
+
 def _baseline(doc: Document, report: Report, sections: Sequence[Mapping[str, Any]]) -> None:
     _heading(doc, "3. Baseline characteristics", 1)
     for data, s in zip(report.sections, sections, strict=True):
         _heading(doc, s["name"], 2)
         if data.baseline is not None:
             add_table(doc, data.baseline.to_journal_table())
-        elif report.evaluation is not None and report.evaluation.design != "two-arm":
-            add_note(
+        else:
+            _absent(
                 doc,
+                report,
                 "A single-arm program has no Table 1 by arm: the case mix, with the comparison "
                 "with the published trials, sets its baseline beside each trial's.",
+                "Not available.",
             )
-        else:
-            add_note(doc, "Not available.")
-
-
-def _outcome_methods(data: DataSection) -> list[str]:
-    from coachstats.present.tables import methods_note
-
-    return [methods_note(r, excluded=False) for r in data.results]
 
 
 def _outcomes(doc: Document, report: Report, sections: Sequence[Mapping[str, Any]]) -> None:
     _heading(doc, "4. Outcomes", 1)
     for data, s in zip(report.sections, sections, strict=True):
         _heading(doc, s["name"], 2)
-        if s["outcomes"]:
-            table = journal_table(
-                list(data.results),
-                labels=list(data.labels),
-                caption="Comparisons of coaching vs usual care",
-                methods=_outcome_methods(data),
-            )
-            add_table(doc, table)
-        elif report.evaluation is not None and report.evaluation.design != "two-arm":
-            add_note(
-                doc,
-                "A single-arm program has no comparison of arms: its outcomes are set beside the "
-                "published arms in the comparison with the published trials.",
+        if s["outcomes"]:  # each method a footnote (tables.methods_note)
+            caption = "Comparisons of coaching vs usual care"
+            add_table(
+                doc, journal_table(list(data.results), labels=list(data.labels), caption=caption)
             )
         else:
-            add_note(doc, "No two-arm comparison was run on these data.")
+            _absent(
+                doc,
+                report,
+                "A single-arm program has no comparison of arms: its outcomes are set beside the "
+                "published arms in the comparison with the published trials.",
+                "No two-arm comparison was run on these data.",
+            )
         if s["failures"]:
             doc.add_paragraph().add_run("Analyses that could not be run:").bold = True
             _bullets(doc, (f"{label}: {error}" for label, error in s["failures"]))
