@@ -5,7 +5,8 @@ test_power.py) and by hand; the combined SD against the SD of the pooled raw
 data (numpy, ddof = 1), which it must equal up to floating point (1e-10
 relative: sums of squares of up to 400 values); the SEs from a CI or a P by
 the closed forms with the normal quantiles written out (R qnorm), to 1e-14
-relative.
+relative; the SE of a difference of means by hand and against the standard
+error behind scipy's Welch t test on raw data (1e-10 relative).
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
-from coachstats.compare.summaries import combined_mean_sd, pooled_sd, se_from_ci, se_from_p
+from coachstats.compare.summaries import (
+    combined_mean_sd,
+    pooled_sd,
+    se_from_ci,
+    se_from_p,
+    se_mean_difference,
+)
 from coachstats.errors import AnalysisError, OptionError
 
 Z975 = 1.959963984540054  # qnorm(0.975)
@@ -61,6 +69,19 @@ def test_se_from_ci_and_p() -> None:
     assert se_from_p(0.5, p) == pytest.approx(se, rel=1e-10)
 
 
+def test_se_of_a_difference_of_means() -> None:
+    # sqrt(7.84 / 122 + 9.61 / 114), the peer trial's HbA1c changes
+    assert se_mean_difference(2.8, 122, 3.1, 114) == pytest.approx(
+        math.sqrt(7.84 / 122 + 9.61 / 114), rel=1e-14
+    )
+    rng = np.random.default_rng(16)
+    a, b = rng.normal(-1.0, 2.5, 40), rng.normal(-0.3, 3.2, 55)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    se = (a.mean() - b.mean()) / welch.statistic
+    ours = se_mean_difference(float(a.std(ddof=1)), 40, float(b.std(ddof=1)), 55)
+    assert ours == pytest.approx(float(se), rel=1e-10)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
@@ -70,6 +91,8 @@ def test_se_from_ci_and_p() -> None:
         (lambda: se_from_p(0.0, 0.04), AnalysisError, "estimate of 0"),
         (lambda: se_from_p(0.2, 0.0), AnalysisError, r"\(0, 1\]"),
         (lambda: pooled_sd(0.0, 10, 1.0, 10), OptionError, "sd1 must be > 0"),
+        (lambda: se_mean_difference(-1.0, 10, 1.0, 10), OptionError, "SDs must be >= 0"),
+        (lambda: se_mean_difference(1.0, 0, 1.0, 10), OptionError, "n1 and n2 must be >= 1"),
         (lambda: combined_mean_sd([1.0], [1.0, 2.0], [3]), OptionError, "one mean, SD and size"),
     ],
 )

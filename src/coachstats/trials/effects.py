@@ -37,7 +37,14 @@ from coachstats.compare.summaries import pooled_sd
 from coachstats.core.errors import OptionError, check_option
 from coachstats.core.formatting import p_phrase
 from coachstats.trials.printed import PrintedP, PrintedValue
-from coachstats.trials.values import Estimate, Mean, Origin, Proportion
+from coachstats.trials.values import (
+    Estimate,
+    Mean,
+    Origin,
+    Proportion,
+    std_error_from_p,
+    std_error_from_sds,
+)
 
 __all__ = ["EFFECT_KINDS", "SE_SOURCES", "EffectKind", "PublishedEffect", "SESource"]
 
@@ -299,28 +306,21 @@ class PublishedEffect:
             est = p1 - p2 if not log_scale else (p1 / (1 - p1)) / (p2 / (1 - p2))
         else:
             est = self.delta
-            n = self.n
             s1, s2 = self.sds
-            if n is not None and math.isfinite(s1) and math.isfinite(s2) and not by_p:
-                se = math.sqrt(s1**2 / n[0] + s2**2 / n[1])
-                how = (
-                    "SE from the printed means, SDs and n (sqrt(s1^2/n1 + s2^2/n2); "
-                    f"n {n[0]} vs {n[1]})"
-                )
+            if self.n is not None and math.isfinite(s1) and math.isfinite(s2) and not by_p:
+                a, b = cast(tuple[Mean, Mean], self.arms)
+                se, origin = std_error_from_sds(a, b)
                 return self._estimate(
                     estimand, est, (se,) * 3, (est - z * se, est + z * se),
-                    conf_level, log_scale, how, location.get("sd", ""),
+                    conf_level, log_scale, origin.detail, location.get("sd", ""),
                 )  # fmt: skip
         scaled = math.log(est) if log_scale else est
-        se, lo, hi = self.p.std_errors(scaled)
+        what = "log odds ratio" if log_scale else "estimate"
+        (se, lo, hi), origin = std_error_from_p(scaled, self.p, what=what)
         ci = (scaled - z * se, scaled + z * se)
         if log_scale:
             ci = (math.exp(ci[0]), math.exp(ci[1]))
-        what = "log odds ratio" if log_scale else "estimate"
-        how = (
-            f"SE = |{what}| / z(1 - P/2) from the printed {p_phrase(self.p.text)} "
-            f"(rounding range {lo:.4g} to {hi:.4g})"
-        )
+        how = origin.detail
         if not self.p_tests_values:
             how += "; the printed P comes from another analysis than these figures"
         return self._estimate(

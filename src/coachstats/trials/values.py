@@ -41,12 +41,13 @@ from types import MappingProxyType
 from typing import Literal, get_args
 
 from coachstats.compare.proportions import normal_quantile
-from coachstats.compare.summaries import combined_mean_sd, se_from_ci
+from coachstats.compare.summaries import combined_mean_sd, se_from_ci, se_mean_difference
 from coachstats.core.errors import OptionError
 from coachstats.core.formatting import p_phrase
 from coachstats.trials.printed import PrintedP, PrintedValue
 
 __all__ = [
+    "CI_FROM_SE",
     "DERIVATIONS",
     "Count",
     "Derivation",
@@ -58,6 +59,9 @@ __all__ = [
     "combined",
     "printed_estimate",
     "published_value",
+    "std_error_from_ci",
+    "std_error_from_p",
+    "std_error_from_sds",
 ]
 
 Derivation = Literal["printed", "inferred", "computed"]
@@ -353,6 +357,82 @@ def published_value(
     return Proportion(share, pv.text, events, size, origins)
 
 
+#: The origin of a CI computed from an estimate and its SE.
+CI_FROM_SE = Origin("computed", "", "estimate +/- z x SE")
+
+
+def std_error_from_ci(
+    conf_low: float, conf_high: float, *, conf_level: float = 0.95, location: str = ""
+) -> tuple[float, Origin]:
+    """The SE behind a printed Wald CI (:func:`~coachstats.compare.summaries.se_from_ci`), with its origin.
+
+    Examples
+    --------
+    >>> se, origin = std_error_from_ci(-1.84, -0.31, location="abstract")
+    >>> round(se, 4), origin.derivation, origin.detail
+    (0.3903, 'computed', 'SE = (upper - lower) / (2 z) from the printed CI')
+    """
+    se = se_from_ci(conf_low, conf_high, conf_level)
+    return se, Origin("computed", location, "SE = (upper - lower) / (2 z) from the printed CI")
+
+
+def std_error_from_p(
+    estimate: float, p: PrintedP, *, location: str = "", what: str = "estimate"
+) -> tuple[tuple[float, float, float], Origin]:
+    """The SE behind a printed P (:meth:`~coachstats.trials.printed.PrintedP.std_errors`), with its origin.
+
+    Returns ``((se, se_low, se_high), origin)``: the SE and its range over
+    the rounding of the printed P. ``what`` names the estimate in the
+    origin's detail (``"log odds ratio"`` for ratios, whose SE is on the
+    log scale).
+
+    Raises
+    ------
+    AnalysisError
+        No usable P, or a zero estimate (see :meth:`PrintedP.std_errors`).
+
+    Examples
+    --------
+    >>> (se, lo, hi), origin = std_error_from_p(-0.7, PrintedP.parse(".02"))
+    >>> round(se, 4), origin.detail
+    (0.3009, 'SE = |estimate| / z(1 - P/2) from the printed P = .02 (rounding range 0.2878 to 0.3123)')
+    """
+    se, lo, hi = p.std_errors(estimate)
+    detail = (
+        f"SE = |{what}| / z(1 - P/2) from the printed {p_phrase(p.text)} "
+        f"(rounding range {lo:.4g} to {hi:.4g})"
+    )
+    return (se, lo, hi), Origin("computed", location, detail)
+
+
+def std_error_from_sds(a: Mean, b: Mean, *, location: str = "") -> tuple[float, Origin]:
+    """The SE of the difference of two printed means from their SDs and n, with its origin.
+
+    :func:`~coachstats.compare.summaries.se_mean_difference`,
+    :math:`\\sqrt{s_1^2/n_1 + s_2^2/n_2}`.
+
+    Raises
+    ------
+    OptionError
+        An SD or an n that was not printed.
+
+    Examples
+    --------
+    >>> a, b = published_value("-1.07 (2.8)", n=122), published_value("-0.30 (3.1)", n=114)
+    >>> se, origin = std_error_from_sds(a, b)
+    >>> round(se, 4), origin.detail
+    (0.3854, 'SE from the printed means, SDs and n (sqrt(s1^2/n1 + s2^2/n2); n 122 vs 114)')
+    """
+    if a.n is None or b.n is None or math.isnan(a.sd) or math.isnan(b.sd):
+        raise OptionError(
+            f"an SE from SDs needs both arms' SD and n; got {a.text!r} (n {a.n}) and "
+            f"{b.text!r} (n {b.n})"
+        )
+    se = se_mean_difference(a.sd, a.n, b.sd, b.n)
+    detail = f"SE from the printed means, SDs and n (sqrt(s1^2/n1 + s2^2/n2); n {a.n} vs {b.n})"
+    return se, Origin("computed", location, detail)
+
+
 def printed_estimate(
     difference: str,
     p: str,
@@ -399,22 +479,16 @@ def printed_estimate(
         bounds = [PrintedValue.parse(b) for b in ci]
         lo, hi = (round(b.number() / scale, b.decimals + decimals - pv.decimals) for b in bounds)
         origins["ci"] = Origin("printed", where.get("difference", ""))
-        se = se_lo = se_hi = se_from_ci(lo, hi, conf_level)
-        origins["std_error"] = Origin(
-            "computed",
-            where.get("difference", ""),
-            "SE = (upper - lower) / (2 z) from the printed CI",
+        se, origins["std_error"] = std_error_from_ci(
+            lo, hi, conf_level=conf_level, location=where.get("difference", "")
         )
+        se_lo = se_hi = se
     elif pp.usable and est != 0.0:
-        se, se_lo, se_hi = pp.std_errors(est)
-        origins["std_error"] = Origin(
-            "computed",
-            where.get("p", ""),
-            f"SE = |estimate| / z(1 - P/2) from the printed {p_phrase(pp.text)} "
-            f"(rounding range {se_lo:.4g} to {se_hi:.4g})",
+        (se, se_lo, se_hi), origins["std_error"] = std_error_from_p(
+            est, pp, location=where.get("p", "")
         )
         lo, hi = est - z * se, est + z * se
-        origins["ci"] = Origin("computed", "", "estimate +/- z x SE")
+        origins["ci"] = CI_FROM_SE
     return Estimate(
         "difference",
         est,
