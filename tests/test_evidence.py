@@ -21,6 +21,7 @@ from scipy.stats import norm
 from typer.testing import CliRunner
 
 from coachstats.cli import app
+from coachstats.compare.summaries import se_from_ci, se_from_p
 from coachstats.core.errors import AnalysisError, OptionError
 from coachstats.tasks.evidence import (
     effects,
@@ -34,8 +35,6 @@ from coachstats.trials.evidence import (
     get_evidence,
     list_evidence,
     load_evidence_file,
-    se_from_ci,
-    se_from_p,
 )
 
 HERE = Path(__file__).parent / "reference"
@@ -66,22 +65,26 @@ def test_every_printed_interval_contains_its_estimate() -> None:
     """A CI typed in wrong (digits swapped, sign lost) would fail this."""
     for key in list_evidence():
         for o in get_evidence(key).outcomes:
-            if not math.isnan(o.conf_low):
-                assert o.conf_low < o.estimate < o.conf_high, key
+            d = o.printed_difference()
+            if d is not None and o.ci:
+                assert d.conf_low < d.estimate < d.conf_high, key
                 # printed to 2 decimals: symmetric within rounding
-                assert abs((o.conf_low + o.conf_high) / 2 - o.estimate) <= 0.011, key
+                assert abs((d.conf_low + d.conf_high) / 2 - d.estimate) <= 0.011, key
 
 
 def test_derivations_match_hand_formulas() -> None:
     assert se_from_ci(-1.84, -0.31) == pytest.approx(1.53 / (2 * Z975), rel=1e-12)
     assert se_from_p(-0.7, 0.02) == pytest.approx(0.7 / norm.ppf(0.99), rel=1e-12)
     long = get_evidence("long2012").outcome("hba1c").effect()
-    assert long.estimate == -1.07 and long.origins["estimate"].kind == "read"
+    assert long.estimate == -1.07 and long.origins["estimate"].derivation == "printed"
     assert long.std_error == pytest.approx(1.53 / (2 * Z975), rel=1e-12)
-    assert long.origins["std_error"].kind == "derived" and "CI" in long.origins["std_error"].detail
+    se_origin = long.origins["std_error"]
+    assert se_origin.derivation == "computed" and "CI" in se_origin.detail
+    assert long.origins["ci"].derivation == "printed" and se_origin.location.startswith("abstract")
     nelson = get_evidence("nelson2017").outcome("hba1c").effect()
     assert nelson.estimate == pytest.approx(-0.51 - -0.33, abs=1e-12)
-    assert nelson.origins["estimate"].kind == "derived"
+    assert nelson.origins["estimate"].derivation == "computed"
+    assert nelson.origins["ci"].derivation == "computed"  # estimate +/- z SE: no CI printed
     assert nelson.std_error == pytest.approx(0.18 / norm.ppf(1 - 0.54 / 2), rel=1e-12)
     palmas = get_evidence("palmas2014").outcome("hba1c").effect()  # from baseline and follow-up
     assert palmas.estimate == pytest.approx((8.40 - 8.77) - (8.53 - 8.58), abs=1e-12)
@@ -96,9 +99,11 @@ def test_seed_trial_figures_come_from_the_seed_registry() -> None:
 
     peer = get_evidence("peer")
     target = get_trial("peer").target("hba1c_change")
-    e = peer.outcome("hba1c").effect()
-    assert e.estimate == float(target.difference) and e.origins["estimate"].kind == "read"
-    assert (e.n_coaching, e.n_control) == (122, 114)
+    o = peer.outcome("hba1c")
+    e = o.effect()
+    assert e.estimate == float(target.difference) and e.origins["estimate"].derivation == "printed"
+    assert (o.coaching.n, o.control.n) == (122, 114)
+    assert o.coaching.change == get_trial("peer").published_values("hba1c_change")[0]
     assert e.std_error == pytest.approx(0.77 / norm.ppf(1 - 0.01 / 2), rel=1e-12)
     assert peer.citation.doi == get_trial("peer").citation.doi
     assert get_evidence("hcpc").outcomes == ()
@@ -108,7 +113,7 @@ def test_not_poolable_outcomes_say_why() -> None:
     o = get_evidence("spencer2011").outcome("hba1c")
     assert not o.poolable and "< .01" in o.why_not_poolable
     with pytest.raises(OptionError, match="cannot be pooled"):
-        o.effect("Spencer 2011")
+        o.effect()
     with pytest.raises(OptionError, match="reports no 'sbp'"):
         get_evidence("long2012").outcome("sbp")
 
@@ -126,6 +131,84 @@ def test_loader_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
     assert isinstance(load_evidence_file(path), EvidenceTrial)
     with pytest.raises(OptionError, match="no evidence trial"):
         get_evidence("nope")
+
+
+def test_figures_are_published_values_as_printed() -> None:
+    """The arms' figures are the seed registry's value classes, with their printed text."""
+    from coachstats.trials.values import Mean, Proportion
+
+    palmas = get_evidence("palmas2014").outcome("hba1c")
+    assert isinstance(palmas.coaching.followup, Mean) and palmas.coaching.followup.text == "8.40"
+    assert palmas.coaching.followup.origins["mean"].derivation == "printed"
+    assert palmas.coaching.n == 181 and palmas.coaching.followup.origins["n"].location
+    change = palmas.coaching.change_from_baseline
+    assert change is not None and change.origins["mean"].derivation == "computed"
+    assert palmas.printed == "8.77 to 8.40 vs 8.58 to 8.53 (coaching vs control), P = 0.131"
+    ishani = get_evidence("ishani2011").outcome("composite_all")
+    events = ishani.coaching.events
+    assert isinstance(events, Proportion) and (events.events, events.n) == (61, 278)
+    assert events.share == 0.219 and not ishani.poolable
+    peach = get_evidence("peach2013").outcome("sbp").coaching.mean
+    assert peach is not None and (peach.mean, peach.sd) == (133.0, 14.0)
+    long = get_evidence("long2012").outcome("hba1c")
+    assert long.printed == "-1.07 (95 % CI -1.84 to -0.31)"
+    assert get_evidence("spencer2011").outcome("hba1c").printed == "-0.8, P < .01"
+
+
+def _outcome_file(tmp_path: Path, outcome: str) -> Path:
+    good = (HERE.parents[1] / "src/coachstats/trials/data/evidence/long2012.toml").read_text()
+    head = good.split("[[outcomes]]")[0]
+    path = tmp_path / "t.toml"
+    path.write_text(head + "[[outcomes]]\n" + outcome, encoding="utf-8")
+    return path
+
+
+def test_se_from_sds_printed_se_and_p_bounds(tmp_path: Path) -> None:
+    means = """outcome = "sbp"
+kind = "arm_means"
+months = 6
+coaching = { n = 40, mean = "131.2 (14.0)" }
+control = { n = 38, mean = "136.0 (16.5)" }
+location = "Table 2"
+"""
+    e = load_evidence_file(_outcome_file(tmp_path, means)).outcome("sbp").effect()
+    assert e.estimate == pytest.approx(131.2 - 136.0, abs=1e-10)
+    assert e.std_error == pytest.approx(math.sqrt(14.0**2 / 40 + 16.5**2 / 38), rel=1e-14)
+    assert "SDs and n" in e.se_method and e.origins["std_error"].location == "Table 2"
+    printed_se = means.replace("location", 'se = "3.4"\nlocation')
+    e = load_evidence_file(_outcome_file(tmp_path, printed_se)).outcome("sbp").effect()
+    assert e.std_error == 3.4 and e.origins["std_error"].derivation == "printed"
+    bound = 'outcome = "hba1c"\nkind = "difference"\nmonths = 6\ndifference = "-0.6"\n'
+    bound += 'p = "< .01"\nse_from = "p"\nlocation = "abstract"\n'
+    with pytest.raises(OptionError, match="not an exact value"):
+        load_evidence_file(_outcome_file(tmp_path, bound)).outcome("hba1c").effect()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "match"),
+    [
+        ("difference = -0.6\n", "in quotes"),
+        ('difference = "-0.6 %"\n', "without '%'"),
+        ('difference = "-0.6"\n', "goes with kind = 'difference'"),
+        ('ci = ["-1.0", "0.1"]\n', "two printed bounds of the printed difference"),
+        ("coaching = { n = 40 }\n", "without a figure"),
+        ('se_from = "ci"\ncoaching = { change = "-0.6" }\ncontrol = { change = "-0.1" }\n', None),
+        ('coaching = { change = -0.6 }\ncontrol = { change = "-0.1" }\n', "in quotes"),
+        ('coaching = { events = "-0.6" }\ncontrol = { change = "-0.1" }\n', "count with its share"),
+        ('coaching = { chnage = "-0.6" }\n', "chnage"),
+    ],
+)
+def test_printed_figures_must_be_text_in_their_form(
+    tmp_path: Path, outcome: str, match: str | None
+) -> None:
+    body = 'outcome = "hba1c"\nkind = "arm_changes"\nmonths = 6\nlocation = "abstract"\n'
+    if match is None:  # loads, but cannot give the SE it names
+        trial = load_evidence_file(_outcome_file(tmp_path, body + outcome))
+        with pytest.raises(OptionError, match="se_from = 'ci' but no ci was printed"):
+            trial.outcome("hba1c").effect()
+        return
+    with pytest.raises(OptionError, match=match):
+        load_evidence_file(_outcome_file(tmp_path, body + outcome))
 
 
 # --------------------------------------------------------------------------- pooling

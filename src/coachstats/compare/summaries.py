@@ -115,29 +115,24 @@ def combined_mean_sd(
 def se_mean_difference(sd1: float, n1: float, sd2: float, n2: float) -> float:
     r"""Standard error of the difference of two independent means, from the arms' SDs and sizes.
 
-    .. math:: SE = \sqrt{s_1^2/n_1 + s_2^2/n_2}
-
-    (unpooled, as Welch's t test; Cochrane Handbook section 6.5.2.3).
-
-    Raises
-    ------
-    OptionError
-        An SD that is negative or not finite, or a size below 1.
-
-    Examples
-    --------
-    Peer trial HbA1c change, 2.8 (n 122) and 3.1 (n 114):
+    :math:`SE = \sqrt{s_1^2/n_1 + s_2^2/n_2}`, unpooled as in Welch's t test
+    (Cochrane Handbook section 6.5.2.3); for the peer trial's HbA1c changes,
+    2.8 (n 122) and 3.1 (n 114):
 
     >>> round(se_mean_difference(2.8, 122, 3.1, 114), 4)
     0.3854
+
+    An SD below 0 or a size below 1 raises :class:`OptionError`.
     """
-    s1, s2 = check_number("sd1", sd1), check_number("sd2", sd2)
-    m1, m2 = check_number("n1", n1), check_number("n2", n2)
-    if s1 < 0.0 or s2 < 0.0:
+    arms = [
+        (check_number(f"sd{i}", s), check_number(f"n{i}", k))
+        for i, s, k in ((1, sd1, n1), (2, sd2, n2))
+    ]
+    if any(s < 0.0 for s, _ in arms):
         raise OptionError(f"SDs must be >= 0, got {sd1!r} and {sd2!r}")
-    if m1 < 1 or m2 < 1:
+    if any(k < 1 for _, k in arms):
         raise OptionError(f"n1 and n2 must be >= 1, got {n1!r} and {n2!r}")
-    return math.sqrt(s1**2 / m1 + s2**2 / m2)
+    return math.sqrt(sum(s**2 / k for s, k in arms))
 
 
 def se_from_ci(

@@ -95,7 +95,7 @@ def effects(
         One row per trial: ``key``, ``trial``, ``estimate``, ``std_error``,
         ``conf_low``, ``conf_high``, ``months``, ``coach``, ``comparator``,
         ``allocation``, ``n_coaching``, ``n_control``, ``estimate_origin``,
-        ``se_origin`` (``read``, or ``derived: how``), ``location``, ``doi``.
+        ``se_origin`` (``printed``, or ``computed: how``), ``location``, ``doi``.
         Ordered by coach type, then label.
     """
     check_option("outcome", outcome, tuple(BETTER))
@@ -107,9 +107,10 @@ def effects(
         for o in t.outcomes:
             if o.outcome != outcome or not o.poolable:
                 continue
-            e = o.effect(t.label)
+            e = o.effect()
             origin = {
-                k: v.kind + (f": {v.detail}" if v.detail else "") for k, v in e.origins.items()
+                k: v.derivation + (f": {v.detail}" if v.detail else "")
+                for k, v in e.origins.items()
             }
             rows.append(
                 {
@@ -119,12 +120,12 @@ def effects(
                     "std_error": e.std_error,
                     "conf_low": e.conf_low,
                     "conf_high": e.conf_high,
-                    "months": e.months,
+                    "months": o.months,
                     "coach": t.design.coach,
                     "comparator": t.design.comparator,
                     "allocation": t.design.allocation,
-                    "n_coaching": e.n_coaching,
-                    "n_control": e.n_control,
+                    "n_coaching": o.coaching.n,
+                    "n_control": o.control.n,
                     "estimate_origin": origin["estimate"],
                     "se_origin": origin["std_error"],
                     "location": o.location,

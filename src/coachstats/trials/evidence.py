@@ -11,21 +11,29 @@ with
   of follow-up, coach type, comparator (usual care, enhanced usual care,
   attention control, or an active intervention), setting and country;
 - per outcome (``hba1c``, ``sbp``, ``ldl`` as mean differences, coaching
-  minus control; ``composite_all`` as events and n) the numbers **exactly as
-  printed**, each with its location (``"abstract"``, ``"Table 2"``), in one
-  of four forms: an estimated difference with its CI and/or P
-  (``kind = "difference"``), per-arm changes (``"arm_changes"``), per-arm
-  means with SD and n (``"arm_means"``), or per-arm events and n
-  (``"events"``).
+  minus control; ``composite_all`` as events and n) the figures **exactly as
+  printed**, as text (``difference = "-1.07"``, ``ci = ["-1.84", "-0.31"]``,
+  ``p = ".54"``, per arm ``change = "-0.51"``, ``mean = "7.9 (1.2)"``,
+  ``events = "61 (21.9 %)"``, with the arm's ``n``), with where they were
+  printed (``location``: ``"abstract (Results)"``, ``"Table 2"``), in one of
+  four forms (``kind``): a printed difference with its CI and/or P
+  (``"difference"``), per-arm changes or baseline and follow-up means
+  (``"arm_changes"``), per-arm follow-up means with SD and n
+  (``"arm_means"``), or per-arm events and n (``"events"``).
 
-Nothing derived is typed in. :meth:`ReportedOutcome.effect` computes the
-difference and its standard error from the printed figures and tags every
-number ``read`` (printed) or ``derived``, saying how: a difference of
-printed arm changes; an SE from a 95 % CI, :math:`(U - L)/(2 z_{0.975})`;
-from a two-sided P, :math:`|d| / z_{1 - P/2}`; or from per-arm SDs,
-:math:`\\sqrt{s_1^2/n_1 + s_2^2/n_2}`. An outcome that cannot give an SE
-(a P printed only as "< .01", no P at all) is kept with the reason it is
-not poolable (``why_not_poolable``).
+The printed figures become the published values of the seed registry
+(:mod:`coachstats.trials.values`: :class:`~coachstats.trials.values.Mean`,
+:class:`~coachstats.trials.values.Proportion`,
+:class:`~coachstats.trials.values.Estimate`), every number with its
+:class:`~coachstats.trials.values.Origin`: ``printed`` (read from the paper)
+or ``computed`` here, with where it was printed and how it was computed.
+Nothing derived is typed in. :meth:`ReportedOutcome.effect` gives the
+difference and its standard error: a difference of the printed arm changes
+(or of follow-up minus baseline); an SE from a 95 % CI, from an exact
+two-sided P, or from per-arm SDs and n, by the functions of
+:mod:`coachstats.compare.summaries`. An outcome that cannot give an SE (a P
+printed only as "< .01", no P at all) is kept with the reason it is not
+poolable (``why_not_poolable``).
 
 Examples
 --------
@@ -33,8 +41,10 @@ Examples
 >>> t.citation.doi, t.design.coach, t.design.comparator
 ('10.7326/0003-4819-156-6-201203200-00004', 'peer', 'usual care')
 >>> e = t.outcome("hba1c").effect()
->>> e.estimate, round(e.std_error, 4), e.origins["std_error"].kind
-(-1.07, 0.3903, 'derived')
+>>> e.estimate, round(e.std_error, 4), e.origins["std_error"].derivation
+(-1.07, 0.3903, 'computed')
+>>> e.origins["std_error"].detail
+'SE = (upper - lower) / (2 z) from the printed CI'
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -52,26 +62,37 @@ from typing import Any, Literal, get_args
 from coachstats.compare.proportions import normal_quantile
 from coachstats.core.errors import OptionError, check_option
 from coachstats.core.vocabulary import MEASURE_LABELS, MEASURE_UNITS
-from coachstats.trials.registry import Citation, PrintedP, PrintedValue, Trial, get_trial
+from coachstats.trials.printed import PrintedP, PrintedValue
+from coachstats.trials.registry import Citation, Trial, check_keys, get_trial
+from coachstats.trials.values import (
+    CI_FROM_SE,
+    Estimate,
+    Mean,
+    Origin,
+    Proportion,
+    printed_estimate,
+    published_value,
+    std_error_from_ci,
+    std_error_from_p,
+    std_error_from_sds,
+)
 
 __all__ = [
     "ALLOCATIONS",
+    "ARM_FIGURES",
     "COACHES",
     "COMPARATORS",
     "EVIDENCE_OUTCOMES",
     "KINDS",
+    "SE_SOURCES",
     "ArmFigures",
-    "Effect",
     "EvidenceCitation",
     "EvidenceDesign",
     "EvidenceTrial",
-    "Provenance",
     "ReportedOutcome",
     "get_evidence",
     "list_evidence",
     "load_evidence_file",
-    "se_from_ci",
-    "se_from_p",
 ]
 
 Kind = Literal["difference", "arm_changes", "arm_means", "events"]
@@ -82,6 +103,8 @@ COACHES: tuple[str, ...] = ("medical assistant", "nurse", "peer", "community hea
 COMPARATORS: tuple[str, ...] = ("usual care", "enhanced usual care", "attention control", "active")
 """Comparators; ``"active"`` (another intervention) is left out of the main pooled estimates."""
 ALLOCATIONS: tuple[str, ...] = ("individual", "cluster")
+SE_SOURCES: tuple[str, ...] = ("", "ci", "se", "p", "sd")
+"""Where an outcome's SE comes from (``se_from``; empty: the first printed, in this order)."""
 EVIDENCE_OUTCOMES: Mapping[str, str] = MappingProxyType(
     {
         "hba1c": f"{MEASURE_LABELS['hba1c']} ({MEASURE_UNITS['hba1c']}), difference in change",
@@ -91,47 +114,6 @@ EVIDENCE_OUTCOMES: Mapping[str, str] = MappingProxyType(
     }
 )
 """The outcomes the evidence base records, with what their numbers mean."""
-
-
-def se_from_ci(conf_low: float, conf_high: float, conf_level: float = 0.95) -> float:
-    """Standard error behind a symmetric Wald interval: :math:`(U - L) / (2 z_{1-\\alpha/2})`.
-
-    Examples
-    --------
-    >>> round(se_from_ci(-1.84, -0.31), 4)
-    0.3903
-    """
-    if not conf_low < conf_high:
-        raise OptionError(
-            f"the interval must have conf_low < conf_high, got {conf_low} to {conf_high}"
-        )
-    return (conf_high - conf_low) / (2.0 * normal_quantile(conf_level))
-
-
-def se_from_p(estimate: float, p: float) -> float:
-    """Standard error behind a two-sided Wald P value: :math:`|d| / z_{1-P/2}`.
-
-    Examples
-    --------
-    >>> round(se_from_p(-0.7, 0.02), 4)
-    0.3009
-    """
-    if not 0.0 < p < 1.0:
-        raise OptionError(f"a P value in (0, 1) is needed to recover an SE, got {p}")
-    return abs(estimate) / normal_quantile(1.0 - p)
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where one number comes from: ``kind`` is ``"read"`` (printed) or ``"derived"`` (computed here).
-
-    ``location`` is where it, or the figures it was computed from, was printed;
-    ``detail`` says how a derived number was derived.
-    """
-
-    kind: Literal["read", "derived"]
-    location: str = ""
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,60 +162,125 @@ class EvidenceDesign:
             )
 
 
+ARM_FIGURES: tuple[str, ...] = ("change", "baseline", "followup", "mean", "events")
+"""The figures an arm may print for an outcome (as text, exactly as printed)."""
+
+
 @dataclass(frozen=True)
 class ArmFigures:
-    """One arm's printed figures for an outcome (NaN / None where not printed)."""
+    """One arm's printed figures for an outcome, as published values (None where not printed).
 
-    n: int | None = None
-    change: float = math.nan
-    baseline: float = math.nan
-    followup: float = math.nan
-    mean: float = math.nan
-    sd: float = math.nan
-    events: int | None = None
-
-    @property
-    def change_or_difference(self) -> float:
-        """The printed change, or follow-up minus baseline when only those are printed."""
-        if not math.isnan(self.change):
-            return self.change
-        return self.followup - self.baseline
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A trial's effect on one outcome (coaching minus control), ready to pool.
-
-    ``origins`` has the keys ``estimate`` and ``std_error`` (and ``ci`` when
-    printed), each a :class:`Provenance`.
+    ``change``, ``baseline``, ``followup`` and ``mean`` (the follow-up mean,
+    with its SD when printed) are :class:`~coachstats.trials.values.Mean`;
+    ``events`` is a :class:`~coachstats.trials.values.Proportion`. Each
+    carries the arm's n when it was printed, and the origin of each number.
     """
 
-    trial: str
-    outcome: str
-    estimate: float
-    std_error: float
-    conf_low: float
-    conf_high: float
-    months: int
-    n_coaching: int | None
-    n_control: int | None
-    origins: Mapping[str, Provenance]
+    change: Mean | None = None
+    baseline: Mean | None = None
+    followup: Mean | None = None
+    mean: Mean | None = None
+    events: Proportion | None = None
+
+    @property
+    def n(self) -> int | None:
+        """The arm's n, when printed."""
+        return next((v.n for v in self._values() if v.n is not None), None)
+
+    @property
+    def change_from_baseline(self) -> Mean | None:
+        """The printed change, or follow-up minus baseline (computed) when only those are printed.
+
+        Examples
+        --------
+        >>> arm = get_evidence("palmas2014").outcome("hba1c").coaching
+        >>> c = arm.change_from_baseline
+        >>> round(c.mean, 2), c.origins["mean"].derivation, c.origins["mean"].detail
+        (-0.37, 'computed', 'follow-up 8.40 minus baseline 8.77')
+        """
+        if self.change is not None or self.baseline is None or self.followup is None:
+            return self.change
+        b, f = self.baseline, self.followup
+        at = b.origins["mean"].location
+        how = f"follow-up {f.text} minus baseline {b.text}"
+        return Mean(
+            f.mean - b.mean,
+            f"{f.mean - b.mean:.2f} ({how})",
+            n=self.n,
+            origins={"mean": Origin("computed", at, how)}
+            | ({"n": b.origins["n"]} if "n" in b.origins else {}),
+        )
+
+    @property
+    def printed(self) -> str:
+        """The arm's figures as printed: ``"-0.51"``, ``"8.77 to 8.40"``, ``"61 (21.9 %) of 278"``."""
+        if self.events is not None:
+            e = self.events
+            return e.text + (f" of {e.n}" if e.n is not None and "/" not in e.text else "")
+        if self.mean is not None:
+            return self.mean.text
+        if self.change is not None:
+            return self.change.text
+        if self.baseline is not None and self.followup is not None:
+            return f"{self.baseline.text} to {self.followup.text}"
+        return ""
+
+    def _values(self) -> list[Mean | Proportion]:
+        return [v for v in (self.change, self.mean, self.events, self.baseline, self.followup) if v]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], location: str, what: str) -> ArmFigures:
+        """Parse ``{n = 145, baseline = "9.09", change = "-0.51"}`` (figures as printed text)."""
+        check_keys({"n", *ARM_FIGURES}, data, what)
+        n = int(data["n"]) if "n" in data else None
+        out: dict[str, Mean | Proportion] = {}
+        for name in ARM_FIGURES:
+            if name not in data:
+                continue
+            text = data[name]
+            if not isinstance(text, str):
+                raise OptionError(
+                    f"{what}: {name} = {text!r} must be the figure as printed, in quotes "
+                    f'(e.g. {name} = "{text}")'
+                )
+            value = published_value(
+                text, location=location, n=n, n_origin=Origin("printed", location)
+            )
+            want = Proportion if name == "events" else Mean
+            if not isinstance(value, want):
+                raise OptionError(
+                    f"{what}: {name} = {text!r} is not printed as a "
+                    + (
+                        "count with its share, e.g. '61 (21.9 %)'"
+                        if want is Proportion
+                        else "mean, e.g. '-0.51' or '7.9 (1.2)'"
+                    )
+                )
+            out[name] = value
+        if n is not None and not out:
+            raise OptionError(f"{what}: n = {n} without a figure; give the arm's printed figures")
+        return cls(**out)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class ReportedOutcome:
-    """One outcome of one trial, as printed (see the module docstring for ``kind``)."""
+    """One outcome of one trial, as printed (see the module docstring for ``kind``).
+
+    ``difference``, ``ci`` (its two bounds), ``p`` and ``se`` (of the
+    difference) are text exactly as printed; the arms' figures are published
+    values (:class:`ArmFigures`). :meth:`printed_difference` and
+    :meth:`effect` give them in structured form.
+    """
 
     outcome: str
     kind: str
     months: int
     location: str
     source: str = ""
-    estimate: float = math.nan
-    conf_low: float = math.nan
-    conf_high: float = math.nan
-    std_error: float = math.nan
+    difference: str = ""
+    ci: tuple[str, ...] = ()
     p: str = ""
+    se: str = ""
     coaching: ArmFigures = field(default_factory=ArmFigures)
     control: ArmFigures = field(default_factory=ArmFigures)
     se_from: str = ""
@@ -244,17 +291,73 @@ class ReportedOutcome:
     def __post_init__(self) -> None:
         check_option("outcome", self.outcome, tuple(EVIDENCE_OUTCOMES))
         check_option("kind", self.kind, KINDS)
-        check_option("se_from", self.se_from, ("", "ci", "se", "p", "sd"))
-        if self.kind == "difference" and math.isnan(self.estimate):
-            raise OptionError(f"{self.outcome}: kind 'difference' needs the printed estimate")
+        check_option("se_from", self.se_from, SE_SOURCES)
+        object.__setattr__(self, "ci", tuple(str(b) for b in self.ci))
+        if self.kind == "difference" and not PrintedValue.parse(self.difference).printed:
+            raise OptionError(f"{self.outcome}: kind 'difference' needs the printed difference")
+        if "%" in self.difference:
+            raise OptionError(
+                f"{self.outcome}: difference {self.difference!r}: give the difference in the "
+                "outcome's unit without '%' (HbA1c in percentage points, e.g. '-0.51')"
+            )
+        if self.ci and (len(self.ci) != 2 or not self.difference):
+            raise OptionError(
+                f"{self.outcome}: ci holds the two printed bounds of the printed difference; "
+                f"got {list(self.ci)} for difference {self.difference!r}"
+            )
+        if self.difference and self.kind != "difference":
+            raise OptionError(
+                f"{self.outcome}: a printed difference ({self.difference!r}) goes with "
+                f"kind = 'difference', not {self.kind!r}"
+            )
+        if self.se:
+            PrintedValue.parse(self.se).number()
+        self.printed_difference()  # a malformed printed number fails when the file loads
 
     @property
     def poolable(self) -> bool:
         """True when an effect with an SE can be derived (see :attr:`why_not_poolable`)."""
         return not self.why_not_poolable and self.kind != "events"
 
-    def effect(self, trial: str = "") -> Effect:
-        """The difference (coaching minus control) and its SE, every number tagged read or derived.
+    @property
+    def printed_p(self) -> PrintedP:
+        """The printed P, parsed."""
+        return PrintedP.parse(self.p)
+
+    def printed_difference(self) -> Estimate | None:
+        """The printed difference with its CI and P (:func:`~coachstats.trials.values.printed_estimate`).
+
+        None when no difference was printed.
+        """
+        where = {"difference": self.location, "p": self.location}
+        return printed_estimate(self.difference, self.p, ci=self.ci, location=where)
+
+    @property
+    def printed(self) -> str:
+        """The figures as printed, in one line (``"-1.07 (95 % CI -1.84 to -0.31)"``).
+
+        Examples
+        --------
+        >>> get_evidence("nelson2017").outcome("hba1c").printed
+        '-0.51 vs -0.33 (coaching vs control), P = .54'
+        """
+        if self.difference:
+            text = self.difference + (f" (95 % CI {self.ci[0]} to {self.ci[1]})" if self.ci else "")
+        else:
+            text = f"{self.coaching.printed} vs {self.control.printed} (coaching vs control)"
+        extra = [f"SE {self.se}" if self.se else "", f"P = {self.p}" if self.p else ""]
+        if self.printed_p.kind == "below":
+            extra[1] = f"P {self.p}"
+        return ", ".join([text, *[e for e in extra if e]])
+
+    def effect(self) -> Estimate:
+        """The difference (coaching minus control) and its SE, every number with its origin.
+
+        The estimate is the printed difference, or computed from the arms'
+        printed changes (or baseline and follow-up) or follow-up means; the SE
+        comes from (``se_from``, by default the first printed) the CI, the
+        printed SE, an exact printed P or the arms' SDs and n. A CI that was
+        not printed is estimate ± z SE.
 
         Raises
         ------
@@ -263,69 +366,77 @@ class ReportedOutcome:
         """
         if not self.poolable:
             raise OptionError(
-                f"{trial or 'this trial'}: {self.outcome} cannot be pooled: "
+                f"{self.outcome} cannot be pooled: "
                 + (self.why_not_poolable or "events and n are pooled with Mantel-Haenszel")
             )
         at = self.location
-        if self.kind == "difference":
-            est, est_origin = self.estimate, Provenance("read", at)
-        elif self.kind == "arm_changes":
-            est = round(self.coaching.change_or_difference - self.control.change_or_difference, 10)
-            how = (
-                "printed per-arm changes"
-                if not math.isnan(self.coaching.change)
-                else ("printed per-arm baseline and follow-up means")
-            )
-            est_origin = Provenance("derived", at, f"coaching minus control, from the {how}")
+        d = self.printed_difference()
+        if d is not None:
+            est, text, est_origin = d.estimate, d.text, d.origins["estimate"]
         else:
-            est = round(self.coaching.mean - self.control.mean, 10)
-            est_origin = Provenance("derived", at, "difference of the printed per-arm means")
-        se, se_origin = self._std_error(est, at)
+            est, est_origin = self._computed_difference()
+            text = ""
+        source = self.se_from or self._default_se_source()
+        if (source == "ci" and not self.ci) or (source == "se" and not self.se):
+            raise OptionError(f"{self.outcome}: se_from = {source!r} but no {source} was printed")
+        se_low = se_high = math.nan
+        if source == "ci" and d is not None:
+            se, se_origin = std_error_from_ci(d.conf_low, d.conf_high, location=at)
+        elif source == "se":
+            se, se_origin = PrintedValue.parse(self.se).number(), Origin("printed", at)
+        elif source == "p":
+            if self.printed_p.kind != "value":
+                raise OptionError(f"{self.outcome}: the P value {self.p!r} is not an exact value")
+            (se, se_low, se_high), se_origin = std_error_from_p(est, self.printed_p, location=at)
+        else:
+            a, b = (arm.mean or arm.change_from_baseline for arm in (self.coaching, self.control))
+            if a is None or b is None:
+                raise OptionError(f"{self.outcome}: no CI, SE, P or per-arm SDs to derive an SE")
+            se, se_origin = std_error_from_sds(a, b, location=at)
         origins = {"estimate": est_origin, "std_error": se_origin}
-        if math.isnan(self.conf_low):
-            z = normal_quantile(0.95)
-            lo, hi = est - z * se, est + z * se
+        if d is not None and self.ci:
+            lo, hi, origins["ci"] = d.conf_low, d.conf_high, d.origins["ci"]
         else:
-            lo, hi = self.conf_low, self.conf_high
-            origins["ci"] = Provenance("read", at)
-        return Effect(
-            trial=trial,
-            outcome=self.outcome,
-            estimate=est,
-            std_error=se,
-            conf_low=lo,
-            conf_high=hi,
-            months=self.months,
-            n_coaching=self.coaching.n,
-            n_control=self.control.n,
-            origins=MappingProxyType(origins),
+            z = normal_quantile(0.95)
+            lo, hi, origins["ci"] = est - z * se, est + z * se, CI_FROM_SE
+        if self.p:
+            origins["p"] = Origin("printed", at)
+        return Estimate(
+            "mean difference",
+            est,
+            text,
+            lo,
+            hi,
+            0.95,
+            self.printed_p,
+            se,
+            se if math.isnan(se_low) else se_low,
+            se if math.isnan(se_high) else se_high,
+            origins=origins,
         )
 
-    def _std_error(self, est: float, at: str) -> tuple[float, Provenance]:
-        source = self.se_from or self._default_se_source()
-        if source == "ci":
-            return se_from_ci(self.conf_low, self.conf_high), Provenance(
-                "derived", at, f"from the printed 95% CI {self.conf_low} to {self.conf_high}"
+    def _computed_difference(self) -> tuple[float, Origin]:
+        """Coaching minus control from the arms' printed changes or follow-up means."""
+        at = self.location
+        if self.kind == "arm_changes":
+            a, b = self.coaching.change_from_baseline, self.control.change_from_baseline
+            how = (
+                "printed per-arm changes"
+                if self.coaching.change is not None
+                else "printed per-arm baseline and follow-up means"
             )
-        if source == "se":
-            return self.std_error, Provenance("read", at)
-        if source == "p":
-            p = PrintedP.parse(self.p)
-            if p.kind != "value":
-                raise OptionError(f"{self.outcome}: the P value {self.p!r} is not an exact value")
-            return se_from_p(est, p.threshold), Provenance(
-                "derived", at, f"from the printed two-sided P = {self.p} (normal approximation)"
-            )
-        a, b = self.coaching, self.control
-        if a.n is None or b.n is None:
-            raise OptionError(f"{self.outcome}: per-arm n are needed for an SE from the SDs")
-        se = math.sqrt(a.sd**2 / a.n + b.sd**2 / b.n)
-        return se, Provenance("derived", at, "from the printed per-arm SDs and n")
+            detail = f"coaching minus control, from the {how}"
+        else:
+            a, b = self.coaching.mean, self.control.mean
+            detail = "difference of the printed per-arm means"
+        if a is None or b is None:
+            raise OptionError(f"{self.outcome}: kind {self.kind!r} needs both arms' figures")
+        return round(a.mean - b.mean, 10), Origin("computed", at, detail)
 
     def _default_se_source(self) -> str:
-        if not math.isnan(self.conf_low):
+        if self.ci:
             return "ci"
-        if not math.isnan(self.std_error):
+        if self.se:
             return "se"
         if self.p:
             return "p"
@@ -363,14 +474,14 @@ class EvidenceTrial:
         (:func:`coachstats.trials.registry.get_trial`); its file adds only
         what the registry does not hold (coach type, comparator, setting),
         and each outcome names the registry target it comes from
-        (``from_target``, with ``n_target`` for the analysed n).
+        (``from_target``).
         """
         allowed = {"key", "label", "title", "citation", "design", "outcomes", "notes", "seed"}
-        _check(data, allowed, "trial")
+        check_keys(allowed, data, "trial")
         key = str(data["key"])
         seed = get_trial(str(data["seed"])) if "seed" in data else None
         des = dict(data["design"])
-        _check(des, _field_names(EvidenceDesign), f"{key}: design")
+        check_keys(EvidenceDesign, des, f"{key}: design")
         if seed is not None:
             arms = seed.design.arms
             des.setdefault("total", seed.design.n_randomized)
@@ -379,11 +490,11 @@ class EvidenceTrial:
             )
             des.setdefault("randomized_location", f"seed registry ({seed.name})")
             des.setdefault("months", seed.design.months)
-            cit = {f: getattr(seed.citation, f) for f in _field_names(Citation)}
+            cit = {f.name: getattr(seed.citation, f.name) for f in fields(Citation)}
             cit["checked"] = f"seed registry ({seed.name}): ../shared/published.md"
         else:
             cit = dict(data["citation"])
-            _check(cit, _field_names(EvidenceCitation), f"{key}: citation")
+            check_keys(EvidenceCitation, cit, f"{key}: citation")
         outcomes = [
             _seed_outcome(seed, dict(raw), key) if seed is not None else _outcome(dict(raw), key)
             for raw in data.get("outcomes", [])
@@ -404,49 +515,44 @@ class EvidenceTrial:
 
 
 def _outcome(o: dict[str, Any], key: str) -> ReportedOutcome:
-    _check(o, _field_names(ReportedOutcome), f"{key}: outcome")
+    check_keys(ReportedOutcome, o, f"{key}: outcome")
+    for name in ("difference", "p", "se"):
+        if name in o and not isinstance(o[name], str):
+            raise OptionError(
+                f"{key}: {o.get('outcome')} {name} = {o[name]!r} must be the number as printed, "
+                f'in quotes (e.g. {name} = "{o[name]}")'
+            )
+    at = str(o.get("location", ""))
     for arm in ("coaching", "control"):
         if arm in o:
-            _check(o[arm], _field_names(ArmFigures), f"{key}: {o.get('outcome')} {arm}")
-            o[arm] = ArmFigures(**o[arm])
+            o[arm] = ArmFigures.from_dict(o[arm], at, f"{key}: {o.get('outcome')} {arm}")
     return ReportedOutcome(**o)
 
 
 def _seed_outcome(seed: Trial, o: dict[str, Any], key: str) -> ReportedOutcome:
-    """An outcome of a seed trial, read from its registry targets (printed per-arm changes)."""
-    _check(o, {"outcome", "months", "from_target", "n_target", "note"}, f"{key}: seed outcome")
+    """An outcome of a seed trial, read from its registry target (the printed per-arm changes).
+
+    The arms' values, their n (the target's ``n_target`` there) and the
+    printed difference, CI and P are the registry's (:meth:`~coachstats.trials.registry.Trial.published_values`).
+    """
+    check_keys({"outcome", "months", "from_target", "note"}, o, f"{key}: seed outcome")
     target = seed.target(str(o["from_target"]))
-    counts = seed.target(str(o["n_target"])).values if "n_target" in o else ("", "")
-    arms = [
-        ArmFigures(
-            n=int(PrintedValue.parse(c).number()) if c else None,
-            change=PrintedValue.parse(v).number(),
-        )
-        for v, c in zip(target.values, counts, strict=True)
-    ]
-    printed = PrintedValue.parse(target.difference) if target.difference else None
+    arms = seed.published_values(target.id)
+    if not all(isinstance(v, Mean) for v in arms) or len(arms) != 2:
+        raise OptionError(f"{key}: seed target {target.id!r} does not print two arms' means")
     return ReportedOutcome(
         outcome=str(o["outcome"]),
-        kind="difference" if printed is not None and printed.printed else "arm_changes",
-        estimate=printed.number() if printed is not None and printed.printed else math.nan,
+        kind="difference" if target.printed_difference().printed else "arm_changes",
+        difference=target.difference,
+        ci=target.ci,
+        p=target.p,
         months=int(o.get("months", seed.design.months)),
         location=f"{seed.citation.text()}: {target.label}, as printed in the seed registry "
         f"({seed.name}, target {target.id})",
-        p=target.p,
-        coaching=arms[0],
-        control=arms[1],
+        coaching=ArmFigures(change=arms[0]),  # type: ignore[arg-type]  # checked above
+        control=ArmFigures(change=arms[1]),  # type: ignore[arg-type]
         note=str(o.get("note", "")),
     )
-
-
-def _field_names(cls: type) -> set[str]:
-    return set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
-
-
-def _check(data: Mapping[str, Any], allowed: set[str], what: str) -> None:
-    bad = sorted(set(data) - allowed)
-    if bad:
-        raise OptionError(f"{what}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
 
 
 def load_evidence_file(path: str | Path) -> EvidenceTrial:

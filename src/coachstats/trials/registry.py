@@ -86,6 +86,7 @@ __all__ = [
     "Trial",
     "UnreachableTarget",
     "Variant",
+    "check_keys",
     "get_trial",
     "iter_targets",
     "list_trials",
@@ -106,12 +107,24 @@ def _duplicates(names: Iterable[str]) -> list[str]:
     return sorted(name for name, k in Counter(names).items() if k > 1)
 
 
-def _check_keys(cls: type, data: Mapping[str, Any], what: str) -> None:
-    """Raise :class:`OptionError` naming the keys of ``data`` that are not fields of ``cls``."""
-    allowed = {f.name for f in fields(cls)}
-    bad = sorted(set(data) - allowed)
+def check_keys(allowed: type | Iterable[str], data: Mapping[str, Any], what: str) -> None:
+    """Raise :class:`OptionError` naming the keys of ``data`` not allowed in a registry table.
+
+    ``allowed`` is a dataclass (its fields) or the key names. The registries'
+    loaders (this module's, :mod:`coachstats.trials.evidence`) call it on each
+    TOML table, so that a misspelt key fails when the file loads.
+
+    Examples
+    --------
+    >>> check_keys(Citation, {"authors": "A", "jounral": "J"}, "citation")
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: citation: unknown key(s) ['jounral']; allowed: ['authors', 'doi', 'journal', 'pages', 'registration', 'title', 'volume', 'year']
+    """
+    names = {f.name for f in fields(allowed)} if isinstance(allowed, type) else set(allowed)
+    bad = sorted(set(data) - names)
     if bad:
-        raise OptionError(f"{what}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+        raise OptionError(f"{what}: unknown key(s) {bad}; allowed: {sorted(names)}")
 
 
 @dataclass(frozen=True)
@@ -367,7 +380,7 @@ class Target:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
         """Build a target from a TOML table."""
-        _check_keys(cls, data, f"target {data.get('id')!r}")
+        check_keys(cls, data, f"target {data.get('id')!r}")
         d = dict(data)
         for key in ("analysis", "values_analysis"):
             if key in d:
@@ -585,7 +598,7 @@ class Trial:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trial:
         """Build a trial from a parsed TOML document."""
-        _check_keys(cls, data, f"trial {data.get('name')!r}")
+        check_keys(cls, data, f"trial {data.get('name')!r}")
         d = dict(data)
         d["citation"] = Citation(**d["citation"])
         d["design"] = Design(**d["design"])
@@ -601,7 +614,7 @@ class Trial:
             d["sensitivity"] = Sensitivity(tuple(sens.get("targets", ())), variants)
         unreachable = []
         for u in d.get("unreachable_targets", ()):
-            _check_keys(UnreachableTarget, u, f"unreachable target {u.get('id')!r}")
+            check_keys(UnreachableTarget, u, f"unreachable target {u.get('id')!r}")
             unreachable.append(UnreachableTarget(**u))
         d["unreachable_targets"] = tuple(unreachable)
         return cls(**d)
