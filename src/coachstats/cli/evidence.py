@@ -11,6 +11,7 @@ from coachstats.cli.app import app
 from coachstats.cli.common import (
     OUTPUT_SUFFIXES,
     ForceOption,
+    ReportOption,
     figure_content,
     guard,
     notes,
@@ -40,14 +41,17 @@ def evidence(
     funnel: Annotated[
         Path | None, typer.Option(help="Write a funnel plot (needs at least 10 trials).")
     ] = None,
+    report: ReportOption = None,
     force: ForceOption = False,
 ) -> None:
     """Pool the registered coaching trials on one outcome: each trial, the random-effects
-    estimate, its CI, the prediction interval, tau² and I², and the trials not pooled."""
+    estimate, its CI, the prediction interval, tau² and I², and the trials not pooled.
+    --report writes all of it (with the forest plot, each figure as printed and where, and
+    the methods) as one self-contained HTML page."""
     from coachstats.core.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json"))
-    outs = plan_outputs(force, [], plot=plot)
+    outs = plan_outputs(force, [], plot=plot, report=report)
     outs.add(funnel, option="--funnel", suffixes=OUTPUT_SUFFIXES["--plot"])
     from coachstats.compare.meta_checks import EGGER_MIN_K, egger_test, subgroups
     from coachstats.core.errors import OptionError
@@ -84,18 +88,21 @@ def evidence(
         typer.echo(result.to_frame().to_csv(index=False), nl=False)
     else:
         typer.echo(result.to_frame().to_json(orient="records", indent=2))
-    if plot is not None or funnel is not None:
+    if plot is not None or funnel is not None or report is not None:
         import matplotlib
 
         matplotlib.use("Agg")
         from coachstats.present.plots.evidence import plot_evidence
         from coachstats.present.plots.funnel import plot_funnel
+        from coachstats.present.report import build_report, report_from_evidence
 
-        with writing(outs):  # both figures are written, or neither
+        with writing(outs):  # every file is written, or none
             if plot is not None:
                 outs.write(plot, figure_content(plot_evidence(result), plot.suffix))
             if funnel is not None:
                 outs.write(funnel, figure_content(plot_funnel(result.meta), funnel.suffix))
+            if report is not None:
+                outs.write(report, build_report(report_from_evidence(result)))
 
 
 @app.command()

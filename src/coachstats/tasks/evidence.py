@@ -51,6 +51,8 @@ __all__ = [
     "MAIN_COMPARATORS",
     "EvidencePosition",
     "EvidenceSummary",
+    "design_line",
+    "effect_unit",
     "effects",
     "excluded",
     "pool_evidence",
@@ -75,7 +77,14 @@ default: pass ``margin``.
 Verdict = Literal["larger", "similar", "smaller", "inconclusive"]
 
 
-def _unit(outcome: str) -> str:
+def effect_unit(outcome: str) -> str:
+    """The unit of a pooled difference: ``"percentage points"`` for HbA1c, else the measure's unit.
+
+    Examples
+    --------
+    >>> effect_unit("hba1c"), effect_unit("sbp")
+    ('percentage points', 'mm Hg')
+    """
     return "percentage points" if outcome == "hba1c" else MEASURE_UNITS.get(outcome, "")
 
 
@@ -163,7 +172,14 @@ def excluded(
     return pd.DataFrame(rows, columns=["key", "trial", "reason"])
 
 
-def _design_line(t: EvidenceTrial) -> str:
+def design_line(t: EvidenceTrial) -> str:
+    """A trial's design in one line: allocation, n per arm, months, coach vs comparator, setting.
+
+    Examples
+    --------
+    >>> design_line(get_evidence("long2012"))[:60]
+    'individual RCT, n 39 coaching / 39 control, 6 months; peer c'
+    """
     d = t.design
     arms = (
         f"n {d.randomized['coaching']} coaching / {d.randomized['control']} control"
@@ -203,7 +219,7 @@ def trial_table() -> pd.DataFrame:
                 "trial": t.label,
                 "kind": "evidence",
                 "citation": t.citation.text(),
-                "design": _design_line(t),
+                "design": design_line(t),
                 "outcomes": outcomes,
             }
         )
@@ -257,7 +273,7 @@ class EvidenceSummary(TidyResult):
     def summary(self) -> str:
         """Text: the trial table, the pooled estimate with PI, tau², I², and the trials not pooled."""
         m = self.meta
-        unit = _unit(self.outcome)
+        unit = effect_unit(self.outcome)
         pct = f"{100 * m.conf_level:g}"
         lines = [f"{EVIDENCE_OUTCOMES[self.outcome]}, coaching minus control ({unit})", ""]
         width = max(len(t) for t in self.effects["trial"])
@@ -484,7 +500,7 @@ def _sentence(
     margin: float,
     conf_level: float,
 ) -> str:
-    label, unit = MEASURE_LABELS.get(outcome, outcome), _unit(outcome)
+    label, unit = MEASURE_LABELS.get(outcome, outcome), effect_unit(outcome)
     pct = f"{100 * conf_level:g} %"
     tost_level = 1.0 - 2.0 * (1.0 - conf_level)
     tost = f"{100 * tost_level:g} %"

@@ -49,10 +49,11 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -445,7 +446,11 @@ class ReportedOutcome:
 
 @dataclass(frozen=True)
 class EvidenceTrial:
-    """One published trial of the evidence base."""
+    """One published trial of the evidence base.
+
+    ``file`` and ``sha256`` name the TOML file it was read from and the
+    SHA-256 of its bytes (empty for a trial built with :meth:`from_dict`).
+    """
 
     key: str
     label: str
@@ -455,6 +460,8 @@ class EvidenceTrial:
     outcomes: tuple[ReportedOutcome, ...]
     notes: str = ""
     seed: str = ""
+    file: str = ""
+    sha256: str = ""
 
     def outcome(self, name: str) -> ReportedOutcome:
         """The trial's figures for ``name``; :class:`OptionError` when it reports none."""
@@ -555,17 +562,21 @@ def _seed_outcome(seed: Trial, o: dict[str, Any], key: str) -> ReportedOutcome:
     )
 
 
+def _from_bytes(data: bytes, name: str) -> EvidenceTrial:
+    trial = EvidenceTrial.from_dict(tomllib.loads(data.decode("utf-8")))
+    return replace(trial, file=name, sha256=hashlib.sha256(data).hexdigest())
+
+
 def load_evidence_file(path: str | Path) -> EvidenceTrial:
-    """Read and validate one evidence TOML file."""
-    with open(path, "rb") as fh:
-        return EvidenceTrial.from_dict(tomllib.load(fh))
+    """Read and validate one evidence TOML file (its name and SHA-256 kept as provenance)."""
+    return _from_bytes(Path(path).read_bytes(), Path(path).name)
 
 
 @lru_cache(maxsize=1)
 def _evidence() -> Mapping[str, EvidenceTrial]:
     folder = resources.files("coachstats.trials").joinpath("data", "evidence")
     trials = [
-        EvidenceTrial.from_dict(tomllib.loads(f.read_text(encoding="utf-8")))
+        _from_bytes(f.read_bytes(), f"coachstats/trials/data/evidence/{f.name}")
         for f in sorted(folder.iterdir(), key=lambda p: p.name)
         if f.name.endswith(".toml")
     ]

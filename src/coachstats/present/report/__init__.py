@@ -29,14 +29,20 @@ Program vs published      :meth:`EvaluationResult.tables`: the program's effect
                           (:func:`~coachstats.tasks.evaluate.evaluation_figure`), the
                           pooled Q and I², case mix, standardized comparison
                           and tracking metrics
+Evidence base             :func:`~coachstats.tasks.evidence.pool_evidence`: the pooled
+                          estimate, CI, prediction interval, tau², I², the
+                          forest plot, the trials pooled (figures as printed,
+                          where, how each SE was obtained) and not pooled
 Methods                   one sentence per :class:`~coachstats.plan.AnalysisSpec`
 Provenance                package versions, data files with SHA-256, seeds
 ========================  ====================================================
 
-Three entry points build a :class:`Report`: :func:`report_from_reproduction`
+Four entry points build a :class:`Report`: :func:`report_from_reproduction`
 (``coachstats reproduce --report``), :func:`report_from_analysis`
-(``coachstats analyze --report``) and :func:`report_from_evaluation`
-(``coachstats evaluate --report``); :func:`write_report` writes it atomically.
+(``coachstats analyze --report``), :func:`report_from_evaluation`
+(``coachstats evaluate --report``) and :func:`report_from_evidence`
+(``coachstats evidence --report``; no data sections, the evidence only);
+:func:`write_report` writes it atomically.
 
 Modules
 -------
@@ -49,6 +55,7 @@ Modules
 ``figures``     the figures drawn for the report and embedded as ``data:`` URIs
 ``formats``     how the report prints an estimate with its interval
 ``evaluation``  the evaluation's tables, forest plot and verdict for the template
+``evidence``    the pooled evidence's tables, forest plot, methods and registry files
 ``context``     the template context of a whole report
 ``render``      :func:`build_report` (jinja2) and :func:`write_report`
 ==============  ==============================================================
@@ -71,6 +78,7 @@ from coachstats.present.report.sections import (
     BASELINE_VARIABLES,
     report_from_analysis,
     report_from_evaluation,
+    report_from_evidence,
     report_from_reproduction,
 )
 
@@ -87,6 +95,7 @@ __all__ = [
     "render_report",
     "report_from_analysis",
     "report_from_evaluation",
+    "report_from_evidence",
     "report_from_reproduction",
     "write_report",
 ]

@@ -2,7 +2,8 @@
 
 :func:`template_context` draws the figures (when the report asks for them) and lays out each
 section's design, CONSORT flow, Table 1, outcome table, methods and provenance, the
-published-vs-reproduced tables and the evaluation (:mod:`coachstats.present.report.evaluation`).
+published-vs-reproduced tables, the evaluation (:mod:`coachstats.present.report.evaluation`)
+and the pooled evidence (:mod:`coachstats.present.report.evidence`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 from coachstats.core.vocabulary import outcome_label
 from coachstats.present.report.evaluation import evaluation_context
+from coachstats.present.report.evidence import evidence_context
 from coachstats.present.report.extras import extras_context
 from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
@@ -255,6 +257,11 @@ def template_context(report: Report) -> dict[str, Any]:
         ),
         "evaluation": (
             evaluation_context(report, report.evaluation) if report.evaluation is not None else None
+        ),
+        "evidence": (
+            evidence_context(report.evidence, report.image_format, report.figures)
+            if report.evidence is not None
+            else None
         ),
         "versions": _versions(),
         "seeds": [list(s) for s in report.seeds],

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate.impact import ProgramImpact
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
 
-__all__ = ["ExtraPart", "extras_context"]
+__all__ = ["ExtraPart", "extras_context", "part_table", "table_cell"]
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,14 @@ class ExtraPart:
     notes: tuple[str, ...] = ()
 
 
-def _cell(text: str, num: bool = False) -> dict[str, Any]:
-    return {"text": text, "classes": "num" if num else "", "title": ""}
+def table_cell(text: str, num: bool = False, title: str = "") -> dict[str, Any]:
+    """A cell of a :class:`ExtraPart` table: its text, right-aligned when ``num``, a tooltip."""
+    return {"text": text, "classes": "num" if num else "", "title": title}
 
 
-def _table(cls: str, caption: str, headers: tuple[str, ...], rows: list[list[dict[str, Any]]],
-           notes: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+def part_table(cls: str, caption: str, headers: tuple[str, ...], rows: list[list[dict[str, Any]]],
+               notes: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    """A table of an :class:`ExtraPart`: CSS class, caption, headers, rows of :func:`table_cell`, notes."""
     return {
         "cls": cls,
         "caption": caption,
@@ -69,14 +71,14 @@ def _impact_part(impact: ProgramImpact) -> ExtraPart:
     rows = []
     for r in impact.rows:
         cur = r.minutes.currency
-        cells = [_cell(r.label), _cell(r.minutes.nnt.text(), num=True)]
+        cells = [table_cell(r.label), table_cell(r.minutes.nnt.text(), num=True)]
         for c in (r.minutes, r.caseload):
-            cells.append(_cell(_money(c.estimate, cur), num=True))
+            cells.append(table_cell(_money(c.estimate, cur), num=True))
             cells.append(
-                _cell(f"{_money(c.conf_low, cur)} to {_money(c.conf_high, cur)}", num=True)
+                table_cell(f"{_money(c.conf_low, cur)} to {_money(c.conf_high, cur)}", num=True)
             )
         rows.append(cells)
-    table = _table(
+    table = part_table(
         "impact",
         "Number needed to coach (NNT, Altman's 95% CI) and coaching cost per additional patient "
         "reaching the outcome",
@@ -117,10 +119,10 @@ def _sensitivity_part(
     for r in frame.to_dict("records"):
         rows.append(
             [
-                _cell(str(r["outcome"])),
-                _cell(f"{r['missing_coaching']} / {r['missing_comparison']}", num=True),
-                *[_cell(str(r[key])) for key, _ in LANDMARKS],
-                _cell(f"{100 * r['share_same_conclusion']:.0f}%", num=True),
+                table_cell(str(r["outcome"])),
+                table_cell(f"{r['missing_coaching']} / {r['missing_comparison']}", num=True),
+                *[table_cell(str(r[key])) for key, _ in LANDMARKS],
+                table_cell(f"{100 * r['share_same_conclusion']:.0f}%", num=True),
             ]
         )
     headers = (
@@ -157,7 +159,9 @@ def _sensitivity_part(
             "completed table (tipping-point analysis; Yan, Lee & Li 2009). Columns: the "
             "conclusion at each landmark."
         ),
-        table=_table("sensitivity-tipping", "Tipping points of the binary outcomes", headers, rows),
+        table=part_table(
+            "sensitivity-tipping", "Tipping points of the binary outcomes", headers, rows
+        ),
         figure=figure,
         notes=tuple(notes),
     )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
     from coachstats.tasks.evaluate.impact import ProgramImpact
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
+    from coachstats.tasks.evidence import EvidenceSummary
     from coachstats.tasks.reproduce import ReproductionResult
     from coachstats.trials.registry import Trial
 
@@ -121,11 +122,13 @@ class Report:
     title : str
         The page title.
     sections : tuple of DataSection
-        One per data set.
+        One per data set (none for a report of the evidence alone).
     reproduction : ReproductionResult or None
         Published vs reproduced (for :func:`report_from_reproduction`).
     evaluation : EvaluationResult or None
         A program against the published trials (for :func:`report_from_evaluation`).
+    evidence : EvidenceSummary or None
+        The pooled evidence on one outcome (for :func:`report_from_evidence`).
     seeds : tuple of (str, int)
         Every seed behind the numbers (what, seed).
     image_format : {"png", "svg"}
@@ -138,6 +141,7 @@ class Report:
     sections: tuple[DataSection, ...]
     reproduction: ReproductionResult | None = None
     evaluation: EvaluationResult | None = None
+    evidence: EvidenceSummary | None = None
     seeds: tuple[tuple[str, int], ...] = ()
     image_format: ImageFormat = "png"
     figures: bool = True

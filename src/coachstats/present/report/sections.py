@@ -1,11 +1,12 @@
 """Building a :class:`~coachstats.present.report.model.Report` from the results of a task.
 
-Three entry points, one per task: :func:`report_from_reproduction` (``coachstats reproduce
+One entry point per task: :func:`report_from_reproduction` (``coachstats reproduce
 --report``), :func:`report_from_analysis` (``coachstats analyze --report``) and
-:func:`report_from_evaluation` (``coachstats evaluate --report``). Each turns the task's result
+:func:`report_from_evaluation` (``coachstats evaluate --report``) turn the task's result
 into :class:`~coachstats.present.report.model.DataSection` s: the design rows, the CONSORT flow
 and Table 1 of the data, the two-arm comparisons and their labels, the files with their SHA-256
-and the seeds behind the numbers.
+and the seeds behind the numbers. :func:`report_from_evidence` (``coachstats evidence
+--report``) has no patient-level data: its report holds the pooled evidence only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
     from coachstats.tasks.evaluate.impact import ProgramImpact
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
+    from coachstats.tasks.evidence import EvidenceSummary
     from coachstats.tasks.reproduce import ReproductionResult
     from coachstats.trials.registry import Trial
 
@@ -612,6 +614,39 @@ def report_from_evaluation(
         sections=(section,),
         evaluation=result,
         seeds=tuple(_evaluation_seeds(result)),
+        image_format=image_format,
+        figures=figures,
+    )
+
+
+def report_from_evidence(
+    summary: EvidenceSummary,
+    *,
+    title: str | None = None,
+    image_format: ImageFormat = "png",
+    figures: bool = True,
+) -> Report:
+    """A report of :func:`coachstats.tasks.evidence.pool_evidence`: the pooled evidence on one outcome.
+
+    The report has no data sections (no patient-level data): it shows the
+    pooled estimate, the forest plot, the trials pooled and not pooled, and
+    the methods and registry files behind them.
+
+    Examples
+    --------
+    >>> from coachstats.tasks.evidence import pool_evidence
+    >>> from coachstats.present.report import build_report
+    >>> html = build_report(report_from_evidence(pool_evidence("hba1c"), figures=False))
+    >>> 'id="evidence"' in html, 'id="flow"' in html
+    (True, False)
+    """
+    from coachstats.core.vocabulary import MEASURE_LABELS
+
+    name = MEASURE_LABELS.get(summary.outcome, summary.outcome)
+    return Report(
+        title=title or f"Health coaching in primary care: the evidence on {name}",
+        sections=(),
+        evidence=summary,
         image_format=image_format,
         figures=figures,
     )
