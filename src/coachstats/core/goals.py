@@ -1,8 +1,14 @@
 """Clinical goal thresholds as data: :class:`GoalSet`.
 
-A goal set says, for each measure (HbA1c %, systolic BP mm Hg, LDL mg/dL),
-when a patient is *uncontrolled* at baseline and when they are *at goal* at
-follow-up, with diabetes-specific thresholds where the trial had them.
+A goal set says, for each measure (HbA1c %, systolic BP mm Hg, LDL mg/dL and,
+optionally, diastolic BP mm Hg), when a patient is *uncontrolled* at baseline
+and when they are *at goal* at follow-up, with diabetes-specific thresholds
+where the trial had them.
+
+The published goal sets (:data:`HCPC_GOALS`, :data:`PEER_GOALS`) define blood
+pressure control by systolic pressure only, as the trials did. Diastolic
+pressure is a configurable goal: add :data:`DBP_GOAL` (< 90 mm Hg, < 80 with
+diabetes) to a goal set of your own (:meth:`GoalSet.with_thresholds`).
 
 Boundary behaviour is explicit. ``Threshold(uncontrolled_above=8.0,
 inclusive=False)`` means uncontrolled when ``value > 8.0``; the default goal
@@ -22,13 +28,15 @@ Examples
 ...     "hba1c": {"uncontrolled_above": 7.0, "inclusive": True}}})
 >>> custom.measures
 ('hba1c',)
+>>> HCPC_GOALS.with_thresholds("hcpc_dbp", dbp=DBP_GOAL).measures
+('hba1c', 'sbp', 'dbp', 'ldl')
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -39,6 +47,7 @@ from coachstats.core.errors import OptionError, check_option
 from coachstats.core.vocabulary import GOAL_MEASURES
 
 __all__ = [
+    "DBP_GOAL",
     "GOAL_SETS",
     "HCPC_GOALS",
     "MEASURES",
@@ -155,7 +164,8 @@ class GoalSet:
     name : str
         Short name (``"hcpc"``).
     thresholds : mapping of measure -> Threshold
-        Measures among ``"hba1c"``, ``"sbp"``, ``"ldl"``.
+        Measures among :data:`~coachstats.core.vocabulary.GOAL_MEASURES`
+        (``"hba1c"``, ``"sbp"``, ``"dbp"``, ``"ldl"``).
     hba1c_drop : float
         The "drop of at least this many points" endpoint (``hba1c_drop_ge1``).
     hba1c_target : float
@@ -214,6 +224,24 @@ class GoalSet:
     def __repr__(self) -> str:
         return f"GoalSet({self.name!r}, measures={list(self.measures)})"
 
+    def with_thresholds(self, name: str, **thresholds: Threshold) -> GoalSet:
+        """A copy named ``name`` with thresholds added or replaced (e.g. ``dbp=DBP_GOAL``).
+
+        Everything else (the HbA1c drop and target, the outcomes) is kept;
+        the source says what was added.
+
+        Examples
+        --------
+        >>> mine = HCPC_GOALS.with_thresholds("hcpc_dbp", dbp=DBP_GOAL)
+        >>> mine.thresholds["dbp"].describe()
+        'uncontrolled if >= 90 (>= 80 with diabetes); at goal if < 90 (< 80 with diabetes)'
+        >>> HCPC_GOALS.measures  # the published set is unchanged
+        ('hba1c', 'sbp', 'ldl')
+        """
+        added = ", ".join(sorted(thresholds))
+        source = f"{self.source}; with {added} thresholds added" if self.source else ""
+        return replace(self, name=name, thresholds={**self.thresholds, **thresholds}, source=source)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML/JSON)."""
         d = asdict(self)
@@ -247,6 +275,15 @@ HCPC_GOALS = GoalSet(
     source="Willard-Grace et al., Ann Fam Med 2015;13:130-138",
     notes="At goal is the complement of the entry threshold (inferred; the paper gives entry only).",
 )
+
+#: Diastolic blood pressure goal: uncontrolled at >= 90 mm Hg (>= 80 with diabetes), at goal
+#: below (< 90, < 80 with diabetes): the diastolic half of the JNC 7 goals (< 140/90 mm Hg,
+#: < 130/80 with diabetes), whose systolic half matches HCPC's thresholds. No published
+#: goal set holds it (both trials
+#: defined blood pressure control by systolic pressure); add it to your own with
+#: ``HCPC_GOALS.with_thresholds("mine", dbp=DBP_GOAL)``, or change the numbers with
+#: :func:`dataclasses.replace`.
+DBP_GOAL = Threshold(uncontrolled_above=90.0, diabetes_threshold=80.0, inclusive=True)
 
 PEER_GOALS = GoalSet(
     name="peer",

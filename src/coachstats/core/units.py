@@ -5,7 +5,7 @@
   the NGSP converter uses these coefficients).
 * LDL cholesterol: mg/dL and mmol/L, ``mg/dL = mmol/L * 38.67``
   (1 mmol/L of cholesterol = 386.65 mg/L; molar mass 386.65 g/mol).
-* SBP: mm Hg only.
+* SBP and DBP (systolic and diastolic blood pressure): mm Hg only.
 
 Examples
 --------
@@ -23,6 +23,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from coachstats.core.vocabulary import GOAL_MEASURES, MEASURE_UNITS
 
 __all__ = [
     "CANONICAL_UNITS",
@@ -42,7 +44,6 @@ HBA1C_SLOPE = 0.09148
 HBA1C_INTERCEPT = 2.152
 LDL_FACTOR = 38.67
 
-CANONICAL_UNITS = {"hba1c": "%", "ldl": "mg/dL", "sbp": "mmHg"}
 
 #: Decimals a lab reports a converted measure with, in its canonical unit. HbA1c in
 #: NGSP % is reported to 0.1 %, and the IFCC-NGSP equivalence tables pair whole
@@ -52,11 +53,6 @@ CANONICAL_UNITS = {"hba1c": "%", "ldl": "mg/dL", "sbp": "mmHg"}
 #: decimals carry more precision than whole mg/dL, and rounding would move 2.58 mmol/L
 #: (99.8 mg/dL, under a 100 mg/dL goal) to 100.
 REPORTED_DECIMALS: dict[str, int] = {"hba1c": 1}
-UNIT_CHOICES: dict[str, tuple[str, ...]] = {
-    "hba1c": ("%", "mmol/mol"),
-    "ldl": ("mg/dL", "mmol/L"),
-    "sbp": ("mmHg",),
-}
 _ALIASES = {
     "percent": "%",
     "pct": "%",
@@ -85,6 +81,11 @@ def normalize_unit(unit: str) -> str:
     """
     key = str(unit).strip().lower()
     return _ALIASES.get(key, str(unit).strip())
+
+
+#: The unit of each goal measure that coachstats works in (the vocabulary's, spelled as
+#: ``units=`` accepts it): ``{"hba1c": "%", "sbp": "mmHg", "dbp": "mmHg", "ldl": "mg/dL"}``.
+CANONICAL_UNITS: dict[str, str] = {m: normalize_unit(MEASURE_UNITS[m]) for m in GOAL_MEASURES}
 
 
 def hba1c_to_percent(mmol_mol: npt.ArrayLike) -> FloatArray:
@@ -124,6 +125,11 @@ def to_reported_precision(measure: str, values: npt.ArrayLike) -> FloatArray:
 _CONVERSIONS = {
     ("hba1c", "mmol/mol"): (hba1c_to_percent, hba1c_to_mmol),
     ("ldl", "mmol/L"): (ldl_to_mgdl, ldl_to_mmol),
+}
+#: The units ``units=`` accepts per measure: the canonical one first, then those converted.
+UNIT_CHOICES: dict[str, tuple[str, ...]] = {
+    m: (unit, *(u for (measure, u) in _CONVERSIONS if measure == m))
+    for m, unit in CANONICAL_UNITS.items()
 }
 
 

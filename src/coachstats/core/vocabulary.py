@@ -28,18 +28,24 @@ from typing import Literal
 __all__ = [
     "ANALYSED_STATUSES",
     "ARM_NAMES",
+    "BP_READING",
+    "BP_READING_NAMES",
+    "CORE_MEASURES",
     "EXCLUDED_STATUSES",
     "GOAL_MEASURES",
     "LEVEL_LABELS",
     "LOST",
     "MEASURES",
+    "MEASURE_CONDITIONS",
     "MEASURE_LABELS",
     "MEASURE_UNITS",
+    "OPTIONAL_MEASURES",
     "OUTCOME_LABELS",
     "SHORT_OUTCOME_LABELS",
     "STATUS",
     "arm_label",
     "goal_endpoint_measure",
+    "goal_measure_name",
     "higher_is_better",
     "is_goal_endpoint",
     "level_label",
@@ -50,20 +56,51 @@ __all__ = [
 ]
 
 #: Measures that goal sets can define thresholds for (canonical order).
-GOAL_MEASURES: tuple[str, ...] = ("hba1c", "sbp", "ldl")
+GOAL_MEASURES: tuple[str, ...] = ("hba1c", "sbp", "dbp", "ldl")
+#: Goal measures every program analysis reports (those of the published trials).
+CORE_MEASURES: tuple[str, ...] = ("hba1c", "sbp", "ldl")
+#: Goal measures reported only when the data has them or the goal set defines a goal for
+#: them (no published trial reported diastolic blood pressure).
+OPTIONAL_MEASURES: tuple[str, ...] = tuple(m for m in GOAL_MEASURES if m not in CORE_MEASURES)
 #: Every measure recorded as ``<measure>_<month>`` columns.
 MEASURES: tuple[str, ...] = (*GOAL_MEASURES, "bmi")
 #: Canonical unit of each measure (docs/schema.md).
 MEASURE_UNITS: Mapping[str, str] = MappingProxyType(
-    {"hba1c": "%", "sbp": "mm Hg", "ldl": "mg/dL", "bmi": "kg/m²"}
+    {"hba1c": "%", "sbp": "mm Hg", "dbp": "mm Hg", "ldl": "mg/dL", "bmi": "kg/m²"}
 )
 #: How a measure is named in text.
 MEASURE_LABELS: Mapping[str, str] = MappingProxyType(
-    {"hba1c": "HbA1c", "sbp": "SBP", "ldl": "LDL", "bmi": "BMI"}
+    {"hba1c": "HbA1c", "sbp": "SBP", "dbp": "DBP", "ldl": "LDL", "bmi": "BMI"}
 )
+#: The condition each goal measure is a marker of. A condition is uncontrolled when any of
+#: its measures is, and at goal when all of them are: systolic and diastolic blood
+#: pressure are one condition (hypertension), counted once in the composites.
+MEASURE_CONDITIONS: Mapping[str, str] = MappingProxyType(
+    {"hba1c": "diabetes", "sbp": "hypertension", "dbp": "hypertension", "ldl": "hyperlipidemia"}
+)
+#: The schema name of a combined blood-pressure reading (``"142/88"``): ``bp_<month>``
+#: columns, split on load into ``sbp_<month>`` and ``dbp_<month>``.
+BP_READING: str = "bp"
+#: The names of that reading in long data's ``measure`` column (compared without case).
+BP_READING_NAMES: tuple[str, ...] = ("bp", "blood pressure", "blood_pressure", "sbp/dbp")
 
 _MEASURE_COLUMN = re.compile(r"^(" + "|".join(MEASURES) + r")_(\d+)$")
 _GOAL_ENDPOINT = re.compile(r"^(at_goal_(" + "|".join(GOAL_MEASURES) + r")|composite_(any|all))$")
+
+
+def goal_measure_name(name: object) -> str:
+    """The schema name of a measure named in long data (``"HbA1c"``, ``"Blood pressure"``).
+
+    Case and surrounding spaces are ignored; the names of a combined
+    blood-pressure reading (:data:`BP_READING_NAMES`) become :data:`BP_READING`.
+
+    Examples
+    --------
+    >>> goal_measure_name(" HbA1c "), goal_measure_name("Blood Pressure"), goal_measure_name("SBP/DBP")
+    ('hba1c', 'bp', 'bp')
+    """
+    key = str(name).strip().lower()
+    return BP_READING if key in BP_READING_NAMES else key
 
 
 def parse_measure_column(column: object) -> tuple[str, int] | None:
@@ -166,7 +203,8 @@ def _outcome_labels() -> dict[str, str]:
         labels[f"at_goal_{m}"] = f"{name} at goal"
         labels[f"uncontrolled_{m}"] = f"{name} uncontrolled at baseline"
         labels[f"change_{m}"] = f"{name} change{units[m]}"
-    labels["at_goal_sbp"] = "Blood pressure at goal"
+    # the published trials' word for their SBP goal; "(SBP)" keeps it apart from a DBP goal
+    labels["at_goal_sbp"] = "Blood pressure at goal (SBP)"
     return labels
 
 
@@ -174,22 +212,20 @@ def _outcome_labels() -> dict[str, str]:
 OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(_outcome_labels())
 
 
+def _short_outcome_labels() -> dict[str, str]:
+    labels = {"composite_any": "\u2265 1 goal", "composite_all": "All goals"}
+    for m in GOAL_MEASURES:
+        labels[f"at_goal_{m}"] = MEASURE_LABELS[m]
+    for m in MEASURES:
+        labels[f"change_{m}"] = f"{MEASURE_LABELS[m]} ({MEASURE_UNITS[m]})"
+    labels["change_hba1c"] = "HbA1c (%)"
+    labels["hba1c_drop_ge1"] = "HbA1c drop \u2265 1"
+    labels["hba1c_lt_7_5"] = "HbA1c < 7.5%"
+    return labels
+
+
 #: Short labels of the endpoints, for figure axes and boxes where the context says the rest.
-SHORT_OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "composite_any": "\u2265 1 goal",
-        "composite_all": "All goals",
-        "at_goal_hba1c": "HbA1c",
-        "at_goal_ldl": "LDL",
-        "at_goal_sbp": "SBP",
-        "change_hba1c": "HbA1c (%)",
-        "change_sbp": "SBP (mm Hg)",
-        "change_ldl": "LDL (mg/dL)",
-        "change_bmi": "BMI (kg/m\u00b2)",
-        "hba1c_drop_ge1": "HbA1c drop \u2265 1",
-        "hba1c_lt_7_5": "HbA1c < 7.5%",
-    }
-)
+SHORT_OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(_short_outcome_labels())
 
 
 def outcome_label(column: str) -> str:

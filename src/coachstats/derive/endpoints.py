@@ -2,7 +2,9 @@
 
 Everything is a vectorized column operation; there is no per-patient Python.
 
-Definitions (``m`` is ``hba1c``, ``sbp`` or ``ldl``; months from the column
+Definitions (``m`` is a measure of the goal set: ``hba1c``, ``sbp``, ``ldl``
+and, when the goal set has a diastolic goal such as
+:data:`~coachstats.core.goals.DBP_GOAL`, ``dbp``; months from the column
 suffixes, e.g. ``hba1c_0`` and ``hba1c_12``):
 
 ``uncontrolled_m``
@@ -14,15 +16,24 @@ suffixes, e.g. ``hba1c_0`` and ``hba1c_12``):
     (``missing="exclude"``, complete case as published). With
     ``missing="failure"`` a missing follow-up counts as not at goal.
 ``n_uncontrolled``
-    Number of measures uncontrolled at baseline (missing baselines count 0).
+    Number of conditions uncontrolled at baseline (missing baselines count 0).
+    A condition (:data:`~coachstats.core.vocabulary.MEASURE_CONDITIONS`:
+    diabetes, hypertension, hyperlipidemia) is uncontrolled when any of its
+    measures in the goal set is: with systolic and diastolic goals, high SBP
+    or high DBP is one uncontrolled condition (hypertension), counted once.
 ``composite_any`` / ``composite_all``
     Among patients with ``n_uncontrolled >= 1``: at goal on at least one /
-    on every condition uncontrolled at baseline. Complete case: defined only
-    when every uncontrolled condition has a follow-up value, so both composites
-    share one denominator (as in HCPC, where both were reported on the same
-    patients). NA for patients controlled on everything at baseline.
+    on every condition uncontrolled at baseline. A condition is at goal when
+    every one of its measures is (blood pressure: SBP and DBP both at goal).
+    Complete case: defined only when every uncontrolled condition has a
+    follow-up value on each of its measures, so both composites share one
+    denominator (as in HCPC, where both were reported on the same patients).
+    NA for patients controlled on everything at baseline. With one measure
+    per condition (the published goal sets) conditions and measures are the same.
 ``change_m``
-    Follow-up minus baseline (negative = improvement for all three measures).
+    Follow-up minus baseline (negative = improvement for every measure).
+    Computed for every measure of :data:`~coachstats.core.vocabulary.GOAL_MEASURES`
+    with baseline and follow-up columns, whether the goal set has a goal for it or not.
 ``hba1c_drop_ge1``
     ``hba1c_0 - hba1c_F >= goals.hba1c_drop`` (with a 1e-9 allowance so that
     9.3 -> 8.3 counts as a drop of exactly 1.0 despite binary floating point).
@@ -57,7 +68,13 @@ import pandas as pd
 
 from coachstats.core.errors import ColumnNotFoundError, OptionError, check_option
 from coachstats.core.goals import MEASURES, GoalSet
-from coachstats.core.vocabulary import OUTCOME_LABELS, STATUS, measure_months
+from coachstats.core.vocabulary import (
+    CORE_MEASURES,
+    MEASURE_CONDITIONS,
+    OUTCOME_LABELS,
+    STATUS,
+    measure_months,
+)
 
 __all__ = [
     "STATUS",
@@ -99,7 +116,20 @@ def _followup_month(months: dict[str, list[int]], followup: int | None) -> int:
 
 
 def endpoint_specs(goals: GoalSet, measures: list[str] | None = None) -> list[EndpointSpec]:
-    """The endpoints :func:`derive_endpoints` produces for a goal set."""
+    """The endpoints :func:`derive_endpoints` produces for a goal set.
+
+    ``measures``: those with baseline and follow-up columns in the data;
+    default the core measures (:data:`~coachstats.core.vocabulary.CORE_MEASURES`)
+    and the goal set's.
+
+    Examples
+    --------
+    >>> from coachstats.core.goals import HCPC_GOALS
+    >>> [e.name for e in endpoint_specs(HCPC_GOALS) if e.kind == "continuous"]
+    ['change_hba1c', 'change_sbp', 'change_ldl']
+    >>> [e.name for e in endpoint_specs(HCPC_GOALS, ["sbp", "dbp"])]
+    ['at_goal_sbp', 'composite_any', 'composite_all', 'change_sbp', 'change_dbp']
+    """
     ms = [m for m in goals.measures if measures is None or m in measures]
     label = OUTCOME_LABELS
     specs = [EndpointSpec(f"at_goal_{m}", "binary", m, label[f"at_goal_{m}"]) for m in ms]
@@ -107,7 +137,11 @@ def endpoint_specs(goals: GoalSet, measures: list[str] | None = None) -> list[En
         EndpointSpec("composite_any", "binary", None, label["composite_any"]),
         EndpointSpec("composite_all", "binary", None, label["composite_all"]),
     ]
-    present = measures if measures is not None else list(MEASURES)
+    present = (
+        [m for m in MEASURES if m in measures]
+        if measures is not None
+        else [m for m in MEASURES if m in CORE_MEASURES or m in goals.measures]
+    )
     specs += [EndpointSpec(f"change_{m}", "continuous", m, label[f"change_{m}"]) for m in present]
     if "hba1c" in present:
         specs += [
@@ -280,12 +314,12 @@ def derive_endpoints(
         return values[name]
 
     new: dict[str, object] = {}
-    unc_any = np.zeros(n, dtype=bool)
-    any_unc_missing_fu = np.zeros(n, dtype=bool)
-    all_unc_at_goal = np.ones(n, dtype=bool)
-    any_unc_at_goal = np.zeros(n, dtype=bool)
     all_base_missing = np.ones(n, dtype=bool)
-    n_unc = np.zeros(n, dtype=np.int64)
+    # per condition (MEASURE_CONDITIONS): uncontrolled on any of its measures, at goal on
+    # all of them, follow-up missing on any of them
+    cond_unc: dict[str, npt.NDArray[np.bool_]] = {}
+    cond_goal: dict[str, npt.NDArray[np.bool_]] = {}
+    cond_fu_na: dict[str, npt.NDArray[np.bool_]] = {}
     for m in goal_measures:
         t = goals.thresholds[m]
         base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
@@ -310,13 +344,22 @@ def derive_endpoints(
                 miss_fu=unc & f_na,
                 failure=failure,
             )
+        all_base_missing &= unc_na
+        c = MEASURE_CONDITIONS[m]
+        cond_unc[c] = cond_unc.get(c, np.zeros(n, dtype=bool)) | unc
+        cond_goal[c] = cond_goal.get(c, np.ones(n, dtype=bool)) & goal & ~f_na
+        cond_fu_na[c] = cond_fu_na.get(c, np.zeros(n, dtype=bool)) | f_na
+    n_unc = np.zeros(n, dtype=np.int64)
+    unc_any = np.zeros(n, dtype=bool)
+    any_unc_missing_fu = np.zeros(n, dtype=bool)
+    all_unc_at_goal = np.ones(n, dtype=bool)
+    any_unc_at_goal = np.zeros(n, dtype=bool)
+    for c, unc in cond_unc.items():
         n_unc += unc
         unc_any |= unc
-        all_base_missing &= unc_na
-        any_unc_missing_fu |= unc & f_na
-        g = goal & ~f_na
-        any_unc_at_goal |= unc & g
-        all_unc_at_goal &= ~unc | g
+        any_unc_missing_fu |= unc & cond_fu_na[c]
+        any_unc_at_goal |= unc & cond_goal[c]
+        all_unc_at_goal &= ~unc | cond_goal[c]
     new["n_uncontrolled"] = n_unc
     comp_na = ~unc_any if failure else ~unc_any | any_unc_missing_fu
     new["composite_any"] = _bool_array(any_unc_at_goal, comp_na)

@@ -117,6 +117,7 @@ VARIABLE_LABELS: dict[str, str] = {
     "bmi_0": "BMI, kg/m²",
     "hba1c_0": "HbA1c, %",
     "sbp_0": "Systolic BP, mm Hg",
+    "dbp_0": "Diastolic BP, mm Hg",
     "ldl_0": "LDL, mg/dL",
 }
 

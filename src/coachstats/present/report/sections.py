@@ -23,7 +23,7 @@ from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult
-from coachstats.core.vocabulary import arm_label
+from coachstats.core.vocabulary import GOAL_MEASURES, arm_label
 from coachstats.data.flow import Flow
 from coachstats.data.io import file_sha256
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
@@ -62,9 +62,7 @@ BASELINE_VARIABLES: tuple[str, ...] = (
     "insulin",
     "pcp_visits",
     "bmi_0",
-    "hba1c_0",
-    "sbp_0",
-    "ldl_0",
+    *(f"{m}_0" for m in GOAL_MEASURES),  # the baseline of each goal measure, dbp_0 included
 )
 _TWO_ARMS = ("coaching", "usual_care")
 _PAIRED = ("mcnemar", "paired_t")

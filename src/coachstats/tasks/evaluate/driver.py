@@ -32,6 +32,7 @@ from coachstats.compare.meta import MetaResult
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+from coachstats.core.vocabulary import measure_months
 from coachstats.data.flow import Flow
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
@@ -345,7 +346,11 @@ def analyze(
     td = load_program(data, design=design, **load)
     program_design = _design_of(td)
     _step(progress, "deriving endpoints and comparing")
-    plan = program_plan(gs, single_arm=program_design == "single-arm")
+    plan = program_plan(
+        gs,
+        single_arm=program_design == "single-arm",
+        measures=measure_months(td.patients.columns),  # optional measures the data has (dbp)
+    )
     res = run_plan(td, plan, errors="record")
     summaries: list[ComparisonResult | None] = []
     for spec, r in zip(plan.specs, res.results, strict=True):

@@ -17,15 +17,23 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
 import pandas as pd
 
 from coachstats.core.errors import OptionError
-from coachstats.core.goals import MEASURES, GoalSet, get_goal_set
-from coachstats.core.vocabulary import measure_months, parse_measure_column
+from coachstats.core.goals import GoalSet, get_goal_set
+from coachstats.core.vocabulary import (
+    CORE_MEASURES,
+    GOAL_MEASURES,
+    MEASURE_CONDITIONS,
+    MEASURE_LABELS,
+    MEASURE_UNITS,
+    measure_months,
+    parse_measure_column,
+)
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import endpoint_specs
 from coachstats.plan import AnalysisPlan, AnalysisSpec
@@ -48,19 +56,25 @@ POPULATIONS: Mapping[str, tuple[str, str]] = {
     "peer": ("hba1c_0 >= 8.0", "the peer trial enrolled patients with HbA1c >= 8.0 %"),
 }
 
-#: Plain-language labels of the program outcomes of :func:`program_plan`.
-OUTCOME_TEXT: Mapping[str, str] = {
-    "composite_any": "at goal for >= 1 condition",
-    "composite_all": "at goal for all conditions",
-    "at_goal_hba1c": "HbA1c at goal",
-    "at_goal_sbp": "blood pressure at goal",
-    "at_goal_ldl": "LDL at goal",
-    "change_hba1c": "HbA1c change (%)",
-    "change_sbp": "SBP change (mm Hg)",
-    "change_ldl": "LDL change (mg/dL)",
-    "hba1c_drop_ge1": "HbA1c drop >= 1 point",
-    "hba1c_lt_7_5": "HbA1c < 7.5 %",
-}
+
+def _outcome_text() -> dict[str, str]:
+    text = {
+        "composite_any": "at goal for >= 1 condition",
+        "composite_all": "at goal for all conditions",
+    }
+    for m in GOAL_MEASURES:
+        text[f"at_goal_{m}"] = f"{MEASURE_LABELS[m]} at goal"
+    text["at_goal_sbp"] = "blood pressure at goal (SBP)"
+    for m in GOAL_MEASURES:
+        text[f"change_{m}"] = f"{MEASURE_LABELS[m]} change ({MEASURE_UNITS[m]})"
+    text["hba1c_drop_ge1"] = "HbA1c drop >= 1 point"
+    text["hba1c_lt_7_5"] = "HbA1c < 7.5 %"
+    return text
+
+
+#: Plain-language labels of the program outcomes of :func:`program_plan` (measure names
+#: and units from :mod:`coachstats.core.vocabulary`).
+OUTCOME_TEXT: Mapping[str, str] = _outcome_text()
 
 
 def followup_for(columns: pd.Index | list[str], months: int) -> tuple[int | None, list[str]]:
@@ -240,15 +254,18 @@ def benchmark_spec(
     return spec, notes
 
 
-def plan_outcomes(goals: GoalSet) -> tuple[str, ...]:
+def plan_outcomes(goals: GoalSet, measures: Iterable[str] = ()) -> tuple[str, ...]:
     """The outcomes :func:`program_plan` analyses with a goal set, read from the goal set itself.
 
     The goal set's own list (:attr:`~coachstats.core.goals.GoalSet.outcomes`:
     the peer goals carry the peer trial's outcomes) when it has one;
     otherwise, from its measures: at goal for >= 1 / all conditions (with two
-    or more measures; with one they equal its at-goal endpoint), at goal per
-    measure, and the change of every measure. Nothing depends on the goal
-    set's name, so a renamed copy keeps its outcomes.
+    or more conditions; with one they equal its at-goal endpoint), at goal per
+    measure, and the change of every core measure
+    (:data:`~coachstats.core.vocabulary.CORE_MEASURES`) and of each optional
+    one (diastolic blood pressure) that the goal set has a goal for or that
+    is among ``measures`` (the measures of the data). Nothing depends on the
+    goal set's name, so a renamed copy keeps its outcomes.
 
     Raises
     ------
@@ -267,9 +284,11 @@ def plan_outcomes(goals: GoalSet) -> tuple[str, ...]:
     >>> strict = GoalSet.from_dict({"name": "strict", "thresholds": {"hba1c": {"uncontrolled_above": 7.0}}})
     >>> plan_outcomes(strict)
     ('at_goal_hba1c', 'change_hba1c', 'change_sbp', 'change_ldl')
+    >>> plan_outcomes(strict, measures=["hba1c", "sbp", "dbp"])
+    ('at_goal_hba1c', 'change_hba1c', 'change_sbp', 'change_dbp', 'change_ldl')
     """
     if goals.outcomes:
-        allowed = [e.name for e in endpoint_specs(goals)]
+        allowed = [e.name for e in endpoint_specs(goals, list(GOAL_MEASURES))]
         unknown = [o for o in goals.outcomes if o not in allowed]
         if unknown:
             raise OptionError(
@@ -277,11 +296,14 @@ def plan_outcomes(goals: GoalSet) -> tuple[str, ...]:
                 f"measures {list(goals.measures)}; set its outcomes to names among {allowed}"
             )
         return goals.outcomes
-    composites = ("composite_any", "composite_all") if len(goals.measures) > 1 else ()
+    conditions = {MEASURE_CONDITIONS[m] for m in goals.measures}
+    composites = ("composite_any", "composite_all") if len(conditions) > 1 else ()
+    present = set(measures) | set(goals.measures)
+    changed = [m for m in GOAL_MEASURES if m in CORE_MEASURES or m in present]
     return (
         *composites,
         *(f"at_goal_{m}" for m in goals.measures),
-        *(f"change_{m}" for m in MEASURES),
+        *(f"change_{m}" for m in changed),
     )
 
 
@@ -295,10 +317,14 @@ def _outcome_label(outcome: str, goals: GoalSet) -> str:
     return OUTCOME_TEXT.get(outcome, outcome)
 
 
-def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> AnalysisPlan:
+def program_plan(
+    goals: GoalSet | str = "hcpc", *, single_arm: bool = False, measures: Iterable[str] = ()
+) -> AnalysisPlan:
     """The outcomes ``coachstats analyze`` reports for a program, as an analysis plan.
 
-    The outcomes are the goal set's (:func:`plan_outcomes`). HCPC goals: at
+    The outcomes are the goal set's (:func:`plan_outcomes`; ``measures``, the
+    measures of the program's data, add the change of an optional measure
+    such as diastolic blood pressure when the data has it). HCPC goals: at
     goal for >= 1 / all conditions and per condition, and the change of each
     measure. Peer goals: HbA1c change, drop >= 1 point, HbA1c < 7.5 %, LDL
     and SBP changes. Goal endpoints are compared with Pearson's chi-square
@@ -317,9 +343,9 @@ def program_plan(goals: GoalSet | str = "hcpc", *, single_arm: bool = False) -> 
     gs = get_goal_set(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves
         raise OptionError("program_plan needs a goal set")
-    kinds = {e.name: e.kind for e in endpoint_specs(gs)}
+    kinds = {e.name: e.kind for e in endpoint_specs(gs, list(GOAL_MEASURES))}
     specs = []
-    for o in plan_outcomes(gs):
+    for o in plan_outcomes(gs, measures):
         binary = kinds[o] == "binary"
         label = _outcome_label(o, gs)
         if single_arm:
