@@ -37,6 +37,7 @@ from coachstats.core.errors import (
     list_some,
     shorten,
 )
+from coachstats.data.bloodpressure import split_source_names
 from coachstats.data.excel import read_workbook
 from coachstats.data.flow import Flow
 from coachstats.data.longdata import LONG_COLUMNS, is_long, pivot_long
@@ -374,7 +375,9 @@ def load_trial(
         )
     except SchemaError as exc:
         if columns:
-            exc = exc.with_source_names({str(v): str(k) for k, v in columns.items()})
+            exc = exc.with_source_names(
+                split_source_names({str(v): str(k) for k, v in columns.items()})
+            )
         raise (_with_hashed_rows(exc) if hash_ids else exc) from None
     notes += vnotes
     months = measure_months(clean.columns)

@@ -15,6 +15,11 @@ problems below; :func:`pivot_long` raises one
 * a measurement given both ways (a ``hba1c_0`` column next to ``hba1c``
   month-0 rows).
 
+Measure names are matched without case; ``BP``, ``Blood pressure`` and
+``SBP/DBP`` rows hold a combined reading (``"142/88"``) and become
+``bp_<month>`` columns, which the schema splits into ``sbp_<month>`` and
+``dbp_<month>`` (:mod:`coachstats.data.bloodpressure`).
+
 Examples
 --------
 >>> import pandas as pd
@@ -41,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import SchemaError
+from coachstats.core.vocabulary import BP_READING, BP_READING_NAMES
 from coachstats.data.schema import column_spec
 
 __all__ = ["LONG_COLUMNS", "LONG_KEYS", "MAX_MONTH", "is_long", "pivot_long"]
@@ -89,6 +95,8 @@ def pivot_long(df: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.DataF
     pid = df["patient_id"]
     no_id = pid.isna().to_numpy()
     measure = df["measure"].astype("string").str.strip().str.lower()
+    # a combined blood-pressure reading ("142/88") is one measure, split later by the schema
+    measure = measure.where(~measure.isin(BP_READING_NAMES).fillna(False), BP_READING)
     no_measure = (measure.isna() | (measure == "")).to_numpy(dtype=bool)
     for column, mask, what in (
         ("patient_id", no_id, "a patient id"),

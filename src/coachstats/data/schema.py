@@ -7,7 +7,9 @@ normalizes a raw patient table (arm labels, booleans, numbers, units) and
 collects **every** problem before raising one :class:`~coachstats.core.errors.SchemaError`.
 
 Measurement columns are ``<measure>_<month>``: ``hba1c_0``, ``hba1c_12``,
-``sbp_6``... (month 0 is baseline).
+``sbp_6``... (month 0 is baseline). A blood-pressure reading given as one cell
+(``bp_<month>``: ``"142/88"``) is split into ``sbp_<month>`` and
+``dbp_<month>`` first (:mod:`coachstats.data.bloodpressure`).
 
 Examples
 --------
@@ -53,6 +55,11 @@ from coachstats.core.units import (
     normalize_unit,
     to_reported_precision,
 )
+from coachstats.data.bloodpressure import (
+    split_blood_pressure,
+    systolic_not_above_diastolic,
+    unmapped_readings,
+)
 from coachstats.data.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 
 __all__ = [
@@ -85,7 +92,7 @@ class ColumnSpec:
     """One documented column (or a family of ``<name>_<month>`` columns)."""
 
     name: str
-    dtype: Literal["id", "arm", "category", "bool", "float", "int"]
+    dtype: Literal["id", "arm", "category", "bool", "float", "int", "reading"]
     description: str
     unit: str = ""
     minimum: float | None = None
@@ -100,6 +107,8 @@ class ColumnSpec:
             return "coaching, usual_care (map other labels with arms=)"
         if self.dtype == "bool":
             return "true/false, yes/no, 1/0"
+        if self.dtype == "reading":
+            return "'systolic/diastolic' text, e.g. 142/88 (split into sbp and dbp)"
         if self.minimum is not None or self.maximum is not None:
             lo = "-inf" if self.minimum is None else f"{self.minimum:g}"
             hi = "inf" if self.maximum is None else f"{self.maximum:g}"
@@ -119,6 +128,14 @@ PATIENT_SCHEMA: tuple[ColumnSpec, ...] = (
     ColumnSpec("insulin", "bool", "Uses insulin"),
     ColumnSpec("hba1c", "float", "Hemoglobin A1c", "%", 3.0, 20.0, per_month=True),
     ColumnSpec("sbp", "float", "Systolic blood pressure", "mmHg", 60.0, 300.0, per_month=True),
+    ColumnSpec("dbp", "float", "Diastolic blood pressure", "mmHg", 30.0, 200.0, per_month=True),
+    ColumnSpec(
+        "bp",
+        "reading",
+        "Blood pressure as one reading, split on load into sbp and dbp",
+        "mmHg",
+        per_month=True,
+    ),
     ColumnSpec("ldl", "float", "LDL cholesterol", "mg/dL", 10.0, 500.0, per_month=True),
     ColumnSpec("bmi", "float", "Body-mass index", "kg/m2", 10.0, 100.0, per_month=True),
     ColumnSpec("age", "float", "Age at enrolment", "years", 0.0, 120.0),
@@ -406,6 +423,11 @@ def validate_patients(
             )
         df["arm"] = mapped
 
+    split = split_blood_pressure(df, _row_ids(df))
+    df = split.frame
+    failures += split.failures
+    notes += split.notes
+    notes += unmapped_readings(df, lambda c: column_spec(c) is not None)
     for col in list(df.columns):
         col_spec = column_spec(str(col))
         if col_spec is None or col_spec.dtype in ("id", "arm", "category"):
@@ -461,7 +483,7 @@ def validate_patients(
                         "as labs report it"
                     )
                 )
-        elif spec.name in ("hba1c", "ldl"):
+        elif len(UNIT_CHOICES.get(spec.name, ())) > 1:  # a measure with another unit to mistake
             guess, other_mask = looks_like(spec.name, values)  # type: ignore[arg-type]
             if guess is not None:
                 unit_problem = True
@@ -501,6 +523,9 @@ def validate_patients(
                     unit = units[spec.name]
                     lo_u, hi_u = _in_unit(spec.name, unit, lo), _in_unit(spec.name, unit, hi)
                     allowed += f" ({lo_u:g} to {hi_u:g} {unit}, the unit of the file)"
+                if col in split.origin:
+                    part = "first (systolic)" if spec.name == "sbp" else "second (diastolic)"
+                    allowed += f"; the {part} numbers of the {split.origin[col]} readings"
                 failures.append(
                     failure_from_mask(
                         col,
@@ -511,6 +536,7 @@ def validate_patients(
                     )
                 )
         df[col] = values
+    failures += systolic_not_above_diastolic(df, _row_ids(df))
 
     by_measure: dict[str, list[int]] = {}
     for col in df.columns:
