@@ -37,7 +37,7 @@ from coachstats.core.errors import (
     SchemaError,
     UnitError,
 )
-from coachstats.core.goals import HCPC_GOALS, PEER_GOALS, GoalSet, Threshold
+from coachstats.core.goals import DBP_GOAL, HCPC_GOALS, PEER_GOALS, GoalSet, Threshold
 from coachstats.core.results import ComparisonResult, format_p, tidy
 from coachstats.data.flow import Flow
 from coachstats.data.io import load_trial
@@ -87,6 +87,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DBP_GOAL",
     "HCPC_GOALS",
     "PEER_GOALS",
     "AnalysisError",

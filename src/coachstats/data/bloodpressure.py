@@ -351,7 +351,7 @@ def unmapped_readings(df: pd.DataFrame, known: Any) -> list[str]:
     --------
     >>> df = pd.DataFrame({"Blood Pressure": ["142/88", None, "130/80"], "note": ["ok", "a/b", None]})
     >>> print(unmapped_readings(df, lambda c: False)[0])
-    column 'Blood Pressure' holds blood pressure readings (e.g. '142/88') but is not a schema column, so it is not analysed: map it to bp_<month> to split it into sbp_<month> and dbp_<month> (e.g. --map bp_0='Blood Pressure'; Python: columns={'Blood Pressure': 'bp_0'})
+    column 'Blood Pressure' holds blood pressure readings (e.g. '142/88') but is not a schema column, so it is not analysed: map it to bp_<month> (the month of its visit) to split it into sbp_<month> and dbp_<month> (e.g. --map bp_0='Blood Pressure'; Python: columns={'Blood Pressure': 'bp_0'})
     """
     notes = []
     for col in df.columns:
@@ -365,10 +365,12 @@ def unmapped_readings(df: pd.DataFrame, known: Any) -> list[str]:
         parsed = parse_readings(values)
         if parsed.read.all() or (not parsed.problems.keys() - {"order"} and parsed.read.any()):
             first = list_some([values.iloc[0]], 1)
+            numbers = re.findall(r"\d+", str(col))
+            target = f"bp_{int(numbers[0])}" if len(numbers) == 1 else "bp_0"  # an example
             notes.append(
                 f"column {str(col)!r} holds blood pressure readings (e.g. {first!r}) but is not a "
-                "schema column, so it is not analysed: map it to bp_<month> to split it into "
-                f"sbp_<month> and dbp_<month> (e.g. --map bp_0={str(col)!r}; Python: "
-                f"columns={{{str(col)!r}: 'bp_0'}})"
+                "schema column, so it is not analysed: map it to bp_<month> (the month of its "
+                "visit) to split it into sbp_<month> and dbp_<month> (e.g. "
+                f"--map {target}={str(col)!r}; Python: columns={{{str(col)!r}: {target!r}}})"
             )
     return notes
