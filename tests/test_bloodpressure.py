@@ -64,11 +64,12 @@ def test_readings_are_split_into_sbp_and_dbp_with_a_note() -> None:
     )
 
 
-def test_decimal_commas_and_blank_cells() -> None:
-    td = load_trial(clinic(["142,5/88", "", "120/80,5", "  "]), columns=MAP)
+def test_decimal_commas_units_and_blank_cells() -> None:
+    td = load_trial(clinic(["142,5/88", "", "120/80,5 mmHg", "  ", "131/77 mm Hg"]), columns=MAP)
     assert td.patients["sbp_0"].tolist()[0] == 142.5
     assert td.patients["dbp_0"].tolist()[2] == 80.5
-    assert td.patients["sbp_0"].isna().tolist() == [False, True, False, True]
+    assert td.patients.loc[4, ["sbp_0", "dbp_0"]].tolist() == [131.0, 77.0]
+    assert td.patients["sbp_0"].isna().tolist() == [False, True, False, True, False]
 
 
 def test_a_column_already_named_bp_month_needs_no_mapping() -> None:
@@ -95,6 +96,7 @@ def test_a_column_already_named_bp_month_needs_no_mapping() -> None:
         ("high", "not a blood pressure reading"),
         ("142/88/70", "not a blood pressure reading"),
         ("142-88", "not a blood pressure reading"),
+        ("142/88 kPa", "not a blood pressure reading"),
     ],
 )
 def test_unreadable_readings_are_errors_naming_the_patient_and_the_cell(

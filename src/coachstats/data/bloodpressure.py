@@ -10,7 +10,8 @@ checks as separate ``sbp``/``dbp`` columns (:data:`coachstats.data.schema.PATIEN
 Rules, each cell on its own row (no value ever moves to another row):
 
 * spaces around the numbers and the slash are allowed (``"142 / 88"``), and
-  so are decimals (``"142.5/88"``, ``"142,5/88"``); an empty cell is missing;
+  so are decimals (``"142.5/88"``, ``"142,5/88"``) and the unit after the
+  reading (``"142/88 mmHg"``); an empty cell is missing;
 * a reading whose first number is not above its second (``"88/142"``) is an
   error naming the patients and the readings. coachstats never swaps the two:
   whether the numbers were typed in the wrong order, or one of them is wrong,
@@ -70,7 +71,7 @@ __all__ = [
 ]
 
 _NUMBER = r"[0-9]+(?:[.,][0-9]+)?"
-_READING = re.compile(rf"^\s*({_NUMBER})?\s*/\s*({_NUMBER})?\s*$")
+_READING = re.compile(rf"^\s*({_NUMBER})?\s*/\s*({_NUMBER})?\s*(?:[mM][mM]\s*[hH][gG])?\s*$")
 _COLUMN = re.compile(rf"^{BP_READING}_(\d+)$")
 
 #: What each kind of unreadable cell means, and its fix (the problem text of the error).
