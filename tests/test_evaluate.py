@@ -168,11 +168,9 @@ def test_program_without_effect_is_inconsistent(no_effect: EvaluationResult) -> 
     rd = frame.loc[frame["estimand"] == "risk difference"].set_index("target")
     # no true effect: every program interval covers 0, and lies below the published effect
     assert ((rd["program_conf_low"] < 0) & (rd["program_conf_high"] > 0)).all()
-    assert (rd["program_estimate"] < rd["published_estimate"] - 0.1).all()
-    assert (
-        rd.loc["composite_any", "verdict"] == "differs"
-        and rd.loc["hba1c_goal", "verdict"] == "differs"
-    )
+    assert (rd["program_estimate"] < rd["published_estimate"] - 0.05).all()
+    # without_effect is now unbiased (issue 17): the composite still differs at this seed
+    assert rd.loc["composite_any", "verdict"] == "differs"
     assert (rd.loc[rd["verdict"] == "differs", "difference"] < 0).all()
     findings = no_effect.findings()
     assert findings and all(
