@@ -28,7 +28,9 @@ from typing import Literal
 __all__ = [
     "ANALYSED_STATUSES",
     "ARM_NAMES",
+    "BETTER",
     "EXCLUDED_STATUSES",
+    "FAVOURS",
     "GOAL_MEASURES",
     "LOST",
     "MEASURES",
@@ -37,7 +39,11 @@ __all__ = [
     "OUTCOME_LABELS",
     "SHORT_OUTCOME_LABELS",
     "STATUS",
+    "VERDICTS",
+    "Favours",
+    "Verdict",
     "arm_label",
+    "better_direction",
     "goal_endpoint_measure",
     "is_goal_endpoint",
     "measure_months",
@@ -187,6 +193,45 @@ SHORT_OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(
         "hba1c_lt_7_5": "HbA1c < 7.5%",
     }
 )
+
+
+#: The direction in which each endpoint is better for the patient: a larger share at goal,
+#: a larger fall in a lab value (a change is follow-up minus baseline, so lower is better).
+BETTER: Mapping[str, Literal["higher", "lower"]] = MappingProxyType(
+    {
+        "composite_any": "higher",
+        "composite_all": "higher",
+        **{f"at_goal_{m}": "higher" for m in GOAL_MEASURES},
+        **{f"change_{m}": "lower" for m in MEASURES},
+        "hba1c_drop_ge1": "higher",
+        "hba1c_lt_7_5": "higher",
+    }
+)
+
+Verdict = Literal["larger", "similar", "smaller", "inconclusive"]
+#: How a program's effect compares with a published one, judged in the outcome's better
+#: direction: ``larger`` / ``smaller`` (the difference is beyond chance, in favour of the program
+#: or the published trial), ``similar`` (equivalent within a stated margin) or ``inconclusive``.
+VERDICTS: tuple[Verdict, ...] = ("larger", "similar", "smaller", "inconclusive")
+Favours = Literal["program", "published", "neither"]
+#: Which side a verdict favours: ``larger`` the program, ``smaller`` the published trial.
+FAVOURS: tuple[Favours, ...] = ("program", "published", "neither")
+
+
+def better_direction(endpoint: str) -> Literal["higher", "lower"]:
+    """``"higher"`` or ``"lower"``: the direction in which ``endpoint`` is better (:data:`BETTER`).
+
+    Raises
+    ------
+    KeyError
+        An endpoint without a better direction (a baseline count, a custom column).
+
+    Examples
+    --------
+    >>> better_direction("composite_any"), better_direction("change_ldl")
+    ('higher', 'lower')
+    """
+    return BETTER[endpoint]
 
 
 def outcome_label(column: str) -> str:
