@@ -39,6 +39,10 @@ def test_model_matches_r(name: str) -> None:
     assert r.expected_change == pytest.approx(ref["expected_change"], rel=CLOSED)
     assert r.share_below(ref["goal"]) == pytest.approx(ref["share_below"], rel=QUAD)
     assert r.share_dropping(ref["drop"]) == pytest.approx(ref["share_dropping"], rel=QUAD)
+    np.testing.assert_allclose(r.change_given(ref["baselines"]), ref["change_given"], rtol=CLOSED)
+    np.testing.assert_allclose(
+        r.below_given(ref["baselines"], ref["goal"]), ref["below_given"], rtol=CLOSED
+    )
 
 
 @pytest.mark.parametrize(("name", "rel"), [("large", OPTIM), ("small", FLAT)])
@@ -71,6 +75,12 @@ def test_simulation_agrees_with_the_model() -> None:
     assert r.expected_change == pytest.approx((y - x)[sel].mean(), abs=0.01)
     assert r.share_below(c) == pytest.approx((y[sel] <= c).mean(), abs=0.005)
     assert r.share_dropping(1.0) == pytest.approx(((x - y)[sel] >= 1).mean(), abs=0.005)
+    # per patient, averaged over the selected baselines: the same figures
+    assert r.change_given(x[sel]).mean() == pytest.approx((y - x)[sel].mean(), abs=0.01)
+    assert r.below_given(x[sel], c).mean() == pytest.approx((y[sel] <= c).mean(), abs=0.005)
+    assert r.below_given(x[sel], x[sel] - 1).mean() == pytest.approx(
+        ((x - y)[sel] >= 1).mean(), abs=0.005
+    )
     # only the selected known: the truncated fit recovers the population and the same change
     only = regression_to_mean(population=x[sel], threshold=c, within_sd=sw)
     assert "truncated" in only.method

@@ -11,6 +11,8 @@
 #   -(1 - rho) (E[X | X > c] - mu);
 # - P(Y <= g | X > c): mvtnorm::pmvnorm over (c, Inf) x (-Inf, g) / pnorm(c, lower = FALSE);
 # - P(X - Y >= k | X > c): the same for (X, D = X - Y), cov(X, D) = sigma^2 (1 - rho);
+# - per baseline x: E[Y - X | X = x] and P(Y <= g | X = x) from dnorm/pnorm of the conditional
+#   normal N(mu + rho (x - mu), sigma^2 (1 - rho^2));
 # - the maximum-likelihood normal truncated below at c: optim (BFGS) on
 #   -sum(log(truncnorm::dtruncnorm(x, a = c, mean, sd))).
 
@@ -41,7 +43,12 @@ for (m in models) {
   cov_d <- s2 * (1 - rho)
   drop <- pmvnorm(lower = c(m$threshold, m$drop), upper = c(Inf, Inf),
                   mean = c(m$mean, 0), sigma = matrix(c(s2, cov_d, cov_d, 2 * cov_d), 2))
+  xs <- c(8.1, 9.3, 12.0)
+  cond_mean <- m$mean + rho * (xs - m$mean)
+  cond_sd <- m$sd * sqrt(1 - rho^2)
   out$models[[m$name]] <- list(
+    baselines = xs, change_given = cond_mean - xs,
+    below_given = pnorm(m$goal, cond_mean, cond_sd),
     mean = m$mean, sd = m$sd, threshold = m$threshold, within_sd = m$within_sd,
     goal = m$goal, drop = m$drop, reliability = rho, selected_mean = e_sel,
     expected_change = -(1 - rho) * (e_sel - m$mean),

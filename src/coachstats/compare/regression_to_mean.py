@@ -25,7 +25,10 @@ measurements in the population the patients were selected from.
 :math:`\mu` and :math:`\sigma` are that population's mean and SD: the sample
 moments of its baselines when they include patients below the threshold,
 otherwise the maximum-likelihood normal truncated at :math:`c` fitted to the
-selected patients (:func:`fit_truncated_normal`).
+selected patients (:func:`fit_truncated_normal`). For a given set of selected
+patients the per-patient versions (:meth:`RegressionToMean.change_given`,
+:meth:`RegressionToMean.below_given`) are averaged over their baselines, so the
+shape of the selected tail need not be normal.
 
 Checked against R (``tests/reference/regression_to_mean.R``:
 ``truncnorm::etruncnorm``, ``mvtnorm::pmvnorm``, ``optim`` on
@@ -89,6 +92,23 @@ class RegressionToMean:
     def expected_change(self) -> float:
         r"""Expected mean change :math:`E[Y - X \mid X > c]` with no true change (negative)."""
         return -(1.0 - self.reliability) * (self.selected_mean - self.mean)
+
+    def _conditional(self, baseline: ArrayLike) -> tuple[np.ndarray, float]:
+        """Mean and SD of Y given X = baseline."""
+        x = np.asarray(baseline, dtype=float)
+        return self.mean + self.reliability * (x - self.mean), self.sd * math.sqrt(
+            1.0 - self.reliability**2
+        )
+
+    def change_given(self, baseline: ArrayLike) -> np.ndarray:
+        r"""Expected change :math:`E[Y - X \mid X = x] = -(1 - \rho)(x - \mu)` per baseline."""
+        x = np.asarray(baseline, dtype=float)
+        return -(1.0 - self.reliability) * (x - self.mean)
+
+    def below_given(self, baseline: ArrayLike, goal: ArrayLike) -> np.ndarray:
+        r""":math:`P(Y \le g \mid X = x)` per baseline (``goal`` a value or one per baseline)."""
+        m, s = self._conditional(baseline)
+        return np.asarray(stats.norm.cdf((np.asarray(goal, dtype=float) - m) / s))
 
     def _joint_above(self, a: float, b: float, cov: float, var_u: float) -> float:
         r"""P(X > c, U <= b) for (X, U) bivariate normal, U with mean ``a`` and variance ``var_u``.

@@ -27,8 +27,9 @@ import pandas as pd
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.core.errors import AnalysisError
 from coachstats.core.results import ComparisonResult
+from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.published import trial_name
-from coachstats.tasks.evaluate.rows import PROGRAM, ArmComparison, EffectComparison
+from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -86,6 +86,7 @@ __all__ = [
     "default_margin",
     "judge",
     "n_per_arm_needed",
+    "round_up",
     "tost_p",
 ]
 
@@ -142,7 +143,9 @@ class Margin:
         return f"\N{PLUS-MINUS SIGN}{self.value:.3g}" + (f" {unit}" if unit else "")
 
 
-def default_margin(endpoint: str, published: float, *, log_scale: bool = False) -> Margin:
+def default_margin(
+    endpoint: str, published: float, *, log_scale: bool = False, single_arm: bool = False
+) -> Margin:
     """The default equivalence margin of a comparison with a published effect (module docstring).
 
     Parameters
@@ -153,6 +156,9 @@ def default_margin(endpoint: str, published: float, *, log_scale: bool = False) 
         The published effect on the scale compared (log odds ratio with ``log_scale``).
     log_scale : bool
         The comparison is of log odds ratios.
+    single_arm : bool
+        The comparison is of a single-arm figure with the published coaching
+        arm; ``published`` is then the effect between the published arms.
 
     Examples
     --------
@@ -167,6 +173,10 @@ def default_margin(endpoint: str, published: float, *, log_scale: bool = False) 
         "the size of the published effect: a program within it is closer to the published "
         "effect than the published effect is to none, and a program without effect lies on the "
         "margin, so it is called similar in at most alpha of evaluations"
+        if not single_arm
+        else "the published effect (coaching minus usual care): a program within it is closer to "
+        "the coaching arm than the coaching arm is to usual care, and a program doing as well as "
+        "usual care lies on the margin, so it is called similar in at most alpha of evaluations"
     )
     floor = CLINICAL_DIFFERENCES.get(endpoint)
     if floor is not None and not log_scale and floor[0] > size:
@@ -270,8 +280,10 @@ class Judgement:
 
     ``difference`` is program minus published on the scale compared, ``std_error`` its SE;
     ``p_difference`` / ``p_equivalence`` the two-sided difference test and the TOST P, and
-    ``*_adjusted`` the same after the family's adjustment. ``why`` says, for an
-    ``inconclusive`` verdict, what would settle it (empty otherwise).
+    ``*_adjusted`` the same after the family's adjustment. For an ``inconclusive``
+    verdict ``n_needed`` is about how many patients per arm would settle it
+    (:func:`n_per_arm_needed`; infinite when no size would: the published SE
+    ``std_error_published`` alone is too large).
     """
 
     verdict: Verdict
@@ -285,7 +297,7 @@ class Judgement:
     p_equivalence_adjusted: float
     alpha: float
     better: Literal["higher", "lower"]
-    why: str = ""
+    std_error_published: float = math.nan
     n_needed: float = math.nan
 
     @property
@@ -305,6 +317,7 @@ def judge(
     p_difference_adjusted: float | None = None,
     p_equivalence_adjusted: float | None = None,
     n_program: float = math.nan,
+    alpha_needed: float | None = None,
 ) -> Judgement:
     """The verdict of a program-minus-published ``difference`` (module docstring).
 
@@ -324,6 +337,9 @@ def judge(
         The adjusted P values (default: the unadjusted ones).
     n_program : float
         Patients per arm behind ``std_error_program`` (for :func:`n_per_arm_needed`).
+    alpha_needed : float, optional
+        The level :func:`n_per_arm_needed` plans for (default ``alpha``; with an
+        adjustment, the strictest level it may ask).
     """
     se = math.hypot(std_error_program, std_error_published)
     if se > 0 and math.isfinite(se) and math.isfinite(difference):
@@ -343,12 +359,16 @@ def judge(
     else:
         verdict = "inconclusive"
     favours: Favours = {"larger": "program", "smaller": "published"}.get(verdict, "neither")  # type: ignore[assignment]
-    why, n_needed = "", math.nan
+    n_needed = math.nan
     if verdict == "inconclusive":
         n_needed = n_per_arm_needed(
-            difference, std_error_program, std_error_published, margin, n_program, alpha
+            difference,
+            std_error_program,
+            std_error_published,
+            margin,
+            n_program,
+            alpha if alpha_needed is None else alpha_needed,
         )
-        why = _why(n_needed, std_error_published, margin)
     return Judgement(
         verdict,
         favours,
@@ -361,7 +381,7 @@ def judge(
         float(pe_adj),
         float(alpha),
         better,
-        why,
+        float(std_error_published),
         n_needed,
     )
 
@@ -406,23 +426,14 @@ def n_per_arm_needed(
     return float(n_program * std_error_program**2 / room)
 
 
-def _why(n_needed: float, std_error_published: float, margin: float) -> str:
-    if math.isinf(n_needed):
-        return (
-            "no program size would settle it: the published estimate's own uncertainty "
-            f"(SE {std_error_published:.3g}) is too large to show similarity within the margin "
-            "or a difference of the size seen"
-        )
-    if math.isnan(n_needed):
-        return "the program's estimate has no standard error"
-    return (
-        f"the program is too small to tell; about {_round_up(n_needed):,} patients per arm "
-        "would be needed if the estimate held"
-    )
+def round_up(n: float) -> int:
+    """A patient count for a sentence: up to two significant digits (1105 -> 1200), at least 10.
 
-
-def _round_up(n: float) -> int:
-    """Up to two significant digits (1105 -> 1200), at least 10."""
+    Examples
+    --------
+    >>> round_up(1105), round_up(3.2)
+    (1200, 10)
+    """
     n = max(n, 10.0)
     step = 10 ** max(math.floor(math.log10(n)) - 1, 0)
     return int(math.ceil(n / step) * step)

@@ -24,13 +24,15 @@ import math
 from coachstats.compare.proportions import normal_quantile
 from coachstats.core.formatting import format_number, format_p, p_phrase
 from coachstats.core.vocabulary import BETTER, MEASURE_LABELS
-from coachstats.tasks.evaluate.verdicts import Judgement
+from coachstats.tasks.evaluate.verdicts import Judgement, round_up
 
 __all__ = [
     "CAVEAT",
     "amount",
     "effect_words",
     "interval_words",
+    "published_words",
+    "reason_words",
     "unit_of",
     "value_words",
     "verdict_words",
@@ -38,13 +40,13 @@ __all__ = [
 
 #: What every single-arm figure is, said with it (and the ``caveat`` field of its row).
 CAVEAT = (
-    "a before-after figure without a concurrent control group: usual care, secular trends and "
+    "before-after, without a concurrent control group: usual care, secular trends and "
     "regression to the mean are not separated from the effect of coaching"
 )
 
 _REACHED = {
     "composite_any": "reached goal on at least one condition",
-    "composite_all": "reached goal on every condition they entered with",
+    "composite_all": "reached goal on every condition uncontrolled at entry",
     "at_goal_hba1c": "reached the HbA1c goal",
     "at_goal_ldl": "reached the LDL goal",
     "at_goal_sbp": "reached the blood-pressure goal",
@@ -160,8 +162,8 @@ def effect_words(
     )
 
 
-def value_words(endpoint: str, estimand: str, x: float) -> str:
-    """A single-arm figure: ``"41.0 %"``, ``"-0.91 points"``.
+def value_words(endpoint: str, estimand: str, x: float, *, unit: bool = True) -> str:
+    """A single-arm figure: ``"41.0 %"``, ``"-0.91 points"`` (``unit=False``: the number only).
 
     Examples
     --------
@@ -169,8 +171,57 @@ def value_words(endpoint: str, estimand: str, x: float) -> str:
     ('41.0 %', '-4.2 mg/dL')
     """
     if estimand == "proportion":
-        return f"{format_number(100 * x, 1)} %"
-    return f"{format_number(x, _digits(endpoint))} {unit_of(endpoint, 'mean difference')}".strip()
+        return f"{format_number(100 * x, 1)}" + (" %" if unit else "")
+    text = format_number(x, _digits(endpoint))
+    return f"{text} {unit_of(endpoint, 'mean difference')}".strip() if unit else text
+
+
+def published_words(endpoint: str, estimand: str, x: float, lo: float, hi: float, level: str) -> str:
+    """A published effect with its CI: ``"12.1 more in 100 (95 % CI 1.9 to 22.3 more)"``.
+
+    Examples
+    --------
+    >>> published_words("change_hba1c", "mean difference", -0.77, -1.53, -0.01, "95 % CI")
+    '0.77 points lower (95 % CI 0.01 to 1.53 lower)'
+    """
+    if estimand == "odds ratio":
+        return f"{amount(endpoint, estimand, x)} ({level} {format_number(lo, 2)} to {format_number(hi, 2)})"
+    if estimand == "risk difference":
+        ci = interval_words(100 * lo, 100 * hi, 1, "more", "fewer")
+    else:
+        ci = interval_words(lo, hi, _digits(endpoint), "higher", "lower")
+    return f"{amount(endpoint, estimand, x)} ({level} {ci})"
+
+
+def reason_words(j: Judgement, endpoint: str, estimand: str) -> str:
+    """Why an ``inconclusive`` comparison did not settle, and what would (empty otherwise).
+
+    Examples
+    --------
+    >>> from coachstats.tasks.evaluate.verdicts import judge
+    >>> j = judge(-0.02, 0.06, 0.052, margin=0.121, better="higher", n_program=150)
+    >>> reason_words(j, "composite_any", "risk difference")
+    'the program is too small to tell; about 510 patients per arm would be needed if the estimate held'
+    """
+    if j.verdict != "inconclusive":
+        return ""
+    if math.isinf(j.n_needed):
+        if estimand == "odds ratio":
+            se = f"SE {j.std_error_published:.2f} on the log scale"
+        elif estimand in ("risk difference", "proportion"):
+            se = f"SE {100 * j.std_error_published:.1f} percentage points"
+        else:
+            se = f"SE {j.std_error_published:.2f} {unit_of(endpoint, estimand)}"
+        return (
+            f"no program size would settle it: the published figure's own uncertainty ({se}) "
+            "is too large to show similarity within the margin, or a difference of the size seen"
+        )
+    if math.isnan(j.n_needed):
+        return "the program's estimate has no standard error"
+    return (
+        f"the program is too small to tell; about {round_up(j.n_needed):,} patients per arm "
+        "would be needed if the estimate held"
+    )
 
 
 def _p_words(p: float, adjusted: float, adjustment: str) -> str:
@@ -230,6 +281,6 @@ def verdict_words(
             f"{_p_words(j.p_equivalence, j.p_equivalence_adjusted, adjustment)})"
         )
     return (
-        f"inconclusive against {against} ({body}; neither a difference nor similarity within "
-        f"{margin_text} is shown): {j.why}"
+        f"inconclusive ({body}; neither a difference from {against} nor similarity within "
+        f"{margin_text} is shown): {reason_words(j, endpoint, estimand)}"
     )
