@@ -395,11 +395,15 @@ def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part
     """The forest figure of :func:`coachstats.tasks.evaluate.evaluation_figure`, embedded."""
     caption = (
         "Each outcome's effect in the published trial(s) and in the program, with 95% CIs: the "
-        "risk differences in one panel, each mean difference in its own (their units differ)."
+        "risk differences in one panel, each mean difference in its own (their units differ). "
+        "Under each panel, the side of the line of no effect that favours coaching and the side "
+        "that favours usual care (higher shares at goal and larger falls in a lab value are "
+        "better)."
         if result.design == "two-arm"
         else "Each outcome's published coaching and usual-care figures and the program's, with "
         "95% CIs (a published arm without a printed n has none): the proportions in one panel, "
-        "each mean in its own."
+        "each mean in its own. These are before-after figures, not effects: there is no line of "
+        "no effect, and no side favours coaching or usual care."
     )
     try:
         figure = embed_figure(
