@@ -435,7 +435,9 @@ def validate_patients(
             failures += [{str(k): v for k, v in f.items()} for f in exc.failures.to_dict("records")]
             continue
         if unmatched:
-            shown = ", ".join(repr(u) for u in unmatched[:8]) + (" ..." if len(unmatched) > 8 else "")
+            shown = ", ".join(repr(u) for u in unmatched[:8]) + (
+                " ..." if len(unmatched) > 8 else ""
+            )
             example = ",".join(f"{u}:{canonical_levels(col)[0]}" for u in unmatched[:2])
             notes.append(
                 f"{col}: level(s) {shown} not recognised (levels: "

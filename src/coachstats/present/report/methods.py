@@ -249,8 +249,7 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
             "normal model (Barnett et al. 2005) with the program's baseline distribution and a "
             "within-person coefficient of variation of 8.3 % (Gough et al. 2023). The figure is "
             "compared with the published coaching arm (whose SE comes from its printed or "
-            "inferred n) as two independent estimates. "
-            + verdict_rule
+            "inferred n) as two independent estimates. " + verdict_rule
         )
     if result.case_mix:
         out.append(

@@ -41,6 +41,7 @@ from coachstats.tasks.evaluate.rows import (
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
     CAVEAT,
+    chance_words,
     reason_words,
     unit_of,
     value_words,
@@ -209,9 +210,7 @@ class ArmComparison(SentenceRow):
             "program_p_adjusted": self.program_p_adjusted,
             "caveat": self.caveat,
             "regression_expected": self.regression.expected if self.regression else nan,
-            "regression_reliability": self.regression.model.reliability
-            if self.regression
-            else nan,
+            "regression_reliability": self.regression.model.reliability if self.regression else nan,
             "program_beyond_regression": adj[0],
             "program_beyond_regression_conf_low": adj[1],
             "program_beyond_regression_conf_high": adj[2],
@@ -236,7 +235,9 @@ class ArmComparison(SentenceRow):
             "margin_reason": self.margin.reason if self.margin else "",
             "verdict": self.verdict,
             "favours": self.favours,
-            "reason": reason_words(j, self.outcome, self.estimand) if j else short_error(self.error),
+            "reason": reason_words(j, self.outcome, self.estimand)
+            if j
+            else short_error(self.error),
             "n_per_arm_needed": j.n_needed if j else nan,
             "sentence": self.sentence(),
             "note": "; ".join(x for x in (self.note, self.error) if x),
@@ -258,7 +259,10 @@ class ArmComparison(SentenceRow):
         )
         if self.program_test is not None:
             text += f"; {p_phrase(self.program_p_value)} against no change"
-        text += f") \N{EM DASH} {self.caveat}"
+        text += ")"
+        if self.program_test is not None:
+            text += chance_words(self.program_p_adjusted, self.alpha)
+        text += f" \N{EM DASH} {self.caveat}"
         r = self.regression
         if r is not None:
             beyond, blo, bhi = self.adjusted_for_regression()

@@ -467,9 +467,7 @@ def evaluate(
             po = published_outcome(b)
             if single:
                 rtm = regression_estimate(po.outcome, spec, td.patients, goals)
-                arms.append(
-                    arm_comparison(b, po, r, err, sn, conf_level, alpha, user_margins, rtm)
-                )
+                arms.append(arm_comparison(b, po, r, err, sn, conf_level, alpha, user_margins, rtm))
             else:
                 effects += effect_comparisons(
                     b, po, r, err, sn, published_se, conf_level, alpha, user_margins

@@ -118,7 +118,9 @@ def regression_estimate(
         expected = float(model.change_given(x).mean())
     elif outcome == "at_goal_hba1c":
         g = th.goal_threshold(True)
-        expected = float(model.below_given(x, g + half if th.at_goal_inclusive else g - half).mean())
+        expected = float(
+            model.below_given(x, g + half if th.at_goal_inclusive else g - half).mean()
+        )
     elif outcome == "hba1c_drop_ge1":
         expected = float(model.below_given(x, x - goals.hba1c_drop + half).mean())
     else:

@@ -30,6 +30,7 @@ from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.tasks.evaluate.published import PublishedOutcome, trial_name
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
+    chance_words,
     effect_words,
     published_words,
     reason_words,
@@ -178,7 +179,9 @@ class EffectComparison(SentenceRow):
             "margin_reason": self.margin.reason if self.margin else "",
             "verdict": self.verdict,
             "favours": self.favours,
-            "reason": reason_words(j, self.outcome, self.estimand) if j else short_error(self.error),
+            "reason": reason_words(j, self.outcome, self.estimand)
+            if j
+            else short_error(self.error),
             "n_per_arm_needed": j.n_needed if j else nan,
             "borderline": self.borderline,
             "sentence": self.sentence(),
@@ -190,7 +193,7 @@ class EffectComparison(SentenceRow):
         p = self.program
         if p is None:
             return f"{self.label}: not analysed ({short_error(self.error)})"
-        return effect_words(
+        words = effect_words(
             self.outcome,
             self.estimand,
             p.estimate,
@@ -199,6 +202,7 @@ class EffectComparison(SentenceRow):
             p.p_value,
             conf_level=self.conf_level,
         )
+        return words + chance_words(self.program_p_adjusted, self.alpha)
 
     def sentence(self) -> str:
         """The program's effect, then the verdict against the published effect, in words."""

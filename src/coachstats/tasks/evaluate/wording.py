@@ -29,6 +29,7 @@ from coachstats.tasks.evaluate.verdicts import Judgement, round_up
 __all__ = [
     "CAVEAT",
     "amount",
+    "chance_words",
     "effect_words",
     "interval_words",
     "published_words",
@@ -162,6 +163,19 @@ def effect_words(
     )
 
 
+def chance_words(p_adjusted: float, alpha: float) -> str:
+    """``"; not clearly different from no effect"`` when the adjusted P is not below alpha.
+
+    Examples
+    --------
+    >>> chance_words(0.62, 0.05), chance_words(0.001, 0.05)
+    ('; not clearly different from no effect', '')
+    """
+    if math.isfinite(p_adjusted) and p_adjusted >= alpha:
+        return "; not clearly different from no effect"
+    return ""
+
+
 def value_words(endpoint: str, estimand: str, x: float, *, unit: bool = True) -> str:
     """A single-arm figure: ``"41.0 %"``, ``"-0.91 points"`` (``unit=False``: the number only).
 
@@ -176,21 +190,23 @@ def value_words(endpoint: str, estimand: str, x: float, *, unit: bool = True) ->
     return f"{text} {unit_of(endpoint, 'mean difference')}".strip() if unit else text
 
 
-def published_words(endpoint: str, estimand: str, x: float, lo: float, hi: float, level: str) -> str:
-    """A published effect with its CI: ``"12.1 more in 100 (95 % CI 1.9 to 22.3 more)"``.
+def published_words(
+    endpoint: str, estimand: str, x: float, lo: float, hi: float, level: str
+) -> str:
+    """A published effect with its CI: ``"12.1 more in 100, 95 % CI 1.9 to 22.3 more"``.
 
     Examples
     --------
     >>> published_words("change_hba1c", "mean difference", -0.77, -1.53, -0.01, "95 % CI")
-    '0.77 points lower (95 % CI 0.01 to 1.53 lower)'
+    '0.77 points lower, 95 % CI 0.01 to 1.53 lower'
     """
     if estimand == "odds ratio":
-        return f"{amount(endpoint, estimand, x)} ({level} {format_number(lo, 2)} to {format_number(hi, 2)})"
+        return f"{amount(endpoint, estimand, x)}, {level} {format_number(lo, 2)} to {format_number(hi, 2)}"
     if estimand == "risk difference":
         ci = interval_words(100 * lo, 100 * hi, 1, "more", "fewer")
     else:
         ci = interval_words(lo, hi, _digits(endpoint), "higher", "lower")
-    return f"{amount(endpoint, estimand, x)} ({level} {ci})"
+    return f"{amount(endpoint, estimand, x)}, {level} {ci}"
 
 
 def reason_words(j: Judgement, endpoint: str, estimand: str) -> str:
