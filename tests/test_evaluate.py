@@ -28,6 +28,7 @@ from scipy import stats
 
 from coachstats import PEER_GOALS, load_trial
 from coachstats.compare.proportions import two_proportions
+from coachstats.derive.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, FileFormatError, OptionError, SchemaError
 from coachstats.evaluate import (
     BENCHMARKS,
@@ -45,6 +46,7 @@ from coachstats.evaluate import (
     standardize,
     trial_name,
 )
+from coachstats.goals import HCPC_GOALS
 from coachstats.plots.consort import consort_boxes
 from coachstats.programdata import load_program, read_mapping
 from coachstats.programs import single_arm_program, without_effect
@@ -317,7 +319,10 @@ def test_single_arm_mixture_lands_between_the_arms(mixture: EvaluationResult) ->
     sentence = arms[("hcpc", "composite_any")].sentence()
     assert sentence.startswith("at goal for >= 1 condition: 4")
     assert "before-after, without a concurrent control group" in sentence
-    assert "coaching 46.4 %, usual care 34.3 %; the program's figure lies between them" in sentence
+    assert (
+        "coaching 46.4 %, usual care 34.3 %; the program's figure lies between the published arms"
+        in sentence
+    )
     mark = {"smaller": "-", "inconclusive": "?"}[arms[("hcpc", "composite_any")].verdict]
     assert f"  {mark} {sentence}" in mixture.summary()  # marked by its verdict
     frame = mixture.to_frame()
@@ -666,3 +671,35 @@ def test_extrapolated_standardization_is_flagged_in_the_text(cohort: pd.DataFram
         assert "extrapolation" in s.note
         assert f"[caution: {s.note}]" in s.sentence()
         assert s.sentence() in res.summary()
+
+
+def test_standardization_never_extrapolates_beyond_the_program() -> None:
+    # issue 17: a single-arm LDL-at-goal figure moved from a crude 0.27 to 0.62 when
+    # standardized. The defect: a program without patients of one diabetes status had the
+    # diabetes term dropped (it is constant), and the reference's other patients -- whose LDL
+    # goal is another (100 vs 160 mg/dL) -- were predicted along the program's logit at
+    # baseline LDL values the program never had (39 % of the reference, outside its range).
+    cohort = hcpc_cohort(n=3000, seed=9).patients
+    program = single_arm_program(cohort, seed=1)
+    program = program.loc[~program["diabetes"]].copy()  # a program without diabetes patients
+    rng = np.random.default_rng(1)
+    program["ldl_12"] = np.round(program["ldl_0"] + 5 + rng.normal(0, 15, len(program)))
+    res = evaluate(program, against="hcpc", tracking=False)
+    row = next(s for s in res.standardized if s.target == "ldl_goal_site_a")
+    assert row.result is not None and row.crude == pytest.approx(0.26, abs=0.03)
+    # the old computation on the same data: the whole reference, raw baseline LDL
+    from coachstats.tasks.evaluate.casemix import above_goal
+
+    prog = derive_endpoints(program, HCPC_GOALS)
+    ref = derive_endpoints(hcpc_cohort().patients, HCPC_GOALS)
+    ref = ref.loc[ref["at_goal_ldl"].notna()]
+    old = standardize(prog, ref, "at_goal_ldl", covariates=["age", "diabetes", "ldl_0"])
+    assert old.adjusted_for == ("age", "ldl_0") and old.estimate - old.extra["crude"] > 0.2
+    # now: the distance above the patient's own goal, and only the reference patients the
+    # program can speak for (those without diabetes), said in the note and the sentence
+    assert row.result.adjusted_for == ("age", "ldl_above_goal")
+    assert abs(row.result.estimate - row.crude) < 0.05
+    assert "diabetes False" in row.note and "extrapolation" in row.note
+    assert f"[caution: {row.note}]" in row.sentence()
+    assert row.result.extra["reference_n"] < len(ref)
+    assert above_goal(ref, HCPC_GOALS, "ldl").min() >= 0  # uncontrolled: at or above the goal

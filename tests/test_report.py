@@ -735,7 +735,8 @@ def test_single_arm_evaluation_report() -> None:
     assert all("without a concurrent control group" in v for v in verdicts)
     # half the usual-care patients relabelled as coached: the figure lies between the arms
     assert (
-        "coaching 46.4 %, usual care 34.3 %; the program's figure lies between them" in verdicts[0]
+        "coaching 46.4 %, usual care 34.3 %; the program's figure lies between the published arms"
+        in verdicts[0]
     )
     summary = _section(doc, "evaluation").xpath("./p")[1]
     assert summary.get("class") == ("ok" if res.ok else "failed")

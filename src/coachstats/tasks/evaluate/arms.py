@@ -34,6 +34,7 @@ from coachstats.tasks.evaluate.published import Kind, PublishedOutcome, trial_na
 from coachstats.tasks.evaluate.rows import (
     ALPHA,
     NOT_ANALYSED,
+    POSITION_TEXT,
     SentenceRow,
     position,
     short_error,
@@ -96,16 +97,6 @@ class RegressionEstimate:
             f"{value_words(endpoint, estimand, self.expected)} would be expected from regression "
             f"to the mean alone ({why})"
         )
-
-
-_POSITION_TEXT = {
-    "between": "the program's figure lies between them",
-    "coaching": "the program's interval covers the coaching figure, not the usual-care one",
-    "usual care": "the program's interval covers the usual-care figure, not the coaching one",
-    "above both": "the program's figure lies above both",
-    "below both": "the program's figure lies below both",
-    "covers both": "the program's interval covers both",
-}
 
 
 @dataclass(frozen=True, repr=False)
@@ -298,7 +289,7 @@ class ArmComparison(SentenceRow):
             adjustment=self.adjustment,
             conf_level=self.conf_level,
         )
-        where = _POSITION_TEXT.get(self.position, "")
+        where = POSITION_TEXT.get(self.position, "")
         return (
             f"{self.label}: {self.program_sentence()}. Against the coaching arm of {name} "
             f"({qual}{arms}; {where}): {verdict}"

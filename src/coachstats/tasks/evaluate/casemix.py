@@ -30,6 +30,7 @@ from coachstats.compare.meta import difference_test
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd
 from coachstats.core.errors import AnalysisError, CoachstatsError, DataWarning, OptionError
+from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, ComparisonResult
 from coachstats.data.levels import canonical_levels
 from coachstats.data.trialdata import TrialData
@@ -49,6 +50,7 @@ from coachstats.trials.registry import Target, Trial, get_trial
 __all__ = [
     "CASE_MIX_TARGETS",
     "STANDARDIZE_COVARIATES",
+    "above_goal",
     "case_mix",
     "case_mix_with_notes",
     "standardize",
@@ -72,13 +74,15 @@ CASE_MIX_TARGETS: Mapping[str, tuple[str, ...]] = {
     "peer": ("baseline_hba1c",),
 }
 
-#: Baseline covariates of the standardization model, per outcome.
+#: Baseline covariates of the standardization model, per outcome. ``<m>_above_goal`` is the
+#: baseline minus the patient's own goal (:func:`above_goal`): the LDL and blood-pressure
+#: goals depend on diabetes, so the raw baseline means different things in the two groups.
 STANDARDIZE_COVARIATES: Mapping[str, tuple[str, ...]] = {
     "composite_any": ("age", "diabetes", "n_uncontrolled"),
     "composite_all": ("age", "diabetes", "n_uncontrolled"),
     "at_goal_hba1c": ("age", "hba1c_0"),
-    "at_goal_ldl": ("age", "diabetes", "ldl_0"),
-    "at_goal_sbp": ("age", "diabetes", "sbp_0"),
+    "at_goal_ldl": ("age", "diabetes", "ldl_above_goal"),
+    "at_goal_sbp": ("age", "diabetes", "sbp_above_goal"),
     "change_hba1c": ("age", "hba1c_0"),
     "hba1c_drop_ge1": ("age", "hba1c_0"),
     "hba1c_lt_7_5": ("age", "hba1c_0"),
@@ -450,6 +454,81 @@ def _cohort(name: str) -> pd.DataFrame:
     return gen().patients
 
 
+def above_goal(frame: pd.DataFrame, goals: GoalSet, measure: str) -> pd.Series:
+    """Each patient's baseline ``measure`` minus their own goal (diabetes-specific where the goal is).
+
+    Examples
+    --------
+    >>> from coachstats.core.goals import HCPC_GOALS
+    >>> df = pd.DataFrame({"ldl_0": [130.0, 170.0], "diabetes": [True, False]})
+    >>> above_goal(df, HCPC_GOALS, "ldl").tolist()
+    [30.0, 10.0]
+    """
+    th = goals.thresholds[measure]
+    diabetes = (
+        frame["diabetes"].fillna(False).to_numpy(dtype=bool)
+        if "diabetes" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    goal = np.where(diabetes, th.goal_threshold(True), th.goal_threshold(False))
+    base = pd.to_numeric(frame[f"{measure}_0"], errors="coerce").to_numpy(dtype=float)
+    return pd.Series(base - goal, index=frame.index)
+
+
+def _with_distances(frame: pd.DataFrame, goals: GoalSet) -> pd.DataFrame:
+    extra = {
+        f"{m}_above_goal": above_goal(frame, goals, m)
+        for m in goals.measures
+        if f"{m}_0" in frame.columns
+    }
+    return frame.assign(**extra)
+
+
+def _common_support(
+    program: pd.DataFrame, reference: pd.DataFrame, covariates: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The reference patients inside the program's covariate range, and what was left out.
+
+    A model fitted on the program knows nothing of covariate values its
+    patients do not have. A covariate on which every program patient has one
+    value (only patients with diabetes) would be dropped from the model and
+    its other values predicted as if they were the program's; a continuous
+    covariate would be extrapolated along the fitted logit, which can move a
+    share far (the single-arm LDL-at-goal figure that went from 0.27 to 0.62,
+    docs/evaluate.md). So the reference keeps only the patients inside the
+    program's range on every covariate, and the notes say how many were left
+    out and why.
+    """
+    parts = []
+    keep = np.ones(len(reference), dtype=bool)
+    for c in covariates:
+        raw = program[c].dropna()
+        values = pd.to_numeric(raw.astype("Float64"), errors="coerce").dropna()
+        ref = pd.to_numeric(reference[c].astype("Float64"), errors="coerce")
+        if values.empty:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        inside = ((ref >= lo) & (ref <= hi)).fillna(False).to_numpy(dtype=bool)
+        out = float(1.0 - inside[keep].mean()) if keep.any() else 0.0
+        if out > 0:
+            what = f"{c} {raw.iloc[0]}" if lo == hi else f"{c} {lo:g} to {hi:g}"
+            parts.append(f"{what}: {100 * out:.0f} %")
+        keep &= inside
+    if not keep.any():
+        raise AnalysisError(
+            "no reference patient lies inside the program's covariate range: the program's "
+            "patients are too unlike the trial's to standardize to it"
+        )
+    notes = []
+    if parts:
+        notes.append(
+            f"standardized to the {100 * keep.mean():.0f} % of the trial's reference patients "
+            f"inside the program's range ({'; '.join(parts)} left out): predicting for the "
+            "others would be extrapolation"
+        )
+    return reference.loc[keep], notes
+
+
 def standardized_comparison(
     b: Benchmark,
     po: PublishedOutcome,
@@ -467,7 +546,12 @@ def standardized_comparison(
     has). Two-arm programs also get the z test of the standardized effect
     against the published one. A failure is recorded in the row's ``error``;
     extrapolation beyond the program's covariate range (over 5 % of the
-    reference) in its ``note``.
+    reference) in its ``note``. The reference patients outside the program's
+    covariate range (on any covariate, including one on which every program
+    patient has the same value) are left out first, said in the note: the
+    model cannot speak for them (:func:`_common_support`; the defect behind a
+    single-arm LDL-at-goal figure that moved from 0.27 to 0.62,
+    docs/evaluate.md).
 
     Examples
     --------
@@ -487,8 +571,10 @@ def standardized_comparison(
     try:
         if goals is None:  # pragma: no cover - every registry trial names its goals
             raise AnalysisError("the trial has no goal set")
-        prog = derive_endpoints(td.patients, goals, followup=spec.followup)
-        ref = derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months)
+        prog = _with_distances(derive_endpoints(td.patients, goals, followup=spec.followup), goals)
+        ref = _with_distances(
+            derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months), goals
+        )
         if spec.subset:
             prog = prog.query(spec.subset)
             ref = ref.query(spec.subset)
@@ -497,6 +583,9 @@ def standardized_comparison(
         if missing:
             note = f"program has no {', '.join(missing)}: not adjusted for it"
         ref = ref.loc[ref[po.outcome].notna().to_numpy()]
+        analysed = prog.loc[prog[po.outcome].notna().to_numpy()]
+        ref, support = _common_support(analysed, ref, used)
+        note = "; ".join(x for x in (note, *support) if x)
         result = standardize(
             prog,
             ref,

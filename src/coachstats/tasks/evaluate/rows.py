@@ -43,6 +43,7 @@ __all__ = [
     "ALPHA",
     "CASE_MIX_THRESHOLD",
     "NOT_ANALYSED",
+    "POSITION_TEXT",
     "PROGRAM",
     "CaseMixItem",
     "EffectComparison",
@@ -233,6 +234,17 @@ class EffectComparison(SentenceRow):
         return text
 
 
+#: How :func:`position` reads in a sentence about a single-arm figure and the published arms.
+POSITION_TEXT = {
+    "between": "the program's figure lies between the published arms",
+    "coaching": "the program's interval covers the published coaching figure, not the usual-care one",
+    "usual care": "the program's interval covers the published usual-care figure, not the coaching one",
+    "above both": "the program's figure lies above both published arms",
+    "below both": "the program's figure lies below both published arms",
+    "covers both": "the program's interval covers both published arms",
+}
+
+
 def position(
     estimate: float, conf_low: float, conf_high: float, coaching: float, usual_care: float
 ) -> str:
@@ -389,7 +401,7 @@ class StandardizedComparison(SentenceRow):
         if self.comparison is not None:
             text += f"; vs published {format_number(self._published_value())}: {p_phrase(self.comparison.p_value)}"
         elif self._position():
-            text += f"; {self._position()}"
-        if "extrapolation" in self.note:  # the caveat belongs next to the number it qualifies
+            text += f"; {POSITION_TEXT[self._position()]}"
+        if self.note:  # the caveat belongs next to the number it qualifies
             text += f" [caution: {self.note}]"
         return text
