@@ -703,3 +703,55 @@ def test_standardization_never_extrapolates_beyond_the_program() -> None:
     assert f"[caution: {row.note}]" in row.sentence()
     assert row.result.extra["reference_n"] < len(ref)
     assert above_goal(ref, HCPC_GOALS, "ldl").min() >= 0  # uncontrolled: at or above the goal
+
+
+def test_single_arm_regression_to_the_mean_is_estimated() -> None:
+    # issue 17: a program of patients enrolled for a high HbA1c improves without any effect.
+    # Here nothing changes at all: two measurements of the same true HbA1c, with within-person
+    # SD 0.77 (the documented 8.3 % CV at the selected patients' level). The before-after
+    # figures are then pure regression to the mean, and the estimate must account for them.
+    rng = np.random.default_rng(11)
+    n, sw = 20000, 0.77
+    true = rng.normal(8.0, 1.4, n)
+
+    def measured() -> np.ndarray:  # a lab value (the far lower tail clipped into range)
+        return np.clip(np.round(true + rng.normal(0, sw, n), 1), 3.5, 19.0)
+
+    base = measured()
+    program = pd.DataFrame(
+        {
+            "patient_id": np.arange(n),
+            "diabetes": True,
+            "age": 55.0,
+            "hba1c_0": base,
+            "hba1c_6": measured(),
+            "hba1c_12": measured(),
+        }
+    )
+    res = evaluate(program, against="all", standardize=False, tracking=False)
+    rows = {a.target: a for a in res.arms}
+    goal = rows["hba1c_goal"]  # HCPC: at goal (<= 8.0) among those > 8.0 at entry
+    assert goal.regression is not None and goal.program is not None
+    assert goal.regression.selection == "HbA1c > 8 %"
+    assert goal.regression.expected == pytest.approx(goal.program.estimate, abs=0.02)
+    change = rows["hba1c_change"]  # peer: mean change among those >= 8.0 at entry
+    assert change.regression is not None and change.program is not None
+    assert change.program.estimate < -0.2  # a clear "improvement" from nothing
+    assert change.regression.expected == pytest.approx(change.program.estimate, abs=0.04)
+    beyond, lo, hi = change.adjusted_for_regression()
+    assert lo < 0 < hi and abs(beyond) < 0.04
+    for key in ("hba1c_drop", "hba1c_lt_7_5"):
+        r = rows[key]
+        assert r.regression is not None and r.program is not None
+        assert r.regression.expected == pytest.approx(r.program.estimate, abs=0.02)
+    # said in the sentence, with the figure without it; the source of the CV is cited
+    text = change.sentence()
+    assert "would be expected from regression to the mean alone" in text and "Gough" in text
+    assert "beyond it" in text and "without a concurrent control group" in text
+    # composites and measures without a documented within-person variation say so
+    assert "not estimated for a composite" in rows["composite_any"].regression_note
+    everyone = evaluate(
+        program, against="peer", eligible_only=False, standardize=False, tracking=False
+    )
+    drop = next(a for a in everyone.arms if a.target == "hba1c_change")
+    assert drop.regression is None and "not all selected" in drop.regression_note

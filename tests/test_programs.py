@@ -12,6 +12,7 @@ from coachstats.goals import HCPC_GOALS, PEER_GOALS
 from coachstats.programs import single_arm_program, synthetic_encounters, without_effect
 from coachstats.synthetic import hcpc_cohort, peer_cohort
 from coachstats.synthetic.programs import CONDITION_FLAGS, MEASURE_COLUMNS
+from coachstats.tasks.evaluate.plans import plan_outcomes
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +52,8 @@ def test_without_effect_is_unbiased_at_large_n() -> None:
     # would fail one of the eight outcomes with probability about 5e-4).
     cohort = hcpc_cohort(n=20000, seed=7).patients
     ep = derive_endpoints(without_effect(cohort, seed=7), HCPC_GOALS)
-    outcomes = [
-        "composite_any",
-        "composite_all",
-        "at_goal_hba1c",
-        "at_goal_sbp",
-        "at_goal_ldl",
-        "change_hba1c",
-        "change_sbp",
-        "change_ldl",
-    ]
+    outcomes = plan_outcomes(HCPC_GOALS)  # at goal on >= 1 / all, per condition, and changes
+    assert len(outcomes) == 8
     for o in outcomes:
         y = pd.to_numeric(ep[o], errors="coerce").astype(float)
         c, u = y[ep["arm"] == "coaching"].dropna(), y[ep["arm"] == "usual_care"].dropna()

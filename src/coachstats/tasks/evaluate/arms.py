@@ -38,12 +38,12 @@ from coachstats.tasks.evaluate.rows import (
     SentenceRow,
     position,
     short_error,
+    verdict_fields,
 )
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
     CAVEAT,
     chance_words,
-    reason_words,
     unit_of,
     value_words,
     verdict_words,
@@ -218,18 +218,7 @@ class ArmComparison(SentenceRow):
             "position": self.position,
             "difference": j.difference if j else nan,
             "p_value": j.p_difference if j else nan,
-            "p_adjusted": j.p_difference_adjusted if j else nan,
-            "p_equivalence": j.p_equivalence if j else nan,
-            "p_equivalence_adjusted": j.p_equivalence_adjusted if j else nan,
-            "adjustment": self.adjustment,
-            "margin": self.margin.value if self.margin else nan,
-            "margin_reason": self.margin.reason if self.margin else "",
-            "verdict": self.verdict,
-            "favours": self.favours,
-            "reason": reason_words(j, self.outcome, self.estimand)
-            if j
-            else short_error(self.error),
-            "n_per_arm_needed": j.n_needed if j else nan,
+            **verdict_fields(self),
             "sentence": self.sentence(),
             "note": "; ".join(x for x in (self.note, self.error) if x),
         }

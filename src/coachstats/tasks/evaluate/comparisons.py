@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple, TypeVar, cast
 
-from scipy import stats
+from scipy import special
 
 from coachstats.compare.meta import difference_test
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
@@ -247,7 +247,7 @@ def _family_verdicts(
     ps, peqs = [], []
     for m, se_pub in zip(family, published_se, strict=True):
         se = math.hypot(m.se_program, se_pub)
-        ps.append(2 * float(stats.norm.sf(abs(m.difference) / se)) if se > 0 else math.nan)
+        ps.append(2 * float(special.ndtr(-abs(m.difference) / se)) if se > 0 else math.nan)
         peqs.append(tost_p(m.difference, se, m.margin))
     p_adj, peq_adj = adjust(ps, method), adjust(peqs, method)
     # the size needed is judged at the strictest level the adjustment may ask (alpha / k)

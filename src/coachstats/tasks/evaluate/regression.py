@@ -75,8 +75,7 @@ def regression_estimate(
     """
     if outcome.startswith("composite_"):
         return None, (
-            "regression to the mean not estimated for a composite of several measures "
-            "(it applies to each, and adds to the before-after figure)"
+            "regression to the mean not estimated for a composite (it adds to the figure)"
         )
     if outcome not in _HBA1C_OUTCOMES:
         measure = outcome.removeprefix("at_goal_").removeprefix("change_")
@@ -84,8 +83,8 @@ def regression_estimate(
         if not selected:
             return None, ""
         return None, (
-            f"regression to the mean not estimated: coachstats has no documented within-person "
-            f"variation of {measure.upper()} (it adds to the before-after figure)"
+            f"regression to the mean not estimated for {measure.upper()} (no documented "
+            "within-person variation; it adds to the figure)"
         )
     th = goals.thresholds.get("hba1c")
     if th is None:

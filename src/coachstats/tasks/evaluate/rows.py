@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -47,10 +47,12 @@ __all__ = [
     "PROGRAM",
     "CaseMixItem",
     "EffectComparison",
+    "JudgedRow",
     "SentenceRow",
     "StandardizedComparison",
     "position",
     "short_error",
+    "verdict_fields",
 ]
 
 #: A standardized difference (SMD or Cohen's h) above this flags a material case-mix difference.
@@ -90,6 +92,71 @@ def short_error(error: str) -> str:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}"
+
+
+class JudgedRow(Protocol):
+    """What :func:`verdict_fields` reads of a row: its verdict and what the verdict rests on."""
+
+    @property
+    def outcome(self) -> str:
+        """The endpoint compared."""
+        ...
+
+    @property
+    def judgement(self) -> Judgement | None:
+        """The verdict and what it rests on."""
+        ...
+
+    @property
+    def margin(self) -> Margin | None:
+        """The margin of ``similar``."""
+        ...
+
+    @property
+    def adjustment(self) -> str:
+        """The multiplicity adjustment."""
+        ...
+
+    @property
+    def error(self) -> str:
+        """Why the row was not analysed (empty otherwise)."""
+        ...
+
+    @property
+    def estimand(self) -> str:
+        """The scale compared."""
+        ...
+
+    @property
+    def verdict(self) -> str:
+        """The verdict, or ``not analysed``."""
+        ...
+
+    @property
+    def favours(self) -> str:
+        """The side the verdict favours."""
+        ...
+
+
+def verdict_fields(row: JudgedRow) -> dict[str, Any]:
+    """The tidy fields of a row's verdict: adjusted P values, margin, verdict, favours, reason.
+
+    One place for the two-arm and the single-arm rows (their ``to_dict``).
+    """
+    j, m, nan = row.judgement, row.margin, math.nan
+    return {
+        "p_adjusted": j.p_difference_adjusted if j else nan,
+        "p_equivalence": j.p_equivalence if j else nan,
+        "p_equivalence_adjusted": j.p_equivalence_adjusted if j else nan,
+        "adjustment": row.adjustment,
+        "margin": m.value if m else nan,
+        "margin_scale": m.scale if m else "",
+        "margin_reason": m.reason if m else "",
+        "verdict": row.verdict,
+        "favours": row.favours,
+        "reason": reason_words(j, row.outcome, row.estimand) if j else short_error(row.error),
+        "n_per_arm_needed": j.n_needed if j else nan,
+    }
 
 
 @dataclass(frozen=True, repr=False)
@@ -140,7 +207,7 @@ class EffectComparison(SentenceRow):
 
     def to_dict(self) -> dict[str, Any]:
         """One tidy row (ratios on the ratio scale; the difference of ratios as their ratio)."""
-        p, d, j = self.program, self.difference, self.judgement
+        p, d = self.program, self.difference
         nan = math.nan
         return {
             "trial": self.trial,
@@ -171,19 +238,7 @@ class EffectComparison(SentenceRow):
             "p_value": d.p_value if d else nan,
             "p_value_low": self.p_value_low,
             "p_value_high": self.p_value_high,
-            "p_adjusted": j.p_difference_adjusted if j else nan,
-            "p_equivalence": j.p_equivalence if j else nan,
-            "p_equivalence_adjusted": j.p_equivalence_adjusted if j else nan,
-            "adjustment": self.adjustment,
-            "margin": self.margin.value if self.margin else nan,
-            "margin_scale": self.margin.scale if self.margin else "",
-            "margin_reason": self.margin.reason if self.margin else "",
-            "verdict": self.verdict,
-            "favours": self.favours,
-            "reason": reason_words(j, self.outcome, self.estimand)
-            if j
-            else short_error(self.error),
-            "n_per_arm_needed": j.n_needed if j else nan,
+            **verdict_fields(self),
             "borderline": self.borderline,
             "sentence": self.sentence(),
             "note": "; ".join(x for x in (self.note, self.error) if x),

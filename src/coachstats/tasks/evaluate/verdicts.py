@@ -66,7 +66,7 @@ from types import MappingProxyType
 from typing import Literal, get_args
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from coachstats.compare.multiplicity import adjust_pvalues
 from coachstats.core.errors import OptionError, check_option
@@ -239,8 +239,8 @@ def tost_p(difference: float, std_error: float, margin: float) -> float:
     """
     if not (std_error > 0 and math.isfinite(std_error)):
         return math.nan
-    lower = float(stats.norm.sf((difference + margin) / std_error))
-    upper = float(stats.norm.cdf((difference - margin) / std_error))
+    lower = float(special.ndtr(-(difference + margin) / std_error))
+    upper = float(special.ndtr((difference - margin) / std_error))
     return max(lower, upper)
 
 
@@ -343,7 +343,7 @@ def judge(
     """
     se = math.hypot(std_error_program, std_error_published)
     if se > 0 and math.isfinite(se) and math.isfinite(difference):
-        p_diff = float(2 * stats.norm.sf(abs(difference) / se))
+        p_diff = float(2 * special.ndtr(-abs(difference) / se))
     else:
         p_diff = math.nan
     p_eq = tost_p(difference, se, margin)
@@ -414,11 +414,11 @@ def n_per_arm_needed(
     """
     if not (math.isfinite(n_program) and n_program > 0 and std_error_program > 0):
         return math.nan
-    z_pow = float(stats.norm.ppf(power))
+    z_pow = float(special.ndtri(power))
     d = abs(difference)
-    targets = [d / (float(stats.norm.ppf(1 - alpha / 2)) + z_pow)] if d > 0 else []
+    targets = [d / (float(special.ndtri(1 - alpha / 2)) + z_pow)] if d > 0 else []
     if d < margin:
-        targets.append((margin - d) / (float(stats.norm.ppf(1 - alpha)) + z_pow))
+        targets.append((margin - d) / (float(special.ndtri(1 - alpha)) + z_pow))
     target = max(targets) if targets else 0.0
     room = target**2 - std_error_published**2
     if room <= 0:
