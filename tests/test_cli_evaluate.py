@@ -175,6 +175,34 @@ def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     # a reviewer's case: a --map entry naming no schema column was accepted silently
     code, text = run("analyze", str(files["effect"]), "--map", "a1c_base=A1c baseline")
     assert code == 2 and "--map" in text and "a1c_base" in text and "schema columns" in text
+    # issue 17: the verdict options say what they accept
+    effect = str(files["effect"])
+    code, text = run("evaluate", effect, "--margin", "composite_any=8")
+    assert code == 2 and "0.08 for 8 percentage points" in text
+    code, text = run("evaluate", effect, "--margin", "composite=0.1")
+    assert code == 2 and "composite_any" in text
+    code, text = run("evaluate", effect, "--adjust", "fdr")
+    assert code == 2 and "'holm', 'bonferroni', 'none'" in text
+    code, text = run("evaluate", effect, "--fail-on", "similar")
+    assert code == 2 and "'smaller', 'inconclusive'" in text
+    code, text = run("evaluate", effect, "--levels", "sex=1male")
+    assert code == 2 and "--levels expects" in text
+    code, text = run("evaluate", effect, "--levels", "sex=1:man")
+    assert code == 2 and "allowed levels of sex" in text
+
+
+def test_margin_and_adjust_reach_the_output(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "res.json"
+    code, text = run(
+        "evaluate", str(files["effect"]), "--against", "hcpc", "--out", str(out),
+        "--margin", "composite_any=0.2", "--adjust", "bonferroni",
+    )  # fmt: skip
+    assert code == 0, text
+    assert "Bonferroni-adjusted across 4 comparisons" in text and "±20.0 percentage points" in text
+    doc = json.loads(out.read_text())
+    row = next(r for r in doc["outcomes"] if r["target"] == "composite_any" and r["primary"])
+    assert row["margin"] == 0.2 and row["margin_reason"] == "set by the user"
+    assert doc["adjustment"] == "bonferroni" and doc["margins"] == {"composite_any": 0.2}
 
 
 def test_output_paths_are_checked_before_any_work(files: dict[str, Path], tmp_path: Path) -> None:
