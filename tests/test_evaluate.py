@@ -684,7 +684,7 @@ def test_standardization_never_extrapolates_beyond_the_program() -> None:
     program = program.loc[~program["diabetes"]].copy()  # a program without diabetes patients
     rng = np.random.default_rng(1)
     program["ldl_12"] = np.round(program["ldl_0"] + 5 + rng.normal(0, 15, len(program)))
-    res = evaluate(program, against="hcpc", tracking=False)
+    res = evaluate(program, against="hcpc", tracking=False, design="single-arm")
     row = next(s for s in res.standardized if s.target == "ldl_goal_site_a")
     assert row.result is not None and row.crude == pytest.approx(0.26, abs=0.03)
     # the old computation on the same data: the whole reference, raw baseline LDL
@@ -728,7 +728,7 @@ def test_single_arm_regression_to_the_mean_is_estimated() -> None:
             "hba1c_12": measured(),
         }
     )
-    res = evaluate(program, against="all", standardize=False, tracking=False)
+    res = evaluate(program, against="all", standardize=False, tracking=False, design="single-arm")
     rows = {a.target: a for a in res.arms}
     goal = rows["hba1c_goal"]  # HCPC: at goal (<= 8.0) among those > 8.0 at entry
     assert goal.regression is not None and goal.program is not None

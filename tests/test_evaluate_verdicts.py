@@ -208,7 +208,11 @@ def test_single_arm_margin_is_the_published_effect() -> None:
     po = published_outcome(BENCHMARKS[0])
     program = hcpc_cohort(n=800, seed=2).patients
     res = evaluate(
-        program.loc[program["arm"] == "coaching"], against="hcpc", standardize=False, tracking=False
+        program.loc[program["arm"] == "coaching"],
+        against="hcpc",
+        standardize=False,
+        tracking=False,
+        design="single-arm",
     )
     row = next(a for a in res.arms if a.target == "composite_any")
     assert row.margin is not None
