@@ -751,7 +751,12 @@ def test_single_arm_regression_to_the_mean_is_estimated() -> None:
     # composites and measures without a documented within-person variation say so
     assert "not estimated for a composite" in rows["composite_any"].regression_note
     everyone = evaluate(
-        program, against="peer", eligible_only=False, standardize=False, tracking=False
+        program,
+        against="peer",
+        eligible_only=False,
+        standardize=False,
+        tracking=False,
+        design="single-arm",
     )
     drop = next(a for a in everyone.arms if a.target == "hba1c_change")
     assert drop.regression is None and "not all selected" in drop.regression_note
