@@ -33,12 +33,13 @@ from coachstats.core.results import ComparisonResult
 from coachstats.tasks.evaluate.published import Kind, PublishedOutcome, trial_name
 from coachstats.tasks.evaluate.rows import (
     ALPHA,
-    NOT_ANALYSED,
     POSITION_TEXT,
+    Judged,
     SentenceRow,
     position,
     short_error,
     verdict_fields,
+    verdict_text,
 )
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
@@ -46,7 +47,6 @@ from coachstats.tasks.evaluate.wording import (
     chance_words,
     unit_of,
     value_words,
-    verdict_words,
 )
 
 __all__ = ["ArmComparison", "RegressionEstimate", "coaching_arm_se"]
@@ -100,7 +100,7 @@ class RegressionEstimate:
 
 
 @dataclass(frozen=True, repr=False)
-class ArmComparison(SentenceRow):
+class ArmComparison(Judged, SentenceRow):
     """A single-arm program's before-after figure on one outcome next to one trial's arms.
 
     ``program`` is the figure (Wilson interval for a share, t interval for a
@@ -140,16 +140,6 @@ class ArmComparison(SentenceRow):
     def estimand(self) -> str:
         """``"proportion"`` or ``"mean"``."""
         return "proportion" if self.kind == "binary" else "mean"
-
-    @property
-    def verdict(self) -> str:
-        """``larger``, ``similar``, ``smaller``, ``inconclusive`` or ``not analysed``."""
-        return self.judgement.verdict if self.judgement is not None else NOT_ANALYSED
-
-    @property
-    def favours(self) -> str:
-        """``program``, ``published`` or ``neither`` (empty when not analysed)."""
-        return self.judgement.favours if self.judgement is not None else ""
 
     @property
     def position(self) -> str:
@@ -268,16 +258,7 @@ class ArmComparison(SentenceRow):
         po = self.published
         qual = f"{self.qualifier}; " if self.qualifier else ""
         arms = f"coaching {po.arm_text(0)}, usual care {po.arm_text(1)}"
-        unit = unit_of(self.outcome, self.estimand)
-        verdict = verdict_words(
-            j,
-            against=f"the coaching arm of {name}",
-            endpoint=self.outcome,
-            estimand=self.estimand,
-            margin_text=self.margin.text(unit),
-            adjustment=self.adjustment,
-            conf_level=self.conf_level,
-        )
+        verdict = verdict_text(self, f"the coaching arm of {name}", self.conf_level)
         where = POSITION_TEXT.get(self.position, "")
         return (
             f"{self.label}: {self.program_sentence()}. Against the coaching arm of {name} "

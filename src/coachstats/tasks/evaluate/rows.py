@@ -47,12 +47,14 @@ __all__ = [
     "PROGRAM",
     "CaseMixItem",
     "EffectComparison",
+    "Judged",
     "JudgedRow",
     "SentenceRow",
     "StandardizedComparison",
     "position",
     "short_error",
     "verdict_fields",
+    "verdict_text",
 ]
 
 #: A standardized difference (SMD or Cohen's h) above this flags a material case-mix difference.
@@ -138,6 +140,41 @@ class JudgedRow(Protocol):
         ...
 
 
+class Judged:
+    """The ``verdict`` and ``favours`` of a row with a ``judgement`` (None: not analysed)."""
+
+    judgement: Judgement | None
+
+    @property
+    def verdict(self) -> str:
+        """``larger``, ``similar``, ``smaller``, ``inconclusive`` or ``not analysed``."""
+        return self.judgement.verdict if self.judgement is not None else NOT_ANALYSED
+
+    @property
+    def favours(self) -> str:
+        """``program``, ``published`` or ``neither`` (empty when not analysed)."""
+        return self.judgement.favours if self.judgement is not None else ""
+
+
+def verdict_text(row: JudgedRow, against: str, conf_level: float) -> str:
+    """A row's verdict in words (:func:`~coachstats.tasks.evaluate.wording.verdict_words`).
+
+    Empty when the row has no verdict.
+    """
+    j, m = row.judgement, row.margin
+    if j is None or m is None:
+        return ""
+    return verdict_words(
+        j,
+        against=against,
+        endpoint=row.outcome,
+        estimand=row.estimand,
+        margin_text=m.text(unit_of(row.outcome, row.estimand)),
+        adjustment=row.adjustment,
+        conf_level=conf_level,
+    )
+
+
 def verdict_fields(row: JudgedRow) -> dict[str, Any]:
     """The tidy fields of a row's verdict: adjusted P values, margin, verdict, favours, reason.
 
@@ -160,7 +197,7 @@ def verdict_fields(row: JudgedRow) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, repr=False)
-class EffectComparison(SentenceRow):
+class EffectComparison(Judged, SentenceRow):
     """A two-arm program's effect on one outcome next to one trial's published effect.
 
     ``program`` is the program's effect against usual care (its own P against
@@ -191,16 +228,6 @@ class EffectComparison(SentenceRow):
     qualifier: str = ""
     note: str = ""
     error: str = ""
-
-    @property
-    def verdict(self) -> str:
-        """``larger``, ``similar``, ``smaller``, ``inconclusive`` or ``not analysed``."""
-        return self.judgement.verdict if self.judgement is not None else NOT_ANALYSED
-
-    @property
-    def favours(self) -> str:
-        """``program``, ``published`` or ``neither`` (empty when not analysed)."""
-        return self.judgement.favours if self.judgement is not None else ""
 
     def _t(self, x: float) -> float:
         return math.exp(x) if self.published.log_scale else x
@@ -273,16 +300,7 @@ class EffectComparison(SentenceRow):
             self.outcome, self.estimand, pub.estimate, pub.conf_low, pub.conf_high, level
         )
         published = f"{name} ({qual}{words})"
-        unit = unit_of(self.outcome, self.estimand)
-        verdict = verdict_words(
-            j,
-            against=f"{name}'s effect",
-            endpoint=self.outcome,
-            estimand=self.estimand,
-            margin_text=self.margin.text(unit),
-            adjustment=self.adjustment,
-            conf_level=self.conf_level,
-        )
+        verdict = verdict_text(self, f"{name}'s effect", self.conf_level)
         text = f"{head}: {self.program_sentence()}. Against {published}: {verdict}"
         if self.borderline:
             text += f" [borderline: {self.borderline}]"
