@@ -30,6 +30,7 @@ from coachstats.evaluate import EvaluationResult, evaluate, trial_name
 from coachstats.flow import Flow
 from coachstats.goals import HCPC_GOALS
 from coachstats.io import load_trial
+from coachstats.present.report.evaluation import verdict_class
 from coachstats.programdata import load_program
 from coachstats.programs import single_arm_program
 from coachstats.report import (
@@ -560,7 +561,15 @@ def test_evaluation_verdicts_and_summary(
     assert own == res.headline()
     assert own[0].startswith("at goal for >= 1 condition: ") and "patients in 100" in own[0]
     verdict = _section(eval_doc, "evaluation").xpath("./p")[1]
-    assert verdict.get("class") == ("ok" if res.ok else "failed")
+    # green only when every comparison is larger or similar; amber while any is inconclusive
+    assert verdict.get("class") == verdict_class(res)
+    assert verdict_class(res) == (
+        "failed"
+        if not res.ok
+        else "ok"
+        if all(r.verdict in ("larger", "similar") for r in res.rows)
+        else "unsettled"
+    )
     assert verdict.text_content() == f"Verdict: {res.verdict_line()}; {res.adjustment_text()}."
     assert "Holm-adjusted across 9 comparisons" in verdict.text_content()
     notes = [li.text_content() for li in eval_doc.xpath("//section[@id='evaluation-notes']//li")]
@@ -739,7 +748,7 @@ def test_single_arm_evaluation_report() -> None:
         in verdicts[0]
     )
     summary = _section(doc, "evaluation").xpath("./p")[1]
-    assert summary.get("class") == ("ok" if res.ok else "failed")
+    assert summary.get("class") == verdict_class(res)
     assert summary.text_content() == f"Verdict: {res.verdict_line()}; {res.adjustment_text()}."
     methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
     assert any(m.startswith("Single-arm program: each outcome's share (Wilson") for m in methods)

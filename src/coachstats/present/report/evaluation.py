@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
     from coachstats.tasks.tracking import Metric, ProgramMetrics
 
-__all__ = ["evaluation_context"]
+__all__ = ["evaluation_context", "verdict_class"]
 
 
 @dataclass(frozen=True)
@@ -414,6 +414,25 @@ def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part
     return _Part("forest", "Forest plot", figure=figure)
 
 
+def verdict_class(result: EvaluationResult) -> str:
+    """The colour of the verdict line: ``failed`` (red) when a comparison is smaller, ``ok``
+    (green) when every one is larger or similar, ``unsettled`` (amber) otherwise -- a program
+    whose comparisons are all inconclusive is not shown as a success.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> rows = lambda *v: NS(ok="smaller" not in v, rows=[NS(verdict=x) for x in v])
+    >>> [verdict_class(rows(*v)) for v in (("larger", "similar"), ("similar", "inconclusive"), ("smaller",))]
+    ['ok', 'unsettled', 'failed']
+    """
+    if not result.ok:
+        return "failed"
+    if all(r.verdict in ("larger", "similar") for r in result.rows):
+        return "ok"
+    return "unsettled"
+
+
 def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, Any]:
     """The evaluation section: the program's effect, verdicts, comparison table, forest, case mix.
 
@@ -502,6 +521,7 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
         "header": result.sentence(),
         "single_arm": not two_arm,
         "ok": result.ok,
+        "verdict_class": verdict_class(result),
         "verdict": verdict,
         "parts": parts,
     }
