@@ -19,13 +19,16 @@
 # programs (so that it runs anywhere), from a spreadsheet export to the verdicts:
 #
 # 1. load the export with a column-mapping file (other column names, HbA1c in mmol/mol,
-#    a few bad rows);
+#    sex coded F/M, a few bad rows);
 # 2. the program's outcomes, presented as the practice brief presents them;
-# 3. the program next to the published trials: effects, the test of the difference, a
-#    forest plot;
-# 4. a single-arm program (only coached patients, the common case);
-# 5. case mix and the comparison standardized to the trial's patients;
-# 6. the practice brief's tracking metrics, with CPT encounter data.
+# 3. the program's own effect, then its comparison with the published trials: *larger*,
+#    *similar*, *smaller* or *inconclusive*, with a margin and the multiplicity adjustment
+#    stated; a forest plot with the "favours" sides;
+# 4. a program without any effect, and one clearly better than the trial;
+# 5. a single-arm program (only coached patients, the common case): before-after figures and
+#    regression to the mean;
+# 6. case mix and the comparison standardized to the trial's patients;
+# 7. the practice brief's tracking metrics, with CPT encounter data.
 #
 # The command-line equivalents are `coachstats analyze` and `coachstats evaluate`
 # (see `docs/evaluate.md`). The `.py` file is the source (jupytext percent format); the `.ipynb` is generated and
@@ -41,9 +44,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from coachstats.endpoints import derive_endpoints
 from coachstats.evaluate import analyze, evaluate, plot_evaluation
+from coachstats.goals import HCPC_GOALS
 from coachstats.programdata import load_program, read_mapping
-from coachstats.programs import single_arm_program, synthetic_encounters, without_effect
+from coachstats.programs import single_arm_program, synthetic_encounters
 from coachstats.synthetic import hcpc_cohort
 
 # %% [markdown]
@@ -63,6 +68,7 @@ export = pd.DataFrame(
         "Coach": cohort["coach_id"],
         "DM": np.where(cohort["diabetes"], "Y", "N"),
         "Age": cohort["age"],
+        "Sex": cohort["sex"].map({"female": "F", "male": "M"}),
         "Coach visits": cohort["coach_contacts"],
         "A1c baseline": np.round((cohort["hba1c_0"] - 2.15) * 10.929),
         "A1c 12m": np.round((cohort["hba1c_12"] - 2.15) * 10.929),
@@ -94,6 +100,7 @@ columns:
   coach_id: Coach
   diabetes: DM
   age: Age
+  sex: Sex
   coach_contacts: Coach visits
   hba1c_0: A1c baseline
   hba1c_12: A1c 12m
@@ -140,68 +147,144 @@ print(outcomes.to_brief())
 outcomes.to_frame()[["label", "n1", "estimate1", "n2", "estimate2", "estimate", "p_value"]]
 
 # %% [markdown]
-# ## 3. The program next to the published trials
+# ## 3. The program's own effect, then the published trials
 #
-# `evaluate` runs each trial's analysis plan on your data and sets your effects next to the
-# published ones. The published standard error is rebuilt from the printed counts, means
-# and SDs, or the printed P value (with the range its rounding allows); the z test asks
-# whether the two effects differ more than chance would explain.
+# `evaluate` runs each trial's analysis plan on your data. First comes what your program
+# achieved: its coaching arm against its usual-care arm, in words, with the 95 % CI and the
+# P value against no effect.
 
 # %%
 result = evaluate(program, against="hcpc")
-print("\n".join(result.verdicts()))
+print("\n".join(result.headline()))
+
+# %% [markdown]
+# Then each outcome is compared with the published effect, in the outcome's better direction:
+#
+# * **larger** / **smaller**: the difference is beyond chance (the adjusted P of the
+#   difference is below .05);
+# * **similar**: the two effects are equivalent within a stated margin (two one-sided tests);
+# * **inconclusive**: neither, with why and about how many patients per arm would settle it.
+#
+# The margin of *similar* is by default the size of the published effect, so a program with
+# no effect sits on it and is called similar in at most 5 % of evaluations. The P values of
+# the evaluation's comparisons are adjusted together (Holm), and the output says so.
 
 # %%
-result.to_frame()[
+print(result.adjustment_text())
+print(result.verdict_line())
+print("\n\n".join(result.verdicts()))
+
+# %%
+result.to_frame().query("primary")[
     [
         "outcome",
-        "estimand",
         "program_estimate",
         "published_estimate",
         "difference",
-        "p_value",
+        "p_adjusted",
+        "margin",
+        "p_equivalence_adjusted",
         "verdict",
+        "favours",
     ]
 ]
+
+# %% [markdown]
+# Your program reproduces the trial's effect, yet most comparisons are *inconclusive*: the
+# published estimate is itself uncertain (HCPC's composite: 12.1 points, SE 5.2), and nothing
+# can be shown to match it more precisely than it was measured. The forest plot shows why:
+# the trial's intervals are wide. Under each panel, the sides of the line of no effect say
+# which favours coaching.
 
 # %%
 ax = plot_evaluation(result)
 plt.show()
 
 # %% [markdown]
-# A program in which coaching did nothing (the same patients with the coached patients'
-# follow-up values drawn from the usual-care changes, `programs.without_effect`) is judged
-# inconsistent with the trial:
+# The margins and the adjustment are yours to set, and every row says which were used:
 
 # %%
-null = evaluate(without_effect(cohort, seed=2), against="hcpc", tracking=False, standardize=False)
-print("ok:", null.ok)
-print("\n".join(null.findings()))
+strict = evaluate(
+    program,
+    against="hcpc",
+    margins={"composite_any": 0.06},
+    adjust="bonferroni",
+    standardize=False,
+    tracking=False,
+)
+row = strict.to_frame().query("primary").iloc[0]
+print(row["margin"], row["margin_reason"], "|", strict.adjustment_text())
 
 # %% [markdown]
-# ## 4. A single-arm program
+# ## 4. A program without effect, and one clearly better
 #
-# Most programs have no comparison group. Their figures are compared with each trial's
-# coaching arm and usual-care arm. Here half the program comes from each arm of the trial,
-# so it should land between them.
+# A program in which coaching did nothing: the usual-care patients of a larger cohort, split
+# at random into two arms. Its own effect is nothing, it says so, and against HCPC it is
+# *smaller* or *inconclusive* -- never *similar*.
+
+# %%
+big = hcpc_cohort(n=2400, seed=21).patients
+usual = big.loc[big["arm"] == "usual_care"].reset_index(drop=True)
+split = np.random.default_rng(5).permutation(len(usual)) < len(usual) // 2
+null = evaluate(
+    usual.assign(arm=np.where(split, "coaching", "usual_care")),
+    against="hcpc",
+    tracking=False,
+    standardize=False,
+)
+print(null.headline()[0])
+print(null.verdicts()[0])
+
+# %% [markdown]
+# `programs.without_effect` builds such a program from any cohort: every coached patient's clinical
+# record replaced by a usual-care patient's, so that the effect is zero in expectation.
+#
+# A program clearly better than the trial (its usual-care arm did much worse than HCPC's) is
+# *larger*, and favours the program; a better result is never a failure (`ok` stays True).
+
+# %%
+at_goal = derive_endpoints(big, HCPC_GOALS)["composite_any"].fillna(False).to_numpy(bool)
+dropped = (big["arm"] == "usual_care").to_numpy() & at_goal
+dropped &= np.random.default_rng(3).random(len(big)) < 0.65
+better = evaluate(big.loc[~dropped], against="hcpc", tracking=False, standardize=False)
+first = better.rows[0]
+print(first.verdict, first.favours, better.ok)
+print(first.sentence())
+
+# %% [markdown]
+# ## 5. A single-arm program
+#
+# Most programs have no comparison group. Their figures are before-after: the share at goal
+# among patients uncontrolled at entry, or a mean change. Without a concurrent control group,
+# usual care, secular trends and regression to the mean are not separated from coaching --
+# every sentence says so. Where patients entered above an HbA1c threshold, the part that
+# regression to the mean alone would produce is estimated, and the figure is shown with and
+# without it. Each figure is then compared with the published *coaching arm*. Here half the
+# program comes from each arm of the trial, so it lands between the arms.
 
 # %%
 single = single_arm_program(cohort, usual_care_share=0.5, seed=2)
 single_result = evaluate(single, against="all", tracking=False, design="single-arm")
-print("\n".join(single_result.verdicts()))
+print("\n\n".join(single_result.verdicts()[2:5]))
+
+# %%
+single_result.to_frame()[
+    ["outcome", "program_estimate", "regression_expected", "published_coaching", "verdict"]
+]
 
 # %%
 ax = plot_evaluation(single_result)
 plt.show()
 
 # %% [markdown]
-# ## 5. Case mix
+# ## 6. Case mix
 #
 # If your patients differ from the trial's at baseline, their results may differ for that
 # reason alone. Baselines are compared with the trial's printed ones (a standardized
-# difference above 0.2 is flagged), and each outcome is also standardized to the trial's
-# baseline distribution (regression on baseline covariates, averaged over the trial's
-# patients).
+# difference above 0.2 is flagged); the export's sex column, coded F/M, is read through the
+# schema's levels, so the female share is the real one. Each outcome is also standardized to
+# the trial's baseline distribution (regression on baseline covariates, averaged over the
+# trial's patients that resemble yours -- never extrapolated).
 
 # %%
 older = program.patients.assign(age=program.patients["age"] + 9)
@@ -212,7 +295,7 @@ print("\n".join(item.sentence() for item in older_result.case_mix))
 print("\n".join(s.sentence() for s in older_result.standardized))
 
 # %% [markdown]
-# ## 6. Tracking the program
+# ## 7. Tracking the program
 #
 # The practice brief's indicators: caseload per coach (70-100 patients for a full-time coach),
 # coaching contacts per patient (12.4 in HCPC), retention at follow-up and whether the right
@@ -242,6 +325,8 @@ print(tracked.tracking.summary())
 #     --encounters encounters.csv --out evaluation.json --plot forest.png
 # ```
 #
-# `evaluate` exits with code 1 when an outcome differs from the published figure, and 2 on
-# bad input (with every problem listed). To plan a new program or trial from the published
-# effects, see `coachstats power`.
+# `evaluate` exits with code 1 when an outcome is smaller than the published figure (with
+# `--fail-on inconclusive`, also when one is inconclusive), and 2 on bad input (with every
+# problem listed). `--margin composite_any=0.08`, `--adjust bonferroni` and `--levels
+# sex=1:male,2:female` set the margins, the adjustment and the category levels. To plan a new
+# program or trial from the published effects, see `coachstats power`.

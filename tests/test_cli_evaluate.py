@@ -59,50 +59,61 @@ def run(*args: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------- evaluate verdicts
 
 
-def test_program_with_the_effect_is_consistent(files: dict[str, Path], tmp_path: Path) -> None:
+def test_program_with_the_effect(files: dict[str, Path], tmp_path: Path) -> None:
     out, fig = tmp_path / "res.json", tmp_path / "forest.png"
     code, text = run(
         "evaluate", str(files["effect"]), "--against", "hcpc", "--out", str(out), "--plot", str(fig)
     )
-    assert code == 0, text
-    assert "Verdict: no outcome differs from the published figures" in text
-    assert text.count("consistent with HCPC 2015") == 4
+    assert code == 0, text  # nothing is smaller than published
+    assert "The program's own effects (coaching against its usual-care arm):" in text
+    assert "Verdict against the published trials (P values Holm-adjusted across 4" in text
+    assert text.count("Against HCPC 2015 (") == 4
     doc = json.loads(out.read_text())
-    assert doc["ok"] is True and {r["verdict"] for r in doc["outcomes"]} == {"consistent"}
+    primary = [r for r in doc["outcomes"] if r["primary"]]
+    assert doc["ok"] is True and {r["verdict"] for r in primary} <= {"similar", "inconclusive"}
+    assert all(r["program_p_value"] < 0.05 for r in primary)  # the effect is there
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_program_without_effect_is_judged_inconsistent(
+def test_program_without_effect_is_not_called_similar(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "null.csv"
     code, text = run("evaluate", str(files["null"]), "--against", "hcpc", "--out", str(out))
-    assert code == 1, text  # an analysis finding
-    assert "outcome(s) differ from the published figures" in text
-    assert "differs from HCPC 2015: the program's effect is lower" in text
     table = pd.read_csv(out)
     rd = table.loc[table["estimand"] == "risk difference"].set_index("target")
-    assert (
-        rd.loc["composite_any", "verdict"] == "differs"
-        and rd.loc["hba1c_goal", "verdict"] == "differs"
-    )
-    assert (rd["program_conf_low"] < 0).all()
+    assert rd.loc["composite_any", "verdict"] in ("smaller", "inconclusive")
+    assert "similar" not in set(rd["verdict"])
+    # exit 1 only when an outcome is smaller than published
+    assert code == (1 if (rd["verdict"] == "smaller").any() else 0), text
+    assert (rd["program_conf_low"] < 0.05).all()
 
 
-def test_single_arm_program_lands_between_the_arms(files: dict[str, Path]) -> None:
+def test_single_arm_program_lands_between_the_arms(files: dict[str, Path], tmp_path: Path) -> None:
     # without --single-arm a file with no arm column is refused (issue 20)
     code, text = run("evaluate", str(files["single"]), "--against", "hcpc")
     assert code == 2 and "--single-arm" in text, text
-    code, text = run("evaluate", str(files["single"]), "--against", "hcpc", "--single-arm")
-    assert code == 1, text  # it differs from the published coaching arm
-    assert (
-        "single-arm program" in text
-        and "outcome(s) differ from the published coaching arms" in text
+    out = tmp_path / "single.json"
+    code, text = run(
+        "evaluate", str(files["single"]), "--against", "hcpc", "--single-arm", "--out", str(out)
     )
+    assert "single-arm program" in text and "The program's before-after figures:" in text
     assert (
-        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015" in text
+        "coaching 46.4 %, usual care 34.3 %; the program's figure lies between the published arms"
+        in text
     )
+    assert text.count("before-after, without a concurrent control group") == 8  # every sentence
     assert "at goal for >= 1 condition: 4" in text
+    doc = json.loads(out.read_text())
+    verdicts = [r["verdict"] for r in doc["outcomes"]]
+    assert "larger" not in verdicts and "similar" not in verdicts[:3]  # half the effect
+    assert all("without a concurrent control group" in r["caveat"] for r in doc["outcomes"])
+    assert doc["caveat"] and code == (1 if "smaller" in verdicts else 0), text
+    code2, _ = run(
+        "evaluate", str(files["single"]), "--against", "hcpc", "--single-arm",
+        "--fail-on", "inconclusive",
+    )  # fmt: skip
+    assert code2 == 1  # half the trial's effect: not shown to match the coaching arm
 
 
 def test_against_all_and_outputs_need_force(files: dict[str, Path], tmp_path: Path) -> None:
@@ -122,21 +133,27 @@ def test_against_all_and_outputs_need_force(files: dict[str, Path], tmp_path: Pa
 
 def test_report_is_written_and_not_overwritten(tmp_path: Path) -> None:
     """``--report`` writes the HTML report before exit 1 (a single-arm program with half the
-    trial's effect differs from the published coaching arm) and refuses to overwrite it
-    without ``--force``."""
+    trial's effect is not shown to match the published coaching arm: ``--fail-on
+    inconclusive``) and refuses to overwrite it without ``--force``."""
     data, page = tmp_path / "program.csv", tmp_path / "report.html"
     cohort = hcpc_cohort(n=441, seed=4).patients[KEEP]
     single_arm_program(cohort, usual_care_share=0.5, seed=3).drop(columns="arm").to_csv(
         data, index=False
     )
-    args = ("evaluate", str(data), "--against", "hcpc", "--single-arm", "--report", str(page))
+    args = (
+        "evaluate", str(data), "--against", "hcpc", "--single-arm", "--report", str(page),
+        "--fail-on", "inconclusive",
+    )  # fmt: skip
     code, text = run(*args)
     assert code == 1, text
     assert f"wrote {page}" in text
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html.lower()
     assert 'id="evaluation"' in html and 'id="forest"' in html and "data:image/png;base64," in html
-    assert "between the published coaching (46.4 %) and usual care (34.3 %) arms" in html
+    assert (
+        "coaching 46.4 %, usual care 34.3 %; the program&#39;s figure lies between the published arms"
+        in html
+    )
     assert hashlib.sha256(data.read_bytes()).hexdigest() in html  # the file's provenance
     page.write_text("an earlier report")
     code, text = run(*args)
@@ -159,6 +176,34 @@ def test_bad_options_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     # a reviewer's case: a --map entry naming no schema column was accepted silently
     code, text = run("analyze", str(files["effect"]), "--map", "a1c_base=A1c baseline")
     assert code == 2 and "--map" in text and "a1c_base" in text and "schema columns" in text
+    # issue 17: the verdict options say what they accept
+    effect = str(files["effect"])
+    code, text = run("evaluate", effect, "--margin", "composite_any=8")
+    assert code == 2 and "0.08 for 8 percentage points" in text
+    code, text = run("evaluate", effect, "--margin", "composite=0.1")
+    assert code == 2 and "composite_any" in text
+    code, text = run("evaluate", effect, "--adjust", "fdr")
+    assert code == 2 and "'holm', 'bonferroni', 'none'" in text
+    code, text = run("evaluate", effect, "--fail-on", "similar")
+    assert code == 2 and "'smaller', 'inconclusive'" in text
+    code, text = run("evaluate", effect, "--levels", "sex=1male")
+    assert code == 2 and "--levels expects" in text
+    code, text = run("evaluate", effect, "--levels", "sex=1:man")
+    assert code == 2 and "allowed levels of sex" in text
+
+
+def test_margin_and_adjust_reach_the_output(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "res.json"
+    code, text = run(
+        "evaluate", str(files["effect"]), "--against", "hcpc", "--out", str(out),
+        "--margin", "composite_any=0.2", "--adjust", "bonferroni",
+    )  # fmt: skip
+    assert code == 0, text
+    assert "Bonferroni-adjusted across 4 comparisons" in text and "±20.0 percentage points" in text
+    doc = json.loads(out.read_text())
+    row = next(r for r in doc["outcomes"] if r["target"] == "composite_any" and r["primary"])
+    assert row["margin"] == 0.2 and row["margin_reason"] == "set by the user"
+    assert doc["adjustment"] == "bonferroni" and doc["margins"] == {"composite_any": 0.2}
 
 
 def test_output_paths_are_checked_before_any_work(files: dict[str, Path], tmp_path: Path) -> None:

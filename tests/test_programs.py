@@ -11,6 +11,8 @@ from coachstats.errors import AnalysisError, OptionError
 from coachstats.goals import HCPC_GOALS, PEER_GOALS
 from coachstats.programs import single_arm_program, synthetic_encounters, without_effect
 from coachstats.synthetic import hcpc_cohort, peer_cohort
+from coachstats.synthetic.programs import CONDITION_FLAGS, MEASURE_COLUMNS
+from coachstats.tasks.evaluate.plans import plan_outcomes
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +26,39 @@ def test_without_effect_removes_the_effect(cohort: pd.DataFrame) -> None:
     after = derive_endpoints(null, HCPC_GOALS).groupby("arm")["composite_any"].mean()
     assert before["coaching"] - before["usual_care"] > 0.10
     assert abs(after["coaching"] - after["usual_care"]) < 0.04
-    # only the coached patients' follow-up values change; baselines, covariates, usual care do not
+    # the usual-care arm, identifiers, sites, coaches and demographics do not change
     usual = cohort["arm"] == "usual_care"
     pd.testing.assert_frame_equal(null.loc[usual], cohort.loc[usual])
-    fixed = [c for c in cohort.columns if c not in ("hba1c_12", "sbp_12", "ldl_12")]
-    pd.testing.assert_frame_equal(null[fixed], cohort[fixed])
-    # the missing-data pattern is kept
-    for c in ("hba1c_12", "sbp_12", "ldl_12"):
-        assert (null[c].isna() == cohort[c].isna()).all()
+    record = list(CONDITION_FLAGS) + [
+        c for c in cohort.columns if c.split("_")[0] in MEASURE_COLUMNS and c[-1].isdigit()
+    ]
+    assert {"diabetes", "hba1c_0", "hba1c_12", "ldl_24", "bmi_0"} <= set(record)
+    kept = [c for c in cohort.columns if c not in record]
+    pd.testing.assert_frame_equal(null[kept], cohort[kept])
+    # every coached record (flags and labs, missing values included) is a usual-care record
+    key = cohort.loc[usual, record].astype("string").fillna("<NA>").agg("|".join, axis=1)
+    coached = null.loc[~usual, record].astype("string").fillna("<NA>").agg("|".join, axis=1)
+    assert coached.isin(set(key)).all()
     # seeded
     pd.testing.assert_frame_equal(null, without_effect(cohort, seed=2))
-    # lab precision
-    assert np.allclose(null["hba1c_12"].dropna() * 10, np.round(null["hba1c_12"].dropna() * 10))
+
+
+def test_without_effect_is_unbiased_at_large_n() -> None:
+    # issue 17: the earlier transformation (own baselines plus a matched donor's changes) left
+    # effects of several points on the composites and mg/dL on LDL at n = 3,000. The coached
+    # arm is now a resample of the usual-care records, so each outcome's coached mean differs
+    # from the usual-care mean only by the resampling error, whose SE is sd / sqrt(n coached):
+    # |difference| < 4 SE on every outcome (seeded, so deterministic; 4 SE of pure noise
+    # would fail one of the eight outcomes with probability about 5e-4).
+    cohort = hcpc_cohort(n=20000, seed=7).patients
+    ep = derive_endpoints(without_effect(cohort, seed=7), HCPC_GOALS)
+    outcomes = plan_outcomes(HCPC_GOALS)  # at goal on >= 1 / all, per condition, and changes
+    assert len(outcomes) == 8
+    for o in outcomes:
+        y = pd.to_numeric(ep[o], errors="coerce").astype(float)
+        c, u = y[ep["arm"] == "coaching"].dropna(), y[ep["arm"] == "usual_care"].dropna()
+        se = u.std() / np.sqrt(len(c))
+        assert len(c) > 1000 and abs(c.mean() - u.mean()) < 4 * se, o
 
 
 def test_without_effect_on_the_peer_cohort() -> None:

@@ -26,10 +26,11 @@ from coachstats.analysis import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.core.paths import bundled_table
 from coachstats.core.vocabulary import outcome_label
 from coachstats.errors import OptionError, OutputError
-from coachstats.evaluate import EvaluationResult, evaluate
+from coachstats.evaluate import EvaluationResult, evaluate, trial_name
 from coachstats.flow import Flow
 from coachstats.goals import HCPC_GOALS
 from coachstats.io import load_trial
+from coachstats.present.report.evaluation import verdict_class
 from coachstats.programdata import load_program
 from coachstats.programs import single_arm_program
 from coachstats.report import (
@@ -455,7 +456,8 @@ def test_reproduction_on_user_data_needs_the_data(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- evaluation report
 
 
-EVAL_PARTS = ("comparison", "forest", "pooled", "case-mix", "standardized", "tracking")
+VERDICT_WORDS = ("larger", "similar", "smaller", "inconclusive")
+EVAL_PARTS = ("own-effect", "comparison", "forest", "case-mix", "standardized", "tracking")
 
 
 def _cells(tr: lxml.html.HtmlElement) -> list[str]:
@@ -531,18 +533,23 @@ def test_evaluation_comparison_table_equals_frame(
         _shown(
             cells[4], [r["program_estimate"], r["program_conf_low"], r["program_conf_high"]], est
         )
+        assert cells[5] == format_p(r["program_p_adjusted"], missing="")
         _shown(
-            cells[5],
+            cells[6],
             [r["published_estimate"], r["published_conf_low"], r["published_conf_high"]],
             est,
         )
-        assert tr.xpath("./td")[5].get("title") == r["published_se_method"]
+        assert tr.xpath("./td")[6].get("title") == r["published_se_method"]
         diff = [r["difference"], r["difference_conf_low"], r["difference_conf_high"]]
-        _shown(cells[6], diff, est if r["difference_scale"] == "difference" else "ratio")
-        assert cells[7].rstrip(" \N{DAGGER}") == format_p(r["p_value"])
-        assert cells[8] == (format_p(r["p_holm"]) if r["primary"] else "")
-        assert cells[9] == r["verdict"]
-        assert tr.xpath("./td")[9].get("class") == "verdict-" + r["verdict"].replace(" ", "-")
+        _shown(cells[7], diff, est if r["difference_scale"] == "difference" else "ratio")
+        assert cells[8].rstrip(" \N{DAGGER}") == format_p(r["p_adjusted"])
+        assert tr.xpath("./td")[9].get("title") == r["margin_reason"]
+        assert cells[10] == format_p(r["p_equivalence_adjusted"])
+        assert cells[11] == r["verdict"]
+        assert tr.xpath("./td")[11].get("class") == "verdict-" + r["verdict"].replace(" ", "-")
+        assert tr.xpath("./td")[11].get("title") == r["reason"]
+        side = {"program": "the program", "neither": "neither"}.get(r["favours"])
+        assert cells[12] == (side or trial_name(r["trial"]))
     # the primary outcome: the cohort has the counts fitting the paper, 90/194 vs 61/178
     composite = _cells(trs[0])
     p1, p2 = 90 / 194, 61 / 178
@@ -551,7 +558,8 @@ def test_evaluation_comparison_table_equals_frame(
     _shown(
         composite[4], [p1 - p2, p1 - p2 - 1.959964 * se, p1 - p2 + 1.959964 * se], "risk difference"
     )
-    assert _numbers(composite[5])[0] == 12.1  # the published 46.4 % - 34.3 %
+    assert _numbers(composite[6])[0] == 12.1  # the published 46.4 % - 34.3 %
+    assert composite[9] == "\N{PLUS-MINUS SIGN}12.1"  # the default margin: the published effect
 
 
 def test_evaluation_verdicts_and_summary(
@@ -560,41 +568,39 @@ def test_evaluation_verdicts_and_summary(
     _, res = two_arm
     items = [li.text_content() for li in eval_doc.xpath("//ul[@class='verdicts']/li")]
     assert items == res.verdicts() and len(items) == 9  # 4 HCPC + 5 peer outcomes
-    assert all(" with HCPC 2015" in v or " from HCPC 2015" in v for v in items[:4])
+    assert all("Against HCPC 2015 (" in v for v in items[:4])
+    pairs = zip(res.rows, items, strict=True)
+    assert all(r.verdict in VERDICT_WORDS and r.verdict in v for r, v in pairs)
+    # the program's own effect comes first, in words a board member reads
+    own = [li.text_content() for li in eval_doc.xpath("//ul[@class='headline']/li")]
+    assert own == res.headline()
+    assert own[0].startswith("at goal for >= 1 condition: ") and "patients in 100" in own[0]
     verdict = _section(eval_doc, "evaluation").xpath("./p")[1]
-    assert verdict.get("class") == ("ok" if res.ok else "failed")
-    n_differ = sum(e.verdict == "differs" for e in res.effects if e.primary)
-    assert verdict.text_content() == (
-        "Verdict: no outcome differs from the published figures."
-        if n_differ == 0
-        else f"Verdict: {n_differ} outcome(s) differ from the published figures."
+    # green only when every comparison is larger or similar; amber while any is inconclusive
+    assert verdict.get("class") == verdict_class(res)
+    assert verdict_class(res) == (
+        "failed"
+        if not res.ok
+        else "ok"
+        if all(r.verdict in ("larger", "similar") for r in res.rows)
+        else "unsettled"
     )
+    assert verdict.text_content() == f"Verdict: {res.verdict_line()}; {res.adjustment_text()}."
+    assert "Holm-adjusted across 9 comparisons" in verdict.text_content()
     notes = [li.text_content() for li in eval_doc.xpath("//section[@id='evaluation-notes']//li")]
     assert notes == list(res.notes)
 
 
-def test_evaluation_pooled_table(
+def test_evaluation_does_not_pool_the_program_with_the_trial(
     eval_doc: lxml.html.HtmlElement, two_arm: tuple[TrialData, EvaluationResult]
 ) -> None:
+    # issue 17: pooling a program with the one trial it is compared with (k = 2) answers no
+    # question; heterogeneity across published trials belongs to the evidence base
     _, res = two_arm
-    pooled = res.tables()["heterogeneity"]
-    effects = res.to_frame().set_index(["outcome", "estimand"])
-    (table,) = _table(eval_doc, "pooled", "pooled")
-    rows = _rows(table)
-    assert [(r[0], r[1]) for r in rows] == list(
-        zip(pooled["outcome"], pooled["estimand"], strict=True)
-    )
-    for cells, r in zip(rows, pooled.to_dict("records"), strict=True):
-        est = r["estimand"]
-        assert cells[2] == r["studies"] and cells[3] == str(r["k"])
-        _shown(cells[4], [r["estimate"], r["conf_low"], r["conf_high"]], est)
-        _shown(cells[5], [r["fixed_estimate"], r["fixed_conf_low"], r["fixed_conf_high"]], est)
-        assert cells[6] == f"{r['q']:.2f} ({r['q_df']})"
-        assert cells[7] == format_p(r["q_p_value"])
-        assert cells[8] == f"{100 * r['i2']:.0f}%"
-        # the program and one trial: Cochran's Q is the square of the difference test's z
-        q = float(cells[6].split()[0])
-        assert q == pytest.approx(effects.loc[(r["outcome"], est), "z"] ** 2, abs=0.005)
+    assert not eval_doc.xpath("//section[@id='pooled']")
+    assert "heterogeneity" not in res.tables() and not hasattr(res, "heterogeneity")
+    methods = " ".join(li.text_content() for li in eval_doc.xpath("//ul[@class='methods']/li"))
+    assert "DerSimonian" not in methods and "not pooled" in methods
 
 
 def test_evaluation_case_mix_standardized_and_tracking(
@@ -669,7 +675,8 @@ def test_evaluation_flow_methods_and_provenance(
     assert methods[0].startswith(
         f"at goal for >= 1 condition (HCPC 2015 analysis): {first.method}; "
     )
-    assert any("z = (program - published)" in m for m in methods)
+    assert any("difference = program - published" in m for m in methods)
+    assert any("TOST" in m and "Holm-adjusted across 9 comparisons" in m for m in methods)
     assert any("Cohen's h" in m for m in methods) and any("g-computation" in m for m in methods)
     prov = _section(eval_doc, "provenance")
     files = _rows(prov.xpath(".//table[@class='files']")[0])
@@ -717,7 +724,7 @@ def test_single_arm_evaluation_report() -> None:
     )
     assert XSS in sites
     assert not doc.xpath("//section[@id='comparison']//table[@class='comparison']")
-    assert not doc.xpath("//section[@id='pooled']")  # nothing to pool without a comparison group
+    assert not doc.xpath("//section[@id='pooled']")  # a program is never pooled with a trial
     assert not _table(doc, "baseline", "table1")  # one arm: the case mix instead
     # ... and the sections say why, instead of "Not available." (evaluator review)
     for name, why in (("baseline", "no Table 1 by arm"), ("outcomes", "no comparison of arms")):
@@ -730,35 +737,37 @@ def test_single_arm_evaluation_report() -> None:
     )
     for tr, r in zip(trs, frame.to_dict("records"), strict=True):
         cells, est = _cells(tr), r["estimand"]
+        tds = tr.xpath("./td")
         assert cells[2] == str(r["n"])
-        _shown(cells[3], [r["estimate"], r["conf_low"], r["conf_high"]], est)
-        _shown(cells[4], [r["published_coaching"]], est)
-        _shown(cells[5], [r["published_usual_care"]], est)
-        assert cells[6] == format_p(r["p_vs_coaching"])
-        assert cells[8] == format_p(r["p_vs_usual_care"])
-        assert cells[7] == (format_p(r["p_exact_vs_coaching"]) if est == "proportion" else "")
-        assert cells[10] == r["position"]
-        cls = "verdict-differs" if r["differs_from_coaching"] else "verdict-consistent"
-        assert tr.xpath("./td")[10].get("class") == cls
+        _shown(
+            cells[3], [r["program_estimate"], r["program_conf_low"], r["program_conf_high"]], est
+        )
+        assert tds[3].get("title") == r["caveat"] and "without a concurrent control" in r["caveat"]
+        if r["regression_expected"] == r["regression_expected"]:  # estimated (HbA1c outcomes)
+            _shown(cells[4], [r["regression_expected"]], est)
+        else:
+            assert cells[4] == ""
+        _shown(cells[5], [r["published_coaching"]], est)
+        _shown(cells[6], [r["published_usual_care"]], est)
+        assert cells[8] == format_p(r["p_adjusted"])
+        assert cells[10] == format_p(r["p_equivalence_adjusted"])
+        assert cells[11] == r["verdict"]
+        assert tds[11].get("class") == "verdict-" + r["verdict"]
     verdicts = [li.text_content() for li in doc.xpath("//ul[@class='verdicts']/li")]
-    assert verdicts == res.verdicts() == frame["verdict"].tolist()
-    # half the usual-care patients relabelled as coached: half the effect, between the arms
+    assert verdicts == res.verdicts() == frame["sentence"].tolist()
+    # every single-arm sentence says what the figure is
+    assert all("without a concurrent control group" in v for v in verdicts)
+    # half the usual-care patients relabelled as coached: the figure lies between the arms
     assert (
-        "between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC 2015; "
-        "differs from the coaching arm: the program's value is lower (P = .02)"
-    ) in verdicts[0]
-    n_differ = int(frame["differs_from_coaching"].sum())
+        "coaching 46.4 %, usual care 34.3 %; the program's figure lies between the published arms"
+        in verdicts[0]
+    )
     summary = _section(doc, "evaluation").xpath("./p")[1]
-    assert summary.get("class") == ("ok" if n_differ == 0 else "failed")
-    assert summary.text_content() == (
-        f"Verdict: {n_differ} outcome(s) differ from the published coaching arms."
-        if n_differ
-        else "Verdict: no outcome differs from the published coaching arms."
-    )
+    assert summary.get("class") == verdict_class(res)
+    assert summary.text_content() == f"Verdict: {res.verdict_line()}; {res.adjustment_text()}."
     methods = [li.text_content() for li in doc.xpath("//ul[@class='methods']/li")]
-    assert any(
-        m.startswith("Single-arm program: each outcome's proportion (Wilson") for m in methods
-    )
+    assert any(m.startswith("Single-arm program: each outcome's share (Wilson") for m in methods)
+    assert any("regression to the mean" in m and "Gough" in m for m in methods)
     assert "baseline table not available" not in html
 
 

@@ -10,7 +10,7 @@ Tracebacks are shown only with ``--debug``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -145,6 +145,29 @@ def parse_pairs(text: str | None, option: str) -> dict[str, str]:
     return dict(split_pairs(text, f"{option} expects key=value"))
 
 
+def parse_levels(items: list[str] | None) -> dict[str, dict[str, str]]:
+    """``--levels sex=1:male,2:female`` (repeatable) -> ``{"sex": {"1": "male", "2": "female"}}``.
+
+    Examples
+    --------
+    >>> parse_levels(["sex=1:male,2:female", "language=ES:spanish"])
+    {'sex': {'1': 'male', '2': 'female'}, 'language': {'ES': 'spanish'}}
+    """
+    from coachstats.core.errors import OptionError
+
+    out: dict[str, dict[str, str]] = {}
+    for item in items or []:
+        column, _, rest = item.partition("=")
+        pairs = [p.split(":", 1) for p in rest.split(",") if p.strip()]
+        if not column.strip() or not pairs or any(len(p) != 2 for p in pairs):
+            raise OptionError(
+                f"--levels expects column=yours:level,yours:level (e.g. sex=1:male,2:female); "
+                f"cannot parse {item!r}"
+            )
+        out.setdefault(column.strip(), {}).update({k.strip(): v.strip() for k, v in pairs})
+    return out
+
+
 def program_load(
     *,
     columns: Path | None,
@@ -155,13 +178,14 @@ def program_load(
     single_arm: bool,
     exclude_invalid: bool,
     require_baseline: bool,
+    levels: list[str] | None = None,
 ) -> dict[str, Any]:
     """The :func:`coachstats.data.programdata.load_program` keywords from the loading options.
 
     Every command that reads patient data takes the same options (``--columns``,
-    ``--map``, ``--arms``, ``--sheet``, ``--units``, ``--single-arm``,
-    ``--exclude-invalid``, ``--require-baseline``); ``--map``, ``--arms`` and
-    ``--units`` add to (and override) the mapping file's entries.
+    ``--map``, ``--arms``, ``--sheet``, ``--units``, ``--levels``, ``--single-arm``,
+    ``--exclude-invalid``, ``--require-baseline``); ``--map``, ``--arms``, ``--units`` and
+    ``--levels`` add to (and override) the mapping file's entries.
 
     Examples
     --------
@@ -181,11 +205,21 @@ def program_load(
         "columns": mapping or None,
         "arms": {**spec.arms, **parse_pairs(arms, "--arms")} or None,
         "units": {**spec.units, **parse_pairs(units, "--units")} or None,
+        "levels": _merge_levels(spec.levels, parse_levels(levels)) or None,
         "sheet": sheet_value,
         "design": "single-arm" if single_arm else "auto",
         "on_invalid": "exclude" if exclude_invalid else "error",
         "require_baseline": require_baseline,
     }
+
+
+def _merge_levels(
+    first: Mapping[str, Mapping[str, str]], second: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    out = {k: dict(v) for k, v in first.items()}
+    for k, v in second.items():
+        out.setdefault(k, {}).update(v)
+    return out
 
 
 @contextmanager
@@ -279,7 +313,7 @@ MapFileOption = Annotated[
     typer.Option(
         "--columns",
         help="Mapping file (YAML, JSON or TOML): 'schema_name: your_column' lines, or sections "
-        "columns/arms/units/sheet.",
+        "columns/arms/units/levels/sheet.",
     ),
 ]
 MapOption = Annotated[
@@ -295,6 +329,14 @@ ArmsOption = Annotated[
         "--arms",
         help="your_label=coaching|usual_care pairs, e.g. HC=coaching,UC=usual_care "
         "(common spellings such as Control or Intervention are recognised without it).",
+    ),
+]
+LevelsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--levels",
+        help="Category levels of your file, e.g. sex=1:male,2:female (repeat per column: sex, "
+        "language, ethnicity). F/M, Female/male, Hispanic... need none.",
     ),
 ]
 SingleArmOption = Annotated[

@@ -13,6 +13,7 @@ from coachstats.cli.common import (
     ExcludeOption,
     ForceOption,
     GoalsOption,
+    LevelsOption,
     MapFileOption,
     MapOption,
     RequireBaselineOption,
@@ -40,6 +41,7 @@ def endpoints(
     arms: ArmsOption = None,
     sheet: SheetOption = None,
     units: UnitsOption = None,
+    levels: LevelsOption = None,
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
@@ -63,6 +65,7 @@ def endpoints(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        levels=levels,
     )
     with notes():
         td = load_program(data, **load)

@@ -14,6 +14,7 @@ from coachstats.cli.common import (
     ExcludeOption,
     ForceOption,
     GoalsOption,
+    LevelsOption,
     MapFileOption,
     MapOption,
     ReportOption,
@@ -24,6 +25,7 @@ from coachstats.cli.common import (
     figure_content,
     guard,
     notes,
+    parse_pairs,
     plan_outputs,
     program_load,
     progress,
@@ -54,6 +56,7 @@ def analyze(
     sheet: SheetOption = None,
     goals: GoalsOption = "hcpc",
     units: UnitsOption = None,
+    levels: LevelsOption = None,
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
@@ -80,6 +83,7 @@ def analyze(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        levels=levels,
     )
     with notes(), progress("analyze") as step:
         result = run(data, goals=goals, sensitivity=sensitivity, progress=step, **load)
@@ -127,6 +131,7 @@ def evaluate(
     arms: ArmsOption = None,
     sheet: SheetOption = None,
     units: UnitsOption = None,
+    levels: LevelsOption = None,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
     encounters: Annotated[
@@ -136,6 +141,26 @@ def evaluate(
     published_se: Annotated[
         str, typer.Option(help="Published SE from: auto, counts (also inferred) or p_value.")
     ] = "auto",
+    margin: Annotated[
+        str | None,
+        typer.Option(
+            help="Margins of 'similar', endpoint=value pairs: shares as proportions, changes in "
+            "their unit, e.g. composite_any=0.08,change_hba1c=0.4 (default: each outcome's, "
+            "docs/evaluate.md)."
+        ),
+    ] = None,
+    adjust: Annotated[
+        str,
+        typer.Option(help="Multiplicity adjustment of the verdicts: holm, bonferroni or none."),
+    ] = "holm",
+    alpha: Annotated[float, typer.Option(help="Significance level of the verdicts.")] = 0.05,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            help="Exit 1 when a comparison is 'smaller' (default), or also when one is "
+            "'inconclusive'."
+        ),
+    ] = "smaller",
     out: Annotated[
         Path | None,
         typer.Option(help="Write the comparison table (.csv) or every table (.json)."),
@@ -147,7 +172,8 @@ def evaluate(
     sensitivity: SensitivityOption = False,
     force: ForceOption = False,
 ) -> None:
-    """Compare a program with the published trials; exit 1 if an outcome differs from them."""
+    """Compare a program with the published trials: its own effect, then larger / similar /
+    smaller / inconclusive against each published effect; exit 1 if one is smaller."""
     from coachstats.core.errors import choose
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
@@ -156,6 +182,9 @@ def evaluate(
 
     against = choose("--against", against, ("hcpc", "peer", "all"))
     published_se = choose("--published-se", published_se, ("auto", "counts", "p_value"))
+    adjust = choose("--adjust", adjust, ("holm", "bonferroni", "none"))
+    fail_on = choose("--fail-on", fail_on, ("smaller", "inconclusive"))
+    margins = parse_pairs(margin, "--margin")
     outs = plan_outputs(force, [data, encounters, columns], out=out, plot=plot, report=report)
     load = program_load(
         columns=columns,
@@ -166,6 +195,7 @@ def evaluate(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        levels=levels,
     )
     enc = read_table(encounters) if encounters is not None else None
     with notes(), progress("evaluate") as step:
@@ -175,6 +205,9 @@ def evaluate(
             trial_data,
             against=against,
             published_se=published_se,  # type: ignore[arg-type]
+            adjust=adjust,  # type: ignore[arg-type]
+            alpha=alpha,
+            margins=margins,  # type: ignore[arg-type]
             encounters=enc,
             sensitivity=sensitivity,
             progress=step,
@@ -207,5 +240,6 @@ def evaluate(
                     result, trial_data=trial_data, files=[encounters] if encounters else ()
                 )
                 outs.write(report, render_report(doc, report))
-    if not result.ok:
+    failing = {"smaller"} if fail_on == "smaller" else {"smaller", "inconclusive"}
+    if any(r.verdict in failing for r in result.rows):
         raise typer.Exit(EXIT_FINDING)

@@ -12,6 +12,7 @@ from coachstats.cli.common import (
     EXIT_FINDING,
     ArmsOption,
     ExcludeOption,
+    LevelsOption,
     MapFileOption,
     MapOption,
     ReportOption,
@@ -41,6 +42,7 @@ def reproduce(
     arms: ArmsOption = None,
     sheet: SheetOption = None,
     units: UnitsOption = None,
+    levels: LevelsOption = None,
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
@@ -92,6 +94,7 @@ def reproduce(
                     single_arm=single_arm,
                     exclude_invalid=exclude_invalid,
                     require_baseline=require_baseline,
+                    levels=levels,
                 ),
             )
         result = run(names or None, data=own, sensitivity=sensitivity)

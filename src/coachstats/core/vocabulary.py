@@ -28,10 +28,13 @@ from typing import Literal
 __all__ = [
     "ANALYSED_STATUSES",
     "ARM_NAMES",
+    "BETTER",
     "BP_READING",
     "BP_READING_NAMES",
+    "CLINICAL_DIFFERENCES",
     "CORE_MEASURES",
     "EXCLUDED_STATUSES",
+    "FAVOURS",
     "GOAL_MEASURES",
     "LEVEL_LABELS",
     "LOST",
@@ -43,7 +46,11 @@ __all__ = [
     "OUTCOME_LABELS",
     "SHORT_OUTCOME_LABELS",
     "STATUS",
+    "VERDICTS",
+    "Favours",
+    "Verdict",
     "arm_label",
+    "better_direction",
     "goal_endpoint_measure",
     "goal_measure_name",
     "higher_is_better",
@@ -228,6 +235,70 @@ def _short_outcome_labels() -> dict[str, str]:
 SHORT_OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(_short_outcome_labels())
 
 
+#: The direction in which each endpoint is better for the patient: a larger share at goal,
+#: a larger fall in a lab value (a change is follow-up minus baseline, so lower is better).
+BETTER: Mapping[str, Literal["higher", "lower"]] = MappingProxyType(
+    {
+        "composite_any": "higher",
+        "composite_all": "higher",
+        **{f"at_goal_{m}": "higher" for m in GOAL_MEASURES},
+        **{f"change_{m}": "lower" for m in MEASURES},
+        "hba1c_drop_ge1": "higher",
+        "hba1c_lt_7_5": "higher",
+        **{m: "lower" for m in MEASURES},  # a measure's own value (a pooled mean difference)
+    }
+)
+
+#: The smallest difference in each measure that matters clinically: (value, why), on the
+#: measure's scale. The floor of the evaluator's default equivalence margins and the
+#: evidence base's "similar".
+CLINICAL_DIFFERENCES: Mapping[str, tuple[float, str]] = MappingProxyType(
+    {
+        "hba1c": (
+            0.3,
+            "0.3 percentage points of HbA1c, the non-inferiority margin of glucose-lowering "
+            "trials (FDA draft guidance on diabetes drugs, 2008: 0.3 to 0.4 points)",
+        ),
+        "sbp": (
+            5.0,
+            "5 mm Hg of systolic pressure, the step by which major cardiovascular events fall "
+            "about 10 % (Blood Pressure Lowering Treatment Trialists' Collaboration, Lancet "
+            "2021;397:1625-1636)",
+        ),
+        "ldl": (
+            10.0,
+            "10 mg/dL of LDL cholesterol, about 6 % fewer major vascular events by the "
+            "Cholesterol Treatment Trialists' 22 % per 38.7 mg/dL (Lancet 2010;376:1670-1681)",
+        ),
+    }
+)
+
+Verdict = Literal["larger", "similar", "smaller", "inconclusive"]
+#: How a program's effect compares with a published one, judged in the outcome's better
+#: direction: ``larger`` / ``smaller`` (the difference is beyond chance, in favour of the program
+#: or the published trial), ``similar`` (equivalent within a stated margin) or ``inconclusive``.
+VERDICTS: tuple[Verdict, ...] = ("larger", "similar", "smaller", "inconclusive")
+Favours = Literal["program", "published", "neither"]
+#: Which side a verdict favours: ``larger`` the program, ``smaller`` the published trial.
+FAVOURS: tuple[Favours, ...] = ("program", "published", "neither")
+
+
+def better_direction(endpoint: str) -> Literal["higher", "lower"]:
+    """``"higher"`` or ``"lower"``: the direction in which ``endpoint`` is better (:data:`BETTER`).
+
+    Raises
+    ------
+    KeyError
+        An endpoint without a better direction (a baseline count, a custom column).
+
+    Examples
+    --------
+    >>> better_direction("composite_any"), better_direction("change_ldl")
+    ('higher', 'lower')
+    """
+    return BETTER[endpoint]
+
+
 def outcome_label(column: str) -> str:
     """The human label of an endpoint or measure column; other names are returned as given.
 
@@ -262,10 +333,8 @@ def higher_is_better(column: str) -> bool | None:
     >>> higher_is_better("ldl"), higher_is_better("sbp_12")
     (False, False)
     """
-    if is_goal_endpoint(column) or column in ("hba1c_drop_ge1", "hba1c_lt_7_5"):
-        return True
-    if column in MEASURES or column.removeprefix("change_") in MEASURES:
-        return False
+    if column in BETTER:
+        return BETTER[column] == "higher"
     if parse_measure_column(column) is not None:
         return False
     return None

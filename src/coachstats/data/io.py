@@ -258,6 +258,7 @@ def load_trial(
     columns: Mapping[str, str] | None = None,
     arms: Mapping[Any, str] | None = None,
     units: Mapping[str, str] | None = None,
+    levels: Mapping[str, Mapping[Any, str]] | None = None,
     medications: str | Path | pd.DataFrame | None = None,
     adherent_days: str | Path | pd.DataFrame | None = None,
     format: Format | None = None,
@@ -282,6 +283,9 @@ def load_trial(
         Your arm labels -> ``"coaching"`` / ``"usual_care"``.
     units : mapping, optional
         Measure -> input unit, e.g. ``{"hba1c": "mmol/mol", "ldl": "mmol/L"}``.
+    levels : mapping, optional
+        Categorical column -> {your label: level}, e.g. ``{"sex": {"1": "male", "2": "female"}}``
+        (:mod:`coachstats.data.levels`; common spellings need no mapping).
     medications, adherent_days : path or DataFrame, optional
         Side tables for the adherence endpoints (validated by :mod:`coachstats.derive.adherence`).
     format : str, optional
@@ -369,6 +373,7 @@ def load_trial(
             df,
             arms=arms,
             units=units,
+            levels=levels,
             n_arms=n_arms,
             require_baseline=require_baseline,
             censored=censored,
@@ -401,6 +406,7 @@ def load_trial(
             "columns": dict(columns) if columns else None,
             "arms": dict(arms) if arms else None,
             "units": dict(units) if units else None,
+            "levels": {k: dict(v) for k, v in levels.items()} if levels else None,
             "medications": _describe_side(medications),
             "adherent_days": _describe_side(adherent_days),
             "format": format,

@@ -44,7 +44,7 @@ OnInvalid = Literal["error", "exclude"]
 
 @dataclass(frozen=True)
 class MappingFile:
-    """What a mapping file says: your column names, arm labels, units and sheet.
+    """What a mapping file says: your column names, arm labels, units, category levels and sheet.
 
     ``columns`` maps your names to the schema's (as ``load_trial(columns=)``).
     """
@@ -52,6 +52,7 @@ class MappingFile:
     columns: Mapping[str, str] = field(default_factory=dict)
     arms: Mapping[str, str] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    levels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     sheet: str | int | None = None
     path: str = ""
 
@@ -107,8 +108,9 @@ def read_mapping(path: str | Path) -> MappingFile:
     (``arm: Group``), the same orientation as ``--map arm=Group`` (the other
     orientation, your name to schema name, is recognised too), or a document
     with the sections ``columns``, ``arms`` (your label -> ``coaching`` /
-    ``usual_care``), ``units`` (measure -> unit, e.g. ``hba1c: mmol/mol``) and
-    ``sheet`` (Excel sheet). YAML needs PyYAML.
+    ``usual_care``), ``units`` (measure -> unit, e.g. ``hba1c: mmol/mol``),
+    ``levels`` (categorical column -> your label -> level, e.g. ``sex: {1: male,
+    2: female}``) and ``sheet`` (Excel sheet). YAML needs PyYAML.
 
     Examples
     --------
@@ -160,7 +162,7 @@ def read_mapping(path: str | Path) -> MappingFile:
         ) from None
     if not isinstance(doc, Mapping):
         raise FileFormatError(f"mapping file {p.name} must hold a mapping (key: value lines)")
-    sections = {"columns", "arms", "units", "sheet"}
+    sections = {"columns", "arms", "units", "levels", "sheet"}
     if not (set(doc) & sections) or (set(doc) - sections and "columns" not in doc):
         _refuse_nested(doc, f"mapping file {p.name}")
         return MappingFile(columns=orient_columns(doc, p.name), path=str(p))
@@ -169,15 +171,25 @@ def read_mapping(path: str | Path) -> MappingFile:
         raise FileFormatError(
             f"mapping file {p.name}: unknown section(s) {unknown}; allowed: {sorted(sections)}"
         )
-    for key in ("columns", "arms", "units"):
+    for key in ("columns", "arms", "units", "levels"):
         if key in doc and not isinstance(doc[key], Mapping):
             raise FileFormatError(f"mapping file {p.name}: '{key}' must be a mapping")
-        _refuse_nested(doc.get(key) or {}, f"mapping file {p.name}, section '{key}'")
+        if key != "levels":
+            _refuse_nested(doc.get(key) or {}, f"mapping file {p.name}, section '{key}'")
+    levels = doc.get("levels") or {}
+    for col, spec in levels.items():
+        if not isinstance(spec, Mapping):
+            raise FileFormatError(
+                f"mapping file {p.name}: levels of {col!r} must map your labels to levels "
+                "(e.g. sex: {1: male, 2: female})"
+            )
+        _refuse_nested(spec, f"mapping file {p.name}, levels of {col!r}")
     sheet = doc.get("sheet")
     return MappingFile(
         columns=orient_columns(doc.get("columns") or {}, p.name),
         arms={str(k): str(v) for k, v in (doc.get("arms") or {}).items()},
         units={str(k): str(v) for k, v in (doc.get("units") or {}).items()},
+        levels={str(c): {str(k): str(v) for k, v in m.items()} for c, m in levels.items()},
         sheet=sheet if isinstance(sheet, (str, int)) else None,
         path=str(p),
     )
@@ -404,6 +416,7 @@ def load_program(
     columns: Mapping[str, str] | None = None,
     arms: Mapping[Any, str] | None = None,
     units: Mapping[str, str] | None = None,
+    levels: Mapping[str, Mapping[Any, str]] | None = None,
     sheet: str | int | None = None,
     design: ProgramDesign = "auto",
     on_invalid: OnInvalid = "error",
@@ -416,8 +429,9 @@ def load_program(
     ----------
     source : path, DataFrame or TrialData
         The patient table.
-    columns, arms, units, sheet, censored, require_baseline
-        As in :func:`coachstats.load_trial` (``columns``: your names -> schema names).
+    columns, arms, units, levels, sheet, censored, require_baseline
+        As in :func:`coachstats.load_trial` (``columns``: your names -> schema names;
+        ``levels``: e.g. ``{"sex": {"1": "male", "2": "female"}}``).
     design : {"auto", "two-arm", "single-arm"}
         ``"single-arm"``: every patient is coached (no arm column needed; a
         column with one label is mapped to ``coaching``). ``"auto"`` and
@@ -493,6 +507,7 @@ def load_program(
         "columns": columns,
         "arms": arm_map or None,
         "units": units,
+        "levels": levels,
         "n_arms": n_arms,
         "censored": censored,
         "require_baseline": require_baseline,

@@ -60,6 +60,7 @@ from coachstats.data.bloodpressure import (
     systolic_not_above_diastolic,
     unmapped_readings,
 )
+from coachstats.data.levels import CATEGORY_LEVELS, canonical_levels, normalize_levels
 from coachstats.data.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 
 __all__ = [
@@ -266,6 +267,7 @@ def validate_patients(
     *,
     arms: Mapping[Any, str] | None = None,
     units: Mapping[str, str] | None = None,
+    levels: Mapping[str, Mapping[Any, str]] | None = None,
     n_arms: Literal[1, 2] = 2,
     require_baseline: bool = True,
     censored: CensoredRule = "error",
@@ -287,6 +289,13 @@ def validate_patients(
     units : mapping, optional
         Measure -> unit of the input, e.g. ``{"hba1c": "mmol/mol", "ldl": "mmol/L"}``.
         Values are converted to the canonical unit (% and mg/dL).
+    levels : mapping, optional
+        Categorical column -> {your label: canonical level}, e.g.
+        ``{"sex": {"1": "male", "2": "female"}}``. The sex, language and
+        ethnicity columns are mapped onto their canonical levels
+        (:func:`coachstats.data.levels.normalize_levels`: ``F``, ``Female`` and
+        ``woman`` are ``female``); labels matching no level are kept as given
+        and named in the notes.
     n_arms : {1, 2}
         2 for a trial; 1 for a single-arm program (all patients coached).
     require_baseline : bool
@@ -428,6 +437,37 @@ def validate_patients(
     failures += split.failures
     notes += split.notes
     notes += unmapped_readings(df, lambda c: column_spec(c) is not None)
+    for col in levels or {}:
+        if col not in CATEGORY_LEVELS:
+            failures.append(
+                {
+                    "column": col,
+                    "rows": [],
+                    "values": [],
+                    "problem": f"levels= names {col!r}, which has no level mapping; allowed: "
+                    f"{', '.join(CATEGORY_LEVELS)}",
+                }
+            )
+    for col in CATEGORY_LEVELS:
+        if col not in df.columns:
+            continue
+        try:
+            df[col], unmatched = normalize_levels(df[col], col, (levels or {}).get(col))
+        except SchemaError as exc:
+            failures += [{str(k): v for k, v in f.items()} for f in exc.failures.to_dict("records")]
+            continue
+        if unmatched:
+            shown = ", ".join(repr(u) for u in unmatched[:8]) + (
+                " ..." if len(unmatched) > 8 else ""
+            )
+            example = ",".join(f"{u}:{canonical_levels(col)[0]}" for u in unmatched[:2])
+            notes.append(
+                f"{col}: level(s) {shown} not recognised (levels: "
+                f"{', '.join(canonical_levels(col))}); kept as given, and not counted in any "
+                f"published share; map them with levels={{'{col}': {{...}}}} "
+                f"(--levels {col}={example})"
+            )
+
     for col in list(df.columns):
         col_spec = column_spec(str(col))
         if col_spec is None or col_spec.dtype in ("id", "arm", "category"):

@@ -7,19 +7,22 @@ evaluation must tell apart:
 
 :func:`without_effect`
     A two-arm program in which coaching did nothing: every coached patient's
-    follow-up lab values become the patient's own baselines plus the changes
-    of one usual-care patient (the donor) of the same stratum -- the same
-    measures at baseline, the same control status on each under the goal
-    set, the same diabetes status -- with follow-up values and close
-    baselines (one of the :data:`NEAREST` closest in standardized baselines,
-    at random, seeded; changes depend on the baseline through
-    regression to the mean, so the donor's baselines must match). A coached
-    patient whose pattern of measures no usual-care patient shares takes any
-    followed-up donor, and loses the follow-up values the donor cannot
-    supply (rare; never kept with their effect). Missing follow-up
-    stays missing, and baseline values, covariates and the usual-care arm are
-    untouched. So the coached arm's changes and at-goal rates have, in
-    expectation, the usual-care distribution: the true effect is zero.
+    clinical record -- the condition flags (diabetes, hypertension,
+    hyperlipidemia, insulin) and every laboratory value at every month, with
+    its missing values -- becomes that of one usual-care patient (the donor)
+    drawn at random, with replacement (seeded). The coached arm is then a
+    resample of the usual-care records, so its baselines, changes, at-goal
+    rates and follow-up losses have the usual-care distribution: the true
+    effect is zero, on every outcome and in expectation exactly, whatever the
+    cohort's arms look like. Identifiers, arm, site, coach, demographics,
+    contacts and questionnaires stay the patient's own, and the usual-care arm
+    is untouched. Earlier versions kept each coached patient's own baselines
+    and added a matched donor's changes; a change set on another baseline
+    misplaces the patients near a goal threshold, and donors matched within
+    strata inherit the cohort's between-arm differences in composition (the
+    synthetic HCPC arms are calibrated to the published per-arm counts), so
+    at 3,000 patients the "null" moved the composite by 3 points and LDL by
+    6 mg/dL.
 :func:`single_arm_program`
     A single-arm program (every patient coached), optionally a mixture: all
     coached patients plus a random share of usual-care patients relabelled as
@@ -51,70 +54,55 @@ import pandas as pd
 
 from coachstats.compare.prepare import require_columns
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.goals import MEASURES, GoalSet
-from coachstats.data.schema import column_spec
-from coachstats.derive.endpoints import derive_endpoints, measure_months
-from coachstats.plan import resolve_goals
+from coachstats.core.goals import GoalSet
+from coachstats.core.vocabulary import measure_months
+from coachstats.data.schema import PATIENT_SCHEMA
 
-__all__ = ["single_arm_program", "synthetic_encounters", "without_effect"]
+__all__ = [
+    "CONDITION_FLAGS",
+    "MEASURE_COLUMNS",
+    "single_arm_program",
+    "synthetic_encounters",
+    "without_effect",
+]
 
-_LAB_DECIMALS = {"hba1c": 1, "sbp": 0, "ldl": 0}
-#: Donors per recipient: the change comes from one of this many usual-care patients with
-#: the closest baseline values (change depends on the baseline through regression to the mean).
-NEAREST = 10
+#: The per-month measurement columns of the schema (``hba1c``, ``sbp``, ``ldl``, ``bmi``).
+MEASURE_COLUMNS = tuple(c.name for c in PATIENT_SCHEMA if c.per_month)
 
 
 def _rng(seed: int | np.random.Generator) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _nearest(donors: np.ndarray, recipients: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each recipient row, the position of one of the :data:`NEAREST` closest donor rows.
-
-    Closeness is Euclidean on the standardized baselines (a k-d tree query).
-    """
-    from scipy.spatial import cKDTree
-
-    k = min(NEAREST, len(donors))
-    _, idx = cKDTree(donors).query(recipients, k=k)
-    idx = np.asarray(idx).reshape(len(recipients), k)
-    return idx[np.arange(len(recipients)), rng.integers(0, k, size=len(recipients))]
-
-
-def _codes(*flags: np.ndarray) -> np.ndarray:
-    """One integer per row from boolean columns (a stratum code)."""
-    out = np.zeros(len(flags[0]), dtype=np.int64)
-    for f in flags:
-        out = 2 * out + f.astype(np.int64)
-    return out
+#: The condition flags that travel with a donor's laboratory values.
+CONDITION_FLAGS = ("diabetes", "hypertension", "hyperlipidemia", "insulin")
 
 
 def without_effect(
     patients: pd.DataFrame,
     *,
-    goals: GoalSet | str = "hcpc",
+    goals: GoalSet | str | None = None,
     followup: int | None = None,
     arm: str = "arm",
     seed: int | np.random.Generator = 0,
 ) -> pd.DataFrame:
-    """Remove the coaching effect: coached follow-ups from the usual-care changes.
+    """Remove the coaching effect: each coached patient's clinical record from a usual-care patient.
 
-    See the module docstring for the transformation. One donor per coached
-    patient gives all of the patient's changes, so the usual-care association
-    between the measures (at goal on one condition and on another) is kept.
-    Values are rounded to laboratory precision (HbA1c 0.1 %, SBP and LDL
-    whole units) and kept inside the schema's plausible ranges.
+    See the module docstring for the transformation. One donor gives all of a
+    coached patient's laboratory values and condition flags, so the
+    usual-care association between the measures (at goal on one condition
+    and on another) and between baseline and follow-up is kept.
 
     Parameters
     ----------
     patients : DataFrame
         A two-arm cohort (``coaching`` / ``usual_care``) with ``<measure>_0``
-        and ``<measure>_<followup>`` columns and, for diabetes-specific goals,
-        ``diabetes``.
-    goals : GoalSet or str
-        Defines the control-status strata.
+        and ``<measure>_<followup>`` columns.
+    goals : GoalSet or str, optional
+        Unused, accepted for backward compatibility (the donors are no longer
+        stratified by control status).
     followup : int, optional
-        Follow-up month (default: the earliest after baseline).
+        A follow-up month the cohort must have (default: any month after baseline).
     arm : str
         Arm column.
     seed : int or Generator
@@ -123,81 +111,45 @@ def without_effect(
     Returns
     -------
     DataFrame
-        A copy with the coached patients' follow-up values replaced.
+        A copy with the coached patients' condition flags and laboratory values replaced.
 
     Raises
     ------
     AnalysisError
-        No follow-up columns, or no usual-care patient with a follow-up value.
+        No follow-up columns, or no usual-care patient.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"arm": ["coaching", "usual_care", "usual_care"],
+    ...                    "age": [50, 60, 70], "hba1c_0": [10.0, 9.0, 8.5],
+    ...                    "hba1c_12": [7.0, 8.8, None]})
+    >>> null = without_effect(df, seed=1)
+    >>> null.loc[0, ["age", "hba1c_0"]].tolist() in ([50, 9.0], [50, 8.5])
+    True
     """
-    gs = resolve_goals(goals)
-    if gs is None:  # pragma: no cover - a name or GoalSet always resolves
-        raise OptionError("goals must be a GoalSet or a goal-set name")
+    del goals  # kept in the signature for callers of earlier versions
     require_columns(patients, [arm])
     rng = _rng(seed)
-    months = measure_months(patients.columns)
+    months = measure_months(patients.columns, MEASURE_COLUMNS)
     later = sorted({m for ms in months.values() for m in ms if m > 0})
-    fu = followup if followup is not None else (later[0] if later else None)
-    measures = [
-        m for m in MEASURES if f"{m}_0" in patients.columns and f"{m}_{fu}" in patients.columns
-    ]
-    if fu is None or not measures:
-        raise AnalysisError("the cohort has no baseline and follow-up measurement columns")
-    ep = derive_endpoints(patients, gs, followup=fu)
-    coached = (patients[arm].astype("string") == "coaching").fillna(False).to_numpy()
-    usual = (patients[arm].astype("string") == "usual_care").fillna(False).to_numpy()
-    diabetes = (
-        patients["diabetes"].fillna(False).to_numpy(dtype=bool)
-        if "diabetes" in patients.columns
-        else np.zeros(len(patients), dtype=bool)
-    )
-
-    def values(col: str) -> np.ndarray:
-        return pd.to_numeric(patients[col]).to_numpy(dtype=float, na_value=np.nan)
-
-    base = np.column_stack([values(f"{m}_0") for m in measures])
-    after = np.column_stack([values(f"{m}_{fu}") for m in measures])
-    present = np.isfinite(base)
-    unc = np.column_stack(
-        [
-            ep[f"uncontrolled_{m}"].fillna(False).to_numpy(dtype=bool)
-            if f"uncontrolled_{m}" in ep.columns
-            else np.zeros(len(patients), dtype=bool)
-            for m in measures
-        ]
-    )
-    z = np.where(present, (base - np.nanmean(base, axis=0)) / np.nanstd(base, axis=0), 0.0)
-    followed = np.isfinite(after)
-    donors_ok = usual & present.any(axis=1) & np.all(followed | ~present, axis=1)
-    recipients_ok = coached & np.any(followed & present, axis=1)
-    strata = (
-        _codes(*present.T, *unc.T, diabetes),  # same measures, control status and diabetes
-        _codes(*present.T, diabetes),
-        _codes(*present.T),
-    )
-    new = after.copy()
-    for code in np.unique(strata[0][recipients_ok]):
-        rec = np.flatnonzero(recipients_ok & (strata[0] == code))
-        donors = np.zeros(0, dtype=np.int64)
-        for level in strata:  # the finest stratum that has donors
-            donors = np.flatnonzero(donors_ok & (level == level[rec[0]]))
-            if donors.size:
-                break
-        if donors.size == 0:  # a rare measure pattern: any usual-care patient followed up
-            donors = np.flatnonzero(usual & np.any(followed & present, axis=1))
-        if donors.size == 0:
-            raise AnalysisError("no usual-care patient has a baseline and a follow-up value")
-        picked = donors[_nearest(z[donors], z[rec], rng)]
-        change = after[picked] - base[picked]
-        has = followed[rec] & present[rec]
-        # a follow-up value the donor cannot supply becomes missing (never kept with its effect)
-        new[rec] = np.where(has, base[rec] + change, after[rec])
+    if not later or (followup is not None and followup not in later):
+        month = "any month after baseline" if followup is None else f"month {followup}"
+        raise AnalysisError(
+            f"the cohort has no baseline and follow-up measurement columns ({month})"
+        )
+    labs = [f"{m}_{t}" for m, ts in months.items() for t in ts]
+    record = [c for c in CONDITION_FLAGS if c in patients.columns] + labs
+    labels = patients[arm].astype("string")
+    coached = np.flatnonzero((labels == "coaching").fillna(False).to_numpy())
+    usual = np.flatnonzero((labels == "usual_care").fillna(False).to_numpy())
+    if usual.size == 0:
+        raise AnalysisError("the cohort has no usual-care patient to take records from")
+    donors = usual[rng.integers(0, usual.size, size=coached.size)]
     out = patients.copy()
-    for j, m in enumerate(measures):
-        spec = column_spec(f"{m}_{fu}")
-        lo = spec.minimum if spec is not None and spec.minimum is not None else -np.inf
-        hi = spec.maximum if spec is not None and spec.maximum is not None else np.inf
-        out[f"{m}_{fu}"] = np.clip(np.round(new[:, j], _LAB_DECIMALS[m]), lo, hi)
+    for c in record:
+        values = out[c].to_numpy(copy=True)
+        values[coached] = patients[c].to_numpy()[donors]
+        out[c] = pd.Series(values, index=out.index, dtype=patients[c].dtype)
     return out
 
 

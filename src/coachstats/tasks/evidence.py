@@ -41,12 +41,17 @@ from coachstats.compare.meta_fit import Method, Test, critical_value
 from coachstats.core.errors import AnalysisError, OptionError, check_option
 from coachstats.core.formatting import format_number
 from coachstats.core.results import TidyResult
-from coachstats.core.vocabulary import MEASURE_LABELS, MEASURE_UNITS
+from coachstats.core.vocabulary import (
+    BETTER,
+    CLINICAL_DIFFERENCES,
+    MEASURE_LABELS,
+    MEASURE_UNITS,
+    Verdict,
+)
 from coachstats.trials.evidence import EVIDENCE_OUTCOMES, EvidenceTrial, get_evidence, list_evidence
 from coachstats.trials.registry import get_trial, list_trials
 
 __all__ = [
-    "BETTER",
     "DEFAULT_MARGINS",
     "MAIN_COMPARATORS",
     "EvidencePosition",
@@ -62,19 +67,16 @@ __all__ = [
 
 MAIN_COMPARATORS: tuple[str, ...] = ("usual care", "enhanced usual care", "attention control")
 """Comparators of the main pooled estimates; trials against an active intervention are left out."""
-BETTER: Mapping[str, Literal["lower", "higher"]] = MappingProxyType(
-    {"hba1c": "lower", "sbp": "lower", "ldl": "lower"}
-)
-"""The better direction of each pooled outcome (coaching minus control)."""
-DEFAULT_MARGINS: Mapping[str, float] = MappingProxyType({"hba1c": 0.3})
+DEFAULT_MARGINS: Mapping[str, float] = MappingProxyType({"hba1c": CLINICAL_DIFFERENCES["hba1c"][0]})
 """Equivalence margins for "similar", on the outcome's scale.
 
-HbA1c: 0.3 percentage points, the smallest difference in glycaemic control
-commonly treated as clinically important (the non-inferiority margins of
-glucose-lowering trials are 0.3 to 0.4 points). Other outcomes have no
-default: pass ``margin``.
+HbA1c: the smallest difference that matters clinically
+(:data:`coachstats.core.vocabulary.CLINICAL_DIFFERENCES`: 0.3 percentage points,
+the non-inferiority margin of glucose-lowering trials). Other outcomes have no
+default here: pass ``margin``. The better direction of each pooled outcome is
+:data:`coachstats.core.vocabulary.BETTER`, the verdicts those of
+:data:`coachstats.core.vocabulary.VERDICTS`.
 """
-Verdict = Literal["larger", "similar", "smaller", "inconclusive"]
 
 
 def effect_unit(outcome: str) -> str:
@@ -107,7 +109,7 @@ def effects(
         ``se_origin`` (``printed``, or ``computed: how``), ``location``, ``doi``.
         Ordered by coach type, then label.
     """
-    check_option("outcome", outcome, tuple(BETTER))
+    check_option("outcome", outcome, tuple(EVIDENCE_OUTCOMES))
     rows = []
     for key in list_evidence():
         t = get_evidence(key)
@@ -415,7 +417,7 @@ def position_against_evidence(
     >>> p.range_position, p.verdict, p.favours
     ('beyond', 'larger', 'program')
     """
-    check_option("outcome", outcome, tuple(BETTER))
+    check_option("outcome", outcome, tuple(EVIDENCE_OUTCOMES))
     if not (math.isfinite(estimate) and math.isfinite(std_error) and std_error > 0):
         raise OptionError(
             f"the program's effect needs a finite estimate and an SE > 0, got {estimate} and {std_error}"

@@ -33,7 +33,7 @@ def plot_evidence(summary: EvidenceSummary, *, ax: Axes | None = None) -> Axes:
     effect read "favours coaching" and "favours control" in the outcome's
     better direction (lower HbA1c, SBP and LDL favour coaching).
     """
-    from coachstats.tasks.evidence import BETTER
+    from coachstats.core.vocabulary import BETTER
 
     e = summary.effects
     frame = e.assign(

@@ -3,12 +3,14 @@
 :func:`evaluation_context` lays out what :meth:`EvaluationResult.report_data
 <coachstats.tasks.evaluate.EvaluationResult.report_data>` holds as subsections of tables
 (cells with their tooltip and CSS class), lists, figures and notes, for the template: the
-program's effect vs each trial (two-arm) or beside the published arms (single-arm), the
-pooled estimates, the case mix, the standardized comparison and the tracking metrics.
+program's own effect, its verdict against each trial (two-arm: effects; single-arm: the
+before-after figures against the coaching arms), the forest plot with its favours sides, the
+case mix, the standardized comparison and the tracking metrics.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
     from coachstats.tasks.tracking import Metric, ProgramMetrics
 
-__all__ = ["evaluation_context"]
+__all__ = ["evaluation_context", "verdict_class"]
 
 
 @dataclass(frozen=True)
@@ -97,25 +99,55 @@ def _row_notes(frame: pd.DataFrame, trial_name: Any) -> tuple[str, ...]:
     )
 
 
-def _effects_table(frame: pd.DataFrame) -> _HtmlTable:
-    """Two-arm: the program's effect, the published one, their difference test and the verdict."""
+def _verdict_cell(r: Mapping[Any, Any], trial: str) -> _Cell:
+    """The verdict, coloured by what it means (a better result is never a failure)."""
+    verdict = str(r["verdict"])
+    title = str(r.get("reason") or "") or str(r.get("note") or "")
+    return _Cell(verdict, title=title, cls="verdict-" + verdict.replace(" ", "-"))
+
+
+def _favours_cell(r: Mapping[Any, Any], trial: str) -> _Cell:
+    favours = str(r.get("favours") or "")
+    text = {"program": "the program", "published": trial, "neither": "neither"}.get(favours, "")
+    return _Cell(text)
+
+
+def _margin_cell(r: Mapping[Any, Any], estimand: str) -> _Cell:
+    if not is_number(r.get("margin")):
+        return _Cell("")
+    m = float(r["margin"])
+    text = (
+        f"ratio {format_number(1 / math.exp(m), 2)} to {format_number(math.exp(m), 2)}"
+        if r.get("margin_scale") == "log ratio"
+        else "\N{PLUS-MINUS SIGN}" + value_text(m, estimand)
+    )
+    return _num_cell(text, title=str(r.get("margin_reason") or ""))
+
+
+_VERDICT_NOTE = (
+    "Verdicts, judged in each outcome's better direction: larger / smaller when the adjusted "
+    "P of the difference is below alpha (favours the program / the published trial); similar "
+    "when the adjusted P of the equivalence test (TOST) within the margin is below alpha; "
+    "inconclusive otherwise (the tooltip says why and about how many patients per arm would "
+    "settle it). The tooltip of a margin gives its reason."
+)
+
+
+def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
+    """Two-arm: the program's effect, the published one, the difference, margin and verdict."""
     from coachstats.tasks.evaluate import trial_name
 
     rows, borderline = [], False
     for r in frame.to_dict("records"):
         est = str(r["estimand"])
         diff_est = est if r["difference_scale"] == "difference" else "ratio"
-        p_cell = _p_cell(r["p_value"])
+        p_cell = _p_cell(r["p_adjusted"])
         if r["borderline"]:
             borderline = True
-            lo, hi = sorted((r["p_value_low"], r["p_value_high"]))
-            p_cell = _num_cell(
-                p_cell.text + " \N{DAGGER}",
-                title=f"P {format_p(lo)} to {format_p(hi)} over the rounding of the printed P",
-            )
-        verdict = str(r["verdict"])
+            p_cell = _num_cell(p_cell.text + " \N{DAGGER}", title=str(r["borderline"]))
+        name = trial_name(r["trial"])
         cells = (
-            _Cell(trial_name(r["trial"])),
+            _Cell(name),
             _Cell(str(r["outcome"])),
             _Cell(est),
             _num_cell(f"{_count(r['program_n1'])} vs {_count(r['program_n2'])}"),
@@ -124,6 +156,7 @@ def _effects_table(frame: pd.DataFrame) -> _HtmlTable:
                     r["program_estimate"], r["program_conf_low"], r["program_conf_high"], est
                 )
             ),
+            _p_cell(r["program_p_adjusted"]),
             _num_cell(
                 interval_text(
                     r["published_estimate"], r["published_conf_low"], r["published_conf_high"], est
@@ -136,137 +169,111 @@ def _effects_table(frame: pd.DataFrame) -> _HtmlTable:
                 )
             ),
             p_cell,
-            _p_cell(r["p_holm"]),
-            _Cell(verdict, title=str(r["note"]), cls="verdict-" + verdict.replace(" ", "-")),
+            _margin_cell(r, est),
+            _p_cell(r["p_equivalence_adjusted"]),
+            _verdict_cell(r, name),
+            _favours_cell(r, name),
         )
         rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"], "estimand": est}))
     notes = [
         "Risk differences, and differences between them, in percentage points; odds ratios "
         "and their ratio (program / published); mean differences, and differences between "
-        "them, in the outcome's unit. The tooltip of a published figure says how its standard "
-        "error was reconstructed."
+        "them, in the outcome's unit. The program's effect is its coaching arm against its "
+        "usual-care arm. The tooltip of a published figure says how its standard error was "
+        "reconstructed.",
+        _VERDICT_NOTE,
+        f"{adjustment}.",
     ]
     if borderline:
         notes.append(
-            "\N{DAGGER} Borderline: the verdict flips within the rounding range of the printed P "
-            "(the range is the tooltip)."
+            "\N{DAGGER} Borderline: the verdict changes within the rounding range of the printed P "
+            "(the tooltip says how)."
         )
     return _HtmlTable(
         "comparison",
-        "The program's effect vs each published trial: z test of the difference of independent "
-        "estimates",
+        "The program's effect against its usual care, and against each published effect",
         (
             "Trial",
             "Outcome",
             "Estimand",
             "n (coaching vs usual care)",
-            "Program (95% CI)",
-            "Published (95% CI)",
+            "Program effect (95% CI)",
+            "P (adjusted)",
+            "Published effect (95% CI)",
             "Difference or ratio (95% CI)",
-            "P",
-            "P (Holm)",
+            "P (adjusted)",
+            "Margin",
+            "Equivalence P (adjusted)",
             "Verdict",
+            "Favours",
         ),
         tuple(rows),
         (*notes, *_row_notes(frame, trial_name)),
     )
 
 
-def _arms_table(frame: pd.DataFrame) -> _HtmlTable:
-    """Single-arm: the program's figure beside the published arms, with the one-sample tests."""
+def _arms_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
+    """Single-arm: the before-after figure, regression to the mean, and the verdict."""
     from coachstats.tasks.evaluate import trial_name
 
     rows = []
     for r in frame.to_dict("records"):
         est = str(r["estimand"])
-        position = str(r["position"]) or "not analysed"
-        cls = (
-            "verdict-not-analysed"
-            if not r["position"]
-            else "verdict-differs"
-            if r["differs_from_coaching"]
-            else "verdict-consistent"
-        )
+        name = trial_name(r["trial"])
         cells = (
-            _Cell(trial_name(r["trial"])),
+            _Cell(name),
             _Cell(str(r["outcome"])),
             _num_cell(_count(r["n"])),
-            _num_cell(interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
-            _num_cell(value_text(r["published_coaching"], est)),
+            _num_cell(
+                interval_text(
+                    r["program_estimate"], r["program_conf_low"], r["program_conf_high"], est
+                ),
+                title=str(r["caveat"]),
+            ),
+            _num_cell(value_text(r["regression_expected"], est), title=str(r["regression_note"])),
+            _num_cell(
+                value_text(r["published_coaching"], est),
+                title=f"SE {r['published_coaching_se_source']!s}",
+            ),
             _num_cell(value_text(r["published_usual_care"], est)),
-            _p_cell(r["p_vs_coaching"]),
-            _p_cell(r["p_exact_vs_coaching"]),
-            _p_cell(r["p_vs_usual_care"]),
-            _p_cell(r["p_exact_vs_usual_care"]),
-            _Cell(position, title=str(r["note"]), cls=cls),
+            _num_cell(value_text(r["difference"], est)),
+            _p_cell(r["p_adjusted"]),
+            _margin_cell(r, est),
+            _p_cell(r["p_equivalence_adjusted"]),
+            _verdict_cell(r, name),
+            _favours_cell(r, f"{name} coaching arm"),
         )
         rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
+    caveats = [str(c) for c in frame["caveat"].dropna().unique()] if "caveat" in frame else []
     return _HtmlTable(
         "arm-comparison",
-        "The program (every patient coached) beside the published coaching and usual-care arms",
+        "The program's before-after figures (every patient coached) against the published "
+        "coaching arms",
         (
             "Trial",
             "Outcome",
             "n",
             "Program (95% CI)",
+            "Expected from regression to the mean",
             "Published coaching",
             "Published usual care",
-            "P vs coaching",
-            "P vs coaching (exact)",
-            "P vs usual care",
-            "P vs usual care (exact)",
-            "Position",
+            "Difference from coaching",
+            "P (adjusted)",
+            "Margin",
+            "Equivalence P (adjusted)",
+            "Verdict",
+            "Favours",
         ),
         tuple(rows),
         (
-            "Proportions in percent, means in the outcome's unit. P: one-sample score test "
-            "(proportions) or t test (means) against the published arm's figure; exact: the "
-            "exact binomial test. Position: where the program's 95% CI lies relative to the two "
-            "published figures.",
+            *(f"Every figure is {c}." for c in caveats),
+            "Proportions and differences in percent, means in the outcome's unit. Expected from "
+            "regression to the mean: the figure patients selected for a high HbA1c would show "
+            "with no effect and no trend (blank where the entry threshold or the within-person "
+            "variation is not known; the tooltip says which).",
+            _VERDICT_NOTE,
+            f"{adjustment}.",
             *_row_notes(frame, trial_name),
-        ),
-    )
-
-
-def _pooled_table(frame: pd.DataFrame) -> _HtmlTable:
-    rows = []
-    for r in frame.to_dict("records"):
-        est = str(r["estimand"])
-        cells = (
-            _Cell(str(r["outcome"])),
-            _Cell(est),
-            _Cell(str(r["studies"])),
-            _num_cell(str(r["k"])),
-            _num_cell(interval_text(r["estimate"], r["conf_low"], r["conf_high"], est)),
-            _num_cell(
-                interval_text(r["fixed_estimate"], r["fixed_conf_low"], r["fixed_conf_high"], est)
-            ),
-            _num_cell(f"{r['q']:.2f} ({r['q_df']})"),
-            _p_cell(r["q_p_value"]),
-            _num_cell(f"{100 * r['i2']:.0f}%"),
-            _num_cell(f"{r['tau2']:.3g}"),
-        )
-        rows.append(_HtmlRow(cells, {"outcome": str(r["outcome"]), "estimand": est}))
-    return _HtmlTable(
-        "pooled",
-        "The program and the published trial(s) pooled, with Cochran's Q and I\N{SUPERSCRIPT TWO}",
-        (
-            "Outcome",
-            "Estimand",
-            "Estimates",
-            "k",
-            "Random effects, DerSimonian-Laird (95% CI)",
-            "Fixed effect (95% CI)",
-            "Q (df)",
-            "P (Q)",
-            "I\N{SUPERSCRIPT TWO}",
-            "\N{GREEK SMALL LETTER TAU}\N{SUPERSCRIPT TWO}",
-        ),
-        tuple(rows),
-        (
-            "Pooled risk differences in percentage points; \N{GREEK SMALL LETTER TAU}"
-            "\N{SUPERSCRIPT TWO} on the pooling scale (proportions, log odds ratios, the "
-            "outcome's unit).",
         ),
     )
 
@@ -388,11 +395,15 @@ def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part
     """The forest figure of :func:`coachstats.tasks.evaluate.evaluation_figure`, embedded."""
     caption = (
         "Each outcome's effect in the published trial(s) and in the program, with 95% CIs: the "
-        "risk differences in one panel, each mean difference in its own (their units differ)."
+        "risk differences in one panel, each mean difference in its own (their units differ). "
+        "Under each panel, the side of the line of no effect that favours coaching and the side "
+        "that favours usual care (higher shares at goal and larger falls in a lab value are "
+        "better)."
         if result.design == "two-arm"
         else "Each outcome's published coaching and usual-care figures and the program's, with "
         "95% CIs (a published arm without a printed n has none): the proportions in one panel, "
-        "each mean in its own."
+        "each mean in its own. These are before-after figures, not effects: there is no line of "
+        "no effect, and no side favours coaching or usual care."
     )
     try:
         figure = embed_figure(
@@ -403,8 +414,27 @@ def _forest_part(result: EvaluationResult, make: Any, fmt: ImageFormat) -> _Part
     return _Part("forest", "Forest plot", figure=figure)
 
 
+def verdict_class(result: EvaluationResult) -> str:
+    """The colour of the verdict line: ``failed`` (red) when a comparison is smaller, ``ok``
+    (green) when every one is larger or similar, ``unsettled`` (amber) otherwise -- a program
+    whose comparisons are all inconclusive is not shown as a success.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> rows = lambda *v: NS(ok="smaller" not in v, rows=[NS(verdict=x) for x in v])
+    >>> [verdict_class(rows(*v)) for v in (("larger", "similar"), ("similar", "inconclusive"), ("smaller",))]
+    ['ok', 'unsettled', 'failed']
+    """
+    if not result.ok:
+        return "failed"
+    if all(r.verdict in ("larger", "similar") for r in result.rows):
+        return "ok"
+    return "unsettled"
+
+
 def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, Any]:
-    """The evaluation section: verdict, comparison table, forest, pooled, case mix, tracking.
+    """The evaluation section: the program's effect, verdicts, comparison table, forest, case mix.
 
     Parameters
     ----------
@@ -422,34 +452,39 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
     data = result.report_data()
     tables: Mapping[str, pd.DataFrame] = data["tables"]
     two_arm = result.design == "two-arm"
-    what = "published figures" if two_arm else "published coaching arms"
-    verdict = (
-        f"no outcome differs from the {what}"
-        if result.ok
-        else f"{len(result.findings())} outcome(s) differ from the {what}"
-    )
+    verdict = f"{data['verdict_line']}; {data['adjustment']}"
     parts: list[_Part] = []
+    if data["headline"]:
+        parts.append(
+            _Part(
+                "own-effect",
+                "The program's own effect" if two_arm else "The program's before-after figures",
+                intro="Coaching against the program's usual-care arm."
+                if two_arm
+                else "Every patient was coached: each figure is before-after, without a "
+                "concurrent control group.",
+                items=tuple(data["headline"]),
+                items_cls="headline",
+            )
+        )
     outcomes = tables["outcomes"]
     if not outcomes.empty:
+        table = (
+            _effects_table(outcomes, data["adjustment"])
+            if two_arm
+            else _arms_table(outcomes, data["adjustment"])
+        )
         parts.append(
             _Part(
                 "comparison",
                 "Comparison with the published trials",
-                table=_effects_table(outcomes) if two_arm else _arms_table(outcomes),
+                table=table,
                 items=tuple(data["verdicts"]),
                 items_cls="verdicts",
             )
         )
     if report.figures:
         parts.append(_forest_part(result, data["figures"]["forest"], report.image_format))
-    if not tables["heterogeneity"].empty:
-        parts.append(
-            _Part(
-                "pooled",
-                "Pooled estimates and heterogeneity",
-                table=_pooled_table(tables["heterogeneity"]),
-            )
-        )
     if result.case_mix:
         material = list(dict.fromkeys(c.characteristic for c in result.case_mix if c.material))
         intro = (
@@ -486,6 +521,7 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
         "header": result.sentence(),
         "single_arm": not two_arm,
         "ok": result.ok,
+        "verdict_class": verdict_class(result),
         "verdict": verdict,
         "parts": parts,
     }

@@ -93,8 +93,8 @@ def _pooled_part(s: EvidenceSummary) -> ExtraPart:
 
 
 def _forest_part(s: EvidenceSummary, fmt: ImageFormat) -> ExtraPart:
+    from coachstats.core.vocabulary import BETTER
     from coachstats.present.plots.evidence import plot_evidence
-    from coachstats.tasks.evidence import BETTER
 
     better = "Lower" if BETTER[s.outcome] == "lower" else "Higher"
     caption = (

@@ -175,8 +175,8 @@ def _result_methods(label: str, result: ComparisonResult) -> str:
 
 def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
     """The methods of an evaluation: each program analysis (read from its result), then how the
-    program was compared with the published trials (the difference test or the one-sample tests,
-    pooling, case mix, standardization, as far as the evaluation ran them).
+    program was compared with the published trials (the verdict rules, margins and adjustment,
+    regression to the mean, case mix, standardization, as far as the evaluation ran them).
 
     Parameters
     ----------
@@ -199,36 +199,46 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
         if r.program is not None
     ]
     alpha = format_p(result.alpha)
+    verdict_rule = (
+        "Each comparison is judged in the outcome's better direction: larger or smaller when "
+        "the two-sided test of the difference has an adjusted P below "
+        f"{alpha}; similar when the two one-sided tests of equivalence (TOST, Schuirmann "
+        "1987) within the margin have an adjusted P below "
+        f"{alpha}; inconclusive otherwise, with about how many patients per arm would settle "
+        "it. The default margin is the size of the published effect (never below a clinically "
+        "important difference for lab changes: HbA1c 0.3 points, SBP 5 mm Hg, LDL 10 mg/dL), so "
+        f"a program without effect is called similar in at most {alpha} of evaluations. "
+        f"{result.adjustment_text()}."
+    )
     if result.design == "two-arm":
         out += [
             "Each trial's published analysis ran on the program's patients with "
             "coachstats.plan.run_plan: the same endpoints, goal thresholds and tests, on the "
-            "trial's population and follow-up month (departures are in the notes). Risk "
-            "differences have Wald intervals and odds ratios Woolf intervals.",
+            "trial's population and follow-up month (departures are in the notes). The "
+            "program's own effect is its coaching arm against its usual-care arm: risk "
+            "differences with Wald intervals, odds ratios with Woolf intervals, P against no "
+            "difference.",
             "The published standard error is reconstructed from the printed counts, from the "
             "printed means, SDs and sizes (sqrt(s1^2/n1 + s2^2/n2)), or from the printed P value "
             "and estimate (SE = |estimate| / z(1 - P/2)); the source of each is the tooltip of "
             "the published figure.",
             "The program's effect and the published one are compared as independent estimates: "
-            "z = (program - published) / sqrt(SE_program^2 + SE_published^2), two-sided normal "
-            "P (Altman and Bland 2003; odds ratios on the log scale, the difference reported as "
-            f"a ratio of odds ratios). An outcome differs when P < {alpha}; Holm-adjusted P "
-            "values across a trial's outcomes are shown. A verdict that flips within the "
-            "rounding range of the printed P is marked borderline.",
+            "difference = program - published, SE = sqrt(SE_program^2 + SE_published^2) (Altman "
+            "and Bland 2003; odds ratios on the log scale, reported as a ratio of odds ratios). "
+            + verdict_rule
+            + " A verdict that changes within the rounding range of a printed P is marked "
+            "borderline. The program is not pooled with the trial it is compared with.",
         ]
-        if result.heterogeneity:
-            out.append(
-                "The program and the trial(s) reporting an outcome are pooled by inverse variance "
-                "(fixed effect, and DerSimonian-Laird random effects), with Cochran's Q and "
-                "I^2 = max(0, (Q - df) / Q) (Higgins and Thompson 2002)."
-            )
     else:
         out.append(
-            "Single-arm program: each outcome's proportion (Wilson score interval) or mean "
-            "(t interval) is compared with each published arm by the one-sample score and exact "
-            "binomial tests (proportions) or the one-sample t test (means). The verdict places "
-            "the program's interval relative to the published coaching and usual-care values; "
-            f"an outcome differs when P < {alpha} against the published coaching arm."
+            "Single-arm program: each outcome's share (Wilson score interval) or mean change "
+            "(t interval; t test against no change) is a before-after figure without a "
+            "concurrent control group. Where patients entered above an HbA1c threshold, the "
+            "part regression to the mean alone would produce is estimated from a bivariate "
+            "normal model (Barnett et al. 2005) with the program's baseline distribution and a "
+            "within-person coefficient of variation of 8.3 % (Gough et al. 2023). The figure is "
+            "compared with the published coaching arm (whose SE comes from its printed or "
+            "inferred n) as two independent estimates. " + verdict_rule
         )
     if result.case_mix:
         out.append(

@@ -561,7 +561,7 @@ def report_from_evaluation(
     >>> from coachstats.synthetic import hcpc_cohort
     >>> res = evaluate(hcpc_cohort(n=441, seed=5).patients, against="hcpc", standardize=False)
     >>> html = build_report(report_from_evaluation(res, figures=False))
-    >>> 'id="evaluation"' in html, "consistent with HCPC 2015" in html, "<script" in html
+    >>> 'id="evaluation"' in html, "Against HCPC 2015 (" in html, "<script" in html
     (True, True, False)
     """
     from coachstats.tasks.evaluate import trial_name

@@ -5,49 +5,41 @@ coaching program has its own patient data: coached patients, often without a
 comparison group. :func:`evaluate` runs each trial's analysis plan
 (:mod:`coachstats.trials`) on the program's data with
 :func:`coachstats.plan.run_plan` -- the same endpoints, goal thresholds and
-tests as published -- and sets the results next to the published figures.
+tests as published -- and reports, in this order:
 
-**Two-arm programs** (coached patients and a comparison group):
-
-* the program's effects -- risk difference (Wald interval) and odds ratio
-  (Woolf interval) for goal endpoints, mean difference for changes -- next to
-  each trial's;
-* a z test of the difference between the program's effect and the published
-  one, as independent estimates (:func:`coachstats.compare.meta.difference_test`;
-  odds ratios on the log scale);
-* Cochran's Q, :math:`I^2` and fixed / DerSimonian-Laird random-effects pooled
-  estimates of the program and the trial(s) reporting the outcome
-  (:mod:`coachstats.compare.meta`; with one trial, :math:`Q = z^2` of the
-  difference test);
-* a forest plot (:func:`plot_evaluation`).
-
-**Single-arm programs** (only coached patients, the common case): the
-program's proportions (Wilson interval) and mean changes (t interval) next to
-each trial's coaching and usual-care arms, one-sample tests against each
-published arm value (score and exact binomial tests; one-sample t test; see
-:mod:`coachstats.compare.onesample`), and a plain-language verdict per outcome
-(:func:`position`), e.g. *"at goal for >= 1 condition: 41 % (95 % CI 36-46),
-between the published coaching (46.4 %) and usual care (34.3 %) arms of HCPC"*.
+1. **The program's own effect.** Two-arm: its coaching arm against its
+   usual-care arm, with CI and P against no effect, in words ("16.8 more
+   patients in 100 reached goal on at least one condition with coaching than
+   with usual care (95 % CI 1.0 to 32.7 more)"). Single-arm: the
+   before-after figure, said to be one (no concurrent control), with the
+   part regression to the mean alone would produce where the entry threshold
+   is known (:mod:`coachstats.tasks.evaluate.regression`).
+2. **The comparison with each published effect**, by direction and margin
+   (:mod:`coachstats.tasks.evaluate.verdicts`): ``larger``, ``similar``,
+   ``smaller`` or ``inconclusive`` in the outcome's better direction, with
+   the margin of ``similar`` (the size of the published effect by default,
+   never below a clinically important difference for lab changes), the
+   P values of the evaluation adjusted together (Holm by default) and, for
+   an inconclusive comparison, why and about how many patients per arm would
+   settle it. A single-arm figure is compared with the published coaching
+   arm. The program is never pooled with a trial it is compared with.
 
 **The published standard error.** Trials print percentages or means, rarely
-the SE. It is reconstructed (``published_se="auto"``), in this order, from
+the SE. It is reconstructed (``published_se="auto"``) by the registry
+(:meth:`coachstats.trials.PublishedEffect.estimate`), in this order, from
 
 1. printed counts: ``60/121 (49.6 %)``, or events with a percentage
-   (``27 (22.0 %)``: :math:`n = \mathrm{round}(100\,x/\%)`, checked against the
-   printed percentage) -- Wald SE of the risk difference, Woolf SE of the log
-   odds ratio;
+   (``27 (22.0 %)``: the one n that prints as that percentage) -- Wald SE of
+   the risk difference, Woolf SE of the log odds ratio;
 2. printed means, SDs and sizes: :math:`\sqrt{s_1^2/n_1 + s_2^2/n_2}`;
 3. the printed P value and estimate: :math:`SE = |\hat\theta| / z_{1-P/2}`
    (:func:`se_from_p`), assuming a Wald-type test of that estimate.
 
 The printed P is rounded (``.02`` means :math:`.015 \le P < .025`), so the SE
-from it is an interval; it is propagated to the difference test as
-``p_value_low`` / ``p_value_high``, and a verdict whose P crosses
-:math:`\alpha` within that range is flagged *borderline*. The rounding of the
-printed estimates (at most 0.05 percentage points) is ignored.
-``published_se="counts"`` also uses counts inferred (not printed) in the
-registry (HCPC: 90/194 vs 61/178); ``"p_value"`` prefers the P route (for the
-peer trial's mixed-model HbA1c P value of .01, for instance).
+from it is an interval; a verdict that changes within it is flagged
+*borderline*. ``published_se="counts"`` also uses counts inferred (not
+printed) in the registry (HCPC: 90/194 vs 61/178); ``"p_value"`` prefers the
+P route.
 
 **Populations and timing.** The program's patients enter each comparison as
 the trial's patients did: the goal endpoints are defined only for patients
@@ -58,67 +50,66 @@ otherwise the program's earliest (noted). A trial analysis clustered by a
 column the program lacks (or that has one value) runs unclustered (noted).
 
 **Case mix.** The program's baseline is compared with the trial's printed
-baseline (:func:`case_mix`): standardized mean difference
-:math:`(\bar x - \mu_{pub})/\sigma_{pub}` for means and Cohen's
-:math:`h = 2\arcsin\sqrt{p} - 2\arcsin\sqrt{p_{pub}}` for shares; an absolute
-value above 0.2 (Cohen's "small") is flagged as a material difference.
-:func:`standardize` then offers the comparison standardized to the trial's
-baseline distribution: regression-based direct standardization (g-computation)
--- a logistic (binary) or linear (continuous) model of the outcome on baseline
-covariates (and the arm), fitted on the program, averaged over the patients of
-the trial's synthetic cohort (:mod:`coachstats.synthetic`, calibrated to the
-published baseline), with a delta-method SE that treats the reference
-distribution as fixed.
+baseline (:func:`case_mix`): standardized mean difference for means and
+Cohen's :math:`h` for shares (above 0.2: a material difference). Shares of a
+category (female, Spanish-speaking, Latino, African American) count the
+program's patients at the canonical level (:mod:`coachstats.data.levels`:
+``F``, ``Female`` and ``woman`` are ``female``); a level that matches none is
+named in a note, never counted as 0 %. :func:`standardize` offers the
+figures standardized to the trial's baseline distribution
+(regression-based direct standardization, with the trial's synthetic cohort
+as the reference).
 
 **Program tracking.** :mod:`coachstats.tasks.tracking` computes the practice
 brief's indicators (caseload per coach, contacts per patient, retention,
 referrals, CPT encounter counts).
 
-Verdicts use :math:`\alpha = .05` per outcome; the Holm-adjusted P values
-across a trial's outcomes are shown too (``p_holm``). ``ok`` is True when no
-outcome differs from the published figure (two-arm: its effect; single-arm:
-its coaching arm).
+``ok`` (and the CLI's exit code) is False when a primary comparison is
+``smaller``: a better result is never a failure.
 
 References
 ----------
 Altman DG, Bland JM. Interaction revisited: the difference between two
 estimates. BMJ 2003;326:219.
-Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis.
-Stat Med 2002;21:1539-1558.
+Schuirmann DJ. A comparison of the two one-sided tests procedure and the
+power approach for assessing the equivalence of average bioavailability. J
+Pharmacokinet Biopharm 1987;15:657-680.
+Barnett AG, van der Pols JC, Dobson AJ. Regression to the mean: what it is
+and how to deal with it. Int J Epidemiol 2005;34:215-220.
 Austin PC. Balance diagnostics for comparing the distribution of baseline
 covariates between treatment groups in propensity-score matched samples.
 Stat Med 2009;28:3083-3107.
-Cohen J. Statistical Power Analysis for the Behavioral Sciences. 2nd ed. 1988.
 Muller CJ, MacLehose RF. Estimating predicted probabilities from logistic
 regression: different methods correspond to different target populations.
 Int J Epidemiol 2014;43:962-970.
 
 Examples
 --------
-A two-arm program generated with the HCPC coaching effect:
+A two-arm program generated with the HCPC coaching effect, 800 patients:
 
 >>> from coachstats.synthetic import hcpc_cohort
 >>> res = evaluate(hcpc_cohort(n=800, seed=5).patients, against="hcpc", standardize=False)
 >>> res.design, res.ok
 ('two-arm', True)
->>> res.to_frame().query("estimand == 'risk difference'")[["target", "verdict"]].to_numpy().tolist()[:2]
-[['composite_any', 'consistent'], ['composite_all', 'consistent']]
+>>> res.to_frame().query("primary")[["target", "verdict", "favours"]].to_numpy().tolist()[:2]
+[['composite_any', 'inconclusive', 'neither'], ['composite_all', 'inconclusive', 'neither']]
 """
 
 from __future__ import annotations
 
 from coachstats.data.programdata import MappingFile, load_program, read_mapping
+from coachstats.tasks.evaluate.arms import ArmComparison, RegressionEstimate
 from coachstats.tasks.evaluate.casemix import (
     CASE_MIX_TARGETS,
     STANDARDIZE_COVARIATES,
     case_mix,
+    case_mix_with_notes,
     standardize,
 )
 from coachstats.tasks.evaluate.driver import (
     AGAINST,
     TRIALS,
     Against,
-    EvaluationResult,
     ProgramAnalysis,
     Progress,
     analyze,
@@ -131,52 +122,66 @@ from coachstats.tasks.evaluate.published import (
     SE_SOURCES,
     Benchmark,
     Kind,
-    PublishedEffect,
     PublishedOutcome,
     SESource,
     published_outcome,
     se_from_p,
     trial_name,
 )
+from coachstats.tasks.evaluate.regression import WITHIN_PERSON_CV
+from coachstats.tasks.evaluate.result import EvaluationResult
 from coachstats.tasks.evaluate.rows import (
     ALPHA,
     CASE_MIX_THRESHOLD,
     PROGRAM,
-    ArmComparison,
     CaseMixItem,
     EffectComparison,
     StandardizedComparison,
     position,
 )
+from coachstats.tasks.evaluate.verdicts import (
+    ADJUSTMENTS,
+    CLINICAL_DIFFERENCES,
+    Judgement,
+    Margin,
+    default_margin,
+)
 
 __all__ = [
+    "ADJUSTMENTS",
     "AGAINST",
     "ALPHA",
     "BENCHMARKS",
     "CASE_MIX_TARGETS",
     "CASE_MIX_THRESHOLD",
+    "CLINICAL_DIFFERENCES",
     "OUTCOME_TEXT",
     "POPULATIONS",
     "PROGRAM",
     "SE_SOURCES",
     "STANDARDIZE_COVARIATES",
     "TRIALS",
+    "WITHIN_PERSON_CV",
     "Against",
     "ArmComparison",
     "Benchmark",
     "CaseMixItem",
     "EffectComparison",
     "EvaluationResult",
+    "Judgement",
     "Kind",
     "MappingFile",
+    "Margin",
     "ProgramAnalysis",
     "Progress",
-    "PublishedEffect",
     "PublishedOutcome",
+    "RegressionEstimate",
     "SESource",
     "StandardizedComparison",
     "analyze",
     "case_mix",
+    "case_mix_with_notes",
+    "default_margin",
     "evaluate",
     "evaluation_figure",
     "forest_frame",

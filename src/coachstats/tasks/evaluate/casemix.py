@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -27,31 +28,31 @@ from scipy import stats
 
 from coachstats.compare.meta import difference_test
 from coachstats.compare.proportions import normal_quantile
-from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError
+from coachstats.compare.summaries import combined_mean_sd
+from coachstats.core.errors import AnalysisError, CoachstatsError, DataWarning, OptionError
+from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, ComparisonResult
+from coachstats.data.levels import canonical_levels
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import derive_endpoints
 from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
 from coachstats.tasks.evaluate.plans import adapt_spec, followup_for, population_query
-from coachstats.tasks.evaluate.published import (
-    Benchmark,
-    PublishedOutcome,
-    printed_mean_sd,
-    printed_share,
-    trial_name,
-)
+from coachstats.tasks.evaluate.published import Benchmark, PublishedOutcome, trial_name
 from coachstats.tasks.evaluate.rows import (
     CASE_MIX_THRESHOLD,
     PROGRAM,
     CaseMixItem,
     StandardizedComparison,
 )
+from coachstats.trials import Mean, Proportion
 from coachstats.trials.registry import Target, Trial, get_trial
 
 __all__ = [
     "CASE_MIX_TARGETS",
     "STANDARDIZE_COVARIATES",
+    "above_goal",
     "case_mix",
+    "case_mix_with_notes",
     "standardize",
     "standardized_comparison",
 ]
@@ -61,6 +62,9 @@ CASE_MIX_TARGETS: Mapping[str, tuple[str, ...]] = {
     "hcpc": (
         "age",
         "female",
+        "spanish",
+        "latino",
+        "african_american",
         "bmi",
         "baseline_hba1c",
         "baseline_ldl",
@@ -69,15 +73,16 @@ CASE_MIX_TARGETS: Mapping[str, tuple[str, ...]] = {
     ),
     "peer": ("baseline_hba1c",),
 }
-_CASE_MIX_N = {"peer": "complete_case"}
 
-#: Baseline covariates of the standardization model, per outcome.
+#: Baseline covariates of the standardization model, per outcome. ``<m>_above_goal`` is the
+#: baseline minus the patient's own goal (:func:`above_goal`): the LDL and blood-pressure
+#: goals depend on diabetes, so the raw baseline means different things in the two groups.
 STANDARDIZE_COVARIATES: Mapping[str, tuple[str, ...]] = {
     "composite_any": ("age", "diabetes", "n_uncontrolled"),
     "composite_all": ("age", "diabetes", "n_uncontrolled"),
     "at_goal_hba1c": ("age", "hba1c_0"),
-    "at_goal_ldl": ("age", "diabetes", "ldl_0"),
-    "at_goal_sbp": ("age", "diabetes", "sbp_0"),
+    "at_goal_ldl": ("age", "diabetes", "ldl_above_goal"),
+    "at_goal_sbp": ("age", "diabetes", "sbp_above_goal"),
     "change_hba1c": ("age", "hba1c_0"),
     "hba1c_drop_ge1": ("age", "hba1c_0"),
     "hba1c_lt_7_5": ("age", "hba1c_0"),
@@ -250,36 +255,37 @@ def standardize(
     )
 
 
-def _combine_arms(values: Sequence[tuple[float, float]], n: Sequence[int]) -> tuple[float, float]:
-    """Mean and SD of two groups combined (within plus between variance)."""
-    (m1, s1), (m2, s2) = values
-    n1, n2 = n
-    mean = (n1 * m1 + n2 * m2) / (n1 + n2)
-    ss = (n1 - 1) * s1**2 + (n2 - 1) * s2**2 + n1 * n2 / (n1 + n2) * (m1 - m2) ** 2
-    return mean, math.sqrt(ss / (n1 + n2 - 1))
-
-
 def _published_baseline(trial: Trial, target: Target) -> tuple[float, float, str, bool]:
-    """(value, sd, text, is_share) of a printed baseline target, arms combined when split."""
-    printed = target.printed_values()
-    is_share = printed[0].percent
-    if is_share:
-        vals = [(printed_share(v), math.nan) for v in printed]
-    else:
-        vals = [printed_mean_sd(v.text) for v in printed]
-    if len(vals) == 1:
-        return vals[0][0], vals[0][1], str(target.values[0]), is_share
-    n_target = _CASE_MIX_N.get(trial.name)
-    if n_target is None:
+    """(value, sd, text, is_share) of a printed baseline target, arms combined when split.
+
+    Read from the registry's structured values (:meth:`coachstats.trials.Trial.published_values`);
+    per-arm means are combined with :func:`coachstats.compare.summaries.combined_mean_sd`.
+    """
+    values = trial.published_values(target.id)
+    if any(v is None for v in values):
+        raise OptionError(f"{trial.name}:{target.id}: a baseline group has no printed value")
+    is_share = all(isinstance(v, Proportion) for v in values)
+    if len(values) == 1:
+        v = values[0]
+        if isinstance(v, Proportion):
+            return v.share, math.nan, v.text, True
+        if isinstance(v, Mean):
+            return v.mean, v.sd, v.text, False
+        raise OptionError(f"{trial.name}:{target.id}: not a printed share or mean")
+    n = [getattr(v, "n", None) for v in values]
+    if any(k is None for k in n):
         raise OptionError(
             f"{trial.name}:{target.id}: per-arm baseline without sizes to combine them"
         )
-    n = [int(x) for x in trial.target(n_target).values]
+    sizes = [int(k) for k in n if k is not None]
     if is_share:
-        mean = (n[0] * vals[0][0] + n[1] * vals[1][0]) / sum(n)
+        shares = [v.share for v in values if isinstance(v, Proportion)]
+        mean = sum(k * x for k, x in zip(sizes, shares, strict=True)) / sum(sizes)
         return mean, math.nan, f"{100 * mean:.1f} % (arms combined)", True
-    mean, sd = _combine_arms(vals, n)
-    return mean, sd, f"{mean:.2f} ({sd:.2f}) (arms {' and '.join(target.values)} combined)", False
+    means = [v for v in values if isinstance(v, Mean)]
+    mean, sd = combined_mean_sd([m.mean for m in means], [m.sd for m in means], sizes)
+    texts = " and ".join(m.text for m in means)
+    return mean, sd, f"{mean:.2f} ({sd:.2f}) (arms {texts} combined)", False
 
 
 def _std_difference(prog: float, pub: float, pub_sd: float, share: bool) -> tuple[str, float]:
@@ -296,30 +302,66 @@ def case_mix(
     threshold: float = CASE_MIX_THRESHOLD,
     eligible_only: bool = True,
 ) -> tuple[CaseMixItem, ...]:
-    r"""The program's baseline next to the trial's printed baseline.
+    """The program's baseline next to the trial's printed baseline (:func:`case_mix_with_notes`).
 
-    Each of the trial's baseline targets (age, female, BMI, baseline labs
-    among those uncontrolled, PCP visits for HCPC; baseline HbA1c for the
-    peer trial) is computed on the program with the trial's own ``describe``
-    spec (same subset, e.g. "among those uncontrolled") through
-    :func:`~coachstats.plan.run_plan`, and the share with diabetes is
-    compared with the trial's (peer: 100 % by eligibility; HCPC: not
-    published -- the synthetic cohort's assumed share, labelled so). Per-arm
-    printed baselines are combined (n-weighted mean; SD with the between-arm
-    variance). Characteristics the program lacks are skipped. With
-    ``eligible_only`` the program's patients are those meeting the trial's
-    entry criterion (:data:`POPULATIONS`), as in :func:`evaluate`.
-
-    Rule: SMD :math:`(\bar x - \mu)/\sigma` for means, Cohen's
-    :math:`h` for shares; ``material`` when :math:`|\cdot| >` ``threshold``
-    (0.2 by default; Austin 2009 uses 0.1 for covariate balance).
+    What cannot be compared -- a categorical column whose levels do not match
+    the published one's -- is said in a :class:`~coachstats.core.errors.DataWarning`.
 
     Examples
     --------
     >>> from coachstats.synthetic import hcpc_cohort
     >>> items = case_mix(hcpc_cohort().patients, "hcpc")
     >>> [(i.characteristic, i.material) for i in items][:3]
-    [('Age, mean (SD)', False), ('Female', False), ('BMI, mean (SD)', False)]
+    [('Age, mean (SD)', False), ('Female', False), ('Spanish-speaking', False)]
+    """
+    items, notes = case_mix_with_notes(
+        data, trial, threshold=threshold, eligible_only=eligible_only
+    )
+    for n in notes:
+        warnings.warn(n, DataWarning, stacklevel=2)
+    return items
+
+
+def _unmatched_levels(values: pd.Series, column: str) -> list[str]:
+    allowed = set(canonical_levels(column))
+    return sorted({str(v) for v in values.dropna().tolist()} - allowed)
+
+
+def case_mix_with_notes(
+    data: TrialData | pd.DataFrame,
+    trial: str | Trial = "hcpc",
+    *,
+    threshold: float = CASE_MIX_THRESHOLD,
+    eligible_only: bool = True,
+) -> tuple[tuple[CaseMixItem, ...], list[str]]:
+    r"""The program's baseline next to the trial's printed baseline, and what was not compared.
+
+    Each of the trial's baseline targets (age, female, Spanish-speaking,
+    Latino, African American, BMI, baseline labs among those uncontrolled,
+    PCP visits for HCPC; baseline HbA1c for the peer trial) is computed on the
+    program with the trial's own ``describe`` spec (same subset, e.g. "among
+    those uncontrolled") through :func:`~coachstats.plan.run_plan`, and the
+    share with diabetes is compared with the trial's (peer: 100 % by
+    eligibility; HCPC: not published -- the synthetic cohort's assumed share,
+    labelled so). Per-arm printed baselines are combined (n-weighted mean; SD
+    with the between-arm variance). Characteristics the program lacks are
+    skipped. With ``eligible_only`` the program's patients are those meeting
+    the trial's entry criterion (:data:`POPULATIONS`), as in :func:`evaluate`.
+
+    A share of a categorical level (female, Latino...) counts the program's
+    patients at that canonical level (:mod:`coachstats.data.levels`: the
+    loader maps ``F``, ``Female``, ``woman``... to ``female``). When the
+    program's column holds a level that matches none of the canonical ones
+    (``1``/``2`` without ``levels=``), the share is not computed -- it would
+    read as 0 % -- and the returned notes say which levels and how to map them.
+
+    Rule: SMD :math:`(\bar x - \mu)/\sigma` for means, Cohen's
+    :math:`h` for shares; ``material`` when :math:`|\cdot| >` ``threshold``
+    (0.2 by default; Austin 2009 uses 0.1 for covariate balance).
+
+    Returns
+    -------
+    (tuple of CaseMixItem, list of str)
     """
     t = get_trial(trial)
     patients = getattr(data, "patients", data)
@@ -329,8 +371,21 @@ def case_mix(
     population = population_query(t.name, eligible_only)
     specs = []
     published = []
+    notes: list[str] = []
     for tid in CASE_MIX_TARGETS.get(t.name, ()):
         target = t.target(tid)
+        column = target.analysis.outcome
+        if target.analysis.options.get("level") is not None and column in patients.columns:
+            bad = _unmatched_levels(patients[column], column)
+            if bad:
+                example = ",".join(f"{b}:{canonical_levels(column)[0]}" for b in bad[:2])
+                notes.append(
+                    f"case mix: {target.label} not compared: the program's {column} column has "
+                    f"level(s) {', '.join(map(repr, bad))} matching none of "
+                    f"{', '.join(canonical_levels(column))}, so its share cannot be counted; map "
+                    f"them with levels={{'{column}': {{...}}}} (--levels {column}={example})"
+                )
+                continue
         specs.append(
             adapt_spec(target.analysis, t.name, fu, eligible_only=eligible_only, label=tid, by=None)
         )
@@ -349,7 +404,7 @@ def case_mix(
         )
         published.append(("Diabetes", share, math.nan, f"{100 * share:.1f} %", True, source))
     if not specs:
-        return ()
+        return (), notes
     res = run_plan(patients, AnalysisPlan(specs, goals=t.goals), errors="record")
     items = []
     for r, (label, value, sd, text, share, source) in zip(res.results, published, strict=True):
@@ -376,7 +431,7 @@ def case_mix(
                 percent=share,
             )
         )
-    return tuple(items)
+    return tuple(items), notes
 
 
 def _diabetes_reference(trial: Trial) -> tuple[float, str]:
@@ -399,6 +454,81 @@ def _cohort(name: str) -> pd.DataFrame:
     return gen().patients
 
 
+def above_goal(frame: pd.DataFrame, goals: GoalSet, measure: str) -> pd.Series:
+    """Each patient's baseline ``measure`` minus their own goal (diabetes-specific where the goal is).
+
+    Examples
+    --------
+    >>> from coachstats.core.goals import HCPC_GOALS
+    >>> df = pd.DataFrame({"ldl_0": [130.0, 170.0], "diabetes": [True, False]})
+    >>> above_goal(df, HCPC_GOALS, "ldl").tolist()
+    [30.0, 10.0]
+    """
+    th = goals.thresholds[measure]
+    diabetes = (
+        frame["diabetes"].fillna(False).to_numpy(dtype=bool)
+        if "diabetes" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    goal = np.where(diabetes, th.goal_threshold(True), th.goal_threshold(False))
+    base = pd.to_numeric(frame[f"{measure}_0"], errors="coerce").to_numpy(dtype=float)
+    return pd.Series(base - goal, index=frame.index)
+
+
+def _with_distances(frame: pd.DataFrame, goals: GoalSet) -> pd.DataFrame:
+    extra = {
+        f"{m}_above_goal": above_goal(frame, goals, m)
+        for m in goals.measures
+        if f"{m}_0" in frame.columns
+    }
+    return frame.assign(**extra)
+
+
+def _common_support(
+    program: pd.DataFrame, reference: pd.DataFrame, covariates: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The reference patients inside the program's covariate range, and what was left out.
+
+    A model fitted on the program knows nothing of covariate values its
+    patients do not have. A covariate on which every program patient has one
+    value (only patients with diabetes) would be dropped from the model and
+    its other values predicted as if they were the program's; a continuous
+    covariate would be extrapolated along the fitted logit, which can move a
+    share far (the single-arm LDL-at-goal figure that went from 0.27 to 0.62,
+    docs/evaluate.md). So the reference keeps only the patients inside the
+    program's range on every covariate, and the notes say how many were left
+    out and why.
+    """
+    parts = []
+    keep = np.ones(len(reference), dtype=bool)
+    for c in covariates:
+        raw = program[c].dropna()
+        values = pd.to_numeric(raw.astype("Float64"), errors="coerce").dropna()
+        ref = pd.to_numeric(reference[c].astype("Float64"), errors="coerce")
+        if values.empty:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        inside = ((ref >= lo) & (ref <= hi)).fillna(False).to_numpy(dtype=bool)
+        out = float(1.0 - inside[keep].mean()) if keep.any() else 0.0
+        if out > 0:
+            what = f"{c} {raw.iloc[0]}" if lo == hi else f"{c} {lo:g} to {hi:g}"
+            parts.append(f"{what}: {100 * out:.0f} %")
+        keep &= inside
+    if not keep.any():
+        raise AnalysisError(
+            "no reference patient lies inside the program's covariate range: the program's "
+            "patients are too unlike the trial's to standardize to it"
+        )
+    notes = []
+    if parts:
+        notes.append(
+            f"standardized to the {100 * keep.mean():.0f} % of the trial's reference patients "
+            f"inside the program's range ({'; '.join(parts)} left out): predicting for the "
+            "others would be extrapolation"
+        )
+    return reference.loc[keep], notes
+
+
 def standardized_comparison(
     b: Benchmark,
     po: PublishedOutcome,
@@ -416,7 +546,12 @@ def standardized_comparison(
     has). Two-arm programs also get the z test of the standardized effect
     against the published one. A failure is recorded in the row's ``error``;
     extrapolation beyond the program's covariate range (over 5 % of the
-    reference) in its ``note``.
+    reference) in its ``note``. The reference patients outside the program's
+    covariate range (on any covariate, including one on which every program
+    patient has the same value) are left out first, said in the note: the
+    model cannot speak for them (:func:`_common_support`; the defect behind a
+    single-arm LDL-at-goal figure that moved from 0.27 to 0.62,
+    docs/evaluate.md).
 
     Examples
     --------
@@ -436,8 +571,10 @@ def standardized_comparison(
     try:
         if goals is None:  # pragma: no cover - every registry trial names its goals
             raise AnalysisError("the trial has no goal set")
-        prog = derive_endpoints(td.patients, goals, followup=spec.followup)
-        ref = derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months)
+        prog = _with_distances(derive_endpoints(td.patients, goals, followup=spec.followup), goals)
+        ref = _with_distances(
+            derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months), goals
+        )
         if spec.subset:
             prog = prog.query(spec.subset)
             ref = ref.query(spec.subset)
@@ -446,6 +583,9 @@ def standardized_comparison(
         if missing:
             note = f"program has no {', '.join(missing)}: not adjusted for it"
         ref = ref.loc[ref[po.outcome].notna().to_numpy()]
+        analysed = prog.loc[prog[po.outcome].notna().to_numpy()]
+        ref, support = _common_support(analysed, ref, used)
+        note = "; ".join(x for x in (note, *support) if x)
         result = standardize(
             prog,
             ref,

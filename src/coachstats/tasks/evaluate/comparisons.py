@@ -3,10 +3,12 @@
 Two-arm programs: :func:`effect_comparisons` computes the program's effect on
 each published estimand (risk difference and odds ratio, or mean difference)
 and its z test against the published effect (:func:`coachstats.compare.meta.difference_test`,
-also at both ends of the printed P's rounding range); :func:`holm_by_trial`
-adds the Holm-adjusted P values across a trial's outcomes and
-:func:`heterogeneity` pools the program with the trials (Cochran's Q, I²,
-DerSimonian-Laird). Single-arm programs: :func:`arm_comparison` tests the
+also at both ends of the printed P's rounding range), with the comparison's
+margin; :func:`judge_rows` adjusts the P values of the evaluation's
+comparisons together and gives each its verdict
+(:mod:`coachstats.tasks.evaluate.verdicts`). A program is never pooled with
+the trial it is compared with: heterogeneity across published trials belongs
+to the evidence base. Single-arm programs: :func:`arm_comparison` tests the
 program's proportion or mean against each published arm
 (:mod:`coachstats.compare.onesample`), from the one-sample interval of
 :func:`one_sample_summary`.
@@ -17,38 +19,48 @@ Examples
 >>> from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
 >>> b = BENCHMARKS[0]
 >>> program = two_proportions(90, 194, 61, 178, outcome="composite_any")
->>> rows = effect_comparisons(b, published_outcome(b), program, None, "", "auto", 0.95, 0.05)
->>> [(r.estimand, r.verdict) for r in rows]
-[('risk difference', 'consistent'), ('odds ratio', 'consistent')]
+>>> rows = judge_rows(effect_comparisons(b, published_outcome(b), program, None, "", "auto", 0.95, 0.05))
+>>> [(r.estimand, r.verdict, r.favours) for r in rows]
+[('risk difference', 'similar', 'neither'), ('odds ratio', 'similar', 'neither')]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
-from coachstats.compare.meta import MetaResult, difference_test, pool
-from coachstats.compare.multiplicity import adjust_pvalues
+from scipy import special
+
+from coachstats.compare.meta import difference_test
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.compare.proportions import two_proportions
 from coachstats.core.errors import AnalysisError
 from coachstats.core.results import ComparisonResult
+from coachstats.core.vocabulary import BETTER
+from coachstats.tasks.evaluate.arms import ArmComparison, RegressionEstimate, coaching_arm_se
 from coachstats.tasks.evaluate.published import (
     Benchmark,
     Kind,
     PublishedOutcome,
     SESource,
-    trial_name,
 )
-from coachstats.tasks.evaluate.rows import PROGRAM, ArmComparison, EffectComparison
+from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison
+from coachstats.tasks.evaluate.verdicts import (
+    Adjustment,
+    Judgement,
+    Margin,
+    adjust,
+    default_margin,
+    judge,
+    tost_p,
+)
 
 __all__ = [
     "arm_comparison",
     "effect_comparisons",
-    "heterogeneity",
-    "holm_by_trial",
+    "judge_rows",
     "one_sample_summary",
 ]
 
@@ -100,6 +112,7 @@ def effect_comparisons(
     se_source: SESource,
     conf_level: float,
     alpha: float,
+    margins: Mapping[str, float] | None = None,
 ) -> list[EffectComparison]:
     """A two-arm program's effects on benchmark ``b`` next to the published ones, one row per estimand.
 
@@ -110,8 +123,10 @@ def effect_comparisons(
     ``se_source``; odds ratios on the log scale), and again at both ends of
     the printed P's rounding range (``p_value_low`` / ``p_value_high``). The
     first estimand is the primary one. ``notes`` (the spec's adaptations) join
-    the benchmark's note. Holm-adjusted P values are added by
-    :func:`holm_by_trial`.
+    the row's notes; the benchmark's note qualifies the published figure in the
+    sentence. ``margins`` (endpoint -> margin) replace the default margin
+    (:func:`~coachstats.tasks.evaluate.verdicts.default_margin`) of the
+    primary estimand. The verdicts come from :func:`judge_rows`.
     """
     rows = []
     program_effects: dict[str, ComparisonResult] = {}
@@ -163,6 +178,12 @@ def effect_comparisons(
                     ).p_value
             except AnalysisError as exc:
                 err = str(exc)
+        user = (margins or {}).get(po.outcome) if i == 0 else None
+        margin = (
+            Margin(user, "set by the user", "difference", user=True)
+            if user is not None
+            else default_margin(po.outcome, pub.scaled, log_scale=pub.log_scale)
+        )
         rows.append(
             EffectComparison(
                 trial=b.trial,
@@ -174,9 +195,12 @@ def effect_comparisons(
                 program=prog,
                 published=pub,
                 difference=diff,
+                margin=margin,
                 p_value_low=p_lo,
                 p_value_high=p_hi,
                 alpha=alpha,
+                conf_level=conf_level,
+                qualifier=b.qualifier,
                 note="; ".join(x for x in (b.note, notes) if x),
                 error=err,
             )
@@ -184,8 +208,82 @@ def effect_comparisons(
     return rows
 
 
-def holm_by_trial(effects: list[EffectComparison]) -> list[EffectComparison]:
-    """The rows with ``p_holm`` set: Holm-adjusted P of the primary estimands, within each trial.
+class _Member(NamedTuple):
+    """A row of a family with the parts its verdict needs."""
+
+    row: EffectComparison | ArmComparison
+    difference: float
+    se_program: float
+    se_published: tuple[float, float, float]  # the SE and the ends of its rounding range
+    margin: float
+    n: float
+    program_p: float
+
+
+def _members(rows: Sequence[EffectComparison | ArmComparison]) -> list[_Member]:
+    out = []
+    for e in rows:
+        if e.program is None or e.margin is None:
+            continue
+        if isinstance(e, EffectComparison):
+            if e.difference is None:
+                continue
+            pub = e.published
+            ses = (pub.std_error, pub.std_error_low, min(pub.std_error_high, 1e300))
+            d, p_prog = e.difference.estimate, e.program.p_value
+        else:
+            ses = (e.arm_std_error,) * 3
+            d, p_prog = e.program.estimate - e.published.values[0], e.program_p_value
+        arms = e.program.arms
+        n = sum(a.n for a in arms) / max(len(arms), 1)
+        out.append(_Member(e, d, e.program.std_error, ses, e.margin.value, n, p_prog))
+    return out
+
+
+def _family_verdicts(
+    family: Sequence[_Member], method: Adjustment, alpha: float, published_se: Sequence[float]
+) -> list[Judgement]:
+    """Judgements of one family with the given published SEs (adjusted together)."""
+    ps, peqs = [], []
+    for m, se_pub in zip(family, published_se, strict=True):
+        se = math.hypot(m.se_program, se_pub)
+        ps.append(2 * float(special.ndtr(-abs(m.difference) / se)) if se > 0 else math.nan)
+        peqs.append(tost_p(m.difference, se, m.margin))
+    p_adj, peq_adj = adjust(ps, method), adjust(peqs, method)
+    # the size needed is judged at the strictest level the adjustment may ask (alpha / k)
+    level = alpha / len(family) if method != "none" else alpha
+    return [
+        judge(
+            m.difference,
+            m.se_program,
+            se_pub,
+            margin=m.margin,
+            better=BETTER[m.row.outcome],
+            alpha=alpha,
+            p_difference_adjusted=pa,
+            p_equivalence_adjusted=pea,
+            n_program=m.n,
+            alpha_needed=level,
+        )
+        for m, se_pub, pa, pea in zip(family, published_se, p_adj, peq_adj, strict=True)
+    ]
+
+
+_Row = TypeVar("_Row", EffectComparison, ArmComparison)
+
+
+def judge_rows(
+    rows: Sequence[_Row], *, adjustment: Adjustment = "holm", alpha: float = 0.05
+) -> list[_Row]:
+    """The rows with their verdicts, the P values of each family adjusted together.
+
+    The primary comparisons of the evaluation (risk or mean differences, or
+    the single-arm figures against the coaching arms; every trial) form one
+    family, the odds-ratio comparisons another; within each the difference
+    tests, the equivalence (TOST) P values and the program's own P values are
+    adjusted (``adjustment``: Holm by default). A verdict that changes when
+    the published SE moves to either end of the rounding range of a printed P
+    (the other rows fixed) is marked ``borderline``.
 
     Examples
     --------
@@ -195,21 +293,39 @@ def holm_by_trial(effects: list[EffectComparison]) -> list[EffectComparison]:
     >>> for b, (x1, x2) in zip(BENCHMARKS[:2], [(90, 61), (40, 25)]):
     ...     r = two_proportions(x1, 194, x2, 178, outcome=b.target)
     ...     rows += effect_comparisons(b, published_outcome(b), r, None, "", "auto", 0.95, 0.05)
-    >>> [r.p_holm >= r.difference.p_value for r in holm_by_trial(rows) if r.primary]
-    [True, True]
+    >>> [(r.verdict, r.adjustment) for r in judge_rows(rows) if r.primary]
+    [('inconclusive', 'holm'), ('inconclusive', 'holm')]
     """
-    out = list(effects)
-    for trial in {e.trial for e in effects}:
-        idx = [
-            i
-            for i, e in enumerate(effects)
-            if e.trial == trial and e.primary and e.difference is not None
-        ]
-        if not idx:
+    out = list(rows)
+    position = {id(e): i for i, e in enumerate(rows)}
+    for primary in (True, False):
+        family = _members([e for e in rows if getattr(e, "primary", True) == primary])
+        if not family:
             continue
-        adj = adjust_pvalues([effects[i].difference.p_value for i in idx], method="holm")  # type: ignore[union-attr]
-        for i, p in zip(idx, adj, strict=True):
-            out[i] = replace(effects[i], p_holm=float(p))
+        base = [m.se_published[0] for m in family]
+        verdicts = _family_verdicts(family, adjustment, alpha, base)
+        program_p = adjust([m.program_p for m in family], adjustment)
+        for k, m in enumerate(family):
+            borderline = ""
+            for end in m.se_published[1:] if m.se_published[1] != m.se_published[2] else ():
+                ses = list(base)
+                ses[k] = end
+                other = _family_verdicts(family, adjustment, alpha, ses)[k]
+                if other.verdict != verdicts[k].verdict:
+                    borderline = (
+                        f"the verdict would be {other.verdict} at the other end of the "
+                        "rounding range of the printed P"
+                    )
+                    break
+            changes: dict[str, Any] = {
+                "judgement": verdicts[k],
+                "program_p_adjusted": float(program_p[k]),
+                "adjustment": adjustment,
+                "alpha": alpha,
+            }
+            if isinstance(m.row, EffectComparison):
+                changes["borderline"] = borderline
+            out[position[id(m.row)]] = replace(m.row, **changes)  # type: ignore[assignment]
     return out
 
 
@@ -221,21 +337,36 @@ def arm_comparison(
     notes: str,
     conf_level: float,
     alpha: float,
+    margins: Mapping[str, float] | None = None,
+    regression: tuple[RegressionEstimate | None, str] = (None, ""),
 ) -> ArmComparison:
-    """A single-arm program's figure on benchmark ``b`` next to the trial's two arms.
+    """A single-arm program's before-after figure on benchmark ``b`` next to the trial's arms.
 
     ``result`` is the program's ``describe`` result (None when it failed:
     ``error`` says why). The program's interval comes from
-    :func:`one_sample_summary`; it is tested against each published arm
-    (score and exact binomial tests for proportions, t test for means).
+    :func:`one_sample_summary`; a mean change is also tested against no
+    change; the figure is tested against each published arm (score and exact
+    binomial tests for proportions, t test for means; descriptive). The
+    margin is the published effect between the arms (``margins`` overrides
+    it); the SE of the coaching arm is :func:`~coachstats.tasks.evaluate.arms.coaching_arm_se`;
+    ``regression`` is :func:`~coachstats.tasks.evaluate.regression.regression_estimate`.
+    The verdict comes from :func:`judge_rows`.
     """
     program = None
+    program_test = None
     tests: dict[str, ComparisonResult] = {}
     err = error or ""
     if result is not None:
         try:
             program = one_sample_summary(result, b.kind, conf_level, b.label)
             a = program.arms[0]
+            if b.kind == "binary":
+                se = math.sqrt(program.estimate * (1 - program.estimate) / a.n)
+                program = program.replace(std_error=se)
+            else:
+                program_test = one_sample_mean(
+                    a.value, a.sd, a.n, 0.0, conf_level=conf_level, outcome=po.outcome
+                )
             for arm, ref in zip(("coaching", "usual_care"), po.values, strict=True):
                 if b.kind == "binary":
                     x = a.events or 0
@@ -251,6 +382,13 @@ def arm_comparison(
                     )
         except AnalysisError as exc:
             err = str(exc)
+    arm_se, arm_source = coaching_arm_se(po)
+    user = (margins or {}).get(po.outcome)
+    margin = (
+        Margin(user, "set by the user", user=True)
+        if user is not None
+        else default_margin(po.outcome, po.values[0] - po.values[1], single_arm=True)
+    )
     return ArmComparison(
         trial=b.trial,
         target=b.target,
@@ -260,50 +398,15 @@ def arm_comparison(
         program=program,
         published=po,
         tests=tests,
+        program_test=program_test,
+        arm_std_error=arm_se,
+        arm_se_source=arm_source,
+        margin=margin,
+        regression=regression[0],
+        regression_note=regression[1],
         alpha=alpha,
+        conf_level=conf_level,
+        qualifier=b.qualifier,
         note="; ".join(x for x in (b.note, notes) if x),
         error=err,
     )
-
-
-def heterogeneity(effects: Sequence[EffectComparison]) -> tuple[MetaResult, ...]:
-    """Pooled estimates of the program and the trials, per outcome and estimand.
-
-    Cochran's Q, I² and fixed / DerSimonian-Laird random-effects estimates
-    (:func:`coachstats.compare.meta.pool`) of the program's effect and every
-    published effect of the same outcome and estimand (odds ratios pooled on
-    the log scale). Rows without a program effect are left out.
-    """
-    out = []
-    keys = list(dict.fromkeys((e.outcome, e.estimand) for e in effects))
-    for outcome, est in keys:
-        group = [
-            e
-            for e in effects
-            if (e.outcome, e.estimand) == (outcome, est) and e.program is not None
-        ]
-        if not group:
-            continue
-        log = group[0].published.log_scale
-        prog = group[0].program
-        if prog is None:  # pragma: no cover - filtered above
-            continue
-        y = [math.log(prog.estimate) if log else prog.estimate] + [
-            e.published.scaled for e in group
-        ]
-        s = [prog.std_error] + [e.published.std_error for e in group]
-        labels = [PROGRAM] + [trial_name(e.trial) for e in group]
-        try:
-            out.append(
-                pool(
-                    y,
-                    s,
-                    labels=labels,
-                    outcome=group[0].label,
-                    estimand=est,
-                    transform="exp" if log else "identity",
-                )
-            )
-        except AnalysisError:
-            continue
-    return tuple(out)

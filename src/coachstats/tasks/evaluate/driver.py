@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from coachstats.compare.meta import MetaResult
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
@@ -38,15 +36,14 @@ from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.present.journal import JournalTable
-from coachstats.tasks.evaluate.casemix import case_mix, standardized_comparison
+from coachstats.tasks.evaluate.arms import ArmComparison
+from coachstats.tasks.evaluate.casemix import case_mix_with_notes, standardized_comparison
 from coachstats.tasks.evaluate.comparisons import (
     arm_comparison,
     effect_comparisons,
-    heterogeneity,
-    holm_by_trial,
+    judge_rows,
     one_sample_summary,
 )
-from coachstats.tasks.evaluate.forest import evaluation_figure
 from coachstats.tasks.evaluate.impact import ProgramImpact, program_impact
 from coachstats.tasks.evaluate.missingness import ProgramSensitivity, program_sensitivity
 from coachstats.tasks.evaluate.plans import (
@@ -63,14 +60,21 @@ from coachstats.tasks.evaluate.published import (
     published_outcome,
     trial_name,
 )
+from coachstats.tasks.evaluate.regression import regression_estimate
+from coachstats.tasks.evaluate.result import (
+    EvaluationResult,
+    extras_dict,
+    extras_text,
+    join_parts,
+)
 from coachstats.tasks.evaluate.rows import (
     ALPHA,
-    ArmComparison,
     CaseMixItem,
     EffectComparison,
     SentenceRow,
     StandardizedComparison,
 )
+from coachstats.tasks.evaluate.verdicts import ADJUSTMENTS, Adjustment, check_margins
 from coachstats.tasks.schemas import json_records, stamp
 from coachstats.tasks.tracking import ProgramMetrics, program_metrics
 from coachstats.trials.registry import Trial, get_trial
@@ -146,7 +150,7 @@ class ProgramAnalysis(SentenceRow):
                 "flow": self.flow.to_dict(),
                 "flow_text": self.flow.summary(),
                 "tracking": json_records(self.tracking.to_frame()) if self.tracking else [],
-                **_extras_dict(self.impact, self.sensitivity),
+                **extras_dict(self.impact, self.sensitivity),
                 "notes": list(self.notes),
             },
         )
@@ -224,12 +228,12 @@ class ProgramAnalysis(SentenceRow):
             table,
             "As the practice brief presents them:",
             self.to_brief(),
-            *_extras_text(self.impact, self.sensitivity),
+            *extras_text(self.impact, self.sensitivity),
             self.flow.summary(),
         ]
         # the flow text already ends with the load notes: print each note once
         shown = {line.removeprefix("note: ") for line in self.flow.summary().splitlines()}
-        return _join_parts(parts, self.tracking, tuple(n for n in self.notes if n not in shown))
+        return join_parts(parts, self.tracking, tuple(n for n in self.notes if n not in shown))
 
     def report_data(self) -> dict[str, Any]:
         """What an HTML report needs (tables as DataFrames, texts)."""
@@ -248,23 +252,6 @@ class ProgramAnalysis(SentenceRow):
         }
 
 
-def _extras_dict(
-    impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None
-) -> dict[str, Any]:
-    """The NNT / cost and tipping-point parts of a result's plain data."""
-    return {
-        "impact": impact.to_dict() if impact else None,
-        "sensitivity": json.loads(json.dumps(sensitivity.to_dict(), default=str))
-        if sensitivity
-        else None,
-    }
-
-
-def _extras_text(impact: ProgramImpact | None, sensitivity: ProgramSensitivity | None) -> list[str]:
-    """The NNT / cost and tipping-point blocks of a result's summary."""
-    return [x.summary() for x in (impact, sensitivity) if x is not None]
-
-
 def _binary_outcomes(plan: AnalysisPlan) -> list[tuple[str, str]]:
     """``(endpoint, label)`` of the plan's two-arm binary outcomes (chi-square specs)."""
     return [(s.outcome, s.label or s.outcome) for s in plan.specs if s.method == "chi_square"]
@@ -273,25 +260,6 @@ def _binary_outcomes(plan: AnalysisPlan) -> list[tuple[str, str]]:
 def _sentence_case(label: str) -> str:
     """``label`` with a capital first letter (the plan's labels are written for a sentence)."""
     return label[:1].upper() + label[1:]
-
-
-def _join_parts(parts: list[str], tracking: ProgramMetrics | None, notes: Sequence[str]) -> str:
-    """A summary's blocks, then the tracking summary and the notes, blank-line separated."""
-    if tracking is not None:
-        parts.append(tracking.summary())
-    if notes:
-        parts.append("\n".join(f"note: {n}" for n in notes))
-    return "\n\n".join(parts)
-
-
-def _table_text(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(no rows)"
-    shown = frame.copy()
-    for c in shown.columns:
-        if pd.api.types.is_float_dtype(shown[c].dtype):
-            shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.4g}")
-    return str(shown.to_string(index=False, max_colwidth=48))
 
 
 def _step(progress: Progress | None, text: str) -> None:
@@ -395,214 +363,6 @@ def analyze(
     )
 
 
-@dataclass(frozen=True, repr=False)
-class EvaluationResult(SentenceRow):
-    """A program evaluated against the published trials (see :func:`evaluate`).
-
-    ``effects`` (two-arm) or ``arms`` (single-arm) hold the per-outcome
-    comparisons; ``heterogeneity`` the pooled estimates with Cochran's Q and
-    I²; ``case_mix`` the baseline comparison; ``standardized`` the
-    comparisons standardized to each trial's baseline; ``tracking`` the
-    practice brief's indicators. ``goals`` is the goal set of the program's
-    own endpoints (its tracking metrics and flow): the first trial's. Each
-    trial's comparisons use that trial's goal set. Two-arm programs get
-    ``impact`` (number needed to coach, cost per additional patient at goal)
-    and, when asked, ``sensitivity`` (tipping points of the program's own
-    binary outcomes).
-    """
-
-    source: str
-    design: str
-    against: tuple[str, ...]
-    effects: tuple[EffectComparison, ...] = ()
-    arms: tuple[ArmComparison, ...] = ()
-    heterogeneity: tuple[MetaResult, ...] = ()
-    case_mix: tuple[CaseMixItem, ...] = ()
-    standardized: tuple[StandardizedComparison, ...] = ()
-    tracking: ProgramMetrics | None = None
-    n: Mapping[str, int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    alpha: float = ALPHA
-    impact: ProgramImpact | None = None
-    sensitivity: ProgramSensitivity | None = None
-    goals: GoalSet = field(kw_only=True)
-
-    @property
-    def ok(self) -> bool:
-        """No outcome differs from the published figure (P >= alpha)."""
-        if self.design == "two-arm":
-            return not any(e.verdict == "differs" for e in self.effects if e.primary)
-        return not any(a.differs for a in self.arms)
-
-    def findings(self) -> list[str]:
-        """The outcomes that differ, as sentences."""
-        if self.design == "two-arm":
-            return [e.sentence() for e in self.effects if e.primary and e.verdict == "differs"]
-        return [a.sentence() for a in self.arms if a.differs]
-
-    def verdicts(self) -> list[str]:
-        """One plain-language sentence per outcome and trial (primary estimand)."""
-        if self.design == "two-arm":
-            return [e.sentence() for e in self.effects if e.primary]
-        return [a.sentence() for a in self.arms]
-
-    def to_frame(self) -> pd.DataFrame:
-        """The main tidy table: effects (two-arm) or arm comparisons (single-arm)."""
-        rows: Sequence[SentenceRow] = self.effects if self.design == "two-arm" else self.arms
-        if not rows:
-            return pd.DataFrame()
-        return pd.concat([r.to_frame() for r in rows], ignore_index=True)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table: ``outcomes``, ``heterogeneity``, ``case_mix``, ``standardized``, ``tracking``."""
-
-        def stack(rows: Sequence[Any]) -> pd.DataFrame:
-            return (
-                pd.concat([r.to_frame() for r in rows], ignore_index=True)
-                if rows
-                else pd.DataFrame()
-            )
-
-        return {
-            "outcomes": self.to_frame(),
-            "heterogeneity": stack(self.heterogeneity),
-            "case_mix": stack(self.case_mix),
-            "standardized": stack(self.standardized),
-            "tracking": self.tracking.to_frame() if self.tracking else pd.DataFrame(),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (schema ``evaluate.schema.json``): every table as records, verdicts, notes."""
-        return stamp(
-            "evaluate",
-            {
-                "source": self.source,
-                "design": self.design,
-                "against": list(self.against),
-                "n": dict(self.n),
-                "ok": self.ok,
-                "verdicts": self.verdicts(),
-                **{k: json_records(v) for k, v in self.tables().items()},
-                **_extras_dict(self.impact, self.sensitivity),
-                "notes": list(self.notes),
-            },
-        )
-
-    def to_json(self) -> str:
-        """:meth:`to_dict` as indented JSON."""
-        return json.dumps(self.to_dict(), indent=2, default=str)
-
-    def sentence(self) -> str:
-        """Header line."""
-        sizes = ", ".join(f"{k} {v}" for k, v in self.n.items())
-        names = ", ".join(trial_name(t) for t in self.against)
-        return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
-
-    def __repr__(self) -> str:
-        n_out = len(self.verdicts())
-        return (
-            f"<EvaluationResult: {self.sentence()}; {n_out} comparison(s), "
-            f"{len(self.findings())} differ>"
-        )
-
-    def summary(self) -> str:
-        """Text: header, verdicts, the outcome table, heterogeneity, case mix, standardized, tracking."""
-        parts = [self.sentence()]
-        what = "published figures" if self.design == "two-arm" else "published coaching arms"
-        verdict = (
-            f"no outcome differs from the {what}"
-            if self.ok
-            else f"{len(self.findings())} outcome(s) differ from the {what}"
-        )
-        differ = set(self.findings())
-        parts.append(
-            "Verdict: "
-            + verdict
-            + "\n"
-            + "\n".join(f"  {'x' if v in differ else '-'} {v}" for v in self.verdicts())
-        )
-        frame = self.to_frame()
-        if not frame.empty:
-            if self.design == "two-arm":
-                cols = [
-                    "trial",
-                    "outcome",
-                    "estimand",
-                    "program_estimate",
-                    "program_conf_low",
-                    "program_conf_high",
-                    "published_estimate",
-                    "difference",
-                    "p_value",
-                    "p_holm",
-                    "verdict",
-                ]
-            else:
-                cols = [
-                    "trial",
-                    "outcome",
-                    "n",
-                    "estimate",
-                    "conf_low",
-                    "conf_high",
-                    "published_coaching",
-                    "published_usual_care",
-                    "p_vs_coaching",
-                    "p_exact_vs_coaching",
-                    "p_vs_usual_care",
-                    "position",
-                ]
-            parts.append("Outcomes:\n" + _table_text(frame[cols]))
-        if self.heterogeneity:
-            het = pd.concat([m.to_frame() for m in self.heterogeneity], ignore_index=True)
-            parts.append(
-                "Heterogeneity (program and published estimates; DerSimonian-Laird):\n"
-                + _table_text(
-                    het[
-                        [
-                            "outcome",
-                            "estimand",
-                            "k",
-                            "estimate",
-                            "conf_low",
-                            "conf_high",
-                            "q",
-                            "q_p_value",
-                            "i2",
-                            "tau2",
-                        ]
-                    ]
-                )
-            )
-        if self.case_mix:
-            lines = [f"  - {c.sentence()}" for c in self.case_mix]
-            material = [c.characteristic for c in self.case_mix if c.material]
-            head = "Case mix (|SMD| or |h| > 0.2 = material difference):"
-            if material:
-                head += f" the program's baseline differs materially on {', '.join(material)}; see the standardized comparison"
-            parts.append(head + "\n" + "\n".join(lines))
-        if self.standardized:
-            parts.append(
-                "Standardized to each trial's baseline (direct standardization):\n"
-                + "\n".join(f"  - {s.sentence()}" for s in self.standardized)
-            )
-        parts += _extras_text(self.impact, self.sensitivity)
-        return _join_parts(parts, self.tracking, self.notes)
-
-    def report_data(self) -> dict[str, Any]:
-        """What an HTML report needs: title, tables (DataFrames), verdicts, notes, figure makers."""
-        return {
-            "title": f"Program evaluation: {self.source}",
-            "design": self.design,
-            "against": [trial_name(t) for t in self.against],
-            "ok": self.ok,
-            "verdicts": self.verdicts(),
-            "tables": self.tables(),
-            "notes": list(self.notes),
-            "figures": {"forest": lambda: evaluation_figure(self)},
-        }
-
-
 def _design_of(td: TrialData) -> str:
     return "two-arm" if td.patients["arm"].nunique(dropna=True) == 2 else "single-arm"
 
@@ -614,6 +374,8 @@ def evaluate(
     design: ProgramDesign = "auto",
     published_se: SESource = "auto",
     alpha: float = ALPHA,
+    adjust: Adjustment = "holm",
+    margins: Mapping[str, float] | None = None,
     conf_level: float = 0.95,
     standardize: bool = True,
     tracking: bool = True,
@@ -630,8 +392,8 @@ def evaluate(
     ----------
     data : path, DataFrame or TrialData
         The program's patients (loaded with :func:`load_program`; ``load``
-        keywords such as ``columns=``, ``units=``, ``sheet=``, ``on_invalid=``
-        go to it).
+        keywords such as ``columns=``, ``units=``, ``levels=``, ``sheet=``,
+        ``on_invalid=`` go to it).
     against : {"hcpc", "peer", "all"} or sequence of them
         The trials.
     design : {"auto", "two-arm", "single-arm"}
@@ -640,6 +402,13 @@ def evaluate(
         Source of the published SE (module docstring).
     alpha : float
         Significance level of the verdicts.
+    adjust : {"holm", "bonferroni", "none"}
+        Multiplicity adjustment of the verdicts across the evaluation's primary
+        comparisons (:mod:`coachstats.tasks.evaluate.verdicts`).
+    margins : mapping, optional
+        Equivalence margins of ``similar`` by endpoint (``{"composite_any": 0.08,
+        "change_hba1c": 0.4}``: proportions for shares, the unit for changes);
+        the others keep their default (:func:`~coachstats.tasks.evaluate.verdicts.default_margin`).
     conf_level : float
         Confidence level of every interval.
     standardize : bool
@@ -671,12 +440,14 @@ def evaluate(
     >>> from coachstats.synthetic.programs import single_arm_program
     >>> prog = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
     >>> res = evaluate(prog, against="hcpc", standardize=False, tracking=False, design="single-arm")
-    >>> print(res.arms[0].sentence())
-    at goal for >= 1 condition: 46 % (95 % CI 42-51), consistent with the published coaching arm of HCPC 2015 (46.4 %; usual care 34.3 %)
+    >>> [(a.target, a.verdict) for a in res.arms][:2]
+    [('composite_any', 'similar'), ('composite_all', 'similar')]
     """
     check_option("published_se", published_se, SE_SOURCES)
-    if not 0 < alpha < 1:
-        raise OptionError(f"alpha={alpha!r} must be in (0, 1)")
+    check_option("adjust", adjust, ADJUSTMENTS)
+    if not 0 < alpha < 0.5:
+        raise OptionError(f"alpha={alpha!r} must be in (0, 0.5)")
+    user_margins = check_margins(margins)
     trials = (
         list(TRIALS)
         if against == "all"
@@ -723,15 +494,20 @@ def evaluate(
         ):
             po = published_outcome(b)
             if single:
-                arms.append(arm_comparison(b, po, r, err, sn, conf_level, alpha))
+                rtm = regression_estimate(po.outcome, spec, td.patients, goals)
+                arms.append(arm_comparison(b, po, r, err, sn, conf_level, alpha, user_margins, rtm))
             else:
-                effects += effect_comparisons(b, po, r, err, sn, published_se, conf_level, alpha)
+                effects += effect_comparisons(
+                    b, po, r, err, sn, published_se, conf_level, alpha, user_margins
+                )
             if standardize:
                 _step(progress, f"standardizing {b.label} to {trial_name(name)}")
                 std.append(standardized_comparison(b, po, spec, td, trial, single, conf_level))
         _step(progress, f"case mix against {trial_name(name)}")
         try:
-            mix += case_mix(td, trial, eligible_only=eligible_only)
+            items, mix_notes = case_mix_with_notes(td, trial, eligible_only=eligible_only)
+            mix += items
+            notes += [f"{trial_name(name)}: {n}" for n in mix_notes]
         except CoachstatsError as exc:
             notes.append(f"{trial_name(name)}: case mix not computed: {exc}")
     metrics = None
@@ -763,15 +539,16 @@ def evaluate(
         source=td.source,
         design=program_design,
         against=tuple(trials),
-        effects=tuple(holm_by_trial(effects)),
-        arms=tuple(arms),
-        heterogeneity=heterogeneity(effects),
+        effects=tuple(judge_rows(effects, adjustment=adjust, alpha=alpha)),
+        arms=tuple(judge_rows(arms, adjustment=adjust, alpha=alpha)),
         case_mix=tuple(mix),
         standardized=tuple(std),
         tracking=metrics,
         n={str(k): int(v) for k, v in counts.items()},
         notes=tuple(dict.fromkeys(notes)),
         alpha=alpha,
+        adjustment=adjust,
+        margins=user_margins,
         impact=impact,
         sensitivity=missing,
         goals=program_goals,

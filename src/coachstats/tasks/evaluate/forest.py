@@ -1,8 +1,10 @@
 """Forest plots of an evaluation: the plotted rows (:func:`forest_frame`) and the figures.
 
 For each outcome the published trial(s), then the program: effects for a
-two-arm program, proportions or means (with each published arm) for a
-single-arm one. :func:`plot_evaluation` draws one estimand with
+two-arm program, with "favours coaching / favours usual care" on each side of
+the line of no effect (:func:`favours_sides`: by the outcome's better
+direction), proportions or means (with each published arm) for a single-arm
+one. :func:`plot_evaluation` draws one estimand with
 :func:`coachstats.present.plots.plot_forest`; :func:`evaluation_figure` puts
 every panel in one figure (``coachstats evaluate --plot``). matplotlib is
 imported only when a figure is drawn.
@@ -27,14 +29,28 @@ import pandas as pd
 from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.core.errors import AnalysisError
 from coachstats.core.results import ComparisonResult
+from coachstats.core.vocabulary import BETTER
+from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.published import trial_name
-from coachstats.tasks.evaluate.rows import PROGRAM, ArmComparison, EffectComparison
+from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["ForestSource", "evaluation_figure", "forest_frame", "plot_evaluation"]
+__all__ = [
+    "EFFECT_ESTIMANDS",
+    "FAVOURS_HIGHER",
+    "FAVOURS_LOWER",
+    "ForestSource",
+    "evaluation_figure",
+    "favours_sides",
+    "forest_frame",
+    "plot_evaluation",
+]
+
+#: The estimands of a two-arm forest (effects of coaching against usual care).
+EFFECT_ESTIMANDS = ("risk difference", "odds ratio", "mean difference")
 
 
 class ForestSource(Protocol):
@@ -157,6 +173,34 @@ def _program_row(base: dict[str, Any], label: str, program: ComparisonResult) ->
     }
 
 
+#: The sides of a forest of effects (coaching minus usual care), left then right.
+FAVOURS_HIGHER = ("favours usual care", "favours coaching")
+FAVOURS_LOWER = ("favours coaching", "favours usual care")
+
+
+def favours_sides(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """The "favours" labels of a panel of effects, from its outcomes' better direction.
+
+    Left then right of the line of no effect: ``("favours usual care", "favours
+    coaching")`` when higher is better (shares at goal), the reverse for lab
+    changes. None for a panel of single-arm figures (no line of no effect) or
+    of outcomes whose better directions differ.
+
+    Examples
+    --------
+    >>> favours_sides(pd.DataFrame({"outcome": ["change_hba1c"], "estimand": ["mean difference"]}))
+    ('favours coaching', 'favours usual care')
+    """
+    if frame.empty or not set(frame["estimand"]) <= set(EFFECT_ESTIMANDS):
+        return None
+    sides = {BETTER.get(str(o)) for o in frame["outcome"]}
+    if sides == {"higher"}:
+        return FAVOURS_HIGHER
+    if sides == {"lower"}:
+        return FAVOURS_LOWER
+    return None
+
+
 def _is_program(frame: pd.DataFrame) -> list[bool]:
     """The program's rows of a :func:`forest_frame` (set apart in the plot)."""
     return (frame["source"] == PROGRAM).tolist()
@@ -207,7 +251,13 @@ def plot_evaluation(
             f"nothing to plot for estimand {est!r}"
             + (f" and outcome {outcome!r}" if outcome else "")
         )
-    return plot_forest(frame, labels=frame["label"].tolist(), highlight=_is_program(frame), ax=ax)
+    return plot_forest(
+        frame,
+        labels=frame["label"].tolist(),
+        highlight=_is_program(frame),
+        favours=favours_sides(frame),
+        ax=ax,
+    )
 
 
 def evaluation_figure(result: ForestSource) -> Figure:
@@ -239,6 +289,7 @@ def evaluation_figure(result: ForestSource) -> Figure:
                 frame,
                 labels=frame["label"].tolist(),
                 highlight=_is_program(frame),
+                favours=favours_sides(frame),
                 ax=fig.add_subplot(grid[i]),
             )
     return fig

@@ -1,18 +1,16 @@
 """Result rows of an evaluation: one comparison each, as a tidy row and a plain-language sentence.
 
 :class:`EffectComparison` (a two-arm program's effect next to a published
-effect), :class:`ArmComparison` (a single-arm program's figure next to a
-trial's two arms, placed by :func:`position`), :class:`CaseMixItem` (one
-baseline characteristic) and :class:`StandardizedComparison` (the program's
-figure standardized to a trial's baseline). Each is a :class:`SentenceRow`:
+effect), :class:`CaseMixItem` (one baseline characteristic) and
+:class:`StandardizedComparison` (the program's figure standardized to a
+trial's baseline); the single-arm rows are in
+:mod:`coachstats.tasks.evaluate.arms`. Each is a :class:`SentenceRow`:
 ``to_frame()`` gives its tidy row, ``summary()`` and ``repr()`` its sentence.
 The numbers are computed in :mod:`coachstats.tasks.evaluate.comparisons` and
 :mod:`coachstats.tasks.evaluate.casemix`.
 
 Examples
 --------
->>> position(0.41, 0.36, 0.46, 0.464, 0.343)
-'between'
 >>> item = CaseMixItem("hcpc", "Age, mean (SD)", 61.2, 9.0, 120, 52.7, 11.1,
 ...     "52.7 (11.1)", "SMD", (61.2 - 52.7) / 11.1)
 >>> item.material
@@ -22,31 +20,41 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pandas as pd
 
-from coachstats.core.formatting import format_number, format_p, p_phrase
+from coachstats.core.formatting import format_number, p_phrase
 from coachstats.core.results import ComparisonResult, TidyResult
-from coachstats.tasks.evaluate.published import (
-    Kind,
-    PublishedEffect,
-    PublishedOutcome,
-    trial_name,
+from coachstats.tasks.evaluate.published import PublishedOutcome, trial_name
+from coachstats.tasks.evaluate.verdicts import Judgement, Margin
+from coachstats.tasks.evaluate.wording import (
+    chance_words,
+    effect_words,
+    published_words,
+    reason_words,
+    unit_of,
+    verdict_words,
 )
+from coachstats.trials import Estimate
 
 __all__ = [
     "ALPHA",
     "CASE_MIX_THRESHOLD",
+    "NOT_ANALYSED",
+    "POSITION_TEXT",
     "PROGRAM",
-    "ArmComparison",
     "CaseMixItem",
     "EffectComparison",
+    "Judged",
+    "JudgedRow",
     "SentenceRow",
     "StandardizedComparison",
     "position",
+    "short_error",
+    "verdict_fields",
+    "verdict_text",
 ]
 
 #: A standardized difference (SMD or Cohen's h) above this flags a material case-mix difference.
@@ -55,6 +63,8 @@ CASE_MIX_THRESHOLD = 0.2
 ALPHA = 0.05
 #: The program's name in rows, tables and figures.
 PROGRAM = "Your program"
+#: The verdict of a comparison that could not be made.
+NOT_ANALYSED = "not analysed"
 
 
 class SentenceRow(TidyResult):
@@ -77,8 +87,8 @@ class SentenceRow(TidyResult):
         return f"<{type(self).__name__}: {self.sentence()}>"
 
 
-def _short(error: str) -> str:
-    """An error message without the list of available columns."""
+def short_error(error: str) -> str:
+    """An error message without the list of available columns ("no result" when empty)."""
     return error.split("; available")[0] if error else "no result"
 
 
@@ -86,9 +96,116 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}"
 
 
+class JudgedRow(Protocol):
+    """What :func:`verdict_fields` reads of a row: its verdict and what the verdict rests on."""
+
+    @property
+    def outcome(self) -> str:
+        """The endpoint compared."""
+        ...
+
+    @property
+    def judgement(self) -> Judgement | None:
+        """The verdict and what it rests on."""
+        ...
+
+    @property
+    def margin(self) -> Margin | None:
+        """The margin of ``similar``."""
+        ...
+
+    @property
+    def adjustment(self) -> str:
+        """The multiplicity adjustment."""
+        ...
+
+    @property
+    def error(self) -> str:
+        """Why the row was not analysed (empty otherwise)."""
+        ...
+
+    @property
+    def estimand(self) -> str:
+        """The scale compared."""
+        ...
+
+    @property
+    def verdict(self) -> str:
+        """The verdict, or ``not analysed``."""
+        ...
+
+    @property
+    def favours(self) -> str:
+        """The side the verdict favours."""
+        ...
+
+
+class Judged:
+    """The ``verdict`` and ``favours`` of a row with a ``judgement`` (None: not analysed)."""
+
+    judgement: Judgement | None
+
+    @property
+    def verdict(self) -> str:
+        """``larger``, ``similar``, ``smaller``, ``inconclusive`` or ``not analysed``."""
+        return self.judgement.verdict if self.judgement is not None else NOT_ANALYSED
+
+    @property
+    def favours(self) -> str:
+        """``program``, ``published`` or ``neither`` (empty when not analysed)."""
+        return self.judgement.favours if self.judgement is not None else ""
+
+
+def verdict_text(row: JudgedRow, against: str, conf_level: float) -> str:
+    """A row's verdict in words (:func:`~coachstats.tasks.evaluate.wording.verdict_words`).
+
+    Empty when the row has no verdict.
+    """
+    j, m = row.judgement, row.margin
+    if j is None or m is None:
+        return ""
+    return verdict_words(
+        j,
+        against=against,
+        endpoint=row.outcome,
+        estimand=row.estimand,
+        margin_text=m.text(unit_of(row.outcome, row.estimand)),
+        adjustment=row.adjustment,
+        conf_level=conf_level,
+    )
+
+
+def verdict_fields(row: JudgedRow) -> dict[str, Any]:
+    """The tidy fields of a row's verdict: adjusted P values, margin, verdict, favours, reason.
+
+    One place for the two-arm and the single-arm rows (their ``to_dict``).
+    """
+    j, m, nan = row.judgement, row.margin, math.nan
+    return {
+        "p_adjusted": j.p_difference_adjusted if j else nan,
+        "p_equivalence": j.p_equivalence if j else nan,
+        "p_equivalence_adjusted": j.p_equivalence_adjusted if j else nan,
+        "adjustment": row.adjustment,
+        "margin": m.value if m else nan,
+        "margin_scale": m.scale if m else "",
+        "margin_reason": m.reason if m else "",
+        "verdict": row.verdict,
+        "favours": row.favours,
+        "reason": reason_words(j, row.outcome, row.estimand) if j else short_error(row.error),
+        "n_per_arm_needed": j.n_needed if j else nan,
+    }
+
+
 @dataclass(frozen=True, repr=False)
-class EffectComparison(SentenceRow):
-    """A two-arm program's effect on one outcome next to one trial's published effect."""
+class EffectComparison(Judged, SentenceRow):
+    """A two-arm program's effect on one outcome next to one trial's published effect.
+
+    ``program`` is the program's effect against usual care (its own P against
+    zero); ``difference`` the z test of program minus published;
+    ``judgement`` the verdict (:mod:`coachstats.tasks.evaluate.verdicts`),
+    set once the family's P values are adjusted (``adjustment``);
+    ``qualifier`` what qualifies the published figure (said in the sentence).
+    """
 
     trial: str
     target: str
@@ -97,34 +214,20 @@ class EffectComparison(SentenceRow):
     estimand: str
     primary: bool
     program: ComparisonResult | None
-    published: PublishedEffect
+    published: Estimate
     difference: ComparisonResult | None
+    margin: Margin | None = None
+    judgement: Judgement | None = None
     p_value_low: float = math.nan
     p_value_high: float = math.nan
-    p_holm: float = math.nan
+    program_p_adjusted: float = math.nan
+    adjustment: str = "holm"
+    borderline: str = ""
     alpha: float = ALPHA
+    conf_level: float = 0.95
+    qualifier: str = ""
     note: str = ""
     error: str = ""
-
-    @property
-    def verdict(self) -> str:
-        """``"consistent"``, ``"differs"`` or ``"not analysed"``."""
-        if self.difference is None:
-            return "not analysed"
-        return "differs" if self.difference.p_value < self.alpha else "consistent"
-
-    @property
-    def borderline(self) -> bool:
-        """The verdict would flip within the rounding range of the printed P."""
-        lo, hi = self.p_value_low, self.p_value_high
-        return math.isfinite(lo) and math.isfinite(hi) and min(lo, hi) < self.alpha <= max(lo, hi)
-
-    @property
-    def direction(self) -> str:
-        """``"lower"``/``"higher"``: the program's effect relative to the published one."""
-        if self.difference is None:
-            return ""
-        return "lower" if self.difference.estimate < 0 else "higher"
 
     def _t(self, x: float) -> float:
         return math.exp(x) if self.published.log_scale else x
@@ -143,6 +246,8 @@ class EffectComparison(SentenceRow):
             "program_estimate": p.estimate if p else nan,
             "program_conf_low": p.conf_low if p else nan,
             "program_conf_high": p.conf_high if p else nan,
+            "program_p_value": p.p_value if p else nan,
+            "program_p_adjusted": self.program_p_adjusted,
             "program_std_error": p.std_error if p else nan,
             "program_n1": p.arms[0].n if p else pd.NA,
             "program_n2": p.arms[1].n if p and len(p.arms) > 1 else pd.NA,
@@ -160,38 +265,57 @@ class EffectComparison(SentenceRow):
             "p_value": d.p_value if d else nan,
             "p_value_low": self.p_value_low,
             "p_value_high": self.p_value_high,
-            "p_holm": self.p_holm,
-            "verdict": self.verdict,
+            **verdict_fields(self),
             "borderline": self.borderline,
+            "sentence": self.sentence(),
             "note": "; ".join(x for x in (self.note, self.error) if x),
         }
 
+    def program_sentence(self) -> str:
+        """The program's own effect against usual care, in words."""
+        p = self.program
+        if p is None:
+            return f"{self.label}: not analysed ({short_error(self.error)})"
+        words = effect_words(
+            self.outcome,
+            self.estimand,
+            p.estimate,
+            p.conf_low,
+            p.conf_high,
+            p.p_value,
+            conf_level=self.conf_level,
+        )
+        return words + chance_words(self.program_p_adjusted, self.alpha)
+
     def sentence(self) -> str:
-        """Plain language, e.g. ``"... consistent with HCPC 2015 (difference ...; P = .41)"``."""
+        """The program's effect, then the verdict against the published effect, in words."""
+        head = self.label if self.primary else f"{self.label} ({self.estimand})"
+        j, pub = self.judgement, self.published
+        if self.program is None or j is None or self.margin is None:
+            return f"{head}: not analysed ({short_error(self.error)})"
         name = trial_name(self.trial)
-        head = f"{self.label} ({self.estimand})"
-        if self.program is None or self.difference is None:
-            return f"{head}: not analysed ({_short(self.error)})"
-        p, d, pub = self.program, self.difference, self.published
-        what = "ratio" if pub.log_scale else "difference"
-        text = (
-            f"{head}: program {format_number(p.estimate)} (95% CI {format_number(p.conf_low)} to {format_number(p.conf_high)}) "
-            f"vs {name} {format_number(pub.estimate)} ({format_number(pub.conf_low)} to {format_number(pub.conf_high)}); "
+        level = f"{100 * self.conf_level:g} % CI"
+        qual = f"{self.qualifier}; " if self.qualifier else ""
+        words = published_words(
+            self.outcome, self.estimand, pub.estimate, pub.conf_low, pub.conf_high, level
         )
-        body = (
-            f"{what} {format_number(self._t(d.estimate))} (95% CI {format_number(self._t(d.conf_low))} to "
-            f"{format_number(self._t(d.conf_high))}), {p_phrase(d.p_value)}"
-        )
-        if self.verdict == "consistent":
-            text += f"consistent with {name} ({body})"
-        else:
-            text += f"differs from {name}: the program's effect is {self.direction} ({body})"
+        published = f"{name} ({qual}{words})"
+        verdict = verdict_text(self, f"{name}'s effect", self.conf_level)
+        text = f"{head}: {self.program_sentence()}. Against {published}: {verdict}"
         if self.borderline:
-            text += (
-                f" -- borderline: P is {format_p(min(self.p_value_low, self.p_value_high))} to "
-                f"{format_p(max(self.p_value_low, self.p_value_high))} over the rounding of the printed P"
-            )
+            text += f" [borderline: {self.borderline}]"
         return text
+
+
+#: How :func:`position` reads in a sentence about a single-arm figure and the published arms.
+POSITION_TEXT = {
+    "between": "the program's figure lies between the published arms",
+    "coaching": "the program's interval covers the published coaching figure, not the usual-care one",
+    "usual care": "the program's interval covers the published usual-care figure, not the coaching one",
+    "above both": "the program's figure lies above both published arms",
+    "below both": "the program's figure lies below both published arms",
+    "covers both": "the program's interval covers both published arms",
+}
 
 
 def position(
@@ -202,6 +326,7 @@ def position(
     ``"above both"`` / ``"below both"`` (the interval excludes both, on one
     side); ``"covers both"``; ``"coaching"`` / ``"usual care"`` (it covers
     only that arm's value); ``"between"`` (it lies strictly between them).
+    A description of where the figure lies, not a verdict.
 
     Examples
     --------
@@ -224,114 +349,6 @@ def position(
     if has_u:
         return "usual care"
     return "between"
-
-
-_POSITION_TEXT = {
-    "between": "between the published coaching ({c}) and usual care ({u}) arms of {t}",
-    "coaching": "consistent with the published coaching arm of {t} ({c}; usual care {u})",
-    "usual care": "consistent with the published usual care arm of {t} ({u}), not the coaching arm ({c})",
-    "above both": "above both published arms of {t} (coaching {c}, usual care {u})",
-    "below both": "below both published arms of {t} (coaching {c}, usual care {u})",
-    "covers both": "the interval covers both published arms of {t} (coaching {c}, usual care {u}): too few patients to tell",
-}
-
-
-@dataclass(frozen=True, repr=False)
-class ArmComparison(SentenceRow):
-    """A single-arm program's figure on one outcome next to one trial's two arms.
-
-    ``tests`` maps ``"coaching"`` / ``"usual_care"`` to the one-sample test
-    against that arm (score test or t test) and ``"coaching exact"`` /
-    ``"usual_care exact"`` to the exact binomial test (proportions).
-    """
-
-    trial: str
-    target: str
-    outcome: str
-    label: str
-    kind: Kind
-    program: ComparisonResult | None
-    published: PublishedOutcome
-    tests: Mapping[str, ComparisonResult] = field(default_factory=dict)
-    alpha: float = ALPHA
-    note: str = ""
-    error: str = ""
-
-    @property
-    def position(self) -> str:
-        """See :func:`position` (empty when not analysed)."""
-        if self.program is None:
-            return ""
-        p = self.program
-        return position(p.estimate, p.conf_low, p.conf_high, *self.published.values)
-
-    @property
-    def differs(self) -> bool:
-        """The program differs from the published coaching arm (P < alpha)."""
-        t = self.tests.get("coaching")
-        return t is not None and t.p_value < self.alpha
-
-    @property
-    def verdict(self) -> str:
-        """The plain-language verdict (see :meth:`sentence`)."""
-        return self.sentence()
-
-    def _value_text(self) -> str:
-        p = self.program
-        if p is None:
-            return "not analysed"
-        if self.kind == "binary":
-            return f"{_pct(p.estimate)} % (95 % CI {_pct(p.conf_low)}-{_pct(p.conf_high)})"
-        return f"{format_number(p.estimate)} (95 % CI {format_number(p.conf_low)} to {format_number(p.conf_high)})"
-
-    def sentence(self) -> str:
-        """E.g. ``"at goal for >= 1 condition: 41 % (95 % CI 36-46), between ..."``."""
-        if self.program is None:
-            return f"{self.label}: not analysed ({_short(self.error)})"
-        text = _POSITION_TEXT[self.position].format(
-            c=self.published.arm_text(0), u=self.published.arm_text(1), t=trial_name(self.trial)
-        )
-        test = self.tests.get("coaching")
-        if self.differs and test is not None:
-            side = "higher" if self.program.estimate > self.published.values[0] else "lower"
-            text += (
-                f"; differs from the coaching arm: the program's value is {side} "
-                f"({p_phrase(test.format_p())})"
-            )
-        return f"{self.label}: {self._value_text()}, {text}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """One tidy row."""
-        p = self.program
-        nan = math.nan
-
-        def pv(key: str) -> float:
-            t = self.tests.get(key)
-            return t.p_value if t is not None else nan
-
-        return {
-            "trial": self.trial,
-            "target": self.target,
-            "outcome": self.label,
-            "endpoint": self.outcome,
-            "estimand": "proportion" if self.kind == "binary" else "mean",
-            "n": p.arms[0].n if p else pd.NA,
-            "events": p.arms[0].events if p and p.arms[0].events is not None else pd.NA,
-            "estimate": p.estimate if p else nan,
-            "conf_low": p.conf_low if p else nan,
-            "conf_high": p.conf_high if p else nan,
-            "published_coaching": self.published.values[0],
-            "published_usual_care": self.published.values[1],
-            "published_text": f"{self.published.texts[0]} vs {self.published.texts[1]}",
-            "p_vs_coaching": pv("coaching"),
-            "p_exact_vs_coaching": pv("coaching exact"),
-            "p_vs_usual_care": pv("usual_care"),
-            "p_exact_vs_usual_care": pv("usual_care exact"),
-            "position": self.position,
-            "verdict": self.sentence(),
-            "differs_from_coaching": self.differs,
-            "note": "; ".join(x for x in (self.note, self.error) if x),
-        }
 
 
 @dataclass(frozen=True, repr=False)
@@ -447,7 +464,7 @@ class StandardizedComparison(SentenceRow):
     def sentence(self) -> str:
         """E.g. ``"at goal ...: crude 0.41, standardized to HCPC 2015 0.44 (95% CI ...)"``."""
         if self.result is None:
-            return f"{self.label}: not standardized ({_short(self.error)})"
+            return f"{self.label}: not standardized ({short_error(self.error)})"
         r = self.result
         text = (
             f"{self.label}: crude {format_number(self.crude)}, standardized to {trial_name(self.trial)}'s "
@@ -457,7 +474,7 @@ class StandardizedComparison(SentenceRow):
         if self.comparison is not None:
             text += f"; vs published {format_number(self._published_value())}: {p_phrase(self.comparison.p_value)}"
         elif self._position():
-            text += f"; {self._position()}"
-        if "extrapolation" in self.note:  # the caveat belongs next to the number it qualifies
+            text += f"; {POSITION_TEXT[self._position()]}"
+        if self.note:  # the caveat belongs next to the number it qualifies
             text += f" [caution: {self.note}]"
         return text
