@@ -10,6 +10,7 @@ composition root that every import passes through).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +35,28 @@ def _package_of(name: str, path: Path) -> str:
     return name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
 
 
-def _imports(name: str, path: Path) -> Iterator[tuple[str, str, int]]:
-    """(target module, imported name or "", line) for every coachstats import in ``path``."""
+def _type_only(tree: ast.Module) -> set[int]:
+    """The ids of the import nodes inside ``if TYPE_CHECKING:`` blocks (never run)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return out
+
+
+def _imports(
+    name: str, path: Path, *, runtime_only: bool = False
+) -> Iterator[tuple[str, str, int]]:
+    """(target module, imported name or "", line) for every coachstats import in ``path``.
+
+    With ``runtime_only`` the imports made for the type checker only are left out.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = _package_of(name, path)
+    skip = _type_only(tree) if runtime_only else set()
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -69,10 +87,10 @@ def _resolve(target: str) -> str | None:
     return moved if moved in MODULES else None
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(*, runtime_only: bool = False) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for name, path in MODULES.items():
-        for target, _, _ in _imports(name, path):
+        for target, _, _ in _imports(name, path, runtime_only=runtime_only):
             resolved = _resolve(target)
             if resolved is None or resolved == name:
                 continue
@@ -156,3 +174,67 @@ def test_no_private_name_is_used_across_modules() -> None:
                     f"{path.relative_to(SRC)}:{node.lineno} uses {node.value.id}.{node.attr}"
                 )
     assert not offenders, "\n".join(offenders)
+
+
+# --------------------------------------------------------------------------- the documented stages
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def _stage(module: str) -> str:
+    """The stage of a module: its package below ``coachstats``, ``present/report`` on its own."""
+    parts = module.split(".")
+    if parts[1:3] == ["present", "report"]:
+        return "present/report"
+    return parts[1] if len(parts) > 1 else ROOT
+
+
+def _allowed_imports() -> dict[str, set[str]]:
+    """The "stage | may import" table of docs/architecture.md."""
+    text = DOC.read_text(encoding="utf-8")
+    table = text[text.index("| stage | may import |") :].split("\n\n")[0]
+    allowed: dict[str, set[str]] = {}
+    names = re.compile(r"`([a-z/]+)`")
+    for line in table.splitlines()[2:]:
+        stage_cell, imports_cell = line.strip("|").split("|", 1)
+        everything = "every stage" in imports_cell
+        for stage in names.findall(stage_cell):
+            allowed[stage] = {"*"} if everything else set(names.findall(imports_cell))
+    # "every stage above, `tasks` included": the report may import what tasks may, and tasks
+    if "every stage above" in table:
+        allowed["present/report"] = allowed["tasks"] | {"tasks", "present"}
+    return allowed
+
+
+def test_stages_import_only_what_docs_architecture_allows() -> None:
+    allowed = _allowed_imports()
+    assert {"core", "data", "derive", "compare", "plan", "tasks", "present/report"} <= set(allowed)
+    graph = _graph(runtime_only=True)  # a type annotation's import runs nothing
+    wrong = []
+    for module, deps in graph.items():
+        source = _stage(module)
+        if source in (ROOT, "compat"):
+            continue  # the composition root and the table of old names
+        for dep in deps:
+            target = _stage(dep)
+            if target in (source, ROOT, "compat") or "*" in allowed.get(source, set()):
+                continue
+            if target not in allowed.get(source, set()):
+                wrong.append(f"{module} ({source}) imports {dep} ({target})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_docs_architecture_lists_every_module_and_only_modules_that_exist() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    listed = set(re.findall(r"\| `([a-z0-9_/]+\.py)` \|", text))
+    files = {
+        str(path.relative_to(SRC / ROOT))
+        for path in (SRC / ROOT).rglob("*.py")
+        if path.name != "__main__.py"
+    }
+    assert not files - listed, (
+        f"modules missing from docs/architecture.md: {sorted(files - listed)}"
+    )
+    assert not listed - files, (
+        f"docs/architecture.md lists modules that do not exist: {sorted(listed - files)}"
+    )
