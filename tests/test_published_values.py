@@ -33,6 +33,7 @@ from coachstats.trials import (
     PrintedP,
     Target,
     get_trial,
+    list_trials,
     load_trial_file,
     published_effect,
     published_effects,
@@ -113,22 +114,38 @@ def test_each_number_says_whether_it_was_printed_inferred_or_computed() -> None:
     assert get_trial("hcpc").published_values("sbp_goal") == (None, None)
 
 
-def test_locations_are_recorded_only_where_known() -> None:
-    """published.md names where the trust figures were printed; nothing else has a location."""
+def test_every_figure_has_its_location() -> None:
+    """Each printed figure says where it was printed (issue 18): the abstract where the
+    abstract prints it, the practice brief, or the full text when the table is not known."""
     trust = get_trial("hcpc_trust")
-    assert trust.target("trust_change").location == {"p": "abstract; practice brief"}
+    assert trust.target("trust_change").location == {
+        "values": "abstract",
+        "p": "abstract; practice brief",
+    }
     assert trust.effect("trust_change").estimate("mean difference").origins["p"].location == (
         "abstract; practice brief"
     )
     (c, _) = trust.published_values("recommend_pcp_change")
     assert c is not None and c.origins["share"].location == "practice brief"
-    located = {
-        (trial, t.id)
-        for trial in ("hcpc", "hcpc_adherence", "hcpc_pacic", "hcpc_clinician", "hcpc_24", "peer")
-        for t in get_trial(trial).targets
-        if t.location
+    for trial in list_trials():
+        for t in get_trial(trial).targets:
+            printed = [f for f, text in (("values", t.values), ("p", t.p)) if any(text)]
+            assert all(t.location.get(f) for f in printed), (trial, t.id, dict(t.location))
+    # the figures of the abstracts, as the abstracts print them (checked by hand against
+    # PubMed and the journals' pages)
+    abstract = {
+        ("hcpc", "composite_any"),
+        ("hcpc_adherence", "concordant"),
+        ("hcpc_pacic", "recommend_12"),
+        ("hcpc_clinician", "demanding"),
+        ("hcpc_24", "hba1c_goal_24"),
+        ("hcpc_trust", "trust_change_adj"),
+        ("peer", "coaches"),
     }
-    assert located == set()
+    for trial, tid in abstract:
+        assert get_trial(trial).target(tid).location["p" if tid != "coaches" else "values"] == (
+            "abstract"
+        )
 
 
 def test_printed_differences_as_estimates() -> None:

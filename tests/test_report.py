@@ -247,13 +247,16 @@ def test_reproduction_table_equals_frame(
         for c in ("coaching", "usual_care", "difference", "p")
     ]
     # issue 20: figures of other groups than the arms (sites, all patients) name their group
-    # in the cell, so that none sits under the Coaching / Usual care headers unlabelled
+    # in the cell, so that none sits under the Coaching / Usual care headers unlabelled;
+    # issue 18: a reproduced value the paper did not print is marked "(reproduced; published:
+    # n.s.)" (the values as TargetResult.display_row shows them)
     group_names = {"A": "Site A", "B": "Site B", "all": "All patients"}
+    shown = {t.target.id: t.display_row() for t in hcpc.targets}
     for tr in trs:
         cells = [td.text_content().strip() for td in tr.xpath("./td")]
         row = frame.loc[tr.get("data-target")]
         groups = [g for g in str(row["groups"]).split(" / ") if g]
-        expected = [str(row[c]) for c in cols]
+        expected = [str(shown[tr.get("data-target")][c]) for c in cols]
         if groups and groups != ["coaching", "usual_care"]:
             for start in (0, 4):
                 for i, g in enumerate(groups):
@@ -261,16 +264,18 @@ def test_reproduction_table_equals_frame(
                         expected[start + i] = f"{group_names[g]}: {expected[start + i]}"
         assert cells[1:9] == expected
         assert cells[9] == row["verdict"]
-        assert tr.xpath("./td")[-1].get("class") == "verdict-" + row["verdict"].split(" (")[
+        assert tr.xpath("./td")[9].get("class") == "verdict-" + row["verdict"].split(" (")[
             0
         ].replace(" ", "-")
+        assert cells[10] == row["provenance"]
+    assert "(reproduced; published: n.s.)" in shown["sbp_goal"]["reproduced_coaching"]
     by_site = next(tr for tr in trs if tr.get("data-target") == "randomized_by_site")
     assert [td.text_content() for td in by_site.xpath("./td")][1:3] == [
         "Site A: 332",
         "Site B: 109",
     ]
     summary = _section(doc, "reproduction").xpath(".//p")[0].text_content()
-    assert summary.startswith(f"{len(hcpc.targets)} targets: ")
+    assert summary.startswith(hcpc.figures_line())
     assert ("ok" if hcpc.ok else "failed") == _section(doc, "reproduction").xpath(".//p")[0].get(
         "class"
     )

@@ -191,7 +191,16 @@ def test_missing_table_is_not_hidden() -> None:
     tables["visit_ratings"] = None
     res = reproduce("hcpc_clinician", data=tables)
     assert not res.ok
-    assert all(v.startswith("not reproducible (analysis failed") for v in res.to_frame()["verdict"])
+    frame = res.to_frame().set_index("target")
+    on_visits = [
+        t.id for t in get_trial("hcpc_clinician").targets if t.analysis.table == "visit_ratings"
+    ]
+    assert len(on_visits) == 4
+    assert all(
+        v.startswith("not reproducible (analysis failed") for v in frame.loc[on_visits, "verdict"]
+    )
+    # the clinicians of the patient table (17) do not need the visit ratings
+    assert frame.loc["clinicians", "verdict"] == "match"
 
 
 def test_user_dataframe_and_bad_input() -> None:

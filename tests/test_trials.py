@@ -36,13 +36,52 @@ def test_every_paper_is_registered() -> None:
     assert list_trials(cohort="hcpc") == ALL[:-1]
 
 
-def test_dois_only_where_published() -> None:
+def test_citations_are_complete_and_checked() -> None:
+    """Every entry has authors, title, journal, year, volume, issue and pages; the DOIs and
+    PubMed ids are those checked against PubMed and the journals (issue 18). An identifier
+    that could not be checked is absent, and the entry's verification note says so."""
     dois = {n: get_trial(n).citation.doi for n in ALL}
     assert dois == {
         "hcpc": "10.1370/afm.1768",
+        "hcpc_adherence": "10.3122/jabfm.2015.01.140123",
+        "hcpc_trust": "10.1016/j.pec.2014.03.018",
+        "hcpc_pacic": None,
+        "hcpc_clinician": "10.1037/fsh0000110",
+        "hcpc_24": None,
         "peer": "10.1370/afm.1443",
-        **{n: None for n in ALL[1:-1]},
     }
+    pmids = {n: get_trial(n).citation.pmid for n in ALL}
+    assert pmids == {
+        "hcpc": "25755034",
+        "hcpc_adherence": None,
+        "hcpc_trust": "24776175",
+        "hcpc_pacic": None,
+        "hcpc_clinician": "25751177",
+        "hcpc_24": None,
+        "peer": "23508600",
+    }
+    assert get_trial("peer").citation.registration == "NCT01040806"
+    for name in ALL:
+        c = get_trial(name).citation
+        assert c.authors and c.title and c.journal and c.year and c.volume and c.issue, name
+        assert c.pages and c.verification, name
+        for ident in ("DOI", "PubMed id"):
+            if (ident == "DOI" and c.doi is None) or (ident == "PubMed id" and c.pmid is None):
+                assert "could not be" in c.verification and ident in c.verification, (name, ident)
+    # the 24-month paper: its end page was not verified, and the note says so
+    assert get_trial("hcpc_24").citation.pages == "200-"
+    assert "end page" in get_trial("hcpc_24").citation.verification
+
+
+def test_registry_files_point_to_nothing_outside_the_package() -> None:
+    """The TOML headers cite the papers, not a file that does not ship (issue 18)."""
+    from importlib import resources
+
+    folder = resources.files("coachstats.trials").joinpath("data")
+    for entry in folder.iterdir():
+        if entry.name.endswith(".toml"):
+            text = entry.read_text(encoding="utf-8")
+            assert "published.md" not in text and "../" not in text, entry.name
 
 
 def test_designs() -> None:

@@ -59,7 +59,15 @@ from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, f
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import PlanResult, derive_scores, run_plan
 from coachstats.tasks.schemas import json_records, stamp
-from coachstats.trials.registry import PrintedValue, Target, Trial, get_trial, list_trials
+from coachstats.trials.registry import (
+    PROVENANCES,
+    PrintedP,
+    PrintedValue,
+    Target,
+    Trial,
+    get_trial,
+    list_trials,
+)
 
 __all__ = [
     "MATCH",
@@ -101,6 +109,7 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "reproduced_p",
     "p_value",
     "verdict",
+    "provenance",
     "adjusted",
     "n_coaching",
     "n_usual_care",
@@ -129,6 +138,11 @@ class TargetResult:
 
     ``values``, ``difference`` and ``p`` are the reproduced figures formatted
     at the printed precision; ``checks`` lists every compared field.
+    ``bundled`` is True when the figures were computed on the bundled synthetic
+    cohort, whose :attr:`provenance` (how the cohort holds the figure) then applies.
+    ``cohort_only`` names the fields whose reproduced figure has no printed
+    counterpart (the paper printed "n.s."): the cohort's own values, never a
+    published one.
     """
 
     trial: str
@@ -141,6 +155,24 @@ class TargetResult:
     p: str
     checks: tuple[Check, ...]
     error: str | None = None
+    bundled: bool = True
+    cohort_only: tuple[str, ...] = ()
+
+    @property
+    def provenance(self) -> str:
+        """How the bundled cohort holds the figure (:data:`~coachstats.trials.PROVENANCES`);
+        ``""`` on data of your own."""
+        return self.target.provenance if self.bundled else ""
+
+    @property
+    def held_out(self) -> bool:
+        """A held-out figure on the bundled cohort: no calibration step read it."""
+        return self.provenance == "held-out"
+
+    @property
+    def reproduced(self) -> bool:
+        """Matched at the printed precision or within the target's tolerance."""
+        return self.error is None and self.verdict in (MATCH, WITHIN)
 
     @property
     def verdict(self) -> str:
@@ -167,8 +199,15 @@ class TargetResult:
         return self.result.p_value if self.result is not None else math.nan
 
     def note(self) -> str:
-        """Why a figure is not reproduced, what differs, and the inferred values."""
+        """Why a figure is not reproduced, what differs, the cohort's own values, the inferred values."""
         parts = [f"{c.field}: {c.reason}" for c in self.checks if c.verdict == NOT_REPRODUCIBLE]
+        if self.cohort_only:
+            shown = " vs ".join(v for v in self.values if v)
+            printed = " vs ".join(v for v in self.target.values if v)
+            parts.append(
+                f"{', '.join(self.cohort_only)} not published (printed {printed}): "
+                f"reproduced {shown} are the cohort's own values, not the trial's"
+            )
         parts += [
             f"{c.field} differs: published {c.published}, reproduced {c.reproduced}"
             for c in self.checks
@@ -182,7 +221,23 @@ class TargetResult:
                 parts.append(f"inferred counts {' vs '.join(want)}; reproduced {' vs '.join(got)}")
         if self.result is not None and "p" in inferred and math.isfinite(self.p_value):
             parts.append(f"P = {self.p_value:.3f} (inferred {inferred['p']})")
+        if self.held_out and not self.reproduced and self.error is None:
+            parts.append("held-out figure: no calibration step read it, and it was not re-tuned")
         return "; ".join(parts)
+
+    def display_row(self) -> dict[str, Any]:
+        """:meth:`row` for the tables people read: a reproduced value the paper did not
+        print is marked ``"47.5 % (reproduced; published: n.s.)"``."""
+        row = self.row()
+        for side, group, printed in zip(
+            ("reproduced_coaching", "reproduced_usual_care"),
+            self.target.groups,
+            self.target.values,
+            strict=False,
+        ):
+            if f"values ({group})" in self.cohort_only:
+                row[side] = f"{row[side]} (reproduced; published: {printed})"
+        return row
 
     def _arms(self) -> list[ArmSummary | None]:
         return _match_groups(self.values_result, self.target.groups)
@@ -208,6 +263,7 @@ class TargetResult:
             "reproduced_p": self.p,
             "p_value": self.p_value,
             "verdict": self.verdict,
+            "provenance": self.provenance,
             "adjusted": t.adjusted,
             "n_coaching": n[0],
             "n_usual_care": n[1],
@@ -319,21 +375,43 @@ def evaluate_target(
     result: ComparisonResult | None,
     values_result: ComparisonResult | None,
     error: str | None = None,
+    *,
+    bundled: bool = True,
 ) -> TargetResult:
-    """Format the reproduced figures at the printed precision and compare them."""
+    """Format the reproduced figures at the printed precision and compare them.
+
+    ``bundled``: the figures come from the bundled synthetic cohort (the target's
+    provenance applies).
+    """
     if result is None or values_result is None:
         return TargetResult(
-            trial, target, result, values_result, (), (), "", "", (), error or "no result"
+            trial,
+            target,
+            result,
+            values_result,
+            (),
+            (),
+            "",
+            "",
+            (),
+            error or "no result",
+            bundled=bundled,
         )
     checks: list[Check] = []
     arms = _match_groups(values_result, target.groups)
     values: list[str] = []
+    cohort_only: list[str] = []
     for group, printed, pv, arm in zip(
         target.groups, target.values, target.printed_values(), arms, strict=False
     ):
         if not pv.printed:
-            # not printed: "" (shown elsewhere) stays blank; "n.s." shows the reproduced value
-            values.append(_default_format(arm) if pv.text and arm is not None else "")
+            # not printed: "" (shown elsewhere) stays blank; "n.s." shows the reproduced value,
+            # marked as the cohort's own (TargetResult.cohort_only)
+            if pv.text and arm is not None:
+                values.append(_default_format(arm))
+                cohort_only.append(f"values ({group})")
+            else:
+                values.append("")
             continue
         rep = pv.format_arm(arm) if arm is not None else "NA"
         values.append(rep)
@@ -355,7 +433,14 @@ def evaluate_target(
     if pp.printed:
         p_text = pp.format(result.p_value)
         distance = abs(result.p_value - pp.value())
-        checks.append(_verdict(target, "p", target.p, p_text, pp.matches(result.p_value), distance))
+        check = _verdict(target, "p", target.p, p_text, pp.matches(result.p_value), distance)
+        inferred_p = str(target.inferred.get("p", ""))
+        if check.verdict == NOT_REPRODUCIBLE and inferred_p:
+            # a printed P declared wrong (".47" for .047): show the reproduced P at the
+            # precision of the value inferred in its place, not rounded to the misprint's
+            p_text = PrintedP.parse(inferred_p).format(result.p_value)
+            check = replace(check, reproduced=p_text)
+        checks.append(check)
     n_tuple = tuple(a.n if a is not None else None for a in n_arms)
     return TargetResult(
         trial,
@@ -367,6 +452,8 @@ def evaluate_target(
         difference,
         p_text,
         tuple(checks),
+        bundled=bundled,
+        cohort_only=tuple(cohort_only),
     )
 
 
@@ -487,8 +574,15 @@ class ReproductionResult:
 
     @property
     def ok(self) -> bool:
-        """True when no figure differs and no analysis failed."""
-        return all(t.acceptable for t in self.targets)
+        """True when no analysis failed and no figure differs, held-out figures aside.
+
+        A held-out figure (provenance ``"held-out"``, on the bundled cohort) was read
+        by no calibration step: whether it is reproduced tests the cohort's
+        assumptions, not the pipeline. A miss is reported (:meth:`figures_line`,
+        the verdict ``"differs"``, the note) and never re-tuned away, and it does
+        not make the run fail; its analysis must still run.
+        """
+        return all(_passes(t) for t in self.targets)
 
     def counts(self) -> dict[str, int]:
         """Targets per verdict category."""
@@ -497,15 +591,55 @@ class ReproductionResult:
             out[t.verdict.split(" (")[0]] += 1
         return out
 
+    def provenance_counts(self) -> dict[str, int]:
+        """Targets per provenance (:data:`~coachstats.trials.PROVENANCES`; ``""``: none stated).
+
+        Empty on data of your own, where the bundled cohort's provenance does not apply.
+        """
+        out = dict.fromkeys(PROVENANCES, 0)
+        for t in self.targets:
+            if t.bundled:
+                out[t.provenance] = out.get(t.provenance, 0) + 1
+        return out if any(t.bundled for t in self.targets) else {}
+
+    def held_out(self) -> tuple[int, int]:
+        """(reproduced, total) of the held-out figures (matched or within tolerance)."""
+        held = [t for t in self.targets if t.held_out]
+        return sum(t.reproduced for t in held), len(held)
+
+    def figures_line(self) -> str:
+        """How many figures, how the cohort holds them, and how many held-out ones reproduce.
+
+        Examples
+        --------
+        >>> reproduce("hcpc_pacic").figures_line()
+        '6 figures: 2 by construction, 2 moment-matched, 2 tuned; no held-out figure'
+        """
+        n = len(self.targets)
+        counts = self.provenance_counts()
+        if not counts:
+            return f"{n} figures on {self.source} (the bundled cohorts' provenance does not apply)"
+        parts = [
+            f"{counts['construction']} by construction",
+            f"{counts['moment-matched']} moment-matched",
+            f"{counts['tuned']} tuned",
+        ]
+        if counts.get(""):
+            parts.append(f"{counts['']} with no stated provenance")
+        got, total = self.held_out()
+        held = f"held-out {got} of {total} reproduced" if total else "no held-out figure"
+        return f"{n} figures: {', '.join(parts)}; {held}"
+
     def to_frame(self) -> pd.DataFrame:
         """One tidy row per target (columns :data:`FRAME_COLUMNS`)."""
         rows = [t.row() for t in self.targets]
         return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
     def failures(self) -> pd.DataFrame:
-        """The rows that differ or failed."""
+        """The rows that make the run fail: a figure that differs (held-out ones aside) or an
+        analysis that failed."""
         frame = self.to_frame()
-        bad = [not t.acceptable for t in self.targets]
+        bad = [not _passes(t) for t in self.targets]
         return frame.loc[bad].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -542,17 +676,23 @@ class ReproductionResult:
             lines += [f"{trial.title}", f"  {trial.citation.text()}"]
             for t in self.targets:
                 if t.trial == name:
-                    lines.append("  - " + _summary_line(t.row()))
+                    lines.append("  - " + _summary_line(t.display_row()))
             for u in trial.unreachable_targets:
                 p = f" (published {p_phrase(u.p)})" if u.p else ""
                 lines.append(f"  - {u.label}{p}: not reproducible from this cohort: {u.reason}")
             lines.append("")
+        lines.append(self.figures_line())
         counts = self.counts()
-        lines.append(
-            f"{len(self.targets)} targets: "
-            + ", ".join(f"{v} {k}" for k, v in counts.items())
-            + f" ({self.source}; {self.elapsed:.1f} s)"
-        )
+        missed = sum(t.held_out and not t.reproduced for t in self.targets)
+        verdicts = ", ".join(f"{v} {k}" for k, v in counts.items())
+        if missed:
+            verdicts += f" ({missed} held-out figure{'s' if missed > 1 else ''} not reproduced)"
+        lines.append(f"Verdicts: {verdicts} ({self.source}; {self.elapsed:.1f} s)")
+        if missed:
+            lines.append(
+                "Held-out figures that differ are reported, not re-tuned: they test the "
+                "cohort's assumptions, not the pipeline, and do not fail the run."
+            )
         lines.append("OK" if self.ok else "FAILED: some figures differ or could not be computed")
         return "\n".join(lines)
 
@@ -561,14 +701,17 @@ class ReproductionResult:
 
         Examples
         --------
-        >>> print(reproduce("hcpc_24").to_markdown().splitlines()[6])
-        | Seen at both 12 and 24 months | All patients: 290/441 |  |  |  | All patients: 290/441 |  |  |  | match |
+        >>> md = reproduce("hcpc_24").to_markdown().splitlines()
+        >>> print(md[6])
+        | Seen at both 12 and 24 months | All patients: 290/441 |  |  |  | All patients: 290/441 |  |  |  | match | construction |
+        >>> md[-1]
+        '*3 figures: 1 by construction, 0 moment-matched, 0 tuned; held-out 0 of 2 reproduced*'
         """
         lines: list[str] = []
         head = (
             "| outcome | published: coaching | usual care | difference | P "
-            "| reproduced: coaching | usual care | difference | P | verdict |\n"
-            "|---|---|---|---|---|---|---|---|---|---|"
+            "| reproduced: coaching | usual care | difference | P | verdict | provenance |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|"
         )
         for name in self.trials:
             trial = get_trial(name)
@@ -576,7 +719,7 @@ class ReproductionResult:
             for t in self.targets:
                 if t.trial != name:
                     continue
-                r = t.row()
+                r = t.display_row()
                 label = r["outcome"]
                 if r["adjusted"] and "adjusted" not in label:
                     label += " (adjusted)"
@@ -584,16 +727,20 @@ class ReproductionResult:
                 for side in ("published", "reproduced"):
                     cells += group_cells(r["groups"], [r[f"{side}_{g}"] for g in ARM_GROUPS])
                     cells += [r[f"{side}_{c}"] for c in ("difference", "p")]
-                cells.append(r["verdict"])
+                cells += [r["verdict"], r["provenance"]]
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
+        lines.append(f"*{self.figures_line()}*")
         return "\n".join(lines).rstrip() + "\n"
 
     def to_brief(self) -> str:
-        """The practice brief's presentation of the reproduced figures, one block per outcome.
+        """The practice brief's presentation of the published figures, one block per outcome.
 
-        Per-group values at the printed precision, then the P value in the
-        printed style; adjusted results are marked ``(P = .001, adjusted)``.
+        Per-group values and the P value exactly as printed, in the brief's style;
+        adjusted results are marked ``(P = .001, adjusted)``. Nothing the paper did
+        not print is shown as published: the cohort's values behind an "n.s." and
+        any reproduced figure that differs from the printed one are on a line
+        marked "Reproduced".
         """
         blocks: list[str] = []
         for name in self.trials:
@@ -610,6 +757,11 @@ class ReproductionResult:
         return f"<ReproductionResult {list(self.trials)}: {counts}; ok={self.ok}>"
 
 
+def _passes(t: TargetResult) -> bool:
+    """Acceptable, or a held-out figure whose analysis ran (its miss is reported, not a failure)."""
+    return t.acceptable or (t.held_out and t.error is None)
+
+
 def _summary_line(r: Mapping[str, Any]) -> str:
     """``outcome: published ...; reproduced ... -> verdict``."""
     texts = []
@@ -622,32 +774,70 @@ def _summary_line(r: Mapping[str, Any]) -> str:
             text += (", P " if text else "P ") + str(r[f"{side}_p"])
         texts.append(text)
     adj = " (adjusted)" if r["adjusted"] and "adjusted" not in str(r["outcome"]) else ""
-    return f"{r['outcome']}{adj}: published {texts[0]}; reproduced {texts[1]} -> {r['verdict']}"
+    held = f" [{r['provenance']}]" if r.get("provenance") else ""
+    return (
+        f"{r['outcome']}{adj}: published {texts[0]}; reproduced {texts[1]} -> {r['verdict']}{held}"
+    )
 
 
 def _brief_block(tr: TargetResult) -> str:
+    """One outcome as the practice brief prints it: the published figures exactly as printed.
+
+    A reproduced figure is shown in their place only where it equals the printed one.
+    Everything else the reproduction computed is on a last line marked as reproduced:
+    the cohort's own values where the paper printed none ("n.s."), and reproduced
+    figures that differ from the printed ones (with the reason when declared).
+    """
     t = tr.target
     lines = [f"{t.label}:"]
-    shown = [(g, v) for g, v in zip(t.groups, tr.values, strict=False) if v]
-    p = tr.p or ""
     adjusted = ", adjusted" if t.adjusted else ""
-    tail = f" ({p_phrase(p)}{adjusted})" if p else ""
-    if p == "not significant":
+    tail = ""
+    if t.p == "not significant":
         tail = f" (not significant{adjusted})"
-    if t.adjusted and not tail:
+    elif t.p:
+        tail = f" ({p_phrase(t.p)}{adjusted})"
+    elif t.adjusted:
         tail = " (adjusted)"
-    rows = [(_GROUP_DISPLAY.get(g, g.capitalize()), v.replace(" %", "%")) for g, v in shown]
-    if tr.difference:
-        rows.append(("Difference", tr.difference.replace(" %", "%")))
+    rows = [
+        (_GROUP_DISPLAY.get(g, g.capitalize()), v.replace(" %", "%"))
+        for g, v in zip(t.groups, t.values, strict=False)
+        if v
+    ]
+    if t.difference:
+        rows.append(("Difference", t.difference.replace(" %", "%")))
     if not rows:  # only a P value was printed (e.g. an adjusted model)
-        text = tail.strip()[1:-1] if tail else "not reproduced"
+        text = tail.strip()[1:-1] if tail else "no figure printed"
         lines.append(f"  {text[0].upper()}{text[1:]}")
     for i, (name, value) in enumerate(rows):
         end = tail if i == len(rows) - 1 else ""
         lines.append(f"  {name}: {value}{end}")
     if tr.error is not None:
         lines.append(f"  (not reproduced: {_short(tr.error)})")
+    else:
+        lines += _brief_remarks(tr)
     return "\n".join(lines)
+
+
+def _brief_remarks(tr: TargetResult) -> list[str]:
+    """The marked lines of a brief block: the cohort's own values, and figures that differ."""
+    out: list[str] = []
+    if tr.cohort_only:
+        values = " vs ".join(v.replace(" %", "%") for v in tr.values if v)
+        p = f", {p_phrase(tr.p_value)}" if math.isfinite(tr.p_value) else ""
+        out.append(f"  Reproduced, not published (the cohort's own values): {values}{p}")
+    for c in tr.checks:
+        if c.verdict == MATCH:
+            continue
+        name = "P" if c.field == "p" else c.field
+        shown = p_phrase(c.reproduced) if c.field == "p" else f"{name} {c.reproduced}"
+        if c.verdict == NOT_REPRODUCIBLE:
+            why = f"not reproducible: {_first_sentence(c.reason)}"
+        elif c.verdict == WITHIN:
+            why = f"within the tolerance of {c.reason.removeprefix('tolerance ')}"
+        else:
+            why = "differs" + ("; a held-out figure, not re-tuned" if tr.held_out else "")
+        out.append(f"  Reproduced: {shown.replace(' %', '%')} (published {c.published}; {why})")
+    return out
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -710,7 +900,7 @@ def _arm_text(arm: ArmSummary | None) -> str:
 # --------------------------------------------------------------------------- reproduce
 
 
-def _targets_of(trial: Trial, plan_result: PlanResult) -> list[TargetResult]:
+def _targets_of(trial: Trial, plan_result: PlanResult, *, bundled: bool) -> list[TargetResult]:
     by_label = {s.label: i for i, s in enumerate(plan_result.specs)}
     out = []
     for target in trial.targets:
@@ -720,7 +910,7 @@ def _targets_of(trial: Trial, plan_result: PlanResult) -> list[TargetResult]:
         if target.values_analysis is not None:
             j = by_label[target.values_analysis.label]
             vres, verr = plan_result.results[j], plan_result.errors[j]
-        out.append(evaluate_target(trial.name, target, res, vres, err or verr))
+        out.append(evaluate_target(trial.name, target, res, vres, err or verr, bundled=bundled))
     return out
 
 
@@ -786,7 +976,7 @@ def reproduce(
             tables = loaded[tr.cohort]
         plan_result = run_plan(tables, tr.plan(), errors="record")
         plans[tr.name] = plan_result
-        results += _targets_of(tr, plan_result)
+        results += _targets_of(tr, plan_result, bundled=user is None)
         if sensitivity and tr.sensitivity is not None:
             sres = run_plan(tables, tr.sensitivity_plan(), errors="record")
             sens_frames.append(_sensitivity_table(tr.name, sres))

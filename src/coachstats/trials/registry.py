@@ -75,6 +75,7 @@ from coachstats.trials.values import (
 )
 
 __all__ = [
+    "PROVENANCES",
     "AnalysisSpec",
     "Citation",
     "Design",
@@ -97,6 +98,18 @@ __all__ = [
 
 DifferenceSource = Literal["estimate", "values"]
 FIELDS: tuple[str, ...] = ("values", "n", "difference", "p")
+
+#: How the bundled synthetic cohort holds a target's figure (``Target.provenance``):
+#:
+#: * ``"construction"`` -- fixed by the cohort's design (counts, sizes, exact shares);
+#: * ``"moment-matched"`` -- means and SDs matched by the generator;
+#: * ``"tuned"`` -- a model result (P value, adjusted estimate) hit by a seeded search;
+#: * ``"held-out"`` -- read by no calibration step: the cohort was built without it, so
+#:   reproducing it is a test of the cohort and the pipeline, not a property built in.
+#:
+#: A target held several ways carries the strongest: tuned over moment-matched over
+#: construction (a figure whose means are matched and whose P was searched for is tuned).
+PROVENANCES: tuple[str, ...] = ("construction", "moment-matched", "tuned", "held-out")
 
 
 # --------------------------------------------------------------------------- registry objects
@@ -129,7 +142,22 @@ def check_keys(allowed: type | Iterable[str], data: Mapping[str, Any], what: str
 
 @dataclass(frozen=True)
 class Citation:
-    """Where the published figures come from (DOIs only where the sources print them)."""
+    """Where the published figures come from: the paper, checked against its published record.
+
+    ``authors`` lists the authors as printed (Vancouver style, ``"Thom DH, Ghorob A"``);
+    ``pmid`` the PubMed id, ``registration`` the trial registration (NCT number);
+    ``verification`` says where each identifier was checked, and which could not be
+    (an identifier that could not be checked is left out, never guessed).
+
+    Examples
+    --------
+    >>> c = Citation("Thom DH, Ghorob A, Hessler D, De Vore D, Chen E, Bodenheimer TA",
+    ...              "Ann Fam Med", 2013, "11", "137-144", "10.1370/afm.1443", pmid="23508600")
+    >>> c.short_authors
+    'Thom DH, et al.'
+    >>> c.text()
+    'Thom DH, et al. Ann Fam Med 2013;11:137-144. doi:10.1370/afm.1443 PMID 23508600'
+    """
 
     authors: str
     journal: str
@@ -139,20 +167,60 @@ class Citation:
     doi: str | None = None
     title: str | None = None
     registration: str | None = None
+    pmid: str | None = None
+    issue: str | None = None
+    verification: str = ""
+
+    @property
+    def short_authors(self) -> str:
+        """The first author and "et al." when there are more than three (else all of them)."""
+        names = [a.strip() for a in self.authors.removesuffix("et al.").split(",") if a.strip()]
+        if self.authors.rstrip().endswith("et al.") or len(names) > 3:
+            return f"{names[0]}, et al."
+        return ", ".join(names) + "."
+
+    def _identifiers(self) -> str:
+        ids = [f"doi:{self.doi}"] if self.doi else []
+        if self.pmid:
+            ids.append(f"PMID {self.pmid}")
+        if self.registration:
+            ids.append(self.registration)
+        return " ".join(ids)
 
     def text(self) -> str:
-        """Vancouver-style one-line reference."""
-        ref = f"{self.authors} {self.journal} {self.year}"
+        """Short one-line reference: first author, journal, year;volume:pages, identifiers."""
+        ref = f"{self.short_authors} {self.journal} {self.year}"
         if self.volume:
             ref += f";{self.volume}"
         if self.pages:
             ref += f":{self.pages}"
         ref += "."
-        if self.doi:
-            ref += f" doi:{self.doi}"
-        if self.registration:
-            ref += f" {self.registration}"
-        return ref
+        ids = self._identifiers()
+        return f"{ref} {ids}" if ids else ref
+
+    def reference(self) -> str:
+        """The full Vancouver reference: every author, title, journal, issue and identifiers.
+
+        Examples
+        --------
+        >>> print(get_trial("peer").citation.reference())  # doctest: +NORMALIZE_WHITESPACE
+        Thom DH, Ghorob A, Hessler D, De Vore D, Chen E, Bodenheimer TA. Impact of peer health
+        coaching on glycemic control in low-income patients with diabetes: a randomized
+        controlled trial. Ann Fam Med. 2013;11(2):137-144. doi:10.1370/afm.1443 PMID 23508600
+        NCT01040806
+        """
+        authors = self.authors.rstrip(".")
+        ref = f"{authors}. "
+        if self.title:
+            ref += self.title.rstrip(".") + ". "
+        ref += f"{self.journal}. {self.year}"
+        if self.volume:
+            ref += f";{self.volume}" + (f"({self.issue})" if self.issue else "")
+        if self.pages:
+            ref += f":{self.pages}"
+        ref += "."
+        ids = self._identifiers()
+        return f"{ref} {ids}" if ids else ref
 
 
 @dataclass(frozen=True)
@@ -208,6 +276,11 @@ class Target:
     there rather than here. ``effect_key`` lists a two-arm target among the
     planning inputs (:func:`published_effect`) under that key, with
     ``effect_label`` (default: ``label``).
+
+    ``provenance`` says how the bundled synthetic cohort holds the figure (one of
+    :data:`PROVENANCES`: ``"construction"``, ``"moment-matched"``, ``"tuned"``,
+    ``"held-out"``); every registered target has one. A trial file of your own
+    may leave it empty (the figure is then not calibrated into any bundled cohort).
     """
 
     id: str
@@ -234,9 +307,12 @@ class Target:
     n_target: str = ""
     effect_key: str = ""
     effect_label: str = ""
+    provenance: str = ""
 
     def __post_init__(self) -> None:
         check_option("difference_source", self.difference_source, get_args(DifferenceSource))
+        if self.provenance:
+            check_option(f"target {self.id!r}: provenance", self.provenance, PROVENANCES)
         for name in ("values", "groups", "n", "ci"):
             object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
         if isinstance(self.location, str):
@@ -371,6 +447,11 @@ class Target:
             conf_level=self.conf_level,
             location=self.location,
         )
+
+    @property
+    def held_out(self) -> bool:
+        """True when no calibration step of the bundled cohort reads this figure."""
+        return self.provenance == "held-out"
 
     @property
     def specs(self) -> tuple[AnalysisSpec, ...]:

@@ -123,12 +123,11 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
     from coachstats.tasks.reproduce import ARM_GROUPS, group_cells
     from coachstats.trials.registry import get_trial
 
-    frame = result.to_frame()
     trials = []
     for name in result.trials:
         trial = get_trial(name)
         rows = []
-        for r in frame[frame["trial"] == name].to_dict("records"):
+        for r in (t.display_row() for t in result.targets if t.trial == name):
             label = str(r["outcome"])
             if r["adjusted"] and "adjusted" not in label:
                 label += " (adjusted)"
@@ -148,6 +147,7 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
                     },
                     "verdict": verdict,
                     "verdict_class": verdict.split(" (")[0].replace(" ", "-"),
+                    "provenance": str(r["provenance"]),
                     "note": str(r["note"]),
                 }
             )
@@ -158,10 +158,11 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
         sens = sensitivity_rows(result.sensitivity)
     return {
         "trials": trials,
-        "summary": f"{len(result.targets)} targets: "
+        "summary": f"{result.figures_line()}. Verdicts: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + f" ({result.source})",
         "ok": result.ok,
+        "bundled": bool(result.provenance_counts()),
         "sensitivity": sens,
     }
 
