@@ -164,7 +164,18 @@ def test_sensitivity_variants() -> None:
     ]
     assert "correct" not in logistic.options  # options replaced when the method changes
     assert not any(lab.startswith("ldl_goal_site_a | Logistic") for lab in labels)
-    assert get_trial("peer").sensitivity_plan().specs == ()
+    # issue 18: the peer trial has variants too (MI, missing as failure, the clinic clustering)
+    peer = [s.label for s in get_trial("peer").sensitivity_plan().specs]
+    assert "hba1c_change | Multiple imputation (m = 20)" in peer
+    assert "hba1c_drop | Missing follow-up = no drop" in peer
+    assert not any(lab.startswith("hba1c_change | Missing") for lab in peer)  # binary only
+    # an empty string in a variant's changes removes the field (TOML has no null)
+    welch = (
+        get_trial("peer")
+        .sensitivity_plan()
+        .specs[peer.index("hba1c_change | Clustering by clinic ignored (Welch t test)")]
+    )
+    assert welch.cluster is None and welch.method == "t_test"
 
 
 # --------------------------------------------------------------------------- printed values

@@ -50,7 +50,7 @@ def reproduce(
         str, typer.Option("--format", help="text, csv, json or markdown (any case).")
     ] = "text",
     sensitivity: Annotated[
-        bool, typer.Option(help="Also rerun the main HCPC outcomes under alternatives.")
+        bool, typer.Option(help="Also rerun each trial's main outcomes under alternatives.")
     ] = False,
     brief: Annotated[
         bool, typer.Option(help="Also print the practice brief's presentation.")
@@ -101,7 +101,10 @@ def reproduce(
     if fmt == "text":
         typer.echo(result.summary())
         if brief:
-            typer.echo("\nAs the practice brief presents them:\n")
+            typer.echo(
+                "\nAs the practice brief presents them (the published figures as printed; "
+                "what the reproduction computed otherwise is marked 'Reproduced'):\n"
+            )
             typer.echo(result.to_brief())
         if sensitivity and result.sensitivity is not None:
             from coachstats.present.report.context import sensitivity_rows

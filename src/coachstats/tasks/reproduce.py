@@ -53,44 +53,39 @@ from typing import Any, overload
 import pandas as pd
 
 from coachstats.core.errors import CoachstatsError, OptionError
-from coachstats.core.formatting import first_sentence
 from coachstats.core.paths import bundled_table
-from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, format_p, p_phrase
+from coachstats.core.results import ArmSummary, format_p, p_phrase
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import PlanResult, derive_scores, run_plan
-from coachstats.tasks.schemas import json_records, stamp
-from coachstats.trials.registry import (
-    PROVENANCES,
-    PrintedP,
-    PrintedValue,
-    Target,
-    Trial,
-    get_trial,
-    list_trials,
+from coachstats.tasks.reproduce_targets import (
+    GROUP_DISPLAY,
+    MATCH,
+    NOT_REPRODUCIBLE,
+    VERDICTS,
+    TargetResult,
+    brief_block,
+    evaluate_target,
+    match_groups,
 )
+from coachstats.tasks.schemas import json_records, stamp
+from coachstats.trials.registry import PROVENANCES, Trial, get_trial, list_trials
 
 __all__ = [
+    "ARM_GROUPS",
+    "FRAME_COLUMNS",
     "MATCH",
     "NOT_REPRODUCIBLE",
     "VERDICTS",
     "ReproductionResult",
     "TargetResult",
+    "evaluate_target",
     "group_cells",
     "load_bundled",
     "reproduce",
 ]
 
-MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE = (
-    "match",
-    "within tolerance",
-    "differs",
-    "not reproducible",
-)
-VERDICTS: tuple[str, ...] = (MATCH, WITHIN, DIFFERS, NOT_REPRODUCIBLE)
-_RANK = {MATCH: 0, WITHIN: 1, NOT_REPRODUCIBLE: 2, DIFFERS: 3}
 _TRIAL_TABLES = ("patients", "medications", "adherent_days")  # the tables of a TrialData
 _TABLES = (*_TRIAL_TABLES, "visit_ratings")
-_GROUP_DISPLAY = {**ARM_DISPLAY, "all": "All patients", "A": "Site A", "B": "Site B"}
 #: The groups of most targets, which the tables' value columns are headed with.
 ARM_GROUPS: tuple[str, str] = ("coaching", "usual_care")
 
@@ -116,165 +111,6 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "analysis",
     "note",
 )
-
-
-# --------------------------------------------------------------------------- one target
-
-
-@dataclass(frozen=True)
-class Check:
-    """One compared field of a target: printed, reproduced, verdict."""
-
-    field: str
-    published: str
-    reproduced: str
-    verdict: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """A published target and its reproduction.
-
-    ``values``, ``difference`` and ``p`` are the reproduced figures formatted
-    at the printed precision; ``checks`` lists every compared field.
-    ``bundled`` is True when the figures were computed on the bundled synthetic
-    cohort, whose :attr:`provenance` (how the cohort holds the figure) then applies.
-    ``cohort_only`` names the fields whose reproduced figure has no printed
-    counterpart (the paper printed "n.s."): the cohort's own values, never a
-    published one.
-    """
-
-    trial: str
-    target: Target
-    result: ComparisonResult | None
-    values_result: ComparisonResult | None
-    values: tuple[str, ...]
-    n: tuple[int | None, ...]
-    difference: str
-    p: str
-    checks: tuple[Check, ...]
-    error: str | None = None
-    bundled: bool = True
-    cohort_only: tuple[str, ...] = ()
-
-    @property
-    def provenance(self) -> str:
-        """How the bundled cohort holds the figure (:data:`~coachstats.trials.PROVENANCES`);
-        ``""`` on data of your own."""
-        return self.target.provenance if self.bundled else ""
-
-    @property
-    def held_out(self) -> bool:
-        """A held-out figure on the bundled cohort: no calibration step read it."""
-        return self.provenance == "held-out"
-
-    @property
-    def reproduced(self) -> bool:
-        """Matched at the printed precision or within the target's tolerance."""
-        return self.error is None and self.verdict in (MATCH, WITHIN)
-
-    @property
-    def verdict(self) -> str:
-        """Worst field verdict, with the reason when not reproducible."""
-        if self.error is not None:
-            return f"{NOT_REPRODUCIBLE} (analysis failed: {_short(self.error)})"
-        if not self.checks:
-            return MATCH
-        worst = max(self.checks, key=lambda c: _RANK[c.verdict])
-        if worst.verdict == NOT_REPRODUCIBLE:
-            return f"{NOT_REPRODUCIBLE} ({worst.field}: {first_sentence(worst.reason)})"
-        return worst.verdict
-
-    @property
-    def acceptable(self) -> bool:
-        """Matched, within tolerance, or declared unreachable (not an unexpected failure)."""
-        if self.error is not None:
-            return False
-        return all(c.verdict != DIFFERS for c in self.checks)
-
-    @property
-    def p_value(self) -> float:
-        """The reproduced P value (NaN without a test)."""
-        return self.result.p_value if self.result is not None else math.nan
-
-    def note(self) -> str:
-        """Why a figure is not reproduced, what differs, the cohort's own values, the inferred values."""
-        parts = [f"{c.field}: {c.reason}" for c in self.checks if c.verdict == NOT_REPRODUCIBLE]
-        if self.cohort_only:
-            shown = " vs ".join(v for v in self.values if v)
-            printed = " vs ".join(v for v in self.target.values if v)
-            parts.append(
-                f"{', '.join(self.cohort_only)} not published (printed {printed}): "
-                f"reproduced {shown} are the cohort's own values, not the trial's"
-            )
-        parts += [
-            f"{c.field} differs: published {c.published}, reproduced {c.reproduced}"
-            for c in self.checks
-            if c.verdict in (DIFFERS, WITHIN)
-        ]
-        inferred = self.target.inferred
-        if inferred.get("values") and self.values_result is not None:
-            got = [_counts(a) for a in self._arms()]
-            want = [str(v) for v in inferred["values"]]
-            if got != want:
-                parts.append(f"inferred counts {' vs '.join(want)}; reproduced {' vs '.join(got)}")
-        if self.result is not None and "p" in inferred and math.isfinite(self.p_value):
-            parts.append(f"P = {self.p_value:.3f} (inferred {inferred['p']})")
-        if self.held_out and not self.reproduced and self.error is None:
-            parts.append("held-out figure: no calibration step read it, and it was not re-tuned")
-        return "; ".join(parts)
-
-    def display_row(self) -> dict[str, Any]:
-        """:meth:`row` for the tables people read: a reproduced value the paper did not
-        print is marked ``"47.5 % (reproduced; published: n.s.)"``."""
-        row = self.row()
-        for side, group, printed in zip(
-            ("reproduced_coaching", "reproduced_usual_care"),
-            self.target.groups,
-            self.target.values,
-            strict=False,
-        ):
-            if f"values ({group})" in self.cohort_only:
-                row[side] = f"{row[side]} (reproduced; published: {printed})"
-        return row
-
-    def _arms(self) -> list[ArmSummary | None]:
-        return _match_groups(self.values_result, self.target.groups)
-
-    def row(self) -> dict[str, Any]:
-        """One row of :meth:`ReproductionResult.to_frame`."""
-        t = self.target
-        pub = list(t.values) + [""] * (2 - len(t.values))
-        rep = list(self.values) + [""] * (2 - len(self.values))
-        n = list(self.n) + [None] * (2 - len(self.n))
-        return {
-            "trial": self.trial,
-            "target": t.id,
-            "outcome": t.label,
-            "groups": " / ".join(t.groups),
-            "published_coaching": pub[0],
-            "published_usual_care": pub[1],
-            "published_difference": t.difference,
-            "published_p": t.p,
-            "reproduced_coaching": rep[0],
-            "reproduced_usual_care": rep[1],
-            "reproduced_difference": self.difference,
-            "reproduced_p": self.p,
-            "p_value": self.p_value,
-            "verdict": self.verdict,
-            "provenance": self.provenance,
-            "adjusted": t.adjusted,
-            "n_coaching": n[0],
-            "n_usual_care": n[1],
-            "analysis": t.analysis.describe_rule(),
-            "note": self.note(),
-        }
-
-
-def _short(text: str) -> str:
-    """The first sentence of an error message, whole (without the list of available columns)."""
-    return first_sentence(text.split("; available columns")[0])
 
 
 def group_cells(groups: Sequence[str] | str, values: Sequence[str]) -> list[str]:
@@ -304,157 +140,9 @@ def group_cells(groups: Sequence[str] | str, values: Sequence[str]) -> list[str]
     if not names or tuple(names) == ARM_GROUPS[: len(names)]:
         return cells
     return [
-        f"{_GROUP_DISPLAY.get(g, g[:1].upper() + g[1:])}: {v}" if v and g else v
+        f"{GROUP_DISPLAY.get(g, g[:1].upper() + g[1:])}: {v}" if v and g else v
         for g, v in zip([*names, *[""] * len(cells)], cells, strict=False)
     ]
-
-
-def _counts(arm: ArmSummary | None) -> str:
-    if arm is None:
-        return "NA"
-    return f"{arm.events}/{arm.n}" if arm.events is not None else str(arm.n)
-
-
-def _match_groups(
-    result: ComparisonResult | None, groups: Sequence[str]
-) -> list[ArmSummary | None]:
-    """The result's group summaries in the target's group order (None when absent)."""
-    if result is None:
-        return [None] * len(groups)
-    by_label = {a.arm: a for a in result.arms}
-    return [by_label.get(g) for g in groups]
-
-
-def _verdict(
-    target: Target, name: str, published: str, reproduced: str, equal: bool, distance: float
-) -> Check:
-    """Verdict of one field: match, within its tolerance, declared unreachable, or differs."""
-    if equal:
-        return Check(name, published, reproduced, MATCH)
-    key = name.split(" ")[0]  # "values (coaching)" -> "values"
-    tol = target.tolerance.get(key)
-    if tol is not None and math.isfinite(distance) and distance <= float(tol) + 1e-12:
-        return Check(name, published, reproduced, WITHIN, f"tolerance {tol}")
-    reason = target.unreachable.get(key)
-    if reason:
-        return Check(name, published, reproduced, NOT_REPRODUCIBLE, reason)
-    return Check(name, published, reproduced, DIFFERS)
-
-
-def _check_value(
-    target: Target, name: str, published: str, reproduced: str, pv: PrintedValue
-) -> Check:
-    try:
-        distance = abs(PrintedValue.parse(reproduced).number() - pv.number())
-    except OptionError:
-        distance = math.nan
-    return _verdict(target, name, published, reproduced, pv.matches(reproduced), distance)
-
-
-def _default_format(arm: ArmSummary) -> str:
-    """A reproduced value whose printed counterpart is not a number (e.g. ``n.s.``)."""
-    if arm.events is not None:
-        return f"{100 * arm.value:.1f} %"
-    return f"{arm.value:.2f}"
-
-
-def _difference(target: Target, result: ComparisonResult, values: ComparisonResult) -> float:
-    pv = target.printed_difference()
-    scale = 100.0 if (pv.percent or target.percent_points) else 1.0
-    if target.difference_source == "values":
-        arms = _match_groups(values, target.groups)
-        if len(arms) != 2 or arms[0] is None or arms[1] is None:
-            return math.nan
-        return scale * (arms[0].value - arms[1].value)
-    return scale * result.estimate
-
-
-def evaluate_target(
-    trial: str,
-    target: Target,
-    result: ComparisonResult | None,
-    values_result: ComparisonResult | None,
-    error: str | None = None,
-    *,
-    bundled: bool = True,
-) -> TargetResult:
-    """Format the reproduced figures at the printed precision and compare them.
-
-    ``bundled``: the figures come from the bundled synthetic cohort (the target's
-    provenance applies).
-    """
-    if result is None or values_result is None:
-        return TargetResult(
-            trial,
-            target,
-            result,
-            values_result,
-            (),
-            (),
-            "",
-            "",
-            (),
-            error or "no result",
-            bundled=bundled,
-        )
-    checks: list[Check] = []
-    arms = _match_groups(values_result, target.groups)
-    values: list[str] = []
-    cohort_only: list[str] = []
-    for group, printed, pv, arm in zip(
-        target.groups, target.values, target.printed_values(), arms, strict=False
-    ):
-        if not pv.printed:
-            # not printed: "" (shown elsewhere) stays blank; "n.s." shows the reproduced value,
-            # marked as the cohort's own (TargetResult.cohort_only)
-            if pv.text and arm is not None:
-                values.append(_default_format(arm))
-                cohort_only.append(f"values ({group})")
-            else:
-                values.append("")
-            continue
-        rep = pv.format_arm(arm) if arm is not None else "NA"
-        values.append(rep)
-        checks.append(_check_value(target, f"values ({group})", printed, rep, pv))
-    n_arms = _match_groups(result, target.groups)
-    for group, printed, pv, arm in zip(
-        target.groups, target.n, target.printed_n(), n_arms, strict=False
-    ):
-        rep = str(arm.n) if arm is not None else "NA"
-        checks.append(_check_value(target, f"n ({group})", printed, rep, pv))
-    difference = ""
-    pdiff = target.printed_difference()
-    if pdiff.printed:
-        diff = _difference(target, result, values_result)
-        difference = pdiff.format_number(diff / 100.0 if pdiff.percent else diff)
-        checks.append(_check_value(target, "difference", target.difference, difference, pdiff))
-    p_text = ""
-    pp = target.printed_p()
-    if pp.printed:
-        p_text = pp.format(result.p_value)
-        distance = abs(result.p_value - pp.value())
-        check = _verdict(target, "p", target.p, p_text, pp.matches(result.p_value), distance)
-        inferred_p = str(target.inferred.get("p", ""))
-        if check.verdict == NOT_REPRODUCIBLE and inferred_p:
-            # a printed P declared wrong (".47" for .047): show the reproduced P at the
-            # precision of the value inferred in its place, not rounded to the misprint's
-            p_text = PrintedP.parse(inferred_p).format(result.p_value)
-            check = replace(check, reproduced=p_text)
-        checks.append(check)
-    n_tuple = tuple(a.n if a is not None else None for a in n_arms)
-    return TargetResult(
-        trial,
-        target,
-        result,
-        values_result,
-        tuple(values),
-        n_tuple,
-        difference,
-        p_text,
-        tuple(checks),
-        bundled=bundled,
-        cohort_only=tuple(cohort_only),
-    )
 
 
 # --------------------------------------------------------------------------- data
@@ -582,7 +270,7 @@ class ReproductionResult:
         the verdict ``"differs"``, the note) and never re-tuned away, and it does
         not make the run fail; its analysis must still run.
         """
-        return all(_passes(t) for t in self.targets)
+        return all(t.passes for t in self.targets)
 
     def counts(self) -> dict[str, int]:
         """Targets per verdict category."""
@@ -639,7 +327,7 @@ class ReproductionResult:
         """The rows that make the run fail: a figure that differs (held-out ones aside) or an
         analysis that failed."""
         frame = self.to_frame()
-        bad = [not _passes(t) for t in self.targets]
+        bad = [not t.passes for t in self.targets]
         return frame.loc[bad].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -749,17 +437,12 @@ class ReproductionResult:
             if not targets:
                 continue
             blocks.append(f"{trial.title} ({trial.citation.text()})")
-            blocks += [_brief_block(t) for t in targets]
+            blocks += [brief_block(t) for t in targets]
         return "\n\n".join(blocks)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts().items() if v)
         return f"<ReproductionResult {list(self.trials)}: {counts}; ok={self.ok}>"
-
-
-def _passes(t: TargetResult) -> bool:
-    """Acceptable, or a held-out figure whose analysis ran (its miss is reported, not a failure)."""
-    return t.acceptable or (t.held_out and t.error is None)
 
 
 def _summary_line(r: Mapping[str, Any]) -> str:
@@ -780,96 +463,39 @@ def _summary_line(r: Mapping[str, Any]) -> str:
     )
 
 
-def _brief_block(tr: TargetResult) -> str:
-    """One outcome as the practice brief prints it: the published figures exactly as printed.
-
-    A reproduced figure is shown in their place only where it equals the printed one.
-    Everything else the reproduction computed is on a last line marked as reproduced:
-    the cohort's own values where the paper printed none ("n.s."), and reproduced
-    figures that differ from the printed ones (with the reason when declared).
-    """
-    t = tr.target
-    lines = [f"{t.label}:"]
-    adjusted = ", adjusted" if t.adjusted else ""
-    tail = ""
-    if t.p == "not significant":
-        tail = f" (not significant{adjusted})"
-    elif t.p:
-        tail = f" ({p_phrase(t.p)}{adjusted})"
-    elif t.adjusted:
-        tail = " (adjusted)"
-    rows = [
-        (_GROUP_DISPLAY.get(g, g.capitalize()), v.replace(" %", "%"))
-        for g, v in zip(t.groups, t.values, strict=False)
-        if v
-    ]
-    if t.difference:
-        rows.append(("Difference", t.difference.replace(" %", "%")))
-    if not rows:  # only a P value was printed (e.g. an adjusted model)
-        text = tail.strip()[1:-1] if tail else "no figure printed"
-        lines.append(f"  {text[0].upper()}{text[1:]}")
-    for i, (name, value) in enumerate(rows):
-        end = tail if i == len(rows) - 1 else ""
-        lines.append(f"  {name}: {value}{end}")
-    if tr.error is not None:
-        lines.append(f"  (not reproduced: {_short(tr.error)})")
-    else:
-        lines += _brief_remarks(tr)
-    return "\n".join(lines)
-
-
-def _brief_remarks(tr: TargetResult) -> list[str]:
-    """The marked lines of a brief block: the cohort's own values, and figures that differ."""
-    out: list[str] = []
-    if tr.cohort_only:
-        values = " vs ".join(v.replace(" %", "%") for v in tr.values if v)
-        p = f", {p_phrase(tr.p_value)}" if math.isfinite(tr.p_value) else ""
-        out.append(f"  Reproduced, not published (the cohort's own values): {values}{p}")
-    for c in tr.checks:
-        if c.verdict == MATCH:
-            continue
-        name = "P" if c.field == "p" else c.field
-        shown = p_phrase(c.reproduced) if c.field == "p" else f"{name} {c.reproduced}"
-        if c.verdict == NOT_REPRODUCIBLE:
-            why = f"not reproducible: {_first_sentence(c.reason)}"
-        elif c.verdict == WITHIN:
-            why = f"within the tolerance of {c.reason.removeprefix('tolerance ')}"
-        else:
-            why = "differs" + ("; a held-out figure, not re-tuned" if tr.held_out else "")
-        out.append(f"  Reproduced: {shown.replace(' %', '%')} (published {c.published}; {why})")
-    return out
-
-
 # --------------------------------------------------------------------------- sensitivity
 
 
-def _sensitivity_table(name: str, result: PlanResult) -> pd.DataFrame:
+def _sensitivity_row(name: str, target: str, analysis: str, rule: str, note: str) -> dict[str, Any]:
+    """A sensitivity row without a result (the analysis failed or was not run)."""
+    return {
+        "trial": name,
+        "target": target,
+        "analysis": analysis,
+        "rule": rule,
+        "coaching": "",
+        "usual_care": "",
+        "estimand": "",
+        "estimate": math.nan,
+        "conf_low": math.nan,
+        "conf_high": math.nan,
+        "p_value": math.nan,
+        "p": "",
+        "significant": "",
+        "note": note,
+    }
+
+
+def _sensitivity_table(
+    name: str, result: PlanResult, dropped: Sequence[tuple[str, str]] = ()
+) -> pd.DataFrame:
+    """One row per target and variant; then one row per analysis not run, with the reason."""
     rows = []
     for spec, res, err in zip(result.specs, result.results, result.errors, strict=True):
         target, _, variant = spec.label.partition(" | ")
-        row: dict[str, Any] = {
-            "trial": name,
-            "target": target,
-            "analysis": variant,
-            "rule": spec.describe_rule(),
-        }
-        if res is None:
-            row.update(
-                {
-                    "coaching": "",
-                    "usual_care": "",
-                    "estimand": "",
-                    "estimate": math.nan,
-                    "conf_low": math.nan,
-                    "conf_high": math.nan,
-                    "p_value": math.nan,
-                    "p": "",
-                    "significant": "",
-                    "note": err or "",
-                }
-            )
-        else:
-            arms = _match_groups(res, ("coaching", "usual_care"))
+        row = _sensitivity_row(name, target, variant, spec.describe_rule(), err or "")
+        if res is not None:
+            arms = match_groups(res, ("coaching", "usual_care"))
             row.update(
                 {
                     "coaching": _arm_text(arms[0]),
@@ -885,6 +511,7 @@ def _sensitivity_table(name: str, result: PlanResult) -> pd.DataFrame:
                 }
             )
         rows.append(row)
+    rows += [_sensitivity_row(name, "(all)", label, "not run", why) for label, why in dropped]
     return pd.DataFrame(rows)
 
 
@@ -931,9 +558,12 @@ def reproduce(
         Run the plans on this data instead of the bundled synthetic cohorts
         (the same data for every trial requested).
     sensitivity : bool
-        Also rerun the main HCPC outcomes under the sensitivity variants
-        (missing = failure, multiple imputation, Yates, site-adjusted and
-        clustered models); the table is in :attr:`ReproductionResult.sensitivity`.
+        Also rerun each trial's main outcomes under its sensitivity variants
+        (HCPC: Yates, missing = failure, multiple imputation, site-adjusted and
+        clinician-clustered models; peer: multiple imputation, missing = failure,
+        other handlings of the clustering by clinic); the table is in
+        :attr:`ReproductionResult.sensitivity`, with a row per analysis left out
+        and its reason.
 
     Returns
     -------
@@ -979,7 +609,7 @@ def reproduce(
         results += _targets_of(tr, plan_result, bundled=user is None)
         if sensitivity and tr.sensitivity is not None:
             sres = run_plan(tables, tr.sensitivity_plan(), errors="record")
-            sens_frames.append(_sensitivity_table(tr.name, sres))
+            sens_frames.append(_sensitivity_table(tr.name, sres, tr.sensitivity.dropped))
     sens = pd.concat(sens_frames, ignore_index=True) if sens_frames else None
     if sensitivity and sens is None:
         sens = pd.DataFrame()

@@ -35,7 +35,7 @@ Examples
 --------
 >>> trial = get_trial("hcpc")
 >>> trial.citation.text()
-'Willard-Grace R, et al. Ann Fam Med 2015;13:130-138. doi:10.1370/afm.1768'
+'Willard-Grace R, et al. Ann Fam Med 2015;13:130-138. doi:10.1370/afm.1768 PMID 25755034'
 >>> t = trial.target("composite_any")
 >>> t.values, t.p, t.analysis.method
 (('46.4 %', '34.3 %'), '.02', 'chi_square')
@@ -212,7 +212,8 @@ class Citation:
         authors = self.authors.rstrip(".")
         ref = f"{authors}. "
         if self.title:
-            ref += self.title.rstrip(".") + ". "
+            title = self.title.rstrip(".")
+            ref += title + (" " if title.endswith(("?", "!")) else ". ")
         ref += f"{self.journal}. {self.year}"
         if self.volume:
             ref += f";{self.volume}" + (f"({self.issue})" if self.issue else "")
@@ -484,6 +485,8 @@ class Variant:
 
     ``changes`` override spec fields; ``options`` are merged into the
     target's, unless the variant changes the method (then they replace them).
+    An empty string removes a field whose default is None (``cluster = ""``:
+    no clustering; TOML has no null).
     """
 
     label: str
@@ -501,6 +504,9 @@ class Variant:
         True
         """
         changes = dict(self.changes)
+        for name in ("cluster", "subset", "change_from"):
+            if changes.get(name) == "":
+                changes[name] = None
         if "covariates" in changes:
             changes["covariates"] = tuple(changes["covariates"])
         opts = dict(changes.pop("options", {}))
@@ -511,10 +517,15 @@ class Variant:
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """Which targets the sensitivity analyses rerun, and the variants."""
+    """Which targets the sensitivity analyses rerun, the variants, and the analyses left out.
+
+    ``dropped`` holds ``(label, reason)`` pairs: an alternative a reader would expect
+    that is deliberately not run, with the reason (shown in the sensitivity table).
+    """
 
     targets: tuple[str, ...]
     variants: tuple[Variant, ...]
+    dropped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -692,7 +703,8 @@ class Trial:
                 Variant(v["label"], v.get("changes", {}), tuple(v.get("skip", ())))
                 for v in sens.get("variants", ())
             )
-            d["sensitivity"] = Sensitivity(tuple(sens.get("targets", ())), variants)
+            dropped = tuple((str(x["label"]), str(x["reason"])) for x in sens.get("dropped", ()))
+            d["sensitivity"] = Sensitivity(tuple(sens.get("targets", ())), variants, dropped)
         unreachable = []
         for u in d.get("unreachable_targets", ()):
             check_keys(UnreachableTarget, u, f"unreachable target {u.get('id')!r}")
