@@ -198,7 +198,8 @@ def test_missing_ratings_are_counted() -> None:
 @pytest.mark.parametrize(
     ("trial", "target", "run"),
     [
-        ("hcpc_trust", "trust_change", lambda p, v: q.trust_analyses(p)),
+        # the PCP-adjusted model (abstract: adjusted p = .03); the unadjusted one is trust_change
+        ("hcpc_trust", "trust_change_adj", lambda p, v: q.trust_analyses(p)),
         ("hcpc_pacic", "pacic_12", lambda p, v: q.pacic_analyses(p)),
         ("hcpc_pacic", "recommend_12", lambda p, v: q.recommend_analyses(p)),
         ("hcpc_clinician", "demanding", lambda p, v: q.clinician_rating_analyses(v, "demanding")),
@@ -222,7 +223,9 @@ def test_bundled_cohort_reproduces_the_printed_figures() -> None:
     p = bundled("hcpc_patients")
     trust = q.trust_analyses(p).published
     assert [round(a.value, 1) for a in trust.arms] == [3.9, 1.5]
-    assert trust.format_p() == ".05"  # calibrated to .047 (the brief prints .47)
+    # the PCP-adjusted P: the abstract prints .03 (held out, not calibrated); the cohort's
+    # trust change is tuned to the unadjusted P of .047, and adjustment barely moves it
+    assert trust.format_p() == ".05"
     pacic = q.pacic_analyses(p).published
     assert [round(a.value, 2) for a in pacic.arms] == [3.82, 3.13]
     assert pacic.n == 366 and pacic.format_p() == "< .001"

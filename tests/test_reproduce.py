@@ -8,6 +8,8 @@ set must make the run fail. The verdict rules are tested on hand-made results.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -132,12 +134,11 @@ def test_peer_primary_outcomes(by_target: pd.DataFrame) -> None:
         "-0.30 (3.1)",
     )
     assert (row["reproduced_difference"], row["reproduced_p"]) == ("-0.77", ".01")
+    # the adjusted figures are held out (issue 18): the cohort assumes no covariate effects,
+    # so what it gives is reported, not pinned to the printed -0.69 (P = .01)
     adj = by_target.loc[("peer", "hba1c_change_adj")]
-    assert (adj["reproduced_difference"], adj["reproduced_p"], adj["adjusted"]) == (
-        "-0.69",
-        ".01",
-        True,
-    )
+    assert adj["adjusted"] and adj["provenance"] == "held-out"
+    assert adj["verdict"] in ("match", "differs") and adj["reproduced_difference"]
     drop = by_target.loc[("peer", "hba1c_drop")]
     assert drop["reproduced_coaching"] == "60/121 (49.6 %)" and drop["reproduced_p"] == ".005"
 
@@ -205,7 +206,10 @@ def test_missing_table_is_not_hidden() -> None:
 
 def test_user_dataframe_and_bad_input() -> None:
     res = reproduce("peer", data=load_bundled("peer")["patients"])
-    assert res.ok and res.source == "<DataFrame>"
+    assert res.source == "<DataFrame>"
+    # on data of your own every figure counts: only the bundled cohort's held-out misses differ
+    held = {t.id for t in get_trial("peer").targets if t.held_out}
+    assert set(res.failures()["target"]) <= held
     with pytest.raises(OptionError, match="data must be"):
         reproduce("peer", data=42)
     with pytest.raises(OptionError, match="choose one of"):
@@ -213,9 +217,10 @@ def test_user_dataframe_and_bad_input() -> None:
 
 
 def test_sensitivity_table() -> None:
-    # the clinic-clustered variant: on the bundled cohort the clinics are no more alike
-    # than the whole sample, so the exchangeable GEE falls back to independence, and says so
-    with pytest.warns(DataWarning, match="working correlation not estimable"):
+    # (issue 18 recalibrated the cohort: its clinician-clustered GEE no longer falls back to
+    # independence, so the warning this test expected is gone; any data notes are ignored)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
         res = reproduce("hcpc", sensitivity=True)
     sens = res.sensitivity
     assert sens is not None
@@ -375,7 +380,172 @@ def test_peer_reproduction_agrees_with_r(everything: ReproductionResult) -> None
             est = math.log(res.estimate) if res.estimand == "odds ratio" else res.estimate
             assert est == pytest.approx(ref[key]["estimate"], rel=1e-6, abs=1e-9), tid
             assert res.std_error == pytest.approx(ref[key]["std_error"], rel=1e-4), tid
-        # R's P printed at the published precision is the published P
-        assert get_trial("peer").target(tid).printed_p().matches(ref[key]["p_value"]), tid
+        # R's P printed at the published precision is the published P, for every figure the
+        # cohort was built or tuned to hold (held-out figures are reported as they come out)
+        printed = get_trial("peer").target(tid).printed_p()
+        if not got[tid].held_out:
+            assert printed.matches(ref[key]["p_value"]), tid
+        # and R agrees with the pipeline on whether it matches (held-out figures included)
+        assert printed.matches(ref[key]["p_value"]) is printed.matches(res.p_value), tid
     arms = {a.arm: (a.events, a.n) for a in got["hba1c_drop"].result.arms}  # type: ignore[union-attr]
     assert arms == {a: (ref["drop"]["events"][a], ref["drop"]["n"][a]) for a in arms}
+
+
+# --------------------------------------------------------------------------- provenance (issue 18)
+
+
+def test_every_row_carries_its_provenance(everything: ReproductionResult) -> None:
+    frame = everything.to_frame()
+    assert frame["provenance"].isin(["construction", "moment-matched", "tuned", "held-out"]).all()
+    for t in everything.targets:
+        assert t.provenance == t.target.provenance != ""
+
+
+def test_provenance_in_every_format() -> None:
+    """JSON and CSV rows, the Markdown column and the text lines carry the provenance."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    runner = CliRunner()
+    rows = json.loads(runner.invoke(app, ["reproduce", "--format", "json"]).stdout)
+    assert rows and all(r["provenance"] for r in rows)
+    held = [r["target"] for r in rows if r["provenance"] == "held-out"]
+    assert len(held) >= 8
+    csv = runner.invoke(app, ["reproduce", "hcpc_24", "--format", "csv"]).stdout
+    assert csv.splitlines()[0].split(",").count("provenance") == 1
+    md = runner.invoke(app, ["reproduce", "hcpc_24", "--format", "markdown"]).stdout
+    assert "| verdict | provenance |" in md and "| held-out |" in md
+    text = runner.invoke(app, ["reproduce", "hcpc_24"]).stdout
+    assert "-> match [construction]" in text
+
+
+def test_summary_line_counts_provenance_and_held_out(everything: ReproductionResult) -> None:
+    counts = everything.provenance_counts()
+    got, total = everything.held_out()
+    assert total == counts["held-out"] >= 8
+    assert sum(counts.values()) == len(everything.targets)
+    line = everything.figures_line()
+    assert line == (
+        f"{len(everything.targets)} figures: {counts['construction']} by construction, "
+        f"{counts['moment-matched']} moment-matched, {counts['tuned']} tuned; "
+        f"held-out {got} of {total} reproduced"
+    )
+    text = everything.summary()
+    assert line in text
+    # reproduced = matched or within tolerance, counted from the rows themselves
+    rows = everything.to_frame()
+    held = rows[rows["provenance"] == "held-out"]
+    assert got == int(held["verdict"].isin(["match", "within tolerance"]).sum())
+
+
+def test_held_out_misses_are_reported_not_failures(everything: ReproductionResult) -> None:
+    """A held-out figure that differs keeps its verdict and note and does not fail the run;
+    the same difference on data of your own is a failure (the provenance is the bundled
+    cohort's)."""
+    missed = [t for t in everything.targets if t.held_out and not t.reproduced]
+    for t in missed:
+        assert t.verdict == "differs" and not t.acceptable
+        assert "held-out figure" in t.note()
+    assert everything.ok and everything.failures().empty
+    if missed:
+        assert "held-out figure" in everything.summary()
+    own = reproduce("peer", data=load_bundled("peer")["patients"])
+    assert own.provenance_counts() == {} and "provenance does not apply" in own.figures_line()
+    peer_missed = {t.target.id for t in missed if t.trial == "peer"}
+    assert set(own.failures()["target"]) == peer_missed
+    assert own.ok is (not peer_missed)
+
+
+def test_trust_p_values_on_the_right_models(by_target: pd.DataFrame) -> None:
+    """Unadjusted model: printed "0.47", read as .047 (tuned); adjusted for PCP visits: .03
+    (a held-out target)."""
+    trust = get_trial("hcpc_trust")
+    unadj, adj = trust.target("trust_change"), trust.target("trust_change_adj")
+    assert unadj.analysis.covariates == () and unadj.p == ".47" and unadj.inferred["p"] == ".047"
+    assert adj.analysis.covariates == ("pcp_visits",) and adj.p == ".03" and adj.adjusted
+    assert adj.provenance == "held-out" and unadj.provenance == "tuned"
+    row = by_target.loc[("hcpc_trust", "trust_change")]
+    # the reproduced P is shown at the precision of the inferred .047, not rounded to ".05"
+    assert row["reproduced_p"] == ".047" and row["verdict"].startswith("not reproducible (p:")
+
+
+def test_brief_prints_only_published_figures(everything: ReproductionResult) -> None:
+    brief = everything.to_brief()
+    sbp = brief.split("Blood pressure goal:\n")[1].split("\n\n")[0]
+    assert sbp.splitlines()[:2] == [
+        "  Health coaching group: n.s.",
+        "  Usual care group: n.s. (not significant)",
+    ]
+    assert sbp.splitlines()[2].startswith(
+        "  Reproduced, not published (the cohort's own values): 47.5% vs 43.2%, P = "
+    )
+    trust = brief.split("Trust in their clinician (change, 0-100):\n")[1].split("\n\n")[0]
+    assert "  Usual care group: +1.5 (P = .47)" in trust  # as printed
+    assert "  Reproduced: P = .047 (published .47; not reproducible:" in trust
+    assert "P = .05" not in trust
+    lt = brief.split("HbA1c < 7.5 %:\n")[1].split("\n\n")[0]
+    assert "  Difference: 9.1 (P = .11)" in lt
+    assert "  Reproduced: difference " in lt and "(published 9.1; not reproducible:" in lt
+    # every value line of the brief is a printed figure or marked as reproduced
+    printed = {
+        v.replace(" %", "%") for _, t in _pairs(everything) for v in (*t.values, t.difference) if v
+    }
+    tail = re.compile(r" \((P [=<>]|not significant|adjusted)[^)]*\)$")
+    for line in brief.splitlines():
+        if line.startswith("  ") and ": " in line and not line.startswith("  Reproduced"):
+            value = tail.sub("", line.split(": ", 1)[1])
+            assert value in printed, line
+
+
+def _pairs(res: ReproductionResult) -> list[tuple[str, Target]]:
+    return [(t.trial, t.target) for t in res.targets]
+
+
+def test_tables_mark_values_the_paper_did_not_print(everything: ReproductionResult) -> None:
+    sbp = next(t for t in everything.targets if t.target.id == "sbp_goal")
+    assert sbp.cohort_only == ("values (coaching)", "values (usual_care)")
+    shown = sbp.display_row()
+    assert shown["reproduced_coaching"] == "47.5 % (reproduced; published: n.s.)"
+    assert "not published (printed n.s. vs n.s.)" in sbp.note()
+    assert "47.5 % (reproduced; published: n.s.)" in everything.to_markdown()
+    assert "47.5 % (reproduced; published: n.s.)" in everything.summary()
+    # the machine-readable frame keeps the bare value; the note says whose it is
+    assert sbp.row()["reproduced_coaching"] == "47.5 %"
+
+
+def test_sensitivity_gee_uses_small_sample_correction_and_peer_variants() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        res = reproduce(["hcpc", "peer"], sensitivity=True)
+    sens = res.sensitivity
+    assert sens is not None
+    hcpc = sens[sens["trial"] == "hcpc"]
+    gee = hcpc[hcpc["analysis"].str.startswith("GEE") & (hcpc["rule"] != "not run")]
+    assert set(gee["analysis"]) == {
+        "GEE clustered by clinician (Mancl-DeRouen small-sample correction: 17 clinicians)"
+    }
+    assert gee["rule"].str.contains("small_sample=MD").all()
+    dropped = hcpc[hcpc["rule"] == "not run"]
+    assert dropped["analysis"].tolist() == ["GEE clustered by coach"]
+    assert "3 clusters" in dropped["note"].item()
+    peer = sens[sens["trial"] == "peer"]
+    assert set(peer["target"]) == {"hba1c_change", "hba1c_drop", "ldl_change", "sbp_change"}
+    by = peer.set_index(["target", "analysis"])
+    assert by.loc[("hba1c_change", "Multiple imputation (m = 20)"), "note"].startswith(
+        "multiple imputation"
+    )
+    failure = by.loc[("hba1c_drop", "Missing follow-up = no drop")]
+    assert failure["coaching"].startswith("60/")  # the 60 drops among all randomized eligible
+    clinic = by.loc[
+        ("hba1c_drop", "GEE clustered by clinic (Mancl-DeRouen small-sample correction: 6 clinics)")
+    ]
+    assert "small_sample=MD" in clinic["rule"] and np.isfinite(clinic["p_value"])
+    for tid in ("hba1c_change", "ldl_change", "sbp_change"):
+        assert np.isfinite(by.loc[(tid, "Linear regression, clinic as fixed effect"), "p_value"])
+        assert np.isfinite(by.loc[(tid, "Clustering by clinic ignored (Welch t test)"), "p_value"])
+    # the unclustered Welch test of the HbA1c change is the t test of the printed means
+    welch = by.loc[("hba1c_change", "Clustering by clinic ignored (Welch t test)")]
+    assert welch["estimate"] == pytest.approx(-0.77, abs=0.005)

@@ -40,7 +40,10 @@ ch <- chisq.test(tab, correct = FALSE)
 out[["drop"]] <- list(p_value = unname(ch$p.value),
                       events = as.list(setNames(as.numeric(tab[, "1"]), rownames(tab))),
                       n = as.list(setNames(as.numeric(rowSums(tab)), rownames(tab))))
-g <- glm(as.formula(paste("drop ~ arm +", covs, "+ factor(site)")), family = binomial, data = cc)
+# converged tightly: summary.glm's SE uses the weights of the last IRLS iteration, so at the
+# default epsilon (1e-8 on the deviance) it lags the converged SE by ~1e-5 relative
+g <- glm(as.formula(paste("drop ~ arm +", covs, "+ factor(site)")), family = binomial, data = cc,
+         control = glm.control(epsilon = 1e-14, maxit = 100))
 s <- summary(g)$coefficients["armcoaching", ]
 out[["drop_adj"]] <- list(estimate = unname(s["Estimate"]), std_error = unname(s["Std. Error"]),
                           p_value = unname(s["Pr(>|z|)"]))

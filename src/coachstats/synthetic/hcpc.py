@@ -108,6 +108,7 @@ __all__ = [
     "DEFAULT_SEED",
     "MIN_N",
     "N_RANDOMIZED",
+    "READS",
     "SITES",
     "HcpcCohort",
     "hcpc_cohort",
@@ -139,9 +140,21 @@ LOST_12 = {
     ("usual_care", "A"): 29,
     ("usual_care", "B"): 10,
 }
-#: Seen at both 12 and 24 months: 290 of 441 (Sharma 2016); the coaching arm's 157 is the
-#: denominator that fits both printed >= 1 goal percentages (74/157 = 47.1 %, 72/157 = 45.9 %).
-SEEN_24 = {"coaching": 157, "usual_care": 133}
+#: Seen at both 12 and 24 months: 290 of 441 (Sharma 2016). The split by arm is not published;
+#: assumed: each arm's share of the patients analysed at 12 months (194 and 178), apportioned by
+#: largest remainder (151 and 139). The 24-month goal figures are held out: nothing here (and
+#: no calibration step) reads them; see ``calibrate_hcpc.PRIOR`` for what the cohort assumes.
+SEEN_24_TOTAL = 290
+SEEN_24 = dict(
+    zip(
+        ARMS,
+        largest_remainder(
+            [sum(RANDOMIZED[a, s] - LOST_12[a, s] for s in ("A", "B")) for a in ARMS],
+            SEEN_24_TOTAL,
+        ).tolist(),
+        strict=True,
+    )
+)
 
 # --- 12-month outcome counts: (at goal, analysed) per arm -------------------------------
 #: Per-condition goal counts; key (measure, site or None for both sites).
@@ -154,13 +167,6 @@ GOAL_COUNTS_12: dict[tuple[str, str | None], dict[str, tuple[int, int]]] = {
 COMPOSITE_12 = {
     "any": {"coaching": (90, 194), "usual_care": (61, 178)},
     "all": {"coaching": (66, 194), "usual_care": (44, 178)},
-}
-#: Coaching arm, patients seen at 12 and 24 months: paired counts (McNemar without
-#: continuity correction gives P = .80 and P = .033, printed .80 and .03).
-FOLLOWUP_24: dict[str, Any] = {
-    "arm": "coaching",
-    "composite_any": {"n": 157, "at_12": 74, "lost_goal": 32, "gained_goal": 30},
-    "at_goal_hba1c": {"n": 58, "at_12": 31, "lost_goal": 16, "gained_goal": 6},
 }
 
 # --- baseline distributions (published) ---------------------------------------------------
@@ -309,9 +315,10 @@ QUESTIONNAIRE_12 = {"coaching": 190, "usual_care": 176}
 TRUST_BASELINE = Moments(74.0, 15.0)
 TRUST_CHANGE = {"coaching": 3.9, "usual_care": 1.5}
 #: SD of the per-patient trust change (score points). Found by ``calibrate_hcpc.tune_trust``:
-#: the value on a 0.01 grid (10-15) whose mixed model (change ~ arm + pcp_visits + (1 | clinician))
-#: gives P nearest .047 on the bundled cohort.
-TRUST_CHANGE_SD = 12.68  # P = .0469
+#: the value on a 0.01 grid (10-15) whose unadjusted mixed model (change ~ arm + (1 | clinician),
+#: the target ``trust_change``) gives P nearest .047 on the bundled cohort. The P adjusted for
+#: PCP visits (printed .03) is held out: not read here.
+TRUST_CHANGE_SD = 12.64  # P = .0470
 TRUST_CLINICIAN_SD = 1.0  # clinician effect on the change (score points; assumed)
 #: "Would highly recommend their PCP" (4 of 4): baseline counts among the 12-month respondents
 #: (60 %, assumed) and the patients moving up to / down from "definitely" by 12 months. The net
@@ -340,6 +347,57 @@ VISIT_RATINGS = {
 }
 VISIT_CLINICIAN_SD = 0.5  # clinician effect in the latent that orders the ratings (assumed)
 
+#: The registry targets ("trial:target") whose printed figures this module's constants hold,
+#: by how: exact counts and shares (construction) or means and SDs (moment-matched). With
+#: ``tools.calibration.calibrate_hcpc.READS`` this is everything the HCPC cohort was built
+#: from; a target in neither is held out (``tests/test_calibration_reads.py``).
+READS: dict[str, tuple[str, ...]] = {
+    "construction": (
+        "hcpc:randomized",  # RANDOMIZED
+        "hcpc:randomized_by_site",
+        "hcpc:coaches",  # COACHES
+        "hcpc:composite_any",  # COMPOSITE_12, GOAL_COUNTS_12 (through the design table)
+        "hcpc:composite_all",
+        "hcpc:hba1c_goal",
+        "hcpc:ldl_goal_site_a",
+        "hcpc:sbp_goal",
+        "hcpc:female",  # SITE_COUNTS
+        "hcpc:spanish",
+        "hcpc:latino",
+        "hcpc:african_american",
+        "hcpc:spanish_by_site",
+        "hcpc:african_american_by_site",
+        "hcpc_24:seen_both",  # SEEN_24_TOTAL
+        "hcpc_trust:recommend_pcp_change",  # RECOMMEND_PCP_BASELINE and the net moves
+        "hcpc_pacic:n_both",  # QUESTIONNAIRE_12
+        "hcpc_pacic:recommend_0",  # RECOMMEND_COUNTS
+        "hcpc_pacic:recommend_12",
+        "hcpc_clinician:n_visits",  # VISITS
+        "hcpc_clinician:n_clinicians",  # SURVEY_CLINICIANS
+        "hcpc_clinician:clinicians",  # CLINICIANS
+    ),
+    "moment-matched": (
+        "hcpc:age",  # COVARIATES
+        "hcpc:bmi",
+        "hcpc:pcp_visits",
+        "hcpc:coach_contacts",
+        "hcpc:coach_contacts_by_site",
+        "hcpc:coaching_minutes",
+        "hcpc:baseline_hba1c",  # BASELINE
+        "hcpc:baseline_ldl",
+        "hcpc:baseline_sbp",
+        "hcpc:baseline_hba1c_by_site",
+        "hcpc:baseline_ldl_by_site",
+        "hcpc:baseline_sbp_by_site",
+        "hcpc_adherence:adherent_days",  # ADHERENT_DAYS_DIFFERENCE
+        "hcpc_trust:trust_change",  # TRUST_CHANGE
+        "hcpc_pacic:pacic_0",  # PACIC_MEANS
+        "hcpc_pacic:pacic_12",
+        "hcpc_clinician:demanding",  # VISIT_RATINGS
+        "hcpc_clinician:adequate_time",
+    ),
+}
+
 #: Generation streams (independent child seeds ``SeedSequence(seed, spawn_key=(i,))``), so
 #: tuning one block leaves the others; new blocks are appended.
 _STREAMS = (
@@ -359,7 +417,7 @@ def seeded_rng(seed: int, stream: str) -> np.random.Generator:
 
 @functools.cache
 def _design_cells() -> tuple[IntArray, IntArray, tuple[tuple[str, str, str], ...], IntArray]:
-    """Parse ``_hcpc_design.py``: arm index, site index, token pattern, count per cell."""
+    """Parse ``coachstats/synthetic/hcpc_design.py``: arm index, site index, token pattern, count per cell."""
     from coachstats.synthetic.hcpc_design import DESIGN_TABLE
 
     arms, sites, pats, counts = [], [], [], []

@@ -2,8 +2,8 @@
 
 :func:`peer_cohort` generates raw patient-level data with the trial's design
 and calibrated so that the project's own analysis (the registry's plan,
-:func:`coachstats.plan.run_plan`) recovers every printed figure of
-``published.md`` section 2:
+:func:`coachstats.plan.run_plan`) recovers the printed figures of the trial
+(:data:`READS` lists them), except the held-out adjusted figures:
 
 * design: 299 randomized, 148 coaching / 151 usual care, 6 clinics
   (randomization stratified by clinic), 23 peer coaches, 6-month follow-up;
@@ -14,9 +14,13 @@ and calibrated so that the project's own analysis (the registry's plan,
   months 27/123 vs 17/114; a drop of >= 1.0 point 60/121 vs 34/108;
 * SBP change (128 vs 123 patients) +1.4 (22.3) vs -4.3 (26.0); LDL change
   (107 vs 96) -3.9 (41.4) vs -3.0 (52.7); BMI change -0.1 vs -0.1;
-* the unadjusted and adjusted P values of the linear mixed models (random
-  intercept for clinic), the adjusted estimates, and the adjusted logistic
-  model of the HbA1c drop.
+* the unadjusted P values of the linear mixed models (random intercept for
+  clinic).
+
+The adjusted estimates and P values (six covariates) are **held out**: no
+calibration step reads them, the covariates are assumed unrelated to the
+changes (the paper publishes nothing about their effects), and
+``coachstats reproduce`` reports what the cohort gives.
 
 Only raw values are written (HbA1c %, mm Hg, mg/dL, kg/m2 at laboratory
 precision, covariates), never a derived endpoint. Counts are met exactly by
@@ -31,8 +35,7 @@ tuned is in ``data/synthetic/README.md`` ("Peer trial") and
 which baseline values fall below 7.0 % (the assumed reason for the drop
 denominators 121 vs 108), the BMI change SD, and -- found by the seeded search
 in `tools/calibration/calibrate_peer.py` -- the between-clinic variance of
-each change, the covariate effects and the transitions across 7.5 %, stored in
-:data:`CALIBRATION`.
+each change and the transitions across 7.5 %, stored in :data:`CALIBRATION`.
 
 ``n`` other than 299 (any ``n >= MIN_N``, 50) keeps the design's proportions
 (every count scaled by Hamilton apportionment) and the same parameters;
@@ -98,6 +101,7 @@ __all__ = [
     "DEFAULT_SEED",
     "MIN_N",
     "N_RANDOMIZED",
+    "READS",
     "PeerCohort",
     "peer_cohort",
 ]
@@ -203,26 +207,55 @@ COVARIATES: dict[str, Any] = {
 }
 
 #: Parameters found by ``python -m tools.calibration.calibrate_peer`` (seeded search; see
-#: that module). ``lam``: between-clinic SD of the change (split between a baseline effect
-#: -lam/2 and a follow-up effect +lam/2 for HbA1c); ``A``: covariate score with an arm
-#: difference of 1 (moves the adjusted estimate by about -A); ``B``: balanced covariate score
-#: (lowers the adjusted SE); ``offset``: the noise substream; HbA1c only: ``rho`` (follow-up on
-#: baseline), ``trans`` (patients below 7.5 % at baseline but not at 6 months, per arm),
-#: ``k_lt`` / ``k_drop`` (covariate weight in choosing who is below 7.5 % / drops >= 1 point).
+#: that module), which reads only the unadjusted figures. ``lam``: between-clinic SD of the
+#: change (split between a baseline effect -lam/2 and a follow-up effect +lam/2 for HbA1c);
+#: ``offset``: the noise substream; HbA1c only: ``rho`` (follow-up on baseline), ``trans``
+#: (patients below 7.5 % at baseline but not at 6 months, per arm), ``k_lt`` (covariate weight
+#: in choosing who is below 7.5 %). Not searched, because only the held-out adjusted figures
+#: would inform them: ``A`` (covariate score with an arm difference of 1, which moves the
+#: adjusted estimate by about -A), ``B`` (balanced covariate score, which lowers the adjusted
+#: SE) and ``k_drop`` (covariate weight in choosing who drops >= 1 point) are fixed at 0: the
+#: covariates are assumed unrelated to the changes.
 CALIBRATION: dict[str, dict[str, Any]] = {
     "hba1c": {
-        "lam": 2.0615,
-        "A": -0.1385,
-        "B": 1.5841,
+        "lam": 2.3756,
+        "A": 0.0,
+        "B": 0.0,
         "rho": 0.05,
-        "trans": (5, 7),
-        "k_lt": 0.2998,
-        "k_drop": -0.0194,
-        "offset": 0,
+        "trans": (4, 6),
+        "k_lt": 0.3297,
+        "k_drop": 0.0,
+        "offset": 6,
     },
-    "sbp": {"lam": 1.7778, "A": 1.5034, "B": 13.2513, "offset": 0},
-    "ldl": {"lam": 8.8932, "A": -0.2522, "B": 37.1876, "offset": 1},
-    "bmi": {"lam": 0.1152, "A": -0.1217, "B": 0.3526, "offset": 0},
+    "sbp": {"lam": 1.7778, "A": 0.0, "B": 0.0, "offset": 0},
+    "ldl": {"lam": 22.233, "A": 0.0, "B": 0.0, "offset": 0},
+    "bmi": {"lam": 0.0288, "A": 0.0, "B": 0.0, "offset": 0},
+}
+
+#: The registry targets ("trial:target") whose printed figures this module's constants hold,
+#: by how: exact counts (construction) or means and SDs (moment-matched). With
+#: ``tools.calibration.calibrate_peer.READS`` (the tuned P values) this is everything the peer
+#: cohort was built from; the adjusted figures are in neither: they are held out.
+READS: dict[str, tuple[str, ...]] = {
+    "construction": (
+        "peer:randomized",  # RANDOMIZED
+        "peer:clinics",  # CLINICS
+        "peer:coaches",  # N_COACHES
+        "peer:complete_case",  # HBA1C_6, NO_BASELINE_HBA1C
+        "peer:hba1c_drop",  # HBA1C[...]["drop"]
+        "peer:hba1c_lt_7_5",  # HBA1C[...]["fu_lt_7_5"]
+        "peer:baseline_lt_7_5",  # HBA1C[...]["base_lt_7_5"]
+        "peer:ldl_change",  # LDL_6 (n)
+        "peer:sbp_change",  # VITALS_6 (n)
+    ),
+    "moment-matched": (
+        "peer:baseline_hba1c",  # HBA1C
+        "peer:hba1c_6",
+        "peer:hba1c_change",
+        "peer:ldl_change",  # CHANGES
+        "peer:sbp_change",
+        "peer:bmi_change",
+    ),
 }
 
 _STREAMS = ("design", "covariates", "followup", "hba1c", "sbp", "ldl", "bmi")

@@ -53,7 +53,7 @@ Examples
 >>> patients = pd.read_csv(bundled_table("hcpc_patients"))
 >>> trust = trust_analyses(patients)
 >>> trust.to_frame()[["label", "estimate", "p_value"]].round(3).to_numpy().tolist()
-[['mixed model of the change', 2.406, 0.047], ['ANCOVA', 2.413, 0.044], ['t test of the change', 2.402, 0.048]]
+[['mixed model of the change', 2.406, 0.047], ['ANCOVA', 2.413, 0.044], ['t test of the change', 2.402, 0.047]]
 >>> trust.published.n_excluded, trust.published.excluded_reason
 (75, 'no trust items answered at month 12 (75)')
 """

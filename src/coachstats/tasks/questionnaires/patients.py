@@ -54,7 +54,10 @@ def trust_analyses(
     1. *published* (Thom et al. 2014): linear mixed model
        :math:`\Delta_{ij} = \beta_0 + \beta_A A_{ij} + x_{ij}^\top\beta + u_j
        + \varepsilon_{ij}`, :math:`u_j \sim N(0, \tau^2)` for clinician
-       :math:`j`; REML, Satterthwaite df (R ``lmerTest::lmer``);
+       :math:`j`; REML, Satterthwaite df (R ``lmerTest::lmer``). With the default
+       covariate (PCP visits) this is the analysis whose P the abstract prints
+       "after adjustment" (.03); ``covariates=()`` gives the unadjusted one
+       (printed "0.47", read as .047);
     2. ANCOVA: :math:`s_{i,12} = \beta_0 + \beta_A A_i + \gamma s_{i,0} +
        x_i^\top\beta + \varepsilon_i` by OLS (R ``lm``), ignoring clinicians;
     3. Welch t test of :math:`\Delta_i` between arms (R ``t.test``).
