@@ -1,0 +1,1 @@
+"""Documentation tooling: the generated parts of the docs pages (not installed)."""
