@@ -61,7 +61,10 @@ def reproduce(
     report: ReportOption = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
 ) -> None:
-    """Reproduce every published figure from patient-level data; exit 1 if any differs."""
+    """Reproduce every published figure from patient-level data; exit 1 if one differs.
+
+    Held-out figures that differ are reported, not failures; on --data every figure counts.
+    """
     from coachstats.core.errors import choose
 
     fmt = choose("--format", fmt, ("text", "csv", "json", "markdown"))
