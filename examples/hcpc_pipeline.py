@@ -127,6 +127,8 @@ def hcpc_results(patients: pd.DataFrame) -> pd.DataFrame:
                 "estimate": int((df["site"] == site).sum()),
             }
         )
+    coached = df.loc[df["arm"] == "coaching", "coach_id"]
+    rows.append({"target": "hcpc.coaches", "estimate": int(coached.dropna().nunique())})
     # the primary outcomes at 12 months
     rows += binary_rows(df, "composite_any", "composite_any")
     rows += binary_rows(df, "composite_all", "composite_all")

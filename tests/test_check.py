@@ -72,9 +72,9 @@ def test_example_pipeline_passes(example_results: Path, tmp_path: Path) -> None:
         app, ["check", str(example_results), "--against", "hcpc", "--junit", str(junit)]
     )
     assert res.exit_code == 0, res.output
-    assert "41 pass, 0 fail, 0 missing, 0 unknown" in res.output and "\nOK\n" in res.output
+    assert "42 pass, 0 fail, 0 missing, 0 unknown" in res.output and "\nOK\n" in res.output
     cases = junit_cases(junit)
-    assert len(cases) == 41 and "hcpc.composite_any.coaching" in cases
+    assert len(cases) == 42 and "hcpc.composite_any.coaching" in cases
     assert not any(c.find("failure") is not None for c in cases.values())
 
 
@@ -93,7 +93,7 @@ def test_a_perturbed_result_fails_with_junit(example_results: Path, tmp_path: Pa
         res.output
     )
     root = ET.parse(junit).getroot()
-    assert (root.get("tests"), root.get("failures")) == ("41", "2")
+    assert (root.get("tests"), root.get("failures")) == ("42", "2")
     cases = junit_cases(junit)
     failure = cases["hcpc.hba1c_goal.coaching"].find("failure")
     assert failure is not None and failure.get("type") == "mismatch"
@@ -202,7 +202,7 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
 
 def test_results_json_and_a_pinned_manifest(fixtures_dir: Path, tmp_path: Path) -> None:
     doc = {
-        "fixture_version": "1",
+        "fixture_version": "2",
         "pipeline": "test",
         "results": [{"target": "hcpc.randomized.coaching", "estimate": 224, "n": None}],
     }

@@ -69,7 +69,10 @@ def test_a_changed_byte_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     target = copy / "peer_patients.csv"
     target.write_bytes(target.read_bytes().replace(b"usual_care", b"usual_carE", 1))
     monkeypatch.setattr(fx, "bundled_data_dir", lambda: copy)
-    with pytest.raises(FixtureError, match=r"not fixture version 1 \(changed: peer_patients.csv\)"):
+    with pytest.raises(
+        FixtureError,
+        match=rf"not fixture version {fx.fixture_version()} \(changed: peer_patients.csv\)",
+    ):
         fx.verify_bundled()
     (copy / "peer_patients.csv").unlink()
     with pytest.raises(FixtureError, match=r"missing: peer_patients.csv"):
@@ -90,7 +93,9 @@ def test_fixtures_command_writes_files_manifest_and_schema(tmp_path: Path) -> No
     published = json.loads((out / "manifest.schema.json").read_text())
     assert published == schema("manifest")
     jsonschema.validate(manifest, published, cls=jsonschema.Draft202012Validator)
-    assert manifest["fixture_version"] == "1" and manifest["schema_version"] == "1.0"
+    assert (
+        manifest["fixture_version"] == fx.fixture_version() and manifest["schema_version"] == "1.0"
+    )
     assert manifest["cohorts"]["hcpc"]["seed"] == 20150301
     assert manifest["cohorts"]["peer"]["seed"] == 20130301
     assert [t["name"] for t in manifest["trials"]] == ["peer", "hcpc"]
@@ -144,9 +149,24 @@ def test_every_target_states_its_tolerance_and_reason() -> None:
     assert "hcpc.sbp_goal.coaching" not in by_id
 
 
-def test_provenance_is_unclassified_until_the_registry_has_it() -> None:
-    """Issue 18 adds ``provenance`` to the registry's targets; until then the manifest says so."""
-    assert {t.provenance for t in check_targets()} == {"unclassified"}
+def test_provenance_comes_from_the_registry() -> None:
+    """Issue 18 added ``provenance`` to the registry's targets; the manifest carries it, and a
+    held-out target's figures are listed as not checked (the fixtures are not built to them)."""
+    from coachstats.trials import iter_targets
+
+    registry = {(trial.name, t.id): t.provenance for trial, t in iter_targets()}
+    targets = check_targets()
+    assert {t.provenance for t in targets} == {
+        "construction",
+        "moment-matched",
+        "tuned",
+        "held-out",
+    }
+    for t in targets:
+        assert t.provenance == registry[t.trial, t.target], t.id
+        if t.provenance == "held-out":
+            assert not t.expected() and not t.required, t.id
+            assert all("held out" in why for why in t.not_checked.values()), t.id
 
 
 def own_results(result: ReproductionResult) -> list[dict[str, float | str]]:
@@ -185,5 +205,7 @@ def test_expected_values_hold_on_the_fixtures() -> None:
     report = check_results(rows)
     assert report.ok, report.diff()
     counts = report.counts()
-    assert counts["pass"] == len(check_targets()) - 1  # all but the trust P printed as .47
+    # all but the trust P printed as .47 and the held-out figures (nothing checked: not built in)
+    held = sum(1 for t in check_targets() if not t.expected())  # the .47 P has none either
+    assert counts["pass"] == len(check_targets()) - held
     assert counts["fail"] == counts["missing"] == counts["unknown"] == 0

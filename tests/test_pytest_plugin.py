@@ -33,7 +33,7 @@ def test_cohorts_as_frames_and_paths(hcpc_cohort: Cohort, peer_cohort: Cohort) -
     assert hcpc_cohort.path("patients").name == "hcpc_patients.csv"
     assert pd.read_parquet(hcpc_cohort.path("patients", "parquet")).shape[0] == 441
     assert set(hcpc_cohort.paths) >= {"patients", "medications", "adherent_days"}
-    assert hcpc_cohort.fixture_version == peer_cohort.fixture_version == "1"
+    assert hcpc_cohort.fixture_version == peer_cohort.fixture_version == "2"
     frame = hcpc_cohort.patients
     frame["arm"] = "changed"
     assert (hcpc_cohort.patients["arm"] != "changed").all()  # each access is a fresh copy
@@ -77,7 +77,7 @@ def test_fixtures_and_assertion_in_a_fresh_project(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out  # exactly the deliberately wrong test fails
     assert "2 passed" in out and "1 failed" in out and "test_wrong_figures_fail_readably" in out
-    assert "2 of 2 targets do not match (fixture version 1):" in out
+    assert "2 of 2 targets do not match (fixture version 2):" in out
     assert "estimate: expected exactly 224, got 223 [a count: exact]" in out
     assert "this looks like a proportion: give percentages (0-100)" in out
 

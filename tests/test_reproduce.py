@@ -410,8 +410,11 @@ def test_provenance_in_every_format() -> None:
     from coachstats.cli import app
 
     runner = CliRunner()
-    rows = json.loads(runner.invoke(app, ["reproduce", "--format", "json"]).stdout)
+    doc = json.loads(runner.invoke(app, ["reproduce", "--format", "json"]).stdout)
+    rows = doc["targets"]
     assert rows and all(r["provenance"] for r in rows)
+    assert doc["held_out"]["total"] == sum(r["provenance"] == "held-out" for r in rows)
+    assert doc["figures"].startswith(f"{len(rows)} figures: ")
     held = [r["target"] for r in rows if r["provenance"] == "held-out"]
     assert len(held) >= 8
     csv = runner.invoke(app, ["reproduce", "hcpc_24", "--format", "csv"]).stdout

@@ -25,7 +25,7 @@ column        required  meaning
 ============  ========  ====================================================
 
 A JSON file is either a list of such rows or an object
-``{"fixture_version": "1", "results": [rows]}``.
+``{"fixture_version": "2", "results": [rows]}``.
 
 **What is reported**: every selected target passes, fails (a field outside its
 tolerance, with expected, got and the tolerance's reason) or is missing; ids
@@ -44,7 +44,7 @@ Examples
 >>> report.ok, report.counts()
 (False, {'pass': 1, 'fail': 1, 'missing': 1, 'unknown': 1, 'outside selection': 0})
 >>> print(report.diff())
-2 of 3 targets do not match; 1 unknown target id(s) (fixture version 1):
+2 of 3 targets do not match; 1 unknown target id(s) (fixture version 2):
   peer.randomized.usual_care (Randomized: Usual care group)
     estimate: expected exactly 151, got 150 [a count: exact]
   peer.clinics (Clinics): missing from the results (required: estimate)
@@ -697,7 +697,7 @@ def assert_matches_published(
     >>> assert_matches_published({"peer.clinics": 7}, trial="peer", only=["peer.clinics"])
     Traceback (most recent call last):
     ...
-    AssertionError: 1 of 1 targets do not match (fixture version 1):
+    AssertionError: 1 of 1 targets do not match (fixture version 2):
       peer.clinics (Clinics)
         estimate: expected exactly 6, got 7 [a count: exact]
     """

@@ -337,7 +337,9 @@ class ReproductionResult:
         --------
         >>> d = reproduce("hcpc_24").to_dict()
         >>> d["schema_version"], d["ok"], d["targets"][0]["target"], d["sensitivity"]
-        ('1.0', True, 'seen_both', None)
+        ('2.0', True, 'seen_both', None)
+        >>> d["targets"][0]["provenance"], d["held_out"]
+        ('construction', {'reproduced': 0, 'total': 2})
         """
         sens = self.sensitivity
         return stamp(
@@ -347,6 +349,9 @@ class ReproductionResult:
                 "trials": list(self.trials),
                 "source": self.source,
                 "counts": self.counts(),
+                "figures": self.figures_line(),
+                "provenance": self.provenance_counts(),
+                "held_out": dict(zip(("reproduced", "total"), self.held_out(), strict=True)),
                 "targets": json_records(self.to_frame()),
                 "sensitivity": json_records(sens) if sens is not None else None,
             },
