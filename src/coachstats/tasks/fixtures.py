@@ -19,10 +19,10 @@ the same bytes.
 Examples
 --------
 >>> fixture_version()
-'1'
+'2'
 >>> m = build_manifest(["peer"])
 >>> m["fixture_version"], [f["path"] for f in m["files"]]
-('1', ['peer_patients.csv', 'peer_patients.parquet'])
+('2', ['peer_patients.csv', 'peer_patients.parquet'])
 >>> m["cohorts"]["peer"]["seed"]
 20130301
 """
