@@ -521,12 +521,22 @@ def _sensitivity_table(
 
 
 def _arm_text(arm: ArmSummary | None) -> str:
+    """An arm's figures in the sensitivity table: events/n (%) of a binary outcome, the mean
+    (and SD) of a continuous one (a mean is not a percentage).
+
+    Examples
+    --------
+    >>> _arm_text(ArmSummary("coaching", 194, events=90, value=90 / 194))
+    '90/194 (46.4 %)'
+    >>> _arm_text(ArmSummary("coaching", 122, value=-1.0749, sd=2.849))
+    'mean -1.07 (SD 2.85), n = 122'
+    """
     if arm is None:
         return ""
-    pct = f"{100 * arm.value:.1f} %"
     if arm.events is None:
-        return f"{pct} (n = {arm.n})"
-    return f"{arm.events}/{arm.n} ({pct})"
+        sd = f" (SD {arm.sd:.2f})" if arm.sd is not None and math.isfinite(arm.sd) else ""
+        return f"mean {arm.value:.2f}{sd}, n = {arm.n}"
+    return f"{arm.events}/{arm.n} ({100 * arm.value:.1f} %)"
 
 
 # --------------------------------------------------------------------------- reproduce
