@@ -295,8 +295,9 @@ def test_reproduction_report_docx_has_the_html_numbers() -> None:
         rows = _html_rows(table)
         kept = [j for j in range(len(rows[0])) if j == 0 or any(r[j] for r in rows)]
         assert _body(t, 2) == [[r[j] for j in kept] for r in rows]
-        # what the HTML shows as a tooltip is a footnote
-        notes = [tr.xpath("./td")[-1].get("title") or "" for tr in table.xpath("./tbody/tr")]
+        # what the HTML shows as a tooltip of the verdict is a footnote (the verdict is the
+        # tenth cell; the provenance column follows it since issue 18)
+        notes = [tr.xpath("./td")[9].get("title") or "" for tr in table.xpath("./tbody/tr")]
         marks = _marks(t, 2)
         assert [bool(m) for m in marks] == [bool(n) for n in notes]
         texts = [p.text for p in doc.paragraphs]

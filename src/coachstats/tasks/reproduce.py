@@ -301,7 +301,7 @@ class ReproductionResult:
         Examples
         --------
         >>> reproduce("hcpc_pacic").figures_line()
-        '6 figures: 2 by construction, 2 moment-matched, 2 tuned; no held-out figure'
+        '5 figures: 2 by construction, 2 moment-matched, 1 tuned; no held-out figure'
         """
         n = len(self.targets)
         counts = self.provenance_counts()
