@@ -129,10 +129,10 @@ def check_keys(allowed: type | Iterable[str], data: Mapping[str, Any], what: str
 
     Examples
     --------
-    >>> check_keys(Citation, {"authors": "A", "jounral": "J"}, "citation")
+    >>> check_keys(Citation, {"authors": "A", "jounral": "J"}, "citation")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    coachstats.core.errors.OptionError: citation: unknown key(s) ['jounral']; allowed: ['authors', 'doi', 'journal', 'pages', 'registration', 'title', 'volume', 'year']
+    coachstats.core.errors.OptionError: citation: unknown key(s) ['jounral']; allowed: ['authors', 'doi', 'issue', 'journal', ...]
     """
     names = {f.name for f in fields(allowed)} if isinstance(allowed, type) else set(allowed)
     bad = sorted(set(data) - names)
