@@ -27,6 +27,7 @@ LOADING = (
     "--single-arm",
     "--exclude-invalid",
     "--require-baseline",
+    "--censored",
 )
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 
@@ -196,3 +197,62 @@ def test_synth_writes_a_file_when_given_a_file_name(tmp_path: Path) -> None:
     code, text = run("synth", str(tmp_path / "cohort.parquet"), "--n", "120")
     assert code == 0 and (tmp_path / "cohort.parquet").is_file()
     assert "other tables" in text  # HCPC has side tables: said, not silently dropped
+
+
+def test_python_advice_is_translated_for_the_command_line() -> None:
+    """Each Python fix the CLI rewrites is still worded so in the library, and its
+    command-line form names options that exist (issue 20: advice that exists)."""
+    from coachstats.cli.common import CLI_ADVICE
+
+    every = {o for c in _commands() for o in _options(c)}
+    literals = " ".join(t for path in SRC.rglob("*.py") for t in _message_literals(path))
+    for python, command_line in CLI_ADVICE.items():
+        assert python in literals, f"no message says {python!r} any more"
+        options = OPTION.findall(command_line)
+        assert options and set(options) <= every, command_line
+
+
+def _small_file(tmp_path: Path, censor: bool) -> Path:
+    """40 HCPC patients (expected counts below 5), two HbA1c values given as bounds."""
+    df = pd.read_csv(bundled_table("hcpc_patients")).head(40)
+    if censor:
+        df["hba1c_12"] = df["hba1c_12"].astype(object)
+        df.loc[[2, 8], "hba1c_12"] = ["<7.0", ">14"]
+    path = tmp_path / "small.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS)
+def test_censored_lab_values_are_refused_with_the_command_line_fix(
+    command: str, tmp_path: Path
+) -> None:
+    path = _small_file(tmp_path, censor=True)
+    args = ["reproduce", "--data", str(path)] if command == "reproduce" else [command, str(path)]
+    code, text = run(*args)
+    assert code == 2, text
+    assert "'<7.0'" in text and "--censored limit" in text and "--censored missing" in text
+    assert "censored='limit'" not in text  # the Python keyword is not a fix on the command line
+    code, text = run(*args, "--censored", "limit")
+    assert code in (0, 1), text
+    assert "2 censored lab value(s) (limit), flagged" in text
+
+
+def test_small_tables_advise_an_option_that_analyze_has(tmp_path: Path) -> None:
+    path = _small_file(tmp_path, censor=False)
+    code, text = run("analyze", str(path))
+    assert code == 0, text
+    assert "consider --exact (Fisher's exact test)" in text and "test='fisher'" not in text
+    code, text = run("analyze", str(path), "--exact")
+    assert code == 0, text
+    assert "smallest expected count" not in text
+    assert "Fisher's exact test, Newcombe hybrid score interval" in text
+    assert "Risk difference, % points" in text  # the published effect measure is kept
+
+
+def test_advice_a_command_lacks_is_left_out(tmp_path: Path) -> None:
+    """reproduce runs the published chi-square plans: it has no --exact to advise."""
+    code, text = run("reproduce", "--data", str(_small_file(tmp_path, censor=False)))
+    assert code in (0, 1), text
+    assert "the chi-square approximation may be incorrect" in text
+    assert "--exact" not in text and "test='fisher'" not in text

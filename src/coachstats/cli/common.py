@@ -9,11 +9,13 @@ Tracebacks are shown only with ``--debug``.
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -23,7 +25,7 @@ EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 MESSAGE_CHARS = 20_000
 F = TypeVar("F", bound=Callable[..., Any])
 #: Global options of the running command (``--debug``).
-STATE = {"debug": False}
+STATE: dict[str, Any] = {"debug": False, "command": None}
 
 
 def guard(func: F) -> F:
@@ -43,6 +45,7 @@ def guard(func: F) -> F:
 
         from coachstats.core.errors import CoachstatsError
 
+        STATE["command"] = func  # whose options the advice printed may name
         try:
             return func(*args, **kwargs)
         except (
@@ -56,7 +59,7 @@ def guard(func: F) -> F:
         except CoachstatsError as exc:
             if STATE["debug"]:
                 raise
-            typer.echo(f"error: {bounded(str(exc))}", err=True)
+            typer.echo(f"error: {bounded(for_the_command_line(str(exc)))}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as exc:
             if STATE["debug"]:
@@ -100,6 +103,77 @@ def internal_error_line(exc: BaseException) -> str:
     )
 
 
+#: Advice that the library words for Python callers, and the same fix on the command line.
+#: Every message the CLI prints passes through :func:`for_the_command_line`, so a note or an
+#: error never advises a keyword that the command does not have (a test checks each option
+#: exists on the commands that can print it).
+CLI_ADVICE: Mapping[str, str] = MappingProxyType(
+    {
+        "pass censored='limit' to use the bound (flagged) or censored='missing' to treat it as "
+        "missing": "pass --censored limit to use the bound (flagged) or --censored missing to "
+        "treat it as missing",
+        "consider test='fisher'": "consider --exact (Fisher's exact test)",
+    }
+)
+
+
+def for_the_command_line(text: str, options: Iterable[str] | None = None) -> str:
+    """``text`` with the Python advice of :data:`CLI_ADVICE` in its command-line form.
+
+    ``options`` are the running command's options (default: those of the command
+    click is running, or every option when none is). Advice whose command-line
+    form needs an option the command lacks is left out (after a semicolon), not
+    shown as a fix the user cannot apply.
+
+    Examples
+    --------
+    >>> note = "smallest expected count 2 < 5; consider test='fisher'"
+    >>> for_the_command_line(note, ["--exact"])
+    "smallest expected count 2 < 5; consider --exact (Fisher's exact test)"
+    >>> for_the_command_line(note, ["--data"])
+    'smallest expected count 2 < 5'
+    """
+    have = set(_running_options() if options is None else options)
+    for python, command_line in CLI_ADVICE.items():
+        if python not in text:
+            continue
+        if have and not set(re.findall(r"--[a-z][a-z-]+", command_line)) <= have:
+            text = text.replace(f"; {python}", "").replace(python, "")
+        else:
+            text = text.replace(python, command_line)
+    return text
+
+
+def _running_options() -> list[str]:
+    """The long options of the command :func:`guard` is running (empty outside a command)."""
+    func = STATE["command"]
+    return [] if func is None else command_options(func)
+
+
+def command_options(func: Callable[..., Any]) -> list[str]:
+    """The long options of a command function, read from its typer annotations.
+
+    Examples
+    --------
+    >>> def demo(data: Path, force: ForceOption = False, units: UnitsOption = None) -> None: ...
+    >>> command_options(demo)
+    ['--force', '--units']
+    """
+    import inspect
+    from typing import get_args, get_type_hints
+
+    from typer.models import OptionInfo
+
+    hints = get_type_hints(func, include_extras=True)
+    out = []
+    for name in inspect.signature(func).parameters:
+        for info in get_args(hints.get(name))[1:]:
+            if isinstance(info, OptionInfo):
+                decls = [d for d in info.param_decls or () if d.startswith("--")]
+                out += decls or ["--" + name.strip("_").replace("_", "-")]
+    return out
+
+
 @contextmanager
 def notes() -> Iterator[None]:
     """Show coachstats warnings once each, as short notes on stderr after the work."""
@@ -113,7 +187,7 @@ def notes() -> Iterator[None]:
         text = str(w.message)
         if issubclass(w.category, CoachstatsWarning) and text not in seen:
             seen.add(text)
-            typer.echo(f"note: {text}", err=True)
+            typer.echo(f"note: {for_the_command_line(text)}", err=True)
         elif not issubclass(w.category, CoachstatsWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
@@ -179,13 +253,14 @@ def program_load(
     exclude_invalid: bool,
     require_baseline: bool,
     levels: list[str] | None = None,
+    censored: str | None = None,
 ) -> dict[str, Any]:
     """The :func:`coachstats.data.programdata.load_program` keywords from the loading options.
 
     Every command that reads patient data takes the same options (``--columns``,
     ``--map``, ``--arms``, ``--sheet``, ``--units``, ``--levels``, ``--single-arm``,
-    ``--exclude-invalid``, ``--require-baseline``); ``--map``, ``--arms``, ``--units`` and
-    ``--levels`` add to (and override) the mapping file's entries.
+    ``--exclude-invalid``, ``--require-baseline``, ``--censored``); ``--map``, ``--arms``,
+    ``--units`` and ``--levels`` add to (and override) the mapping file's entries.
 
     Examples
     --------
@@ -194,8 +269,10 @@ def program_load(
     >>> load["columns"], load["arms"], load["sheet"], load["require_baseline"]
     ({'group': 'arm'}, {'HC': 'coaching', 'UC': 'usual_care'}, 0, True)
     """
+    from coachstats.core.errors import choose
     from coachstats.data.programdata import MappingFile, read_mapping
 
+    rule = "error" if censored is None else choose("--censored", censored, ("limit", "missing"))
     spec = read_mapping(columns) if columns is not None else MappingFile()
     mapping = {**spec.columns, **(parse_map(map_) or {})}
     sheet_value: str | int | None = spec.sheet
@@ -210,6 +287,7 @@ def program_load(
         "design": "single-arm" if single_arm else "auto",
         "on_invalid": "exclude" if exclude_invalid else "error",
         "require_baseline": require_baseline,
+        "censored": rule,
     }
 
 
@@ -353,6 +431,14 @@ RequireBaselineOption = Annotated[
         "--require-baseline",
         help="A follow-up value without its baseline is an error (default: that patient is "
         "left out of the measure's endpoints that need the baseline, with a note).",
+    ),
+]
+CensoredOption = Annotated[
+    str | None,
+    typer.Option(
+        "--censored",
+        help="Lab values given as a bound ('<7.0', '>14'): limit = use the bound (flagged), "
+        "missing = treat as missing (default: refused, each listed).",
     ),
 ]
 ExcludeOption = Annotated[

@@ -10,6 +10,7 @@ import typer
 from coachstats.cli.app import app
 from coachstats.cli.common import (
     ArmsOption,
+    CensoredOption,
     ExcludeOption,
     ForceOption,
     GoalsOption,
@@ -45,6 +46,7 @@ def endpoints(
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
+    censored: CensoredOption = None,
     out: Annotated[Path | None, typer.Option(help="Write the endpoint table to this CSV.")] = None,
     force: ForceOption = False,
 ) -> None:
@@ -65,6 +67,7 @@ def endpoints(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        censored=censored,
         levels=levels,
     )
     with notes():

@@ -11,6 +11,7 @@ from coachstats.cli.app import app
 from coachstats.cli.common import (
     EXIT_FINDING,
     ArmsOption,
+    CensoredOption,
     ExcludeOption,
     ForceOption,
     GoalsOption,
@@ -43,6 +44,15 @@ SensitivityOption = Annotated[
     ),
 ]
 
+ExactOption = Annotated[
+    bool,
+    typer.Option(
+        "--exact",
+        help="Compare the goal outcomes with Fisher's exact test instead of Pearson's chi-square "
+        "(for small programs: an expected count below 5 makes the chi-square P unreliable).",
+    ),
+]
+
 
 @app.command()
 @guard
@@ -60,12 +70,14 @@ def analyze(
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
+    censored: CensoredOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write the outcome table (.csv) or the whole result (.json)."),
     ] = None,
     report: ReportOption = None,
     sensitivity: SensitivityOption = False,
+    exact: ExactOption = False,
     force: ForceOption = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
@@ -83,10 +95,11 @@ def analyze(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        censored=censored,
         levels=levels,
     )
     with notes(), progress("analyze") as step:
-        result = run(data, goals=goals, sensitivity=sensitivity, progress=step, **load)
+        result = run(data, goals=goals, sensitivity=sensitivity, exact=exact, progress=step, **load)
     failed = require_computed(
         [s.label for s in result.plan.specs], list(result.plan.errors), "analyze"
     )
@@ -134,6 +147,7 @@ def evaluate(
     levels: LevelsOption = None,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
+    censored: CensoredOption = None,
     encounters: Annotated[
         Path | None,
         typer.Option(help="Coaching encounters (patient_id, date, cpt: 0591T/0592T/0593T)."),
@@ -195,6 +209,7 @@ def evaluate(
         single_arm=single_arm,
         exclude_invalid=exclude_invalid,
         require_baseline=require_baseline,
+        censored=censored,
         levels=levels,
     )
     enc = read_table(encounters) if encounters is not None else None

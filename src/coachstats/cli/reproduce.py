@@ -11,6 +11,7 @@ from coachstats.cli.app import app
 from coachstats.cli.common import (
     EXIT_FINDING,
     ArmsOption,
+    CensoredOption,
     ExcludeOption,
     LevelsOption,
     MapFileOption,
@@ -46,6 +47,7 @@ def reproduce(
     single_arm: SingleArmOption = False,
     exclude_invalid: ExcludeOption = False,
     require_baseline: RequireBaselineOption = False,
+    censored: CensoredOption = None,
     fmt: Annotated[
         str, typer.Option("--format", help="text, csv, json or markdown (any case).")
     ] = "text",
@@ -97,10 +99,13 @@ def reproduce(
                     single_arm=single_arm,
                     exclude_invalid=exclude_invalid,
                     require_baseline=require_baseline,
+                    censored=censored,
                     levels=levels,
                 ),
             )
         result = run(names or None, data=own, sensitivity=sensitivity)
+    for note in own.notes if own is not None else ():  # what loading your file did
+        typer.echo(f"note: {note}", err=True)
     if fmt == "text":
         typer.echo(result.summary())
         if brief:

@@ -248,6 +248,8 @@ def fisher_exact(
     treatment: str | None = None,
     control: str | None = None,
     conf_level: float = 0.95,
+    estimand: Estimand = "odds ratio",
+    ci: Interval | None = None,
 ) -> ComparisonResult:
     r"""Fisher's exact test with the conditional MLE odds ratio (R ``fisher.test``).
 
@@ -259,6 +261,10 @@ def fisher_exact(
     :math:`E_\psi[A] = a`; the interval solves :math:`P_\psi(A \ge a) = \alpha/2`
     and :math:`P_\psi(A \le a) = \alpha/2` (0 or infinity at the edges of the
     support). ``std_error`` and ``statistic`` are NaN: the test has neither.
+
+    ``estimand`` may instead be the risk difference or the relative risk, with
+    their intervals (``ci``, see :func:`two_proportions`; ``"newcombe"`` suits
+    the small tables this test is for): the P stays Fisher's exact P.
 
     References
     ----------
@@ -272,6 +278,9 @@ def fisher_exact(
     >>> r = fisher_exact(df, "goal")
     >>> round(r.p_value, 4), round(r.estimate, 4)
     (0.0577, 0.1773)
+    >>> rd = fisher_exact(df, "goal", estimand="risk difference", ci="newcombe")
+    >>> round(rd.p_value, 4), round(rd.estimate, 4), rd.method
+    (0.0577, -0.3571, "Fisher's exact test")
     """
     return _compare(
         data,
@@ -281,8 +290,8 @@ def fisher_exact(
         control=control,
         test="fisher",
         correct=False,
-        estimand="odds ratio",
-        ci="conditional",
+        estimand=estimand,
+        ci="conditional" if ci is None and estimand == "odds ratio" else ci,
         conf_level=conf_level,
         zero_cell="haldane",
     )

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from coachstats.compare.twobytwo import INTERVAL_NAMES
 from coachstats.core.errors import AnalysisError, OptionError
 from coachstats.core.formatting import format_number, is_percent_estimand, join_words
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
@@ -334,8 +335,13 @@ def methods_note(result: ComparisonResult, *, excluded: bool = True) -> str:
     >>> from coachstats.compare.proportions import two_proportions
     >>> methods_note(two_proportions(90, 194, 61, 178, labels=("coaching", "usual_care")))
     'Pearson chi-square; complete-case analysis.'
+    >>> methods_note(two_proportions(2, 9, 3, 14, test="fisher", ci="newcombe"))
+    "Fisher's exact test, Newcombe hybrid score interval; complete-case analysis."
     """
     parts = [result.method]
+    interval = str(result.extra.get("ci_method", ""))
+    if interval == INTERVAL_NAMES["newcombe"]:  # not the usual one for its measure: say which
+        parts.append(f"{interval} interval")
     if result.adjusted_for:
         parts.append("adjusted for " + join_words(result.adjusted_for))
     if result.cluster and result.cluster not in result.method:

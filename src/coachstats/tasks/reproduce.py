@@ -659,4 +659,6 @@ def _scored(
 def _describe_source(data: Any) -> str:
     if isinstance(data, (str, Path)):
         return str(data)
+    if isinstance(data, TrialData):  # a loaded file keeps its name
+        return data.source
     return f"<{type(data).__name__}>"

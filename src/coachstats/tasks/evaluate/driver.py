@@ -275,6 +275,7 @@ def analyze(
     conf_level: float = 0.95,
     tracking: bool = True,
     sensitivity: bool = False,
+    exact: bool = False,
     progress: Progress | None = None,
     **load: Any,
 ) -> ProgramAnalysis:
@@ -297,6 +298,9 @@ def analyze(
     sensitivity : bool
         Also compute the tipping points of the binary outcomes (two-arm programs;
         :func:`~coachstats.tasks.evaluate.missingness.program_sensitivity`).
+    exact : bool
+        Compare the goal endpoints with Fisher's exact test instead of Pearson's
+        chi-square (for small programs; see :func:`program_plan`).
     progress : callable, optional
         Called with a short text at each step (the CLI's progress bar).
 
@@ -318,6 +322,7 @@ def analyze(
         gs,
         single_arm=program_design == "single-arm",
         measures=measure_months(td.patients.columns),  # optional measures the data has (dbp)
+        exact=exact,
     )
     res = run_plan(td, plan, errors="record")
     summaries: list[ComparisonResult | None] = []

@@ -318,7 +318,11 @@ def _outcome_label(outcome: str, goals: GoalSet) -> str:
 
 
 def program_plan(
-    goals: GoalSet | str = "hcpc", *, single_arm: bool = False, measures: Iterable[str] = ()
+    goals: GoalSet | str = "hcpc",
+    *,
+    single_arm: bool = False,
+    measures: Iterable[str] = (),
+    exact: bool = False,
 ) -> AnalysisPlan:
     """The outcomes ``coachstats analyze`` reports for a program, as an analysis plan.
 
@@ -328,7 +332,9 @@ def program_plan(
     goal for >= 1 / all conditions and per condition, and the change of each
     measure. Peer goals: HbA1c change, drop >= 1 point, HbA1c < 7.5 %, LDL
     and SBP changes. Goal endpoints are compared with Pearson's chi-square
-    without correction (as published), changes with Welch's t test.
+    without correction (as published), or with Fisher's exact test when
+    ``exact`` (small programs: an expected count below 5 makes the chi-square
+    P unreliable, and the chi-square test warns so), changes with Welch's t test.
     Single-arm programs get the per-outcome proportion or mean
     (``describe``) instead of a test. A name is looked up with
     :func:`~coachstats.core.goals.get_goal_set`; a GoalSet is used as is.
@@ -339,6 +345,8 @@ def program_plan(
     ['change_hba1c', 'hba1c_drop_ge1', 'hba1c_lt_7_5', 'change_ldl', 'change_sbp']
     >>> program_plan("hcpc", single_arm=True).specs[0].method
     'describe'
+    >>> program_plan("hcpc", exact=True).specs[0].method
+    'fisher'
     """
     gs = get_goal_set(goals)
     if gs is None:  # pragma: no cover - a name or GoalSet always resolves
@@ -355,6 +363,11 @@ def program_plan(
                 label=label,
                 by=None,
                 options={"stat": "proportion" if binary else "mean"},
+            )
+        elif binary and exact:
+            # the risk difference as published, with the small-sample (Newcombe) interval
+            spec = AnalysisSpec(
+                o, "fisher", label=label, options={"estimand": "risk difference", "ci": "newcombe"}
             )
         elif binary:
             spec = AnalysisSpec(o, "chi_square", label=label, options={"correct": False})
