@@ -175,6 +175,26 @@ def test_program_with_the_hcpc_effect(with_effect: EvaluationResult) -> None:
     assert head.startswith("at goal for >= 1 condition: 1") and "more patients in 100" in head
 
 
+def test_own_effect_words_agree_with_the_p_printed_beside_them() -> None:
+    # The bundled HCPC cohort: composite P = .02 (printed), Holm-adjusted over the 4 outcomes
+    # .05 or more. "P = .02; not clearly different from no effect" without the reason
+    # contradicted itself: the sentence must name the adjustment and give the adjusted P.
+    res = evaluate(hcpc_cohort().patients, against="hcpc", tracking=False)
+    rows = [r for r in res.effects if r.primary and r.program is not None]
+    assert rows
+    for r in rows:
+        text = r.program_sentence()
+        raw, adjusted = r.program.p_value, r.program_p_adjusted
+        if adjusted < r.alpha:
+            assert "not clearly different" not in text
+        elif raw < r.alpha:
+            assert "once adjusted for the several outcomes compared (Holm-adjusted P = ." in text
+        else:
+            assert text.endswith("; not clearly different from no effect")
+    composite = next(r for r in rows if r.target == "composite_any")
+    assert composite.program.p_value < 0.05 <= composite.program_p_adjusted  # the case itself
+
+
 def test_program_without_effect_is_never_similar(no_effect: EvaluationResult) -> None:
     # issue 17: a null program was "consistent with HCPC" (no margin, P >= .05); now it is
     # smaller or inconclusive on the composite, and the words say so

@@ -57,6 +57,7 @@ from coachstats.compare.nnt import (
 )
 from coachstats.compare.prepare import check_binary, require_columns, resolve_arms
 from coachstats.core.errors import AnalysisError, check_option
+from coachstats.core.formatting import format_number
 from coachstats.core.results import ComparisonResult
 from coachstats.tasks.tracking import FULL_TIME_CASELOAD
 
@@ -189,7 +190,7 @@ class CoachingCost:
         """How the cost per patient is built, with the numbers."""
         rate = f"{self.hourly_cost:.2f} {self.currency}/hour"
         if self.basis == "minutes":
-            return f"{self.minutes:g} coaching minutes per patient x {rate}"
+            return f"{format_number(self.minutes, 1)} coaching minutes per patient x {rate}"
         return (
             f"{self.hours_per_year:g} paid hours/year x {rate} x {self.months:g}/12 months / "
             f"{self.patients_per_coach:g} patients per coach"

@@ -231,7 +231,9 @@ class ArmComparison(Judged, SentenceRow):
             text += f"; {p_phrase(self.program_p_value)} against no change"
         text += ")"
         if self.program_test is not None:
-            text += chance_words(self.program_p_adjusted, self.alpha)
+            text += chance_words(
+                self.program_p_value, self.program_p_adjusted, self.alpha, self.adjustment
+            )
         text += f" \N{EM DASH} {self.caveat}"
         r = self.regression
         if r is not None:

@@ -285,7 +285,7 @@ class EffectComparison(Judged, SentenceRow):
             p.p_value,
             conf_level=self.conf_level,
         )
-        return words + chance_words(self.program_p_adjusted, self.alpha)
+        return words + chance_words(p.p_value, self.program_p_adjusted, self.alpha, self.adjustment)
 
     def sentence(self) -> str:
         """The program's effect, then the verdict against the published effect, in words."""

@@ -163,17 +163,35 @@ def effect_words(
     )
 
 
-def chance_words(p_adjusted: float, alpha: float) -> str:
+def chance_words(p_value: float, p_adjusted: float, alpha: float, adjustment: str) -> str:
     """``"; not clearly different from no effect"`` when the adjusted P is not below alpha.
+
+    When only the adjustment for the several outcomes compared makes it so (the
+    P printed beside it is below alpha), the sentence says so and gives the
+    adjusted P: a reader who sees "P = .02" must not be told "not clearly
+    different from no effect" without the reason.
 
     Examples
     --------
-    >>> chance_words(0.62, 0.05), chance_words(0.001, 0.05)
+    >>> chance_words(0.62, 0.62, 0.05, "holm"), chance_words(0.001, 0.004, 0.05, "holm")
     ('; not clearly different from no effect', '')
+    >>> chance_words(0.02, 0.06, 0.05, "holm")
+    '; not clearly different from no effect once adjusted for the several outcomes compared (Holm-adjusted P = .06)'
+    >>> chance_words(0.02, 0.0512, 0.05, "holm")[-24:]
+    '(Holm-adjusted P = .051)'
     """
-    if math.isfinite(p_adjusted) and p_adjusted >= alpha:
-        return "; not clearly different from no effect"
-    return ""
+    if not (math.isfinite(p_adjusted) and p_adjusted >= alpha):
+        return ""
+    if math.isfinite(p_value) and p_value < alpha:
+        name = adjustment.capitalize()
+        shown = p_phrase(p_adjusted)
+        if shown == p_phrase(alpha):  # .051 would print as .05: show the digit that decides
+            shown = f"P = {p_adjusted:.3f}".replace("0.", ".", 1)
+        return (
+            "; not clearly different from no effect once adjusted for the several outcomes "
+            f"compared ({name}-adjusted {shown})"
+        )
+    return "; not clearly different from no effect"
 
 
 def value_words(endpoint: str, estimand: str, x: float, *, unit: bool = True) -> str:
