@@ -35,6 +35,7 @@ __all__ = [
     "first_sentence",
     "format_number",
     "format_p",
+    "in_sentence",
     "is_number",
     "is_percent_estimand",
     "join_words",
@@ -207,3 +208,18 @@ def first_sentence(text: str) -> str:
 
 def _decimals(x: float) -> int:
     return max(0, -math.floor(math.log10(x)))
+
+
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: a capitalized word in lower case, an acronym or
+    a measure name (HbA1c, LDL) as it is.
+
+    Examples
+    --------
+    >>> in_sentence("At goal for >= 1 condition"), in_sentence("HbA1c at goal"), in_sentence("LDL change")
+    ('at goal for >= 1 condition', 'HbA1c at goal', 'LDL change')
+    """
+    word = label.split(" ", 1)[0]
+    if len(word) > 1 and word[0].isupper() and word[1:].islower():
+        return label[0].lower() + label[1:]
+    return label

@@ -13,7 +13,7 @@ Examples
 >>> is_goal_endpoint("at_goal_ldl"), is_goal_endpoint("change_ldl")
 (True, False)
 >>> outcome_label("composite_any"), outcome_label("change_sbp"), outcome_label("my_column")
-('At goal on >= 1 condition', 'SBP change (mm Hg)', 'my_column')
+('At goal for >= 1 condition', 'SBP change (mm Hg)', 'my_column')
 >>> arm_label("coaching"), arm_label("usual_care", "short"), arm_label("HC")
 ('Health coaching group', 'Usual care', 'HC')
 """
@@ -199,8 +199,8 @@ ANALYSED_STATUSES: tuple[str, ...] = ("analysed", "missing follow-up (counted as
 def _outcome_labels() -> dict[str, str]:
     units = {m: f" ({u})" for m, u in MEASURE_UNITS.items()}
     labels = {
-        "composite_any": "At goal on >= 1 condition",
-        "composite_all": "At goal on every condition",
+        "composite_any": "At goal for >= 1 condition",
+        "composite_all": "At goal for all conditions",
         "n_uncontrolled": "Conditions uncontrolled at baseline",
         "hba1c_drop_ge1": "HbA1c drop >= 1 point",
         "hba1c_lt_7_5": "HbA1c < 7.5 %",

@@ -437,9 +437,9 @@ def single_group_table(
     --------
     >>> from coachstats.compare.onesample import one_sample_proportion
     >>> t = single_group_table([one_sample_proportion(50, 100, outcome="composite_any")],
-    ...     labels=["At goal on >= 1 condition"])
+    ...     labels=["At goal for >= 1 condition"])
     >>> t.headers, t.rows[0]
-    (('Outcome', 'n', 'n (%)', '% or mean (95% CI)'), ('At goal on >= 1 condition', '100', '50 (50.0%)', '50.0 (40.4 to 59.6)'))
+    (('Outcome', 'n', 'n (%)', '% or mean (95% CI)'), ('At goal for >= 1 condition', '100', '50 (50.0%)', '50.0 (40.4 to 59.6)'))
     """
     items = list(results)
     if len(labels) != len(items):

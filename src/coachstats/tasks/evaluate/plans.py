@@ -24,13 +24,13 @@ from typing import Any, Literal
 import pandas as pd
 
 from coachstats.core.errors import OptionError
+from coachstats.core.formatting import in_sentence
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.vocabulary import (
     CORE_MEASURES,
     GOAL_MEASURES,
     MEASURE_CONDITIONS,
-    MEASURE_LABELS,
-    MEASURE_UNITS,
+    OUTCOME_LABELS,
     measure_months,
     parse_measure_column,
 )
@@ -58,22 +58,12 @@ POPULATIONS: Mapping[str, tuple[str, str]] = {
 
 
 def _outcome_text() -> dict[str, str]:
-    text = {
-        "composite_any": "at goal for >= 1 condition",
-        "composite_all": "at goal for all conditions",
-    }
-    for m in GOAL_MEASURES:
-        text[f"at_goal_{m}"] = f"{MEASURE_LABELS[m]} at goal"
-    text["at_goal_sbp"] = "blood pressure at goal (SBP)"
-    for m in GOAL_MEASURES:
-        text[f"change_{m}"] = f"{MEASURE_LABELS[m]} change ({MEASURE_UNITS[m]})"
-    text["hba1c_drop_ge1"] = "HbA1c drop >= 1 point"
-    text["hba1c_lt_7_5"] = "HbA1c < 7.5 %"
-    return text
+    """:data:`~coachstats.core.vocabulary.OUTCOME_LABELS` as they read inside a sentence."""
+    return {k: in_sentence(v) for k, v in OUTCOME_LABELS.items()}
 
 
-#: Plain-language labels of the program outcomes of :func:`program_plan` (measure names
-#: and units from :mod:`coachstats.core.vocabulary`).
+#: Plain-language labels of the program outcomes of :func:`program_plan`: the vocabulary's
+#: labels (:data:`~coachstats.core.vocabulary.OUTCOME_LABELS`) as they read in a sentence.
 OUTCOME_TEXT: Mapping[str, str] = _outcome_text()
 
 
