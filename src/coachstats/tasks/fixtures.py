@@ -29,7 +29,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ from typing import Any
 
 from coachstats.core.errors import FixtureError, OptionError, OutputError
 from coachstats.core.paths import bundled_data_dir
+from coachstats.data.io import file_sha256
 from coachstats.data.outputs import OutputSet
 from coachstats.tasks.expected import check_targets
 from coachstats.tasks.schemas import schema, stamp
@@ -57,7 +57,6 @@ __all__ = [
     "fixture_version",
     "fixture_versions",
     "resolve_trials",
-    "sha256",
     "verify_bundled",
     "write_fixtures",
 ]
@@ -90,20 +89,6 @@ def fixture_versions() -> tuple[FixtureVersion, ...]:
 def fixture_version() -> str:
     """The current fixture version (the last released one)."""
     return fixture_versions()[-1].version
-
-
-def sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256(p)[:16]
-    'ba7816bf8f01cfea'
-    """
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def resolve_trials(trials: str | Iterable[str] | None) -> list[str]:
@@ -163,7 +148,7 @@ def verify_bundled() -> str:
         version rewrote them), and a new fixture version is needed.
     """
     current = fixture_versions()[-1]
-    found = {p.name: sha256(p) for p in bundled_fixture_files()}
+    found = {p.name: file_sha256(p) for p in bundled_fixture_files()}
     changed = sorted(n for n in found if n in current.files and found[n] != current.files[n])
     missing = sorted(set(current.files) - set(found))
     extra = sorted(set(found) - set(current.files))
@@ -218,7 +203,7 @@ def build_manifest(trials: str | Iterable[str] | None = None) -> dict[str, Any]:
                 "table": path.stem.split("_", 1)[1],
                 "format": path.suffix[1:],
                 "bytes": path.stat().st_size,
-                "sha256": sha256(path),
+                "sha256": file_sha256(path),
             }
         )
     trial_entries = []
