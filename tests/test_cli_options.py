@@ -256,3 +256,23 @@ def test_advice_a_command_lacks_is_left_out(tmp_path: Path) -> None:
     assert code in (0, 1), text
     assert "the chi-square approximation may be incorrect" in text
     assert "--exact" not in text and "test='fisher'" not in text
+
+
+def test_fte_and_cost_reach_the_caseload_and_the_cost() -> None:
+    path = str(bundled_table("hcpc_patients"))
+    code, text = run("analyze", path)
+    assert code == 0, text
+    assert "caseload assumes every coach is full time (pass --fte otherwise)" in text
+    assert "fte=" not in text and "overhead=0.3 adds 30 %" in text
+    code, text = run("analyze", path, "--fte", "0.5", "--cost", "wage=30,overhead=0.3,caseload=75")
+    assert code == 0, text
+    assert "full time" not in text  # the FTE was given: nothing assumed about it
+    # 540.8 minutes x 30 x 1.3 USD/hour; the whole salary over 75 patients per coach
+    assert "540.8 coaching minutes per patient x 39.00 USD/hour" in text
+    assert "/ 75 patients per coach" in text and "no benefits or overhead" not in text
+    # 224 coached / 3 coaches at 0.5 FTE each
+    assert "Coached patients per full-time coach: 149" in text
+    code, text = run("analyze", path, "--cost", "wag=30")
+    assert code == 2 and "did you mean 'wage'" in text
+    code, text = run("analyze", path, "--fte", "x")
+    assert code == 2 and "--fte 0.5" in text

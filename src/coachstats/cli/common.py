@@ -113,6 +113,8 @@ CLI_ADVICE: Mapping[str, str] = MappingProxyType(
         "missing": "pass --censored limit to use the bound (flagged) or --censored missing to "
         "treat it as missing",
         "consider test='fisher'": "consider --exact (Fisher's exact test)",
+        "(pass fte= otherwise)": "(pass --fte otherwise)",
+        "(set overhead= to add them, e.g. 0.3)": "(--cost overhead=0.3 adds 30 %)",
     }
 )
 
@@ -448,6 +450,83 @@ ExcludeOption = Annotated[
         help="Exclude rows that fail validation (each listed, with its reason) instead of stopping.",
     ),
 ]
+FteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fte",
+        help="Coaches' full-time equivalents for the caseload: one number for every coach "
+        "(0.5), or coach_id=fte pairs (C1=0.5,C2=1). Default: every coach full time (said).",
+    ),
+]
+
+
+CostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cost",
+        help="Your program's cost inputs for the cost per additional patient at goal, "
+        "key=value pairs: wage (hourly, USD), overhead (share of the wage, e.g. 0.3), caseload "
+        "(patients per full-time coach). What is not given is assumed, and said so.",
+    ),
+]
+
+
+def parse_cost(text: str | None) -> dict[str, float] | None:
+    """The ``--cost`` pairs as numbers (keys checked by the analysis).
+
+    Examples
+    --------
+    >>> parse_cost("wage=28.5,overhead=0.3")
+    {'wage': 28.5, 'overhead': 0.3}
+    """
+    from coachstats.core.errors import OptionError
+
+    if text is None:
+        return None
+    out = {}
+    for key, value in parse_pairs(text, "--cost").items():
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not (number >= 0 and number != float("inf")):
+            raise OptionError(
+                f"--cost: {key}={value!r} is not a number of 0 or more (e.g. --cost "
+                "wage=28.5,overhead=0.3,caseload=80)"
+            )
+        out[key.strip().lower()] = number
+    return out
+
+
+def parse_fte(text: str | None) -> float | dict[str, float] | None:
+    """The ``--fte`` value: one number, or ``coach=fte`` pairs.
+
+    Examples
+    --------
+    >>> parse_fte("0.5"), parse_fte("C1=0.5,C2=1"), parse_fte(None)
+    (0.5, {'C1': 0.5, 'C2': 1.0}, None)
+    """
+    from coachstats.core.errors import OptionError
+
+    if text is None:
+        return None
+    pairs = parse_pairs(text, "--fte") if "=" in text else {"": text}
+    out: dict[str, float] = {}
+    for coach, value in pairs.items():
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not 0 < number <= 1.5:
+            raise OptionError(
+                f"--fte: {value!r} is not a full-time equivalent (a number above 0, e.g. 0.5 "
+                "or 1); give one for every coach (--fte 0.5) or coach_id=fte pairs "
+                "(--fte C1=0.5,C2=1)"
+            )
+        out[coach] = number
+    return out.get("", out)
+
+
 ForceOption = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
 GoalsOption = Annotated[str, typer.Option(help="Goal set: hcpc or peer (any case).")]
 

@@ -12,8 +12,10 @@ from coachstats.cli.common import (
     EXIT_FINDING,
     ArmsOption,
     CensoredOption,
+    CostOption,
     ExcludeOption,
     ForceOption,
+    FteOption,
     GoalsOption,
     LevelsOption,
     MapFileOption,
@@ -24,8 +26,11 @@ from coachstats.cli.common import (
     SingleArmOption,
     UnitsOption,
     figure_content,
+    for_the_command_line,
     guard,
     notes,
+    parse_cost,
+    parse_fte,
     parse_pairs,
     plan_outputs,
     program_load,
@@ -78,6 +83,8 @@ def analyze(
     report: ReportOption = None,
     sensitivity: SensitivityOption = False,
     exact: ExactOption = False,
+    fte: FteOption = None,
+    cost: CostOption = None,
     force: ForceOption = False,
 ) -> None:
     """Analyse a program's patient file: outcome table, the brief's presentation, flow, tracking."""
@@ -99,11 +106,20 @@ def analyze(
         levels=levels,
     )
     with notes(), progress("analyze") as step:
-        result = run(data, goals=goals, sensitivity=sensitivity, exact=exact, progress=step, **load)
+        result = run(
+            data,
+            goals=goals,
+            sensitivity=sensitivity,
+            exact=exact,
+            fte=parse_fte(fte),
+            cost=parse_cost(cost),
+            progress=step,
+            **load,
+        )
     failed = require_computed(
         [s.label for s in result.plan.specs], list(result.plan.errors), "analyze"
     )
-    typer.echo(result.summary())
+    typer.echo(for_the_command_line(result.summary()))
     if failed:  # listed under the outcome table by the summary
         typer.echo(
             f"\n{len(failed)} outcome(s) not computed (listed under the outcome table); "
@@ -184,6 +200,8 @@ def evaluate(
     ] = None,
     report: ReportOption = None,
     sensitivity: SensitivityOption = False,
+    fte: FteOption = None,
+    cost: CostOption = None,
     force: ForceOption = False,
 ) -> None:
     """Compare a program with the published trials: its own effect, then larger / similar /
@@ -224,6 +242,8 @@ def evaluate(
             alpha=alpha,
             margins=margins,  # type: ignore[arg-type]
             encounters=enc,
+            fte=parse_fte(fte),
+            cost=parse_cost(cost),
             sensitivity=sensitivity,
             progress=step,
             **load,
@@ -235,7 +255,7 @@ def evaluate(
         [error or ("not computed" if program is None else None) for _, _, error, program in rows],
         "evaluate",
     )
-    typer.echo(result.summary())
+    typer.echo(for_the_command_line(result.summary()))
     if failed:
         typer.echo("\nNot computed (the other outcomes stand):\n  " + "\n  ".join(failed))
     if plot is not None or report is not None:

@@ -33,6 +33,12 @@ import pandas as pd
 from coachstats.core.errors import FileFormatError, SchemaError, check_option, list_some, shorten
 from coachstats.data.io import file_sha256
 from coachstats.data.schema import PATIENT_SCHEMA, column_spec, normalize_arm_labels
+from coachstats.data.suggest import (
+    arm_candidates,
+    arms_option,
+    measure_hint,
+    with_column_hints,
+)
 from coachstats.data.trialdata import TrialData
 
 __all__ = ["DESIGNS", "MappingFile", "load_program", "orient_columns", "read_mapping"]
@@ -340,41 +346,6 @@ def _check_single_arm_is_coached(td: TrialData, arm_src: str | None) -> None:
         )
 
 
-#: Words in a column name that suggest it holds the arm.
-_ARM_WORDS = ("arm", "group", "treat", "alloc", "random", "condition", "study", "intervention")
-
-
-def arm_candidates(
-    raw: pd.DataFrame, columns: Mapping[str, str] | None
-) -> list[tuple[str, list[Any]]]:
-    """Columns that look like an unmapped arm column, with their distinct values.
-
-    A column not mapped to the schema, with two or three distinct values, whose
-    name suggests an arm (``group``, ``Study Arm``, ``treatment``...) or whose
-    values are arm labels coachstats recognises (``HC``/``UC``, ``control``...).
-
-    Examples
-    --------
-    >>> raw = pd.DataFrame({"id": [1, 2, 3], "group": ["HC", "UC", "HC"], "sex": ["F", "M", "F"]})
-    >>> arm_candidates(raw, None)
-    [('group', ['HC', 'UC'])]
-    """
-    mapped = set((columns or {}).keys()) | {c.name for c in PATIENT_SCHEMA}
-    found = []
-    for col in raw.columns:
-        name = str(col)
-        if name in mapped or name.strip().lower() in mapped:
-            continue
-        values = pd.unique(raw[col].dropna()).tolist()
-        if not 2 <= len(values) <= 3:
-            continue
-        named = any(w in name.lower() for w in _ARM_WORDS)
-        recognised, _ = normalize_arm_labels(pd.Series(values, dtype=object))
-        if named or recognised.notna().sum() >= 2:
-            found.append((name, sorted(values, key=str)))
-    return found
-
-
 def _single_arm_refusal(
     raw: pd.DataFrame, columns: Mapping[str, str] | None, arm_src: str | None, labels: list[Any]
 ) -> SchemaError:
@@ -391,10 +362,7 @@ def _single_arm_refusal(
     candidates = arm_candidates(raw, columns)
     if candidates:
         name, values = candidates[0]
-        mapped, _ = normalize_arm_labels(pd.Series(values, dtype=object))
-        guess = [m if isinstance(m, str) else "coaching|usual_care" for m in mapped.tolist()]
-        arms_cli = ",".join(f"{v}={g}" for v, g in zip(values, guess, strict=True))
-        arms_py = ", ".join(f"{v!r}: {g!r}" for v, g in zip(values, guess, strict=True))
+        arms_cli, arms_py = arms_option(values)
         others = "".join(f", or {n!r} ({list_some(map(repr, v))})" for n, v in candidates[1:])
         problem = (
             f"no arm column; column {name!r} looks like one ({len(values)} values: "
@@ -483,6 +451,9 @@ def load_program(
         label = str(path)
         sha = file_sha256(path)
     raw = raw.rename(columns=lambda c: str(c).strip())
+    unread = measure_hint(raw, columns)
+    if unread:  # 'A1C 12m' is not hba1c_12: say so, not only "no hba1c values" later
+        notes.append(unread)
     arm_src = _source_column(raw, columns, "arm")
     arm_map = dict(arms or {})
     n_arms: Literal[1, 2] = 2
@@ -515,6 +486,9 @@ def load_program(
     try:
         td = _load(raw, **kwargs)
     except SchemaError as exc:
+        hinted = with_column_hints(exc, raw, columns)
+        if hinted is not exc:  # a required column is missing: say which of yours looks like it
+            raise hinted from None
         found = _row_failures(exc) if on_invalid == "exclude" else None
         id_src = _source_column(raw, columns, "patient_id")
         if found is None or id_src is None:

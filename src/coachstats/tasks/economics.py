@@ -223,7 +223,9 @@ class CoachingCost:
         if self.hourly_wage == DEFAULT_HOURLY_WAGE:
             out.append(f"hourly wage {DEFAULT_HOURLY_WAGE} USD: {DEFAULT_WAGE_SOURCE}")
         if self.overhead == 0:
-            out.append("no benefits or overhead added to the wage (set overhead= to add them)")
+            out.append(
+                "no benefits or overhead added to the wage (set overhead= to add them, e.g. 0.3)"
+            )
         return tuple(out)
 
 

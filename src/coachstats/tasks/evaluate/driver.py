@@ -276,6 +276,8 @@ def analyze(
     tracking: bool = True,
     sensitivity: bool = False,
     exact: bool = False,
+    fte: float | Mapping[Any, float] | None = None,
+    cost: Mapping[str, float] | None = None,
     progress: Progress | None = None,
     **load: Any,
 ) -> ProgramAnalysis:
@@ -301,6 +303,12 @@ def analyze(
     exact : bool
         Compare the goal endpoints with Fisher's exact test instead of Pearson's
         chi-square (for small programs; see :func:`program_plan`).
+    fte : float or mapping, optional
+        Coaches' full-time equivalents for the caseload (one for all, or by coach).
+    cost : mapping, optional
+        The program's cost inputs (``wage``, ``overhead``, ``caseload``) for the
+        cost per additional patient at goal
+        (:func:`~coachstats.tasks.evaluate.impact.program_impact`); the rest is assumed.
     progress : callable, optional
         Called with a short text at each step (the CLI's progress bar).
 
@@ -340,13 +348,13 @@ def analyze(
     if tracking:
         _step(progress, "tracking metrics")
         try:
-            metrics = program_metrics(td, goals=gs, endpoints=res.endpoints)
+            metrics = program_metrics(td, goals=gs, endpoints=res.endpoints, fte=fte)
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
     impact = missing = None
     if program_design == "two-arm":
         labelled = [(s.label or s.outcome, r) for s, r in zip(plan.specs, res.results, strict=True)]
-        impact = program_impact(labelled, patients=td.patients)
+        impact = program_impact(labelled, patients=td.patients, cost=cost)
         if sensitivity:
             _step(progress, "tipping points")
             missing = program_sensitivity(td, gs, _binary_outcomes(plan), derived=res.endpoints)
@@ -387,6 +395,7 @@ def evaluate(
     eligible_only: bool = True,
     encounters: pd.DataFrame | None = None,
     fte: float | Mapping[Any, float] | None = None,
+    cost: Mapping[str, float] | None = None,
     sensitivity: bool = False,
     progress: Progress | None = None,
     **load: Any,
@@ -427,6 +436,8 @@ def evaluate(
         CPT encounter rows for the tracking metrics.
     fte : float or mapping, optional
         Coaches' full-time equivalents for the caseload.
+    cost : mapping, optional
+        The program's cost inputs (``wage``, ``overhead``, ``caseload``); see :func:`analyze`.
     sensitivity : bool
         Also compute the tipping points of the program's own binary outcomes
         (two-arm programs; :mod:`coachstats.tasks.evaluate.missingness`).
@@ -531,6 +542,7 @@ def evaluate(
                 if e.primary and e.estimand == "risk difference"
             ],
             patients=td.patients,
+            cost=cost,
         )
         if sensitivity:
             _step(progress, "tipping points")

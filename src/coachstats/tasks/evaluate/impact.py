@@ -23,17 +23,22 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from coachstats.compare.nnt import CostPerSuccess
+from coachstats.core.errors import check_option
 from coachstats.core.results import ComparisonResult, TidyResult
-from coachstats.tasks.economics import CoachingCost, cost_per_additional_patient_at_goal
+from coachstats.tasks.economics import (
+    DEFAULT_HOURLY_WAGE,
+    CoachingCost,
+    cost_per_additional_patient_at_goal,
+)
 
-__all__ = ["ImpactRow", "ProgramImpact", "program_impact"]
+__all__ = ["COST_KEYS", "ImpactRow", "ProgramImpact", "program_impact"]
 
 #: The per-patient coaching time column of the schema.
 MINUTES = "coaching_minutes"
@@ -131,10 +136,15 @@ def _program_minutes(patients: pd.DataFrame | None) -> tuple[float | None, str]:
     )
 
 
+#: The cost inputs a program may give (:func:`program_impact`'s ``cost``).
+COST_KEYS: tuple[str, ...] = ("wage", "overhead", "caseload")
+
+
 def program_impact(
     results: Sequence[tuple[str, ComparisonResult | None]],
     *,
     patients: pd.DataFrame | None = None,
+    cost: Mapping[str, float] | None = None,
 ) -> ProgramImpact | None:
     """NNT and cost per additional patient for every risk-difference result (None if there is none).
 
@@ -147,10 +157,26 @@ def program_impact(
     patients : DataFrame, optional
         The program's patients: a ``coaching_minutes`` column gives the
         program's own coaching time per coached patient.
+    cost : mapping, optional
+        The program's own cost inputs, any of :data:`COST_KEYS`: ``wage`` (hourly,
+        USD), ``overhead`` (benefits and overhead as a share of the wage, e.g.
+        0.3), ``caseload`` (patients per full-time coach). What is not given is
+        assumed, and said so in ``assumptions``.
     """
+    given = dict(cost or {})
+    for key in given:
+        check_option("cost key", key, COST_KEYS)
+    wage = float(given.get("wage", DEFAULT_HOURLY_WAGE))
+    overhead = float(given.get("overhead", 0.0))
+    caseload = given.get("caseload")
     measured, how = _program_minutes(patients)
-    time = CoachingCost(minutes_per_patient=measured)
-    salary = CoachingCost(basis="caseload")
+    time = CoachingCost(minutes_per_patient=measured, hourly_wage=wage, overhead=overhead)
+    salary = CoachingCost(
+        basis="caseload",
+        caseload=None if caseload is None else float(caseload),
+        hourly_wage=wage,
+        overhead=overhead,
+    )
     rows = [
         ImpactRow(
             label,
