@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from coachstats import HCPC_GOALS, load_trial
 from coachstats.cli import app
+from coachstats.core.paths import bundled_table
 from coachstats.data.programdata import load_program, read_mapping
 from coachstats.errors import FileFormatError, SchemaError
 from tests import hostile
@@ -382,3 +383,12 @@ def test_a_mapping_file_over_1_mb_is_refused(tmp_path: Path) -> None:
     big.write_text('{"columns": {"arm": "' + "x" * 1_100_000 + '"}}')
     with pytest.raises(FileFormatError, match="is it the data file"):
         read_mapping(big)
+
+
+def test_an_infinite_value_is_one_problem_not_two() -> None:
+    df = pd.read_csv(bundled_table("hcpc_patients")).head(30)
+    df.loc[3, "hba1c_12"] = np.inf
+    with pytest.raises(SchemaError) as info:
+        load_program(df)
+    assert len(info.value.failures) == 1
+    assert "infinite" in info.value.failures.loc[0, "problem"]

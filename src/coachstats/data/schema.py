@@ -556,7 +556,8 @@ def validate_patients(
         if not unit_problem:
             lo = -np.inf if spec.minimum is None else spec.minimum
             hi = np.inf if spec.maximum is None else spec.maximum
-            out = ~np.isnan(values) & ((values < lo) | (values > hi))
+            # infinite values are reported once, as such, by the parser
+            out = np.isfinite(values) & ((values < lo) | (values > hi))
             if out.any():
                 allowed = spec.allowed
                 if given is not values:  # converted: say it in the unit of the file too
