@@ -64,7 +64,8 @@ from coachstats.compare.proportions import normal_quantile
 from coachstats.core.errors import OptionError, check_option
 from coachstats.core.vocabulary import MEASURE_LABELS, MEASURE_UNITS
 from coachstats.trials.printed import PrintedP, PrintedValue
-from coachstats.trials.registry import Citation, Trial, check_keys, get_trial
+from coachstats.trials.records import Citation, check_keys
+from coachstats.trials.registry import Trial, get_trial
 from coachstats.trials.values import (
     CI_FROM_SE,
     Estimate,
