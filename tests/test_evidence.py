@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
+from scipy.stats import t as t_dist
 from typer.testing import CliRunner
 
 from coachstats.cli import app
@@ -292,15 +293,18 @@ def test_position_wording_by_direction_and_uncertainty(hba1c) -> None:  # type: 
     vague = position_against_evidence(-1.2, 0.5, evidence=hba1c)
     assert vague.range_position == "beyond" and not vague.range_certain
     assert "chance may explain it" in vague.sentence and vague.verdict == "inconclusive"
-    # the difference is program minus pooled, with independent SEs
+    # the difference is program minus pooled, with independent SEs; the pooled SE is the one
+    # its Hartung-Knapp CI implies (t on k - 1 df), not the bare HK SE with a normal quantile
     assert inside.difference == pytest.approx(-0.45 - m.estimate)
-    half = Z975 * math.hypot(0.18, m.std_error)
+    se_pooled = t_dist.ppf(0.975, m.k - 1) / Z975 * m.std_error
+    assert inside.pooled_std_error == pytest.approx(se_pooled, rel=1e-9)
+    half = Z975 * math.hypot(0.18, se_pooled)
     assert inside.difference_high - inside.difference == pytest.approx(half, rel=1e-6)
 
 
 def test_position_errors(hba1c) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OptionError, match="no default margin"):
-        position_against_evidence(-2.0, 1.0, "sbp")
+        position_against_evidence(-2.0, 1.0, "composite_all")
     with pytest.raises(OptionError, match="SE > 0"):
         position_against_evidence(-0.4, 0.0, evidence=hba1c)
     with pytest.raises(OptionError, match="margin must be > 0"):

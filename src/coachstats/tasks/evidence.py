@@ -39,7 +39,7 @@ import pandas as pd
 from coachstats.compare.meta import MetaResult, pool
 from coachstats.compare.meta_fit import Method, Test, critical_value
 from coachstats.core.errors import AnalysisError, OptionError, check_option
-from coachstats.core.formatting import format_number
+from coachstats.core.formatting import format_number, join_words
 from coachstats.core.results import TidyResult
 from coachstats.core.vocabulary import (
     BETTER,
@@ -62,21 +62,36 @@ __all__ = [
     "excluded",
     "pool_evidence",
     "position_against_evidence",
+    "range_words",
     "trial_table",
 ]
 
 MAIN_COMPARATORS: tuple[str, ...] = ("usual care", "enhanced usual care", "attention control")
 """Comparators of the main pooled estimates; trials against an active intervention are left out."""
-DEFAULT_MARGINS: Mapping[str, float] = MappingProxyType({"hba1c": CLINICAL_DIFFERENCES["hba1c"][0]})
+DEFAULT_MARGINS: Mapping[str, float] = MappingProxyType(
+    {m: CLINICAL_DIFFERENCES[m][0] for m in EVIDENCE_OUTCOMES if m in CLINICAL_DIFFERENCES}
+)
 """Equivalence margins for "similar", on the outcome's scale.
 
-HbA1c: the smallest difference that matters clinically
-(:data:`coachstats.core.vocabulary.CLINICAL_DIFFERENCES`: 0.3 percentage points,
-the non-inferiority margin of glucose-lowering trials). Other outcomes have no
-default here: pass ``margin``. The better direction of each pooled outcome is
-:data:`coachstats.core.vocabulary.BETTER`, the verdicts those of
-:data:`coachstats.core.vocabulary.VERDICTS`.
+The smallest difference that matters clinically
+(:data:`coachstats.core.vocabulary.CLINICAL_DIFFERENCES`): HbA1c 0.3 percentage points
+(the non-inferiority margin of glucose-lowering trials), SBP 5 mm Hg, LDL 10 mg/dL.
+An outcome without one (the shares of ``composite_all``) needs ``margin``. The better
+direction of each pooled outcome is :data:`coachstats.core.vocabulary.BETTER`, the
+verdicts those of :data:`coachstats.core.vocabulary.VERDICTS`.
 """
+
+
+#: How the coaches of the pooled trials are counted in words: (one, many).
+_COACH_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "medical assistant": ("a medical assistant", "medical assistants"),
+        "nurse": ("a nurse", "nurses"),
+        "peer": ("a peer", "peers"),
+        "community health worker": ("a community health worker", "community health workers"),
+        "lay": ("a lay coach", "lay coaches"),
+    }
+)
 
 
 def effect_unit(outcome: str) -> str:
@@ -254,6 +269,70 @@ class EvidenceSummary(TidyResult):
         """The pooled row (see :meth:`MetaResult.to_dict`)."""
         return {**self.meta.to_dict(), "outcome": self.outcome}
 
+    @property
+    def comparison_std_error(self) -> float:
+        """The pooled estimate's SE as its confidence interval implies it on the normal scale.
+
+        Half the width of the pooled CI over :math:`z_{1-\\alpha/2}`. With
+        Hartung-Knapp intervals (the default) the CI uses :math:`t` on
+        :math:`k - 1` df, so this is :math:`t_{k-1}/z` times ``meta.std_error``:
+        a program compared with the pooled estimate by a normal test then
+        carries the pooled estimate's small-k uncertainty, as its printed CI
+        does. With Wald intervals it equals ``meta.std_error``.
+
+        Examples
+        --------
+        >>> s = pool_evidence("hba1c")
+        >>> s.comparison_std_error > s.meta.std_error
+        True
+        """
+        m = self.meta
+        return (m.conf_high - m.conf_low) / (2.0 * critical_value(m.conf_level))
+
+    def coach_words(self) -> str:
+        """The coaches of the pooled trials, counted: ``"6 by community health workers, 2 by peers
+        and 1 by a nurse"``.
+
+        Examples
+        --------
+        >>> pool_evidence("hba1c").coach_words().startswith("6 by community health workers")
+        True
+        """
+        counts = self.effects["coach"].value_counts()
+        parts = []
+        for coach, n in zip(counts.index, counts.to_numpy(), strict=True):
+            one, many = _COACH_WORDS.get(str(coach), (f"a {coach} coach", f"{coach} coaches"))
+            parts.append(f"{int(n)} by {one if n == 1 else many}")
+        return join_words(parts)
+
+    def meaning(self) -> str:
+        """What the prediction interval means, and what it does not, in words (k, coaches, comparators).
+
+        Examples
+        --------
+        >>> text = pool_evidence("hba1c").meaning()
+        >>> "true effect of a new coaching program" in text, "not a confidence interval" in text
+        (True, True)
+        """
+        m, unit = self.meta, effect_unit(self.outcome)
+        pct = f"{100 * m.conf_level:g} %"
+        e = self.effects
+        comparators = join_words(sorted(set(e["comparator"])))
+        months = sorted({int(x) for x in e["months"]})
+        span = f"{months[0]} to {months[-1]}" if len(months) > 1 else f"{months[0]}"
+        return (
+            f"The {pct} prediction interval, {_num(m.pi_low, 2, True)} to {_num(m.pi_high, 2, True)} "
+            f"{unit}, is where the true effect of a new coaching program like those pooled is "
+            f"expected to lie, with {pct} probability: {m.k} randomized trials of coaching, "
+            f"{self.coach_words()}, against {comparators}, followed for {span} months. It is about "
+            "programs' true effects: a program's own estimate also carries its sampling error, so "
+            "its confidence interval is shown with it. It is not a confidence interval for a "
+            "program's effect, nor a target to reach, and it says nothing about programs unlike "
+            "those pooled (other coaches, patients, comparators or follow-up). The pooled "
+            f"estimate, {_num(m.estimate, 2, True)} {unit} ({pct} CI {_num(m.conf_low, 2, True)} "
+            f"to {_num(m.conf_high, 2, True)}), is the average of those true effects."
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """One row per trial, then the pooled estimate (with the prediction interval)."""
         cols = ["trial", "coach", "comparator", "months", "estimate", "conf_low", "conf_high"]
@@ -352,6 +431,8 @@ class EvidencePosition:
     range) or ``short`` (worse than the range); ``range_certain`` is True when
     the program's whole CI is on that side (or inside). ``favours`` is
     ``program``, ``published`` or ``neither`` (from the verdict).
+    ``pooled_std_error`` is the pooled SE the difference uses
+    (:attr:`EvidenceSummary.comparison_std_error`).
     """
 
     outcome: str
@@ -386,6 +467,11 @@ def position_against_evidence(
     conf_level: float = 0.95,
 ) -> EvidencePosition:
     """Place a program's effect (coaching minus control) against the pooled evidence.
+
+    The difference from the pooled estimate has the SE
+    :math:`\\sqrt{SE^2 + SE_{pooled}^2}` (independent estimates), with the
+    pooled SE of :attr:`EvidenceSummary.comparison_std_error` (the one its
+    Hartung-Knapp CI implies).
 
     Parameters
     ----------
@@ -436,7 +522,8 @@ def position_against_evidence(
     z = critical_value(conf_level)
     lo, hi = estimate - z * std_error, estimate + z * std_error
     d = estimate - m.estimate
-    se_d = math.hypot(std_error, m.std_error)
+    se_pooled = ev.comparison_std_error
+    se_d = math.hypot(std_error, se_pooled)
     d_lo, d_hi = d - z * se_d, d + z * se_d
     z_tost = critical_value(1.0 - 2.0 * (1.0 - conf_level))
     benefit_lo, benefit_hi = sorted((sign * d_lo, sign * d_hi))
@@ -460,8 +547,17 @@ def position_against_evidence(
         position, certain = "short", b_ci[1] < b_pi[0]
     else:
         position, certain = "inside", b_pi[0] <= b_ci[0] and b_ci[1] <= b_pi[1]
-    sentence = _sentence(
-        outcome, estimate, lo, hi, m, position, certain, verdict, d, d_lo, d_hi, margin, conf_level
+    label, unit = MEASURE_LABELS.get(outcome, outcome), effect_unit(outcome)
+    pct = f"{100 * conf_level:g} %"
+    head = (
+        f"Your {label} effect, {_num(estimate, 2, True)} {unit} ({pct} CI {_num(lo, 2, True)} to "
+        f"{_num(hi, 2, True)})"
+    )
+    tail = _comparison_words(verdict, d, d_lo, d_hi, margin, unit, conf_level)
+    sentence = (
+        f"{head} {range_words(position, certain, m)}. Against the pooled effect of "
+        f"{_num(m.estimate, 2, True)} {unit}, the difference is {_num(d, 2, True)} ({pct} CI "
+        f"{_num(d_lo, 2, True)} to {_num(d_hi, 2, True)}): {tail}."
     )
     return EvidencePosition(
         outcome=outcome,
@@ -470,7 +566,7 @@ def position_against_evidence(
         conf_low=lo,
         conf_high=hi,
         pooled_estimate=m.estimate,
-        pooled_std_error=m.std_error,
+        pooled_std_error=se_pooled,
         pi_low=m.pi_low,
         pi_high=m.pi_high,
         k=m.k,
@@ -487,57 +583,42 @@ def position_against_evidence(
     )
 
 
-def _sentence(
-    outcome: str,
-    est: float,
-    lo: float,
-    hi: float,
-    m: MetaResult,
-    position: str,
-    certain: bool,
-    verdict: str,
-    d: float,
-    d_lo: float,
-    d_hi: float,
-    margin: float,
-    conf_level: float,
-) -> str:
-    label, unit = MEASURE_LABELS.get(outcome, outcome), effect_unit(outcome)
-    pct = f"{100 * conf_level:g} %"
-    tost_level = 1.0 - 2.0 * (1.0 - conf_level)
-    tost = f"{100 * tost_level:g} %"
-    half = critical_value(tost_level) * (d_hi - d_lo) / (2.0 * critical_value(conf_level))
-    t_lo, t_hi = d - half, d + half
-    head = (
-        f"Your {label} effect, {_num(est, 2, True)} {unit} ({pct} CI {_num(lo, 2, True)} to "
-        f"{_num(hi, 2, True)})"
-    )
+def range_words(position: str, certain: bool, meta: MetaResult) -> str:
+    """Where an effect lies against the prediction interval, in words (``position`` as in
+    :class:`EvidencePosition`; ``certain``: its whole CI is on that side).
+
+    Examples
+    --------
+    >>> p = position_against_evidence(-1.2, 0.5, evidence=pool_evidence("hba1c"))
+    >>> range_words(p.range_position, p.range_certain, pool_evidence("hba1c").meta)[:60]
+    'lies outside the range where 95 % of comparable coaching pro'
+    """
+    pct = f"{100 * meta.conf_level:g} %"
     rng = (
         f"the range where {pct} of comparable coaching programs' true effects are expected to fall "
-        f"({_num(m.pi_low, 2, True)} to {_num(m.pi_high, 2, True)}; {m.k} trials)"
+        f"({_num(meta.pi_low, 2, True)} to {_num(meta.pi_high, 2, True)}; {meta.k} trials)"
     )
     if position == "inside":
-        where = f"lies inside {rng}"
-        if not certain:
-            where += ", though its confidence interval reaches beyond that range"
-    else:
-        side = "a larger" if position == "beyond" else "a smaller"
-        where = f"lies outside {rng}, on the side of {side} benefit"
-        where += (
-            ""
-            if certain
-            else ", but its confidence interval overlaps the range, so chance may explain it"
+        return f"lies inside {rng}" + (
+            "" if certain else ", though its confidence interval reaches beyond that range"
         )
-    compare = {
+    side = "a larger" if position == "beyond" else "a smaller"
+    return f"lies outside {rng}, on the side of {side} benefit" + (
+        "" if certain else ", but its confidence interval overlaps the range, so chance may explain it"
+    )
+
+
+def _comparison_words(
+    verdict: str, d: float, d_lo: float, d_hi: float, margin: float, unit: str, conf_level: float
+) -> str:
+    tost_level = 1.0 - 2.0 * (1.0 - conf_level)
+    half = critical_value(tost_level) * (d_hi - d_lo) / (2.0 * critical_value(conf_level))
+    return {
         "larger": "a larger benefit than the average coaching program",
         "smaller": "a smaller benefit than the average coaching program",
-        "similar": f"similar to the average coaching program (the {tost} CI of the difference, "
-        f"{_num(t_lo, 2, True)} to {_num(t_hi, 2, True)}, lies within ±{_num(margin, 2)} {unit})",
+        "similar": f"similar to the average coaching program (the {100 * tost_level:g} % CI of the "
+        f"difference, {_num(d - half, 2, True)} to {_num(d + half, 2, True)}, lies within "
+        f"±{_num(margin, 2)} {unit})",
         "inconclusive": "too uncertain to tell whether it differs from the average coaching "
         f"program by more than ±{_num(margin, 2)} {unit}",
     }[verdict]
-    return (
-        f"{head} {where}. Against the pooled effect of {_num(m.estimate, 2, True)} {unit}, the "
-        f"difference is {_num(d, 2, True)} ({pct} CI {_num(d_lo, 2, True)} to {_num(d_hi, 2, True)}): "
-        f"{compare}."
-    )
