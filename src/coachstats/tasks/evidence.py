@@ -426,13 +426,16 @@ class EvidencePosition:
     the outcome's better direction: ``larger`` (a larger benefit; the CI of
     the difference excludes 0), ``smaller``, ``similar`` (the
     :math:`1 - 2\\alpha` CI of the difference lies within ``±margin``: TOST)
-    or ``inconclusive``. ``range_position`` places the program's estimate
-    against the prediction interval: ``inside``, ``beyond`` (better than the
-    range) or ``short`` (worse than the range); ``range_certain`` is True when
-    the program's whole CI is on that side (or inside). ``favours`` is
-    ``program``, ``published`` or ``neither`` (from the verdict).
-    ``pooled_std_error`` is the pooled SE the difference uses
-    (:attr:`EvidenceSummary.comparison_std_error`).
+    or ``inconclusive``. It is the verdict of this comparison alone, at
+    :math:`\\alpha = 1 -` ``conf_level``; an evaluation that makes other
+    comparisons adjusts it with them (:mod:`coachstats.tasks.evaluate.against_evidence`).
+    ``range_position`` places the program's estimate against the prediction
+    interval: ``inside``, ``beyond`` (better than the range) or ``short``
+    (worse than the range); ``range_certain`` is True when the program's whole
+    CI is on that side (or inside). ``favours`` is ``program``, ``published``
+    or ``neither`` (from the verdict). ``pooled_std_error`` is the pooled SE
+    the difference uses (:attr:`EvidenceSummary.comparison_std_error`),
+    ``pooled_conf_low`` / ``pooled_conf_high`` the pooled estimate's CI.
     """
 
     outcome: str
@@ -442,6 +445,8 @@ class EvidencePosition:
     conf_high: float
     pooled_estimate: float
     pooled_std_error: float
+    pooled_conf_low: float
+    pooled_conf_high: float
     pi_low: float
     pi_high: float
     k: int
@@ -454,7 +459,70 @@ class EvidencePosition:
     range_position: Literal["inside", "beyond", "short"]
     range_certain: bool
     conf_level: float
-    sentence: str
+    sentence: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.sentence:
+            object.__setattr__(self, "sentence", self.describe())
+
+    def describe(
+        self,
+        *,
+        verdict: Verdict | None = None,
+        p_text: str = "",
+        equivalence_text: str = "",
+        alpha: float | None = None,
+        within_margin: bool = False,
+        reason: str = "",
+    ) -> str:
+        """The position in words: the effect against the prediction interval, then against the
+        pooled estimate.
+
+        By default with this position's own verdict (``sentence``). An evaluation
+        passes the verdict its multiplicity adjustment gave, the words of the
+        difference's P (``p_text``) and of the equivalence P (``equivalence_text``),
+        its ``alpha`` (the interval of ``similar`` is :math:`1 - 2\\alpha`;
+        default ``1 - conf_level``), whether a direction verdict lies within the
+        margin, and why an inconclusive comparison did not settle (``reason``).
+
+        Examples
+        --------
+        >>> p = position_against_evidence(-0.45, 0.18, evidence=pool_evidence("hba1c"))
+        >>> p.describe(p_text="P = .98")[:57]
+        'Your HbA1c effect, \u22120.45 percentage points (95 % CI \u22120.80'
+        >>> "the difference is +0.01 (95 % CI \u22120.43 to +0.44; P = .98)" in p.describe(p_text="P = .98")
+        True
+        """
+        label, unit = MEASURE_LABELS.get(self.outcome, self.outcome), effect_unit(self.outcome)
+        pct = f"{100 * self.conf_level:g} %"
+        head = (
+            f"Your {label} effect, {_num(self.estimate, 2, True)} {unit} ({pct} CI "
+            f"{_num(self.conf_low, 2, True)} to {_num(self.conf_high, 2, True)})"
+        )
+        pooled = (
+            f"the pooled effect of {_num(self.pooled_estimate, 2, True)} {unit} ({pct} CI "
+            f"{_num(self.pooled_conf_low, 2, True)} to {_num(self.pooled_conf_high, 2, True)})"
+        )
+        d, lo, hi = self.difference, self.difference_low, self.difference_high
+        diff = (
+            f"the difference is {_num(d, 2, True)} ({pct} CI {_num(lo, 2, True)} to "
+            f"{_num(hi, 2, True)}" + (f"; {p_text}" if p_text else "") + ")"
+        )
+        margin = f"\N{PLUS-MINUS SIGN}{_num(self.margin, 2)} {unit}"
+        tost_level = 1.0 - 2.0 * (1.0 - self.conf_level if alpha is None else alpha)
+        half = critical_value(tost_level) * (hi - lo) / (2.0 * critical_value(self.conf_level))
+        v = self.verdict if verdict is None else verdict
+        less = f", though by less than the margin of {margin}" if within_margin else ""
+        tail = {
+            "larger": f"a larger benefit than the average coaching program{less}",
+            "smaller": f"a smaller benefit than the average coaching program{less}",
+            "similar": f"similar to the average coaching program (the {100 * tost_level:g} % CI of "
+            f"the difference, {_num(d - half, 2, True)} to {_num(d + half, 2, True)}, lies within "
+            f"{margin}" + (f"; equivalence {equivalence_text}" if equivalence_text else "") + ")",
+            "inconclusive": "too uncertain to tell whether it differs from the average coaching "
+            f"program by more than {margin}" + (f": {reason}" if reason else ""),
+        }[v]
+        return f"{head} {range_words(self)}. Against {pooled}, {diff}: {tail}."
 
 
 def position_against_evidence(
@@ -465,6 +533,7 @@ def position_against_evidence(
     evidence: EvidenceSummary | None = None,
     margin: float | None = None,
     conf_level: float = 0.95,
+    conf_int: tuple[float, float] | None = None,
 ) -> EvidencePosition:
     """Place a program's effect (coaching minus control) against the pooled evidence.
 
@@ -486,6 +555,12 @@ def position_against_evidence(
         Equivalence margin of ``similar``; default :data:`DEFAULT_MARGINS`.
     conf_level : float
         Level of the intervals (TOST uses :math:`1 - 2\\alpha`).
+    conf_int : (float, float), optional
+        The program's own confidence interval at ``conf_level``, as its
+        analysis gives it (e.g. a Welch t interval); default
+        ``estimate`` :math:`\\pm z_{1-\\alpha/2}` ``std_error``. It is what the
+        sentence prints and what ``range_certain`` reads; the difference from
+        the pooled estimate always uses the SEs.
 
     Returns
     -------
@@ -517,10 +592,19 @@ def position_against_evidence(
     ev = evidence if evidence is not None else pool_evidence(outcome, conf_level=conf_level)
     if ev.outcome != outcome:
         raise OptionError(f"the evidence is for {ev.outcome!r}, not {outcome!r}")
+    if not math.isclose(ev.meta.conf_level, conf_level):
+        raise OptionError(
+            f"the evidence was pooled at conf_level={ev.meta.conf_level:g}, not {conf_level:g}: "
+            f"pool it with pool_evidence({outcome!r}, conf_level={conf_level:g})"
+        )
     m = ev.meta
     sign = -1.0 if BETTER[outcome] == "lower" else 1.0  # benefit = sign * effect
     z = critical_value(conf_level)
-    lo, hi = estimate - z * std_error, estimate + z * std_error
+    lo, hi = conf_int if conf_int is not None else (estimate - z * std_error, estimate + z * std_error)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= estimate <= hi):
+        raise OptionError(
+            f"the program's confidence interval must contain its estimate {estimate}, got {lo} to {hi}"
+        )
     d = estimate - m.estimate
     se_pooled = ev.comparison_std_error
     se_d = math.hypot(std_error, se_pooled)
@@ -547,18 +631,6 @@ def position_against_evidence(
         position, certain = "short", b_ci[1] < b_pi[0]
     else:
         position, certain = "inside", b_pi[0] <= b_ci[0] and b_ci[1] <= b_pi[1]
-    label, unit = MEASURE_LABELS.get(outcome, outcome), effect_unit(outcome)
-    pct = f"{100 * conf_level:g} %"
-    head = (
-        f"Your {label} effect, {_num(estimate, 2, True)} {unit} ({pct} CI {_num(lo, 2, True)} to "
-        f"{_num(hi, 2, True)})"
-    )
-    tail = _comparison_words(verdict, d, d_lo, d_hi, margin, unit, conf_level)
-    sentence = (
-        f"{head} {range_words(position, certain, m)}. Against the pooled effect of "
-        f"{_num(m.estimate, 2, True)} {unit}, the difference is {_num(d, 2, True)} ({pct} CI "
-        f"{_num(d_lo, 2, True)} to {_num(d_hi, 2, True)}): {tail}."
-    )
     return EvidencePosition(
         outcome=outcome,
         estimate=estimate,
@@ -567,6 +639,8 @@ def position_against_evidence(
         conf_high=hi,
         pooled_estimate=m.estimate,
         pooled_std_error=se_pooled,
+        pooled_conf_low=m.conf_low,
+        pooled_conf_high=m.conf_high,
         pi_low=m.pi_low,
         pi_high=m.pi_high,
         k=m.k,
@@ -579,46 +653,32 @@ def position_against_evidence(
         range_position=position,
         range_certain=certain,
         conf_level=conf_level,
-        sentence=sentence,
     )
 
 
-def range_words(position: str, certain: bool, meta: MetaResult) -> str:
-    """Where an effect lies against the prediction interval, in words (``position`` as in
-    :class:`EvidencePosition`; ``certain``: its whole CI is on that side).
+def range_words(p: EvidencePosition) -> str:
+    """Where a program's effect lies against the prediction interval, in words.
+
+    ``p.range_position`` says on which side, ``p.range_certain`` whether its whole
+    confidence interval is there too (if not, the words say that chance may explain it).
 
     Examples
     --------
-    >>> p = position_against_evidence(-1.2, 0.5, evidence=pool_evidence("hba1c"))
-    >>> range_words(p.range_position, p.range_certain, pool_evidence("hba1c").meta)[:60]
+    >>> range_words(position_against_evidence(-1.2, 0.5, evidence=pool_evidence("hba1c")))[:60]
     'lies outside the range where 95 % of comparable coaching pro'
     """
-    pct = f"{100 * meta.conf_level:g} %"
+    pct = f"{100 * p.conf_level:g} %"
     rng = (
         f"the range where {pct} of comparable coaching programs' true effects are expected to fall "
-        f"({_num(meta.pi_low, 2, True)} to {_num(meta.pi_high, 2, True)}; {meta.k} trials)"
+        f"({_num(p.pi_low, 2, True)} to {_num(p.pi_high, 2, True)}; {p.k} trials)"
     )
-    if position == "inside":
+    if p.range_position == "inside":
         return f"lies inside {rng}" + (
-            "" if certain else ", though its confidence interval reaches beyond that range"
+            "" if p.range_certain else ", though its confidence interval reaches beyond that range"
         )
-    side = "a larger" if position == "beyond" else "a smaller"
+    side = "a larger" if p.range_position == "beyond" else "a smaller"
     return f"lies outside {rng}, on the side of {side} benefit" + (
-        "" if certain else ", but its confidence interval overlaps the range, so chance may explain it"
+        ""
+        if p.range_certain
+        else ", but its confidence interval overlaps the range, so chance may explain it"
     )
-
-
-def _comparison_words(
-    verdict: str, d: float, d_lo: float, d_hi: float, margin: float, unit: str, conf_level: float
-) -> str:
-    tost_level = 1.0 - 2.0 * (1.0 - conf_level)
-    half = critical_value(tost_level) * (d_hi - d_lo) / (2.0 * critical_value(conf_level))
-    return {
-        "larger": "a larger benefit than the average coaching program",
-        "smaller": "a smaller benefit than the average coaching program",
-        "similar": f"similar to the average coaching program (the {100 * tost_level:g} % CI of the "
-        f"difference, {_num(d - half, 2, True)} to {_num(d + half, 2, True)}, lies within "
-        f"±{_num(margin, 2)} {unit})",
-        "inconclusive": "too uncertain to tell whether it differs from the average coaching "
-        f"program by more than ±{_num(margin, 2)} {unit}",
-    }[verdict]
