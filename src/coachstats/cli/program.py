@@ -152,7 +152,11 @@ def evaluate(
         Path, typer.Argument(help="Program file (CSV, Parquet, Excel, Stata, SAS, SPSS).")
     ],
     against: Annotated[
-        str, typer.Option(help="Published trial(s): hcpc, peer or all (any case).")
+        str,
+        typer.Option(
+            help="What to compare with, comma-separated (any case): hcpc, peer, all (both "
+            "trials), evidence (the pooled evidence base; two-arm programs), e.g. hcpc,evidence."
+        ),
     ] = "all",
     single_arm: SingleArmOption = False,
     columns: MapFileOption = None,
@@ -191,6 +195,13 @@ def evaluate(
             "'inconclusive'."
         ),
     ] = "smaller",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="What to print: text (default) or json (every table, as --out x.json writes).",
+        ),
+    ] = "text",
     out: Annotated[
         Path | None,
         typer.Option(help="Write the comparison table (.csv) or every table (.json)."),
@@ -204,15 +215,21 @@ def evaluate(
     cost: CostOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Compare a program with the published trials: its own effect, then larger / similar /
-    smaller / inconclusive against each published effect; exit 1 if one is smaller."""
+    """Compare a program with the published trials and the pooled evidence: its own effect,
+    then larger / similar / smaller / inconclusive against each published effect and the
+    average coaching program; exit 1 if one is smaller."""
     from coachstats.core.errors import choose
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
     from coachstats.tasks.evaluate import evaluate as run
     from coachstats.tasks.evaluate import evaluation_figure
 
-    against = choose("--against", against, ("hcpc", "peer", "all"))
+    chosen = [
+        choose("--against", a, ("hcpc", "peer", "all", "evidence"))
+        for a in against.split(",")
+        if a.strip()
+    ] or [choose("--against", against, ("hcpc", "peer", "all", "evidence"))]
+    fmt = choose("--format", fmt, ("text", "json"))
     published_se = choose("--published-se", published_se, ("auto", "counts", "p_value"))
     adjust = choose("--adjust", adjust, ("holm", "bonferroni", "none"))
     fail_on = choose("--fail-on", fail_on, ("smaller", "inconclusive"))
@@ -236,7 +253,7 @@ def evaluate(
         trial_data = load_program(data, **load)  # once: evaluated, and the report's flow and hash
         result = run(
             trial_data,
-            against=against,
+            against=chosen,
             published_se=published_se,  # type: ignore[arg-type]
             adjust=adjust,  # type: ignore[arg-type]
             alpha=alpha,
@@ -250,14 +267,18 @@ def evaluate(
         )
     rows = [(e.label, e.trial, e.error, e.program) for e in result.effects]
     rows += [(a.label, a.trial, a.error, a.program) for a in result.arms]
+    rows += [(e.label, "evidence base", e.error, e.program) for e in result.evidence if e.compared]
     failed = require_computed(
         [f"{label} ({trial})" for label, trial, _, _ in rows],
         [error or ("not computed" if program is None else None) for _, _, error, program in rows],
         "evaluate",
     )
-    typer.echo(for_the_command_line(result.summary()))
-    if failed:
-        typer.echo("\nNot computed (the other outcomes stand):\n  " + "\n  ".join(failed))
+    if fmt == "json":
+        typer.echo(result.to_json())
+    else:
+        typer.echo(for_the_command_line(result.summary()))
+        if failed:
+            typer.echo("\nNot computed (the other outcomes stand):\n  " + "\n  ".join(failed))
     if plot is not None or report is not None:
         import matplotlib
 

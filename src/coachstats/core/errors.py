@@ -28,6 +28,7 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "DataWarning",
+    "DesignError",
     "FileFormatError",
     "FixtureError",
     "NotAnalysableError",
@@ -116,6 +117,21 @@ class NotAnalysableError(AnalysisError):
 
     A state of the data, not a failure: results show its message alone
     (``"cannot be analysed: no follow-up (...)"``), without the class name.
+    """
+
+
+class DesignError(AnalysisError):
+    """The analysis asked for needs a study design the data does not have.
+
+    E.g. a single-arm program (every patient coached) has no comparative
+    effect, so it cannot be placed against pooled effects of coaching against
+    a control group. The message names what the design allows instead. A
+    subclass of :class:`AnalysisError`.
+
+    Examples
+    --------
+    >>> issubclass(DesignError, AnalysisError) and issubclass(DesignError, ValueError)
+    True
     """
 
 

@@ -520,7 +520,7 @@ class EvidencePosition:
             f"the difference, {_num(d - half, 2, True)} to {_num(d + half, 2, True)}, lies within "
             f"{margin}" + (f"; equivalence {equivalence_text}" if equivalence_text else "") + ")",
             "inconclusive": "too uncertain to tell whether it differs from the average coaching "
-            f"program by more than {margin}" + (f": {reason}" if reason else ""),
+            f"program by more than {margin}" + (f"; {reason}" if reason else ""),
         }[v]
         return f"{head} {range_words(self)}. Against {pooled}, {diff}: {tail}."
 
@@ -600,7 +600,9 @@ def position_against_evidence(
     m = ev.meta
     sign = -1.0 if BETTER[outcome] == "lower" else 1.0  # benefit = sign * effect
     z = critical_value(conf_level)
-    lo, hi = conf_int if conf_int is not None else (estimate - z * std_error, estimate + z * std_error)
+    lo, hi = (
+        conf_int if conf_int is not None else (estimate - z * std_error, estimate + z * std_error)
+    )
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= estimate <= hi):
         raise OptionError(
             f"the program's confidence interval must contain its estimate {estimate}, got {lo} to {hi}"

@@ -39,6 +39,7 @@ from coachstats.compare.proportions import two_proportions
 from coachstats.core.errors import AnalysisError
 from coachstats.core.results import ComparisonResult
 from coachstats.core.vocabulary import BETTER
+from coachstats.tasks.evaluate.against_evidence import EvidenceComparison
 from coachstats.tasks.evaluate.arms import ArmComparison, RegressionEstimate, coaching_arm_se
 from coachstats.tasks.evaluate.published import (
     Benchmark,
@@ -211,7 +212,7 @@ def effect_comparisons(
 class _Member(NamedTuple):
     """A row of a family with the parts its verdict needs."""
 
-    row: EffectComparison | ArmComparison
+    row: EffectComparison | ArmComparison | EvidenceComparison
     difference: float
     se_program: float
     se_published: tuple[float, float, float]  # the SE and the ends of its rounding range
@@ -220,12 +221,19 @@ class _Member(NamedTuple):
     program_p: float
 
 
-def _members(rows: Sequence[EffectComparison | ArmComparison]) -> list[_Member]:
+def _members(
+    rows: Sequence[EffectComparison | ArmComparison | EvidenceComparison],
+) -> list[_Member]:
     out = []
     for e in rows:
         if e.program is None or e.margin is None:
             continue
-        if isinstance(e, EffectComparison):
+        if isinstance(e, EvidenceComparison):
+            if e.position is None:
+                continue
+            ses = (e.position.pooled_std_error,) * 3  # the pooled SE has no rounding range
+            d, p_prog = e.position.difference, e.program.p_value
+        elif isinstance(e, EffectComparison):
             if e.difference is None:
                 continue
             pub = e.published
@@ -269,7 +277,7 @@ def _family_verdicts(
     ]
 
 
-_Row = TypeVar("_Row", EffectComparison, ArmComparison)
+_Row = TypeVar("_Row", bound=EffectComparison | ArmComparison | EvidenceComparison)
 
 
 def judge_rows(
@@ -278,7 +286,9 @@ def judge_rows(
     """The rows with their verdicts, the P values of each family adjusted together.
 
     The primary comparisons of the evaluation (risk or mean differences, or
-    the single-arm figures against the coaching arms; every trial) form one
+    the single-arm figures against the coaching arms; every trial; and the
+    comparisons with the pooled evidence,
+    :class:`~coachstats.tasks.evaluate.against_evidence.EvidenceComparison`) form one
     family, the odds-ratio comparisons another; within each the difference
     tests, the equivalence (TOST) P values and the program's own P values are
     adjusted (``adjustment``: Holm by default). A verdict that changes when

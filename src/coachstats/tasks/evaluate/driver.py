@@ -36,6 +36,12 @@ from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import AnalysisPlan, AnalysisSpec, PlanResult, run_plan
 from coachstats.present.journal import JournalTable
+from coachstats.tasks.evaluate.against_evidence import (
+    EVIDENCE,
+    EvidenceComparison,
+    check_design,
+    evidence_comparisons,
+)
 from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.casemix import case_mix_with_notes, standardized_comparison
 from coachstats.tasks.evaluate.comparisons import (
@@ -86,16 +92,43 @@ __all__ = [
     "EvaluationResult",
     "ProgramAnalysis",
     "Progress",
+    "against_list",
     "analyze",
     "evaluate",
 ]
 
-Against = Literal["hcpc", "peer", "all"]
+Against = Literal["hcpc", "peer", "all", "evidence"]
+#: What an evaluation can be run against: a published trial, ``"all"`` of them
+#: (:data:`TRIALS`), or ``"evidence"``, the pooled evidence base
+#: (:mod:`coachstats.tasks.evaluate.against_evidence`).
 AGAINST: tuple[str, ...] = get_args(Against)
 Progress = Callable[[str], None]
 
-#: Trials an evaluation can be run against, in order.
+#: Trials an evaluation can be run against, in order (``"all"``).
 TRIALS: tuple[str, ...] = ("hcpc", "peer")
+
+
+def against_list(against: str | Sequence[str]) -> tuple[str, ...]:
+    """The trials and the evidence base an evaluation runs against, in order, each once.
+
+    ``"all"`` is every published trial (:data:`TRIALS`); the evidence base is
+    added only when named.
+
+    Examples
+    --------
+    >>> against_list("all"), against_list(["evidence", "hcpc", "hcpc"])
+    (('hcpc', 'peer'), ('evidence', 'hcpc'))
+    >>> against_list(["all", "evidence"])
+    ('hcpc', 'peer', 'evidence')
+    """
+    items = [against] if isinstance(against, str) else list(against)
+    if not items:
+        raise OptionError(f"against names nothing; choose among {', '.join(AGAINST)}")
+    out: list[str] = []
+    for item in items:
+        check_option("against", item, AGAINST)
+        out += list(TRIALS) if item == "all" else [item]
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True, repr=False)
@@ -408,8 +441,11 @@ def evaluate(
         The program's patients (loaded with :func:`load_program`; ``load``
         keywords such as ``columns=``, ``units=``, ``levels=``, ``sheet=``,
         ``on_invalid=`` go to it).
-    against : {"hcpc", "peer", "all"} or sequence of them
-        The trials.
+    against : {"hcpc", "peer", "all", "evidence"} or sequence of them
+        The published trials (``"all"``: both), and ``"evidence"``: the pooled
+        evidence base, against which a two-arm program's effects are placed
+        (:mod:`~coachstats.tasks.evaluate.against_evidence`; a single-arm program
+        is refused with :class:`~coachstats.core.errors.DesignError`).
     design : {"auto", "two-arm", "single-arm"}
         Force the design (default: from the arm column).
     published_se : {"auto", "counts", "p_value"}
@@ -464,21 +500,19 @@ def evaluate(
     if not 0 < alpha < 0.5:
         raise OptionError(f"alpha={alpha!r} must be in (0, 0.5)")
     user_margins = check_margins(margins)
-    trials = (
-        list(TRIALS)
-        if against == "all"
-        else [against]
-        if isinstance(against, str)
-        else list(against)
-    )
-    for t in trials:
-        check_option("against", t, AGAINST)
+    chosen = against_list(against)
+    trials = [t for t in chosen if t != EVIDENCE]
     registry = [get_trial(t) for t in trials]  # each trial, and its goal set, looked up once here
-    program_goals = _goals_of(registry[0])
+    # the program's own endpoints use the first trial's goals; against the evidence alone, HCPC's
+    program_goals = _goals_of(registry[0] if registry else get_trial("hcpc"))
+    if EVIDENCE in chosen and design == "single-arm":
+        check_design(design)  # refused before the data are read
     _step(progress, "loading and validating")
     td = load_program(data, design=design, **load)
     program_design = _design_of(td)
     single = program_design == "single-arm"
+    if EVIDENCE in chosen:
+        check_design(program_design)
     notes: list[str] = list(td.notes)
     effects: list[EffectComparison] = []
     arms: list[ArmComparison] = []
@@ -526,6 +560,12 @@ def evaluate(
             notes += [f"{trial_name(name)}: {n}" for n in mix_notes]
         except CoachstatsError as exc:
             notes.append(f"{trial_name(name)}: case mix not computed: {exc}")
+    evidence: list[EvidenceComparison] = []
+    if EVIDENCE in chosen:
+        _step(progress, "placing the program against the evidence base")
+        evidence = evidence_comparisons(
+            td, program_goals, conf_level=conf_level, alpha=alpha, margins=user_margins
+        )
     metrics = None
     if tracking:
         _step(progress, "tracking metrics")
@@ -552,12 +592,16 @@ def evaluate(
     elif sensitivity:
         notes.append("sensitivity to missing outcomes: needs two arms (a comparison to tip)")
     counts = td.patients["arm"].value_counts().to_dict()
+    # the trial comparisons and those with the evidence base are one family of comparisons
+    family: list[EffectComparison | EvidenceComparison] = [*effects, *evidence]
+    judged = judge_rows(family, adjustment=adjust, alpha=alpha)
     return EvaluationResult(
         source=td.source,
         design=program_design,
-        against=tuple(trials),
-        effects=tuple(judge_rows(effects, adjustment=adjust, alpha=alpha)),
+        against=chosen,
+        effects=tuple(r for r in judged if isinstance(r, EffectComparison)),
         arms=tuple(judge_rows(arms, adjustment=adjust, alpha=alpha)),
+        evidence=tuple(r for r in judged if isinstance(r, EvidenceComparison)),
         case_mix=tuple(mix),
         standardized=tuple(std),
         tracking=metrics,

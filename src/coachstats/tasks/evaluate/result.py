@@ -23,6 +23,11 @@ import pandas as pd
 
 from coachstats.core.goals import GoalSet
 from coachstats.core.vocabulary import VERDICTS
+from coachstats.tasks.evaluate.against_evidence import (
+    EVIDENCE,
+    EVIDENCE_NAME,
+    EvidenceComparison,
+)
 from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.forest import evaluation_figure
 from coachstats.tasks.evaluate.impact import ProgramImpact
@@ -44,6 +49,7 @@ from coachstats.tasks.tracking import ProgramMetrics
 __all__ = [
     "MARKS",
     "EvaluationResult",
+    "against_name",
     "extras_dict",
     "extras_text",
     "join_parts",
@@ -145,7 +151,11 @@ class EvaluationResult(SentenceRow):
     is never pooled with a trial it is compared with. Two-arm programs get
     ``impact`` (number needed to coach, cost per additional patient at goal)
     and, when asked, ``sensitivity`` (tipping points of the program's own
-    binary outcomes).
+    binary outcomes). With ``"evidence"`` in ``against``, ``evidence`` holds one
+    :class:`~coachstats.tasks.evaluate.against_evidence.EvidenceComparison` per
+    outcome of the program: those the evidence base pools are placed against
+    it (and are among the primary comparisons, :attr:`rows`), the others say
+    why they are not compared.
     """
 
     source: str
@@ -164,13 +174,25 @@ class EvaluationResult(SentenceRow):
     impact: ProgramImpact | None = None
     sensitivity: ProgramSensitivity | None = None
     goals: GoalSet = field(kw_only=True)
+    evidence: tuple[EvidenceComparison, ...] = ()
 
     @property
-    def rows(self) -> tuple[EffectComparison | ArmComparison, ...]:
-        """The primary comparisons: risk or mean differences (two-arm), the figures (single-arm)."""
+    def rows(self) -> tuple[EffectComparison | ArmComparison | EvidenceComparison, ...]:
+        """The primary comparisons: risk or mean differences (two-arm), the figures (single-arm),
+        then the comparisons with the evidence base."""
+        compared = tuple(e for e in self.evidence if e.compared)
         if self.design == "two-arm":
-            return tuple(e for e in self.effects if e.primary)
-        return self.arms
+            return (*(e for e in self.effects if e.primary), *compared)
+        return (*self.arms, *compared)
+
+    @property
+    def trials(self) -> tuple[str, ...]:
+        """The published trials compared with (``against`` without the evidence base)."""
+        return tuple(t for t in self.against if t != EVIDENCE)
+
+    def not_compared(self) -> list[tuple[str, str]]:
+        """The program's outcomes not compared with the evidence base: (label, reason)."""
+        return [(e.label, e.error) for e in self.evidence if not e.compared]
 
     @property
     def ok(self) -> bool:
@@ -219,7 +241,8 @@ class EvaluationResult(SentenceRow):
         return pd.concat([r.to_frame() for r in rows], ignore_index=True)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table: ``outcomes``, ``case_mix``, ``standardized``, ``tracking``."""
+        """Every table: ``outcomes``, ``case_mix``, ``standardized``, ``tracking``, and
+        ``evidence`` when the evaluation was run against the evidence base."""
 
         def stack(rows: Sequence[Any]) -> pd.DataFrame:
             return (
@@ -228,12 +251,22 @@ class EvaluationResult(SentenceRow):
                 else pd.DataFrame()
             )
 
-        return {
+        out = {
             "outcomes": self.to_frame(),
             "case_mix": stack(self.case_mix),
             "standardized": stack(self.standardized),
             "tracking": self.tracking.to_frame() if self.tracking else pd.DataFrame(),
         }
+        if self.evidence:
+            out["evidence"] = self.evidence_frame()
+        return out
+
+    def evidence_frame(self) -> pd.DataFrame:
+        """The outcomes compared with the evidence base, one row each (empty when none)."""
+        rows = [e for e in self.evidence if e.compared]
+        return (
+            pd.concat([r.to_frame() for r in rows], ignore_index=True) if rows else pd.DataFrame()
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (schema ``evaluate.schema.json``): every table as records, words, notes."""
@@ -254,6 +287,12 @@ class EvaluationResult(SentenceRow):
                 "headline": self.headline(),
                 "verdicts": self.verdicts(),
                 **{k: json_records(v) for k, v in self.tables().items()},
+                "evidence": json_records(self.evidence_frame()),
+                "evidence_not_compared": [
+                    {"endpoint": e.outcome, "outcome": e.label, "reason": e.error}
+                    for e in self.evidence
+                    if not e.compared
+                ],
                 **extras_dict(self.impact, self.sensitivity),
                 "notes": list(self.notes),
             },
@@ -266,7 +305,7 @@ class EvaluationResult(SentenceRow):
     def sentence(self) -> str:
         """Header line."""
         sizes = ", ".join(f"{k} {v}" for k, v in self.n.items())
-        names = ", ".join(trial_name(t) for t in self.against)
+        names = ", ".join(against_name(t) for t in self.against)
         return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
 
     def __repr__(self) -> str:
@@ -282,8 +321,13 @@ class EvaluationResult(SentenceRow):
         )
         if self.headline():
             parts.append(own + "\n" + "\n".join(f"  - {h}" for h in self.headline()))
+        against = (
+            "the published trials"
+            if not self.evidence
+            else (f"the published trials and {EVIDENCE_NAME}" if self.trials else EVIDENCE_NAME)
+        )
         parts.append(
-            f"Verdict against the published trials ({self.adjustment_text()}): "
+            f"Verdict against {against} ({self.adjustment_text()}): "
             f"{self.verdict_line()}\n"
             + "\n".join(f"  {MARKS.get(r.verdict, ' ')} {r.sentence()}" for r in self.rows)
             + "\n  (+ larger, = similar, - smaller, ? inconclusive; judged in each outcome's "
@@ -300,6 +344,8 @@ class EvaluationResult(SentenceRow):
                 "Margins of 'similar' (set with margins= / --margin endpoint=value):\n"
                 + "\n".join(f"  - {'; '.join(v)}: {k}" for k, v in by_reason.items())
             )
+        if self.evidence:
+            parts.append(self.evidence_text())
         frame = self.to_frame()
         if not frame.empty:
             cols = _TWO_ARM_COLUMNS if self.design == "two-arm" else _SINGLE_ARM_COLUMNS
@@ -322,12 +368,30 @@ class EvaluationResult(SentenceRow):
         parts += extras_text(self.impact, self.sensitivity)
         return join_parts(parts, self.tracking, self.notes)
 
+    def evidence_text(self) -> str:
+        """What the comparison with the evidence base rests on: the pooled trials and what the
+        prediction interval means, and the outcomes not compared, with the reason."""
+        lines = [
+            "The evidence base (pooled randomized trials of coaching; the program is not pooled "
+            "with them):"
+        ]
+        seen: set[str] = set()
+        for e in self.evidence:
+            if e.evidence is not None and e.evidence_outcome not in seen:
+                seen.add(e.evidence_outcome)
+                lines.append(f"  - {e.label}: {e.evidence.meaning()}")
+        missing = self.not_compared()
+        if missing:
+            lines.append("  Not compared with the evidence base:")
+            lines += [f"    - {label}: {reason}" for label, reason in missing]
+        return "\n".join(lines)
+
     def report_data(self) -> dict[str, Any]:
         """What an HTML report needs: title, tables (DataFrames), words, notes, figure makers."""
         return {
             "title": f"Program evaluation: {self.source}",
             "design": self.design,
-            "against": [trial_name(t) for t in self.against],
+            "against": [against_name(t) for t in self.against],
             "ok": self.ok,
             "headline": self.headline(),
             "verdicts": self.verdicts(),
@@ -339,5 +403,16 @@ class EvaluationResult(SentenceRow):
         }
 
 
-def _unit(row: EffectComparison | ArmComparison) -> str:
+def _unit(row: EffectComparison | ArmComparison | EvidenceComparison) -> str:
     return unit_of(row.outcome, row.estimand)
+
+
+def against_name(against: str) -> str:
+    """How a value of ``against`` is named: ``"HCPC 2015"``, ``"the evidence base"``.
+
+    Examples
+    --------
+    >>> against_name("peer"), against_name("evidence")
+    ('Peer 2013', 'the evidence base')
+    """
+    return EVIDENCE_NAME if against == EVIDENCE else trial_name(against)

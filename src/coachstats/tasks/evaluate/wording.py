@@ -32,6 +32,7 @@ __all__ = [
     "chance_words",
     "effect_words",
     "interval_words",
+    "p_words",
     "published_words",
     "reason_words",
     "unit_of",
@@ -227,8 +228,12 @@ def published_words(
     return f"{amount(endpoint, estimand, x)}, {level} {ci}"
 
 
-def reason_words(j: Judgement, endpoint: str, estimand: str) -> str:
+def reason_words(
+    j: Judgement, endpoint: str, estimand: str, *, figure: str = "the published figure"
+) -> str:
     """Why an ``inconclusive`` comparison did not settle, and what would (empty otherwise).
+
+    ``figure`` names what the program is compared with (``"the pooled estimate"``).
 
     Examples
     --------
@@ -247,7 +252,7 @@ def reason_words(j: Judgement, endpoint: str, estimand: str) -> str:
         else:
             se = f"SE {j.std_error_published:.2f} {unit_of(endpoint, estimand)}"
         return (
-            f"no program size would settle it: the published figure's own uncertainty ({se}) "
+            f"no program size would settle it: {figure}'s own uncertainty ({se}) "
             "is too large to show similarity within the margin, or a difference of the size seen"
         )
     if math.isnan(j.n_needed):
@@ -258,7 +263,14 @@ def reason_words(j: Judgement, endpoint: str, estimand: str) -> str:
     )
 
 
-def _p_words(p: float, adjusted: float, adjustment: str) -> str:
+def p_words(p: float, adjusted: float, adjustment: str) -> str:
+    """A P value with its adjusted value when they differ: ``"P = .02, Holm-adjusted .06"``.
+
+    Examples
+    --------
+    >>> p_words(0.02, 0.06, "holm"), p_words(0.02, 0.02, "none")
+    ('P = .02, Holm-adjusted .06', 'P = .02')
+    """
     if adjustment == "none" or not math.isfinite(adjusted) or adjusted == p:
         return p_phrase(p)
     name = {"holm": "Holm", "bonferroni": "Bonferroni"}.get(adjustment, adjustment)
@@ -294,7 +306,7 @@ def verdict_words(
     unit = "" if ratio else f" {unit_of(endpoint, estimand)}"
     d, se = j.difference, j.std_error
     ci = f"{100 * conf_level:g} % CI {num(d - z * se)} to {num(d + z * se)}"
-    body = f"{what} {num(d)}{unit}, {ci}; {_p_words(j.p_difference, j.p_difference_adjusted, adjustment)}"
+    body = f"{what} {num(d)}{unit}, {ci}; {p_words(j.p_difference, j.p_difference_adjusted, adjustment)}"
     if j.verdict == "larger":
         text = f"larger than {against} ({body}) \N{EM DASH} favours the program"
         if j.within_margin:
@@ -312,7 +324,7 @@ def verdict_words(
         return (
             f"similar to {against}: the {what} ({num(d)}{unit}; {tost_ci}) lies within the "
             f"margin of {margin_text} (equivalence "
-            f"{_p_words(j.p_equivalence, j.p_equivalence_adjusted, adjustment)})"
+            f"{p_words(j.p_equivalence, j.p_equivalence_adjusted, adjustment)})"
         )
     return (
         f"inconclusive ({body}; neither a difference from {against} nor similarity within "
