@@ -260,10 +260,27 @@ def template_context(report: Report) -> dict[str, Any]:
             evaluation_context(report, report.evaluation) if report.evaluation is not None else None
         ),
         "evidence": (
-            evidence_context(report.evidence, report.image_format, report.figures)
+            evidence_context(
+                report.evidence,
+                report.image_format,
+                report.figures,
+                forest_note=_evidence_forest_note(report),
+            )
             if report.evidence is not None
             else None
         ),
         "versions": _versions(),
         "seeds": [list(s) for s in report.seeds],
     }
+
+
+def _evidence_forest_note(report: Report) -> str:
+    """In an evaluation against the evidence, where the evidence's forest plot is (with the program)."""
+    if report.evaluation is None or not report.figures:
+        return ""
+    if not any(e.position is not None for e in report.evaluation.evidence):
+        return ""
+    return (
+        "The forest plot of these trials, with your program as a last row (not pooled), is "
+        "under 'Against the evidence base' in the evaluation above."
+    )

@@ -19,6 +19,8 @@ import pandas as pd
 
 from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import format_number, format_p, is_number, join_words
+from coachstats.present.report.evidence import evaluation_evidence_parts
+from coachstats.present.report.extras import ExtraPart
 from coachstats.present.report.figures import embed_figure
 from coachstats.present.report.formats import interval_text, value_text
 from coachstats.present.report.model import Figure, ImageFormat, Report
@@ -453,7 +455,7 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
     tables: Mapping[str, pd.DataFrame] = data["tables"]
     two_arm = result.design == "two-arm"
     verdict = f"{data['verdict_line']}; {data['adjustment']}"
-    parts: list[_Part] = []
+    parts: list[_Part | ExtraPart] = []
     if data["headline"]:
         parts.append(
             _Part(
@@ -479,11 +481,13 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
                 "comparison",
                 "Comparison with the published trials",
                 table=table,
-                items=tuple(data["verdicts"]),
+                # the comparisons with the evidence base have their own part
+                items=tuple(r.sentence() for r in result.rows if r.trial in result.trials),
                 items_cls="verdicts",
             )
         )
-    if report.figures:
+    parts += evaluation_evidence_parts(result, report.image_format, report.figures)
+    if report.figures and (result.effects or result.arms):
         parts.append(_forest_part(result, data["figures"]["forest"], report.image_format))
     if result.case_mix:
         material = list(dict.fromkeys(c.characteristic for c in result.case_mix if c.material))

@@ -17,6 +17,13 @@ introduction, a table, a figure and notes; :class:`~coachstats.present.report.ex
 
 It also gives the methods sentences and the registry files (with their SHA-256) behind
 the numbers, for the report's Methods and Provenance sections.
+
+:func:`evaluation_evidence_parts` lays out a program placed against the evidence
+(``coachstats evaluate --against evidence --report``): per outcome compared, the program's
+effect with its CI, the pooled estimate with its CI, the prediction interval, where the
+program lies against it, the difference and the verdict; the sentences; what the prediction
+interval means and what it rests on; the outcomes not compared and why; and the forest plot
+with the program as a last row, not pooled.
 """
 
 from __future__ import annotations
@@ -24,16 +31,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from coachstats.core.formatting import format_number, format_p, p_phrase
-from coachstats.core.vocabulary import MEASURE_LABELS
+from coachstats.core.vocabulary import BETTER, MEASURE_LABELS
 from coachstats.present.report.extras import ExtraPart, part_table, table_cell
 from coachstats.present.report.figures import embed_figure
 from coachstats.present.report.model import ImageFormat
 
 if TYPE_CHECKING:
     from coachstats.compare.meta import MetaResult
-    from coachstats.tasks.evidence import EvidenceSummary
+    from coachstats.tasks.evaluate import EvaluationResult
+    from coachstats.tasks.evaluate.against_evidence import EvidenceComparison
+    from coachstats.tasks.evidence import EvidencePosition, EvidenceSummary
 
-__all__ = ["evidence_context", "evidence_methods"]
+__all__ = ["evaluation_evidence_parts", "evidence_context", "evidence_methods"]
 
 _TAU2 = {
     "REML": "restricted maximum likelihood (REML)",
@@ -93,7 +102,6 @@ def _pooled_part(s: EvidenceSummary) -> ExtraPart:
 
 
 def _forest_part(s: EvidenceSummary, fmt: ImageFormat) -> ExtraPart:
-    from coachstats.core.vocabulary import BETTER
     from coachstats.present.plots.evidence import plot_evidence
 
     better = "Lower" if BETTER[s.outcome] == "lower" else "Higher"
@@ -259,8 +267,13 @@ def evidence_methods(s: EvidenceSummary) -> list[str]:
     return out
 
 
-def evidence_context(s: EvidenceSummary, fmt: ImageFormat, figures: bool) -> dict[str, Any]:
+def evidence_context(
+    s: EvidenceSummary, fmt: ImageFormat, figures: bool, *, forest_note: str = ""
+) -> dict[str, Any]:
     """The template context of the evidence: its parts, methods and registry files.
+
+    ``forest_note`` replaces the forest plot by a note (in an evaluation's report, the forest
+    with the program's row is drawn with the comparison, and the note says where).
 
     Examples
     --------
@@ -272,7 +285,9 @@ def evidence_context(s: EvidenceSummary, fmt: ImageFormat, figures: bool) -> dic
     from coachstats.trials.evidence import get_evidence
 
     parts = [_pooled_part(s)]
-    if figures:
+    if forest_note:
+        parts.append(ExtraPart("evidence-forest", "Forest plot", intro=forest_note))
+    elif figures:
         parts.append(_forest_part(s, fmt))
     parts += [
         _trials_part(s),
@@ -288,3 +303,180 @@ def evidence_context(s: EvidenceSummary, fmt: ImageFormat, figures: bool) -> dic
         "methods": evidence_methods(s),
         "files": [(t.file, t.sha256) for t in trials if t.file],
     }
+
+
+_RANGE = {
+    ("inside", True): "inside",
+    ("inside", False): "inside; its CI reaches beyond",
+    ("beyond", True): "beyond: a larger benefit",
+    ("beyond", False): "beyond: a larger benefit; its CI overlaps the range",
+    ("short", True): "short: a smaller benefit",
+    ("short", False): "short: a smaller benefit; its CI overlaps the range",
+}
+#: What a verdict favours, said after it in the table (larger / smaller only).
+_FAVOURS = {"program": ": favours the program", "published": ": favours the average program"}
+
+
+def _p(p: float) -> dict[str, Any]:
+    return table_cell(format_p(p, missing=""), num=True)
+
+
+def _comparison_row(e: EvidenceComparison, pos: EvidencePosition) -> list[dict[str, Any]]:
+    j, p = e.judgement, e.program
+    verdict = e.verdict
+    margin = f"\N{PLUS-MINUS SIGN}{format_number(e.margin.value, 2)}" if e.margin else ""
+    return [
+        table_cell(e.label, title=e.population),
+        table_cell(" vs ".join(str(a.n) for a in p.arms) if p else "", num=True),
+        table_cell(f"{_signed(pos.estimate)} ({_interval(pos.conf_low, pos.conf_high)})", num=True),
+        table_cell(
+            f"{_signed(pos.pooled_estimate)} ({_interval(pos.pooled_conf_low, pos.pooled_conf_high)})",
+            num=True,
+        ),
+        table_cell(_interval(pos.pi_low, pos.pi_high), num=True, title=f"{pos.k} trials pooled"),
+        table_cell(_RANGE[(pos.range_position, pos.range_certain)]),
+        table_cell(
+            f"{_signed(pos.difference)} ({_interval(pos.difference_low, pos.difference_high)})",
+            num=True,
+        ),
+        _p(j.p_difference_adjusted if j else float("nan")),
+        table_cell(margin, num=True, title=e.margin.reason if e.margin else ""),
+        _p(j.p_equivalence_adjusted if j else float("nan")),
+        {
+            **table_cell(f"{verdict}{_FAVOURS.get(e.favours, '')}", title=e.reason()),
+            "classes": "verdict-" + verdict.replace(" ", "-"),
+        },
+    ]
+
+
+def evaluation_evidence_parts(
+    result: EvaluationResult, fmt: ImageFormat, figures: bool
+) -> list[ExtraPart]:
+    """The parts of an evaluation's report that place the program against the evidence base.
+
+    A table (one row per outcome compared), the sentences, what each prediction interval
+    means and rests on, the outcomes not compared with the reason; then, with ``figures``,
+    one forest plot per outcome compared, the program drawn as a last row, not pooled.
+    Empty when the evaluation was not run against the evidence base.
+
+    Examples
+    --------
+    >>> from coachstats.tasks.evaluate import evaluate
+    >>> from coachstats.synthetic import hcpc_cohort
+    >>> res = evaluate(hcpc_cohort(n=441, seed=5).patients, against="evidence", tracking=False)
+    >>> [p.id for p in evaluation_evidence_parts(res, "png", figures=False)]
+    ['evidence-comparison', 'evidence-not-compared']
+    """
+    if not result.evidence:
+        return []
+    compared = [e for e in result.evidence if e.compared]
+    rows = [_comparison_row(e, e.position) for e in compared if e.position is not None]
+    failed = [f"{e.label}: not analysed ({e.reason()})" for e in compared if e.position is None]
+    meanings = list(
+        dict.fromkeys(f"{e.label}: {e.evidence.meaning()}" for e in compared if e.evidence)
+    )
+
+    together = (
+        " The comparisons with the evidence base are adjusted together with those with the "
+        "published trials."
+        if result.trials
+        else ""
+    )
+    notes = (
+        "Effects are coaching minus control (the program: minus its own usual-care arm), in "
+        "the outcome's unit (HbA1c: percentage points). "
+        + " ".join(
+            dict.fromkeys(
+                f"The program's effect on {e.label} is on the {e.population}." for e in compared
+            )
+        )
+        + " The program is set beside the pooled "
+        "trials, never pooled with them. Against the range: where the program's estimate lies "
+        "against the prediction interval (beyond: a larger benefit than the range; short: a "
+        "smaller one); when its confidence interval reaches across the range's end, chance may "
+        "explain where it lies.",
+        "The difference from the pooled estimate treats the two as independent estimates: SE = "
+        "√(SE program² + SE pooled²), the pooled SE being the one its Hartung-Knapp interval "
+        "implies. Verdicts, in the outcome's better direction: larger / smaller (favours the "
+        "program / the average program) when the adjusted P of the difference is below alpha; "
+        "similar when the adjusted P of the equivalence test within the margin is below alpha; "
+        "inconclusive otherwise (the tooltip says why). The margin is the smallest difference "
+        "that matters clinically (its tooltip gives the reason).",
+        f"{result.adjustment_text()}.{together}",
+    )
+    table = (
+        part_table(
+            "evidence-comparison",
+            "The program's effect against the pooled evidence and its prediction interval",
+            (
+                "Outcome",
+                "n (coaching vs usual care)",
+                "Program effect (95% CI)",
+                "Pooled effect (95% CI)",
+                "95% prediction interval",
+                "Against the range",
+                "Difference from pooled (95% CI)",
+                "P (adjusted)",
+                "Margin",
+                "Equivalence P (adjusted)",
+                "Verdict",
+            ),
+            rows,
+            notes,
+        )
+        if rows
+        else None
+    )
+    intro = (
+        "Your program's effect set beside the registered randomized trials of health coaching, "
+        "pooled by random effects (coachstats evidence): against the range where comparable "
+        "programs' true effects are expected to fall (the prediction interval), and against the "
+        "average coaching program (the pooled estimate). " + " ".join(meanings)
+    )
+    parts = [
+        ExtraPart(
+            "evidence-comparison",
+            "Against the evidence base",
+            intro=intro,
+            table=table,
+            items=tuple(e.sentence() for e in compared),
+            items_cls="verdicts",
+            notes=tuple(failed),
+        )
+    ]
+    missing = result.not_compared()
+    if missing:
+        parts.append(
+            ExtraPart(
+                "evidence-not-compared",
+                "Not compared with the evidence base",
+                intro="The program's other outcomes, and why each is not compared:",
+                items=tuple(f"{label}: {reason}" for label, reason in missing),
+                items_cls="notes",
+            )
+        )
+    if figures:
+        from coachstats.present.plots.evidence import PROGRAM_ROW, plot_evidence
+
+        for e in compared:
+            if e.evidence is None or e.position is None:
+                continue
+            better = "Lower" if BETTER[e.outcome] == "lower" else "Higher"
+            caption = (
+                f"Each pooled trial's difference (coaching minus control) with its 95 % CI, the "
+                f"pooled diamond ({e.evidence.meta.method_name}) and the 95 % prediction interval "
+                "(grey bar: where comparable programs' true effects are expected to fall). Under "
+                f"the dotted rule, '{PROGRAM_ROW}': your program's effect ({e.population}) with "
+                "its 95 % CI, which also carries its sampling error; it is shown against the "
+                f"trials, not pooled with them. {better} values favour coaching."
+            )
+            figure = embed_figure(
+                plot_evidence(e.evidence, program=e.position),
+                fmt,
+                f"Forest plot: {e.label} against the evidence base",
+                caption,
+            )
+            parts.append(
+                ExtraPart(f"evidence-forest-{e.outcome}", f"Forest plot: {e.label}", figure=figure)
+            )
+    return parts

@@ -173,6 +173,28 @@ def _result_methods(label: str, result: ComparisonResult) -> str:
     return f"{label}: {methods_note(result)}"
 
 
+def _evidence_method(result: EvaluationResult, alpha: str) -> str:
+    """How the program was placed against the evidence base (``against="evidence"``)."""
+    return (
+        "Against the evidence base: the program's effect on each outcome the registry pools "
+        "(the change in HbA1c, coaching minus usual care) is estimated with Welch's t test on "
+        "the program's patients above the goal at baseline on that measure, at its follow-up "
+        "month, and set beside the registry's trials pooled by random effects (REML, "
+        "Hartung-Knapp-Sidik-Jonkman interval, prediction interval; the trials, their numbers "
+        "and the methods are in the evidence section). The prediction interval is about "
+        "comparable programs' true effects; the program's own confidence interval carries its "
+        "sampling error, and where it lies against the interval is stated with it. The program "
+        "and the pooled estimate are independent estimates: difference = program - pooled, SE "
+        "= sqrt(SE_program^2 + SE_pooled^2), SE_pooled the one the Hartung-Knapp interval "
+        "implies (its half-width / z). Larger or smaller when the two-sided test of the "
+        f"difference has an adjusted P below {alpha}; similar when the two one-sided tests of "
+        f"equivalence within the margin have an adjusted P below {alpha}; inconclusive "
+        "otherwise. The margin is the smallest difference that matters clinically (HbA1c 0.3 "
+        "percentage points), not the pooled effect. These comparisons are adjusted together "
+        f"with the others: {result.adjustment_text()}. The program is not pooled with the trials."
+    )
+
+
 def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
     """The methods of an evaluation: each program analysis (read from its result), then how the
     program was compared with the published trials (the verdict rules, margins and adjustment,
@@ -198,6 +220,11 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
         for r in rows
         if r.program is not None
     ]
+    out += [
+        _result_methods(f"{e.label} (against the evidence base; {e.population})", e.program)
+        for e in result.evidence
+        if e.program is not None
+    ]
     alpha = format_p(result.alpha)
     verdict_rule = (
         "Each comparison is judged in the outcome's better direction: larger or smaller when "
@@ -210,7 +237,7 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
         f"a program without effect is called similar in at most {alpha} of evaluations. "
         f"{result.adjustment_text()}."
     )
-    if result.design == "two-arm":
+    if result.design == "two-arm" and result.trials:
         out += [
             "Each trial's published analysis ran on the program's patients with "
             "coachstats.plan.run_plan: the same endpoints, goal thresholds and tests, on the "
@@ -240,6 +267,8 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
             "compared with the published coaching arm (whose SE comes from its printed or "
             "inferred n) as two independent estimates. " + verdict_rule
         )
+    if any(e.position is not None for e in result.evidence):
+        out.append(_evidence_method(result, alpha))
     if result.case_mix:
         out.append(
             "Case mix: the standardized mean difference (program mean - published mean) / "

@@ -23,7 +23,7 @@ from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult
-from coachstats.core.vocabulary import GOAL_MEASURES, arm_label
+from coachstats.core.vocabulary import GOAL_MEASURES, MEASURE_LABELS, arm_label
 from coachstats.data.flow import Flow
 from coachstats.data.io import file_sha256
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec, PlanResult
@@ -567,7 +567,7 @@ def report_from_evaluation(
     from coachstats.tasks.evaluate import trial_name
     from coachstats.trials.registry import get_trial
 
-    trials = tuple(get_trial(t) for t in result.against)
+    trials = tuple(get_trial(t) for t in result.trials)
     two_arm = result.design == "two-arm"
     notes: list[str] = []
     flow: Flow | None = None
@@ -589,8 +589,21 @@ def report_from_evaluation(
         )
         for t in trials
     )
+    pooled = [e.evidence for e in result.evidence if e.evidence is not None]
+    design += tuple(
+        (
+            "Compared with the evidence base",
+            f"{s.meta.k} randomized trials of coaching pooled on "
+            f"{MEASURE_LABELS.get(s.outcome, s.outcome)} "
+            f"({s.meta.method_name}); see the section 'Against the evidence base'.",
+        )
+        for s in pooled
+    )
     effects = [e for e in result.effects if e.primary and e.program is not None]
-    outcomes = [e.outcome for e in effects] or [a.outcome for a in result.arms]
+    placed = [e for e in result.evidence if e.program is not None]  # against the evidence
+    outcomes = [e.outcome for e in effects] + [e.outcome for e in placed] or [
+        a.outcome for a in result.arms
+    ]
     section = DataSection(
         name="Your program",
         design=design,
@@ -598,8 +611,14 @@ def report_from_evaluation(
         flow=flow,
         flow_endpoint=_flow_endpoint(flow, outcomes),
         baseline=table1,
-        results=tuple(e.program for e in effects if e.program is not None),
-        labels=tuple(_capital(f"{e.label} ({trial_name(e.trial)})") for e in effects),
+        results=(
+            *(e.program for e in effects if e.program is not None),
+            *(e.program for e in placed if e.program is not None),
+        ),
+        labels=(
+            *(_capital(f"{e.label} ({trial_name(e.trial)})") for e in effects),
+            *(_capital(f"{e.label} ({e.population})") for e in placed),
+        ),
         files=_data_files(trial_data, result.source, files, notes),
         notes=tuple(notes),
         outcomes=tuple(dict.fromkeys(outcomes)),
@@ -611,6 +630,9 @@ def report_from_evaluation(
         title=title or str(result.report_data()["title"]),
         sections=(section,),
         evaluation=result,
+        # the pooled evidence the program was placed against: its trials, methods and files
+        # (the first outcome compared; the registry pools HbA1c only)
+        evidence=pooled[0] if pooled else None,
         seeds=tuple(_evaluation_seeds(result)),
         image_format=image_format,
         figures=figures,
@@ -638,8 +660,6 @@ def report_from_evidence(
     >>> 'id="evidence"' in html, 'id="flow"' in html
     (True, False)
     """
-    from coachstats.core.vocabulary import MEASURE_LABELS
-
     name = MEASURE_LABELS.get(summary.outcome, summary.outcome)
     return Report(
         title=title or f"Health coaching in primary care: the evidence on {name}",

@@ -30,6 +30,7 @@ from coachstats.compare.onesample import one_sample_mean, one_sample_proportion
 from coachstats.core.errors import AnalysisError
 from coachstats.core.results import ComparisonResult
 from coachstats.core.vocabulary import BETTER
+from coachstats.tasks.evaluate.against_evidence import EvidenceComparison
 from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.published import trial_name
 from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison
@@ -73,6 +74,11 @@ class ForestSource(Protocol):
     @property
     def arms(self) -> Sequence[ArmComparison]:
         """The single-arm comparisons."""
+        ...
+
+    @property
+    def evidence(self) -> Sequence[EvidenceComparison]:
+        """The comparisons with the evidence base (``against="evidence"``)."""
         ...
 
 
@@ -262,7 +268,9 @@ def plot_evaluation(
 
 def evaluation_figure(result: ForestSource) -> Figure:
     """Every forest panel of an evaluation in one figure (one panel per estimand; one per
-    continuous outcome, whose units differ).
+    continuous outcome, whose units differ), then, against the evidence base, one evidence
+    forest per outcome compared (:func:`~coachstats.present.plots.plot_evidence`: the pooled
+    trials, the pooled diamond, the prediction interval and the program's row, not pooled).
 
     Examples
     --------
@@ -277,13 +285,16 @@ def evaluation_figure(result: ForestSource) -> Figure:
     import matplotlib.pyplot as plt
 
     from coachstats.present.plots import plot_forest
+    from coachstats.present.plots.evidence import plot_evidence
     from coachstats.present.plots.style import journal_style
 
-    panels = _panels(result)
+    evidence = [e for e in result.evidence if e.evidence is not None and e.position is not None]
+    panels = _panels(result) if result.effects or result.arms or not evidence else []
     heights = [len(p) + 1.5 for p in panels]
+    heights += [e.evidence.meta.k + 5.5 for e in evidence if e.evidence is not None]
     with journal_style():
         fig = plt.figure(figsize=(6.5, 0.25 * sum(heights) + 0.4), layout="constrained")
-        grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
+        grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
         for i, frame in enumerate(panels):
             plot_forest(
                 frame,
@@ -292,4 +303,13 @@ def evaluation_figure(result: ForestSource) -> Figure:
                 favours=favours_sides(frame),
                 ax=fig.add_subplot(grid[i]),
             )
+        for i, e in enumerate(evidence, start=len(panels)):
+            if e.evidence is not None:
+                ax = plot_evidence(e.evidence, program=e.position, ax=fig.add_subplot(grid[i]))
+                ax.set_title(
+                    f"{e.label} against the evidence base ({e.population})",
+                    fontsize="small",
+                    loc="left",
+                    pad=16,  # above the numbers column's header
+                )
     return fig
