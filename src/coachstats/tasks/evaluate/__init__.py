@@ -23,6 +23,13 @@ tests as published -- and reports, in this order:
    an inconclusive comparison, why and about how many patients per arm would
    settle it. A single-arm figure is compared with the published coaching
    arm. The program is never pooled with a trial it is compared with.
+3. **Against the evidence base** (``against="evidence"``, two-arm programs):
+   the program's effect set against the registry's pooled trials -- the
+   prediction interval (where comparable programs' true effects are
+   expected to fall) and the pooled estimate (the average coaching program)
+   -- with the same verdicts, judged together with the trial comparisons;
+   the outcomes the evidence base does not pool are listed with the reason
+   (:mod:`coachstats.tasks.evaluate.against_evidence`).
 
 **The published standard error.** Trials print percentages or means, rarely
 the SE. It is reconstructed (``published_se="auto"``) by the registry
@@ -98,6 +105,7 @@ A two-arm program generated with the HCPC coaching effect, 800 patients:
 from __future__ import annotations
 
 from coachstats.data.programdata import MappingFile, load_program, read_mapping
+from coachstats.tasks.evaluate.against_evidence import EVIDENCE_ENDPOINTS, EvidenceComparison
 from coachstats.tasks.evaluate.arms import ArmComparison, RegressionEstimate
 from coachstats.tasks.evaluate.casemix import (
     CASE_MIX_TARGETS,
@@ -112,6 +120,7 @@ from coachstats.tasks.evaluate.driver import (
     Against,
     ProgramAnalysis,
     Progress,
+    against_list,
     analyze,
     evaluate,
 )
@@ -155,6 +164,7 @@ __all__ = [
     "CASE_MIX_TARGETS",
     "CASE_MIX_THRESHOLD",
     "CLINICAL_DIFFERENCES",
+    "EVIDENCE_ENDPOINTS",
     "OUTCOME_TEXT",
     "POPULATIONS",
     "PROGRAM",
@@ -168,6 +178,7 @@ __all__ = [
     "CaseMixItem",
     "EffectComparison",
     "EvaluationResult",
+    "EvidenceComparison",
     "Judgement",
     "Kind",
     "MappingFile",
@@ -178,6 +189,7 @@ __all__ = [
     "RegressionEstimate",
     "SESource",
     "StandardizedComparison",
+    "against_list",
     "analyze",
     "case_mix",
     "case_mix_with_notes",

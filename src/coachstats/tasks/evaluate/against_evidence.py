@@ -72,16 +72,20 @@ from coachstats.core.vocabulary import (
     measure_months,
 )
 from coachstats.data.trialdata import TrialData
+from coachstats.derive.endpoints import endpoint_state
 from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
 from coachstats.tasks.evaluate.plans import OUTCOME_TEXT, plan_outcomes
-from coachstats.tasks.evaluate.rows import ALPHA, Judged, SentenceRow, short_error, verdict_fields
-from coachstats.tasks.evaluate.verdicts import Judgement, Margin
-from coachstats.tasks.evaluate.wording import (
-    chance_words,
-    effect_words,
-    p_words,
-    reason_words,
+from coachstats.tasks.evaluate.rows import (
+    ALPHA,
+    Judged,
+    SentenceRow,
+    own_effect_words,
+    program_fields,
+    short_error,
+    verdict_fields,
 )
+from coachstats.tasks.evaluate.verdicts import Judgement, Margin
+from coachstats.tasks.evaluate.wording import p_words, reason_words
 from coachstats.tasks.evidence import (
     DEFAULT_MARGINS,
     EvidencePosition,
@@ -251,7 +255,7 @@ class EvidenceComparison(Judged, SentenceRow):
 
     def to_dict(self) -> dict[str, Any]:
         """One tidy row: the program's effect, the pooled evidence, the position and the verdict."""
-        p, pos, ev, nan = self.program, self.position, self.evidence, math.nan
+        pos, ev, nan = self.position, self.evidence, math.nan
         m = ev.meta if ev is not None else None
         return {
             "trial": self.trial,
@@ -261,15 +265,7 @@ class EvidenceComparison(Judged, SentenceRow):
             "estimand": self.estimand,
             "population": self.population,
             "followup": self.followup,
-            "program_estimate": p.estimate if p else nan,
-            "program_conf_low": p.conf_low if p else nan,
-            "program_conf_high": p.conf_high if p else nan,
-            "program_std_error": p.std_error if p else nan,
-            "program_p_value": p.p_value if p else nan,
-            "program_p_adjusted": self.program_p_adjusted,
-            "program_n1": p.arms[0].n if p else pd.NA,
-            "program_n2": p.arms[1].n if p and len(p.arms) > 1 else pd.NA,
-            "program_method": p.method if p else "",
+            **program_fields(self.program, self.program_p_adjusted),
             "pooled_estimate": m.estimate if m else nan,
             "pooled_conf_low": m.conf_low if m else nan,
             "pooled_conf_high": m.conf_high if m else nan,
@@ -298,21 +294,8 @@ class EvidenceComparison(Judged, SentenceRow):
         p = self.program
         if p is None:
             return f"not analysed ({short_error(self.error)})"
-        words = effect_words(
-            self.outcome,
-            self.estimand,
-            p.estimate,
-            p.conf_low,
-            p.conf_high,
-            p.p_value,
-            conf_level=self.conf_level,
-        )
         n = " vs ".join(str(a.n) for a in p.arms)
-        return (
-            f"{words}{chance_words(p.p_value, self.program_p_adjusted, self.alpha, self.adjustment)}; "
-            "among the "
-            f"{self.population}, n {n}"
-        )
+        return f"{own_effect_words(self, p)}; among the {self.population}, n {n}"
 
     def sentence(self) -> str:
         """Where the program's effect sits against the prediction interval and the pooled
@@ -382,8 +365,13 @@ def evidence_comparisons(
             reasons[endpoint] = not_compared_reason(endpoint)
     specs = []
     words: dict[str, str] = {}
+    analysed: dict[str, tuple[ComparisonResult | None, str]] = {}
     for endpoint in pooled:
         query, words[endpoint] = population(goals, EVIDENCE_ENDPOINTS[endpoint])
+        state = endpoint_state(data.patients, endpoint, followup=data.followup)
+        if state is not None:  # a state of the data (no follow-up...), not an analysis
+            analysed[endpoint] = (None, state)
+            continue
         specs.append(
             AnalysisSpec(
                 endpoint,
@@ -399,7 +387,6 @@ def evidence_comparisons(
         if specs
         else None
     )
-    analysed: dict[str, tuple[ComparisonResult | None, str]] = {}
     if results is not None:
         for spec, r, err in zip(specs, results.results, results.errors, strict=True):
             analysed[spec.outcome] = (r, err or "")

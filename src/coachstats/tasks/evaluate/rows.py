@@ -49,9 +49,12 @@ __all__ = [
     "EffectComparison",
     "Judged",
     "JudgedRow",
+    "OwnEffectRow",
     "SentenceRow",
     "StandardizedComparison",
+    "own_effect_words",
     "position",
+    "program_fields",
     "short_error",
     "verdict_fields",
     "verdict_text",
@@ -156,6 +159,74 @@ class Judged:
         return self.judgement.favours if self.judgement is not None else ""
 
 
+class OwnEffectRow(Protocol):
+    """What :func:`own_effect_words` reads of a row: the outcome, the estimand, the adjusted
+    P of the program's own effect and the levels."""
+
+    @property
+    def outcome(self) -> str:
+        """The endpoint."""
+        ...
+
+    @property
+    def estimand(self) -> str:
+        """The scale of the effect."""
+        ...
+
+    @property
+    def program_p_adjusted(self) -> float:
+        """The program's own P, adjusted with the evaluation's family."""
+        ...
+
+    @property
+    def alpha(self) -> float:
+        """The significance level."""
+        ...
+
+    @property
+    def conf_level(self) -> float:
+        """The confidence level."""
+        ...
+
+    @property
+    def adjustment(self) -> str:
+        """The multiplicity adjustment of the program's P."""
+        ...
+
+
+def program_fields(program: ComparisonResult | None, p_adjusted: float) -> dict[str, Any]:
+    """The tidy fields of a two-arm program's own effect (``program_estimate``, its CI, P,
+    adjusted P, SE, the arms' n and the method); missing when it was not analysed."""
+    p, nan = program, math.nan
+    return {
+        "program_estimate": p.estimate if p else nan,
+        "program_conf_low": p.conf_low if p else nan,
+        "program_conf_high": p.conf_high if p else nan,
+        "program_p_value": p.p_value if p else nan,
+        "program_p_adjusted": p_adjusted,
+        "program_std_error": p.std_error if p else nan,
+        "program_n1": p.arms[0].n if p else pd.NA,
+        "program_n2": p.arms[1].n if p and len(p.arms) > 1 else pd.NA,
+        "program_method": p.method if p else "",
+    }
+
+
+def own_effect_words(row: OwnEffectRow, program: ComparisonResult) -> str:
+    """A two-arm program's own effect against its usual care, in words
+    (:func:`~coachstats.tasks.evaluate.wording.effect_words`), with "not clearly different
+    from no effect" when its adjusted P is not below alpha."""
+    words = effect_words(
+        row.outcome,
+        row.estimand,
+        program.estimate,
+        program.conf_low,
+        program.conf_high,
+        program.p_value,
+        conf_level=row.conf_level,
+    )
+    return words + chance_words(program.p_value, row.program_p_adjusted, row.alpha, row.adjustment)
+
+
 def verdict_text(row: JudgedRow, against: str, conf_level: float) -> str:
     """A row's verdict in words (:func:`~coachstats.tasks.evaluate.wording.verdict_words`).
 
@@ -243,15 +314,7 @@ class EffectComparison(Judged, SentenceRow):
             "endpoint": self.outcome,
             "estimand": self.estimand,
             "primary": self.primary,
-            "program_estimate": p.estimate if p else nan,
-            "program_conf_low": p.conf_low if p else nan,
-            "program_conf_high": p.conf_high if p else nan,
-            "program_p_value": p.p_value if p else nan,
-            "program_p_adjusted": self.program_p_adjusted,
-            "program_std_error": p.std_error if p else nan,
-            "program_n1": p.arms[0].n if p else pd.NA,
-            "program_n2": p.arms[1].n if p and len(p.arms) > 1 else pd.NA,
-            "program_method": p.method if p else "",
+            **program_fields(p, self.program_p_adjusted),
             "published_estimate": self.published.estimate,
             "published_conf_low": self.published.conf_low,
             "published_conf_high": self.published.conf_high,
@@ -273,19 +336,9 @@ class EffectComparison(Judged, SentenceRow):
 
     def program_sentence(self) -> str:
         """The program's own effect against usual care, in words."""
-        p = self.program
-        if p is None:
+        if self.program is None:
             return f"{self.label}: not analysed ({short_error(self.error)})"
-        words = effect_words(
-            self.outcome,
-            self.estimand,
-            p.estimate,
-            p.conf_low,
-            p.conf_high,
-            p.p_value,
-            conf_level=self.conf_level,
-        )
-        return words + chance_words(p.p_value, self.program_p_adjusted, self.alpha, self.adjustment)
+        return own_effect_words(self, self.program)
 
     def sentence(self) -> str:
         """The program's effect, then the verdict against the published effect, in words."""
