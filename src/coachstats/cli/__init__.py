@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 an analysis finding (e.g. a reproduced figure
 differs from the published one); 2 bad input (the error lists every
-problem). Tracebacks are shown only with ``--debug``.
+problem); 3 an internal error; 141 when the reader of the output closed it
+early (``coachstats reproduce | head -3``: the command stops quietly). Tracebacks
+are shown only with ``--debug``.
 
 Each command is a module of this package; they import their heavy
 dependencies inside the command, so ``coachstats --help`` starts fast.
@@ -10,10 +12,12 @@ dependencies inside the command, so ``coachstats --help`` starts fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from coachstats.cli import check, data, evidence, fixtures, power, program, reproduce
 from coachstats.cli.app import app
+from coachstats.cli.common import EXIT_CLOSED_PIPE, silence_stdout
 
 __all__ = ["app", "main"]
 _COMMANDS = (
@@ -49,5 +53,16 @@ app.registered_commands.sort(key=_rank)
 
 
 def main() -> None:
-    """Entry point of the ``coachstats`` command."""
-    app()
+    """Entry point of the ``coachstats`` command.
+
+    A pipe closed by the output's reader (``| head``) ends the command quietly with exit
+    141, also when it shows only in the last flush of buffered output.
+    """
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        sys.exit(EXIT_CLOSED_PIPE)

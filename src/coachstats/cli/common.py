@@ -3,24 +3,32 @@
 Exit codes: 0 success; 1 an analysis finding (e.g. a reproduced figure
 differs from the published one); 2 bad input (the error lists every
 problem); 3 an internal error (a bug in coachstats: any exception that is
-not a :class:`~coachstats.core.errors.CoachstatsError`; please report it).
-Tracebacks are shown only with ``--debug``.
+not a :class:`~coachstats.core.errors.CoachstatsError`; please report it);
+141 (128 + SIGPIPE, as Unix tools killed by a closed pipe) when the reader of the
+output closed it before the command finished (``coachstats reproduce | head -3``):
+the command stops quietly, without a message, and without having finished its work
+(so not 0). Tracebacks are shown only with ``--debug``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+#: The exit code when the output's reader closed the pipe early (128 + SIGPIPE, as a shell
+#: reports a Unix tool stopped by a closed pipe).
+EXIT_CLOSED_PIPE = 141
 #: The most characters of an error message the CLI prints (the rest is counted, not shown).
 MESSAGE_CHARS = 20_000
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +44,9 @@ def guard(func: F) -> F:
     is a bug: one line, ``internal error: please report ...``, and exit 3, so
     that exit 1 always means an analysis finding and exit 2 always bad input.
     Typer's own exits and usage errors pass through; ``--debug`` re-raises
-    everything with its traceback.
+    everything with its traceback. A closed output pipe (the reader, such as
+    ``head``, has read enough) is not an error: the command stops quietly
+    (:func:`closed_pipe_exit`).
     """
 
     @wraps(func)
@@ -56,6 +66,8 @@ def guard(func: F) -> F:
             click.ClickException,
         ):
             raise
+        except BrokenPipeError:
+            closed_pipe_exit()
         except CoachstatsError as exc:
             if STATE["debug"]:
                 raise
@@ -69,6 +81,23 @@ def guard(func: F) -> F:
 
     wrapper.guarded = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device, after its reader closed the pipe, so that
+    Python's own flush at exit does not fail on the closed pipe again ("Exception ignored")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (an embedding host)
+        pass
+
+
+def closed_pipe_exit() -> NoReturn:
+    """Stop quietly because the reader of standard output closed it: exit :data:`EXIT_CLOSED_PIPE`."""
+    silence_stdout()
+    raise typer.Exit(EXIT_CLOSED_PIPE)
 
 
 def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
