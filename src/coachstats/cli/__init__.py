@@ -17,7 +17,7 @@ from typing import Any
 
 from coachstats.cli import check, data, evidence, fixtures, power, program, reproduce
 from coachstats.cli.app import app
-from coachstats.cli.common import EXIT_CLOSED_PIPE, silence_stdout
+from coachstats.cli.common import closed_pipe_exit, stdout_identity
 
 __all__ = ["app", "main"]
 _COMMANDS = (
@@ -56,13 +56,21 @@ def main() -> None:
     """Entry point of the ``coachstats`` command.
 
     A pipe closed by the output's reader (``| head``) ends the command quietly with exit
-    141, also when it shows only in the last flush of buffered output.
+    :data:`~coachstats.cli.common.EXIT_CLOSED_PIPE` (141), wherever the write fails: in a
+    command (:func:`~coachstats.cli.common.guard`), in the last flush of buffered output, or
+    in the printing of click and rich (``--help``, a usage error), which end with exit 1
+    after swapping ``sys.stdout`` (click) or pointing it at the null device (rich): that
+    change of standard output is how such an exit is recognised here.
     """
+    before = stdout_identity()
     try:
         try:
             app()
         finally:
             sys.stdout.flush()
     except BrokenPipeError:
-        silence_stdout()
-        sys.exit(EXIT_CLOSED_PIPE)
+        closed_pipe_exit(SystemExit)
+    except SystemExit:
+        if stdout_identity() != before:
+            closed_pipe_exit(SystemExit)
+        raise

@@ -94,10 +94,26 @@ def silence_stdout() -> None:
         pass
 
 
-def closed_pipe_exit() -> NoReturn:
-    """Stop quietly because the reader of standard output closed it: exit :data:`EXIT_CLOSED_PIPE`."""
+def stdout_identity() -> tuple[int, tuple[int, int] | None]:
+    """What standard output is: the ``sys.stdout`` object and the device and inode behind its
+    file descriptor. It changes when a closed pipe was silenced (here, by click or by rich)."""
+    try:
+        st = os.fstat(sys.stdout.fileno())
+        device: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test runner's buffer)
+        device = None
+    return id(sys.stdout), device
+
+
+def closed_pipe_exit(exit_type: type[BaseException] = typer.Exit) -> NoReturn:
+    """Stop quietly because the reader of the output closed it: exit :data:`EXIT_CLOSED_PIPE`.
+
+    A ``BrokenPipeError`` in a command is taken to be its output's reader going away (no
+    command writes to another pipe or socket). ``exit_type`` is ``typer.Exit`` inside a
+    command, ``SystemExit`` outside click.
+    """
     silence_stdout()
-    raise typer.Exit(EXIT_CLOSED_PIPE)
+    raise exit_type(EXIT_CLOSED_PIPE)
 
 
 def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
