@@ -46,7 +46,7 @@ def test_endpoints_with_map(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     # endpoints reads files with the one program loader of every command (issue 20): "Enrolled"
-    assert "Enrolled: coaching 2, usual_care 2" in res.output
+    assert "Enrolled: Health coaching 2, Usual care 2" in res.output
     table = pd.read_csv(out)
     # 1: A1c and SBP at goal; 2: neither (8.4 > 8.0, 131 >= 130); 3: SBP 139 < 140; 4: A1c 9.0 > 8.0
     assert table["composite_any"].tolist() == [True, False, True, False]

@@ -313,7 +313,7 @@ def test_program_measuring_only_hba1c(cohort: pd.DataFrame) -> None:
 def test_followup_and_population_notes(with_effect: EvaluationResult, cohort: pd.DataFrame) -> None:
     res = evaluate(cohort, against="peer", tracking=False, standardize=False)
     assert any("follow-up is month 6" in n and "month 12 is used" in n for n in res.notes)
-    assert any("hba1c_0 >= 8.0" in n for n in res.notes)
+    assert any("with baseline HbA1c \u2265 8.0" in n for n in res.notes)
     everyone = evaluate(
         cohort, against="peer", tracking=False, standardize=False, eligible_only=False
     )
@@ -611,7 +611,7 @@ def test_rows_excluded_as_invalid_stay_in_the_flow() -> None:
     assert top == ("Enrolled (n = 4)", "Excluded on loading: invalid data (n = 1)")
     first, second = flow.summary().splitlines()[:2]
     assert first == "Enrolled: 4; excluded on loading: invalid data 1"
-    assert second == "Included: coaching 2, usual_care 1 (total 3)"
+    assert second == "Included: Health coaching 2, Usual care 1 (total 3)"
 
 
 def test_single_arm_program_of_usual_care_is_refused() -> None:
@@ -641,7 +641,7 @@ def test_program_flow_says_enrolled_not_randomized() -> None:
     assert (program.flow.entry, trial.flow.entry) == ("Enrolled", "Randomized")
     full = program.flow_for(PEER_GOALS)  # rebuilt per endpoint, keeps the label
     assert full.entry == "Enrolled"
-    assert full.summary().splitlines()[0] == "Enrolled: coaching 2, usual_care 1 (total 3)"
+    assert full.summary().splitlines()[0] == "Enrolled: Health coaching 2, Usual care 1 (total 3)"
     assert consort_boxes(full, "change_hba1c")[0].lines == ("Enrolled (n = 3)",)
     assert trial.flow_for(PEER_GOALS).summary().startswith("Randomized: ")
 

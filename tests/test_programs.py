@@ -52,7 +52,7 @@ def test_without_effect_is_unbiased_at_large_n() -> None:
     # would fail one of the eight outcomes with probability about 5e-4).
     cohort = hcpc_cohort(n=20000, seed=7).patients
     ep = derive_endpoints(without_effect(cohort, seed=7), HCPC_GOALS)
-    outcomes = plan_outcomes(HCPC_GOALS)  # at goal on >= 1 / all, per condition, and changes
+    outcomes = plan_outcomes(HCPC_GOALS)  # at goal for >= 1 / all, per condition, and changes
     assert len(outcomes) == 8
     for o in outcomes:
         y = pd.to_numeric(ep[o], errors="coerce").astype(float)

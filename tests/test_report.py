@@ -789,7 +789,7 @@ def test_single_arm_evaluation_report() -> None:
                 cluster="coach_id",
                 options={"family": "binomial", "corr": "exchangeable", "singleton_clusters": True},
             ),
-            "x: generalized estimating equations (binomial family, exchangeable working correlation, robust standard errors), clustered by coach_id (patients without a coach_id as clusters of one); complete-case analysis.",
+            "x: generalized estimating equations (binomial family, exchangeable working correlation, robust standard errors), clustered by coach (patients without a coach as clusters of one); complete-case analysis.",
         ),
         (
             AnalysisSpec(
@@ -808,19 +808,19 @@ def test_single_arm_evaluation_report() -> None:
             AnalysisSpec(
                 "composite_any", "mcnemar", timepoints=(12, 24), subset="arm == 'coaching'"
             ),
-            "composite_any: McNemar's test for paired proportions, among patients with arm == 'coaching', month 12 vs month 24; complete-case analysis.",
+            "At goal for >= 1 condition: McNemar's test for paired proportions, among patients in the health coaching arm, month 12 vs month 24; complete-case analysis.",
         ),
         (
             AnalysisSpec(
                 "bmi_6", "mixed", cluster="site", change_from="bmi_0", options={"reml": False}
             ),
-            "bmi_6: a linear mixed model (ML) with a random intercept for site, of the change from bmi_0; complete-case analysis.",
+            "BMI at month 6 (kg/m²): a linear mixed model (ML) with a random intercept for site, of the change from baseline BMI; complete-case analysis.",
         ),
         (
             AnalysisSpec(
                 "y", "t_test", complete_on=("trust_0", "trust_12"), options={"equal_var": True}
             ),
-            "y: Student's t test (equal variances), among patients with trust_0 and trust_12 measured; complete-case analysis.",
+            "y: Student's t test (equal variances), among patients with Trust in Physician score at baseline and Trust in Physician score at month 12 measured; complete-case analysis.",
         ),
     ],
 )

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Literal
 
+from coachstats.core.formatting import in_sentence
+
 __all__ = [
     "ANALYSED_STATUSES",
     "ARM_NAMES",
@@ -46,14 +48,18 @@ __all__ = [
     "OUTCOME_LABELS",
     "SHORT_OUTCOME_LABELS",
     "STATUS",
+    "VARIABLE_LABELS",
     "VERDICTS",
     "Favours",
     "Verdict",
     "arm_label",
     "better_direction",
+    "column_phrase",
+    "condition_words",
     "goal_endpoint_measure",
     "goal_measure_name",
     "higher_is_better",
+    "humanize_names",
     "is_goal_endpoint",
     "level_label",
     "measure_months",
@@ -338,6 +344,187 @@ def higher_is_better(column: str) -> bool | None:
     if parse_measure_column(column) is not None:
         return False
     return None
+
+
+#: Display labels of the patient columns of the schema, as Table 1 shows them (anything else is
+#: shown as its name; a measure at a month by :func:`outcome_label`).
+VARIABLE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "age": "Age",
+        "sex": "Sex",
+        "language": "Language",
+        "ethnicity": "Ethnicity",
+        "marital_status": "Marital status",
+        "work_status": "Work status",
+        "diabetes": "Diabetes",
+        "hypertension": "Hypertension",
+        "hyperlipidemia": "Hyperlipidemia",
+        "insulin": "Insulin",
+        "site": "Site",
+        "clinician_id": "Clinician",
+        "coach_id": "Coach",
+        "pcp_visits": "PCP visits in the prior year",
+        "coach_contacts": "Coaching contacts",
+        "coaching_minutes": "Total coaching time, minutes",
+        "bmi_0": "BMI, kg/m\N{SUPERSCRIPT TWO}",
+        "hba1c_0": "HbA1c, %",
+        "sbp_0": "Systolic BP, mm Hg",
+        "dbp_0": "Diastolic BP, mm Hg",
+        "ldl_0": "LDL, mg/dL",
+    }
+)
+
+#: The scored questionnaires (``<scale>_<month>`` columns, :mod:`coachstats.derive.scales`),
+#: as named in text.
+_SCALE_PHRASES: Mapping[str, str] = MappingProxyType(
+    {
+        "trust": "Trust in Physician score",
+        "pacic": "PACIC score",
+        "recommend": "recommendation of the clinic",
+        "recommend_pcp": "recommendation of their PCP",
+        "recommend_definitely": "would definitely recommend the clinic",
+        "recommend_pcp_definitely": "would highly recommend their PCP",
+    }
+)
+_ABOVE_GOAL = re.compile(r"^(" + "|".join(GOAL_MEASURES) + r")_above_goal$")
+_AT_MONTH = re.compile(r"^(.+)_(\d+)$")
+
+
+def _when(month: str | int) -> str:
+    return "at baseline" if int(month) == 0 else f"at month {int(month)}"
+
+
+def column_phrase(column: object) -> str:
+    """How a column is named in running text (methods sentences, notes, covariate lists).
+
+    Endpoints by their labels (:data:`OUTCOME_LABELS`), a measure at baseline as
+    ``baseline HbA1c`` and at a later month as ``HbA1c at month 12``, the patient
+    columns by :data:`VARIABLE_LABELS`, the scored questionnaires and an endpoint's
+    baseline value (``hba1c_lt_7_5_0``) with their month; any other name is returned as
+    given (a column of your own is named as you named it).
+
+    Examples
+    --------
+    >>> [column_phrase(c) for c in ("hba1c_0", "sbp_12", "marital_status", "clinician_id")]
+    ['baseline HbA1c', 'SBP at month 12', 'marital status', 'clinician']
+    >>> [column_phrase(c) for c in ("uncontrolled_hba1c", "n_uncontrolled", "ldl_above_goal")]
+    ['HbA1c uncontrolled at baseline', 'conditions uncontrolled at baseline', "baseline LDL above the patient's goal"]
+    >>> column_phrase("trust_0"), column_phrase("hba1c_lt_7_5_0"), column_phrase("my_score")
+    ('Trust in Physician score at baseline', 'HbA1c < 7.5 % at baseline', 'my_score')
+    """
+    name = str(column)
+    if name in OUTCOME_LABELS:
+        return in_sentence(OUTCOME_LABELS[name])
+    if name in MEASURE_LABELS:
+        return MEASURE_LABELS[name]
+    parsed = parse_measure_column(name)
+    if parsed is not None:
+        measure, month = parsed
+        label = MEASURE_LABELS[measure]
+        return f"baseline {label}" if month == 0 else f"{label} at month {month}"
+    if name in VARIABLE_LABELS:
+        return in_sentence(VARIABLE_LABELS[name])
+    above = _ABOVE_GOAL.match(name)
+    if above:
+        return f"baseline {MEASURE_LABELS[above.group(1)]} above the patient's goal"
+    at = _AT_MONTH.match(name)
+    if at:
+        base, at_month = at.groups()
+        if base in OUTCOME_LABELS:
+            return f"{in_sentence(OUTCOME_LABELS[base])} {_when(at_month)}"
+        if base in _SCALE_PHRASES:
+            return f"{_SCALE_PHRASES[base]} {_when(at_month)}"
+    return name
+
+
+_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\b[A-Za-z_][A-Za-z0-9_]*\b")
+
+
+def humanize_names(text: str) -> str:
+    """``text`` with every column name that has a phrase (:func:`column_phrase`) replaced by
+    it; quoted values and other words are left as they are.
+
+    Examples
+    --------
+    >>> humanize_names("missing at_goal_hba1c (37), outside the analysed subgroup hba1c_0 >= 8.0")
+    'missing HbA1c at goal (37), outside the analysed subgroup baseline HbA1c >= 8.0'
+    """
+
+    def swap(m: re.Match[str]) -> str:
+        token = m.group(0)
+        return token if token[0] in "'\"" else column_phrase(token)
+
+    return _TOKEN.sub(swap, text)
+
+
+_CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(.+)$")
+
+
+def _strip_parentheses(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _top_level_and(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and (ch == "&" or text.startswith(" and ", i)):
+            parts.append(text[start:i])
+            i += 1 if ch == "&" else len(" and ")
+            start = i
+            continue
+        i += 1
+    return [*parts, text[start:]]
+
+
+def _one_condition(text: str) -> str:
+    m = _CONDITION.match(_strip_parentheses(text))
+    if m is None:
+        return "with " + humanize_names(_strip_parentheses(text))
+    column, op, value = m.group(1), m.group(2), m.group(3).strip()
+    literal = value.strip("'\"")
+    if op in ("==", "!=") and value in ("True", "False", "true", "false", "1", "0"):
+        yes = (value.lower() in ("true", "1")) == (op == "==")
+        return ("with " if yes else "without ") + column_phrase(column)
+    if column == "arm" and op == "==" and literal in ARM_NAMES["plain"]:
+        return f"in the {arm_label(literal, 'plain').lower()} arm"
+    if column == "site" and op == "==":
+        return f"at site {literal}"
+    if op == "==" and value[:1] in "'\"":
+        return f"with {column_phrase(column)} {literal}"
+    symbol = {">=": "\N{GREATER-THAN OR EQUAL TO}", "<=": "\N{LESS-THAN OR EQUAL TO}"}.get(op, op)
+    return f"with {column_phrase(column)} {symbol} {value}"
+
+
+def condition_words(expression: str) -> str:
+    """A row condition (a ``subset`` query) as words that follow "patients".
+
+    Each comparison joined by ``&`` or ``and`` is read on its own: a column against a
+    number with its phrase (:func:`column_phrase`), a true/false column by its phrase,
+    an arm and a site by name; anything else keeps its text, column names replaced.
+
+    Examples
+    --------
+    >>> condition_words("hba1c_0 >= 7.0"), condition_words("arm == 'coaching'")
+    ('with baseline HbA1c ≥ 7.0', 'in the health coaching arm')
+    >>> condition_words("(uncontrolled_ldl == True) & (site == 'A')")
+    'with LDL uncontrolled at baseline and at site A'
+    """
+    return " and ".join(_one_condition(part) for part in _top_level_and(expression))
 
 
 #: Levels of the categorical schema columns whose label is not their capitalized name.

@@ -45,6 +45,7 @@ from coachstats.core.vocabulary import (
     EXCLUDED_STATUSES,
     LOST,
     STATUS,
+    arm_label,
     outcome_label,
 )
 from coachstats.derive.endpoints import lost_to_followup
@@ -258,8 +259,26 @@ class Flow:
         return wide
 
     def summary(self) -> str:
-        """Text CONSORT flow."""
+        """Text CONSORT flow, the arms by their names (:func:`~coachstats.core.vocabulary.arm_label`)
+        and the endpoints by their labels.
+
+        Examples
+        --------
+        >>> flow = Flow({"coaching": 3, "usual_care": 2}, {"coaching": 1, "usual_care": 0},
+        ...     pd.DataFrame({"endpoint": ["change_ldl"] * 4, "arm": ["coaching"] * 2 + ["usual_care"] * 2,
+        ...                   "status": ["analysed", "lost to follow-up"] * 2, "n": [2, 1, 2, 0]}),
+        ...     entry="Enrolled")
+        >>> print(flow.summary())
+        Enrolled: Health coaching 3, Usual care 2 (total 5)
+        No follow-up measurement: Health coaching 1, Usual care 0
+        LDL change (mg/dL): analysed Health coaching 2, Usual care 2
+            lost to follow-up: Health coaching 1, Usual care 0
+        """
         arms = list(self.randomized)
+
+        def per_arm(counts: Mapping[str, int]) -> str:
+            return ", ".join(f"{arm_label(a, 'plain')} {counts.get(a, 0)}" for a in arms)
+
         head = f"{self.entry}: "
         lines = []
         if self.excluded_on_load:
@@ -269,28 +288,26 @@ class Flow:
             )
             head = "Included: "
         lines += [
-            head + ", ".join(f"{a} {self.randomized[a]}" for a in arms) + f" (total {self.total})",
-            "No follow-up measurement: "
-            + ", ".join(f"{a} {self.lost_to_followup[a]}" for a in arms),
+            head + per_arm(self.randomized) + f" (total {self.total})",
+            "No follow-up measurement: " + per_arm(self.lost_to_followup),
         ]
         if not self.endpoints.empty:
             for ep in pd.unique(self.endpoints["endpoint"]):
                 e = str(ep)
-                an, lost = self.analysed(e), self.lost(e)
-                lines.append(
-                    f"{outcome_label(e)}: analysed " + ", ".join(f"{a} {an[a]}" for a in arms)
-                )
+                lines.append(f"{outcome_label(e)}: analysed " + per_arm(self.analysed(e)))
+                lost = self.lost(e)
                 if any(lost.values()):
-                    lines.append(
-                        "    lost to follow-up: " + ", ".join(f"{a} {lost[a]}" for a in arms)
-                    )
-                for r in self.excluded(e).itertuples(index=False):
-                    lines.append(f"    excluded ({r.status}): {r.arm} {r.n}")
+                    lines.append("    lost to follow-up: " + per_arm(lost))
+                excluded = self.excluded(e)
+                for status in pd.unique(excluded["status"]):
+                    rows = excluded[excluded["status"] == status]
+                    counts = {str(a): int(n) for a, n in zip(rows["arm"], rows["n"], strict=True)}
+                    lines.append(f"    excluded ({status}): " + per_arm(counts))
                 failed = self.counted_as_failure(e)
                 if any(failed.values()):
                     lines.append(
                         "    analysed with missing follow-up counted as not at goal: "
-                        + ", ".join(f"{a} {failed[a]}" for a in arms)
+                        + per_arm(failed)
                     )
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)

@@ -82,7 +82,7 @@ from coachstats.core.errors import (
 )
 from coachstats.core.formatting import format_number
 from coachstats.core.results import ARM_DISPLAY
-from coachstats.core.vocabulary import level_label
+from coachstats.core.vocabulary import VARIABLE_LABELS, level_label
 from coachstats.present.journal import JournalTable
 
 if TYPE_CHECKING:
@@ -99,27 +99,6 @@ __all__ = [
 
 Kind = Literal["auto", "continuous", "binary", "categorical"]
 KINDS: tuple[str, ...] = get_args(Kind)
-
-#: Display labels of common schema columns (anything else is shown as its name).
-VARIABLE_LABELS: dict[str, str] = {
-    "age": "Age",
-    "sex": "Sex",
-    "language": "Language",
-    "ethnicity": "Ethnicity",
-    "marital_status": "Marital status",
-    "work_status": "Work status",
-    "diabetes": "Diabetes",
-    "hypertension": "Hypertension",
-    "hyperlipidemia": "Hyperlipidemia",
-    "insulin": "Insulin",
-    "site": "Site",
-    "pcp_visits": "PCP visits in the prior year",
-    "bmi_0": "BMI, kg/m²",
-    "hba1c_0": "HbA1c, %",
-    "sbp_0": "Systolic BP, mm Hg",
-    "dbp_0": "Diastolic BP, mm Hg",
-    "ldl_0": "LDL, mg/dL",
-}
 
 #: The title of Table 1.
 TABLE1_CAPTION = "Table 1. Baseline characteristics by arm (SMD: standardized mean difference)"

@@ -41,6 +41,7 @@ from coachstats.compare.twobytwo import INTERVAL_NAMES
 from coachstats.core.errors import AnalysisError, OptionError
 from coachstats.core.formatting import format_number, is_percent_estimand, join_words
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
+from coachstats.core.vocabulary import column_phrase, humanize_names
 from coachstats.present.journal import JournalTable, footnote_marks
 
 if TYPE_CHECKING:
@@ -338,21 +339,21 @@ def methods_note(result: ComparisonResult, *, excluded: bool = True) -> str:
     >>> methods_note(two_proportions(2, 9, 3, 14, test="fisher", ci="newcombe"))
     "Fisher's exact test, Newcombe hybrid score interval; complete-case analysis."
     """
-    parts = [result.method]
+    parts = [humanize_names(result.method)]
     interval = str(result.extra.get("ci_method", ""))
     if interval == INTERVAL_NAMES["newcombe"]:  # not the usual one for its measure: say which
         parts.append(f"{interval} interval")
     if result.adjusted_for:
-        parts.append("adjusted for " + join_words(result.adjusted_for))
+        parts.append("adjusted for " + join_words([column_phrase(c) for c in result.adjusted_for]))
     if result.cluster and result.cluster not in result.method:
-        parts.append(f"clustered by {result.cluster}")
+        parts.append(f"clustered by {column_phrase(result.cluster)}")
     missing = (
         "complete-case analysis"
         if result.missing == "complete case"
-        else f"missing data: {result.missing}"
+        else f"missing data: {humanize_names(result.missing)}"
     )
     if excluded and result.n_excluded:
-        missing += f" ({result.n_excluded} not analysed: {result.excluded_reason})"
+        missing += f" ({result.n_excluded} not analysed: {humanize_names(result.excluded_reason)})"
     return f"{', '.join(parts)}; {missing}."
 
 

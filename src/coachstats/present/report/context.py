@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from coachstats.core.vocabulary import outcome_label
+from coachstats.core.vocabulary import column_phrase, outcome_label
 from coachstats.present.report.evaluation import evaluation_context
 from coachstats.present.report.evidence import evidence_context
 from coachstats.present.report.extras import extras_context
@@ -98,7 +98,7 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
     return {
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
-        "adjusted": sorted({c for r in section.results for c in r.adjusted_for}),
+        "adjusted": sorted({column_phrase(c) for r in section.results for c in r.adjusted_for}),
         "note": VALUES_NOTE,
     }
 

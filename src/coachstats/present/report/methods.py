@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from coachstats.core.formatting import format_p, join_words
 from coachstats.core.results import ComparisonResult
+from coachstats.core.vocabulary import (
+    arm_label,
+    column_phrase,
+    condition_words,
+    outcome_label,
+)
 from coachstats.plan import DEFAULT_MI_SEED, AnalysisSpec
 from coachstats.present.tables import methods_note
 
@@ -42,14 +48,14 @@ def _method_phrase(spec: AnalysisSpec) -> str:
     if m == "ancova":
         base = o.get("baseline")
         return "analysis of covariance (ANCOVA)" + (
-            f" on the baseline value {base}" if base else ""
+            f" on the baseline value ({column_phrase(base)})" if base else ""
         )
     if m in ("logistic", "linear"):
         text = f"{m} regression"
         if o.get("estimand"):
             text += f" ({o['estimand']})"
         if o.get("fixed_effects"):
-            text += f" with {o['fixed_effects']} fixed effects"
+            text += f" with {column_phrase(o['fixed_effects'])} fixed effects"
         return text
     if m == "gee":
         family = o.get("family", "binomial")
@@ -60,9 +66,9 @@ def _method_phrase(spec: AnalysisSpec) -> str:
         )
     if m == "mixed":
         fit = "ML" if o.get("reml") is False else "REML"
-        text = f"a linear mixed model ({fit}) with a random intercept for {spec.cluster}"
+        text = f"a linear mixed model ({fit}) with a random intercept for {column_phrase(spec.cluster)}"
         if o.get("clustered_arm"):
-            text += f" in the {o['clustered_arm']} arm only (partially nested)"
+            text += f" in the {_arm(o['clustered_arm'])} arm only (partially nested)"
         return text
     if m == "mcnemar":
         return "McNemar's test for paired proportions"
@@ -75,6 +81,20 @@ def _method_phrase(spec: AnalysisSpec) -> str:
         "n": "count by group",
         "n_unique": "number of distinct values",
     }.get(str(stat), "summary")
+
+
+def _name(spec: AnalysisSpec) -> str:
+    """A spec's name: its label, or (when it has none) its outcome's label or phrase."""
+    if spec.label != spec.outcome:
+        return spec.label
+    label = outcome_label(spec.outcome)
+    return label if label != spec.outcome else column_phrase(spec.outcome)
+
+
+def _arm(arm: str) -> str:
+    """An arm inside a sentence ("health coaching"; other labels as given)."""
+    name = arm_label(arm, "plain")
+    return name.lower() if name != arm else arm
 
 
 def _missing_phrase(spec: AnalysisSpec) -> str:
@@ -108,30 +128,32 @@ def methods_sentence(spec: AnalysisSpec, *, label: str | None = None) -> str:
     HbA1c change: a linear mixed model (REML) with a random intercept for site, adjusted for age and insulin; complete-case analysis.
     >>> print(methods_sentence(AnalysisSpec("at_goal_ldl", "chi_square", subset="site == 'A'",
     ...                                     missing="mi", options={"m": 5, "seed": 1})))
-    at_goal_ldl: Pearson's chi-square test without continuity correction, among patients with site == 'A'; missing values multiply imputed by chained equations (m = 5, seed 1), results pooled with Rubin's rules.
+    LDL at goal: Pearson's chi-square test without continuity correction, among patients at site A; missing values multiply imputed by chained equations (m = 5, seed 1), results pooled with Rubin's rules.
     """
     parts = [_method_phrase(spec)]
     if spec.change_from:
-        parts.append(f"of the change from {spec.change_from}")
+        parts.append(f"of the change from {column_phrase(spec.change_from)}")
     if spec.covariates:
-        parts.append("adjusted for " + join_words(spec.covariates))
+        parts.append("adjusted for " + join_words([column_phrase(c) for c in spec.covariates]))
     if spec.cluster and spec.method != "mixed":
-        text = f"clustered by {spec.cluster}"
+        cluster = column_phrase(spec.cluster)
+        text = f"clustered by {cluster}"
         if spec.options.get("singleton_clusters"):
-            text += f" (patients without a {spec.cluster} as clusters of one)"
+            text += f" (patients without a {cluster} as clusters of one)"
         if spec.options.get("clustered_arm"):
             text += (
-                f" in the {spec.options['clustered_arm']} arm only (the other arm's patients as "
-                "clusters of one)"
+                f" in the {_arm(spec.options['clustered_arm'])} arm only (the other arm's "
+                "patients as clusters of one)"
             )
         parts.append(text)
     if spec.subset:
-        parts.append(f"among patients with {spec.subset}")
+        parts.append(f"among patients {condition_words(spec.subset)}")
     if spec.complete_on:
-        parts.append("among patients with " + join_words(spec.complete_on) + " measured")
+        measured = join_words([column_phrase(c) for c in spec.complete_on])
+        parts.append(f"among patients with {measured} measured")
     if spec.timepoints:
         parts.append(f"month {spec.timepoints[0]} vs month {spec.timepoints[1]}")
-    return f"{label or spec.label}: {', '.join(parts)}; {_missing_phrase(spec)}."
+    return f"{label or _name(spec)}: {', '.join(parts)}; {_missing_phrase(spec)}."
 
 
 def methods_text(
@@ -147,14 +169,14 @@ def methods_text(
     >>> for s in methods_text([AnalysisSpec("age", "describe"), AnalysisSpec("sex", "describe"),
     ...                        AnalysisSpec("hba1c_drop_ge1", "fisher")]):
     ...     print(s)
-    hba1c_drop_ge1: Fisher's exact test; complete-case analysis.
+    HbA1c drop >= 1 point: Fisher's exact test; complete-case analysis.
     Described without a test (mean (SD), proportion or count by group): age and sex.
     """
     names = dict(labels or {})
     out: list[str] = []
     described: list[str] = []
     for spec in specs:
-        label = names.get(spec.label, spec.label)
+        label = names.get(spec.label) or _name(spec)
         if spec.method == "describe":
             described.append(label)
         else:

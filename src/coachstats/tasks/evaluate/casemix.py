@@ -30,8 +30,10 @@ from coachstats.compare.meta import difference_test
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd
 from coachstats.core.errors import AnalysisError, CoachstatsError, DataWarning, OptionError
+from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, ComparisonResult
+from coachstats.core.vocabulary import column_phrase
 from coachstats.data.levels import canonical_levels
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import derive_endpoints
@@ -511,7 +513,8 @@ def _common_support(
         inside = ((ref >= lo) & (ref <= hi)).fillna(False).to_numpy(dtype=bool)
         out = float(1.0 - inside[keep].mean()) if keep.any() else 0.0
         if out > 0:
-            what = f"{c} {raw.iloc[0]}" if lo == hi else f"{c} {lo:g} to {hi:g}"
+            name = column_phrase(c)
+            what = f"{name} {raw.iloc[0]}" if lo == hi else f"{name} {lo:g} to {hi:g}"
             parts.append(f"{what}: {100 * out:.0f} %")
         keep &= inside
     if not keep.any():
@@ -581,7 +584,7 @@ def standardized_comparison(
         missing = [c for c in covs if c not in prog.columns]
         used = [c for c in covs if c in prog.columns and c in ref.columns]
         if missing:
-            note = f"program has no {', '.join(missing)}: not adjusted for it"
+            note = f"program has no {join_words([column_phrase(c) for c in missing])}: not adjusted for it"
         ref = ref.loc[ref[po.outcome].notna().to_numpy()]
         analysed = prog.loc[prog[po.outcome].notna().to_numpy()]
         ref, support = _common_support(analysed, ref, used)

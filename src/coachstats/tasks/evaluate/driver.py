@@ -30,7 +30,7 @@ import pandas as pd
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
-from coachstats.core.vocabulary import measure_months
+from coachstats.core.vocabulary import condition_words, measure_months
 from coachstats.data.flow import Flow
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
@@ -525,7 +525,8 @@ def evaluate(
         notes += [f"{trial_name(name)}: {n}" for n in fu_notes]
         if eligible_only and name in POPULATIONS:
             notes.append(
-                f"{trial_name(name)}: program patients with {POPULATIONS[name][0]} ({POPULATIONS[name][1]})"
+                f"{trial_name(name)}: program patients {condition_words(POPULATIONS[name][0])} "
+                f"({POPULATIONS[name][1]})"
             )
         specs: list[AnalysisSpec] = []
         spec_notes: list[str] = []

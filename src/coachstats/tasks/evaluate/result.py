@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from coachstats.core.goals import GoalSet
-from coachstats.core.vocabulary import VERDICTS
+from coachstats.core.vocabulary import VERDICTS, arm_label
 from coachstats.tasks.evaluate.against_evidence import (
     EVIDENCE,
     EVIDENCE_NAME,
@@ -304,7 +304,7 @@ class EvaluationResult(SentenceRow):
 
     def sentence(self) -> str:
         """Header line."""
-        sizes = ", ".join(f"{k} {v}" for k, v in self.n.items())
+        sizes = ", ".join(f"{arm_label(k, 'plain')} {v}" for k, v in self.n.items())
         names = ", ".join(against_name(t) for t in self.against)
         return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
 
