@@ -201,3 +201,74 @@ def test_retention_note_says_what_its_numbers_count() -> None:
     assert "uncontrolled_ldl" not in m and m["uncontrolled_hba1c"].label == (
         "Uncontrolled on HbA1c at referral"
     )
+
+
+# ------------------------------------------------------------ statuses (issue 20, issue 17's words)
+STATUSES = {"above", "below", "similar", "inconclusive", "within", ""}
+
+
+def _contacts(values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"patient_id": range(len(values)), "coach_id": "a", "coach_contacts": values}
+    )
+
+
+def test_an_interval_covering_the_yardstick_is_not_similar() -> None:
+    # 6 patients, mean 13.5: the 95 % CI covers 12.4, but nothing shows it is close to it
+    m = program_metrics(_contacts([6, 9, 12, 15, 18, 21]))["contacts"]
+    assert m.conf_low < HCPC_CONTACTS[0] < m.conf_high
+    assert m.status == "inconclusive"
+    assert "not clearly different from the yardstick" in m.text()
+    assert "±1.48" in m.text() and "similar" not in m.text().split("[")[1]
+
+
+def test_similar_needs_the_90_percent_interval_inside_the_margin() -> None:
+    values = [5.0, 12.4, 19.8] * 700  # mean 12.4, SD 6.0: the 90 % CI is 12.4 +- 0.2
+    m = program_metrics(_contacts(values))["contacts"]
+    assert m.status == "similar" and m.margin == pytest.approx(0.2 * 7.4)
+    assert "90% CI lies within ±1.48" in m.text()
+    # the same data with a margin narrower than its 90 % interval: no longer similar
+    narrow = program_metrics(_contacts(values), margins={"contacts": 0.05})["contacts"]
+    assert narrow.status == "inconclusive" and narrow.margin_reason == "set by the user"
+    frame = program_metrics(_contacts(values)).to_frame().set_index("key")
+    assert frame.loc["contacts", "margin"] == pytest.approx(1.48)
+    with pytest.raises(AnalysisError, match="positive"):
+        program_metrics(_contacts(values), margins={"contacts": -1})
+
+
+def test_statuses_of_every_indicator_use_the_verdict_words(cohort: pd.DataFrame) -> None:
+    small = cohort.sample(60, random_state=1)
+    for data in (cohort, small):
+        m = program_metrics(data)
+        assert {x.status for x in m.metrics} <= STATUSES
+        for x in m.metrics:  # "similar" only where a margin was stated
+            assert x.status != "similar" or math.isfinite(x.margin)
+    # a small program: retention and referrals are not shown close to the trial's
+    m = program_metrics(small)
+    assert m["retention"].status in ("inconclusive", "above", "below")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(5, 20),
+    st.floats(0.5, 15),
+    st.integers(3, 3000),
+)
+def test_yardstick_status_matches_its_definition(mean: float, sd: float, n: int) -> None:
+    from coachstats.compare.onesample import one_sample_mean
+    from coachstats.tasks.tracking import yardstick_status
+
+    b, margin = HCPC_CONTACTS[0], 1.48
+    r95 = one_sample_mean(mean, sd, n, conf_level=0.95)
+    r90 = one_sample_mean(mean, sd, n, conf_level=0.90)
+    status = yardstick_status(
+        (r95.conf_low, r95.conf_high), (r90.conf_low, r90.conf_high), b, margin
+    )
+    if r95.conf_high < b:
+        assert status == "below"
+    elif r95.conf_low > b:
+        assert status == "above"
+    elif b - margin < r90.conf_low and r90.conf_high < b + margin:
+        assert status == "similar"
+    else:
+        assert status == "inconclusive"

@@ -20,20 +20,23 @@ metric                         definition (coached patients)                   y
                                referred"), among those with a baseline lab
 =============================  ==============================================  =========================
 
-A metric's ``status`` says where its interval lies: ``"below"`` (the upper
-limit is under the yardstick, or the caseload is under 70), ``"above"``,
-``"similar"`` (the interval covers it) or ``"within"`` (caseload in 70-100).
+A metric's ``status`` compares it with its yardstick, taken as fixed, by direction
+and uncertainty (the words of :data:`~coachstats.core.vocabulary.VERDICTS`; the
+indicators have no better direction, so a difference is named ``"above"`` or
+``"below"`` rather than larger or smaller):
 
-**Encounter data.** Health and well-being coaching has CPT category III codes:
-0591T (initial assessment), 0592T (individual follow-up) and 0593T (group
-session). Given encounter rows (``patient_id``, ``date``, ``cpt``),
-:func:`count_encounters` counts each kind per patient (coached patients
-without any encounter count zero), the months between the first and the last
-encounter, and reports -- never silently drops -- rows with unknown codes,
-unreadable dates or patients missing from the patient table, and patients
-with sessions but no initial assessment. Dates may be ISO text, US-style
-text, datetimes, or Excel serial day numbers (days since 1899-12-30, as
-Excel exports them); see :func:`parse_dates`.
+* ``"above"`` / ``"below"``: the 95 % interval lies above / below the yardstick;
+* ``"similar"``: the 90 % interval lies within the indicator's margin around the
+  yardstick (:data:`TRACKING_MARGINS`) -- two one-sided tests at the 5 % level, as
+  the evaluation's verdicts;
+* ``"inconclusive"``: neither (an interval that merely covers the yardstick is not
+  "similar": "not significant" is not "similar");
+* the caseload, a count without an interval, is ``"below"``, ``"within"`` or
+  ``"above"`` the brief's 70-100 range.
+
+**Encounter data.** CPT encounter rows (initial assessment, follow-up and group
+sessions) are counted by :mod:`coachstats.tasks.encounters` (:func:`count_encounters`,
+re-exported here), whose per-patient totals replace the contacts column.
 
 Examples
 --------
@@ -52,6 +55,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -64,12 +68,21 @@ from coachstats.core.goals import GOAL_SETS, GoalSet, get_goal_set
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.core.vocabulary import MEASURE_LABELS
 from coachstats.derive.endpoints import derive_endpoints, measure_months
+from coachstats.tasks.encounters import (
+    CPT_CODES,
+    SESSION_KINDS,
+    EncounterCounts,
+    count_encounters,
+    parse_dates,
+)
 
 __all__ = [
     "CPT_CODES",
     "FULL_TIME_CASELOAD",
     "HCPC_CONTACTS",
     "RETENTION",
+    "TRACKING_MARGINS",
+    "TRACKING_NOTE",
     "EncounterCounts",
     "Metric",
     "ProgramMetrics",
@@ -77,6 +90,7 @@ __all__ = [
     "count_encounters",
     "parse_dates",
     "program_metrics",
+    "yardstick_status",
 ]
 
 #: Patients a full-time coach works with (practice brief).
@@ -88,18 +102,35 @@ RETENTION: Mapping[str, tuple[int, int, str]] = {
     "hcpc": (194, 224, "HCPC: 194/224 coached patients analysed at 12 months (inferred)"),
     "peer": (122, 148, "peer trial: 122/148 coached patients with HbA1c at 6 months (printed)"),
 }
-#: CPT category III codes of health and well-being coaching.
-CPT_CODES: Mapping[str, str] = {
-    "0591T": "initial",
-    "0592T": "follow_up",
-    "0593T": "group",
-}
-_SESSION_KINDS = ("initial", "follow_up", "group")
-_EXCEL_ORIGIN = pd.Timestamp("1899-12-30")
-_EXCEL_MAX = 2958465  # 9999-12-31 as an Excel serial number
-_DAYS_PER_MONTH = 365.25 / 12
-
-
+#: Margins of ``"similar"`` for the indicators with an interval: (margin, why), on the
+#: indicator's scale (shares as proportions). ``program_metrics(margins=)`` sets others.
+TRACKING_MARGINS: Mapping[str, tuple[float, str]] = MappingProxyType(
+    {
+        "contacts": (
+            round(0.2 * HCPC_CONTACTS[1], 2),
+            "0.2 SD of HCPC's contacts per patient (SD 7.4), a small difference (Cohen 1988)",
+        ),
+        "retention": (
+            0.05,
+            "5 percentage points, the loss to follow-up under which Schulz and Grimes "
+            "(Lancet 2002;359:781-785) expect little bias (assumed as the margin)",
+        ),
+        "uncontrolled_at_referral": (
+            0.05,
+            "5 percentage points: at most 1 referred patient in 20 already at goal (assumed)",
+        ),
+    }
+)
+#: What a tracking status means, said under every table of the indicators.
+TRACKING_NOTE = (
+    "Status against the yardstick, taken as fixed: above or below when the indicator's 95% CI "
+    "lies above or below it; similar when its 90% CI lies within the margin (two one-sided "
+    "tests at 5 %); inconclusive otherwise (an interval that covers the yardstick is not "
+    "similarity). The caseload is below, within or above 70-100 per full-time coach."
+)
+#: Confidence level of the intervals of the indicators; the equivalence test uses the
+#: 1 - 2 alpha (90 %) interval.
+_CONF, _TOST_CONF = 0.95, 0.90
 # --------------------------------------------------------------------------- metrics
 
 
@@ -118,6 +149,8 @@ class Metric:
     status: str = ""
     note: str = ""
     percent: bool = False
+    margin: float = math.nan
+    margin_reason: str = ""
 
     def format_value(self, x: float) -> str:
         """``x`` (the value or an interval end) as this indicator prints: a share in whole
@@ -132,8 +165,46 @@ class Metric:
         """
         return f"{100 * x:.0f} %" if self.percent else f"{x:.3g}"
 
+    def margin_text(self) -> str:
+        """The margin of ``similar`` as read: ``"±5 percentage points"``, ``"±1.48"``.
+
+        Examples
+        --------
+        >>> Metric("k", "Retention", 0.8, margin=0.05, percent=True).margin_text()
+        '±5 percentage points'
+        """
+        if not math.isfinite(self.margin):
+            return ""
+        if self.percent:
+            return f"\N{PLUS-MINUS SIGN}{100 * self.margin:.3g} percentage points"
+        return f"\N{PLUS-MINUS SIGN}{self.margin:.3g}"
+
+    def status_text(self) -> str:
+        """The status in words, with what it rests on (empty without a status).
+
+        Examples
+        --------
+        >>> Metric("k", "Retention", 0.8, 0.7, 0.9, benchmark=0.87, status="inconclusive",
+        ...        margin=0.05, percent=True).status_text()
+        'inconclusive: not clearly different from the yardstick, nor shown within ±5 percentage points of it'
+        """
+        margin = self.margin_text()
+        if not math.isfinite(self.conf_low):  # a count against a range (the caseload)
+            return {
+                "within": "within the yardstick's range",
+                "above": "above the yardstick's range",
+                "below": "below the yardstick's range",
+            }.get(self.status, self.status)
+        return {
+            "above": "above the yardstick (its 95% CI lies above it)",
+            "below": "below the yardstick (its 95% CI lies below it)",
+            "similar": f"similar: its 90% CI lies within {margin} of the yardstick",
+            "inconclusive": "inconclusive: not clearly different from the yardstick, nor shown "
+            + (f"within {margin} of it" if margin else "close to it (no margin)"),
+        }.get(self.status, self.status)
+
     def text(self) -> str:
-        """``"label: value (95% CI ...) vs yardstick [status]"``."""
+        """``"label: value (95% CI ...) vs yardstick [status in words]"``."""
         fmt = self.format_value
         out = f"{self.label}: {fmt(self.value)}"
         if math.isfinite(self.conf_low):
@@ -143,216 +214,45 @@ class Metric:
         if self.benchmark_text:
             out += f"; yardstick {self.benchmark_text}"
         if self.status:
-            out += f" [{self.status}]"
+            out += f" [{self.status_text()}]"
         if self.note:
             out += f" -- {self.note}"
         return out
 
 
-def _status_interval(lo: float, hi: float, benchmark: float) -> str:
-    if not (math.isfinite(lo) and math.isfinite(benchmark)):
+def yardstick_status(
+    interval: tuple[float, float],
+    tost_interval: tuple[float, float],
+    benchmark: float,
+    margin: float,
+) -> str:
+    """An indicator against its yardstick, by direction and uncertainty (module docstring).
+
+    ``interval`` is the 95 % interval, ``tost_interval`` the 90 % one (two one-sided tests at
+    5 %); ``margin`` the half-width of ``similar`` (NaN: no margin, so never similar). Empty
+    when there is no yardstick or no interval.
+
+    Examples
+    --------
+    >>> yardstick_status((10.0, 14.0), (10.5, 13.5), 12.4, 1.48)  # covers it, but wide
+    'inconclusive'
+    >>> yardstick_status((11.9, 12.9), (12.0, 12.8), 12.4, 1.48)
+    'similar'
+    >>> yardstick_status((13.0, 15.0), (13.2, 14.8), 12.4, 1.48)
+    'above'
+    """
+    lo, hi = interval
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(benchmark)):
         return ""
     slack = 1e-9  # an interval ending at 100 % reaches a 100 % yardstick
     if hi < benchmark - slack:
         return "below"
     if lo > benchmark + slack:
         return "above"
-    return "similar"
-
-
-@dataclass(frozen=True)
-class EncounterCounts:
-    """Per-patient coaching sessions from CPT encounter rows.
-
-    ``per_patient``: ``patient_id``, ``initial``, ``follow_up``, ``group``,
-    ``total``, ``first_date``, ``last_date``, ``months_engaged`` and
-    ``in_patient_table``. ``problems``: one row per kind of problem
-    (``column``, ``rows``, ``values``, ``problem``), as
-    :attr:`coachstats.core.errors.SchemaError.failures`.
-    """
-
-    per_patient: pd.DataFrame
-    problems: pd.DataFrame
-    n_rows: int
-
-    def summary(self) -> str:
-        """Text: sessions per patient and the problems found."""
-        pp = self.per_patient
-        lines = [
-            f"{self.n_rows} encounter rows, {len(pp)} patients; per patient: "
-            + ", ".join(
-                f"{k.replace('_', '-')} {pp[k].mean():.2f}" for k in (*_SESSION_KINDS, "total")
-            )
-        ]
-        lines += [
-            f"  problem: {column}: {problem} ({len(rows)} rows)"
-            for column, rows, problem in zip(
-                self.problems["column"],
-                self.problems["rows"],
-                self.problems["problem"],
-                strict=True,
-            )
-        ]
-        return "\n".join(lines)
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Parse dates as exported by spreadsheets; return the dates and a mask of failures.
-
-    Numbers (or numeric text) from 1 to 2958465 are Excel serial day numbers
-    (1900 date system: day 0 is 1899-12-30, which absorbs Excel's fictitious
-    29 February 1900 for every date after it); text is parsed with
-    :func:`pandas.to_datetime` (``format="mixed"``); datetimes pass through.
-    Missing values stay missing and are not failures.
-
-    Examples
-    --------
-    >>> d, bad = parse_dates(pd.Series([45292, "45293", "2024-01-03", "01/04/2024", "soon", None]))
-    >>> [str(x.date()) if pd.notna(x) else None for x in d], bad.tolist()
-    (['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', None, None], [False, False, False, False, True, False])
-    """
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        out = pd.Series(pd.to_datetime(values), index=values.index)
-        return out, np.zeros(len(values), dtype=bool)
-    present = values.notna().to_numpy()
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    serial = np.isfinite(numbers) & (numbers >= 1) & (numbers <= _EXCEL_MAX)
-    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    if serial.any():
-        result[serial] = _EXCEL_ORIGIN + pd.to_timedelta(numbers[serial], unit="D")
-    text = present & ~serial & ~np.isfinite(numbers)
-    if text.any():
-        parsed = pd.to_datetime(values[text].astype(str), format="mixed", errors="coerce")
-        result[text] = parsed.to_numpy()
-    bad = present & result.isna().to_numpy()
-    return result, bad
-
-
-def count_encounters(
-    encounters: pd.DataFrame,
-    *,
-    patient: str = "patient_id",
-    date: str = "date",
-    cpt: str = "cpt",
-    patients: pd.Series | None = None,
-) -> EncounterCounts:
-    """Count initial (0591T), follow-up (0592T) and group (0593T) sessions per patient.
-
-    Parameters
-    ----------
-    encounters : DataFrame
-        One row per coaching encounter.
-    patient, date, cpt : str
-        Its columns (the date is optional: pass a name that is absent to skip it).
-    patients : Series, optional
-        The program's (coached) patient ids: they all get a row (zero sessions
-        when they have no encounter), and encounters of other ids are reported.
-
-    Returns
-    -------
-    EncounterCounts
-
-    Examples
-    --------
-    >>> enc = pd.DataFrame({"patient_id": [1, 1, 1, 2, 9], "date": [45292, 45320, 45350, 45300, 45301],
-    ...                     "cpt": ["0591T", "0592T", "0593t", "0592T", "99213"]})
-    >>> c = count_encounters(enc, patients=pd.Series([1, 2, 3]))
-    >>> c.per_patient[["patient_id", "initial", "follow_up", "group", "total"]].to_numpy().tolist()
-    [[1, 1, 1, 1, 3], [2, 0, 1, 0, 1], [3, 0, 0, 0, 0], [9, 0, 0, 0, 0]]
-    >>> c.per_patient["in_patient_table"].tolist()
-    [True, True, True, False]
-    >>> sorted(c.problems["problem"].str.split(" ").str[0])
-    ['encounters', 'patients', 'unknown']
-    """
-    require_columns(encounters, [patient, cpt])
-    ids = encounters[patient]
-    codes = encounters[cpt].astype("string").str.strip().str.upper()
-    kind = codes.map(dict(CPT_CODES))
-    known = kind.notna().to_numpy()
-    problems: list[dict[str, Any]] = []
-    row_no = np.arange(len(encounters))
-    if (~known).any():
-        problems.append(
-            {
-                "column": cpt,
-                "rows": row_no[~known].tolist(),
-                "values": pd.unique(encounters.loc[~known, cpt].astype(str)).tolist(),
-                "problem": "unknown CPT code(s), not counted as coaching sessions; "
-                f"allowed: {', '.join(f'{k} ({v})' for k, v in CPT_CODES.items())}",
-            }
-        )
-    if date in encounters.columns:
-        dates, bad_dates = parse_dates(encounters[date])
-        if bad_dates.any():
-            problems.append(
-                {
-                    "column": date,
-                    "rows": row_no[bad_dates].tolist(),
-                    "values": pd.unique(encounters.loc[bad_dates, date].astype(str)).tolist(),
-                    "problem": "unreadable date(s); the sessions are counted, their dates ignored",
-                }
-            )
-    else:
-        dates = pd.Series(pd.NaT, index=encounters.index, dtype="datetime64[ns]")
-    frame = pd.DataFrame(
-        {
-            "patient_id": ids.to_numpy(),
-            "kind": kind.to_numpy(dtype=object),
-            "date": dates.to_numpy(),
-        }
-    )
-    counted = frame.loc[known]
-    counts = (
-        counted.groupby(["patient_id", "kind"]).size().unstack("kind", fill_value=0)
-        if len(counted)
-        else pd.DataFrame(index=pd.Index([], name="patient_id"))
-    )
-    counts = counts.reindex(columns=list(_SESSION_KINDS), fill_value=0)
-    span = counted.groupby("patient_id")["date"].agg(["min", "max"]) if len(counted) else None
-    all_ids = pd.Index(pd.unique(ids.dropna()), name="patient_id")
-    if patients is not None:
-        all_ids = pd.Index(
-            pd.unique(pd.concat([patients, ids.dropna()], ignore_index=True)), name="patient_id"
-        )
-    per = counts.reindex(all_ids, fill_value=0).astype("int64")
-    per["total"] = per[list(_SESSION_KINDS)].sum(axis=1)
-    first = span["min"].reindex(all_ids) if span is not None else pd.Series(pd.NaT, index=all_ids)
-    last = span["max"].reindex(all_ids) if span is not None else pd.Series(pd.NaT, index=all_ids)
-    per["first_date"] = first.to_numpy()
-    per["last_date"] = last.to_numpy()
-    per["months_engaged"] = (per["last_date"] - per["first_date"]).dt.days / _DAYS_PER_MONTH
-    per = per.reset_index()
-    if patients is not None:
-        member = per["patient_id"].isin(pd.unique(patients)).to_numpy()
-        per["in_patient_table"] = member
-        stray = ~ids.isin(pd.unique(patients)).to_numpy() & ids.notna().to_numpy()
-        if stray.any():
-            problems.append(
-                {
-                    "column": patient,
-                    "rows": row_no[stray].tolist(),
-                    "values": pd.unique(ids[stray]).tolist(),
-                    "problem": "encounters of patients not in the patient table (coached patients); "
-                    "counted separately, not in the program's metrics",
-                }
-            )
-    else:
-        per["in_patient_table"] = True
-    no_initial = (per["total"] > 0) & (per["initial"] == 0)
-    if no_initial.any():
-        problems.append(
-            {
-                "column": cpt,
-                "rows": per.loc[no_initial, "patient_id"].tolist(),
-                "values": [],
-                "problem": "patients with coaching sessions but no initial assessment (0591T)",
-            }
-        )
-    return EncounterCounts(
-        per_patient=per,
-        problems=pd.DataFrame(problems, columns=["column", "rows", "values", "problem"]),
-        n_rows=len(encounters),
-    )
+    tlo, thi = tost_interval
+    if math.isfinite(margin) and benchmark - margin < tlo and thi < benchmark + margin:
+        return "similar"
+    return "inconclusive"
 
 
 def caseload(
@@ -446,7 +346,8 @@ class ProgramMetrics(TidyResult):
         return {m.key: m.value for m in self.metrics}
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per metric (not the one-row frame of :meth:`to_dict`)."""
+        """One row per metric (not the one-row frame of :meth:`to_dict`); shares, their
+        intervals, yardsticks and margins as proportions (0.87 for 87 %)."""
         cols = [
             "key",
             "label",
@@ -457,6 +358,8 @@ class ProgramMetrics(TidyResult):
             "benchmark",
             "benchmark_text",
             "status",
+            "margin",
+            "margin_reason",
             "note",
         ]
         return pd.DataFrame([{c: getattr(m, c) for c in cols} for m in self.metrics], columns=cols)
@@ -521,14 +424,19 @@ def _interval_metric(
     key: str,
     label: str,
     r: ComparisonResult,
+    tost: ComparisonResult,
     n: int,
     benchmark: float,
     text: str,
     note: str,
+    margins: Mapping[str, tuple[float, str]],
     *,
     percent: bool = False,
 ) -> Metric:
-    """A metric from a one-sample result: its estimate and interval against ``benchmark``."""
+    """A metric from a one-sample result (95 %, and 90 % in ``tost``) against ``benchmark``."""
+    margin, reason = (
+        margins.get(key, (math.nan, "")) if math.isfinite(benchmark) else (math.nan, "")
+    )
     return Metric(
         key,
         label,
@@ -538,27 +446,48 @@ def _interval_metric(
         n=n,
         benchmark=benchmark,
         benchmark_text=text,
-        status=_status_interval(r.conf_low, r.conf_high, benchmark),
+        status=yardstick_status(
+            (r.conf_low, r.conf_high), (tost.conf_low, tost.conf_high), benchmark, margin
+        ),
         note=note,
         percent=percent,
+        margin=margin,
+        margin_reason=reason,
     )
 
 
 def _mean_metric(
-    key: str, label: str, values: np.ndarray, benchmark: tuple[float, float], text: str
+    key: str,
+    label: str,
+    values: np.ndarray,
+    benchmark: tuple[float, float],
+    text: str,
+    margins: Mapping[str, tuple[float, str]],
 ) -> Metric:
-    r = one_sample_mean(float(values.mean()), float(values.std(ddof=1)), len(values), outcome=key)
+    mean, sd, n = float(values.mean()), float(values.std(ddof=1)), len(values)
+    r = one_sample_mean(mean, sd, n, conf_level=_CONF, outcome=key)
+    tost = one_sample_mean(mean, sd, n, conf_level=_TOST_CONF, outcome=key)
     return _interval_metric(
-        key, label, r, len(values), benchmark[0], text, f"SD {r.arms[0].sd:.1f}"
+        key, label, r, tost, n, benchmark[0], text, f"SD {r.arms[0].sd:.1f}", margins
     )
 
 
 def _share_metric(
-    key: str, label: str, x: int, n: int, benchmark: float, text: str, note: str = ""
+    key: str,
+    label: str,
+    x: int,
+    n: int,
+    benchmark: float,
+    text: str,
+    margins: Mapping[str, tuple[float, str]],
+    note: str = "",
 ) -> Metric:
-    # _status_interval gives "" for a non-finite benchmark
-    r = one_sample_proportion(x, n, outcome=key)
-    return _interval_metric(key, label, r, n, benchmark, text, note or f"{x}/{n}", percent=True)
+    # yardstick_status gives "" for a non-finite benchmark
+    r = one_sample_proportion(x, n, conf_level=_CONF, outcome=key)
+    tost = one_sample_proportion(x, n, conf_level=_TOST_CONF, outcome=key)
+    return _interval_metric(
+        key, label, r, tost, n, benchmark, text, note or f"{x}/{n}", margins, percent=True
+    )
 
 
 def program_metrics(
@@ -573,6 +502,7 @@ def program_metrics(
     encounters: pd.DataFrame | None = None,
     encounter_columns: Mapping[str, str] | None = None,
     endpoints: pd.DataFrame | None = None,
+    margins: Mapping[str, float] | None = None,
 ) -> ProgramMetrics:
     """The practice brief's tracking indicators for the coached patients of a program.
 
@@ -598,6 +528,9 @@ def program_metrics(
         The patients' endpoints already derived with ``goals`` at ``followup``
         (:attr:`coachstats.plan.PlanResult.endpoints`, same rows and index as
         ``data``); given, they are used instead of being derived again.
+    margins : mapping, optional
+        Margins of ``similar`` by metric key (shares as proportions: 0.05 for 5
+        percentage points), replacing those of :data:`TRACKING_MARGINS`.
 
     Returns
     -------
@@ -609,12 +542,19 @@ def program_metrics(
     >>> df = pd.DataFrame({"patient_id": range(6), "arm": ["coaching"] * 6,
     ...                    "coach_id": ["a"] * 6, "coach_contacts": [6, 9, 12, 15, 18, 21]})
     >>> m = program_metrics(df)
-    >>> m["caseload"].status, m["contacts"].status
-    ('below', 'similar')
+    >>> m["caseload"].status, m["contacts"].status  # 6 patients cannot show 13.5 is near 12.4
+    ('below', 'inconclusive')
     """
     gs = get_goal_set(goals)
     if gs is None:  # pragma: no cover - get_goal_set only returns None for None
         raise AnalysisError("a goal set is needed")
+    bad = {k: v for k, v in (margins or {}).items() if not (isinstance(v, int | float) and v > 0)}
+    if bad:
+        raise AnalysisError(f"tracking margins must be positive numbers; got {bad}")
+    margin_of = {
+        **TRACKING_MARGINS,
+        **{k: (float(v), "set by the user") for k, v in (margins or {}).items()},
+    }
     patients = getattr(data, "patients", data)
     if not isinstance(patients, pd.DataFrame):
         raise AnalysisError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
@@ -643,9 +583,10 @@ def program_metrics(
                     own["total"].to_numpy(dtype=float),
                     HCPC_CONTACTS,
                     contacts_text,
+                    margin_of,
                 )
             )
-            for kind in _SESSION_KINDS:
+            for kind in SESSION_KINDS:
                 metrics.append(
                     Metric(
                         f"sessions_{kind}",
@@ -673,6 +614,7 @@ def program_metrics(
                     len(own),
                     math.nan,
                     "",
+                    margin_of,
                 )
             )
     elif contacts in coached.columns:
@@ -682,7 +624,12 @@ def program_metrics(
         ok = np.isfinite(vals)
         if ok.sum() > 1:
             metric = _mean_metric(
-                "contacts", "Coaching contacts per patient", vals[ok], HCPC_CONTACTS, contacts_text
+                "contacts",
+                "Coaching contacts per patient",
+                vals[ok],
+                HCPC_CONTACTS,
+                contacts_text,
+                margin_of,
             )
             if (~ok).any():
                 metric = Metric(
@@ -694,7 +641,7 @@ def program_metrics(
             f"no {contacts!r} column and no encounter data: contacts per patient not computed"
         )
     derived = endpoints.loc[coached.index] if endpoints is not None else None
-    metrics += _lab_metrics(coached, gs, followup, notes, derived)
+    metrics += _lab_metrics(coached, gs, followup, notes, margin_of, derived)
     return ProgramMetrics(tuple(metrics), per_coach, counts, tuple(notes))
 
 
@@ -712,6 +659,7 @@ def _lab_metrics(
     gs: GoalSet,
     followup: int | None,
     notes: list[str],
+    margins: Mapping[str, tuple[float, str]],
     derived: pd.DataFrame | None = None,
 ) -> list[Metric]:
     months = measure_months(coached.columns)
@@ -745,6 +693,7 @@ def _lab_metrics(
                     f"{100 * published[0] / published[1]:.0f} % ({published[2]})"
                     if published
                     else "",
+                    margins,
                     note=f"{x} of the {n} with a baseline lab had one at month {fu}",
                 )
             )
@@ -765,6 +714,7 @@ def _lab_metrics(
                     n,
                     1.0,
                     "100 % (trial eligibility)",
+                    margins,
                     note=(f"{x} of the {n} with a baseline lab; {int((~base).sum())} without one"),
                 )
             )

@@ -24,6 +24,7 @@ from coachstats.present.report.extras import ExtraPart
 from coachstats.present.report.figures import embed_figure
 from coachstats.present.report.formats import interval_text, value_text
 from coachstats.present.report.model import Figure, ImageFormat, Report
+from coachstats.tasks.tracking import TRACKING_NOTE
 
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
@@ -379,7 +380,8 @@ def _tracking_table(metrics: ProgramMetrics) -> _HtmlTable:
             _num_cell(value),
             _num_cell(str(m.n) if m.n else ""),
             _Cell(m.benchmark_text),
-            _Cell(m.status),
+            _Cell(m.margin_text(), title=m.margin_reason),
+            _Cell(m.status, title=m.status_text()),
             _Cell(m.note),
         )
         rows.append(_HtmlRow(cells, {"key": m.key}))
@@ -387,9 +389,9 @@ def _tracking_table(metrics: ProgramMetrics) -> _HtmlTable:
     return _HtmlTable(
         "tracking",
         "Program tracking: the practice brief's indicators",
-        ("Indicator", "Value (95% CI)", "n", "Yardstick", "Status", "Note"),
+        ("Indicator", "Value (95% CI)", "n", "Yardstick", "Margin", "Status", "Note"),
         tuple(rows),
-        (*extra, *metrics.notes),
+        (TRACKING_NOTE, *extra, *metrics.notes),
     )
 
 
