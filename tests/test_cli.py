@@ -145,6 +145,6 @@ def test_reproduce_sensitivity_is_a_journal_table() -> None:
     assert res.exit_code == 0, res.output
     table = res.output.split("Sensitivity of the main outcomes of HCPC 2015")[1]
     assert re.search(r"\nOne clinical goal +Missing follow-up = not at goal \(a\) ", table)
-    assert "risk difference 12.1 (2.2 to 22.0)" in table  # percentage points, as published
+    assert "risk difference, % points 12.1 (2.2 to 22.0)" in table  # the unit stated
     assert "0.122" not in table and "composite_any" not in table
     assert sum(1 for line in table.splitlines() if line and set(line) == {"\u2500"}) == 3

@@ -67,7 +67,8 @@ def test_program_with_the_effect(files: dict[str, Path], tmp_path: Path) -> None
     assert code == 0, text  # nothing is smaller than published
     assert "The program's own effects (coaching against its usual-care arm):" in text
     assert "Verdict against the published trials (P values Holm-adjusted across 4" in text
-    assert text.count("Against HCPC 2015 (") == 4
+    verdicts = text.split("Verdict against the published trials")[1].split("\n\n")[0]
+    assert verdicts.count("Against HCPC 2015 (") == 4  # one verdict sentence per comparison
     doc = json.loads(out.read_text())
     primary = [r for r in doc["outcomes"] if r["primary"]]
     assert doc["ok"] is True and {r["verdict"] for r in primary} <= {"similar", "inconclusive"}
@@ -404,7 +405,7 @@ def test_messy_file_with_a_mapping_and_exclusions_works(
     )
     assert code == 0, text
     assert "Enrolled: 900; excluded on loading: invalid data 3" in text
-    assert "Included: coaching" in text and "(total 897)" in text
+    assert "Included: Health coaching" in text and "(total 897)" in text
 
 
 def test_analyze_table_is_a_journal_table(

@@ -631,6 +631,7 @@ def test_evaluation_case_mix_standardized_and_tracking(
         _shown(cells[4], [r["standardized"], r["conf_low"], r["conf_high"]], est)
         assert cells[5] == r["covariates"] and cells[6] == str(r["reference_n"])
         assert cells[8] == format_p(r["difference_p_value"])
+        assert cells[13] == r["verdict"]  # issue 20: a verdict as every other row has
     (tracking,) = _table(eval_doc, "tracking", "tracking")
     trs = tracking.xpath("./tbody/tr")
     metrics = tables["tracking"].set_index("key")
@@ -642,6 +643,7 @@ def test_evaluation_case_mix_standardized_and_tracking(
         (row["value"], row["conf_low"], row["conf_high"]), abs=0.05
     )
     assert contacts[2] == str(row["n"]) == "224"  # the coached patients
+    assert contacts[5] == row["status"] and contacts[4] == "\u00b11.48"  # status and its margin
 
 
 def test_evaluation_forest_is_embedded(eval_doc: lxml.html.HtmlElement) -> None:

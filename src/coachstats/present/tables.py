@@ -134,7 +134,9 @@ def _is_ratio(estimand: str) -> bool:
 
 
 def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
-    """One arm's value: ``events (percent%)`` (binary) or ``mean (SD)`` (continuous).
+    """One arm's value: ``events (percent%)`` (binary) or ``mean (SD)`` (continuous; in
+    percentage points when the result is a difference of shares without counts, such as the
+    mean change of a 0/1 value).
 
     Examples
     --------
@@ -147,9 +149,10 @@ def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
     a = result.arms[arm]
     if a.events is not None:
         return f"{a.events} ({format_number(100 * a.value, 1)}%)"
+    scale, digits = (100.0, 1) if is_percent_estimand(result.estimand) else (1.0, digits)
     if math.isnan(a.sd):
-        return format_number(a.value, digits)
-    return f"{format_number(a.value, digits)} ({format_number(a.sd, digits)})"
+        return format_number(scale * a.value, digits)
+    return f"{format_number(scale * a.value, digits)} ({format_number(scale * a.sd, digits)})"
 
 
 def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str, str]:
@@ -359,8 +362,9 @@ def methods_note(result: ComparisonResult, *, excluded: bool = True) -> str:
 
 #: The note under every outcome table: what the cells are.
 VALUES_NOTE = (
-    "Binary outcomes: n (%) with the outcome; continuous outcomes: mean (SD). Risk differences "
-    "in percentage points; ratios and mean differences on their own scale. P values are "
+    "Binary outcomes: n (%) with the outcome; continuous outcomes: mean (SD), means of shares "
+    "(and their changes) in percentage points. Risk differences and differences of shares in "
+    "percentage points; ratios and mean differences on their own scale. P values are "
     "two-sided, in journal style."
 )
 

@@ -46,6 +46,7 @@ __all__ = [
     "Check",
     "TargetResult",
     "brief_block",
+    "difference_unit",
     "evaluate_target",
     "match_groups",
 ]
@@ -184,6 +185,10 @@ class TargetResult:
         ):
             if f"values ({group})" in self.cohort_only:
                 row[side] = f"{row[side]} (reproduced; published: {printed})"
+        for side in ("published", "reproduced"):
+            row[f"{side}_difference"] = difference_unit(
+                str(row[f"{side}_difference"] or ""), self.target
+            )
         return row
 
     def _arms(self) -> list[ArmSummary | None]:
@@ -217,6 +222,22 @@ class TargetResult:
             "analysis": t.analysis.describe_rule(),
             "note": self.note(),
         }
+
+
+def difference_unit(text: str, target: Target) -> str:
+    """A printed difference as a reader should read it: with "percentage points" when it is a
+    difference of shares the paper printed without a unit (the peer trial's "18.1").
+
+    Examples
+    --------
+    >>> from coachstats.trials.registry import get_trial
+    >>> drop = get_trial("peer").target("hba1c_drop")
+    >>> difference_unit("18.1", drop), difference_unit("", drop)
+    ('18.1 percentage points', '')
+    """
+    if text and "%" not in text and (target.percent_points or target.printed_difference().percent):
+        return f"{text} percentage points"
+    return text
 
 
 def _short(text: str) -> str:
@@ -394,7 +415,7 @@ def brief_block(tr: TargetResult) -> str:
         if v
     ]
     if t.difference:
-        rows.append(("Difference", t.difference.replace(" %", "%")))
+        rows.append(("Difference", difference_unit(t.difference, t).replace(" %", "%")))
     if not rows:  # only a P value was printed (e.g. an adjusted model)
         text = tail.strip()[1:-1] if tail else "no figure printed"
         lines.append(f"  {text[0].upper()}{text[1:]}")

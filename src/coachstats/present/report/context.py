@@ -178,7 +178,7 @@ def sensitivity_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
     ...     "estimate": 0.1221, "conf_low": 0.0232, "conf_high": 0.221, "p": ".02", "note": ""}
     >>> shown = sensitivity_rows(pd.DataFrame([row]))[0]
     >>> shown["trial"], shown["target"], shown["estimate"]
-    ('HCPC 2015', 'One clinical goal', 'risk difference 12.2 (2.3 to 22.1)')
+    ('HCPC 2015', 'One clinical goal', 'risk difference, % points 12.2 (2.3 to 22.1)')
     """
     from coachstats.tasks.evaluate import trial_name
     from coachstats.trials.registry import get_trial

@@ -323,14 +323,15 @@ def _case_mix_table(frame: pd.DataFrame) -> _HtmlTable:
     )
 
 
-def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
+def _standardized_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
     from coachstats.tasks.evaluate import trial_name
 
     rows = []
     for r in frame.to_dict("records"):
         est = str(r["estimand"])
+        name = trial_name(r["trial"])
         cells = (
-            _Cell(trial_name(r["trial"])),
+            _Cell(name),
             _Cell(str(r["outcome"])),
             _Cell(est),
             _num_cell(value_text(r["crude"], est)),
@@ -340,6 +341,10 @@ def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
             _num_cell(value_text(r["published"], est)),
             _p_cell(r["difference_p_value"]),
             _Cell(str(r["position"])),
+            _p_cell(r["p_adjusted"]),
+            _margin_cell(r, est),
+            _p_cell(r["p_equivalence_adjusted"]),
+            _verdict_cell(r, name),
         )
         rows.append(_HtmlRow(cells, {"trial": r["trial"], "target": r["target"]}))
     return _HtmlTable(
@@ -356,11 +361,18 @@ def _standardized_table(frame: pd.DataFrame) -> _HtmlTable:
             "Published",
             "P vs published",
             "Position",
+            "P (adjusted)",
+            "Margin",
+            "Equivalence P (adjusted)",
+            "Verdict",
         ),
         tuple(rows),
         (
-            "Proportions and risk differences in percent; the reference is the patients of the "
-            "trial's synthetic cohort with the outcome.",
+            "Proportions and risk differences, and their margins, in percent; the reference is "
+            "the patients of the trial's synthetic cohort with the outcome.",
+            "A sensitivity analysis of the verdicts above: each standardized figure is judged "
+            "against the published figure as its row above, with the same margin. " + _VERDICT_NOTE,
+            f"{adjustment}, the standardized rows as a family of their own.",
             *_row_notes(frame, trial_name),
         ),
     )
@@ -514,7 +526,9 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
             _Part(
                 "standardized",
                 "Standardized to each trial's baseline",
-                table=_standardized_table(tables["standardized"]),
+                table=_standardized_table(
+                    tables["standardized"], result.standardized_adjustment_text()
+                ),
                 items=tuple(s.sentence() for s in result.standardized),
                 items_cls="standardized-notes",
             )

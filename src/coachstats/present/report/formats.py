@@ -48,9 +48,21 @@ def interval_text(estimate: Any, low: Any, high: Any, estimand: str) -> str:
 
 
 def estimate_text(row: Mapping[Any, Any]) -> str:
-    """``"<estimand> <estimate> (<low> to <high>)"`` of a row with those keys; ``""`` without an estimate."""
+    """``"<estimand> <estimate> (<low> to <high>)"`` of a row with those keys, the unit said
+    for differences of shares (``"risk difference, % points 12.1 (2.2 to 22.0)"``) and shares
+    (``"proportion, % 46.4 (...)"``); ``""`` without an estimate.
+
+    Examples
+    --------
+    >>> estimate_text({"estimand": "risk difference", "estimate": 0.121, "conf_low": 0.022,
+    ...                "conf_high": 0.22})
+    'risk difference, % points 12.1 (2.2 to 22.0)'
+    """
     estimand = str(row.get("estimand"))
     text = interval_text(
         row.get("estimate", math.nan), row.get("conf_low"), row.get("conf_high"), estimand
     )
-    return f"{estimand} {text}" if text else ""
+    unit = ""
+    if is_percent_estimand(estimand):
+        unit = ", % points" if "difference" in estimand else ", %"
+    return f"{estimand}{unit} {text}" if text else ""

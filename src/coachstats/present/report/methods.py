@@ -303,6 +303,8 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
             "model of the outcome on baseline covariates (and the arm), fitted on the program and "
             "averaged over the patients of the trial's synthetic cohort (calibrated to the "
             "published baseline), with a delta-method SE that treats that cohort as fixed "
-            "(Muller and MacLehose 2014)."
+            "(Muller and MacLehose 2014). Each standardized figure is judged against the "
+            "published figure by the rule and with the margin of its primary comparison; the "
+            f"standardized comparisons form a family of their own ({result.standardized_adjustment_text()})."
         )
     return tuple(dict.fromkeys(out))

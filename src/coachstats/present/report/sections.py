@@ -180,6 +180,22 @@ def _section_for_plan(
     )
 
 
+#: The estimand of a mean difference of shares (a per-patient 0/1 value or proportion, or its
+#: change): shown in percentage points, as the published trials print it.
+SHARE_MEAN_DIFFERENCE = "mean difference in proportions"
+
+
+def _reads_in_points(target: Any) -> bool:
+    """The target is a difference of shares: the paper prints it, or its groups' values, in
+    percent (the adherence trial's "+10 %"), or its difference in percentage points."""
+    values = [v for v in target.printed_values() if v.printed]
+    return bool(
+        target.percent_points
+        or target.printed_difference().percent
+        or (values and all(v.percent for v in values))
+    )
+
+
 def _capital(label: str) -> str:
     """A label that starts a table row: its first letter a capital (``"At goal ..."``)."""
     return label[:1].upper() + label[1:]
@@ -339,8 +355,24 @@ def report_from_reproduction(
             plan = result.plan_results.get(tr.name)
             if plan is None:
                 continue
+            # a target of shares, and every target analysing the same values (its adjusted twin)
+            share_values = {
+                (t.analysis.outcome, t.analysis.change_from)
+                for t in tr.targets
+                if _reads_in_points(t)
+            }
+            shares = {
+                t.analysis.label
+                for t in tr.targets
+                if (t.analysis.outcome, t.analysis.change_from) in share_values
+            }
             specs += plan.specs
-            sres += plan.results
+            sres += [
+                r.replace(estimand=SHARE_MEAN_DIFFERENCE)
+                if r is not None and spec.label in shares and r.estimand == "mean difference"
+                else r
+                for spec, r in zip(plan.specs, plan.results, strict=True)
+            ]
             errs += plan.errors
             for t in tr.targets:
                 spec_labels[t.analysis.label] = t.label

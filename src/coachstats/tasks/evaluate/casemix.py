@@ -515,7 +515,7 @@ def _common_support(
         if out > 0:
             name = column_phrase(c)
             what = f"{name} {raw.iloc[0]}" if lo == hi else f"{name} {lo:g} to {hi:g}"
-            parts.append(f"{what}: {100 * out:.0f} %")
+            parts.append(f"{what}: {'< 1' if out < 0.005 else f'{100 * out:.0f}'} %")
         keep &= inside
     if not keep.any():
         raise AnalysisError(
@@ -525,7 +525,7 @@ def _common_support(
     notes = []
     if parts:
         notes.append(
-            f"standardized to the {100 * keep.mean():.0f} % of the trial's reference patients "
+            f"standardized to the {math.floor(100 * keep.mean()):.0f} % of the trial's reference patients "
             f"inside the program's range ({'; '.join(parts)} left out): predicting for the "
             "others would be extrapolation"
         )

@@ -47,7 +47,7 @@ from coachstats.tasks.evaluate.published import (
     PublishedOutcome,
     SESource,
 )
-from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison
+from coachstats.tasks.evaluate.rows import PROGRAM, EffectComparison, StandardizedComparison
 from coachstats.tasks.evaluate.verdicts import (
     Adjustment,
     Judgement,
@@ -62,6 +62,7 @@ __all__ = [
     "arm_comparison",
     "effect_comparisons",
     "judge_rows",
+    "judge_standardized",
     "one_sample_summary",
 ]
 
@@ -212,7 +213,7 @@ def effect_comparisons(
 class _Member(NamedTuple):
     """A row of a family with the parts its verdict needs."""
 
-    row: EffectComparison | ArmComparison | EvidenceComparison
+    row: EffectComparison | ArmComparison | EvidenceComparison | StandardizedComparison
     difference: float
     se_program: float
     se_published: tuple[float, float, float]  # the SE and the ends of its rounding range
@@ -336,6 +337,66 @@ def judge_rows(
             if isinstance(m.row, EffectComparison):
                 changes["borderline"] = borderline
             out[position[id(m.row)]] = replace(m.row, **changes)  # type: ignore[assignment]
+    return out
+
+
+def judge_standardized(
+    rows: Sequence[StandardizedComparison],
+    primaries: Sequence[EffectComparison | ArmComparison],
+    *,
+    adjustment: Adjustment = "holm",
+    alpha: float = 0.05,
+) -> list[StandardizedComparison]:
+    """The standardized rows with verdicts as consistent as can be with their primary rows.
+
+    Each standardized figure is compared with the published figure its primary row
+    (same trial and target) compares the crude one with: the published effect and its SE
+    (two-arm; the row's SE source), or the published coaching arm and its SE (single-arm),
+    on the same scale and within the same margin, judged in the outcome's better direction
+    (:func:`~coachstats.tasks.evaluate.verdicts.judge`). The standardized rows are a
+    sensitivity analysis of the primary verdicts, so they are adjusted as a family of their
+    own (``adjustment``), not added to the primary family. A row whose primary comparison
+    was not made keeps no verdict, and says why (``no_verdict``).
+    """
+    by_target = {(p.trial, p.target): p for p in primaries if getattr(p, "primary", True)}
+    members: list[_Member] = []
+    out = list(rows)
+    for k, row in enumerate(rows):
+        primary = by_target.get((row.trial, row.target))
+        r = row.result
+        if r is None:
+            continue
+        if primary is None or primary.margin is None or primary.judgement is None:
+            out[k] = replace(
+                row,
+                judgement=None,
+                margin=None,
+                no_verdict="its primary comparison was not analysed, so there is no margin to "
+                "judge it with",
+            )
+            continue
+        arms = primary.program.arms if primary.program is not None else ()
+        n = sum(a.n for a in arms) / max(len(arms), 1) if arms else math.nan
+        if isinstance(primary, EffectComparison):
+            ref = primary.published
+            se_pub, reference = ref.std_error, ref
+            difference = r.estimate - ref.estimate
+        else:
+            se_pub, reference = primary.arm_std_error, None
+            difference = r.estimate - primary.published.values[0]
+        member = _Member(
+            row, difference, r.std_error, (se_pub,) * 3, primary.margin.value, n, math.nan
+        )
+        members.append(member)
+        out[k] = replace(row, margin=primary.margin, reference=reference, arm_std_error=se_pub)
+    if members:
+        verdicts = _family_verdicts(
+            members, adjustment, alpha, [m.se_published[0] for m in members]
+        )
+        index = {id(row): k for k, row in enumerate(rows)}
+        for m, j in zip(members, verdicts, strict=True):
+            k = index[id(m.row)]
+            out[k] = replace(out[k], judgement=j, adjustment=adjustment, alpha=alpha)
     return out
 
 

@@ -48,6 +48,7 @@ from coachstats.tasks.evaluate.comparisons import (
     arm_comparison,
     effect_comparisons,
     judge_rows,
+    judge_standardized,
     one_sample_summary,
 )
 from coachstats.tasks.evaluate.impact import ProgramImpact, program_impact
@@ -596,15 +597,19 @@ def evaluate(
     # the trial comparisons and those with the evidence base are one family of comparisons
     family: list[EffectComparison | EvidenceComparison] = [*effects, *evidence]
     judged = judge_rows(family, adjustment=adjust, alpha=alpha)
+    judged_effects = tuple(r for r in judged if isinstance(r, EffectComparison))
+    judged_arms = tuple(judge_rows(arms, adjustment=adjust, alpha=alpha))
     return EvaluationResult(
         source=td.source,
         design=program_design,
         against=chosen,
-        effects=tuple(r for r in judged if isinstance(r, EffectComparison)),
-        arms=tuple(judge_rows(arms, adjustment=adjust, alpha=alpha)),
+        effects=judged_effects,
+        arms=judged_arms,
         evidence=tuple(r for r in judged if isinstance(r, EvidenceComparison)),
         case_mix=tuple(mix),
-        standardized=tuple(std),
+        standardized=tuple(
+            judge_standardized(std, [*judged_effects, *judged_arms], adjustment=adjust, alpha=alpha)
+        ),
         tracking=metrics,
         n={str(k): int(v) for k, v in counts.items()},
         notes=tuple(dict.fromkeys(notes)),

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from coachstats.core.formatting import format_number, format_p, is_number, is_percent_estimand
 from coachstats.core.goals import GoalSet
 from coachstats.core.vocabulary import VERDICTS, arm_label
 from coachstats.tasks.evaluate.against_evidence import (
@@ -41,7 +42,7 @@ from coachstats.tasks.evaluate.rows import (
     SentenceRow,
     StandardizedComparison,
 )
-from coachstats.tasks.evaluate.verdicts import adjustment_text
+from coachstats.tasks.evaluate.verdicts import Margin, adjustment_text
 from coachstats.tasks.evaluate.wording import CAVEAT, unit_of
 from coachstats.tasks.schemas import json_records, stamp
 from coachstats.tasks.tracking import ProgramMetrics
@@ -53,6 +54,7 @@ __all__ = [
     "extras_dict",
     "extras_text",
     "join_parts",
+    "outcome_rows",
     "table_text",
 ]
 
@@ -103,37 +105,72 @@ def table_text(frame: pd.DataFrame) -> str:
     return str(shown.to_string(index=False, max_colwidth=48))
 
 
-_TWO_ARM_COLUMNS = [
-    "trial",
-    "outcome",
-    "estimand",
-    "program_estimate",
-    "program_conf_low",
-    "program_conf_high",
-    "published_estimate",
-    "difference",
-    "p_adjusted",
-    "p_equivalence_adjusted",
-    "margin",
-    "verdict",
-    "favours",
-]
-_SINGLE_ARM_COLUMNS = [
-    "trial",
-    "outcome",
-    "n",
-    "program_estimate",
-    "program_conf_low",
-    "program_conf_high",
-    "regression_expected",
-    "published_coaching",
-    "published_usual_care",
-    "p_adjusted",
-    "p_equivalence_adjusted",
-    "margin",
-    "verdict",
-    "favours",
-]
+def outcome_rows(frame: pd.DataFrame, design: str) -> pd.DataFrame:
+    """The outcome table as a reader reads it (the terminal summary): shares in percent and
+    risk differences, and their margins, in percentage points, ratios as ratios, mean
+    differences in the outcome's unit, each row's unit stated, P in journal style. The tidy
+    table (:meth:`EvaluationResult.to_frame`, the JSON and CSV) keeps proportions.
+
+    Examples
+    --------
+    >>> tidy = pd.DataFrame([{"trial": "hcpc", "outcome": "at goal", "endpoint": "composite_any",
+    ...     "estimand": "risk difference", "program_estimate": 0.121, "program_conf_low": 0.022,
+    ...     "program_conf_high": 0.22, "published_estimate": 0.121, "difference": 0.0,
+    ...     "p_adjusted": 1.0, "p_equivalence_adjusted": 0.38, "margin": 0.121,
+    ...     "margin_scale": "difference", "verdict": "inconclusive", "favours": "neither"}])
+    >>> row = outcome_rows(tidy, "two-arm").loc[0]
+    >>> row[["unit", "program (95% CI)", "published", "margin"]].tolist()
+    ['percentage points', '12.1 (2.2 to 22.0)', '12.1', '±12.1']
+    """
+    single = design == "single-arm"
+    rows = []
+    for r in frame.to_dict("records"):
+        est, endpoint = str(r["estimand"]), str(r["endpoint"])
+        pct = is_percent_estimand(est)
+        ratio = "ratio" in est
+        k, digits = (100.0, 1) if pct else (1.0, 2)
+
+        def num(x: Any, k: float = k, digits: int = digits) -> str:
+            return format_number(k * float(x), digits) if is_number(x) else ""
+
+        if pct:
+            unit = "%" if single else "percentage points"
+        else:
+            unit = "ratio" if ratio else unit_of(endpoint, "mean difference")
+        program = num(r["program_estimate"])
+        if program and is_number(r["program_conf_low"]):
+            program += f" ({num(r['program_conf_low'])} to {num(r['program_conf_high'])})"
+        if r.get("margin_scale") == "log ratio" and is_number(r["margin"]):
+            margin = Margin(float(r["margin"]), "", "log ratio").text()
+        else:
+            margin = f"\N{PLUS-MINUS SIGN}{num(r['margin'])}" if is_number(r["margin"]) else ""
+        row: dict[str, Any] = {"trial": trial_name(str(r["trial"])), "outcome": r["outcome"]}
+        if single:
+            row |= {
+                "n": "" if pd.isna(r["n"]) else str(r["n"]),
+                "unit": unit,
+                "program (95% CI)": program,
+                "expected from regression to the mean": num(r["regression_expected"]),
+                "published coaching": num(r["published_coaching"]),
+                "published usual care": num(r["published_usual_care"]),
+            }
+        else:
+            row |= {
+                "estimand": est,
+                "unit": unit,
+                "program (95% CI)": program,
+                "published": num(r["published_estimate"]),
+                "difference or ratio": num(r["difference"]),
+            }
+        row |= {
+            "P (adj.)": format_p(r["p_adjusted"], missing=""),
+            "equivalence P (adj.)": format_p(r["p_equivalence_adjusted"], missing=""),
+            "margin": margin,
+            "verdict": r["verdict"],
+            "favours": r["favours"],
+        }
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
 
 
 @dataclass(frozen=True, repr=False)
@@ -225,6 +262,11 @@ class EvaluationResult(SentenceRow):
     def adjustment_text(self) -> str:
         """The multiplicity adjustment of the verdicts, in words."""
         k = sum(1 for r in self.rows if r.judgement is not None)
+        return adjustment_text(self.adjustment, k, self.alpha)  # type: ignore[arg-type]
+
+    def standardized_adjustment_text(self) -> str:
+        """The multiplicity adjustment of the standardized rows (a family of their own)."""
+        k = sum(1 for s in self.standardized if s.judgement is not None)
         return adjustment_text(self.adjustment, k, self.alpha)  # type: ignore[arg-type]
 
     def verdict_line(self) -> str:
@@ -348,8 +390,11 @@ class EvaluationResult(SentenceRow):
             parts.append(self.evidence_text())
         frame = self.to_frame()
         if not frame.empty:
-            cols = _TWO_ARM_COLUMNS if self.design == "two-arm" else _SINGLE_ARM_COLUMNS
-            parts.append("Outcomes:\n" + table_text(frame[[c for c in cols if c in frame]]))
+            parts.append(
+                "Outcomes (shares in %, risk differences and their margins in percentage points, "
+                "mean differences in the outcome's unit; the JSON and CSV keep proportions):\n"
+                + table_text(outcome_rows(frame, self.design))
+            )
         if self.case_mix:
             lines = [f"  - {c.sentence()}" for c in self.case_mix]
             material = [c.characteristic for c in self.case_mix if c.material]
@@ -362,8 +407,12 @@ class EvaluationResult(SentenceRow):
             parts.append(head + "\n" + "\n".join(lines))
         if self.standardized:
             parts.append(
-                "Standardized to each trial's baseline (direct standardization):\n"
-                + "\n".join(f"  - {s.sentence()}" for s in self.standardized)
+                "Standardized to each trial's baseline (direct standardization; a sensitivity "
+                "analysis of the verdicts above, judged the same way with the same margins, "
+                f"{self.standardized_adjustment_text()}):\n"
+                + "\n".join(
+                    f"  {MARKS.get(s.verdict, ' ')} {s.sentence()}" for s in self.standardized
+                )
             )
         parts += extras_text(self.impact, self.sensitivity)
         return join_parts(parts, self.tracking, self.notes)

@@ -25,16 +25,20 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from coachstats.core.formatting import format_number, p_phrase
+from coachstats.core.formatting import join_words
 from coachstats.core.results import ComparisonResult, TidyResult
+from coachstats.core.vocabulary import column_phrase
 from coachstats.tasks.evaluate.published import PublishedOutcome, trial_name
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
+    amount,
     chance_words,
     effect_words,
     published_words,
     reason_words,
+    scale_of,
     unit_of,
+    value_words,
     verdict_words,
 )
 from coachstats.trials import Estimate
@@ -247,7 +251,8 @@ def verdict_text(row: JudgedRow, against: str, conf_level: float) -> str:
 
 
 def verdict_fields(row: JudgedRow) -> dict[str, Any]:
-    """The tidy fields of a row's verdict: adjusted P values, margin, verdict, favours, reason.
+    """The tidy fields of a row's verdict: adjusted P values, margin, the scale of the row's
+    numbers (:func:`~coachstats.tasks.evaluate.wording.scale_of`), verdict, favours, reason.
 
     One place for the two-arm and the single-arm rows (their ``to_dict``).
     """
@@ -260,6 +265,7 @@ def verdict_fields(row: JudgedRow) -> dict[str, Any]:
         "margin": m.value if m else nan,
         "margin_scale": m.scale if m else "",
         "margin_reason": m.reason if m else "",
+        "scale": scale_of(row.outcome, row.estimand),
         "verdict": row.verdict,
         "favours": row.favours,
         "reason": reason_words(j, row.outcome, row.estimand) if j else short_error(row.error),
@@ -465,8 +471,19 @@ class CaseMixItem(SentenceRow):
 
 
 @dataclass(frozen=True, repr=False)
-class StandardizedComparison(SentenceRow):
-    """The program's figure standardized to the trial's baseline distribution."""
+class StandardizedComparison(Judged, SentenceRow):
+    """The program's figure standardized to the trial's baseline distribution, with a verdict.
+
+    ``result`` is the standardized figure (two-arm: the effect; single-arm: the
+    before-after figure), ``crude`` the same figure unstandardized. The verdict
+    (``judgement``, set by :func:`~coachstats.tasks.evaluate.comparisons.judge_standardized`)
+    compares it with the published figure exactly as its primary row compares the crude one
+    -- same scale, same margin (``margin``), the published SE of that row -- with the
+    standardized rows adjusted as a family of their own: a sensitivity analysis of the
+    primary verdicts, which it does not replace. ``reference`` is the published effect it was
+    compared with (two-arm). A row without a primary comparison to follow gets no verdict,
+    and its sentence says why.
+    """
 
     trial: str
     target: str
@@ -478,10 +495,36 @@ class StandardizedComparison(SentenceRow):
     comparison: ComparisonResult | None = None
     note: str = ""
     error: str = ""
+    margin: Margin | None = None
+    judgement: Judgement | None = None
+    reference: Estimate | None = None
+    arm_std_error: float = math.nan
+    adjustment: str = "holm"
+    alpha: float = ALPHA
+    conf_level: float = 0.95
+    no_verdict: str = ""
+
+    @property
+    def estimand(self) -> str:
+        """The scale compared: ``risk difference`` / ``mean difference`` (two-arm),
+        ``proportion`` / ``mean`` (single-arm); empty when not standardized."""
+        return self.result.estimand.removeprefix("standardized ") if self.result else ""
+
+    @property
+    def verdict(self) -> str:
+        """As every row's, and ``no verdict`` for a standardized figure without a comparison."""
+        if self.judgement is not None:
+            return self.judgement.verdict
+        return "no verdict" if self.result is not None else NOT_ANALYSED
+
+    @property
+    def single_arm(self) -> bool:
+        """The figure is a single-arm program's before-after figure (not an effect)."""
+        return self.estimand in ("proportion", "mean")
 
     def to_dict(self) -> dict[str, Any]:
-        """One tidy row."""
-        r, c = self.result, self.comparison
+        """One tidy row (shares and risk differences as proportions, like every row)."""
+        r, c, j = self.result, self.comparison, self.judgement
         nan = math.nan
         return {
             "trial": self.trial,
@@ -494,11 +537,15 @@ class StandardizedComparison(SentenceRow):
             "conf_low": r.conf_low if r else nan,
             "conf_high": r.conf_high if r else nan,
             "std_error": r.std_error if r else nan,
-            "covariates": ", ".join(r.adjusted_for) if r else "",
+            "covariates": ", ".join(column_phrase(x) for x in r.adjusted_for) if r else "",
             "reference_n": r.extra.get("reference_n", pd.NA) if r else pd.NA,
             "published": self._published_value(),
-            "difference_p_value": c.p_value if c else nan,
+            "difference": j.difference if j else nan,
+            "difference_p_value": j.p_difference if j else (c.p_value if c else nan),
+            **verdict_fields(self),
+            **({"reason": self.no_verdict} if j is None and r is not None else {}),
             "position": self._position(),
+            "sentence": self.sentence(),
             "note": "; ".join(x for x in (self.note, self.error) if x),
         }
 
@@ -514,20 +561,57 @@ class StandardizedComparison(SentenceRow):
             return ""
         return position(r.estimate, r.conf_low, r.conf_high, *self.published.values)
 
+    def _figure_words(self, r: ComparisonResult) -> str:
+        """The standardized figure with its CI, and the crude one, on the outcome's scale."""
+        est, level = self.estimand, f"{100 * self.conf_level:g} % CI"
+        if self.single_arm:
+            lo, hi = (
+                value_words(self.outcome, est, x, unit=False) for x in (r.conf_low, r.conf_high)
+            )
+            return (
+                f"{value_words(self.outcome, est, r.estimate)} ({level} {lo} to {hi}; crude "
+                f"{value_words(self.outcome, est, self.crude)}"
+            )
+        words = published_words(self.outcome, est, r.estimate, r.conf_low, r.conf_high, level)
+        return f"{words} (crude {amount(self.outcome, est, self.crude)}"
+
     def sentence(self) -> str:
-        """E.g. ``"at goal ...: crude 0.41, standardized to HCPC 2015 0.44 (95% CI ...)"``."""
+        """The standardized figure, then its verdict against the published figure, in words.
+
+        E.g. ``"at goal for >= 1 condition: standardized to HCPC 2015's baseline, 12.1 more in
+        100, 95 % CI 2.5 to 21.6 more (crude 12.1 more in 100; adjusted for age, diabetes and
+        conditions uncontrolled at baseline). Against HCPC 2015 (...): inconclusive (...)"``.
+        """
         if self.result is None:
             return f"{self.label}: not standardized ({short_error(self.error)})"
-        r = self.result
+        r, name = self.result, trial_name(self.trial)
+        covariates = join_words([column_phrase(x) for x in r.adjusted_for])
         text = (
-            f"{self.label}: crude {format_number(self.crude)}, standardized to {trial_name(self.trial)}'s "
-            f"baseline {format_number(r.estimate)} (95% CI {format_number(r.conf_low)} to {format_number(r.conf_high)}; "
-            f"adjusted for {', '.join(r.adjusted_for)})"
+            f"{self.label}: standardized to {name}'s baseline, {self._figure_words(r)}; "
+            f"adjusted for {covariates})"
         )
-        if self.comparison is not None:
-            text += f"; vs published {format_number(self._published_value())}: {p_phrase(self.comparison.p_value)}"
-        elif self._position():
-            text += f"; {POSITION_TEXT[self._position()]}"
+        level = f"{100 * self.conf_level:g} % CI"
+        if self.single_arm:
+            po = self.published
+            where = POSITION_TEXT.get(self._position(), "")
+            against = f"the coaching arm of {name}"
+            published = f"coaching {po.arm_text(0)}, usual care {po.arm_text(1)}; {where}"
+        else:
+            against = f"{name}'s effect"
+            ref = self.reference
+            published = (
+                published_words(
+                    self.outcome, self.estimand, ref.estimate, ref.conf_low, ref.conf_high, level
+                )
+                if ref is not None
+                else ""
+            )
+        verdict = verdict_text(self, against, self.conf_level)
+        if verdict:
+            head = "the coaching arm of " + name if self.single_arm else name
+            text += f". Against {head} ({published}): {verdict}"
+        else:
+            text += f"; descriptive, no verdict: {self.no_verdict or 'no comparison to follow'}"
         if self.note:  # the caveat belongs next to the number it qualifies
             text += f" [caution: {self.note}]"
         return text

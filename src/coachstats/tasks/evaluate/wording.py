@@ -35,6 +35,7 @@ __all__ = [
     "p_words",
     "published_words",
     "reason_words",
+    "scale_of",
     "unit_of",
     "value_words",
     "verdict_words",
@@ -77,6 +78,24 @@ def unit_of(endpoint: str, estimand: str) -> str:
         return ""
     m = _measure(endpoint)
     return _UNITS.get(m, "") if m else ""
+
+
+def scale_of(endpoint: str, estimand: str) -> str:
+    """The scale of a row's numbers in the tidy (machine) outputs: ``"proportion"`` for risk
+    differences and shares (0.121 is 12.1 percentage points), ``"ratio"`` for odds ratios,
+    else the outcome's unit.
+
+    Examples
+    --------
+    >>> scale_of("composite_any", "risk difference"), scale_of("change_ldl", "mean difference")
+    ('proportion', 'mg/dL')
+    """
+    e = estimand.removeprefix("standardized ")
+    if e in ("risk difference", "proportion"):
+        return "proportion"
+    if e == "odds ratio":
+        return "ratio"
+    return unit_of(endpoint, "mean difference") or "outcome's unit"
 
 
 def _digits(endpoint: str) -> int:
