@@ -33,8 +33,7 @@ from coachstats.goals import HCPC_GOALS, PEER_GOALS
 from coachstats.plan import AnalysisSpec
 from coachstats.present.report.methods import evaluation_methods, methods_sentence, methods_text
 from coachstats.present.tables import methods_note
-from coachstats.synthetic import hcpc_cohort
-from coachstats.tasks.evaluate import evaluate
+from coachstats.tasks.evaluate import EvaluationResult
 from coachstats.tasks.reproduce import bundled_table
 from coachstats.trials.registry import get_trial, list_trials
 
@@ -146,8 +145,8 @@ def test_methods_note_names_exclusions_covariates_and_clusters() -> None:
     assert not raw_names(text), text
 
 
-def test_evaluation_methods_name_no_column() -> None:
-    res = evaluate(hcpc_cohort(n=600, seed=4).patients, against="all", tracking=False)
+def test_evaluation_methods_name_no_column(evaluated_two_arm: EvaluationResult) -> None:
+    res = evaluated_two_arm
     methods = evaluation_methods(res)
     assert any("missing at goal for >= 1 condition" in m for m in methods)
     for m in methods:

@@ -21,9 +21,7 @@ from coachstats.core.results import ArmSummary, ComparisonResult
 from coachstats.present.report import build_report, report_from_reproduction
 from coachstats.present.report.sections import SHARE_MEAN_DIFFERENCE
 from coachstats.present.tables import format_difference, format_value
-from coachstats.synthetic import hcpc_cohort
-from coachstats.synthetic.programs import single_arm_program
-from coachstats.tasks.evaluate import EvaluationResult, evaluate
+from coachstats.tasks.evaluate import EvaluationResult
 from coachstats.tasks.evaluate.result import outcome_rows
 from coachstats.tasks.reproduce import reproduce
 from coachstats.tasks.schemas import schema
@@ -33,22 +31,11 @@ from coachstats.tasks.schemas import schema
 FRACTION = re.compile(r"(?<![\d.])-?0\.\d+\b")
 
 
-@pytest.fixture(scope="module")
-def two_arm() -> EvaluationResult:
-    return evaluate(hcpc_cohort(n=600, seed=4).patients, against="all", tracking=False)
-
-
-@pytest.fixture(scope="module")
-def single_arm() -> EvaluationResult:
-    program = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
-    return evaluate(program, against="all", tracking=False, design="single-arm")
-
-
 def _block(text: str, head: str) -> str:
     return text.split(head, 1)[1].split("\n\n", 1)[0]
 
 
-@pytest.mark.parametrize("design", ["two_arm", "single_arm"])
+@pytest.mark.parametrize("design", ["evaluated_two_arm", "evaluated_single_arm"])
 def test_outcome_table_prints_shares_in_percent(
     design: str, request: pytest.FixtureRequest
 ) -> None:
@@ -77,23 +64,23 @@ def test_outcome_table_prints_shares_in_percent(
 
 
 def test_standardized_sentences_print_shares_in_percent(
-    two_arm: EvaluationResult, single_arm: EvaluationResult
+    evaluated_two_arm: EvaluationResult, evaluated_single_arm: EvaluationResult
 ) -> None:
-    for row in two_arm.standardized:
+    for row in evaluated_two_arm.standardized:
         text = row.sentence().split(" [caution")[0]
         if row.estimand == "risk difference":
             assert re.search(r"standardized to .+'s baseline, \d+\.\d (more|fewer) in 100", text)
             assert re.search(r"crude \d+\.\d (more|fewer) in 100", text)
             assert "percentage points" in text
-    for row in single_arm.standardized:
+    for row in evaluated_single_arm.standardized:
         if row.estimand == "proportion":
             assert re.search(r"baseline, \d+\.\d %", row.sentence()), row.sentence()
-    summary = two_arm.summary()
+    summary = evaluated_two_arm.summary()
     assert "0.121" not in summary and "crude 0.1" not in summary
 
 
-def test_machine_outputs_keep_proportions_and_say_so(two_arm: EvaluationResult) -> None:
-    doc = json.loads(two_arm.to_json())
+def test_machine_outputs_keep_proportions_and_say_so(evaluated_two_arm: EvaluationResult) -> None:
+    doc = json.loads(evaluated_two_arm.to_json())
     for r in doc["outcomes"] + doc["standardized"]:
         if "risk difference" in r["estimand"]:
             assert r["scale"] == "proportion"
@@ -164,7 +151,7 @@ def test_reproduction_report_shows_every_share_in_percent() -> None:
             assert all(not FRACTION.fullmatch(c.split(" ")[0]) for c in numbers), cells
 
 
-def test_percent_rows_frame_is_not_changed_by_display(two_arm: EvaluationResult) -> None:
-    before = two_arm.to_frame().copy()
-    outcome_rows(before, two_arm.design)
-    pd.testing.assert_frame_equal(before, two_arm.to_frame())
+def test_percent_rows_frame_is_not_changed_by_display(evaluated_two_arm: EvaluationResult) -> None:
+    before = evaluated_two_arm.to_frame().copy()
+    outcome_rows(before, evaluated_two_arm.design)
+    pd.testing.assert_frame_equal(before, evaluated_two_arm.to_frame())

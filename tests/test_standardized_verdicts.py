@@ -17,22 +17,9 @@ import pytest
 from scipy import stats
 
 from coachstats.core.vocabulary import BETTER, VERDICTS
-from coachstats.synthetic import hcpc_cohort
-from coachstats.synthetic.programs import single_arm_program
-from coachstats.tasks.evaluate import EvaluationResult, evaluate
+from coachstats.tasks.evaluate import EvaluationResult
 from coachstats.tasks.evaluate.comparisons import judge_standardized
 from coachstats.tasks.evaluate.result import MARKS
-
-
-@pytest.fixture(scope="module")
-def two_arm() -> EvaluationResult:
-    return evaluate(hcpc_cohort(n=600, seed=4).patients, against="all", tracking=False)
-
-
-@pytest.fixture(scope="module")
-def single_arm() -> EvaluationResult:
-    program = single_arm_program(hcpc_cohort(n=1200, seed=2).patients)
-    return evaluate(program, against="all", tracking=False, design="single-arm")
 
 
 def _holm(p: list[float]) -> list[float]:
@@ -74,7 +61,7 @@ def _expected_verdicts(res: EvaluationResult) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("design", ["two_arm", "single_arm"])
+@pytest.mark.parametrize("design", ["evaluated_two_arm", "evaluated_single_arm"])
 def test_standardized_verdicts_follow_the_rule_of_their_primary_rows(
     design: str, request: pytest.FixtureRequest
 ) -> None:
@@ -87,11 +74,11 @@ def test_standardized_verdicts_follow_the_rule_of_their_primary_rows(
         assert s.favours == {"larger": "program", "smaller": "published"}.get(s.verdict, "neither")
     assert [s.verdict for s in res.standardized] == _expected_verdicts(res)
     # not every verdict alike: the single-arm program gets similar, larger and inconclusive
-    if design == "single_arm":
+    if design == "evaluated_single_arm":
         assert {"similar", "inconclusive", "larger"} <= {s.verdict for s in res.standardized}
 
 
-@pytest.mark.parametrize("design", ["two_arm", "single_arm"])
+@pytest.mark.parametrize("design", ["evaluated_two_arm", "evaluated_single_arm"])
 def test_standardized_rows_are_worded_like_the_others(
     design: str, request: pytest.FixtureRequest
 ) -> None:
@@ -102,7 +89,7 @@ def test_standardized_rows_are_worded_like_the_others(
     for line, s in zip(lines, res.standardized, strict=True):
         assert line.startswith(f"  {MARKS[s.verdict]} {s.label}: standardized to ")
         sentence = s.sentence()
-        against = "Against the coaching arm of " if design == "single_arm" else "Against "
+        against = "Against the coaching arm of " if design == "evaluated_single_arm" else "Against "
         assert against in sentence
         verdict_part = sentence.split("): ", 1)[1] if "): " in sentence else sentence
         assert s.verdict in verdict_part
@@ -113,9 +100,9 @@ def test_standardized_rows_are_worded_like_the_others(
 
 
 def test_a_standardized_figure_without_its_primary_comparison_has_no_verdict(
-    two_arm: EvaluationResult,
+    evaluated_two_arm: EvaluationResult,
 ) -> None:
-    rows = judge_standardized(two_arm.standardized, [])  # no primary rows to follow
+    rows = judge_standardized(evaluated_two_arm.standardized, [])  # no primary rows to follow
     assert {r.verdict for r in rows} == {"no verdict"}
     text = rows[0].sentence()
     assert "descriptive, no verdict: its primary comparison was not analysed" in text
@@ -123,6 +110,6 @@ def test_a_standardized_figure_without_its_primary_comparison_has_no_verdict(
     assert MARKS.get("no verdict", " ") == " "
 
 
-def test_standardized_rows_do_not_change_the_exit_code(two_arm: EvaluationResult) -> None:
+def test_standardized_rows_do_not_change_the_exit_code(evaluated_two_arm: EvaluationResult) -> None:
     # ok (and the CLI's exit code) reads the primary rows only
-    assert two_arm.ok == (not any(r.verdict == "smaller" for r in two_arm.rows))
+    assert evaluated_two_arm.ok == (not any(r.verdict == "smaller" for r in evaluated_two_arm.rows))
