@@ -95,7 +95,7 @@ def test_machine_outputs_keep_proportions_and_say_so(evaluated_two_arm: Evaluati
 def test_reproduction_text_says_percentage_points() -> None:
     res = reproduce("peer")
     assert "diff 18.1 percentage points, P .005" in res.summary()
-    assert "Difference: 18.1 percentage points (P = .005)" in res.to_brief()
+    assert "Difference (percentage points): 18.1 (P = .005)" in res.to_brief()
     assert "| 18.1 percentage points | .005 |" in res.to_markdown()
     # a difference printed with its own sign of a unit, or of a mean, is left as printed
     assert "diff -0.77, P .01" in res.summary()
@@ -122,9 +122,12 @@ def test_mean_change_of_a_share_is_shown_in_percentage_points() -> None:
 
 
 def test_reproduction_report_shows_every_share_in_percent() -> None:
-    """Every outcome row of the reproduction report (HCPC's trials and the peer trial): a row
-    whose published figures are shares reads in percentage points."""
+    """Every outcome row of the reproduction report whose published figures are shares (or
+    that analyses the same values as one) reads in percentage points: the estimate, its
+    interval and the arms' means are 100 times the result's."""
     import lxml.html
+
+    from coachstats.trials.registry import get_trial
 
     res = reproduce()
     doc = lxml.html.document_fromstring(build_report(report_from_reproduction(res, seed=7)))
@@ -135,17 +138,30 @@ def test_reproduction_report_shows_every_share_in_percent() -> None:
             for tr in table.xpath(".//tbody/tr")
         ]
     by_label = {r[0]: r for r in rows if r}
-    shares = {
-        "Medications completely concordant (change)": "10.1",
-        "Would highly recommend their PCP (change) (adjusted)": "12.8",
-        "HbA1c < 7.5 %": "8.9",
-        "HbA1c < 7.5 %, adjusted": "10.2",
+    # the mean changes of shares: recommending the PCP, the medication shares, HbA1c < 7.5 %
+    expected = {
+        (
+            "hcpc_trust",
+            "recommend_pcp_change",
+        ): "Would highly recommend their PCP (change) (adjusted)",
+        ("hcpc_adherence", "concordant"): "Medications completely concordant (change)",
+        ("peer", "hba1c_lt_7_5"): "HbA1c < 7.5 %",
+        ("peer", "hba1c_lt_7_5_adj"): "HbA1c < 7.5 %, adjusted",
     }
-    for label, estimate in shares.items():
+    for (trial, target), label in expected.items():
+        spec_label = get_trial(trial).target(target).analysis.label
+        plan = res.plan_results[trial]
+        result = plan.results[[s.label for s in plan.specs].index(spec_label)]
         cells = by_label[label]
-        assert "% points" in " ".join(cells), cells
-        assert any(c.startswith(estimate + " (") for c in cells), cells
-    for cells in rows:
+        assert "Mean difference in proportions, % points" in cells, cells
+        effect = cells[cells.index("Mean difference in proportions, % points") + 1]
+        numbers = [float(x) for x in re.findall(r"-?\d+\.\d", effect)]
+        want = [100 * result.estimate, 100 * result.conf_low, 100 * result.conf_high]
+        assert numbers == pytest.approx(want, abs=0.051), (effect, want)  # one decimal shown
+        a = result.arms[0]
+        arm = [float(x) for x in re.findall(r"-?\d+\.\d", cells[3])]
+        assert arm == pytest.approx([100 * a.value, 100 * a.sd], abs=0.051), cells
+    for cells in rows:  # no fraction left in a row read in percentage points
         if cells and "% points" in " ".join(cells):
             numbers = [c for c in cells[3:] if re.fullmatch(r"-?\d+\.\d+ \(.*\)", c)]
             assert all(not FRACTION.fullmatch(c.split(" ")[0]) for c in numbers), cells

@@ -490,7 +490,7 @@ def test_brief_prints_only_published_figures(everything: ReproductionResult) -> 
     assert "  Reproduced: P = .047 (published .47; not reproducible:" in trust
     assert "P = .05" not in trust
     lt = brief.split("HbA1c < 7.5 %:\n")[1].split("\n\n")[0]
-    assert "  Difference: 9.1 (P = .11)" in lt
+    assert "  Difference (percentage points): 9.1 (P = .11)" in lt  # issue 20: the unit said
     assert "  Reproduced: difference " in lt and "(published 9.1; not reproducible:" in lt
     # every value line of the brief is a printed figure or marked as reproduced
     printed = {

@@ -414,8 +414,10 @@ def brief_block(tr: TargetResult) -> str:
         for g, v in zip(t.groups, t.values, strict=False)
         if v
     ]
-    if t.difference:
-        rows.append(("Difference", difference_unit(t.difference, t).replace(" %", "%")))
+    if t.difference:  # as printed; the unit the paper left out goes with the name
+        unit = difference_unit(t.difference, t)[len(t.difference) :].strip()
+        name = f"Difference ({unit})" if unit else "Difference"
+        rows.append((name, t.difference.replace(" %", "%")))
     if not rows:  # only a P value was printed (e.g. an adjusted model)
         text = tail.strip()[1:-1] if tail else "no figure printed"
         lines.append(f"  {text[0].upper()}{text[1:]}")
