@@ -38,7 +38,8 @@ from coachstats.synthetic import hcpc_cohort
 from coachstats.tasks.evaluate import EvaluationResult, against_list, evaluate
 from coachstats.tasks.evaluate.against_evidence import EvidenceComparison
 from coachstats.tasks.evidence import pool_evidence, position_against_evidence
-from coachstats.tasks.schemas import schema
+from coachstats.tasks.schemas import schema, schema_version
+from tests.formulas import holm
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "synthetic" / "hcpc_patients.csv"
@@ -184,9 +185,7 @@ def test_user_margin_and_the_family_of_comparisons() -> None:
     assert len(judged) == 5
     for name in ("p_difference", "p_equivalence"):
         ps = [getattr(x, name) for x in judged]
-        assert getattr(j, f"{name}_adjusted") == pytest.approx(
-            _holm(ps)[judged.index(j)], rel=1e-12
-        )
+        assert getattr(j, f"{name}_adjusted") == pytest.approx(holm(ps)[judged.index(j)], rel=1e-12)
     # alone, the 90 % CI of the difference lies within ±0.8: similar ...
     z95 = stats.norm.ppf(0.95)
     lo, hi = j.difference - z95 * j.std_error, j.difference + z95 * j.std_error
@@ -203,16 +202,6 @@ def test_user_margin_and_the_family_of_comparisons() -> None:
     # ... but judged with HCPC's comparisons, its Holm-adjusted equivalence P is not below .05
     assert j.p_equivalence_adjusted >= 0.05
     assert row.verdict == "inconclusive" and "Holm-adjusted" in row.sentence()
-
-
-def _holm(ps: list[float]) -> list[float]:
-    """Holm's step-down adjusted P values, written out."""
-    order = sorted(range(len(ps)), key=lambda i: ps[i])
-    out, running = [0.0] * len(ps), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
-        out[i] = running
-    return out
 
 
 def _signed(x: float) -> str:
@@ -306,7 +295,7 @@ def test_cli_json_on_the_bundled_cohort(tmp_path: Path) -> None:
     assert code == 0
     doc = json.loads(out)
     jsonschema.validate(doc, schema("evaluate"), cls=jsonschema.Draft202012Validator)
-    assert doc["schema_version"] == "2.1" and doc["against"] == ["evidence"]
+    assert doc["schema_version"] == schema_version("evaluate") and doc["against"] == ["evidence"]
     (row,) = doc["evidence"]
     assert row["endpoint"] == "change_hba1c" and row["verdict"] == "inconclusive"
     assert row["pi_low"] == pytest.approx(KNHA["pi_lb"], rel=1e-8)

@@ -20,15 +20,7 @@ from coachstats.core.vocabulary import BETTER, VERDICTS
 from coachstats.tasks.evaluate import EvaluationResult
 from coachstats.tasks.evaluate.comparisons import judge_standardized
 from coachstats.tasks.evaluate.result import MARKS
-
-
-def _holm(p: list[float]) -> list[float]:
-    order = sorted(range(len(p)), key=lambda i: p[i])
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
+from tests.formulas import holm
 
 
 def _expected_verdicts(res: EvaluationResult) -> list[str]:
@@ -50,7 +42,7 @@ def _expected_verdicts(res: EvaluationResult) -> list[str]:
         for x, e, mm in zip(d, se, m, strict=True)
     ]
     out = []
-    for s, x, pd_, pe in zip(res.standardized, d, _holm(p_diff), _holm(p_eq), strict=True):
+    for s, x, pd_, pe in zip(res.standardized, d, holm(p_diff), holm(p_eq), strict=True):
         better = BETTER[s.outcome] == "higher"
         if pd_ < res.alpha:
             out.append("larger" if (x > 0) == better else "smaller")
