@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coachstats.compare.design import GroupIndex, build_design
@@ -139,6 +139,10 @@ def test_indefinite_working_correlation_falls_back_to_independence(family: str) 
 
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), n_clusters=st.integers(4, 30))
+# Found by hypothesis: the alternation cycles (rho near its bound -1/38; geepack reports
+# error = 1 on these data) and the fixed point was bracketed from the cycle's last iterates,
+# which depend on the row order: one order gave (-0.24, 0.67), another (-0.89, 1.29).
+@example(seed=764, n_clusters=8)
 def test_row_order_does_not_matter(seed: int, n_clusters: int) -> None:
     X, yb, _, g = clustered(seed, n_clusters)
     perm = np.random.default_rng(seed + 1).permutation(len(g))

@@ -235,6 +235,10 @@ class _RhoOutOfRangeError(FloatingPointError):
     """The exchangeable correlation estimate left its admissible range."""
 
 
+class _NoFixedPointError(FloatingPointError):
+    """The exchangeable alternation neither converged nor bracketed its fixed point."""
+
+
 def _moments_from(
     ss: float, s: np.ndarray, n: int, n_pairs: float, ddof: int, exchangeable: bool
 ) -> tuple[float, float]:
@@ -466,7 +470,6 @@ def gee_steps(
         scale, rho = moments(st, True)
         converged = False
         it = 0
-        history = [rho]
         while not converged and it < max_iter:  # geepack's alternating iteration
             it += 1
             b, step = beta_step(b, st, rho)
@@ -474,7 +477,6 @@ def gee_steps(
             new_scale, new_rho = moments(st, True)
             change = max(step, abs(new_scale - scale) / (1.0 + scale), abs(new_rho - rho))
             scale, rho = new_scale, new_rho
-            history.append(rho)
             converged = change <= tol
         if not converged:
             # The alternation can cycle (few clusters, rho < 0). The fixed point solves
@@ -492,16 +494,26 @@ def gee_steps(
                 state["beta"], state["stats"] = bb, ss
                 return moments(ss, True)[1] - r
 
-            lo, hi = sorted(history[-2:])
-            if lo < hi:
-                g_lo = yield from gap(lo)
-                g_hi = yield from gap(hi)
-                if g_lo * g_hi < 0.0:
-                    rho = yield from _brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14)
-                    yield from gap(rho)
-                    b, st = state["beta"], state["stats"]
-                    scale, _ = moments(st, True)
-                    converged = True
+            # The bracket comes from a fixed grid over the admissible range, not from the
+            # cycle's last iterates: those depend on the path (even on the row order), the
+            # fixed point does not. One sign change is required; none or several (no
+            # fixed point, or more than one) leave the fit unconverged.
+            lower_rho = -1.0 / (max_size - 1) if max_size > 1 else -0.95
+            grid = sorted(
+                {lower_rho * c for c in (0.98, 0.9, 0.75, 0.5, 0.25, 0.1)}
+                | {0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95}
+            )
+            gaps = []
+            for r in grid:
+                gaps.append((yield from gap(r)))
+            changes = [k for k in range(len(grid) - 1) if gaps[k] * gaps[k + 1] < 0.0]
+            if len(changes) == 1:
+                lo, hi = grid[changes[0]], grid[changes[0] + 1]
+                rho = yield from _brentq(gap, lo, hi, xtol=1e-15, rtol=1e-14)
+                yield from gap(rho)
+                b, st = state["beta"], state["stats"]
+                scale, _ = moments(st, True)
+                converged = True
         return b, st, scale, rho, it, converged
 
     used = corr
@@ -512,6 +524,14 @@ def gee_steps(
         lower = -1.0 / (max_size - 1) if max_size > 1 else -math.inf
         try:
             b, st, scale, rho, it, converged = yield from solve_exchangeable()
+            if not converged:
+                # No fixed point in reach (geepack flags the same data with error = 1, often
+                # with rho past its bound): the last iterate is arbitrary -- it even depends
+                # on the row order -- so it is not reported.
+                raise _NoFixedPointError(
+                    f"the alternating iteration did not converge in {max_iter} iterations "
+                    f"(last rho = {rho:.4g}; the lower bound -1/(n_max - 1) is {lower:.4g})"
+                )
             if not (np.all(np.isfinite(b)) and rho > lower):
                 raise _RhoOutOfRangeError(
                     f"rho = {rho:.4g}; rho must exceed -1/(n_max - 1) = {lower:.4g}"
@@ -519,12 +539,13 @@ def gee_steps(
             beta, stats = b, st
         except (FloatingPointError, AnalysisError) as exc:
             used = "independence"
-            if isinstance(exc, _RhoOutOfRangeError):
+            if isinstance(exc, (_RhoOutOfRangeError, _NoFixedPointError)):
                 why, hint = (
                     str(exc),
                     "This happens when patients in a cluster are no more alike than "
                     "patients in different clusters (rho <= 0); ",
                 )
+                converged = True  # the independence fit below is a closed solution
             elif isinstance(exc, AnalysisError):
                 why, hint = str(exc), ""
             else:  # numpy's floating-point error, raised by the errstate above
