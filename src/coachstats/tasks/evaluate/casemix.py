@@ -29,7 +29,13 @@ from scipy import stats
 from coachstats.compare.meta import difference_test
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd
-from coachstats.core.errors import AnalysisError, CoachstatsError, DataWarning, OptionError
+from coachstats.core.errors import (
+    AnalysisError,
+    CoachstatsError,
+    ConvergenceError,
+    DataWarning,
+    OptionError,
+)
 from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, ComparisonResult
@@ -51,6 +57,7 @@ from coachstats.trials.registry import Target, Trial, get_trial
 
 __all__ = [
     "CASE_MIX_TARGETS",
+    "SEPARATED",
     "STANDARDIZE_COVARIATES",
     "above_goal",
     "case_mix",
@@ -91,6 +98,14 @@ STANDARDIZE_COVARIATES: Mapping[str, tuple[str, ...]] = {
     "change_ldl": ("age", "ldl_0"),
     "change_sbp": ("age", "sbp_0"),
 }
+
+#: Why a standardized figure has no estimate when its logistic fit does not converge (said
+#: without the fit's own advice to drop a covariate: these covariates are fixed, not chosen).
+SEPARATED = (
+    "no estimate: the model behind the standardization did not converge, most often because "
+    "the outcome is (quasi-)perfectly separated by the arm or a baseline covariate (too few "
+    "patients with, or without, the outcome in part of the program)"
+)
 
 
 def _covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
@@ -628,8 +643,22 @@ def standardized_comparison(
             po,
             comparison,
             note,
+            two_arm=not single_arm,
         )
     except (CoachstatsError, KeyError) as exc:
+        # the fit's own advice (remove or coarsen a covariate) is no fix here: the covariates
+        # of the standardization are fixed (STANDARDIZE_COVARIATES), not the user's choice
+        error = SEPARATED if isinstance(exc, ConvergenceError) else str(exc)
         return StandardizedComparison(
-            b.trial, b.target, po.outcome, b.label, math.nan, None, po, None, note, str(exc)
+            b.trial,
+            b.target,
+            po.outcome,
+            b.label,
+            math.nan,
+            None,
+            po,
+            None,
+            note,
+            error,
+            two_arm=not single_arm,
         )

@@ -503,12 +503,19 @@ class StandardizedComparison(Judged, SentenceRow):
     alpha: float = ALPHA
     conf_level: float = 0.95
     no_verdict: str = ""
+    two_arm: bool = True
 
     @property
     def estimand(self) -> str:
         """The scale compared: ``risk difference`` / ``mean difference`` (two-arm),
-        ``proportion`` / ``mean`` (single-arm); empty when not standardized."""
-        return self.result.estimand.removeprefix("standardized ") if self.result else ""
+        ``proportion`` / ``mean`` (single-arm); for a row not standardized, the scale it
+        would have had (from the design, ``two_arm``, and the outcome's kind)."""
+        if self.result is not None:
+            return self.result.estimand.removeprefix("standardized ")
+        binary = self.published.kind == "binary"
+        if self.two_arm:
+            return "risk difference" if binary else "mean difference"
+        return "proportion" if binary else "mean"
 
     @property
     def verdict(self) -> str:
@@ -531,7 +538,7 @@ class StandardizedComparison(Judged, SentenceRow):
             "target": self.target,
             "outcome": self.label,
             "endpoint": self.outcome,
-            "estimand": r.estimand if r else "",
+            "estimand": r.estimand if r else f"standardized {self.estimand}",
             "crude": self.crude,
             "standardized": r.estimate if r else nan,
             "conf_low": r.conf_low if r else nan,
@@ -550,8 +557,10 @@ class StandardizedComparison(Judged, SentenceRow):
         }
 
     def _published_value(self) -> float:
+        """The published figure on the row's scale: the effect (two-arm), the coaching arm's
+        figure (single-arm), also for a row that could not be standardized."""
         v = self.published.values
-        if self.result is not None and "difference" in self.result.estimand:
+        if "difference" in self.estimand:
             return v[0] - v[1]
         return v[0]
 

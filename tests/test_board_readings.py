@@ -1,0 +1,94 @@
+"""What a board member, a researcher or a CI job reads must mean what it says.
+
+Defects found by reading the outputs as their users do (a review of the CLI, the
+HTML/Word reports and the JSON), each pinned by the meaning the output must
+have, computed here from the published figures, never from the code's own output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coachstats.present.report.formats import value_text
+from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
+from coachstats.tasks.evaluate.rows import StandardizedComparison
+
+
+def _not_standardized(target: str, *, two_arm: bool) -> StandardizedComparison:
+    """A standardized row whose model had no estimate (as a separated logistic fit gives)."""
+    b = next(x for x in BENCHMARKS if x.trial == "hcpc" and x.target == target)
+    po = published_outcome(b)
+    return StandardizedComparison(
+        b.trial,
+        b.target,
+        po.outcome,
+        b.label,
+        math.nan,
+        None,
+        po,
+        error="no estimate",
+        two_arm=two_arm,
+    )
+
+
+def test_row_not_standardized_shows_the_published_effect_in_percentage_points() -> None:
+    # HCPC printed 34.0 % vs 24.7 % at goal for every condition: its effect is 9.3 points.
+    # A two-arm row that could not be standardized showed 0.34 (the coaching arm's share,
+    # as a fraction) in the report's "Published" column, next to 12.1, 21.0 and 16.4.
+    row = _not_standardized("composite_all", two_arm=True).to_dict()
+    assert row["published"] == pytest.approx(0.340 - 0.247)
+    assert row["estimand"] == "standardized risk difference"
+    assert value_text(row["published"], row["estimand"]) == "9.3"
+    assert row["verdict"] == "not analysed"
+
+
+def test_single_arm_row_not_standardized_shows_the_published_coaching_arm() -> None:
+    row = _not_standardized("composite_all", two_arm=False).to_dict()
+    assert row["published"] == pytest.approx(0.340)
+    assert value_text(row["published"], row["estimand"]) == "34.0"
+
+
+def _small_program() -> pd.DataFrame:
+    """40 patients with diabetes; one coached patient, no usual-care one, at every goal."""
+    rng = np.random.default_rng(7)
+    n = 40
+    arm = np.where(np.arange(n) % 2 == 0, "coaching", "usual_care")
+    a1c0 = np.round(rng.normal(9.0, 1.0, n), 1)
+    a1c12 = np.round(a1c0 - rng.normal(0.5, 0.8, n), 1)
+    return pd.DataFrame(
+        {
+            "patient_id": [f"M{i:03d}" for i in range(n)],
+            "arm": arm,
+            "age": rng.integers(35, 75, n),
+            "diabetes": True,
+            "hypertension": True,
+            "hyperlipidemia": False,
+            "hba1c_0": np.maximum(a1c0, 8.1),
+            "hba1c_12": a1c12,
+            "sbp_0": np.round(rng.normal(150, 10, n)),
+            "sbp_12": np.round(rng.normal(146, 10, n)),
+        }
+    )
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_separated_standardization_gives_no_advice_evaluate_does_not_offer() -> None:
+    # The logistic fit's advice ("remove or coarsen the separating covariate") cannot be
+    # followed: evaluate fixes the standardization's covariates. The row says why it has no
+    # figure, and still shows the published effect on its own scale.
+    from coachstats.tasks.evaluate import evaluate
+
+    data = _small_program()
+    both = (data["hba1c_12"] <= 8.0) & (data["sbp_12"] < 140)
+    data.loc[both & (data["arm"] == "usual_care"), "sbp_12"] = 150
+    data.loc[data.index[both & (data["arm"] == "coaching")][1:], "sbp_12"] = 150
+    res = evaluate(data, against="hcpc", tracking=False)
+    row = next(s for s in res.standardized if s.target == "composite_all")
+    assert row.result is None
+    assert "coarsen" not in row.sentence() and "remove" not in row.sentence()
+    assert "no estimate" in row.sentence()
+    assert row.to_dict()["published"] == pytest.approx(0.340 - 0.247)
