@@ -92,3 +92,18 @@ def test_separated_standardization_gives_no_advice_evaluate_does_not_offer() -> 
     assert "coarsen" not in row.sentence() and "remove" not in row.sentence()
     assert "no estimate" in row.sentence()
     assert row.to_dict()["published"] == pytest.approx(0.340 - 0.247)
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_single_arm_program_is_not_told_a_size_per_arm() -> None:
+    # A single-arm program has one group: "about 180 patients per arm would be needed" asked
+    # a board for twice the patients it needs (or for a control arm it does not plan).
+    from coachstats.tasks.evaluate import evaluate
+
+    data = _small_program().drop(columns=["arm"])
+    res = evaluate(data, against="hcpc", tracking=False, standardize=False, design="single-arm")
+    sized = [a for a in res.arms if a.judgement is not None and math.isfinite(a.judgement.n_needed)]
+    assert sized, "expected an inconclusive comparison a larger program would settle"
+    for a in sized:
+        assert "patients would be needed" in a.sentence()
+        assert "per arm" not in a.sentence()

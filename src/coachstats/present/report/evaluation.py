@@ -131,8 +131,8 @@ _VERDICT_NOTE = (
     "Verdicts, judged in each outcome's better direction: larger / smaller when the adjusted "
     "P of the difference is below alpha (favours the program / the published trial); similar "
     "when the adjusted P of the equivalence test (TOST) within the margin is below alpha; "
-    "inconclusive otherwise (the tooltip says why and about how many patients per arm would "
-    "settle it). The tooltip of a margin gives its reason."
+    "inconclusive otherwise (the tooltip says why and about how many patients would settle "
+    "it: per arm for a two-arm program). The tooltip of a margin gives its reason."
 )
 
 

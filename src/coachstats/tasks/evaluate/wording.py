@@ -260,6 +260,8 @@ def reason_words(
     >>> j = judge(-0.02, 0.06, 0.052, margin=0.121, better="higher", n_program=150)
     >>> reason_words(j, "composite_any", "risk difference")
     'the program is too small to tell; about 510 patients per arm would be needed if the estimate held'
+    >>> reason_words(j, "composite_any", "proportion")  # a single-arm program
+    'the program is too small to tell; about 510 patients would be needed if the estimate held'
     """
     if j.verdict != "inconclusive":
         return ""
@@ -276,8 +278,10 @@ def reason_words(
         )
     if math.isnan(j.n_needed):
         return "the program's estimate has no standard error"
+    # a single-arm program's figure (a proportion or a mean) has no arms to count per
+    per = "" if estimand in ("proportion", "mean") else " per arm"
     return (
-        f"the program is too small to tell; about {round_up(j.n_needed):,} patients per arm "
+        f"the program is too small to tell; about {round_up(j.n_needed):,} patients{per} "
         "would be needed if the estimate held"
     )
 
