@@ -8,6 +8,7 @@ have, computed here from the published figures, never from the code's own output
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,3 +108,25 @@ def test_single_arm_program_is_not_told_a_size_per_arm() -> None:
     for a in sized:
         assert "patients would be needed" in a.sentence()
         assert "per arm" not in a.sentence()
+
+
+def test_evaluate_without_follow_up_lists_each_outcome_once(tmp_path: Path) -> None:
+    # Each outcome is compared on two scales (risk difference, odds ratio): its failure was
+    # listed twice, and with no follow-up column the month read "month-None".
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    path = tmp_path / "baseline_only.csv"
+    _small_program().drop(columns=["hba1c_12", "sbp_12"]).to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["evaluate", str(path), "--against", "hcpc"])
+    assert res.exit_code == 2
+    lines = [ln.strip() for ln in res.output.splitlines() if "cannot be analysed" in ln]
+    assert lines and len(lines) == len(set(lines))
+    assert {ln.split(":")[0] for ln in lines} == {
+        "at goal for >= 1 condition (hcpc)",
+        "at goal for all conditions (hcpc)",
+        "HbA1c at goal (<= 8.0 %) (hcpc)",
+        "LDL at goal (hcpc)",
+    }
+    assert "None" not in res.output

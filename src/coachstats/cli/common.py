@@ -588,11 +588,15 @@ def require_computed(labels: list[str], errors: list[str | None], what: str) -> 
     --------
     >>> require_computed(["a", "b"], [None, "ColumnNotFoundError: no hba1c_12"], "analyze")
     ['b: ColumnNotFoundError: no hba1c_12']
+    >>> require_computed(["a", "b", "b"], [None, "no follow-up", "no follow-up"], "evaluate")
+    ['b: no follow-up']
     """
     from coachstats.core.errors import AnalysisError
 
-    failed = [f"{label}: {error}" for label, error in zip(labels, errors, strict=True) if error]
-    if labels and len(failed) == len(labels):
+    pairs = list(zip(labels, errors, strict=True))
+    # an outcome compared on two scales (risk difference and odds ratio) fails once, not twice
+    failed = list(dict.fromkeys(f"{label}: {error}" for label, error in pairs if error))
+    if labels and all(error for _, error in pairs):
         shown = "\n  ".join(failed[:10]) + (
             f"\n  (+{len(failed) - 10} more)" if len(failed) > 10 else ""
         )

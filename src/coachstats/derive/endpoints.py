@@ -442,6 +442,8 @@ def endpoint_state(
     'cannot be analysed: no follow-up (at_goal_hba1c needs hba1c_12 values)'
     >>> endpoint_state(df, "composite_any", followup=12)
     'cannot be analysed: no follow-up (composite_any needs a goal measure with baseline and month-12 values)'
+    >>> endpoint_state(df[["hba1c_0", "sbp_0"]], "composite_any")  # no follow-up column at all
+    'cannot be analysed: no follow-up (composite_any needs a goal measure with baseline and follow-up values)'
     >>> endpoint_state(df.assign(ldl_12=[90, 80]), "change_ldl", followup=12)
     'cannot be analysed: no baseline (change_ldl needs ldl_0 values)'
     """
@@ -455,9 +457,10 @@ def endpoint_state(
     if outcome.startswith("composite_"):
         if any(has(f"{m}_{baseline}") and has(f"{m}_{fu}") for m in MEASURES):
             return None
+        when = f"month-{fu}" if fu is not None else "follow-up"  # no follow-up column at all
         return (
             f"cannot be analysed: no follow-up ({outcome} needs a goal measure with "
-            f"baseline and month-{fu} values)"
+            f"baseline and {when} values)"
         )
     m = _ENDPOINT_MEASURE.match(outcome)
     measure = m.group(1) if m else ("hba1c" if outcome.startswith("hba1c_") else None)
