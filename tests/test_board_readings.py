@@ -8,6 +8,7 @@ have, computed here from the published figures, never from the code's own output
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,14 @@ def test_evaluate_without_follow_up_lists_each_outcome_once(tmp_path: Path) -> N
         "LDL at goal (hcpc)",
     }
     assert "None" not in res.output
+
+
+def test_each_trial_citation_names_its_pmid_once() -> None:
+    # `coachstats trials` printed "PMID 25125508 PMID 25125508" for every evidence trial.
+    from coachstats.tasks.evidence import trial_table
+
+    table = trial_table()
+    for citation in table["citation"]:
+        pmids = re.findall(r"PMID (\d+)", citation)
+        assert len(pmids) == len(set(pmids)), citation
+    assert any("PMID" in c for c in table.loc[table["kind"] == "evidence", "citation"])

@@ -128,10 +128,17 @@ class EvidenceCitation(Citation):
     checked: str = ""
 
     def text(self) -> str:
-        """Vancouver-style reference followed by PMID (and PMCID)."""
-        ref = super().text()
-        ids = [f"PMID {self.pmid}" if self.pmid else "", self.pmcid or ""]
-        return " ".join([ref, *[i for i in ids if i]])
+        """Vancouver-style reference followed by PMID (and PMCID), each once.
+
+        Examples
+        --------
+        >>> c = EvidenceCitation("Long JA, et al.", "Ann Intern Med", 2012, "156", "416-424",
+        ...                      pmid="22431674", pmcid="PMC3475415")
+        >>> c.text()
+        'Long JA, et al. Ann Intern Med 2012;156:416-424. PMID 22431674 PMC3475415'
+        """
+        ref = super().text()  # its identifiers already hold the PMID
+        return f"{ref} {self.pmcid}" if self.pmcid else ref
 
 
 @dataclass(frozen=True)
