@@ -142,3 +142,30 @@ def test_each_trial_citation_names_its_pmid_once() -> None:
         pmids = re.findall(r"PMID (\d+)", citation)
         assert len(pmids) == len(set(pmids)), citation
     assert any("PMID" in c for c in table.loc[table["kind"] == "evidence", "citation"])
+
+
+def test_power_from_a_published_effect_says_where_it_comes_from_and_what_it_assumes() -> None:
+    # The peer trial printed SDs of 2.8 and 3.1 for the HbA1c change, not the 2.949 the plan
+    # uses: the pooling, the paper and the planning assumption are said where the SD is used.
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    res = CliRunner().invoke(app, ["power", "--published", "peer_hba1c_change"])
+    assert res.exit_code == 0
+    out = res.output
+    expected_sd = math.sqrt((121 * 2.8**2 + 113 * 3.1**2) / 234)
+    assert f"SD = {expected_sd:.4g}" in out
+    assert "Thom DH" in out and "Ann Fam Med 2013" in out
+    assert "2.8 (n 122) and 3.1 (n 114)" in out
+    assert "assumed: the true effect is the published estimate" in out
+
+
+def test_power_names_the_option_that_was_mistyped() -> None:
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    res = CliRunner().invoke(app, ["power", "--published", "peer_hba1c"])
+    assert res.exit_code == 2
+    assert "--published='peer_hba1c'" in res.output and "key=" not in res.output

@@ -84,6 +84,9 @@ def power(
     else:
         opts["power"] = 0.8 if target is None else target
     if published is not None:
+        from coachstats.core.errors import check_option
+
+        check_option("--published", published, tuple(pw.PUBLISHED_EFFECTS))  # named as typed
         result = pw.published_effect(published).plan(**opts)
     elif p1 is not None and p2 is not None:
         result = pw.power_two_proportions(p1, p2, **opts)

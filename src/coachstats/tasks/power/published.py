@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -59,15 +59,33 @@ class PlanningEffect(PublishedEffect):
     def plan(self, **options: Any) -> PowerResult:
         """:func:`power_two_proportions` or :func:`power_two_means` on this effect.
 
+        The result's ``basis`` says where the inputs come from (the paper, how they
+        follow from its printed figures) and that the plan takes the published
+        estimate as the true effect.
+
         Examples
         --------
-        >>> published_effect("hcpc_composite").plan(power=0.8).n_required
+        >>> r = published_effect("hcpc_composite").plan(power=0.8)
+        >>> r.n_required
         (257, 257)
+        >>> r.basis[0]
+        'published: Willard-Grace R, et al. Ann Fam Med 2015;13:130-138. doi:10.1370/afm.1768 PMID 25755034 (12 months); abstract'
         """
         options.setdefault("outcome", self.label)
         if self.kind == "proportions":
-            return power_two_proportions(self.p1, self.p2, **options)
-        return power_two_means(self.delta, self.sd, **options)
+            result = power_two_proportions(self.p1, self.p2, **options)
+        else:
+            result = power_two_means(self.delta, self.sd, **options)
+        return replace(result, basis=self.basis())
+
+    def basis(self) -> tuple[str, ...]:
+        """Where the planning inputs come from and what planning on them assumes."""
+        return (
+            f"published: {self.source}",
+            *((f"derived: {self.note}",) if self.note else ()),
+            "assumed: the true effect is the published estimate (one trial's estimate, with "
+            "its own uncertainty: a smaller true effect needs more patients)",
+        )
 
 
 class _PublishedEffects(Mapping[str, PlanningEffect]):

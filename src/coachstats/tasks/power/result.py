@@ -79,6 +79,10 @@ class PowerResult(TidyResult):
         (a :class:`PowerWarning` was raised).
     outcome : str
         Label of the outcome (e.g. from :func:`published_effect`).
+    basis : tuple of str
+        Where the inputs come from and what they assume, printed under them by
+        :meth:`summary` (a published effect: the paper, how the inputs follow from
+        its printed figures, and that the plan takes its estimate as the true effect).
     """
 
     test: str
@@ -114,6 +118,7 @@ class PowerResult(TidyResult):
     outcome: str = ""
     clustered: str = "both"
     sd2: float = math.nan
+    basis: tuple[str, ...] = ()
 
     @property
     def n_required(self) -> tuple[int, int] | None:
@@ -193,6 +198,7 @@ class PowerResult(TidyResult):
             f"  {inputs}: {self.effect_name} {self.effect:.4g}, "
             f"{self.effect_size_name} {self.effect_size:.4g}"
         )
+        lines += [f"  {line}" for line in self.basis]
         tails = " (far tail counted)" if self.strict and self.alternative == "two-sided" else ""
         lines.append(
             f"  alpha = {self.alpha:g}, {self.alternative}{tails}; "
