@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ import pytest
 from coachstats.present.report.formats import value_text
 from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
 from coachstats.tasks.evaluate.rows import StandardizedComparison
+
+if TYPE_CHECKING:
+    from coachstats.tasks.evaluate import EvaluationResult
 
 
 def _not_standardized(target: str, *, two_arm: bool) -> StandardizedComparison:
@@ -169,3 +173,15 @@ def test_power_names_the_option_that_was_mistyped() -> None:
     res = CliRunner().invoke(app, ["power", "--published", "peer_hba1c"])
     assert res.exit_code == 2
     assert "--published='peer_hba1c'" in res.output and "key=" not in res.output
+
+
+def test_standardized_figures_say_their_reference_is_a_synthetic_cohort(
+    evaluated_two_arm: EvaluationResult,
+) -> None:
+    # "standardized to HCPC 2015's baseline" averages over coachstats' synthetic cohort (its
+    # diabetes share is not published; how age and baseline labs go together is assumed):
+    # the text says so where the standardized figures are printed, and each JSON row names it.
+    block = evaluated_two_arm.summary().split("Standardized to each trial's baseline")[1]
+    assert "synthetic cohort" in block.split("\n")[0]
+    rows = [s.to_dict() for s in evaluated_two_arm.standardized if s.result is not None]
+    assert rows and all("synthetic" in r["method"] for r in rows)

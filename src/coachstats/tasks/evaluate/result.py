@@ -407,7 +407,10 @@ class EvaluationResult(SentenceRow):
             parts.append(head + "\n" + "\n".join(lines))
         if self.standardized:
             parts.append(
-                "Standardized to each trial's baseline (direct standardization; a sensitivity "
+                "Standardized to each trial's baseline (direct standardization over the "
+                "trial's synthetic cohort, calibrated to the published baseline figures: how "
+                "the covariates go together, and any share the paper did not print, are the "
+                "cohort's assumptions; a sensitivity "
                 "analysis of the verdicts above, judged the same way with the same margins, "
                 f"{self.standardized_adjustment_text()}):\n"
                 + "\n".join(

@@ -546,6 +546,7 @@ class StandardizedComparison(Judged, SentenceRow):
             "std_error": r.std_error if r else nan,
             "covariates": ", ".join(column_phrase(x) for x in r.adjusted_for) if r else "",
             "reference_n": r.extra.get("reference_n", pd.NA) if r else pd.NA,
+            "method": r.method if r else "",  # names the reference: the trial's synthetic cohort
             "published": self._published_value(),
             "difference": j.difference if j else nan,
             "difference_p_value": j.p_difference if j else (c.p_value if c else nan),
