@@ -371,5 +371,9 @@ def solve_design(
         effect_size=effect_size,
         effect_size_name=effect_size_name,
         outcome=outcome,
-        **inputs,
+        p1=inputs.get("p1", math.nan),
+        p2=inputs.get("p2", math.nan),
+        delta=inputs.get("delta", math.nan),
+        sd=inputs.get("sd", math.nan),
+        sd2=inputs.get("sd2", math.nan),
     )
