@@ -185,3 +185,27 @@ def test_standardized_figures_say_their_reference_is_a_synthetic_cohort(
     assert "synthetic cohort" in block.split("\n")[0]
     rows = [s.to_dict() for s in evaluated_two_arm.standardized if s.result is not None]
     assert rows and all("synthetic" in r["method"] for r in rows)
+
+
+def _six_month_program() -> pd.DataFrame:
+    data = _small_program().rename(columns={"hba1c_12": "hba1c_6", "sbp_12": "sbp_6"})
+    data["hba1c_6"] = data["hba1c_6"] - np.where(data["arm"] == "coaching", 0.8, 0.0)
+    return data
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_six_month_program_pays_for_six_months_of_coaching() -> None:
+    # The peer trial's outcomes are at 6 months; the cost per additional patient at goal took
+    # a whole year of the coach's salary (and HCPC's 12-month coaching minutes) for them.
+    from coachstats.tasks.evaluate import evaluate
+
+    res = evaluate(_six_month_program(), against="peer", tracking=False, standardize=False)
+    assert res.impact is not None and res.impact.rows
+    salary_per_patient = 2080 * 20.19 * 6 / 12 / 85  # BLS median MA wage, 85 per coach
+    minutes_per_patient = 540.8 * 6 / 12 / 60 * 20.19  # HCPC's 540.8 min over 12 months
+    for row in res.impact.rows:
+        nnt = row.caseload.nnt.nnt
+        assert row.caseload.estimate == pytest.approx(nnt * salary_per_patient, rel=1e-3)
+        assert row.minutes.estimate == pytest.approx(nnt * minutes_per_patient, rel=1e-3)
+    assert "6/12 months" in res.impact.caseload_basis
+    assert "every patient coached for the whole 6 months" in res.impact.assumptions

@@ -10,7 +10,7 @@ per additional patient at goal, on one of two bases:
     effect, times the coach's hourly cost. Default 540.8 minutes, the mean
     total coaching time per coached patient over the 12 months of HCPC
     (Willard-Grace et al., Ann Fam Med 2015;13:130-138; read from the trial
-    registry). It leaves out the coach's time between contacts (charting,
+    registry), prorated to the period of the effect (``months``). It leaves out the coach's time between contacts (charting,
     outreach, huddles), so it is a lower bound on the cost.
 ``"caseload"``
     The coach's whole paid time spread over the patients they carry: hours
@@ -161,12 +161,17 @@ class CoachingCost:
 
     @property
     def minutes(self) -> float:
-        """Coaching minutes per patient (HCPC's published mean unless given)."""
-        return (
-            hcpc_coaching_minutes()
-            if self.minutes_per_patient is None
-            else float(self.minutes_per_patient)
-        )
+        """Coaching minutes per patient over ``months``: as given, or HCPC's published mean
+        over its 12 months, prorated to ``months`` (the default assumes coaching spread evenly).
+
+        Examples
+        --------
+        >>> CoachingCost(months=6).minutes == hcpc_coaching_minutes() / 2
+        True
+        """
+        if self.minutes_per_patient is not None:
+            return float(self.minutes_per_patient)
+        return hcpc_coaching_minutes() * self.months / 12.0
 
     @property
     def patients_per_coach(self) -> float:
@@ -204,11 +209,17 @@ class CoachingCost:
         out: list[str] = []
         if self.basis == "minutes":
             if self.minutes_per_patient is None and not minutes_measured:
+                prorated = (
+                    ""
+                    if self.months == 12
+                    else f", prorated to the {self.months:g} months of the effect "
+                    f"({format_number(self.minutes, 1)} minutes; coaching taken as spread evenly)"
+                )
                 out.append(
                     f"{hcpc_coaching_minutes():g} coaching minutes per patient over 12 months: "
                     "the HCPC mean "
-                    "(Willard-Grace et al., Ann Fam Med 2015), direct coaching time only "
-                    "(a lower bound on the coach's time)"
+                    f"(Willard-Grace et al., Ann Fam Med 2015){prorated}, direct coaching time "
+                    "only (a lower bound on the coach's time)"
                 )
         else:
             if self.caseload is None:

@@ -388,7 +388,7 @@ def analyze(
     impact = missing = None
     if program_design == "two-arm":
         labelled = [(s.label or s.outcome, r) for s, r in zip(plan.specs, res.results, strict=True)]
-        impact = program_impact(labelled, patients=td.patients, cost=cost)
+        impact = program_impact(labelled, patients=td.patients, cost=cost, months=td.followup or 12)
         if sensitivity:
             _step(progress, "tipping points")
             missing = program_sensitivity(td, gs, _binary_outcomes(plan), derived=res.endpoints)
@@ -519,10 +519,12 @@ def evaluate(
     arms: list[ArmComparison] = []
     mix: list[CaseMixItem] = []
     std: list[StandardizedComparison] = []
+    followups: dict[str, int] = {}
     for trial in registry:
         name, goals = trial.name, _goals_of(trial)
         benchmarks = [b for b in BENCHMARKS if b.trial == name]
         fu, fu_notes = followup_for(td.patients.columns, trial.design.months)
+        followups[name] = fu or trial.design.months  # the month the program's effect is at
         notes += [f"{trial_name(name)}: {n}" for n in fu_notes]
         if eligible_only and name in POPULATIONS:
             notes.append(
@@ -577,14 +579,12 @@ def evaluate(
             notes.append(f"tracking metrics not computed: {exc}")
     impact = missing = None
     if not single:
+        costed = [e for e in effects if e.primary and e.estimand == "risk difference"]
         impact = program_impact(
-            [
-                (f"{e.label} ({trial_name(e.trial)})", e.program)
-                for e in effects
-                if e.primary and e.estimand == "risk difference"
-            ],
+            [(f"{e.label} ({trial_name(e.trial)})", e.program) for e in costed],
             patients=td.patients,
             cost=cost,
+            months=[followups[e.trial] for e in costed],
         )
         if sensitivity:
             _step(progress, "tipping points")

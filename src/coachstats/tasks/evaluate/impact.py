@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from coachstats.compare.nnt import CostPerSuccess
-from coachstats.core.errors import check_option
+from coachstats.core.errors import OptionError, check_option
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.tasks.economics import (
     DEFAULT_HOURLY_WAGE,
@@ -46,11 +46,13 @@ MINUTES = "coaching_minutes"
 
 @dataclass(frozen=True)
 class ImpactRow:
-    """One outcome: the NNT and the cost per additional success on both bases."""
+    """One outcome: the NNT and the cost per additional success on both bases, over the
+    ``months`` its effect was measured at (the coaching paid for)."""
 
     label: str
     minutes: CostPerSuccess
     caseload: CostPerSuccess
+    months: float = 12.0
 
     def to_dict(self) -> dict[str, Any]:
         """One tidy row."""
@@ -68,6 +70,7 @@ class ImpactRow:
             "cost_caseload_conf_high": self.caseload.conf_high,
             "unbounded": self.minutes.unbounded,
             "currency": self.minutes.currency,
+            "months": self.months,
         }
 
     def sentence(self) -> str:
@@ -145,6 +148,7 @@ def program_impact(
     *,
     patients: pd.DataFrame | None = None,
     cost: Mapping[str, float] | None = None,
+    months: float | Sequence[float] = 12.0,
 ) -> ProgramImpact | None:
     """NNT and cost per additional patient for every risk-difference result (None if there is none).
 
@@ -162,6 +166,23 @@ def program_impact(
         USD), ``overhead`` (benefits and overhead as a share of the wage, e.g.
         0.3), ``caseload`` (patients per full-time coach). What is not given is
         assumed, and said so in ``assumptions``.
+    months : float or sequence of float
+        The follow-up month each effect was measured at (one for all, or one per
+        result): the coaching it cost is the salary over those months, and HCPC's
+        12-month coaching minutes prorated to them when the data have none.
+
+    Examples
+    --------
+    A 6-month program pays for 6 months of coaching:
+
+    >>> from coachstats.compare.proportions import ArmCounts, chi_square
+    >>> rd = chi_square(ArmCounts((60, 121, 34, 108), ("coaching", "usual_care")), "hba1c_drop_ge1")
+    >>> half = program_impact([("HbA1c drop", rd)], months=6)
+    >>> full = program_impact([("HbA1c drop", rd)], months=12)
+    >>> round(full.rows[0].caseload.estimate / half.rows[0].caseload.estimate, 6)
+    2.0
+    >>> half.caseload_basis
+    '2080 paid hours/year x 20.19 USD/hour x 6/12 months / 85 patients per coach'
     """
     given = dict(cost or {})
     for key in given:
@@ -170,28 +191,54 @@ def program_impact(
     overhead = float(given.get("overhead", 0.0))
     caseload = given.get("caseload")
     measured, how = _program_minutes(patients)
-    time = CoachingCost(minutes_per_patient=measured, hourly_wage=wage, overhead=overhead)
-    salary = CoachingCost(
-        basis="caseload",
-        caseload=None if caseload is None else float(caseload),
-        hourly_wage=wage,
-        overhead=overhead,
+    per_row = (
+        [float(months)] * len(results)
+        if isinstance(months, int | float)
+        else [float(m) for m in months]
     )
+    if len(per_row) != len(results):
+        raise OptionError(f"months: {len(per_row)} values for {len(results)} results")
+
+    def bases(m: float) -> tuple[CoachingCost, CoachingCost]:
+        time = CoachingCost(
+            minutes_per_patient=measured, hourly_wage=wage, overhead=overhead, months=m
+        )
+        salary = CoachingCost(
+            basis="caseload",
+            caseload=None if caseload is None else float(caseload),
+            hourly_wage=wage,
+            overhead=overhead,
+            months=m,
+        )
+        return time, salary
+
     rows = [
         ImpactRow(
             label,
-            cost_per_additional_patient_at_goal(r, cost=time),
-            cost_per_additional_patient_at_goal(r, cost=salary),
+            cost_per_additional_patient_at_goal(r, cost=bases(m)[0]),
+            cost_per_additional_patient_at_goal(r, cost=bases(m)[1]),
+            m,
         )
-        for label, r in results
+        for (label, r), m in zip(results, per_row, strict=True)
         if r is not None and "risk difference" in r.estimand and math.isfinite(r.conf_low)
     ]
     if not rows:
         return None
-    assumptions = dict.fromkeys((*rows[0].minutes.assumptions, *rows[0].caseload.assumptions))
+    used = list(dict.fromkeys(row.months for row in rows))
+    suffix = f" ({how})" if measured is not None else ""
+
+    def basis(which: int) -> str:
+        texts = [bases(m)[which].description() + (suffix if which == 0 else "") for m in used]
+        if len(used) == 1:
+            return texts[0]
+        return "; ".join(f"{t} (effects at month {m:g})" for t, m in zip(texts, used, strict=True))
+
+    assumptions = dict.fromkeys(
+        a for row in rows for a in (*row.minutes.assumptions, *row.caseload.assumptions)
+    )
     return ProgramImpact(
         rows=tuple(rows),
-        time_basis=time.description() + (f" ({how})" if measured is not None else ""),
-        caseload_basis=salary.description(),
+        time_basis=basis(0),
+        caseload_basis=basis(1),
         assumptions=tuple(assumptions),
     )
