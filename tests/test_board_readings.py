@@ -209,3 +209,29 @@ def test_six_month_program_pays_for_six_months_of_coaching() -> None:
         assert row.minutes.estimate == pytest.approx(nnt * minutes_per_patient, rel=1e-3)
     assert "6/12 months" in res.impact.caseload_basis
     assert "every patient coached for the whole 6 months" in res.impact.assumptions
+
+
+def test_every_wide_evaluation_table_keeps_its_verdict_column_on_the_page(
+    evaluated_two_arm: EvaluationResult,
+) -> None:
+    # The standardized table (14 columns) kept the report's normal type: printed, its Verdict
+    # column fell off the page. Every table of 12 or more columns gets the compact type
+    # (screen and print) that the comparison tables already had.
+    import lxml.html
+
+    from coachstats.present.report import build_report, report_from_evaluation
+
+    html = build_report(report_from_evaluation(evaluated_two_arm, figures=False))
+    parsed = lxml.html.document_fromstring(html)
+    style = " ".join(s.text_content() for s in parsed.xpath("//style"))
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", style)
+    compact = {
+        sel.strip()
+        for selectors, body in rules
+        if "font-size" in body
+        for sel in selectors.split(",")
+    }
+    wide = [t for t in parsed.xpath("//table") if len(t.xpath("./thead/tr/th")) >= 12]
+    assert any(t.get("class") == "standardized" for t in wide)
+    for table in wide:
+        assert f"table.{table.get('class')}" in compact, table.get("class")
