@@ -211,27 +211,47 @@ def test_six_month_program_pays_for_six_months_of_coaching() -> None:
     assert "every patient coached for the whole 6 months" in res.impact.assumptions
 
 
+def _wide_tables_without_compact_type(html: str) -> tuple[list[str], list[str]]:
+    """The classes of the report's tables of 12 or more header cells, and those of them that
+    no rule of the report's style sets in a smaller type."""
+    import lxml.html
+
+    parsed = lxml.html.document_fromstring(html)
+    style = " ".join(s.text_content() for s in parsed.xpath("//style"))
+    compact = {
+        sel.strip()
+        for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", style)
+        if "font-size" in body
+        for sel in selectors.split(",")
+    }
+    wide = [
+        str(t.get("class")) for t in parsed.xpath("//table") if len(t.xpath("./thead/tr/th")) >= 12
+    ]
+    return wide, [c for c in wide if f"table.{c}" not in compact]
+
+
 def test_every_wide_evaluation_table_keeps_its_verdict_column_on_the_page(
     evaluated_two_arm: EvaluationResult,
 ) -> None:
     # The standardized table (14 columns) kept the report's normal type: printed, its Verdict
     # column fell off the page. Every table of 12 or more columns gets the compact type
     # (screen and print) that the comparison tables already had.
-    import lxml.html
-
     from coachstats.present.report import build_report, report_from_evaluation
 
     html = build_report(report_from_evaluation(evaluated_two_arm, figures=False))
-    parsed = lxml.html.document_fromstring(html)
-    style = " ".join(s.text_content() for s in parsed.xpath("//style"))
-    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", style)
-    compact = {
-        sel.strip()
-        for selectors, body in rules
-        if "font-size" in body
-        for sel in selectors.split(",")
-    }
-    wide = [t for t in parsed.xpath("//table") if len(t.xpath("./thead/tr/th")) >= 12]
-    assert any(t.get("class") == "standardized" for t in wide)
-    for table in wide:
-        assert f"table.{table.get('class')}" in compact, table.get("class")
+    wide, loose = _wide_tables_without_compact_type(html)
+    assert "standardized" in wide
+    assert loose == []
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_reproduction_tables_keep_verdict_and_provenance_on_the_page() -> None:
+    # Printed, the reproduction tables lost their Verdict and Provenance columns: the column
+    # that says a match was built into the cohort ("construction") fell off the page.
+    from coachstats.present.report import build_report, report_from_reproduction
+    from coachstats.tasks.reproduce import reproduce
+
+    html = build_report(report_from_reproduction(reproduce(["hcpc"]), figures=False))
+    wide, loose = _wide_tables_without_compact_type(html)
+    assert "reproduction" in wide
+    assert loose == []
