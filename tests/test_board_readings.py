@@ -255,3 +255,21 @@ def test_reproduction_tables_keep_verdict_and_provenance_on_the_page() -> None:
     wide, loose = _wide_tables_without_compact_type(html)
     assert "reproduction" in wide
     assert loose == []
+
+
+def test_advice_for_unmatched_sex_codes_does_not_map_every_code_to_female() -> None:
+    # Sex coded 1/2: the note advised "--levels sex=1:female,2:female", which, copied as it
+    # stood, made every patient female (a 100 % female case mix).
+    from coachstats.data.schema import validate_patients
+
+    raw = pd.DataFrame(
+        {"patient_id": ["a", "b", "c"], "arm": ["coaching"] * 3, "sex": [1, 2, 2], "hba1c_0": 9.0}
+    )
+    _, notes = validate_patients(raw, n_arms=1)
+    (note,) = [n for n in notes if n.startswith("sex:")]
+    advice = re.search(r"--levels sex=(\S+?),? each", note)
+    assert advice is not None, note
+    targets = [pair.split(":")[1] for pair in advice.group(1).rstrip(",").split(",")]
+    assert len(targets) == 2
+    assert not set(targets) & {"female", "male", "other"}, note  # no meaning guessed
+    assert "one of female, male, other" in note

@@ -27,7 +27,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -35,7 +35,13 @@ import pandas as pd
 
 from coachstats.core.errors import SchemaError
 
-__all__ = ["CATEGORY_LEVELS", "MISSING_TOKENS", "canonical_levels", "normalize_levels"]
+__all__ = [
+    "CATEGORY_LEVELS",
+    "MISSING_TOKENS",
+    "canonical_levels",
+    "levels_advice",
+    "normalize_levels",
+]
 
 
 def _key(x: object) -> str:
@@ -97,6 +103,25 @@ def canonical_levels(column: str) -> tuple[str, ...]:
     ('female', 'male', 'other')
     """
     return tuple(CATEGORY_LEVELS.get(column, {}))
+
+
+def levels_advice(column: str, unmatched: Sequence[str]) -> str:
+    """How to map a column's unrecognised levels, without guessing what they mean.
+
+    The example names the file's own levels and leaves each one's meaning to the user
+    (``LEVEL``): a code such as ``1`` is male in one export and female in another, and an
+    example that paired each with a level would be copied as it stands.
+
+    Examples
+    --------
+    >>> levels_advice("sex", ["1", "2"])
+    "map them with levels={'sex': {...}} (--levels sex=1:LEVEL,2:LEVEL, each LEVEL one of female, male, other)"
+    """
+    example = ",".join(f"{u}:LEVEL" for u in unmatched[:2])
+    return (
+        f"map them with levels={{'{column}': {{...}}}} (--levels {column}={example}, each "
+        f"LEVEL one of {', '.join(canonical_levels(column))})"
+    )
 
 
 def _lookup(column: str, mapping: Mapping[Any, str] | None) -> dict[str, str]:

@@ -60,7 +60,12 @@ from coachstats.data.bloodpressure import (
     systolic_not_above_diastolic,
     unmapped_readings,
 )
-from coachstats.data.levels import CATEGORY_LEVELS, canonical_levels, normalize_levels
+from coachstats.data.levels import (
+    CATEGORY_LEVELS,
+    canonical_levels,
+    levels_advice,
+    normalize_levels,
+)
 from coachstats.data.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
 
 __all__ = [
@@ -460,12 +465,10 @@ def validate_patients(
             shown = ", ".join(repr(u) for u in unmatched[:8]) + (
                 " ..." if len(unmatched) > 8 else ""
             )
-            example = ",".join(f"{u}:{canonical_levels(col)[0]}" for u in unmatched[:2])
             notes.append(
                 f"{col}: level(s) {shown} not recognised (levels: "
                 f"{', '.join(canonical_levels(col))}); kept as given, and not counted in any "
-                f"published share; map them with levels={{'{col}': {{...}}}} "
-                f"(--levels {col}={example})"
+                f"published share; {levels_advice(col, unmatched)}"
             )
 
     for col in list(df.columns):

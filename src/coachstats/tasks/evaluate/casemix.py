@@ -40,7 +40,7 @@ from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet
 from coachstats.core.results import ArmSummary, ComparisonResult
 from coachstats.core.vocabulary import column_phrase
-from coachstats.data.levels import canonical_levels
+from coachstats.data.levels import canonical_levels, levels_advice
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import derive_endpoints
 from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
@@ -395,12 +395,11 @@ def case_mix_with_notes(
         if target.analysis.options.get("level") is not None and column in patients.columns:
             bad = _unmatched_levels(patients[column], column)
             if bad:
-                example = ",".join(f"{b}:{canonical_levels(column)[0]}" for b in bad[:2])
                 notes.append(
                     f"case mix: {target.label} not compared: the program's {column} column has "
                     f"level(s) {', '.join(map(repr, bad))} matching none of "
-                    f"{', '.join(canonical_levels(column))}, so its share cannot be counted; map "
-                    f"them with levels={{'{column}': {{...}}}} (--levels {column}={example})"
+                    f"{', '.join(canonical_levels(column))}, so its share cannot be counted; "
+                    + levels_advice(column, bad)
                 )
                 continue
         specs.append(
