@@ -273,3 +273,19 @@ def test_advice_for_unmatched_sex_codes_does_not_map_every_code_to_female() -> N
     assert len(targets) == 2
     assert not set(targets) & {"female", "male", "other"}, note  # no meaning guessed
     assert "one of female, male, other" in note
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_single_arm_analysis_says_its_changes_have_no_control() -> None:
+    # `analyze` printed a single-arm program's HbA1c change (-0.73, 95 % CI -1.06 to -0.39)
+    # with nothing saying it is a before-after change without a control group, which
+    # `evaluate` says of the same figure.
+    from coachstats.tasks.evaluate import analyze
+
+    res = analyze(_small_program().drop(columns=["arm"]), design="single-arm", tracking=False)
+    text = res.summary()
+    table_end = text.index("As the practice brief presents them")
+    under_table = text[:table_end]
+    assert "without a concurrent control group" in under_table
+    assert "regression to the mean" in under_table
+    assert any("without a concurrent control group" in n for n in res.to_dict()["notes"])

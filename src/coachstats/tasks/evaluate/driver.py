@@ -82,6 +82,7 @@ from coachstats.tasks.evaluate.rows import (
     StandardizedComparison,
 )
 from coachstats.tasks.evaluate.verdicts import ADJUSTMENTS, Adjustment, check_margins
+from coachstats.tasks.evaluate.wording import CAVEAT
 from coachstats.tasks.schemas import json_records, stamp
 from coachstats.tasks.tracking import ProgramMetrics, program_metrics
 from coachstats.trials.registry import Trial, get_trial
@@ -130,6 +131,14 @@ def against_list(against: str | Sequence[str]) -> tuple[str, ...]:
         check_option("against", item, AGAINST)
         out += list(TRIALS) if item == "all" else [item]
     return tuple(dict.fromkeys(out))
+
+
+#: What every figure of a single-arm analysis is (said under its outcome table and in its JSON).
+SINGLE_ARM_NOTE = (
+    "Single-arm program: each figure is among the coached patients only, "
+    f"{CAVEAT}; patients enrolled for being uncontrolled improve on average even without "
+    "coaching (coachstats evaluate estimates how much for HbA1c)."
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -185,7 +194,9 @@ class ProgramAnalysis(SentenceRow):
                 "flow_text": self.flow.summary(),
                 "tracking": json_records(self.tracking.to_frame()) if self.tracking else [],
                 **extras_dict(self.impact, self.sensitivity),
-                "notes": list(self.notes),
+                "notes": [SINGLE_ARM_NOTE, *self.notes]
+                if self.design == "single-arm"
+                else list(self.notes),
             },
         )
 
@@ -257,6 +268,8 @@ class ProgramAnalysis(SentenceRow):
         failed = self.failures()
         if failed:
             table += "\n\nNot computed:\n" + "\n".join(f"  {lab}: {err}" for lab, err in failed)
+        if self.design == "single-arm":  # said where the figures are, not only in evaluate
+            table += f"\n{SINGLE_ARM_NOTE}"
         parts = [
             self.sentence(),
             table,
