@@ -289,3 +289,22 @@ def test_single_arm_analysis_says_its_changes_have_no_control() -> None:
     assert "without a concurrent control group" in under_table
     assert "regression to the mean" in under_table
     assert any("without a concurrent control group" in n for n in res.to_dict()["notes"])
+
+
+@pytest.mark.filterwarnings("ignore::coachstats.core.errors.DataWarning")
+def test_figures_not_reproducible_on_a_file_name_the_missing_column_not_all_columns(
+    tmp_path: Path,
+) -> None:
+    # reproduce --data printed, for each figure needing a column the file lacks, the whole list
+    # of the file's columns ("; available: patient_id, arm, ..." ~40 names), twelve times over.
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    path = tmp_path / "program.csv"
+    _small_program().to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["reproduce", "hcpc", "--data", str(path)])
+    assert res.exit_code == 1  # on --data every figure counts, and these differ
+    failed = [ln for ln in res.output.splitlines() if "analysis failed" in ln]
+    assert any("'coach_id'" in ln for ln in failed)
+    assert not [ln for ln in failed if "available" in ln]

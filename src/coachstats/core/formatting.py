@@ -40,6 +40,7 @@ __all__ = [
     "is_percent_estimand",
     "join_words",
     "p_phrase",
+    "without_column_list",
 ]
 
 
@@ -204,6 +205,20 @@ def first_sentence(text: str) -> str:
             line = head
             break
     return line[:-1] if line.endswith(".") else line
+
+
+def without_column_list(text: str) -> str:
+    """An error message without the list of the data's columns it ends with (``; available:
+    ...`` or ``; available columns: ...``), for a line of a summary that names the missing one.
+
+    Examples
+    --------
+    >>> without_column_list("column(s) ['coach_id'] not found; available: patient_id, arm, site")
+    "column(s) ['coach_id'] not found"
+    >>> without_column_list("no hba1c_12 (available columns: a, b)")
+    'no hba1c_12 (available columns: a, b)'
+    """
+    return text.split("; available")[0]
 
 
 def _decimals(x: float) -> int:

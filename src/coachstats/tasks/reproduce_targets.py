@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from coachstats.core.errors import OptionError
-from coachstats.core.formatting import first_sentence
+from coachstats.core.formatting import first_sentence, without_column_list
 from coachstats.core.results import ARM_DISPLAY, ArmSummary, ComparisonResult, p_phrase
 from coachstats.trials.registry import PrintedP, PrintedValue, Target
 
@@ -242,7 +242,7 @@ def difference_unit(text: str, target: Target) -> str:
 
 def _short(text: str) -> str:
     """The first sentence of an error message, whole (without the list of available columns)."""
-    return first_sentence(text.split("; available columns")[0])
+    return first_sentence(without_column_list(text))
 
 
 def _counts(arm: ArmSummary | None) -> str:

@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, check_option
+from coachstats.core.formatting import without_column_list
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 from coachstats.core.vocabulary import condition_words, measure_months
@@ -254,7 +255,7 @@ class ProgramAnalysis(SentenceRow):
         """The outcomes that could not be computed: (label, error)."""
         results = self.plan.results if self.design == "two-arm" else self.summaries
         return [
-            (_sentence_case(spec.label), (err or "not computed").split("; available columns")[0])
+            (_sentence_case(spec.label), without_column_list(err or "not computed"))
             for spec, r, err in zip(self.plan.specs, results, self.plan.errors, strict=True)
             if r is None
         ]

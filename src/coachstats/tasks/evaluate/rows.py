@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from coachstats.core.formatting import join_words
+from coachstats.core.formatting import join_words, without_column_list
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.core.vocabulary import column_phrase
 from coachstats.tasks.evaluate.published import PublishedOutcome, trial_name
@@ -96,7 +96,7 @@ class SentenceRow(TidyResult):
 
 def short_error(error: str) -> str:
     """An error message without the list of available columns ("no result" when empty)."""
-    return error.split("; available")[0] if error else "no result"
+    return without_column_list(error) if error else "no result"
 
 
 def _pct(x: float) -> str:
