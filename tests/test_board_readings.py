@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,43 +18,36 @@ import pandas as pd
 import pytest
 
 from coachstats.present.report.formats import value_text
-from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
 from coachstats.tasks.evaluate.rows import StandardizedComparison
 
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
 
 
-def _not_standardized(target: str, *, two_arm: bool) -> StandardizedComparison:
-    """A standardized row whose model had no estimate (as a separated logistic fit gives)."""
-    b = next(x for x in BENCHMARKS if x.trial == "hcpc" and x.target == target)
-    po = published_outcome(b)
-    return StandardizedComparison(
-        b.trial,
-        b.target,
-        po.outcome,
-        b.label,
-        math.nan,
-        None,
-        po,
-        error="no estimate",
-        two_arm=two_arm,
-    )
+def _not_standardized(result: EvaluationResult, target: str) -> StandardizedComparison:
+    """The evaluation's standardized HCPC row of ``target`` as a row whose model had no
+    estimate (as a separated logistic fit gives)."""
+    row = next(s for s in result.standardized if s.trial == "hcpc" and s.target == target)
+    return replace(row, result=None, error="no estimate", judgement=None, crude=math.nan)
 
 
-def test_row_not_standardized_shows_the_published_effect_in_percentage_points() -> None:
+def test_row_not_standardized_shows_the_published_effect_in_percentage_points(
+    evaluated_two_arm: EvaluationResult,
+) -> None:
     # HCPC printed 34.0 % vs 24.7 % at goal for every condition: its effect is 9.3 points.
     # A two-arm row that could not be standardized showed 0.34 (the coaching arm's share,
     # as a fraction) in the report's "Published" column, next to 12.1, 21.0 and 16.4.
-    row = _not_standardized("composite_all", two_arm=True).to_dict()
+    row = _not_standardized(evaluated_two_arm, "composite_all").to_dict()
     assert row["published"] == pytest.approx(0.340 - 0.247)
     assert row["estimand"] == "standardized risk difference"
     assert value_text(row["published"], row["estimand"]) == "9.3"
     assert row["verdict"] == "not analysed"
 
 
-def test_single_arm_row_not_standardized_shows_the_published_coaching_arm() -> None:
-    row = _not_standardized("composite_all", two_arm=False).to_dict()
+def test_single_arm_row_not_standardized_shows_the_published_coaching_arm(
+    evaluated_single_arm: EvaluationResult,
+) -> None:
+    row = _not_standardized(evaluated_single_arm, "composite_all").to_dict()
     assert row["published"] == pytest.approx(0.340)
     assert value_text(row["published"], row["estimand"]) == "34.0"
 
