@@ -205,6 +205,10 @@ def command_options(func: Callable[..., Any]) -> list[str]:
     >>> def demo(data: Path, force: ForceOption = False, units: UnitsOption = None) -> None: ...
     >>> command_options(demo)
     ['--force', '--units']
+    >>> fmt = Annotated[str, typer.Option("--format", help="text or json")]
+    >>> def demo2(fmt: fmt = "text", censored: CensoredOption = None) -> None: ...
+    >>> command_options(demo2)
+    ['--format', '--censored']
     """
     import inspect
     from typing import get_args, get_type_hints
@@ -216,7 +220,9 @@ def command_options(func: Callable[..., Any]) -> list[str]:
     for name in inspect.signature(func).parameters:
         for info in get_args(hints.get(name))[1:]:
             if isinstance(info, OptionInfo):
-                decls = [d for d in info.param_decls or () if d.startswith("--")]
+                # typer.Option("--format") puts the name in ``default`` when annotated
+                named = (info.default,) if isinstance(info.default, str) else ()
+                decls = [d for d in (*named, *(info.param_decls or ())) if d.startswith("--")]
                 out += decls or ["--" + name.strip("_").replace("_", "-")]
     return out
 

@@ -45,6 +45,7 @@ __all__ = [
     "Exclusion",
     "TidyResult",
     "format_p",
+    "no_rows_left",
     "p_phrase",
     "tidy",
 ]
@@ -115,6 +116,17 @@ class Exclusion:
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.count})"
+
+
+def no_rows_left(label: str, exclusions: Iterable[Exclusion]) -> str:
+    """The message when every row was left out: the label, then each reason and its count.
+
+    Examples
+    --------
+    >>> no_rows_left("LDL goal (larger site)", [Exclusion("outside the analysed subgroup site == 'A'", 40)])
+    "'LDL goal (larger site)': no rows left; excluded: outside the analysed subgroup site == 'A' (40)"
+    """
+    return f"{label!r}: no rows left; excluded: {'; '.join(str(e) for e in exclusions)}"
 
 
 @dataclass(frozen=True)

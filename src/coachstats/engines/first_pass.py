@@ -17,7 +17,7 @@ from coachstats.compare.design import (
 )
 from coachstats.compare.prepare import require_columns, resolve_arms
 from coachstats.core.errors import AnalysisError
-from coachstats.core.results import ComparisonResult, Exclusion
+from coachstats.core.results import ComparisonResult, Exclusion, no_rows_left
 from coachstats.plan import (
     AnalysisSpec,
     with_exclusions,
@@ -262,9 +262,7 @@ def _resolve(
     """After the first pass: exclusion reasons, arm labels, levels (as ``prepare`` does)."""
     exclusions = tuple(Exclusion(what, n) for what, n in meta.dropped.items() if n)
     if meta.n_rows - sum(e.count for e in exclusions) == 0:
-        raise AnalysisError(
-            f"{spec.label!r}: no rows left after {'; '.join(str(e) for e in exclusions)}"
-        )
+        raise AnalysisError(no_rows_left(spec.label, exclusions))
     names = cols.prepare_columns
     n_excluded = int(meta.missing.sum())
     reasons = [f"missing {c} ({int(k)})" for c, k in zip(names, meta.missing, strict=True) if k]

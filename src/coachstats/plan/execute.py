@@ -40,7 +40,7 @@ from coachstats.core.errors import (
     check_option,
 )
 from coachstats.core.goals import GoalSet, get_goal_set
-from coachstats.core.results import ComparisonResult
+from coachstats.core.results import ComparisonResult, no_rows_left
 from coachstats.core.vocabulary import is_goal_endpoint, parse_measure_column
 from coachstats.data.flow import Flow
 from coachstats.data.trialdata import TrialData
@@ -222,8 +222,7 @@ def _run(ctx: PlanContext, spec: AnalysisSpec) -> ComparisonResult:
         return with_exclusions(result.replace(arms=arms), selection.exclusions)
     selection = select_rows(ctx.frame(spec, spec_columns(spec)), spec)
     if len(selection.frame) == 0:
-        reasons = "; ".join(str(e) for e in selection.exclusions)
-        raise AnalysisError(f"{spec.label!r}: no rows left after {reasons}")
+        raise AnalysisError(no_rows_left(spec.label, selection.exclusions))
     frame = with_singleton_clusters(selection.frame, spec)
     frame, outcome = with_change(frame, spec)
     if spec.method == "describe":
