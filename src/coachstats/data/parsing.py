@@ -306,8 +306,16 @@ def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
                 parts[i] = numbers[:, k]
     columns: dict[int, Any] = dict(parts)
     for i in range(len(names)):
-        if is_text[i]:
+        if is_text[i] and not _is_text_dtype(dtypes[i]):
             columns[i] = as_text(frame.iloc[:, i]).to_numpy()
+    if len(columns) <= _FEW_CHANGES:
+        # a typed file (Parquet, Stata...): the few converted columns are written into a
+        # shallow copy; every other column is shared, never copied (copy-on-write)
+        out = frame.copy(deep=False)
+        for i, values in columns.items():
+            kind = object if values.dtype == object else None  # text stays object, as below
+            out.isetitem(i, pd.Series(values, index=frame.index, dtype=kind, copy=False))
+        return out
     # the other text columns stay as they are, taken in one step (one copy, not one per column)
     rest = [i for i in candidates if i not in parts]
     if rest:
@@ -321,3 +329,13 @@ def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
     out.columns = frame.columns
     out.attrs = dict(frame.attrs)
     return out
+
+
+#: Above this many converted columns a table is rebuilt in a few blocks (:func:`_assemble`);
+#: up to it, the converted columns are written into a shallow copy of the table.
+_FEW_CHANGES = 32
+
+
+def _is_text_dtype(dtype: Any) -> bool:
+    """A pandas string dtype (``str``/``string``): its cells are already exact text."""
+    return dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype)

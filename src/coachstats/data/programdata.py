@@ -442,7 +442,7 @@ def load_program(
     n_invalid = 0
     sha = None
     if isinstance(source, pd.DataFrame):
-        raw = source.copy()
+        raw = source.copy(deep=False)  # copy-on-write: columns are shared until changed
         label = "<DataFrame>"
     else:
         path = Path(source)

@@ -210,11 +210,15 @@ def normalize_arm_labels(
                     ]
                 )
             lookup[_canon_label(k)] = target
-    keys = values.map(lambda x: _canon_label(x) if pd.notna(x) else None, na_action=None)
-    mapped = keys.map(lambda k: lookup.get(k) if k is not None else None)
-    mapped = mapped.astype("string")
-    bad = values[mapped.isna() & values.notna()]
-    return mapped, [str(x) for x in pd.unique(bad)]
+    # each distinct label is canonicalized once (a million rows hold a few labels); labels of
+    # mixed types (1, 1.0, True compare equal) are told apart by their text first
+    codes, labels = pd.factorize(values, use_na_sentinel=True)
+    if len({type(x) for x in labels}) > 1:
+        codes, labels = pd.factorize(values.map(str, na_action="ignore"), use_na_sentinel=True)
+    targets = np.array([lookup.get(_canon_label(x)) for x in labels] + [None], dtype=object)
+    mapped = pd.Series(targets[codes], index=values.index, dtype="string")
+    unmapped = [i for i, t in enumerate(targets[:-1]) if t is None]
+    return mapped, [str(labels[i]) for i in unmapped]
 
 
 def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -228,11 +232,11 @@ def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
         spec = column_spec(str(col))
         if spec is None or spec.dtype not in ("id", "category"):
             continue
-        values = df[col].dropna()
-        text = values[values.map(lambda v: isinstance(v, str))]
-        if text.empty:
+        # the distinct values, each looked at once (a million rows hold far fewer codes)
+        distinct = pd.Series(pd.unique(df[col].dropna()), dtype=object)
+        distinct = distinct[[isinstance(v, str) for v in distinct]]
+        if distinct.empty:
             continue
-        distinct = pd.Series(pd.unique(text), dtype=object)
         stripped = distinct.str.strip()
         clash = stripped.duplicated(keep=False).to_numpy()
         if clash.any():
@@ -329,7 +333,7 @@ def validate_patients(
     check_option("censored", censored, ("error", "limit", "missing"))
     failures: list[dict[str, Any]] = []
     notes: list[str] = []
-    df = raw.copy()
+    df = raw.copy(deep=False)  # copy-on-write: a column is copied only when replaced
     units = {k: normalize_unit(v) for k, v in (units or {}).items()}
 
     for k, u in units.items():

@@ -13,6 +13,7 @@ from coachstats.core.goals import GoalSet
 from coachstats.plan import (
     AnalysisSpec,
     PlanContext,
+    analysed_columns,
     select_rows,
     spec_columns,
     with_change,
@@ -61,7 +62,10 @@ class Chunk:
         key = ("frame", id(spec))
         if key not in self.memo:
             frame = self.context.frame(spec, spec_columns(spec))
-            selection = select_rows(frame, spec, keep_ids=False)  # counted, ids not kept
+            # counted, ids not kept; only the columns the analysis reads are copied
+            selection = select_rows(
+                frame, spec, keep_ids=False, columns=analysed_columns(frame, spec)
+            )
             analysed, outcome = with_change(selection.frame, spec)
             dropped = {e.reason: e.count for e in selection.exclusions}
             self.memo[key] = _SpecFrame(analysed, len(frame), dropped, outcome)

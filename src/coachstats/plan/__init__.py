@@ -67,7 +67,13 @@ Examples
 """
 
 from coachstats.core.goals import get_goal_set as resolve_goals
-from coachstats.plan.context import PlanContext, add_adherence, derive_scores, plan_tables
+from coachstats.plan.context import (
+    PlanContext,
+    add_adherence,
+    derive_scores,
+    plan_tables,
+    score_names,
+)
 from coachstats.plan.describe import describe, describe_spec
 from coachstats.plan.execute import (
     PLAN_OPTIONS,
@@ -81,6 +87,7 @@ from coachstats.plan.execute import (
 from coachstats.plan.result import PlanResult
 from coachstats.plan.rows import (
     RowSelection,
+    analysed_columns,
     as_floats,
     change_name,
     evaluate_expression,
@@ -129,6 +136,7 @@ __all__ = [
     "PlanResult",
     "RowSelection",
     "add_adherence",
+    "analysed_columns",
     "as_floats",
     "bound_options",
     "change_name",
@@ -144,6 +152,7 @@ __all__ = [
     "resolve_goals",
     "run_plan",
     "run_spec",
+    "score_names",
     "select_rows",
     "spec_columns",
     "subset_names",

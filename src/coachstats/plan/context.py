@@ -1,7 +1,7 @@
 """The tables a plan runs on, derived once per run: :class:`PlanContext`.
 
-The patient table gets its questionnaire scores, the adherence changes when a
-spec uses one, and the endpoints of the plan's goal set (at each follow-up
+The patient table gets its questionnaire scores and the adherence changes
+when a spec uses one, and the endpoints of the plan's goal set (at each follow-up
 month and missing-data rule a spec asks for), each computed once and shared
 by every spec of the run -- in memory by :func:`coachstats.plan.execute.run_plan`
 and chunk by chunk by :mod:`coachstats.engines.stream`.
@@ -10,7 +10,7 @@ and chunk by chunk by :mod:`coachstats.engines.stream`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import pandas as pd
@@ -21,7 +21,7 @@ from coachstats.core.vocabulary import is_goal_endpoint, parse_item_column
 from coachstats.derive.endpoints import derive_endpoints
 from coachstats.plan.spec import AnalysisSpec
 
-__all__ = ["PlanContext", "add_adherence", "derive_scores", "plan_tables"]
+__all__ = ["PlanContext", "add_adherence", "derive_scores", "plan_tables", "score_names"]
 
 
 def plan_tables(data: Any) -> dict[str, pd.DataFrame | None]:
@@ -50,6 +50,44 @@ def plan_tables(data: Any) -> dict[str, pd.DataFrame | None]:
     )
 
 
+def score_names(columns: Iterable[object]) -> dict[str, str]:
+    """The scores :func:`derive_scores` adds to a table with ``columns``: name -> kind.
+
+    The kind is ``"trust"``, ``"pacic"``, ``"recommend"`` or ``"recommend_pcp"``;
+    a score whose column is already present is not listed.
+
+    Examples
+    --------
+    >>> score_names(["recommend_12", "recommend_definitely_0", "recommend_0"])
+    {'recommend_definitely_12': 'recommend'}
+    """
+    from coachstats.derive import scales
+
+    cols = set(map(str, columns))
+    months: dict[str, set[str]] = {}
+    for c in cols:
+        parsed = parse_item_column(c)
+        if parsed is not None:
+            months.setdefault(parsed[0], set()).add(parsed[1])
+    out: dict[str, str] = {}
+    for month in sorted(months.get("trust", ()), key=int):
+        items = scales.item_columns("trust", scales.TRUST_N_ITEMS, month)
+        if set(items) <= cols and f"trust_{month}" not in cols:
+            out[f"trust_{month}"] = "trust"
+    for month in sorted(months.get("pacic", ()), key=int):
+        items = scales.item_columns("pacic", scales.PACIC_N_ITEMS, month)
+        if set(items) <= cols and f"pacic_{month}" not in cols:
+            out[f"pacic_{month}"] = "pacic"
+            for sub in scales.PACIC_SUBSCALES:
+                out[f"pacic_{sub}_{month}"] = "pacic"
+    for item in ("recommend", "recommend_pcp"):
+        for month in sorted(months.get(item, ()), key=int):
+            name = f"{item}_definitely_{month}"
+            if name not in cols:
+                out[name] = item
+    return out
+
+
 def derive_scores(patients: pd.DataFrame) -> pd.DataFrame:
     """Add questionnaire scores for every month whose item columns are all present.
 
@@ -58,7 +96,8 @@ def derive_scores(patients: pd.DataFrame) -> pd.DataFrame:
     (:func:`coachstats.derive.scales.score_pacic`), and the "definitely recommend"
     binaries ``recommend_definitely_<m>`` / ``recommend_pcp_definitely_<m>``
     from the 4-point items ``recommend_<m>`` / ``recommend_pcp_<m>`` (4 =
-    definitely). Columns already present are not recomputed.
+    definitely). Columns already present are not recomputed
+    (:func:`score_names` lists what is added).
 
     Examples
     --------
@@ -70,33 +109,26 @@ def derive_scores(patients: pd.DataFrame) -> pd.DataFrame:
     from coachstats.derive import scales
 
     new: dict[str, pd.Series] = {}
-    cols = set(map(str, patients.columns))
-    months: dict[str, set[str]] = {}
-    for c in cols:
-        parsed = parse_item_column(c)
-        if parsed is not None:
-            months.setdefault(parsed[0], set()).add(parsed[1])
-    for month in sorted(months.get("trust", ()), key=int):
-        items = scales.item_columns("trust", scales.TRUST_N_ITEMS, month)
-        if set(items) <= cols and f"trust_{month}" not in cols:
-            new[f"trust_{month}"] = scales.score_trust(patients, items)
-    for month in sorted(months.get("pacic", ()), key=int):
-        items = scales.item_columns("pacic", scales.PACIC_N_ITEMS, month)
-        if set(items) <= cols and f"pacic_{month}" not in cols:
+    for name, kind in score_names(patients.columns).items():
+        if name in new:
+            continue
+        month = name.rsplit("_", 1)[1]
+        if kind == "trust":
+            items = scales.item_columns("trust", scales.TRUST_N_ITEMS, month)
+            new[name] = scales.score_trust(patients, items)
+        elif kind == "pacic":
+            items = scales.item_columns("pacic", scales.PACIC_N_ITEMS, month)
             scored = scales.score_pacic(patients, items)
             new[f"pacic_{month}"] = scored["pacic"]
             for sub in scales.PACIC_SUBSCALES:
                 new[f"pacic_{sub}_{month}"] = scored[f"pacic_{sub}"]
-    for item in ("recommend", "recommend_pcp"):
-        for month in sorted(months.get(item, ()), key=int):
-            name = f"{item}_definitely_{month}"
-            if name not in cols:
-                new[name] = scales.recommend_binary(
-                    patients, f"{item}_{month}", levels=4, cut=4, name=name
-                )
+        else:
+            new[name] = scales.recommend_binary(
+                patients, f"{kind}_{month}", levels=4, cut=4, name=name
+            )
     if not new:
         return patients
-    out = patients.copy()
+    out = patients.copy(deep=False)  # copy-on-write: the patient columns are shared
     for k, v in new.items():
         out[k] = v
     return out
@@ -139,15 +171,18 @@ _ADHERENCE_COLUMN = re.compile(
 class PlanContext:
     """Derived tables of one :func:`run_plan` call, computed once and cached.
 
-    The patient table gets its questionnaire scores always, and the adherence
-    columns only when a spec uses one (deriving them reads the medication table).
+    The patient table gets its questionnaire scores only when a spec uses one
+    (scoring a million patients' items costs seconds), and the adherence
+    columns only when a spec uses one (deriving them reads the medication
+    table). The endpoints of each such table are derived once per follow-up
+    month and missing-data rule.
     """
 
     def __init__(self, data: Any, goals: GoalSet | None) -> None:
         self.tables = plan_tables(data)
         self.goals = goals
-        self._base: dict[tuple[str, bool], pd.DataFrame] = {}
-        self._derived: dict[tuple[int | None, str, bool], pd.DataFrame] = {}
+        self._base: dict[tuple[bool, bool], pd.DataFrame] = {}
+        self._derived: dict[tuple[int | None, str, tuple[bool, bool]], pd.DataFrame] = {}
 
     def base(
         self, table: str, followup: int | None = None, needed: Sequence[str] = ()
@@ -160,16 +195,24 @@ class PlanContext:
             )
         if table != "patients":
             return frame
-        if ("patients", False) not in self._base:
-            self._base[("patients", False)] = derive_scores(frame)
-        scored = self._base[("patients", False)]
-        if not self._wants_adherence(scored, needed):
-            return scored
-        if ("patients", True) not in self._base:
-            self._base[("patients", True)] = add_adherence(
-                scored, self.tables.get("medications"), self.tables.get("adherent_days"), followup
+        return self._base[self._base_key(frame, followup, needed)]
+
+    def _base_key(
+        self, frame: pd.DataFrame, followup: int | None, needed: Sequence[str]
+    ) -> tuple[bool, bool]:
+        """(scored, with adherence) of the patient table ``needed`` asks for; built once each."""
+        missing = [c for c in needed if c not in frame.columns]
+        scored = bool(missing) and any(c in score_names(frame.columns) for c in missing)
+        if (scored, False) not in self._base:
+            self._base[(scored, False)] = derive_scores(frame) if scored else frame
+        base = self._base[(scored, False)]
+        if not self._wants_adherence(base, needed):
+            return (scored, False)
+        if (scored, True) not in self._base:
+            self._base[(scored, True)] = add_adherence(
+                base, self.tables.get("medications"), self.tables.get("adherent_days"), followup
             )
-        return self._base[("patients", True)]
+        return (scored, True)
 
     @staticmethod
     def _wants_adherence(scored: pd.DataFrame, needed: Sequence[str]) -> bool:
@@ -186,7 +229,8 @@ class PlanContext:
         return self.derived(base, spec.followup, "failure" if failure else "exclude")
 
     def derived(self, base: pd.DataFrame, followup: int | None, rule: str) -> pd.DataFrame:
-        key = (followup, rule, any(b is base for k, b in self._base.items() if k[1]))
+        which = next((k for k, b in self._base.items() if b is base), (False, False))
+        key = (followup, rule, which)
         if key not in self._derived:
             if self.goals is None:
                 raise OptionError(

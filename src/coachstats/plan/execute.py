@@ -49,6 +49,7 @@ from coachstats.plan.context import PlanContext
 from coachstats.plan.describe import describe_spec
 from coachstats.plan.result import PlanResult
 from coachstats.plan.rows import (
+    analysed_columns,
     select_rows,
     with_change,
     with_exclusions,
@@ -164,9 +165,9 @@ def _call(
 
 
 def _paired_frame(ctx: PlanContext, spec: AnalysisSpec) -> tuple[pd.DataFrame, str, str]:
-    base = ctx.base(spec.table, spec.followup)
     if spec.timepoints is None:  # pragma: no cover - AnalysisSpec.__post_init__ checks this
         raise OptionError(f"{spec.label!r}: paired methods need timepoints")
+    base = ctx.base(spec.table, spec.followup, [f"{spec.outcome}_{t}" for t in spec.timepoints])
     names = []
     extra: dict[str, pd.Series] = {}
     for t in spec.timepoints:
@@ -185,7 +186,7 @@ def _paired_frame(ctx: PlanContext, spec: AnalysisSpec) -> tuple[pd.DataFrame, s
         names.append(name)
     frame = base
     if extra:
-        frame = base.copy()
+        frame = base.copy(deep=False)
         for k, v in extra.items():
             frame[k] = v
     return frame, names[0], names[1]
@@ -220,7 +221,8 @@ def _run(ctx: PlanContext, spec: AnalysisSpec) -> ComparisonResult:
         month = {before: f"month {t0}", after: f"month {t1}"}
         arms = tuple(replace(a, arm=month.get(a.arm, a.arm)) for a in result.arms)
         return with_exclusions(result.replace(arms=arms), selection.exclusions)
-    selection = select_rows(ctx.frame(spec, spec_columns(spec)), spec)
+    table = ctx.frame(spec, spec_columns(spec))
+    selection = select_rows(table, spec, columns=analysed_columns(table, spec))
     if len(selection.frame) == 0:
         raise AnalysisError(no_rows_left(spec.label, selection.exclusions))
     frame = with_singleton_clusters(selection.frame, spec)

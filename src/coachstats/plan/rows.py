@@ -12,7 +12,7 @@ same patients for the same reasons.
 Examples
 --------
 >>> import pandas as pd
->>> from coachstats.plan.spec import AnalysisSpec
+>>> from coachstats.plan.spec import AnalysisSpec, subset_names
 >>> df = pd.DataFrame({"patient_id": ["a", "b", "c"], "site": ["A", "B", "A"],
 ...                    "x": [1.0, 2.0, None]})
 >>> sel = select_rows(df, AnalysisSpec("x", "describe", subset="site == 'A'", complete_on=("x",)))
@@ -24,7 +24,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,10 +34,11 @@ import pandas as pd
 from coachstats.core.errors import ColumnNotFoundError, OptionError
 from coachstats.core.results import ComparisonResult, Exclusion
 from coachstats.core.vocabulary import goal_endpoint_measure, is_goal_endpoint
-from coachstats.plan.spec import AnalysisSpec
+from coachstats.plan.spec import AnalysisSpec, subset_names
 
 __all__ = [
     "RowSelection",
+    "analysed_columns",
     "as_floats",
     "change_name",
     "evaluate_expression",
@@ -119,7 +122,49 @@ def _not_eligible(frame: pd.DataFrame, outcome: str) -> list[tuple[str, np.ndarr
     return out
 
 
-def select_rows(frame: pd.DataFrame, spec: AnalysisSpec, *, keep_ids: bool = True) -> RowSelection:
+def analysed_columns(frame: pd.DataFrame, spec: AnalysisSpec) -> list[Any] | None:
+    """The columns of ``frame`` that a spec's rules and comparison can read, in frame order.
+
+    Every name the spec mentions (outcome, arm, covariates, cluster, ``by``,
+    ``complete_on``, ``change_from``, the names in ``subset``, and every
+    option value naming columns, alone (``fixed_effects``) or in an expression
+    (``where``, ``formula``)), plus ``patient_id`` and the eligibility flags of a
+    goal endpoint. None (every column) under multiple imputation, whose
+    imputation model takes the measurement columns, or when an expression
+    refers to names in a way this cannot read (backticks, ``@`` variables).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame(columns=["patient_id", "arm", "site", "age", "x", "y"])
+    >>> analysed_columns(df, AnalysisSpec("x", "linear", covariates=("age",), subset="site == 'A'"))
+    ['patient_id', 'arm', 'site', 'age', 'x']
+    """
+    if spec.missing == "mi":
+        return None
+    names: set[Any] = {spec.outcome, spec.arm, "patient_id", *spec.covariates, *spec.complete_on}
+    names.update(x for x in (spec.cluster, spec.change_from, spec.by) if x)
+    measure = goal_endpoint_measure(spec.outcome)
+    names.update(("n_uncontrolled", f"uncontrolled_{measure}"))
+    texts = [spec.subset] if spec.subset else []
+    for value in spec.options.values():  # a column name, a list of them, or an expression
+        texts += [v for v in (value if isinstance(value, (list, tuple)) else [value])]
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        if "`" in text or "@" in text:
+            return None
+        names.add(text)
+        names.update(subset_names(text))
+    return [c for c in frame.columns if c in names]
+
+
+def select_rows(
+    frame: pd.DataFrame,
+    spec: AnalysisSpec,
+    *,
+    keep_ids: bool = True,
+    columns: Sequence[Any] | None = None,
+) -> RowSelection:
     """Apply ``subset``, the eligibility of goal endpoints, and ``complete_on``.
 
     Parameters
@@ -131,6 +176,10 @@ def select_rows(frame: pd.DataFrame, spec: AnalysisSpec, *, keep_ids: bool = Tru
     keep_ids : bool
         Record the ids of the rows left out (an engine streaming millions of
         rows may count them only).
+    columns : sequence, optional
+        Keep only these columns in the selected frame (e.g.
+        :func:`analysed_columns`): the rows are copied once, for the columns
+        the analysis reads, not for every column of a wide table.
 
     Returns
     -------
@@ -139,12 +188,13 @@ def select_rows(frame: pd.DataFrame, spec: AnalysisSpec, *, keep_ids: bool = Tru
         in the order the rules apply.
     """
     exclusions: list[Exclusion] = []
+    keep = np.ones(len(frame), dtype=bool)  # every rule is row by row: one mask, one copy
 
     def drop(mask: np.ndarray, reason: str) -> None:
-        nonlocal frame
-        if mask.any():
-            exclusions.append(Exclusion(reason, int(mask.sum()), _ids(frame, mask, keep_ids)))
-            frame = frame.loc[~mask]
+        hit = mask & keep
+        if hit.any():
+            exclusions.append(Exclusion(reason, int(hit.sum()), _ids(frame, hit, keep_ids)))
+            keep[hit] = False
 
     if spec.subset:
         inside = evaluate_expression(frame, spec, "subset", spec.subset)
@@ -153,19 +203,18 @@ def select_rows(frame: pd.DataFrame, spec: AnalysisSpec, *, keep_ids: bool = Tru
             f"outside the analysed subgroup {spec.subset}",
         )
     if spec.missing != "mi":  # imputation may make a patient eligible: keep every row
-        groups = _not_eligible(frame, spec.outcome)
-        keep = np.ones(len(frame), dtype=bool)
-        for why, hit in groups:
-            exclusions.append(Exclusion(why, int(hit.sum()), _ids(frame, hit, keep_ids)))
-            keep &= ~hit
-        if not keep.all():
-            frame = frame.loc[keep]
+        for why, hit in _not_eligible(frame, spec.outcome):
+            drop(hit, why)
     if spec.complete_on:
         absent = [c for c in spec.complete_on if c not in frame.columns]
         if absent:
             raise ColumnNotFoundError(f"{spec.label!r}: complete_on column(s) {absent} not found")
         incomplete = ~frame[list(spec.complete_on)].notna().all(axis=1).to_numpy()
         drop(incomplete, f"missing {' or '.join(spec.complete_on)}")
+    if columns is not None:
+        frame = frame[list(columns)]
+    if not keep.all():
+        frame = frame.loc[keep]
     return RowSelection(frame, tuple(exclusions))
 
 
@@ -182,7 +231,7 @@ def with_change(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, 
         if c not in frame.columns:
             raise ColumnNotFoundError(f"{spec.label!r}: column {c!r} not found")
     name = change_name(spec)
-    out = frame.copy()
+    out = frame.copy(deep=False)
     out[name] = as_floats(frame[spec.outcome]) - as_floats(frame[spec.change_from])
     return out, name
 
