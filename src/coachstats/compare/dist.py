@@ -22,7 +22,17 @@ from types import ModuleType
 
 from scipy import special
 
-__all__ = ["chi2_isf", "chi2_sf", "f_sf", "norm_ppf", "norm_sf", "scipy_stats", "t_ppf", "t_sf"]
+__all__ = [
+    "chi2_isf",
+    "chi2_sf",
+    "f_sf",
+    "norm_isf",
+    "norm_ppf",
+    "norm_sf",
+    "scipy_stats",
+    "t_ppf",
+    "t_sf",
+]
 
 
 def norm_sf(x: float) -> float:
@@ -57,6 +67,11 @@ def chi2_sf(x: float, df: float) -> float:
 def chi2_isf(p: float, df: float) -> float:
     """The chi-square value with upper-tail probability ``p`` (R ``qchisq(p, df, lower.tail = FALSE)``)."""
     return float(special.chdtri(df, p))
+
+
+def norm_isf(q: float) -> float:
+    """The standard normal value with upper-tail probability ``q`` (``scipy.stats.norm.isf``)."""
+    return float(-special.ndtri(q))
 
 
 def f_sf(x: float, df1: float, df2: float) -> float:

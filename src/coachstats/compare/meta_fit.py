@@ -80,7 +80,6 @@ from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
 from coachstats.compare.dist import chi2_isf, chi2_sf, f_sf, norm_ppf, t_ppf, t_sf
 from coachstats.core.errors import AnalysisError, ConvergenceWarning, check_option
@@ -229,6 +228,8 @@ def _bracket_root(target: float, y: Matrix, v: Matrix, x: Matrix) -> float:
                 "the heterogeneity variance tau² has no finite solution (the estimates "
                 "differ far beyond their standard errors); check the data for a unit error"
             )
+    from scipy import optimize  # imported on first use: slow to import
+
     return float(optimize.brentq(g, 0.0, hi, xtol=TOLERANCE, rtol=4 * np.finfo(float).eps))
 
 

@@ -42,8 +42,8 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from coachstats.compare.dist import chi2_sf, scipy_stats, t_ppf, t_sf
 from coachstats.compare.means import as_numeric
 from coachstats.compare.prepare import prepare
 from coachstats.compare.proportions import as_binary, check_conf_level, wilson_interval
@@ -72,6 +72,7 @@ def clopper_pearson(x: int, n: int, *, conf_level: float = 0.95) -> tuple[float,
     >>> [round(v, 4) for v in clopper_pearson(7, 20)]
     [0.1539, 0.5922]
     """
+    stats = scipy_stats()
     check_conf_level(conf_level)
     _check_counts(x, n)
     a = (1.0 - conf_level) / 2.0
@@ -154,11 +155,11 @@ def one_sample_proportion(
         if test == "score":
             stat = (x - n * p0) ** 2 / (n * p0 * (1.0 - p0))
             stat_name, df = "X-squared", 1.0
-            p = float(stats.chi2.sf(stat, 1))
+            p = chi2_sf(stat, 1)
             method = "One-sample score test (chi-square)"
         else:
             stat, stat_name = float(x), "number of successes"
-            p = float(stats.binomtest(x, n, float(p0)).pvalue)
+            p = float(scipy_stats().binomtest(x, n, float(p0)).pvalue)
             method = "Exact binomial test"
     return ComparisonResult(
         outcome=outcome,
@@ -217,7 +218,7 @@ def one_sample_mean(
         )
     se = sd / math.sqrt(n)
     df = float(n - 1)
-    half = float(stats.t.ppf((1.0 + conf_level) / 2.0, df)) * se
+    half = t_ppf((1.0 + conf_level) / 2.0, df) * se
     stat, p = math.nan, math.nan
     extra: dict[str, float | str] = {"ci_method": "t"}
     method = "mean with t interval"
@@ -225,7 +226,7 @@ def one_sample_mean(
         if se == 0.0:
             raise AnalysisError(f"'{outcome}': every value is the same, a t test is undefined")
         stat = (mean - float(mu0)) / se
-        p = float(2.0 * stats.t.sf(abs(stat), df))
+        p = 2.0 * t_sf(abs(stat), df)
         extra["reference"] = float(mu0)
         method = "One-sample t test"
     return ComparisonResult(

@@ -28,7 +28,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
 from coachstats.compare.dist import chi2_sf, norm_ppf, norm_sf, scipy_stats
 from coachstats.core.errors import (
@@ -312,6 +311,8 @@ def _monotone_root(f: Callable[[float], float]) -> float:
             raise AnalysisError("could not bracket the conditional odds ratio")
         a, b = 2.0 * a, 2.0 * b
         fa, fb = f(a), f(b)
+    from scipy import optimize  # imported on first use: slow to import
+
     return float(optimize.brentq(f, a, b, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 

@@ -32,7 +32,7 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -50,7 +50,23 @@ from coachstats.core.vocabulary import (
 )
 from coachstats.derive.endpoints import lost_to_followup
 
-__all__ = ["Flow"]
+__all__ = ["Flow", "arm_codes"]
+
+
+def arm_codes(arms: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """Each row's position of its arm in ``labels`` (-1 for a missing or other label).
+
+    The labels are matched once per distinct value, not once per row.
+
+    Examples
+    --------
+    >>> arm_codes(pd.Series(["b", "a", None, "b"], dtype="string"), ["a", "b"]).tolist()
+    [1, 0, -1, 1]
+    """
+    codes, uniques = pd.factorize(arms)
+    where = {str(a): i for i, a in enumerate(labels)}
+    position = np.array([where.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return position[codes]
 
 
 @dataclass(frozen=True)
@@ -100,8 +116,9 @@ class Flow:
         arms = patients["arm"].astype("string")
         randomized = {str(k): int(v) for k, v in arms.value_counts().sort_index().items()}
         lost_mask = lost_to_followup(patients, followup)
-        codes = arms.to_numpy(dtype=object)
-        lost = {a: int((lost_mask & (codes == a)).sum()) for a in randomized}
+        codes = arm_codes(arms, list(randomized))
+        per_arm = np.bincount(codes[lost_mask & (codes >= 0)], minlength=len(randomized))
+        lost = {a: int(per_arm[i]) for i, a in enumerate(randomized)}
         return cls(randomized, lost, notes=notes, entry=entry)
 
     @property
@@ -120,14 +137,13 @@ class Flow:
         base = cls.from_patients(
             derived, followup=derived.attrs.get("followup"), notes=notes, entry=entry
         )
-        arms = derived["arm"].astype("string").to_numpy()
         arm_labels = list(base.randomized)
-        arm_codes = pd.Categorical(arms, categories=arm_labels).codes
+        by_arm = arm_codes(derived["arm"].astype("string"), arm_labels)
         rows = []
         k = len(STATUS)
         for col in status_cols:
             st = pd.Categorical(derived[col], categories=list(STATUS)).codes
-            counts = np.bincount(arm_codes.astype(np.int64) * k + st, minlength=len(arm_labels) * k)
+            counts = np.bincount(by_arm * k + st, minlength=len(arm_labels) * k)
             for ai, a in enumerate(arm_labels):
                 for si, s in enumerate(STATUS):
                     rows.append((str(col)[len("status_") :], a, s, int(counts[ai * k + si])))

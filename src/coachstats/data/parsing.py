@@ -43,6 +43,7 @@ __all__ = [
     "EXCEL_ERRORS",
     "ParsedColumn",
     "as_text",
+    "is_text_dtype",
     "parse_bool",
     "parse_numeric",
     "type_columns",
@@ -306,7 +307,7 @@ def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
                 parts[i] = numbers[:, k]
     columns: dict[int, Any] = dict(parts)
     for i in range(len(names)):
-        if is_text[i] and not _is_text_dtype(dtypes[i]):
+        if is_text[i] and not is_text_dtype(dtypes[i]):
             columns[i] = as_text(frame.iloc[:, i]).to_numpy()
     if len(columns) <= _FEW_CHANGES:
         # a typed file (Parquet, Stata...): the few converted columns are written into a
@@ -336,6 +337,12 @@ def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
 _FEW_CHANGES = 32
 
 
-def _is_text_dtype(dtype: Any) -> bool:
-    """A pandas string dtype (``str``/``string``): its cells are already exact text."""
+def is_text_dtype(dtype: Any) -> bool:
+    """A pandas string dtype (``str``/``string``): its cells are already exact text.
+
+    Examples
+    --------
+    >>> is_text_dtype(pd.Series(["a"]).dtype), is_text_dtype(pd.Series(["a"], dtype=object).dtype)
+    (True, False)
+    """
     return dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype)

@@ -66,7 +66,13 @@ from coachstats.data.levels import (
     levels_advice,
     normalize_levels,
 )
-from coachstats.data.parsing import PROBLEM_TEXT, CensoredRule, parse_bool, parse_numeric
+from coachstats.data.parsing import (
+    PROBLEM_TEXT,
+    CensoredRule,
+    is_text_dtype,
+    parse_bool,
+    parse_numeric,
+)
 
 __all__ = [
     "ARMS",
@@ -232,9 +238,15 @@ def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
         spec = column_spec(str(col))
         if spec is None or spec.dtype not in ("id", "category"):
             continue
-        # the distinct values, each looked at once (a million rows hold far fewer codes)
-        distinct = pd.Series(pd.unique(df[col].dropna()), dtype=object)
-        distinct = distinct[[isinstance(v, str) for v in distinct]]
+        values = df[col].dropna()
+        if is_text_dtype(values.dtype):
+            # text only: a clash needs a value with spaces around it (vectorized check first)
+            if not (values.str.strip() != values).any():
+                continue
+            distinct = pd.Series(pd.unique(values), dtype=object)
+        else:  # the distinct values, each looked at once (far fewer than the rows)
+            distinct = pd.Series(pd.unique(values), dtype=object)
+            distinct = distinct[[isinstance(v, str) for v in distinct]]
         if distinct.empty:
             continue
         stripped = distinct.str.strip()

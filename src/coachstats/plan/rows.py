@@ -81,7 +81,7 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray, keep_ids: bool) -> tuple[object,
     if not keep_ids:
         return ()
     ids = frame["patient_id"] if "patient_id" in frame.columns else frame.index.to_series()
-    return tuple(ids.to_numpy(dtype=object)[mask].tolist())
+    return tuple(ids[mask].tolist())  # only the rows left out become Python objects
 
 
 def _not_eligible(frame: pd.DataFrame, outcome: str) -> list[tuple[str, np.ndarray]]:

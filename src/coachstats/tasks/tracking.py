@@ -53,7 +53,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -385,10 +385,12 @@ class ProgramMetrics(TidyResult):
         return f"<ProgramMetrics: {', '.join(f'{m.key}={m.value:.3g}' for m in self.metrics)}>"
 
 
-def _coached(data: pd.DataFrame, arm: str) -> pd.DataFrame:
+def _coached(data: pd.DataFrame, arm: str, keep: Collection[object] | None = None) -> pd.DataFrame:
+    """The coached patients' rows (every row without an arm column), of the ``keep`` columns."""
+    frame = data if keep is None else data[[c for c in data.columns if c in keep]]
     if arm in data.columns:
-        return data.loc[(data[arm].astype("string") == "coaching").fillna(False).to_numpy()]
-    return data
+        return frame.loc[(data[arm].astype("string") == "coaching").fillna(False).to_numpy()]
+    return frame
 
 
 def _caseload_metric(
@@ -558,7 +560,13 @@ def program_metrics(
     patients = getattr(data, "patients", data)
     if not isinstance(patients, pd.DataFrame):
         raise AnalysisError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
-    coached = _coached(patients, arm)
+    # with the endpoints given, only the columns read here are taken (not a wide table's all)
+    keep = None
+    if endpoints is not None:
+        months = measure_months(patients.columns)
+        keep = {arm, coach, contacts, "patient_id"}
+        keep.update(f"{m}_{mo}" for m, mos in months.items() for mo in mos)
+    coached = _coached(patients, arm, keep)
     if len(coached) == 0:
         raise AnalysisError(f"no coached patients (column {arm!r} has no 'coaching' rows)")
     notes: list[str] = []
@@ -640,7 +648,10 @@ def program_metrics(
         notes.append(
             f"no {contacts!r} column and no encounter data: contacts per patient not computed"
         )
-    derived = endpoints.loc[coached.index] if endpoints is not None else None
+    derived = None
+    if endpoints is not None:
+        flags = [c for c in endpoints.columns if str(c).startswith(("uncontrolled_", "n_unc"))]
+        derived = endpoints.loc[coached.index, flags]
     metrics += _lab_metrics(coached, gs, followup, notes, margin_of, derived)
     return ProgramMetrics(tuple(metrics), per_coach, counts, tuple(notes))
 

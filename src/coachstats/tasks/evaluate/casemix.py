@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from coachstats.compare.dist import norm_sf
 from coachstats.compare.meta import difference_test
 from coachstats.compare.proportions import normal_quantile
 from coachstats.compare.summaries import combined_mean_sd
@@ -245,7 +245,7 @@ def standardize(
         crude = float(y[prep.treated].mean() - y[~prep.treated].mean())
         estimand = "standardized risk difference" if binary else "standardized mean difference"
         stat = est / se if se > 0 else math.nan
-        p = float(2 * stats.norm.sf(abs(stat))) if se > 0 else math.nan
+        p = 2 * norm_sf(abs(stat)) if se > 0 else math.nan
     else:
         crude = float(y.mean())
         estimand = "standardized proportion" if binary else "standardized mean"
