@@ -13,7 +13,12 @@ import pandas as pd
 from coachstats.core.goals import GoalSet
 from coachstats.data.flow import Flow
 from coachstats.data.source import DataSource
-from coachstats.derive.endpoints import MissingRule, derive_endpoints
+from coachstats.derive.endpoints import (
+    MissingRule,
+    derive_endpoints,
+    followup_month,
+    measure_months,
+)
 
 __all__ = ["Intake", "TrialData"]
 
@@ -120,6 +125,10 @@ class TrialData:
     load_options: Mapping[str, Any] = field(default_factory=dict)
     visit_ratings: pd.DataFrame | None = None
     intake: Intake | None = None
+    #: Endpoint tables derived from ``patients`` (see :meth:`derived_endpoints`), kept.
+    _derived: list[tuple[tuple[GoalSet, int, str], pd.DataFrame]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "load_options", MappingProxyType(dict(self.load_options)))
@@ -138,9 +147,42 @@ class TrialData:
         self, goals: GoalSet, *, missing: MissingRule = "exclude", with_status: bool = True
     ) -> pd.DataFrame:
         """Patient table with derived endpoints (see :func:`coachstats.derive_endpoints`)."""
+        if with_status:  # from the kept derivation (a new frame: adding columns is safe)
+            kept = self.derived_endpoints(goals, followup=self.followup, missing=missing)
+            return kept.copy(deep=False)
         return derive_endpoints(
             self.patients, goals, followup=self.followup, missing=missing, with_status=with_status
         )
+
+    def derived_endpoints(
+        self, goals: GoalSet, *, followup: int | None = None, missing: MissingRule = "exclude"
+    ) -> pd.DataFrame:
+        """The patient table with its endpoints and statuses, derived once and kept.
+
+        :func:`coachstats.derive_endpoints` with ``with_status=True``, computed
+        the first time a goal set, follow-up month (None: the earliest, as
+        there) and missing-data rule are asked for, then returned from memory:
+        every analysis of a run (the plan, the flow, standardization, case mix,
+        tracking) shares one derivation. The table must not be changed in place.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from coachstats import load_trial, PEER_GOALS
+        >>> td = load_trial(pd.DataFrame({"patient_id": [1, 2], "arm": ["coaching", "usual_care"],
+        ...                               "hba1c_0": [9.0, 9.5], "hba1c_6": [8.0, 9.6]}))
+        >>> td.derived_endpoints(PEER_GOALS) is td.derived_endpoints(PEER_GOALS, followup=6)
+        True
+        """
+        fu = followup_month(measure_months(self.patients.columns), followup)
+        for (g, month, rule), table in self._derived:
+            if month == fu and rule == missing and g == goals:
+                return table
+        table = derive_endpoints(
+            self.patients, goals, followup=fu, missing=missing, with_status=True
+        )
+        self._derived.append(((goals, fu, missing), table))
+        return table
 
     def flow_for(self, goals: GoalSet, *, missing: MissingRule = "exclude") -> Flow:
         """The full CONSORT flow, with per-endpoint analysed/excluded counts."""

@@ -82,6 +82,7 @@ __all__ = [
     "derive_endpoints",
     "endpoint_specs",
     "endpoint_state",
+    "followup_month",
     "lost_to_followup",
     "measure_months",
 ]
@@ -100,7 +101,17 @@ class EndpointSpec:
     label: str
 
 
-def _followup_month(months: dict[str, list[int]], followup: int | None) -> int:
+def followup_month(months: dict[str, list[int]], followup: int | None) -> int:
+    """The follow-up month :func:`derive_endpoints` uses: ``followup``, or the earliest after 0.
+
+    ``months`` is :func:`measure_months` of the table. Raises when ``followup``
+    has no columns or there is no follow-up month at all.
+
+    Examples
+    --------
+    >>> followup_month({"hba1c": [0, 12, 24], "sbp": [0, 6]}, None)
+    6
+    """
     later = sorted({mo for ms in months.values() for mo in ms if mo > 0})
     if followup is not None:
         if followup not in later:
@@ -274,7 +285,7 @@ def derive_endpoints(
     if not isinstance(patients, pd.DataFrame):
         raise OptionError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
     months = measure_months(patients.columns)
-    fu = _followup_month(months, followup)
+    fu = followup_month(months, followup)
     n = len(patients)
     measures = [m for m in MEASURES if f"{m}_{baseline}" in patients and f"{m}_{fu}" in patients]
     goal_measures = [m for m in goals.measures if m in measures]

@@ -15,10 +15,10 @@ from typing import Any, cast
 
 import pandas as pd
 
-from coachstats.core.errors import ColumnNotFoundError, OptionError
+from coachstats.core.errors import CoachstatsError, ColumnNotFoundError, OptionError
 from coachstats.core.goals import GOAL_SETS, GoalSet
 from coachstats.core.vocabulary import is_goal_endpoint, parse_item_column
-from coachstats.derive.endpoints import derive_endpoints
+from coachstats.derive.endpoints import derive_endpoints, followup_month, measure_months
 from coachstats.plan.spec import AnalysisSpec
 
 __all__ = ["PlanContext", "add_adherence", "derive_scores", "plan_tables", "score_names"]
@@ -181,6 +181,8 @@ class PlanContext:
     def __init__(self, data: Any, goals: GoalSet | None) -> None:
         self.tables = plan_tables(data)
         self.goals = goals
+        # a TrialData keeps its derived endpoints: shared with the other analyses of a run
+        self._trial = data if callable(getattr(data, "derived_endpoints", None)) else None
         self._base: dict[tuple[bool, bool], pd.DataFrame] = {}
         self._derived: dict[tuple[int | None, str, tuple[bool, bool]], pd.DataFrame] = {}
 
@@ -229,16 +231,29 @@ class PlanContext:
         return self.derived(base, spec.followup, "failure" if failure else "exclude")
 
     def derived(self, base: pd.DataFrame, followup: int | None, rule: str) -> pd.DataFrame:
+        """``base`` with the endpoints of the plan's goal set (and statuses), derived once.
+
+        Follow-up None is the earliest month, so both name one derivation.
+        """
+        if self.goals is None:
+            raise OptionError(
+                "this analysis uses derived endpoints, so the plan needs a goal set "
+                f"(goals= one of {sorted(GOAL_SETS)} or a GoalSet)"
+            )
+        if self._trial is not None and base is self._trial.patients:
+            return cast(
+                pd.DataFrame,
+                self._trial.derived_endpoints(self.goals, followup=followup, missing=rule),
+            )
         which = next((k for k, b in self._base.items() if b is base), (False, False))
-        key = (followup, rule, which)
+        try:
+            month: int | None = followup_month(measure_months(base.columns), followup)
+        except CoachstatsError:  # no follow-up: derive_endpoints says so, with the columns
+            month = followup
+        key = (month, rule, which)
         if key not in self._derived:
-            if self.goals is None:
-                raise OptionError(
-                    "this analysis uses derived endpoints, so the plan needs a goal set "
-                    f"(goals= one of {sorted(GOAL_SETS)} or a GoalSet)"
-                )
             # with statuses: the run's CONSORT flow is counted from this same table
             self._derived[key] = derive_endpoints(
-                base, self.goals, followup=followup, missing=cast(Any, rule), with_status=True
+                base, self.goals, followup=month, missing=cast(Any, rule), with_status=True
             )
         return self._derived[key]

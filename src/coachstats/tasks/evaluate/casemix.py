@@ -43,7 +43,7 @@ from coachstats.core.vocabulary import column_phrase
 from coachstats.data.levels import canonical_levels, levels_advice
 from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import derive_endpoints
-from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
+from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan, subset_names
 from coachstats.tasks.evaluate.plans import adapt_spec, followup_for, population_query
 from coachstats.tasks.evaluate.published import Benchmark, PublishedOutcome, trial_name
 from coachstats.tasks.evaluate.rows import (
@@ -421,7 +421,13 @@ def case_mix_with_notes(
         published.append(("Diabetes", share, math.nan, f"{100 * share:.1f} %", True, source))
     if not specs:
         return (), notes
-    res = run_plan(patients, AnalysisPlan(specs, goals=t.goals), errors="record")
+    table = patients
+    if isinstance(data, TrialData) and t.goals is not None and fu is not None:
+        try:  # the endpoints the run derived already (subsets such as "n_uncontrolled > 0")
+            table = data.derived_endpoints(t.goals, followup=fu)
+        except CoachstatsError:
+            table = patients
+    res = run_plan(table, AnalysisPlan(specs, goals=t.goals), errors="record")
     items = []
     for r, (label, value, sd, text, share, source) in zip(res.results, published, strict=True):
         if r is None or not r.arms or r.arms[0].n == 0:
@@ -588,7 +594,22 @@ def standardized_comparison(
     try:
         if goals is None:  # pragma: no cover - every registry trial names its goals
             raise AnalysisError("the trial has no goal set")
-        prog = _with_distances(derive_endpoints(td.patients, goals, followup=spec.followup), goals)
+        # the endpoints the run derived already; only the columns used are taken (one copy),
+        # with what the distances above goal read (baselines, diabetes)
+        derived = (
+            td.derived_endpoints(goals, followup=spec.followup)
+            if isinstance(td, TrialData)
+            else derive_endpoints(td.patients, goals, followup=spec.followup)
+        )
+        names = {
+            po.outcome,
+            "arm",
+            "diabetes",
+            *covs,
+            *subset_names(spec.subset),
+            *(f"{m}_0" for m in goals.measures),
+        }
+        prog = _with_distances(derived[[c for c in derived.columns if c in names]], goals)
         ref = _with_distances(
             derive_endpoints(_reference_cohort(trial), goals, followup=trial.design.months), goals
         )

@@ -588,7 +588,13 @@ def evaluate(
     if tracking:
         _step(progress, "tracking metrics")
         try:
-            metrics = program_metrics(td, goals=program_goals, encounters=encounters, fte=fte)
+            metrics = program_metrics(
+                td,
+                goals=program_goals,
+                encounters=encounters,
+                fte=fte,
+                endpoints=_kept_endpoints(td, program_goals),
+            )
         except CoachstatsError as exc:
             notes.append(f"tracking metrics not computed: {exc}")
     impact = missing = None
@@ -634,6 +640,14 @@ def evaluate(
         sensitivity=missing,
         goals=program_goals,
     )
+
+
+def _kept_endpoints(td: TrialData, goals: GoalSet) -> pd.DataFrame | None:
+    """The endpoints of ``goals`` at the default follow-up, derived once (None: none derivable)."""
+    try:
+        return td.derived_endpoints(goals)
+    except CoachstatsError:
+        return None
 
 
 def _goals_of(trial: Trial) -> GoalSet:
