@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 
@@ -307,13 +307,16 @@ def program_load(
     require_baseline: bool,
     levels: list[str] | None = None,
     censored: str | None = None,
+    read_columns: Literal["all", "schema"] = "all",
 ) -> dict[str, Any]:
     """The :func:`coachstats.data.programdata.load_program` keywords from the loading options.
 
     Every command that reads patient data takes the same options (``--columns``,
     ``--map``, ``--arms``, ``--sheet``, ``--units``, ``--levels``, ``--single-arm``,
     ``--exclude-invalid``, ``--require-baseline``, ``--censored``); ``--map``, ``--arms``,
-    ``--units`` and ``--levels`` add to (and override) the mapping file's entries.
+    ``--units`` and ``--levels`` add to (and override) the mapping file's entries. ``analyze``
+    and ``evaluate`` analyse schema columns only, so they pass ``read_columns="schema"``:
+    a Parquet file's other columns are not read.
 
     Examples
     --------
@@ -341,6 +344,7 @@ def program_load(
         "on_invalid": "exclude" if exclude_invalid else "error",
         "require_baseline": require_baseline,
         "censored": rule,
+        "read_columns": read_columns,
     }
 
 

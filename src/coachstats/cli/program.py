@@ -104,6 +104,7 @@ def analyze(
         require_baseline=require_baseline,
         censored=censored,
         levels=levels,
+        read_columns="schema",
     )
     with notes(), progress("analyze") as step:
         result = run(
@@ -246,6 +247,7 @@ def evaluate(
         require_baseline=require_baseline,
         censored=censored,
         levels=levels,
+        read_columns="schema",
     )
     enc = read_table(encounters) if encounters is not None else None
     with notes(), progress("evaluate") as step:

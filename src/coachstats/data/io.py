@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,7 +48,14 @@ from coachstats.data.schema import PATIENT_SCHEMA, column_spec, validate_patient
 from coachstats.data.trialdata import Intake, TrialData
 from coachstats.derive.endpoints import measure_months
 
-__all__ = ["FORMATS", "file_sha256", "load_trial", "read_table"]
+__all__ = [
+    "FORMATS",
+    "file_sha256",
+    "load_trial",
+    "read_parquet_frame",
+    "read_table",
+    "schema_columns",
+]
 
 Format = Literal["csv", "tsv", "parquet", "excel", "stata", "sas", "xport", "spss"]
 FORMATS: dict[str, Format] = {
@@ -99,6 +106,7 @@ def read_table(
     expected: Iterable[str] = (),
     notes: list[str] | None = None,
     text: Iterable[str] = TEXT_COLUMNS,
+    keep: Callable[[str], bool] | None = None,
 ) -> pd.DataFrame:
     """Read one table from a file; the format comes from the suffix unless given.
 
@@ -112,6 +120,12 @@ def read_table(
     ``text`` (default: :data:`TEXT_COLUMNS`) keep their exact text; other
     all-numeric columns become numeric (:func:`coachstats.data.parsing.type_columns`).
     ``frame.attrs["records"]`` is the number of records (rows) in the file.
+
+    ``keep`` (a test of a column's name) reads only the columns it accepts,
+    from a Parquet file, whose columns are stored apart (other formats are
+    read whole): :func:`schema_columns` gives the loader's. A record empty in
+    every column read is only blank if it is empty in the others too, so such
+    a file is read again whole; the columns left out are counted in ``notes``.
 
     Raises
     ------
@@ -129,7 +143,7 @@ def read_table(
         )
     check_option("format", fmt, sorted(set(FORMATS.values())))
     try:
-        frame = _read(p, fmt, sheet, expected, notes)
+        frame = _read(p, fmt, sheet, expected, notes, keep)
     except CoachstatsError:
         raise
     except Exception as exc:  # every parsing library raises its own types for a damaged file
@@ -143,9 +157,14 @@ def read_table(
 
 
 def _read(
-    p: Path, fmt: str, sheet: str | int | None, expected: Iterable[str], notes: list[str] | None
+    p: Path,
+    fmt: str,
+    sheet: str | int | None,
+    expected: Iterable[str],
+    notes: list[str] | None,
+    keep: Callable[[str], bool] | None = None,
 ) -> pd.DataFrame:
-    """The raw table of one file, by format."""
+    """The raw table of one file, by format (only the columns ``keep`` accepts, for Parquet)."""
     if fmt in ("csv", "tsv"):
         frame, text_notes = read_delimited(p, expected=expected, sep="\t" if fmt == "tsv" else None)
         if notes is not None:
@@ -154,7 +173,7 @@ def _read(
     if fmt == "excel":
         return read_workbook(p, sheet=sheet, expected=expected, notes=notes)
     if fmt == "parquet":
-        return read_parquet_frame(p)
+        return _read_parquet_kept(p, keep, notes)
     import pyreadstat
 
     if fmt == "stata":
@@ -200,6 +219,59 @@ def read_parquet_frame(path: str | Path, columns: Iterable[str] | None = None) -
     parts = [pd.read_parquet(path, columns=names[i : i + size]) for i in range(0, len(names), size)]
     # every group carries the same index: side by side as they are, never aligned on it
     return pd.concat([parts[0], *(p.set_axis(parts[0].index) for p in parts[1:])], axis=1)
+
+
+def _read_parquet_kept(
+    path: Path, keep: Callable[[str], bool] | None, notes: list[str] | None
+) -> pd.DataFrame:
+    """A Parquet file's columns that ``keep`` accepts (all without it; see :func:`read_table`)."""
+    import pyarrow.parquet as pq
+
+    if keep is None:
+        return read_parquet_frame(path)
+    index = set(_pandas_index_columns(path))
+    names = [c for c in pq.ParquetFile(path).schema_arrow.names if c not in index]
+    kept = [c for c in names if keep(c)]
+    if not kept or len(kept) == len(names):
+        return read_parquet_frame(path)
+    frame = read_parquet_frame(path, kept)
+    if frame.isna().all(axis=1).any():  # blank in the columns read: is the record blank?
+        return read_parquet_frame(path)
+    if notes is not None:
+        notes.append(
+            f"{len(names) - len(kept)} of {len(names)} column(s) not read: "
+            "this command does not use them (questionnaire items, other fields)"
+        )
+    return frame
+
+
+def schema_columns(columns: Mapping[str, str] | None = None) -> Callable[[str], bool]:
+    """A test of a file's column names: those the loader can use for the patient table.
+
+    Schema columns (by name, case and surrounding spaces ignored), measurement
+    columns ``<measure>_<month>``, the columns of long data, and the keys of
+    ``columns`` (your names mapped to the schema's). For :func:`read_table`'s
+    ``keep``: a command that analyses only these reads no other column.
+
+    Examples
+    --------
+    >>> keep = schema_columns({"Group": "arm"})
+    >>> [c for c in ["Group", "HbA1c_12", "trust_q1_0", " age", "month"] if keep(c)]
+    ['Group', 'HbA1c_12', ' age', 'month']
+    """
+    mapped = {str(k) for k in (columns or {})}
+
+    def keep(name: str) -> bool:
+        text = str(name).strip()
+        low = text.lower()
+        return (
+            text in mapped
+            or column_spec(text) is not None
+            or column_spec(low) is not None
+            or low in LONG_COLUMNS
+        )
+
+    return keep
 
 
 def _pandas_index_columns(path: str | Path) -> list[str]:

@@ -390,6 +390,7 @@ def load_program(
     on_invalid: OnInvalid = "error",
     censored: Literal["error", "limit", "missing"] = "error",
     require_baseline: bool = False,
+    read_columns: Literal["all", "schema"] = "all",
 ) -> TrialData:
     """Load a program's patient file (any format of :func:`coachstats.load_trial`).
 
@@ -415,6 +416,12 @@ def load_program(
         the whole file (a missing column, a mapping error, duplicate or missing
         ids, unknown or missing arm labels) always raise, as does a file whose
         every row is invalid.
+    read_columns : {"all", "schema"}
+        ``"schema"`` reads only the columns the schema knows (and ``columns``
+        maps) from a Parquet file, for commands that analyse nothing else
+        (``coachstats analyze`` and ``evaluate``): questionnaire items and
+        other fields of a wide export are then neither read nor kept (a note
+        counts them). Other formats are read whole.
 
     Returns
     -------
@@ -432,10 +439,11 @@ def load_program(
     ["excluded 1 row(s) with 'hba1c_0': impossible value(s); allowed: 3 to 20 % [patients: 2]"]
     """
     from coachstats.data.io import load_trial as _load
-    from coachstats.data.io import read_table
+    from coachstats.data.io import read_table, schema_columns
 
     check_option("design", design, DESIGNS)
     check_option("on_invalid", on_invalid, get_args(OnInvalid))
+    check_option("read_columns", read_columns, ("all", "schema"))
     if isinstance(source, TrialData):
         return source
     notes: list[str] = []
@@ -447,7 +455,8 @@ def load_program(
     else:
         path = Path(source)
         expected = [c.name for c in PATIENT_SCHEMA] + list(columns or {})
-        raw = read_table(path, sheet=sheet, expected=expected, notes=notes)
+        keep = schema_columns(columns) if read_columns == "schema" else None
+        raw = read_table(path, sheet=sheet, expected=expected, notes=notes, keep=keep)
         label = str(path)
         sha = file_sha256(path)
     raw = raw.rename(columns=lambda c: str(c).strip())
@@ -535,6 +544,7 @@ def load_program(
             "sheet": sheet,
             "design": design,
             "on_invalid": on_invalid,
+            "read_columns": read_columns,
             "arms": dict(arms) if arms else None,
         },
         # a program's patients were enrolled, not (necessarily) randomized
