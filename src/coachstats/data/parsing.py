@@ -314,8 +314,9 @@ def type_columns(frame: pd.DataFrame, text: Iterable[str] = ()) -> pd.DataFrame:
         # shallow copy; every other column is shared, never copied (copy-on-write)
         out = frame.copy(deep=False)
         for i, values in columns.items():
-            kind = object if values.dtype == object else None  # text stays object, as below
-            out.isetitem(i, pd.Series(values, index=frame.index, dtype=kind, copy=False))
+            if values.dtype == object:  # text stays object, as in the blocks below
+                values = pd.Series(values, index=frame.index, dtype=object, copy=False)
+            out.isetitem(i, values)
         return out
     # the other text columns stay as they are, taken in one step (one copy, not one per column)
     rest = [i for i in candidates if i not in parts]

@@ -563,9 +563,9 @@ def program_metrics(
     # with the endpoints given, only the columns read here are taken (not a wide table's all)
     keep = None
     if endpoints is not None:
-        months = measure_months(patients.columns)
+        measured = measure_months(patients.columns)
         keep = {arm, coach, contacts, "patient_id"}
-        keep.update(f"{m}_{mo}" for m, mos in months.items() for mo in mos)
+        keep.update(f"{m}_{mo}" for m, mos in measured.items() for mo in mos)
     coached = _coached(patients, arm, keep)
     if len(coached) == 0:
         raise AnalysisError(f"no coached patients (column {arm!r} has no 'coaching' rows)")

@@ -1,0 +1,176 @@
+"""Work that does not scale with the data when it need not (issue 22), checked without timing.
+
+Timings live in ``benchmarks/``; here the properties behind them are counted:
+how many times endpoints are derived in one run, which columns are read and
+copied, and that the faster paths give the same results as the plain ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import coachstats.derive.endpoints as endpoints_module
+from coachstats.core.errors import SchemaError
+from coachstats.core.goals import HCPC_GOALS
+from coachstats.core.results import Exclusion
+from coachstats.data import io as data_io
+from coachstats.data.io import read_parquet_frame, schema_columns
+from coachstats.data.programdata import load_program
+from coachstats.plan import AnalysisSpec, analysed_columns, run_plan, select_rows
+from coachstats.synthetic import hcpc_cohort
+from coachstats.tasks.evaluate import analyze, evaluate
+
+
+@pytest.fixture(scope="module")
+def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic HCPC cohort with its questionnaire items, as Parquet."""
+    path = tmp_path_factory.mktemp("perf") / "hcpc.parquet"
+    hcpc_cohort(n=600, seed=5).patients.to_parquet(path)
+    return path
+
+
+def count_derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count derive_endpoints calls on more than 500 rows (the program's, not the reference cohort's)."""
+    calls: list[int] = []
+    real = endpoints_module.derive_endpoints
+
+    def counting(data: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        rows = len(getattr(data, "patients", data))
+        if rows > 500:
+            calls.append(rows)
+        return real(data, *args, **kwargs)
+
+    for module in (
+        "coachstats.derive.endpoints",
+        "coachstats.plan.context",
+        "coachstats.data.trialdata",
+        "coachstats.tasks.evaluate.casemix",
+        "coachstats.tasks.tracking",
+    ):
+        monkeypatch.setattr(f"{module}.derive_endpoints", counting)
+    return calls
+
+
+def test_parquet_read_in_column_groups_equals_pandas(tmp_path: Path) -> None:
+    df = pd.DataFrame({f"c{i}": np.arange(5) * i for i in range(40)})
+    df["text"] = ["a", None, "c", "d", "e"]
+    df["nullable"] = pd.array([1, None, 3, 4, 5], dtype="Int64")
+    df.index = pd.Index(["p", "q", "q", "r", "s"], name="key")  # a stored index, with a repeat
+    path = tmp_path / "wide.parquet"
+    df.to_parquet(path)
+    got = read_parquet_frame(path)
+    want = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_analyze_reads_only_schema_columns_with_the_same_results(cohort_file: Path) -> None:
+    whole = analyze(cohort_file)
+    schema = analyze(cohort_file, read_columns="schema")
+    kept = schema.data.patients.columns
+    assert not any(str(c).startswith(("trust_q", "pacic_q")) for c in kept)
+    assert any(n.startswith("66 of 95 column(s) not read") for n in schema.notes)
+    pd.testing.assert_frame_equal(schema.to_frame(), whole.to_frame())
+    pd.testing.assert_frame_equal(schema.flow.endpoints, whole.flow.endpoints)
+    assert schema.flow.randomized == whole.flow.randomized
+
+
+def test_a_record_blank_in_the_schema_columns_only_is_read_whole(tmp_path: Path) -> None:
+    """The columns left out could hold the record's only value: then the file is read whole."""
+    df = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", None, "P4"],
+            "arm": ["coaching", "usual_care", None, "usual_care"],
+            "hba1c_0": [9.0, 9.5, None, 8.8],
+            "hba1c_12": [8.0, 9.1, None, 8.0],
+            "trust_q1_0": [3.0, 4.0, 5.0, None],
+        }
+    )
+    path = tmp_path / "row.parquet"
+    df.to_parquet(path)
+    notes: list[str] = []
+    raw = data_io.read_table(path, keep=schema_columns(), notes=notes)
+    assert list(raw.columns) == list(df.columns) and not notes
+    # not a blank record (its questionnaire item has a value): a record without an id
+    with pytest.raises(SchemaError, match="missing patient id"):
+        load_program(path, read_columns="schema")
+    df.loc[2, "trust_q1_0"] = None  # now blank everywhere: skipped, as when read whole
+    df.to_parquet(path)
+    notes = load_program(path, read_columns="schema").notes
+    assert notes == load_program(path).notes == ("1 blank row(s) skipped",)
+
+
+def test_evaluate_derives_each_endpoint_table_once(
+    cohort_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans, flow, standardization, case mix and tracking share one derivation per goal set."""
+    calls = count_derivations(monkeypatch)
+    evaluate(cohort_file)
+    # HCPC at month 12 and peer at month 12 (its plan's follow-up): one derivation each; the
+    # analysis plan's flow at the data's follow-up (month 12 too) is one of them
+    assert len(calls) == 2
+
+
+def test_analyze_derives_endpoints_once(cohort_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_derivations(monkeypatch)
+    analyze(cohort_file)
+    assert len(calls) == 1
+
+
+def test_questionnaire_scores_only_when_a_spec_uses_them(cohort_file: Path) -> None:
+    data = load_program(cohort_file)
+    plain = run_plan(data, [AnalysisSpec("composite_any", "chi_square")], goals="hcpc")
+    assert "trust_12" not in plain.endpoints.columns
+    scored = run_plan(
+        data,
+        [AnalysisSpec("composite_any", "chi_square"), AnalysisSpec("trust_12", "t_test")],
+        goals="hcpc",
+    )
+    assert scored.ok and scored[1].arms[0].n > 0
+
+
+def test_row_selection_copies_only_the_columns_a_spec_reads() -> None:
+    df = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d"],
+            "arm": ["coaching", "usual_care"] * 2,
+            "site": ["A", "A", "B", "B"],
+            "clinic": ["x", "y", "x", "y"],
+            "x": [1.0, 2.0, None, 4.0],
+            "unused": [0, 0, 0, 0],
+        }
+    )
+    spec = AnalysisSpec(
+        "x", "linear", subset="site == 'A' or x > 3", options={"fixed_effects": "clinic"}
+    )
+    cols = analysed_columns(df, spec)
+    assert cols == ["patient_id", "arm", "site", "clinic", "x"]
+    narrow = select_rows(df, spec, columns=cols)
+    whole = select_rows(df, spec)
+    assert list(narrow.frame.columns) == cols
+    pd.testing.assert_frame_equal(narrow.frame, whole.frame[cols])
+    assert (
+        narrow.exclusions
+        == whole.exclusions
+        == (Exclusion("outside the analysed subgroup site == 'A' or x > 3", 1, ("c",)),)
+    )
+    # multiple imputation imputes from the measurement columns: nothing is narrowed
+    assert analysed_columns(df, AnalysisSpec("x", "t_test", missing="mi")) is None
+
+
+def test_plan_results_are_the_same_on_a_wide_table(cohort_file: Path) -> None:
+    """The selection narrowed to the spec's columns gives the results of the whole table."""
+    data = load_program(cohort_file)
+    narrow_table = data.patients[[c for c in data.patients.columns if schema_columns()(c)]]
+    plan = [
+        AnalysisSpec("composite_any", "chi_square"),
+        AnalysisSpec("at_goal_ldl", "chi_square", subset="site == 'A'"),
+        AnalysisSpec("change_hba1c", "t_test"),
+    ]
+    a = run_plan(data.patients, plan, goals=HCPC_GOALS).to_frame()
+    b = run_plan(narrow_table, plan, goals=HCPC_GOALS).to_frame()
+    pd.testing.assert_frame_equal(a, b)
