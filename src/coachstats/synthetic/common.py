@@ -19,7 +19,7 @@ Everything here is vectorized numpy and deterministic given a
   :func:`likert_counts` (Likert responses with an exact mean);
 * **writing** -- :func:`write_frame`, a byte-stable CSV / Parquet writer with a
   fixed number of decimals per column, and :func:`write_tables` for a cohort's
-  tables.
+  tables (from :mod:`coachstats.synthetic.tables`, re-exported here).
 
 Examples
 --------
@@ -37,9 +37,7 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +46,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from coachstats.core.errors import AnalysisError, OptionError, check_option
+from coachstats.synthetic.tables import Format, format_column, write_frame, write_tables
 
 __all__ = [
     "ARMS",
@@ -84,7 +83,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-Format = Literal["csv", "parquet"]
 
 #: Arm labels of both trials, coaching (code 0) first.
 ARMS: tuple[str, str] = ("coaching", "usual_care")
@@ -999,112 +997,3 @@ def likert_counts(n: int, mean: float, sd: float, *, low: int = 1, high: int = 5
                 counts[j] += 1
                 break
     return counts
-
-
-# ---------------------------------------------------------------------------
-# writing
-
-
-def format_column(values: pd.Series, decimals: int | None) -> pd.Series:
-    """Text of one column for CSV: fixed ``decimals`` for numbers, ``""`` for missing.
-
-    Booleans print as ``True``/``False`` (pandas reads them back as bool);
-    integers without decimals.
-
-    Examples
-    --------
-    >>> format_column(pd.Series([8.0, np.nan, 10.25]), 1).tolist()
-    ['8.0', '', '10.2']
-    >>> format_column(pd.Series([1, None], dtype="Int64"), None).tolist()
-    ['1', '']
-    """
-    na = values.isna().to_numpy()
-    if decimals is not None:
-        num = values.to_numpy(dtype=float, na_value=np.nan)
-        text = np.char.mod(f"%.{decimals}f", np.where(na, 0.0, num))
-        text = np.char.replace(text, "-0." + "0" * decimals, "0." + "0" * decimals)
-        out = np.where(na, "", text)
-    else:
-        out = np.where(na, "", values.astype(object).astype(str).to_numpy())
-    return pd.Series(out, index=values.index, dtype=object)
-
-
-def write_frame(
-    frame: pd.DataFrame,
-    directory: str | os.PathLike[str],
-    name: str,
-    *,
-    decimals: Mapping[str, int] | None = None,
-    formats: Sequence[Format] = ("csv", "parquet"),
-) -> list[Path]:
-    """Write ``frame`` as ``<directory>/<name>.csv`` (and ``.parquet``), byte-stable.
-
-    The CSV has ``\\n`` line ends, no index, and every column listed in
-    ``decimals`` printed with exactly that many decimals; other float columns
-    use ``repr``-style shortest text. The Parquet file (pyarrow, no index,
-    uncompressed dictionary-free pages) holds the same values with the
-    DataFrame's dtypes; it is byte-identical across runs with the same pyarrow.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     paths = write_frame(pd.DataFrame({"a": [1.25, np.nan], "b": [1, 2]}), d, "t",
-    ...                         decimals={"a": 1}, formats=("csv",))
-    ...     paths[0].read_text()
-    'a,b\\n1.2,1\\n,2\\n'
-    """
-    for f in formats:
-        check_option("formats", f, ("csv", "parquet"))
-    decimals = dict(decimals or {})
-    unknown = sorted(set(decimals) - set(frame.columns))
-    if unknown:
-        raise OptionError(f"decimals given for unknown column(s) {unknown}")
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    if "csv" in formats:
-        text = pd.DataFrame(
-            {c: format_column(frame[c], decimals.get(c)) for c in frame.columns},
-            index=frame.index,
-        )
-        path = out_dir / f"{name}.csv"
-        text.to_csv(path, index=False, lineterminator="\n")
-        paths.append(path)
-    if "parquet" in formats:
-        path = out_dir / f"{name}.parquet"
-        frame.reset_index(drop=True).to_parquet(
-            path, engine="pyarrow", index=False, compression="zstd", use_dictionary=False
-        )
-        paths.append(path)
-    return paths
-
-
-def write_tables(
-    tables: Mapping[str, pd.DataFrame],
-    directory: str | os.PathLike[str],
-    *,
-    decimals: Mapping[str, int],
-    formats: Sequence[Format] = ("csv", "parquet"),
-) -> list[Path]:
-    """:func:`write_frame` for every table (by file stem), each with its columns' ``decimals``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> tables = {"a": pd.DataFrame({"x": [1.25]}), "b": pd.DataFrame({"y": [2.5]})}
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     paths = write_tables(tables, d, decimals={"x": 1, "y": 0}, formats=("csv",))
-    ...     [p.read_text() for p in paths]
-    ['x\\n1.2\\n', 'y\\n2\\n']
-    """
-    paths: list[Path] = []
-    for name, frame in tables.items():
-        dec = {c: v for c, v in decimals.items() if c in frame.columns}
-        paths += write_frame(frame, directory, name, decimals=dec, formats=formats)
-    return paths
