@@ -404,6 +404,8 @@ def exact_labels(
     """
     c = np.asarray(counts, dtype=np.int64)
     lab = np.asarray(labels)
+    if lab.dtype.kind == "U":  # text: references to the labels, not a fixed-width copy each
+        lab = np.asarray(labels, dtype=object)
     if lab.shape[0] != c.shape[0]:
         raise OptionError(f"{c.shape[0]} counts but {lab.shape[0]} labels")
     return rng.permutation(np.repeat(lab, c))

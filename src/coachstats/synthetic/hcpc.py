@@ -67,6 +67,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -100,6 +101,13 @@ from coachstats.synthetic.common import (
     stream_rng,
     truncated_normal,
     write_tables,
+)
+from coachstats.synthetic.tables import (
+    ColumnBuilder,
+    TableSource,
+    array_column,
+    label_array,
+    label_column,
 )
 
 __all__ = [
@@ -712,7 +720,8 @@ def _covariates(rng: np.random.Generator, d: _Design) -> dict[str, Any]:
     cols["sex"] = _site_exact(rng, site, SITE_COUNTS["sex"])
     eth = _site_exact(rng, site, SITE_COUNTS["ethnicity"])
     spanish = SITE_COUNTS["spanish_among_latino"]
-    lang = np.full(n, "english", dtype=object)
+    lang = np.empty(n, dtype=object)
+    lang.fill("english")  # one shared object (np.full would make a copy of the text per row)
     cols["language"] = _per_site(rng, site, spanish, lang, within=eth == "latino")
     cols["ethnicity"] = eth
     cols["marital_status"] = _site_exact(rng, site, SITE_COUNTS["marital_status"])
@@ -954,8 +963,9 @@ def _adherent_days(
 
 
 def _medications(
-    rng: np.random.Generator, d: _Design, cols: dict[str, Any], ids: npt.NDArray[np.object_]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng: np.random.Generator, d: _Design, cols: dict[str, Any], ids: Any
+) -> tuple[TableSource, TableSource]:
+    """The medication and adherent-days tables, as compact columns (patients and drugs as codes)."""
     conditions = MEDICATION_CONDITIONS
     diagnosed = np.column_stack([np.asarray(cols[c], dtype=bool) for c in conditions])
     s0, s12 = _adherence_states(rng, d)
@@ -976,30 +986,36 @@ def _medications(
     slot = np.concatenate([p["slot"] for p in parts])
     key = (patient * 2 + (month > 0)) * (len(_DRUGS) + 1) + slot  # patient, month, slot
     order = np.argsort(key, kind="stable")
-    drug = np.concatenate([p["drug"] for p in parts])[order]
-    meds = pd.DataFrame(
+    drug = np.concatenate([p["drug"] for p in parts])[order].astype(np.int16)
+    del key
+    meds = TableSource(
+        order.size,
         {
-            "patient_id": str_take(ids, patient[order]),
-            "month": month[order].astype(np.int64),
-            "medication": str_take([m for _, m in _DRUGS], drug),
-            "condition": str_take([c for c, _ in _DRUGS], drug),
-            "in_chart": np.concatenate([p["in_chart"] for p in parts])[order].astype(bool),
-            "reported_taking": np.concatenate([p["reported_taking"] for p in parts])[order].astype(
-                bool
+            "patient_id": label_column(ids, patient[order].astype(np.int32)),
+            "month": array_column(month[order].astype(np.int8), "int64"),
+            "medication": label_column([m for _, m in _DRUGS], drug),
+            "condition": label_column([c for c, _ in _DRUGS], drug),
+            "in_chart": array_column(
+                np.concatenate([p["in_chart"] for p in parts])[order].astype(bool)
             ),
-        }
+            "reported_taking": array_column(
+                np.concatenate([p["reported_taking"] for p in parts])[order].astype(bool)
+            ),
+        },
     )
+    del parts, patient, month, slot, order
     d0, d12 = _adherent_days(rng, d, s0, s12)
     dp = np.concatenate([np.flatnonzero(s0 >= 0), np.flatnonzero(s12 >= 0)])
     dm = np.concatenate([np.zeros((s0 >= 0).sum(), np.int64), np.full((s12 >= 0).sum(), 12)])
     dv = np.concatenate([d0[s0 >= 0], d12[s12 >= 0]])
     o = np.lexsort((dm, dp))
-    days = pd.DataFrame(
+    days = TableSource(
+        o.size,
         {
-            "patient_id": str_take(ids, dp[o]),
-            "month": dm[o],
-            "adherent_days_7": dv[o].astype(np.int64),
-        }
+            "patient_id": label_column(ids, dp[o]),
+            "month": array_column(dm[o]),
+            "adherent_days_7": array_column(dv[o].astype(np.int64)),
+        },
     )
     return meds, days
 
@@ -1029,11 +1045,15 @@ def _arm_count(d: _Design, arm: str, count: int, pool: int) -> int:
 def _item_columns(
     instrument: str, month: int, items: IntArray, missing: BoolArray
 ) -> dict[str, pd.arrays.IntegerArray]:
-    """``<instrument>_q<j>_<month>`` nullable integer columns (``missing`` rows are <NA>)."""
-    values = np.where(missing[:, None], 0, items)
+    """``<instrument>_q<j>_<month>`` nullable integer columns (``missing`` rows are <NA>).
+
+    Kept as ``Int8`` while the cohort is generated; the tables hold ``Int64``.
+    """
+    values = np.where(missing[:, None], 0, items).astype(np.int8)  # responses 1-5: compact
+    # the month's items share one mask (never written: the tables are built from copies)
     return {
         f"{instrument}_q{j + 1}_{month}": pd.arrays.IntegerArray(
-            np.ascontiguousarray(values[:, j]), missing.copy()
+            np.ascontiguousarray(values[:, j]), missing
         )
         for j in range(items.shape[1])
     }
@@ -1200,7 +1220,9 @@ def recommend_items(
     return {"recommend_0": _int_array(r0), "recommend_12": _int_array(r12)}
 
 
-def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -> pd.DataFrame:
+def _visit_ratings(
+    rng: np.random.Generator, d: _Design, cols: dict[str, Any], ids: Any
+) -> pd.DataFrame:
     """Clinician post-visit survey: visits of the responding clinicians' own patients."""
     names = [c for s in SITES for c in CLINICIANS[s]]
     code = _clinician_codes(cols)
@@ -1229,12 +1251,11 @@ def _visit_ratings(rng: np.random.Generator, d: _Design, cols: dict[str, Any]) -
         frames.append(pd.DataFrame(frame))
     visits = pd.concat(frames, ignore_index=True)
     visits = visits.iloc[rng.permutation(len(visits))].reset_index(drop=True)
-    ids = np.asarray(cols["patient_id"], dtype=object)
     out = pd.DataFrame(
         {
             "clinician_id": str_take(names, visits["clinician"].to_numpy()),
             "visit_id": sequential_ids("V", len(visits), 3),
-            "patient_id": str_take(ids, visits["patient"].to_numpy()),
+            "patient_id": label_column(ids, visits["patient"].to_numpy())(0, len(visits)),
             "arm": visits["arm"].astype("str"),
             "demanding": visits["demanding"].astype(np.int64),
             "adequate_time": visits["adequate_time"].astype(np.int64),
@@ -1273,6 +1294,9 @@ PATIENT_COLUMNS = (
 class HcpcCohort:
     """A generated HCPC cohort: the patient table and its side tables.
 
+    The tables are kept as compact columns (:class:`~coachstats.synthetic.tables.TableSource`,
+    ``sources``) and built as DataFrames on first use.
+
     Attributes
     ----------
     patients : DataFrame
@@ -1288,10 +1312,7 @@ class HcpcCohort:
         The generator call.
     """
 
-    patients: pd.DataFrame
-    medications: pd.DataFrame
-    adherent_days: pd.DataFrame
-    visit_ratings: pd.DataFrame
+    sources: Mapping[str, TableSource] = field(repr=False)
     seed: int
     n: int
     decimals: dict[str, int] = field(default_factory=dict, repr=False)
@@ -1302,6 +1323,26 @@ class HcpcCohort:
         "hcpc_adherent_days",
         "hcpc_visit_ratings",
     )
+
+    @cached_property
+    def patients(self) -> pd.DataFrame:
+        """One row per randomized patient (built from the compact columns on first use)."""
+        return self.sources["hcpc_patients"].frame()
+
+    @cached_property
+    def medications(self) -> pd.DataFrame:
+        """The medication rows (built on first use)."""
+        return self.sources["hcpc_medications"].frame()
+
+    @cached_property
+    def adherent_days(self) -> pd.DataFrame:
+        """The adherent-days rows (built on first use)."""
+        return self.sources["hcpc_adherent_days"].frame()
+
+    @cached_property
+    def visit_ratings(self) -> pd.DataFrame:
+        """The clinician post-visit ratings (built on first use)."""
+        return self.sources["hcpc_visit_ratings"].frame()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by file stem (``hcpc_patients`` ...)."""
@@ -1316,12 +1357,15 @@ class HcpcCohort:
     ) -> list[Path]:
         """Write every table as CSV (and Parquet) into ``directory``, byte-stable.
 
+        The tables are written a chunk of rows at a time from the compact
+        columns (:mod:`coachstats.synthetic.tables`), never built whole.
+
         Returns
         -------
         list of Path
             The files written.
         """
-        return write_tables(self.tables(), directory, decimals=self.decimals, formats=formats)
+        return write_tables(self.sources, directory, decimals=self.decimals, formats=formats)
 
 
 def _decimals(columns: Sequence[str]) -> dict[str, int]:
@@ -1384,23 +1428,35 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     questionnaires = _questionnaires(seed, d, cols)
     cols.update(questionnaires)
     names = list(PATIENT_COLUMNS) + list(questionnaires)
-    patients = pd.DataFrame({c: cols[c] for c in names})
+    ids = label_array(cols.pop("patient_id"))
+    patients = _patients_source(d, cols, names, ids)
+    meds, days = _medications(seeded_rng(seed, "medications"), d, cols, ids)
+    visits = TableSource.of_frame(_visit_ratings(seeded_rng(seed, "visits"), d, cols, ids))
+    sources = dict(zip(HcpcCohort.TABLE_NAMES, (patients, meds, days, visits), strict=True))
+    return HcpcCohort(sources=sources, seed=seed, n=n, decimals=_decimals(names))
+
+
+def _patients_source(
+    d: _Design, cols: dict[str, Any], names: Sequence[str], ids: Any
+) -> TableSource:
+    """The patient table's columns: labels from codes, nullable integers as ``Int64``."""
     clinicians = [c for site in SITES for c in CLINICIANS[site]]
-    patients["patient_id"] = str_take(cols["patient_id"], np.arange(d.arm.size))
-    patients["arm"] = str_take(ARMS, d.arm)
-    patients["site"] = str_take(SITES, d.site)
-    patients["clinician_id"] = str_take(clinicians, cols["_clinician"])
-    for c in ("sex", "language", "ethnicity", "marital_status", "work_status"):
-        patients[c] = patients[c].astype("str")
-    patients["coach_id"] = patients["coach_id"].astype("string")
-    meds, days = _medications(seeded_rng(seed, "medications"), d, cols, cols["patient_id"])
-    visits = _visit_ratings(seeded_rng(seed, "visits"), d, cols)
-    return HcpcCohort(
-        patients=patients,
-        medications=meds,
-        adherent_days=days,
-        visit_ratings=visits,
-        seed=seed,
-        n=n,
-        decimals=_decimals(list(patients.columns)),
-    )
+    n = d.arm.size
+    built: dict[str, ColumnBuilder] = {
+        "patient_id": label_column(ids, np.arange(n)),
+        "arm": label_column(ARMS, d.arm),
+        "site": label_column(SITES, d.site),
+        "clinician_id": label_column(clinicians, cols["_clinician"]),
+    }
+    for c in ("sex", "language", "ethnicity", "marital_status", "work_status", "coach_id"):
+        codes, labels = pd.factorize(cols[c])  # None -> -1: missing
+        built[c] = label_column(labels, codes, "string" if c == "coach_id" else "str")
+    columns: dict[str, ColumnBuilder] = {}
+    for c in names:
+        if c in built:
+            columns[c] = built[c]
+        elif isinstance(cols[c], pd.arrays.IntegerArray):
+            columns[c] = array_column(cols[c], "Int64")
+        else:
+            columns[c] = array_column(cols[c])
+    return TableSource(n, columns)

@@ -48,6 +48,7 @@ __all__ = [
     "csv_chunk",
     "fixed_decimals",
     "format_column",
+    "label_array",
     "label_column",
     "write_frame",
     "write_source",
@@ -124,12 +125,26 @@ def array_column(values: Any, dtype: Any = None) -> ColumnBuilder:
     return build
 
 
-def label_column(
-    labels: Sequence[str] | npt.ArrayLike, codes: npt.ArrayLike, dtype: str = "str"
-) -> ColumnBuilder:
+def label_array(labels: Any) -> Any:
+    """Text labels as one Arrow string array (shared by every column that takes from it).
+
+    Examples
+    --------
+    >>> label_array(np.array(["P1", "P2"], dtype=object)).to_pylist()
+    ['P1', 'P2']
+    """
+    import pyarrow as pa
+
+    if isinstance(labels, pa.Array):
+        return labels
+    return pa.array(np.asarray(labels, dtype=object).astype(str))
+
+
+def label_column(labels: Any, codes: npt.ArrayLike, dtype: str = "str") -> ColumnBuilder:
     """A builder of text labels ``labels[codes]`` (code -1: missing), taken in Arrow by slice.
 
-    ``dtype`` is ``"str"`` (missing as NaN) or ``"string"`` (missing as ``<NA>``).
+    ``labels`` is a sequence or a :func:`label_array`; ``dtype`` is ``"str"``
+    (missing as NaN) or ``"string"`` (missing as ``<NA>``).
 
     Examples
     --------
@@ -139,7 +154,7 @@ def label_column(
     """
     import pyarrow as pa
 
-    table = pa.array(np.asarray(labels, dtype=object).astype(str))
+    table = label_array(labels)
     idx = np.asarray(codes)
     target = pd.StringDtype(storage="pyarrow", na_value=np.nan) if dtype == "str" else dtype
 
