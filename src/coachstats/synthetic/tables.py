@@ -235,28 +235,31 @@ def fixed_decimals(values: npt.NDArray[np.float64], decimals: int) -> Any:
 _NEEDS_QUOTES = '[,"\r\n]'
 
 
-def _arrow_text(values: pd.Series, decimals: int | None) -> Any:
-    """One column's CSV cells as an Arrow string array ("" for missing), or None (use pandas)."""
+def _arrow_cells(values: pd.Series, decimals: int | None) -> Any:
+    """One column's CSV cells as an Arrow array (null: empty cell), or None (use pandas).
+
+    Integers stay integers (Arrow writes them as Python does); booleans,
+    numbers with fixed decimals and text become the text of :func:`format_column`.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     dtype = values.dtype
     out: Any
     if decimals is not None:
-        out = fixed_decimals(values.to_numpy(dtype=float, na_value=np.nan), decimals)
-    elif pd.api.types.is_bool_dtype(dtype):
-        out = pc.if_else(pa.array(values.array), "True", "False")
-    elif pd.api.types.is_integer_dtype(dtype):
-        out = pc.cast(pa.array(values.array), pa.string())
-    elif pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+        return fixed_decimals(values.to_numpy(dtype=float, na_value=np.nan), decimals)
+    if pd.api.types.is_bool_dtype(dtype):
+        return pc.if_else(pa.array(values.array), "True", "False")
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(values.array)
+    if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
         out = pa.array(values.array)
         if isinstance(out, pa.ChunkedArray):
             out = out.combine_chunks()
         if pc.any(pc.match_substring_regex(out, _NEEDS_QUOTES)).as_py():
             return None
-    else:
-        return None
-    return None if out is None else pc.fill_null(pc.cast(out, pa.string()), "")
+        return out
+    return None
 
 
 def csv_chunk(frame: pd.DataFrame, decimals: Mapping[str, int]) -> bytes:
@@ -267,22 +270,25 @@ def csv_chunk(frame: pd.DataFrame, decimals: Mapping[str, int]) -> bytes:
     >>> csv_chunk(pd.DataFrame({"a": [1.25, np.nan], "b": [True, False]}), {"a": 1})
     b'1.2,True\\n,False\\n'
     """
+    import io
+
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
 
     if len(frame) == 0:
         return b""
-    cells = [_arrow_text(frame[c], decimals.get(str(c))) for c in frame.columns]
+    cells = [_arrow_cells(frame[c], decimals.get(str(c))) for c in frame.columns]
     if frame.shape[1] < 2 or any(c is None for c in cells):  # one column: '""' rows; quotes
         text = pd.DataFrame(
             {c: format_column(frame[c], decimals.get(str(c))) for c in frame.columns},
             index=frame.index,
         )
         return str(text.to_csv(index=False, header=False, lineterminator="\n")).encode("utf-8")
-    lines = pc.binary_join_element_wise(*cells, ",")
-    whole = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    joined = pc.binary_join(whole, "\n")[0]
-    return bytes(joined.as_buffer()) + b"\n"
+    table = pa.table(cells, names=[f"c{i}" for i in range(len(cells))])
+    sink = io.BytesIO()
+    options = pcsv.WriteOptions(include_header=False, quoting_style="none")
+    pcsv.write_csv(table, sink, options)  # nulls as empty cells, lines end with \\n
+    return sink.getvalue()
 
 
 # --------------------------------------------------------------------------- files
