@@ -512,14 +512,22 @@ def split_total(
     n = t.shape[0]
     noise = rng.standard_normal((n, n_items), dtype=np.float32)
     noise -= noise.mean(axis=1, keepdims=True)  # the unrounded items add up to the total
-    x = t[:, None].astype(np.float32) / n_items + spread * noise
+    # x = t / n_items + spread * noise, in place on the noise (the same float32 operations)
+    x = noise
+    x *= spread
+    x += (t.astype(np.float32) / n_items)[:, None]
     # cumulative rounding: round the running sums, so the rounded items add up exactly
-    cum = np.round(np.cumsum(x, axis=1))
+    cum = np.cumsum(x, axis=1)
+    np.round(cum, out=cum)
     cum[:, -1] = t
-    items = np.clip(np.diff(cum, axis=1, prepend=np.float32(0.0)), low, high).astype(np.int8)
-    bad = np.arange(n)
+    steps = np.empty_like(cum)  # the differences of the running sums, clipped to the range
+    steps[:, 0] = cum[:, 0]
+    np.subtract(cum[:, 1:], cum[:, :-1], out=steps[:, 1:])
+    np.clip(steps, low, high, out=steps)
+    items = steps.astype(np.int8)
+    del cum, steps
+    bad = np.flatnonzero(t != items.sum(axis=1, dtype=np.int64))
     for _ in range(n_items * (high - low)):  # one point per row and pass
-        bad = bad[t[bad] != items[bad].sum(axis=1, dtype=np.int64)]
         if bad.size == 0:
             break
         xi, it = x[bad], items[bad]
@@ -528,7 +536,8 @@ def split_total(
         score = np.where(room, np.where(up, xi - it, it - xi), -np.inf)
         col = np.argmax(score, axis=1)
         items[bad, col] += np.where(up[:, 0], 1, -1).astype(np.int8)
-    return items.astype(np.int8)
+        bad = bad[t[bad] != items[bad].sum(axis=1, dtype=np.int64)]
+    return items
 
 
 # ---------------------------------------------------------------------------
