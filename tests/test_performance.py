@@ -7,6 +7,7 @@ copied, and that the faster paths give the same results as the plain ones.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 import coachstats.derive.endpoints as endpoints_module
+from coachstats.cli.common import Steps, show_progress
 from coachstats.core.errors import SchemaError
 from coachstats.core.goals import HCPC_GOALS
 from coachstats.core.results import Exclusion
@@ -23,6 +25,7 @@ from coachstats.data.io import read_parquet_frame, schema_columns
 from coachstats.data.programdata import load_program
 from coachstats.plan import AnalysisSpec, analysed_columns, run_plan, select_rows
 from coachstats.synthetic import hcpc_cohort
+from coachstats.synthetic.tables import format_column, write_source
 from coachstats.tasks.evaluate import analyze, evaluate
 
 
@@ -174,3 +177,62 @@ def test_plan_results_are_the_same_on_a_wide_table(cohort_file: Path) -> None:
     a = run_plan(data.patients, plan, goals=HCPC_GOALS).to_frame()
     b = run_plan(narrow_table, plan, goals=HCPC_GOALS).to_frame()
     pd.testing.assert_frame_equal(a, b)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal_and_never_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    assert show_progress(_Tty()) and not show_progress(io.StringIO())
+    monkeypatch.setenv("CI", "true")
+    assert not show_progress(_Tty())
+    monkeypatch.setenv("CI", "0")
+    assert show_progress(_Tty())
+
+
+def test_progress_stages_and_bars_on_a_terminal() -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    out = _Tty()
+    with Progress(console=Console(file=out, force_terminal=True), transient=False) as bar:
+        steps = Steps("synth", bar)
+        steps("generating")
+        steps.advance("hcpc_patients.csv", 3, 12)
+        (task,) = bar.tasks
+        assert (task.description, task.completed, task.total) == ("synth: hcpc_patients.csv", 3, 12)
+    Steps("quiet")("nothing is shown without a display")  # the callback of a pipe: a no-op
+
+
+def test_synth_tells_the_rows_written(tmp_path: Path) -> None:
+    told: list[tuple[str, int, int]] = []
+    cohort = hcpc_cohort(n=441)
+    cohort.write(
+        tmp_path, formats=("csv",), progress=lambda f, done, total: told.append((f, done, total))
+    )
+    last = {f: (done, total) for f, done, total in told}
+    assert last == {
+        "hcpc_patients.csv": (441, 441),
+        "hcpc_medications.csv": (len(cohort.medications),) * 2,
+        "hcpc_adherent_days.csv": (len(cohort.adherent_days),) * 2,
+        "hcpc_visit_ratings.csv": (len(cohort.visit_ratings),) * 2,
+    }
+
+
+def test_synth_writes_in_chunks_the_bytes_of_the_whole_frame(tmp_path: Path) -> None:
+    """Chunked writing (a table never built whole) gives the files of the one-frame writer."""
+    cohort = hcpc_cohort(n=700, seed=4)
+    src = cohort.sources["hcpc_patients"]
+    write_source(src, tmp_path / "chunks", "p", decimals=cohort.decimals, chunk_rows=64)
+    frame = src.frame()
+    text = pd.DataFrame(
+        {c: format_column(frame[c], cohort.decimals.get(c)) for c in frame.columns}
+    ).to_csv(index=False, lineterminator="\n")
+    assert (tmp_path / "chunks" / "p.csv").read_text() == text
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunks" / "p.parquet"), frame)

@@ -357,23 +357,92 @@ def _merge_levels(
     return out
 
 
+class Steps:
+    """The stages of a running command on a rich progress display (see :func:`progress`).
+
+    Calling it with a text starts a stage (a spinner and the time it has
+    taken); :meth:`advance` shows how far a stage with a known size is (a bar
+    and the share done). It is the ``progress=`` callback of the Python API
+    (``analyze``, ``evaluate``, ``reproduce``, ``HcpcCohort.write``). Without
+    a terminal it does nothing.
+    """
+
+    def __init__(self, label: str, bar: Any = None) -> None:
+        self.label = label
+        self._bar = bar
+        self._task: Any = None
+
+    def __call__(self, step: str) -> None:
+        """Start the stage ``step`` (its size unknown)."""
+        if self._bar is None:
+            return
+        if self._task is None:
+            self._task = self._bar.add_task(f"{self.label}: {step}", total=None)
+        else:
+            self._bar.reset(self._task, total=None, description=f"{self.label}: {step}")
+
+    def advance(self, step: str, done: int, total: int) -> None:
+        """``done`` of ``total`` units of the stage ``step`` (e.g. rows written)."""
+        if self._bar is None:
+            return
+        text = f"{self.label}: {step}"
+        if self._task is None:
+            self._task = self._bar.add_task(text, total=total, completed=done)
+        else:
+            self._bar.update(self._task, description=text, total=total, completed=done)
+
+
+def show_progress(stream: Any = None) -> bool:
+    """Progress is shown on a terminal, never in a pipe, a file or CI (``CI`` set, as CI services do).
+
+    Examples
+    --------
+    >>> import io
+    >>> show_progress(io.StringIO())
+    False
+    """
+    import os
+    import sys
+
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[str], None]]:
-    """A rich spinner with the current step on stderr (silent when stderr is not a terminal)."""
+def progress(label: str) -> Iterator[Steps]:
+    """A rich progress display of the command's stages on stderr (a terminal only, not in CI).
+
+    Yields a :class:`Steps`: ``step("loading")`` starts a stage (spinner and
+    elapsed time), ``step.advance("writing", done, total)`` shows a bar. The
+    display disappears when the block ends, before the command's output.
+    """
+    if not show_progress():
+        yield Steps(label)
+        return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
     ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda step: bar.update(task, description=f"{label}: {step}")
+        yield Steps(label, bar)
 
 
 OUTPUT_SUFFIXES = {

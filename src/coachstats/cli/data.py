@@ -25,6 +25,7 @@ from coachstats.cli.common import (
     notes,
     plan_outputs,
     program_load,
+    progress,
     table_content,
     writing,
 )
@@ -155,7 +156,9 @@ def synth(
         kwargs["n"] = n
     if seed is not None:
         kwargs["seed"] = seed
-    cohort = gen(**kwargs)
+    with progress("synth") as step:
+        step(f"generating {n or 'the published'} patients")
+        cohort = gen(**kwargs)
     folder = out.parent if one_file else out
     folder.mkdir(exist_ok=True)
     for path in files if made else ():
@@ -163,13 +166,18 @@ def synth(
     scratch = Path(tempfile.mkdtemp(prefix=".synth.", dir=folder))
     try:
         with writing(outs):
-            if one_file:
-                fmt = out.suffix.lower().lstrip(".")
-                produced = cohort.write(scratch, formats=(fmt,))  # type: ignore[arg-type]
-                outs.adopt(out, next(p for p in produced if p.stem == names[0]))
-            else:
-                for produced_file in cohort.write(scratch):
-                    outs.adopt(out / produced_file.name, produced_file)
+            with progress("synth") as step:
+                if one_file:
+                    fmt = out.suffix.lower().lstrip(".")
+                    produced = cohort.write(
+                        scratch,
+                        formats=(fmt,),  # type: ignore[arg-type]
+                        progress=step.advance,
+                    )
+                    outs.adopt(out, next(p for p in produced if p.stem == names[0]))
+                else:
+                    for produced_file in cohort.write(scratch, progress=step.advance):
+                        outs.adopt(out / produced_file.name, produced_file)
     except BaseException:
         if made:
             shutil.rmtree(out, ignore_errors=True)

@@ -136,7 +136,8 @@ def analyze(
             from coachstats.present.report import render_report, report_from_analysis
 
             # the data, goal set and flow come from the result: nothing is loaded or resolved again
-            with notes():
+            with notes(), progress("analyze") as step:
+                step("writing the report")
                 doc = report_from_analysis(
                     result.data,
                     result.plan,
@@ -293,7 +294,8 @@ def evaluate(
         if report is not None:
             from coachstats.present.report import render_report, report_from_evaluation
 
-            with notes():
+            with notes(), progress("evaluate") as step:
+                step("writing the report")
                 doc = report_from_evaluation(
                     result, trial_data=trial_data, files=[encounters] if encounters else ()
                 )

@@ -25,6 +25,7 @@ from coachstats.cli.common import (
     notes,
     plan_outputs,
     program_load,
+    progress,
     writing,
 )
 
@@ -83,11 +84,12 @@ def reproduce(
     known = tuple(list_trials())
     # registry names in any case; anything else (a TOML file of your own) as given
     names = [t.lower() if t.lower() in known else t for t in trials or ()]
-    with notes():
+    with notes(), progress("reproduce") as step:
         own = None
         if data is not None:  # your file, read with the same loading options as every command
             from coachstats.data.programdata import load_program
 
+            step(f"loading {data.name}")
             own = load_program(
                 data,
                 **program_load(
@@ -103,6 +105,7 @@ def reproduce(
                     levels=levels,
                 ),
             )
+        step("recomputing the published figures")
         result = run(names or None, data=own, sensitivity=sensitivity)
     for note in own.notes if own is not None else ():  # what loading your file did
         typer.echo(f"note: {note}", err=True)
@@ -132,6 +135,9 @@ def reproduce(
         from coachstats.present.report import render_report, report_from_reproduction
 
         with notes(), writing(outs):
-            outs.write(report, render_report(report_from_reproduction(result), report))
+            with progress("reproduce") as step:
+                step("drawing the report")
+                content = render_report(report_from_reproduction(result), report)
+            outs.write(report, content)
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)

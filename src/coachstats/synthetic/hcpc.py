@@ -105,6 +105,7 @@ from coachstats.synthetic.common import (
 from coachstats.synthetic.tables import (
     ColumnBuilder,
     TableSource,
+    WriteProgress,
     array_column,
     label_array,
     label_column,
@@ -1354,18 +1355,22 @@ class HcpcCohort:
         directory: str | os.PathLike[str],
         *,
         formats: Sequence[Format] = ("csv", "parquet"),
+        progress: WriteProgress | None = None,
     ) -> list[Path]:
         """Write every table as CSV (and Parquet) into ``directory``, byte-stable.
 
         The tables are written a chunk of rows at a time from the compact
-        columns (:mod:`coachstats.synthetic.tables`), never built whole.
+        columns (:mod:`coachstats.synthetic.tables`), never built whole;
+        ``progress(file, rows_done, rows_total)`` is told after each chunk.
 
         Returns
         -------
         list of Path
             The files written.
         """
-        return write_tables(self.sources, directory, decimals=self.decimals, formats=formats)
+        return write_tables(
+            self.sources, directory, decimals=self.decimals, formats=formats, progress=progress
+        )
 
 
 def _decimals(columns: Sequence[str]) -> dict[str, int]:

@@ -94,6 +94,7 @@ from coachstats.synthetic.common import (
     write_tables,
 )
 from coachstats.synthetic.peer_helpers import covariate_matrix, covariate_scores, grid_repair
+from coachstats.synthetic.tables import WriteProgress
 
 __all__ = [
     "ADJUSTMENT",
@@ -752,10 +753,16 @@ class PeerCohort:
         return dict(zip(self.TABLE_NAMES, (self.patients,), strict=True))
 
     def write(
-        self, directory: str | os.PathLike[str], *, formats: Sequence[Format] = ("csv", "parquet")
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        formats: Sequence[Format] = ("csv", "parquet"),
+        progress: WriteProgress | None = None,
     ) -> list[Path]:
-        """Write the patient table as CSV (and Parquet), byte-stable."""
-        return write_tables(self.tables(), directory, decimals=DECIMALS, formats=formats)
+        """Write the patient table as CSV (and Parquet), byte-stable (``progress`` as in HCPC's)."""
+        return write_tables(
+            self.tables(), directory, decimals=DECIMALS, formats=formats, progress=progress
+        )
 
 
 def build(seed: int, n: int, calibration: Mapping[str, Mapping[str, Any]]) -> PeerCohort:
