@@ -88,6 +88,7 @@ from scipy.special import expit
 # The Newton names are re-exported: ``coachstats.compare.glm`` is where callers
 # have imported them from.
 from coachstats.compare.newton import (
+    BLOCK_ROWS,
     Family,
     NewtonResult,
     NewtonStats,
@@ -553,20 +554,19 @@ def marginal_sums(
     counterfactual: tuple[np.ndarray, np.ndarray] | None = None,
     arm_column: int = 0,
 ) -> MarginalSums:
-    """:class:`MarginalSums` of ``rows`` (unshifted design) at a fit.
+    r""":class:`MarginalSums` of ``rows`` (unshifted design) at a fit.
 
     ``counterfactual`` gives the ``(k, n)`` designs with everyone treated and
     everyone in the control arm (:meth:`~coachstats.compare.design.Design.at_arm`,
     transposed); by default they are ``rows.XT`` with the arm row set to 1
-    and 0 (a design without arm interactions).
+    and 0 (a design without arm interactions), computed block by block
+    without copying the design: only the arm term of the linear predictor
+    changes, and the arm entry of :math:`\sum_i d_i x^{(a)}_i` is
+    :math:`a \sum_i d_i`.
     """
     if counterfactual is None:
-        X1T = rows.XT.copy()
-        X1T[arm_column] = 1.0
-        X0T = rows.XT.copy()
-        X0T[arm_column] = 0.0
-    else:
-        X1T, X0T = counterfactual
+        return _arm_marginal_sums(rows, coef, group_coef, link, arm_column)
+    X1T, X0T = counterfactual
     offset = rows.by_group(group_coef)
     parts = []
     for XaT in (X1T, X0T):
@@ -581,6 +581,38 @@ def marginal_sums(
         )
     (p1, gx1, gg1), (p0, gx0, gg0) = parts
     return MarginalSums(X1T.shape[1], p1, p0, gx1, gx0, gg1, gg0)
+
+
+def _arm_marginal_sums(
+    rows: ModelRows, coef: np.ndarray, group_coef: np.ndarray, link: str, arm_column: int
+) -> MarginalSums:
+    """:func:`marginal_sums` of a design without arm interactions, a block of rows at a time."""
+    XT, codes, C = rows.XT, rows.groups, rows.n_groups
+    k, n = XT.shape
+    b_arm = float(coef[arm_column])
+    p = [0.0, 0.0]
+    gx = [np.zeros(k), np.zeros(k)]
+    gg = [np.zeros(C), np.zeros(C)]
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n)
+        Xb = XT[:, start:stop]
+        cb = None if codes is None else codes[start:stop]
+        base = combine_rows(coef, Xb)  # the linear predictor without the arm term
+        base -= b_arm * Xb[arm_column]
+        base += group_coef[0] if cb is None else np.take(group_coef, cb)
+        for i, value in enumerate((1.0, 0.0)):
+            eta = base + b_arm * value
+            if link == "logit":
+                pred = expit(eta)
+                d = pred * (1.0 - pred)
+            else:
+                pred, d = eta, np.ones_like(eta)
+            p[i] += float(pred.sum())
+            gx[i] += rows_dot(Xb, d)
+            gg[i] += group_total(cb, d, C)
+    for i, value in enumerate((1.0, 0.0)):
+        gx[i][arm_column] = value * float(gg[i].sum())  # x^(a) has a in the arm column
+    return MarginalSums(n, p[0], p[1], gx[0], gx[1], gg[0], gg[1])
 
 
 def identity_marginal_sums(

@@ -42,7 +42,12 @@ import numpy as np
 
 from coachstats.compare.design import Design, GroupIndex
 from coachstats.compare.dist import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
-from coachstats.compare.glm import MarginalSums, RegressionFit, marginal_sums
+from coachstats.compare.glm import (
+    MarginalSums,
+    RegressionFit,
+    identity_marginal_sums,
+    marginal_sums,
+)
 from coachstats.compare.rows import ModelRows
 from coachstats.compare.smallsample import ClusterCrossProducts, cr2_from_sums
 from coachstats.core.coefficients import Coefficient, WaldTest
@@ -334,12 +339,26 @@ def counterfactual_sums(
     alpha: np.ndarray,
     groups: GroupIndex | None,
     link: str,
+    rows: ModelRows | None = None,
 ) -> MarginalSums:
     """:class:`~coachstats.compare.glm.MarginalSums` of an in-memory design.
 
     Every patient is set to each arm by :meth:`Design.at_arm`, so arm
-    interactions follow.
+    interactions follow. Without arm interactions only the arm column
+    changes: an identity link needs no pass over the rows (the prediction at
+    the mean design), a logit link one pass without counterfactual copies;
+    ``rows`` (the fit's, when it kept them) saves the transposed design.
     """
+    g = groups if groups is not None and groups.n_groups > 1 else None
+    if not design.arm_modifiers and link == "identity":
+        X = design.X
+        counts = g.counts if g is not None else np.array([X.shape[0]])
+        means = g.means(X) if g is not None else X.mean(axis=0)[None, :]
+        return identity_marginal_sums(counts, means, beta, alpha)
+    if not design.arm_modifiers:
+        if rows is None:
+            rows = ModelRows.from_design(design.X, np.zeros(design.X.shape[0]), groups)
+        return marginal_sums(rows, beta, alpha, link=link)
     rows = ModelRows.from_design(design.X, np.zeros(design.X.shape[0]), groups)
     counterfactual = (
         np.ascontiguousarray(design.at_arm(1.0).T),

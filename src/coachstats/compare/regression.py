@@ -339,7 +339,7 @@ def logistic_model(
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
     fit = fit_logistic(design.X, setup.y, fe)
-    sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit")
+    sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit", fit.rows)
     rd = risk_difference_from_sums(sums) if estimand == "risk difference" else None
     F = fit_functionals(fit, clusters=clusters)
     output = regression_output(
