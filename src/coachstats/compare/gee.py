@@ -106,7 +106,7 @@ from coachstats.compare.design import (
     run_local,
     vdot,
 )
-from coachstats.compare.newton import initial_intercepts, newton_steps, not_converged
+from coachstats.compare.newton import BLOCK_ROWS, initial_intercepts, newton_steps, not_converged
 from coachstats.compare.smallsample import cluster_grams
 from coachstats.core.errors import AnalysisError, ConvergenceWarning, DataWarning, check_option
 
@@ -197,31 +197,35 @@ def gee_stats(rows: ModelRows, center: np.ndarray, beta: np.ndarray, family: str
     if rows.clusters is None:  # pragma: no cover - the callers always set clusters
         raise AnalysisError("GEE rows need cluster codes")
     XcT = rows.centered(center)
-    y = rows.y
-    eta = combine_rows(beta, XcT, out=rows.buffer("eta"))
-    k = XcT.shape[0]
-    if family == "binomial":  # _mean_parts, in place on reused buffers
-        mu = expit(eta, out=rows.buffer("r"))
-        d = np.subtract(1.0, mu, out=rows.buffer("d"))
-        d *= mu
-        np.sqrt(d, out=d)
-        r = np.subtract(y, mu, out=mu)
-        e = np.divide(r, d, out=rows.buffer("e"))
-        XD = np.multiply(XcT, d, out=rows.buffer("xd", k))
-        XR = np.multiply(XcT, r, out=rows.buffer("xr", k))  # d * e * x
-    else:
-        e = np.subtract(y, eta, out=rows.buffer("e"))
-        XD = XcT
-        XR = np.multiply(XcT, e, out=rows.buffer("xr", k))
+    y, codes = rows.y, rows.clusters
+    k, n = XcT.shape
     G = rows.n_clusters
-    return GEEStats(
-        nobs=rows.nobs,
-        ee=vdot(e, e),
-        es=np.bincount(rows.clusters, weights=e, minlength=G),
-        h0=XD @ XD.T,
-        T=_cluster_sums(rows.clusters, XD, G),
-        DE=_cluster_sums(rows.clusters, XR, G),
-    )
+    ee, es = 0.0, np.zeros(G)
+    h0, T, DE = np.zeros((k, k)), np.zeros((G, k)), np.zeros((G, k))
+    # block by block, so that the temporaries stay in the CPU cache (as newton_stats)
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n)
+        Xb, yb, cb = XcT[:, start:stop], y[start:stop], codes[start:stop]
+        eta = combine_rows(beta, Xb)
+        if family == "binomial":  # _mean_parts, in place
+            mu = expit(eta, out=eta)
+            d = np.subtract(1.0, mu)
+            d *= mu
+            np.sqrt(d, out=d)
+            r = np.subtract(yb, mu, out=mu)
+            e = np.divide(r, d)
+            XD = np.multiply(Xb, d)
+            XR = np.multiply(Xb, r)  # d * e * x
+        else:
+            e = np.subtract(yb, eta, out=eta)
+            XD = Xb
+            XR = np.multiply(Xb, e)
+        ee += vdot(e, e)
+        es += np.bincount(cb, weights=e, minlength=G)
+        h0 += XD @ XD.T
+        T += _cluster_sums(cb, XD, G)
+        DE += _cluster_sums(cb, XR, G)
+    return GEEStats(nobs=rows.nobs, ee=ee, es=es, h0=h0, T=T, DE=DE)
 
 
 def _cluster_sums(codes: np.ndarray, values_t: np.ndarray, n: int) -> np.ndarray:

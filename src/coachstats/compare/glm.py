@@ -78,7 +78,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -92,6 +92,7 @@ from coachstats.compare.newton import (
     Family,
     NewtonResult,
     NewtonStats,
+    cluster_score_parts,
     cluster_score_sums,
     cr1_adjustment,
     initial_intercepts,
@@ -199,6 +200,10 @@ class RegressionFit:
     n_obs: int
     newton: NewtonResult
     rows: ModelRows | None = None
+    #: Per-cluster score parts of the fit (:func:`cluster_score_parts`), by clustering.
+    _score_parts: list[tuple[GroupIndex, tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @property
     def nobs(self) -> int:
@@ -261,10 +266,18 @@ class RegressionFit:
         return float(self.dispersion * (g_beta @ z_beta + g_group @ z_group))
 
     def score_sums(self, clusters: GroupIndex, influence: np.ndarray | None = None) -> np.ndarray:
-        """:func:`cluster_score_sums` over the fit's own rows."""
-        return cluster_score_sums(
-            self._rows(), self.newton, self.family, clusters.codes, clusters.n_groups, influence
-        )
+        """:func:`cluster_score_sums` over the fit's own rows (one pass per clustering, kept)."""
+        parts = next((p for c, p in self._score_parts if c is clusters), None)
+        if parts is None:
+            parts = cluster_score_parts(
+                self._rows(), self.newton, self.family, clusters.codes, clusters.n_groups
+            )
+            self._score_parts.append((clusters, parts))
+        scores, cross = parts
+        if influence is None:
+            return scores
+        columns = influence[:, None] if influence.ndim == 1 else influence
+        return np.column_stack([scores, cross @ columns])
 
     def cluster_vcov(self, clusters: GroupIndex, scores: np.ndarray | None = None) -> np.ndarray:
         r"""CR1 cluster-robust covariance of :math:`\hat\beta` (``vcovCL`` HC1).

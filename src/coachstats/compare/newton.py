@@ -53,6 +53,7 @@ __all__ = [
     "Family",
     "NewtonResult",
     "NewtonStats",
+    "cluster_score_parts",
     "cluster_score_sums",
     "cr1_adjustment",
     "initial_intercepts",
@@ -347,18 +348,46 @@ def cluster_score_sums(
     group part of a functional's influence). Additive over chunks of rows;
     returns ``(G, p)``, ``(G, p + 1)`` or ``(G, p + m)``.
     """
-    shift = result.shift
-    XT = rows.shifted(shift)
-    eta = combine_rows(result.coef, XT) + rows.by_group(result.shifted_group_coef)
-    e = rows.y - (expit(eta) if family == "binomial" else eta)
-    _, a = result.stats.schur()
-    xt = minus_group_values(XT, a, rows.groups)  # a fresh array: scaled in place
-    scores = group_sums_t(clusters, np.multiply(xt, e, out=xt), n_clusters)
+    scores, cross = cluster_score_parts(rows, result, family, clusters, n_clusters)
     if influence is None:
         return scores
     columns = influence[:, None] if influence.ndim == 1 else influence
-    extra = [
-        np.bincount(clusters, weights=rows.by_group(columns[:, j]) * e, minlength=n_clusters)
-        for j in range(columns.shape[1])
-    ]
-    return np.column_stack([scores, *extra])
+    return np.column_stack([scores, cross @ columns])
+
+
+def cluster_score_parts(
+    rows: ModelRows,
+    result: NewtonResult,
+    family: str,
+    clusters: np.ndarray,
+    n_clusters: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The parts of :func:`cluster_score_sums`: the score sums, and residual sums by cluster and group.
+
+    ``cross[g, c]`` is :math:`\sum_{i \in g, c(i) = c} (y_i - \hat\mu_i)`, so the
+    influence column of any per-group value :math:`v` is ``cross @ v``: one
+    pass over the rows serves every functional of a fit (block by block).
+    """
+    shift = result.shift
+    XT = rows.shifted(shift)
+    _, a = result.stats.schur()
+    coef, group_coef = result.coef, result.shifted_group_coef
+    codes, C = rows.groups, rows.n_groups
+    k, n = XT.shape
+    scores = np.zeros((n_clusters, k))
+    cross = np.zeros((n_clusters, C))
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n)
+        Xb, cb, gb = XT[:, start:stop], clusters[start:stop], None
+        eta = combine_rows(coef, Xb)
+        if codes is None:
+            eta += group_coef[0]
+        else:
+            gb = codes[start:stop]
+            eta += np.take(group_coef, gb)
+        e = rows.y[start:stop] - (expit(eta) if family == "binomial" else eta)
+        xt = minus_group_values(Xb, a, gb)  # a fresh array: scaled in place
+        scores += group_sums_t(cb, np.multiply(xt, e, out=xt), n_clusters)
+        pair = cb if gb is None else cb * C + gb
+        cross += np.bincount(pair, weights=e, minlength=n_clusters * C).reshape(n_clusters, C)
+    return scores, cross
