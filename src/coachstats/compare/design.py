@@ -69,6 +69,7 @@ from coachstats.compare.rows import (
     ModelRows,
     Request,
     combine_rows,
+    gram_rows,
     group_sums,
     group_sums_t,
     minus_group_values,
@@ -97,6 +98,7 @@ __all__ = [
     "covariate_levels",
     "covariate_terms",
     "dummy_columns",
+    "gram_rows",
     "group_sums",
     "group_sums_t",
     "minus_group_values",
@@ -455,7 +457,7 @@ def build_design(
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
     raw_sq = np.einsum("ij,ij->i", XT, XT)
-    gram = XdT @ XdT.T
+    gram = gram_rows(XdT)
     rel = screen_aliased(gram, raw_sq, order)
     kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < SUSPECT_TOL) else order
     kept, dropped = check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)

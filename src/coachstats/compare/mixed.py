@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from coachstats.compare.design import GroupIndex, ModelRows, rows_dot, vdot
+from coachstats.compare.design import GroupIndex, ModelRows, gram_rows, rows_dot, vdot
 from coachstats.core.errors import AnalysisError
 
 __all__ = [
@@ -161,7 +161,7 @@ def mixed_chunk_stats(
     for j in range(XcT.shape[0]):  # loop over columns, not rows or clusters
         Sx[:, j] = np.bincount(codes, weights=XcT_c[j], minlength=G)
     return MixedStats(
-        XtX=XcT @ XcT.T,
+        XtX=gram_rows(XcT),
         Xty=rows_dot(XcT, y),
         yty=vdot(y, y),
         counts=np.bincount(codes, minlength=G),
