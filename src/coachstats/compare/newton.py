@@ -148,6 +148,9 @@ def newton_stats(
     codes, C = rows.groups, rows.n_groups
     binomial = family == "binomial"
     flip = rows.cached("1-2y", y, lambda: 1.0 - 2.0 * y) if binomial else None
+    # a linear model's X'X and group sums do not depend on the point: kept after the first pass
+    kept = None if binomial else rows.stored("gaussian sums", shift)
+    fixed = kept is None
     xwx, xr = np.zeros((k, k)), np.zeros(k)
     wg, rg, bg = np.zeros(C), np.zeros(C), np.zeros((C, k))
     deviance = 0.0
@@ -180,14 +183,22 @@ def newton_stats(
             r = np.subtract(yb, eta, out=eta)
             deviance += vdot(r, r)
             XW = Xb
-        xwx += XW @ Xb.T  # a small product: BLAS on one core, in cache
         xr += rows_dot(Xb, r)
+        rg += group_total(cb, r, C)
+        if not fixed:
+            continue
+        xwx += XW @ Xb.T  # a small product: BLAS on one core, in cache
         if w is None:
             wg += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
         else:
             wg += group_total(cb, w, C)
-        rg += group_total(cb, r, C)
         bg += group_sums_t(cb, XW, C)
+    if kept is not None:
+        xwx = kept[: k * k].reshape(k, k).copy()
+        wg = kept[k * k : k * k + C].copy()
+        bg = kept[k * k + C :].reshape(C, k).copy()
+    elif not binomial:
+        rows.store("gaussian sums", shift, np.concatenate([xwx.ravel(), wg, bg.ravel()]))
     return NewtonStats(
         nobs=n,
         deviance=2.0 * deviance if binomial else deviance,

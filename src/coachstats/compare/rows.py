@@ -384,6 +384,15 @@ class ModelRows:
         self._cache[key] = (anchor, value)
         return value
 
+    def stored(self, key: Hashable, anchor: Any) -> np.ndarray | None:
+        """The value :meth:`store` kept for ``(key, anchor)``, else None."""
+        hit = self._cache.get(key)
+        return hit[1] if hit is not None and hit[0] is anchor else None
+
+    def store(self, key: Hashable, anchor: Any, value: np.ndarray) -> None:
+        """Keep ``value`` for ``(key, anchor)`` (``anchor``: the parameter it depends on)."""
+        self._cache[key] = (anchor, value)
+
     def buffer(self, name: str, rows: int = 0) -> np.ndarray:
         """A scratch array of ``n`` (or ``(rows, n)``) floats, reused across passes."""
         shape = (rows, self.nobs) if rows else (self.nobs,)
