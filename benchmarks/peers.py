@@ -7,9 +7,10 @@
   for the model-based SEs, so the numbers agree to 1e-6).
 - :func:`fe_logit_bound`: what the FE logit cannot beat: its Newton steps on
   sufficient statistics alone (per step one pass over the rows for
-  :math:`X^\\top W X`, :math:`X^\\top r` and the per-clinic sums), timed on
-  the prepared design, without reading the frame, coding the clinics or
-  building the result. The FE logit is judged against this bound.
+  :math:`X^\\top W X`, :math:`X^\\top r` and the per-clinic sums, by the
+  engine's own pass), timed on the prepared design, without reading the
+  frame, coding the clinics, building the design or the result. The FE
+  logit, from the DataFrame to its result, is judged against this bound.
 
 pyfixest is optional (``pip install coachstats[bench]``); without it its
 rows are left out and said so.
@@ -84,14 +85,14 @@ def run_pyfixest(frame: pd.DataFrame) -> Stages:
 def fe_logit_bound(s: pd.DataFrame, reps: int = 3) -> dict[str, float]:
     """Seconds of the FE logit's Newton steps on sufficient statistics alone (see module doc).
 
-    Returns the seconds of one pass (the fastest of ``reps``), the passes the
-    fit takes (its Newton steps and the pass at the solution, with any step
-    halvings) and their product, the bound.
+    One pass is the engine's own :func:`coachstats.compare.newton.newton_stats`
+    at the solution, on the design already built, shifted and held in memory
+    (the fastest of ``reps``); the fit takes one pass per Newton step plus the
+    first. Returns the seconds of a pass, the passes and their product, the bound.
     """
-    from scipy.special import expit
-
-    from coachstats.compare.design import GroupIndex
+    from coachstats.compare.design import GroupIndex, ModelRows
     from coachstats.compare.glm import fit_logistic
+    from coachstats.compare.newton import newton_stats
 
     y = s["composite_any"].astype(float).to_numpy()
     X = np.column_stack(
@@ -99,20 +100,14 @@ def fe_logit_bound(s: pd.DataFrame, reps: int = 3) -> dict[str, float]:
         + [s[c].to_numpy(dtype=float) for c in COVS]
     )
     groups = GroupIndex.from_values(s["clinic"])
-    codes, C = np.asarray(groups.codes), groups.n_groups
-    fit = fit_logistic(X, y, groups=groups)
-    XT = np.asfortranarray(X.T)  # rows contiguous, as the engine keeps them
-    beta, alpha = fit.coef, fit.group_coef
+    fit = fit_logistic(X, y, groups)
+    rows = ModelRows.from_design(X, y, groups)
+    shift = fit.newton.shift
+    rows.shifted(shift)  # built once, as in the fit
 
     def one_pass() -> float:
         t0 = time.perf_counter()
-        eta = beta @ XT + alpha[codes]
-        mu = expit(eta)
-        w = mu * (1.0 - mu)
-        r = y - mu
-        xw = XT * w
-        _ = xw @ XT.T, XT @ r, np.bincount(codes, w, C), np.bincount(codes, r, C)
-        _ = [np.bincount(codes, xw[j], C) for j in range(XT.shape[0])]
+        newton_stats(rows, shift, fit.coef, fit.newton.shifted_group_coef, "binomial")
         return time.perf_counter() - t0
 
     seconds = min(one_pass() for _ in range(reps))
