@@ -14,6 +14,8 @@ differences between the two sets of estimates, SEs and p-values.
     python benchmarks/run.py --growth                 # 1e4 .. 1e7, JSON + growth plot
     python benchmarks/run.py --clusters 5000          # 5,000 clinics: FE logit, GEE, LMM
     python benchmarks/run.py --parquet 1e7            # streamed from Parquet, peak RSS
+    python benchmarks/run.py --cli 1e6                # the commands, start to exit, peak RSS
+    python benchmarks/run.py --docs                   # docs/performance.md from the results
 
 Results are printed as a table and written as JSON (``--json out.json``;
 ``--growth`` writes ``benchmarks/results/growth.json`` and the plot
@@ -773,12 +775,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="parquet: skip the in-memory run")
     ap.add_argument("--keep", action="store_true", help="parquet: keep the file")
     ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions (fastest kept)")
+    ap.add_argument("--cli", type=float, default=None, help="the commands at this many patients")
+    ap.add_argument("--docs", action="store_true", help="rewrite docs/performance.md's tables")
     ap.add_argument("--no-peers", action="store_true", help="leave out pyfixest and the bound")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:
         child(args.child[0], args.child[1], args.batch_size)
+        return 0
+    if args.docs:
+        from docs_tables import regenerate
+
+        print("rewrote:", ", ".join(regenerate()) or "nothing", file=sys.stderr)
+        return 0
+    if args.cli:
+        from cli_bench import run_cli_bench
+
+        rows = run_cli_bench(int(args.cli), reps=args.reps)
+        print_table(rows)
+        write_json(Path(args.json or RESULTS / "cli.json"), "cli", rows)
         return 0
     if args.parquet:
         rows = run_parquet(int(args.parquet), args.batch_size, args.keep, not args.no_memory)

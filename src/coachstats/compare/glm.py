@@ -621,7 +621,7 @@ def _arm_marginal_sums(
             else:
                 pred, d = eta, np.ones_like(eta)
             p[i] += float(pred.sum())
-            gx[i] += rows_dot(Xb, d)
+            gx[i] += Xb @ d
             gg[i] += group_total(cb, d, C)
     for i, value in enumerate((1.0, 0.0)):
         gx[i][arm_column] = value * float(gg[i].sum())  # x^(a) has a in the arm column

@@ -183,7 +183,7 @@ def newton_stats(
             r = np.subtract(yb, eta, out=eta)
             deviance += vdot(r, r)
             XW = Xb
-        xr += rows_dot(Xb, r)
+        xr += Xb @ r  # a block: BLAS on one core, twice einsum's speed here
         rg += group_total(cb, r, C)
         if not fixed:
             continue
