@@ -43,7 +43,6 @@ from coachstats.compare.rows import (
     group_sums_t,
     group_total,
     minus_group_values,
-    rows_dot,
     vdot,
 )
 from coachstats.core.errors import AnalysisError, ConvergenceError, check_option
