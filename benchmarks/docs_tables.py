@@ -177,11 +177,63 @@ def parquet_table(payload: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def clusters_table(payload: dict[str, Any]) -> str:
+    rows = payload["rows"]
+    out = [
+        "| model | patients | clinics | coachstats (s) | reference (s) | ratio | max rel. diff |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['stage']} | {r['n']:,} | {r['clinics']:,} | {seconds(r['coachstats_s'])} | "
+            f"{seconds(r.get('baseline_s'))} | {ratio(r.get('ratio'))} | {diff(r.get('max_rel_diff'))} |"
+        )
+    notes = [f"{r['stage']}: {r['note']}" for r in rows if r.get("note")]
+    out += ["", *(f"- {n}." for n in notes), "", footer(payload, rows)]
+    return "\n".join(out)
+
+
+def wide_table(payload: dict[str, Any]) -> str:
+    rows = payload["rows"]
+    out = ["| columns | seconds | µs per column |", "|---:|---:|---:|"]
+    for r in rows:
+        out.append(
+            f"| {r['columns']:,} | {seconds(r['seconds'])} | {1e6 * r['seconds'] / r['columns']:.0f} |"
+        )
+    out += ["", footer(payload, rows)]
+    return "\n".join(out)
+
+
+def startup_table(payload: dict[str, Any]) -> str:
+    from statistics import median
+
+    base = median(payload["import_numpy_pandas"])
+    full = median(payload["import_with_coachstats"])
+    api = payload["runs"]
+    out = [
+        "| measurement | seconds (median) |",
+        "|---|---:|",
+        f"| `import numpy, pandas` | {base:.2f} |",
+        f"| `import numpy, pandas, coachstats` | {full:.2f} |",
+        f"| what `import coachstats` adds | **{payload['import_added_median']:.2f}** |",
+        f"| `reproduce()` in Python: import, then the {int(api[0]['targets'])} targets | "
+        f"{median(r['import'] for r in api):.2f} + {median(r['reproduce'] for r in api):.2f} |",
+        f"| the `coachstats reproduce` command, start to exit | **{payload['command_median']:.2f}** |",
+    ]
+    rows = [payload]
+    invocation = payload.get("invocation", "python benchmarks/reproduce_time.py")
+    out += ["", footer({**payload, "command": invocation}, rows)]
+    return "\n".join(out)
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "speed": speed_table,
     "growth": growth_table,
     "cli": cli_table,
     "parquet": parquet_table,
+    "clusters": clusters_table,
+    "wide": wide_table,
+    "startup": startup_table,
 }
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sensitivity", action="store_true")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
+    load_before = round(os.getloadavg()[0], 2)
 
     base = [import_seconds("numpy, pandas") for _ in range(args.runs)]
     full = [import_seconds("numpy, pandas, coachstats") for _ in range(args.runs)]
@@ -122,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                     "command": command,
                     "command_median": statistics.median(command),
                     "sensitivity": args.sensitivity,
+                    "invocation": "python benchmarks/"
+                    + " ".join(
+                        [Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]
+                    ),
+                    "date": time.strftime("%Y-%m-%d"),
+                    "load_before": load_before,
+                    "load_after": round(os.getloadavg()[0], 2),
                     "python": platform.python_version(),
                     "machine": platform.machine(),
                 },

@@ -615,6 +615,7 @@ def run_parquet(n: int, batch_size: int, keep: bool, in_memory: bool) -> list[di
         t, _ = timed(lambda: write_parquet(n, path))
         print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {t:.0f} s", file=sys.stderr)
     runs = {}
+    before = load()
     for mode in ("stream", "memory") if in_memory else ("stream",):
         out = subprocess.run(
             [sys.executable, __file__, "--child", mode, str(path), "--batch-size", str(batch_size)],
@@ -631,6 +632,8 @@ def run_parquet(n: int, batch_size: int, keep: bool, in_memory: bool) -> list[di
             "coachstats_s": r["seconds"],
             "peak_rss_mb": r["peak_rss_mb"],
             "batch_size": batch_size if mode == "stream" else None,
+            "load_before": before,
+            "load_after": load(),
         }
         if mode == "stream" and "memory" in runs:
             absd, rel = differences(r["est"], runs["memory"]["est"])
@@ -804,9 +807,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.clusters:
         n = int(args.n[0]) if args.n else 1_000_000
+        before = load()
         rows = run_clusters(
             n, args.clusters, int(args.ref_n), args.ref_clinics, lme4=not args.no_lme4
         )
+        rows = [{**r, "load_before": before, "load_after": load()} for r in rows]
         print_table(rows)
         write_json(Path(args.json or RESULTS / "clusters.json"), "clusters", rows)
         return 0
