@@ -165,19 +165,18 @@ def synth(
         outs.add(path, option="OUT")
     scratch = Path(tempfile.mkdtemp(prefix=".synth.", dir=folder))
     try:
-        with writing(outs):
-            with progress("synth") as step:
-                if one_file:
-                    fmt = out.suffix.lower().lstrip(".")
-                    produced = cohort.write(
-                        scratch,
-                        formats=(fmt,),  # type: ignore[arg-type]
-                        progress=step.advance,
-                    )
-                    outs.adopt(out, next(p for p in produced if p.stem == names[0]))
-                else:
-                    for produced_file in cohort.write(scratch, progress=step.advance):
-                        outs.adopt(out / produced_file.name, produced_file)
+        with writing(outs), progress("synth") as step:
+            if one_file:
+                fmt = out.suffix.lower().lstrip(".")
+                produced = cohort.write(
+                    scratch,
+                    formats=(fmt,),  # type: ignore[arg-type]
+                    progress=step.advance,
+                )
+                outs.adopt(out, next(p for p in produced if p.stem == names[0]))
+            else:
+                for produced_file in cohort.write(scratch, progress=step.advance):
+                    outs.adopt(out / produced_file.name, produced_file)
     except BaseException:
         if made:
             shutil.rmtree(out, ignore_errors=True)

@@ -26,7 +26,6 @@ __all__ = [
     "chi2_isf",
     "chi2_sf",
     "f_sf",
-    "norm_isf",
     "norm_ppf",
     "norm_sf",
     "scipy_stats",
@@ -67,11 +66,6 @@ def chi2_sf(x: float, df: float) -> float:
 def chi2_isf(p: float, df: float) -> float:
     """The chi-square value with upper-tail probability ``p`` (R ``qchisq(p, df, lower.tail = FALSE)``)."""
     return float(special.chdtri(df, p))
-
-
-def norm_isf(q: float) -> float:
-    """The standard normal value with upper-tail probability ``q`` (``scipy.stats.norm.isf``)."""
-    return float(-special.ndtri(q))
 
 
 def f_sf(x: float, df1: float, df2: float) -> float:

@@ -228,7 +228,11 @@ def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:
     >>> codes.tolist(), list(labels)
     ([0, 1, 0], ['uc', 'hc'])
     """
-    if len(values) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+    if (
+        len(values)
+        and isinstance(values.dtype, pd.StringDtype)
+        and values.dtype.storage == "pyarrow"
+    ):
         import pyarrow as pa
         import pyarrow.compute as pc
 
