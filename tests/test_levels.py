@@ -10,8 +10,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coachstats.cli.common import parse_levels
 from coachstats.data.levels import CATEGORY_LEVELS, canonical_levels, normalize_levels
@@ -127,3 +130,24 @@ def test_unmatched_levels_are_named_never_zero(cohort: pd.DataFrame) -> None:
         warnings.simplefilter("always")
         case_mix(coded, "hcpc")
     assert any(issubclass(w.category, DataWarning) and "Female" in str(w.message) for w in caught)
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["F", "female", " Male ", "m", "unknown", "", "Hispanic", "2", "x", "other"]),
+    st.sampled_from([1, 2, 0, 1.0, 2.0, 2.5, True, False, None, np.nan]),
+    st.text(max_size=4),
+)
+
+
+@given(st.lists(_CELLS, max_size=30), st.sampled_from(["sex", "language", "ethnicity"]))
+@settings(max_examples=200, deadline=None)
+def test_a_column_is_mapped_as_each_of_its_values_alone(values: list[object], column: str) -> None:
+    """Each distinct value is mapped once (issue 22): the same as mapping the rows one by one."""
+    out, unmatched = normalize_levels(pd.Series(values, dtype=object), column)
+    one_by_one = [normalize_levels(pd.Series([v], dtype=object), column) for v in values]
+    assert out.tolist() == [o.iloc[0] for o, _ in one_by_one]
+    assert str(out.dtype) == "string"
+    expected: list[str] = []
+    for _, u in one_by_one:
+        expected += [x for x in u if x not in expected]
+    assert unmatched == expected

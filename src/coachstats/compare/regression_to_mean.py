@@ -55,8 +55,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import integrate, optimize, stats
 
+from coachstats.compare.dist import scipy_stats
 from coachstats.core.errors import AnalysisError
 
 __all__ = ["RegressionToMean", "fit_truncated_normal", "regression_to_mean"]
@@ -85,6 +85,7 @@ class RegressionToMean:
     @property
     def selected_mean(self) -> float:
         r""":math:`E[X \mid X > c]` under the model."""
+        stats = scipy_stats()
         z = self._z
         return self.mean + self.sd * float(np.exp(stats.norm.logpdf(z) - stats.norm.logsf(z)))
 
@@ -107,6 +108,7 @@ class RegressionToMean:
 
     def below_given(self, baseline: ArrayLike, goal: ArrayLike) -> np.ndarray:
         r""":math:`P(Y \le g \mid X = x)` per baseline (``goal`` a value or one per baseline)."""
+        stats = scipy_stats()
         m, s = self._conditional(baseline)
         return np.asarray(stats.norm.cdf((np.asarray(goal, dtype=float) - m) / s))
 
@@ -116,6 +118,9 @@ class RegressionToMean:
         :math:`\int_{z_c}^\infty \varphi(x)\,\Phi((z_b - r x)/\sqrt{1 - r^2})\,dx` by
         adaptive quadrature (deterministic, about 1e-10).
         """
+        from scipy import integrate
+
+        stats = scipy_stats()
         r = cov / (self.sd * math.sqrt(var_u))
         zc = (self.threshold - self.mean) / self.sd
         zb = (b - a) / math.sqrt(var_u)
@@ -131,6 +136,7 @@ class RegressionToMean:
 
     def share_below(self, goal: float) -> float:
         r""":math:`P(Y \le g \mid X > c)`: the share at or below ``goal`` at follow-up, no effect."""
+        stats = scipy_stats()
         p_sel = float(stats.norm.sf(self._z))
         joint = self._joint_above(self.mean, goal, self.reliability * self.sd**2, self.sd**2)
         return joint / p_sel
@@ -142,6 +148,7 @@ class RegressionToMean:
         :math:`\sigma^2(1-\rho)` with :math:`X`; :math:`P(D \ge k, X > c) = P(X > c) -
         P(X > c, D < k)`.
         """
+        stats = scipy_stats()
         p_sel = float(stats.norm.sf(self._z))
         var_d = 2.0 * self.sd**2 * (1.0 - self.reliability)
         cov = self.sd**2 * (1.0 - self.reliability)
@@ -169,6 +176,9 @@ def fit_truncated_normal(values: ArrayLike, threshold: float) -> tuple[float, fl
     >>> bool(abs(mu - 8.0) < 0.2 and abs(sd - 1.5) < 0.1)
     True
     """
+    from scipy import optimize
+
+    stats = scipy_stats()
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if x.size < 10:

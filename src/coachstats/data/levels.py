@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import SchemaError
@@ -146,6 +147,10 @@ def _lookup(column: str, mapping: Mapping[Any, str] | None) -> dict[str, str]:
     return table
 
 
+#: Inferred kinds of an object column whose equal values always give the same level.
+_ONE_KIND = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"})
+
+
 def normalize_levels(
     values: pd.Series, column: str, mapping: Mapping[Any, str] | None = None
 ) -> tuple[pd.Series, list[str]]:
@@ -162,20 +167,33 @@ def normalize_levels(
         ``mapping`` names a level the column does not have.
     """
     table = _lookup(column, mapping)
-    out: list[object] = []
     unmatched: list[str] = []
-    for x in values.tolist():
-        if x is None or (not isinstance(x, str) and pd.isna(x)):
-            out.append(pd.NA)
-            continue
+
+    def level(x: object) -> object:
         k = _key(x)
         if k in table:
-            out.append(table[k])
-        elif k in MISSING_TOKENS or k == "":
-            out.append(pd.NA)
-        else:
-            label = str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
-            out.append(label)
-            if label not in unmatched:
-                unmatched.append(label)
-    return pd.Series(out, index=values.index, dtype="string"), unmatched
+            return table[k]
+        if k in MISSING_TOKENS or k == "":
+            return pd.NA
+        label = str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+        if label not in unmatched:
+            unmatched.append(label)
+        return label
+
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KIND:
+        # values of several kinds (True == 1 when hashed): each by its type and value
+        seen: dict[tuple[type, object], object] = {}
+        out: list[object] = []
+        for x in values.tolist():
+            if x is None or (not isinstance(x, str) and pd.isna(x)):
+                out.append(pd.NA)
+                continue
+            key = (type(x), x)
+            if key not in seen:
+                seen[key] = level(x)
+            out.append(seen[key])
+        return pd.Series(out, index=values.index, dtype="string"), unmatched
+    # each distinct value once (in order of first appearance, as the notes list them)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([*(level(u) for u in uniques), pd.NA], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="string"), unmatched
