@@ -236,3 +236,23 @@ def test_synth_writes_in_chunks_the_bytes_of_the_whole_frame(tmp_path: Path) -> 
     ).to_csv(index=False, lineterminator="\n")
     assert (tmp_path / "chunks" / "p.csv").read_text() == text
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunks" / "p.parquet"), frame)
+
+
+def test_csv_and_parquet_written_together_are_those_written_alone(tmp_path: Path) -> None:
+    """One pass writes both files (Parquet in a second thread): the bytes of each written alone."""
+    import pyarrow.parquet as pq
+
+    cohort = hcpc_cohort(n=300, seed=5)
+    src = cohort.sources["hcpc_medications"]
+    dec = {c: v for c, v in cohort.decimals.items() if c in src.columns}
+    both = write_source(src, tmp_path / "both", "m", decimals=dec, chunk_rows=100)
+    alone = [
+        write_source(src, tmp_path / fmt, "m", decimals=dec, formats=(fmt,), chunk_rows=100)[0]
+        for fmt in ("csv", "parquet")
+    ]
+    assert [p.name for p in both] == ["m.csv", "m.parquet"]
+    assert [p.read_bytes() for p in both] == [p.read_bytes() for p in alone]
+    meta = pq.ParquetFile(both[1]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [100] * (src.n // 100) + ([src.n % 100] if src.n % 100 else [])
+    pd.testing.assert_frame_equal(pd.read_parquet(both[1]), src.frame().reset_index(drop=True))

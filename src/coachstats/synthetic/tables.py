@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -311,13 +312,14 @@ def write_source(
 
     The files are those :func:`write_frame` writes for the whole frame: the
     same CSV bytes, and Parquet with the same schema (zstd, no dictionary
-    pages), in row groups of ``chunk_rows`` rows. ``progress`` is told the
-    rows written after each chunk.
+    pages), in row groups of ``chunk_rows`` rows. Each chunk is built once
+    for both files; its Parquet row group is encoded and compressed in a
+    second thread (Arrow works without the interpreter lock) while the CSV
+    text of the next chunk is made, so the two files are written on two
+    cores, each in order. ``progress`` is told the rows written after each
+    chunk, as ``progress("t.csv, t.parquet", rows_done, rows_total)``.
     """
-
-    def tell(file: str, chunk: pd.DataFrame) -> None:
-        if progress is not None:
-            progress(file, min(int(chunk.index[-1]) + 1 if len(chunk) else 0, source.n), source.n)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     for fmt in formats:
         check_option("formats", fmt, ("csv", "parquet"))
@@ -327,36 +329,59 @@ def write_source(
         raise OptionError(f"decimals given for unknown column(s) {unknown}")
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    if "csv" in formats:
-        path = out_dir / f"{name}.csv"
-        header = pd.DataFrame(columns=list(source.columns)).to_csv(index=False, lineterminator="\n")
-        with path.open("wb") as f:
-            f.write(str(header).encode("utf-8"))
-            for chunk in source.chunks(chunk_rows):
-                f.write(csv_chunk(chunk, decimals))
-                tell(path.name, chunk)
-        paths.append(path)
-    if "parquet" in formats:
+    paths = [out_dir / f"{name}.{fmt}" for fmt in ("csv", "parquet") if fmt in formats]
+    label = ", ".join(p.name for p in paths)
+    csv_path = out_dir / f"{name}.csv" if "csv" in formats else None
+    pq_path = out_dir / f"{name}.parquet" if "parquet" in formats else None
+    with contextlib.ExitStack() as stack:
+        csv_file = stack.enter_context(csv_path.open("wb")) if csv_path is not None else None
+        if csv_file is not None:
+            header = pd.DataFrame(columns=list(source.columns)).to_csv(
+                index=False, lineterminator="\n"
+            )
+            csv_file.write(str(header).encode("utf-8"))
+        parquet = _ParquetRows(pq_path) if pq_path is not None else None
+        if parquet is not None:
+            stack.callback(parquet.close)
+        worker = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        pending: Future[None] | None = None
+        for chunk in source.chunks(chunk_rows):
+            if parquet is not None:
+                if pending is not None:
+                    pending.result()  # one row group in flight: rows stay in order, memory bounded
+                pending = worker.submit(parquet.write, chunk)
+            if csv_file is not None:
+                csv_file.write(csv_chunk(chunk, decimals))
+            if progress is not None:
+                progress(
+                    label, min(int(chunk.index[-1]) + 1 if len(chunk) else 0, source.n), source.n
+                )
+        if pending is not None:
+            pending.result()
+    return paths
+
+
+class _ParquetRows:
+    """A Parquet file written one row group per chunk (zstd, no dictionary pages)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: Any = None
+
+    def write(self, chunk: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        path = out_dir / f"{name}.parquet"
-        writer = None
-        try:
-            for chunk in source.chunks(chunk_rows):
-                table = pa.Table.from_pandas(chunk.reset_index(drop=True), preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(
-                        path, table.schema, compression="zstd", use_dictionary=False
-                    )
-                writer.write_table(table)
-                tell(path.name, chunk)
-        finally:
-            if writer is not None:
-                writer.close()
-        paths.append(path)
-    return paths
+        table = pa.Table.from_pandas(chunk.reset_index(drop=True), preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path, table.schema, compression="zstd", use_dictionary=False
+            )
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def write_frame(

@@ -341,7 +341,7 @@ def case_mix(
 
 def _unmatched_levels(values: pd.Series, column: str) -> list[str]:
     allowed = set(canonical_levels(column))
-    return sorted({str(v) for v in values.dropna().tolist()} - allowed)
+    return sorted({str(v) for v in pd.unique(values.dropna())} - allowed)  # each value once
 
 
 def case_mix_with_notes(
