@@ -8,6 +8,7 @@ copied, and that the faster paths give the same results as the plain ones.
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,50 @@ def test_csv_and_parquet_written_together_are_those_written_alone(tmp_path: Path
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sizes == [100] * (src.n // 100) + ([src.n % 100] if src.n % 100 else [])
     pd.testing.assert_frame_equal(pd.read_parquet(both[1]), src.frame().reset_index(drop=True))
+
+
+def _synth_stderr(tmp_path: Path, *, terminal: bool, ci: bool) -> bytes:
+    """What ``coachstats synth`` writes to its stderr: a terminal (a pty) or a pipe."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "src"), *sys.path])
+    if ci:
+        env["CI"] = "true"
+    tmp_path.mkdir()
+    args = [sys.executable, "-m", "coachstats.cli", "synth", str(tmp_path / "out"), "--n", "300"]
+    if not terminal:
+        return subprocess.run(args, capture_output=True, env=env, check=True).stderr
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the command closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait() == 0
+    return b"".join(chunks)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
+def test_synth_shows_its_stages_on_a_terminal_only(tmp_path: Path) -> None:
+    """The command's progress reaches a terminal, never a pipe or a CI log (issue 22)."""
+    shown = _synth_stderr(tmp_path / "tty", terminal=True, ci=False)
+    assert b"synth: generating 300 patients" in shown
+    assert b"synth: hcpc_patients.csv, hcpc_patients.parquet" in shown
+    for text in (
+        _synth_stderr(tmp_path / "pipe", terminal=False, ci=False),
+        _synth_stderr(tmp_path / "ci", terminal=True, ci=True),
+    ):
+        assert b"synth:" not in text
+        assert b"\x1b[" not in text  # no cursor movement or colour either
