@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -467,6 +468,37 @@ def test_streamed_perfect_separation_has_the_in_memory_message() -> None:
     with pytest.raises(AnalysisError) as b:
         analyze(df, [spec], batch_size=100)
     assert str(a.value) == str(b.value)
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 40_000, 10**9])
+def test_rows_kept_between_passes_change_no_result_and_spare_reads(keep_bytes: int) -> None:
+    """Model rows kept between passes (all, some within a small budget, none) (issue 22).
+
+    The results are those of ``run_plan`` whatever is kept; with every row
+    kept, a Newton or GEE step reads no chunk (counted, not timed).
+    """
+    from coachstats.engines.sources import frame_chunks
+    from coachstats.engines.stream import analyze_chunks
+
+    df = registry(3000, 25, 19)
+    reads = [0]
+    source = frame_chunks(df, 700)
+
+    def counted() -> Any:
+        reads[0] += 1
+        return source()
+
+    run_both(
+        df,
+        lambda: analyze_chunks(counted, plan(), errors="record", keep_bytes=keep_bytes),
+    )
+    every_pass = reads[0]
+    if keep_bytes == 0:
+        assert every_pass >= 12  # one read per pass: about a dozen for this plan
+    elif keep_bytes == 10**9:
+        reads[0] = 0
+        run_both(df, lambda: analyze_chunks(counted, plan(), errors="record", keep_bytes=0))
+        assert every_pass <= reads[0] // 2  # the later passes read nothing
 
 
 @settings(max_examples=5, deadline=None)

@@ -31,7 +31,12 @@ if TYPE_CHECKING:
 from coachstats.engines.first_pass import Prepared, kept_rows, outcome_check
 from coachstats.engines.passes import Chunk, FrameRequest, Steps
 
-__all__ = ["adapt", "design_steps", "group_sums_request", "model_rows"]
+__all__ = ["ITERATIVE", "adapt", "design_steps", "group_sums_request", "model_rows"]
+
+
+#: Methods whose fits take a pass per iteration: their rows are kept between passes
+#: (:class:`~coachstats.engines.passes.RowStore`); the others take two or three passes.
+ITERATIVE = frozenset({"logistic", "gee"})
 
 
 def model_rows(
@@ -48,6 +53,14 @@ def model_rows(
     key = ("rows", id(spec), id(prep), fe, cluster, tuple(keep_columns or ()))
     if key in chunk.memo:
         return cast(tuple[ModelRows, np.ndarray], chunk.memo[key])
+    kept_value = chunk.kept_value(key)
+    # built by an earlier pass for this very spec and preparation (the entry holds them, so
+    # their ids are not reused); a fresh ModelRows, as its caches are per pass
+    if kept_value is not None and kept_value[0] is spec and kept_value[1] is prep:
+        _, _, XT, y, g_codes, n_groups, c_codes, n_clusters, treated = kept_value
+        rows = ModelRows(XT, y, g_codes, n_groups, c_codes, n_clusters)
+        chunk.memo[key] = (rows, treated)
+        return rows, treated
     cols = prep.cols
     kept = kept_rows(chunk, spec, cols, prep.exclude)
     if numeric_outcome:
@@ -92,6 +105,10 @@ def model_rows(
         n_clusters=n_clusters if cluster else 0,
     )
     chunk.memo[key] = (rows, treated)
+    if spec.method in ITERATIVE:  # a pass per step: worth the memory
+        chunk.keep(
+            key, (spec, prep, XT, y, rows.groups, n_groups, c_codes, rows.n_clusters, treated)
+        )
     return rows, treated
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError
@@ -23,10 +24,13 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "KEEP_ROWS_BYTES",
     "Chunk",
     "Errors",
     "FrameRequest",
     "PassRunner",
+    "RowStore",
+    "RowsNotReadError",
     "Steps",
     "drive",
     "evaluate_chunk",
@@ -45,17 +49,106 @@ FrameRequest = Callable[["Chunk"], Any]
 Steps = Generator[FrameRequest, Any, Any]
 
 
+class RowsNotReadError(Exception):
+    """A request needs the chunk's raw rows, which this pass did not read (see :class:`RowStore`)."""
+
+
+class RowStore:
+    """The model rows of each chunk, kept between passes up to ``budget`` bytes.
+
+    An iterative fit takes a pass over the data per step, and each pass would
+    read the chunk again, derive its endpoints and build its model rows. The
+    arrays of those rows (design, outcome, codes) are kept here the first
+    time they are built, while the total stays within the budget; a pass
+    whose every request finds its rows here reads nothing
+    (:func:`local_pass`). Arrays equal to one already kept for the chunk (the
+    same design for a second model) are kept once.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.chunks: list[dict[Any, Any]] = []
+        self.complete = False  # every chunk seen once: their number is known
+
+    def of_chunk(self, index: int) -> dict[Any, Any]:
+        """The kept entries of chunk ``index``."""
+        while len(self.chunks) <= index:
+            self.chunks.append({})
+        return self.chunks[index]
+
+    def keep(self, kept: dict[Any, Any], key: Any, arrays: tuple[Any, ...]) -> None:
+        """Keep ``arrays`` (numpy arrays or other values) under ``key`` if the budget allows."""
+        shared = [a for v in kept.values() for a in v if isinstance(a, np.ndarray)]
+        out: list[Any] = []
+        size = 0
+        for a in arrays:
+            if isinstance(a, np.ndarray):
+                same = next(
+                    (
+                        b
+                        for b in shared
+                        if b.shape == a.shape and b.dtype == a.dtype and np.array_equal(a, b)
+                    ),
+                    None,
+                )
+                if same is None:
+                    size += a.nbytes
+                else:
+                    a = same
+            out.append(a)
+        if self.used + size > self.budget:
+            return
+        self.used += size
+        kept[key] = tuple(out)
+
+
 class Chunk:
     """One chunk of raw patient rows during one pass, with the plan's derived tables.
 
     Derived endpoints and each spec's analysed frame are computed once per
-    chunk and shared by every request of the pass.
+    chunk and shared by every request of the pass. ``kept`` (with its
+    ``store``) holds what :class:`RowStore` kept of this chunk from earlier
+    passes; a chunk without ``raw`` rows serves only what is kept (anything
+    else raises :class:`RowsNotReadError`).
     """
 
-    def __init__(self, raw: pd.DataFrame, goals: GoalSet | None) -> None:
-        self.raw = raw
-        self.context = PlanContext(raw, goals)
+    def __init__(
+        self,
+        raw: pd.DataFrame | None,
+        goals: GoalSet | None,
+        kept: dict[Any, Any] | None = None,
+        store: RowStore | None = None,
+    ) -> None:
+        self._raw = raw
+        self._goals = goals
+        self._context: PlanContext | None = None
         self.memo: dict[Any, Any] = {}
+        self.kept = kept
+        self.store = store
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        """The chunk's rows (:class:`RowsNotReadError` when this pass did not read them)."""
+        if self._raw is None:
+            raise RowsNotReadError
+        return self._raw
+
+    @property
+    def context(self) -> PlanContext:
+        """The plan's tables of this chunk (endpoints derived on first use)."""
+        if self._context is None:
+            self._context = PlanContext(self.raw, self._goals)
+        return self._context
+
+    def kept_value(self, key: Any) -> tuple[Any, ...] | None:
+        """What an earlier pass kept under ``key`` (None: not kept)."""
+        return None if self.kept is None else self.kept.get(key)
+
+    def keep(self, key: Any, arrays: tuple[Any, ...]) -> None:
+        """Offer ``arrays`` to the :class:`RowStore` for the next passes."""
+        if self.kept is not None and self.store is not None:
+            self.store.keep(self.kept, key, arrays)
 
     def spec_frame(self, spec: AnalysisSpec) -> _SpecFrame:
         """The rows ``spec`` analyses (after ``subset``, ``complete_on``, ``change_from``)."""
@@ -88,24 +181,30 @@ class _Failure:
 
 
 def evaluate_chunk(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     requests: Sequence[FrameRequest],
     goals: GoalSet | None,
     columns: Mapping[str, str] | None = None,
+    kept: dict[Any, Any] | None = None,
+    store: RowStore | None = None,
 ) -> list[Any]:
     """Every request on one chunk of raw rows (renamed by ``columns``).
 
     A request that raises gives a failure marker instead of a value, so that
     one failing analysis does not stop the others. Used by every driver
-    (Parquet, DataFrame chunks, Dask partitions).
+    (Parquet, DataFrame chunks, Dask partitions). ``kept`` and ``store``: see
+    :class:`Chunk`; without ``raw``, a request that needs the rows raises
+    :class:`RowsNotReadError` out of this function.
     """
-    if columns:
+    if columns and raw is not None:
         raw = raw.rename(columns=dict(columns))
-    chunk = Chunk(raw, goals)
+    chunk = Chunk(raw, goals, kept, store)
     out: list[Any] = []
     for request in requests:
         try:
             out.append(request(chunk))
+        except RowsNotReadError:
+            raise
         except Exception as exc:  # reported to the analysis that asked
             out.append(_Failure(exc))
     return out
@@ -131,18 +230,49 @@ _START = object()
 PassRunner = Callable[[Sequence[FrameRequest]], list[Any]]
 
 
+#: Bytes of model rows a streamed analysis keeps between passes by default (see RowStore).
+KEEP_ROWS_BYTES = 512 * 2**20
+
+
 def local_pass(
     chunks: Callable[[], Iterable[pd.DataFrame]],
     goals: GoalSet | None,
     columns: Mapping[str, str] | None,
+    keep_bytes: int = 0,
 ) -> PassRunner:
-    def run(requests: Sequence[FrameRequest]) -> list[Any]:
+    """Passes over ``chunks()`` in this process, keeping model rows up to ``keep_bytes``.
+
+    A pass first tries the rows kept by earlier passes (:class:`RowStore`)
+    without reading a chunk; if a request needs rows that were not kept, the
+    pass reads every chunk again (the kept rows still spare rebuilding them).
+    """
+    store = RowStore(keep_bytes)
+
+    def from_store(requests: Sequence[FrameRequest]) -> list[Any] | None:
+        if not store.complete or not keep_bytes:
+            return None
         total: list[Any] | None = None
-        for raw in chunks():
-            values = evaluate_chunk(raw, requests, goals, columns)
+        try:
+            for kept in store.chunks:
+                values = evaluate_chunk(None, requests, goals, None, kept, store)
+                total = values if total is None else merge_totals(total, values)
+        except RowsNotReadError:
+            return None
+        return total
+
+    def run(requests: Sequence[FrameRequest]) -> list[Any]:
+        total = from_store(requests)
+        if total is not None:
+            return total
+        count = 0
+        for i, raw in enumerate(chunks()):
+            kept = store.of_chunk(i) if keep_bytes else None
+            values = evaluate_chunk(raw, requests, goals, columns, kept, store)
             total = values if total is None else merge_totals(total, values)
+            count = i + 1
         if total is None:
             raise AnalysisError("the data have no rows")
+        store.complete = count == len(store.chunks)
         return total
 
     return run

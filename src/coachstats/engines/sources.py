@@ -44,7 +44,7 @@ def parquet_chunks(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)  # no read-ahead: a batch at a time in memory
     names = pf.schema_arrow.names
     mapping = dict(columns or {})
     read = [c for c in names if needed is None or needed(mapping.get(c, c))]

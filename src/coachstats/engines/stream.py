@@ -36,7 +36,11 @@ fixed-effect labels), a second the per-arm moments and per-group sums, a
 third the Gram matrix of the design for the aliasing rule of
 :func:`~coachstats.compare.design.build_design`. Passes are shared by every
 comparison of the plan, so a plan takes as many passes as its longest fit
-(about 15 for a GEE), each reading the rows once; memory holds one chunk.
+(about 15 for a GEE). The model rows a pass builds (design, outcome, codes)
+are kept for the next passes up to ``keep_bytes`` (512 MiB by default;
+a second model on the same design shares its arrays): a pass whose rows are
+all kept reads no chunk and derives nothing, so a Newton or GEE step costs
+its arithmetic only. Memory holds one chunk's tables and the kept rows.
 
 Endpoints are derived chunk by chunk with the plan's goal set
 (:func:`~coachstats.derive.endpoints.derive_endpoints` is row-wise, so chunks give the
@@ -99,7 +103,7 @@ from coachstats.plan import (
 if TYPE_CHECKING:
     from os import PathLike
 from coachstats.engines.methods import run_streamed
-from coachstats.engines.passes import Errors, local_pass
+from coachstats.engines.passes import KEEP_ROWS_BYTES, Errors, local_pass
 from coachstats.engines.sources import (
     DEFAULT_BATCH_ROWS,
     frame_chunks,
@@ -118,6 +122,7 @@ def analyze(
     columns: Mapping[str, str] | None = None,
     batch_size: int = DEFAULT_BATCH_ROWS,
     errors: Errors = "raise",
+    keep_bytes: int = KEEP_ROWS_BYTES,
 ) -> PlanResult:
     """Run ``plan`` on data streamed in chunks; the results of ``run_plan`` on all rows.
 
@@ -137,6 +142,12 @@ def analyze(
         Rows per chunk (Parquet, DataFrame).
     errors : {"raise", "record"}
         As in :func:`~coachstats.plan.run_plan`.
+    keep_bytes : int
+        Memory for the model rows built in one pass and used again by the
+        next (Parquet, DataFrame): a Newton or GEE step then reads no chunk
+        and derives nothing again. Default 512 MiB; 0 reads every chunk on
+        every pass (the least memory). Peak memory is about one chunk's
+        tables plus this.
 
     Returns
     -------
@@ -144,7 +155,13 @@ def analyze(
     """
     if isinstance(data, (str, os.PathLike)):
         return analyze_parquet(
-            data, plan, goals=goals, columns=columns, batch_size=batch_size, errors=errors
+            data,
+            plan,
+            goals=goals,
+            columns=columns,
+            batch_size=batch_size,
+            errors=errors,
+            keep_bytes=keep_bytes,
         )
     if frame_library(data) in ("dask", "dask_expr"):
         from coachstats.engines.dask import analyze_dask
@@ -152,7 +169,12 @@ def analyze(
         return analyze_dask(data, plan, goals=goals, columns=columns, errors=errors)
     if isinstance(data, pd.DataFrame):
         return analyze_chunks(
-            frame_chunks(data, batch_size), plan, goals=goals, columns=columns, errors=errors
+            frame_chunks(data, batch_size),
+            plan,
+            goals=goals,
+            columns=columns,
+            errors=errors,
+            keep_bytes=keep_bytes,
         )
     raise OptionError(
         "data must be a Parquet path, a pandas DataFrame or a Dask DataFrame, "
@@ -204,10 +226,12 @@ def analyze_parquet(
     columns: Mapping[str, str] | None = None,
     batch_size: int = DEFAULT_BATCH_ROWS,
     errors: Errors = "raise",
+    keep_bytes: int = KEEP_ROWS_BYTES,
 ) -> PlanResult:
     """Run ``plan`` on a Parquet file, ``batch_size`` rows in memory at a time.
 
-    Reads only the columns the plan can use, with pyarrow; see :func:`analyze`.
+    Reads only the columns the plan can use, with pyarrow; see :func:`analyze`
+    (``keep_bytes`` too).
     """
     chunks = parquet_chunks(
         path,
@@ -215,7 +239,9 @@ def analyze_parquet(
         needed=needed_columns(AnalysisPlan.of(plan).specs),
         batch_size=batch_size,
     )
-    return analyze_chunks(chunks, plan, goals=goals, columns=columns, errors=errors)
+    return analyze_chunks(
+        chunks, plan, goals=goals, columns=columns, errors=errors, keep_bytes=keep_bytes
+    )
 
 
 def analyze_chunks(
@@ -225,7 +251,12 @@ def analyze_chunks(
     goals: GoalSet | str | None = None,
     columns: Mapping[str, str] | None = None,
     errors: Errors = "raise",
+    keep_bytes: int = KEEP_ROWS_BYTES,
 ) -> PlanResult:
-    """Run ``plan`` on any re-iterable source of chunks (``chunks()`` yields DataFrames)."""
+    """Run ``plan`` on any re-iterable source of chunks (``chunks()`` yields DataFrames).
+
+    ``keep_bytes``: see :func:`analyze`.
+    """
     the_plan = AnalysisPlan.of(plan, get_goal_set(goals))
-    return run_streamed(the_plan, local_pass(chunks, the_plan.goals, columns), errors)
+    run_pass = local_pass(chunks, the_plan.goals, columns, keep_bytes)
+    return run_streamed(the_plan, run_pass, errors)
