@@ -304,3 +304,29 @@ def test_synth_shows_its_stages_on_a_terminal_only(tmp_path: Path) -> None:
     ):
         assert b"synth:" not in text
         assert b"\x1b[" not in text  # no cursor movement or colour either
+
+
+def test_a_fit_from_the_designs_centred_columns_is_the_fit_without_them() -> None:
+    """fit_logistic / fit_linear reuse build_design's group centring: the same numbers, exactly."""
+    from coachstats.compare.design import GroupIndex, build_design
+    from coachstats.compare.glm import fit_linear, fit_logistic
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(55, 10, n).round(),
+            "hba1c_0": rng.normal(9, 1.5, n),
+            "clinic": rng.choice([f"c{i}" for i in range(12)], n),
+        }
+    )
+    treated = rng.random(n) < 0.5
+    y = (rng.random(n) < 0.3 + 0.1 * treated).astype(float)
+    for groups in (GroupIndex.from_values(frame["clinic"]), None):
+        design = build_design(frame, treated, ["age", "hba1c_0"], groups=groups)
+        assert design.centred is not None
+        for fit in (fit_logistic, fit_linear):
+            a = fit(design.X, y, groups)
+            b = fit(design.X, y, groups, centred=design.centred)
+            assert np.array_equal(a.coef, b.coef) and np.array_equal(a.group_coef, b.group_coef)
+            assert np.array_equal(a.bread, b.bread) and a.deviance == b.deviance

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -146,6 +146,12 @@ class Design:
         Where the arm coefficient is the arm effect when the arm interacts:
         ``"insulin = False"`` (the reference level of a categorical modifier)
         or ``"age = 0"`` (a numeric one).
+    centred : (ndarray, ndarray) or None
+        The per-group means of ``X`` (``(C, k)``, over the groups the design
+        was checked within) and ``X`` minus them, transposed (``(k, n)``), as
+        :func:`build_design` computed them for its aliasing check; a fitter
+        absorbing those groups starts from them instead of computing them
+        again (the same arithmetic: the same numbers).
     """
 
     X: np.ndarray
@@ -154,6 +160,7 @@ class Design:
     dropped: tuple[str, ...] = ()
     arm_modifiers: tuple[tuple[int, np.ndarray], ...] = ()
     arm_reference: tuple[str, ...] = ()
+    centred: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def arm_column(self) -> int:
@@ -171,6 +178,7 @@ class Design:
             self,
             X=np.asfortranarray(self.X[rows]),
             arm_modifiers=tuple((j, m[rows]) for j, m in self.arm_modifiers),
+            centred=None,  # other rows, other group means
         )
 
     def at_arm(self, value: float) -> np.ndarray:
@@ -452,7 +460,8 @@ def build_design(
         X[:, j] = col
     g = groups if groups is not None else GroupIndex.single(n)
     XT = X.T
-    XdT = minus_group_values(XT, g.means(X), g.codes if g.n_groups > 1 else None)
+    centres = g.means(X)
+    XdT = minus_group_values(XT, centres, g.codes if g.n_groups > 1 else None)
     k = X.shape[1]
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
@@ -464,6 +473,7 @@ def build_design(
     covs = model.columns
     keep = sorted(kept)
     X = X if len(keep) == k else np.asfortranarray(X[:, keep])
+    centred = (centres, XdT) if len(keep) == k else (centres[:, keep], XdT[keep])
     position = {j: i for i, j in enumerate(keep)}
     kept_modifiers = tuple((position[j], m) for j, m in modifiers.items() if j in position)
     return Design(
@@ -473,6 +483,7 @@ def build_design(
         tuple(dropped),
         kept_modifiers,
         tuple(reference) if kept_modifiers else (),
+        centred,
     )
 
 

@@ -421,7 +421,33 @@ def _check_inputs(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None) -> Gr
     return g
 
 
-def fit_linear(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None = None) -> RegressionFit:
+def _shift(
+    rows: ModelRows,
+    X: np.ndarray,
+    g: GroupIndex,
+    centred: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """The group centres the Newton steps shift the design by; the shifted design kept on ``rows``.
+
+    ``centred`` (a :class:`~coachstats.compare.design.Design`'s) when it is
+    the design's, else the group means computed here.
+    """
+    if centred is not None:
+        shift, shifted = centred
+        if shift.shape == (g.n_groups, X.shape[1]) and shifted.shape == rows.XT.shape:
+            rows.store("shifted", shift, shifted)
+            return shift
+    means: np.ndarray = g.means(X)
+    return means
+
+
+def fit_linear(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: GroupIndex | None = None,
+    *,
+    centred: tuple[np.ndarray, np.ndarray] | None = None,
+) -> RegressionFit:
     r"""Ordinary least squares with absorbed group means (intercept or fixed effects).
 
     :math:`\hat\beta = (\tilde X^\top \tilde X)^{-1} \tilde X^\top \tilde y` with
@@ -440,6 +466,8 @@ def fit_linear(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None = None) -
         ``(n,)`` response.
     groups : GroupIndex, optional
         Fixed-effect groups; default one group (an intercept).
+    centred : (ndarray, ndarray), optional
+        As in :func:`fit_logistic`.
 
     Returns
     -------
@@ -459,7 +487,7 @@ def fit_linear(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None = None) -
             f"{n} observations for {p + g.n_groups} coefficients: no residual degrees of freedom"
         )
     rows = ModelRows.from_design(X, y, g)
-    shift = g.means(X)
+    shift = _shift(rows, X, g, centred)
     result = run_local(newton_steps(np.zeros(g.n_groups), shift, family="gaussian"), rows)
     return regression_fit(result, "gaussian", g, rows)
 
@@ -471,6 +499,7 @@ def fit_logistic(
     *,
     max_iter: int = 50,
     tol: float = 1e-10,
+    centred: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RegressionFit:
     r"""Logistic regression by Newton-Raphson with absorbed group intercepts.
 
@@ -493,6 +522,10 @@ def fit_logistic(
         Newton iterations before giving up.
     tol : float
         Convergence threshold on the largest step.
+    centred : (ndarray, ndarray), optional
+        The group means of ``X`` and ``X`` minus them, transposed
+        (:attr:`~coachstats.compare.design.Design.centred`, for ``groups``):
+        used instead of computing them again.
 
     Returns
     -------
@@ -518,7 +551,8 @@ def fit_logistic(
         raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
     alpha0 = initial_intercepts(g.sums(y), g.counts, g.labels)
     rows = ModelRows.from_design(X, y, g)
-    steps = newton_steps(alpha0, g.means(X), family="binomial", max_iter=max_iter, tol=tol)
+    shift = _shift(rows, X, g, centred)
+    steps = newton_steps(alpha0, shift, family="binomial", max_iter=max_iter, tol=tol)
     result = run_local(steps, rows)
     if not result.converged:
         raise not_converged(result.iterations)
