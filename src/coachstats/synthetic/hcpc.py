@@ -1044,18 +1044,18 @@ def _arm_count(d: _Design, arm: str, count: int, pool: int) -> int:
 
 
 def _item_columns(
-    instrument: str, month: int, items: IntArray, missing: BoolArray
+    instrument: str, month: int, items: npt.NDArray[np.integer], missing: BoolArray
 ) -> dict[str, pd.arrays.IntegerArray]:
     """``<instrument>_q<j>_<month>`` nullable integer columns (``missing`` rows are <NA>).
 
     Kept as ``Int8`` while the cohort is generated; the tables hold ``Int64``.
     """
-    values = np.where(missing[:, None], 0, items).astype(np.int8)  # responses 1-5: compact
+    # responses 1-5: compact, one contiguous column per item
+    values = np.array(items, dtype=np.int8, order="F")
+    values[missing] = 0
     # the month's items share one mask (never written: the tables are built from copies)
     return {
-        f"{instrument}_q{j + 1}_{month}": pd.arrays.IntegerArray(
-            np.ascontiguousarray(values[:, j]), missing
-        )
+        f"{instrument}_q{j + 1}_{month}": pd.arrays.IntegerArray(values[:, j], missing)
         for j in range(items.shape[1])
     }
 
@@ -1086,7 +1086,7 @@ def _items(
     out: dict[str, Any] = {}
     for month, total in totals.items():
         ok = ~np.isnan(total)
-        items = np.zeros((total.size, n_items), dtype=np.int64)
+        items = np.zeros((total.size, n_items), dtype=np.int8)  # responses 1-5
         items[ok] = split_total(rng, total[ok].astype(np.int64), n_items)
         flip = list(reversed_items)
         items[:, flip] = 6 - items[:, flip]
