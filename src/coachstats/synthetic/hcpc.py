@@ -66,6 +66,7 @@ import functools
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -1430,15 +1431,28 @@ def hcpc_cohort(*, seed: int = DEFAULT_SEED, n: int = N_RANDOMIZED) -> HcpcCohor
     seed = check_seed(seed)
     d, cols = base_cohort(seed, n)
     cols.update(_labs(seeded_rng(seed, "labs"), d, cols["bmi_0"]))
-    questionnaires = _questionnaires(seed, d, cols)
+    ids = label_array(cols.pop("patient_id"))
+    # Each layer draws from its own random stream, so the side tables (medications,
+    # adherent days, visit ratings) are drawn in a second thread while the questionnaires
+    # are: the same numbers, on two cores (numpy works without the interpreter lock).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(_side_tables, seed, d, dict(cols), ids)
+        questionnaires = _questionnaires(seed, d, cols)
+        meds, days, visits = side.result()
     cols.update(questionnaires)
     names = list(PATIENT_COLUMNS) + list(questionnaires)
-    ids = label_array(cols.pop("patient_id"))
     patients = _patients_source(d, cols, names, ids)
-    meds, days = _medications(seeded_rng(seed, "medications"), d, cols, ids)
-    visits = TableSource.of_frame(_visit_ratings(seeded_rng(seed, "visits"), d, cols, ids))
     sources = dict(zip(HcpcCohort.TABLE_NAMES, (patients, meds, days, visits), strict=True))
     return HcpcCohort(sources=sources, seed=seed, n=n, decimals=_decimals(names))
+
+
+def _side_tables(
+    seed: int, d: _Design, cols: dict[str, Any], ids: Any
+) -> tuple[TableSource, TableSource, TableSource]:
+    """The medication, adherent-days and visit-rating tables (their own random streams)."""
+    meds, days = _medications(seeded_rng(seed, "medications"), d, cols, ids)
+    visits = TableSource.of_frame(_visit_ratings(seeded_rng(seed, "visits"), d, cols, ids))
+    return meds, days, visits
 
 
 def _patients_source(
