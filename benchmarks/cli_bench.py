@@ -12,7 +12,7 @@ kept, the load average recorded):
   its printed total: the analysis steps only, without generating the data or
   importing);
 - ``synth --n N``, then ``analyze`` and ``evaluate`` on the cohort it wrote
-  (95 columns, questionnaire items included).
+  (every column, questionnaire items included).
 
     python benchmarks/run.py --cli 1e6          # about 10 minutes under load
 """
@@ -135,6 +135,7 @@ def run_cli_bench(n: int, reps: int = 3, workdir: Path | None = None) -> list[di
     common = {"n": n, "reps": reps, "load_before": before, "load_after": load()}
     rows.append(
         {
+            "key": "analyze_baseline",
             "command": f"coachstats analyze baseline.parquet ({n:,} patients)",
             "coachstats_s": ana["seconds"],
             "peak_mib": ana["peak_mib"],
@@ -148,26 +149,32 @@ def run_cli_bench(n: int, reps: int = 3, workdir: Path | None = None) -> list[di
     )
     cohort = tmp / "cohort"
     before = load()
-    synth = run_cli("synth", str(cohort), "--n", str(n), "--force")
+    synth = fastest([run_cli("synth", str(cohort), "--n", str(n), "--force") for _ in range(reps)])
     rows.append(
         {
+            "key": "synth",
             "command": f"coachstats synth OUT --n {n}",
             "coachstats_s": synth["seconds"],
             "peak_mib": synth["peak_mib"],
             "exit": synth["exit"],
             "n": n,
-            "reps": 1,
+            "reps": reps,
             "load_before": before,
             "load_after": load(),
         }
     )
     patients = cohort / "hcpc_patients.parquet"
+    import pyarrow.parquet as pq
+
+    width = len(pq.ParquetFile(patients).schema_arrow.names)
     for command in ("analyze", "evaluate"):
         before = load()
         best = fastest([run_cli(command, str(patients)) for _ in range(reps)])
         rows.append(
             {
-                "command": f"coachstats {command} hcpc_patients.parquet (synth, {n:,} patients, 95 columns)",
+                "key": command,
+                "command": f"coachstats {command} hcpc_patients.parquet "
+                f"(synth, {n:,} patients, {width} columns)",
                 "coachstats_s": best["seconds"],
                 "peak_mib": best["peak_mib"],
                 "exit": best["exit"],

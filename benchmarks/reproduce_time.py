@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_before = round(os.getloadavg()[0], 2)
 
-    base = [import_seconds("numpy, pandas") for _ in range(args.runs)]
-    full = [import_seconds("numpy, pandas, coachstats") for _ in range(args.runs)]
+    base: list[float] = []
+    full: list[float] = []
+    for _ in range(args.runs):  # interleaved: both see the same load
+        base.append(import_seconds("numpy, pandas"))
+        full.append(import_seconds("numpy, pandas, coachstats"))
     added = statistics.median(full) - statistics.median(base)
     print(
         f"import numpy, pandas: {statistics.median(base):.3f} s; "

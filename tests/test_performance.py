@@ -330,3 +330,18 @@ def test_a_fit_from_the_designs_centred_columns_is_the_fit_without_them() -> Non
             b = fit(design.X, y, groups, centred=design.centred)
             assert np.array_equal(a.coef, b.coef) and np.array_equal(a.group_coef, b.group_coef)
             assert np.array_equal(a.bread, b.bread) and a.deviance == b.deviance
+
+
+def test_analyze_and_evaluate_do_not_import_scipy_stats() -> None:
+    """scipy.stats takes about 0.5 s to import: the commands' modules load it on first use only."""
+    import os
+    import subprocess
+
+    code = (
+        "import sys, coachstats.tasks.evaluate, coachstats.cli.program; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
