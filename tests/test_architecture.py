@@ -238,3 +238,19 @@ def test_docs_architecture_lists_every_module_and_only_modules_that_exist() -> N
     assert not listed - files, (
         f"docs/architecture.md lists modules that do not exist: {sorted(listed - files)}"
     )
+
+
+#: The most lines a module may have: one job per module (the project's style rule).
+MAX_MODULE_LINES = 800
+
+
+def test_every_module_stays_under_the_line_limit() -> None:
+    roots = [SRC, SRC.parent / "tools"]
+    assert all(root.is_dir() for root in roots)
+    long = {
+        str(path.relative_to(root.parent)): n
+        for root in roots
+        for path in root.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"

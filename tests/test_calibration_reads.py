@@ -21,12 +21,12 @@ from collections.abc import Mapping
 import pytest
 from tools.calibration import calibrate_hcpc, calibrate_peer
 
-from coachstats.synthetic import hcpc, peer
+from coachstats.synthetic import hcpc, hcpc_spec, peer, peer_spec
 from coachstats.trials import PROVENANCES, iter_targets
 
 STEPS: dict[str, Mapping[str, tuple[str, ...]]] = {
-    "coachstats.synthetic.hcpc": hcpc.READS,
-    "coachstats.synthetic.peer": peer.READS,
+    "coachstats.synthetic.hcpc": hcpc_spec.READS,
+    "coachstats.synthetic.peer": peer_spec.READS,
     "tools.calibration.calibrate_hcpc": calibrate_hcpc.READS,
     "tools.calibration.calibrate_peer": calibrate_peer.READS,
 }
@@ -98,11 +98,12 @@ def test_hcpc_design_reads_no_24_month_goal_figure() -> None:
     """The design's 24-month class sizes come from the 290 seen at both times, split by the
     arms' analysed shares (not from the 24-month percentages), and no goal count at 24
     months is a constraint."""
-    assert sum(hcpc.SEEN_24.values()) == 290
+    assert sum(hcpc_spec.SEEN_24.values()) == 290
     analysed = {
-        a: sum(hcpc.RANDOMIZED[a, s] - hcpc.LOST_12[a, s] for s in hcpc.SITES) for a in hcpc.ARMS
+        a: sum(hcpc_spec.RANDOMIZED[a, s] - hcpc_spec.LOST_12[a, s] for s in hcpc.SITES)
+        for a in hcpc.ARMS
     }
     assert analysed == {"coaching": 194, "usual_care": 178}
-    assert hcpc.SEEN_24 == {"coaching": 151, "usual_care": 139}  # 290 * 194 / 372 = 151.2
+    assert hcpc_spec.SEEN_24 == {"coaching": 151, "usual_care": 139}  # 290 * 194 / 372 = 151.2
     assert not hasattr(hcpc, "FOLLOWUP_24")
     assert set(calibrate_hcpc.PRIOR) == {"prevalence", "goal", "persist_24"}

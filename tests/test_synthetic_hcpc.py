@@ -28,15 +28,17 @@ from coachstats.compare.proportions import chi_square
 from coachstats.endpoints import derive_endpoints
 from coachstats.errors import AnalysisError, CoachstatsWarning, OptionError
 from coachstats.goals import HCPC_GOALS
-from coachstats.synthetic import hcpc, hcpc_cohort
-from coachstats.synthetic.common import (
+from coachstats.synthetic import hcpc, hcpc_cohort, hcpc_spec
+from coachstats.synthetic.counts import (
     apportioned_labels,
     balanced_counts,
-    group_targets,
     largest_remainder,
     likert_counts,
-    match_moments,
     nested_counts,
+)
+from coachstats.synthetic.moments import (
+    group_targets,
+    match_moments,
     round_exact_mean,
     split_total,
     truncated_normal,
@@ -149,7 +151,7 @@ def test_followup_24_paired(cohort) -> None:  # type: ignore[no-untyped-def]
     e24 = derive_endpoints(p, HCPC_GOALS, followup=24)
     both = e12["composite_any"].notna() & e24["composite_any"].notna()
     assert int(both.sum()) == 290  # seen at both 12 and 24 months
-    assert p.loc[both, "arm"].value_counts().to_dict() == hcpc.SEEN_24
+    assert p.loc[both, "arm"].value_counts().to_dict() == hcpc_spec.SEEN_24
     paired = pd.DataFrame(
         {
             "any_12": e12["composite_any"],
@@ -397,7 +399,7 @@ def test_any_size_keeps_the_design(n: int) -> None:
     counts = {a: int((p["arm"] == a).sum()) for a in ARMS}
     assert abs(counts["coaching"] - n * 224 / 441) < 1
     assert abs(int((p["site"] == "A").sum()) - n * 332 / 441) < 2
-    for (arm, site), k in hcpc.RANDOMIZED.items():
+    for (arm, site), k in hcpc_spec.RANDOMIZED.items():
         assert abs(int(((p["arm"] == arm) & (p["site"] == site)).sum()) - n * k / 441) < 2
     # lab values stay on their side of the entry thresholds (everyone is eligible), and the
     # balanced design keeps the analysed and at-goal counts within two of their shares
@@ -476,20 +478,20 @@ def test_split_total_properties(seed: int, n_items: int, where: list[float]) -> 
 
 def test_calibration_constants() -> None:
     """The stored search results still satisfy what they were searched for."""
-    tables = {a: np.array(t) for a, t in hcpc.ADHERENCE_TRANSITIONS.items()}
+    tables = {a: np.array(t) for a, t in hcpc_spec.ADHERENCE_TRANSITIONS.items()}
     for arm, table in tables.items():
-        assert table.sum(axis=1).tolist() == list(hcpc.ADHERENCE_BASELINE[arm])
+        assert table.sum(axis=1).tolist() == list(hcpc_spec.ADHERENCE_BASELINE[arm])
     found = calibrate_hcpc.adherence_statistics(tables)
     assert round(100 * found["concordant"][0]) == 10 and round(found["concordant"][1], 2) == 0.05
     lnt = found["listed_not_taken"]
     assert round(100 * lnt[0]) == -17 and round(lnt[1], 3) == 0.013
     # the design table: sizes and loss to follow-up per arm and site
-    arm, site, pats, counts = hcpc._design_cells()
-    for (a, s_), n in hcpc.RANDOMIZED.items():
+    arm, site, pats, counts = hcpc_spec._design_cells()
+    for (a, s_), n in hcpc_spec.RANDOMIZED.items():
         cell = (arm == hcpc.ARMS.index(a)) & (site == hcpc.SITES.index(s_))
         lost = np.array(["??" in p for p in pats])
         assert counts[cell].sum() == n
-        assert counts[cell & lost].sum() == hcpc.LOST_12[a, s_]
+        assert counts[cell & lost].sum() == hcpc_spec.LOST_12[a, s_]
     # the stored 24-month statuses are the no-drift assignment of the stored 12-month design
     # (issue 18: held out, not fitted): assigning again changes nothing
     table = {
@@ -500,9 +502,9 @@ def test_calibration_constants() -> None:
     # the tuned questionnaire spreads still give the P values they were searched for (one
     # evaluation each; the grid searches take about a minute and run outside the suite)
     seed = hcpc.DEFAULT_SEED
-    assert round(calibrate_hcpc.trust_p(seed, hcpc.TRUST_CHANGE_SD), 3) == 0.047  # unadjusted
-    assert round(calibrate_hcpc.recommend_pcp_p(seed, hcpc.RECOMMEND_PCP_MOVES), 2) == 0.02
-    assert round(calibrate_hcpc.recommend_p(seed, hcpc.RECOMMEND_CLINICIAN_SD), 3) == 0.002
+    assert round(calibrate_hcpc.trust_p(seed, hcpc_spec.TRUST_CHANGE_SD), 3) == 0.047  # unadjusted
+    assert round(calibrate_hcpc.recommend_pcp_p(seed, hcpc_spec.RECOMMEND_PCP_MOVES), 2) == 0.02
+    assert round(calibrate_hcpc.recommend_p(seed, hcpc_spec.RECOMMEND_CLINICIAN_SD), 3) == 0.002
 
 
 def test_match_moments_impossible() -> None:

@@ -36,7 +36,7 @@ cohort never depends on the solver version.
 
 **Medication adherence** (:func:`search_adherence`). Each patient with a
 medication interview at both times is in one of the concordance states of
-``hcpc.ADHERENCE_STATES`` at baseline and at 12 months; a state fixes the
+``hcpc_spec.ADHERENCE_STATES`` at baseline and at 12 months; a state fixes the
 patient's proportions (concordant, listed not taken, taken not listed) exactly.
 The per-arm 6 x 6 transition tables decide every per-patient change, hence the
 two Welch t tests of Thom et al. (2015). Usual care keeps a plausible Markov
@@ -78,7 +78,7 @@ from coachstats.compare.means import t_test_from_stats
 from coachstats.compare.models import gee, mixed
 from coachstats.core.errors import AnalysisError
 from coachstats.derive import scales
-from coachstats.synthetic import hcpc
+from coachstats.synthetic import hcpc, hcpc_secondary, hcpc_spec
 
 __all__ = [
     "ADHERENCE_PRIOR",
@@ -182,10 +182,10 @@ def _cls(p: Pattern) -> str:
 
 
 def _prior_count(arm: str, site: str, p: Pattern) -> float:
-    nas = hcpc.RANDOMIZED[arm, site]
-    lost = hcpc.LOST_12[arm, site] / nas
-    analysed = sum(hcpc.RANDOMIZED[arm, s] - hcpc.LOST_12[arm, s] for s in hcpc.SITES)
-    seen = hcpc.SEEN_24[arm] / analysed
+    nas = hcpc_spec.RANDOMIZED[arm, site]
+    lost = hcpc_spec.LOST_12[arm, site] / nas
+    analysed = sum(hcpc_spec.RANDOMIZED[arm, s] - hcpc_spec.LOST_12[arm, s] for s in hcpc.SITES)
+    seen = hcpc_spec.SEEN_24[arm] / analysed
     cls = _cls(p)
     pr = {"lost": lost, "a12": (1 - lost) * (1 - seen), "a24": (1 - lost) * seen}[cls]
     prev = PRIOR["prevalence"][site]  # type: ignore[index]
@@ -219,7 +219,7 @@ def solve_design(*, gap: float = 0.10) -> dict[Cell, int]:
     for a in hcpc.ARMS:  # rescale the prior to the exact arm-site sizes
         for s in hcpc.SITES:
             idx = [i for i, c in enumerate(cells) if c[0] == a and c[1] == s]
-            prior[idx] *= hcpc.RANDOMIZED[a, s] / prior[idx].sum()
+            prior[idx] *= hcpc_spec.RANDOMIZED[a, s] / prior[idx].sum()
     # per-cell features
     arm = np.array([c[0] for c in cells])
     site = np.array([c[1] for c in cells])
@@ -243,22 +243,22 @@ def solve_design(*, gap: float = 0.10) -> dict[Cell, int]:
     for a in hcpc.ARMS:
         in_arm = arm == a
         for s in hcpc.SITES:
-            equal(in_arm & (site == s), hcpc.RANDOMIZED[a, s])
-            equal(in_arm & (site == s) & (cls == "lost"), hcpc.LOST_12[a, s])
-        equal(in_arm & (cls == "a24"), hcpc.SEEN_24[a])
-        for (measure, at_site), counts in hcpc.GOAL_COUNTS_12.items():
-            k = hcpc.MEASURE_INDEX[measure]
+            equal(in_arm & (site == s), hcpc_spec.RANDOMIZED[a, s])
+            equal(in_arm & (site == s) & (cls == "lost"), hcpc_spec.LOST_12[a, s])
+        equal(in_arm & (cls == "a24"), hcpc_spec.SEEN_24[a])
+        for (measure, at_site), counts in hcpc_spec.GOAL_COUNTS_12.items():
+            k = hcpc_spec.MEASURE_INDEX[measure]
             num, den = counts[a]
             base = in_arm & analysed & unc[:, k] & (True if at_site is None else site == at_site)
             equal(base, den)
             equal(base & goal12[:, k], num)
-        num_any, den_any = hcpc.COMPOSITE_12["any"][a]
-        num_all, _ = hcpc.COMPOSITE_12["all"][a]
+        num_any, den_any = hcpc_spec.COMPOSITE_12["any"][a]
+        num_all, _ = hcpc_spec.COMPOSITE_12["all"][a]
         equal(in_arm & analysed, den_any)
         equal(in_arm & analysed & any12, num_any)
         equal(in_arm & analysed & all12, num_all)
     for measure, (w_lo, w_hi) in SITE_A_SHARE.items():
-        tot = unc[:, hcpc.MEASURE_INDEX[measure]].astype(float)
+        tot = unc[:, hcpc_spec.MEASURE_INDEX[measure]].astype(float)
         site_a = tot * (site == "A")
         rows += [site_a - w_lo * tot, site_a - w_hi * tot]
         lo += [0.0, -np.inf]
@@ -309,7 +309,7 @@ def assign_24(table: dict[Cell, int], persist: float | None = None) -> dict[Cell
     [(('coaching', 'A', ('++', 'c', 'c')), 8), (('coaching', 'A', ('+-', 'c', 'c')), 2),
      (('coaching', 'A', ('-+', 'c', 'c')), 3), (('coaching', 'A', ('--', 'c', 'c')), 7)]
     """
-    from coachstats.synthetic.common import largest_remainder
+    from coachstats.synthetic.counts import largest_remainder
 
     keep = float(PRIOR["persist_24"]) if persist is None else persist  # type: ignore[arg-type]
     out = {c: n for c, n in table.items() if _cls(c[2]) != "a24"}
@@ -367,7 +367,7 @@ def write_design_module(path: Path | None = None) -> Path:
 # medication adherence
 
 #: Starting 12-month transition probabilities (rows: baseline state, columns: 12-month state,
-#: in the order of ``hcpc.ADHERENCE_STATES``); not published, plausible.
+#: in the order of ``hcpc_spec.ADHERENCE_STATES``); not published, plausible.
 ADHERENCE_PRIOR = {
     "coaching": (
         (0.74, 0.10, 0.04, 0.05, 0.03, 0.04),
@@ -397,7 +397,7 @@ _DIFF_MARGIN = 0.003  # the differences print as +10 % / -17 % within +-0.005
 
 
 def _change_matrices() -> list[np.ndarray]:
-    props = np.array(list(hcpc.ADHERENCE_STATES.values()))  # (states, 3)
+    props = np.array(list(hcpc_spec.ADHERENCE_STATES.values()))  # (states, 3)
     return [props[None, :, k] - props[:, None, k] for k in range(2)]
 
 
@@ -464,7 +464,7 @@ def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
     """The adherence transition tables (see the module docstring).
 
     Usual care keeps its starting table (:data:`ADHERENCE_PRIOR` apportioned
-    to :data:`hcpc.ADHERENCE_BASELINE`). For coaching, every change's sum and
+    to :data:`hcpc_spec.ADHERENCE_BASELINE`). For coaching, every change's sum and
     sum of squares is linear in the table's counts, so the lattice points
     whose Welch test prints as published are listed (:func:`_candidates`,
     best first) and an integer program finds the coaching table closest (L1)
@@ -475,13 +475,15 @@ def search_adherence() -> dict[str, tuple[tuple[int, ...], ...]]:
     dict
         Arm -> 6 x 6 table of patient counts (rows: baseline state).
     """
-    from coachstats.synthetic.common import largest_remainder
+    from coachstats.synthetic.counts import largest_remainder
 
     start = {
         arm: np.array(
             [
                 largest_remainder(row, int(b))
-                for row, b in zip(ADHERENCE_PRIOR[arm], hcpc.ADHERENCE_BASELINE[arm], strict=True)
+                for row, b in zip(
+                    ADHERENCE_PRIOR[arm], hcpc_spec.ADHERENCE_BASELINE[arm], strict=True
+                )
             ]
         )
         for arm in hcpc.ARMS
@@ -541,7 +543,7 @@ def _block_frame(seed: int, stream: str, block: Block) -> tuple[pd.DataFrame, np
     block's columns) and the 12-month respondents.
     """
     d, cols = hcpc.base_cohort(seed, hcpc.N_RANDOMIZED)
-    resp = hcpc.questionnaire_respondents(hcpc.seeded_rng(seed, "questionnaires"), d)
+    resp = hcpc_secondary.questionnaire_respondents(hcpc.seeded_rng(seed, "questionnaires"), d)
     keep = ("patient_id", "arm", "clinician_id", "pcp_visits")
     columns = block(hcpc.seeded_rng(seed, stream), d, cols, resp)
     return pd.DataFrame({**{k: cols[k] for k in keep}, **columns}), resp
@@ -584,7 +586,9 @@ def trust_p(seed: int, change_sd: float) -> float:
     has no covariate; the P adjusted for PCP visits (``trust_change_adj``, .03) is held out.
     """
     frame, _ = _block_frame(
-        seed, "trust", lambda rng, d, cols, resp: hcpc.trust_items(rng, d, cols, resp, change_sd)
+        seed,
+        "trust",
+        lambda rng, d, cols, resp: hcpc_secondary.trust_items(rng, d, cols, resp, change_sd),
     )
     score = {
         m: scales.score_trust(frame, scales.item_columns("trust", 11, m)).to_numpy()
@@ -604,7 +608,7 @@ def recommend_pcp_p(seed: int, moves: dict[str, tuple[int, int]]) -> float:
     frame, _ = _block_frame(
         seed,
         "recommend_pcp",
-        lambda rng, d, cols, resp: hcpc.recommend_pcp_items(rng, d, resp, moves),
+        lambda rng, d, cols, resp: hcpc_secondary.recommend_pcp_items(rng, d, resp, moves),
     )
     top = {
         m: scales.recommend_binary(frame, f"recommend_pcp_{m}", levels=4, cut=4) for m in (0, 12)
@@ -628,7 +632,7 @@ def recommend_p(seed: int, clinician_sd: float) -> float:
     frame, resp = _block_frame(
         seed,
         "recommend",
-        lambda rng, d, cols, resp: hcpc.recommend_items(rng, d, cols, resp, clinician_sd),
+        lambda rng, d, cols, resp: hcpc_secondary.recommend_items(rng, d, cols, resp, clinician_sd),
     )
     frame["top"] = scales.recommend_binary(frame, "recommend_12", levels=4, cut=4)
     frame = frame.loc[resp]
