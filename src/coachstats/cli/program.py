@@ -134,15 +134,19 @@ def analyze(
             outs.write(out, table_content(out, result.to_frame(), payload))
         if report is not None and result.data is not None:
             from coachstats.present.report import render_report, report_from_analysis
+            from coachstats.tasks.evaluate.driver import SINGLE_ARM_NOTE
 
             # the data, goal set and flow come from the result: nothing is loaded or resolved again
             with notes(), progress("analyze") as step:
                 step("writing the report")
+                single = result.design == "single-arm"
                 doc = report_from_analysis(
                     result.data,
                     result.plan,
                     impact=result.impact,
                     sensitivity=result.sensitivity,
+                    single_group=result.summaries if single else None,
+                    single_group_note=SINGLE_ARM_NOTE if single else "",
                 )
                 outs.write(report, render_report(doc, report))
 

@@ -23,7 +23,7 @@ from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
 from coachstats.present.report.methods import methods_text
 from coachstats.present.report.model import DataSection, Report
-from coachstats.present.tables import VALUES_NOTE, headers, publication_table
+from coachstats.present.tables import VALUES_NOTE, headers, publication_table, single_group_table
 
 if TYPE_CHECKING:
     from coachstats.tasks.reproduce import ReproductionResult
@@ -92,10 +92,22 @@ def _arm_counts(rows: pd.DataFrame) -> dict[str, int]:
 
 
 def _outcome_context(section: DataSection) -> dict[str, Any] | None:
+    if not section.results and section.single_group:
+        table = single_group_table(
+            list(section.single_group), labels=list(section.single_group_labels)
+        )
+        return {
+            "caption": table.caption,
+            "headers": list(table.headers),
+            "rows": [list(r) for r in table.rows],
+            "adjusted": [],
+            "note": " ".join([section.single_group_note, *table.notes]).strip(),
+        }
     if not section.results:
         return None
     frame = publication_table(list(section.results), labels=list(section.labels))
     return {
+        "caption": "Comparisons of coaching vs usual care",
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
         "adjusted": sorted({column_phrase(c) for r in section.results for c in r.adjusted_for}),
@@ -233,6 +245,7 @@ def template_context(report: Report) -> dict[str, Any]:
         sections.append(
             {
                 "name": s.name,
+                "single_arm": bool(s.single_group),
                 "design": [list(r) for r in s.design],
                 "flow": _flow_context(s),
                 "consort_figure": consort,

@@ -92,6 +92,10 @@ class DataSection:
         Number needed to coach and cost per additional patient at goal.
     sensitivity : ProgramSensitivity or None
         Tipping points of the binary outcomes.
+    single_group : tuple of ComparisonResult
+        A single-arm program's outcomes (proportion or mean with its CI), shown in
+        place of the comparison of arms; ``single_group_labels`` names them and
+        ``single_group_note`` says what they cannot separate (no concurrent control).
     """
 
     name: str
@@ -111,6 +115,9 @@ class DataSection:
     methods: tuple[str, ...] = ()
     impact: ProgramImpact | None = None
     sensitivity: ProgramSensitivity | None = None
+    single_group: tuple[ComparisonResult, ...] = ()
+    single_group_labels: tuple[str, ...] = ()
+    single_group_note: str = ""
 
 
 @dataclass(frozen=True)

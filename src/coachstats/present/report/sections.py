@@ -439,6 +439,8 @@ def report_from_analysis(
     figures: bool = True,
     impact: ProgramImpact | None = None,
     sensitivity: ProgramSensitivity | None = None,
+    single_group: Sequence[ComparisonResult | None] | None = None,
+    single_group_note: str = "",
 ) -> Report:
     """A report of an analysis plan run on your data (``coachstats analyze --report``).
 
@@ -462,6 +464,10 @@ def report_from_analysis(
     impact, sensitivity : optional
         The number needed to coach and cost (``ProgramAnalysis.impact``) and the tipping
         points (``ProgramAnalysis.sensitivity``), shown in sections of their own.
+    single_group, single_group_note : optional
+        A single-arm program's outcomes, one per plan spec (``ProgramAnalysis.summaries``;
+        None where not computed), shown as its outcome table with the note that says
+        what a before-after change without a control cannot separate.
 
     Returns
     -------
@@ -487,6 +493,18 @@ def report_from_analysis(
         files=files,
     )
     section = replace(section, impact=impact, sensitivity=sensitivity)
+    if single_group is not None:
+        pairs = [
+            (_capital(dict(labels or {}).get(spec.label, spec.label)), r)
+            for spec, r in zip(plan_result.specs, single_group, strict=True)
+            if r is not None
+        ]
+        section = replace(
+            section,
+            single_group=tuple(r for _, r in pairs),
+            single_group_labels=tuple(label for label, _ in pairs),
+            single_group_note=single_group_note,
+        )
     seeds = _plan_seeds(plan_result.specs)
     if seed is not None:
         seeds.append(("given", int(seed)))

@@ -41,7 +41,7 @@ from coachstats.present.docx import (
 from coachstats.present.journal import JournalTable, footnote_marks
 from coachstats.present.report.context import template_context
 from coachstats.present.report.model import Report
-from coachstats.present.tables import journal_table
+from coachstats.present.tables import journal_table, single_group_table
 
 if TYPE_CHECKING:
     from docx.document import Document
@@ -200,6 +200,11 @@ def _baseline(doc: Document, report: Report, sections: Sequence[Mapping[str, Any
         _heading(doc, s["name"], 2)
         if data.baseline is not None:
             add_table(doc, data.baseline.to_journal_table())
+        elif data.single_group:
+            doc.add_paragraph(
+                "A single-arm program has no Table 1 by arm; coachstats evaluate --single-arm "
+                "sets its case mix beside each published trial's."
+            )
         else:
             _absent(
                 doc,
@@ -214,7 +219,14 @@ def _outcomes(doc: Document, report: Report, sections: Sequence[Mapping[str, Any
     _heading(doc, "4. Outcomes", 1)
     for data, s in zip(report.sections, sections, strict=True):
         _heading(doc, s["name"], 2)
-        if s["outcomes"]:  # each method a footnote (tables.methods_note)
+        if s["outcomes"] and not data.results:  # a single-arm program's own outcomes
+            table = single_group_table(
+                list(data.single_group), labels=list(data.single_group_labels)
+            )
+            add_table(doc, table)
+            if data.single_group_note:
+                doc.add_paragraph(data.single_group_note)
+        elif s["outcomes"]:  # each method a footnote (tables.methods_note)
             caption = "Comparisons of coaching vs usual care"
             add_table(
                 doc, journal_table(list(data.results), labels=list(data.labels), caption=caption)
