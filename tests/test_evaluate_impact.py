@@ -127,7 +127,10 @@ def test_evaluate_carries_impact_and_sensitivity_and_json_has_no_infinity() -> N
     res = evaluate(HCPC, against="all", standardize=False, tracking=False, sensitivity=True)
     assert res.impact is not None and res.sensitivity is not None
     labels = [r.label for r in res.impact.rows]
-    assert "at goal for >= 1 condition (HCPC 2015)" in labels
+    # the program's own NNT on the trial's outcome, not the trial's NNT (said in the label)
+    assert (
+        "at goal for >= 1 condition (your program; the outcome as HCPC 2015 defines it)" in labels
+    )
     payload = res.to_json()
     assert (
         "Infinity" not in payload and "NaN" not in payload.split('"notes"')[0].split('"impact"')[1]

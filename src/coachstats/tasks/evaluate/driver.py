@@ -601,7 +601,13 @@ def evaluate(
     if not single:
         costed = [e for e in effects if e.primary and e.estimand == "risk difference"]
         impact = program_impact(
-            [(f"{e.label} ({trial_name(e.trial)})", e.program) for e in costed],
+            [
+                (
+                    f"{e.label} (your program; the outcome as {trial_name(e.trial)} defines it)",
+                    e.program,
+                )
+                for e in costed
+            ],
             patients=td.patients,
             cost=cost,
             months=[followups[e.trial] for e in costed],
