@@ -302,3 +302,19 @@ def test_figures_not_reproducible_on_a_file_name_the_missing_column_not_all_colu
     failed = [ln for ln in res.output.splitlines() if "analysis failed" in ln]
     assert any("'coach_id'" in ln for ln in failed)
     assert not [ln for ln in failed if "available" in ln]
+
+
+def test_a_follow_up_mismatch_is_said_in_each_verdict_sentence() -> None:
+    # The HCPC cohort has months 12 and 24; the peer trial's effects are at month 6. The
+    # comparison uses month 12, which must be said where the verdict is read, not only in
+    # a note at the end.
+    from coachstats.synthetic import hcpc_cohort
+    from coachstats.tasks.evaluate import evaluate
+
+    res = evaluate(hcpc_cohort().patients, against="all", tracking=False, standardize=False)
+    mismatch = "the published effect is at month 6, the program's at month 12"
+    peer = [e for e in res.effects if e.trial == "peer" and e.primary]
+    hcpc = [e for e in res.effects if e.trial == "hcpc" and e.primary]
+    assert peer and hcpc
+    assert all(mismatch in e.sentence() for e in peer)
+    assert not any("the published effect is at month" in e.sentence() for e in hcpc)

@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -560,6 +560,12 @@ def evaluate(
         for b, spec, r, err, sn in zip(
             benchmarks, specs, res.results, res.errors, spec_notes, strict=True
         ):
+            if fu is not None and fu != trial.design.months:  # said in every sentence
+                other = (
+                    f"the published effect is at month {trial.design.months}, the program's at "
+                    f"month {fu}"
+                )
+                b = replace(b, qualifier="; ".join(x for x in (b.qualifier, other) if x))
             po = published_outcome(b)
             if single:
                 rtm = regression_estimate(po.outcome, spec, td.patients, goals)
