@@ -345,6 +345,13 @@ def test_cli_evidence_and_trials(tmp_path: Path) -> None:
     res = runner.invoke(app, ["trials"])
     assert res.exit_code == 0
     assert "Long 2012 [long2012]" in res.output and "[hcpc_24]" in res.output
+    # two headed parts, so that HCPC and the peer trial, in both, are not read as duplicates
+    evidence, _, seeds = res.output.partition("\nSeed papers: ")
+    assert evidence.startswith("Evidence base: ") and "[long2012]" in evidence
+    assert "[hcpc_24]" in seeds and "[hcpc_24]" not in evidence
+    assert (
+        "none the evidence base pools; its figures are among the seed papers ([hcpc])" in evidence
+    )
 
 
 def test_docs_page_quotes_the_current_pooled_numbers() -> None:

@@ -120,7 +120,22 @@ def trials(
     if fmt == "csv":
         typer.echo(table.to_csv(index=False), nl=False)
         return
-    for r in table.to_dict("records"):
-        typer.echo(f"{r['trial']} [{r['key']}]: {r['citation']}")
-        typer.echo(f"  {r['design']}")
-        typer.echo(f"  outcomes: {r['outcomes'] or 'none recorded'}")
+    heads = {
+        "evidence": "Evidence base: {n} trials, published summary figures, pooled by "
+        "'coachstats evidence'",
+        "seed paper": "Seed papers: {n} papers of the two San Francisco trials, reproduced from "
+        "patient-level data by 'coachstats reproduce'",
+    }
+    seeds = set(table.loc[table["kind"] == "seed paper", "key"])
+    for kind, head in heads.items():
+        part = table.loc[table["kind"] == kind]
+        typer.echo(("\n" if kind != "evidence" else "") + head.format(n=len(part)))
+        for r in part.to_dict("records"):
+            outcomes = r["outcomes"] or (
+                f"none the evidence base pools; its figures are among the seed papers ([{r['key']}])"
+                if r["key"] in seeds
+                else "none recorded"
+            )
+            typer.echo(f"  {r['trial']} [{r['key']}]: {r['citation']}")
+            typer.echo(f"    {r['design']}")
+            typer.echo(f"    outcomes: {outcomes}")
