@@ -318,3 +318,24 @@ def test_a_follow_up_mismatch_is_said_in_each_verdict_sentence() -> None:
     assert peer and hcpc
     assert all(mismatch in e.sentence() for e in peer)
     assert not any("the published effect is at month" in e.sentence() for e in hcpc)
+
+
+def test_a_row_whose_interval_and_p_disagree_says_so() -> None:
+    # 11/20 vs 5/20: the Wald interval of the difference excludes 0, Pearson's P is above .05
+    # (computed here by hand); a reader who sees both must be told they disagree.
+    from coachstats.compare.proportions import two_proportions
+    from coachstats.present.tables import DISAGREE_NOTE, journal_table
+
+    p1, p2 = 11 / 20, 5 / 20
+    wald_low = (p1 - p2) - 1.959963984540054 * math.sqrt(p1 * (1 - p1) / 20 + p2 * (1 - p2) / 20)
+    pooled = 16 / 40
+    z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (2 / 20))
+    p_chi = math.erfc(abs(z) / math.sqrt(2))
+    assert wald_low > 0 and p_chi > 0.05  # the case itself, by hand
+    odd = two_proportions(11, 20, 5, 20, outcome="composite_any")
+    plain = two_proportions(90, 194, 61, 178, outcome="composite_all")
+    table = journal_table([odd, plain], labels=["odd", "plain"])
+    assert table.marks[0] != table.marks[1]
+    odd_note = next(n for n in table.notes if n.startswith(f"{table.marks[0]} "))
+    plain_note = next(n for n in table.notes if n.startswith(f"{table.marks[1]} "))
+    assert DISAGREE_NOTE in odd_note and DISAGREE_NOTE not in plain_note

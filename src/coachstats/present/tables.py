@@ -49,9 +49,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "DISAGREE_NOTE",
     "format_difference",
     "format_value",
     "headers",
+    "interval_disagrees",
     "journal_table",
     "methods_note",
     "publication_table",
@@ -369,6 +371,37 @@ VALUES_NOTE = (
 )
 
 
+def interval_disagrees(result: ComparisonResult) -> bool:
+    """True when the CI and the P value disagree on whether the effect is null.
+
+    A Wald interval and a chi-square (or exact) P are different approximations: near the
+    boundary one can exclude no effect while the other does not (31.2 (0.2 to 62.3),
+    P = .06). A table that shows both says so for that row.
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> interval_disagrees(two_proportions(90, 194, 61, 178))
+    False
+    >>> r = two_proportions(11, 20, 5, 20)
+    >>> (r.conf_low > 0, r.p_value < 0.05, interval_disagrees(r))
+    (True, False, True)
+    """
+    lo, hi, p = result.conf_low, result.conf_high, result.p_value
+    if not all(math.isfinite(x) for x in (lo, hi, p)):
+        return False
+    null = 1.0 if result.estimand in ("odds ratio", "relative risk", "rate ratio") else 0.0
+    excludes = not lo <= null <= hi
+    return excludes != (p < 1.0 - result.conf_level)
+
+
+#: The footnote added to a row whose CI and P disagree (:func:`interval_disagrees`).
+DISAGREE_NOTE = (
+    "Here the confidence interval and the P value, different approximations, disagree on "
+    "whether the difference is zero: read it as borderline."
+)
+
+
 def journal_table(
     results: Results,
     *,
@@ -407,6 +440,10 @@ def journal_table(
     )
     if len(sentences) != len(items):
         raise OptionError(f"methods has {len(sentences)} entries for {len(items)} results")
+    sentences = [
+        f"{text} {DISAGREE_NOTE}" if interval_disagrees(r) else text
+        for text, r in zip(sentences, items, strict=True)
+    ]
     notes = [VALUES_NOTE]
     marks = footnote_marks(notes, sentences)
     binary = [all(a.events is not None for a in r.arms) for r in items]

@@ -23,7 +23,14 @@ from coachstats.present.report.figures import consort_figure, section_figures
 from coachstats.present.report.formats import estimate_text
 from coachstats.present.report.methods import methods_text
 from coachstats.present.report.model import DataSection, Report
-from coachstats.present.tables import VALUES_NOTE, headers, publication_table, single_group_table
+from coachstats.present.tables import (
+    DISAGREE_NOTE,
+    VALUES_NOTE,
+    headers,
+    interval_disagrees,
+    publication_table,
+    single_group_table,
+)
 
 if TYPE_CHECKING:
     from coachstats.tasks.reproduce import ReproductionResult
@@ -106,12 +113,18 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
     if not section.results:
         return None
     frame = publication_table(list(section.results), labels=list(section.labels))
+    borderline = [
+        label
+        for label, r in zip(section.labels, section.results, strict=True)
+        if interval_disagrees(r)
+    ]
+    note = VALUES_NOTE + (f" {', '.join(borderline)}: {DISAGREE_NOTE}" if borderline else "")
     return {
         "caption": "Comparisons of coaching vs usual care",
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
         "adjusted": sorted({column_phrase(c) for r in section.results for c in r.adjusted_for}),
-        "note": VALUES_NOTE,
+        "note": note,
     }
 
 
