@@ -339,3 +339,25 @@ def test_a_row_whose_interval_and_p_disagree_says_so() -> None:
     odd_note = next(n for n in table.notes if n.startswith(f"{table.marks[0]} "))
     plain_note = next(n for n in table.notes if n.startswith(f"{table.marks[1]} "))
     assert DISAGREE_NOTE in odd_note and DISAGREE_NOTE not in plain_note
+
+
+def test_a_peer_program_is_not_judged_on_the_full_time_caseload() -> None:
+    # The bundled peer cohort has the peer trial's own 148 coached patients and 23 peer
+    # coaches (6.4 each); judged on the 70-100 per full-time medical assistant it read
+    # "below the yardstick's range".
+    from coachstats.synthetic import peer_cohort
+    from coachstats.tasks.tracking import program_metrics
+
+    m = program_metrics(peer_cohort().patients, goals="peer")
+    load = m["caseload"]
+    assert load.status == "" and "not judged" in load.benchmark_text
+    assert load.benchmark == pytest.approx(148 / 23)
+    assert "below" not in load.text() and "full time" not in " ".join(m.notes)
+    hcpc = program_metrics(load_hcpc(), goals="hcpc")["caseload"]
+    assert hcpc.status in ("below", "within", "above")
+
+
+def load_hcpc() -> pd.DataFrame:
+    from coachstats.synthetic import hcpc_cohort
+
+    return hcpc_cohort().patients

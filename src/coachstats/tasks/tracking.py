@@ -393,20 +393,49 @@ def _coached(data: pd.DataFrame, arm: str, keep: Collection[object] | None = Non
     return frame
 
 
+def _peer_caseload() -> tuple[int, int]:
+    """The peer trial's coached patients and peer coaches, from the registry."""
+    from coachstats.trials.registry import get_trial
+
+    trial = get_trial("peer")
+    coaches = trial.target("coaches").published_values()[0]
+    return int(trial.design.arms["coaching"]), int(getattr(coaches, "n", 0))
+
+
 def _caseload_metric(
-    coached: pd.DataFrame, coach: str, fte: float | Mapping[Any, float] | None, notes: list[str]
+    coached: pd.DataFrame,
+    coach: str,
+    fte: float | Mapping[Any, float] | None,
+    notes: list[str],
+    peer: bool = False,
 ) -> tuple[Metric | None, pd.DataFrame | None]:
     if coach not in coached.columns:
         notes.append(f"no {coach!r} column: caseload per coach not computed")
         return None, None
     table = caseload(coached, coach=coach, fte=fte)
     real = table.loc[table["coach"] != "<none>"]
-    if fte is None:
+    if fte is None and not peer:
         notes.append("caseload assumes every coach is full time (pass fte= otherwise)")
     if len(real) == 0:
         notes.append(f"no coached patient has a {coach!r}: caseload not computed")
         return None, table
     mean = float(real["per_fte"].mean())
+    if peer:  # volunteer peers: the full-time medical-assistant range does not apply
+        patients, coaches = _peer_caseload()
+        ratio = patients / coaches
+        return Metric(
+            "caseload",
+            "Coached patients per coach",
+            mean,
+            n=len(real),
+            benchmark=ratio,
+            benchmark_text=f"for information, not judged: {patients} coached patients / "
+            f"{coaches} peer coaches = {ratio:.1f} per coach in the peer trial (volunteer "
+            "peers; the 70-100 per full-time coach of the practice brief is for "
+            "medical-assistant coaches)",
+            note=f"{len(real)} coach(es); range {real['per_fte'].min():.0f}-"
+            f"{real['per_fte'].max():.0f}",
+        ), table
     lo, hi = FULL_TIME_CASELOAD
     status = "below" if mean < lo else "above" if mean > hi else "within"
     metric = Metric(
@@ -571,7 +600,8 @@ def program_metrics(
         raise AnalysisError(f"no coached patients (column {arm!r} has no 'coaching' rows)")
     notes: list[str] = []
     metrics: list[Metric] = []
-    load, per_coach = _caseload_metric(coached, coach, fte, notes)
+    peer = gs is not None and gs.name == GOAL_SETS["peer"].name
+    load, per_coach = _caseload_metric(coached, coach, fte, notes, peer=peer)
     if load is not None:
         metrics.append(load)
     counts = None
