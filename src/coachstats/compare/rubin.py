@@ -33,13 +33,13 @@ import numpy as np
 
 from coachstats.compare.dist import norm_ppf, t_ppf, t_sf
 from coachstats.core.errors import AnalysisError, check_conf_level
+from coachstats.core.formatting import is_ratio_estimand
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
     "PooledEstimate",
     "barnard_rubin_df",
     "check_result",
-    "is_ratio",
     "pool_results",
     "rubin_pool",
 ]
@@ -223,18 +223,6 @@ def check_result(result: object) -> None:
         )
 
 
-def is_ratio(estimand: str) -> bool:
-    """True for a ratio estimand (odds ratio, risk ratio, relative risk): pooled and tested on the log scale.
-
-    Examples
-    --------
-    >>> is_ratio("odds ratio"), is_ratio("risk difference")
-    (True, False)
-    """
-    e = estimand.lower()
-    return "ratio" in e or "relative risk" in e
-
-
 def _is_t_based(r: ComparisonResult) -> bool:
     return r.statistic_name.strip().lower().startswith("t") and math.isfinite(r.df)
 
@@ -246,7 +234,7 @@ def _critical(r: ComparisonResult) -> float:
 
 def _on_pooling_scale(r: ComparisonResult) -> tuple[float, float]:
     """(estimate, variance) of one result on the scale where it is pooled."""
-    if is_ratio(r.estimand):
+    if is_ratio_estimand(r.estimand):
         if not (r.estimate > 0 and r.conf_low > 0 and math.isfinite(r.conf_high)):
             raise AnalysisError(
                 f"cannot pool {r.estimand} {r.estimate} with CI ({r.conf_low}, {r.conf_high}) "
@@ -347,7 +335,7 @@ def pool_results(
     if df_complete is None:
         df_complete = first.df if _is_t_based(first) else math.inf
     pooled = rubin_pool(qu[:, 0], qu[:, 1], df_complete=df_complete, conf_level=first.conf_level)
-    ratio = is_ratio(first.estimand)
+    ratio = is_ratio_estimand(first.estimand)
     back: Callable[[float], float] = math.exp if ratio else float
     info: dict[str, Any] = {
         "m": pooled.m,

@@ -85,8 +85,9 @@ from coachstats.compare.imputation import (
 from coachstats.compare.mice import Progress, Seed
 from coachstats.compare.prepare import check_binary, eligible_mask, require_columns, resolve_arms
 from coachstats.compare.proportions import ArmCounts, chi_square
-from coachstats.compare.rubin import check_result, is_ratio, pool_results
+from coachstats.compare.rubin import check_result, pool_results
 from coachstats.core.errors import AnalysisError, DataWarning, check_option
+from coachstats.core.formatting import is_ratio_estimand, null_effect
 from coachstats.core.results import ComparisonResult, TidyResult
 
 __all__ = [
@@ -135,7 +136,7 @@ def conclusion(result: ComparisonResult) -> str:
     alpha = round(1.0 - result.conf_level, 12)  # 1 - 0.95 is 0.05000000000000004
     if not result.p_value < alpha:
         return NOT_SIGNIFICANT
-    null = 1.0 if is_ratio(result.estimand) else 0.0
+    null = null_effect(result.estimand)
     return f"significantly {'higher' if result.estimate > null else 'lower'} with {arm}"
 
 
@@ -278,7 +279,7 @@ class TippingPointResult(TidyResult):
         ``delta_treatment``, ``conclusion`` (beyond the tipping point).
         """
         rows = []
-        ratio = is_ratio(self.reference.estimand)
+        ratio = is_ratio_estimand(self.reference.estimand)
         counts = self.scale.startswith("successes")
         for _, block in self.grid.groupby("delta_control", sort=True):
             block = block.sort_values("delta_treatment").reset_index(drop=True)

@@ -38,7 +38,9 @@ __all__ = [
     "in_sentence",
     "is_number",
     "is_percent_estimand",
+    "is_ratio_estimand",
     "join_words",
+    "null_effect",
     "p_phrase",
     "without_column_list",
 ]
@@ -161,6 +163,31 @@ def join_words(items: Iterable[object]) -> str:
     if len(words) <= 2:
         return " and ".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def is_ratio_estimand(estimand: str) -> bool:
+    """True for ratio estimands (odds ratio, relative risk, risk or hazard ratio...): pooled
+    and tested on the log scale, drawn on a log axis, with no effect at 1.
+
+    Examples
+    --------
+    >>> [is_ratio_estimand(e) for e in ("odds ratio", "Risk Ratio", "relative risk", "rr",
+    ...     "risk difference", "mean difference")]
+    [True, True, True, True, False, False]
+    """
+    e = estimand.lower()
+    return "ratio" in e or "relative risk" in e or e in ("rr", "or", "hr")
+
+
+def null_effect(estimand: str) -> float:
+    """The value of no effect: 1 for a ratio, 0 for a difference.
+
+    Examples
+    --------
+    >>> null_effect("odds ratio"), null_effect("mean difference")
+    (1.0, 0.0)
+    """
+    return 1.0 if is_ratio_estimand(estimand) else 0.0
 
 
 def is_percent_estimand(estimand: str) -> bool:

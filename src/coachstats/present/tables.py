@@ -39,7 +39,7 @@ import pandas as pd
 
 from coachstats.compare.twobytwo import INTERVAL_NAMES
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import format_number, is_percent_estimand, join_words
+from coachstats.core.formatting import format_number, is_percent_estimand, join_words, null_effect
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 from coachstats.core.vocabulary import column_phrase, humanize_names
 from coachstats.present.journal import JournalTable, footnote_marks
@@ -390,7 +390,7 @@ def interval_disagrees(result: ComparisonResult) -> bool:
     lo, hi, p = result.conf_low, result.conf_high, result.p_value
     if not all(math.isfinite(x) for x in (lo, hi, p)):
         return False
-    null = 1.0 if result.estimand in ("odds ratio", "relative risk", "rate ratio") else 0.0
+    null = null_effect(result.estimand)
     excludes = not lo <= null <= hi
     return excludes != (p < 1.0 - result.conf_level)
 

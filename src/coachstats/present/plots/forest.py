@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import is_percent_estimand
+from coachstats.core.formatting import is_percent_estimand, is_ratio_estimand
 from coachstats.core.vocabulary import arm_label, higher_is_better
 from coachstats.present.plots.common import (
     OUTCOME_LABELS,
@@ -60,7 +60,6 @@ __all__ = [
     "estimate_text",
     "favours_labels",
     "is_comparison",
-    "is_ratio",
     "log_axis",
     "plot_forest",
     "pooled_rows",
@@ -84,18 +83,6 @@ _LOG_TICKS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100
 _LOG_TICKS_FINE = np.array([0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 10])
 
 
-def is_ratio(estimand: str) -> bool:
-    """True for ratio estimands (odds ratio, relative risk...), drawn on a log axis.
-
-    Examples
-    --------
-    >>> is_ratio("odds ratio"), is_ratio("Risk Ratio"), is_ratio("risk difference")
-    (True, True, False)
-    """
-    e = estimand.lower()
-    return "ratio" in e or e in ("relative risk", "rr", "or", "hr")
-
-
 def is_comparison(estimand: str) -> bool:
     """True for estimands that compare two arms (differences and ratios), which have a line of
     no effect and sides that favour one arm.
@@ -105,7 +92,7 @@ def is_comparison(estimand: str) -> bool:
     >>> is_comparison("risk difference"), is_comparison("odds ratio"), is_comparison("proportion")
     (True, True, False)
     """
-    return is_ratio(estimand) or "difference" in estimand.lower()
+    return is_ratio_estimand(estimand) or "difference" in estimand.lower()
 
 
 def favours_labels(frame: pd.DataFrame) -> tuple[str, str] | None:
@@ -288,7 +275,7 @@ def plot_forest(
             f"favours must be 'auto', None or two labels (left, right); got {favours!r}"
         )
     estimands = [str(e) for e in pd.unique(frame["estimand"])]
-    kinds = {is_ratio(e) for e in estimands}
+    kinds = {is_ratio_estimand(e) for e in estimands}
     if len(kinds) > 1:
         raise AnalysisError(
             "plot_forest puts every row on one axis; ratios and differences cannot share it "

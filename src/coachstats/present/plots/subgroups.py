@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import AnalysisError
-from coachstats.core.formatting import is_percent_estimand, p_phrase
+from coachstats.core.formatting import is_percent_estimand, null_effect, p_phrase
 from coachstats.present.plots.common import numbers_column, require_columns
 from coachstats.present.plots.forest import (
     ESTIMAND_ABBREVIATIONS,
@@ -42,7 +42,6 @@ from coachstats.present.plots.forest import (
     draw_favours,
     estimate_text,
     favours_labels,
-    is_ratio,
     plot_forest,
 )
 
@@ -206,5 +205,5 @@ def plot_subgroups(
     y = np.asarray(ax.get_yticks(), dtype=float)
     numbers_column(ax, f"{abbr} ({100 * level:g}% CI)", lines, y)
     if sides is not None:
-        draw_favours(ax, 1.0 if is_ratio(estimand) else 0.0, sides)
+        draw_favours(ax, null_effect(estimand), sides)
     return ax
