@@ -295,6 +295,40 @@ def parse_levels(items: list[str] | None) -> dict[str, dict[str, str]]:
     return out
 
 
+#: The parameter names of the loading options, as every data command declares them.
+LOADING_PARAMETERS: tuple[str, ...] = (
+    "columns",
+    "map_",
+    "arms",
+    "sheet",
+    "units",
+    "single_arm",
+    "exclude_invalid",
+    "require_baseline",
+    "levels",
+    "censored",
+)
+
+
+def loading(
+    options: Mapping[str, Any], read_columns: Literal["all", "schema"] = "all"
+) -> dict[str, Any]:
+    """:func:`program_load` of a command's loading options, taken by name from ``options``
+    (the command's ``locals()``), so that an option added to the set is passed everywhere.
+
+    Examples
+    --------
+    >>> opts = dict.fromkeys(LOADING_PARAMETERS) | {"single_arm": False,
+    ...     "exclude_invalid": True, "require_baseline": False, "map_": "arm=group"}
+    >>> load = loading(opts)
+    >>> load["columns"], load["on_invalid"], load["censored"]
+    ({'group': 'arm'}, 'exclude', 'error')
+    """
+    return program_load(
+        **{name: options[name] for name in LOADING_PARAMETERS}, read_columns=read_columns
+    )
+
+
 def program_load(
     *,
     columns: Path | None,

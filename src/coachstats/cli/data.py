@@ -22,9 +22,9 @@ from coachstats.cli.common import (
     SingleArmOption,
     UnitsOption,
     guard,
+    loading,
     notes,
     plan_outputs,
-    program_load,
     progress,
     table_content,
     writing,
@@ -59,18 +59,7 @@ def endpoints(
 
     gs = GOAL_SETS[choose("--goals", goals, tuple(GOAL_SETS))]
     outs = plan_outputs(force, [data, columns], out=out, out_suffixes=(".csv",))
-    load = program_load(
-        columns=columns,
-        map_=map_,
-        arms=arms,
-        sheet=sheet,
-        units=units,
-        single_arm=single_arm,
-        exclude_invalid=exclude_invalid,
-        require_baseline=require_baseline,
-        censored=censored,
-        levels=levels,
-    )
+    load = loading(locals())
     with notes():
         td = load_program(data, **load)
         table = td.endpoints(gs)  # with statuses: the flow is counted from this same table

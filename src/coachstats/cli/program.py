@@ -28,12 +28,12 @@ from coachstats.cli.common import (
     figure_content,
     for_the_command_line,
     guard,
+    loading,
     notes,
     parse_cost,
     parse_fte,
     parse_pairs,
     plan_outputs,
-    program_load,
     progress,
     require_computed,
     table_content,
@@ -93,19 +93,7 @@ def analyze(
 
     goals = choose("--goals", goals, ("hcpc", "peer"))
     outs = plan_outputs(force, [data, columns], out=out, report=report)
-    load = program_load(
-        columns=columns,
-        map_=map_,
-        arms=arms,
-        sheet=sheet,
-        units=units,
-        single_arm=single_arm,
-        exclude_invalid=exclude_invalid,
-        require_baseline=require_baseline,
-        censored=censored,
-        levels=levels,
-        read_columns="schema",
-    )
+    load = loading(locals(), read_columns="schema")
     with notes(), progress("analyze") as step:
         result = run(
             data,
@@ -241,19 +229,7 @@ def evaluate(
     fail_on = choose("--fail-on", fail_on, ("smaller", "inconclusive"))
     margins = parse_pairs(margin, "--margin")
     outs = plan_outputs(force, [data, encounters, columns], out=out, plot=plot, report=report)
-    load = program_load(
-        columns=columns,
-        map_=map_,
-        arms=arms,
-        sheet=sheet,
-        units=units,
-        single_arm=single_arm,
-        exclude_invalid=exclude_invalid,
-        require_baseline=require_baseline,
-        censored=censored,
-        levels=levels,
-        read_columns="schema",
-    )
+    load = loading(locals(), read_columns="schema")
     enc = read_table(encounters) if encounters is not None else None
     with notes(), progress("evaluate") as step:
         step("loading and validating")

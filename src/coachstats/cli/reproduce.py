@@ -22,9 +22,9 @@ from coachstats.cli.common import (
     SingleArmOption,
     UnitsOption,
     guard,
+    loading,
     notes,
     plan_outputs,
-    program_load,
     progress,
     writing,
 )
@@ -92,18 +92,7 @@ def reproduce(
             step(f"loading {data.name}")
             own = load_program(
                 data,
-                **program_load(
-                    columns=columns,
-                    map_=map_,
-                    arms=arms,
-                    sheet=sheet,
-                    units=units,
-                    single_arm=single_arm,
-                    exclude_invalid=exclude_invalid,
-                    require_baseline=require_baseline,
-                    censored=censored,
-                    levels=levels,
-                ),
+                **loading(locals()),
             )
         step("recomputing the published figures")
         result = run(names or None, data=own, sensitivity=sensitivity)
