@@ -12,6 +12,7 @@ the command stops quietly, without a message, and without having finished its wo
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -629,6 +630,14 @@ CostOption = Annotated[
 ]
 
 
+def _number(text: str) -> float:
+    """``text`` as a float, NaN when it is not a number (each option then says what it takes)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def parse_cost(text: str | None) -> dict[str, float] | None:
     """The ``--cost`` pairs as numbers (keys checked by the analysis).
 
@@ -643,11 +652,8 @@ def parse_cost(text: str | None) -> dict[str, float] | None:
         return None
     out = {}
     for key, value in parse_pairs(text, "--cost").items():
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not (number >= 0 and number != float("inf")):
+        number = _number(value)
+        if not (number >= 0 and number != math.inf):
             raise OptionError(
                 f"--cost: {key}={value!r} is not a number of 0 or more (e.g. --cost "
                 "wage=28.5,overhead=0.3,caseload=80)"
@@ -671,10 +677,7 @@ def parse_fte(text: str | None) -> float | dict[str, float] | None:
     pairs = parse_pairs(text, "--fte") if "=" in text else {"": text}
     out: dict[str, float] = {}
     for coach, value in pairs.items():
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
+        number = _number(value)
         if not 0 < number <= 1.5:
             raise OptionError(
                 f"--fte: {value!r} is not a full-time equivalent (a number above 0, e.g. 0.5 "
