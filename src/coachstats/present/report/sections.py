@@ -495,7 +495,7 @@ def report_from_analysis(
     section = replace(section, impact=impact, sensitivity=sensitivity)
     if single_group is not None:
         pairs = [
-            (_capital(dict(labels or {}).get(spec.label, spec.label)), r)
+            (_capital(section.spec_labels.get(spec.label, spec.label)), r)
             for spec, r in zip(plan_result.specs, single_group, strict=True)
             if r is not None
         ]
