@@ -106,6 +106,7 @@ from coachstats.compare.rows import (
     ModelRows,
     combine_rows,
     group_total,
+    logistic_parts,
     minus_group_values,
     rows_dot,
     run_local,
@@ -619,8 +620,7 @@ def marginal_sums(
     for XaT in (X1T, X0T):
         eta = combine_rows(coef, XaT) + offset
         if link == "logit":
-            pred = expit(eta)
-            d = pred * (1.0 - pred)
+            pred, d = logistic_parts(eta)
         else:
             pred, d = eta, np.ones_like(eta)
         parts.append(
@@ -637,6 +637,7 @@ def _arm_marginal_sums(
     XT, codes, C = rows.XT, rows.groups, rows.n_groups
     k, n = XT.shape
     b_arm = float(coef[arm_column])
+    odds_ratio = math.exp(min(b_arm, _LOG_ODDS_LIMIT))
     p = [0.0, 0.0]
     gx = [np.zeros(k), np.zeros(k)]
     gg = [np.zeros(C), np.zeros(C)]
@@ -644,22 +645,47 @@ def _arm_marginal_sums(
         stop = min(start + BLOCK_ROWS, n)
         Xb = XT[:, start:stop]
         cb = None if codes is None else codes[start:stop]
-        base = combine_rows(coef, Xb)  # the linear predictor without the arm term
+        base = coef @ Xb  # the linear predictor without the arm term (BLAS on a block)
         base -= b_arm * Xb[arm_column]
         base += group_coef[0] if cb is None else np.take(group_coef, cb)
+        if link == "logit":  # one exp for both arms: the odds of arm 1 are e^b times arm 0's
+            odds0 = np.exp(np.clip(base, -_LOG_ODDS_LIMIT, _LOG_ODDS_LIMIT, out=base), out=base)
         for i, value in enumerate((1.0, 0.0)):
-            eta = base + b_arm * value
             if link == "logit":
-                pred = expit(eta)
-                d = pred * (1.0 - pred)
+                with np.errstate(over="ignore"):  # odds of inf: a mean of 1, a weight of 0
+                    odds = odds0 * odds_ratio if value else odds0
+                pred, d = _logistic_from_odds(odds)
             else:
-                pred, d = eta, np.ones_like(eta)
+                pred, d = base + b_arm * value, np.ones(stop - start)
             p[i] += float(pred.sum())
             gx[i] += Xb @ d
             gg[i] += group_total(cb, d, C)
     for i, value in enumerate((1.0, 0.0)):
         gx[i][arm_column] = value * float(gg[i].sum())  # x^(a) has a in the arm column
     return MarginalSums(n, p[0], p[1], gx[0], gx[1], gg[0], gg[1])
+
+
+#: Linear predictors are clipped to +-700 before ``exp`` (e^700 is finite; the mean is
+#: then 1 or 0 to double precision, as it is at the true value).
+_LOG_ODDS_LIMIT = 700.0
+
+
+def _logistic_from_odds(odds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean :math:`o/(1+o)` and weight :math:`o/(1+o)^2` from odds :math:`o` (``inf`` gives 1, 0).
+
+    Accurate to about 1e-16 in absolute terms (what the sums of the
+    marginal means need), not relative in the far tails.
+
+    Examples
+    --------
+    >>> _logistic_from_odds(np.array([1.0, 0.0, np.inf]))
+    (array([0.5, 0. , 1. ]), array([0.25, 0.  , 0.  ]))
+    """
+    q = np.add(odds, 1.0)
+    np.reciprocal(q, out=q)  # 1 / (1 + o): the probability of no event
+    mean = np.subtract(1.0, q)
+    q *= mean
+    return mean, q
 
 
 def identity_marginal_sums(

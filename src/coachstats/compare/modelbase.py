@@ -218,7 +218,8 @@ class RowSummary:
 
 def row_summary(setup: ModelSetup, binary: bool) -> RowSummary:
     """The arm summaries and the exclusions of ``setup``."""
-    arms = ArmMoments.of(setup.y, setup.treated).summaries(setup.prepared.labels, binary)
+    moments = ArmMoments.of(setup.y, setup.treated, binary=binary)
+    arms = moments.summaries(setup.prepared.labels, binary)
     return RowSummary(arms, setup.n_excluded, setup.excluded_reason)
 
 

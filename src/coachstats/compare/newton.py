@@ -42,6 +42,7 @@ from coachstats.compare.rows import (
     combine_rows,
     group_sums_t,
     group_total,
+    logistic_parts,
     minus_group_values,
     vdot,
 )
@@ -153,28 +154,37 @@ def newton_stats(
     xwx, xr = np.zeros((k, k)), np.zeros(k)
     wg, rg, bg = np.zeros(C), np.zeros(C), np.zeros((C, k))
     deviance = 0.0
+    # At beta = 0 (the first pass of a logistic fit) the linear predictor is the group's
+    # intercept: its mean, weight and deviance are per-group values and counts.
+    by_group = binomial and not np.any(beta)
+    if by_group:
+        mu_g, w_g = logistic_parts(alpha)
+        n_g, e_g = np.zeros(C), np.zeros(C)
     # Block by block: every temporary of a block stays in the CPU cache, so a pass reads
     # the design once (whole-length temporaries made it memory-bound, at twice the time).
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
         Xb, yb = XT[:, start:stop], y[start:stop]
         cb = None if codes is None else codes[start:stop]
-        eta = combine_rows(beta, Xb)
-        eta += alpha[0] if cb is None else np.take(alpha, cb)
         w: np.ndarray | None
+        if by_group:
+            n_g += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
+            e_g += group_total(cb, yb, C)
+            w = np.full(stop - start, w_g[0]) if cb is None else np.take(w_g, cb)
+            r = yb - (mu_g[0] if cb is None else np.take(mu_g, cb))
+            XW = np.multiply(Xb, w)
+            xr += Xb @ r
+            xwx += XW @ Xb.T
+            bg += group_sums_t(cb, XW, C)
+            continue
+        eta = beta @ Xb  # a block: BLAS on one core (see xr below)
+        eta += alpha[0] if cb is None else np.take(alpha, cb)
         if binomial:
-            t = np.abs(eta)
-            np.negative(t, out=t)
-            np.exp(t, out=t)
-            t += 1.0  # 1 + exp(-|eta|)
-            np.log(t, out=t)
+            r, w, t = logistic_parts(eta, log_term=True)  # mu, mu (1 - mu), log(1 + e^-|eta|)
             deviance += float(t.sum())
             np.multiply(eta, flip[start:stop], out=t)  # type: ignore[index]
             np.maximum(t, 0.0, out=t)
             deviance += float(t.sum())
-            r = expit(eta, out=eta)  # mu
-            w = np.subtract(1.0, r)
-            w *= r
             np.subtract(yb, r, out=r)
             XW = np.multiply(Xb, w)
         else:
@@ -192,6 +202,12 @@ def newton_stats(
         else:
             wg += group_total(cb, w, C)
         bg += group_sums_t(cb, XW, C)
+    if by_group:
+        wg, rg = n_g * w_g, e_g - n_g * mu_g
+        log_g = np.log1p(np.exp(-np.abs(alpha)))
+        # sum of log(1 + e^-|eta|) + max(0, (1 - 2y) eta) over the rows of each group
+        deviance = float(n_g @ log_g + (n_g - e_g) @ np.maximum(alpha, 0.0))
+        deviance += float(e_g @ np.maximum(-alpha, 0.0))
     if kept is not None:
         xwx = kept[: k * k].reshape(k, k).copy()
         wg = kept[k * k : k * k + C].copy()
@@ -243,7 +259,9 @@ class NewtonResult:
     """Output of :func:`newton_steps`.
 
     ``coef`` and ``group_coef`` are on the original design; ``stats`` are the
-    :class:`NewtonStats` at the solution, on the design shifted by ``shift``.
+    :class:`NewtonStats` of the last point a pass was made at (the solution
+    of a linear model; for a logistic one, the point before the last step,
+    which was below the tolerance), on the design shifted by ``shift``.
     """
 
     coef: np.ndarray
@@ -252,6 +270,8 @@ class NewtonResult:
     shift: np.ndarray
     iterations: int
     converged: bool
+    #: Passes over the rows (statistics requested), the first one included.
+    passes: int = 0
 
     @property
     def shifted_group_coef(self) -> np.ndarray:
@@ -277,8 +297,13 @@ def newton_steps(
     :math:`\delta_\beta = S^{-1}(X^\top r - B^\top \operatorname{diag}(w_c)^{-1} r_c)`,
     :math:`\delta_{\alpha_c} = (r_c - B_c\delta_\beta)/w_c`, halved while the
     deviance increases; the fit has converged when the largest step is below
-    ``tol * (1 + max |theta|)`` (on the unshifted parameters). A linear model
-    (``family="gaussian"``) is solved exactly by the first step.
+    ``tol * (1 + max |theta|)`` (on the unshifted parameters). A logistic fit
+    takes that last step without a pass at its end point (the step is the
+    Newton step of the point whose statistics it has, so the statistics, and
+    the standard errors from them, differ from those at the end point by the
+    order of ``tol``; R's ``glm`` likewise stops on the change of deviance
+    between two passes). A linear model (``family="gaussian"``) is solved
+    exactly by the first step.
 
     Parameters
     ----------
@@ -304,6 +329,7 @@ def newton_steps(
     beta = np.zeros(shift.shape[1])
     alpha = np.asarray(alpha0, dtype=float) + shift @ beta  # on the shifted design
     stats = yield request(beta, alpha)
+    passes = 1
     dev = stats.deviance
     converged = False
     it = 0
@@ -317,9 +343,18 @@ def newton_steps(
             d_alpha = (stats.rg - stats.bg @ d_beta) / stats.wg
             if not (np.all(np.isfinite(d_beta)) and np.all(np.isfinite(d_alpha))):
                 break
+            if family == "binomial" and _step_size(d_beta, d_alpha, shift) <= tol * _scale(
+                beta, alpha, shift
+            ):
+                # The step this point asks for is below the tolerance: take it without
+                # another pass. The statistics stay those of this point, within tol of
+                # the solution (their change is of the order of the step).
+                beta, alpha, converged = beta + d_beta, alpha + d_alpha, True
+                break
             step = 1.0
             for _ in range(30):
                 new = yield request(beta + step * d_beta, alpha + step * d_alpha)
+                passes += 1
                 if new.deviance <= dev * (1.0 + 1e-12) + 1e-12:
                     break
                 step /= 2.0
@@ -329,16 +364,22 @@ def newton_steps(
             if family == "gaussian":  # exact after one step
                 converged, it = True, 0
                 break
-            orig_step = d_alpha - shift @ d_beta
-            size = max(float(np.max(np.abs(d_beta), initial=0.0)), float(np.max(np.abs(orig_step))))
-            orig_alpha = alpha - shift @ beta
-            scale = 1.0 + max(
-                float(np.max(np.abs(beta), initial=0.0)), float(np.max(np.abs(orig_alpha)))
-            )
-            if step * size <= tol * scale:
-                converged = True
+            if step * _step_size(d_beta, d_alpha, shift) <= tol * _scale(beta, alpha, shift):
+                converged = True  # a halved step that no longer moves the point
                 break
-    return NewtonResult(beta, alpha - shift @ beta, stats, shift, it, converged)
+    return NewtonResult(beta, alpha - shift @ beta, stats, shift, it, converged, passes)
+
+
+def _step_size(d_beta: np.ndarray, d_alpha: np.ndarray, shift: np.ndarray) -> float:
+    """The largest change of a parameter, on the unshifted design."""
+    orig = d_alpha - shift @ d_beta
+    return max(float(np.max(np.abs(d_beta), initial=0.0)), float(np.max(np.abs(orig))))
+
+
+def _scale(beta: np.ndarray, alpha: np.ndarray, shift: np.ndarray) -> float:
+    """``1 + max |theta|`` on the unshifted design (the step's tolerance is relative to it)."""
+    orig = alpha - shift @ beta
+    return 1.0 + max(float(np.max(np.abs(beta), initial=0.0)), float(np.max(np.abs(orig))))
 
 
 def cluster_score_sums(

@@ -334,8 +334,10 @@ def logistic_model(
     check_arm_separation(setup, outcome)
     fe: GroupIndex | None = None
     if fixed_effects:
-        setup, fe = drop_degenerate_groups(setup, fixed_effects, outcome)
-        check_arm_separation(setup, outcome)
+        kept, fe = drop_degenerate_groups(setup, fixed_effects, outcome)
+        if kept is not setup:  # groups were dropped: an arm may now be all 0 or all 1
+            check_arm_separation(kept, outcome)
+        setup = kept
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
     fit = fit_logistic(design.X, setup.y, fe, centred=design.centred)

@@ -1,0 +1,134 @@
+"""The fast paths of a logistic pass, against the textbook formulas computed densely.
+
+- :func:`~coachstats.compare.rows.logistic_parts` (mean and weight from one
+  ``exp``) against scipy's ``expit``: the mean and the weight
+  :math:`\\mu(1-\\mu) = \\operatorname{expit}(\\eta)\\operatorname{expit}(-\\eta)`
+  agree to a few units in the last place over the whole range, tails included
+  (tolerance 1e-13 relative: a handful of roundings each side).
+- :func:`~coachstats.compare.newton.newton_stats` at :math:`\\beta = 0` (the
+  first pass, computed from per-group values and counts) and elsewhere (one
+  ``exp`` per row) against the sums written out row by row with dense
+  one-hot group indicators (1e-12 relative: different summation orders).
+- The Newton iteration's stop (the last step, below the tolerance, taken
+  without a pass) leaves the estimates where a stricter fit puts them, and
+  counts its passes.
+- The binary arm moments (:math:`e(1-e/n)`) equal the general two-pass ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit
+
+from coachstats.compare.glm import _logistic_from_odds, fit_logistic
+from coachstats.compare.newton import initial_intercepts, newton_stats, newton_steps
+from coachstats.compare.rows import ArmMoments, GroupIndex, ModelRows, logistic_parts, run_local
+
+
+@settings(max_examples=200, deadline=None)
+@given(eta=st.floats(-700.0, 700.0, allow_nan=False))
+def test_logistic_parts_agree_with_expit_in_the_tails(eta: float) -> None:
+    mu, w, log = logistic_parts(np.array([eta]), log_term=True)
+    assert mu[0] == pytest.approx(expit(eta), rel=1e-13, abs=0.0)
+    assert w[0] == pytest.approx(expit(eta) * expit(-eta), rel=1e-13, abs=1e-320)
+    assert log[0] == pytest.approx(np.log1p(np.exp(-abs(eta))), rel=1e-13, abs=1e-320)
+
+
+@settings(max_examples=100, deadline=None)
+@given(eta=st.floats(-700.0, 700.0, allow_nan=False))
+def test_means_from_odds_are_accurate_in_absolute_terms(eta: float) -> None:
+    mean, weight = _logistic_from_odds(np.exp(np.array([eta])))
+    assert abs(mean[0] - expit(eta)) <= 4e-16
+    assert abs(weight[0] - expit(eta) * expit(-eta)) <= 4e-16
+    assert _logistic_from_odds(np.array([np.inf]))[0][0] == 1.0
+
+
+def _dense_stats(
+    XT: np.ndarray, y: np.ndarray, codes: np.ndarray, shift: np.ndarray, beta: np.ndarray,
+    alpha: np.ndarray,
+) -> dict[str, np.ndarray | float]:
+    """The sums of a logistic Newton pass, written out with a dense group indicator."""
+    D = np.eye(len(alpha))[codes]  # (n, C) one-hot
+    Xs = XT.T - D @ shift  # shifted design, (n, p)
+    eta = Xs @ beta + D @ alpha
+    mu = expit(eta)
+    w = mu * (1.0 - mu)
+    r = y - mu
+    deviance = -2.0 * float(np.sum(y * np.log(mu) + (1.0 - y) * np.log1p(-mu)))
+    return {
+        "xwx": Xs.T @ (w[:, None] * Xs),
+        "xr": Xs.T @ r,
+        "wg": D.T @ w,
+        "rg": D.T @ r,
+        "bg": D.T @ (w[:, None] * Xs),
+        "deviance": deviance,
+    }
+
+
+@pytest.mark.parametrize("at_zero", [True, False])
+@pytest.mark.parametrize("n_groups", [1, 4])
+def test_a_logistic_pass_equals_the_dense_formulas(at_zero: bool, n_groups: int) -> None:
+    rng = np.random.default_rng(7 + n_groups)
+    n, p = 40_000, 3  # more than two blocks of rows
+    XT = rng.normal(size=(p, n))
+    codes = rng.integers(0, n_groups, n)
+    y = (rng.random(n) < 0.3).astype(float)
+    rows = ModelRows(XT, y, None if n_groups == 1 else codes, n_groups)
+    shift = rng.normal(size=(n_groups, p))
+    beta = np.zeros(p) if at_zero else rng.normal(size=p) * 0.4
+    alpha = rng.normal(size=n_groups)
+    got = newton_stats(rows, shift, beta, alpha, "binomial")
+    want = _dense_stats(XT, y, codes, shift, beta, alpha)
+    for name, value in want.items():
+        np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+def test_the_last_step_is_taken_without_a_pass() -> None:
+    rng = np.random.default_rng(3)
+    n, C = 3_000, 6
+    X = np.column_stack([rng.random(n) < 0.5, rng.normal(60, 10, n)]).astype(float)
+    g = GroupIndex.from_values(rng.integers(0, C, n))
+    eta = -0.4 + 0.5 * X[:, 0] + 0.02 * (X[:, 1] - 60) + rng.normal(0, 0.4, C)[g.codes]
+    y = (rng.random(n) < expit(eta)).astype(float)
+    fit = fit_logistic(X, y, g)
+    strict = fit_logistic(X, y, g, tol=1e-15)
+    np.testing.assert_allclose(fit.coef, strict.coef, rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.vcov())), np.sqrt(np.diag(strict.vcov())), rtol=1e-9)
+    # Count the requests: the last step is the iterations' last and has no pass of its own.
+    rows = ModelRows.from_design(X, y, g)
+    requests = []
+
+    def counted(steps):  # type: ignore[no-untyped-def]
+        value = None
+        request = next(steps)
+        try:
+            while True:
+                requests.append(request)
+                value = request(rows)
+                request = steps.send(value)
+        except StopIteration as stop:
+            return stop.value
+
+    result = counted(
+        newton_steps(initial_intercepts(g.sums(y), g.counts), g.means(X), family="binomial")
+    )
+    assert result.converged
+    assert result.passes == len(requests) == result.iterations
+    assert run_local(
+        newton_steps(initial_intercepts(g.sums(y), g.counts), g.means(X), family="binomial"), rows
+    ).passes == result.passes
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60))
+def test_binary_arm_moments_equal_the_general_ones(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(float)
+    treated = rng.random(n) < 0.5
+    fast, general = ArmMoments.of(y, treated, binary=True), ArmMoments.of(y, treated)
+    np.testing.assert_array_equal(fast.n, general.n)
+    np.testing.assert_allclose(fast.total, general.total, rtol=1e-15)
+    np.testing.assert_allclose(fast.m2, general.m2, rtol=1e-12, atol=1e-12)
