@@ -47,7 +47,11 @@ def test_means_from_odds_are_accurate_in_absolute_terms(eta: float) -> None:
 
 
 def _dense_stats(
-    XT: np.ndarray, y: np.ndarray, codes: np.ndarray, shift: np.ndarray, beta: np.ndarray,
+    XT: np.ndarray,
+    y: np.ndarray,
+    codes: np.ndarray,
+    shift: np.ndarray,
+    beta: np.ndarray,
     alpha: np.ndarray,
 ) -> dict[str, np.ndarray | float]:
     """The sums of a logistic Newton pass, written out with a dense group indicator."""
@@ -96,7 +100,9 @@ def test_the_last_step_is_taken_without_a_pass() -> None:
     fit = fit_logistic(X, y, g)
     strict = fit_logistic(X, y, g, tol=1e-15)
     np.testing.assert_allclose(fit.coef, strict.coef, rtol=1e-12)
-    np.testing.assert_allclose(np.sqrt(np.diag(fit.vcov())), np.sqrt(np.diag(strict.vcov())), rtol=1e-9)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(fit.vcov())), np.sqrt(np.diag(strict.vcov())), rtol=1e-9
+    )
     # Count the requests: the last step is the iterations' last and has no pass of its own.
     rows = ModelRows.from_design(X, y, g)
     requests = []
@@ -117,9 +123,13 @@ def test_the_last_step_is_taken_without_a_pass() -> None:
     )
     assert result.converged
     assert result.passes == len(requests) == result.iterations
-    assert run_local(
-        newton_steps(initial_intercepts(g.sums(y), g.counts), g.means(X), family="binomial"), rows
-    ).passes == result.passes
+    assert (
+        run_local(
+            newton_steps(initial_intercepts(g.sums(y), g.counts), g.means(X), family="binomial"),
+            rows,
+        ).passes
+        == result.passes
+    )
 
 
 @settings(max_examples=50, deadline=None)
