@@ -526,9 +526,11 @@ def test_not_eligible_patients_are_not_called_missing(hcpc_like, outcome: str) -
     no_follow_up = int(d[outcome].isna().sum()) - not_eligible - no_baseline
     assert not_eligible > 0 and no_follow_up > 0
     reason = got.excluded_reason
-    assert (
-        f"not eligible: controlled at baseline{'' if outcome == 'at_goal_ldl' else ' on every measure'} ({not_eligible})"
-        in reason
+    label = (
+        "controlled at baseline"
+        if outcome == "at_goal_ldl"
+        else "uncontrolled at baseline on no measure"
     )
+    assert f"not eligible: {label} ({not_eligible})" in reason
     assert f"missing {outcome} ({no_follow_up})" in reason
     assert got.n_excluded == int(d[outcome].isna().sum())

@@ -33,7 +33,6 @@ from typing import Literal
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.special import expit
 
 from coachstats.compare.rows import (
     Additive,
@@ -436,7 +435,7 @@ def cluster_score_parts(
         else:
             gb = codes[start:stop]
             eta += np.take(group_coef, gb)
-        e = rows.y[start:stop] - (expit(eta) if family == "binomial" else eta)
+        e = rows.y[start:stop] - (logistic_parts(eta)[0] if family == "binomial" else eta)
         xt = minus_group_values(Xb, a, gb)  # a fresh array: scaled in place
         scores += group_sums_t(cb, np.multiply(xt, e, out=xt), n_clusters)
         pair = cb if gb is None else cb * C + gb

@@ -184,8 +184,10 @@ def parse_item_column(column: object) -> tuple[str, str] | None:
 #: baseline; no diabetes for an HbA1c endpoint that only applies with diabetes);
 #: "missing baseline" / "missing follow-up": the endpoint's own value is missing
 #: (the patient has follow-up on another measure). A patient who is not analysed
-#: takes the first of these that applies: lost, then not eligible, missing
-#: baseline, missing follow-up (the order of the CONSORT diagram's stages).
+#: takes the first of these that applies, in the order of time: not eligible,
+#: missing baseline (both known at baseline), lost to follow-up, missing
+#: follow-up. A patient never eligible for an endpoint is "not eligible" even
+#: when lost; the methods text's exclusions (plan.rows) use the same order.
 STATUS: tuple[str, ...] = (
     "analysed",
     "lost to follow-up",

@@ -8,10 +8,10 @@ and arm every patient is in exactly one box:
     allocated = lost to follow-up + excluded from analysis (by reason) + analysed
 
 where "lost to follow-up" counts the patients with no follow-up on any
-measure who are not analysed, and "excluded" the others who are not analysed
-(not eligible: controlled at baseline or outside the endpoint's population;
-missing baseline; missing this endpoint's follow-up value). No patient is in
-two boxes. With ``missing="failure"`` a lost patient may be analysed (counted
+measure who are eligible for the endpoint and not analysed, and "excluded"
+the others who are not analysed (not eligible: controlled at baseline or
+outside the endpoint's population, even when lost; missing baseline; missing
+this endpoint's follow-up value). No patient is in two boxes. With ``missing="failure"`` a lost patient may be analysed (counted
 as not at goal): then it is in "analysed", and :meth:`Flow.counted_as_failure`
 says how many. :meth:`Flow.check` verifies every sum; :meth:`Flow.to_dict`
 gives the structure for JSON outputs.
@@ -169,7 +169,7 @@ class Flow:
         return self._by(endpoint, ANALYSED_STATUSES)
 
     def lost(self, endpoint: str) -> dict[str, int]:
-        """Patients lost to follow-up (no follow-up on any measure) and not analysed, per arm."""
+        """Patients lost to follow-up (no follow-up on any measure), eligible and not analysed, per arm."""
         return self._by(endpoint, (LOST,))
 
     def counted_as_failure(self, endpoint: str) -> dict[str, int]:

@@ -194,17 +194,20 @@ def _status(
 
     ``analysed`` marks the patients with a value (or, with ``failure``, a missing
     follow-up counted as not at goal). The others take the first reason that
-    applies: lost to follow-up, not eligible, missing baseline, missing follow-up.
+    applies, in the order of time: not eligible, missing baseline (both known
+    at baseline), lost to follow-up, missing follow-up -- the order in which
+    :func:`coachstats.plan.rows.select_rows` leaves rows out, so the flow and
+    the methods text name the same reason for each patient.
     """
     code = {s: np.int8(i) for i, s in enumerate(STATUS)}
     codes = np.full(n, code["analysed"], dtype=np.int8)
     if miss_fu is not None:
         codes[miss_fu] = code["missing follow-up"]
+    codes[lost & ~analysed] = code["lost to follow-up"]
     if miss_base is not None:
         codes[miss_base] = code["missing baseline"]
     if not_eligible is not None:
         codes[not_eligible] = code["not eligible"]
-    codes[lost & ~analysed] = code["lost to follow-up"]
     codes[analysed] = code["analysed"]
     if failure and miss_fu is not None:
         codes[analysed & miss_fu] = code["missing follow-up (counted as failure)"]

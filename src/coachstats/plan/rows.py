@@ -87,35 +87,69 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray, keep_ids: bool) -> tuple[object,
 def _not_eligible(frame: pd.DataFrame, outcome: str) -> list[tuple[str, np.ndarray]]:
     """Rows a goal endpoint is undefined for by design, by reason (not "missing").
 
-    ``at_goal_m`` exists only for patients uncontrolled on ``m`` at baseline and
-    the composites only for patients uncontrolled on at least one measure; the
+    ``at_goal_m`` exists only for patients uncontrolled on ``m`` at baseline
+    (and, for a goal that applies with diabetes only, who have diabetes); the
+    composites only for patients uncontrolled on at least one measure. The
     rows outside are "not eligible" (or "missing baseline"), so that "missing
-    <outcome>" counts only missing follow-up. Rows with a value are never left
-    out, so results do not change. Needs the derived ``uncontrolled_*`` /
-    ``n_uncontrolled`` columns; without them, nothing is left out.
+    <outcome>" counts only missing follow-up (lost or not). Rows with a value
+    are never left out, so results do not change.
+
+    The reason of each row is its status from
+    :func:`~coachstats.derive.endpoints.derive_endpoints` (``status_<outcome>``),
+    so that the methods text and the CONSORT flow name the same reason for every
+    patient; without the status column, the ``uncontrolled_*`` flags decide
+    (they cannot tell "no diabetes" from a missing baseline). Without either,
+    nothing is left out.
     """
     if not is_goal_endpoint(outcome) or outcome not in frame.columns:
         return []
     missing = frame[outcome].isna().to_numpy()
     measure = goal_endpoint_measure(outcome)
-    if measure is not None:
-        flag = f"uncontrolled_{measure}"
+    status_col = f"status_{outcome}"
+    flag = f"uncontrolled_{measure}" if measure is not None else None
+    groups: list[tuple[str, np.ndarray]]
+    if status_col in frame.columns:
+        status = frame[status_col].astype(str).to_numpy()
+        never = status == "not eligible"
+        base = status == "missing baseline"
+        if measure is None:
+            groups = [
+                ("not eligible: uncontrolled at baseline on no measure", never),
+                ("missing baseline on every measure", base),
+            ]
+        else:
+            controlled = (
+                (frame[flag].astype("boolean") == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+                if flag in frame.columns
+                else never
+            )
+            groups = [
+                ("not eligible: controlled at baseline", never & controlled),
+                ("not eligible: no diabetes", never & ~controlled),
+                (f"missing baseline {measure}", base),
+            ]
+    elif measure is not None:
         if flag not in frame.columns:
             return []
         unc = frame[flag].astype("boolean")
         groups = [
-            ("not eligible: controlled at baseline", (unc == False).fillna(False)),  # noqa: E712
-            (f"missing baseline {measure}", unc.isna()),
+            ("not eligible: controlled at baseline", (unc == False).fillna(False).to_numpy(bool)),  # noqa: E712
+            (f"missing baseline {measure}", unc.isna().to_numpy(dtype=bool)),
         ]
     else:
         if "n_uncontrolled" not in frame.columns:
             return []
-        none = pd.to_numeric(frame["n_uncontrolled"]) == 0
-        groups = [("not eligible: controlled at baseline on every measure", none.fillna(False))]
+        none = (pd.to_numeric(frame["n_uncontrolled"]) == 0).fillna(False).to_numpy(dtype=bool)
+        flags = [c for c in frame.columns if str(c).startswith("uncontrolled_")]
+        unknown = frame[flags].isna().all(axis=1).to_numpy(dtype=bool) if flags else ~none
+        groups = [
+            ("not eligible: uncontrolled at baseline on no measure", none & ~unknown),
+            ("missing baseline on every measure", none & unknown),
+        ]
     out = []
     taken = np.zeros(len(frame), dtype=bool)
     for why, mask in groups:
-        hit = missing & mask.to_numpy(dtype=bool) & ~taken
+        hit = missing & mask & ~taken
         if hit.any():
             out.append((why, hit))
             taken |= hit
@@ -144,7 +178,11 @@ def analysed_columns(frame: pd.DataFrame, spec: AnalysisSpec) -> list[Any] | Non
     names: set[Any] = {spec.outcome, spec.arm, "patient_id", *spec.covariates, *spec.complete_on}
     names.update(x for x in (spec.cluster, spec.change_from, spec.by) if x)
     measure = goal_endpoint_measure(spec.outcome)
-    names.update(("n_uncontrolled", f"uncontrolled_{measure}"))
+    names.update(("n_uncontrolled", f"status_{spec.outcome}"))
+    if measure is not None:
+        names.add(f"uncontrolled_{measure}")
+    elif is_goal_endpoint(spec.outcome):  # a composite: the flags of every measure
+        names.update(c for c in frame.columns if str(c).startswith("uncontrolled_"))
     texts = [spec.subset] if spec.subset else []
     for value in spec.options.values():  # a column name, a list of them, or an expression
         texts += [v for v in (value if isinstance(value, (list, tuple)) else [value])]
