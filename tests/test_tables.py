@@ -104,6 +104,16 @@ def test_ratio_and_missing_numbers() -> None:
     assert format_difference(nothing) == ("", "")
 
 
+def test_every_ratio_estimand_gets_ratio_decimals() -> None:
+    # "relative risk" has no "ratio" in its name: it is a ratio all the same
+    # (core.formatting.is_ratio_estimand), printed with two decimals whatever ``digits``
+    for estimand in ("relative risk", "risk ratio", "odds ratio"):
+        r = ComparisonResult("x", "m", estimand, 1.23456, conf_low=1.0, conf_high=1.5)
+        assert format_difference(r, digits=4)[1] == "1.23 (1.00 to 1.50)"
+    diff = ComparisonResult("x", "m", "mean difference", 1.23456, conf_low=1.0, conf_high=1.5)
+    assert format_difference(diff, digits=4)[1] == "1.2346 (1.0000 to 1.5000)"
+
+
 def test_markdown() -> None:
     md = to_markdown([_binary(), _mean(adjusted=True)], labels={"change_hba1c": "HbA1c change"})
     lines = md.splitlines()

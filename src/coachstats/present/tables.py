@@ -39,7 +39,13 @@ import pandas as pd
 
 from coachstats.compare.twobytwo import INTERVAL_NAMES
 from coachstats.core.errors import AnalysisError, OptionError
-from coachstats.core.formatting import format_number, is_percent_estimand, join_words, null_effect
+from coachstats.core.formatting import (
+    format_number,
+    is_percent_estimand,
+    is_ratio_estimand,
+    join_words,
+    null_effect,
+)
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
 from coachstats.core.vocabulary import column_phrase, humanize_names
 from coachstats.present.journal import JournalTable, footnote_marks
@@ -131,10 +137,6 @@ def _labels(results: Sequence[ComparisonResult], labels: Labels) -> list[str]:
     ]
 
 
-def _is_ratio(estimand: str) -> bool:
-    return "ratio" in estimand.lower()
-
-
 def format_value(result: ComparisonResult, arm: int, *, digits: int = 2) -> str:
     """One arm's value: ``events (percent%)`` (binary) or ``mean (SD)`` (continuous; in
     percentage points when the result is a difference of shares without counts, such as the
@@ -177,7 +179,7 @@ def format_difference(result: ComparisonResult, *, digits: int = 2) -> tuple[str
         return "", ""
     if is_percent_estimand(result.estimand):
         name, scale, d = f"{result.estimand.capitalize()}, % points", 100.0, 1
-    elif _is_ratio(result.estimand):
+    elif is_ratio_estimand(result.estimand):
         name, scale, d = result.estimand.capitalize(), 1.0, 2
     else:
         name, scale, d = result.estimand.capitalize(), 1.0, digits
