@@ -229,6 +229,34 @@ def test_caseload_basis_and_assumptions() -> None:
         CoachingCost(hourly_wage=0)
 
 
+def test_a_peer_program_is_told_the_caseload_and_wage_are_not_its_own() -> None:
+    # the default bases are a medical assistant's (HCPC); the peer trial's coaches had
+    # 148 / 23 = 6.4 patients each (Thom et al. 2013, abstract) and no published pay
+    assumed = " ".join(CoachingCost(basis="caseload").assumptions())
+    assert "about 6 coached patients each" in assumed
+    assert "does not describe a peer program" in assumed
+    assert "nor for the peer trial's coaches (set wage=" in assumed
+    from coachstats.cli.common import for_the_command_line
+
+    line = for_the_command_line(assumed, ["--cost"])
+    assert "--cost wage=15 sets your coaches' own hourly cost" in line
+    assert "(--cost caseload=6 sets your own)" in line and "set wage=" not in line
+    assert "set caseload=" not in for_the_command_line(assumed, ["--data"])  # no such option
+
+
+def test_no_benefit_gets_one_reason_not_a_cost_per_basis() -> None:
+    from coachstats.tasks.evaluate.impact import program_impact
+
+    worse = risk_difference(ArmCounts((30, 100, 40, 100), ("coaching", "usual_care")), "goal")
+    better = risk_difference(ArmCounts((45, 100, 30, 100), ("coaching", "usual_care")), "goal")
+    impact = program_impact([("worse", worse), ("better", better)])
+    assert impact is not None
+    text = impact.rows[0].sentence()
+    assert text.startswith("worse: NNTH 10.0")
+    assert text.count("no estimated benefit") == 1 and "USD" not in text
+    assert "whole salary" in impact.rows[1].sentence()  # a benefit has both costs
+
+
 def test_effect_or_data_not_both() -> None:
     rd = _rd(90, 194, 61, 178)
     with pytest.raises(AnalysisError, match="either effect"):

@@ -161,6 +161,11 @@ CLI_ADVICE: Mapping[str, str] = MappingProxyType(
         "consider test='fisher'": "consider --exact (Fisher's exact test)",
         "(pass fte= otherwise)": "(pass --fte otherwise)",
         "(set overhead= to add them, e.g. 0.3)": "(--cost overhead=0.3 adds 30 %)",
+        "(set caseload= to your own)": "(--cost caseload=6 sets your own)",
+        "(set wage= to your coaches' own hourly cost, e.g. a peer coach's stipend per hour)": (
+            "(--cost wage=15 sets your coaches' own hourly cost, e.g. a peer coach's stipend "
+            "per hour)"
+        ),
     }
 )
 

@@ -362,7 +362,7 @@ class CostPerSuccess(TidyResult):
         pct = f"{100 * self.conf_level:g}%"
         if math.isnan(self.estimate):
             return (
-                "not defined: the estimated effect is no benefit, so there is no additional "
+                "not defined: coaching shows no estimated benefit, so there is no additional "
                 f"success to pay for ({self.nnt.text()})"
             )
         return (

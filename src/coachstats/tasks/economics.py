@@ -78,7 +78,8 @@ DEFAULT_HOURLY_WAGE = 20.19
 DEFAULT_WAGE_SOURCE = (
     "US median hourly wage of medical assistants, May 2023 (BLS Occupational Employment "
     "and Wage Statistics, SOC 31-9092), without benefits or overhead; no wage is published "
-    "for the HCPC coaches"
+    "for the HCPC coaches, nor for the peer trial's coaches (set wage= to your coaches' own "
+    "hourly cost, e.g. a peer coach's stipend per hour)"
 )
 #: Paid hours of a full-time coach per year (40 hours x 52 weeks; assumed).
 HOURS_PER_YEAR = 2080.0
@@ -102,6 +103,28 @@ def hcpc_coaching_minutes() -> float:
     if not isinstance(value, Mean):  # pragma: no cover - the registry prints a mean (SD)
         raise AnalysisError(f"the HCPC coaching time is not a mean in the registry: {value!r}")
     return float(value.mean)
+
+
+@cache
+def peer_caseload() -> float:
+    """Coached patients per peer coach in the peer trial: randomized to coaching / peer coaches.
+
+    Read from the trial registry (Thom et al. 2013: 148 patients, 23 coaches).
+
+    Examples
+    --------
+    >>> round(peer_caseload(), 1)
+    6.4
+    """
+    from coachstats.trials.registry import get_trial
+    from coachstats.trials.values import Count
+
+    trial = get_trial("peer")
+    coached = trial.target("randomized").published_values()[0]
+    coaches = trial.target("coaches").published_values()[0]
+    if not (isinstance(coached, Count) and isinstance(coaches, Count)):  # pragma: no cover
+        raise AnalysisError("the peer trial's randomized and coach counts are not counts")
+    return coached.n / coaches.n
 
 
 @dataclass(frozen=True)
@@ -133,8 +156,11 @@ class CoachingCost:
     >>> c = CoachingCost(basis="caseload")
     >>> round(c.per_patient(), 2)
     494.06
-    >>> c.assumptions()[0]
-    'caseload 85 patients per full-time coach: the midpoint of the published 70-100 (practice brief)'
+    >>> print(c.assumptions()[0])  # doctest: +NORMALIZE_WHITESPACE
+    caseload 85 patients per full-time coach: the midpoint of the published 70-100 for
+    medical-assistant coaches (practice brief); the peer trial's peer coaches had about 6
+    coached patients each (Thom et al. 2013), so this caseload does not describe a peer
+    program (set caseload= to your own)
     """
 
     basis: Basis = "minutes"
@@ -226,7 +252,10 @@ class CoachingCost:
                 lo, hi = FULL_TIME_CASELOAD
                 out.append(
                     f"caseload {self.patients_per_coach:g} patients per full-time coach: the "
-                    f"midpoint of the published {lo}-{hi} (practice brief)"
+                    f"midpoint of the published {lo}-{hi} for medical-assistant coaches "
+                    "(practice brief); the peer trial's peer coaches had about "
+                    f"{peer_caseload():.0f} coached patients each (Thom et al. 2013), so this "
+                    "caseload does not describe a peer program (set caseload= to your own)"
                 )
             if self.hours_per_year == HOURS_PER_YEAR:
                 out.append("2080 paid hours per full-time coach per year (40 hours x 52 weeks)")

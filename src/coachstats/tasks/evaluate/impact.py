@@ -74,9 +74,19 @@ class ImpactRow:
         }
 
     def sentence(self) -> str:
-        """``"<outcome>: NNTB ...; coaching time: ...; whole salary: ..."``."""
+        """``"<outcome>: NNTB ...; coaching time: ...; whole salary: ..."``.
+
+        When coaching shows no estimated benefit, the NNT is followed by why
+        there is no cost per additional patient, once for both bases.
+        """
+        nnt = self.minutes.nnt.text()
+        if math.isnan(self.minutes.estimate):
+            return (
+                f"{self.label}: {nnt}; no cost per additional patient: coaching shows no "
+                "estimated benefit on this outcome, so there is no additional patient to pay for"
+            )
         return (
-            f"{self.label}: {self.minutes.nnt.text()}; cost per additional patient, coaching "
+            f"{self.label}: {nnt}; cost per additional patient, coaching "
             f"time {self.minutes.text()}, whole salary {self.caseload.text()}"
         )
 
