@@ -126,20 +126,22 @@ def newton_stats(
 ) -> NewtonStats:
     r""":class:`NewtonStats` of ``rows`` at :math:`\eta_i = \tilde x_i^\top\beta + \alpha_{c(i)}`.
 
-        :math:`\tilde x_i = x_i - m_{c(i)}` is the design shifted by per-group
-        centres ``shift`` (:math:`m`, ``(C, p)``), which the group intercepts absorb.
-        For logistic regression :math:`\mu_i = \operatorname{expit}(\eta_i)`,
-        :math:`w_i = \mu_i(1-\mu_i)` and the deviance is
-        :math:`2\sum_i [\log(1 + e^{-|\eta_i|}) + \max(0, (1 - 2y_i)\eta_i)]`
-        (``logaddexp`` without overflow).
+    :math:`\tilde x_i = x_i - m_{c(i)}` is the design shifted by per-group
+    centres ``shift`` (:math:`m`, ``(C, p)``), which the group intercepts absorb.
+    For logistic regression :math:`\mu_i = \operatorname{expit}(\eta_i)`,
+    :math:`w_i = \mu_i(1-\mu_i)` and the deviance is
+    :math:`2\sum_i [\log(1 + e^{-|\eta_i|}) + \max(0, (1 - 2y_i)\eta_i)]`
+    (without overflow), all from one ``exp`` per row
+    (:func:`~coachstats.compare.rows.logistic_parts`). At :math:`\beta = 0`
+    the linear predictor is the group's intercept, so the means, weights and
+    deviance are per-group values and counts (no ``exp`` per row).
 
-        Examples
-        --------
-        >>> from coachstats.compare.rows import run_local
+    Examples
+    --------
     >>> rows = ModelRows(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([1.0, 3.0, 2.0, 5.0]))
-        >>> st = newton_stats(rows, np.array([[1.5]]), np.zeros(1), np.zeros(1), "gaussian")
-        >>> st.deviance, st.xr, st.rg
-        (39.0, array([5.5]), array([11.]))
+    >>> st = newton_stats(rows, np.array([[1.5]]), np.zeros(1), np.zeros(1), "gaussian")
+    >>> st.deviance, st.xr, st.rg
+    (39.0, array([5.5]), array([11.]))
     """
     XT = rows.shifted(shift)
     y = rows.y
@@ -157,7 +159,7 @@ def newton_stats(
     # intercept: its mean, weight and deviance are per-group values and counts.
     by_group = binomial and not np.any(beta)
     if by_group:
-        mu_g, w_g = logistic_parts(alpha)
+        mu_g, w_g, log_g = logistic_parts(alpha, log_term=True)
         n_g, e_g = np.zeros(C), np.zeros(C)
     # Block by block: every temporary of a block stays in the CPU cache, so a pass reads
     # the design once (whole-length temporaries made it memory-bound, at twice the time).
@@ -203,7 +205,6 @@ def newton_stats(
         bg += group_sums_t(cb, XW, C)
     if by_group:
         wg, rg = n_g * w_g, e_g - n_g * mu_g
-        log_g = np.log1p(np.exp(-np.abs(alpha)))
         # sum of log(1 + e^-|eta|) + max(0, (1 - 2y) eta) over the rows of each group
         deviance = float(n_g @ log_g + (n_g - e_g) @ np.maximum(alpha, 0.0))
         deviance += float(e_g @ np.maximum(-alpha, 0.0))
