@@ -70,13 +70,13 @@ def test_standardized_sentences_print_shares_in_percent(
         text = row.sentence().split(" [caution")[0]
         if row.estimand == "risk difference":
             assert re.search(r"standardized to .+'s baseline, \d+\.\d (more|fewer) in 100", text)
-            assert re.search(r"crude \d+\.\d (more|fewer) in 100", text)
+            assert re.search(r"Raw \d+\.\d (more|fewer) in 100", text)
             assert "percentage points" in text
     for row in evaluated_single_arm.standardized:
         if row.estimand == "proportion":
             assert re.search(r"baseline, \d+\.\d %", row.sentence()), row.sentence()
     summary = evaluated_two_arm.summary()
-    assert "0.121" not in summary and "crude 0.1" not in summary
+    assert "0.121" not in summary and "Raw 0.1" not in summary
 
 
 def test_machine_outputs_keep_proportions_and_say_so(evaluated_two_arm: EvaluationResult) -> None:

@@ -76,6 +76,7 @@ __all__ = [
     "cost_per_additional_success",
     "nnt_from_difference",
     "number_needed_to_treat",
+    "type7_quantile",
 ]
 
 Direction = Literal["benefit", "harm", "none"]
@@ -479,12 +480,13 @@ def cost_per_additional_success(
     )
 
 
-def _percentile(values: np.ndarray, q: float) -> float:
+def type7_quantile(values: np.ndarray, q: float) -> float:
     """Quantile by R's default (type 7) rule; infinite values sort last and stay infinite.
 
     Examples
     --------
-    >>> _percentile(np.array([1.0, 2.0, 3.0, np.inf]), 0.5), _percentile(np.array([1.0, np.inf]), 0.9)
+    >>> v = np.array([1.0, 2.0, 3.0, np.inf])
+    >>> type7_quantile(v, 0.5), type7_quantile(np.array([1.0, np.inf]), 0.9)
     (2.5, inf)
     """
     v = np.sort(values)
@@ -585,8 +587,8 @@ def bootstrap_cost_per_success(
     alpha = 1.0 - conf_level
     d_hat = float(sign * (means(t, None) - means(u, None)))
     c_hat = _check_cost(rate * float(means(cost, None)))
-    low = _percentile(diff, alpha / 2)
-    high = _percentile(diff, 1 - alpha / 2)
+    low = type7_quantile(diff, alpha / 2)
+    high = type7_quantile(diff, 1 - alpha / 2)
     nnt = nnt_from_difference(
         d_hat,
         min(low, d_hat),
@@ -596,8 +598,8 @@ def bootstrap_cost_per_success(
         good_outcome=good_outcome,
         method=f"percentile bootstrap ({int(n_boot)} replicates)",
     )
-    lo_ratio = _percentile(ratio, alpha / 2)
-    hi_ratio = _percentile(ratio, 1 - alpha / 2)
+    lo_ratio = type7_quantile(ratio, alpha / 2)
+    hi_ratio = type7_quantile(ratio, 1 - alpha / 2)
     return CostPerSuccess(
         outcome=outcome,
         cost_per_patient=c_hat,

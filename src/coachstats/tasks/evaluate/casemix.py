@@ -2,11 +2,11 @@ r"""Case mix and standardization: the program's baseline next to a trial's, and 
 
 :func:`case_mix` compares the program's baseline characteristics with the
 trial's printed baseline (SMD for means, Cohen's h for shares; a
-:class:`~coachstats.tasks.evaluate.rows.CaseMixItem` each). :func:`standardize`
-is regression-based direct standardization of a program's outcome to a
-reference population, and :func:`standardized_comparison` applies it to a
-benchmark with the trial's synthetic cohort (:mod:`coachstats.synthetic`) as
-the reference.
+:class:`~coachstats.tasks.evaluate.rows.CaseMixItem` each).
+:func:`~coachstats.compare.standardization.standardize` (re-exported here) is
+regression-based direct standardization of a program's outcome to a reference
+population, and :func:`standardized_comparison` applies it to a benchmark with
+the trial's synthetic cohort (:mod:`coachstats.synthetic`) as the reference.
 
 Examples
 --------
@@ -25,9 +25,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from coachstats.compare.dist import norm_sf
 from coachstats.compare.meta import difference_test
-from coachstats.compare.proportions import normal_quantile
+from coachstats.compare.standardization import standardize
 from coachstats.compare.summaries import combined_mean_sd
 from coachstats.core.errors import (
     AnalysisError,
@@ -38,7 +37,6 @@ from coachstats.core.errors import (
 )
 from coachstats.core.formatting import join_words
 from coachstats.core.goals import GoalSet
-from coachstats.core.results import ArmSummary, ComparisonResult
 from coachstats.core.vocabulary import column_phrase
 from coachstats.data.levels import canonical_levels, levels_advice
 from coachstats.data.trialdata import TrialData
@@ -106,170 +104,6 @@ SEPARATED = (
     "the outcome is (quasi-)perfectly separated by the arm or a baseline covariate (too few "
     "patients with, or without, the outcome in part of the program)"
 )
-
-
-def _covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
-    cols = []
-    for c in covariates:
-        s = frame[c]
-        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-            cols.append(pd.to_numeric(s.astype("Float64")).to_numpy(dtype=float, na_value=np.nan))
-        else:
-            raise AnalysisError(
-                f"standardization covariate {c!r} must be numeric or boolean (dtype {s.dtype})"
-            )
-    return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
-
-
-def standardize(
-    data: pd.DataFrame,
-    reference: pd.DataFrame,
-    outcome: str,
-    *,
-    covariates: Sequence[str],
-    arm: str | None = None,
-    conf_level: float = 0.95,
-    reference_name: str = "reference",
-) -> ComparisonResult:
-    r"""Direct (regression) standardization of a program's outcome to a reference population.
-
-    Fit, on the program's complete cases, :math:`g(E[y]) = \alpha + \beta_a a +
-    x^\top\beta` (logistic for a binary outcome, linear otherwise; the arm term
-    :math:`a` only with ``arm``), then average the predictions over the
-    reference patients :math:`x_j^{ref}`:
-
-    .. math::
-
-        \hat\theta = \frac1m \sum_{j=1}^m \hat\mu(x_j^{ref})
-        \quad\text{or, two-arm,}\quad
-        \hat\theta = \frac1m \sum_j \{\hat\mu(1, x_j^{ref}) - \hat\mu(0, x_j^{ref})\}.
-
-    The SE is the delta method on the model's covariance,
-    :math:`\operatorname{Var}\hat\theta = g^\top V g` with
-    :math:`g = \partial\hat\theta/\partial(\alpha, \beta)`
-    (:math:`\frac1m\sum_j \mu_j(1-\mu_j)(1, a, x_j)` for the logistic model),
-    treating the reference covariates as fixed; the interval is normal.
-    Covariates constant in the program are dropped.
-
-    Parameters
-    ----------
-    data : DataFrame
-        The program's patients with ``outcome`` and ``covariates`` (and ``arm``).
-    reference : DataFrame
-        The reference population's covariates (rows with a missing covariate are skipped).
-    outcome : str
-        Binary (boolean / 0-1) or numeric column.
-    covariates : sequence of str
-        Numeric or boolean baseline covariates.
-    arm : str, optional
-        Arm column for a two-arm program (treatment: ``coaching``).
-    conf_level : float
-        Confidence level.
-    reference_name : str
-        Named in the method text.
-
-    Returns
-    -------
-    ComparisonResult
-        ``estimand`` ``"standardized proportion"`` / ``"standardized mean"``
-        (single-arm) or ``"standardized risk difference"`` /
-        ``"standardized mean difference"``; ``extra`` has ``crude``,
-        ``reference_n`` and ``extrapolated`` (share of reference rows with a
-        covariate outside the program's range).
-
-    References
-    ----------
-    Muller CJ, MacLehose RF. Int J Epidemiol 2014;43:962-970.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> prog = pd.DataFrame({"y": [0, 0, 1, 0, 1, 1, 1, 1], "x": [1.0, 2, 3, 4, 5, 6, 7, 8]})
-    >>> ref = pd.DataFrame({"x": [1.0, 1, 2, 2]})
-    >>> r = standardize(prog, ref, "y", covariates=["x"])
-    >>> r.extra["crude"], bool(r.estimate < 0.5)
-    (0.625, True)
-    """
-    from coachstats.compare.glm import fit_linear, fit_logistic
-    from coachstats.compare.prepare import prepare
-    from coachstats.compare.proportions import as_binary
-
-    prep = prepare(data, [outcome, *covariates], arm=arm)
-    frame = prep.frame
-    y_col = frame[outcome]
-    binary = pd.api.types.is_bool_dtype(y_col.dtype) or (
-        pd.api.types.is_numeric_dtype(y_col.dtype)
-        and np.isin(y_col.to_numpy(dtype=float), (0.0, 1.0)).all()
-    )
-    y = as_binary(y_col).astype(float) if binary else pd.to_numeric(y_col).to_numpy(dtype=float)
-    X = _covariate_matrix(frame, covariates)
-    keep = [i for i in range(X.shape[1]) if np.ptp(X[:, i]) > 0]
-    used = [covariates[i] for i in keep]
-    X = X[:, keep]
-    ref = reference.loc[reference[list(used)].notna().all(axis=1).to_numpy()] if used else reference
-    if len(ref) == 0:
-        raise AnalysisError(f"the reference population has no rows with {used}")
-    R = _covariate_matrix(ref, used)
-    extrapolated = (
-        float(np.mean(np.any((X.min(axis=0) > R) | (X.max(axis=0) < R), axis=1))) if used else 0.0
-    )
-    two_arm = arm is not None
-    if not used:
-        raise AnalysisError(
-            f"'{outcome}': no covariate of {list(covariates)} varies in the program; "
-            "standardization would be the crude figure"
-        )
-    if two_arm:
-        a = prep.treated.astype(float)[:, None]
-        X = np.hstack([a, X])
-    fit = fit_logistic(X, y) if binary else fit_linear(X, y)
-    m = len(ref)
-    designs = [np.hstack([np.full((m, 1), v), R]) for v in (1.0, 0.0)] if two_arm else [R]
-    means, g_beta, g_group = [], np.zeros(X.shape[1]), np.zeros(1)
-    for sign, D in zip((1.0, -1.0), designs, strict=False):
-        eta = D @ fit.coef + fit.group_coef[0]
-        if binary:
-            mu = 1.0 / (1.0 + np.exp(-eta))
-            w = mu * (1.0 - mu)
-            g_beta += sign * (w @ D) / m
-            g_group += sign * w.mean()
-        else:
-            mu = eta
-            g_beta += sign * D.mean(axis=0)
-            g_group += sign * 1.0
-        means.append(float(mu.mean()))
-    est = means[0] - means[1] if two_arm else means[0]
-    se = math.sqrt(max(fit.functional_var(g_beta, g_group), 0.0))
-    z = normal_quantile(conf_level)
-    if two_arm:
-        crude = float(y[prep.treated].mean() - y[~prep.treated].mean())
-        estimand = "standardized risk difference" if binary else "standardized mean difference"
-        stat = est / se if se > 0 else math.nan
-        p = 2 * norm_sf(abs(stat)) if se > 0 else math.nan
-    else:
-        crude = float(y.mean())
-        estimand = "standardized proportion" if binary else "standardized mean"
-        stat, p = math.nan, math.nan
-    model = "logistic" if binary else "linear"
-    return ComparisonResult(
-        outcome=outcome,
-        method=f"direct standardization: {model} regression on {', '.join(used)}, "
-        f"predictions averaged over {reference_name} (n = {m})",
-        estimand=estimand,
-        estimate=est,
-        std_error=se,
-        conf_low=est - z * se,
-        conf_high=est + z * se,
-        conf_level=float(conf_level),
-        statistic=stat,
-        statistic_name="z" if two_arm else "",
-        p_value=p,
-        arms=(ArmSummary(PROGRAM, len(y), value=crude),),
-        adjusted_for=tuple(used),
-        n_excluded=prep.n_excluded,
-        excluded_reason=prep.excluded_reason,
-        extra={"crude": crude, "reference_n": m, "extrapolated": extrapolated},
-    )
 
 
 def _published_baseline(trial: Trial, target: Target) -> tuple[float, float, str, bool]:
@@ -632,6 +466,7 @@ def standardized_comparison(
             arm=None if single_arm else "arm",
             conf_level=conf_level,
             reference_name=f"the synthetic {trial_name(trial.name)} cohort",
+            label=PROGRAM,
         )
         comparison = None
         if not single_arm:

@@ -356,7 +356,8 @@ def judge_standardized(
     (:func:`~coachstats.tasks.evaluate.verdicts.judge`). The standardized rows are a
     sensitivity analysis of the primary verdicts, so they are adjusted as a family of their
     own (``adjustment``), not added to the primary family. A row whose primary comparison
-    was not made keeps no verdict, and says why (``no_verdict``).
+    was not made keeps no verdict, and says why (``no_verdict``). Each row keeps its primary
+    row's own figure (``headline``), which its sentence names when it differs from the raw one.
     """
     by_target = {(p.trial, p.target): p for p in primaries if getattr(p, "primary", True)}
     members: list[_Member] = []
@@ -366,11 +367,13 @@ def judge_standardized(
         r = row.result
         if r is None:
             continue
+        headline = primary.program if primary is not None else None
         if primary is None or primary.margin is None or primary.judgement is None:
             out[k] = replace(
                 row,
                 judgement=None,
                 margin=None,
+                headline=headline,
                 no_verdict="its primary comparison was not analysed, so there is no margin to "
                 "judge it with",
             )
@@ -388,7 +391,13 @@ def judge_standardized(
             row, difference, r.std_error, (se_pub,) * 3, primary.margin.value, n, math.nan
         )
         members.append(member)
-        out[k] = replace(row, margin=primary.margin, reference=reference, arm_std_error=se_pub)
+        out[k] = replace(
+            row,
+            margin=primary.margin,
+            reference=reference,
+            arm_std_error=se_pub,
+            headline=headline,
+        )
     if members:
         verdicts = _family_verdicts(
             members, adjustment, alpha, [m.se_published[0] for m in members]

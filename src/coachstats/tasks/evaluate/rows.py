@@ -482,7 +482,10 @@ class StandardizedComparison(Judged, SentenceRow):
     standardized rows adjusted as a family of their own: a sensitivity analysis of the
     primary verdicts, which it does not replace. ``reference`` is the published effect it was
     compared with (two-arm). A row without a primary comparison to follow gets no verdict,
-    and its sentence says why.
+    and its sentence says why. ``headline`` is the primary row's own figure (its method may
+    be another model, on other patients): the sentence names each figure for what it is --
+    raw (no model), adjusted (the standardization's model at the program's own case mix),
+    standardized (at the trial's) -- and how its interval was computed.
     """
 
     trial: str
@@ -504,6 +507,7 @@ class StandardizedComparison(Judged, SentenceRow):
     conf_level: float = 0.95
     no_verdict: str = ""
     two_arm: bool = True
+    headline: ComparisonResult | None = None
 
     @property
     def estimand(self) -> str:
@@ -531,8 +535,9 @@ class StandardizedComparison(Judged, SentenceRow):
 
     def to_dict(self) -> dict[str, Any]:
         """One tidy row (shares and risk differences as proportions, like every row)."""
-        r, c, j = self.result, self.comparison, self.judgement
+        r, c, j, h = self.result, self.comparison, self.judgement, self.headline
         nan = math.nan
+        means = tuple(r.extra.get("arm_means", ())) if r else ()
         return {
             "trial": self.trial,
             "target": self.target,
@@ -540,10 +545,18 @@ class StandardizedComparison(Judged, SentenceRow):
             "endpoint": self.outcome,
             "estimand": r.estimand if r else f"standardized {self.estimand}",
             "crude": self.crude,
+            "adjusted": float(r.extra.get("adjusted", nan)) if r else nan,
             "standardized": r.estimate if r else nan,
             "conf_low": r.conf_low if r else nan,
             "conf_high": r.conf_high if r else nan,
             "std_error": r.std_error if r else nan,
+            "interval": str(r.extra.get("interval", "")) if r else "",
+            "interval_reason": str(r.extra.get("interval_reason", "")) if r else "",
+            "standardized_coaching": means[0] if len(means) == 2 else nan,
+            "standardized_usual_care": means[1] if len(means) == 2 else nan,
+            "assumption": str(r.extra.get("assumption", "")) if r else "",
+            "headline": h.estimate if h else nan,
+            "headline_method": h.method if h else "",
             "covariates": ", ".join(column_phrase(x) for x in r.adjusted_for) if r else "",
             "reference_n": r.extra.get("reference_n", pd.NA) if r else pd.NA,
             "method": r.method if r else "",  # names the reference: the trial's synthetic cohort
@@ -571,34 +584,82 @@ class StandardizedComparison(Judged, SentenceRow):
             return ""
         return position(r.estimate, r.conf_low, r.conf_high, *self.published.values)
 
+    def _words(self, x: float) -> str:
+        """A figure of the row on its scale: a share or mean (single-arm), a signed difference."""
+        if self.single_arm:
+            return value_words(self.outcome, self.estimand, x)
+        return amount(self.outcome, self.estimand, x)
+
     def _figure_words(self, r: ComparisonResult) -> str:
-        """The standardized figure with its CI, and the crude one, on the outcome's scale."""
+        """The standardized figure with its CI and how the CI was computed; for a risk
+        difference, the two arms' standardized shares it is the difference of."""
         est, level = self.estimand, f"{100 * self.conf_level:g} % CI"
+        how = str(r.extra.get("interval", "delta method"))
         if self.single_arm:
             lo, hi = (
                 value_words(self.outcome, est, x, unit=False) for x in (r.conf_low, r.conf_high)
             )
-            return (
-                f"{value_words(self.outcome, est, r.estimate)} ({level} {lo} to {hi}; crude "
-                f"{value_words(self.outcome, est, self.crude)}"
+            return f"{self._words(r.estimate)} ({level} {lo} to {hi}; {how})"
+        text = published_words(self.outcome, est, r.estimate, r.conf_low, r.conf_high, level)
+        text += f" ({how})"
+        means = tuple(r.extra.get("arm_means", ()))
+        if est == "risk difference" and len(means) == 2:
+            coached, usual = (value_words(self.outcome, "proportion", x) for x in means)
+            text += f": {coached} with coaching vs {usual} with usual care at the trial's case mix"
+        return text
+
+    def _other_figures(self, r: ComparisonResult) -> str:
+        """The raw figure, the adjusted one and the headline above, each saying what it is."""
+        parts = [
+            f"raw {self._words(self.crude)} (the program's {r.n} patients as they are, no model)"
+        ]
+        adjusted = float(r.extra.get("adjusted", math.nan))
+        if not self.single_arm and math.isfinite(adjusted):
+            same = (
+                ""
+                if self.estimand == "risk difference"
+                else ": a difference of means is the same at every case mix in this model, so "
+                "standardizing does not move it; the adjustment does"
             )
-        words = published_words(self.outcome, est, r.estimate, r.conf_low, r.conf_high, level)
-        return f"{words} (crude {amount(self.outcome, est, self.crude)}"
+            parts.append(
+                f"adjusted {self._words(adjusted)} (the same model at the program's own case "
+                f"mix{same})"
+            )
+        h = self.headline
+        if (
+            h is not None
+            and math.isfinite(h.estimate)
+            and self._words(h.estimate) != self._words(self.crude)
+        ):
+            parts.append(
+                f"the headline figure above, {self._words(h.estimate)}, is another "
+                f"estimate: {h.method} (n = {h.n})"
+            )
+        return "; ".join(parts)
 
     def sentence(self) -> str:
         """The standardized figure, then its verdict against the published figure, in words.
 
-        E.g. ``"at goal for >= 1 condition: standardized to HCPC 2015's baseline, 12.1 more in
-        100, 95 % CI 2.5 to 21.6 more (crude 12.1 more in 100; adjusted for age, diabetes and
-        conditions uncontrolled at baseline). Against HCPC 2015 (...): inconclusive (...)"``.
+        Every figure says what it is: standardized (with its interval's method), raw (no
+        model), adjusted (the same model at the program's own case mix; risk differences),
+        and the headline figure above when it differs from the raw one (another model, or
+        other patients). E.g. ``"at goal for >= 1 condition: standardized to HCPC 2015's
+        baseline, 12.1 more in 100, 95 % CI 2.5 to 21.6 more (delta method): 45.0 % with
+        coaching vs 32.9 % with usual care at the trial's case mix. Raw 12.1 more in 100
+        (...); adjusted 12.3 more in 100 (...). Model adjusted for age, diabetes and conditions
+        uncontrolled at baseline; assumed: the same odds ratio ... Against HCPC 2015 (...):
+        inconclusive (...)"``.
         """
         if self.result is None:
             return f"{self.label}: not standardized ({short_error(self.error)})"
         r, name = self.result, trial_name(self.trial)
         covariates = join_words([column_phrase(x) for x in r.adjusted_for])
+        other = self._other_figures(r)
+        assumption = str(r.extra.get("assumption", ""))
         text = (
-            f"{self.label}: standardized to {name}'s baseline, {self._figure_words(r)}; "
-            f"adjusted for {covariates})"
+            f"{self.label}: standardized to {name}'s baseline, {self._figure_words(r)}. "
+            f"{other[0].upper()}{other[1:]}. Model adjusted for {covariates}"
+            + (f"; assumed: {assumption}" if assumption else "")
         )
         level = f"{100 * self.conf_level:g} % CI"
         if self.single_arm:
