@@ -129,9 +129,10 @@ def standardize(
       expected with and without it per arm at the reference's case mix); a
       percentile bootstrap (``n_boot`` resamples within arm, ``seed``;
       :func:`~coachstats.compare.standardization.bootstrap_standardization`)
-      between 5 and 10; below 5, or when the bootstrap's limits fall on resamples
-      the model cannot be fitted on, no figure: :class:`AnalysisError` says why.
-      ``interval="delta"`` or ``"bootstrap"`` forces one, without the checks.
+      between 5 and 10; below 5, when the bootstrap's limits fall on resamples the
+      model cannot be fitted on, or when its interval does not contain the
+      estimate (a biased estimate), no figure: :class:`AnalysisError` says why.
+      ``interval="delta"`` or ``"bootstrap"`` forces one, without the two rules.
 
     Covariates constant in the program are dropped.
 
@@ -258,10 +259,15 @@ def standardize(
             if not boot.bounded:
                 raise AnalysisError(
                     f"{WITHHELD}: the model could not be fitted on {boot.n_failed} of "
-                    f"{boot.n_boot:,} bootstrap resamples (the outcome separated, or a covariate "
-                    "constant, in them), "
+                    f"{boot.n_boot:,} bootstrap resamples (a covariate constant in them), "
                     f"more than the {100 * (1 - conf_level) / 2:g} % beyond a limit of the interval"
                     + (f" ({reason})" if reason else "")
+                )
+            if not boot.conf_low <= est <= boot.conf_high:
+                raise AnalysisError(
+                    f"{WITHHELD}: the bootstrap interval ({boot.conf_low:.4f} to "
+                    f"{boot.conf_high:.4f}) does not contain the estimate ({est:.4f}): the "
+                    "estimate is biased at this sample size" + (f" ({reason})" if reason else "")
                 )
             se, lo, hi, p = boot.std_error, boot.conf_low, boot.conf_high, boot.p_value
         else:
@@ -318,10 +324,12 @@ def _interval_words(
     if boot is None:
         return f"delta method; {fixed}"
     failed = (
-        f"; {boot.n_failed} resamples without a fit (separated) counted beyond both limits"
-        if boot.n_failed
+        f"; {boot.n_separated} resamples with the outcome separated kept at their fitted limits"
+        if boot.n_separated
         else ""
     )
+    if boot.n_failed:
+        failed += f"; {boot.n_failed} resamples without a fit counted beyond both limits"
     within = " within arm" if two_arm else ""
     return (
         f"percentile bootstrap: {boot.n_boot:,} resamples of the patients{within}, "

@@ -27,10 +27,13 @@ percentile bootstrap (:func:`bootstrap_standardization`): patients resampled
 with replacement within arm (:func:`stratified_resamples`, seeded), the
 logistic model refitted on each resample (:func:`logistic_replicates`, batched
 Newton-Raphson), the standardized figure recomputed over the same reference. A
-resample the model cannot be fitted on (separated, or a covariate constant in
-it: no maximum-likelihood estimate) is counted beyond both limits, so the
-interval is conservative, and a limit that falls on such resamples is infinite
-(:func:`percentile_interval`): then there is no figure either.
+resample in which the outcome is separated has no finite maximum-likelihood
+estimate, but its fitted probabilities have limits (0 or 1 where separated):
+its figure is taken there, an extreme resample kept where it falls. A resample
+the model cannot be fitted on at all (a covariate constant in it) is counted
+beyond both limits, so the interval is conservative, and a limit that falls on
+such resamples is infinite (:func:`percentile_interval`): then there is no
+figure either.
 
 References
 ----------
@@ -219,24 +222,27 @@ def stratified_resamples(strata: np.ndarray, n_boot: int, seed: int) -> np.ndarr
     """``(n_boot, n)`` row indices: each row of the resample drawn with replacement from its stratum.
 
     Position ``i`` of every resample holds a row of ``strata[i]``'s stratum, so each
-    resample keeps the strata's sizes. The strata are visited in sorted order and
-    drawn with ``numpy.random.default_rng(seed)``: the same seed gives the same
-    resamples.
+    resample keeps the strata's sizes. The draws come from
+    ``numpy.random.default_rng(seed)``, one resample after another: the same seed
+    gives the same resamples, and the first ``k`` do not depend on ``n_boot``.
 
     Examples
     --------
     >>> idx = stratified_resamples(np.array([0, 0, 1, 1, 1]), 3, seed=1)
     >>> idx.shape, bool(np.isin(idx[:, :2], [0, 1]).all() and np.isin(idx[:, 2:], [2, 3, 4]).all())
     ((3, 5), True)
+    >>> bool((stratified_resamples(np.array([0, 0, 1, 1, 1]), 10, seed=1)[:3] == idx).all())
+    True
     """
     if int(n_boot) < 1:
         raise AnalysisError(f"n_boot must be a positive number of resamples, got {n_boot}")
-    rng = np.random.default_rng(seed)
     s = np.asarray(strata)
-    out = np.empty((int(n_boot), len(s)), dtype=np.intp)
-    for value in np.unique(s):
-        rows = np.flatnonzero(s == value)
-        out[:, rows] = rows[rng.integers(0, len(rows), size=(int(n_boot), len(rows)))]
+    _, code, sizes = np.unique(s, return_inverse=True, return_counts=True)
+    members = np.argsort(code, kind="stable")  # the rows of each stratum, stratum by stratum
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, sizes[code], size=(int(n_boot), len(s)))
+    out: np.ndarray = members[start[code] + draw]
     return out
 
 
@@ -249,16 +255,18 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 def _newton_batch(
     D: np.ndarray, y: np.ndarray, counts: np.ndarray, max_iter: int, tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Newton-Raphson for the logistic model weighted by each row of ``counts``."""
+    """Newton-Raphson for the logistic model weighted by each row of ``counts``: the last
+    iterate of each (NaN where a step could not be solved) and whether it converged."""
     b, q = counts.shape[0], D.shape[1]
     theta = np.zeros((b, q))
     ybar = (counts @ y) / counts.sum(axis=1)
     with np.errstate(divide="ignore"):
         theta[:, 0] = np.log(ybar / (1.0 - ybar))
     done = np.zeros(b, dtype=bool)
+    stopped = np.zeros(b, dtype=bool)  # separated: the weights underflowed before convergence
     ok = np.isfinite(theta[:, 0])
-    for _ in range(max_iter):
-        live = ok & ~done
+    for it in range(max_iter):
+        live = ok & ~done & ~stopped
         if not live.any():
             break
         c = counts[live]
@@ -275,11 +283,15 @@ def _newton_batch(
                     step[k] = np.linalg.solve(H[k], g[k])
         rows = np.flatnonzero(live)
         finite = np.isfinite(step).all(axis=1)
-        ok[rows[~finite]] = False
+        if it == 0:  # singular from the start: the design itself (a constant covariate)
+            ok[rows[~finite]] = False
+        else:  # singular later: fitted probabilities at 0 or 1, the separated limit
+            stopped[rows[~finite]] = True
         new = theta[rows] + np.where(finite[:, None], step, 0.0)
         theta[rows] = new
         small = np.abs(step).max(axis=1) < tol * (1.0 + np.abs(new).max(axis=1))
         done[rows[finite & small]] = True
+    theta[~ok] = np.nan
     return theta, ok & done
 
 
@@ -297,12 +309,17 @@ def logistic_replicates(
     ``indices`` holds one resample of row numbers per row (:func:`stratified_resamples`).
     Each is fitted by Newton-Raphson with the resample's row counts as frequency
     weights, all resamples at once (in blocks of about ``max_cells`` weights).
-    Returns the coefficients ``(n_boot, 1 + p)`` (intercept first; NaN where
-    failed) and whether each fit converged within ``max_iter`` steps (largest
-    step below ``tol * (1 + max |coef|)``, as :func:`~coachstats.compare.glm.fit_logistic`)
-    with a nonsingular Hessian. A separated resample has no maximum-likelihood
-    estimate: its steps do not shrink, and it fails. The design is centred on its
-    means first (the fitted probabilities do not change).
+    Returns the coefficients ``(n_boot, 1 + p)`` (intercept first) and whether
+    each fit converged within ``max_iter`` steps (largest step below
+    ``tol * (1 + max |coef|)``, as :func:`~coachstats.compare.glm.fit_logistic`).
+    A resample in which the outcome is (quasi-)separated has no finite
+    maximum-likelihood estimate: its coefficients run off along the separating
+    direction and it does not converge, but its fitted probabilities approach
+    their limits (0 or 1 where separated), and its coefficients are those of the
+    last step (or of the step before the Hessian underflowed). A design that
+    cannot be fitted from the first step on (a covariate constant in the
+    resample) leaves NaN coefficients. The design is centred on its means first
+    (the fitted probabilities do not change).
 
     Examples
     --------
@@ -311,6 +328,8 @@ def logistic_replicates(
     >>> coef, ok = logistic_replicates(X, y, np.array([[0, 1, 2, 3, 4, 5], [0, 0, 1, 4, 4, 5]]))
     >>> round(float(coef[0, 1]), 10), bool(ok[0]), bool(ok[1])  # log(4); the second is separated
     (1.3862943611, True, False)
+    >>> bool(coef[1, 1] > 20)  # still climbing when the steps run out
+    True
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -318,16 +337,15 @@ def logistic_replicates(
     D = np.hstack([np.ones((len(X), 1)), X - centre])
     b = indices.shape[0]
     theta = np.full((b, D.shape[1]), np.nan)
-    ok = np.zeros(b, dtype=bool)
+    converged = np.zeros(b, dtype=bool)
     block = max(1, max_cells // max(len(X), 1))
     for start in range(0, b, block):
         part = slice(start, min(start + block, b))
         t, k = _newton_batch(D, y, _counts(indices[part], len(X)), max_iter, tol)
-        theta[part], ok[part] = t, k
-    theta[~ok] = np.nan
+        theta[part], converged[part] = t, k
     coef = theta.copy()
     coef[:, 0] = theta[:, 0] - theta[:, 1:] @ centre  # back to the uncentred intercept
-    return coef, ok
+    return coef, converged
 
 
 def percentile_interval(
@@ -358,11 +376,14 @@ def percentile_interval(
 class BootstrapInterval:
     """A percentile bootstrap interval of a standardized figure (:func:`bootstrap_standardization`).
 
-    ``replicates`` are the figures of the resamples the model was fitted on;
-    ``n_failed`` the resamples it could not be fitted on; ``std_error`` the
-    interval's half-width over the normal quantile (what a test of the figure
-    against another uses); ``p_value`` the percentile test of 0 (two-arm: the
-    share of replicates on either side of 0, failures counted on both sides).
+    ``replicates`` are the figures of the resamples the model could be fitted on;
+    ``n_separated`` how many of those did not converge (the outcome separated in
+    the resample: their figure is at the fitted probabilities' limits);
+    ``n_failed`` the resamples the model could not be fitted on at all, counted
+    beyond both limits; ``std_error`` the interval's half-width over the normal
+    quantile (what a test of the figure against another uses); ``p_value`` the
+    percentile test of 0 (two-arm: twice the smaller share of replicates on
+    either side of 0, failures counted on both sides).
     """
 
     conf_low: float
@@ -371,6 +392,7 @@ class BootstrapInterval:
     p_value: float
     n_boot: int
     n_failed: int
+    n_separated: int
     seed: int
     replicates: np.ndarray
 
@@ -397,7 +419,9 @@ def bootstrap_standardization(
     reference's covariates (no arm column). Patients are resampled within arm
     (:func:`stratified_resamples`; ``indices`` overrides them), the model refitted
     (:func:`logistic_replicates`) and averaged over ``R`` as
-    :func:`averaged_predictions` does.
+    :func:`~coachstats.compare.standardization.averaged_predictions` does. A
+    separated resample keeps its figure at the fitted probabilities' limits: it is
+    an extreme resample, and leaving it out would narrow the interval.
 
     Examples
     --------
@@ -406,17 +430,18 @@ def bootstrap_standardization(
     >>> y = (rng.random(200) < 1 / (1 + np.exp(-(x + 0.8 * a - 0.5)))).astype(float)
     >>> b = bootstrap_standardization(np.column_stack([a, x]), y, x[:50, None], arm=a,
     ...                               n_boot=400, seed=1)
-    >>> bool(b.conf_low < b.conf_high), b.n_failed
-    (True, 0)
+    >>> bool(b.conf_low < b.conf_high), b.n_failed, b.n_separated
+    (True, 0, 0)
     """
     strata = arm.astype(int) if arm is not None else np.zeros(len(y), dtype=int)
     idx = stratified_resamples(strata, n_boot, seed) if indices is None else np.asarray(indices)
-    coef, ok = logistic_replicates(X, y, idx)
+    coef, converged = logistic_replicates(X, y, idx)
+    fitted = np.isfinite(coef).all(axis=1)
     two_arm = arm is not None
-    values = np.zeros(int(ok.sum()))
+    values = np.zeros(int(fitted.sum()))
     for sign, D in zip((1.0, -1.0), arm_designs(R, two_arm), strict=False):
-        values += sign * expit(coef[ok, 1:] @ D.T + coef[ok, :1]).mean(axis=1)
-    n_failed = int((~ok).sum())
+        values += sign * expit(coef[fitted, 1:] @ D.T + coef[fitted, :1]).mean(axis=1)
+    n_failed = int((~fitted).sum())
     low, high = percentile_interval(values, n_failed, conf_level)
     z = norm_ppf((1.0 + conf_level) / 2.0)
     se = (high - low) / (2.0 * z) if math.isfinite(high - low) else math.inf
@@ -426,4 +451,5 @@ def bootstrap_standardization(
         p = min(1.0, 2.0 * min(below, above) / len(idx))
     else:
         p = math.nan
-    return BootstrapInterval(low, high, se, p, len(idx), n_failed, int(seed), values)
+    separated = int((fitted & ~converged).sum())
+    return BootstrapInterval(low, high, se, p, len(idx), n_failed, separated, int(seed), values)
