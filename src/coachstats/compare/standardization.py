@@ -48,6 +48,7 @@ from coachstats.core.errors import AnalysisError, check_option
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
+    "INTERVAL_LABELS",
     "N_BOOT",
     "SEED",
     "WITHHELD",
@@ -65,6 +66,13 @@ SEED = 2015
 WITHHELD = "too little data for a trustworthy interval"
 
 IntervalChoice = Literal["auto", "delta", "bootstrap"]
+
+#: Each interval method (``extra["interval_kind"]``) in a table's few words.
+INTERVAL_LABELS: dict[str, str] = {
+    "delta": "delta method",
+    "t": "t",
+    "bootstrap": "percentile bootstrap",
+}
 
 
 def _covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:

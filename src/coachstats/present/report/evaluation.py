@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from coachstats.compare.standardization import INTERVAL_LABELS, N_BOOT
+from coachstats.compare.standardization_interval import EPV_DELTA, EXPECTED_DELTA
 from coachstats.core.errors import CoachstatsError
 from coachstats.core.formatting import format_number, format_p, is_number, join_words
 from coachstats.present.report.evidence import evaluation_evidence_parts
@@ -335,7 +337,9 @@ def _standardized_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
             _Cell(str(r["outcome"])),
             _Cell(est),
             _num_cell(value_text(r["crude"], est)),
+            _num_cell(value_text(r["adjusted"], est) if "difference" in est else ""),
             _num_cell(interval_text(r["standardized"], r["conf_low"], r["conf_high"], est)),
+            _Cell(INTERVAL_LABELS.get(str(r["interval_method"]), "")),
             _Cell(str(r["covariates"])),
             _num_cell(_count(r["reference_n"])),
             _num_cell(value_text(r["published"], est)),
@@ -354,8 +358,10 @@ def _standardized_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
             "Trial",
             "Outcome",
             "Estimand",
-            "Crude",
+            "Raw (no model)",
+            "Adjusted (program's case mix)",
             "Standardized (95% CI)",
+            "Interval",
             "Adjusted for",
             "Reference n",
             "Published",
@@ -369,7 +375,17 @@ def _standardized_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
         tuple(rows),
         (
             "Proportions and risk differences, and their margins, in percent; the reference is "
-            "the patients of the trial's synthetic cohort with the outcome.",
+            "the patients of the trial's synthetic cohort with the outcome, taken as fixed (the "
+            "intervals carry the program's sampling error only).",
+            "Raw: the program's patients as they are, no model. Adjusted: the standardization's "
+            "model averaged over the program's own patients (for a difference of means it equals "
+            "the standardized figure: the model has the same difference at every baseline). "
+            "Standardized: the same model averaged over the trial's case mix.",
+            f"Interval: delta method; t (linear model); percentile bootstrap ({N_BOOT:,} "
+            "resamples within arm, fixed seed) where the delta method is not trusted (fewer than "
+            f"{EPV_DELTA:g} patients with or without the outcome per coefficient, or fewer than "
+            f"{EXPECTED_DELTA:g} expected per arm at the trial's case mix); a row without a "
+            "figure says why.",
             "A sensitivity analysis of the verdicts above: each standardized figure is judged "
             "against the published figure as its row above, with the same margin. " + _VERDICT_NOTE,
             f"{adjustment}, the standardized rows as a family of their own.",

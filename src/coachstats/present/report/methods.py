@@ -16,6 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from coachstats.compare.standardization import N_BOOT, SEED
+from coachstats.compare.standardization_interval import (
+    EPV_DELTA,
+    EPV_MIN,
+    EXPECTED_DELTA,
+    EXPECTED_MIN,
+)
 from coachstats.core.formatting import format_p, join_words
 from coachstats.core.results import ComparisonResult
 from coachstats.core.vocabulary import (
@@ -300,10 +307,18 @@ def evaluation_methods(result: EvaluationResult) -> tuple[str, ...]:
     if result.standardized:
         out.append(
             "Direct standardization (g-computation): a logistic (binary) or linear (continuous) "
-            "model of the outcome on baseline covariates (and the arm), fitted on the program and "
-            "averaged over the patients of the trial's synthetic cohort (calibrated to the "
-            "published baseline), with a delta-method SE that treats that cohort as fixed "
-            "(Muller and MacLehose 2014). Each standardized figure is judged against the "
+            "model of the outcome on baseline covariates and the arm, without arm-by-covariate "
+            "terms (the same odds ratio, or difference, at every baseline), fitted on the program "
+            "and averaged over the patients of the trial's synthetic cohort (calibrated to the "
+            "published baseline), which the intervals treat as fixed (Muller and MacLehose "
+            "2014). Linear models: a t interval. Logistic models: the delta method where at "
+            f"least {EPV_DELTA:g} patients with and without the outcome per coefficient "
+            f"(Peduzzi et al. 1996) and at least {EXPECTED_DELTA:g} expected per arm at the "
+            f"trial's case mix; a stratified percentile bootstrap ({N_BOOT:,} resamples, seed "
+            f"{SEED}) between {EPV_MIN:g} and {EPV_DELTA:g} on either count; below "
+            f"{EXPECTED_MIN:g} on either (Vittinghoff and McCulloch 2007), or when the bootstrap "
+            "interval is undefined or excludes the estimate, no standardized figure. Each "
+            "standardized figure is judged against the "
             "published figure by the rule and with the margin of its primary comparison; the "
             f"standardized comparisons form a family of their own ({result.standardized_adjustment_text()})."
         )

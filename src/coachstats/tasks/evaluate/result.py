@@ -410,7 +410,10 @@ class EvaluationResult(SentenceRow):
                 "Standardized to each trial's baseline (direct standardization over the "
                 "trial's synthetic cohort, calibrated to the published baseline figures: how "
                 "the covariates go together, and any share the paper did not print, are the "
-                "cohort's assumptions; a sensitivity "
+                "cohort's assumptions, and it is taken as fixed, so each interval carries the "
+                "program's sampling error only; raw = the program's patients as they are, "
+                "adjusted = the same model at the program's own case mix; a figure the "
+                "program's data cannot support is withheld, with the reason; a sensitivity "
                 "analysis of the verdicts above, judged the same way with the same margins, "
                 f"{self.standardized_adjustment_text()}):\n"
                 + "\n".join(

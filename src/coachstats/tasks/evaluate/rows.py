@@ -550,6 +550,7 @@ class StandardizedComparison(Judged, SentenceRow):
             "conf_low": r.conf_low if r else nan,
             "conf_high": r.conf_high if r else nan,
             "std_error": r.std_error if r else nan,
+            "interval_method": str(r.extra.get("interval_kind", "")) if r else "",
             "interval": str(r.extra.get("interval", "")) if r else "",
             "interval_reason": str(r.extra.get("interval_reason", "")) if r else "",
             "standardized_coaching": means[0] if len(means) == 2 else nan,
