@@ -224,6 +224,15 @@ def test_bootstrap_is_reproducible_and_its_resamples_stay_in_their_arm() -> None
     assert (coached[idx] == coached[None, :]).all()
 
 
+def test_a_large_program_is_not_bootstrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import coachstats.compare.standardization as std
+
+    program, reference = _fixture()
+    monkeypatch.setattr(std, "BOOT_MAX_N", 50)  # the fixture's 80 patients, as if too many
+    with pytest.raises(AnalysisError, match="not run on more than 50 patients"):
+        standardize(program, reference, "goal", covariates=COVARIATES, arm="arm")
+
+
 def test_a_bootstrap_whose_limit_falls_on_unfittable_resamples_is_withheld() -> None:
     # 99 replicates: the type 7 upper 97.5 % limit interpolates the 96th and 97th values in
     # order, the lower one the 3rd and 4th; with 2 unfittable resamples placed beyond each

@@ -48,6 +48,7 @@ from coachstats.core.errors import AnalysisError, check_option
 from coachstats.core.results import ArmSummary, ComparisonResult
 
 __all__ = [
+    "BOOT_MAX_N",
     "INTERVAL_LABELS",
     "N_BOOT",
     "SEED",
@@ -61,6 +62,9 @@ __all__ = [
 N_BOOT = 2000
 #: Their seed (fixed: the same file gives the same interval).
 SEED = 2015
+#: The most patients the bootstrap refits (``n_boot`` times; about 10 s at this size): above
+#: it, a figure whose delta method is not trusted is withheld instead (with ``interval="auto"``).
+BOOT_MAX_N = 20_000
 
 #: How a standardized figure withheld for too little data starts its reason.
 WITHHELD = "too little data for a trustworthy interval"
@@ -139,7 +143,8 @@ def standardize(
       :func:`~coachstats.compare.standardization.bootstrap_standardization`)
       between 5 and 10; below 5, when the bootstrap's limits fall on resamples the
       model cannot be fitted on, or when its interval does not contain the
-      estimate (a biased estimate), no figure: :class:`AnalysisError` says why.
+      estimate (a biased estimate), no figure: :class:`AnalysisError` says why (also
+      when the bootstrap would refit more than :data:`BOOT_MAX_N` patients).
       ``interval="delta"`` or ``"bootstrap"`` forces one, without the two rules.
 
     Covariates constant in the program are dropped.
@@ -260,6 +265,12 @@ def standardize(
         reason = check.reason if interval == "auto" else ""
         if kind == "withheld":
             raise AnalysisError(f"{WITHHELD}: {reason}")
+        if kind == "bootstrap" and interval == "auto" and len(y) > BOOT_MAX_N:
+            raise AnalysisError(
+                f"{WITHHELD}: {reason}; the bootstrap that would replace the delta method is "
+                f"not run on more than {BOOT_MAX_N:,} patients ({len(y):,} here: {n_boot:,} "
+                "refits would take minutes)"
+            )
         if kind == "bootstrap":
             boot = bootstrap_standardization(
                 X, y, R, arm=treated, n_boot=n_boot, seed=seed, conf_level=conf_level

@@ -265,14 +265,19 @@ def _newton_batch(
     done = np.zeros(b, dtype=bool)
     stopped = np.zeros(b, dtype=bool)  # separated: the weights underflowed before convergence
     ok = np.isfinite(theta[:, 0])
+    # the Hessian's distinct entries are sums of weights times these products: one matmul
+    pairs = [(i, j) for i in range(q) for j in range(i, q)]
+    products = np.column_stack([D[:, i] * D[:, j] for i, j in pairs])
     for it in range(max_iter):
         live = ok & ~done & ~stopped
         if not live.any():
             break
         c = counts[live]
         mu = expit(theta[live] @ D.T)
-        w = c * mu * (1.0 - mu)
-        H = np.matmul(D.T[None] * w[:, None, :], D)
+        entries = (c * mu * (1.0 - mu)) @ products
+        H = np.empty((len(c), q, q))
+        for k, (i, j) in enumerate(pairs):
+            H[:, i, j] = H[:, j, i] = entries[:, k]
         g = (c * (y - mu)) @ D
         step = np.full_like(g, np.nan)
         try:
