@@ -224,6 +224,27 @@ def test_bootstrap_is_reproducible_and_its_resamples_stay_in_their_arm() -> None
     assert (coached[idx] == coached[None, :]).all()
 
 
+def test_a_bootstrap_resting_on_separated_resamples_is_withheld() -> None:
+    # the goal is x > 0.5 but for two patients: every resample that leaves both out is
+    # separated (no finite estimate); far more than the 2.5 % outside a 95 % limit
+    x = np.linspace(0.0, 1.0, 40)
+    y = (x > 0.5).astype(int)
+    y[[18, 22]] = 1 - y[[18, 22]]
+    coached = np.arange(40) % 2 == 0
+    b = bootstrap_standardization(
+        np.column_stack([coached, x]).astype(float),
+        y.astype(float),
+        x[:, None],
+        arm=coached,
+        n_boot=N_BOOT,
+        seed=SEED,
+    )
+    assert b.n_separated > 0.025 * N_BOOT and not b.rests_on_fits
+    program = pd.DataFrame({"x": x, "y": y, "arm": np.where(coached, "coaching", "usual_care")})
+    with pytest.raises(AnalysisError, match="bootstrap resamples have no finite estimate"):
+        standardize(program, program[["x"]], "y", covariates=["x"], arm="arm", interval="bootstrap")
+
+
 def test_a_large_program_is_not_bootstrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     import coachstats.compare.standardization as std
 

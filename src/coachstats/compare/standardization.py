@@ -141,8 +141,8 @@ def standardize(
       expected with and without it per arm at the reference's case mix); a
       percentile bootstrap (``n_boot`` resamples within arm, ``seed``;
       :func:`~coachstats.compare.standardization.bootstrap_standardization`)
-      between 5 and 10; below 5, when the bootstrap's limits fall on resamples the
-      model cannot be fitted on, or when its interval does not contain the
+      between 5 and 10; below 5, when the bootstrap's limits could fall on
+      resamples without a finite estimate, or when its interval does not contain the
       estimate (a biased estimate), no figure: :class:`AnalysisError` says why (also
       when the bootstrap would refit more than :data:`BOOT_MAX_N` patients).
       ``interval="delta"`` or ``"bootstrap"`` forces one, without the two rules.
@@ -275,12 +275,13 @@ def standardize(
             boot = bootstrap_standardization(
                 X, y, R, arm=treated, n_boot=n_boot, seed=seed, conf_level=conf_level
             )
-            if not boot.bounded:
+            if not (boot.bounded and boot.rests_on_fits):
                 raise AnalysisError(
-                    f"{WITHHELD}: the model could not be fitted on {boot.n_failed} of "
-                    f"{boot.n_boot:,} bootstrap resamples (a covariate constant in them), "
-                    f"more than the {100 * (1 - conf_level) / 2:g} % beyond a limit of the interval"
-                    + (f" ({reason})" if reason else "")
+                    f"{WITHHELD}: {boot.n_separated + boot.n_failed} of {boot.n_boot:,} "
+                    "bootstrap resamples have no finite estimate (the outcome separated in them, "
+                    "or a covariate constant), more than the "
+                    f"{100 * (1 - conf_level) / 2:g} % outside a limit of the interval, so a "
+                    "limit could rest on them" + (f" ({reason})" if reason else "")
                 )
             if not boot.conf_low <= est <= boot.conf_high:
                 raise AnalysisError(

@@ -31,9 +31,11 @@ resample in which the outcome is separated has no finite maximum-likelihood
 estimate, but its fitted probabilities have limits (0 or 1 where separated):
 its figure is taken there, an extreme resample kept where it falls. A resample
 the model cannot be fitted on at all (a covariate constant in it) is counted
-beyond both limits, so the interval is conservative, and a limit that falls on
-such resamples is infinite (:func:`percentile_interval`): then there is no
-figure either.
+beyond both limits (:func:`percentile_interval`). When the resamples without a
+finite estimate are so many that a limit could fall on them (were they all
+beyond it: more than the replicates outside a limit, 2.5 % of them for a 95 %
+interval), the limit would rest on the model's extrapolation to 0 or 1, not on
+fitted resamples: then there is no figure either.
 
 References
 ----------
@@ -388,7 +390,10 @@ class BootstrapInterval:
     beyond both limits; ``std_error`` the interval's half-width over the normal
     quantile (what a test of the figure against another uses); ``p_value`` the
     percentile test of 0 (two-arm: twice the smaller share of replicates on
-    either side of 0, failures counted on both sides).
+    either side of 0, failures counted on both sides). ``rests_on_fits`` says
+    that neither limit could fall on a resample without a finite estimate
+    (separated or failed), even were they all beyond it: fewer of them than the
+    replicates outside a limit.
     """
 
     conf_low: float
@@ -400,6 +405,7 @@ class BootstrapInterval:
     n_separated: int
     seed: int
     replicates: np.ndarray
+    rests_on_fits: bool = True
 
     @property
     def bounded(self) -> bool:
@@ -426,7 +432,8 @@ def bootstrap_standardization(
     (:func:`logistic_replicates`) and averaged over ``R`` as
     :func:`~coachstats.compare.standardization.averaged_predictions` does. A
     separated resample keeps its figure at the fitted probabilities' limits: it is
-    an extreme resample, and leaving it out would narrow the interval.
+    an extreme resample, and leaving it out would narrow the interval; but a
+    limit should not rest on such figures (``rests_on_fits``).
 
     Examples
     --------
@@ -457,4 +464,9 @@ def bootstrap_standardization(
     else:
         p = math.nan
     separated = int((fitted & ~converged).sum())
-    return BootstrapInterval(low, high, se, p, len(idx), n_failed, separated, int(seed), values)
+    # were every resample without a finite estimate beyond one limit, would a limit remain?
+    outside = percentile_interval(values[converged[fitted]], separated + n_failed, conf_level)
+    rests = math.isfinite(outside[0]) and math.isfinite(outside[1])
+    return BootstrapInterval(
+        low, high, se, p, len(idx), n_failed, separated, int(seed), values, rests
+    )
