@@ -360,10 +360,10 @@ def _interval_words(
 def _assumption(binary: bool, two_arm: bool) -> str:
     """What the standardization model assumes, in words."""
     if not two_arm:
-        shape = "on the logit scale" if binary else ""
+        shape = " on the logit scale" if binary else ""
         return (
-            f"the outcome depends on each covariate along a straight line {shape}".strip()
-            + " (the model fitted on the program)"
+            "the program's model holds for the reference's patients: the outcome depends on "
+            f"each covariate along a straight line{shape}"
         )
     if binary:
         return (
