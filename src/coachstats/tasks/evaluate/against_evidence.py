@@ -79,6 +79,7 @@ from coachstats.tasks.evaluate.rows import (
     ALPHA,
     Judged,
     SentenceRow,
+    among_words,
     own_effect_words,
     program_fields,
     short_error,
@@ -294,8 +295,7 @@ class EvidenceComparison(Judged, SentenceRow):
         p = self.program
         if p is None:
             return f"not analysed ({short_error(self.error)})"
-        n = " vs ".join(str(a.n) for a in p.arms)
-        return f"{own_effect_words(self, p)}; among the {self.population}, n {n}"
+        return own_effect_words(self, p) + among_words(self.population, p)
 
     def sentence(self) -> str:
         """Where the program's effect sits against the prediction interval and the pooled

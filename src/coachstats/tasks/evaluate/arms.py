@@ -36,6 +36,7 @@ from coachstats.tasks.evaluate.rows import (
     POSITION_TEXT,
     Judged,
     SentenceRow,
+    among_words,
     position,
     short_error,
     verdict_fields,
@@ -109,7 +110,8 @@ class ArmComparison(Judged, SentenceRow):
     (``"coaching"`` / ``"usual_care"``, and ``"... exact"`` binomial tests
     for shares), descriptive; ``judgement`` the verdict against the coaching
     arm (its SE ``arm_std_error``, from ``arm_se_source``); ``regression``
-    what regression to the mean alone would produce.
+    what regression to the mean alone would produce; ``population`` the program's
+    patients the figure is on when they are not all of them (said with the figure).
     """
 
     trial: str
@@ -132,6 +134,7 @@ class ArmComparison(Judged, SentenceRow):
     alpha: float = ALPHA
     conf_level: float = 0.95
     qualifier: str = ""
+    population: str = ""
     note: str = ""
     error: str = ""
     caveat: str = CAVEAT
@@ -196,6 +199,7 @@ class ArmComparison(Judged, SentenceRow):
             "program_beyond_regression_conf_low": adj[1],
             "program_beyond_regression_conf_high": adj[2],
             "regression_note": self.regression_note,
+            "population": self.population,
             "published_coaching": self.published.values[0],
             "published_usual_care": self.published.values[1],
             "published_coaching_std_error": self.arm_std_error,
@@ -234,6 +238,7 @@ class ArmComparison(Judged, SentenceRow):
             text += chance_words(
                 self.program_p_value, self.program_p_adjusted, self.alpha, self.adjustment
             )
+        text += among_words(self.population, p, with_n=False)
         text += f" \N{EM DASH} {self.caveat}"
         r = self.regression
         if r is not None:

@@ -31,7 +31,7 @@ from coachstats.core.errors import AnalysisError, CoachstatsError, OptionError, 
 from coachstats.core.formatting import without_column_list
 from coachstats.core.goals import GoalSet, get_goal_set
 from coachstats.core.results import ARM_DISPLAY, ComparisonResult
-from coachstats.core.vocabulary import condition_words, measure_months
+from coachstats.core.vocabulary import measure_months
 from coachstats.data.flow import Flow
 from coachstats.data.programdata import ProgramDesign, load_program
 from coachstats.data.trialdata import TrialData
@@ -55,9 +55,9 @@ from coachstats.tasks.evaluate.comparisons import (
 from coachstats.tasks.evaluate.impact import ProgramImpact, program_impact
 from coachstats.tasks.evaluate.missingness import ProgramSensitivity, program_sensitivity
 from coachstats.tasks.evaluate.plans import (
-    POPULATIONS,
     benchmark_spec,
     followup_for,
+    population_text,
     program_plan,
 )
 from coachstats.tasks.evaluate.published import (
@@ -540,11 +540,9 @@ def evaluate(
         fu, fu_notes = followup_for(td.patients.columns, trial.design.months)
         followups[name] = fu or trial.design.months  # the month the program's effect is at
         notes += [f"{trial_name(name)}: {n}" for n in fu_notes]
-        if eligible_only and name in POPULATIONS:
-            notes.append(
-                f"{trial_name(name)}: program patients {condition_words(POPULATIONS[name][0])} "
-                f"({POPULATIONS[name][1]})"
-            )
+        population = population_text(name, eligible_only)
+        if population:
+            notes.append(f"{trial_name(name)}: compared on the program's {population}")
         specs: list[AnalysisSpec] = []
         spec_notes: list[str] = []
         for b in benchmarks:
@@ -569,11 +567,15 @@ def evaluate(
             po = published_outcome(b)
             if single:
                 rtm = regression_estimate(po.outcome, spec, td.patients, goals)
-                arms.append(arm_comparison(b, po, r, err, sn, conf_level, alpha, user_margins, rtm))
+                arm = arm_comparison(b, po, r, err, sn, conf_level, alpha, user_margins, rtm)
+                arms.append(replace(arm, population=population))
             else:
-                effects += effect_comparisons(
-                    b, po, r, err, sn, published_se, conf_level, alpha, user_margins
-                )
+                effects += [
+                    replace(e, population=population)
+                    for e in effect_comparisons(
+                        b, po, r, err, sn, published_se, conf_level, alpha, user_margins
+                    )
+                ]
             if standardize:
                 _step(progress, f"standardizing {b.label} to {trial_name(name)}")
                 std.append(standardized_comparison(b, po, spec, td, trial, single, conf_level))
@@ -609,7 +611,9 @@ def evaluate(
         impact = program_impact(
             [
                 (
-                    f"{e.label} (your program; the outcome as {trial_name(e.trial)} defines it)",
+                    f"{e.label} (your program"
+                    + (f", {e.population}" if e.population else "")
+                    + f"; the outcome as {trial_name(e.trial)} defines it)",
                     e.program,
                 )
                 for e in costed

@@ -13,6 +13,8 @@ Examples
 ['change_hba1c', 'hba1c_drop_ge1']
 >>> population_query("peer", eligible_only=True)
 'hba1c_0 >= 8.0'
+>>> population_text("peer", eligible_only=True)
+'patients with baseline HbA1c ≥ 8.0 (the peer trial enrolled patients with HbA1c >= 8.0 %)'
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from coachstats.core.vocabulary import (
     GOAL_MEASURES,
     MEASURE_CONDITIONS,
     OUTCOME_LABELS,
+    condition_words,
     measure_months,
     parse_measure_column,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "followup_for",
     "plan_outcomes",
     "population_query",
+    "population_text",
     "program_plan",
 ]
 
@@ -104,6 +108,26 @@ def population_query(trial: str, eligible_only: bool) -> str | None:
     ('hba1c_0 >= 8.0', None, None)
     """
     return POPULATIONS.get(trial, (None, ""))[0] if eligible_only else None
+
+
+def population_text(trial: str, eligible_only: bool) -> str:
+    """The program's patients compared with ``trial``, in words, with the reason; empty when
+    every patient is (:func:`population_query`).
+
+    Said wherever a figure on those patients is printed: the program's own effect, its
+    verdict, its cost per additional patient and the notes.
+
+    Examples
+    --------
+    >>> population_text("peer", True)
+    'patients with baseline HbA1c ≥ 8.0 (the peer trial enrolled patients with HbA1c >= 8.0 %)'
+    >>> population_text("peer", False), population_text("hcpc", True)
+    ('', '')
+    """
+    query = population_query(trial, eligible_only)
+    if query is None:
+        return ""
+    return f"patients {condition_words(query)} ({POPULATIONS[trial][1]})"
 
 
 def adapt_spec(

@@ -56,6 +56,7 @@ __all__ = [
     "OwnEffectRow",
     "SentenceRow",
     "StandardizedComparison",
+    "among_words",
     "own_effect_words",
     "position",
     "program_fields",
@@ -231,6 +232,24 @@ def own_effect_words(row: OwnEffectRow, program: ComparisonResult) -> str:
     return words + chance_words(program.p_value, row.program_p_adjusted, row.alpha, row.adjustment)
 
 
+def among_words(population: str, program: ComparisonResult, *, with_n: bool = True) -> str:
+    """``"; among the patients with ..., n 70 vs 76"``: the patients a program's figure is
+    on, when they are not all its patients (empty ``population``: nothing to say).
+
+    Examples
+    --------
+    >>> from coachstats.compare.proportions import two_proportions
+    >>> among_words("patients with baseline HbA1c ≥ 8.0", two_proportions(30, 70, 20, 76))
+    '; among the patients with baseline HbA1c ≥ 8.0, n 70 vs 76'
+    >>> among_words("", two_proportions(30, 70, 20, 76))
+    ''
+    """
+    if not population:
+        return ""
+    n = f", n {' vs '.join(str(a.n) for a in program.arms)}" if with_n else ""
+    return f"; among the {population}{n}"
+
+
 def verdict_text(row: JudgedRow, against: str, conf_level: float) -> str:
     """A row's verdict in words (:func:`~coachstats.tasks.evaluate.wording.verdict_words`).
 
@@ -281,7 +300,9 @@ class EffectComparison(Judged, SentenceRow):
     zero); ``difference`` the z test of program minus published;
     ``judgement`` the verdict (:mod:`coachstats.tasks.evaluate.verdicts`),
     set once the family's P values are adjusted (``adjustment``);
-    ``qualifier`` what qualifies the published figure (said in the sentence).
+    ``qualifier`` what qualifies the published figure (said in the sentence);
+    ``population`` the program's patients the effect is on when they are not all of them
+    (:func:`~coachstats.tasks.evaluate.plans.population_text`, said with the effect).
     """
 
     trial: str
@@ -303,6 +324,7 @@ class EffectComparison(Judged, SentenceRow):
     alpha: float = ALPHA
     conf_level: float = 0.95
     qualifier: str = ""
+    population: str = ""
     note: str = ""
     error: str = ""
 
@@ -321,6 +343,7 @@ class EffectComparison(Judged, SentenceRow):
             "estimand": self.estimand,
             "primary": self.primary,
             **program_fields(p, self.program_p_adjusted),
+            "population": self.population,
             "published_estimate": self.published.estimate,
             "published_conf_low": self.published.conf_low,
             "published_conf_high": self.published.conf_high,
@@ -344,7 +367,7 @@ class EffectComparison(Judged, SentenceRow):
         """The program's own effect against usual care, in words."""
         if self.program is None:
             return f"{self.label}: not analysed ({short_error(self.error)})"
-        return own_effect_words(self, self.program)
+        return own_effect_words(self, self.program) + among_words(self.population, self.program)
 
     def sentence(self) -> str:
         """The program's effect, then the verdict against the published effect, in words."""
