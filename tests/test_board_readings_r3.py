@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pytest
 
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate import EvaluationResult
@@ -59,3 +60,29 @@ def evaluated_two_arm_patients() -> pd.DataFrame:
     from coachstats.synthetic import hcpc_cohort
 
     return hcpc_cohort(n=600, seed=4).patients
+
+
+def test_one_test_of_the_program_gets_one_adjusted_p(evaluated_two_arm: EvaluationResult) -> None:
+    # The risk-difference and odds-ratio rows of an outcome carry the same test of the
+    # program's own effect (Pearson's chi-square, P = .0174 on the bundled cohort), yet the
+    # report's "P (adjusted)" column showed .14 on one row and .09 on the next: the odds
+    # ratios were adjusted as a family of their own, smaller than the outcomes compared.
+    effects = [e for e in evaluated_two_arm.effects if e.program is not None]
+    primary = {(e.trial, e.target): e for e in effects if e.primary}
+    pairs = [(primary[(e.trial, e.target)], e) for e in effects if not e.primary]
+    assert pairs
+    for first, second in pairs:
+        assert second.program is not None and first.program is not None
+        assert second.program.p_value == pytest.approx(first.program.p_value, rel=1e-9)
+        assert second.program_p_adjusted == pytest.approx(first.program_p_adjusted, rel=1e-9)
+        rows = (first.to_dict(), second.to_dict())
+        assert rows[0]["program_p_adjusted"] == pytest.approx(rows[1]["program_p_adjusted"])
+    # Holm over the outcomes compared (one P per outcome), by hand
+    ps = sorted(e.program.p_value for e in primary.values() if e.program is not None)
+    k = len(ps)
+    holm, running = [], 0.0
+    for i, p in enumerate(ps):
+        running = max(running, min(1.0, (k - i) * p))
+        holm.append(running)
+    smallest = min(primary.values(), key=lambda e: e.program.p_value if e.program else 1.0)
+    assert smallest.program_p_adjusted == pytest.approx(holm[0])

@@ -291,8 +291,11 @@ def judge_rows(
     comparisons with the pooled evidence,
     :class:`~coachstats.tasks.evaluate.against_evidence.EvidenceComparison`) form one
     family, the odds-ratio comparisons another; within each the difference
-    tests, the equivalence (TOST) P values and the program's own P values are
-    adjusted (``adjustment``: Holm by default). A verdict that changes when
+    tests and the equivalence (TOST) P values are adjusted (``adjustment``: Holm
+    by default). The program's own P values are adjusted once, across the outcomes
+    compared (the primary family): an odds-ratio row's own P takes its outcome's
+    place in that family, so the same test gets the same adjusted P on both rows
+    of an outcome. A verdict that changes when
     the published SE moves to either end of the rounding range of a printed P
     (the other rows fixed) is marked ``borderline``.
 
@@ -309,13 +312,18 @@ def judge_rows(
     """
     out = list(rows)
     position = {id(e): i for i, e in enumerate(rows)}
+    outcomes = _members([e for e in rows if getattr(e, "primary", True)])
     for primary in (True, False):
         family = _members([e for e in rows if getattr(e, "primary", True) == primary])
         if not family:
             continue
         base = [m.se_published[0] for m in family]
         verdicts = _family_verdicts(family, adjustment, alpha, base)
-        program_p = adjust([m.program_p for m in family], adjustment)
+        program_p = (
+            adjust([m.program_p for m in family], adjustment)
+            if primary
+            else [_in_place_of_its_outcome(m, outcomes, adjustment) for m in family]
+        )
         for k, m in enumerate(family):
             borderline = ""
             for end in m.se_published[1:] if m.se_published[1] != m.se_published[2] else ():
@@ -338,6 +346,25 @@ def judge_rows(
                 changes["borderline"] = borderline
             out[position[id(m.row)]] = replace(m.row, **changes)  # type: ignore[assignment]
     return out
+
+
+def _outcome_key(row: object) -> tuple[str, str]:
+    return (str(getattr(row, "trial", "")), str(getattr(row, "target", "")))
+
+
+def _in_place_of_its_outcome(
+    member: _Member, outcomes: Sequence[_Member], adjustment: Adjustment
+) -> float:
+    """A secondary row's own P adjusted across the outcomes compared: in the place of its
+    outcome's primary row (added to them when that row was not compared)."""
+    key = _outcome_key(member.row)
+    ps = [m.program_p for m in outcomes]
+    at = next((i for i, m in enumerate(outcomes) if _outcome_key(m.row) == key), None)
+    if at is None:
+        ps, at = [*ps, member.program_p], len(ps)
+    else:
+        ps[at] = member.program_p
+    return float(adjust(ps, adjustment)[at])
 
 
 def judge_standardized(
