@@ -7,6 +7,7 @@ the published figures, never copied from the code's own output.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -86,3 +87,49 @@ def test_one_test_of_the_program_gets_one_adjusted_p(evaluated_two_arm: Evaluati
         holm.append(running)
     smallest = min(primary.values(), key=lambda e: e.program.p_value if e.program else 1.0)
     assert smallest.program_p_adjusted == pytest.approx(holm[0])
+
+
+def test_a_row_without_a_patient_id_is_named_by_the_line_a_spreadsheet_shows(
+    tmp_path: Path,
+) -> None:
+    # "missing patient id (row numbers shown) [rows: 2]" named the row's position counted
+    # from 0 after the blank rows were skipped: in the file below it is line 5 (row 5 of a
+    # spreadsheet), and row 2 is patient A1's.
+    from coachstats.core.errors import SchemaError
+    from coachstats.data.io import load_trial
+
+    lines = [
+        "patient_id,arm,diabetes,hba1c_0,hba1c_12",  # line 1
+        "A1,coaching,yes,9.0,8.0",  # line 2
+        ",,,,",  # line 3: blank, skipped
+        "A2,usual_care,yes,9.1,8.5",  # line 4
+        ",usual_care,yes,9.5,9.0",  # line 5: no id
+        "A3,coaching,yes,10.0,7.0",  # line 6
+    ]
+    path = tmp_path / "program.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SchemaError) as info:
+        load_trial(path)
+    (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "patient_id"]
+    assert list(row["rows"]) == [5]
+    assert "file line" in row["problem"]
+
+    book = tmp_path / "program.xlsx"
+    pd.DataFrame(
+        {"patient_id": ["A1", None, "A2"], "arm": ["coaching", "usual_care", "coaching"]}
+    ).assign(hba1c_0=9.0, hba1c_12=8.0).to_excel(book, index=False)
+    with pytest.raises(SchemaError) as info:
+        load_trial(book)
+    (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "patient_id"]
+    assert list(row["rows"]) == [3]  # header on row 1, A1 on row 2
+
+
+def test_a_data_frame_row_without_a_patient_id_is_named_by_its_position() -> None:
+    from coachstats.core.errors import SchemaError
+    from coachstats.data.schema import validate_patients
+
+    raw = pd.DataFrame({"patient_id": ["a", None, "c"], "arm": ["coaching"] * 3, "hba1c_0": 9.0})
+    with pytest.raises(SchemaError) as info:
+        validate_patients(raw, n_arms=1)
+    (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "patient_id"]
+    assert list(row["rows"]) == [1] and "from 0" in row["problem"]

@@ -496,6 +496,7 @@ def load_trial(
             n_arms=n_arms,
             require_baseline=require_baseline,
             censored=censored,
+            lines=None if long else lines,
         )
     except SchemaError as exc:
         if columns:

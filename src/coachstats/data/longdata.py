@@ -47,7 +47,7 @@ import pandas as pd
 
 from coachstats.core.errors import SchemaError
 from coachstats.core.vocabulary import BP_READING, BP_READING_NAMES
-from coachstats.data.schema import column_spec
+from coachstats.data.schema import column_spec, row_names
 
 __all__ = ["LONG_COLUMNS", "LONG_KEYS", "MAX_MONTH", "is_long", "pivot_long"]
 
@@ -69,14 +69,6 @@ def is_long(columns: Iterable[Any]) -> bool:
     """
     names = set(map(str, columns))
     return set(LONG_KEYS) <= names and bool({"month", "visit"} & names) and "patient_id" in names
-
-
-def _rows(lines: Sequence[int] | None, mask: np.ndarray) -> tuple[str, list[Any]]:
-    """How to name the rows where ``mask`` holds: file lines when known, else positions."""
-    where = np.flatnonzero(mask)
-    if lines is not None:
-        return "file lines", [int(lines[int(i)]) for i in where]
-    return "row positions, from 0", where.tolist()
 
 
 def pivot_long(df: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.DataFrame:
@@ -103,7 +95,7 @@ def pivot_long(df: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.DataF
         ("measure", no_measure, "a measure name"),
     ):
         if mask.any():
-            named, rows = _rows(lines, mask)
+            named, rows = row_names(lines, mask)
             failures.append(
                 {
                     "column": column,

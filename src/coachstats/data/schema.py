@@ -31,11 +31,12 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from coachstats.core.errors import (
@@ -80,6 +81,7 @@ __all__ = [
     "ColumnSpec",
     "column_spec",
     "normalize_arm_labels",
+    "row_names",
     "validate_patients",
 ]
 
@@ -271,6 +273,22 @@ def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
     return failures
 
 
+def row_names(lines: Sequence[int] | None, mask: npt.ArrayLike) -> tuple[str, list[Any]]:
+    """How to name the rows where ``mask`` holds, and what the numbers are: the file lines
+    when the rows were read from a file (a spreadsheet's row numbers: the header is line 1),
+    else their positions from 0.
+
+    Examples
+    --------
+    >>> row_names([2, 4, 5], [False, False, True]), row_names(None, [False, True])
+    (('file lines', [5]), ('row positions, from 0', [1]))
+    """
+    where = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if lines is not None:
+        return "file lines", [int(lines[int(i)]) for i in where]
+    return "row positions, from 0", where.tolist()
+
+
 def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
     """What names a row in a message: its patient id, or its position without an id column."""
     if "patient_id" in frame:
@@ -292,6 +310,7 @@ def validate_patients(
     n_arms: Literal[1, 2] = 2,
     require_baseline: bool = True,
     censored: CensoredRule = "error",
+    lines: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate and normalize a wide patient table; raise one SchemaError listing every problem.
 
@@ -328,6 +347,9 @@ def validate_patients(
         Lab strings with a bound (``"<7.0"``, ``">14"``): report them
         (default), use the bound, or make them missing; the last two add a
         ``<column>_censored`` flag column (``"<"``, ``">"`` or empty).
+    lines : sequence of int, optional
+        The file line of each row (read from a file): a row without a patient id is
+        named by it (:func:`row_names`), else by its position.
 
     Returns
     -------
@@ -395,12 +417,15 @@ def validate_patients(
         pid = df["patient_id"]
         missing_id = pid.isna().to_numpy()
         if missing_id.any():
+            named, rows = row_names(
+                lines if lines is not None and len(lines) == len(pid) else None, missing_id
+            )
             failures.append(
                 {
                     "column": "patient_id",
-                    "rows": [int(i) for i in np.flatnonzero(missing_id)],
+                    "rows": rows,
                     "values": [],
-                    "problem": "missing patient id (row numbers shown)",
+                    "problem": f"missing patient id ({named} shown)",
                 }
             )
         dup = pid.duplicated(keep=False).to_numpy() & ~missing_id
