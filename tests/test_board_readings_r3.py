@@ -133,3 +133,23 @@ def test_a_data_frame_row_without_a_patient_id_is_named_by_its_position() -> Non
         validate_patients(raw, n_arms=1)
     (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "patient_id"]
     assert list(row["rows"]) == [1] and "from 0" in row["problem"]
+
+
+def test_without_an_id_column_a_bad_cell_is_named_by_its_file_line(tmp_path: Path) -> None:
+    # Before the id column is mapped, problems name rows by number: '#VALUE!' on line 4 of
+    # the file was reported as "[rows: 2]".
+    from coachstats.core.errors import SchemaError
+    from coachstats.data.io import load_trial
+
+    path = tmp_path / "program.csv"
+    path.write_text(
+        "MRN,arm,age,hba1c_0,hba1c_12\n"
+        "A1,coaching,50,9.0,8.0\n"
+        "A2,usual_care,51,9.1,8.5\n"
+        "A3,usual_care,#VALUE!,9.5,9.0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaError) as info:
+        load_trial(path)
+    (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "age"]
+    assert list(row["rows"]) == [4]

@@ -289,10 +289,13 @@ def row_names(lines: Sequence[int] | None, mask: npt.ArrayLike) -> tuple[str, li
     return "row positions, from 0", where.tolist()
 
 
-def _row_ids(frame: pd.DataFrame) -> pd.Series | pd.Index:
-    """What names a row in a message: its patient id, or its position without an id column."""
+def _row_ids(frame: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.Series | pd.Index:
+    """What names a row in a message: its patient id; without an id column, its file line
+    (``lines``, when read from a file) or its position."""
     if "patient_id" in frame:
         return frame["patient_id"]
+    if lines is not None and len(lines) == len(frame):
+        return pd.Index([int(x) for x in lines])
     return pd.RangeIndex(len(frame))
 
 
@@ -451,7 +454,7 @@ def validate_patients(
                     "(map yours with arms={'your label': 'coaching', ...}; on the command "
                     "line, in the mapping file's arms: section)",
                     mask,
-                    _row_ids(df),
+                    _row_ids(df, lines),
                     df["arm"],
                 )
             )
@@ -462,7 +465,7 @@ def validate_patients(
                     "arm",
                     "arm is missing; every patient needs an arm",
                     miss,
-                    _row_ids(df),
+                    _row_ids(df, lines),
                 )
             )
         found = sorted(pd.unique(mapped.dropna()).tolist())
@@ -478,7 +481,7 @@ def validate_patients(
             )
         df["arm"] = mapped
 
-    split = split_blood_pressure(df, _row_ids(df))
+    split = split_blood_pressure(df, _row_ids(df, lines))
     df = split.frame
     failures += split.failures
     notes += split.notes
@@ -525,7 +528,7 @@ def validate_patients(
                         col,
                         f"not a boolean; allowed: {spec.allowed}",
                         bad_mask,
-                        _row_ids(df),
+                        _row_ids(df, lines),
                         df[col],
                     )
                 )
@@ -538,7 +541,7 @@ def validate_patients(
                     col,
                     f"{PROBLEM_TEXT[kind]}; allowed: numbers ({spec.allowed})",
                     bad_mask,
-                    _row_ids(df),
+                    _row_ids(df, lines),
                     df[col].astype(str),
                 )
             )
@@ -592,7 +595,7 @@ def validate_patients(
                         f"while the rest are {CANONICAL_UNITS[spec.name]}; "
                         "convert them in the source file",
                         other_mask,
-                        _row_ids(df),
+                        _row_ids(df, lines),
                         pd.Series(values),
                     )
                     | {"_unit": True}
@@ -616,12 +619,12 @@ def validate_patients(
                         col,
                         f"impossible value(s); allowed: {allowed}",
                         out,
-                        _row_ids(df),
+                        _row_ids(df, lines),
                         pd.Series(given),  # as the user typed them
                     )
                 )
         df[col] = values
-    failures += systolic_not_above_diastolic(df, _row_ids(df))
+    failures += systolic_not_above_diastolic(df, _row_ids(df, lines))
 
     by_measure: dict[str, list[int]] = {}
     for col in df.columns:
@@ -656,11 +659,13 @@ def validate_patients(
                     "--require-baseline / pass require_baseline=False to exclude them per "
                     "endpoint)",
                     bad_b,
-                    _row_ids(df),
+                    _row_ids(df, lines),
                 )
             )
         else:
-            ids = list_some(map(str, pd.unique(np.asarray(_row_ids(df), dtype=object)[bad_b])))
+            ids = list_some(
+                map(str, pd.unique(np.asarray(_row_ids(df, lines), dtype=object)[bad_b]))
+            )
             notes.append(
                 f"{meas}: {int(bad_b.sum())} patient(s) with a follow-up value but no baseline "
                 f"({ids}): not analysed on the {meas} endpoints that need the baseline "
