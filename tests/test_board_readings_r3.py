@@ -153,3 +153,36 @@ def test_without_an_id_column_a_bad_cell_is_named_by_its_file_line(tmp_path: Pat
         load_trial(path)
     (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "age"]
     assert list(row["rows"]) == [4]
+
+
+def test_an_adjusted_p_that_decides_a_verdict_shows_the_digit_that_decides(
+    evaluated_two_arm: EvaluationResult,
+) -> None:
+    # An equivalence P of .0455 after Holm's adjustment makes a comparison "similar" at
+    # alpha = .05; the tables printed it as ".05", which a reader takes for "not below .05"
+    # next to the verdict it produced. The sentences already showed .046 for the program's own
+    # P; every adjusted P printed beside a verdict does.
+    from dataclasses import replace as swap
+
+    from coachstats.core.formatting import format_p
+    from coachstats.present.report import build_report, report_from_evaluation
+
+    shown = format_p(0.0455, alpha=0.05)
+    assert shown != ".05" and float(shown) < 0.05
+    assert format_p(0.0499, alpha=0.05) == ".0499"  # .050 would still read as alpha
+    assert format_p(0.0501, alpha=0.05) == ".0501"
+    assert float(format_p(0.054, alpha=0.05)) > 0.05
+    assert format_p(0.05, alpha=0.05) == ".05" and format_p(0.02, alpha=0.05) == ".02"
+    assert format_p(0.0455) == ".05"  # journal style where no verdict rests on it
+
+    row = next(e for e in evaluated_two_arm.effects if e.primary and e.judgement is not None)
+    assert row.judgement is not None
+    j = swap(row.judgement, verdict="similar", p_equivalence_adjusted=0.0455)
+    res = swap(
+        evaluated_two_arm,
+        effects=tuple(swap(e, judgement=j) if e is row else e for e in evaluated_two_arm.effects),
+    )
+    table = res.summary().split("Outcomes (shares in %")[1].split("\n\n")[0]
+    assert f" {shown} " in table
+    html = build_report(report_from_evaluation(res, figures=False))
+    assert f">{shown}<" in html.replace(" ", "")

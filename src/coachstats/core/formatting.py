@@ -92,12 +92,19 @@ def format_number(x: object, digits: int = 2, *, signed: bool = False, missing: 
 
 
 def format_p(
-    p: float | None, *, digits: int = 2, threshold: float = 0.001, missing: str = "NA"
+    p: float | None,
+    *,
+    digits: int = 2,
+    threshold: float = 0.001,
+    missing: str = "NA",
+    alpha: float | None = None,
 ) -> str:
     """Format a P value in journal style (AMA / Annals of Family Medicine).
 
     No leading zero; ``digits`` decimals (2 by default), three decimals below
-    .01 and ``"< .001"`` below ``threshold``.
+    .01 and ``"< .001"`` below ``threshold``. With ``alpha`` (a P a verdict rests
+    on), a P that would print as alpha itself without being it gets the digits
+    that show its side (.0455 is ".045", not ".05"; .0499 is ".0499").
 
     Parameters
     ----------
@@ -109,6 +116,8 @@ def format_p(
         Values below it print as ``"< .001"`` (the threshold's own digits).
     missing : str
         What a missing P (None, NaN, ``pd.NA``) prints as.
+    alpha : float, optional
+        The significance level the P is read against.
 
     Raises
     ------
@@ -121,6 +130,8 @@ def format_p(
     ['.02', '.05', '.009', '< .001', '.47', '> .99']
     >>> format_p(float("nan")), format_p(None, missing="")
     ('NA', '')
+    >>> format_p(0.0512, alpha=0.05), format_p(0.0499, alpha=0.05), format_p(0.05, alpha=0.05)
+    ('.051', '.0499', '.05')
     """
     if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):
         return missing
@@ -128,6 +139,14 @@ def format_p(
         raise ValueError(f"P value must be in [0, 1], got {p!r}")
     if p < threshold:
         return "< " + f"{threshold:.{_decimals(threshold)}f}".lstrip("0")
+    if alpha is not None and p != alpha:
+        plain = format_p(p, digits=digits, threshold=threshold)
+        if plain == format_p(alpha, digits=digits, threshold=threshold):
+            for d in range(digits + 1, 5):  # the digits that show which side of alpha it is on
+                text = f"{p:.{d}f}"
+                if float(text) != alpha:
+                    return text.lstrip("0")
+        return plain
     if p < 0.01:
         text = f"{p:.3f}"
         if text == "0.010":  # .0095 <= p < .01 rounds up to the 2-decimal band

@@ -83,9 +83,10 @@ def _num_cell(text: str, **kw: Any) -> _Cell:
     return _Cell(text, num=True, **kw)
 
 
-def _p_cell(p: Any) -> _Cell:
-    """A P value's cell (:func:`~coachstats.core.formatting.format_p`; empty when missing)."""
-    return _num_cell(format_p(p, missing=""))
+def _p_cell(p: Any, alpha: float | None = None) -> _Cell:
+    """A P value's cell (:func:`~coachstats.core.formatting.format_p`; empty when missing);
+    ``alpha`` when a verdict rests on it (the digit that decides is shown)."""
+    return _num_cell(format_p(p, missing="", alpha=alpha))
 
 
 def _count(x: Any) -> str:
@@ -138,7 +139,7 @@ _VERDICT_NOTE = (
 )
 
 
-def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
+def _effects_table(frame: pd.DataFrame, adjustment: str, alpha: float | None = None) -> _HtmlTable:
     """Two-arm: the program's effect, the published one, the difference, margin and verdict."""
     from coachstats.tasks.evaluate import trial_name
 
@@ -146,7 +147,7 @@ def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
     for r in frame.to_dict("records"):
         est = str(r["estimand"])
         diff_est = est if r["difference_scale"] == "difference" else "ratio"
-        p_cell = _p_cell(r["p_adjusted"])
+        p_cell = _p_cell(r["p_adjusted"], alpha)
         if r["borderline"]:
             borderline = True
             p_cell = _num_cell(p_cell.text + " \N{DAGGER}", title=str(r["borderline"]))
@@ -161,7 +162,7 @@ def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
                     r["program_estimate"], r["program_conf_low"], r["program_conf_high"], est
                 )
             ),
-            _p_cell(r["program_p_adjusted"]),
+            _p_cell(r["program_p_adjusted"], alpha),
             _num_cell(
                 interval_text(
                     r["published_estimate"], r["published_conf_low"], r["published_conf_high"], est
@@ -175,7 +176,7 @@ def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
             ),
             p_cell,
             _margin_cell(r, est),
-            _p_cell(r["p_equivalence_adjusted"]),
+            _p_cell(r["p_equivalence_adjusted"], alpha),
             _verdict_cell(r, name),
             _favours_cell(r, name),
         )
@@ -217,7 +218,7 @@ def _effects_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
     )
 
 
-def _arms_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
+def _arms_table(frame: pd.DataFrame, adjustment: str, alpha: float | None = None) -> _HtmlTable:
     """Single-arm: the before-after figure, regression to the mean, and the verdict."""
     from coachstats.tasks.evaluate import trial_name
 
@@ -242,9 +243,9 @@ def _arms_table(frame: pd.DataFrame, adjustment: str) -> _HtmlTable:
             ),
             _num_cell(value_text(r["published_usual_care"], est)),
             _num_cell(value_text(r["difference"], est)),
-            _p_cell(r["p_adjusted"]),
+            _p_cell(r["p_adjusted"], alpha),
             _margin_cell(r, est),
-            _p_cell(r["p_equivalence_adjusted"]),
+            _p_cell(r["p_equivalence_adjusted"], alpha),
             _verdict_cell(r, name),
             _favours_cell(r, f"{name} coaching arm"),
         )
@@ -502,9 +503,9 @@ def evaluation_context(report: Report, result: EvaluationResult) -> dict[str, An
     outcomes = tables["outcomes"]
     if not outcomes.empty:
         table = (
-            _effects_table(outcomes, data["adjustment"])
+            _effects_table(outcomes, data["adjustment"], result.alpha)
             if two_arm
-            else _arms_table(outcomes, data["adjustment"])
+            else _arms_table(outcomes, data["adjustment"], result.alpha)
         )
         parts.append(
             _Part(

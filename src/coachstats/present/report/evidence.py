@@ -317,8 +317,8 @@ _RANGE = {
 _FAVOURS = {"program": ": favours the program", "published": ": favours the average program"}
 
 
-def _p(p: float) -> dict[str, Any]:
-    return table_cell(format_p(p, missing=""), num=True)
+def _p(p: float, alpha: float | None = None) -> dict[str, Any]:
+    return table_cell(format_p(p, missing="", alpha=alpha), num=True)
 
 
 def _comparison_row(e: EvidenceComparison, pos: EvidencePosition) -> list[dict[str, Any]]:
@@ -339,9 +339,9 @@ def _comparison_row(e: EvidenceComparison, pos: EvidencePosition) -> list[dict[s
             f"{_signed(pos.difference)} ({_interval(pos.difference_low, pos.difference_high)})",
             num=True,
         ),
-        _p(j.p_difference_adjusted if j else float("nan")),
+        _p(j.p_difference_adjusted if j else float("nan"), e.alpha),
         table_cell(margin, num=True, title=e.margin.reason if e.margin else ""),
-        _p(j.p_equivalence_adjusted if j else float("nan")),
+        _p(j.p_equivalence_adjusted if j else float("nan"), e.alpha),
         {
             **table_cell(f"{verdict}{_FAVOURS.get(e.favours, '')}", title=e.reason()),
             "classes": "verdict-" + verdict.replace(" ", "-"),

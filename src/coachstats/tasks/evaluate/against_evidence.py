@@ -308,8 +308,10 @@ class EvidenceComparison(Judged, SentenceRow):
             return f"{head}: not analysed ({short_error(self.error)})"
         words = pos.describe(
             verdict=j.verdict,
-            p_text=p_words(j.p_difference, j.p_difference_adjusted, self.adjustment),
-            equivalence_text=p_words(j.p_equivalence, j.p_equivalence_adjusted, self.adjustment),
+            p_text=p_words(j.p_difference, j.p_difference_adjusted, self.adjustment, j.alpha),
+            equivalence_text=p_words(
+                j.p_equivalence, j.p_equivalence_adjusted, self.adjustment, j.alpha
+            ),
             alpha=j.alpha,
             within_margin=j.within_margin,
             reason=self.reason(),

@@ -105,7 +105,7 @@ def table_text(frame: pd.DataFrame) -> str:
     return str(shown.to_string(index=False, max_colwidth=48))
 
 
-def outcome_rows(frame: pd.DataFrame, design: str) -> pd.DataFrame:
+def outcome_rows(frame: pd.DataFrame, design: str, alpha: float | None = None) -> pd.DataFrame:
     """The outcome table as a reader reads it (the terminal summary): shares in percent and
     risk differences, and their margins, in percentage points, ratios as ratios, mean
     differences in the outcome's unit, each row's unit stated, P in journal style. The tidy
@@ -163,8 +163,8 @@ def outcome_rows(frame: pd.DataFrame, design: str) -> pd.DataFrame:
                 "difference or ratio": num(r["difference"]),
             }
         row |= {
-            "P (adj.)": format_p(r["p_adjusted"], missing=""),
-            "equivalence P (adj.)": format_p(r["p_equivalence_adjusted"], missing=""),
+            "P (adj.)": format_p(r["p_adjusted"], missing="", alpha=alpha),
+            "equivalence P (adj.)": format_p(r["p_equivalence_adjusted"], missing="", alpha=alpha),
             "margin": margin,
             "verdict": r["verdict"],
             "favours": r["favours"],
@@ -393,7 +393,7 @@ class EvaluationResult(SentenceRow):
             parts.append(
                 "Outcomes (shares in %, risk differences and their margins in percentage points, "
                 "mean differences in the outcome's unit; the JSON and CSV keep proportions):\n"
-                + table_text(outcome_rows(frame, self.design))
+                + table_text(outcome_rows(frame, self.design, self.alpha))
             )
         if self.case_mix:
             lines = [f"  - {c.sentence()}" for c in self.case_mix]

@@ -204,9 +204,7 @@ def chance_words(p_value: float, p_adjusted: float, alpha: float, adjustment: st
         return ""
     if math.isfinite(p_value) and p_value < alpha:
         name = adjustment.capitalize()
-        shown = p_phrase(p_adjusted)
-        if shown == p_phrase(alpha):  # .051 would print as .05: show the digit that decides
-            shown = f"P = {p_adjusted:.3f}".replace("0.", ".", 1)
+        shown = p_phrase(format_p(p_adjusted, alpha=alpha))  # .051, not .05
         return (
             "; not clearly different from no effect once adjusted for the several outcomes "
             f"compared ({name}-adjusted {shown})"
@@ -286,18 +284,22 @@ def reason_words(
     )
 
 
-def p_words(p: float, adjusted: float, adjustment: str) -> str:
-    """A P value with its adjusted value when they differ: ``"P = .02, Holm-adjusted .06"``.
+def p_words(p: float, adjusted: float, adjustment: str, alpha: float | None = None) -> str:
+    """A P value with its adjusted value when they differ: ``"P = .02, Holm-adjusted .06"``;
+    with ``alpha`` (the verdict's level) the P the verdict rests on shows the digit that
+    decides (:func:`~coachstats.core.formatting.format_p`).
 
     Examples
     --------
     >>> p_words(0.02, 0.06, "holm"), p_words(0.02, 0.02, "none")
     ('P = .02, Holm-adjusted .06', 'P = .02')
+    >>> p_words(0.011, 0.0455, "holm", alpha=0.05)
+    'P = .01, Holm-adjusted .045'
     """
     if adjustment == "none" or not math.isfinite(adjusted) or adjusted == p:
-        return p_phrase(p)
+        return p_phrase(format_p(p, alpha=alpha) if math.isfinite(p) else p)
     name = {"holm": "Holm", "bonferroni": "Bonferroni"}.get(adjustment, adjustment)
-    return f"{p_phrase(p)}, {name}-adjusted {format_p(adjusted)}"
+    return f"{p_phrase(p)}, {name}-adjusted {format_p(adjusted, alpha=alpha)}"
 
 
 def verdict_words(
@@ -329,7 +331,7 @@ def verdict_words(
     unit = "" if ratio else f" {unit_of(endpoint, estimand)}"
     d, se = j.difference, j.std_error
     ci = f"{100 * conf_level:g} % CI {num(d - z * se)} to {num(d + z * se)}"
-    body = f"{what} {num(d)}{unit}, {ci}; {p_words(j.p_difference, j.p_difference_adjusted, adjustment)}"
+    body = f"{what} {num(d)}{unit}, {ci}; {p_words(j.p_difference, j.p_difference_adjusted, adjustment, j.alpha)}"
     if j.verdict == "larger":
         text = f"larger than {against} ({body}) \N{EM DASH} favours the program"
         if j.within_margin:
@@ -347,7 +349,7 @@ def verdict_words(
         return (
             f"similar to {against}: the {what} ({num(d)}{unit}; {tost_ci}) lies within the "
             f"margin of {margin_text} (equivalence "
-            f"{p_words(j.p_equivalence, j.p_equivalence_adjusted, adjustment)})"
+            f"{p_words(j.p_equivalence, j.p_equivalence_adjusted, adjustment, j.alpha)})"
         )
     return (
         f"inconclusive ({body}; neither a difference from {against} nor similarity within "
