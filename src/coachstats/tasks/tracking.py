@@ -686,13 +686,32 @@ def program_metrics(
     return ProgramMetrics(tuple(metrics), per_coach, counts, tuple(notes))
 
 
-def _retention_benchmark(gs: GoalSet) -> tuple[int, int, str] | None:
-    """The published retention of the trial whose goal set ``gs`` is (equal to), else None.
+def _trial_of(gs: GoalSet) -> str | None:
+    """The published trial whose goal set ``gs`` is (None: a custom goal set, no benchmark)."""
+    return next((k for k, g in GOAL_SETS.items() if g == gs), None)
 
-    A custom or renamed goal set belongs to no published trial: no benchmark.
-    """
-    name = next((k for k, g in GOAL_SETS.items() if g == gs), None)
+
+def _retention_benchmark(gs: GoalSet) -> tuple[int, int, str] | None:
+    """The published retention of the trial whose goal set ``gs`` is, else None."""
+    name = _trial_of(gs)
     return RETENTION.get(name) if name is not None else None
+
+
+def _referral_benchmark(gs: GoalSet) -> tuple[float, str]:
+    """The yardstick of the share uncontrolled at referral, and its words: 100 % (HCPC's
+    eligibility); the peer trial enrolled on a screening HbA1c and some of its patients were
+    below 7.5 % at the baseline lab (printed), so its share is shown, not judged."""
+    if _trial_of(gs) != "peer":
+        return 1.0, "100 % (trial eligibility)"
+    from coachstats.trials.registry import get_trial
+
+    coached = get_trial("peer").published_values("baseline_lt_7_5")[0]  # a printed proportion
+    return math.nan, (
+        "for information, not judged: the peer trial enrolled patients with HbA1c >= 8.0 % "
+        f"at screening, yet {getattr(coached, 'events', None)} of its "
+        f"{getattr(coached, 'n', None)} coached complete cases had a baseline HbA1c below "
+        "7.5 % (printed), so its own share uncontrolled at baseline was below 100 %"
+    )
 
 
 def _lab_metrics(
@@ -747,14 +766,15 @@ def _lab_metrics(
         n_unc = ep["n_uncontrolled"].to_numpy()
         x, n = int(((n_unc > 0) & base).sum()), int(base.sum())
         if n:
+            yardstick, text = _referral_benchmark(gs)
             out.append(
                 _share_metric(
                     "uncontrolled_at_referral",
                     f"Uncontrolled on >= 1 condition at referral ({gs.name} thresholds)",
                     x,
                     n,
-                    1.0,
-                    "100 % (trial eligibility)",
+                    yardstick,
+                    text,
                     margins,
                     note=(f"{x} of the {n} with a baseline lab; {int((~base).sum())} without one"),
                 )
