@@ -133,8 +133,8 @@ def test_reproduction_report_shows_every_share_in_percent() -> None:
     doc = lxml.html.document_fromstring(build_report(report_from_reproduction(res, seed=7)))
     rows = []
     for table in doc.xpath("//section[@id='outcomes']//table"):
-        rows += [
-            [c.text_content().strip() for c in tr.xpath("./td")]
+        rows += [  # a cell's text without its footnote letters (<sup>)
+            ["".join(c.xpath(".//text()[not(ancestor::sup)]")).strip() for c in tr.xpath("./td")]
             for tr in table.xpath(".//tbody/tr")
         ]
     by_label = {r[0]: r for r in rows if r}

@@ -92,8 +92,10 @@ def _section(doc: lxml.html.HtmlElement, name: str) -> lxml.html.HtmlElement:
 
 
 def _rows(table: lxml.html.HtmlElement) -> list[list[str]]:
+    """The body cells' text, without the footnote letters (``<sup>``), as Word's ``_plain``."""
     return [
-        [c.text_content().strip() for c in tr.xpath("./td")] for tr in table.xpath("./tbody/tr")
+        ["".join(c.xpath(".//text()[not(ancestor::sup)]")).strip() for c in tr.xpath("./td")]
+        for tr in table.xpath("./tbody/tr")
     ]
 
 

@@ -24,10 +24,8 @@ from coachstats.present.report.formats import estimate_text
 from coachstats.present.report.methods import methods_text
 from coachstats.present.report.model import DataSection, Report
 from coachstats.present.tables import (
-    DISAGREE_NOTE,
-    VALUES_NOTE,
     headers,
-    interval_disagrees,
+    journal_table,
     publication_table,
     single_group_table,
 )
@@ -107,24 +105,23 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
             "caption": table.caption,
             "headers": list(table.headers),
             "rows": [list(r) for r in table.rows],
+            "marks": list(table.marks),  # the letters of the methods in the note
             "adjusted": [],
             "note": " ".join([section.single_group_note, *table.notes]).strip(),
         }
     if not section.results:
         return None
     frame = publication_table(list(section.results), labels=list(section.labels))
-    borderline = [
-        label
-        for label, r in zip(section.labels, section.results, strict=True)
-        if interval_disagrees(r)
-    ]
-    note = VALUES_NOTE + (f" {', '.join(borderline)}: {DISAGREE_NOTE}" if borderline else "")
+    # each row's method (and a CI that disagrees with its P) as a lettered footnote, as the
+    # text and Word tables give it: a model's difference need not be that of the arms' means
+    lettered = journal_table(list(section.results), labels=list(section.labels))
     return {
         "caption": "Comparisons of coaching vs usual care",
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
+        "marks": list(lettered.marks),
         "adjusted": sorted({column_phrase(c) for r in section.results for c in r.adjusted_for}),
-        "note": note,
+        "note": " ".join(lettered.notes),
     }
 
 
