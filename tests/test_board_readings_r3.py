@@ -234,3 +234,20 @@ def test_each_outcome_row_of_the_html_report_names_its_method() -> None:
         n for n in re.split(r"(?<=\.) (?=[a-z]+ )", note) if n.startswith(marks[0] + " ")
     ]
     assert "mixed model" in sentence.lower() and "site" in sentence
+
+
+def test_a_published_interval_the_paper_did_not_print_says_it_was_computed(
+    evaluated_two_arm: EvaluationResult,
+) -> None:
+    # "Against HCPC 2015 (12.1 more in 100, 95 % CI 1.9 to 22.3 more)": HCPC printed 46.4 %
+    # vs 34.3 %, P = .02, and no interval; the peer trial printed means, SDs and P = .01,
+    # and the interval shown (0.01 to 1.53 lower) is the SDs', which a reader would cite as
+    # the trial's own (and which its printed P contradicts). The sentence says where it comes
+    # from.
+    rows = {(e.trial, e.target): e for e in evaluated_two_arm.effects if e.primary}
+    hcpc = rows[("hcpc", "composite_any")].sentence()
+    assert "95 % CI 1.9 to 22.3 more, computed from its printed P" in hcpc
+    peer = rows[("peer", "hba1c_change")].sentence()
+    assert "computed from its printed means and SDs" in peer
+    drop = rows[("peer", "hba1c_drop")].sentence()
+    assert "computed from its printed counts" in drop

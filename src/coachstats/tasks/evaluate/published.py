@@ -39,6 +39,7 @@ __all__ = [
     "Kind",
     "PublishedOutcome",
     "SESource",
+    "interval_source",
     "published_outcome",
     "se_from_p",
     "trial_name",
@@ -100,6 +101,33 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("peer", "ldl_change", "continuous", "LDL change (mg/dL)"),
     Benchmark("peer", "sbp_change", "continuous", "SBP change (mm Hg)"),
 )
+
+
+#: What a computed published interval comes from, by the words of its SE's method
+#: (:attr:`coachstats.trials.Estimate.se_method`), in the order they are looked for.
+_INTERVAL_SOURCES = (
+    ("printed P", "its printed P"),
+    ("counts", "its printed counts"),
+    ("means, SDs", "its printed means and SDs"),
+)
+
+
+def interval_source(effect: Estimate) -> str:
+    """``"computed from its printed P"``: where a published effect's interval comes from when
+    the paper did not print it (empty when it did, or has none).
+
+    Examples
+    --------
+    >>> from coachstats.tasks.evaluate.published import BENCHMARKS, published_outcome
+    >>> interval_source(published_outcome(BENCHMARKS[0]).effect("risk difference"))
+    'computed from its printed P'
+    """
+    origin = effect.origins.get("ci")
+    if origin is None or origin.derivation == "printed":
+        return ""
+    method = effect.se_method
+    what = next((w for key, w in _INTERVAL_SOURCES if key in method), "the printed figures")
+    return f"computed from {what}"
 
 
 def trial_name(trial: str | Trial) -> str:

@@ -28,7 +28,7 @@ import pandas as pd
 from coachstats.core.formatting import join_words, without_column_list
 from coachstats.core.results import ComparisonResult, TidyResult
 from coachstats.core.vocabulary import column_phrase
-from coachstats.tasks.evaluate.published import PublishedOutcome, trial_name
+from coachstats.tasks.evaluate.published import PublishedOutcome, interval_source, trial_name
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
     amount,
@@ -381,7 +381,8 @@ class EffectComparison(Judged, SentenceRow):
         words = published_words(
             self.outcome, self.estimand, pub.estimate, pub.conf_low, pub.conf_high, level
         )
-        published = f"{name} ({qual}{words})"
+        source = interval_source(pub)  # the papers print P values, not these intervals
+        published = f"{name} ({qual}{words}{', ' + source if source else ''})"
         verdict = verdict_text(self, f"{name}'s effect", self.conf_level)
         text = f"{head}: {self.program_sentence()}. Against {published}: {verdict}"
         if self.borderline:
