@@ -251,3 +251,21 @@ def test_a_published_interval_the_paper_did_not_print_says_it_was_computed(
     assert "computed from its printed means and SDs" in peer
     drop = rows[("peer", "hba1c_drop")].sentence()
     assert "computed from its printed counts" in drop
+
+
+def test_unknown_arm_labels_are_told_the_commands_own_arms_option() -> None:
+    # Arms coded 0/1: the fix offered was "on the command line, in the mapping file's arms:
+    # section", though every command that reads a patient file takes --arms; the labels to
+    # map are named, their meaning is not guessed.
+    from coachstats.core.errors import SchemaError
+    from coachstats.data.schema import validate_patients
+
+    raw = pd.DataFrame({"patient_id": ["a", "b", "c"], "arm": [0, 1, 1], "hba1c_0": 9.0})
+    with pytest.raises(SchemaError) as info:
+        validate_patients(raw)
+    (problem,) = [f["problem"] for f in info.value.failures.to_dict("records")]
+    advice = re.search(r"--arms (\S+)", problem)
+    assert advice is not None, problem
+    pairs = dict(pair.split("=") for pair in advice.group(1).rstrip(",;)").split(","))
+    assert set(pairs) == {"0", "1"}
+    assert not set(pairs.values()) & {"coaching", "usual_care"}  # no meaning guessed

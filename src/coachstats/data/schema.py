@@ -450,9 +450,11 @@ def validate_patients(
             failures.append(
                 failure_from_mask(
                     "arm",
-                    "unknown arm label(s); allowed: coaching, usual_care "
-                    "(map yours with arms={'your label': 'coaching', ...}; on the command "
-                    "line, in the mapping file's arms: section)",
+                    "unknown arm label(s); allowed: coaching, usual_care (map yours with "
+                    "arms={'your label': 'coaching', ...}; on the command line --arms "
+                    + ",".join(f"{label}=ARM" for label in map(str, bad[:10]))
+                    + " with each ARM coaching or usual_care, or the mapping file's arms: "
+                    "section)",
                     mask,
                     _row_ids(df, lines),
                     df["arm"],
