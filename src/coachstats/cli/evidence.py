@@ -44,10 +44,10 @@ def evidence(
     report: ReportOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Pool the registered coaching trials on one outcome: each trial, the random-effects
-    estimate, its CI, the prediction interval, tau² and I², and the trials not pooled.
-    --report writes all of it (with the forest plot, each figure as printed and where, and
-    the methods) as one self-contained HTML page."""
+    """Pool the registered coaching trials on one outcome (random effects, prediction interval).
+
+    Each trial, the random-effects estimate, its CI, the prediction interval, tau² and I², and the trials not pooled. --report writes all of it (with the forest plot, each figure as printed and where, and the methods) as one self-contained HTML page.
+    """
     from coachstats.core.errors import check_option
 
     check_option("--format", fmt, ("text", "csv", "json"))

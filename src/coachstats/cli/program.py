@@ -209,9 +209,10 @@ def evaluate(
     cost: CostOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Compare a program with the published trials and the pooled evidence: its own effect,
-    then larger / similar / smaller / inconclusive against each published effect and the
-    average coaching program; exit 1 if one is smaller."""
+    """Compare a program with the published trials; exit 1 if a comparison is 'smaller'.
+
+    Its own effect, then larger / similar / smaller / inconclusive against each published effect; with --against evidence also against the pooled trials (the average coaching program).
+    """
     from coachstats.core.errors import choose
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
