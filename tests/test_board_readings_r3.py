@@ -269,3 +269,16 @@ def test_unknown_arm_labels_are_told_the_commands_own_arms_option() -> None:
     pairs = dict(pair.split("=") for pair in advice.group(1).rstrip(",;)").split(","))
     assert set(pairs) == {"0", "1"}
     assert not set(pairs.values()) & {"coaching", "usual_care"}  # no meaning guessed
+
+
+def test_evaluate_help_says_what_the_default_compares_with_and_its_exit_code() -> None:
+    # The command list read "Compare a program with the published trials and the pooled
+    # evidence: its own effect," (cut there): the evidence base is compared only with
+    # --against evidence, and the exit code fell off the summary.
+    from coachstats.cli.program import evaluate
+
+    summary, _, details = (evaluate.__doc__ or "").strip().partition("\n\n")
+    assert "\n" not in summary
+    assert "exit 1" in summary
+    assert "evidence" not in summary or "--against evidence" in summary
+    assert "--against evidence" in details
