@@ -282,3 +282,18 @@ def test_evaluate_help_says_what_the_default_compares_with_and_its_exit_code() -
     assert "exit 1" in summary
     assert "evidence" not in summary or "--against evidence" in summary
     assert "--against evidence" in details
+
+
+def test_a_unit_mix_up_shows_the_median_as_a_reader_would_write_it() -> None:
+    # LDL in mmol/L with an even number of values: "[values: 2.9850000000000003]".
+    from coachstats.core.errors import SchemaError
+    from coachstats.data.schema import validate_patients
+
+    raw = pd.DataFrame(
+        {"patient_id": ["a", "b"], "arm": ["coaching", "usual_care"], "ldl_0": [2.98, 2.99]}
+    )
+    with pytest.raises(SchemaError) as info:
+        validate_patients(raw)
+    (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "ldl_0"]
+    assert row["values"] == [2.985]
+    assert "2.985]" in str(info.value) and "2.98500" not in str(info.value)

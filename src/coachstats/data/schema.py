@@ -580,7 +580,8 @@ def validate_patients(
                     {
                         "column": col,
                         "rows": [],
-                        "values": [float(np.nanmedian(values))],
+                        # to 4 significant digits: the midpoint of two values has binary noise
+                        "values": [float(f"{np.nanmedian(values):.4g}")],
                         "problem": f"values look like {guess} (median shown), not "
                         f"{CANONICAL_UNITS[spec.name]}; pass units={{'{spec.name}': '{guess}'}} "
                         f"to convert (on the command line: --units {spec.name}={guess})",
