@@ -297,3 +297,23 @@ def test_a_unit_mix_up_shows_the_median_as_a_reader_would_write_it() -> None:
     (row,) = [f for f in info.value.failures.to_dict("records") if f["column"] == "ldl_0"]
     assert row["values"] == [2.985]
     assert "2.985]" in str(info.value) and "2.98500" not in str(info.value)
+
+
+def test_the_exclusion_note_names_the_option_the_command_line_user_gave(tmp_path: Path) -> None:
+    # "excluded as invalid (on_invalid='exclude')": the Python argument, on a command line
+    # where the user typed --exclude-invalid (the baseline note already names both).
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    path = tmp_path / "program.csv"
+    path.write_text(
+        "patient_id,arm,diabetes,age,hba1c_0,hba1c_12\n"
+        "A1,coaching,yes,50,9.0,8.0\nA2,usual_care,yes,-4,9.1,8.5\n"
+        "A3,usual_care,yes,60,9.5,9.0\nA4,coaching,yes,55,10.0,7.0\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["endpoints", str(path), "--exclude-invalid"])
+    assert res.exit_code == 0, res.output
+    (line,) = [ln for ln in res.output.splitlines() if "excluded as invalid" in ln]
+    assert "--exclude-invalid" in line

@@ -511,10 +511,10 @@ def load_program(
         n_invalid = int(pd.unique(raw.loc[drop, id_src]).size)
         n_rows = int(drop.sum())
         notes.append(
-            f"{n_invalid} patient row(s) excluded as invalid (on_invalid='exclude')"
+            f"{n_invalid} patient row(s) excluded as invalid (--exclude-invalid, on_invalid='exclude')"
             if n_rows == n_invalid
             else f"{n_invalid} patient(s) ({n_rows} rows of long data) excluded as invalid "
-            "(on_invalid='exclude')"
+            "(--exclude-invalid, on_invalid='exclude')"
         )
         kept = raw.loc[~drop].reset_index(drop=True)
         if "lines" in raw.attrs and len(raw.attrs["lines"]) == len(raw):
