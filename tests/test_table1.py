@@ -213,3 +213,26 @@ def test_properties(data: tuple[list[str], list[float], list[str], list[bool]]) 
     for v in t.variables:
         if v.kind == "categorical":
             assert tuple(sum(c[a] for c in v.counts) for a in (0, 1)) == v.n
+
+
+def test_hba1c_is_summarized_among_the_patients_with_diabetes() -> None:
+    # HbA1c is measured in patients with diabetes only: the others are not "missing"
+    df = pd.DataFrame(
+        {
+            "arm": ["coaching"] * 3 + ["usual_care"] * 3,
+            "diabetes": [True, True, False, True, False, False],
+            "hba1c_0": [9.0, None, None, 8.0, None, None],
+        }
+    )
+    var = baseline_table(df, ["hba1c_0"]).variables[0]
+    assert var.label == "HbA1c, % (patients with diabetes)"
+    assert var.n == (1, 1) and var.missing == (1, 0)  # one patient with diabetes lacks it
+    assert var.mean == (9.0, 8.0)
+    # measured outside the population too: every patient, as before
+    everyone = df.assign(hba1c_0=[9.0, None, 5.5, 8.0, None, 5.0])
+    var = baseline_table(everyone, ["hba1c_0"]).variables[0]
+    assert var.label == "HbA1c, %" and var.n == (2, 2) and var.missing == (1, 1)
+    # among={} turns it off; a population column that does not exist is an error when asked for
+    assert baseline_table(df, ["hba1c_0"], among={}).variables[0].missing == (2, 2)
+    with pytest.raises(ColumnNotFoundError, match="'dm'"):
+        baseline_table(df, ["hba1c_0"], among={"hba1c_0": "dm"})

@@ -67,6 +67,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
     from docx.document import Document
 
 __all__ = [
+    "MEASURED_AMONG",
     "BaselineTable",
     "BaselineVariable",
     "baseline_table",
@@ -454,6 +456,32 @@ def _summarize(
     return var
 
 
+#: Columns measured only in part of the patients, by design: column -> the boolean
+#: column of those it applies to (HbA1c is measured in patients with diabetes).
+MEASURED_AMONG: Mapping[str, str] = MappingProxyType({"hba1c_0": "diabetes"})
+
+
+def _population(
+    frame: pd.DataFrame, column: str, among: Mapping[str, str], default: bool
+) -> tuple[np.ndarray, str] | None:
+    """The rows ``column`` applies to, and the name of their column; None for every row.
+
+    A default population is used only where ``column`` has no value outside it
+    (a program that measures HbA1c in everyone keeps every patient).
+    """
+    name = among.get(column)
+    if name is None or name not in frame.columns:
+        if name is not None and not default:
+            raise ColumnNotFoundError(
+                f"among[{column!r}] names column {name!r}, which is not in the data"
+            )
+        return None
+    mask = frame[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if default and frame.loc[~mask, column].notna().any():
+        return None
+    return mask, name
+
+
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
@@ -471,6 +499,7 @@ def baseline_table(
     control: str | None = None,
     kinds: Mapping[str, Kind] | None = None,
     labels: Mapping[str, str] | None = None,
+    among: Mapping[str, str] | None = None,
 ) -> BaselineTable:
     """Baseline characteristics by arm with standardized mean differences (Table 1).
 
@@ -491,6 +520,12 @@ def baseline_table(
         continuous, anything else categorical).
     labels : mapping, optional
         Column -> display label (default :data:`VARIABLE_LABELS`, else the name).
+    among : mapping, optional
+        Column -> a boolean column of the patients it applies to: the column is
+        summarized among them only, its label says so, and the others are not
+        counted as missing. Default :data:`MEASURED_AMONG` (HbA1c among the
+        patients with diabetes) wherever the column has no value outside that
+        population; ``{}`` summarizes every column over every patient.
 
     Returns
     -------
@@ -537,10 +572,15 @@ def baseline_table(
     names = {**VARIABLE_LABELS, **(labels or {})}
     out = []
     for v in variables:
-        values = frame[v]
+        values, label, rows = frame[v], names.get(v, v), first
+        within = _population(frame, v, MEASURED_AMONG if among is None else among, among is None)
+        if within is not None:
+            mask, column = within
+            values, rows = values[mask], first[mask]
+            label = f"{label} (patients with {column})"
         kind = kinds.get(v, "auto")
         resolved = _kind_of(values) if kind == "auto" else kind
-        out.append(_summarize(v, names.get(v, v), resolved, values, first))
+        out.append(_summarize(v, label, resolved, values, rows))
     return BaselineTable(
         arm=arm,
         arms=(t, c),
