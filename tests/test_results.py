@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from coachstats.results import ArmSummary, ComparisonResult, format_p, p_phrase, tidy
@@ -92,3 +94,25 @@ def test_text_forms() -> None:
     assert r.n == 372 and not r.adjusted
     assert "P = .02" in repr(r) and "excluded: 69" in r.summary()
     assert r._repr_html_().startswith("<pre")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    p=st.floats(0.001, 1.0, allow_nan=False),
+    alpha=st.sampled_from([0.05, 1 - 0.95, 0.01, 1 - 0.99, 0.1, 1 - 0.9, 0.025]),
+)
+def test_a_p_read_against_alpha_prints_on_its_side(p: float, alpha: float) -> None:
+    """A printed P never reads as alpha itself, nor on the other side of it (AMA near .05)."""
+    text = format_p(p, alpha=alpha)
+    if abs(p - alpha) < 1e-6 or text.startswith(">"):  # alpha itself (up to float noise)
+        return
+    shown = float("0" + text)
+    assert abs(shown - alpha) > 1e-12  # never printed as alpha
+    assert (shown < alpha) == (p < alpha)  # and on its own side
+
+
+def test_a_result_reads_its_p_against_its_own_level() -> None:
+    r = ComparisonResult("x", "m", "risk difference", 0.09, p_value=0.0496, conf_level=0.95)
+    assert r.format_p() == ".0496"  # not ".05" beside an interval that excludes 0
+    assert r.replace(conf_level=0.99).format_p() == ".05"  # far from .01: journal style
+    assert r.format_p(alpha=None) == ".05"

@@ -132,6 +132,9 @@ def format_p(
     ('NA', '')
     >>> format_p(0.0512, alpha=0.05), format_p(0.0499, alpha=0.05), format_p(0.05, alpha=0.05)
     ('.051', '.0499', '.05')
+    >>> format_p(0.0496, alpha=1 - 0.95)  # alpha 0.05000000000000004: still its side
+    '.0496'
+
     """
     if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):
         return missing
@@ -142,9 +145,10 @@ def format_p(
     if alpha is not None and p != alpha:
         plain = format_p(p, digits=digits, threshold=threshold)
         if plain == format_p(alpha, digits=digits, threshold=threshold):
-            for d in range(digits + 1, 5):  # the digits that show which side of alpha it is on
+            below = p < alpha
+            for d in range(digits + 1, 7):  # the digits that show which side of alpha it is on
                 text = f"{p:.{d}f}"
-                if float(text) != alpha:
+                if (float(text) < alpha) == below and text != f"{alpha:.{d}f}":
                     return text.lstrip("0")
         return plain
     if p < 0.01:

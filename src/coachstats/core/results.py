@@ -185,7 +185,14 @@ class ComparisonResult(TidyResult):
         return int(sum(a.n for a in self.arms))
 
     def format_p(self, **kwargs: Any) -> str:
-        """Journal-style P value; see :func:`format_p`."""
+        """Journal-style P value; see :func:`format_p`.
+
+        Read against the result's own level (``alpha = 1 - conf_level``): a P
+        that would round to it shows the digit that decides its side (.0496 is
+        ".0496", not ".05" beside an interval that excludes no effect), as the
+        AMA style asks near the threshold.
+        """
+        kwargs.setdefault("alpha", round(1.0 - self.conf_level, 10))
         return format_p(self.p_value, **kwargs)
 
     def to_frame(self, terms: str = "arm") -> pd.DataFrame:

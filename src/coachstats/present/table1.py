@@ -447,12 +447,16 @@ def _summarize(
             counts=tuple(_pair(r) for r in table.tolist()),
         )
     if math.isnan(var.smd):
-        warnings.warn(
-            f"SMD of {name!r} is undefined: no non-missing values in arm(s) "
-            f"{[i + 1 for i, k in enumerate(n) if k == 0]}",
-            DataWarning,
-            stacklevel=3,
+        empty = [i + 1 for i, k in enumerate(n) if k == 0]
+        single = [i + 1 for i, k in enumerate(n) if k == 1]
+        why = (
+            f"no non-missing values in arm(s) {empty}"
+            if empty
+            else f"one value only (no SD) in arm(s) {single}"
+            if single and kind == "continuous"
+            else "no variation in either arm"
         )
+        warnings.warn(f"SMD of {name!r} is undefined: {why}", DataWarning, stacklevel=3)
     return var
 
 

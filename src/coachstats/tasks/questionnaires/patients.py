@@ -115,7 +115,7 @@ def trust_analyses(
     >>> [(a.arm, a.n, round(a.value, 1)) for a in r.published.arms]
     [('coaching', 190, 3.9), ('usual_care', 176, 1.5)]
     >>> r.published.format_p()
-    '.05'
+    '.047'
     """
     check_months(baseline, followup)
     s0, s12 = f"{score}_{baseline}", f"{score}_{followup}"
