@@ -198,6 +198,27 @@ steps <- list(
   pmm = pmm,
   matchindex = list(d = md, t = mt, index_k1 = mice:::matchindex(md, mt, 1L))
 )
+# the draws of one step, summarised as for pmm (row mean and SD over the draws, and the SD
+# of the average imputation of a draw, which carries the coefficient draw)
+draw_summary <- function(draws) {
+  list(
+    n_draws = ncol(draws),
+    row_mean = unname(rowMeans(draws)),
+    row_sd = unname(apply(draws, 1, sd)),
+    sd_of_draw_average = sd(colMeans(draws))
+  )
+}
+# norm: hba1c_12 given the same predictors as pmm
+set.seed(20240603)
+steps$norm <- draw_summary(
+  replicate(N_DRAWS, as.vector(mice.impute.norm(mar$hba1c_12, ry_a1c, x_a1c)))
+)
+# logreg: goal_met given the predictors of the augmentation check; the whole step
+# (augment, weighted fit, coefficient draw, Bernoulli draw)
+set.seed(20240604)
+steps$logreg_draws <- draw_summary(
+  replicate(N_DRAWS, as.numeric(as.character(mice.impute.logreg(y_goal, ry_goal, x_goal))))
+)
 
 out <- list(
   generated_by = "tests/reference/missing.R",

@@ -41,6 +41,16 @@ The algorithm follows R's ``mice`` 3.15 (van Buuren & Groothuis-Oudshoorn
 Everything is vectorized over patients; Python loops run only over chains,
 iterations, strata and variables.
 
+No step deviates from ``mice`` 3.15 in distribution, as far as it was
+measured. The three steps agree with R's draws on fixed data (20000 draws a
+side: every imputed value's mean and variance, and the variance of a draw's
+average within 2 %), and the whole chained equations with thousands of
+imputations agree with ``mice``'s within Monte Carlo error. A difference of
+0.01 in a pooled log odds ratio between two runs with m = 1000 each is
+Monte Carlo error, not a systematic difference: its SD is
+:math:`\\sqrt{2b/m}`, about 0.006 for a between-imputation variance b of
+0.0185 (docs/methods_missing.md, "Agreement with mice").
+
 References
 ----------
 van Buuren S, Groothuis-Oudshoorn K. mice: Multivariate Imputation by Chained
