@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 
 from coachstats.results import ArmSummary, ComparisonResult, format_p, p_phrase, tidy
 
