@@ -219,21 +219,24 @@ def test_hba1c_is_summarized_among_the_patients_with_diabetes() -> None:
     # HbA1c is measured in patients with diabetes only: the others are not "missing"
     df = pd.DataFrame(
         {
-            "arm": ["coaching"] * 3 + ["usual_care"] * 3,
-            "diabetes": [True, True, False, True, False, False],
-            "hba1c_0": [9.0, None, None, 8.0, None, None],
+            "arm": ["coaching"] * 4 + ["usual_care"] * 4,
+            "diabetes": [True, True, True, False, True, True, False, False],
+            "hba1c_0": [9.0, 8.0, None, None, 8.0, 7.0, None, None],
         }
     )
     var = baseline_table(df, ["hba1c_0"]).variables[0]
     assert var.label == "HbA1c, % (patients with diabetes)"
-    assert var.n == (1, 1) and var.missing == (1, 0)  # one patient with diabetes lacks it
-    assert var.mean == (9.0, 8.0)
+    assert var.n == (2, 2) and var.missing == (1, 0)  # one patient with diabetes lacks it
+    assert var.mean == (8.5, 7.5)
     # measured outside the population too: every patient, as before
-    everyone = df.assign(hba1c_0=[9.0, None, 5.5, 8.0, None, 5.0])
+    everyone = df.assign(hba1c_0=[9.0, 8.0, None, 5.5, 8.0, 7.0, None, 5.0])
     var = baseline_table(everyone, ["hba1c_0"]).variables[0]
-    assert var.label == "HbA1c, %" and var.n == (2, 2) and var.missing == (1, 1)
+    assert var.label == "HbA1c, %" and var.n == (3, 3) and var.missing == (1, 1)
     # among={} turns it off; a population column that does not exist is an error when asked for
-    with pytest.warns(DataWarning, match=r"one value only \(no SD\) in arm\(s\) \[1, 2\]"):
-        assert baseline_table(df, ["hba1c_0"], among={}).variables[0].missing == (2, 2)
+    assert baseline_table(df, ["hba1c_0"], among={}).variables[0].missing == (2, 2)
     with pytest.raises(ColumnNotFoundError, match="'dm'"):
         baseline_table(df, ["hba1c_0"], among={"hba1c_0": "dm"})
+    # an SMD without an SD in an arm says so (not "no values")
+    one_each = df.iloc[[0, 4]]
+    with pytest.warns(DataWarning, match=r"one value only \(no SD\) in arm\(s\) \[1, 2\]"):
+        baseline_table(one_each, ["hba1c_0"])
