@@ -248,6 +248,24 @@ def test_pooled_hba1c_matches_metafor() -> None:
     ].sum() == pytest.approx(1)
 
 
+def test_the_trial_list_marks_what_was_computed_rather_than_printed() -> None:
+    # a reader must not cite a reconstructed interval as the paper's
+    s = pool_evidence("hba1c")
+    lines = {
+        line.split("  ")[1]: line for line in s.summary().splitlines() if line.startswith("  ")
+    }
+    for r in s.effects.itertuples():
+        from_p = "from the printed P" in r.se_origin
+        computed_difference = r.estimate_origin.startswith("computed")
+        line = lines[r.trial]
+        assert (")*" in line) == from_p, line
+        assert ("†" in line) == computed_difference, line
+    thom = lines["Thom 2013"]  # P = .01 printed, no CI: the interval is ours
+    assert ")*" in thom
+    footnotes = s.summary().split("Not printed as shown")[1].split("Pooled")[0]
+    assert "Thom 2013" in footnotes.split("†")[0] and "Long 2012" not in footnotes
+
+
 def test_excluded_trials_and_active_comparators() -> None:
     out = excluded("hba1c")
     assert set(out["key"]) == {"heisler2010", "mons2013", "peach2013", "spencer2011"}

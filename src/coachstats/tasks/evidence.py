@@ -54,12 +54,14 @@ from coachstats.trials.registry import get_trial, list_trials
 __all__ = [
     "DEFAULT_MARGINS",
     "MAIN_COMPARATORS",
+    "ORIGIN_MARKS",
     "EvidencePosition",
     "EvidenceSummary",
     "design_line",
     "effect_unit",
     "effects",
     "excluded",
+    "origin_marks",
     "pool_evidence",
     "position_against_evidence",
     "range_words",
@@ -108,6 +110,30 @@ def effect_unit(outcome: str) -> str:
 def _num(x: float, digits: int = 2, sign: bool = False) -> str:
     """:func:`~coachstats.core.formatting.format_number` with a typographic minus sign."""
     return format_number(x, digits, signed=sign).replace("-", "\u2212")
+
+
+#: Marks of a trial's line whose figures were computed from what the paper printed.
+ORIGIN_MARKS: Mapping[str, str] = MappingProxyType(
+    {
+        "*": "interval computed from the printed P value (SE = |estimate| / z)",
+        "†": "difference computed from the printed per-arm figures",
+    }
+)
+
+
+def origin_marks(estimate_origin: str, se_origin: str) -> str:
+    """The :data:`ORIGIN_MARKS` of one trial's effect, from its origins in :func:`effects`.
+
+    Examples
+    --------
+    >>> origin_marks("printed", "computed: SE = (upper - lower) / (2 z) from the printed CI")
+    ''
+    >>> origin_marks("computed: from the printed per-arm changes",
+    ...              "computed: SE = |estimate| / z(1 - P/2) from the printed P = .02")
+    '*†'
+    """
+    marks = "*" if "from the printed P" in se_origin else ""
+    return marks + ("†" if estimate_origin.startswith("computed") else "")
 
 
 def effects(
@@ -358,13 +384,24 @@ class EvidenceSummary(TidyResult):
         pct = f"{100 * m.conf_level:g}"
         lines = [f"{EVIDENCE_OUTCOMES[self.outcome]}, coaching minus control ({unit})", ""]
         width = max(len(t) for t in self.effects["trial"])
+        marked: dict[str, list[str]] = {mark: [] for mark in ORIGIN_MARKS}
         for r in self.effects.to_dict("records"):
             est, lo, hi = (float(r[c]) for c in ("estimate", "conf_low", "conf_high"))
+            marks = origin_marks(str(r["estimate_origin"]), str(r["se_origin"]))
+            for mark in marks:
+                marked[mark].append(str(r["trial"]))
             lines.append(
                 f"  {r['trial']:<{width}}  {_num(est, 2, True):>7} "
-                f"({_num(lo, 2, True)} to {_num(hi, 2, True)})  "
+                f"({_num(lo, 2, True)} to {_num(hi, 2, True)}){marks:<2} "
                 f"{r['coach']}, {r['months']} mo, {r['comparator']}"
             )
+        notes = [
+            f"  {mark} {ORIGIN_MARKS[mark]}: {', '.join(trials)}"
+            for mark, trials in marked.items()
+            if trials
+        ]
+        if notes:
+            lines += ["", "Not printed as shown (the registry has how each was computed):", *notes]
         lines += [
             "",
             f"Pooled ({m.method_name}, k = {m.k}): {_num(m.estimate, 2, True)} "
