@@ -86,6 +86,15 @@ HOURS_PER_YEAR = 2080.0
 
 
 @cache
+def _peer_caseload() -> float:
+    """Coached patients per peer coach in the peer trial (148 / 23), from the registry."""
+    from coachstats.trials.registry import get_trial
+
+    patients, coaches = get_trial("peer").coached_per_coach()
+    return patients / coaches
+
+
+@cache
 def hcpc_coaching_minutes() -> float:
     """Mean total coaching time per coached patient in HCPC (minutes over 12 months).
 
@@ -103,28 +112,6 @@ def hcpc_coaching_minutes() -> float:
     if not isinstance(value, Mean):  # pragma: no cover - the registry prints a mean (SD)
         raise AnalysisError(f"the HCPC coaching time is not a mean in the registry: {value!r}")
     return float(value.mean)
-
-
-@cache
-def peer_caseload() -> float:
-    """Coached patients per peer coach in the peer trial: randomized to coaching / peer coaches.
-
-    Read from the trial registry (Thom et al. 2013: 148 patients, 23 coaches).
-
-    Examples
-    --------
-    >>> round(peer_caseload(), 1)
-    6.4
-    """
-    from coachstats.trials.registry import get_trial
-    from coachstats.trials.values import Count
-
-    trial = get_trial("peer")
-    coached = trial.target("randomized").published_values()[0]
-    coaches = trial.target("coaches").published_values()[0]
-    if not (isinstance(coached, Count) and isinstance(coaches, Count)):  # pragma: no cover
-        raise AnalysisError("the peer trial's randomized and coach counts are not counts")
-    return coached.n / coaches.n
 
 
 @dataclass(frozen=True)
@@ -254,7 +241,7 @@ class CoachingCost:
                     f"caseload {self.patients_per_coach:g} patients per full-time coach: the "
                     f"midpoint of the published {lo}-{hi} for medical-assistant coaches "
                     "(practice brief); the peer trial's peer coaches had about "
-                    f"{peer_caseload():.0f} coached patients each (Thom et al. 2013), so this "
+                    f"{_peer_caseload():.0f} coached patients each (Thom et al. 2013), so this "
                     "caseload does not describe a peer program (set caseload= to your own)"
                 )
             if self.hours_per_year == HOURS_PER_YEAR:

@@ -393,15 +393,6 @@ def _coached(data: pd.DataFrame, arm: str, keep: Collection[object] | None = Non
     return frame
 
 
-def _peer_caseload() -> tuple[int, int]:
-    """The peer trial's coached patients and peer coaches, from the registry."""
-    from coachstats.trials.registry import get_trial
-
-    trial = get_trial("peer")
-    coaches = trial.target("coaches").published_values()[0]
-    return int(trial.design.arms["coaching"]), int(getattr(coaches, "n", 0))
-
-
 def _caseload_metric(
     coached: pd.DataFrame,
     coach: str,
@@ -421,7 +412,9 @@ def _caseload_metric(
         return None, table
     mean = float(real["per_fte"].mean())
     if peer:  # volunteer peers: the full-time medical-assistant range does not apply
-        patients, coaches = _peer_caseload()
+        from coachstats.trials.registry import get_trial
+
+        patients, coaches = get_trial("peer").coached_per_coach()
         ratio = patients / coaches
         return Metric(
             "caseload",

@@ -65,6 +65,7 @@ from coachstats.trials.effects import PublishedEffect
 from coachstats.trials.printed import PrintedP, PrintedValue
 from coachstats.trials.records import Citation, Design, check_keys
 from coachstats.trials.values import (
+    Count,
     Estimate,
     Mean,
     Origin,
@@ -480,6 +481,19 @@ class Trial:
         raise KeyError(
             f"trial {self.name!r} has no target {target_id!r}; ids: {[t.id for t in self.targets]}"
         )
+
+    def coached_per_coach(self) -> tuple[int, int]:
+        """Patients randomized to coaching and the coaches who coached them (target ``coaches``).
+
+        Examples
+        --------
+        >>> get_trial("peer").coached_per_coach()
+        (148, 23)
+        """
+        coaches = self.target("coaches").published_values()[0]
+        if not isinstance(coaches, Count):
+            raise OptionError(f"trial {self.name!r}: its 'coaches' target is not a count")
+        return int(self.design.arms["coaching"]), coaches.n
 
     def published_values(self, target_id: str) -> tuple[PublishedValue | None, ...]:
         """A target's printed per-group values in structured form (see :meth:`Target.published_values`).
