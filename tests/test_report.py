@@ -398,6 +398,30 @@ def test_mean_differences_of_different_units_get_their_own_panels(tmp_path: Path
     assert len({s.outcome for s in changes}) == 3 and png.height > png.width / 2  # three panels
 
 
+def test_the_analysis_report_has_the_tracking_indicators_the_text_prints() -> None:
+    # review 3: `analyze` printed "Program tracking" in text; its HTML report had no such section
+    from coachstats.evaluate import analyze
+
+    cohort = hcpc_cohort(n=441, seed=4).patients
+    result = analyze(cohort)
+    assert result.tracking is not None
+    doc = report_from_analysis(
+        load_program(cohort), result.plan, goals=HCPC_GOALS, tracking=result.tracking,
+        figures=False,
+    )  # fmt: skip
+    parsed = lxml.html.document_fromstring(build_report(doc))
+    (table,) = _table(parsed, "tracking", "tracking")
+    rows = _rows(table)
+    assert [r[0] for r in rows] == [m.label for m in result.tracking.metrics]
+    for row, m in zip(rows, result.tracking.metrics, strict=True):
+        assert row[1].startswith(m.format_value(m.value))
+        assert row[2] == (str(m.n) if m.n else "")
+        assert row[3] == m.benchmark_text
+        assert row[4] == (m.status_text() or "not judged")  # the reading, in words
+    without = build_report(report_from_analysis(load_program(cohort), result.plan, figures=False))
+    assert 'id="tracking"' not in without
+
+
 @pytest.fixture(scope="module")
 def analysis() -> tuple[object, PlanResult]:
     td = load_trial(_small_trial())

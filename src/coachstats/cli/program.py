@@ -135,6 +135,7 @@ def analyze(
                     sensitivity=result.sensitivity,
                     single_group=result.summaries if single else None,
                     single_group_note=SINGLE_ARM_NOTE if single else "",
+                    tracking=result.tracking,
                 )
                 outs.write(report, render_report(doc, report))
 

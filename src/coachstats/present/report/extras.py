@@ -1,12 +1,14 @@
-"""The report's parts beyond the outcome table: number needed to coach and cost, and sensitivity.
+"""The report's parts beyond the outcome table: number needed to coach and cost, sensitivity, tracking.
 
 :func:`extras_context` lays out a section's
 :class:`~coachstats.tasks.evaluate.impact.ProgramImpact` (the NNT with Altman's interval
 and the coaching cost per additional patient at goal, with every assumption) and
 :class:`~coachstats.tasks.evaluate.missingness.ProgramSensitivity` (tipping points of the
-binary outcomes, with the map of the first one) as parts for the template: a heading, an
-introduction, a table, a figure and notes. The template renders them as the sections
-"Number needed to coach and cost" and "Sensitivity to missing outcomes".
+binary outcomes, with the map of the first one) and
+:class:`~coachstats.tasks.tracking.ProgramMetrics` (the practice brief's tracking
+indicators) as parts for the template: a heading, an introduction, a table, a figure and
+notes. The template renders them as the sections "Number needed to coach and cost",
+"Sensitivity to missing outcomes" and "Program tracking".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from coachstats.present.report.model import DataSection, Figure, ImageFormat
 if TYPE_CHECKING:
     from coachstats.tasks.evaluate.impact import ProgramImpact
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
+    from coachstats.tasks.tracking import ProgramMetrics
 
 __all__ = ["ExtraPart", "extras_context", "part_table", "table_cell"]
 
@@ -167,6 +170,46 @@ def _sensitivity_part(
     )
 
 
+def _tracking_part(metrics: ProgramMetrics) -> ExtraPart:
+    """The practice brief's indicators, each with its interval, yardstick and reading."""
+    rows = []
+    for m in metrics.metrics:
+        value = m.format_value(m.value)
+        if math.isfinite(m.conf_low):
+            value += f" ({m.format_value(m.conf_low)} to {m.format_value(m.conf_high)})"
+        rows.append(
+            [
+                table_cell(m.label),
+                table_cell(value, num=True),
+                table_cell(str(m.n) if m.n else "", num=True),
+                table_cell(m.benchmark_text),
+                table_cell(m.status_text() or "not judged", title=m.note),
+            ]
+        )
+    table = part_table(
+        "tracking",
+        "Program tracking: the practice brief's indicators next to their yardsticks",
+        ("Indicator", "Program (95% CI)", "n", "Yardstick", "Reading"),
+        rows,
+        notes=tuple(f"{m.label}: {m.note}" for m in metrics.metrics if m.note),
+    )
+    items = [line.strip() for line in metrics.summary().splitlines()[1:]]
+    extra = [x for x in items if not any(x == f"{m.text()}" for m in metrics.metrics)]
+    return ExtraPart(
+        id="tracking",
+        heading="Program tracking",
+        intro=(
+            "The indicators the practice brief asks a coaching program to track, each beside "
+            "the yardstick it is read against (the brief's range or the trial's figure). A "
+            "share or mean is 'similar' when its 90% CI lies within the margin of the "
+            "yardstick, 'above' or 'below' when its 95% CI excludes it, and 'inconclusive' "
+            "otherwise; a caseload is read against the brief's range."
+        ),
+        table=table,
+        items=tuple(extra),
+    )
+
+
 def extras_context(section: DataSection, fmt: ImageFormat, figures: bool) -> list[ExtraPart]:
     """The parts of ``section`` beyond the outcome table (empty when it has none).
 
@@ -180,4 +223,6 @@ def extras_context(section: DataSection, fmt: ImageFormat, figures: bool) -> lis
         parts.append(_impact_part(section.impact))
     if section.sensitivity is not None:
         parts.append(_sensitivity_part(section.sensitivity, fmt, figures))
+    if section.tracking is not None and section.tracking.metrics:
+        parts.append(_tracking_part(section.tracking))
     return parts

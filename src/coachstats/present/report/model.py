@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
     from coachstats.tasks.evidence import EvidenceSummary
     from coachstats.tasks.reproduce import ReproductionResult
+    from coachstats.tasks.tracking import ProgramMetrics
     from coachstats.trials.registry import Trial
 
 __all__ = ["IMAGE_FORMATS", "DataSection", "Figure", "ImageFormat", "Report"]
@@ -92,6 +93,8 @@ class DataSection:
         Number needed to coach and cost per additional patient at goal.
     sensitivity : ProgramSensitivity or None
         Tipping points of the binary outcomes.
+    tracking : ProgramMetrics or None
+        The practice brief's tracking indicators next to their yardsticks.
     single_group : tuple of ComparisonResult
         A single-arm program's outcomes (proportion or mean with its CI), shown in
         place of the comparison of arms; ``single_group_labels`` names them and
@@ -115,6 +118,7 @@ class DataSection:
     methods: tuple[str, ...] = ()
     impact: ProgramImpact | None = None
     sensitivity: ProgramSensitivity | None = None
+    tracking: ProgramMetrics | None = None
     single_group: tuple[ComparisonResult, ...] = ()
     single_group_labels: tuple[str, ...] = ()
     single_group_note: str = ""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.evaluate.missingness import ProgramSensitivity
     from coachstats.tasks.evidence import EvidenceSummary
     from coachstats.tasks.reproduce import ReproductionResult
+    from coachstats.tasks.tracking import ProgramMetrics
     from coachstats.trials.registry import Trial
 
 __all__ = [
@@ -441,6 +442,7 @@ def report_from_analysis(
     sensitivity: ProgramSensitivity | None = None,
     single_group: Sequence[ComparisonResult | None] | None = None,
     single_group_note: str = "",
+    tracking: ProgramMetrics | None = None,
 ) -> Report:
     """A report of an analysis plan run on your data (``coachstats analyze --report``).
 
@@ -461,9 +463,10 @@ def report_from_analysis(
         Spec label -> display name.
     title, seed, baseline, image_format, figures
         As in :func:`report_from_reproduction`.
-    impact, sensitivity : optional
-        The number needed to coach and cost (``ProgramAnalysis.impact``) and the tipping
-        points (``ProgramAnalysis.sensitivity``), shown in sections of their own.
+    impact, sensitivity, tracking : optional
+        The number needed to coach and cost (``ProgramAnalysis.impact``), the tipping
+        points (``ProgramAnalysis.sensitivity``) and the practice brief's tracking
+        indicators (``ProgramAnalysis.tracking``), shown in sections of their own.
     single_group, single_group_note : optional
         A single-arm program's outcomes, one per plan spec (``ProgramAnalysis.summaries``;
         None where not computed), shown as its outcome table with the note that says
@@ -492,7 +495,7 @@ def report_from_analysis(
         baseline=baseline,
         files=files,
     )
-    section = replace(section, impact=impact, sensitivity=sensitivity)
+    section = replace(section, impact=impact, sensitivity=sensitivity, tracking=tracking)
     if single_group is not None:
         pairs = [
             (_capital(section.spec_labels.get(spec.label, spec.label)), r)
