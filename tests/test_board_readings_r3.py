@@ -317,3 +317,29 @@ def test_the_exclusion_note_names_the_option_the_command_line_user_gave(tmp_path
     assert res.exit_code == 0, res.output
     (line,) = [ln for ln in res.output.splitlines() if "excluded as invalid" in ln]
     assert "--exclude-invalid" in line
+
+
+def test_a_row_without_a_patient_id_is_excluded_and_no_patient_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """--exclude-invalid: the row with a blank id goes; patient 5 (whose id is that row's
+    file line) stays. Before, a blank id was a problem of the whole file (exit 2)."""
+    from coachstats.data.programdata import load_program
+
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "patient_id,arm,diabetes,hba1c_0,hba1c_12,sbp_0,sbp_12,ldl_0,ldl_12\n"
+        "1,coaching,True,9.1,8.0,150,140,170,150\n"
+        "2,usual care,True,9.5,9.0,145,142,165,160\n"
+        "3,coaching,False,,,160,150,180,150\n"
+        ",usual care,True,9.0,8.8,150,151,170,168\n"  # file line 5
+        "5,coaching,True,8.5,7.5,145,135,150,130\n"
+        "6,usual care,True,9.9,9.5,155,150,175,170\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(Exception, match=r"missing patient id \(file lines shown\) \[rows: 5\]"):
+        load_program(path)
+    td = load_program(path, on_invalid="exclude")
+    assert sorted(td.patients["patient_id"].astype(str)) == ["1", "2", "3", "5", "6"]
+    assert "excluded 1 row(s) without a patient id [file lines: 5]" in td.notes
+    assert "1 patient row(s) excluded as invalid" in " ".join(td.notes)

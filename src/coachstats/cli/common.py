@@ -159,6 +159,7 @@ CLI_ADVICE: Mapping[str, str] = MappingProxyType(
         "missing": "pass --censored limit to use the bound (flagged) or --censored missing to "
         "treat it as missing",
         "consider test='fisher'": "consider --exact (Fisher's exact test)",
+        "use ci='newcombe'": "use --exact (Fisher's exact test, Newcombe's interval)",
         "(pass fte= otherwise)": "(pass --fte otherwise)",
         "(set overhead= to add them, e.g. 0.3)": "(--cost overhead=0.3 adds 30 %)",
         "(set caseload= to your own)": "(--cost caseload=6 sets your own)",

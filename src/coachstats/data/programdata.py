@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import FileFormatError, SchemaError, check_option, list_some, shorten
@@ -300,20 +301,32 @@ def _source_column(raw: pd.DataFrame, columns: Mapping[str, str] | None, schema:
 _FILE_LEVEL = ("patient_id", "arm")
 
 
-def _row_failures(error: SchemaError) -> tuple[set[Any], list[str]] | None:
-    """Patient ids of row-level problems, or None if any problem concerns the whole file."""
+def _row_failures(error: SchemaError) -> tuple[set[Any], list[str], bool] | None:
+    """Patient ids of row-level problems, the notes, and whether rows lack an id; None if any
+    problem concerns the whole file.
+
+    The rows of a missing patient id are file lines (or positions), not ids: they are
+    excluded as the rows without an id, never matched against the ids (a patient whose id
+    is the same number would be dropped instead).
+    """
     ids: set[Any] = set()
     lines: list[str] = []
+    no_id = False
     for f in error.failures.itertuples(index=False):
         rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        if rows and f.column == "patient_id" and str(f.problem).startswith("missing patient id"):
+            no_id = True  # a row's own problem (duplicated ids and arm labels are the file's)
+            where = str(f.problem).split("(", 1)[-1].removesuffix(" shown)")
+            lines.append(f"excluded {len(rows)} row(s) without a patient id [{where}: {shown}]")
+            continue
         if not rows or f.column in _FILE_LEVEL:
             return None
         ids.update(rows)
-        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
         lines.append(
             f"excluded {len(rows)} row(s) with {f.column!r}: {f.problem} [patients: {shown}]"
         )
-    return ids, lines
+    return ids, lines, no_id
 
 
 def _names_usual_care(label: Any, arms: Mapping[Any, str]) -> bool:
@@ -502,13 +515,15 @@ def load_program(
         id_src = _source_column(raw, columns, "patient_id")
         if found is None or id_src is None:
             raise
-        ids, lines = found
-        drop = raw[id_src].isin(list(ids)).to_numpy()
+        ids, lines, no_id = found
+        missing_id = raw[id_src].isna().to_numpy() if no_id else np.zeros(len(raw), dtype=bool)
+        drop = raw[id_src].isin(list(ids)).to_numpy() | missing_id
         if drop.all():
             raise
         notes.extend(lines)
-        # patients, not rows: a patient of long data has several rows
-        n_invalid = int(pd.unique(raw.loc[drop, id_src]).size)
+        # patients, not rows: a patient of long data has several rows (a row without an id
+        # is one patient of its own)
+        n_invalid = int(pd.unique(raw.loc[drop & ~missing_id, id_src]).size + missing_id.sum())
         n_rows = int(drop.sum())
         notes.append(
             f"{n_invalid} patient row(s) excluded as invalid (--exclude-invalid, on_invalid='exclude')"
