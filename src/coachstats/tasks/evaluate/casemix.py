@@ -368,7 +368,7 @@ def _common_support(
         out = float(1.0 - inside[keep].mean()) if keep.any() else 0.0
         if out > 0:
             name = column_phrase(c)
-            what = f"{name} {raw.iloc[0]}" if lo == hi else f"{name} {lo:g} to {hi:g}"
+            what = f"{name} {raw.iloc[0]}" if lo == hi else f"{name} {lo:.3g} to {hi:.3g}"
             parts.append(f"{what}: {'< 1' if out < 0.005 else f'{100 * out:.0f}'} %")
         keep &= inside
     if not keep.any():
