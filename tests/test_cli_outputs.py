@@ -241,3 +241,16 @@ def test_bad_input_messages_are_bounded(tmp_path: Path) -> None:
     code, text = invoke("endpoints", str(path))
     assert code == 2
     assert len(text) < 5_000 and "(+999940 characters)" in text and "(+4990 more)" in text
+
+
+def test_a_report_made_on_the_command_line_gives_command_line_advice(tmp_path: Path) -> None:
+    # an evaluator who ran `coachstats analyze --report` reads '--fte', not Python's 'fte='
+    from coachstats.core.paths import bundled_table
+
+    out = tmp_path / "r.html"
+    code, _ = invoke("analyze", str(bundled_table("hcpc_patients")), "--report", str(out))
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "pass --fte otherwise" in html and "pass fte= otherwise" not in html
+    assert "--cost overhead=0.3 adds 30 %" in html and "set overhead=" not in html
+    assert "--cost wage=15 sets your coaches&#39; own hourly cost" in html

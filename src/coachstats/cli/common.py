@@ -198,6 +198,32 @@ def for_the_command_line(text: str, options: Iterable[str] | None = None) -> str
     return text
 
 
+def report_for_the_command_line(content: str | bytes) -> str | bytes:
+    """A rendered HTML report with the Python advice of :data:`CLI_ADVICE` in its
+    command-line form (:func:`for_the_command_line` on the escaped text); a Word
+    document's bytes unchanged.
+
+    Examples
+    --------
+    >>> report_for_the_command_line("<li>note: caseload (pass fte= otherwise)</li>")
+    '<li>note: caseload (pass --fte otherwise)</li>'
+    """
+    if not isinstance(content, str):
+        return content
+    from markupsafe import escape
+
+    have = set(_running_options())
+    for python, command_line in CLI_ADVICE.items():
+        shown = str(escape(python))
+        if shown not in content:
+            continue
+        if have and not set(re.findall(r"--[a-z][a-z-]+", command_line)) <= have:
+            content = content.replace(f"; {shown}", "").replace(shown, "")
+        else:
+            content = content.replace(shown, str(escape(command_line)))
+    return content
+
+
 def _running_options() -> list[str]:
     """The long options of the command :func:`guard` is running (empty outside a command)."""
     func = STATE["command"]

@@ -35,6 +35,7 @@ from coachstats.cli.common import (
     parse_pairs,
     plan_outputs,
     progress,
+    report_for_the_command_line,
     require_computed,
     table_content,
     writing,
@@ -137,7 +138,7 @@ def analyze(
                     single_group_note=SINGLE_ARM_NOTE if single else "",
                     tracking=result.tracking,
                 )
-                outs.write(report, render_report(doc, report))
+                outs.write(report, report_for_the_command_line(render_report(doc, report)))
 
 
 @app.command()
@@ -281,7 +282,7 @@ def evaluate(
                 doc = report_from_evaluation(
                     result, trial_data=trial_data, files=[encounters] if encounters else ()
                 )
-                outs.write(report, render_report(doc, report))
+                outs.write(report, report_for_the_command_line(render_report(doc, report)))
     failing = {"smaller"} if fail_on == "smaller" else {"smaller", "inconclusive"}
     if any(r.verdict in failing for r in result.rows):
         raise typer.Exit(EXIT_FINDING)

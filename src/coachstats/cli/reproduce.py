@@ -26,6 +26,7 @@ from coachstats.cli.common import (
     notes,
     plan_outputs,
     progress,
+    report_for_the_command_line,
     writing,
 )
 
@@ -126,7 +127,9 @@ def reproduce(
         with notes(), writing(outs):
             with progress("reproduce") as step:
                 step("drawing the report")
-                content = render_report(report_from_reproduction(result), report)
+                content = report_for_the_command_line(
+                    render_report(report_from_reproduction(result), report)
+                )
             outs.write(report, content)
     if not result.ok:
         raise typer.Exit(EXIT_FINDING)
