@@ -66,3 +66,36 @@ def test_quickstart_outcome_table_is_the_one_the_plan_prints() -> None:
     code_rows = [ln for ln in printed.splitlines() if re.match(r"^\| (One clinical|HbA1c)", ln)]
     assert len(code_rows) == 4
     assert doc_rows == code_rows
+
+
+def _hcpc_endpoints():  # type: ignore[no-untyped-def]
+    return cs.load_trial(bundled_table("hcpc_patients")).endpoints(cs.HCPC_GOALS)
+
+
+def test_cr1_on_two_clusters_says_its_interval_is_too_narrow() -> None:
+    """README's ``logistic(df, ..., cluster="site")`` on the bundled cohort (2 sites).
+
+    The CR1 sandwich on 2 clusters gives OR 1.63 (1.62 to 1.64), P < .001: an
+    interval 100 times narrower than the unclustered one, read as certainty. The
+    estimator is R's (sandwich::vcovCL), so the number stays; the result must
+    say that CR1 is biased downwards with few clusters, with a Python fix.
+    """
+    from coachstats.compare.models import linear, logistic
+
+    df = _hcpc_endpoints()
+    with pytest.warns(DataWarning, match=r"2 clusters"):
+        r = logistic(df, "composite_any", covariates=["age"], cluster="site")
+    note = r.extra["note"]
+    assert "2 clusters" in note and "too narrow" in note
+    assert "gee(" in note and 'small_sample="MD"' in note
+    assert "note" in r.to_dict() and "too narrow" in r.summary()
+    with pytest.warns(DataWarning, match=r"17 clusters"):
+        lin = linear(df, "change_hba1c", covariates=["age"], cluster="clinician_id")
+    assert 'cluster_vcov="CR2"' in lin.extra["note"]
+    # CR2 is the small-sample fix itself: no warning, no note
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        cr2 = linear(
+            df, "change_hba1c", covariates=["age"], cluster="clinician_id", cluster_vcov="CR2"
+        )
+    assert "note" not in cr2.extra

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -60,7 +61,7 @@ from coachstats.compare.smallsample import (
 )
 from coachstats.compare.twobytwo import check_conf_level
 from coachstats.core.coefficients import ModelOutput
-from coachstats.core.errors import AnalysisError, OptionError, check_option
+from coachstats.core.errors import AnalysisError, DataWarning, OptionError, check_option
 from coachstats.core.results import ComparisonResult
 
 __all__ = [
@@ -97,6 +98,38 @@ def _regression_variance(
     return fit.cluster_functional_var(g_beta, g_group, clusters, scores)
 
 
+FEW_CLUSTERS = 40
+"""Below this many clusters the CR1 sandwich SE is biased downwards and its test rejects too
+often (Cameron & Miller 2015; Pustejovsky & Tipton 2018): the result says so."""
+
+
+def few_clusters_note(n_clusters: int, linear: bool) -> str | None:
+    """What a CR1 result on ``n_clusters`` clusters says of its interval, or None (enough).
+
+    The Python fix: CR2 with Satterthwaite df for a linear model, the
+    Mancl-DeRouen corrected GEE sandwich for a logistic one.
+
+    >>> few_clusters_note(40, linear=True) is None
+    True
+    >>> print(few_clusters_note(2, linear=False))  # doctest: +NORMALIZE_WHITESPACE
+    only 2 clusters: the CR1 cluster-robust SE is biased downwards with fewer than about 40
+    clusters, so the interval is too narrow and P too small; use gee(..., cluster=...,
+    small_sample="MD") for the Mancl-DeRouen corrected SE
+    """
+    if n_clusters >= FEW_CLUSTERS:
+        return None
+    fix = (
+        'linear(..., cluster_vcov="CR2") for the CR2 SE with Satterthwaite df'
+        if linear
+        else 'gee(..., cluster=..., small_sample="MD") for the Mancl-DeRouen corrected SE'
+    )
+    return (
+        f"only {n_clusters} clusters: the CR1 cluster-robust SE is biased downwards with fewer "
+        f"than about {FEW_CLUSTERS} clusters, so the interval is too narrow and P too small; "
+        f"use {fix}"
+    )
+
+
 def _arm_contrast(fit: RegressionFit) -> tuple[np.ndarray, np.ndarray]:
     g_beta = np.zeros(len(fit.coef))
     g_beta[0] = 1.0
@@ -129,6 +162,14 @@ def _regression_result(
     or ``std_error`` when given) and the cluster / fixed-effect counts appended to ``extra``."""
     if clusters is not None:
         extra["n_clusters"] = clusters.n_groups
+        note = (
+            few_clusters_note(clusters.n_groups, linear=estimand == "mean difference")
+            if std_error is None  # CR1; a given SE is CR2's, the small-sample fix itself
+            else None
+        )
+        if note is not None:
+            warnings.warn(f"{outcome}: {note}", DataWarning, stacklevel=4)
+            extra["note"] = note
     if fixed_effects:
         extra["n_fixed_effects"] = fit.groups.n_groups
     se = (
