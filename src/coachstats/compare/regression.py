@@ -114,14 +114,15 @@ def few_clusters_note(n_clusters: int, linear: bool) -> str | None:
     >>> print(few_clusters_note(2, linear=False))  # doctest: +NORMALIZE_WHITESPACE
     only 2 clusters: the CR1 cluster-robust SE is biased downwards with fewer than about 40
     clusters, so the interval is too narrow and P too small; use gee(..., cluster=...,
-    small_sample="MD") for the Mancl-DeRouen corrected SE
+    small_sample="MD") for the Mancl-DeRouen corrected SE (of an odds ratio)
     """
     if n_clusters >= FEW_CLUSTERS:
         return None
     fix = (
         'linear(..., cluster_vcov="CR2") for the CR2 SE with Satterthwaite df'
         if linear
-        else 'gee(..., cluster=..., small_sample="MD") for the Mancl-DeRouen corrected SE'
+        else 'gee(..., cluster=..., small_sample="MD") for the Mancl-DeRouen corrected SE '
+        "(of an odds ratio)"
     )
     return (
         f"only {n_clusters} clusters: the CR1 cluster-robust SE is biased downwards with fewer "

@@ -328,7 +328,9 @@ class ComparisonResult(TidyResult):
         stat = f"  {self.statistic_name or 'statistic'} = {self.statistic:.4g}"
         if not math.isnan(self.df):
             stat += f", df = {self.df:.4g}"
-        lines.append(stat + f", {p_phrase(self.format_p())} (p = {self.p_value:.4g})")
+        # an exact 0 is a P below the smallest double, not a P of zero
+        exact = f"p = {self.p_value:.4g}" if self.p_value != 0 else "p < 1e-300"
+        lines.append(stat + f", {p_phrase(self.format_p())} ({exact})")
         for a in self.arms:
             desc = f"    {a.arm}: n = {a.n}"
             if a.events is not None:
