@@ -10,6 +10,7 @@ import re
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import coachstats as cs
@@ -100,3 +101,23 @@ def test_cr1_on_two_clusters_says_its_interval_is_too_narrow() -> None:
             df, "change_hba1c", covariates=["age"], cluster="clinician_id", cluster_vcov="CR2"
         )
     assert "note" not in cr2.extra
+
+
+def test_an_unrecognised_level_warns_in_a_notebook_and_is_noted_once_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """review 4: 'zz' in the sex column was kept silently (only in TrialData.notes)."""
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+    from coachstats.core.errors import NotedWarning
+
+    df = pd.read_csv(bundled_table("hcpc_patients"))
+    df.loc[9, "sex"] = "zz"
+    with pytest.warns(NotedWarning, match="sex: level\\(s\\) 'zz' not recognised"):
+        trial = cs.load_trial(df)
+    assert any("'zz' not recognised" in n for n in trial.notes)  # and kept in the notes
+    path = tmp_path / "zz.csv"
+    df.to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["analyze", str(path)]).output
+    assert out.count("'zz' not recognised") == 1  # the result's note, not a second warning

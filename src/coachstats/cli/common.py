@@ -263,7 +263,7 @@ def command_options(func: Callable[..., Any]) -> list[str]:
 @contextmanager
 def notes() -> Iterator[None]:
     """Show coachstats warnings once each, as short notes on stderr after the work."""
-    from coachstats.core.errors import CoachstatsWarning
+    from coachstats.core.errors import CoachstatsWarning, NotedWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CoachstatsWarning)
@@ -271,6 +271,8 @@ def notes() -> Iterator[None]:
     seen: set[str] = set()
     for w in caught:
         text = str(w.message)
+        if issubclass(w.category, NotedWarning):
+            continue  # printed with the result's notes
         if issubclass(w.category, CoachstatsWarning) and text not in seen:
             seen.add(text)
             typer.echo(f"note: {for_the_command_line(text)}", err=True)

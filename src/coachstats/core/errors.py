@@ -32,6 +32,7 @@ __all__ = [
     "FileFormatError",
     "FixtureError",
     "NotAnalysableError",
+    "NotedWarning",
     "OptionError",
     "OutputError",
     "SchemaError",
@@ -308,6 +309,15 @@ class DataWarning(CoachstatsWarning):
 
 class UnitWarning(DataWarning):
     """Values are plausible in the declared unit but unusual."""
+
+
+class NotedWarning(DataWarning):
+    """Suspicious but valid data that the result also lists in its notes.
+
+    Raised for a notebook, which shows warnings but not a loaded table's
+    notes; the command line prints the notes with the result, so it does not
+    print these warnings again.
+    """
 
 
 class ConvergenceWarning(CoachstatsWarning):

@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,6 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from coachstats.core.errors import (
+    NotedWarning,
     SchemaError,
     UnitError,
     check_option,
@@ -511,11 +513,14 @@ def validate_patients(
             shown = ", ".join(repr(u) for u in unmatched[:8]) + (
                 " ..." if len(unmatched) > 8 else ""
             )
-            notes.append(
+            note = (
                 f"{col}: level(s) {shown} not recognised (levels: "
                 f"{', '.join(canonical_levels(col))}); kept as given, and not counted in any "
                 f"published share; {levels_advice(col, unmatched)}"
             )
+            notes.append(note)
+            # suspicious but valid: a notebook shows a warning, not a TrialData's notes
+            warnings.warn(note, NotedWarning, stacklevel=2)
 
     for col in list(df.columns):
         col_spec = column_spec(str(col))
