@@ -121,3 +121,14 @@ def test_an_unrecognised_level_warns_in_a_notebook_and_is_noted_once_on_the_comm
     df.to_csv(path, index=False)
     out = CliRunner().invoke(app, ["analyze", str(path)]).output
     assert out.count("'zz' not recognised") == 1  # the result's note, not a second warning
+
+
+def test_reproduction_counts_are_integers_in_the_tidy_frame() -> None:
+    """review 4: n_usual_care printed 217.0 (a float column, because one target has one group)."""
+    from coachstats.tasks.reproduce import reproduce
+
+    frame = reproduce("hcpc").to_frame()
+    assert str(frame["n_coaching"].dtype) == "Int64" and str(frame["n_usual_care"].dtype) == "Int64"
+    first = frame.set_index("target").loc["randomized"]
+    assert (first["n_coaching"], first["n_usual_care"]) == (224, 217)
+    assert frame.set_index("target").loc["coaches", "n_usual_care"] is pd.NA

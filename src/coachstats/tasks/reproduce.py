@@ -319,9 +319,11 @@ class ReproductionResult:
         return f"{n} figures: {', '.join(parts)}; {held}"
 
     def to_frame(self) -> pd.DataFrame:
-        """One tidy row per target (columns :data:`FRAME_COLUMNS`)."""
+        """One tidy row per target (columns :data:`FRAME_COLUMNS`); the counts are integers
+        (missing where a target has one group), not floats."""
         rows = [t.row() for t in self.targets]
-        return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+        return frame.astype({"n_coaching": "Int64", "n_usual_care": "Int64"})
 
     def failures(self) -> pd.DataFrame:
         """The rows that make the run fail: a figure that differs (held-out ones aside) or an
