@@ -343,3 +343,26 @@ def test_a_row_without_a_patient_id_is_excluded_and_no_patient_in_its_place(
     assert sorted(td.patients["patient_id"].astype(str)) == ["1", "2", "3", "5", "6"]
     assert "excluded 1 row(s) without a patient id [file lines: 5]" in td.notes
     assert "1 patient row(s) excluded as invalid" in " ".join(td.notes)
+
+
+def test_the_arms_advice_is_one_shell_word_when_a_label_has_a_space(tmp_path: Path) -> None:
+    """review 4: '--arms Group 3=ARM,Group 4=ARM' would split in a shell; it is quoted now,
+    and the quoted form is what --arms parses."""
+    from typer.testing import CliRunner
+
+    from coachstats.cli import app
+
+    path = tmp_path / "groups.csv"
+    path.write_text(
+        "patient_id,arm,diabetes,hba1c_0,hba1c_12\n"
+        "1,Group 3,True,9.1,8.0\n2,Group 4,True,9.5,9.0\n"
+        "3,Group 3,True,9.0,8.1\n4,Group 4,True,9.9,9.5\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    out = runner.invoke(app, ["endpoints", str(path)]).output
+    assert '--arms "Group 3=ARM,Group 4=ARM"' in out
+    fixed = runner.invoke(
+        app, ["endpoints", str(path), "--arms", "Group 3=coaching,Group 4=usual_care"]
+    )
+    assert fixed.exit_code == 0, fixed.output

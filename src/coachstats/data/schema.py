@@ -275,6 +275,19 @@ def _space_variants(df: pd.DataFrame) -> list[dict[str, Any]]:
     return failures
 
 
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word: quoted when it holds a space or a shell character.
+
+    Examples
+    --------
+    >>> _shell_word("0=ARM,1=ARM"), _shell_word("Group 3=ARM,Group 4=ARM")
+    ('0=ARM,1=ARM', '"Group 3=ARM,Group 4=ARM"')
+    """
+    if re.fullmatch(r"[\w.,=:+/@%-]*", text):
+        return text
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", text) + '"'
+
+
 def row_names(lines: Sequence[int] | None, mask: npt.ArrayLike) -> tuple[str, list[Any]]:
     """How to name the rows where ``mask`` holds, and what the numbers are: the file lines
     when the rows were read from a file (a spreadsheet's row numbers: the header is line 1),
@@ -454,7 +467,7 @@ def validate_patients(
                     "arm",
                     "unknown arm label(s); allowed: coaching, usual_care (map yours with "
                     "arms={'your label': 'coaching', ...}; on the command line --arms "
-                    + ",".join(f"{label}=ARM" for label in map(str, bad[:10]))
+                    + _shell_word(",".join(f"{label}=ARM" for label in map(str, bad[:10])))
                     + " with each ARM coaching or usual_care, or the mapping file's arms: "
                     "section)",
                     mask,
