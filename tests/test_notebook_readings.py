@@ -132,3 +132,11 @@ def test_reproduction_counts_are_integers_in_the_tidy_frame() -> None:
     first = frame.set_index("target").loc["randomized"]
     assert (first["n_coaching"], first["n_usual_care"]) == (224, 217)
     assert frame.set_index("target").loc["coaches", "n_usual_care"] is pd.NA
+
+
+def test_a_plan_result_reads_in_one_line() -> None:
+    """review 4: the repr dumped every AnalysisSpec (over 1,500 characters for 4 specs)."""
+    _, results = _quickstart_plan()
+    text = repr(results)
+    assert text.startswith("<PlanResult: 4 analyses, goals hcpc, data ") and len(text) < 200
+    assert "hcpc_patients.csv" in text and "AnalysisSpec" not in text

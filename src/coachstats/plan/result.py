@@ -117,6 +117,27 @@ class PlanResult:
             return tidy([]).assign(label=pd.Series(dtype=object), error=pd.Series(dtype=object))
         return pd.concat(rows, ignore_index=True)
 
+    def __repr__(self) -> str:
+        """One line a notebook can read: how many analyses, which failed, the goals and source.
+
+        Examples
+        --------
+        >>> from coachstats.plan.spec import AnalysisSpec
+        >>> PlanResult((AnalysisSpec("x", "describe"),), (None,), ("no column 'x'",))
+        <PlanResult: 1 analysis, 1 failed (x); .to_frame() for the results>
+        """
+        n = len(self.specs)
+        failed = [s.label for s, e in zip(self.specs, self.errors, strict=True) if e is not None]
+        parts = [f"{n} analys{'is' if n == 1 else 'es'}"]
+        if failed:
+            shown = ", ".join(failed[:5]) + (", ..." if len(failed) > 5 else "")
+            parts.append(f"{len(failed)} failed ({shown})")
+        if self.goals is not None:
+            parts.append(f"goals {self.goals.name}")
+        if self.source is not None:
+            parts.append(f"data {self.source.path}")
+        return f"<PlanResult: {', '.join(parts)}; .to_frame() for the results>"
+
     def summary(self) -> str:
         """Text: each result's summary, or its error."""
         parts = []
