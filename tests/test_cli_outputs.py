@@ -254,3 +254,16 @@ def test_a_report_made_on_the_command_line_gives_command_line_advice(tmp_path: P
     assert "pass --fte otherwise" in html and "pass fte= otherwise" not in html
     assert "--cost overhead=0.3 adds 30 %" in html and "set overhead=" not in html
     assert "--cost wage=15 sets your coaches&#39; own hourly cost" in html
+
+
+def test_a_word_report_made_on_the_command_line_gives_command_line_advice(tmp_path: Path) -> None:
+    from docx import Document
+
+    from coachstats.core.paths import bundled_table
+
+    out = tmp_path / "r.docx"
+    code, _ = invoke("analyze", str(bundled_table("hcpc_patients")), "--report", str(out))
+    assert code == 0
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "pass --fte otherwise" in text and "pass fte= otherwise" not in text
+    assert "--cost wage=15 sets your coaches' own hourly cost" in text and "set wage=" not in text

@@ -199,9 +199,9 @@ def for_the_command_line(text: str, options: Iterable[str] | None = None) -> str
 
 
 def report_for_the_command_line(content: str | bytes) -> str | bytes:
-    """A rendered HTML report with the Python advice of :data:`CLI_ADVICE` in its
-    command-line form (:func:`for_the_command_line` on the escaped text); a Word
-    document's bytes unchanged.
+    """A rendered report with the Python advice of :data:`CLI_ADVICE` in its command-line
+    form: HTML text (on the escaped text), or a Word document's bytes (run by run, each
+    piece of advice is written as one run).
 
     Examples
     --------
@@ -209,7 +209,7 @@ def report_for_the_command_line(content: str | bytes) -> str | bytes:
     '<li>note: caseload (pass --fte otherwise)</li>'
     """
     if not isinstance(content, str):
-        return content
+        return _word_for_the_command_line(content)
     from markupsafe import escape
 
     have = set(_running_options())
@@ -222,6 +222,31 @@ def report_for_the_command_line(content: str | bytes) -> str | bytes:
         else:
             content = content.replace(shown, str(escape(command_line)))
     return content
+
+
+def _word_for_the_command_line(content: bytes) -> bytes:
+    """:func:`report_for_the_command_line` of a Word document (its paragraphs and table cells)."""
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(content))
+    paragraphs = list(doc.paragraphs)
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                paragraphs += cell.paragraphs
+    changed = False
+    for paragraph in paragraphs:
+        for run in paragraph.runs:
+            text = for_the_command_line(run.text)
+            if text != run.text:
+                run.text, changed = text, True
+    if not changed:
+        return content
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
 
 
 def _running_options() -> list[str]:
