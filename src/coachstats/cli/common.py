@@ -187,14 +187,21 @@ def for_the_command_line(text: str, options: Iterable[str] | None = None) -> str
     >>> for_the_command_line(note, ["--data"])
     'smallest expected count 2 < 5'
     """
+    return _advise(text, options, str)
+
+
+def _advise(text: str, options: Iterable[str] | None, shown: Callable[[str], str]) -> str:
+    """:func:`for_the_command_line` on ``text`` in which each phrase reads as ``shown(phrase)``
+    (``str`` for plain text, HTML escaping for a rendered page)."""
     have = set(_running_options() if options is None else options)
     for python, command_line in CLI_ADVICE.items():
-        if python not in text:
+        phrase = shown(python)
+        if phrase not in text:
             continue
         if have and not set(re.findall(r"--[a-z][a-z-]+", command_line)) <= have:
-            text = text.replace(f"; {python}", "").replace(python, "")
+            text = text.replace(f"; {phrase}", "").replace(phrase, "")
         else:
-            text = text.replace(python, command_line)
+            text = text.replace(phrase, shown(command_line))
     return text
 
 
@@ -212,16 +219,7 @@ def report_for_the_command_line(content: str | bytes) -> str | bytes:
         return _word_for_the_command_line(content)
     from markupsafe import escape
 
-    have = set(_running_options())
-    for python, command_line in CLI_ADVICE.items():
-        shown = str(escape(python))
-        if shown not in content:
-            continue
-        if have and not set(re.findall(r"--[a-z][a-z-]+", command_line)) <= have:
-            content = content.replace(f"; {shown}", "").replace(shown, "")
-        else:
-            content = content.replace(shown, str(escape(command_line)))
-    return content
+    return _advise(content, None, lambda phrase: str(escape(phrase)))
 
 
 def _word_for_the_command_line(content: bytes) -> bytes:
