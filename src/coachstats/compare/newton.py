@@ -168,19 +168,16 @@ def newton_stats(
         Xb, yb = XT[:, start:stop], y[start:stop]
         cb = None if codes is None else codes[start:stop]
         w: np.ndarray | None
-        if by_group:
+        if not by_group:
+            eta = beta @ Xb  # a block: BLAS on one core (see xr below)
+            eta += alpha[0] if cb is None else np.take(alpha, cb)
+        if by_group:  # w_g, rg and the deviance from the counts, after the loop
             n_g += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
             e_g += group_total(cb, yb, C)
             w = np.full(stop - start, w_g[0]) if cb is None else np.take(w_g, cb)
             r = yb - (mu_g[0] if cb is None else np.take(mu_g, cb))
             XW = np.multiply(Xb, w)
-            xr += Xb @ r
-            xwx += XW @ Xb.T
-            bg += group_sums_t(cb, XW, C)
-            continue
-        eta = beta @ Xb  # a block: BLAS on one core (see xr below)
-        eta += alpha[0] if cb is None else np.take(alpha, cb)
-        if binomial:
+        elif binomial:
             r, w, t = logistic_parts(eta, log_term=True)  # mu, mu (1 - mu), log(1 + e^-|eta|)
             deviance += float(t.sum())
             np.multiply(eta, flip[start:stop], out=t)  # type: ignore[index]
@@ -194,13 +191,14 @@ def newton_stats(
             deviance += vdot(r, r)
             XW = Xb
         xr += Xb @ r  # a block: BLAS on one core, twice einsum's speed here
-        rg += group_total(cb, r, C)
+        if not by_group:
+            rg += group_total(cb, r, C)
         if not fixed:
             continue
         xwx += XW @ Xb.T  # a small product: BLAS on one core, in cache
         if w is None:
             wg += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
-        else:
+        elif not by_group:
             wg += group_total(cb, w, C)
         bg += group_sums_t(cb, XW, C)
     if by_group:
