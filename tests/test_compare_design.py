@@ -11,12 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coachstats.compare.design import (
+    Centred,
     GroupIndex,
     build_design,
     covariate_terms,
     group_sums,
+    model_terms,
     parse_formula,
 )
+from coachstats.compare.prepare import factorize_labels
 from coachstats.errors import AnalysisError, DataWarning, OptionError
 
 
@@ -199,3 +202,63 @@ def test_group_index() -> None:
     assert list(sub.labels) == ["k2"] and list(sub.counts) == [3]
     one = GroupIndex.single(4)
     assert one.n_groups == 1 and list(one.codes) == [0, 0, 0, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    codes=st.lists(st.integers(0, 4), min_size=2, max_size=80),
+    seed=st.integers(0, 1000),
+    offset=st.sampled_from([0.0, 55.0, 2020.0]),
+)
+def test_centred_design_matches_pandas_demeaning(
+    codes: list[int], seed: int, offset: float
+) -> None:
+    """Centred: group centres, the shifted rows, their Gram matrix and sums, and the raw norms."""
+    c = np.array(codes)
+    g = GroupIndex.from_values(c)
+    x = offset + np.random.default_rng(seed).normal(size=(len(c), 3))
+    centred = Centred.of(np.ascontiguousarray(x.T), g)
+    frame_x = pd.DataFrame(x)
+    means = frame_x.groupby(c).mean().to_numpy()
+    within = (frame_x - frame_x.groupby(c).transform("mean")).to_numpy()
+    scale = 1.0 + offset
+    np.testing.assert_allclose(centred.centres, means, rtol=1e-12, atol=1e-14 * scale)
+    np.testing.assert_allclose(centred.values_t.T, within, atol=1e-12 * scale)
+    np.testing.assert_allclose(centred.gram, within.T @ within, atol=1e-10 * scale**2)
+    np.testing.assert_allclose(centred.sums, 0.0, atol=1e-11 * scale * len(c))
+    np.testing.assert_allclose(centred.raw_sq(g.counts), (x * x).sum(axis=0), rtol=1e-12)
+
+
+def test_a_design_with_an_infinite_product_is_refused_by_column() -> None:
+    d, t = frame()
+    d["big"] = 1e200
+    d.loc[0, "big"] = 2e200
+    with pytest.raises(AnalysisError, match=r"\['big', 'big:age'\] have .* too large to square"):
+        build_design(d, t, model_terms(formula="big * age"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    labels=st.lists(st.sampled_from(["usual care", "coaching", "UC", "coach", ""]), min_size=1),
+    missing=st.booleans(),
+    chunked=st.booleans(),
+)
+def test_factorize_labels_is_pandas_factorize(
+    labels: list[str], missing: bool, chunked: bool
+) -> None:
+    """The two-comparison coding of an arm column gives pandas' codes and labels."""
+    import pyarrow as pa
+
+    values: list[str | None] = [*labels, None] if missing else list(labels)
+    if chunked:
+        half = len(values) // 2
+        array = pa.chunked_array(
+            [pa.array(values[:half], pa.large_string()), pa.array(values[half:], pa.large_string())]
+        )
+        s = pd.Series(pd.arrays.ArrowStringArray(array))
+    else:
+        s = pd.Series(values, dtype="str")
+    codes, uniques = factorize_labels(s)
+    expected_codes, expected_uniques = pd.factorize(s)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert [str(u) for u in uniques] == [str(u) for u in expected_uniques]

@@ -9,6 +9,12 @@
   first pass, computed from per-group values and counts) and elsewhere (one
   ``exp`` per row) against the sums written out row by row with dense
   one-hot group indicators (1e-12 relative: different summation orders).
+- The passes that read :math:`X^\\top W X` and :math:`B` from the centred
+  design's Gram matrix and group sums (a linear model; a logistic one at
+  :math:`\\beta = 0`) against the same dense formulas; the cluster-robust
+  scores from the residuals a pass kept against a pass of their own (1e-8:
+  the kept residuals are those of the last pass's point, within the
+  tolerance of the solution).
 - The Newton iteration's stop (the last step, below the tolerance, taken
   without a pass) leaves the estimates where a stricter fit puts them, and
   counts its passes.
@@ -23,7 +29,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
-from coachstats.compare.glm import _logistic_from_odds, fit_logistic
+from coachstats.compare.gcomputation import _logistic_from_odds
+from coachstats.compare.glm import _shift, fit_logistic
 from coachstats.compare.newton import initial_intercepts, newton_stats, newton_steps
 from coachstats.compare.rows import ArmMoments, GroupIndex, ModelRows, logistic_parts, run_local
 
@@ -88,6 +95,59 @@ def test_a_logistic_pass_equals_the_dense_formulas(at_zero: bool, n_groups: int)
     want = _dense_stats(XT, y, codes, shift, beta, alpha)
     for name, value in want.items():
         np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("family", ["binomial", "gaussian"])
+@pytest.mark.parametrize("n_groups", [1, 4])
+def test_a_pass_reading_the_centred_sums_equals_the_dense_formulas(
+    family: str, n_groups: int
+) -> None:
+    """The first logistic pass and the linear passes read X'WX and B from the Centred design."""
+    rng = np.random.default_rng(11 + n_groups)
+    n, p = 40_000, 3
+    X = rng.normal(50.0, 10.0, size=(n, p))
+    g = GroupIndex.from_values(rng.integers(0, n_groups, n))
+    y = (rng.random(n) < 0.3).astype(float) if family == "binomial" else rng.normal(size=n)
+    rows = ModelRows.from_design(np.asfortranarray(X), y, g)
+    shift = _shift(rows, X, g, None)  # keeps the shifted design, its Gram matrix and sums
+    assert rows.stored("gram", shift) is not None
+    beta = np.zeros(p) if family == "binomial" else rng.normal(size=p) * 0.1
+    alpha = rng.normal(size=n_groups)
+    got = newton_stats(rows, shift, beta, alpha, family)
+    D = np.eye(n_groups)[g.codes]
+    Xs = X - D @ shift
+    eta = Xs @ beta + D @ alpha
+    mu = expit(eta) if family == "binomial" else eta
+    w = mu * (1.0 - mu) if family == "binomial" else np.ones(n)
+    r = y - mu
+    want = {"xwx": Xs.T @ (w[:, None] * Xs), "xr": Xs.T @ r, "wg": D.T @ w, "rg": D.T @ r}
+    want["bg"] = D.T @ (w[:, None] * Xs)
+    scale = {"xwx": n * 100.0, "xr": n * 10.0, "wg": n, "rg": n, "bg": n * 10.0}
+    for name, value in want.items():
+        np.testing.assert_allclose(
+            getattr(got, name), value, rtol=1e-12, atol=1e-12 * scale[name], err_msg=name
+        )
+
+
+def test_cluster_scores_from_the_kept_residuals_equal_a_pass_of_their_own() -> None:
+    """Rows given the clusters keep each pass's residuals; the CR1 scores read them."""
+    rng = np.random.default_rng(5)
+    n, C = 5_000, 8
+    X = np.column_stack([rng.random(n) < 0.5, rng.normal(60, 10, n)]).astype(float)
+    g = GroupIndex.from_values(rng.integers(0, C, n))
+    clusters = GroupIndex.from_values(rng.integers(0, 30, n))
+    y = (rng.random(n) < expit(-0.5 + 0.4 * X[:, 0])).astype(float)
+    for groups in (g, None):
+        kept = fit_logistic(X, y, groups, clusters=clusters)
+        fresh = fit_logistic(X, y, groups)
+        assert kept._rows().stored("residual", kept.newton.stats) is not None
+        assert fresh._rows().stored("residual", fresh.newton.stats) is None
+        np.testing.assert_allclose(
+            kept.score_sums(clusters), fresh.score_sums(clusters), rtol=1e-8, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            kept.cluster_vcov(clusters), fresh.cluster_vcov(clusters), rtol=1e-9
+        )
 
 
 def test_the_last_step_is_taken_without_a_pass() -> None:

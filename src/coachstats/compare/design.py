@@ -65,6 +65,7 @@ from coachstats.compare.formula import ModelTerms, covariate_terms, model_terms,
 from coachstats.compare.rows import (
     Additive,
     ArmMoments,
+    Centred,
     GroupIndex,
     ModelRows,
     Request,
@@ -87,6 +88,7 @@ __all__ = [
     "SUSPECT_TOL",
     "Additive",
     "ArmMoments",
+    "Centred",
     "Design",
     "GroupIndex",
     "ModelRows",
@@ -146,12 +148,13 @@ class Design:
         Where the arm coefficient is the arm effect when the arm interacts:
         ``"insulin = False"`` (the reference level of a categorical modifier)
         or ``"age = 0"`` (a numeric one).
-    centred : (ndarray, ndarray) or None
-        The per-group means of ``X`` (``(C, k)``, over the groups the design
-        was checked within) and ``X`` minus them, transposed (``(k, n)``), as
-        :func:`build_design` computed them for its aliasing check; a fitter
-        absorbing those groups starts from them instead of computing them
-        again (the same arithmetic: the same numbers).
+    centred : Centred or None
+        ``X`` centred within the groups it was checked within, with its Gram
+        matrix and per-group sums (:class:`~coachstats.compare.rows.Centred`),
+        as :func:`build_design` computed them for its aliasing check; a
+        fitter absorbing those groups starts from them instead of computing
+        them again (the same arithmetic: the same numbers). Its columns are
+        finite (checked).
     """
 
     X: np.ndarray
@@ -160,7 +163,7 @@ class Design:
     dropped: tuple[str, ...] = ()
     arm_modifiers: tuple[tuple[int, np.ndarray], ...] = ()
     arm_reference: tuple[str, ...] = ()
-    centred: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    centred: Centred | None = field(default=None, repr=False, compare=False)
 
     @property
     def arm_column(self) -> int:
@@ -459,21 +462,28 @@ def build_design(
     for j, col in enumerate(blocks):
         X[:, j] = col
     g = groups if groups is not None else GroupIndex.single(n)
-    XT = X.T
-    centres = g.means(X)
-    XdT = minus_group_values(XT, centres, g.codes if g.n_groups > 1 else None)
+    with np.errstate(over="ignore", invalid="ignore"):  # told below, by column
+        centred = Centred.of(X.T, g)
+    gram = centred.gram
+    _check_finite(gram, names)
     k = X.shape[1]
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
-    raw_sq = np.einsum("ij,ij->i", XT, XT)
-    gram = gram_rows(XdT)
+    raw_sq = centred.raw_sq(g.counts)
     rel = screen_aliased(gram, raw_sq, order)
-    kept = _qr_aliased(XdT.T, raw_sq, order) if np.any(rel < SUSPECT_TOL) else order
+    aliased = np.any(rel < SUSPECT_TOL)
+    kept = _qr_aliased(centred.values_t.T, raw_sq, order) if aliased else order
     kept, dropped = check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
     covs = model.columns
     keep = sorted(kept)
-    X = X if len(keep) == k else np.asfortranarray(X[:, keep])
-    centred = (centres, XdT) if len(keep) == k else (centres[:, keep], XdT[keep])
+    if len(keep) < k:
+        X = np.asfortranarray(X[:, keep])
+        centred = Centred(
+            centred.centres[:, keep],
+            centred.values_t[keep],
+            gram[np.ix_(keep, keep)],
+            centred.sums[:, keep],
+        )
     position = {j: i for i, j in enumerate(keep)}
     kept_modifiers = tuple((position[j], m) for j, m in modifiers.items() if j in position)
     return Design(
@@ -485,6 +495,16 @@ def build_design(
         tuple(reference) if kept_modifiers else (),
         centred,
     )
+
+
+def _check_finite(gram: np.ndarray, names: Sequence[str]) -> None:
+    """A column with an infinite or missing value has a non-finite Gram diagonal."""
+    bad = [names[j] for j in range(len(names)) if not np.isfinite(gram[j, j])]
+    if bad:
+        raise AnalysisError(
+            f"the design column(s) {bad} have infinite or missing values, or values too "
+            "large to square (above about 1e154): rescale the covariates they come from"
+        )
 
 
 def check_aliased(

@@ -77,7 +77,6 @@ True
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -85,10 +84,20 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.special import expit
 
+# The g-computation names are re-exported: ``coachstats.compare.glm`` is where
+# callers have imported them from.
+from coachstats.compare.gcomputation import (
+    MarginalSums,
+    RiskDifferenceSums,
+    identity_marginal_sums,
+    marginal_sums,
+    risk_difference_from_sums,
+    risk_difference_sums,
+)
+
 # The Newton names are re-exported: ``coachstats.compare.glm`` is where callers
 # have imported them from.
 from coachstats.compare.newton import (
-    BLOCK_ROWS,
     Family,
     NewtonResult,
     NewtonStats,
@@ -101,14 +110,11 @@ from coachstats.compare.newton import (
     not_converged,
 )
 from coachstats.compare.rows import (
-    Additive,
+    Centred,
     GroupIndex,
     ModelRows,
     combine_rows,
-    group_total,
-    logistic_parts,
     minus_group_values,
-    rows_dot,
     run_local,
 )
 from coachstats.core.errors import AnalysisError, check_option
@@ -137,10 +143,22 @@ __all__ = [
 ]
 
 
+#: R's ``lm`` rule for an aliased column (1e-7 on the norm), on a squared Cholesky pivot.
+_SINGULAR_TOL = 1e-14
+
+
 def _chol_inverse(S: np.ndarray, what: str) -> np.ndarray:
-    """Inverse of a symmetric positive definite matrix through its Cholesky factor."""
+    """Inverse of a symmetric positive definite matrix through its Cholesky factor.
+
+    Singular when the factorization fails or a pivot keeps less than
+    ``_SINGULAR_TOL`` of its column's diagonal (a column that the columns
+    before it reproduce, to rounding: whether exact collinearity makes the
+    factorization fail depends on the rounding of the sums).
+    """
     try:
         factor = sla.cho_factor(S, lower=True, check_finite=True)
+        if np.any(np.diag(factor[0]) ** 2 <= _SINGULAR_TOL * np.diag(S)):
+            raise np.linalg.LinAlgError("a pivot of the size of rounding")
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise AnalysisError(
             f"{what}: the information matrix is singular (collinear or constant regressors)"
@@ -411,10 +429,14 @@ def regression_fit(
     )
 
 
-def _check_inputs(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None) -> GroupIndex:
+def _check_inputs(
+    X: np.ndarray, y: np.ndarray, groups: GroupIndex | None, centred: Centred | None
+) -> GroupIndex:
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+    # a Design's centred columns were checked finite when it was built
+    finite_x = centred is not None or np.all(np.isfinite(X))
+    if not (finite_x and np.all(np.isfinite(y))):
         raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
     g = groups if groups is not None else GroupIndex.single(len(y))
     if len(g.codes) != len(y):
@@ -422,24 +444,24 @@ def _check_inputs(X: np.ndarray, y: np.ndarray, groups: GroupIndex | None) -> Gr
     return g
 
 
-def _shift(
-    rows: ModelRows,
-    X: np.ndarray,
-    g: GroupIndex,
-    centred: tuple[np.ndarray, np.ndarray] | None,
-) -> np.ndarray:
+def _shift(rows: ModelRows, X: np.ndarray, g: GroupIndex, centred: Centred | None) -> np.ndarray:
     """The group centres the Newton steps shift the design by; the shifted design kept on ``rows``.
 
     ``centred`` (a :class:`~coachstats.compare.design.Design`'s) when it is
-    the design's, else the group means computed here.
+    the design's, else computed here (the same arithmetic). Its Gram matrix
+    and per-group sums are kept too: the first pass of a logistic fit
+    (:func:`newton_stats`) reads them instead of summing over the rows.
     """
-    if centred is not None:
-        shift, shifted = centred
-        if shift.shape == (g.n_groups, X.shape[1]) and shifted.shape == rows.XT.shape:
-            rows.store("shifted", shift, shifted)
-            return shift
-    means: np.ndarray = g.means(X)
-    return means
+    ok = (
+        centred is not None
+        and centred.centres.shape == (g.n_groups, X.shape[1])
+        and centred.values_t.shape == rows.XT.shape
+    )
+    c = centred if ok and centred is not None else Centred.of(rows.XT, g)
+    rows.store("shifted", c.centres, c.values_t)
+    rows.store("gram", c.centres, c.gram)
+    rows.store("shifted sums", c.centres, c.sums)
+    return c.centres
 
 
 def fit_linear(
@@ -447,7 +469,8 @@ def fit_linear(
     y: np.ndarray,
     groups: GroupIndex | None = None,
     *,
-    centred: tuple[np.ndarray, np.ndarray] | None = None,
+    centred: Centred | None = None,
+    clusters: GroupIndex | None = None,
 ) -> RegressionFit:
     r"""Ordinary least squares with absorbed group means (intercept or fixed effects).
 
@@ -469,6 +492,8 @@ def fit_linear(
         Fixed-effect groups; default one group (an intercept).
     centred : (ndarray, ndarray), optional
         As in :func:`fit_logistic`.
+    clusters : GroupIndex, optional
+        As in :func:`fit_logistic`.
 
     Returns
     -------
@@ -481,13 +506,13 @@ def fit_linear(
     >>> fit.coef.round(12), fit.group_coef.round(12)
     (array([1.1]), array([1.1]))
     """
-    g = _check_inputs(X, y, groups)
+    g = _check_inputs(X, y, groups, centred)
     n, p = X.shape
     if n - p - g.n_groups <= 0:
         raise AnalysisError(
             f"{n} observations for {p + g.n_groups} coefficients: no residual degrees of freedom"
         )
-    rows = ModelRows.from_design(X, y, g)
+    rows = ModelRows.from_design(X, y, g, clusters)
     shift = _shift(rows, X, g, centred)
     result = run_local(newton_steps(np.zeros(g.n_groups), shift, family="gaussian"), rows)
     return regression_fit(result, "gaussian", g, rows)
@@ -500,7 +525,8 @@ def fit_logistic(
     *,
     max_iter: int = 50,
     tol: float = 1e-10,
-    centred: tuple[np.ndarray, np.ndarray] | None = None,
+    centred: Centred | None = None,
+    clusters: GroupIndex | None = None,
 ) -> RegressionFit:
     r"""Logistic regression by Newton-Raphson with absorbed group intercepts.
 
@@ -527,6 +553,11 @@ def fit_logistic(
         The group means of ``X`` and ``X`` minus them, transposed
         (:attr:`~coachstats.compare.design.Design.centred`, for ``groups``):
         used instead of computing them again.
+    clusters : GroupIndex, optional
+        The clusters of the cluster-robust SEs to be computed from the fit
+        (:meth:`RegressionFit.score_sums`): the rows keep the residuals of
+        each pass, so the scores at the last pass's point need no pass of
+        their own.
 
     Returns
     -------
@@ -547,11 +578,11 @@ def fit_logistic(
     >>> round(float(np.exp(fit.coef[0])), 12)  # (2/1) / (1/2)
     4.0
     """
-    g = _check_inputs(X, y, groups)
+    g = _check_inputs(X, y, groups, centred)
     if not np.all((y == 0.0) | (y == 1.0)):
         raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
     alpha0 = initial_intercepts(g.sums(y), g.counts, g.labels)
-    rows = ModelRows.from_design(X, y, g)
+    rows = ModelRows.from_design(X, y, g, clusters)
     shift = _shift(rows, X, g, centred)
     steps = newton_steps(alpha0, shift, family="binomial", max_iter=max_iter, tol=tol)
     result = run_local(steps, rows)
@@ -561,173 +592,6 @@ def fit_logistic(
 
 
 # --------------------------------------------------------------------------- g-computation
-
-
-@dataclass(frozen=True)
-class MarginalSums(Additive):
-    r"""Sums behind the marginal (g-computation) means of the two arms, additive over chunks.
-
-    With :math:`x^{(a)}_i` the design of patient :math:`i` set to arm :math:`a`
-    (covariates as observed), :math:`\hat p^{(a)}_i` the prediction on the
-    outcome scale and :math:`d^{(a)}_i` its derivative in the linear
-    predictor (:math:`\hat p(1-\hat p)` for the logit link, 1 for identity):
-    ``p1``, ``p0`` are :math:`\sum_i \hat p^{(1)}_i` and :math:`\sum_i \hat p^{(0)}_i`;
-    ``gx1``, ``gx0`` :math:`\sum_i d^{(a)}_i x^{(a)}_i`; ``gg1``, ``gg0`` the
-    per-group :math:`\sum d^{(a)}_i`. The mean of arm :math:`a` is
-    :math:`p_a/n` with gradient :math:`(gx_a, gg_a)/n` in :math:`(\beta, \alpha)`.
-    """
-
-    nobs: int
-    p1: float
-    p0: float
-    gx1: np.ndarray
-    gx0: np.ndarray
-    gg1: np.ndarray
-    gg0: np.ndarray
-
-    def mean(self, arm: int) -> tuple[float, np.ndarray, np.ndarray]:
-        """The marginal mean of arm 1 (treatment) or 0 and its gradient ``(g_beta, g_group)``."""
-        n = self.nobs
-        if arm == 1:
-            return self.p1 / n, self.gx1 / n, self.gg1 / n
-        return self.p0 / n, self.gx0 / n, self.gg0 / n
-
-
-def marginal_sums(
-    rows: ModelRows,
-    coef: np.ndarray,
-    group_coef: np.ndarray,
-    *,
-    link: str = "logit",
-    counterfactual: tuple[np.ndarray, np.ndarray] | None = None,
-    arm_column: int = 0,
-) -> MarginalSums:
-    r""":class:`MarginalSums` of ``rows`` (unshifted design) at a fit.
-
-    ``counterfactual`` gives the ``(k, n)`` designs with everyone treated and
-    everyone in the control arm (:meth:`~coachstats.compare.design.Design.at_arm`,
-    transposed); by default they are ``rows.XT`` with the arm row set to 1
-    and 0 (a design without arm interactions), computed block by block
-    without copying the design: only the arm term of the linear predictor
-    changes, and the arm entry of :math:`\sum_i d_i x^{(a)}_i` is
-    :math:`a \sum_i d_i`.
-    """
-    if counterfactual is None:
-        return _arm_marginal_sums(rows, coef, group_coef, link, arm_column)
-    X1T, X0T = counterfactual
-    offset = rows.by_group(group_coef)
-    parts = []
-    for XaT in (X1T, X0T):
-        eta = combine_rows(coef, XaT) + offset
-        if link == "logit":
-            pred, d = logistic_parts(eta)
-        else:
-            pred, d = eta, np.ones_like(eta)
-        parts.append(
-            (float(pred.sum()), rows_dot(XaT, d), group_total(rows.groups, d, rows.n_groups))
-        )
-    (p1, gx1, gg1), (p0, gx0, gg0) = parts
-    return MarginalSums(X1T.shape[1], p1, p0, gx1, gx0, gg1, gg0)
-
-
-def _arm_marginal_sums(
-    rows: ModelRows, coef: np.ndarray, group_coef: np.ndarray, link: str, arm_column: int
-) -> MarginalSums:
-    """:func:`marginal_sums` of a design without arm interactions, a block of rows at a time."""
-    XT, codes, C = rows.XT, rows.groups, rows.n_groups
-    k, n = XT.shape
-    b_arm = float(coef[arm_column])
-    odds_ratio = math.exp(min(b_arm, _LOG_ODDS_LIMIT))
-    p = [0.0, 0.0]
-    gx = [np.zeros(k), np.zeros(k)]
-    gg = [np.zeros(C), np.zeros(C)]
-    for start in range(0, n, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n)
-        Xb = XT[:, start:stop]
-        cb = None if codes is None else codes[start:stop]
-        base = coef @ Xb  # the linear predictor without the arm term (BLAS on a block)
-        base -= b_arm * Xb[arm_column]
-        base += group_coef[0] if cb is None else np.take(group_coef, cb)
-        if link == "logit":  # one exp for both arms: the odds of arm 1 are e^b times arm 0's
-            odds0 = np.exp(np.clip(base, -_LOG_ODDS_LIMIT, _LOG_ODDS_LIMIT, out=base), out=base)
-        for i, value in enumerate((1.0, 0.0)):
-            if link == "logit":
-                with np.errstate(over="ignore"):  # odds of inf: a mean of 1, a weight of 0
-                    odds = odds0 * odds_ratio if value else odds0
-                pred, d = _logistic_from_odds(odds)
-            else:
-                pred, d = base + b_arm * value, np.ones(stop - start)
-            p[i] += float(pred.sum())
-            gx[i] += Xb @ d
-            gg[i] += group_total(cb, d, C)
-    for i, value in enumerate((1.0, 0.0)):
-        gx[i][arm_column] = value * float(gg[i].sum())  # x^(a) has a in the arm column
-    return MarginalSums(n, p[0], p[1], gx[0], gx[1], gg[0], gg[1])
-
-
-#: Linear predictors are clipped to +-700 before ``exp`` (e^700 is finite; the mean is
-#: then 1 or 0 to double precision, as it is at the true value).
-_LOG_ODDS_LIMIT = 700.0
-
-
-def _logistic_from_odds(odds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean :math:`o/(1+o)` and weight :math:`o/(1+o)^2` from odds :math:`o` (``inf`` gives 1, 0).
-
-    Accurate to about 1e-16 in absolute terms (what the sums of the
-    marginal means need), not relative in the far tails.
-
-    Examples
-    --------
-    >>> _logistic_from_odds(np.array([1.0, 0.0, np.inf]))
-    (array([0.5, 0. , 1. ]), array([0.25, 0.  , 0.  ]))
-    """
-    q = np.add(odds, 1.0)
-    np.reciprocal(q, out=q)  # 1 / (1 + o): the probability of no event
-    mean = np.subtract(1.0, q)
-    q *= mean
-    return mean, q
-
-
-def identity_marginal_sums(
-    counts: np.ndarray,
-    group_means: np.ndarray,
-    coef: np.ndarray,
-    group_coef: np.ndarray,
-    arm_column: int = 0,
-) -> MarginalSums:
-    """:class:`MarginalSums` of an identity-link model from per-group sizes and column means.
-
-    A linear prediction averages to the prediction at the mean design, so no
-    pass over the rows is needed (designs without arm interactions: only the
-    arm column changes). ``group_means`` is ``(C, p)``.
-
-    Examples
-    --------
-    >>> s = identity_marginal_sums(np.array([4]), np.array([[0.5, 2.0]]),
-    ...                            np.array([1.0, 0.5]), np.array([3.0]))
-    >>> s.mean(1)[0], s.mean(0)[0]  # 3 + 1 + 0.5 * 2, without the arm
-    (5.0, 4.0)
-    """
-    n = int(counts.sum())
-    parts = []
-    for value in (1.0, 0.0):
-        means = np.array(group_means, dtype=float, copy=True)
-        means[:, arm_column] = value
-        total = float(counts @ (means @ coef + group_coef))
-        parts.append((total, counts @ means, counts.astype(float)))
-    (p1, gx1, gg1), (p0, gx0, gg0) = parts
-    return MarginalSums(n, p1, p0, gx1, gx0, gg1, gg0)
-
-
-#: The sums of the marginal risk difference (the name of earlier versions).
-RiskDifferenceSums = MarginalSums
-
-
-def risk_difference_sums(
-    rows: ModelRows, coef: np.ndarray, group_coef: np.ndarray, arm_column: int = 0
-) -> MarginalSums:
-    """:func:`marginal_sums` of a logistic fit without arm interactions."""
-    return marginal_sums(rows, coef, group_coef, arm_column=arm_column)
 
 
 def marginal_risk_difference(
@@ -771,15 +635,3 @@ def marginal_risk_difference(
     rows = ModelRows.from_design(X, np.zeros(0), fit.groups)
     sums = risk_difference_sums(rows, fit.coef, fit.group_coef, arm_column)
     return risk_difference_from_sums(sums, arm_column)
-
-
-def risk_difference_from_sums(
-    sums: MarginalSums, arm_column: int = 0
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """The risk difference and its gradient from :class:`MarginalSums`."""
-    m1, gb1, ga1 = sums.mean(1)
-    m0, gb0, ga0 = sums.mean(0)
-    rd = m1 - m0
-    if not math.isfinite(rd):  # pragma: no cover - defensive
-        raise AnalysisError("the marginal risk difference is not finite")
-    return rd, gb1 - gb0, ga1 - ga0

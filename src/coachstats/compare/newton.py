@@ -151,68 +151,83 @@ def newton_stats(
     flip = rows.cached("1-2y", y, lambda: 1.0 - 2.0 * y) if binomial else None
     # a linear model's X'X and group sums do not depend on the point: kept after the first pass
     kept = None if binomial else rows.stored("gaussian sums", shift)
-    fixed = kept is None
     xwx, xr = np.zeros((k, k)), np.zeros(k)
     wg, rg, bg = np.zeros(C), np.zeros(C), np.zeros((C, k))
     deviance = 0.0
+    # With clusters on the rows, the residuals of the pass are kept (one array, overwritten
+    # by the next pass): the cluster-robust scores at the last pass's point need no pass.
+    resid = rows.buffer("residual") if rows.clusters is not None else None
     # At beta = 0 (the first pass of a logistic fit) the linear predictor is the group's
     # intercept: its mean, weight and deviance are per-group values and counts.
     by_group = binomial and not np.any(beta)
     if by_group:
         mu_g, w_g, log_g = logistic_parts(alpha, log_term=True)
         n_g, e_g = np.zeros(C), np.zeros(C)
+    # With weights constant within groups (a linear model; a logistic one at beta = 0), B is
+    # the weights times the group sums of the shifted design, and X'WX the weight times its
+    # Gram matrix when the weight is one for all rows (a linear model, or one group): read
+    # from the Centred design its builder kept (rows in memory), not summed again.
+    gram, sums = rows.stored("gram", shift), rows.stored("shifted sums", shift)
+    xwx_known = kept is not None or (gram is not None and (not binomial or (by_group and C == 1)))
+    bg_known = kept is not None or (sums is not None and (by_group or not binomial))
     # Block by block: every temporary of a block stays in the CPU cache, so a pass reads
     # the design once (whole-length temporaries made it memory-bound, at twice the time).
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
         Xb, yb = XT[:, start:stop], y[start:stop]
         cb = None if codes is None else codes[start:stop]
-        w: np.ndarray | None
-        if not by_group:
-            eta = beta @ Xb  # a block: BLAS on one core (see xr below)
-            eta += alpha[0] if cb is None else np.take(alpha, cb)
+        w: np.ndarray | None = None
         if by_group:  # w_g, rg and the deviance from the counts, after the loop
             n_g += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
             e_g += group_total(cb, yb, C)
-            w = np.full(stop - start, w_g[0]) if cb is None else np.take(w_g, cb)
+            if not (xwx_known and bg_known):
+                w = np.full(stop - start, w_g[0]) if cb is None else np.take(w_g, cb)
             r = yb - (mu_g[0] if cb is None else np.take(mu_g, cb))
-            XW = np.multiply(Xb, w)
-        elif binomial:
-            r, w, t = logistic_parts(eta, log_term=True)  # mu, mu (1 - mu), log(1 + e^-|eta|)
-            deviance += float(t.sum())
-            np.multiply(eta, flip[start:stop], out=t)  # type: ignore[index]
-            np.maximum(t, 0.0, out=t)
-            deviance += float(t.sum())
-            np.subtract(yb, r, out=r)
-            XW = np.multiply(Xb, w)
         else:
-            w = None
-            r = np.subtract(yb, eta, out=eta)
-            deviance += vdot(r, r)
-            XW = Xb
-        xr += Xb @ r  # a block: BLAS on one core, twice einsum's speed here
-        if not by_group:
+            eta = beta @ Xb  # a block: BLAS on one core (see xr below)
+            eta += alpha[0] if cb is None else np.take(alpha, cb)
+            if binomial:
+                r, w, t = logistic_parts(eta, log_term=True)  # mu, mu (1 - mu), log(1 + e^-|eta|)
+                deviance += float(t.sum())
+                np.multiply(eta, flip[start:stop], out=t)  # type: ignore[index]
+                np.maximum(t, 0.0, out=t)
+                deviance += float(t.sum())
+                np.subtract(yb, r, out=r)
+                wg += group_total(cb, w, C)
+            else:
+                r = np.subtract(yb, eta, out=eta)
+                deviance += vdot(r, r)
             rg += group_total(cb, r, C)
-        if not fixed:
+        if resid is not None:
+            resid[start:stop] = r
+        xr += Xb @ r  # a block: BLAS on one core, twice einsum's speed here
+        if xwx_known and bg_known:
             continue
-        xwx += XW @ Xb.T  # a small product: BLAS on one core, in cache
-        if w is None:
-            wg += float(stop - start) if cb is None else np.bincount(cb, minlength=C)
-        elif not by_group:
-            wg += group_total(cb, w, C)
-        bg += group_sums_t(cb, XW, C)
+        XW = Xb if w is None else np.multiply(Xb, w)
+        if not xwx_known:
+            xwx += XW @ Xb.T  # a small product: BLAS on one core, in cache
+        if not bg_known:
+            bg += group_sums_t(cb, XW, C)
     if by_group:
         wg, rg = n_g * w_g, e_g - n_g * mu_g
         # sum of log(1 + e^-|eta|) + max(0, (1 - 2y) eta) over the rows of each group
         deviance = float(n_g @ log_g + (n_g - e_g) @ np.maximum(alpha, 0.0))
         deviance += float(e_g @ np.maximum(-alpha, 0.0))
+    weight = w_g if by_group else np.ones(C)
     if kept is not None:
         xwx = kept[: k * k].reshape(k, k).copy()
         wg = kept[k * k : k * k + C].copy()
         bg = kept[k * k + C :].reshape(C, k).copy()
-    elif not binomial:
-        rows.store("gaussian sums", shift, np.concatenate([xwx.ravel(), wg, bg.ravel()]))
-    return NewtonStats(
+    else:
+        if xwx_known and gram is not None:
+            xwx = gram * weight[0]
+        if bg_known and sums is not None:
+            bg = sums * weight[:, None]
+        if not binomial:
+            counts = np.full(C, float(n)) if codes is None else np.bincount(codes, minlength=C)
+            wg = counts.astype(float)
+            rows.store("gaussian sums", shift, np.concatenate([xwx.ravel(), wg, bg.ravel()]))
+    stats = NewtonStats(
         nobs=n,
         deviance=2.0 * deviance if binomial else deviance,
         xwx=xwx,
@@ -221,6 +236,9 @@ def newton_stats(
         rg=rg,
         bg=bg,
     )
+    if resid is not None:
+        rows.store("residual", stats, resid)
+    return stats
 
 
 #: Rows per block of a pass (their temporaries fit in a core's cache).
@@ -416,10 +434,16 @@ def cluster_score_parts(
     ``cross[g, c]`` is :math:`\sum_{i \in g, c(i) = c} (y_i - \hat\mu_i)`, so the
     influence column of any per-group value :math:`v` is ``cross @ v``: one
     pass over the rows serves every functional of a fit (block by block).
+
+    When the rows kept the residuals of the fit's last pass (rows with
+    clusters, see :func:`newton_stats`), the scores are those of that pass's
+    point, as the bread is (within ``tol`` of the solution): no prediction
+    is computed again.
     """
     shift = result.shift
     XT = rows.shifted(shift)
     _, a = result.stats.schur()
+    kept = rows.stored("residual", result.stats)
     coef, group_coef = result.coef, result.shifted_group_coef
     codes, C = rows.groups, rows.n_groups
     k, n = XT.shape
@@ -427,14 +451,14 @@ def cluster_score_parts(
     cross = np.zeros((n_clusters, C))
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        Xb, cb, gb = XT[:, start:stop], clusters[start:stop], None
-        eta = combine_rows(coef, Xb)
-        if codes is None:
-            eta += group_coef[0]
+        Xb, cb = XT[:, start:stop], clusters[start:stop]
+        gb = None if codes is None else codes[start:stop]
+        if kept is not None:
+            e = kept[start:stop]
         else:
-            gb = codes[start:stop]
-            eta += np.take(group_coef, gb)
-        e = rows.y[start:stop] - (logistic_parts(eta)[0] if family == "binomial" else eta)
+            eta = combine_rows(coef, Xb)
+            eta += group_coef[0] if gb is None else np.take(group_coef, gb)
+            e = rows.y[start:stop] - (logistic_parts(eta)[0] if family == "binomial" else eta)
         xt = minus_group_values(Xb, a, gb)  # a fresh array: scaled in place
         scores += group_sums_t(cb, np.multiply(xt, e, out=xt), n_clusters)
         pair = cb if gb is None else cb * C + gb

@@ -240,14 +240,16 @@ def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         if arr.null_count == 0:
-            first = pc.equal(arr, arr[0]).to_numpy(zero_copy_only=False)
-            if first.all():
+            first = pc.equal(arr, arr[0])
+            n_first = pc.sum(first).as_py()
+            if n_first == len(arr):
                 return np.zeros(len(arr), dtype=np.intp), np.array([arr[0].as_py()], dtype=object)
-            other = arr[int(np.argmin(first))]
-            second = pc.equal(arr, other).to_numpy(zero_copy_only=False)
-            if (first | second).all():
+            other = arr[pc.index(first, False).as_py()]
+            second = pc.equal(arr, other)
+            if n_first + pc.sum(second).as_py() == len(arr):  # the two labels cover every row
                 labels = np.array([arr[0].as_py(), other.as_py()], dtype=object)
-                return (~first).astype(np.intp), labels
+                codes = second.to_numpy(zero_copy_only=False).view(np.int8).astype(np.intp)
+                return codes, labels
     return pd.factorize(values)
 
 

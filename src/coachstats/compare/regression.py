@@ -382,7 +382,7 @@ def logistic_model(
         setup = kept
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
-    fit = fit_logistic(design.X, setup.y, fe, centred=design.centred)
+    fit = fit_logistic(design.X, setup.y, fe, centred=design.centred, clusters=clusters)
     sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit", fit.rows)
     rd = risk_difference_from_sums(sums) if estimand == "risk difference" else None
     F = fit_functionals(fit, clusters=clusters)
@@ -577,7 +577,7 @@ def linear_model(
     fe = group_index(setup.frame, fixed_effects, "fixed effects") if fixed_effects else None
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
-    fit = fit_linear(design.X, setup.y, fe, centred=design.centred)
+    fit = fit_linear(design.X, setup.y, fe, centred=design.centred, clusters=clusters)
     rows = row_summary(setup, False)
     check_not_exact(fit, rows, outcome)
     cross = _cr2_sums(design.X, setup.y, fit, clusters) if cluster_vcov == "CR2" else None

@@ -37,6 +37,7 @@ from coachstats.core.results import ArmSummary
 __all__ = [
     "Additive",
     "ArmMoments",
+    "Centred",
     "GroupIndex",
     "ModelRows",
     "Request",
@@ -305,6 +306,63 @@ class GroupIndex:
         return GroupIndex(
             codes.astype(np.intp), self.labels[used], np.bincount(codes, minlength=len(used))
         )
+
+
+@dataclass(frozen=True)
+class Centred:
+    r"""A design minus per-group centres, with the sums the first Newton pass needs.
+
+    Computed once, by the aliasing check of
+    :func:`~coachstats.compare.design.build_design` or by a fitter given a
+    bare design, and shared by both.
+
+    Attributes
+    ----------
+    centres : ndarray
+        ``(C, k)`` per-group means :math:`m_c` of the design.
+    values_t : ndarray
+        ``(k, n)``: the design minus them, transposed (:math:`\tilde x_i = x_i - m_{c(i)}`).
+    gram : ndarray
+        ``(k, k)`` :math:`\sum_i \tilde x_i \tilde x_i^\top` (at a constant weight,
+        the first pass's :math:`X^\top W X`).
+    sums : ndarray
+        ``(C, k)`` per-group sums of :math:`\tilde x_i`, zero up to rounding
+        (:math:`\sum_{i \in c} x_i - n_c m_c`, from the totals).
+
+    Examples
+    --------
+    >>> c = Centred.of(np.array([[1.0, 2.0, 4.0, 8.0]]), GroupIndex.single(4))
+    >>> c.centres, c.values_t, c.gram, c.raw_sq(np.array([4]))
+    (array([[3.75]]), array([[-2.75, -1.75,  0.25,  4.25]]), array([[28.75]]), array([85.]))
+    """
+
+    centres: np.ndarray
+    values_t: np.ndarray
+    gram: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def of(cls, values_t: np.ndarray, groups: GroupIndex) -> Centred:
+        """Centre the rows of a ``(k, n)`` design within ``groups``."""
+        codes = groups.codes if groups.n_groups > 1 else None
+        totals = group_sums_t(codes, values_t, groups.n_groups)
+        centres = totals / groups.counts[:, None]
+        shifted = minus_group_values(values_t, centres, codes)
+        # the group sums of the shifted rows from the totals (zero up to rounding), not a pass
+        sums = totals - groups.counts[:, None] * centres
+        return cls(centres, shifted, gram_rows(shifted), sums)
+
+    def raw_sq(self, counts: np.ndarray) -> np.ndarray:
+        r"""Squared norms of the uncentred columns, :math:`\sum_i x_{ij}^2`, from the sums.
+
+        :math:`\sum_i \tilde x_{ij}^2 + \sum_c (2 m_{cj} s_{cj} + n_c m_{cj}^2)`: a sum of
+        the Gram's diagonal and per-group terms, with no pass over the rows.
+        """
+        m = self.centres
+        out: np.ndarray = np.diag(self.gram) + np.sum(
+            2.0 * m * self.sums + counts[:, None] * m * m, axis=0
+        )
+        return out
 
 
 # --------------------------------------------------------------------------- chunks of rows
