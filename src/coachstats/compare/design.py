@@ -397,6 +397,7 @@ def build_design(
     arm_name: str = "arm",
     treatment: str = "coaching",
     groups: GroupIndex | None = None,
+    group_weights: np.ndarray | None = None,
 ) -> Design:
     """Build ``X = [arm, covariates, interactions]`` and drop constant or aliased columns.
 
@@ -421,6 +422,11 @@ def build_design(
         Fixed-effect groups the fitter will absorb; columns are checked for
         aliasing after removing the group means. Default: one group (the
         intercept).
+    group_weights : ndarray, optional
+        Per-group weights of the Gram matrix kept in :attr:`Design.centred`
+        (a logistic fit's first working weights, which its first pass then
+        reads instead of summing them; :func:`~coachstats.compare.newton.first_pass_weights`).
+        The columns kept do not depend on them.
 
     Returns
     -------
@@ -463,27 +469,24 @@ def build_design(
         X[:, j] = col
     g = groups if groups is not None else GroupIndex.single(n)
     with np.errstate(over="ignore", invalid="ignore"):  # told below, by column
-        centred = Centred.of(X.T, g)
-    gram = centred.gram
-    _check_finite(gram, names)
+        centred = Centred.of(X.T, g, group_weights)
+    _check_finite(centred.gram, names)
     k = X.shape[1]
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
     raw_sq = centred.raw_sq(g.counts)
-    rel = screen_aliased(gram, raw_sq, order)
+    # A Gram matrix weighted by group (w_min..w_max) leaves a column at most w_max times its
+    # unweighted residual: screening against w_max times the raw norms misses no column that
+    # R's rule (the exact check, unweighted) would drop.
+    rel = screen_aliased(centred.gram, raw_sq * float(np.max(centred.weights)), order)
     aliased = np.any(rel < SUSPECT_TOL)
     kept = _qr_aliased(centred.values_t.T, raw_sq, order) if aliased else order
-    kept, dropped = check_aliased(kept, np.diag(gram), raw_sq, names, arm_name, groups is not None)
+    kept, dropped = check_aliased(kept, centred.sq, raw_sq, names, arm_name, groups is not None)
     covs = model.columns
     keep = sorted(kept)
     if len(keep) < k:
         X = np.asfortranarray(X[:, keep])
-        centred = Centred(
-            centred.centres[:, keep],
-            centred.values_t[keep],
-            gram[np.ix_(keep, keep)],
-            centred.sums[:, keep],
-        )
+        centred = centred.subset(keep)
     position = {j: i for i, j in enumerate(keep)}
     kept_modifiers = tuple((position[j], m) for j, m in modifiers.items() if j in position)
     return Design(

@@ -104,6 +104,7 @@ from coachstats.compare.newton import (
     cluster_score_parts,
     cluster_score_sums,
     cr1_adjustment,
+    first_pass_weights,
     initial_intercepts,
     newton_stats,
     newton_steps,
@@ -128,6 +129,7 @@ __all__ = [
     "RiskDifferenceSums",
     "cluster_score_sums",
     "cr1_adjustment",
+    "first_pass_weights",
     "fit_linear",
     "fit_logistic",
     "identity_marginal_sums",
@@ -444,22 +446,31 @@ def _check_inputs(
     return g
 
 
-def _shift(rows: ModelRows, X: np.ndarray, g: GroupIndex, centred: Centred | None) -> np.ndarray:
+def _shift(
+    rows: ModelRows,
+    X: np.ndarray,
+    g: GroupIndex,
+    centred: Centred | None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """The group centres the Newton steps shift the design by; the shifted design kept on ``rows``.
 
     ``centred`` (a :class:`~coachstats.compare.design.Design`'s) when it is
-    the design's, else computed here (the same arithmetic). Its Gram matrix
-    and per-group sums are kept too: the first pass of a logistic fit
-    (:func:`newton_stats`) reads them instead of summing over the rows.
+    the design's, else computed here (the same arithmetic, the Gram matrix
+    weighted by group by ``weights``). Its Gram matrix, their weights and
+    the per-group sums are kept too: the passes of a linear model and the
+    first pass of a logistic fit (:func:`newton_stats`) read them instead of
+    summing over the rows.
     """
     ok = (
         centred is not None
         and centred.centres.shape == (g.n_groups, X.shape[1])
         and centred.values_t.shape == rows.XT.shape
     )
-    c = centred if ok and centred is not None else Centred.of(rows.XT, g)
+    c = centred if ok and centred is not None else Centred.of(rows.XT, g, weights)
     rows.store("shifted", c.centres, c.values_t)
     rows.store("gram", c.centres, c.gram)
+    rows.store("gram weights", c.centres, c.weights)
     rows.store("shifted sums", c.centres, c.sums)
     return c.centres
 
@@ -581,9 +592,11 @@ def fit_logistic(
     g = _check_inputs(X, y, groups, centred)
     if not np.all((y == 0.0) | (y == 1.0)):
         raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
-    alpha0 = initial_intercepts(g.sums(y), g.counts, g.labels)
+    events = g.sums(y)
+    alpha0 = initial_intercepts(events, g.counts, g.labels)
     rows = ModelRows.from_design(X, y, g, clusters)
-    shift = _shift(rows, X, g, centred)
+    weights = first_pass_weights(events, g.counts, g.labels) if g.n_groups > 1 else None
+    shift = _shift(rows, X, g, centred, weights)
     steps = newton_steps(alpha0, shift, family="binomial", max_iter=max_iter, tol=tol)
     result = run_local(steps, rows)
     if not result.converged:

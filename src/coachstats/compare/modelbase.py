@@ -312,7 +312,9 @@ def check_arms_left(column: str, outcome: str, n_treated: int, n: int) -> None:
         )
 
 
-def model_design(setup: ModelSetup, arm: str, fe: GroupIndex | None) -> Design:
+def model_design(
+    setup: ModelSetup, arm: str, fe: GroupIndex | None, group_weights: np.ndarray | None = None
+) -> Design:
     """The design ``[arm, covariates]`` of ``setup`` (:func:`~coachstats.compare.design.build_design`)."""
     return build_design(
         setup.frame,
@@ -321,6 +323,7 @@ def model_design(setup: ModelSetup, arm: str, fe: GroupIndex | None) -> Design:
         arm_name=arm,
         treatment=setup.prepared.labels[0],
         groups=fe,
+        group_weights=group_weights,
     )
 
 

@@ -43,6 +43,7 @@ from coachstats.compare.rows import (
     group_total,
     logistic_parts,
     minus_group_values,
+    rows_dot,
     vdot,
 )
 from coachstats.core.errors import AnalysisError, ConvergenceError, check_option
@@ -55,6 +56,7 @@ __all__ = [
     "cluster_score_parts",
     "cluster_score_sums",
     "cr1_adjustment",
+    "first_pass_weights",
     "initial_intercepts",
     "newton_stats",
     "newton_steps",
@@ -168,11 +170,32 @@ def newton_stats(
     # Gram matrix when the weight is one for all rows (a linear model, or one group): read
     # from the Centred design its builder kept (rows in memory), not summed again.
     gram, sums = rows.stored("gram", shift), rows.stored("shifted sums", shift)
-    xwx_known = kept is not None or (gram is not None and (not binomial or (by_group and C == 1)))
-    bg_known = kept is not None or (sums is not None and (by_group or not binomial))
+    # the pass's weights per group when they are constant within groups, else None
+    weight = w_g if by_group else (np.ones(C) if not binomial else None)
+    gram_weight = rows.stored("gram weights", shift)
+    # X'WX is the Gram matrix when it was weighted by these weights (or, with one group,
+    # proportional to them)
+    gram_scale = (
+        None
+        if gram is None or gram_weight is None or weight is None
+        else weight[0] / gram_weight[0]
+        if C == 1
+        else 1.0
+        if np.array_equal(weight, gram_weight)
+        else None
+    )
+    xwx_known = kept is not None or gram_scale is not None
+    bg_known = kept is not None or (sums is not None and weight is not None)
+    # The first logistic pass with both known needs only X'r = X'y - sum_c mu_c s_c (s_c the
+    # group sums of the shifted design) and the per-group events: no block of rows.
+    closed = by_group and xwx_known and bg_known and resid is None and sums is not None
+    if closed and sums is not None:
+        n_g = np.bincount(codes, minlength=C).astype(float) if codes is not None else n_g + n
+        e_g = group_total(codes, y, C)
+        xr = rows_dot(XT, y) - sums.T @ mu_g
     # Block by block: every temporary of a block stays in the CPU cache, so a pass reads
     # the design once (whole-length temporaries made it memory-bound, at twice the time).
-    for start in range(0, n, BLOCK_ROWS):
+    for start in range(0, 0 if closed else n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
         Xb, yb = XT[:, start:stop], y[start:stop]
         cb = None if codes is None else codes[start:stop]
@@ -213,15 +236,14 @@ def newton_stats(
         # sum of log(1 + e^-|eta|) + max(0, (1 - 2y) eta) over the rows of each group
         deviance = float(n_g @ log_g + (n_g - e_g) @ np.maximum(alpha, 0.0))
         deviance += float(e_g @ np.maximum(-alpha, 0.0))
-    weight = w_g if by_group else np.ones(C)
     if kept is not None:
         xwx = kept[: k * k].reshape(k, k).copy()
         wg = kept[k * k : k * k + C].copy()
         bg = kept[k * k + C :].reshape(C, k).copy()
     else:
-        if xwx_known and gram is not None:
-            xwx = gram * weight[0]
-        if bg_known and sums is not None:
+        if gram is not None and gram_scale is not None:
+            xwx = gram * gram_scale
+        if bg_known and sums is not None and weight is not None:
             bg = sums * weight[:, None]
         if not binomial:
             counts = np.full(C, float(n)) if codes is None else np.bincount(codes, minlength=C)
@@ -268,6 +290,24 @@ def initial_intercepts(
         raise AnalysisError(f"{what} has only one value (all 0 or all 1): its log-odds is infinite")
     out: np.ndarray = np.log((events + 0.5) / (counts - events + 0.5))
     return out
+
+
+def first_pass_weights(
+    events: np.ndarray, counts: np.ndarray, labels: np.ndarray | None = None
+) -> np.ndarray:
+    r"""The working weights :math:`\mu_c(1-\mu_c)` of a logistic fit's first pass, per group.
+
+    At :math:`\beta = 0` and the :func:`initial_intercepts`: a design whose Gram
+    matrix is weighted by them (:class:`~coachstats.compare.rows.Centred`) gives
+    that pass its :math:`X^\top W X`.
+
+    Examples
+    --------
+    >>> first_pass_weights(np.array([1.0, 3.0]), np.array([4, 4]))  # mu = 1.5/5 and 3.5/5
+    array([0.21, 0.21])
+    """
+    weights: np.ndarray = logistic_parts(initial_intercepts(events, counts, labels))[1]
+    return weights
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from coachstats.compare.dist import norm_sf
 from coachstats.compare.firth import fit_firth, profile_inference
 from coachstats.compare.glm import (
     RegressionFit,
+    first_pass_weights,
     fit_linear,
     fit_logistic,
     risk_difference_from_sums,
@@ -381,7 +382,9 @@ def logistic_model(
             check_arm_separation(kept, outcome)
         setup = kept
     clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
-    design = model_design(setup, arm, fe)
+    # the fit's first working weights, so that its first pass reads X'WX from the design
+    weights = first_pass_weights(fe.sums(setup.y), fe.counts, fe.labels) if fe else None
+    design = model_design(setup, arm, fe, weights)
     fit = fit_logistic(design.X, setup.y, fe, centred=design.centred, clusters=clusters)
     sums = counterfactual_sums(design, fit.coef, fit.group_coef, fe, "logit", fit.rows)
     rd = risk_difference_from_sums(sums) if estimand == "risk difference" else None

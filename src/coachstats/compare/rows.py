@@ -25,7 +25,7 @@ array([2., 4.])
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Hashable
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Self, TypeVar
 
@@ -51,6 +51,7 @@ __all__ = [
     "rows_dot",
     "run_local",
     "vdot",
+    "weighted_gram_rows",
 ]
 
 
@@ -156,6 +157,26 @@ def gram_rows(values_t: np.ndarray, block: int = 16_384) -> np.ndarray:
         part = values_t[:, start : start + block]
         out += part @ part.T
     return out
+
+
+def weighted_gram_rows(
+    values_t: np.ndarray, group_weights: np.ndarray, codes: np.ndarray, block: int = 16_384
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gram_rows` with row ``i`` weighted by ``group_weights[codes[i]]``; and the unweighted diagonal.
+
+    Examples
+    --------
+    >>> gram, sq = weighted_gram_rows(np.array([[1.0, 2.0, 3.0]]), np.array([1.0, 2.0]), np.array([0, 1, 1]))
+    >>> gram, sq
+    (array([[27.]]), array([14.]))
+    """
+    k, n = values_t.shape
+    out, sq = np.zeros((k, k)), np.zeros(k)
+    for start in range(0, n, block):
+        part = values_t[:, start : start + block]
+        out += np.multiply(part, np.take(group_weights, codes[start : start + block])) @ part.T
+        sq += np.einsum("ij,ij->i", part, part)
+    return out, sq
 
 
 def combine_rows(
@@ -323,11 +344,17 @@ class Centred:
     values_t : ndarray
         ``(k, n)``: the design minus them, transposed (:math:`\tilde x_i = x_i - m_{c(i)}`).
     gram : ndarray
-        ``(k, k)`` :math:`\sum_i \tilde x_i \tilde x_i^\top` (at a constant weight,
-        the first pass's :math:`X^\top W X`).
+        ``(k, k)`` :math:`\sum_i v_{c(i)} \tilde x_i \tilde x_i^\top`, weighted by
+        ``weights``: the first pass's :math:`X^\top W X` when they are its
+        working weights (or, with one group, proportional to them).
+    weights : ndarray
+        ``(C,)`` the per-group weights :math:`v_c` of ``gram`` (ones by default,
+        and always with one group).
     sums : ndarray
         ``(C, k)`` per-group sums of :math:`\tilde x_i`, zero up to rounding
         (:math:`\sum_{i \in c} x_i - n_c m_c`, from the totals).
+    sq : ndarray
+        ``(k,)`` unweighted :math:`\sum_i \tilde x_{ij}^2` (the aliasing rule's).
 
     Examples
     --------
@@ -339,30 +366,50 @@ class Centred:
     centres: np.ndarray
     values_t: np.ndarray
     gram: np.ndarray
+    weights: np.ndarray
     sums: np.ndarray
+    sq: np.ndarray
 
     @classmethod
-    def of(cls, values_t: np.ndarray, groups: GroupIndex) -> Centred:
-        """Centre the rows of a ``(k, n)`` design within ``groups``."""
-        codes = groups.codes if groups.n_groups > 1 else None
-        totals = group_sums_t(codes, values_t, groups.n_groups)
+    def of(
+        cls, values_t: np.ndarray, groups: GroupIndex, weights: np.ndarray | None = None
+    ) -> Centred:
+        """Centre the rows of a ``(k, n)`` design within ``groups`` (Gram weighted by group)."""
+        C = groups.n_groups
+        codes = groups.codes if C > 1 else None
+        totals = group_sums_t(codes, values_t, C)
         centres = totals / groups.counts[:, None]
         shifted = minus_group_values(values_t, centres, codes)
         # the group sums of the shifted rows from the totals (zero up to rounding), not a pass
         sums = totals - groups.counts[:, None] * centres
-        return cls(centres, shifted, gram_rows(shifted), sums)
+        if weights is None or codes is None:
+            gram = gram_rows(shifted)
+            return cls(centres, shifted, gram, np.ones(C), sums, np.diag(gram).copy())
+        w = np.asarray(weights, dtype=float)
+        gram, sq = weighted_gram_rows(shifted, w, codes)
+        return cls(centres, shifted, gram, w, sums, sq)
 
     def raw_sq(self, counts: np.ndarray) -> np.ndarray:
         r"""Squared norms of the uncentred columns, :math:`\sum_i x_{ij}^2`, from the sums.
 
-        :math:`\sum_i \tilde x_{ij}^2 + \sum_c (2 m_{cj} s_{cj} + n_c m_{cj}^2)`: a sum of
-        the Gram's diagonal and per-group terms, with no pass over the rows.
+        :math:`\sum_i \tilde x_{ij}^2 + \sum_c (2 m_{cj} s_{cj} + n_c m_{cj}^2)`: ``sq``
+        plus per-group terms, with no pass over the rows.
         """
         m = self.centres
-        out: np.ndarray = np.diag(self.gram) + np.sum(
-            2.0 * m * self.sums + counts[:, None] * m * m, axis=0
-        )
+        out: np.ndarray = self.sq + np.sum(2.0 * m * self.sums + counts[:, None] * m * m, axis=0)
         return out
+
+    def subset(self, keep: Sequence[int]) -> Centred:
+        """The columns ``keep`` (in that order)."""
+        idx = list(keep)
+        return Centred(
+            self.centres[:, idx],
+            self.values_t[idx],
+            self.gram[np.ix_(idx, idx)],
+            self.weights,
+            self.sums[:, idx],
+            self.sq[idx],
+        )
 
 
 # --------------------------------------------------------------------------- chunks of rows
