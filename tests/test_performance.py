@@ -18,7 +18,7 @@ import pytest
 
 import coachstats.derive.endpoints as endpoints_module
 from coachstats.cli.common import Steps, show_progress
-from coachstats.core.errors import SchemaError
+from coachstats.core.errors import DataWarning, SchemaError
 from coachstats.core.goals import HCPC_GOALS
 from coachstats.core.results import Exclusion
 from coachstats.data import io as data_io
@@ -355,3 +355,60 @@ def test_analyze_and_evaluate_do_not_import_scipy_stats() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_grouping_columns_are_coded_once_by_prepare_in_either_thread(
+    monkeypatch: pytest.MonkeyPatch, background: bool
+) -> None:
+    """prepare codes clusters / fixed effects (a second thread on large frames); models reuse them.
+
+    The codes are those of GroupIndex.from_values on the analysed rows, the
+    fits are the same numbers in both threads, and rows dropped later (all-0
+    clinics of a fixed-effects logit) are coded again, not read stale.
+    """
+    from coachstats.compare import prepare as prep
+    from coachstats.compare.design import GroupIndex
+    from coachstats.compare.modelbase import drop_degenerate_groups, model_setup, setup_groups
+    from coachstats.compare.models import logistic
+
+    monkeypatch.setattr(prep, "BACKGROUND_ROWS", 0 if background else 10**9)
+    rng = np.random.default_rng(3)
+    n = 4000
+    d = pd.DataFrame(
+        {
+            "arm": rng.choice(["coaching", "usual care"], n),
+            "clinic": rng.choice([f"c{i}" for i in range(15)], n),
+            "age": np.where(rng.random(n) < 0.05, np.nan, rng.normal(55, 10, n)),
+        }
+    )
+    d["goal"] = (rng.random(n) < 0.4).astype(float)
+    d.loc[d["clinic"] == "c3", "goal"] = 0.0  # dropped by the fixed-effects fit
+    prepared = prep.prepare(d, ["goal", "age", "clinic"], arm="arm", groups=["clinic", "clinic"])
+    want = GroupIndex.from_values(prepared.frame["clinic"])
+    got = prepared.groups["clinic"]
+    assert np.array_equal(got.codes, want.codes) and list(got.labels) == list(want.labels)
+    assert np.array_equal(got.counts, want.counts)
+    setup = model_setup(
+        d,
+        "goal",
+        arm="arm",
+        covariates=["age"],
+        formula=None,
+        groups=[None, "clinic"],
+        binary=True,
+        treatment=None,
+        control=None,
+    )
+    assert setup_groups(setup, "clinic") is setup.prepared.groups["clinic"]
+    with pytest.warns(DataWarning, match="dropped 1 clinic level"):
+        kept, fe = drop_degenerate_groups(setup, "clinic", "goal")
+    assert kept.frame is not setup.frame and "c3" not in list(fe.labels)
+    again = setup_groups(kept, "clinic")
+    assert len(again.codes) == len(kept.frame) and "c3" not in list(again.labels)
+    with pytest.warns(DataWarning):
+        r = logistic(d, "goal", covariates=["age"], fixed_effects="clinic", cluster="clinic")
+    monkeypatch.setattr(prep, "BACKGROUND_ROWS", 10**9 if background else 0)
+    with pytest.warns(DataWarning):
+        other = logistic(d, "goal", covariates=["age"], fixed_effects="clinic", cluster="clinic")
+    assert (r.estimate, r.std_error, r.p_value) == (other.estimate, other.std_error, other.p_value)

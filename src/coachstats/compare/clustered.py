@@ -185,7 +185,7 @@ def gee_model(
                 "no events to model"
             )
         check_arm_separation(setup, outcome)
-    clusters = group_index(setup.frame, cluster, "cluster")
+    clusters = group_index(setup, cluster, "cluster")
     design = model_design(setup, arm, None)
     fit = fit_gee(
         design.X,
@@ -356,7 +356,7 @@ def mixed_model(
         control=control,
         clustered=(cluster, clustered_arm) if clustered_arm else None,
     )
-    clusters = group_index(setup.frame, cluster, "cluster")
+    clusters = group_index(setup, cluster, "cluster")
     design = model_design(setup, arm, None)
     free = None
     if clustered_arm:

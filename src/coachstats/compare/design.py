@@ -312,7 +312,12 @@ def _factor_block(
     """The coded columns of one factor, as an ``(n, k)`` block, with names and levels."""
     levels = covariate_levels(frame[name], categorical)
     if levels is None:
-        return frame[name].to_numpy(dtype=float)[:, None], [name], None
+        s = frame[name]
+        # numpy numbers and booleans as they are (the design's assembly casts them), the rest
+        # (extension and object columns) as floats
+        numeric = isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
+        values = s.to_numpy() if numeric else s.to_numpy(dtype=float)
+        return values[:, None], [name], None
     block, cols = dummy_columns(frame[name], name, levels)
     return block, cols, levels
 

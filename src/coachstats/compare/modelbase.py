@@ -132,6 +132,7 @@ def model_setup(
         arm=arm,
         treatment=treatment,
         control=control,
+        groups=extra_cols,
     )
     y = outcome_values(prepared.frame[outcome], outcome, binary)
     return ModelSetup(
@@ -196,9 +197,15 @@ def partially_nested(
     return result.replace(method=result.method + note, extra=extra)
 
 
-def group_index(frame: pd.DataFrame, column: str, role: str) -> GroupIndex:
+def setup_groups(setup: ModelSetup, column: str) -> GroupIndex:
+    """The codes of a grouping column of ``setup``'s rows (those :func:`prepare` made, if still its rows)."""
+    coded = setup.prepared.groups.get(column) if setup.frame is setup.prepared.frame else None
+    return coded if coded is not None else GroupIndex.from_values(setup.frame[column])
+
+
+def group_index(setup: ModelSetup, column: str, role: str) -> GroupIndex:
     """Integer codes of a cluster or fixed-effect column; at least 2 levels are required."""
-    g = GroupIndex.from_values(frame[column])
+    g = setup_groups(setup, column)
     if g.n_groups < 2:
         raise AnalysisError(
             f"{role} column '{column}' has {g.n_groups} level among the analysed rows "
@@ -252,7 +259,7 @@ def drop_degenerate_groups(
     setup: ModelSetup, column: str, outcome: str
 ) -> tuple[ModelSetup, GroupIndex]:
     """Drop fixed-effect groups whose outcome is all 0 or all 1 (warning, counted)."""
-    g = GroupIndex.from_values(setup.frame[column])
+    g = setup_groups(setup, column)
     events = g.sums(setup.y)
     bad = (events == 0) | (events == g.counts)
     if not bad.any():

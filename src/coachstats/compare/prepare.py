@@ -8,13 +8,16 @@ excluded and counted, and on the errors raised for unusable input.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from coachstats.compare.rows import GroupIndex
 from coachstats.core.errors import AnalysisError, ColumnNotFoundError, OptionError, list_some
 from coachstats.core.frames import engine_for
 
@@ -53,7 +56,8 @@ class Prepared:
 
     ``frame`` holds the used columns for the analysed rows (index preserved);
     ``treated`` is a boolean array (True = treatment arm); ``labels`` is
-    ``(treatment, control)``.
+    ``(treatment, control)``; ``groups`` the codes of the grouping columns
+    (clusters, fixed effects) of ``frame`` that :func:`prepare` was given.
     """
 
     frame: pd.DataFrame
@@ -61,6 +65,7 @@ class Prepared:
     labels: tuple[str, str]
     n_excluded: int
     excluded_reason: str
+    groups: Mapping[str, GroupIndex] = field(default_factory=dict, repr=False, compare=False)
 
 
 def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -152,6 +157,7 @@ def prepare(
     arm: str | None = "arm",
     treatment: str | None = None,
     control: str | None = None,
+    groups: Sequence[str] = (),
 ) -> Prepared:
     """Select ``columns`` (plus ``arm``), drop incomplete rows and count them.
 
@@ -164,6 +170,11 @@ def prepare(
         cluster).
     arm : str or None
         The arm column; ``None`` for one-sample analyses.
+    groups : sequence of str
+        Grouping columns among ``columns`` (clusters, fixed effects), coded as
+        :class:`~coachstats.compare.rows.GroupIndex` (``Prepared.groups``);
+        on large frames in a second thread while the arm is coded (both are
+        hashing passes over text that release the GIL).
 
     Returns
     -------
@@ -202,16 +213,39 @@ def prepare(
                     f"column {c!r} has {int(inf.sum())} infinite value(s) (rows {rows}); "
                     "replace them by finite values or by missing ones"
                 )
+    coding = _code_groups(frame, groups)
     if arm:
         # Factorize once; the labels are the arm values as text (as ``astype(str)``).
         codes, uniques = factorize_labels(frame[arm])
         text = np.array([str(u) for u in uniques], dtype=object)
         labels = resolve_arms(pd.Series(text, name=arm), treatment, control)
-        treated = (text == labels[0])[codes]
+        treated = codes == int(np.flatnonzero(text == labels[0])[0])
     else:
         labels = ("all", "")
         treated = np.ones(len(frame), dtype=bool)
-    return Prepared(frame, treated, labels, n_excluded, ", ".join(reasons))
+    coded = {c: g.result() if isinstance(g, Future) else g for c, g in coding.items()}
+    return Prepared(frame, treated, labels, n_excluded, ", ".join(reasons), coded)
+
+
+#: Rows from which :func:`prepare` codes the grouping columns in a second thread.
+BACKGROUND_ROWS = 200_000
+#: The thread of each process (a forked child gets a pool of its own: the parent's
+#: thread does not survive a fork).
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def _code_groups(
+    frame: pd.DataFrame, groups: Sequence[str]
+) -> dict[str, GroupIndex | Future[GroupIndex]]:
+    """The grouping columns' codes: computed now, or started in a second thread (large frames)."""
+    names = list(dict.fromkeys(groups))
+    if len(frame) < BACKGROUND_ROWS or not names:
+        return {c: GroupIndex.from_values(frame[c]) for c in names}
+    pool = _POOL.get(os.getpid())
+    if pool is None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coachstats-codes")
+        _POOL[os.getpid()] = pool
+    return {c: pool.submit(GroupIndex.from_values, frame[c]) for c in names}
 
 
 def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:

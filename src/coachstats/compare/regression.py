@@ -381,7 +381,7 @@ def logistic_model(
         if kept is not setup:  # groups were dropped: an arm may now be all 0 or all 1
             check_arm_separation(kept, outcome)
         setup = kept
-    clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
+    clusters = group_index(setup, cluster, "cluster") if cluster else None
     # the fit's first working weights, so that its first pass reads X'WX from the design
     weights = first_pass_weights(fe.sums(setup.y), fe.counts, fe.labels) if fe else None
     design = model_design(setup, arm, fe, weights)
@@ -577,8 +577,8 @@ def linear_model(
         control=control,
         clustered=(str(cluster), clustered_arm) if clustered_arm else None,
     )
-    fe = group_index(setup.frame, fixed_effects, "fixed effects") if fixed_effects else None
-    clusters = group_index(setup.frame, cluster, "cluster") if cluster else None
+    fe = group_index(setup, fixed_effects, "fixed effects") if fixed_effects else None
+    clusters = group_index(setup, cluster, "cluster") if cluster else None
     design = model_design(setup, arm, fe)
     fit = fit_linear(design.X, setup.y, fe, centred=design.centred, clusters=clusters)
     rows = row_summary(setup, False)
