@@ -246,3 +246,40 @@ def test_flow_and_methods_name_the_same_reason_for_every_patient(
         assert len(not_eligible) == int(
             flow.excluded(ep).query("status == 'not eligible'")["n"].sum()
         )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 60),
+    block=st.integers(1, 9),
+    missing=st.sampled_from(["exclude", "failure"]),
+)
+def test_endpoints_in_blocks_of_rows_are_the_endpoints_at_once(
+    seed: int, n: int, block: int, missing: str
+) -> None:
+    """Large tables are derived a block of rows at a time: the same columns, dtypes and values."""
+    import coachstats.derive.endpoints as ep
+
+    rng = np.random.default_rng(seed)
+
+    def draw(mean: float, sd: float) -> np.ndarray:
+        x = rng.normal(mean, sd, n)
+        return np.where(rng.random(n) < 0.2, np.nan, x)
+
+    df = pd.DataFrame(
+        {
+            "hba1c_0": draw(8.5, 1.5), "hba1c_12": draw(8.0, 1.5),
+            "sbp_0": draw(140, 15), "sbp_12": draw(135, 15),
+            "ldl_0": draw(110, 30), "ldl_12": draw(100, 30),
+            "diabetes": pd.array(np.where(rng.random(n) < 0.1, None, rng.random(n) < 0.6), "boolean"),
+        }
+    )  # fmt: skip
+    whole = derive_endpoints(df, HCPC_GOALS, missing=missing, with_status=True)  # type: ignore[arg-type]
+    old = ep.BLOCK_ROWS
+    ep.BLOCK_ROWS = block
+    try:
+        blocks = derive_endpoints(df, HCPC_GOALS, missing=missing, with_status=True)  # type: ignore[arg-type]
+    finally:
+        ep.BLOCK_ROWS = old
+    pd.testing.assert_frame_equal(blocks, whole)

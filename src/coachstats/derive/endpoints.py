@@ -59,8 +59,9 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -162,8 +163,67 @@ def endpoint_specs(goals: GoalSet, measures: list[str] | None = None) -> list[En
     return specs
 
 
-def _bool_array(values: npt.NDArray[np.bool_], na: npt.NDArray[np.bool_]) -> pd.arrays.BooleanArray:
-    return pd.arrays.BooleanArray(values & ~na, na.copy())
+class _Masked(NamedTuple):
+    """A nullable boolean column in the making: its values and its missing mask."""
+
+    values: npt.NDArray[np.bool_]
+    na: npt.NDArray[np.bool_]
+
+
+class _Codes(NamedTuple):
+    """A status column in the making: its codes in :data:`STATUS`."""
+
+    codes: npt.NDArray[np.int8]
+
+
+_Part = _Masked | _Codes | np.ndarray
+
+
+def _bool_array(values: npt.NDArray[np.bool_], na: npt.NDArray[np.bool_]) -> _Masked:
+    return _Masked(values & ~na, na)
+
+
+#: Rows derived at a time: the temporaries of a block (8 MB per float column) are reused
+#: from the heap, where those of 10 million rows at once would be fresh memory every time
+#: (an allocator maps arrays above 32 MB anew), so the time stays linear in the rows.
+BLOCK_ROWS = 1 << 20
+
+
+def _in_blocks(n: int, block: Callable[[slice], dict[str, _Part]]) -> dict[str, object]:
+    """The columns of ``block`` over all ``n`` rows, computed a block of rows at a time.
+
+    Each block's parts are written into full-length arrays allocated once;
+    nullable booleans and statuses become pandas arrays at the end.
+    """
+    full: dict[str, list[np.ndarray]] = {}
+    kinds: dict[str, type] = {}
+    for start in range(0, n, BLOCK_ROWS) if n else [0]:
+        rows = slice(start, min(start + BLOCK_ROWS, n))
+        for name, part in block(rows).items():
+            arrays = list(part) if isinstance(part, (_Masked, _Codes)) else [part]
+            if name not in full:
+                if n <= BLOCK_ROWS:  # one block: its arrays are the columns
+                    full[name], kinds[name] = arrays, type(part)
+                    continue
+                full[name] = [np.empty(n, dtype=a.dtype) for a in arrays]
+                kinds[name] = type(part)
+            for out, a in zip(full[name], arrays, strict=True):
+                out[rows] = a
+    columns: dict[str, object] = {}
+    statuses = pd.Index(list(STATUS))
+    for name, arrays in full.items():
+        if kinds[name] is _Masked:
+            # one block may share a mask between columns: each column gets its own
+            mask = arrays[1].copy() if n <= BLOCK_ROWS else arrays[1]
+            columns[name] = pd.arrays.BooleanArray(
+                cast(npt.NDArray[np.bool_], arrays[0]), cast(npt.NDArray[np.bool_], mask)
+            )
+        elif kinds[name] is _Codes:
+            codes = cast(npt.NDArray[np.int8], arrays[0])
+            columns[name] = pd.Categorical.from_codes(codes, categories=statuses)
+        else:
+            columns[name] = arrays[0]
+    return columns
 
 
 def _float_values(column: pd.Series) -> npt.NDArray[np.float64]:
@@ -189,7 +249,7 @@ def _status(
     miss_base: npt.NDArray[np.bool_] | None = None,
     miss_fu: npt.NDArray[np.bool_] | None = None,
     failure: bool = False,
-) -> pd.Categorical:
+) -> _Codes:
     """Each patient's status for one endpoint (:data:`STATUS`); exactly one each.
 
     ``analysed`` marks the patients with a value (or, with ``failure``, a missing
@@ -211,7 +271,7 @@ def _status(
     codes[analysed] = code["analysed"]
     if failure and miss_fu is not None:
         codes[analysed & miss_fu] = code["missing follow-up (counted as failure)"]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(list(STATUS)))  # type: ignore[return-value]
+    return _Codes(codes)
 
 
 def lost_to_followup(patients: pd.DataFrame, followup: int | None) -> npt.NDArray[np.bool_]:
@@ -289,7 +349,6 @@ def derive_endpoints(
         raise OptionError(f"data must be a DataFrame or TrialData, got {type(data).__name__}")
     months = measure_months(patients.columns)
     fu = followup_month(months, followup)
-    n = len(patients)
     measures = [m for m in MEASURES if f"{m}_{baseline}" in patients and f"{m}_{fu}" in patients]
     goal_measures = [m for m in goals.measures if m in measures]
     missing_goal = [m for m in goals.measures if m not in measures]
@@ -313,119 +372,131 @@ def derive_endpoints(
     dm_series = (
         patients["diabetes"] if "diabetes" in patients else pd.Series(True, index=patients.index)
     )
-    dm_na: npt.NDArray[np.bool_] = dm_series.isna().to_numpy(dtype=bool)
-    dm: npt.NDArray[np.bool_] = np.asarray(dm_series.fillna(False).to_numpy(dtype=bool), dtype=bool)
+    dm_na_all: npt.NDArray[np.bool_] = dm_series.isna().to_numpy(dtype=bool)
+    dm_all = np.asarray(dm_series.fillna(False).to_numpy(dtype=bool), dtype=bool)
     failure = missing == "failure"
     values: dict[str, npt.NDArray[np.float64]] = {}
-    lost = lost_to_followup(patients, fu)
+    lost_all = lost_to_followup(patients, fu)
     hba1c_rule = goals.thresholds.get("hba1c")
     # known not to have diabetes, where HbA1c only applies with diabetes: never eligible
-    no_dm_hba1c = ~dm & ~dm_na if hba1c_rule is not None and hba1c_rule.only_diabetes else None
+    no_dm_all = (
+        ~dm_all & ~dm_na_all if hba1c_rule is not None and hba1c_rule.only_diabetes else None
+    )
 
-    def column(name: str) -> npt.NDArray[np.float64]:
-        if name not in values:
-            values[name] = _float_values(patients[name])
-        return values[name]
+    def block(rows: slice) -> dict[str, _Part]:
+        """The endpoint columns of some rows (every operation is row by row)."""
 
-    new: dict[str, object] = {}
-    all_base_missing = np.ones(n, dtype=bool)
-    # per condition (MEASURE_CONDITIONS): uncontrolled on any of its measures, at goal on
-    # all of them, follow-up missing on any of them
-    cond_unc: dict[str, npt.NDArray[np.bool_]] = {}
-    cond_goal: dict[str, npt.NDArray[np.bool_]] = {}
-    cond_fu_na: dict[str, npt.NDArray[np.bool_]] = {}
-    for m in goal_measures:
-        t = goals.thresholds[m]
-        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
-        b_na, f_na = np.isnan(base), np.isnan(fol)
-        dm_unknown = dm_na & (t.only_diabetes or t.diabetes_threshold is not None)
-        unc_na = b_na | dm_unknown
-        unc = t.uncontrolled(base, dm) & ~unc_na
-        goal = t.at_goal(fol, dm)
-        goal_na = ~unc | f_na
-        if failure:
-            goal_na = ~unc
-        new[f"uncontrolled_{m}"] = _bool_array(unc, unc_na)
-        new[f"at_goal_{m}"] = _bool_array(goal, goal_na)
-        if with_status:
-            never = ~dm & ~dm_na if t.only_diabetes else np.zeros(n, dtype=bool)
-            new[f"status_at_goal_{m}"] = _status(
-                n,
-                lost=lost,
-                analysed=~goal_na,
-                not_eligible=(~unc & ~unc_na) | never,
-                miss_base=unc_na & ~never,
-                miss_fu=unc & f_na,
-                failure=failure,
-            )
-        all_base_missing &= unc_na
-        c = MEASURE_CONDITIONS[m]
-        cond_unc[c] = cond_unc.get(c, np.zeros(n, dtype=bool)) | unc
-        cond_goal[c] = cond_goal.get(c, np.ones(n, dtype=bool)) & goal & ~f_na
-        cond_fu_na[c] = cond_fu_na.get(c, np.zeros(n, dtype=bool)) | f_na
-    n_unc = np.zeros(n, dtype=np.int64)
-    unc_any = np.zeros(n, dtype=bool)
-    any_unc_missing_fu = np.zeros(n, dtype=bool)
-    all_unc_at_goal = np.ones(n, dtype=bool)
-    any_unc_at_goal = np.zeros(n, dtype=bool)
-    for c, unc in cond_unc.items():
-        n_unc += unc
-        unc_any |= unc
-        any_unc_missing_fu |= unc & cond_fu_na[c]
-        any_unc_at_goal |= unc & cond_goal[c]
-        all_unc_at_goal &= ~unc | cond_goal[c]
-    new["n_uncontrolled"] = n_unc
-    comp_na = ~unc_any if failure else ~unc_any | any_unc_missing_fu
-    new["composite_any"] = _bool_array(any_unc_at_goal, comp_na)
-    new["composite_all"] = _bool_array(all_unc_at_goal, comp_na)
-    if with_status:
-        for name in ("composite_any", "composite_all"):
-            new[f"status_{name}"] = _status(
-                n,
-                lost=lost,
-                analysed=~comp_na,
-                not_eligible=~unc_any & ~all_base_missing,
-                miss_base=~unc_any & all_base_missing,
-                miss_fu=unc_any & any_unc_missing_fu,
-                failure=failure,
-            )
-    for m in measures:
-        base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
-        new[f"change_{m}"] = fol - base
-        never_m = no_dm_hba1c if m == "hba1c" else None
-        if with_status:
-            new[f"status_change_{m}"] = _status(
-                n,
-                lost=lost,
-                analysed=~np.isnan(base) & ~np.isnan(fol),
-                not_eligible=never_m,
-                miss_base=np.isnan(base),
-                miss_fu=np.isnan(fol) & ~np.isnan(base),
-            )
-        if m == "hba1c":
+        def column(name: str) -> npt.NDArray[np.float64]:
+            if name not in values:
+                values[name] = _float_values(patients[name])
+            return values[name][rows]
+
+        dm, dm_na, lost = dm_all[rows], dm_na_all[rows], lost_all[rows]
+        no_dm_hba1c = None if no_dm_all is None else no_dm_all[rows]
+        n = len(dm)
+        new: dict[str, _Part] = {}
+        all_base_missing = np.ones(n, dtype=bool)
+        # per condition (MEASURE_CONDITIONS): uncontrolled on any of its measures, at goal on
+        # all of them, follow-up missing on any of them
+        cond_unc: dict[str, npt.NDArray[np.bool_]] = {}
+        cond_goal: dict[str, npt.NDArray[np.bool_]] = {}
+        cond_fu_na: dict[str, npt.NDArray[np.bool_]] = {}
+        for m in goal_measures:
+            t = goals.thresholds[m]
+            base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
             b_na, f_na = np.isnan(base), np.isnan(fol)
-            drop = (base - fol) >= goals.hba1c_drop - _EPS
-            new["hba1c_drop_ge1"] = _bool_array(drop, b_na | f_na)
-            new["hba1c_lt_7_5"] = _bool_array(fol < goals.hba1c_target, f_na)
-            new["hba1c_lt_7_5_0"] = _bool_array(base < goals.hba1c_target, b_na)
+            dm_unknown = dm_na & (t.only_diabetes or t.diabetes_threshold is not None)
+            unc_na = b_na | dm_unknown
+            unc = t.uncontrolled(base, dm) & ~unc_na
+            goal = t.at_goal(fol, dm)
+            goal_na = ~unc | f_na
+            if failure:
+                goal_na = ~unc
+            new[f"uncontrolled_{m}"] = _bool_array(unc, unc_na)
+            new[f"at_goal_{m}"] = _bool_array(goal, goal_na)
             if with_status:
-                new["status_hba1c_drop_ge1"] = _status(
+                never = ~dm & ~dm_na if t.only_diabetes else np.zeros(n, dtype=bool)
+                new[f"status_at_goal_{m}"] = _status(
                     n,
                     lost=lost,
-                    analysed=~b_na & ~f_na,
+                    analysed=~goal_na,
+                    not_eligible=(~unc & ~unc_na) | never,
+                    miss_base=unc_na & ~never,
+                    miss_fu=unc & f_na,
+                    failure=failure,
+                )
+            all_base_missing &= unc_na
+            c = MEASURE_CONDITIONS[m]
+            cond_unc[c] = cond_unc.get(c, np.zeros(n, dtype=bool)) | unc
+            cond_goal[c] = cond_goal.get(c, np.ones(n, dtype=bool)) & goal & ~f_na
+            cond_fu_na[c] = cond_fu_na.get(c, np.zeros(n, dtype=bool)) | f_na
+        n_unc = np.zeros(n, dtype=np.int64)
+        unc_any = np.zeros(n, dtype=bool)
+        any_unc_missing_fu = np.zeros(n, dtype=bool)
+        all_unc_at_goal = np.ones(n, dtype=bool)
+        any_unc_at_goal = np.zeros(n, dtype=bool)
+        for c, unc in cond_unc.items():
+            n_unc += unc
+            unc_any |= unc
+            any_unc_missing_fu |= unc & cond_fu_na[c]
+            any_unc_at_goal |= unc & cond_goal[c]
+            all_unc_at_goal &= ~unc | cond_goal[c]
+        new["n_uncontrolled"] = n_unc
+        comp_na = ~unc_any if failure else ~unc_any | any_unc_missing_fu
+        new["composite_any"] = _bool_array(any_unc_at_goal, comp_na)
+        new["composite_all"] = _bool_array(all_unc_at_goal, comp_na)
+        if with_status:
+            for name in ("composite_any", "composite_all"):
+                new[f"status_{name}"] = _status(
+                    n,
+                    lost=lost,
+                    analysed=~comp_na,
+                    not_eligible=~unc_any & ~all_base_missing,
+                    miss_base=~unc_any & all_base_missing,
+                    miss_fu=unc_any & any_unc_missing_fu,
+                    failure=failure,
+                )
+        for m in measures:
+            base, fol = column(f"{m}_{baseline}"), column(f"{m}_{fu}")
+            new[f"change_{m}"] = fol - base
+            never_m = no_dm_hba1c if m == "hba1c" else None
+            if with_status:
+                new[f"status_change_{m}"] = _status(
+                    n,
+                    lost=lost,
+                    analysed=~np.isnan(base) & ~np.isnan(fol),
                     not_eligible=never_m,
-                    miss_base=b_na,
-                    miss_fu=f_na & ~b_na,
+                    miss_base=np.isnan(base),
+                    miss_fu=np.isnan(fol) & ~np.isnan(base),
                 )
-                new["status_hba1c_lt_7_5"] = _status(
-                    n, lost=lost, analysed=~f_na, not_eligible=never_m, miss_fu=f_na
-                )
+            if m == "hba1c":
+                b_na, f_na = np.isnan(base), np.isnan(fol)
+                drop = (base - fol) >= goals.hba1c_drop - _EPS
+                new["hba1c_drop_ge1"] = _bool_array(drop, b_na | f_na)
+                new["hba1c_lt_7_5"] = _bool_array(fol < goals.hba1c_target, f_na)
+                new["hba1c_lt_7_5_0"] = _bool_array(base < goals.hba1c_target, b_na)
+                if with_status:
+                    new["status_hba1c_drop_ge1"] = _status(
+                        n,
+                        lost=lost,
+                        analysed=~b_na & ~f_na,
+                        not_eligible=never_m,
+                        miss_base=b_na,
+                        miss_fu=f_na & ~b_na,
+                    )
+                    new["status_hba1c_lt_7_5"] = _status(
+                        n, lost=lost, analysed=~f_na, not_eligible=never_m, miss_fu=f_na
+                    )
+        return new
+
+    new = _in_blocks(len(patients), block)
     if any(k in patients.columns for k in new) or not _copy_on_write():
         out = patients.copy()
         for k, v in new.items():
             out[k] = pd.Series(v, index=patients.index)
     else:  # no copy of the input columns (copy on write protects them)
-        out = pd.concat([patients, pd.DataFrame(new, index=patients.index)], axis=1)
+        # the new columns are fresh arrays of their own: wrapped, not copied into 2-D blocks
+        out = pd.concat([patients, pd.DataFrame(new, index=patients.index, copy=False)], axis=1)
     out.attrs = {
         **patients.attrs,
         "followup": fu,
