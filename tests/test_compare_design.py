@@ -213,20 +213,43 @@ def test_group_index() -> None:
 def test_centred_design_matches_pandas_demeaning(
     codes: list[int], seed: int, offset: float
 ) -> None:
-    """Centred: group centres, the shifted rows, their Gram matrix and sums, and the raw norms."""
+    """Centred: the column means, group means and sums, the Gram matrices overall and within
+    groups (weighted by group or not), and the raw norms, against pandas and numpy."""
     c = np.array(codes)
     g = GroupIndex.from_values(c)
-    x = offset + np.random.default_rng(seed).normal(size=(len(c), 3))
-    centred = Centred.of(np.ascontiguousarray(x.T), g)
+    rng = np.random.default_rng(seed)
+    x = offset + rng.normal(size=(len(c), 3))
+    v = rng.uniform(0.1, 0.25, g.n_groups)
     frame_x = pd.DataFrame(x)
-    means = frame_x.groupby(c).mean().to_numpy()
+    shifted = x - x.mean(axis=0)
     within = (frame_x - frame_x.groupby(c).transform("mean")).to_numpy()
+    w = v[g.codes] if g.n_groups > 1 else np.ones(len(c))
     scale = 1.0 + offset
-    np.testing.assert_allclose(centred.centres, means, rtol=1e-12, atol=1e-14 * scale)
-    np.testing.assert_allclose(centred.values_t.T, within, atol=1e-12 * scale)
-    np.testing.assert_allclose(centred.gram, within.T @ within, atol=1e-10 * scale**2)
-    np.testing.assert_allclose(centred.sums, 0.0, atol=1e-11 * scale * len(c))
-    np.testing.assert_allclose(centred.raw_sq(g.counts), (x * x).sum(axis=0), rtol=1e-12)
+    for weights in (None, v):
+        centred = Centred.of(np.ascontiguousarray(x.T), g, weights)
+        wt = np.ones(len(c)) if weights is None else w
+        np.testing.assert_allclose(centred.mean, x.mean(axis=0), rtol=1e-13)
+        np.testing.assert_allclose(centred.centres, np.tile(x.mean(axis=0), (g.n_groups, 1)))
+        np.testing.assert_allclose(
+            centred.group_means,
+            frame_x.groupby(c).mean().to_numpy(),
+            rtol=1e-12,
+            atol=1e-14 * scale,
+        )
+        np.testing.assert_allclose(
+            centred.sums,
+            pd.DataFrame(shifted).groupby(c).sum().to_numpy(),
+            atol=1e-11 * scale * len(c),
+        )
+        np.testing.assert_allclose(
+            centred.gram, shifted.T @ (wt[:, None] * shifted), atol=1e-10 * scale
+        )
+        np.testing.assert_allclose(centred.sq, (shifted**2).sum(axis=0), atol=1e-10 * scale)
+        gram_w, sq_w = centred.within()
+        np.testing.assert_allclose(gram_w, within.T @ (wt[:, None] * within), atol=1e-9 * scale**2)
+        np.testing.assert_allclose(sq_w, (within**2).sum(axis=0), atol=1e-9 * scale**2)
+        np.testing.assert_allclose(centred.raw_sq(), (x * x).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(centred.group_centred(x.T, g), within.T, atol=1e-12 * scale)
 
 
 def test_a_design_with_an_infinite_product_is_refused_by_column() -> None:

@@ -149,12 +149,12 @@ class Design:
         ``"insulin = False"`` (the reference level of a categorical modifier)
         or ``"age = 0"`` (a numeric one).
     centred : Centred or None
-        ``X`` centred within the groups it was checked within, with its Gram
-        matrix and per-group sums (:class:`~coachstats.compare.rows.Centred`),
-        as :func:`build_design` computed them for its aliasing check; a
-        fitter absorbing those groups starts from them instead of computing
-        them again (the same arithmetic: the same numbers). Its columns are
-        finite (checked).
+        The column means of ``X`` with its Gram matrix and per-group sums
+        around them (:class:`~coachstats.compare.rows.Centred`), as
+        :func:`build_design` computed them for its aliasing check within the
+        groups; a fitter absorbing those groups starts from them instead of
+        computing them again (the same arithmetic: the same numbers). The
+        columns of ``X`` are finite (checked).
     """
 
     X: np.ndarray
@@ -451,7 +451,7 @@ def build_design(
         pairs = tuple((t, False) if isinstance(t, str) else (str(t[0]), bool(t[1])) for t in terms)
         model = ModelTerms(main=pairs, arm=arm_name)
     n = len(frame)
-    arm_col = np.asarray(treated, dtype=float)
+    arm_col = np.asarray(treated)  # cast by the assembly (and by products with floats)
     blocks: list[np.ndarray] = [arm_col]
     names = [f"{arm_name}[T.{treatment}]"]
     for name, categorical in model.main:
@@ -479,14 +479,18 @@ def build_design(
     k = X.shape[1]
     # Covariates first (in order), the arm last: the arm must not be aliased.
     order = [*range(1, k), 0]
-    raw_sq = centred.raw_sq(g.counts)
+    raw_sq = centred.raw_sq()
+    within_gram, within_sq = centred.within()
     # A Gram matrix weighted by group (w_min..w_max) leaves a column at most w_max times its
     # unweighted residual: screening against w_max times the raw norms misses no column that
     # R's rule (the exact check, unweighted) would drop.
-    rel = screen_aliased(centred.gram, raw_sq * float(np.max(centred.weights)), order)
-    aliased = np.any(rel < SUSPECT_TOL)
-    kept = _qr_aliased(centred.values_t.T, raw_sq, order) if aliased else order
-    kept, dropped = check_aliased(kept, centred.sq, raw_sq, names, arm_name, groups is not None)
+    rel = screen_aliased(within_gram, raw_sq * float(np.max(centred.weights)), order)
+    kept = order
+    if np.any(rel < SUSPECT_TOL):  # the exact check, on the design minus its group means
+        within_t = centred.group_centred(X.T, g)
+        kept = _qr_aliased(within_t.T, raw_sq, order)
+        within_sq = np.einsum("ij,ij->i", within_t, within_t)  # without the sums' cancellation
+    kept, dropped = check_aliased(kept, within_sq, raw_sq, names, arm_name, groups is not None)
     covs = model.columns
     keep = sorted(kept)
     if len(keep) < k:

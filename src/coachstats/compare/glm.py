@@ -432,13 +432,20 @@ def regression_fit(
 
 
 def _check_inputs(
-    X: np.ndarray, y: np.ndarray, groups: GroupIndex | None, centred: Centred | None
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: GroupIndex | None,
+    centred: Centred | None,
+    *,
+    binary: bool = False,
 ) -> GroupIndex:
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
-    # a Design's centred columns were checked finite when it was built
+    if binary and np.count_nonzero(y == 0.0) + np.count_nonzero(y == 1.0) != len(y):
+        raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
+    # a Design's centred columns were checked finite when it was built; a 0/1 y is finite
     finite_x = centred is not None or np.all(np.isfinite(X))
-    if not (finite_x and np.all(np.isfinite(y))):
+    if not (finite_x and (binary or np.all(np.isfinite(y)))):
         raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
     g = groups if groups is not None else GroupIndex.single(len(y))
     if len(g.codes) != len(y):
@@ -453,22 +460,23 @@ def _shift(
     centred: Centred | None,
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The group centres the Newton steps shift the design by; the shifted design kept on ``rows``.
+    """The shift of the Newton steps (the column means, for every group), kept on ``rows``.
 
     ``centred`` (a :class:`~coachstats.compare.design.Design`'s) when it is
     the design's, else computed here (the same arithmetic, the Gram matrix
-    weighted by group by ``weights``). Its Gram matrix, their weights and
-    the per-group sums are kept too: the passes of a linear model and the
-    first pass of a logistic fit (:func:`newton_stats`) read them instead of
-    summing over the rows.
+    weighted by group by ``weights``). The passes shift each block of rows
+    by the means (:meth:`ModelRows.shifted_block`); the Gram matrix, its
+    weights and the per-group sums are kept too: the passes of a linear
+    model and the first pass of a logistic fit (:func:`newton_stats`) read
+    them instead of summing over the rows.
     """
     ok = (
         centred is not None
         and centred.centres.shape == (g.n_groups, X.shape[1])
-        and centred.values_t.shape == rows.XT.shape
+        and len(centred.counts) == g.n_groups
     )
     c = centred if ok and centred is not None else Centred.of(rows.XT, g, weights)
-    rows.store("shifted", c.centres, c.values_t)
+    rows.store("uniform shift", c.centres, c.mean)
     rows.store("gram", c.centres, c.gram)
     rows.store("gram weights", c.centres, c.weights)
     rows.store("shifted sums", c.centres, c.sums)
@@ -589,9 +597,7 @@ def fit_logistic(
     >>> round(float(np.exp(fit.coef[0])), 12)  # (2/1) / (1/2)
     4.0
     """
-    g = _check_inputs(X, y, groups, centred)
-    if not np.all((y == 0.0) | (y == 1.0)):
-        raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
+    g = _check_inputs(X, y, groups, centred, binary=True)
     events = g.sums(y)
     alpha0 = initial_intercepts(events, g.counts, g.labels)
     rows = ModelRows.from_design(X, y, g, clusters)

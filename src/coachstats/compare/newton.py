@@ -43,7 +43,6 @@ from coachstats.compare.rows import (
     group_total,
     logistic_parts,
     minus_group_values,
-    rows_dot,
     vdot,
 )
 from coachstats.core.errors import AnalysisError, ConvergenceError, check_option
@@ -145,9 +144,8 @@ def newton_stats(
     >>> st.deviance, st.xr, st.rg
     (39.0, array([5.5]), array([11.]))
     """
-    XT = rows.shifted(shift)
     y = rows.y
-    k, n = XT.shape
+    k, n = rows.XT.shape
     codes, C = rows.groups, rows.n_groups
     binomial = family == "binomial"
     flip = rows.cached("1-2y", y, lambda: 1.0 - 2.0 * y) if binomial else None
@@ -192,12 +190,15 @@ def newton_stats(
     if closed and sums is not None:
         n_g = np.bincount(codes, minlength=C).astype(float) if codes is not None else n_g + n
         e_g = group_total(codes, y, C)
-        xr = rows_dot(XT, y) - sums.T @ mu_g
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
+            xr += rows.shifted_block(shift, start, stop) @ y[start:stop]
+        xr -= sums.T @ mu_g
     # Block by block: every temporary of a block stays in the CPU cache, so a pass reads
     # the design once (whole-length temporaries made it memory-bound, at twice the time).
     for start in range(0, 0 if closed else n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        Xb, yb = XT[:, start:stop], y[start:stop]
+        Xb, yb = rows.shifted_block(shift, start, stop), y[start:stop]
         cb = None if codes is None else codes[start:stop]
         w: np.ndarray | None = None
         if by_group:  # w_g, rg and the deviance from the counts, after the loop
@@ -481,17 +482,16 @@ def cluster_score_parts(
     is computed again.
     """
     shift = result.shift
-    XT = rows.shifted(shift)
     _, a = result.stats.schur()
     kept = rows.stored("residual", result.stats)
     coef, group_coef = result.coef, result.shifted_group_coef
     codes, C = rows.groups, rows.n_groups
-    k, n = XT.shape
+    k, n = rows.XT.shape
     scores = np.zeros((n_clusters, k))
     cross = np.zeros((n_clusters, C))
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        Xb, cb = XT[:, start:stop], clusters[start:stop]
+        Xb, cb = rows.shifted_block(shift, start, stop), clusters[start:stop]
         gb = None if codes is None else codes[start:stop]
         if kept is not None:
             e = kept[start:stop]

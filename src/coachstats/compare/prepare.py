@@ -251,6 +251,8 @@ def _code_groups(
 def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:
     """:func:`pandas.factorize` of a column; a text column of two labels by two comparisons.
 
+    The codes are integers (``int8`` when the comparisons coded them).
+
     An arm column holds two labels: comparing every row with the first
     label, then with the first other one, codes it without hashing every row
     (a third of the time on a million rows). Anything else (missing values,
@@ -282,8 +284,7 @@ def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:
             second = pc.equal(arr, other)
             if n_first + pc.sum(second).as_py() == len(arr):  # the two labels cover every row
                 labels = np.array([arr[0].as_py(), other.as_py()], dtype=object)
-                codes = second.to_numpy(zero_copy_only=False).view(np.int8).astype(np.intp)
-                return codes, labels
+                return second.to_numpy(zero_copy_only=False).view(np.int8), labels
     return pd.factorize(values)
 
 

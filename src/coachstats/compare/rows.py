@@ -50,8 +50,8 @@ __all__ = [
     "minus_group_values",
     "rows_dot",
     "run_local",
+    "shifted_gram_rows",
     "vdot",
-    "weighted_gram_rows",
 ]
 
 
@@ -159,23 +159,34 @@ def gram_rows(values_t: np.ndarray, block: int = 16_384) -> np.ndarray:
     return out
 
 
-def weighted_gram_rows(
-    values_t: np.ndarray, group_weights: np.ndarray, codes: np.ndarray, block: int = 16_384
+def shifted_gram_rows(
+    values_t: np.ndarray,
+    mean: np.ndarray,
+    group_weights: np.ndarray | None = None,
+    codes: np.ndarray | None = None,
+    block: int = 16_384,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`gram_rows` with row ``i`` weighted by ``group_weights[codes[i]]``; and the unweighted diagonal.
+    """:func:`gram_rows` of ``values_t - mean`` (rows weighted by ``group_weights[codes]``); and its unweighted diagonal.
+
+    The shifted rows are made a block at a time, in cache, never stored.
 
     Examples
     --------
-    >>> gram, sq = weighted_gram_rows(np.array([[1.0, 2.0, 3.0]]), np.array([1.0, 2.0]), np.array([0, 1, 1]))
-    >>> gram, sq
-    (array([[27.]]), array([14.]))
+    >>> x = np.array([[1.0, 2.0, 3.0]])
+    >>> shifted_gram_rows(x, np.array([2.0]), np.array([1.0, 2.0]), np.array([0, 1, 1]))
+    (array([[3.]]), array([2.]))
     """
     k, n = values_t.shape
     out, sq = np.zeros((k, k)), np.zeros(k)
     for start in range(0, n, block):
-        part = values_t[:, start : start + block]
+        part = values_t[:, start : start + block] - mean[:, None]
+        if group_weights is None or codes is None:
+            out += part @ part.T
+            continue
         out += np.multiply(part, np.take(group_weights, codes[start : start + block])) @ part.T
         sq += np.einsum("ij,ij->i", part, part)
+    if group_weights is None or codes is None:
+        sq = np.diag(out).copy()
     return out, sq
 
 
@@ -331,18 +342,24 @@ class GroupIndex:
 
 @dataclass(frozen=True)
 class Centred:
-    r"""A design minus per-group centres, with the sums the first Newton pass needs.
+    r"""A design's column means, with the sums the first Newton pass and the aliasing check need.
 
-    Computed once, by the aliasing check of
-    :func:`~coachstats.compare.design.build_design` or by a fitter given a
-    bare design, and shared by both.
+    The fitters shift the design by its column means :math:`m` (the group
+    intercepts absorb any shift): :math:`\tilde x_i = x_i - m`, computed a
+    block of rows at a time in the passes (:meth:`ModelRows.shifted_block`),
+    never stored. Computed once, by the aliasing check of
+    :func:`~coachstats.compare.design.build_design` or by a fitter given a bare
+    design, and shared by both.
 
     Attributes
     ----------
+    mean : ndarray
+        ``(k,)`` the column means :math:`m`.
     centres : ndarray
-        ``(C, k)`` per-group means :math:`m_c` of the design.
-    values_t : ndarray
-        ``(k, n)``: the design minus them, transposed (:math:`\tilde x_i = x_i - m_{c(i)}`).
+        ``(C, k)`` the shift of each group (:math:`m` in every row): the
+        ``shift`` of :func:`~coachstats.compare.newton.newton_steps`.
+    group_means : ndarray
+        ``(C, k)`` per-group means of the design.
     gram : ndarray
         ``(k, k)`` :math:`\sum_i v_{c(i)} \tilde x_i \tilde x_i^\top`, weighted by
         ``weights``: the first pass's :math:`X^\top W X` when they are its
@@ -351,64 +368,90 @@ class Centred:
         ``(C,)`` the per-group weights :math:`v_c` of ``gram`` (ones by default,
         and always with one group).
     sums : ndarray
-        ``(C, k)`` per-group sums of :math:`\tilde x_i`, zero up to rounding
-        (:math:`\sum_{i \in c} x_i - n_c m_c`, from the totals).
+        ``(C, k)`` per-group sums :math:`s_c = \sum_{i \in c} \tilde x_i`.
     sq : ndarray
-        ``(k,)`` unweighted :math:`\sum_i \tilde x_{ij}^2` (the aliasing rule's).
+        ``(k,)`` unweighted :math:`\sum_i \tilde x_{ij}^2`.
+    counts : ndarray
+        ``(C,)`` group sizes.
 
     Examples
     --------
     >>> c = Centred.of(np.array([[1.0, 2.0, 4.0, 8.0]]), GroupIndex.single(4))
-    >>> c.centres, c.values_t, c.gram, c.raw_sq(np.array([4]))
-    (array([[3.75]]), array([[-2.75, -1.75,  0.25,  4.25]]), array([[28.75]]), array([85.]))
+    >>> c.mean, c.gram, c.raw_sq()
+    (array([3.75]), array([[28.75]]), array([85.]))
+    >>> g = GroupIndex.from_values(np.array([0, 0, 1, 1]))
+    >>> Centred.of(np.array([[1.0, 3.0, 4.0, 8.0]]), g).within()  # (1 + 1) + (4 + 4)
+    (array([[10.]]), array([10.]))
     """
 
+    mean: np.ndarray
     centres: np.ndarray
-    values_t: np.ndarray
+    group_means: np.ndarray
     gram: np.ndarray
     weights: np.ndarray
     sums: np.ndarray
     sq: np.ndarray
+    counts: np.ndarray
 
     @classmethod
     def of(
         cls, values_t: np.ndarray, groups: GroupIndex, weights: np.ndarray | None = None
     ) -> Centred:
-        """Centre the rows of a ``(k, n)`` design within ``groups`` (Gram weighted by group)."""
-        C = groups.n_groups
+        """The sums of a ``(k, n)`` design over ``groups`` (its Gram matrix weighted by group)."""
+        C, n = groups.n_groups, values_t.shape[1]
         codes = groups.codes if C > 1 else None
         totals = group_sums_t(codes, values_t, C)
-        centres = totals / groups.counts[:, None]
-        shifted = minus_group_values(values_t, centres, codes)
-        # the group sums of the shifted rows from the totals (zero up to rounding), not a pass
-        sums = totals - groups.counts[:, None] * centres
-        if weights is None or codes is None:
-            gram = gram_rows(shifted)
-            return cls(centres, shifted, gram, np.ones(C), sums, np.diag(gram).copy())
-        w = np.asarray(weights, dtype=float)
-        gram, sq = weighted_gram_rows(shifted, w, codes)
-        return cls(centres, shifted, gram, w, sums, sq)
+        mean = totals.sum(axis=0) / n
+        sums = totals - groups.counts[:, None] * mean
+        w = np.ones(C) if weights is None or codes is None else np.asarray(weights, dtype=float)
+        gram, sq = shifted_gram_rows(
+            values_t, mean, None if weights is None or codes is None else w, codes
+        )
+        counts = groups.counts.astype(float)
+        group_means = totals / counts[:, None]
+        return cls(mean, np.tile(mean, (C, 1)), group_means, gram, w, sums, sq, counts)
 
-    def raw_sq(self, counts: np.ndarray) -> np.ndarray:
+    def within(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""The Gram matrix and squared norms within groups (the group means removed).
+
+        :math:`G - \sum_c v_c s_c s_c^\top / n_c` and :math:`\sum_i \tilde x_{ij}^2 -
+        \sum_c s_{cj}^2 / n_c` (the weighted one is the first pass's Schur
+        complement); with one group, ``gram`` and ``sq`` themselves.
+        """
+        if len(self.weights) == 1:
+            return self.gram, self.sq
+        scaled = self.sums / self.counts[:, None]
+        gram = self.gram - (self.sums * self.weights[:, None]).T @ scaled
+        sq = self.sq - np.sum(self.sums * scaled, axis=0)
+        return (gram + gram.T) / 2.0, sq
+
+    def raw_sq(self) -> np.ndarray:
         r"""Squared norms of the uncentred columns, :math:`\sum_i x_{ij}^2`, from the sums.
 
-        :math:`\sum_i \tilde x_{ij}^2 + \sum_c (2 m_{cj} s_{cj} + n_c m_{cj}^2)`: ``sq``
-        plus per-group terms, with no pass over the rows.
+        :math:`\sum_i \tilde x_{ij}^2 + 2 m_j \sum_c s_{cj} + n m_j^2`, with no pass over the rows.
         """
-        m = self.centres
-        out: np.ndarray = self.sq + np.sum(2.0 * m * self.sums + counts[:, None] * m * m, axis=0)
+        n = float(np.sum(self.counts))
+        out: np.ndarray = self.sq + 2.0 * self.mean * self.sums.sum(axis=0) + n * self.mean**2
         return out
+
+    def group_centred(self, values_t: np.ndarray, groups: GroupIndex) -> np.ndarray:
+        """``values_t`` minus its group means, ``(k, n)`` (the exact aliasing check's input)."""
+        return minus_group_values(
+            values_t, self.group_means, groups.codes if groups.n_groups > 1 else None
+        )
 
     def subset(self, keep: Sequence[int]) -> Centred:
         """The columns ``keep`` (in that order)."""
         idx = list(keep)
         return Centred(
+            self.mean[idx],
             self.centres[:, idx],
-            self.values_t[idx],
+            self.group_means[:, idx],
             self.gram[np.ix_(idx, idx)],
             self.weights,
             self.sums[:, idx],
             self.sq[idx],
+            self.counts,
         )
 
 
@@ -547,6 +590,18 @@ class ModelRows:
         return self.cached(
             "shifted", shift, lambda: minus_group_values(self.XT, shift, self.groups)
         )
+
+    def shifted_block(self, shift: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of :meth:`shifted`, ``(k, stop - start)``.
+
+        When the shift is the same for every group (its :class:`Centred` mean
+        was kept, see :func:`~coachstats.compare.glm.fit_logistic`), the block
+        is shifted here, in cache, and the shifted design is never stored.
+        """
+        mean = self.stored("uniform shift", shift)
+        if mean is not None:
+            return self.XT[:, start:stop] - mean[:, None]
+        return self.shifted(shift)[:, start:stop]
 
     def centered(self, center: np.ndarray) -> np.ndarray:
         """``(k + 1, n)``: a row of ones (the intercept) over ``XT - center``."""
