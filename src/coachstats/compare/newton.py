@@ -148,7 +148,6 @@ def newton_stats(
     k, n = rows.XT.shape
     codes, C = rows.groups, rows.n_groups
     binomial = family == "binomial"
-    flip = rows.cached("1-2y", y, lambda: 1.0 - 2.0 * y) if binomial else None
     # a linear model's X'X and group sums do not depend on the point: kept after the first pass
     kept = None if binomial else rows.stored("gaussian sums", shift)
     xwx, xr = np.zeros((k, k)), np.zeros(k)
@@ -213,8 +212,9 @@ def newton_stats(
             if binomial:
                 r, w, t = logistic_parts(eta, log_term=True)  # mu, mu (1 - mu), log(1 + e^-|eta|)
                 deviance += float(t.sum())
-                np.multiply(eta, flip[start:stop], out=t)  # type: ignore[index]
-                np.maximum(t, 0.0, out=t)
+                # max(0, (1 - 2y) eta) = max(0, eta) - y eta, exactly, row by row (y is 0 or 1)
+                np.maximum(eta, 0.0, out=t)
+                t -= yb * eta
                 deviance += float(t.sum())
                 np.subtract(yb, r, out=r)
                 wg += group_total(cb, w, C)

@@ -187,13 +187,15 @@ def prepare(
     cols = list(dict.fromkeys([*columns, *([arm] if arm else [])]))
     require_columns(data, cols)
     sub = data[cols]
-    isna = sub.isna()
-    keep = ~isna.any(axis=1).to_numpy()
+    # the missing-value masks of the columns that have missing values only
+    with_na = [c for c in cols if sub[c].hasnans]
+    isna = sub[with_na].isna() if with_na else None
+    keep = ~isna.any(axis=1).to_numpy() if isna is not None else np.ones(len(sub), dtype=bool)
     n_excluded = int((~keep).sum())
     reasons = []
-    if n_excluded:
+    if n_excluded and isna is not None:
         already = np.zeros(len(sub), dtype=bool)
-        for c in cols:
+        for c in with_na:
             miss = isna[c].to_numpy() & ~already
             if miss.any():
                 reasons.append(f"missing {c} ({int(miss.sum())})")
