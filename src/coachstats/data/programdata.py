@@ -33,7 +33,7 @@ import pandas as pd
 
 from coachstats.core.errors import FileFormatError, SchemaError, check_option, list_some, shorten
 from coachstats.data.io import file_sha256
-from coachstats.data.schema import PATIENT_SCHEMA, column_spec, normalize_arm_labels
+from coachstats.data.schema import MISSING_ID, PATIENT_SCHEMA, column_spec, normalize_arm_labels
 from coachstats.data.suggest import (
     arm_candidates,
     arms_option,
@@ -315,7 +315,7 @@ def _row_failures(error: SchemaError) -> tuple[set[Any], list[str], bool] | None
     for f in error.failures.itertuples(index=False):
         rows: list[Any] = list(f.rows) if isinstance(f.rows, (list, tuple)) else []
         shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
-        if rows and f.column == "patient_id" and str(f.problem).startswith("missing patient id"):
+        if rows and f.column == "patient_id" and str(f.problem).startswith(MISSING_ID):
             no_id = True  # a row's own problem (duplicated ids and arm labels are the file's)
             where = str(f.problem).split("(", 1)[-1].removesuffix(" shown)")
             lines.append(f"excluded {len(rows)} row(s) without a patient id [{where}: {shown}]")

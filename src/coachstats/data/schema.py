@@ -79,6 +79,7 @@ from coachstats.data.parsing import (
 
 __all__ = [
     "ARMS",
+    "MISSING_ID",
     "PATIENT_SCHEMA",
     "ColumnSpec",
     "column_spec",
@@ -86,6 +87,10 @@ __all__ = [
     "row_names",
     "validate_patients",
 ]
+
+#: How a row without a patient id is told (its ``rows`` are file lines, not ids):
+#: ``--exclude-invalid`` recognises those failures by it (``data.programdata``).
+MISSING_ID = "missing patient id"
 
 ARMS = ("coaching", "usual_care")
 _ARM_SYNONYMS = {
@@ -443,7 +448,7 @@ def validate_patients(
                     "column": "patient_id",
                     "rows": rows,
                     "values": [],
-                    "problem": f"missing patient id ({named} shown)",
+                    "problem": f"{MISSING_ID} ({named} shown)",
                 }
             )
         dup = pid.duplicated(keep=False).to_numpy() & ~missing_id

@@ -50,6 +50,7 @@ from coachstats.core.vocabulary import (
 )
 from coachstats.trials.evidence import EVIDENCE_OUTCOMES, EvidenceTrial, get_evidence, list_evidence
 from coachstats.trials.registry import get_trial, list_trials
+from coachstats.trials.values import FROM_PRINTED_P
 
 __all__ = [
     "DEFAULT_MARGINS",
@@ -132,7 +133,7 @@ def origin_marks(estimate_origin: str, se_origin: str) -> str:
     ...              "computed: SE = |estimate| / z(1 - P/2) from the printed P = .02")
     '*†'
     """
-    marks = "*" if "from the printed P" in se_origin else ""
+    marks = "*" if FROM_PRINTED_P in se_origin else ""
     return marks + ("†" if estimate_origin.startswith("computed") else "")
 
 

@@ -49,6 +49,7 @@ from coachstats.trials.printed import PrintedP, PrintedValue
 __all__ = [
     "CI_FROM_SE",
     "DERIVATIONS",
+    "FROM_PRINTED_P",
     "Count",
     "Derivation",
     "Estimate",
@@ -376,6 +377,12 @@ def std_error_from_ci(
     return se, Origin("computed", location, "SE = (upper - lower) / (2 z) from the printed CI")
 
 
+#: The words that mark an SE computed from a printed P in its origin's detail
+#: (:func:`std_error_from_p`); readers of the detail (``coachstats evidence``'s
+#: marks) look for them here.
+FROM_PRINTED_P = "from the printed P"
+
+
 def std_error_from_p(
     estimate: float, p: PrintedP, *, location: str = "", what: str = "estimate"
 ) -> tuple[tuple[float, float, float], Origin]:
@@ -399,7 +406,7 @@ def std_error_from_p(
     """
     se, lo, hi = p.std_errors(estimate)
     detail = (
-        f"SE = |{what}| / z(1 - P/2) from the printed {p_phrase(p.text)} "
+        f"SE = |{what}| / z(1 - P/2) {FROM_PRINTED_P} {p_phrase(p.text).removeprefix('P ')} "
         f"(rounding range {lo:.4g} to {hi:.4g})"
     )
     return (se, lo, hi), Origin("computed", location, detail)
