@@ -17,8 +17,7 @@ Hessian of the full parameter vector :math:`(\beta, \alpha)` is
 whose group block is diagonal, so Newton steps are solved through the Schur
 complement :math:`S = X^\top W X - B^\top \operatorname{diag}(w_c)^{-1} B =
 \tilde X^\top W \tilde X`, with :math:`\tilde X` the design minus its
-:math:`W`-weighted group means (computed directly, which keeps :math:`S` well
-conditioned). Per-group sums use ``np.bincount``; the cost per iteration is
+:math:`W`-weighted group means (in exact arithmetic). Per-group sums use ``np.bincount``; the cost per iteration is
 :math:`O(np^2 + Cp^2)` for :math:`C` groups, with no :math:`n \times C` matrix.
 
 - Logistic (``family="binomial"``): Newton-Raphson (= IRLS for the canonical
@@ -34,9 +33,13 @@ Every pass over the data computes sums over rows (:class:`NewtonStats`:
 generators of requests (:func:`newton_steps`) that run on rows in memory
 (:func:`~coachstats.compare.design.run_local`), on the row groups of a Parquet
 file (:mod:`coachstats.engines.stream`) or on Dask partitions, with the same formulas.
-The design is shifted by per-group centres before the sums are taken (the
-group effects absorb the shift), so that :math:`S` is formed without
-cancellation.
+The design is shifted before the sums are taken (the group effects absorb any
+shift): in memory by its column means, a block of rows at a time
+(:meth:`~coachstats.compare.rows.ModelRows.shifted_block`); streamed, by its
+group means. :math:`S` is then the weighted sum of squares around the shift
+minus its between-group part, so a column that varies little within groups
+compared with between them loses the digits of that ratio (one that does not
+vary within groups at all is dropped by the aliasing check before the fit).
 
 The model-based covariance of :math:`\hat\beta` is :math:`\phi S^{-1}`
 (:math:`\phi = 1` for logistic, :math:`\hat\sigma^2` for linear). The
@@ -568,8 +571,8 @@ def fit_logistic(
         Newton iterations before giving up.
     tol : float
         Convergence threshold on the largest step.
-    centred : (ndarray, ndarray), optional
-        The group means of ``X`` and ``X`` minus them, transposed
+    centred : Centred, optional
+        The column means of ``X`` with its Gram matrix and group sums
         (:attr:`~coachstats.compare.design.Design.centred`, for ``groups``):
         used instead of computing them again.
     clusters : GroupIndex, optional

@@ -367,8 +367,9 @@ def newton_steps(
     alpha0 : ndarray
         Starting group intercepts (``(C,)``), e.g. :func:`initial_intercepts`.
     shift : ndarray
-        ``(C, p)`` per-group centres of the design (any values; group means
-        give the best conditioning).
+        ``(C, p)`` per-group centres of the design (any values: the group
+        intercepts absorb them; in memory the column means in every row, see
+        :class:`~coachstats.compare.rows.Centred`; streamed, the group means).
     family : {"binomial", "gaussian"}
     max_iter, tol
         Newton iterations and convergence threshold.
