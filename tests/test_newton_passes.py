@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ from coachstats.compare.gcomputation import _logistic_from_odds
 from coachstats.compare.glm import _shift, fit_logistic
 from coachstats.compare.newton import initial_intercepts, newton_stats, newton_steps
 from coachstats.compare.rows import ArmMoments, GroupIndex, ModelRows, logistic_parts, run_local
+from coachstats.core.errors import AnalysisError
 
 
 @settings(max_examples=200, deadline=None)
@@ -109,7 +111,7 @@ def test_a_pass_reading_the_centred_sums_equals_the_dense_formulas(
     g = GroupIndex.from_values(rng.integers(0, n_groups, n))
     y = (rng.random(n) < 0.3).astype(float) if family == "binomial" else rng.normal(size=n)
     rows = ModelRows.from_design(np.asfortranarray(X), y, g)
-    shift = _shift(rows, X, g, None)  # keeps the shifted design, its Gram matrix and sums
+    shift = _shift(rows, g, None)  # keeps the column means, the Gram matrix and the sums
     assert rows.stored("gram", shift) is not None
     beta = np.zeros(p) if family == "binomial" else rng.normal(size=p) * 0.1
     alpha = rng.normal(size=n_groups)
@@ -232,3 +234,50 @@ def test_a_covariate_almost_constant_within_clinics_keeps_its_digits() -> None:
     grouped = regression_fit(run_local(steps, rows), "binomial", g, rows)
     np.testing.assert_allclose(fit.coef, grouped.coef, rtol=1e-7)
     np.testing.assert_allclose(np.diag(fit.bread), np.diag(grouped.bread), rtol=1e-7)
+
+
+def test_a_centred_design_from_other_rows_is_not_used() -> None:
+    """fit_* take a Design's sums only when they are those of the rows fitted (counts per group)."""
+    from coachstats.compare.design import build_design
+    from coachstats.compare.glm import fit_linear
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.normal(size=1000)})
+    treated = rng.random(1000) < 0.5
+    y = 1.0 + 2.0 * frame["x"].to_numpy() + rng.normal(size=1000)
+    design = build_design(frame, treated, ["x"])
+    half = slice(0, 500)
+    got = fit_linear(design.X[half], y[half], centred=design.centred)
+    want = fit_linear(design.X[half], y[half])
+    np.testing.assert_allclose(got.coef, want.coef, rtol=1e-12)
+    bad = design.X[half].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(AnalysisError, match="finite"):
+        fit_linear(bad, y[half], centred=design.centred)
+
+
+def test_a_covariate_constant_within_clinics_up_to_noise_is_fitted_on_group_means() -> None:
+    """Below UNIFORM_SHIFT_MIN of within-group variation, the fit shifts by the group means.
+
+    A covariate whose within-clinic variance is 1e-12 of its total: the fit
+    (as R's rule keeps the column) agrees with the Newton iteration on the
+    design shifted by the group means to 1e-12 (shifting by the column means
+    would lose six more digits).
+    """
+    from coachstats.compare.glm import UNIFORM_SHIFT_MIN, fit_linear, regression_fit
+
+    rng = np.random.default_rng(23)
+    n, C = 20_000, 40
+    g = GroupIndex.from_values(rng.integers(0, C, n))
+    level = rng.normal(0.0, 1.0, C)
+    z = 50.0 * level[g.codes] + 5e-5 * rng.normal(size=n)
+    X = np.column_stack([rng.random(n) < 0.5, z]).astype(float)
+    y = 0.5 * X[:, 0] + 1e4 * (z - 50.0 * level[g.codes]) + rng.normal(size=n)
+    within = GroupIndex.demean(g, z)
+    assert (within @ within) < UNIFORM_SHIFT_MIN * ((z - z.mean()) @ (z - z.mean()))
+    fit = fit_linear(X, y, g)
+    rows = ModelRows.from_design(np.asfortranarray(X), y, g)
+    steps = newton_steps(np.zeros(C), g.means(X), family="gaussian")
+    grouped = regression_fit(run_local(steps, rows), "gaussian", g, rows)
+    np.testing.assert_allclose(fit.coef, grouped.coef, rtol=1e-12)
+    np.testing.assert_allclose(np.diag(fit.bread), np.diag(grouped.bread), rtol=1e-12)

@@ -441,44 +441,58 @@ def _check_inputs(
     centred: Centred | None,
     *,
     binary: bool = False,
-) -> GroupIndex:
+) -> tuple[GroupIndex, Centred | None]:
+    """The groups, and ``centred`` when it is the sums of these rows and groups (else None)."""
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise AnalysisError(f"X must be (n, p) and y (n,); got {X.shape} and {y.shape}")
-    if binary and np.count_nonzero(y == 0.0) + np.count_nonzero(y == 1.0) != len(y):
-        raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
-    # a Design's centred columns were checked finite when it was built; a 0/1 y is finite
-    finite_x = centred is not None or np.all(np.isfinite(X))
-    if not (finite_x and (binary or np.all(np.isfinite(y)))):
-        raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
     g = groups if groups is not None else GroupIndex.single(len(y))
     if len(g.codes) != len(y):
         raise AnalysisError("groups and y have different lengths")
-    return g
+    if binary and np.count_nonzero(y == 0.0) + np.count_nonzero(y == 1.0) != len(y):
+        raise AnalysisError("the outcome of a logistic regression must be 0/1 (or boolean)")
+    usable = (
+        centred
+        if centred is not None
+        and centred.centres.shape == (g.n_groups, X.shape[1])
+        and np.array_equal(centred.counts, g.counts)
+        else None
+    )
+    # a Design's columns were checked finite when it was built; a 0/1 y is finite
+    finite_x = usable is not None or np.all(np.isfinite(X))
+    if not (finite_x and (binary or np.all(np.isfinite(y)))):
+        raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
+    return g, usable
+
+
+#: A column whose variation within groups is below this share of its variation around
+#: its mean is fitted on the design shifted by the group means (stored) instead of the
+#: column means: shifting by the mean would cost the digits of that ratio (about 1e-16
+#: over the share; so at most about 1e-10 here).
+UNIFORM_SHIFT_MIN = 1e-6
 
 
 def _shift(
     rows: ModelRows,
-    X: np.ndarray,
     g: GroupIndex,
     centred: Centred | None,
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """The shift of the Newton steps (the column means, for every group), kept on ``rows``.
 
-    ``centred`` (a :class:`~coachstats.compare.design.Design`'s) when it is
-    the design's, else computed here (the same arithmetic, the Gram matrix
-    weighted by group by ``weights``). The passes shift each block of rows
-    by the means (:meth:`ModelRows.shifted_block`); the Gram matrix, its
-    weights and the per-group sums are kept too: the passes of a linear
-    model and the first pass of a logistic fit (:func:`newton_stats`) read
-    them instead of summing over the rows.
+    ``centred`` (a :class:`~coachstats.compare.design.Design`'s, checked by
+    :func:`_check_inputs`) when given, else computed here (the same
+    arithmetic, the Gram matrix weighted by group by ``weights``). The passes
+    shift each block of rows by the means (:meth:`ModelRows.shifted_block`);
+    the Gram matrix, its weights and the per-group sums are kept too: the
+    passes of a linear model and the first pass of a logistic fit
+    (:func:`newton_stats`) read them instead of summing over the rows. A
+    column almost constant within groups (:data:`UNIFORM_SHIFT_MIN`) makes it
+    the group means instead, with the shifted design stored and every sum
+    taken over the rows.
     """
-    ok = (
-        centred is not None
-        and centred.centres.shape == (g.n_groups, X.shape[1])
-        and len(centred.counts) == g.n_groups
-    )
-    c = centred if ok and centred is not None else Centred.of(rows.XT, g, weights)
+    c = centred if centred is not None else Centred.of(rows.XT, g, weights)
+    if g.n_groups > 1 and np.any(c.within()[1] < UNIFORM_SHIFT_MIN * c.sq):
+        return c.group_means
     rows.store("uniform shift", c.centres, c.mean)
     rows.store("gram", c.centres, c.gram)
     rows.store("gram weights", c.centres, c.weights)
@@ -528,14 +542,15 @@ def fit_linear(
     >>> fit.coef.round(12), fit.group_coef.round(12)
     (array([1.1]), array([1.1]))
     """
-    g = _check_inputs(X, y, groups, centred)
+    g, centred = _check_inputs(X, y, groups, centred)
     n, p = X.shape
     if n - p - g.n_groups <= 0:
         raise AnalysisError(
             f"{n} observations for {p + g.n_groups} coefficients: no residual degrees of freedom"
         )
     rows = ModelRows.from_design(X, y, g, clusters)
-    shift = _shift(rows, X, g, centred)
+    rows.keep_residuals = clusters is not None
+    shift = _shift(rows, g, centred)
     result = run_local(newton_steps(np.zeros(g.n_groups), shift, family="gaussian"), rows)
     return regression_fit(result, "gaussian", g, rows)
 
@@ -600,12 +615,13 @@ def fit_logistic(
     >>> round(float(np.exp(fit.coef[0])), 12)  # (2/1) / (1/2)
     4.0
     """
-    g = _check_inputs(X, y, groups, centred, binary=True)
+    g, centred = _check_inputs(X, y, groups, centred, binary=True)
     events = g.sums(y)
     alpha0 = initial_intercepts(events, g.counts, g.labels)
     rows = ModelRows.from_design(X, y, g, clusters)
+    rows.keep_residuals = clusters is not None
     weights = first_pass_weights(events, g.counts, g.labels) if g.n_groups > 1 else None
-    shift = _shift(rows, X, g, centred, weights)
+    shift = _shift(rows, g, centred, weights)
     steps = newton_steps(alpha0, shift, family="binomial", max_iter=max_iter, tol=tol)
     result = run_local(steps, rows)
     if not result.converged:

@@ -153,9 +153,9 @@ def newton_stats(
     xwx, xr = np.zeros((k, k)), np.zeros(k)
     wg, rg, bg = np.zeros(C), np.zeros(C), np.zeros((C, k))
     deviance = 0.0
-    # With clusters on the rows, the residuals of the pass are kept (one array, overwritten
-    # by the next pass): the cluster-robust scores at the last pass's point need no pass.
-    resid = rows.buffer("residual") if rows.clusters is not None else None
+    # When the fit asks for them (its CR1 scores), the residuals of the pass are kept (one
+    # array, overwritten by the next pass): the scores at the last pass's point need no pass.
+    resid = rows.buffer("residual") if rows.keep_residuals else None
     # At beta = 0 (the first pass of a logistic fit) the linear predictor is the group's
     # intercept: its mean, weight and deviance are per-group values and counts.
     by_group = binomial and not np.any(beta)
@@ -477,8 +477,8 @@ def cluster_score_parts(
     influence column of any per-group value :math:`v` is ``cross @ v``: one
     pass over the rows serves every functional of a fit (block by block).
 
-    When the rows kept the residuals of the fit's last pass (rows with
-    clusters, see :func:`newton_stats`), the scores are those of that pass's
+    When the rows kept the residuals of the fit's last pass (a fit given
+    the clusters, ``ModelRows.keep_residuals``), the scores are those of that pass's
     point, as the bread is (within ``tol`` of the solution): no prediction
     is computed again.
     """

@@ -8,7 +8,6 @@ excluded and counted, and on the errors raised for unusable input.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -215,39 +214,31 @@ def prepare(
                     f"column {c!r} has {int(inf.sum())} infinite value(s) (rows {rows}); "
                     "replace them by finite values or by missing ones"
                 )
-    coding = _code_groups(frame, groups)
-    if arm:
-        # Factorize once; the labels are the arm values as text (as ``astype(str)``).
-        codes, uniques = factorize_labels(frame[arm])
-        text = np.array([str(u) for u in uniques], dtype=object)
-        labels = resolve_arms(pd.Series(text, name=arm), treatment, control)
-        treated = codes == int(np.flatnonzero(text == labels[0])[0])
-    else:
-        labels = ("all", "")
-        treated = np.ones(len(frame), dtype=bool)
-    coded = {c: g.result() if isinstance(g, Future) else g for c, g in coding.items()}
+    names = list(dict.fromkeys(groups))
+    background = len(frame) >= BACKGROUND_ROWS and bool(names)
+    # A thread of this call only, joined when it returns or raises (no thread outlives it).
+    with ThreadPoolExecutor(max_workers=1 if background else None) as pool:
+        pending: dict[str, Future[GroupIndex]] = (
+            {c: pool.submit(GroupIndex.from_values, frame[c]) for c in names} if background else {}
+        )
+        if arm:
+            # Factorize once; the labels are the arm values as text (as ``astype(str)``).
+            codes, uniques = factorize_labels(frame[arm])
+            text = np.array([str(u) for u in uniques], dtype=object)
+            labels = resolve_arms(pd.Series(text, name=arm), treatment, control)
+            treated = codes == int(np.flatnonzero(text == labels[0])[0])
+        else:
+            labels = ("all", "")
+            treated = np.ones(len(frame), dtype=bool)
+        coded = {
+            c: pending[c].result() if background else GroupIndex.from_values(frame[c])
+            for c in names
+        }
     return Prepared(frame, treated, labels, n_excluded, ", ".join(reasons), coded)
 
 
 #: Rows from which :func:`prepare` codes the grouping columns in a second thread.
 BACKGROUND_ROWS = 200_000
-#: The thread of each process (a forked child gets a pool of its own: the parent's
-#: thread does not survive a fork).
-_POOL: dict[int, ThreadPoolExecutor] = {}
-
-
-def _code_groups(
-    frame: pd.DataFrame, groups: Sequence[str]
-) -> dict[str, GroupIndex | Future[GroupIndex]]:
-    """The grouping columns' codes: computed now, or started in a second thread (large frames)."""
-    names = list(dict.fromkeys(groups))
-    if len(frame) < BACKGROUND_ROWS or not names:
-        return {c: GroupIndex.from_values(frame[c]) for c in names}
-    pool = _POOL.get(os.getpid())
-    if pool is None:
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coachstats-codes")
-        _POOL[os.getpid()] = pool
-    return {c: pool.submit(GroupIndex.from_values, frame[c]) for c in names}
 
 
 def factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:

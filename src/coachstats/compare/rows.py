@@ -520,6 +520,8 @@ class ModelRows:
     n_groups: int = 1
     clusters: np.ndarray | None = None
     n_clusters: int = 0
+    #: Keep each Newton pass's residuals (for the cluster-robust scores of the fit's last pass).
+    keep_residuals: bool = False
     _cache: dict[Hashable, tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
