@@ -109,9 +109,9 @@ def _not_eligible(frame: pd.DataFrame, outcome: str) -> list[tuple[str, np.ndarr
     flag = f"uncontrolled_{measure}" if measure is not None else None
     groups: list[tuple[str, np.ndarray]]
     if status_col in frame.columns:
-        status = frame[status_col].astype(str).to_numpy()
-        never = status == "not eligible"
-        base = status == "missing baseline"
+        status = frame[status_col]  # compared as it is (categorical codes), never made text
+        never = (status == "not eligible").to_numpy(dtype=bool, na_value=False)
+        base = (status == "missing baseline").to_numpy(dtype=bool, na_value=False)
         if measure is None:
             groups = [
                 ("not eligible: uncontrolled at baseline on no measure", never),
