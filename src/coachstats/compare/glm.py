@@ -620,7 +620,9 @@ def fit_logistic(
     alpha0 = initial_intercepts(events, g.counts, g.labels)
     rows = ModelRows.from_design(X, y, g, clusters)
     rows.keep_residuals = clusters is not None
-    weights = first_pass_weights(events, g.counts, g.labels) if g.n_groups > 1 else None
+    # the first working weights weight a Gram matrix computed here (a design's has them)
+    need = centred is None and g.n_groups > 1
+    weights = first_pass_weights(events, g.counts, g.labels) if need else None
     shift = _shift(rows, g, centred, weights)
     steps = newton_steps(alpha0, shift, family="binomial", max_iter=max_iter, tol=tol)
     result = run_local(steps, rows)

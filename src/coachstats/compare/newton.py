@@ -169,17 +169,8 @@ def newton_stats(
     gram, sums = rows.stored("gram", shift), rows.stored("shifted sums", shift)
     # the pass's weights per group when they are constant within groups, else None
     weight = w_g if by_group else (np.ones(C) if not binomial else None)
-    gram_weight = rows.stored("gram weights", shift)
-    # X'WX is the Gram matrix when it was weighted by these weights (or, with one group,
-    # proportional to them)
     gram_scale = (
-        None
-        if gram is None or gram_weight is None or weight is None
-        else weight[0] / gram_weight[0]
-        if C == 1
-        else 1.0
-        if np.array_equal(weight, gram_weight)
-        else None
+        _gram_scale(rows.stored("gram weights", shift), weight) if gram is not None else None
     )
     xwx_known = kept is not None or gram_scale is not None
     bg_known = kept is not None or (sums is not None and weight is not None)
@@ -262,6 +253,19 @@ def newton_stats(
     if resid is not None:
         rows.store("residual", stats, resid)
     return stats
+
+
+def _gram_scale(gram_weight: np.ndarray | None, weight: np.ndarray | None) -> float | None:
+    """The factor that makes a kept Gram matrix a pass's X'WX, or None when none does.
+
+    It does when the pass's weights are constant within groups (``weight``) and
+    the Gram matrix was weighted by them, or with one group by any weight.
+    """
+    if gram_weight is None or weight is None:
+        return None
+    if len(weight) == 1:
+        return float(weight[0] / gram_weight[0])
+    return 1.0 if np.array_equal(weight, gram_weight) else None
 
 
 #: Rows per block of a pass (their temporaries fit in a core's cache).

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Self, TypeVar
 
 import numpy as np
@@ -151,24 +152,20 @@ def gram_rows(values_t: np.ndarray, block: int = 16_384) -> np.ndarray:
     array([[14.,  5.],
            [ 5.,  2.]])
     """
-    k, n = values_t.shape
-    out = np.zeros((k, k))
-    for start in range(0, n, block):
-        part = values_t[:, start : start + block]
-        out += part @ part.T
-    return out
+    return shifted_gram_rows(values_t, None, block=block)[0]
 
 
 def shifted_gram_rows(
     values_t: np.ndarray,
-    mean: np.ndarray,
+    mean: np.ndarray | None,
     group_weights: np.ndarray | None = None,
     codes: np.ndarray | None = None,
     block: int = 16_384,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`gram_rows` of ``values_t - mean`` (rows weighted by ``group_weights[codes]``); and its unweighted diagonal.
 
-    The shifted rows are made a block at a time, in cache, never stored.
+    The shifted rows are made a block at a time, in cache, never stored
+    (``mean=None``: the rows as they are).
 
     Examples
     --------
@@ -179,7 +176,9 @@ def shifted_gram_rows(
     k, n = values_t.shape
     out, sq = np.zeros((k, k)), np.zeros(k)
     for start in range(0, n, block):
-        part = values_t[:, start : start + block] - mean[:, None]
+        part = values_t[:, start : start + block]
+        if mean is not None:
+            part = part - mean[:, None]
         if group_weights is None or codes is None:
             out += part @ part.T
             continue
@@ -355,9 +354,6 @@ class Centred:
     ----------
     mean : ndarray
         ``(k,)`` the column means :math:`m`.
-    centres : ndarray
-        ``(C, k)`` the shift of each group (:math:`m` in every row): the
-        ``shift`` of :func:`~coachstats.compare.newton.newton_steps`.
     group_means : ndarray
         ``(C, k)`` per-group means of the design.
     gram : ndarray
@@ -385,7 +381,6 @@ class Centred:
     """
 
     mean: np.ndarray
-    centres: np.ndarray
     group_means: np.ndarray
     gram: np.ndarray
     weights: np.ndarray
@@ -403,13 +398,18 @@ class Centred:
         totals = group_sums_t(codes, values_t, C)
         mean = totals.sum(axis=0) / n
         sums = totals - groups.counts[:, None] * mean
-        w = np.ones(C) if weights is None or codes is None else np.asarray(weights, dtype=float)
-        gram, sq = shifted_gram_rows(
-            values_t, mean, None if weights is None or codes is None else w, codes
-        )
+        weighted = weights is not None and codes is not None
+        w = np.asarray(weights, dtype=float) if weighted else np.ones(C)
+        gram, sq = shifted_gram_rows(values_t, mean, w if weighted else None, codes)
         counts = groups.counts.astype(float)
-        group_means = totals / counts[:, None]
-        return cls(mean, np.tile(mean, (C, 1)), group_means, gram, w, sums, sq, counts)
+        return cls(mean, totals / counts[:, None], gram, w, sums, sq, counts)
+
+    @cached_property
+    def centres(self) -> np.ndarray:
+        """``(C, k)`` the shift of each group (:math:`m` in every row): the ``shift`` of
+        :func:`~coachstats.compare.newton.newton_steps` (one array, the anchor of what a
+        fit keeps for it)."""
+        return np.tile(self.mean, (len(self.counts), 1))
 
     def within(self) -> tuple[np.ndarray, np.ndarray]:
         r"""The Gram matrix and squared norms within groups (the group means removed).
@@ -445,7 +445,6 @@ class Centred:
         idx = list(keep)
         return Centred(
             self.mean[idx],
-            self.centres[:, idx],
             self.group_means[:, idx],
             self.gram[np.ix_(idx, idx)],
             self.weights,
