@@ -279,7 +279,7 @@ def _model(
             )
     n = int(sums.arms.n.sum())
     shift = sums.xsum / sums.counts[:, None]
-    design, keep = yield from design_steps(spec, prep, arm, shift, fe)
+    design, keep = yield from design_steps(spec, prep, arm, shift, fe, cluster)
     rows_summary = models.RowSummary(
         sums.arms.summaries(prep.labels, binary), prep.n_excluded, prep.excluded_reason
     )

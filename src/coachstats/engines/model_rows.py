@@ -31,12 +31,7 @@ if TYPE_CHECKING:
 from coachstats.engines.first_pass import Prepared, kept_rows, outcome_check
 from coachstats.engines.passes import Chunk, FrameRequest, Steps
 
-__all__ = ["ITERATIVE", "adapt", "design_steps", "group_sums_request", "model_rows"]
-
-
-#: Methods whose fits take a pass per iteration: their rows are kept between passes
-#: (:class:`~coachstats.engines.passes.RowStore`); the others take two or three passes.
-ITERATIVE = frozenset({"logistic", "gee"})
+__all__ = ["adapt", "design_steps", "group_sums_request", "model_rows"]
 
 
 def model_rows(
@@ -49,18 +44,51 @@ def model_rows(
     keep_columns: Sequence[int] | None = None,
     numeric_outcome: bool = False,
 ) -> tuple[ModelRows, np.ndarray]:
-    """The model's rows in this chunk: ``ModelRows`` (design, outcome, codes) and ``treated``."""
+    """The model's rows in this chunk: ``ModelRows`` (design, outcome, codes) and ``treated``.
+
+    ``keep_columns`` selects the design's columns (those the aliasing rule
+    kept). The rows are built once per chunk and kept between passes
+    (:class:`~coachstats.engines.row_store.RowStore`, packed), so a later
+    pass, whatever columns it selects, starts from them without reading the
+    chunk.
+    """
     key = ("rows", id(spec), id(prep), fe, cluster, tuple(keep_columns or ()))
     if key in chunk.memo:
         return cast(tuple[ModelRows, np.ndarray], chunk.memo[key])
-    kept_value = chunk.kept_value(key)
-    # built by an earlier pass for this very spec and preparation (the entry holds them, so
-    # their ids are not reused); a fresh ModelRows, as its caches are per pass
-    if kept_value is not None and kept_value[0] is spec and kept_value[1] is prep:
-        _, _, XT, y, g_codes, n_groups, c_codes, n_clusters, treated = kept_value
-        rows = ModelRows(XT, y, g_codes, n_groups, c_codes, n_clusters)
-        chunk.memo[key] = (rows, treated)
-        return rows, treated
+    XT, y, g_codes, n_groups, c_codes, n_clusters, treated = _all_rows(
+        chunk, spec, prep, fe, cluster, numeric_outcome
+    )
+    k = XT.shape[0]
+    select = None if keep_columns is None or list(keep_columns) == list(range(k)) else keep_columns
+    rows = ModelRows(
+        XT=chunk.unpack(XT, select),
+        y=chunk.unpack(y),
+        groups=chunk.unpack(g_codes),
+        n_groups=n_groups,
+        clusters=chunk.unpack(c_codes),
+        n_clusters=n_clusters,
+    )
+    chunk.memo[key] = (rows, treated)
+    return rows, treated
+
+
+def _all_rows(
+    chunk: Chunk,
+    spec: AnalysisSpec,
+    prep: Prepared,
+    fe: str | None,
+    cluster: str | None,
+    numeric_outcome: bool,
+) -> tuple[Any, ...]:
+    """The chunk's rows with every design column: kept by an earlier pass, else built and kept."""
+    key = ("all rows", id(spec), id(prep), fe, cluster)
+    if key in chunk.memo:
+        return cast(tuple[Any, ...], chunk.memo[key])
+    value = chunk.kept_value(key)
+    # kept for this very spec and preparation (the entry holds them, so their ids are not reused)
+    if value is not None and value[0] is spec and value[1] is prep:
+        chunk.memo[key] = value[2:]
+        return value[2:]
     cols = prep.cols
     kept = kept_rows(chunk, spec, cols, prep.exclude)
     if numeric_outcome:
@@ -85,8 +113,6 @@ def model_rows(
         XT[j] = col
     if not numeric_outcome and not np.all(np.isfinite(XT)):
         raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
-    if keep_columns is not None:
-        XT = np.ascontiguousarray(XT[list(keep_columns)])
 
     def codes(column: str | None) -> tuple[np.ndarray | None, int]:
         if column is None:
@@ -96,20 +122,18 @@ def model_rows(
 
     g_codes, n_groups = codes(fe)
     c_codes, n_clusters = codes(cluster)
-    rows = ModelRows(
-        XT=XT,
-        y=y,
-        groups=g_codes if n_groups > 1 else None,
-        n_groups=n_groups,
-        clusters=c_codes,
-        n_clusters=n_clusters if cluster else 0,
+    out = (
+        XT,
+        np.asarray(y, dtype=float),
+        g_codes if n_groups > 1 else None,
+        n_groups,
+        c_codes,
+        n_clusters if cluster else 0,
+        treated,
     )
-    chunk.memo[key] = (rows, treated)
-    if spec.method in ITERATIVE:  # a pass per step: worth the memory
-        chunk.keep(
-            key, (spec, prep, XT, y, rows.groups, n_groups, c_codes, rows.n_clusters, treated)
-        )
-    return rows, treated
+    chunk.memo[key] = out
+    chunk.keep(key, (spec, prep, *out))
+    return out
 
 
 def _design_names(prep: Prepared, arm: str) -> list[str]:
@@ -199,15 +223,20 @@ def design_steps(
     arm: str,
     shift: np.ndarray,
     fe: str | None,
+    cluster: str | None = None,
 ) -> Generator[FrameRequest, Any, tuple[Design, list[int]]]:
-    """The aliasing rule of :func:`~coachstats.compare.design.build_design`, streamed."""
+    """The aliasing rule of :func:`~coachstats.compare.design.build_design`, streamed.
+
+    ``cluster`` is not used by the rule; given, the rows are those the fit's
+    other passes build (and keep), not a second set.
+    """
 
     def demeaned(chunk: Chunk) -> np.ndarray:
-        rows, _ = model_rows(chunk, spec, prep, fe=fe)
+        rows, _ = model_rows(chunk, spec, prep, fe=fe, cluster=cluster)
         return minus_group_values(rows.XT, shift, rows.groups)
 
     def gram(chunk: Chunk) -> _Gram:
-        rows, _ = model_rows(chunk, spec, prep, fe=fe)
+        rows, _ = model_rows(chunk, spec, prep, fe=fe, cluster=cluster)
         XdT = demeaned(chunk)
         return _Gram(XdT @ XdT.T, np.einsum("ij,ij->i", rows.XT, rows.XT))
 

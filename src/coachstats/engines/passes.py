@@ -11,6 +11,7 @@ import pandas as pd
 
 from coachstats.core.errors import AnalysisError
 from coachstats.core.goals import GoalSet
+from coachstats.engines.row_store import Packed, RowStore
 from coachstats.plan import (
     AnalysisSpec,
     PlanContext,
@@ -51,56 +52,6 @@ Steps = Generator[FrameRequest, Any, Any]
 
 class RowsNotReadError(Exception):
     """A request needs the chunk's raw rows, which this pass did not read (see :class:`RowStore`)."""
-
-
-class RowStore:
-    """The model rows of each chunk, kept between passes up to ``budget`` bytes.
-
-    An iterative fit takes a pass over the data per step, and each pass would
-    read the chunk again, derive its endpoints and build its model rows. The
-    arrays of those rows (design, outcome, codes) are kept here the first
-    time they are built, while the total stays within the budget; a pass
-    whose every request finds its rows here reads nothing
-    (:func:`local_pass`). Arrays equal to one already kept for the chunk (the
-    same design for a second model) are kept once.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.used = 0
-        self.chunks: list[dict[Any, Any]] = []
-        self.complete = False  # every chunk seen once: their number is known
-
-    def of_chunk(self, index: int) -> dict[Any, Any]:
-        """The kept entries of chunk ``index``."""
-        while len(self.chunks) <= index:
-            self.chunks.append({})
-        return self.chunks[index]
-
-    def keep(self, kept: dict[Any, Any], key: Any, arrays: tuple[Any, ...]) -> None:
-        """Keep ``arrays`` (numpy arrays or other values) under ``key`` if the budget allows."""
-        shared = [a for v in kept.values() for a in v if isinstance(a, np.ndarray)]
-        out: list[Any] = []
-        size = 0
-        for a in arrays:
-            if isinstance(a, np.ndarray):
-                same = next(
-                    (
-                        b
-                        for b in shared
-                        if b.shape == a.shape and b.dtype == a.dtype and np.array_equal(a, b)
-                    ),
-                    None,
-                )
-                if same is None:
-                    size += a.nbytes
-                else:
-                    a = same
-            out.append(a)
-        if self.used + size > self.budget:
-            return
-        self.used += size
-        kept[key] = tuple(out)
 
 
 class Chunk:
@@ -145,10 +96,21 @@ class Chunk:
         """What an earlier pass kept under ``key`` (None: not kept)."""
         return None if self.kept is None else self.kept.get(key)
 
-    def keep(self, key: Any, arrays: tuple[Any, ...]) -> None:
-        """Offer ``arrays`` to the :class:`RowStore` for the next passes."""
+    def keep(self, key: Any, values: tuple[Any, ...]) -> None:
+        """Offer ``values`` to the :class:`RowStore` for the next passes (float arrays packed)."""
         if self.kept is not None and self.store is not None:
-            self.store.keep(self.kept, key, arrays)
+            self.store.keep(self.kept, key, values)
+
+    def unpack(self, value: Any, select: Sequence[int] | None = None) -> Any:
+        """A kept array as it was built, for this pass (rows ``select``; see :meth:`RowStore.unpack`).
+
+        Anything not :class:`Packed` (an array built by this pass, None) is returned as it is.
+        """
+        if not isinstance(value, Packed):
+            return value if select is None else np.ascontiguousarray(value[list(select)])
+        if self.store is None:
+            raise RowsNotReadError
+        return self.store.unpack(value, self.memo, select)
 
     def spec_frame(self, spec: AnalysisSpec) -> _SpecFrame:
         """The rows ``spec`` analyses (after ``subset``, ``complete_on``, ``change_from``)."""

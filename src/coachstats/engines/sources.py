@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +20,13 @@ from coachstats.plan import (
 if TYPE_CHECKING:
     from os import PathLike
 
-__all__ = ["DEFAULT_BATCH_ROWS", "frame_chunks", "needed_columns", "parquet_chunks"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "coded_columns",
+    "frame_chunks",
+    "needed_columns",
+    "parquet_chunks",
+]
 
 
 #: Rows per chunk when reading a Parquet file or splitting a DataFrame.
@@ -33,23 +39,38 @@ def parquet_chunks(
     columns: Mapping[str, str] | None = None,
     needed: Callable[[str], bool] | None = None,
     batch_size: int = DEFAULT_BATCH_ROWS,
+    coded: Collection[str] = (),
 ) -> Callable[[], Iterator[pd.DataFrame]]:
     """A re-iterable source of the chunks of a Parquet file (pyarrow record batches).
 
     Only the columns whose (renamed) names satisfy ``needed`` are read. Integer
     and boolean columns that hold nulls anywhere in the file become float64 /
     object in every chunk, as :func:`pandas.read_parquet` converts the whole
-    file (so chunks and the whole table code them alike).
+    file (so chunks and the whole table code them alike). Text columns named
+    (renamed) in ``coded`` are read as categoricals (Parquet's dictionary
+    pages): their values are those of the text, and selecting and factorizing
+    them handles integer codes (:func:`coded_columns` says which columns of a
+    plan are used only by their values).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path, pre_buffer=False)  # no read-ahead: a batch at a time in memory
-    names = pf.schema_arrow.names
+    schema = pq.read_schema(path)
+    names = schema.names
     mapping = dict(columns or {})
     read = [c for c in names if needed is None or needed(mapping.get(c, c))]
+    as_dictionary = [
+        c
+        for c in read
+        if mapping.get(c, c) in coded
+        and (
+            pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        )
+    ]
+    # no read-ahead: a batch at a time in memory
+    pf = pq.ParquetFile(path, pre_buffer=False, read_dictionary=as_dictionary)
     nullable = _columns_with_nulls(pf, read)
-    schema = pf.schema_arrow
 
     def chunks() -> Iterator[pd.DataFrame]:
         for batch in pf.iter_batches(batch_size=batch_size, columns=read):
@@ -113,6 +134,27 @@ def _raw_input(column: str) -> bool:
         or parse_measure_column(column) is not None
         or parse_item_column(column) is not None
     )
+
+
+def coded_columns(specs: Sequence[AnalysisSpec]) -> frozenset[str]:
+    """Columns a plan uses only by their values: arms, clusters and fixed effects.
+
+    Read as categoricals by :func:`parquet_chunks`. A column that is also a
+    covariate, an outcome or in a ``subset`` / ``complete_on`` is left as it
+    is (a categorical covariate's reference level follows its categories).
+    """
+    labels: set[str] = set()
+    other: set[str] = set()
+    for spec in specs:
+        labels.add(spec.arm)
+        for name in (spec.cluster, spec.options.get("fixed_effects")):
+            if name:
+                labels.add(str(name))
+        other.update(c for c in spec_columns(spec) if c != spec.cluster)
+        if spec.options.get("formula"):
+            formula = str(spec.options["formula"])
+            other.update(model_terms((), formula, arm=spec.arm).columns)
+    return frozenset(labels - other)
 
 
 def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:

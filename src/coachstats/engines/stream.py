@@ -37,10 +37,15 @@ third the Gram matrix of the design for the aliasing rule of
 :func:`~coachstats.compare.design.build_design`. Passes are shared by every
 comparison of the plan, so a plan takes as many passes as its longest fit
 (about 15 for a GEE). The model rows a pass builds (design, outcome, codes)
-are kept for the next passes up to ``keep_bytes`` (512 MiB by default;
-a second model on the same design shares its arrays): a pass whose rows are
-all kept reads no chunk and derives nothing, so a Newton or GEE step costs
-its arithmetic only. Memory holds one chunk's tables and the kept rows.
+are kept for the next passes up to ``keep_bytes`` (512 MiB by default),
+packed without loss (:mod:`~coachstats.engines.row_store`: indicators in
+8-bit integers, a column shared by two models once): a pass whose rows are
+all kept reads no chunk and derives nothing, so a design, Newton or GEE
+step costs its arithmetic only, and a plan of models reads the data twice.
+Memory holds one chunk's tables, the kept rows and one chunk's rows
+unpacked. With a Parquet file, the arm, cluster and fixed-effect columns are
+read as categoricals (the file's dictionary pages), unless a spec also uses
+one as a covariate, an outcome or in ``subset``/``complete_on``.
 
 Endpoints are derived chunk by chunk with the plan's goal set
 (:func:`~coachstats.derive.endpoints.derive_endpoints` is row-wise, so chunks give the
@@ -106,6 +111,7 @@ from coachstats.engines.methods import run_streamed
 from coachstats.engines.passes import KEEP_ROWS_BYTES, Errors, local_pass
 from coachstats.engines.sources import (
     DEFAULT_BATCH_ROWS,
+    coded_columns,
     frame_chunks,
     needed_columns,
     parquet_chunks,
@@ -144,10 +150,10 @@ def analyze(
         As in :func:`~coachstats.plan.run_plan`.
     keep_bytes : int
         Memory for the model rows built in one pass and used again by the
-        next (Parquet, DataFrame): a Newton or GEE step then reads no chunk
-        and derives nothing again. Default 512 MiB; 0 reads every chunk on
-        every pass (the least memory). Peak memory is about one chunk's
-        tables plus this.
+        next (Parquet, DataFrame), packed without loss: a design, Newton or
+        GEE step then reads no chunk and derives nothing again. Default 512
+        MiB; 0 reads every chunk on every pass (the least memory). Peak
+        memory is about one chunk's tables and its unpacked rows, plus this.
 
     Returns
     -------
@@ -233,11 +239,13 @@ def analyze_parquet(
     Reads only the columns the plan can use, with pyarrow; see :func:`analyze`
     (``keep_bytes`` too).
     """
+    specs = AnalysisPlan.of(plan).specs
     chunks = parquet_chunks(
         path,
         columns=columns,
-        needed=needed_columns(AnalysisPlan.of(plan).specs),
+        needed=needed_columns(specs),
         batch_size=batch_size,
+        coded=coded_columns(specs),
     )
     return analyze_chunks(
         chunks, plan, goals=goals, columns=columns, errors=errors, keep_bytes=keep_bytes

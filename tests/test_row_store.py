@@ -1,0 +1,180 @@
+"""The model rows a streamed analysis keeps between passes (issue 22): packed without loss.
+
+- :func:`pack` keeps every float bit for bit (NaN, infinities, ``-0.0``,
+  subnormals) and every integer, in the smallest type that holds them.
+- :class:`RowStore` keeps a column shared by two models once, counts its bytes
+  once, and keeps nothing beyond its budget.
+- A pass unpacks into the store's buffers, reused from chunk to chunk.
+- With the rows kept, a plan of models reads the data twice (the preparing
+  pass and the pass that builds the rows), whatever its number of Newton, GEE
+  or design steps; the results are those of ``run_plan``.
+- Parquet text columns used only by their values (arm, cluster, fixed effect)
+  are read as categoricals; a column that is also a covariate is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from coachstats.analysis import AnalysisPlan, AnalysisSpec, run_plan
+from coachstats.engines.passes import Chunk
+from coachstats.engines.row_store import Packed, RowStore, pack
+from coachstats.engines.sources import coded_columns, frame_chunks, parquet_chunks
+from coachstats.engines.stream import analyze_chunks, analyze_parquet
+from tests.test_scale import assert_same_results, registry
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(0, 40),
+        elements=st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+            st.integers(-130, 130).map(float),
+            st.sampled_from([0.0, -0.0, 1.0, 0.5, 2.0**-149, 65504.0]),
+        ),
+    )
+)
+def test_pack_keeps_every_float_bit_for_bit(values: np.ndarray) -> None:
+    packed = pack(values)
+    assert packed.dtype in (np.int8, np.float32, np.float64)
+    assert not np.shares_memory(packed, values)
+    back = packed.astype(np.float64)
+    assert np.array_equal(back.view(np.int64), values.view(np.int64))
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 30), elements=st.integers(-(2**40), 2**40)))
+def test_pack_keeps_every_integer(values: np.ndarray) -> None:
+    packed = pack(values)
+    assert packed.dtype.kind == "i" and np.array_equal(packed.astype(np.int64), values)
+
+
+def test_pack_chooses_the_smallest_exact_type() -> None:
+    assert pack(np.array([0.0, 1.0, -3.0])).dtype == np.int8
+    assert pack(np.array([0.0, 200.0])).dtype == np.float32  # outside int8, a float32
+    assert pack(np.array([0.1])).dtype == np.float64  # 0.1 is not a float32
+    assert pack(np.array([-0.0, 1.0])).dtype == np.float32  # the sign of zero
+    assert pack(np.array([np.nan])).dtype == np.float32
+    assert pack(np.array([0, 39], dtype=np.intp)).dtype == np.int8
+    assert pack(np.array([0, 300], dtype=np.intp)).dtype == np.int16
+    assert pack(np.array([0, 2**40], dtype=np.int64)).dtype == np.int64
+    flags = np.array([True, False])
+    assert pack(flags).dtype == bool and not np.shares_memory(pack(flags), flags)
+
+
+def test_store_keeps_a_shared_column_once_and_within_its_budget() -> None:
+    rng = np.random.default_rng(1)
+    n = 1000
+    age = rng.normal(55, 10, n)  # float64 kept as it is
+    female = rng.integers(0, 2, n).astype(float)  # int8
+    store = RowStore(10**9)
+    kept = store.of_chunk(0)
+    store.keep(kept, "a", (np.vstack([female, age]), np.arange(n) % 7))
+    first = store.used
+    assert first == n * 1 + n * 8 + n * 1  # int8 + float64 + int8 codes
+    store.keep(kept, "b", (np.vstack([age, female]), "label"))
+    assert store.used == first  # both columns already kept: shared, not counted again
+    a, b = kept["a"][0], kept["b"][0]
+    assert isinstance(a, Packed) and isinstance(b, Packed)
+    assert a.rows[0] is b.rows[1] and a.rows[1] is b.rows[0]
+    assert kept["b"][1] == "label"
+    small = RowStore(2 * n)
+    small.keep(small.of_chunk(0), "a", (np.vstack([female, age]),))
+    assert small.used == 0 and not small.chunks[0]  # 9 kB does not fit in 2 kB
+
+
+def test_unpack_gives_the_built_arrays_in_buffers_reused_by_the_next_chunk() -> None:
+    rng = np.random.default_rng(2)
+    store = RowStore(10**9)
+    arrays = []
+    for i, n in enumerate((500, 480)):
+        XT = np.vstack([rng.integers(0, 2, n).astype(float), rng.normal(0, 1, n)])
+        codes = rng.integers(0, 5, n)
+        store.keep(store.of_chunk(i), "rows", (XT, codes))
+        arrays.append((XT, codes))
+    out = []
+    for i, (XT, codes) in enumerate(arrays):
+        chunk = Chunk(None, None, store.chunks[i], store)
+        packed_x, packed_c = store.chunks[i]["rows"]
+        x = chunk.unpack(packed_x)
+        assert x.dtype == np.float64 and x.flags.c_contiguous
+        assert np.array_equal(x, XT) and chunk.unpack(packed_x) is x  # once per chunk
+        c = chunk.unpack(packed_c)
+        assert c.dtype == codes.dtype and np.array_equal(c, codes)
+        assert np.array_equal(chunk.unpack(packed_x, [1]), XT[[1]])
+        out.append(x)
+    assert np.shares_memory(out[0], out[1])  # the second chunk wrote the first one's buffer
+
+
+def model_plan() -> AnalysisPlan:
+    covs = ("age", "female", "diabetes", "hba1c_0")
+    specs = [
+        AnalysisSpec(
+            "composite_any", "logistic", label="fe", covariates=covs,
+            options={"fixed_effects": "clinic"},
+        ),
+        AnalysisSpec("composite_any", "logistic", label="cl", covariates=covs, cluster="clinic"),
+        AnalysisSpec("goal", "gee", label="gee", covariates=covs, cluster="clinic"),
+        AnalysisSpec(
+            "change", "linear", label="lin", covariates=("hba1c_0", "age"),
+            subset="n_uncontrolled > 0",
+        ),
+        AnalysisSpec("change", "mixed", label="lmm", covariates=("age",), cluster="clinic"),
+    ]  # fmt: skip
+    return AnalysisPlan(specs, goals="hcpc")
+
+
+def test_kept_rows_spare_every_read_after_the_rows_are_built() -> None:
+    df = registry(3000, 25, 21).iloc[1:]  # not the one-patient clinic: no group is dropped
+    source = frame_chunks(df, 700)
+    reads = [0]
+
+    def counted() -> Any:
+        reads[0] += 1
+        return source()
+
+    got = analyze_chunks(counted, model_plan(), errors="record")
+    assert reads[0] == 2  # the first pass, then the pass that builds and keeps the rows
+    ref = run_plan(df, model_plan(), errors="record")
+    assert ref.ok, ref.errors
+    assert got.errors == ref.errors
+    for a, b in zip(ref.results, got.results, strict=True):
+        assert_same_results(a, b)
+
+
+def test_parquet_reads_label_columns_as_categoricals_and_covariates_as_text(
+    tmp_path: Path,
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = registry(2000, 12, 22)
+    df["site"] = np.where(df["clinic"] < "k0004", "north", "south")
+    path = tmp_path / "sites.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    specs = [
+        AnalysisSpec("goal", "logistic", covariates=("age",), cluster="clinic"),
+        # 'site' a cluster here and a covariate there: read as text, as pandas reads it
+        AnalysisSpec("goal", "logistic", label="site", covariates=("site",), cluster="site"),
+        AnalysisSpec("change", "linear", label="by site", covariates=("site",)),
+    ]
+    assert coded_columns(specs) == {"arm", "clinic"}
+    frame = next(iter(parquet_chunks(path, coded=coded_columns(specs))()))
+    assert isinstance(frame["clinic"].dtype, pd.CategoricalDtype)
+    assert isinstance(frame["arm"].dtype, pd.CategoricalDtype)
+    assert not isinstance(frame["site"].dtype, pd.CategoricalDtype)
+    ref = run_plan(pd.read_parquet(path), specs, errors="record")
+    assert ref.ok, ref.errors
+    got = analyze_parquet(path, specs, batch_size=300, errors="record")
+    assert got.errors == ref.errors
+    for a, b in zip(ref.results, got.results, strict=True):
+        assert_same_results(a, b)
