@@ -476,6 +476,31 @@ def test_split_total_properties(seed: int, n_items: int, where: list[float]) -> 
     assert items.min() >= 1 and items.max() <= 5
 
 
+def test_cohort_drawn_in_blocks_is_the_cohort_drawn_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Items and medication sorts work a block of rows at a time (memory, issue 22).
+
+    The generator gives the same numbers a block at a time, so blocks of 7 and
+    of 64 rows give the tables of one block of every row, value for value.
+    """
+    from coachstats.synthetic import hcpc_secondary, moments
+
+    def tables(block: int) -> list[pd.DataFrame]:
+        monkeypatch.setattr(moments, "SPLIT_BLOCK_ROWS", block)
+        monkeypatch.setattr(hcpc_secondary, "_BLOCK_ROWS", block)
+        cohort = hcpc_cohort(n=600, seed=11)
+        return [cohort.patients, cohort.medications, cohort.adherent_days]
+
+    whole = tables(10**6)
+    for block in (7, 64):
+        for a, b in zip(whole, tables(block), strict=True):
+            pd.testing.assert_frame_equal(a, b)
+    items = split_total(np.random.default_rng(3), np.full(100, 33), 11)
+    monkeypatch.setattr(moments, "SPLIT_BLOCK_ROWS", 9)
+    assert np.array_equal(items, split_total(np.random.default_rng(3), np.full(100, 33), 11))
+
+
 def test_calibration_constants() -> None:
     """The stored search results still satisfy what they were searched for."""
     tables = {a: np.array(t) for a, t in hcpc_spec.ADHERENCE_TRANSITIONS.items()}

@@ -113,6 +113,10 @@ def _adherence_states(rng: np.random.Generator, d: Design) -> tuple[IntArray, In
     return s0, s12
 
 
+#: Patients per block where a per-patient sort would otherwise copy a table of all of them.
+_BLOCK_ROWS = 65_536
+
+
 def _medication_rows(
     rng: np.random.Generator,
     state: IntArray,
@@ -138,7 +142,10 @@ def _medication_rows(
     props = np.array(list(ADHERENCE_STATES.values()))[st]
     n_conc = np.round(props[:, 0] * n_meds).astype(np.int64)
     n_lnt = np.round(props[:, 1] * n_meds).astype(np.int64)
-    order = np.argsort(keys[who], axis=1, kind="stable")  # the patient's drugs, in a fixed order
+    order = np.empty((who.size, names.size), dtype=np.int8)  # the patient's drugs, in a fixed order
+    for start in range(0, who.size, _BLOCK_ROWS):  # block by block: no copy of the keys
+        rows = who[start : start + _BLOCK_ROWS]
+        order[start : start + rows.size] = np.argsort(keys[rows], axis=1, kind="stable")
     slot = np.arange(names.size)[None, :]
     take = slot < n_meds[:, None]
     rows_p, rows_s = np.nonzero(take)
@@ -148,7 +155,10 @@ def _medication_rows(
     # other (non-target) medications: 0-2 per visit, excluded by the analysis
     n_other = rng.integers(0, 3, size=who.size)
     other_names = np.array(MEDICATIONS["other"], dtype=object)
-    o_order = np.argsort(rng.random((who.size, other_names.size)), axis=1)
+    o_order = np.empty((who.size, other_names.size), dtype=np.int8)
+    for start in range(0, who.size, _BLOCK_ROWS):  # the same draws as at once, a block at a time
+        size = min(_BLOCK_ROWS, who.size - start)
+        o_order[start : start + size] = np.argsort(rng.random((size, other_names.size)), axis=1)
     o_p, o_s = np.nonzero(np.arange(other_names.size)[None, :] < n_other[:, None])
     o_kind = rng.choice(3, size=o_p.size, p=[0.7, 0.15, 0.15])  # concordant / listed / taken
     return {
@@ -202,9 +212,9 @@ def medication_tables(
     diagnosed = np.column_stack([np.asarray(cols[c], dtype=bool) for c in conditions])
     s0, s12 = _adherence_states(rng, d)
     names_cond = [c for c in conditions for _ in MEDICATIONS[c]]
-    allowed = np.array([[c == name for name in names_cond] for c in conditions])  # (3, drugs)
+    condition_of = np.array([conditions.index(c) for c in names_cond])  # per drug
     keys = rng.random((d.arm.size, len(names_cond)))
-    keys[~(diagnosed.astype(int) @ allowed.astype(int)).astype(bool)] = np.inf
+    keys[~diagnosed[:, condition_of]] = np.inf  # drugs of no diagnosed condition
     insulin = np.asarray(cols["insulin"], dtype=bool)
     keys[
         insulin, names_cond.index("diabetes") + MEDICATIONS["diabetes"].index("insulin glargine")

@@ -109,6 +109,28 @@ def split_total(
     t = np.asarray(totals, dtype=np.int64)
     if np.any(t < low * n_items) or np.any(t > high * n_items):
         raise OptionError(f"totals must lie in [{low * n_items}, {high * n_items}]")
+    items = np.empty((t.shape[0], n_items), dtype=np.int8)
+    # rows are independent, and the generator gives the same numbers drawn a block at a
+    # time as drawn at once: the items are those of one draw, with block-sized temporaries
+    for start in range(0, t.shape[0], SPLIT_BLOCK_ROWS):
+        stop = min(start + SPLIT_BLOCK_ROWS, t.shape[0])
+        items[start:stop] = _split_rows(rng, t[start:stop], n_items, low, high, spread)
+    return items
+
+
+#: Rows per block of :func:`split_total` (its float temporaries are 3 x 4 bytes x items per row).
+SPLIT_BLOCK_ROWS = 65_536
+
+
+def _split_rows(
+    rng: np.random.Generator,
+    t: npt.NDArray[np.int64],
+    n_items: int,
+    low: int,
+    high: int,
+    spread: float,
+) -> npt.NDArray[np.int8]:
+    """:func:`split_total` of the rows ``t``."""
     n = t.shape[0]
     noise = rng.standard_normal((n, n_items), dtype=np.float32)
     noise -= noise.mean(axis=1, keepdims=True)  # the unrounded items add up to the total
