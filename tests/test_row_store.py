@@ -92,6 +92,21 @@ def test_store_keeps_a_shared_column_once_and_within_its_budget() -> None:
     assert small.used == 0 and not small.chunks[0]  # 9 kB does not fit in 2 kB
 
 
+def test_store_shares_a_row_only_when_every_bit_is_equal() -> None:
+    """``-0.0`` and ``0.0`` compare equal, but a row kept for both gives back one sign."""
+    store = RowStore(10**9)
+    kept = store.of_chunk(0)
+    negative, positive = np.array([[-0.0, 1.5, 2.25]]), np.array([[0.0, 1.5, 2.25]])
+    nan = np.array([np.nan, 1.5, 2.25])
+    store.keep(kept, "a", (negative, nan))
+    store.keep(kept, "b", (positive, nan.copy()))
+    chunk = Chunk(None, None, kept, store)
+    for key, built in (("a", negative), ("b", positive)):
+        back = chunk.unpack(kept[key][0])
+        assert np.array_equal(back.view(np.int64), built.view(np.int64)), key
+    assert kept["a"][1].rows[0] is kept["b"][1].rows[0]  # NaN rows of equal bits: kept once
+
+
 def test_unpack_gives_the_built_arrays_in_buffers_reused_by_the_next_chunk() -> None:
     rng = np.random.default_rng(2)
     store = RowStore(10**9)

@@ -126,7 +126,7 @@ class RowStore:
         def once(a: np.ndarray) -> np.ndarray:
             nonlocal size
             for b in shared:
-                if b.shape == a.shape and b.dtype == a.dtype and np.array_equal(a, b):
+                if b.shape == a.shape and b.dtype == a.dtype and _same_bits(a, b):
                     return b
             shared.append(a)
             size += a.nbytes
@@ -178,6 +178,19 @@ class RowStore:
                 out[j] = r
         memo[key] = out
         return out
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of one type and shape hold the same bits.
+
+    ``np.array_equal`` calls ``-0.0`` equal to ``0.0`` (and NaN unequal to
+    itself), so a row kept once for both would not give each back bit for bit:
+    floats are compared as the unsigned integers of their bits.
+    """
+    if a.dtype.kind == "f" and a.dtype.itemsize in (2, 4, 8):
+        bits = np.dtype(f"u{a.dtype.itemsize}")
+        return bool(np.array_equal(a.view(bits), b.view(bits)))
+    return bool(np.array_equal(a, b))
 
 
 def _arrays(value: tuple[Any, ...]) -> list[np.ndarray]:
