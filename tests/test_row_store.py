@@ -193,3 +193,31 @@ def test_parquet_reads_label_columns_as_categoricals_and_covariates_as_text(
     assert got.errors == ref.errors
     for a, b in zip(ref.results, got.results, strict=True):
         assert_same_results(a, b)
+
+
+def test_an_ancova_uses_the_rows_it_checked_whatever_is_kept() -> None:
+    """The design pass of an ANCOVA uses the rows of its other passes, checked alike.
+
+    Its outcome is checked as a number (a 0/1 outcome is one, as in memory) and
+    its covariates must be finite, whether the rows were kept (``keep_bytes``)
+    or built again: kept rows once gave a NaN estimate for an infinite
+    covariate, and rows built again refused a boolean outcome.
+    """
+    df = registry(1500, 10, 23)
+    df["x"] = np.random.default_rng(5).normal(size=len(df))
+    df["goal_0"] = np.random.default_rng(6).random(len(df)) < 0.4
+    on_goal = [AnalysisSpec("goal", "ancova", covariates=("x",), options={"baseline": "goal_0"})]
+    ref = run_plan(df, on_goal, errors="record")
+    assert ref.ok, ref.errors
+    df["z"] = df["x"]
+    df.loc[df.index[7], "z"] = np.inf  # in the first chunk
+    on_change = [
+        AnalysisSpec("hba1c_12", "ancova", covariates=("z",), options={"baseline": "hba1c_0"})
+    ]
+    for keep in (2**29, 0):
+        bad = analyze_chunks(frame_chunks(df, 400), on_change, errors="record", keep_bytes=keep)
+        assert bad.results[0] is None, keep
+        assert "must be finite" in str(bad.errors[0]), keep
+        got = analyze_chunks(frame_chunks(df, 400), on_goal, errors="record", keep_bytes=keep)
+        assert got.ok, (keep, got.errors)
+        assert_same_results(ref.results[0], got.results[0])

@@ -160,7 +160,9 @@ def _ancova(
     sums = yield group_sums_request(spec, prep, None, None, numeric_outcome=True)
     n = int(sums.arms.n.sum())
     shift = sums.xsum / n
-    design, keep = yield from design_steps(spec, prep, opts["arm"], shift, None)
+    design, keep = yield from design_steps(
+        spec, prep, opts["arm"], shift, None, numeric_outcome=True
+    )
     if baseline not in design.names:
         raise AnalysisError(
             f"baseline column '{baseline}' is constant or collinear with the covariates "

@@ -52,7 +52,7 @@ def model_rows(
     pass, whatever columns it selects, starts from them without reading the
     chunk.
     """
-    key = ("rows", id(spec), id(prep), fe, cluster, tuple(keep_columns or ()))
+    key = ("rows", id(spec), id(prep), fe, cluster, tuple(keep_columns or ()), numeric_outcome)
     if key in chunk.memo:
         return cast(tuple[ModelRows, np.ndarray], chunk.memo[key])
     XT, y, g_codes, n_groups, c_codes, n_clusters, treated = _all_rows(
@@ -81,7 +81,7 @@ def _all_rows(
     numeric_outcome: bool,
 ) -> tuple[Any, ...]:
     """The chunk's rows with every design column: kept by an earlier pass, else built and kept."""
-    key = ("all rows", id(spec), id(prep), fe, cluster)
+    key = ("all rows", id(spec), id(prep), fe, cluster, numeric_outcome)
     if key in chunk.memo:
         return cast(tuple[Any, ...], chunk.memo[key])
     value = chunk.kept_value(key)
@@ -111,7 +111,7 @@ def _all_rows(
     XT = np.empty((len(blocks), kept.n))
     for j, col in enumerate(blocks):
         XT[j] = col
-    if not numeric_outcome and not np.all(np.isfinite(XT)):
+    if not np.all(np.isfinite(XT)):  # whatever the outcome's check (an ANCOVA's covariates too)
         raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
 
     def codes(column: str | None) -> tuple[np.ndarray | None, int]:
@@ -224,19 +224,26 @@ def design_steps(
     shift: np.ndarray,
     fe: str | None,
     cluster: str | None = None,
+    numeric_outcome: bool = False,
 ) -> Generator[FrameRequest, Any, tuple[Design, list[int]]]:
     """The aliasing rule of :func:`~coachstats.compare.design.build_design`, streamed.
 
-    ``cluster`` is not used by the rule; given, the rows are those the fit's
-    other passes build (and keep), not a second set.
+    ``cluster`` and ``numeric_outcome`` are not used by the rule; given as
+    the fit's other passes give them, the rows are those they build (and
+    keep, checked alike), not a second set.
     """
 
+    def rows_of(chunk: Chunk) -> ModelRows:
+        return model_rows(
+            chunk, spec, prep, fe=fe, cluster=cluster, numeric_outcome=numeric_outcome
+        )[0]
+
     def demeaned(chunk: Chunk) -> np.ndarray:
-        rows, _ = model_rows(chunk, spec, prep, fe=fe, cluster=cluster)
+        rows = rows_of(chunk)
         return minus_group_values(rows.XT, shift, rows.groups)
 
     def gram(chunk: Chunk) -> _Gram:
-        rows, _ = model_rows(chunk, spec, prep, fe=fe, cluster=cluster)
+        rows = rows_of(chunk)
         XdT = demeaned(chunk)
         return _Gram(XdT @ XdT.T, np.einsum("ij,ij->i", rows.XT, rows.XT))
 
