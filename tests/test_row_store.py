@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -221,3 +222,43 @@ def test_an_ancova_uses_the_rows_it_checked_whatever_is_kept() -> None:
         got = analyze_chunks(frame_chunks(df, 400), on_goal, errors="record", keep_bytes=keep)
         assert got.ok, (keep, got.errors)
         assert_same_results(ref.results[0], got.results[0])
+
+
+def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text(
+    tmp_path: Path,
+) -> None:
+    """A column stays text when its own spec uses it as a covariate or in ``subset``.
+
+    Read as a categorical, its reference level would follow the file's order
+    (``site[T.north]`` where pandas gives ``site[T.south]``) and an ordering
+    comparison in ``subset`` would raise.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = registry(2000, 12, 24)
+    df["site"] = np.where(df["clinic"] < "k0004", "south", "north")
+    df = df.sort_values("site", ascending=False, kind="stable")  # 'south' first in the file
+    path = tmp_path / "sites.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    plans = [
+        [AnalysisSpec("goal", "logistic", covariates=("site", "age"), cluster="site")],
+        [AnalysisSpec("goal", "logistic", covariates=("age",), cluster="clinic", subset="clinic >= 'k0002'")],
+        [
+            AnalysisSpec("goal", "logistic", label="a", cluster="clinic", options={"covariates": ["site"]}),
+            AnalysisSpec("goal", "logistic", label="b", covariates=("age",), cluster="site"),
+        ],
+    ]  # fmt: skip
+    for specs, coded in zip(plans, ({"arm"}, {"arm"}, {"arm", "clinic"}), strict=True):
+        assert coded_columns(specs) == coded
+        ref = run_plan(pd.read_parquet(path), specs, errors="record")
+        assert ref.ok, ref.errors
+        got = analyze_parquet(path, specs, batch_size=300, errors="record")
+        assert got.errors == ref.errors
+        for a, b in zip(ref.results, got.results, strict=True):
+            assert_same_results(a, b)
+            assert a.model is not None and b.model is not None
+            terms = [(c.term, c.estimate) for c in a.model.coefficients]
+            assert [c.term for c in b.model.coefficients] == [t for t, _ in terms]
+            got_estimates = [c.estimate for c in b.model.coefficients]
+            assert got_estimates == pytest.approx([e for _, e in terms], rel=1e-9, abs=1e-12)

@@ -150,10 +150,14 @@ def coded_columns(specs: Sequence[AnalysisSpec]) -> frozenset[str]:
         for name in (spec.cluster, spec.options.get("fixed_effects")):
             if name:
                 labels.add(str(name))
-        other.update(c for c in spec_columns(spec) if c != spec.cluster)
-        if spec.options.get("formula"):
-            formula = str(spec.options["formula"])
-            other.update(model_terms((), formula, arm=spec.arm).columns)
+        columns = spec_columns(spec)
+        if spec.cluster:  # its one entry as the cluster: a covariate or subset keeps its own
+            columns.remove(spec.cluster)
+        other.update(columns)
+        covariates, formula = spec.options.get("covariates"), spec.options.get("formula")
+        if covariates or formula:  # covariates given as options are covariates too
+            terms = model_terms(covariates or (), str(formula) if formula else None, arm=spec.arm)
+            other.update(terms.columns)
     return frozenset(labels - other)
 
 
