@@ -48,9 +48,9 @@ def model_rows(
 
     ``keep_columns`` selects the design's columns (those the aliasing rule
     kept). The rows are built once per chunk and kept between passes
-    (:class:`~coachstats.engines.row_store.RowStore`, packed), so a later
-    pass, whatever columns it selects, starts from them without reading the
-    chunk.
+    while they fit in the budget (:class:`~coachstats.engines.row_store.RowStore`,
+    packed), so a later pass, whatever columns it selects, starts from them
+    without reading the chunk.
     """
     key = ("rows", id(spec), id(prep), fe, cluster, tuple(keep_columns or ()), numeric_outcome)
     if key in chunk.memo:

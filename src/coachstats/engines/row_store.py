@@ -94,8 +94,8 @@ class RowStore:
     Arrays are offered with :meth:`keep` the first time a pass builds them;
     they are kept while the total stays within the budget, so a pass whose
     every request finds its rows here reads no chunk
-    (:func:`~coachstats.engines.passes.local_pass`). Float arrays are
-    :class:`Packed`; :meth:`unpack` gives them back as float64.
+    (:func:`~coachstats.engines.passes.local_pass`). Float64 and integer
+    arrays are :class:`Packed`; :meth:`unpack` gives them back in their own type.
     """
 
     def __init__(self, budget: int) -> None:
