@@ -262,3 +262,28 @@ def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text
             assert [c.term for c in b.model.coefficients] == [t for t, _ in terms]
             got_estimates = [c.estimate for c in b.model.coefficients]
             assert got_estimates == pytest.approx([e for _, e in terms], rel=1e-9, abs=1e-12)
+
+
+def test_a_raw_input_of_the_endpoints_used_as_a_cluster_is_read_as_text(tmp_path: Path) -> None:
+    """``diabetes`` as text ("yes"/"no") is read by the endpoints: never a categorical."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = registry(1500, 8, 25)
+    df["diabetes"] = np.where(df["diabetes"], "yes", "no")
+    path = tmp_path / "diabetes.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    plan = AnalysisPlan(
+        [
+            AnalysisSpec("composite_any", "logistic", covariates=("age",), cluster="diabetes"),
+            AnalysisSpec("at_goal_hba1c", "chi_square"),
+        ],
+        goals="hcpc",
+    )
+    assert coded_columns(plan.specs) == {"arm"}
+    ref = run_plan(pd.read_parquet(path), plan, errors="record")
+    assert ref.ok, ref.errors
+    got = analyze_parquet(path, plan, batch_size=400, errors="record")
+    assert got.errors == ref.errors
+    for a, b in zip(ref.results, got.results, strict=True):
+        assert_same_results(a, b)

@@ -140,8 +140,10 @@ def coded_columns(specs: Sequence[AnalysisSpec]) -> frozenset[str]:
     """Columns a plan uses only by their values: arms, clusters and fixed effects.
 
     Read as categoricals by :func:`parquet_chunks`. A column that is also a
-    covariate, an outcome or in a ``subset`` / ``complete_on`` is left as it
-    is (a categorical covariate's reference level follows its categories).
+    covariate, an outcome or in a ``subset`` / ``complete_on`` (of any spec,
+    its own included), or a raw input of the endpoints (``diabetes``), is left
+    as it is (a categorical covariate's reference level follows its
+    categories).
     """
     labels: set[str] = set()
     other: set[str] = set()
@@ -158,7 +160,8 @@ def coded_columns(specs: Sequence[AnalysisSpec]) -> frozenset[str]:
         if covariates or formula:  # covariates given as options are covariates too
             terms = model_terms(covariates or (), str(formula) if formula else None, arm=spec.arm)
             other.update(terms.columns)
-    return frozenset(labels - other)
+    # the endpoints read their raw inputs (diabetes, measurements) as pandas reads them
+    return frozenset(c for c in labels - other if not _raw_input(c))
 
 
 def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
