@@ -45,7 +45,8 @@ step costs its arithmetic only, and a plan of models reads the data twice.
 Memory holds one chunk's tables, the kept rows and one chunk's rows
 unpacked. With a Parquet file, the arm, cluster and fixed-effect columns are
 read as categoricals (the file's dictionary pages), unless a spec (its own
-included) also uses one as a covariate, an outcome or in ``subset``/``complete_on``.
+included) also uses one as a covariate, an outcome or in ``subset``/``complete_on``,
+or the endpoints read it (``diabetes``).
 
 Endpoints are derived chunk by chunk with the plan's goal set
 (:func:`~coachstats.derive.endpoints.derive_endpoints` is row-wise, so chunks give the
