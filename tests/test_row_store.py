@@ -167,16 +167,21 @@ def test_kept_rows_spare_every_read_after_the_rows_are_built() -> None:
         assert_same_results(a, b)
 
 
-def test_parquet_reads_label_columns_as_categoricals_and_covariates_as_text(
-    tmp_path: Path,
-) -> None:
+def parquet_file(df: pd.DataFrame, path: Path) -> Path:
+    """``df`` written to ``path`` in row groups of 500 rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    return path
+
+
+def test_parquet_reads_label_columns_as_categoricals_and_covariates_as_text(
+    tmp_path: Path,
+) -> None:
     df = registry(2000, 12, 22)
     df["site"] = np.where(df["clinic"] < "k0004", "north", "south")
-    path = tmp_path / "sites.parquet"
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    path = parquet_file(df, tmp_path / "sites.parquet")
     specs = [
         AnalysisSpec("goal", "logistic", covariates=("age",), cluster="clinic"),
         # 'site' a cluster here and a covariate there: read as text, as pandas reads it
@@ -224,6 +229,18 @@ def test_an_ancova_uses_the_rows_it_checked_whatever_is_kept() -> None:
         assert_same_results(ref.results[0], got.results[0])
 
 
+def same_as_in_memory(path: Path, plan: Any, batch_size: int) -> list[tuple[Any, Any]]:
+    """``plan`` streamed from ``path`` and run on ``pd.read_parquet``: the same results."""
+    ref = run_plan(pd.read_parquet(path), plan, errors="record")
+    assert ref.ok, ref.errors
+    got = analyze_parquet(path, plan, batch_size=batch_size, errors="record")
+    assert got.errors == ref.errors
+    pairs = list(zip(ref.results, got.results, strict=True))
+    for a, b in pairs:
+        assert_same_results(a, b)
+    return pairs
+
+
 def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text(
     tmp_path: Path,
 ) -> None:
@@ -233,14 +250,10 @@ def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text
     (``site[T.north]`` where pandas gives ``site[T.south]``) and an ordering
     comparison in ``subset`` would raise.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     df = registry(2000, 12, 24)
     df["site"] = np.where(df["clinic"] < "k0004", "south", "north")
     df = df.sort_values("site", ascending=False, kind="stable")  # 'south' first in the file
-    path = tmp_path / "sites.parquet"
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    path = parquet_file(df, tmp_path / "sites.parquet")
     plans = [
         [AnalysisSpec("goal", "logistic", covariates=("site", "age"), cluster="site")],
         [AnalysisSpec("goal", "logistic", covariates=("age",), cluster="clinic", subset="clinic >= 'k0002'")],
@@ -251,12 +264,7 @@ def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text
     ]  # fmt: skip
     for specs, coded in zip(plans, ({"arm"}, {"arm"}, {"arm", "clinic"}), strict=True):
         assert coded_columns(specs) == coded
-        ref = run_plan(pd.read_parquet(path), specs, errors="record")
-        assert ref.ok, ref.errors
-        got = analyze_parquet(path, specs, batch_size=300, errors="record")
-        assert got.errors == ref.errors
-        for a, b in zip(ref.results, got.results, strict=True):
-            assert_same_results(a, b)
+        for a, b in same_as_in_memory(path, specs, 300):
             assert a.model is not None and b.model is not None
             terms = [(c.term, c.estimate) for c in a.model.coefficients]
             assert [c.term for c in b.model.coefficients] == [t for t, _ in terms]
@@ -266,13 +274,9 @@ def test_a_cluster_also_a_covariate_or_in_the_subset_of_its_spec_is_read_as_text
 
 def test_a_raw_input_of_the_endpoints_used_as_a_cluster_is_read_as_text(tmp_path: Path) -> None:
     """``diabetes`` as text ("yes"/"no") is read by the endpoints: never a categorical."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     df = registry(1500, 8, 25)
     df["diabetes"] = np.where(df["diabetes"], "yes", "no")
-    path = tmp_path / "diabetes.parquet"
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=500)
+    path = parquet_file(df, tmp_path / "diabetes.parquet")
     plan = AnalysisPlan(
         [
             AnalysisSpec("composite_any", "logistic", covariates=("age",), cluster="diabetes"),
@@ -281,9 +285,4 @@ def test_a_raw_input_of_the_endpoints_used_as_a_cluster_is_read_as_text(tmp_path
         goals="hcpc",
     )
     assert coded_columns(plan.specs) == {"arm"}
-    ref = run_plan(pd.read_parquet(path), plan, errors="record")
-    assert ref.ok, ref.errors
-    got = analyze_parquet(path, plan, batch_size=400, errors="record")
-    assert got.errors == ref.errors
-    for a, b in zip(ref.results, got.results, strict=True):
-        assert_same_results(a, b)
+    same_as_in_memory(path, plan, 400)
