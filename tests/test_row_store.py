@@ -286,3 +286,19 @@ def test_a_raw_input_of_the_endpoints_used_as_a_cluster_is_read_as_text(tmp_path
     )
     assert coded_columns(plan.specs) == {"arm"}
     same_as_in_memory(path, plan, 400)
+
+
+def test_a_cluster_and_covariates_given_as_options_are_read_from_parquet(tmp_path: Path) -> None:
+    """``options={"cluster": ..., "covariates": ...}`` name columns the stream must read.
+
+    They were left out of the columns read from the file, and the analysis
+    stopped with a missing column.
+    """
+    df = registry(1500, 9, 26)
+    path = parquet_file(df, tmp_path / "options.parquet")
+    specs = [
+        AnalysisSpec("goal", "logistic", options={"cluster": "clinic", "covariates": ["age"]}),
+        AnalysisSpec("change", "linear", label="lin", options={"covariates": "hba1c_0"}),
+    ]
+    for a, _ in same_as_in_memory(path, specs, 400):
+        assert a.model is not None and len(a.model.coefficients) >= 3  # arm, covariate, intercept

@@ -170,9 +170,12 @@ def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
     for spec in specs:
         names.update(spec_columns(spec))
         names.add(spec.arm)
-        for key in ("fixed_effects", "baseline"):
+        for key in ("fixed_effects", "baseline", "cluster"):
             if spec.options.get(key):
                 names.add(str(spec.options[key]))
+        covariates = spec.options.get("covariates")  # given as an option, not a field
+        if covariates:
+            names.update([covariates] if isinstance(covariates, str) else map(str, covariates))
         if spec.options.get("formula"):
             formula = str(spec.options["formula"])
             names.update(model_terms((), formula, arm=spec.arm).columns)

@@ -142,7 +142,8 @@ def _medication_rows(
     props = np.array(list(ADHERENCE_STATES.values()))[st]
     n_conc = np.round(props[:, 0] * n_meds).astype(np.int64)
     n_lnt = np.round(props[:, 1] * n_meds).astype(np.int64)
-    order = np.empty((who.size, names.size), dtype=np.int8)  # the patient's drugs, in a fixed order
+    small = np.min_scalar_type(-len(_DRUGS))  # a signed type that holds every position
+    order = np.empty((who.size, names.size), dtype=small)  # the patient's drugs, in a fixed order
     for start in range(0, who.size, _BLOCK_ROWS):  # block by block: no copy of the keys
         rows = who[start : start + _BLOCK_ROWS]
         order[start : start + rows.size] = np.argsort(keys[rows], axis=1, kind="stable")
@@ -155,7 +156,7 @@ def _medication_rows(
     # other (non-target) medications: 0-2 per visit, excluded by the analysis
     n_other = rng.integers(0, 3, size=who.size)
     other_names = np.array(MEDICATIONS["other"], dtype=object)
-    o_order = np.empty((who.size, other_names.size), dtype=np.int8)
+    o_order = np.empty((who.size, other_names.size), dtype=small)
     for start in range(0, who.size, _BLOCK_ROWS):  # the same draws as at once, a block at a time
         size = min(_BLOCK_ROWS, who.size - start)
         o_order[start : start + size] = np.argsort(rng.random((size, other_names.size)), axis=1)
