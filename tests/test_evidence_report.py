@@ -180,3 +180,37 @@ def test_report_goes_through_the_one_output_guard(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_word_report_of_the_evidence(tmp_path: Path) -> None:
+    # `coachstats evidence --report x.docx` wrote the HTML page's bytes into a .docx file
+    # (not a Word document), and the Word report had no evidence section at all
+    import docx
+
+    out = tmp_path / "evidence.docx"
+    res = runner.invoke(app, ["evidence", "hba1c", "--report", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes()[:2] == b"PK"  # Office Open XML, not HTML
+    doc = docx.Document(str(out))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    # as the HTML: no design, flow, Table 1 or outcome sections for the evidence alone
+    assert headings == ["1. Evidence base: HbA1c", "2. Methods", "3. Provenance"]
+    cells = [[" ".join(c.text.split()) for c in row.cells] for t in doc.tables for row in t.rows]
+    rows = {r[0]: r[1] for r in cells if len(r) == 2}
+    # metafor's numbers, printed at the report's precision (as test_pooled_table_is_metafor)
+    assert rows["Pooled difference, coaching minus control"] == (
+        f"{_signed(R['estimate'])} percentage points"
+    )
+    assert rows["95 % prediction interval"] == f"{_signed(R['pi_lb'])} to {_signed(R['pi_ub'])}"
+    lo, hi = R["tau2_ci"]
+    assert rows["τ² (95 % Q-profile CI)"] == f"{R['tau2']:.3f} ({lo:.3f} to {hi:.3f})"
+    weights = [r[-1] for r in cells if r[0] in REF["study"]]
+    assert weights == [f"{100 * w:.1f} %" for w in R["weights"]]
+    assert [r[0] for r in cells if r[0] in set(excluded("hba1c")["trial"])] == list(
+        excluded("hba1c")["trial"]
+    )
+    text = [p.text for p in doc.paragraphs]
+    assert any("restricted maximum likelihood" in t for t in text)
+    assert not any("run_plan" in t for t in text)  # no analysis plan ran
+    registry = [r for r in cells if r[0] == "Evidence registry"]
+    assert len(registry) == len(REF["study"]) + len(excluded("hba1c"))

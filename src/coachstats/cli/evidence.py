@@ -46,7 +46,7 @@ def evidence(
 ) -> None:
     """Pool the registered coaching trials on one outcome (random effects, prediction interval).
 
-    Each trial, the random-effects estimate, its CI, the prediction interval, tau² and I², and the trials not pooled. --report writes all of it (with the forest plot, each figure as printed and where, and the methods) as one self-contained HTML page.
+    Each trial, the random-effects estimate, its CI, the prediction interval, tau² and I², and the trials not pooled. --report writes all of it (with the forest plot, each figure as printed and where, and the methods) as one self-contained HTML page or a Word document.
     """
     from coachstats.core.errors import check_option
 
@@ -94,7 +94,7 @@ def evidence(
         matplotlib.use("Agg")
         from coachstats.present.plots.evidence import plot_evidence
         from coachstats.present.plots.funnel import plot_funnel
-        from coachstats.present.report import build_report, report_from_evidence
+        from coachstats.present.report import render_report, report_from_evidence
 
         with writing(outs):  # every file is written, or none
             if plot is not None:
@@ -102,7 +102,7 @@ def evidence(
             if funnel is not None:
                 outs.write(funnel, figure_content(plot_funnel(result.meta), funnel.suffix))
             if report is not None:
-                outs.write(report, build_report(report_from_evidence(result)))
+                outs.write(report, render_report(report_from_evidence(result), report))
 
 
 @app.command()

@@ -33,7 +33,33 @@ from coachstats.present.tables import (
 if TYPE_CHECKING:
     from coachstats.tasks.reproduce import ReproductionResult
 
-__all__ = ["sensitivity_rows", "template_context"]
+__all__ = [
+    "PROVENANCE_KEY",
+    "REPRODUCTION_VERDICTS",
+    "methods_note",
+    "sensitivity_rows",
+    "template_context",
+]
+
+#: What the published-vs-reproduced summary says when every figure is reproduced (True)
+#: or not (False), in the HTML and the Word report.
+REPRODUCTION_VERDICTS: dict[bool, str] = {
+    True: "every figure the cohort was built or tuned to hold is reproduced or declared "
+    "unreachable with its reason; held-out figures, which no calibration step read, are "
+    "reported as they come out",
+    False: "some figures differ or could not be computed",
+}
+
+#: The key of the provenance column of a reproduction on the bundled cohorts: (term, meaning).
+PROVENANCE_KEY: tuple[tuple[str, str], ...] = (
+    ("construction", "fixed by the cohort's design (counts, sizes)"),
+    ("moment-matched", "means and SDs matched by the generator"),
+    ("tuned", "a model result hit by a seeded search"),
+    (
+        "held-out",
+        "read by no calibration step, so reproducing it tests the cohort and the pipeline",
+    ),
+)
 
 
 def _flow_context(section: DataSection) -> dict[str, Any] | None:
@@ -106,7 +132,7 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
             "headers": list(table.headers),
             "rows": [list(r) for r in table.rows],
             "marks": list(table.marks),  # the letters of the methods in the note
-            "adjusted": [],
+            "adjusted_note": "",
             "note": " ".join([section.single_group_note, *table.notes]).strip(),
         }
     if not section.results:
@@ -120,9 +146,18 @@ def _outcome_context(section: DataSection) -> dict[str, Any] | None:
         "headers": headers(frame.attrs["arms"], frame.attrs["conf_level"]),
         "rows": [[str(v) for v in row] for row in frame.itertuples(index=False)],
         "marks": list(lettered.marks),
-        "adjusted": sorted({column_phrase(c) for r in section.results for c in r.adjusted_for}),
+        "adjusted_note": _adjusted_note(
+            sorted({column_phrase(c) for r in section.results for c in r.adjusted_for})
+        ),
         "note": " ".join(lettered.notes),
     }
+
+
+def _adjusted_note(phrases: list[str]) -> str:
+    """What the adjusted analyses of an outcome table are adjusted for (empty: none is)."""
+    if not phrases:
+        return ""
+    return f"Adjusted analyses are adjusted for {', '.join(phrases)} (see Methods)."
 
 
 def _baseline_context(section: DataSection) -> dict[str, Any] | None:
@@ -184,7 +219,8 @@ def _reproduction_context(result: ReproductionResult) -> dict[str, Any]:
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + f" ({result.source})",
         "ok": result.ok,
-        "bundled": bool(result.provenance_counts()),
+        "verdict": REPRODUCTION_VERDICTS[result.ok],
+        "provenance_key": PROVENANCE_KEY if result.provenance_counts() else (),
         "sensitivity": sens,
     }
 
@@ -294,7 +330,30 @@ def template_context(report: Report) -> dict[str, Any]:
         ),
         "versions": _versions(),
         "seeds": [list(s) for s in report.seeds],
+        "methods_note": methods_note(bool(report.sections)),
     }
+
+
+def methods_note(plans: bool) -> str:
+    """The closing note of the methods: intervals, P values and where the formulas are
+    (``plans``: the report ran analyses through :func:`coachstats.plan.run_plan`).
+
+    Examples
+    --------
+    >>> methods_note(False).endswith("the R function each method matches are in the coachstats documentation.")
+    True
+    """
+    where = (
+        "Every comparison runs through coachstats.plan.run_plan; the formulas and the R "
+        "function each method matches are in the coachstats documentation."
+        if plans
+        else "The formulas and the R function each method matches are in the coachstats "
+        "documentation."
+    )
+    return (
+        "Confidence intervals are 95%. P values are two-sided, printed in journal style (no "
+        f'leading zero; "< .001" below .001). {where}'
+    )
 
 
 def _evidence_forest_note(report: Report) -> str:

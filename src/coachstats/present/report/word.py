@@ -52,16 +52,22 @@ __all__ = [
     "build_docx",
     "context_table",
     "evaluation_docx",
+    "for_word",
     "reproduction_table",
     "sensitivity_table",
 ]
 
-#: The closing note of the methods (as in the HTML report).
-METHODS_NOTE = (
-    "Confidence intervals are 95%. P values are two-sided, printed in journal style (no leading "
-    'zero; "< .001" below .001). Every comparison runs through coachstats.plan.run_plan; the '
-    "formulas and the R function each method matches are in the coachstats documentation."
-)
+
+def for_word(text: str) -> str:
+    """``text`` of the HTML report as the Word report says it: what the HTML shows as a
+    tooltip is a lettered footnote in Word.
+
+    Examples
+    --------
+    >>> for_word("The tooltip of a margin gives its reason (the tooltip says why).")
+    'The footnote of a margin gives its reason (the footnote says why).'
+    """
+    return text.replace("tooltip", "footnote")
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -108,7 +114,7 @@ def context_table(table: Any) -> JournalTable:
         caption=str(_get(table, "caption", "")),
         numeric=numeric if rows else (),
         marks=tuple(marks),
-        notes=(*(str(n) for n in _get(table, "notes", ())), *notes),
+        notes=(*(for_word(str(n)) for n in _get(table, "notes", ())), *notes),
     )
 
 
@@ -129,7 +135,7 @@ def _heading(doc: Document, text: str, level: int) -> None:
 
 def _bullets(doc: Document, items: Iterable[str]) -> None:
     for item in items:
-        doc.add_paragraph(str(item), style="List Bullet")
+        doc.add_paragraph(for_word(str(item)), style="List Bullet")
 
 
 def _counts_table(
@@ -231,6 +237,8 @@ def _outcomes(doc: Document, report: Report, sections: Sequence[Mapping[str, Any
             add_table(
                 doc, journal_table(list(data.results), labels=list(data.labels), caption=caption)
             )
+            if s["outcomes"]["adjusted_note"]:
+                add_note(doc, s["outcomes"]["adjusted_note"])
         else:
             _absent(
                 doc,
@@ -333,13 +341,15 @@ def sensitivity_table(rows: Sequence[Mapping[str, Any]]) -> JournalTable:
 
 def _reproduction(doc: Document, reproduction: Mapping[str, Any], number: int) -> None:
     _heading(doc, f"{number}. Published vs reproduced", 1)
-    verdict = (
-        "every figure the cohort was built or tuned to hold is reproduced or declared unreachable "
-        "with its reason; held-out figures are reported as they come out"
-        if reproduction["ok"]
-        else "some figures differ or could not be computed"
-    )
-    doc.add_paragraph().add_run(f"{reproduction['summary']}: {verdict}.").bold = True
+    summary = f"{reproduction['summary']}: {reproduction['verdict']}."
+    doc.add_paragraph().add_run(summary).bold = True
+    if reproduction["provenance_key"]:
+        key = doc.add_paragraph("Provenance: how the bundled synthetic cohort holds each figure.")
+        last = len(reproduction["provenance_key"]) - 1
+        for i, (term, meaning) in enumerate(reproduction["provenance_key"]):
+            key.add_run(" ")
+            key.add_run(term).italic = True
+            key.add_run(f": {meaning}{'.' if i == last else ';'}")
     with landscape(doc):  # ten columns
         for trial in reproduction["trials"]:
             add_table(doc, reproduction_table(trial).without_empty_columns())
@@ -357,14 +367,14 @@ def _evaluation_part(
     """A part of the context (heading, introduction, table, list, figure, notes)."""
     _heading(doc, f"{number}. {part.heading}" if number is not None else part.heading, level)
     if part.intro:
-        doc.add_paragraph(part.intro)
+        doc.add_paragraph(for_word(part.intro))
     if table is not None:
         add_table(doc, table)
     _bullets(doc, part.items)
     if part.figure is not None:
         _figure(doc, part.figure)
     for n in part.notes:
-        add_note(doc, n)
+        add_note(doc, for_word(n))
 
 
 def _evaluation_parts(doc: Document, evaluation: Mapping[str, Any], level: int) -> None:
@@ -385,12 +395,20 @@ def _evaluation(doc: Document, evaluation: Mapping[str, Any], number: int) -> No
     _evaluation_parts(doc, evaluation, 2)
 
 
-def _methods(doc: Document, sections: Sequence[Mapping[str, Any]], number: int) -> None:
+def _evidence(doc: Document, evidence: Mapping[str, Any], number: int) -> None:
+    _heading(doc, f"{number}. {evidence['heading']}", 1)
+    _evaluation_parts(doc, evidence, 2)
+
+
+def _methods(doc: Document, context: Mapping[str, Any], number: int) -> None:
     _heading(doc, f"{number}. Methods", 1)
-    for s in sections:
+    for s in context["sections"]:
         _heading(doc, s["name"], 2)
         _bullets(doc, s["methods"])
-    add_note(doc, METHODS_NOTE)
+    if context["evidence"] is not None:
+        _heading(doc, context["evidence"]["heading"], 2)
+        _bullets(doc, context["evidence"]["methods"])
+    add_note(doc, context["methods_note"])
 
 
 def _provenance(doc: Document, context: Mapping[str, Any], number: int) -> None:
@@ -405,8 +423,17 @@ def _provenance(doc: Document, context: Mapping[str, Any], number: int) -> None:
         ),
     )
     files = [
-        (s["name"], str(name), str(sha)) for s in context["sections"] for name, sha in s["files"]
-    ] or [(s["name"], "in-memory data (no file hash)", "") for s in context["sections"]]
+        row
+        for s in context["sections"]
+        for row in (
+            [(s["name"], str(name), str(sha)) for name, sha in s["files"]]
+            or [(s["name"], "in-memory data (no file hash)", "")]
+        )
+    ]
+    if context["evidence"] is not None:
+        files += [
+            ("Evidence registry", str(n), str(sha)) for n, sha in context["evidence"]["files"]
+        ]
     add_table(
         doc,
         JournalTable(
@@ -439,23 +466,28 @@ def build_docx(report: Report) -> Document:
     context = template_context(report)
     sections = context["sections"]
     doc = new_document(context["title"])
-    _design(doc, sections)
-    _flow(doc, sections)
-    _baseline(doc, report, sections)
-    _outcomes(doc, report, sections)
-    _figures(doc, report, sections)
-    number = 6
+    number = 1
+    if sections:  # a report of the evidence alone has no data sections (as the HTML)
+        _design(doc, sections)
+        _flow(doc, sections)
+        _baseline(doc, report, sections)
+        _outcomes(doc, report, sections)
+        _figures(doc, report, sections)
+        number = 6
     if context["reproduction"] is not None:
         _reproduction(doc, context["reproduction"], number)
         number += 1
     if context["evaluation"] is not None:
         _evaluation(doc, context["evaluation"], number)
         number += 1
+    if context["evidence"] is not None:
+        _evidence(doc, context["evidence"], number)
+        number += 1
     for s in sections:  # the number needed to coach and cost, the sensitivity to missing data
         for part in s.get("extras", ()):
             _evaluation_part(doc, part, _part_table(part), 1, number=number)
             number += 1
-    _methods(doc, sections, number)
+    _methods(doc, context, number)
     _provenance(doc, context, number + 1)
     return doc
 
