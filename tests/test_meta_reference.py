@@ -292,3 +292,18 @@ def test_stratified_comparison_on_patient_rows(measure: str) -> None:
         check(
             [(r.estimate, ref["correct"]["estimate"]), (r.conf_low, ref["correct"]["ci"][0])], "R"
         )
+
+
+def test_repr_gives_the_pooled_estimate_with_its_intervals_and_heterogeneity() -> None:
+    # the repr printed the estimate alone ("REML -0.4561"): no CI, P, prediction interval
+    # or tau²; metafor's print.rma gives them all. Numbers: R metafor (meta.json).
+    from coachstats.tasks.evidence import pool_evidence
+
+    r = REF["uni"]["coaching_hba1c"]["fits"]["REML_knha"]
+    text = repr(pool_evidence("hba1c").meta)
+    assert "\n" not in text and len(text) < 250
+    assert text.startswith("<MetaResult hba1c: REML random effects (Hartung-Knapp), k=9: ")
+    assert f"{r['estimate']:.3g} (95% CI {r['ci_lb']:.3g} to {r['ci_ub']:.3g})" in text
+    assert "P = .004" in text  # metafor's pval 0.00363
+    assert f"95% PI {r['pi_lb']:.3g} to {r['pi_ub']:.3g}" in text
+    assert f"tau²={r['tau2']:.3g}, I²={r['I2']:.0f}%, Q={r['QE']:.3g} on 8 df" in text

@@ -376,9 +376,30 @@ class MetaResult(TidyResult):
         return "\n".join([*lines, het])
 
     def __repr__(self) -> str:
+        """One line: the model, k, the pooled estimate with its CI and P, the prediction
+        interval, tau², I² and Q (NaN prints as ``nan``; nothing raises).
+
+        Examples
+        --------
+        Weights 1/SE² = 100, 25, 44.4: estimate 36.94 / 169.4 = 0.218, SE 169.4^-1/2 = 0.0768,
+        Q = 100 x 0.018² + 25 x 0.282² + 44.4 x 0.118² = 2.64 on 2 df, I² = (2.64 - 2) / 2.64:
+
+        >>> pool([0.2, 0.5, 0.1], [0.1, 0.2, 0.15], method="fixed")  # doctest: +NORMALIZE_WHITESPACE
+        <MetaResult pooled: fixed effect, k=3: 0.218 (95% CI 0.0675 to 0.369), P = .005;
+        95% PI 0.0675 to 0.369; tau²=0, I²=24%, Q=2.64 on 2 df>
+        """
+        t = self.transformed
+        pct = f"{100 * self.conf_level:g}%"
+        text = (
+            f"<MetaResult {self.outcome or 'pooled'}: {self.method_name}, k={self.k}: "
+            f"{t(self.estimate):.3g} ({pct} CI {t(self.conf_low):.3g} to {t(self.conf_high):.3g}), "
+            f"{p_phrase(self.p_value)}"
+        )
+        if not (math.isnan(self.pi_low) or math.isnan(self.pi_high)):
+            text += f"; {pct} PI {t(self.pi_low):.3g} to {t(self.pi_high):.3g}"
         return (
-            f"<MetaResult {self.outcome or 'pooled'}: k={self.k}, Q={self.q:.3g}, "
-            f"I²={100 * self.i2:.0f}%, {self.method} {self.transformed(self.estimate):.4g}>"
+            f"{text}; tau²={self.tau2:.3g}, I²={100 * self.i2:.0f}%, "
+            f"Q={self.q:.3g} on {self.q_df} df>"
         )
 
 
