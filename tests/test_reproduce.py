@@ -552,3 +552,16 @@ def test_sensitivity_gee_uses_small_sample_correction_and_peer_variants() -> Non
     # the unclustered Welch test of the HbA1c change is the t test of the printed means
     welch = by.loc[("hba1c_change", "Clustering by clinic ignored (Welch t test)")]
     assert welch["estimate"] == pytest.approx(-0.77, abs=0.005)
+
+
+def test_repr_says_how_the_cohort_holds_the_figures_and_why_a_difference_passes() -> None:
+    # the repr read "match=1, differs=1, not reproducible=1; ok=True": nothing said that the
+    # figure that differs is held out (reported, not a failure) nor that the others were
+    # tuned to the published figures. hcpc_trust: trust change (not reproducible: the
+    # printed P is .47), trust adjusted for PCP visits (held-out, differs), recommending
+    # the PCP (tuned, match).
+    text = repr(reproduce("hcpc_trust"))
+    assert "\n" not in text and len(text) < 300
+    assert text.startswith("<ReproductionResult hcpc_trust: 3 figures: ")
+    assert "2 tuned" in text and "held-out 0 of 1 reproduced" in text
+    assert "verdicts 1 match, 1 differs, 1 not reproducible; OK>" in text

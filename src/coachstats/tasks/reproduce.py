@@ -448,8 +448,20 @@ class ReproductionResult:
         return "\n\n".join(blocks)
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items() if v)
-        return f"<ReproductionResult {list(self.trials)}: {counts}; ok={self.ok}>"
+        """One line: the trials, how the cohort holds the figures (built, matched or tuned to
+        them, or held out), the verdicts, and whether the run passes (a held-out figure that
+        differs is reported, not a failure).
+
+        Examples
+        --------
+        >>> reproduce("hcpc_pacic")
+        <ReproductionResult hcpc_pacic: 5 figures: 2 by construction, 2 moment-matched, 1 tuned; no held-out figure; verdicts 5 match; OK>
+        """
+        counts = ", ".join(f"{v} {k}" for k, v in self.counts().items() if v) or "none"
+        return (
+            f"<ReproductionResult {', '.join(self.trials) or 'no trial'}: {self.figures_line()}; "
+            f"verdicts {counts}; {'OK' if self.ok else 'FAILED'}>"
+        )
 
 
 def _summary_line(r: Mapping[str, Any]) -> str:
