@@ -272,3 +272,20 @@ def test_yardstick_status_matches_its_definition(mean: float, sd: float, n: int)
         assert status == "similar"
     else:
         assert status == "inconclusive"
+
+
+def test_repr_gives_each_indicator_with_its_interval_and_status(cohort: pd.DataFrame) -> None:
+    # the repr printed bare values ("retention=0.866, uncontrolled_at_referral=1"): no CI,
+    # no status against the yardstick, shares not in percent, NaN as "nan"
+    from coachstats.tracking import Metric, ProgramMetrics
+
+    m = program_metrics(cohort)
+    text = repr(m)
+    assert "\n" not in text and len(text) < 400
+    r = m["retention"]  # 194 of 224 coached patients: 86.6 %
+    assert f"retention 87 % (95% CI {100 * r.conf_low:.0f} % to {100 * r.conf_high:.0f} %; " in text
+    assert "caseload 74.7 (within)" in text  # 224 / 3 coaches, inside 70-100
+    assert "similar" in text.split("contacts 12.4 (95% CI")[1].split(")")[0]
+    empty = ProgramMetrics((Metric("contacts", "Contacts per patient", math.nan),))
+    assert repr(empty) == "<ProgramMetrics: contacts n/a>"
+    assert repr(ProgramMetrics(())) == "<ProgramMetrics: no indicator>"
