@@ -745,3 +745,18 @@ def test_sign_of_delta_does_not_matter(delta: float, sd: float, strict: bool, n:
     assert power_two_means(delta * 2, sd * 2, n=n, strict=strict).power == pytest.approx(
         a, rel=1e-12
     )
+
+
+def test_planning_effect_repr_is_one_line_and_flags_inferred_counts() -> None:
+    # the dataclass repr of a published effect ran to ~1,300 characters of nested Origin
+    # and Proportion fields; the counts HCPC never printed (90/194 and 61/178 come from its
+    # printed 46.4 % and 34.3 % of the analysed patients) were buried in it
+    from coachstats.tasks.power import published_effect as effect_of
+
+    text = repr(effect_of("hcpc_composite"))
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<PlanningEffect hcpc_composite: At goal for >= 1 condition")
+    assert "46.4 % vs 34.3 %, P .02" in text
+    assert "counts 90/194 vs 61/178 inferred, not published" in text
+    peer = repr(effect_of("peer_hba1c_change"))  # means as printed: -1.07 (2.8) vs -0.30 (3.1)
+    assert "-1.07 (2.8) vs -0.30 (3.1), P .01" in peer and "inferred" not in peer

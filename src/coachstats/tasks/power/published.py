@@ -78,6 +78,25 @@ class PlanningEffect(PublishedEffect):
             result = power_two_means(self.delta, self.sd, **options)
         return replace(result, basis=self.basis())
 
+    def __repr__(self) -> str:
+        """One line: the published arms as printed, the printed P, and counts the registry
+        inferred (not published); the dataclass repr ran to a screenful of nested fields.
+
+        Examples
+        --------
+        >>> published_effect("hcpc_composite")
+        <PlanningEffect hcpc_composite: At goal for >= 1 condition, hcpc at 12 months: 46.4 % vs 34.3 %, P .02; counts 90/194 vs 61/178 inferred, not published>
+        """
+        text = (
+            f"<PlanningEffect {self.key}: {self.label}, {self.trial} at {self.months} months: "
+            f"{' vs '.join(self.texts)}, P {self.p.text}"
+        )
+        inferred = self.inferred_counts
+        if inferred is not None:
+            (e1, n1), (e2, n2) = inferred
+            text += f"; counts {e1}/{n1} vs {e2}/{n2} inferred, not published"
+        return text + ">"
+
     def basis(self) -> tuple[str, ...]:
         """Where the planning inputs come from and what planning on them assumes."""
         return (
