@@ -382,28 +382,14 @@ class ProgramMetrics(TidyResult):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        """One line: each indicator as it prints (shares in percent), with its 95% CI and its
-        status against the yardstick; a value not computed is ``n/a``.
-
-        Examples
-        --------
-        >>> ProgramMetrics((Metric("retention", "Retention", 0.8, 0.7, 0.9, percent=True,
-        ...     status="similar"), Metric("contacts", "Contacts", math.nan)))
-        <ProgramMetrics: retention 80 % (95% CI 70 % to 90 %; similar), contacts n/a>
-        """
-
-        def one(m: Metric) -> str:
-            if not math.isfinite(m.value):
-                return f"{m.key} n/a"
-            fmt = m.format_value
-            extra = []
-            if math.isfinite(m.conf_low) and math.isfinite(m.conf_high):
-                extra.append(f"95% CI {fmt(m.conf_low)} to {fmt(m.conf_high)}")
-            if m.status:
-                extra.append(m.status)
-            return f"{m.key} {fmt(m.value)}" + (f" ({'; '.join(extra)})" if extra else "")
-
-        return f"<ProgramMetrics: {', '.join(one(m) for m in self.metrics) or 'no indicator'}>"
+        """Each indicator as printed, with its 95% CI and status; ``n/a``: not computed."""
+        parts = []
+        for m in self.metrics:
+            f, ci = m.format_value, math.isfinite(m.conf_low + m.conf_high)
+            extra = "; ".join([f"95% CI {f(m.conf_low)} to {f(m.conf_high)}"] * ci + [m.status])
+            value = f"{f(m.value)} ({extra.strip('; ')})" if extra else f(m.value)
+            parts.append(f"{m.key} {value if math.isfinite(m.value) else 'n/a'}")
+        return f"<ProgramMetrics: {', '.join(parts) or 'no indicator'}>"
 
 
 def _coached(data: pd.DataFrame, arm: str, keep: Collection[object] | None = None) -> pd.DataFrame:
