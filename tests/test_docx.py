@@ -134,7 +134,7 @@ def test_journal_table_is_three_lines_with_spans_marks_and_notes(tmp_path: Path)
         spans=(("Coaching", 1, 3), ("Usual care", 3, 5)),
         indented=(False, True),
         marks=("", "a"),
-        notes=("Counts and percentages.", "a Two of three."),
+        notes=("Counts and percentages.", "a Two of three.", "n (%) of the analysed rows."),
     )
     path = tmp_path / "t.docx"
     table.to_docx(path)
@@ -160,6 +160,9 @@ def test_journal_table_is_three_lines_with_spans_marks_and_notes(tmp_path: Path)
     assert "Counts and percentages." in texts and "a Two of three." in texts
     note = next(p for p in doc.paragraphs if p.text == "a Two of three.")
     assert note.runs[0].text == "a" and note.runs[0].font.superscript
+    # a note whose first word is short and lowercase but no row's letter stays as it is
+    plain = next(p for p in doc.paragraphs if p.text == "n (%) of the analysed rows.")
+    assert not any(r.font.superscript for r in plain.runs)
     # numbers right-aligned, the label column left
     assert t.rows[3].cells[2].paragraphs[0].alignment == 2
     assert t.rows[3].cells[0].paragraphs[0].alignment is None

@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -280,20 +280,26 @@ def add_table(document: Document, table: TableLayout) -> Table:
         out.columns[j].width = Cm(cm)  # the grid (LibreOffice reads it)
         for cell in out.columns[j].cells:
             cell.width = Cm(cm)  # and each cell (Word reads these)
+    letters = set(table.marks) - {""}
     for note in table.notes:
-        add_note(document, note)
+        add_note(document, note, letters=letters)
     document.add_paragraph().paragraph_format.space_after = Pt(2)
     return out
 
 
-def add_note(document: Document, text: str) -> None:
-    """A note under a table or figure: 8 pt; a leading footnote letter (``"a ..."``) is superscript."""
+def add_note(document: Document, text: str, *, letters: Collection[str] = ()) -> None:
+    """A note under a table or figure, in 8 pt.
+
+    A note that starts with one of ``letters`` (the footnote letters of the
+    table's rows, ``"a ..."``) has that letter in superscript; no other word is
+    taken for one (a note may start "at" or "n").
+    """
     from docx.shared import Pt
 
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.space_after = Pt(1)
     head, _, rest = text.partition(" ")
-    if rest and head.isalpha() and head.islower() and len(head) <= 2:
+    if rest and head in letters:
         mark = paragraph.add_run(head)
         mark.font.superscript = True
         mark.font.size = Pt(_NOTE_PT)
