@@ -181,6 +181,28 @@ def test_standardized_figures_say_their_reference_is_a_synthetic_cohort(
     assert rows and all("synthetic" in r["method"] for r in rows)
 
 
+def test_a_single_arm_figure_standardized_is_still_called_before_after(
+    evaluated_single_arm: EvaluationResult,
+) -> None:
+    # A single-arm SBP change standardized to the peer trial's baseline (higher SBP than the
+    # program's) moved from -5.4 to -15.3 mm Hg and was read "larger ... favours the program"
+    # with no word that it is a before-after figure: the model's slope on baseline SBP is
+    # mostly regression to the mean, which the standardization carries to the trial's
+    # baselines. Every single-arm standardized sentence says what the figure is.
+    from coachstats.tasks.evaluate.wording import CAVEAT
+
+    rows = [s for s in evaluated_single_arm.standardized if s.result is not None]
+    assert rows
+    for row in rows:
+        assert CAVEAT in row.sentence()
+    changes = [r for r in rows if r.outcome.startswith("change_")]
+    assert changes
+    for row in changes:
+        measure = row.outcome.removeprefix("change_")
+        if f"{measure}_0" in row.result.adjusted_for:  # type: ignore[union-attr]
+            assert "regression to the mean, so moving the program's patients" in row.sentence()
+
+
 def _six_month_program() -> pd.DataFrame:
     data = _small_program().rename(columns={"hba1c_12": "hba1c_6", "sbp_12": "sbp_6"})
     data["hba1c_6"] = data["hba1c_6"] - np.where(data["arm"] == "coaching", 0.8, 0.0)

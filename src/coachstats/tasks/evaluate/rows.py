@@ -27,10 +27,11 @@ import pandas as pd
 
 from coachstats.core.formatting import join_words, without_column_list
 from coachstats.core.results import ComparisonResult, TidyResult
-from coachstats.core.vocabulary import column_phrase
+from coachstats.core.vocabulary import MEASURE_LABELS, column_phrase
 from coachstats.tasks.evaluate.published import PublishedOutcome, interval_source, trial_name
 from coachstats.tasks.evaluate.verdicts import Judgement, Margin
 from coachstats.tasks.evaluate.wording import (
+    CAVEAT,
     amount,
     chance_words,
     effect_words,
@@ -662,6 +663,17 @@ class StandardizedComparison(Judged, SentenceRow):
             )
         return "; ".join(parts)
 
+    def _baseline_words(self, r: ComparisonResult) -> str:
+        """For a single-arm change standardized on its own baseline: what moving it does."""
+        measure = self.outcome.removeprefix("change_")
+        if measure == self.outcome or f"{measure}_0" not in r.adjusted_for:
+            return ""
+        return (
+            f"; the model's dependence on baseline {MEASURE_LABELS.get(measure, measure)} "
+            "includes that regression to the mean, so moving the program's patients to the "
+            "trial's baselines moves it too"
+        )
+
     def sentence(self) -> str:
         """The standardized figure, then its verdict against the published figure, in words.
 
@@ -708,6 +720,8 @@ class StandardizedComparison(Judged, SentenceRow):
             text += f". Against {head} ({published}): {verdict}"
         else:
             text += f"; descriptive, no verdict: {self.no_verdict or 'no comparison to follow'}"
+        if self.single_arm:  # standardized, it is still a before-after figure
+            text += f" \N{EM DASH} {CAVEAT}{self._baseline_words(r)}"
         if self.note:  # the caveat belongs next to the number it qualifies
             text += f" [caution: {self.note}]"
         return text
