@@ -103,7 +103,8 @@ def test_single_arm_program_lands_between_the_arms(files: dict[str, Path], tmp_p
         "coaching 46.4 %, usual care 34.3 %; the program's figure lies between the published arms"
         in text
     )
-    assert text.count("before-after, without a concurrent control group") == 8  # every sentence
+    # every sentence: the 8 outcome rows and the 4 standardized ones (still before-after)
+    assert text.count("before-after, without a concurrent control group") == 12
     assert "at goal for >= 1 condition: 4" in text
     doc = json.loads(out.read_text())
     verdicts = [r["verdict"] for r in doc["outcomes"]]
