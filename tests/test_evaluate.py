@@ -220,6 +220,8 @@ def test_reprs_are_one_short_line(no_effect: EvaluationResult) -> None:
     text = repr(no_effect)
     assert "\n" not in text and len(text) < 300
     assert text.startswith("<EvaluationResult: ") and no_effect.verdict_line() in text
+    # a DataFrame's evaluation named its source "<DataFrame>", a repr inside the repr
+    assert text.startswith("<EvaluationResult: in-memory data: two-arm program")
     effect = no_effect.effects[0]
     assert repr(effect) == f"<EffectComparison: {effect.sentence()}>"
     difference = effect.difference

@@ -760,3 +760,15 @@ def test_planning_effect_repr_is_one_line_and_flags_inferred_counts() -> None:
     assert "counts 90/194 vs 61/178 inferred, not published" in text
     peer = repr(effect_of("peer_hba1c_change"))  # means as printed: -1.07 (2.8) vs -0.30 (3.1)
     assert "-1.07 (2.8) vs -0.30 (3.1), P .01" in peer and "inferred" not in peer
+
+
+def test_power_result_repr_says_a_published_effect_is_taken_as_the_true_one() -> None:
+    # the plan of a published effect rests on one assumption (the trial's estimate is the
+    # true effect); the repr, what a notebook shows, named neither the outcome nor that
+    from coachstats.tasks.power import published_effect as effect_of
+
+    text = repr(effect_of("hcpc_composite").plan(power=0.8))
+    assert "; At goal for >= 1 condition (assumed: the true effect is the published estimate)>" in (
+        text
+    )
+    assert "assumed" not in repr(power_two_proportions(0.3, 0.45, power=0.8))

@@ -24,6 +24,7 @@ import pandas as pd
 from coachstats.core.formatting import format_number, format_p, is_number, is_percent_estimand
 from coachstats.core.goals import GoalSet
 from coachstats.core.vocabulary import VERDICTS, arm_label
+from coachstats.data.source import IN_MEMORY
 from coachstats.tasks.evaluate.against_evidence import (
     EVIDENCE,
     EVIDENCE_NAME,
@@ -348,7 +349,8 @@ class EvaluationResult(SentenceRow):
         """Header line."""
         sizes = ", ".join(f"{arm_label(k, 'plain')} {v}" for k, v in self.n.items())
         names = ", ".join(against_name(t) for t in self.against)
-        return f"{self.source}: {self.design} program ({sizes}) evaluated against {names}"
+        source = "in-memory data" if self.source == IN_MEMORY else self.source
+        return f"{source}: {self.design} program ({sizes}) evaluated against {names}"
 
     def __repr__(self) -> str:
         return f"<EvaluationResult: {self.sentence()}; {self.verdict_line()}>"

@@ -263,10 +263,14 @@ class PowerResult(TidyResult):
             what = (
                 f"power {self.power:.4f} with {_pair(self.n1_enrolled, self.n2_enrolled)} enrolled"
             )
+        assumed = next((b for b in self.basis if b.startswith("assumed: ")), "")
+        effect = f"; {self.outcome}" if self.outcome else ""
+        if assumed:  # a published effect: the plan's one assumption, said where it is used
+            effect += f" ({assumed.partition('(')[0].strip()})"
         return (
             f"<PowerResult {self.test} ({self.method}): {what}; "
             f"{self.effect_size_name} {self.effect_size:.3g}, alpha {self.alpha:g} "
-            f"{self.alternative}>"
+            f"{self.alternative}{effect}>"
         )
 
 
