@@ -223,7 +223,7 @@ def test_an_ancova_uses_the_rows_it_checked_whatever_is_kept() -> None:
     for keep in (2**29, 0):
         bad = analyze_chunks(frame_chunks(df, 400), on_change, errors="record", keep_bytes=keep)
         assert bad.results[0] is None, keep
-        assert "must be finite" in str(bad.errors[0]), keep
+        assert "column 'z' has 1 infinite value(s)" in str(bad.errors[0]), keep
         got = analyze_chunks(frame_chunks(df, 400), on_goal, errors="record", keep_bytes=keep)
         assert got.ok, (keep, got.errors)
         assert_same_results(ref.results[0], got.results[0])

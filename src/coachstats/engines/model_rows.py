@@ -72,6 +72,17 @@ def model_rows(
     return rows, treated
 
 
+def _check_finite(column: str, values: np.ndarray) -> None:
+    """The in-memory check of :func:`~coachstats.compare.prepare.prepare`, on one chunk."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise AnalysisError(
+            f"column {column!r} has {int(bad.sum())} infinite value(s) in one chunk of the "
+            "data (missing values are excluded before fitting); replace them by finite values "
+            "or by missing ones"
+        )
+
+
 def _all_rows(
     chunk: Chunk,
     spec: AnalysisSpec,
@@ -95,24 +106,20 @@ def _all_rows(
         y = kept.checked(cols.outcome, means.as_numeric)
     else:
         y = kept.checked(cols.outcome, outcome_check(cols.outcome, bool(cols.binary)))
-        if not np.all(np.isfinite(y)):
-            raise AnalysisError(
-                "X and y must be finite (missing values are excluded before fitting)"
-            )
+        _check_finite(cols.outcome, y)
     treated = kept.is_label(cols.arm, prep.labels[0])
     blocks: list[np.ndarray] = [treated.astype(float)]
     for name, _ in cols.terms:
         levels = prep.levels[name]
         if levels is None:
             blocks.append(kept.floats(name))
+            _check_finite(name, blocks[-1])  # whatever the outcome's check (an ANCOVA's too)
         else:
             block, _ = dummy_columns(kept.series(name), name, levels)
             blocks.extend(block.T)
     XT = np.empty((len(blocks), kept.n))
     for j, col in enumerate(blocks):
         XT[j] = col
-    if not np.all(np.isfinite(XT)):  # whatever the outcome's check (an ANCOVA's covariates too)
-        raise AnalysisError("X and y must be finite (missing values are excluded before fitting)")
 
     def codes(column: str | None) -> tuple[np.ndarray | None, int]:
         if column is None:
