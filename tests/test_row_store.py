@@ -29,6 +29,7 @@ from coachstats.engines.passes import Chunk
 from coachstats.engines.row_store import Packed, RowStore, pack
 from coachstats.engines.sources import coded_columns, frame_chunks, parquet_chunks
 from coachstats.engines.stream import analyze_chunks, analyze_parquet
+from coachstats.errors import DataWarning
 from tests.test_scale import assert_same_results, registry
 
 
@@ -302,3 +303,47 @@ def test_a_cluster_and_covariates_given_as_options_are_read_from_parquet(tmp_pat
     ]
     for a, _ in same_as_in_memory(path, specs, 400):
         assert a.model is not None and len(a.model.coefficients) >= 3  # arm, covariate, intercept
+
+
+def test_forget_returns_the_bytes_only_the_dropped_entries_held() -> None:
+    rng = np.random.default_rng(7)
+    n = 100
+    age, bmi = rng.normal(50, 9, n), rng.normal(30, 4, n)  # float64, kept as they are
+    store = RowStore(10**9)
+    kept = store.of_chunk(0)
+    store.keep(kept, "a", (np.vstack([age, bmi]),))
+    store.keep(kept, "b", (np.vstack([age]),))  # shares a's first row
+    assert store.used == 2 * n * 8
+    store.forget(kept, ["a"])
+    assert list(kept) == ["b"] and store.used == n * 8  # age stays: b holds it
+    store.forget(kept, ["b", "missing"])
+    assert not kept and store.used == 0
+
+
+def test_a_spec_prepared_again_keeps_only_its_last_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed-effect logit that drops a clinic prepares again; its first rows are let go.
+
+    They crowded the budget: every chunk kept both sets, and no pass asked for the first.
+    """
+    from coachstats.engines import passes
+    from coachstats.engines.row_store import _unique_bytes
+
+    stores: list[RowStore] = []
+
+    class Recorded(RowStore):
+        def __init__(self, budget: int) -> None:
+            super().__init__(budget)
+            stores.append(self)
+
+    monkeypatch.setattr(passes, "RowStore", Recorded)
+    df = registry(3000, 25, 27)  # the one-patient clinic is dropped from the FE fit
+    spec = AnalysisSpec(
+        "goal", "logistic", covariates=("age",), options={"fixed_effects": "clinic"}
+    )
+    with pytest.warns(DataWarning, match="dropped 1 clinic"):
+        got = analyze_chunks(frame_chunks(df, 700), [spec], errors="record")
+        ref = run_plan(df, [spec], errors="record")
+    assert_same_results(ref.results[0], got.results[0])
+    (store,) = stores
+    assert store.chunks and all(len({k[2] for k in kept}) == 1 for kept in store.chunks)
+    assert store.used == sum(_unique_bytes(kept.values()) for kept in store.chunks)

@@ -139,6 +139,8 @@ def _all_rows(
         treated,
     )
     chunk.memo[key] = out
+    # a spec prepared again (fixed-effect groups dropped) no longer asks for its first rows
+    chunk.forget(k for k in chunk.kept_keys() if k[:2] == key[:2] and k[2] != key[2])
     chunk.keep(key, (spec, prep, *out))
     return out
 

@@ -101,6 +101,15 @@ class Chunk:
         if self.kept is not None and self.store is not None:
             self.store.keep(self.kept, key, values)
 
+    def forget(self, keys: Iterable[Any]) -> None:
+        """Drop this chunk's kept entries ``keys`` (rows no later pass asks for)."""
+        if self.kept is not None and self.store is not None:
+            self.store.forget(self.kept, keys)
+
+    def kept_keys(self) -> list[Any]:
+        """The keys of this chunk's kept entries."""
+        return [] if self.kept is None else list(self.kept)
+
     def unpack(self, value: Any, select: Sequence[int] | None = None) -> Any:
         """A kept array as it was built, for this pass (rows ``select``; see :meth:`RowStore.unpack`).
 

@@ -28,7 +28,7 @@ dtype('float32')
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -111,6 +111,13 @@ class RowStore:
             self.chunks.append({})
         return self.chunks[index]
 
+    def forget(self, kept: dict[Any, Any], keys: Iterable[Any]) -> None:
+        """Drop the entries ``keys`` of a chunk's ``kept``, and the bytes only they held."""
+        before = _unique_bytes(kept.values())
+        for key in list(keys):
+            kept.pop(key, None)
+        self.used -= before - _unique_bytes(kept.values())
+
     def keep(self, kept: dict[Any, Any], key: Any, values: tuple[Any, ...]) -> None:
         """Keep ``values`` under ``key`` if the budget allows.
 
@@ -191,6 +198,12 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
         bits = np.dtype(f"u{a.dtype.itemsize}")
         return bool(np.array_equal(a.view(bits), b.view(bits)))
     return bool(np.array_equal(a, b))
+
+
+def _unique_bytes(values: Iterable[tuple[Any, ...]]) -> int:
+    """Bytes of the distinct arrays of some entries (a shared row counted once)."""
+    arrays = {id(a): a for v in values for a in _arrays(v)}
+    return sum(a.nbytes for a in arrays.values())
 
 
 def _arrays(value: tuple[Any, ...]) -> list[np.ndarray]:
