@@ -760,6 +760,13 @@ def test_planning_effect_repr_is_one_line_and_flags_inferred_counts() -> None:
     assert "counts 90/194 vs 61/178 inferred, not published" in text
     peer = repr(effect_of("peer_hba1c_change"))  # means as printed: -1.07 (2.8) vs -0.30 (3.1)
     assert "-1.07 (2.8) vs -0.30 (3.1), P .01" in peer and "inferred" not in peer
+    # HbA1c < 7.5 %: the paper printed 27 (22.0 %) and 17 (14.9 %); 27/123 and 17/114 are the
+    # only n that print as those shares (published.md), and its P = .11 is not the chi-square
+    # of these shares (.16): the repr said neither
+    below = repr(effect_of("peer_hba1c_below_7_5"))
+    assert "27/123 vs 17/114: n computed from the printed count and %" in below
+    assert "the printed P is from another analysis than these figures" in below
+    assert "another analysis" not in peer
 
 
 def test_power_result_repr_says_a_published_effect_is_taken_as_the_true_one() -> None:

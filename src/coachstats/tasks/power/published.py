@@ -95,6 +95,11 @@ class PlanningEffect(PublishedEffect):
         if inferred is not None:
             (e1, n1), (e2, n2) = inferred
             text += f"; counts {e1}/{n1} vs {e2}/{n2} inferred, not published"
+        elif self._computed_counts():
+            counts = " vs ".join(f"{getattr(a, 'events', '?')}/{a.n}" for a in self.arms)
+            text += f"; {counts}: n computed from the printed count and %"
+        if not self.p_tests_values:
+            text += "; the printed P is from another analysis than these figures"
         return text + ">"
 
     def basis(self) -> tuple[str, ...]:
