@@ -422,7 +422,7 @@ def test_provenance_in_every_format() -> None:
     md = runner.invoke(app, ["reproduce", "hcpc_24", "--format", "markdown"]).stdout
     assert "| verdict | provenance |" in md and "| held-out |" in md
     text = runner.invoke(app, ["reproduce", "hcpc_24"]).stdout
-    assert "-> match [construction]" in text
+    assert "-> match (built in) [construction]" in text
 
 
 def test_summary_line_counts_provenance_and_held_out(everything: ReproductionResult) -> None:

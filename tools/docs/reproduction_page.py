@@ -65,8 +65,7 @@ def current(text: str) -> dict[str, str]:
 
 
 def _result(res: ReproductionResult) -> str:
-    counts = ", ".join(f"{v} {k}" for k, v in res.counts().items())
-    return f"**{res.figures_line()}.** Verdicts: {counts}."
+    return f"**{res.figures_line()}.** {res.verdicts_line()}. How a figure is judged: {res.match_rule()}."
 
 
 def _citations(res: ReproductionResult) -> str:

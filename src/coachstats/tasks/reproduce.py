@@ -274,10 +274,7 @@ class ReproductionResult:
 
     def counts(self) -> dict[str, int]:
         """Targets per verdict category."""
-        out = dict.fromkeys(VERDICTS, 0)
-        for t in self.targets:
-            out[t.verdict.split(" (")[0]] += 1
-        return out
+        return _count_verdicts(self.targets)
 
     def provenance_counts(self) -> dict[str, int]:
         """Targets per provenance (:data:`~coachstats.trials.PROVENANCES`; ``""``: none stated).
@@ -317,6 +314,70 @@ class ReproductionResult:
         got, total = self.held_out()
         held = f"held-out {got} of {total} reproduced" if total else "no held-out figure"
         return f"{n} figures: {', '.join(parts)}; {held}"
+
+    def verdicts_line(self) -> str:
+        """The verdict counts, the figures built into the bundled cohort apart from the held-out ones.
+
+        A match of a figure the cohort was built, moment-matched or tuned to hold shows that
+        the analysis recovers what the cohort was given; only the held-out figures test the
+        reproduction. On data of your own (no provenance) every figure is counted together.
+
+        Examples
+        --------
+        >>> print(reproduce("hcpc_24").verdicts_line())
+        Verdicts: figures built into the cohort (1; recovering them checks the pipeline, it is not an independent reproduction): 1 match; held-out figures (2; the only independent test): 2 differs
+        """
+        if not self.provenance_counts():
+            return f"Verdicts: {_verdict_counts(self.targets)}"
+        built = [t for t in self.targets if t.built_in]
+        held = [t for t in self.targets if t.held_out]
+        parts = [
+            f"figures built into the cohort ({len(built)}; recovering them checks the pipeline, "
+            f"it is not an independent reproduction): {_verdict_counts(built)}",
+            f"held-out figures ({len(held)}; the only independent test): {_verdict_counts(held)}",
+        ]
+        other = [t for t in self.targets if not (t.built_in or t.held_out)]
+        if other:
+            parts.append(f"no stated provenance ({len(other)}): {_verdict_counts(other)}")
+        return "Verdicts: " + "; ".join(parts)
+
+    def match_rule(self) -> str:
+        """How a reproduced figure is judged against the printed one, said next to the verdicts.
+
+        Examples
+        --------
+        >>> print(reproduce("hcpc_24").match_rule())  # doctest: +NORMALIZE_WHITESPACE
+        'match': the reproduced figure, rounded to the printed precision, equals the printed one
+        (a P value rounded to the printed decimals; '< .001' needs P < .001, 'not significant'
+        P >= .05); no figure has a wider tolerance, so anything else 'differs' (or is 'not
+        reproducible', with the reason); 'match (built in)': a match of a figure the bundled
+        cohort was built, moment-matched or tuned to hold, which checks the pipeline and is not
+        an independent reproduction
+        """
+        wider = [
+            f"{t.target.label} ({', '.join(f'{k} {v:g}' for k, v in t.target.tolerance.items())})"
+            for t in self.targets
+            if t.target.tolerance
+        ]
+        tol = (
+            "'within tolerance': not equal, but within the absolute tolerance stated for "
+            + "; ".join(wider)
+            if wider
+            else "no figure has a wider tolerance, so anything else 'differs' (or is 'not "
+            "reproducible', with the reason)"
+        )
+        built = (
+            "; 'match (built in)': a match of a figure the bundled cohort was built, "
+            "moment-matched or tuned to hold, which checks the pipeline and is not an "
+            "independent reproduction"
+            if any(t.built_in for t in self.targets)
+            else ""
+        )
+        return (
+            "'match': the reproduced figure, rounded to the printed precision, equals the "
+            "printed one (a P value rounded to the printed decimals; '< .001' needs P < .001, "
+            f"'not significant' P >= .05); {tol}{built}"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One tidy row per target (columns :data:`FRAME_COLUMNS`); the counts are integers
@@ -377,12 +438,9 @@ class ReproductionResult:
                 lines.append(f"  - {u.label}{p}: not reproducible from this cohort: {u.reason}")
             lines.append("")
         lines.append(self.figures_line())
-        counts = self.counts()
         missed = sum(t.held_out and not t.reproduced for t in self.targets)
-        verdicts = ", ".join(f"{v} {k}" for k, v in counts.items())
-        if missed:
-            verdicts += f" ({missed} held-out figure{'s' if missed > 1 else ''} not reproduced)"
-        lines.append(f"Verdicts: {verdicts} ({self.source}; {self.elapsed:.1f} s)")
+        lines.append(f"{self.verdicts_line()} ({self.source}; {self.elapsed:.1f} s)")
+        lines.append(f"How a figure is judged: {self.match_rule()}.")
         if missed:
             lines.append(
                 "Held-out figures that differ are reported, not re-tuned: they test the "
@@ -398,9 +456,9 @@ class ReproductionResult:
         --------
         >>> md = reproduce("hcpc_24").to_markdown().splitlines()
         >>> print(md[6])
-        | Seen at both 12 and 24 months | All patients: 290/441 |  |  |  | All patients: 290/441 |  |  |  | match | construction |
-        >>> md[-1]
-        '*3 figures: 1 by construction, 0 moment-matched, 0 tuned; held-out 0 of 2 reproduced*'
+        | Seen at both 12 and 24 months | All patients: 290/441 |  |  |  | All patients: 290/441 |  |  |  | match (built in) | construction |
+        >>> print(md[-3])
+        *3 figures: 1 by construction, 0 moment-matched, 0 tuned; held-out 0 of 2 reproduced. Verdicts: figures built into the cohort (1; recovering them checks the pipeline, it is not an independent reproduction): 1 match; held-out figures (2; the only independent test): 2 differs.*
         """
         lines: list[str] = []
         head = (
@@ -425,7 +483,8 @@ class ReproductionResult:
                 cells += [r["verdict"], r["provenance"]]
                 lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
             lines.append("")
-        lines.append(f"*{self.figures_line()}*")
+        lines.append(f"*{self.figures_line()}. {self.verdicts_line()}.*")
+        lines += ["", f"*How a figure is judged: {self.match_rule()}.*"]
         return "\n".join(lines).rstrip() + "\n"
 
     def to_brief(self) -> str:
@@ -462,6 +521,20 @@ class ReproductionResult:
             f"<ReproductionResult {', '.join(self.trials) or 'no trial'}: {self.figures_line()}; "
             f"verdicts {counts}; {'OK' if self.ok else 'FAILED'}>"
         )
+
+
+def _count_verdicts(targets: Sequence[TargetResult]) -> dict[str, int]:
+    """Targets per verdict category (every category, zeros included)."""
+    out = dict.fromkeys(VERDICTS, 0)
+    for t in targets:
+        out[t.verdict.split(" (")[0]] += 1
+    return out
+
+
+def _verdict_counts(targets: Sequence[TargetResult]) -> str:
+    """``"53 match, 2 not reproducible"``: the verdicts of some targets (those that occur)."""
+    counts = _count_verdicts(targets)
+    return ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "none"
 
 
 def _summary_line(r: Mapping[str, Any]) -> str:

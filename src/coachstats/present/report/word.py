@@ -350,6 +350,7 @@ def _reproduction(doc: Document, reproduction: Mapping[str, Any], number: int) -
             key.add_run(" ")
             key.add_run(term).italic = True
             key.add_run(f": {meaning}{'.' if i == last else ';'}")
+    doc.add_paragraph(reproduction["rule"])
     with landscape(doc):  # ten columns
         for trial in reproduction["trials"]:
             add_table(doc, reproduction_table(trial).without_empty_columns())
