@@ -55,7 +55,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -75,8 +75,10 @@ from coachstats.data.trialdata import TrialData
 from coachstats.derive.endpoints import endpoint_state
 from coachstats.plan import AnalysisPlan, AnalysisSpec, run_plan
 from coachstats.tasks.evaluate.plans import OUTCOME_TEXT, plan_outcomes
+from coachstats.tasks.evaluate.published import trial_name
 from coachstats.tasks.evaluate.rows import (
     ALPHA,
+    EffectComparison,
     Judged,
     SentenceRow,
     among_words,
@@ -107,6 +109,7 @@ __all__ = [
     "evidence_comparisons",
     "not_compared_reason",
     "population",
+    "two_populations",
 ]
 
 #: The ``against`` value of the evidence base.
@@ -175,6 +178,54 @@ def population(goals: GoalSet, measure: str) -> tuple[str | None, str]:
         f"uncontrolled_{measure} == True",
         f"patients above the {label} goal at baseline ({rule})",
     )
+
+
+def _on(result: ComparisonResult | None) -> str:
+    """``n 70 vs 76; Welch two-sample t test: -0.66``: who and how, of one estimate."""
+    if result is None:
+        return "not estimated"
+    n = " vs ".join(str(a.n) for a in result.arms)
+    return f"n {n}; {result.method}: {result.estimate:+.2f}"
+
+
+def two_populations(
+    effects: Sequence[EffectComparison], evidence: Sequence[EvidenceComparison]
+) -> list[str]:
+    """Notes setting side by side an outcome's two definitions of the program's patients.
+
+    A published trial's comparison may be on its entry population (the peer trial: baseline
+    HbA1c >= 8.0) while the evidence comparison is on the goal set's (patients above the
+    HbA1c goal at baseline): one note per such outcome names both, with each one's n and
+    estimate, so that neither reader takes the two groups, or the two estimates, for one.
+
+    Examples
+    --------
+    >>> two_populations([], [])
+    []
+    """
+    out = []
+    for ev in evidence:
+        if ev.program is None or not ev.population:  # not compared with the evidence
+            continue
+        for e in effects:
+            if e.outcome != ev.outcome or not e.population or e.population == ev.population:
+                continue
+            ns = [[a.n for a in r.arms] if r is not None else None for r in (e.program, ev.program)]
+            groups = (
+                "the counts are equal, but the two rules are not the same rule"
+                if ns[0] == ns[1]
+                else "they are different groups of patients"
+            )
+            methods = {r.method for r in (e.program, ev.program) if r is not None}
+            if len(methods) > 1:
+                groups += ", and the two estimates come from different methods"
+            out.append(
+                f"{ev.label}: two definitions of the program's patients: against "
+                f"{trial_name(e.trial)}, {e.population} ({_on(e.program)}); against "
+                f"{EVIDENCE_NAME}, {ev.population}, the program's goal set ({_on(ev.program)}); "
+                f"{groups}"
+            )
+    return out
 
 
 def not_compared_reason(endpoint: str) -> str:

@@ -42,6 +42,7 @@ from coachstats.tasks.evaluate.against_evidence import (
     EvidenceComparison,
     check_design,
     evidence_comparisons,
+    two_populations,
 )
 from coachstats.tasks.evaluate.arms import ArmComparison
 from coachstats.tasks.evaluate.casemix import case_mix_with_notes, standardized_comparison
@@ -592,6 +593,7 @@ def evaluate(
         evidence = evidence_comparisons(
             td, program_goals, conf_level=conf_level, alpha=alpha, margins=user_margins
         )
+        notes += two_populations(effects, evidence)
     metrics = None
     if tracking:
         _step(progress, "tracking metrics")
