@@ -221,3 +221,35 @@ def test_results_json_and_a_pinned_manifest(fixtures_dir: Path, tmp_path: Path) 
     with pytest.raises(FixtureError, match="computed on fixture version 0"):
         check_results(path)
     assert runner.invoke(app, args).exit_code == 2
+
+
+def test_an_only_pattern_that_matches_no_target_exits_2(example_results: Path) -> None:
+    # a typo in --only used to check nothing and print OK with exit 0: a green CI build
+    res = runner.invoke(
+        app,
+        [
+            "check",
+            str(example_results),
+            "--against",
+            "hcpc",
+            "--only",
+            "hcpc.composite_*",
+            "--only",
+            "hcpc.compsite_any",
+            "--only",
+            "zzz*",
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    assert "--only: 2 pattern(s) match no target of hcpc" in res.output
+    assert "'hcpc.compsite_any' (did you mean 'hcpc.composite_any'" in res.output
+    assert "'zzz*'" in res.output and "'hcpc.composite_*'" not in res.output
+    # a pattern of a trial outside --against matches nothing of the selection either
+    res = runner.invoke(
+        app, ["check", str(example_results), "--against", "peer", "--only", "hcpc.*"]
+    )
+    assert res.exit_code == 2 and "match no target of peer" in res.output
+    ok = runner.invoke(
+        app, ["check", str(example_results), "--against", "hcpc", "--only", "hcpc.composite_*"]
+    )
+    assert ok.exit_code == 0 and "OK" in ok.output

@@ -638,6 +638,7 @@ def check_results(
             "version, or check against the manifest of your version with --manifest"
         )
     patterns = tuple(only or ())
+    _refuse_dead_patterns(patterns, [t.id for t in targets if t.trial in trials], trials)
     selected = [
         t
         for t in targets
@@ -674,6 +675,36 @@ def check_results(
         outside=outside,
         manifest=where,
         results_version=None if given is None else str(given),
+    )
+
+
+def _refuse_dead_patterns(
+    patterns: Sequence[str], ids: Sequence[str], trials: Sequence[str]
+) -> None:
+    """Raise :class:`OptionError` naming every ``only`` pattern that matches no target of ``trials``.
+
+    A pattern that matches nothing (a typo) would otherwise check nothing and pass.
+
+    Examples
+    --------
+    >>> _refuse_dead_patterns(["peer.clin*"], ["peer.clinics"], ["peer"])
+    >>> _refuse_dead_patterns(["peer.clinic", "zz*"], ["peer.clinics"], ["peer"])
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: --only: 2 pattern(s) match no target of peer, so nothing would be checked for them: 'peer.clinic' (did you mean 'peer.clinics'?), 'zz*'; target ids are trial.figure[.group], e.g. 'peer.clinics' (manifest.json of `coachstats fixtures OUTDIR` lists them all)
+    """
+    dead = [p for p in patterns if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+    if not dead:
+        return
+    shown = []
+    for p in dead:
+        close = difflib.get_close_matches(p, ids, n=2, cutoff=0.75)
+        shown.append(repr(p) + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+    example = f", e.g. {ids[0]!r}" if ids else ""
+    raise OptionError(
+        f"--only: {len(dead)} pattern(s) match no target of {', '.join(trials)}, so nothing "
+        f"would be checked for them: {', '.join(shown)}; target ids are trial.figure[.group]"
+        f"{example} (manifest.json of `coachstats fixtures OUTDIR` lists them all)"
     )
 
 
