@@ -164,6 +164,44 @@ def test_choices_ignore_case_and_names_suggest_the_closest() -> None:
     assert code == 2 and "did you mean 0.46" in text
 
 
+def test_every_bad_choice_is_named_in_one_error() -> None:
+    # evaluate and evidence named only the first bad value: a user fixed one, ran, met the next
+    data = str(bundled_table("hcpc_patients"))
+    code, text = run(
+        "evaluate",
+        data,
+        "--against",
+        "hcpc,pear",
+        "--format",
+        "xml",
+        "--adjust",
+        "fdr",
+        "--fail-on",
+        "never",
+        "--published-se",
+        "auto",
+    )
+    assert code == 2, text
+    assert "4 value(s) not allowed" in text
+    for bad in (
+        "--against='pear'",
+        "did you mean 'peer'",
+        "--format='xml'",
+        "--adjust='fdr'",
+        "--fail-on='never'",
+    ):
+        assert bad in text, bad
+    assert "--published-se=" not in text  # a good value is not listed
+    code, text = run("evidence", "a1c", "--method", "ML", "--test", "t", "--format", "xml")
+    assert code == 2, text
+    assert "4 value(s) not allowed" in text
+    for bad in ("OUTCOME='a1c'", "--method='ML'", "--test='t'", "--format='xml'"):
+        assert bad in text, bad
+    assert "method='ML'" not in text.replace("--method='ML'", "")  # the option, not the keyword
+    code, text = run("evidence", "HBA1C", "--method", "dl", "--test", "Z")  # any case
+    assert code == 0 and "DerSimonian-Laird" in text, text[:300]
+
+
 def test_the_bundled_peer_cohort_passes_its_own_cli(tmp_path: Path) -> None:
     peer = str(bundled_table("peer_patients"))
     out = tmp_path / "peer.csv"

@@ -12,6 +12,7 @@ from coachstats.cli.common import (
     OUTPUT_SUFFIXES,
     ForceOption,
     ReportOption,
+    choose_all,
     figure_content,
     guard,
     notes,
@@ -48,9 +49,15 @@ def evidence(
 
     Each trial, the random-effects estimate, its CI, the prediction interval, tau² and I², and the trials not pooled. --report writes all of it (with the forest plot, each figure as printed and where, and the methods) as one self-contained HTML page or a Word document.
     """
-    from coachstats.core.errors import check_option
+    from coachstats.compare.meta_fit import METHODS, TESTS
+    from coachstats.trials.evidence import EVIDENCE_OUTCOMES
 
-    check_option("--format", fmt, ("text", "csv", "json"))
+    outcome, method, test, fmt = choose_all(  # every bad value in one error
+        ("OUTCOME", outcome, tuple(EVIDENCE_OUTCOMES)),
+        ("--method", method, METHODS),
+        ("--test", test, TESTS),
+        ("--format", fmt, ("text", "csv", "json")),
+    )
     outs = plan_outputs(force, [], plot=plot, report=report)
     outs.add(funnel, option="--funnel", suffixes=OUTPUT_SUFFIXES["--plot"])
     from coachstats.compare.meta_checks import EGGER_MIN_K, egger_test, subgroups

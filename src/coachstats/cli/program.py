@@ -25,6 +25,7 @@ from coachstats.cli.common import (
     SheetOption,
     SingleArmOption,
     UnitsOption,
+    choose_all,
     figure_content,
     for_the_command_line,
     guard,
@@ -215,21 +216,20 @@ def evaluate(
 
     Its own effect, then larger / similar / smaller / inconclusive against each published effect; with --against evidence also against the pooled trials (the average coaching program).
     """
-    from coachstats.core.errors import choose
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
     from coachstats.tasks.evaluate import evaluate as run
     from coachstats.tasks.evaluate import evaluation_figure
 
-    chosen = [
-        choose("--against", a, ("hcpc", "peer", "all", "evidence"))
-        for a in against.split(",")
-        if a.strip()
-    ] or [choose("--against", against, ("hcpc", "peer", "all", "evidence"))]
-    fmt = choose("--format", fmt, ("text", "json"))
-    published_se = choose("--published-se", published_se, ("auto", "counts", "p_value"))
-    adjust = choose("--adjust", adjust, ("holm", "bonferroni", "none"))
-    fail_on = choose("--fail-on", fail_on, ("smaller", "inconclusive"))
+    targets = ("hcpc", "peer", "all", "evidence")
+    named = [a for a in against.split(",") if a.strip()] or [against]
+    *chosen, fmt, published_se, adjust, fail_on = choose_all(  # every bad value in one error
+        *(("--against", a, targets) for a in named),
+        ("--format", fmt, ("text", "json")),
+        ("--published-se", published_se, ("auto", "counts", "p_value")),
+        ("--adjust", adjust, ("holm", "bonferroni", "none")),
+        ("--fail-on", fail_on, ("smaller", "inconclusive")),
+    )
     margins = parse_pairs(margin, "--margin")
     outs = plan_outputs(force, [data, encounters, columns], out=out, plot=plot, report=report)
     load = loading(locals(), read_columns="schema")
