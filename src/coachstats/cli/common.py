@@ -56,7 +56,7 @@ def guard(func: F) -> F:
 
         from coachstats.core.errors import CoachstatsError
 
-        STATE["command"] = func  # whose options the advice printed may name
+        previous, STATE["command"] = STATE["command"], func  # whose options advice may name
         try:
             return func(*args, **kwargs)
         except (
@@ -79,6 +79,8 @@ def guard(func: F) -> F:
                 raise
             typer.echo(internal_error_line(exc), err=True)
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:  # advice printed after the command (a test, a notebook) is not cut to its options
+            STATE["command"] = previous
 
     wrapper.guarded = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
