@@ -314,3 +314,11 @@ def test_fte_and_cost_reach_the_caseload_and_the_cost() -> None:
     assert code == 2 and "did you mean 'wage'" in text
     code, text = run("analyze", path, "--fte", "x")
     assert code == 2 and "--fte 0.5" in text
+
+
+def test_advice_after_a_command_is_not_cut_to_that_commands_options() -> None:
+    from coachstats.cli.common import for_the_command_line
+
+    assert run("trials")[0] == 0  # trials has no --fte
+    # the command has ended: the advice is translated, not dropped as an option trials lacks
+    assert for_the_command_line("(pass fte= otherwise)") == "(pass --fte otherwise)"
