@@ -322,3 +322,30 @@ def test_advice_after_a_command_is_not_cut_to_that_commands_options() -> None:
     assert run("trials")[0] == 0  # trials has no --fte
     # the command has ended: the advice is translated, not dropped as an option trials lacks
     assert for_the_command_line("(pass fte= otherwise)") == "(pass --fte otherwise)"
+
+
+def test_power_refuses_options_it_would_ignore() -> None:
+    # --power beside --n, and --p1 beside --published, were ignored without a word (exit 0);
+    # --icc without --cluster-size named Python keywords (cluster_size, cluster_cv)
+    code, text = run(
+        "power",
+        "--published",
+        "hcpc_composite",
+        "--p1",
+        "0.1",
+        "--n",
+        "100",
+        "--power",
+        "0.9",
+        "--icc",
+        "0.03",
+    )
+    assert code == 2, text
+    assert "3 problem(s)" in text
+    assert "give --n (solve for power) or --power (solve for n), not both" in text
+    assert "--published takes the effect from the trial: leave out --p1" in text
+    assert "--icc 0.03 needs --cluster-size" in text and "cluster_cv" not in text
+    code, text = run("power", "--p1", "0.3", "--p2", "0.5", "--delta", "1", "--sd", "2")
+    assert code == 2 and "proportions (--p1 and --p2) or a mean difference" in text
+    code, text = run("power", "--published", "hcpc_composite", "--n", "200")
+    assert code == 0 and "enrolled: 200 + 200" in text and "power = " in text  # n given: power

@@ -70,6 +70,18 @@ def power(
             )
         )
         return
+    conflicts = power_conflicts(
+        {"--published": published, "--p1": p1, "--p2": p2, "--delta": delta, "--sd": sd},
+        n=n,
+        target=target,
+        icc=icc,
+        cluster_size=cluster_size,
+    )
+    if conflicts:
+        raise OptionError(
+            f"{len(conflicts)} problem(s) with the options:\n"
+            + "\n".join(f"  {i}. {c}" for i, c in enumerate(conflicts, 1))
+        )
     opts: dict[str, Any] = {
         "alpha": alpha,
         "ratio": ratio,
@@ -105,3 +117,44 @@ def power(
             outs.write(
                 plot, figure_content(pw.plot_power_curve(pw.power_curve(result)), plot.suffix)
             )
+
+
+def power_conflicts(
+    effect: dict[str, Any],
+    *,
+    n: int | None,
+    target: float | None,
+    icc: float,
+    cluster_size: float | None,
+) -> list[str]:
+    """The options of ``power`` given together that cannot all be used (one would be ignored).
+
+    Examples
+    --------
+    >>> power_conflicts({"--published": "hcpc_composite", "--p1": 0.3}, n=100, target=0.9,
+    ...     icc=0.0, cluster_size=None)  # doctest: +NORMALIZE_WHITESPACE
+    ['--n 100 and --power 0.9: give --n (solve for power) or --power (solve for n), not both',
+     '--published takes the effect from the trial: leave out --p1']
+    >>> power_conflicts({"--p1": 0.3, "--p2": 0.5}, n=None, target=None, icc=0.02,
+    ...     cluster_size=None)
+    ['--icc 0.02 needs --cluster-size (mean patients per clinic, e.g. a coach caseload)']
+    """
+    out = []
+    if n is not None and target is not None:
+        out.append(
+            f"--n {n} and --power {target:g}: give --n (solve for power) or --power (solve for "
+            "n), not both"
+        )
+    given = [k for k, v in effect.items() if v is not None and k != "--published"]
+    if effect.get("--published") is not None and given:
+        out.append(f"--published takes the effect from the trial: leave out {', '.join(given)}")
+    elif {"--p1", "--p2"} & set(given) and {"--delta", "--sd"} & set(given):
+        out.append(
+            f"{', '.join(given)}: give proportions (--p1 and --p2) or a mean difference "
+            "(--delta and --sd), not both"
+        )
+    if icc and cluster_size is None:
+        out.append(
+            f"--icc {icc:g} needs --cluster-size (mean patients per clinic, e.g. a coach caseload)"
+        )
+    return out
