@@ -349,3 +349,27 @@ def test_power_refuses_options_it_would_ignore() -> None:
     assert code == 2 and "proportions (--p1 and --p2) or a mean difference" in text
     code, text = run("power", "--published", "hcpc_composite", "--n", "200")
     assert code == 0 and "enrolled: 200 + 200" in text and "power = " in text  # n given: power
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("analyze", "{folder}"), "file"),
+        (("evaluate", "{folder}"), "file"),
+        (("endpoints", "{folder}"), "file"),
+        (("analyze", "{data}", "--columns", "{folder}"), "mapping file"),
+        (("evaluate", "{data}", "--encounters", "{folder}"), "file"),
+        (("check", "{folder}"), "results file"),
+    ],
+)
+def test_a_folder_given_as_a_file_is_named_a_folder(
+    tmp_path: Path, args: tuple[str, ...], what: str
+) -> None:
+    # a folder was reported as "file not found": it exists, and the fix is another path
+    folder = tmp_path / "patients.csv"
+    folder.mkdir()
+    data = str(bundled_table("hcpc_patients"))
+    code, text = run(*(a.format(folder=folder, data=data) for a in args))
+    assert code == 2, text
+    assert f"{what} {folder} is a folder, not a file" in text
+    assert "not found" not in text

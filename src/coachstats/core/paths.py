@@ -15,9 +15,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from coachstats.core.errors import CoachstatsError
+from coachstats.core.errors import CoachstatsError, FileFormatError, shorten
 
-__all__ = ["bundled_data_dir", "bundled_table"]
+__all__ = ["bundled_data_dir", "bundled_table", "require_file"]
 
 #: the installed package ``coachstats/`` (this file is ``coachstats/core/paths.py``)
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -55,3 +55,31 @@ def bundled_table(name: str) -> Path | None:
     """
     path = bundled_data_dir() / f"{name}.csv"
     return path if path.is_file() else None
+
+
+def require_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` as a :class:`~pathlib.Path`; :class:`FileFormatError` unless it is an existing file.
+
+    A folder is named as a folder (not "not found"): it exists, and the fix is another name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> require_file(folder, "results file")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.FileFormatError: results file ... is a folder, not a file; give the path of a file in it
+    >>> require_file(folder + "/none.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.FileFormatError: file not found: .../none.csv
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise FileFormatError(
+            f"{what} {shorten(p, 200)} is a folder, not a file; give the path of a file in it"
+        )
+    if not p.is_file():
+        raise FileFormatError(f"{what} not found: {shorten(p, 200)}")
+    return p

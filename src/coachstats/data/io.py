@@ -37,6 +37,7 @@ from coachstats.core.errors import (
     list_some,
     shorten,
 )
+from coachstats.core.paths import require_file
 from coachstats.data.bloodpressure import split_source_names
 from coachstats.data.excel import read_workbook
 from coachstats.data.flow import Flow
@@ -132,9 +133,7 @@ def read_table(
     FileFormatError
         The file is missing, its format is unknown, or it cannot be parsed.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"file not found: {shorten(p, 200)}")
+    p = require_file(path)
     fmt = format or FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise FileFormatError(

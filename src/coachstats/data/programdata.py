@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from coachstats.core.errors import FileFormatError, SchemaError, check_option, list_some, shorten
+from coachstats.core.paths import require_file
 from coachstats.data.io import file_sha256
 from coachstats.data.schema import MISSING_ID, PATIENT_SCHEMA, column_spec, normalize_arm_labels
 from coachstats.data.suggest import (
@@ -128,9 +129,7 @@ def read_mapping(path: str | Path) -> MappingFile:
     >>> dict(m.columns), dict(m.units)
     ({'MRN': 'patient_id', 'Group': 'arm'}, {'hba1c': 'mmol/mol'})
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"mapping file not found: {shorten(p, 200)}")
+    p = require_file(path, "mapping file")
     if p.stat().st_size > MAX_MAPPING_BYTES:
         raise FileFormatError(
             f"mapping file {shorten(p.name)} has {p.stat().st_size:,} bytes; a mapping file lists "

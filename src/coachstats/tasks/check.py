@@ -66,6 +66,7 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from coachstats.core.errors import FileFormatError, FixtureError, OptionError, raise_if_failures
+from coachstats.core.paths import require_file
 from coachstats.tasks.expected import FIELDS, Bound, CheckTarget, check_targets
 from coachstats.tasks.fixtures import fixture_version as current_fixture_version
 from coachstats.tasks.schemas import stamp
@@ -140,9 +141,7 @@ def _load(source: Any) -> tuple[pd.DataFrame, str | None, str]:
     if isinstance(source, pd.DataFrame):
         return source.copy(), None, "<DataFrame>"
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileFormatError(f"results file not found: {path}")
+        path = require_file(source, "results file")
         suffix = path.suffix.lower()
         try:
             if suffix == ".csv":
