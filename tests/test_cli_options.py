@@ -373,3 +373,19 @@ def test_a_folder_given_as_a_file_is_named_a_folder(
     assert code == 2, text
     assert f"{what} {folder} is a folder, not a file" in text
     assert "not found" not in text
+
+
+def test_a_header_only_file_says_it_has_no_rows(tmp_path: Path) -> None:
+    # it was refused as "the arm column has one label (none) ... --single-arm": a wrong fix
+    df = pd.read_csv(bundled_table("hcpc_patients"))
+    header = tmp_path / "header.csv"
+    df.head(0).to_csv(header, index=False)
+    for command in ("analyze", "evaluate", "endpoints"):
+        code, text = run(command, str(header))
+        assert code == 2, text
+        assert "the data has no rows (no patients)" in text and "--single-arm" not in text
+    blank = tmp_path / "blank_arm.csv"
+    df.head(20).assign(arm=None).to_csv(blank, index=False)
+    code, text = run("analyze", str(blank))
+    assert code == 2 and "column 'arm': the arm column is blank in every row" in text, text
+    assert "one label" not in text

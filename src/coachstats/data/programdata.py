@@ -365,6 +365,11 @@ def _single_arm_refusal(
     single = (
         "if the program has no comparison group, say so: --single-arm (Python: design='single-arm')"
     )
+    if arm_src is not None and not labels:
+        problem = (
+            f"the arm column is blank in every row: not a two-arm file; fill it in, or {single}"
+        )
+        return SchemaError([{"column": arm_src, "rows": [], "values": [], "problem": problem}])
     if arm_src is not None:
         problem = (
             f"the arm column has one label ({', '.join(map(repr, labels)) or 'none'}): not a "
@@ -480,7 +485,8 @@ def load_program(
     n_arms: Literal[1, 2] = 2
     labels: list[Any] = pd.unique(raw[arm_src].dropna()).tolist() if arm_src is not None else []
     has_ids = _source_column(raw, columns, "patient_id") is not None
-    if design == "auto" and has_ids and (arm_src is None or len(labels) <= 1):
+    has_rows = bool(raw.notna().any(axis=1).any())  # none: loading says the file has no rows
+    if design == "auto" and has_ids and has_rows and (arm_src is None or len(labels) <= 1):
         # single-arm only when asked: a two-arm file with an unmapped arm column would
         # otherwise be analysed as if every patient were coached
         raise _single_arm_refusal(raw, columns, arm_src, labels)
