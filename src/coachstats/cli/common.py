@@ -305,38 +305,6 @@ def notes() -> Iterator[None]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def choose_all(*choices: tuple[str, str, Iterable[str]]) -> list[str]:
-    """Each ``(option, value, allowed)`` matched as :func:`~coachstats.core.errors.choose`
-    does; every value that is not allowed is named in one :class:`OptionError`, not only the
-    first.
-
-    Examples
-    --------
-    >>> choose_all(("--format", "JSON", ("text", "json")), ("--adjust", "holm", ("holm", "none")))
-    ['json', 'holm']
-    >>> choose_all(("--format", "xml", ("text", "json")), ("--adjust", "hom", ("holm", "none")))
-    Traceback (most recent call last):
-    ...
-    coachstats.core.errors.OptionError: 2 value(s) not allowed:
-      1. --format='xml' is not allowed; choose one of 'text', 'json'
-      2. --adjust='hom' is not allowed; choose one of 'holm', 'none'; did you mean 'holm'?
-    """
-    from coachstats.core.errors import OptionError, choose
-
-    chosen, problems = [], []
-    for option, value, allowed in choices:
-        try:
-            chosen.append(choose(option, value, allowed))
-        except OptionError as exc:
-            problems.append(str(exc))
-    if len(problems) == 1:
-        raise OptionError(problems[0])
-    if problems:
-        listed = "\n".join(f"  {i}. {p}" for i, p in enumerate(problems, 1))
-        raise OptionError(f"{len(problems)} value(s) not allowed:\n{listed}")
-    return chosen
-
-
 def split_pairs(text: str, expects: str) -> list[tuple[str, str]]:
     """``"a=b,c=d"`` -> ``[("a", "b"), ("c", "d")]``; an item without ``=`` raises."""
     from coachstats.core.errors import OptionError

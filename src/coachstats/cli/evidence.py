@@ -12,7 +12,6 @@ from coachstats.cli.common import (
     OUTPUT_SUFFIXES,
     ForceOption,
     ReportOption,
-    choose_all,
     figure_content,
     guard,
     notes,
@@ -50,6 +49,7 @@ def evidence(
     Each trial, the random-effects estimate, its CI, the prediction interval, tau² and I², and the trials not pooled. --report writes all of it (with the forest plot, each figure as printed and where, and the methods) as one self-contained HTML page or a Word document.
     """
     from coachstats.compare.meta_fit import METHODS, TESTS
+    from coachstats.core.errors import choose_all
     from coachstats.trials.evidence import EVIDENCE_OUTCOMES
 
     outcome, method, test, fmt = choose_all(  # every bad value in one error

@@ -25,7 +25,6 @@ from coachstats.cli.common import (
     SheetOption,
     SingleArmOption,
     UnitsOption,
-    choose_all,
     figure_content,
     for_the_command_line,
     guard,
@@ -216,6 +215,7 @@ def evaluate(
 
     Its own effect, then larger / similar / smaller / inconclusive against each published effect; with --against evidence also against the pooled trials (the average coaching program).
     """
+    from coachstats.core.errors import choose_all
     from coachstats.data.io import read_table
     from coachstats.data.programdata import load_program
     from coachstats.tasks.evaluate import evaluate as run

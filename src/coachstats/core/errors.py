@@ -43,6 +43,7 @@ __all__ = [
     "check_number",
     "check_option",
     "choose",
+    "choose_all",
     "did_you_mean",
     "failure_from_mask",
     "list_some",
@@ -381,6 +382,36 @@ def choose(name: str, value: str, allowed: Iterable[str]) -> str:
         return folded[key]
     check_option(name, value, allowed)
     return value  # pragma: no cover - check_option raised
+
+
+def choose_all(*choices: tuple[str, str, Iterable[str]]) -> list[str]:
+    """Each ``(option, value, allowed)`` matched as :func:`choose`
+    does; every value that is not allowed is named in one :class:`OptionError`, not only the
+    first.
+
+    Examples
+    --------
+    >>> choose_all(("--format", "JSON", ("text", "json")), ("--adjust", "holm", ("holm", "none")))
+    ['json', 'holm']
+    >>> choose_all(("--format", "xml", ("text", "json")), ("--adjust", "hom", ("holm", "none")))
+    Traceback (most recent call last):
+    ...
+    coachstats.core.errors.OptionError: 2 value(s) not allowed:
+      1. --format='xml' is not allowed; choose one of 'text', 'json'
+      2. --adjust='hom' is not allowed; choose one of 'holm', 'none'; did you mean 'holm'?
+    """
+    chosen, problems = [], []
+    for option, value, allowed in choices:
+        try:
+            chosen.append(choose(option, value, allowed))
+        except OptionError as exc:
+            problems.append(str(exc))
+    if len(problems) == 1:
+        raise OptionError(problems[0])
+    if problems:
+        listed = "\n".join(f"  {i}. {p}" for i, p in enumerate(problems, 1))
+        raise OptionError(f"{len(problems)} value(s) not allowed:\n{listed}")
+    return chosen
 
 
 def check_conf_level(conf_level: object) -> None:
