@@ -117,6 +117,41 @@ def test_impossible_values(col: str, value: float, allowed: str) -> None:
     assert row["rows"] == [103] and row["values"] == [value] and allowed in row["problem"]
 
 
+def test_suspicious_but_allowed_values_are_noted_and_kept() -> None:
+    # An HbA1c of 19 % and an age of 101 are allowed (3-20 %, 0-120 years) but rare in adults
+    # seen in primary care, and more often an entry error: they loaded without a word. They
+    # are noted with the patients and values (a NotedWarning in a notebook) and kept.
+    from coachstats.errors import NotedWarning
+
+    df = good().assign(
+        hba1c_12=[7.9, np.nan, 19.0, 8.9], age=[45, 101, 52, 17], ldl_0=[120, 165, 101, 320]
+    )
+    with pytest.warns(NotedWarning) as caught:
+        out, notes = validate_patients(df)
+    suspicious = [n for n in notes if "rare in primary care" in n]
+    assert suspicious == [
+        str(w.message) for w in caught if "rare in primary care" in str(w.message)
+    ]
+    assert sorted(n.split(":")[0] for n in suspicious) == ["age", "age", "hba1c_12", "ldl_0"]
+    assert any("hba1c_12: 1 value(s) above 18 % (patient 103: 19)" in n for n in suspicious)
+    assert any("age: 1 value(s) below 18 years (patient 104: 17)" in n for n in suspicious)
+    assert any("age: 1 value(s) above 100 years (patient 102: 101)" in n for n in suspicious)
+    assert out["hba1c_12"].iloc[2] == 19.0 and out["age"].iloc[1] == 101  # kept as given
+    # values inside the usual bounds, and impossible ones (errors), are not noted
+    _, quiet = validate_patients(good())
+    assert not [n for n in quiet if "rare in primary care" in n]
+
+
+def test_bundled_cohorts_have_no_suspicious_values() -> None:
+    # the bounds leave the trials' own populations alone (HbA1c up to 16 % in the cohorts)
+    from coachstats.data.plausibility import suspicious_notes
+
+    root = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+    for name in ("hcpc_patients.csv", "peer_patients.csv"):
+        df = pd.read_csv(root / name)
+        assert suspicious_notes(df, df["patient_id"], column_spec) == [], name
+
+
 def test_repeated_bad_values_are_listed_once_with_every_row() -> None:
     # the same typo in two patients: both rows, one value (as the scale and adherence checks)
     df = good().assign(sbp_0=[150.0, 900.0, 150.0, 900.0], diabetes=["yes", "maybe", "maybe", "no"])

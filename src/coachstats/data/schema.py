@@ -76,6 +76,7 @@ from coachstats.data.parsing import (
     parse_bool,
     parse_numeric,
 )
+from coachstats.data.plausibility import suspicious_notes
 
 __all__ = [
     "ARMS",
@@ -699,6 +700,10 @@ def validate_patients(
                 "makes this an error"
             )
 
+    if not failures:  # allowed, but rare enough to check against the chart
+        for note in suspicious_notes(df, _row_ids(df, lines), column_spec):
+            notes.append(note)
+            warnings.warn(note, NotedWarning, stacklevel=2)
     if failures:
         only_units = all(f.get("_unit") for f in failures)
         clean = [{k: v for k, v in f.items() if k != "_unit"} for f in failures]
