@@ -92,3 +92,21 @@ def test_own_data_counts_every_figure_together() -> None:
     # provenance is the bundled cohort's: on data of your own nothing is "built in"
     assert res.verdicts_line() == "Verdicts: 1 match, 2 differs"
     assert all(t.display_row()["verdict"] in ("match", "differs") for t in res.targets)
+
+
+def test_a_figure_that_differs_says_how(everything: ReproductionResult) -> None:
+    # "differs" alone hid that the 24-month HbA1c goal, a significant fall as published
+    # (53.4 % to 36.2 %, P .03; Sharma et al. 2016), is a non-significant rise as reproduced,
+    # and that the peer trial's adjusted LDL difference (-2.0, P .60) changes sign
+    by_id = {t.target.id: t for t in everything.targets}
+    goal = by_id["hba1c_goal_24"].differs_how()
+    assert goal.startswith("P below .05 as published (.03), not as reproduced (.")
+    assert goal.endswith("; the two groups are in the opposite order")
+    ldl = by_id["ldl_change_adj"].differs_how()
+    assert ldl.startswith("P at or above .05 both as published (.60) and as reproduced (")
+    assert ldl.endswith("the difference changes sign")
+    assert by_id["hba1c_change_adj"].differs_how().startswith("P below .05 both as published (.01)")
+    assert all(t.differs_how() == "" for t in everything.targets if t.verdict != "differs")
+    text = everything.summary()
+    assert f"-> differs [held-out] ({goal})" in text
+    assert goal in by_id["hba1c_goal_24"].note()

@@ -432,7 +432,10 @@ class ReproductionResult:
             lines += [f"{trial.title}", f"  {trial.citation.text()}"]
             for t in self.targets:
                 if t.trial == name:
-                    lines.append("  - " + _summary_line(t.display_row()))
+                    how = t.differs_how()
+                    lines.append(
+                        "  - " + _summary_line(t.display_row()) + (f" ({how})" if how else "")
+                    )
             for u in trial.unreachable_targets:
                 p = f" (published {p_phrase(u.p)})" if u.p else ""
                 lines.append(f"  - {u.label}{p}: not reproducible from this cohort: {u.reason}")

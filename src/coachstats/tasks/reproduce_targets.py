@@ -159,6 +159,51 @@ class TargetResult:
         """The reproduced P value (NaN without a test)."""
         return self.result.p_value if self.result is not None else math.nan
 
+    def differs_how(self) -> str:
+        """How a figure that differs differs, in words: on which side of .05 each P lies
+        (significant as published but not as reproduced, or the reverse), and a difference
+        or an order of the two groups that is reversed. Empty when nothing differs.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from coachstats.tasks.reproduce import reproduce
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     run = reproduce()
+        >>> goal_24 = next(t for t in run.targets if t.target.id == "hba1c_goal_24")
+        >>> goal_24.differs_how()  # doctest: +ELLIPSIS
+        'P below .05 as published (.03), not as reproduced (.7...); the two groups are in the opposite order'
+        """
+        differing = {c.field.split(" ")[0] for c in self.checks if c.verdict == DIFFERS}
+        parts: list[str] = []
+        if "p" in differing and math.isfinite(self.p_value):
+            printed = PrintedP.parse(self.target.p)
+            published = _below_05(printed)
+            p = self.p_value
+            # enough decimals to show the side of .05 (a reproduced .0497 prints as .05)
+            exact = f"{p:.{4 if abs(p - 0.05) < 0.0005 else 3}f}".removeprefix("0")
+            if published is not None and published != (p < 0.05):
+                side = "below" if published else "at or above"
+                parts.append(
+                    f"P {side} .05 as published ({printed.text}), not as reproduced ({exact})"
+                )
+            elif published is not None:
+                side = "below" if published else "at or above"
+                parts.append(
+                    f"P {side} .05 both as published ({printed.text}) and as reproduced ({exact})"
+                )
+        if "difference" in differing:
+            signs = {_sign(self.target.difference), _sign(self.difference)}
+            if signs == {-1, 1}:
+                parts.append("the difference changes sign")
+        if "values" in differing and len(self.target.values) == 2 and len(self.values) == 2:
+            published_order = _sign(self.target.values[0], self.target.values[1])
+            reproduced_order = _sign(self.values[0], self.values[1])
+            if {published_order, reproduced_order} == {-1, 1}:
+                parts.append("the two groups are in the opposite order")
+        return "; ".join(parts)
+
     def note(self) -> str:
         """Why a figure is not reproduced, what differs, the cohort's own values, the inferred values."""
         parts = [f"{c.field}: {c.reason}" for c in self.checks if c.verdict == NOT_REPRODUCIBLE]
@@ -174,6 +219,9 @@ class TargetResult:
             for c in self.checks
             if c.verdict in (DIFFERS, WITHIN)
         ]
+        how = self.differs_how()
+        if how:
+            parts.append(how)
         inferred = self.target.inferred
         if inferred.get("values") and self.values_result is not None:
             got = [_counts(a) for a in self._arms()]
@@ -239,6 +287,33 @@ class TargetResult:
             "analysis": t.analysis.describe_rule(),
             "note": self.note(),
         }
+
+
+def _below_05(printed: PrintedP) -> bool | None:
+    """Whether a printed P lies below .05 (None: no P, or a bound that does not say)."""
+    if printed.kind == "not_significant":
+        return False
+    if printed.kind == "below":
+        return printed.threshold <= 0.05 or None
+    if printed.kind == "value":
+        return _number(printed.text) < 0.05
+    return None
+
+
+def _number(text: str) -> float:
+    """The first number in a printed figure (``"-2.0"``, ``"53.4 %"``, ``"P = .03"``), or NaN."""
+    import re
+
+    m = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)", str(text).replace("\u2212", "-"))
+    return float(m.group()) if m else math.nan
+
+
+def _sign(a: object, b: object = 0.0) -> int:
+    """The sign of ``a - b`` read from printed figures (0 when either is not a number)."""
+    x, y = _number(str(a)), _number(str(b))
+    if not (math.isfinite(x) and math.isfinite(y)) or x == y:
+        return 0
+    return 1 if x > y else -1
 
 
 def difference_unit(text: str, target: Target) -> str:
