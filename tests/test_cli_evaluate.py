@@ -111,11 +111,16 @@ def test_single_arm_program_lands_between_the_arms(files: dict[str, Path], tmp_p
     assert "larger" not in verdicts and "similar" not in verdicts[:3]  # half the effect
     assert all("without a concurrent control group" in r["caveat"] for r in doc["outcomes"])
     assert doc["caveat"] and code == (1 if "smaller" in verdicts else 0), text
-    code2, _ = run(
+    code2, text2 = run(
         "evaluate", str(files["single"]), "--against", "hcpc", "--single-arm",
         "--fail-on", "inconclusive",
     )  # fmt: skip
     assert code2 == 1  # half the trial's effect: not shown to match the coaching arm
+    # the exit code says why (it came with no line naming the verdicts that set it)
+    verdicts = [r["verdict"] for r in doc["outcomes"]]
+    k = sum(v in ("smaller", "inconclusive") for v in verdicts)
+    assert k > 0 and f"inconclusive of {len(verdicts)} comparisons (--fail-on inconclusive" in text2
+    assert text2.rstrip().splitlines()[-1].startswith("exit 1: ")
 
 
 def test_against_all_and_outputs_need_force(files: dict[str, Path], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -284,5 +285,15 @@ def evaluate(
                 )
                 outs.write(report, report_for_the_command_line(render_report(doc, report)))
     failing = {"smaller"} if fail_on == "smaller" else {"smaller", "inconclusive"}
-    if any(r.verdict in failing for r in result.rows):
+    found = [r.verdict for r in result.rows if r.verdict in failing]
+    if found:  # the exit code says why, on the line a CI log ends with
+        sys.stdout.flush()  # after the summary, whole, when both streams go to one log
+        counts = ", ".join(
+            f"{found.count(v)} {v}" for v in ("smaller", "inconclusive") if v in found
+        )
+        typer.echo(
+            f"exit {EXIT_FINDING}: {counts} of {len(result.rows)} comparisons "
+            f"(--fail-on {fail_on} fails on {' or '.join(sorted(failing, reverse=True))})",
+            err=True,
+        )
         raise typer.Exit(EXIT_FINDING)
