@@ -21,15 +21,17 @@ printed adjusted estimates and P values is a test of the cohort, reported by
 
 The search, per outcome (HbA1c, SBP, LDL, BMI):
 
-1. the targets are read from the registry: each printed P ``".01"`` becomes the
-   interval [.005, .015), each printed estimate ``"-0.69"`` the interval
-   [-0.695, -0.685); the loss is the sum of squared distances to the middle 80 %
-   of each interval, on the z scale for P values (zero when every target is
-   comfortably inside);
-2. Nelder-Mead (scipy) minimizes the loss over the continuous parameters
-   (``lam``, ``A``, ``B`` and for HbA1c ``k_lt``, ``k_drop``), starting from
-   the values in :data:`~coachstats.synthetic.peer.CALIBRATION` and restarted
-   from its best point with a halved simplex while it improves;
+1. the targets are read from the registry (:data:`TARGETS`, the unadjusted
+   figures only): each printed P ``".01"`` becomes the interval [.005, .015),
+   a printed estimate such as ``"-0.77"`` the interval [-0.775, -0.765); the
+   loss is the sum of squared distances to the middle 80 % of each interval, on
+   the z scale for P values (zero when every target is comfortably inside);
+2. Nelder-Mead (scipy) minimizes the loss over the continuous parameters of
+   :data:`KNOBS` (``lam``, the between-clinic SD of the change, and for HbA1c
+   ``k_lt``), starting from the values in
+   :data:`~coachstats.synthetic.peer.CALIBRATION` and restarted from its best
+   point with a halved simplex while it improves (``A``, ``B`` and ``k_drop``
+   stay at their :data:`FIXED` zeros);
 3. HbA1c also loops over the discrete transitions across 7.5 % (``trans``),
    and every outcome over the noise substream (``offset`` 0, 1, 2, ...) until
    the loss is zero.
