@@ -110,3 +110,19 @@ def test_a_figure_that_differs_says_how(everything: ReproductionResult) -> None:
     text = everything.summary()
     assert f"-> differs [held-out] ({goal})" in text
     assert goal in by_id["hba1c_goal_24"].note()
+
+
+def test_a_figure_reproduced_with_an_assumed_adjustment_says_so(
+    everything: ReproductionResult,
+) -> None:
+    # "Would highly recommend their PCP": the practice brief prints +16.3 % vs +4.0 %, P .02,
+    # without the test; the registry reproduces it with the trust model adjusted for PCP
+    # visits. The published-vs-reproduced line did not say the adjustment was assumed.
+    line = next(
+        x for x in everything.summary().splitlines() if "Would highly recommend their PCP" in x
+    )
+    assert "(reproduced adjusted for PCP visits in the prior year: assumed" in line
+    assumed = [
+        x for x in everything.summary().splitlines() if "adjusted for" in x and "assumed" in x
+    ]
+    assert len(assumed) == 1  # a figure the paper calls adjusted is not marked again

@@ -53,8 +53,10 @@ from typing import Any, overload
 import pandas as pd
 
 from coachstats.core.errors import CoachstatsError, OptionError
+from coachstats.core.formatting import join_words
 from coachstats.core.paths import bundled_table
 from coachstats.core.results import ArmSummary, format_p, p_phrase
+from coachstats.core.vocabulary import column_phrase
 from coachstats.data.trialdata import TrialData
 from coachstats.plan import PlanResult, derive_scores, run_plan
 from coachstats.tasks.reproduce_targets import (
@@ -434,7 +436,10 @@ class ReproductionResult:
                 if t.trial == name:
                     how = t.differs_how()
                     lines.append(
-                        "  - " + _summary_line(t.display_row()) + (f" ({how})" if how else "")
+                        "  - "
+                        + _summary_line(t.display_row())
+                        + _assumed_adjustment(t.target)
+                        + (f" ({how})" if how else "")
                     )
             for u in trial.unreachable_targets:
                 p = f" (published {p_phrase(u.p)})" if u.p else ""
@@ -538,6 +543,15 @@ def _verdict_counts(targets: Sequence[TargetResult]) -> str:
     """``"53 match, 2 not reproducible"``: the verdicts of some targets (those that occur)."""
     counts = _count_verdicts(targets)
     return ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "none"
+
+
+def _assumed_adjustment(target: Any) -> str:
+    """For a figure the paper does not call adjusted, reproduced with covariates: say so."""
+    covariates = target.analysis.covariates if target.analysis is not None else ()
+    if target.adjusted or not covariates:
+        return ""
+    names = join_words([column_phrase(c) for c in covariates])
+    return f" (reproduced adjusted for {names}: assumed, the paper does not say)"
 
 
 def _summary_line(r: Mapping[str, Any]) -> str:
