@@ -6,12 +6,13 @@ step's arithmetic, so the rows a pass builds are kept (:class:`RowStore`) and
 the next passes start from them.
 
 Kept rows are packed without loss: a float column whose every value is an
-``int8`` (0/1 indicators, the arm, a binary outcome, ages in whole years)
-or a ``float32`` (whole or half numbers in the thousands) is kept in that type, bit for bit (``-0.0`` stays a float);
-integer codes in the smallest integer type that holds them. A column equal to
-one already kept for the chunk (the same covariate in a second model) is kept
-once. A pass unpacks them into arrays of their own type that are reused
-from chunk to chunk (:meth:`RowStore.unpack`), so a step allocates nothing.
+``int8`` (0/1 indicators, the arm, a binary outcome, ages in whole years) or a
+``float32`` (whole or half numbers in the thousands) is kept in that type, bit
+for bit (``-0.0`` stays a float); integer codes in the smallest integer type
+that holds them. A column equal to one already kept for the chunk (the same
+covariate in a second model) is kept once. A pass unpacks them into arrays of
+their own type that are reused from chunk to chunk (:meth:`RowStore.unpack`),
+so a step allocates no rows.
 
 Examples
 --------
