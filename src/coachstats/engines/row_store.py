@@ -46,11 +46,10 @@ def pack(values: np.ndarray) -> np.ndarray:
     range. Anything else is copied as it is.
     """
     if values.dtype == np.float64:
-        bits = values.view(np.int64)
         with np.errstate(all="ignore"):  # NaN, inf or large values do not fit: compared below
             for small_float in (np.dtype(np.int8), np.dtype(np.float32)):
                 small = values.astype(small_float)
-                if np.array_equal(small.astype(np.float64).view(np.int64), bits):
+                if _same_bits(small.astype(np.float64), values):
                     return small
         return values.copy()
     if values.dtype.kind in "iu" and values.size:

@@ -156,10 +156,7 @@ def coded_columns(specs: Sequence[AnalysisSpec]) -> frozenset[str]:
         if spec.cluster:  # its one entry as the cluster: a covariate or subset keeps its own
             columns.remove(spec.cluster)
         other.update(columns)
-        covariates, formula = spec.options.get("covariates"), spec.options.get("formula")
-        if covariates or formula:  # covariates given as options are covariates too
-            terms = model_terms(covariates or (), str(formula) if formula else None, arm=spec.arm)
-            other.update(terms.columns)
+        other.update(_option_terms(spec))  # covariates given as options are covariates too
     # the endpoints read their raw inputs (diabetes, measurements) as pandas reads them
     return frozenset(c for c in labels - other if not _raw_input(c))
 
@@ -173,10 +170,14 @@ def needed_columns(specs: Sequence[AnalysisSpec]) -> Callable[[str], bool]:
         for key in ("fixed_effects", "baseline", "cluster"):
             if spec.options.get(key):
                 names.add(str(spec.options[key]))
-        covariates = spec.options.get("covariates")  # given as an option, not a field
-        if covariates:
-            names.update([covariates] if isinstance(covariates, str) else map(str, covariates))
-        if spec.options.get("formula"):
-            formula = str(spec.options["formula"])
-            names.update(model_terms((), formula, arm=spec.arm).columns)
+        names.update(_option_terms(spec))
     return lambda c: c in names or _raw_input(c)
+
+
+def _option_terms(spec: AnalysisSpec) -> set[str]:
+    """The columns of the covariates and the formula a spec gives as options, not fields."""
+    covariates, formula = spec.options.get("covariates"), spec.options.get("formula")
+    if not (covariates or formula):
+        return set()
+    named = [covariates] if isinstance(covariates, str) else [str(c) for c in covariates or ()]
+    return set(model_terms(named, str(formula) if formula else None, arm=spec.arm).columns)
