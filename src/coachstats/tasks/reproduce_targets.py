@@ -183,15 +183,13 @@ class TargetResult:
             p = self.p_value
             # enough decimals to show the side of .05 (a reproduced .0497 prints as .05)
             exact = f"{p:.{4 if abs(p - 0.05) < 0.0005 else 3}f}".removeprefix("0")
-            if published is not None and published != (p < 0.05):
+            if published is not None:
                 side = "below" if published else "at or above"
-                parts.append(
-                    f"P {side} .05 as published ({printed.text}), not as reproduced ({exact})"
-                )
-            elif published is not None:
-                side = "below" if published else "at or above"
+                both = published == (p < 0.05)
                 parts.append(
                     f"P {side} .05 both as published ({printed.text}) and as reproduced ({exact})"
+                    if both
+                    else f"P {side} .05 as published ({printed.text}), not as reproduced ({exact})"
                 )
         if "difference" in differing:
             signs = {_sign(self.target.difference), _sign(self.difference)}
@@ -294,23 +292,18 @@ def _below_05(printed: PrintedP) -> bool | None:
     if printed.kind == "not_significant":
         return False
     if printed.kind == "below":
-        return printed.threshold <= 0.05 or None
+        return printed.value() <= 0.05 or None
     if printed.kind == "value":
-        return _number(printed.text) < 0.05
+        return printed.value() < 0.05
     return None
 
 
-def _number(text: str) -> float:
-    """The first number in a printed figure (``"-2.0"``, ``"53.4 %"``, ``"P = .03"``), or NaN."""
-    import re
-
-    m = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)", str(text).replace("\u2212", "-"))
-    return float(m.group()) if m else math.nan
-
-
-def _sign(a: object, b: object = 0.0) -> int:
-    """The sign of ``a - b`` read from printed figures (0 when either is not a number)."""
-    x, y = _number(str(a)), _number(str(b))
+def _sign(a: str, b: str = "0") -> int:
+    """The sign of ``a - b``, two printed figures (0 when either is not a number)."""
+    try:
+        x, y = (PrintedValue.parse(v).number() for v in (a, b))
+    except OptionError:
+        return 0
     if not (math.isfinite(x) and math.isfinite(y)) or x == y:
         return 0
     return 1 if x > y else -1
