@@ -66,9 +66,7 @@ class _Spec(Protocol):
     @property
     def unit(self) -> str: ...
     @property
-    def minimum(self) -> float | None: ...
-    @property
-    def maximum(self) -> float | None: ...
+    def bounds(self) -> tuple[float, float]: ...
     @property
     def allowed(self) -> str: ...
 
@@ -92,8 +90,7 @@ def suspicious_notes(
             continue
         low, high = SUSPICIOUS[spec.name]
         values = frame[column].to_numpy(dtype=float, na_value=np.nan)
-        allowed_low = -np.inf if spec.minimum is None else spec.minimum
-        allowed_high = np.inf if spec.maximum is None else spec.maximum
+        allowed_low, allowed_high = spec.bounds
         inside = (values >= allowed_low) & (values <= allowed_high)
         unit = f" {spec.unit}" if spec.unit else ""
         for mask, side, bound in (

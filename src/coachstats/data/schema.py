@@ -123,6 +123,12 @@ class ColumnSpec:
     per_month: bool = False
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """The allowed range as numbers (an open end is infinite)."""
+        low = -float("inf") if self.minimum is None else self.minimum
+        return low, float("inf") if self.maximum is None else self.maximum
+
+    @property
     def allowed(self) -> str:
         """Human-readable allowed values."""
         if self.dtype == "arm":
@@ -628,8 +634,7 @@ def validate_patients(
                     | {"_unit": True}
                 )
         if not unit_problem:
-            lo = -np.inf if spec.minimum is None else spec.minimum
-            hi = np.inf if spec.maximum is None else spec.maximum
+            lo, hi = spec.bounds
             # infinite values are reported once, as such, by the parser
             out = np.isfinite(values) & ((values < lo) | (values > hi))
             if out.any():

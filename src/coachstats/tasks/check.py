@@ -67,6 +67,7 @@ import pandas as pd
 
 from coachstats.core.errors import FileFormatError, FixtureError, OptionError, raise_if_failures
 from coachstats.core.paths import require_file
+from coachstats.data.source import IN_MEMORY
 from coachstats.tasks.expected import FIELDS, Bound, CheckTarget, check_targets
 from coachstats.tasks.fixtures import fixture_version as current_fixture_version
 from coachstats.tasks.schemas import stamp
@@ -139,7 +140,7 @@ def _frame_from_json(doc: Any, where: str) -> tuple[pd.DataFrame, str | None]:
 def _load(source: Any) -> tuple[pd.DataFrame, str | None, str]:
     """(rows, declared fixture version, description of the source)."""
     if isinstance(source, pd.DataFrame):
-        return source.copy(), None, "<DataFrame>"
+        return source.copy(), None, IN_MEMORY
     if isinstance(source, (str, Path)):
         path = require_file(source, "results file")
         suffix = path.suffix.lower()
