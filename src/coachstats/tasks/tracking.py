@@ -385,9 +385,10 @@ class ProgramMetrics(TidyResult):
         """Each indicator as printed, with its 95% CI and status; ``n/a``: not computed."""
         parts = []
         for m in self.metrics:
-            f, ci = m.format_value, math.isfinite(m.conf_low + m.conf_high)
-            extra = "; ".join([f"95% CI {f(m.conf_low)} to {f(m.conf_high)}"] * ci + [m.status])
-            value = f"{f(m.value)} ({extra.strip('; ')})" if extra else f(m.value)
+            f, extra = m.format_value, [m.status] if m.status else []
+            if math.isfinite(m.conf_low + m.conf_high):
+                extra.insert(0, f"95% CI {f(m.conf_low)} to {f(m.conf_high)}")
+            value = f"{f(m.value)} ({'; '.join(extra)})" if extra else f(m.value)
             parts.append(f"{m.key} {value if math.isfinite(m.value) else 'n/a'}")
         return f"<ProgramMetrics: {', '.join(parts) or 'no indicator'}>"
 

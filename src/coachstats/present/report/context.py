@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from coachstats.tasks.reproduce import ReproductionResult
 
 __all__ = [
+    "IN_MEMORY_FILE",
     "PROVENANCE_KEY",
     "REPRODUCTION_VERDICTS",
     "methods_note",
@@ -50,6 +51,9 @@ REPRODUCTION_VERDICTS: dict[bool, str] = {
     "step read, are the only independent test and are reported as they come out",
     False: "some figures differ or could not be computed",
 }
+
+#: What the provenance table says of data given in memory (the HTML and the Word report).
+IN_MEMORY_FILE = "in-memory data (no file hash)"
 
 #: The key of the provenance column of a reproduction on the bundled cohorts: (term, meaning).
 PROVENANCE_KEY: tuple[tuple[str, str], ...] = (
@@ -330,6 +334,7 @@ def template_context(report: Report) -> dict[str, Any]:
         "versions": _versions(),
         "seeds": [list(s) for s in report.seeds],
         "methods_note": methods_note(bool(report.sections)),
+        "in_memory": IN_MEMORY_FILE,
     }
 
 

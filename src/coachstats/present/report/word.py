@@ -428,7 +428,7 @@ def _provenance(doc: Document, context: Mapping[str, Any], number: int) -> None:
         for s in context["sections"]
         for row in (
             [(s["name"], str(name), str(sha)) for name, sha in s["files"]]
-            or [(s["name"], "in-memory data (no file hash)", "")]
+            or [(s["name"], context["in_memory"], "")]
         )
     ]
     if context["evidence"] is not None:
